@@ -1,0 +1,61 @@
+"""The `streamdesk` command. No Qt is imported unless the window is started.
+
+Each subcommand lives in its own module exposing `register(subparsers)`; the module is imported
+only when needed so `streamdesk ask` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from streamdesk import __version__
+
+SUBCOMMANDS = ("ask", "mock", "keys", "history", "bench")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="streamdesk",
+        description="Desktop chat client for LLMs. With no subcommand, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"streamdesk {__version__}")
+    parser.add_argument(
+        "--selftest",
+        action="store_true",
+        help="start offscreen, run one conversation against the built-in mock over SSE and "
+        "WebSocket, report the keyring backend, exit 0 on success",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"streamdesk.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"streamdesk.cli.{name}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or args_list[0] not in (*SUBCOMMANDS, "-h", "--help", "--version"):
+        if "--selftest" in args_list:
+            from streamdesk.selftest import run_selftest
+
+            return run_selftest()
+        if not args_list:
+            from streamdesk.ui.app import run_app
+
+            return run_app()
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    result: int = handler(args)
+    return result

@@ -1,0 +1,1 @@
+"""The streaming core: pure Python and asyncio. Never imports Qt."""

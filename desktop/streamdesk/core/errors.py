@@ -1,0 +1,46 @@
+"""One exception hierarchy for the core; every error carries a `FailureKind`.
+
+Transports raise `StreamError` internally; the stream layer turns it into a `Failure` event so
+consumers see failures as data, in order with the text that came before.
+"""
+
+from __future__ import annotations
+
+from streamdesk.core.events import Failure, FailureKind
+
+
+class StreamdeskError(Exception):
+    """Base of every error the core raises on purpose."""
+
+
+class StreamError(StreamdeskError):
+    """A request or stream failed; `message` is one sentence that says what to do."""
+
+    def __init__(
+        self,
+        kind: FailureKind,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.retry_after = retry_after
+        self.status = status
+
+    def to_failure(self) -> Failure:
+        return Failure(self.kind, self.message, self.retry_after, self.status)
+
+
+class KeychainUnavailable(StreamdeskError):
+    """The OS keychain cannot be reached or is locked; the app may hold a key in memory instead."""
+
+
+class SettingsError(StreamdeskError):
+    """The settings file is unreadable or invalid; `field` names the bad entry when known."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field

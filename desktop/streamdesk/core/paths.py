@@ -1,0 +1,37 @@
+"""Per-user directories. `STREAMDESK_HOME` puts them all under one folder (tests, portable use)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "streamdesk"
+HOME_ENV = "STREAMDESK_HOME"
+
+
+def _base(kind: str) -> Path:
+    home = os.environ.get(HOME_ENV)
+    if home:
+        path = Path(home) / kind
+    elif kind == "config":
+        path = Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+    elif kind == "data":
+        path = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    else:
+        path = Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def config_dir() -> Path:
+    return _base("config")
+
+
+def data_dir() -> Path:
+    return _base("data")
+
+
+def cache_dir() -> Path:
+    return _base("cache")

@@ -1,0 +1,84 @@
+"""Timings and raw frames that travel beside the events, for the inspector and benchmarks.
+
+All times are `time.perf_counter()` seconds (monotonic). Recording frames is off by default;
+when off, `frame()` is one attribute test, so the per-token cost stays negligible.
+"""
+
+from __future__ import annotations
+
+import time
+from array import array
+from collections import deque
+from dataclasses import dataclass, field
+
+DEFAULT_FRAME_LIMIT = 5000  # ring buffer: a long stream keeps flat memory
+
+
+@dataclass(frozen=True, slots=True)
+class WireFrame:
+    t: float  # perf_counter seconds
+    direction: str  # "in" | "out"
+    data: bytes
+
+
+@dataclass(slots=True)
+class StreamTrace:
+    """Everything measured about one request (all attempts)."""
+
+    protocol: str = ""  # "sse" | "ws"
+    url: str = ""  # redacted
+    method: str = ""
+    http_version: str = ""
+    status: int | None = None
+    attempts: int = 0
+    request_headers: dict[str, str] = field(default_factory=dict)  # redacted
+    response_headers: dict[str, str] = field(default_factory=dict)
+    t_start: float = field(default_factory=time.perf_counter)
+    t_sent: float | None = None
+    t_connected: float | None = None
+    t_first_byte: float | None = None
+    t_first_token: float | None = None
+    t_last_token: float | None = None
+    t_end: float | None = None
+    token_times: array[float] = field(default_factory=lambda: array("d"))
+    bytes_received: int = 0
+    content_bytes: int = 0  # UTF-8 bytes of text and reasoning deltas
+    frames: deque[WireFrame] | None = None
+    frames_dropped: int = 0
+
+    @classmethod
+    def recording(cls, limit: int = DEFAULT_FRAME_LIMIT) -> StreamTrace:
+        return cls(frames=deque(maxlen=limit))
+
+    def frame(self, direction: str, data: bytes) -> None:
+        frames = self.frames
+        if frames is not None:
+            if len(frames) == frames.maxlen:
+                self.frames_dropped += 1
+            frames.append(WireFrame(time.perf_counter(), direction, data))
+
+    def received(self, nbytes: int) -> None:
+        if self.t_first_byte is None:
+            self.t_first_byte = time.perf_counter()
+        self.bytes_received += nbytes
+
+    def token(self, text: str) -> None:
+        now = time.perf_counter()
+        if self.t_first_token is None:
+            self.t_first_token = now
+        self.t_last_token = now
+        self.token_times.append(now)
+        self.content_bytes += len(text.encode("utf-8"))
+
+    @property
+    def ttft(self) -> float | None:
+        if self.t_first_token is None or self.t_sent is None:
+            return None
+        return self.t_first_token - self.t_sent
+
+    @property
+    def framing_overhead(self) -> float | None:
+        """Share of received bytes that are not content."""
+        if not self.bytes_received:
+            return None
+        return 1.0 - min(self.content_bytes, self.bytes_received) / self.bytes_received

@@ -1,0 +1,21 @@
+"""Fixtures shared by every test: each test gets its own STREAMDESK_HOME."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def streamdesk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """No test reads or writes the user's real config, data or cache."""
+    home = tmp_path / "streamdesk-home"
+    home.mkdir()
+    monkeypatch.setenv("STREAMDESK_HOME", str(home))
+    monkeypatch.delenv("STREAMDESK_API_KEY", raising=False)
+    yield home
