@@ -1,0 +1,1 @@
+"""Persistent state: history (SQLite), secrets (keyring), settings."""
