@@ -1,0 +1,149 @@
+"""`streamdesk history list | show ID | search TEXT | export ID | import FILE`.
+
+Exit codes: 0 ok, 5 unknown conversation id, 10 a file that cannot be imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from streamdesk.cli._common import warn
+
+EXIT_NOT_FOUND = 5
+EXIT_BAD_IMPORT = 10
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("history", help="list, show, search, export and import chats")
+    sub = parser.add_subparsers(dest="history_command", metavar="ACTION", required=True)
+    p = sub.add_parser("list", help="conversations, pinned first then newest")
+    p.add_argument("--limit", type=int, default=500)
+    p.set_defaults(handler=_list)
+    p = sub.add_parser("show", help="print a conversation's transcript")
+    p.add_argument("id", type=int)
+    p.set_defaults(handler=_show)
+    p = sub.add_parser("search", help="full-text search over every message")
+    p.add_argument("text", nargs="+")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(handler=_search)
+    p = sub.add_parser("export", help="write a conversation as Markdown or JSON")
+    p.add_argument("id", type=int)
+    p.add_argument("--format", choices=("md", "json"), default="md")
+    p.add_argument("--out", type=Path, help="file to write (default: stdout)")
+    p.set_defaults(handler=_export)
+    p = sub.add_parser("import", help="import a JSON export as a new conversation")
+    p.add_argument("file", type=Path)
+    p.set_defaults(handler=_import)
+
+
+def _when(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+def _run(args: argparse.Namespace, action: Any) -> int:
+    """Open the store, run the action, turn an unknown id into exit 5."""
+    from streamdesk.core.store.history import ConversationNotFound, HistoryStore
+
+    with HistoryStore() as store:
+        try:
+            result: int = action(store, args)
+        except ConversationNotFound as exc:
+            warn(str(exc))
+            return EXIT_NOT_FOUND
+    return result
+
+
+def _list(args: argparse.Namespace) -> int:
+    def action(store: Any, args: argparse.Namespace) -> int:
+        rows = store.list_conversations(limit=args.limit)
+        if not rows:
+            print("No conversations yet.")
+        for c in rows:
+            mark = "*" if c.pinned else " "
+            title = c.title or "(untitled)"
+            print(f"{c.id:>6} {_when(c.updated)} {mark} {title}  [{c.message_count} messages]")
+        return 0
+
+    return _run(args, action)
+
+
+def _show(args: argparse.Namespace) -> int:
+    from streamdesk.core.store.history_export import status_note
+
+    def action(store: Any, args: argparse.Namespace) -> int:
+        conv = store.get_conversation(args.id)
+        out = [f"# {conv.title or '(untitled)'}  (id {conv.id}, {_when(conv.updated)})"]
+        if conv.system_prompt:
+            out.append(f"\n[system]\n{conv.system_prompt}")
+        for m in store.messages(conv.id):
+            note = status_note(m)
+            head = f"[{m.role}]" + (f" [{note}]" if note else "")
+            if m.alt_count > 1:
+                head += f" (alternative {m.alt_index + 1}/{m.alt_count})"
+            out.append(f"\n{head}\n{m.content}")
+        print("\n".join(out))
+        return 0
+
+    return _run(args, action)
+
+
+def _search(args: argparse.Namespace) -> int:
+    from streamdesk.core.store.history import HIGHLIGHT_END, HIGHLIGHT_START
+
+    def action(store: Any, args: argparse.Namespace) -> int:
+        hits = store.search(" ".join(args.text), limit=args.limit)
+        if not hits:
+            print("No matches.")
+        for h in hits:
+            snippet = " ".join(h.snippet.split())
+            snippet = snippet.replace(HIGHLIGHT_START, "[").replace(HIGHLIGHT_END, "]")
+            title = h.conversation_title or "(untitled)"
+            print(f"{h.conversation_id:>6} #{h.message_id} {title} ({h.role}): {snippet}")
+        return 0
+
+    return _run(args, action)
+
+
+def _export(args: argparse.Namespace) -> int:
+    def action(store: Any, args: argparse.Namespace) -> int:
+        if args.format == "json":
+            text = json.dumps(store.export_json(args.id), ensure_ascii=False, indent=2) + "\n"
+        else:
+            text = store.export_markdown(args.id)
+        if args.out is None:
+            sys.stdout.write(text)
+        else:
+            args.out.write_text(text, encoding="utf-8")
+            warn(f"wrote {args.out}")
+        return 0
+
+    return _run(args, action)
+
+
+def _import(args: argparse.Namespace) -> int:
+    from streamdesk.core.store.history import HistoryImportError
+
+    try:
+        data = json.loads(args.file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        warn(f"cannot read {args.file}: {exc.strerror or exc}")
+        return EXIT_BAD_IMPORT
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        warn(f"cannot import {args.file}: not valid JSON ({exc})")
+        return EXIT_BAD_IMPORT
+
+    def action(store: Any, args: argparse.Namespace) -> int:
+        try:
+            new_id = store.import_json(data)
+        except HistoryImportError as exc:
+            warn(f"cannot import {args.file}: {exc}")
+            return EXIT_BAD_IMPORT
+        print(new_id)
+        return 0
+
+    return _run(args, action)

@@ -1,0 +1,207 @@
+"""Conversation export (Markdown for people, JSON for import) and validation of imported JSON.
+
+The JSON format is versioned (`format`, `version`); it carries every message including
+alternatives, usage and timings, and never a secret: parameter names that look like credentials
+are dropped, and the store holds no keys in the first place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from streamdesk.core.store.history_models import (
+    FINAL_STATUSES,
+    Conversation,
+    HistoryImportError,
+    StoredMessage,
+)
+
+FORMAT = "streamdesk.conversation"
+FORMAT_VERSION = 1
+_SECRET_NAME = re.compile(
+    r"(api[_-]?key|secret|passw|authoriz|bearer|credential|cookie|^token$|access[_-]?token)",
+    re.IGNORECASE,
+)
+_STATUS_NOTE = {
+    "partial": "partial: the reply was cut off",
+    "stopped": "stopped by the user",
+    "error": "failed",
+    "streaming": "still streaming",
+}
+
+
+def _when(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def status_note(message: StoredMessage) -> str | None:
+    """One line that marks a message that did not complete, or None."""
+    note = _STATUS_NOTE.get(message.status)
+    if note is None:
+        return None
+    if message.failure_kind or message.failure_message:
+        detail = ": ".join(x for x in (message.failure_kind, message.failure_message) if x)
+        note = f"{note} ({detail})"
+    return note
+
+
+def public_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters without anything named like a credential."""
+    return {k: v for k, v in params.items() if not _SECRET_NAME.search(k)}
+
+
+def to_markdown(conv: Conversation, messages: Sequence[StoredMessage]) -> str:
+    """The active transcript, readable as plain text; incomplete replies are marked."""
+    out = [f"# {conv.title or 'Untitled conversation'}", ""]
+    meta = [f"- Created: {_when(conv.created)}", f"- Updated: {_when(conv.updated)}"]
+    if conv.provider or conv.model:
+        meta.append(f"- Model: {' / '.join(x for x in (conv.provider, conv.model) if x)}")
+    params = public_params(conv.params)
+    if params:
+        meta.append("- Parameters: " + ", ".join(f"{k}={v}" for k, v in sorted(params.items())))
+    out += [*meta, ""]
+    if conv.system_prompt:
+        out += ["## System", "", conv.system_prompt, ""]
+    for m in messages:
+        heading = f"## {m.role.capitalize()}"
+        if m.alt_count > 1:
+            heading += f" (alternative {m.alt_index + 1} of {m.alt_count})"
+        out += [heading, ""]
+        note = status_note(m)
+        if note:
+            out += [f"> *{note}*", ""]
+        if m.reasoning:
+            out += ["<details><summary>Reasoning</summary>", "", m.reasoning, "", "</details>", ""]
+        out += [m.content, ""]
+        facts = []
+        if m.completion_tokens is not None:
+            facts.append(f"{m.prompt_tokens or 0} prompt + {m.completion_tokens} completion tokens")
+        if m.cost is not None:
+            facts.append(f"cost ${m.cost:.6f}")
+        if facts:
+            out += [f"*{'; '.join(facts)}*", ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def message_to_json(m: StoredMessage) -> dict[str, Any]:
+    usage = None
+    if m.prompt_tokens is not None or m.completion_tokens is not None:
+        usage = {"prompt_tokens": m.prompt_tokens, "completion_tokens": m.completion_tokens}
+    return {
+        "id": m.id,
+        "group_id": m.group_id,
+        "alt_index": m.alt_index,
+        "active": m.active,
+        "role": m.role,
+        "content": m.content,
+        "reasoning": m.reasoning,
+        "status": m.status,
+        "failure_kind": m.failure_kind,
+        "failure_message": m.failure_message,
+        "protocol": m.protocol,
+        "model": m.model,
+        "usage": usage,
+        "timings": dict(m.timings) if m.timings is not None else None,
+        "cost": m.cost,
+        "created": m.created,
+    }
+
+
+def to_json(
+    conv: Conversation, messages: Sequence[StoredMessage], *, public: bool = True
+) -> dict[str, Any]:
+    """Everything needed to rebuild the conversation; `public` drops credential-like params."""
+    return {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "conversation": {
+            "id": conv.id,
+            "title": conv.title,
+            "created": conv.created,
+            "updated": conv.updated,
+            "provider": conv.provider,
+            "model": conv.model,
+            "system_prompt": conv.system_prompt,
+            "params": public_params(conv.params) if public else dict(conv.params),
+            "pinned": conv.pinned,
+        },
+        "messages": [message_to_json(m) for m in messages],
+    }
+
+
+def _need(obj: Mapping[str, Any], key: str, kinds: type | tuple[type, ...], where: str) -> Any:
+    value = obj.get(key)
+    allowed = kinds if isinstance(kinds, tuple) else (kinds,)
+    if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+        raise HistoryImportError(f"{where}: `{key}` is missing or has the wrong type")
+    return value
+
+
+def _opt(obj: Mapping[str, Any], key: str, kinds: type | tuple[type, ...], where: str) -> Any:
+    return None if obj.get(key) is None else _need(obj, key, kinds, where)
+
+
+def parse_import(data: object) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Check an export and return (conversation fields, message fields), or raise why not."""
+    if not isinstance(data, Mapping):
+        raise HistoryImportError("not a Streamdesk export: the top level is not a JSON object")
+    if data.get("format") != FORMAT:
+        raise HistoryImportError(f"not a Streamdesk export: `format` is not {FORMAT!r}")
+    version = data.get("version")
+    if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
+        raise HistoryImportError(
+            f"unsupported export version {version!r}; this Streamdesk reads 1..{FORMAT_VERSION}"
+        )
+    c = data.get("conversation")
+    if not isinstance(c, Mapping):
+        raise HistoryImportError("`conversation` is missing or not an object")
+    num = (int, float)
+    conv = {
+        "title": _opt(c, "title", str, "conversation") or "",
+        "created": _opt(c, "created", num, "conversation"),
+        "updated": _opt(c, "updated", num, "conversation"),
+        "provider": _opt(c, "provider", str, "conversation") or "",
+        "model": _opt(c, "model", str, "conversation") or "",
+        "system_prompt": _opt(c, "system_prompt", str, "conversation") or "",
+        "params": public_params(_opt(c, "params", dict, "conversation") or {}),
+        "pinned": bool(_opt(c, "pinned", (bool, int), "conversation")),
+    }
+    raw = data.get("messages")
+    if not isinstance(raw, list):
+        raise HistoryImportError("`messages` is missing or not a list")
+    messages = []
+    for i, m in enumerate(raw):
+        where = f"message {i + 1}"
+        if not isinstance(m, Mapping):
+            raise HistoryImportError(f"{where} is not an object")
+        status = _opt(m, "status", str, where) or "complete"
+        if status == "streaming":
+            status = "partial"  # it was cut when exported
+        if status not in FINAL_STATUSES:
+            raise HistoryImportError(f"{where}: unknown status {status!r}")
+        usage = _opt(m, "usage", dict, where) or {}
+        messages.append(
+            {
+                "old_id": _opt(m, "id", int, where),
+                "old_group": _opt(m, "group_id", int, where),
+                "alt_index": _opt(m, "alt_index", int, where) or 0,
+                "active": m.get("active", True) is not False,
+                "role": _need(m, "role", str, where),
+                "content": _need(m, "content", str, where),
+                "reasoning": _opt(m, "reasoning", str, where) or "",
+                "status": status,
+                "failure_kind": _opt(m, "failure_kind", str, where),
+                "failure_message": _opt(m, "failure_message", str, where),
+                "protocol": _opt(m, "protocol", str, where),
+                "model": _opt(m, "model", str, where),
+                "prompt_tokens": _opt(usage, "prompt_tokens", int, where),
+                "completion_tokens": _opt(usage, "completion_tokens", int, where),
+                "timings": _opt(m, "timings", dict, where),
+                "cost": _opt(m, "cost", num, where),
+                "created": _opt(m, "created", num, where),
+            }
+        )
+    return conv, messages

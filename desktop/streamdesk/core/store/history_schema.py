@@ -1,0 +1,135 @@
+"""The history database's schema, its forward migrations and how a connection is opened.
+
+`PRAGMA user_version` is the schema version: version N means the first N steps of `MIGRATIONS`
+have run. Steps are only ever appended, never edited, so any older file can be brought forward.
+Each step is a tuple of statements run inside one `BEGIN IMMEDIATE` transaction (Python's
+`executescript` would commit first, so a crash mid-migration could leave half a step).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+BUSY_TIMEOUT_MS = 5000
+STATUSES = ("complete", "partial", "stopped", "error", "streaming")
+
+_V1 = (
+    """CREATE TABLE conversations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        title TEXT NOT NULL DEFAULT '',
+        created REAL NOT NULL,
+        updated REAL NOT NULL,
+        provider TEXT NOT NULL DEFAULT '',
+        model TEXT NOT NULL DEFAULT '',
+        system_prompt TEXT NOT NULL DEFAULT '',
+        params TEXT NOT NULL DEFAULT '{}',
+        pinned INTEGER NOT NULL DEFAULT 0
+    )""",
+    "CREATE INDEX conversations_order ON conversations (pinned DESC, updated DESC)",
+    # group_id: the id of the first message of its alternative group (a regenerated reply joins
+    # the group of the reply it replaces); the group's position in the transcript is group_id.
+    # writer_pid: the process streaming into a 'streaming' row, so opening the store elsewhere
+    # only recovers rows whose writer is gone (the window keeps streaming while the CLI runs).
+    f"""CREATE TABLE messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        group_id INTEGER NOT NULL DEFAULT 0,
+        alt_index INTEGER NOT NULL DEFAULT 0,
+        active INTEGER NOT NULL DEFAULT 1,
+        role TEXT NOT NULL,
+        content TEXT NOT NULL DEFAULT '',
+        reasoning TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'complete' CHECK (status IN {STATUSES!r}),
+        failure_kind TEXT,
+        failure_message TEXT,
+        protocol TEXT,
+        model TEXT,
+        prompt_tokens INTEGER,
+        completion_tokens INTEGER,
+        timings TEXT,
+        cost REAL,
+        created REAL NOT NULL,
+        writer_pid INTEGER
+    )""",
+    "CREATE INDEX messages_page ON messages (conversation_id, active, group_id, alt_index)",
+    "CREATE INDEX messages_group ON messages (group_id, alt_index)",
+    "CREATE INDEX messages_streaming ON messages (status) WHERE status = 'streaming'",
+)
+
+# v2: full-text search. External content (the text is stored once, in `messages`). Rows are
+# indexed only once they stop streaming, so a flush during a reply costs one small UPDATE and no
+# FTS work; the indexed set is exactly `status != 'streaming'`, which keeps the index consistent.
+_V2 = (
+    """CREATE VIRTUAL TABLE messages_fts USING fts5 (
+        content, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2'
+    )""",
+    """CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+        WHEN new.status != 'streaming' BEGIN
+        INSERT INTO messages_fts (rowid, content) VALUES (new.id, new.content);
+    END""",
+    """CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+        WHEN old.status != 'streaming' BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, content)
+            VALUES ('delete', old.id, old.content);
+    END""",
+    # One trigger, delete before insert: two triggers would fire in an unspecified order.
+    """CREATE TRIGGER messages_fts_update AFTER UPDATE OF content, status ON messages
+        WHEN old.status != 'streaming' OR new.status != 'streaming' BEGIN
+        INSERT INTO messages_fts (messages_fts, rowid, content)
+            SELECT 'delete', old.id, old.content WHERE old.status != 'streaming';
+        INSERT INTO messages_fts (rowid, content)
+            SELECT new.id, new.content WHERE new.status != 'streaming';
+    END""",
+    "INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')",
+)
+
+MIGRATIONS: list[tuple[str, ...]] = [_V1, _V2]
+LATEST_VERSION = len(MIGRATIONS)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open in autocommit mode; writers use explicit short `BEGIN IMMEDIATE` transactions.
+
+    WAL lets readers run while one process writes; synchronous=NORMAL in WAL mode keeps every
+    committed transaction across a crash or kill -9 of the process (only a power cut can lose the
+    last ones), which is the guarantee streaming needs at a fraction of FULL's fsync cost.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(
+        str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+    )
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    return version
+
+
+def migrate(conn: sqlite3.Connection, target: int = LATEST_VERSION) -> int:
+    """Run the missing steps up to `target`, one transaction each; safe if two processes race."""
+    while True:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = schema_version(conn)  # read again under the write lock
+            if version > LATEST_VERSION:
+                raise RuntimeError(
+                    f"the history database has schema version {version}, newer than this "
+                    f"Streamdesk knows ({LATEST_VERSION}); update Streamdesk"
+                )
+            if version >= target:
+                conn.execute("COMMIT")
+                return version
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise

@@ -1,0 +1,156 @@
+"""Persist a streaming reply as it arrives, in batches, without blocking the event loop.
+
+The hot path (`append_text`) only appends to a list. The first append after a flush arms a
+`call_later` timer on the running loop (any asyncio loop, qasync's included); when it fires, the
+batch goes to SQLite in one `UPDATE ... SET content = content || ?`. That UPDATE costs tens of
+microseconds in WAL mode (see benchmarks/history.py), so it runs on the loop thread: a thread hop
+would cost more than the write. A crash or kill -9 loses at most the batch not yet flushed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+from streamdesk.core.events import (
+    Done,
+    Failure,
+    FailureKind,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
+from streamdesk.core.store.history_models import FINAL_STATUSES
+
+if TYPE_CHECKING:
+    from streamdesk.core.store.history import HistoryStore
+
+log = logging.getLogger(__name__)
+
+
+class ReplyWriter:
+    """Persists one streaming reply. append() is O(1) and never touches the DB; a timer flushes.
+
+    The message is marked 'streaming' (owned by this process) when the writer is created; for a
+    continued partial reply, text is appended after what is already stored.
+    """
+
+    def __init__(self, store: HistoryStore, message_id: int, *, interval: float = 0.25) -> None:
+        self.store = store
+        self.message_id = message_id
+        self.interval = interval
+        self.flushed_chars = 0  # characters of content written by this writer so far
+        self.has_text = False
+        self._text: list[str] = []
+        self._reasoning: list[str] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._done = asyncio.Event()
+        self._usage: Usage | None = None
+        self.finished = False
+        store.update_message(message_id, status="streaming")
+
+    def append_text(self, text: str) -> None:
+        self._text.append(text)
+        self.has_text = True
+        if self._timer is None:
+            self._arm()
+
+    def append_reasoning(self, text: str) -> None:
+        self._reasoning.append(text)
+        if self._timer is None:
+            self._arm()
+
+    def _arm(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop: the caller flushes (or run() does)
+        self._timer = loop.call_later(self.interval, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self.flush()
+
+    async def run(self) -> None:
+        """Optional: flush every `interval` until `finish()`; the append timer makes it unneeded."""
+        while not self.finished:
+            try:
+                await asyncio.wait_for(self._done.wait(), self.interval)
+            except TimeoutError:
+                self.flush()
+
+    def flush(self) -> None:
+        """Write pending text now. A busy or failing database keeps the batch for the next try."""
+        if not self._text and not self._reasoning:
+            return
+        text, reasoning = "".join(self._text), "".join(self._reasoning)
+        self._text.clear()
+        self._reasoning.clear()
+        try:
+            self.store.append_to_message(self.message_id, text, reasoning)
+        except sqlite3.Error:
+            log.exception("could not save the reply; will retry")
+            self._text.insert(0, text)
+            self._reasoning.insert(0, reasoning)
+            if self._timer is None:
+                self._arm()
+            return
+        self.flushed_chars += len(text)
+
+    def finish(
+        self,
+        status: str,
+        *,
+        failure_kind: str | FailureKind | None = None,
+        failure_message: str | None = None,
+        usage: Usage | dict[str, int] | None = None,
+        timings: Any = None,
+        cost: float | None = None,
+        protocol: str | None = None,
+    ) -> None:
+        """Flush the rest and record how the reply ended: complete, partial, stopped or error."""
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"finish() needs one of {FINAL_STATUSES}, not {status!r}")
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.flush()
+        fields: dict[str, Any] = {"status": status}
+        extra = {
+            "failure_kind": failure_kind, "failure_message": failure_message,
+            "usage": usage if usage is not None else self._usage, "timings": timings,
+            "cost": cost, "protocol": protocol,
+        }  # fmt: skip
+        fields.update({k: v for k, v in extra.items() if v is not None})
+        self.store.update_message(self.message_id, **fields)
+        self.finished = True
+        self._done.set()
+
+    def feed(self, event: StreamEvent, **finish_meta: Any) -> bool:
+        """Consume one core stream event; returns True once the reply has ended.
+
+        A failure after some text is 'partial' (continuable), before any text 'error'; a user
+        cancel is 'stopped'. `finish_meta` (timings, cost, protocol) goes to `finish()`.
+        """
+        if isinstance(event, TextDelta):
+            self.append_text(event.text)
+        elif isinstance(event, ReasoningDelta):
+            self.append_reasoning(event.text)
+        elif isinstance(event, Usage):
+            self._usage = event
+        elif isinstance(event, Done):
+            self.finish("complete", **finish_meta)
+            return True
+        elif isinstance(event, Failure):
+            if event.kind is FailureKind.CANCELLED:
+                status = "stopped"
+            else:
+                status = "partial" if self.has_text else "error"
+            self.finish(
+                status, failure_kind=event.kind, failure_message=event.message, **finish_meta
+            )
+            return True
+        return False
