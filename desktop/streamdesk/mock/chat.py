@@ -1,0 +1,141 @@
+"""One chat request, protocol-free: what to stream, how fast, and which fault to play."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from streamdesk.mock.replies import count_tokens, reasoning_for, reply_for
+from streamdesk.mock.scenarios import (
+    SCENARIOS,
+    SLOW_FIRST_TOKEN_SECONDS,
+    STALL_SECONDS,
+    Pace,
+    bad_request,
+    pace_from,
+    split_model,
+)
+
+
+class ChatRejected(Exception):
+    """The request cannot be served; carries the 4xx to answer with."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.error = bad_request(message)
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    tokens_per_second: float
+    first_token_delay: float
+    reply_tokens: int | None
+
+
+@dataclass(slots=True)
+class Chat:
+    model: str  # as echoed: without the `#scenario` suffix
+    scenario: str
+    prompt: str  # the last user message
+    reasoning: list[str]
+    content: list[str]
+    finish_reason: str  # "stop" or "length"
+    prompt_tokens: int
+    include_usage: bool
+    pace: Pace
+
+    @property
+    def completion_tokens(self) -> int:
+        return len(self.reasoning) + len(self.content)
+
+    def usage(self) -> dict[str, int]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+        }
+
+
+def _text(content: Any) -> str:
+    """Message content as text: a string, or OpenAI's list of `{"type": "text"}` parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
+
+
+def pick_scenario(explicit: str | None, model: str) -> tuple[str, str]:
+    """(model to echo, scenario): an explicit header/field wins over a `#NAME` model suffix."""
+    name, suffix = split_model(model)
+    scenario = explicit or suffix or "ok"
+    if scenario not in SCENARIOS:
+        known = ", ".join(SCENARIOS)
+        raise ChatRejected(f"Unknown mock scenario {scenario!r}; known: {known}.")
+    return name, scenario
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:
+        raise ChatRejected(f"The request body is not JSON: {exc}.") from exc
+    if not isinstance(body, dict):
+        raise ChatRejected("The request body must be a JSON object.")
+    return body
+
+
+def plan_chat(
+    body: Mapping[str, Any],
+    headers: Mapping[str, str],
+    explicit_scenario: str | None,
+    defaults: Defaults,
+) -> Chat:
+    """Validate a chat-completions body and decide the reply; raises ChatRejected."""
+    model = body.get("model")
+    messages = body.get("messages")
+    if not isinstance(model, str) or not model:
+        raise ChatRejected("'model' is required and must be a string.")
+    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+        raise ChatRejected("'messages' is required and must be a list of objects.")
+    name, scenario = pick_scenario(explicit_scenario, model)
+    try:
+        pace = pace_from(
+            headers, defaults.tokens_per_second, defaults.first_token_delay, defaults.reply_tokens
+        )
+    except ValueError as exc:
+        raise ChatRejected(f"Bad X-Mock header: {exc}.") from exc
+    if scenario == "slow-first-token" and "x-mock-first-token-delay" not in headers:
+        pace = Pace(pace.interval, SLOW_FIRST_TOKEN_SECONDS, pace.tokens)
+    elif scenario == "no-first-token":
+        pace = Pace(pace.interval, STALL_SECONDS, pace.tokens)
+    users = [m for m in messages if m.get("role") == "user"]
+    prompt = _text(users[-1].get("content")) if users else ""
+    limit = body.get("max_completion_tokens", body.get("max_tokens"))
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+        raise ChatRejected("'max_tokens' must be a positive integer.")
+    content = reply_for(prompt, pace.tokens)
+    finish = "stop"
+    if limit is not None and len(content) > limit:
+        content, finish = content[:limit], "length"
+    lowered = name.lower()
+    thinking = (
+        scenario == "reasoning"
+        or prompt.strip() == "/reasoning"
+        or "reasoner" in lowered
+        or "r1" in lowered
+    )
+    options = body.get("stream_options")
+    return Chat(
+        model=name,
+        scenario=scenario,
+        prompt=prompt,
+        reasoning=reasoning_for(prompt) if thinking else [],
+        content=content,
+        finish_reason=finish,
+        prompt_tokens=sum(count_tokens(_text(m.get("content"))) for m in messages),
+        include_usage=isinstance(options, dict) and options.get("include_usage") is True,
+        pace=pace,
+    )

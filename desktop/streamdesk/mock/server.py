@@ -1,0 +1,316 @@
+"""The mock server: one loopback port for SSE chat, the model list and the WebSocket chat."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs
+
+from streamdesk.mock.chat import Chat, ChatRejected, Defaults, parse_body, pick_scenario, plan_chat
+from streamdesk.mock.http import (
+    MAX_HEAD,
+    BadRequest,
+    Request,
+    json_response,
+    read_request,
+)
+from streamdesk.mock.scenarios import FLAKY, HTTP_ERRORS, HttpError, bad_request, unauthorized
+from streamdesk.mock.sse import completion_json, stream_chat
+from streamdesk.mock.ws import serve_websocket
+
+log = logging.getLogger(__name__)
+
+MODELS = ("gpt-4.1", "claude-sonnet-4.5", "gemini-2.5-flash", "deepseek-v3.2", "deepseek-reasoner")
+OWNERS = ("openai", "anthropic", "google", "deepseek", "deepseek")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request as the server saw it. WebSocket messages are recorded with method "WS"."""
+
+    method: str
+    path: str  # without the query string
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+    scenario: str
+    query: str = ""
+    time: float = field(default_factory=time.monotonic)
+
+
+class MockServer:
+    """An OpenAI-compatible streaming server for tests, the offline demo, the CLI and benchmarks."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        tokens_per_second: float = 200.0,
+        first_token_delay: float = 0.05,
+        reply_tokens: int | None = None,
+        api_key: str | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.api_key = api_key
+        self.defaults = Defaults(tokens_per_second, first_token_delay, reply_tokens)
+        self.requests: list[RecordedRequest] = []
+        self._flaky_seen: set[tuple[str, str]] = set()
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def sse_base_url(self) -> str:
+        return f"http://{self._url_host}:{self.port}/v1"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self._url_host}:{self.port}/v1/ws/chat"
+
+    @property
+    def _url_host(self) -> str:
+        return f"[{self.host}]" if ":" in self.host else self.host
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(
+            self._on_connection, self.host, self.port, limit=MAX_HEAD
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        """Stop listening and cancel every connection, streaming or idle, without waiting."""
+        if self._server is None:
+            return
+        self._server.close()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._server.wait_closed()
+        self._server = None
+
+    async def __aenter__(self) -> MockServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def _on_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            await self._serve(reader, writer)
+        except BadRequest as exc:
+            error = bad_request(str(exc))
+            with contextlib.suppress(ConnectionError):
+                writer.write(json_response(exc.status, error.body(), keep_alive=False))
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+            log.debug("mock: connection ended: %r", exc)
+        finally:
+            self._tasks.discard(task)
+            if task.cancelling():
+                writer.transport.abort()
+            else:
+                writer.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while (request := await read_request(reader)) is not None:
+            if (
+                request.path == "/v1/ws/chat"
+                and "websocket" in request.headers.get("upgrade", "").lower()
+            ):
+                await self._websocket(reader, writer, request)
+                return
+            keep = await self._http(writer, request) and request.keep_alive
+            if not keep or writer.transport.is_closing():
+                return
+
+    def _record(self, request: Request, scenario: str, body: bytes | None = None) -> None:
+        self.requests.append(
+            RecordedRequest(
+                "WS" if body is not None else request.method,
+                request.path,
+                dict(request.headers),
+                request.body if body is None else body,
+                scenario,
+                request.query,
+            )
+        )
+
+    def _authorized(self, request: Request, allow_query: bool = False) -> bool:
+        if self.api_key is None:
+            return True
+        key = self.api_key.encode()
+        candidates = [request.headers.get("x-api-key", "")]
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer":
+            candidates.append(token.strip())
+        if allow_query:
+            candidates.extend(parse_qs(request.query).get("api_key", []))
+        return any(hmac.compare_digest(c.encode(), key) for c in candidates)
+
+    async def _http(self, writer: asyncio.StreamWriter, request: Request) -> bool:
+        """Answer one plain HTTP request; False when the connection must close."""
+        keep = request.keep_alive
+        headers: list[tuple[str, str]]
+        if request.path == "/v1/chat/completions" and request.method == "POST":
+            return await self._chat(writer, request)
+        self._record(request, request.headers.get("x-mock-scenario", "ok"))
+        if not self._authorized(request):
+            status, body, headers = 401, unauthorized().body(), []
+        elif request.path == "/v1/models" and request.method == "GET":
+            status, body, headers = 200, self._models(), []
+        elif request.path.startswith("/v1/models/") and request.path[11:] in MODELS:
+            status, body, headers = 200, self._model(request.path[11:]), []
+        elif request.path == "/v1/ws/chat":
+            status, body = 426, bad_request("Use a WebSocket upgrade here.").body()
+            headers = [("upgrade", "websocket")]
+        elif request.path in ("/v1/chat/completions", "/v1/models"):
+            status, body, headers = 405, bad_request("Method not allowed.").body(), []
+        else:
+            error = HttpError(404, "invalid_request_error", "not_found", "Unknown path.")
+            status, body, headers = 404, error.body(), []
+        writer.write(json_response(status, body, headers, keep_alive=keep))
+        await writer.drain()
+        return keep
+
+    def _model(self, name: str) -> dict[str, object]:
+        owner = OWNERS[MODELS.index(name)]
+        return {"id": name, "object": "model", "created": 1_700_000_000, "owned_by": owner}
+
+    def _models(self) -> dict[str, object]:
+        return {"object": "list", "data": [self._model(m) for m in MODELS]}
+
+    def _error(self, writer: asyncio.StreamWriter, error: HttpError, keep: bool) -> bool:
+        writer.write(json_response(error.status, error.body(), error.headers(), keep_alive=keep))
+        return keep
+
+    def _prepare(
+        self, request: Request, raw: bytes, body: dict[str, Any], explicit: str | None, ws: bool
+    ) -> Chat | HttpError:
+        """Record the request, then plan its reply or pick the error it must get."""
+        model = body.get("model")
+        try:
+            scenario = pick_scenario(explicit, model if isinstance(model, str) else "")[1]
+        except ChatRejected:
+            scenario = explicit or "invalid"
+        self._record(request, scenario, raw if ws else None)
+        if not ws and not self._authorized(request):
+            return unauthorized()
+        try:
+            chat = plan_chat(body, request.headers, explicit, self.defaults)
+        except ChatRejected as exc:
+            return exc.error
+        if chat.scenario in HTTP_ERRORS:
+            return HTTP_ERRORS[chat.scenario]
+        if chat.scenario in FLAKY:
+            key = (chat.scenario, request.headers.get("x-mock-flaky-id", chat.prompt))
+            if key not in self._flaky_seen:
+                self._flaky_seen.add(key)
+                return FLAKY[chat.scenario]
+        return chat
+
+    async def _chat(self, writer: asyncio.StreamWriter, request: Request) -> bool:
+        keep = request.keep_alive
+        try:
+            body = parse_body(request.body)
+        except ChatRejected as exc:
+            self._record(request, "invalid")
+            return self._error(writer, exc.error, keep)
+        plan = self._prepare(
+            request, request.body, body, request.headers.get("x-mock-scenario"), ws=False
+        )
+        if isinstance(plan, HttpError):
+            return self._error(writer, plan, keep)
+        if body.get("stream") is not True:
+            writer.write(json_response(200, completion_json(plan), keep_alive=keep))
+            return keep
+        return await stream_chat(writer, plan, keep) and keep
+
+    async def _websocket(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: Request
+    ) -> None:
+        header_scenario = request.headers.get("x-mock-scenario")
+        self._record(request, header_scenario or "ok")
+        rejection: HttpError | None = None
+        if not self._authorized(request, allow_query=True):
+            rejection = unauthorized()
+        elif header_scenario in HTTP_ERRORS:
+            rejection = HTTP_ERRORS[header_scenario]
+        elif header_scenario in FLAKY:
+            key = (header_scenario, request.headers.get("x-mock-flaky-id", ""))
+            if key not in self._flaky_seen:
+                self._flaky_seen.add(key)
+                rejection = FLAKY[header_scenario]
+        if rejection is not None:
+            self._error(writer, rejection, keep=False)
+            await writer.drain()
+            return
+
+        def prepare(raw: bytes, message: dict[str, Any]) -> Chat | HttpError:
+            field_scenario = message.get("scenario")
+            explicit = field_scenario if isinstance(field_scenario, str) else header_scenario
+            if explicit in FLAKY and header_scenario == explicit:
+                explicit = None  # the handshake already played the flaky failure
+            return self._prepare(request, raw, message, explicit, ws=True)
+
+        await serve_websocket(reader, writer, request, prepare)
+
+
+def run_mock_in_thread(
+    host: str = "127.0.0.1", port: int = 0, **options: Any
+) -> tuple[MockServer, Callable[[], None]]:
+    """Start a MockServer on its own event loop in a daemon thread; returns it and `stop()`.
+
+    `stop()` closes the server, stops the loop and joins the thread; calling it twice is harmless.
+    """
+    server = MockServer(host, port, **options)
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(server.start())
+        except BaseException as exc:
+            failure.append(exc)
+            ready.set()
+            return
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(server.close())
+        loop.close()
+
+    thread = threading.Thread(target=run, name=f"streamdesk-mock-{port}", daemon=True)
+    thread.start()
+    ready.wait()
+    if failure:
+        thread.join()
+        loop.close()
+        raise failure[0]
+
+    def stop() -> None:
+        if thread.is_alive():
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+
+    return server, stop

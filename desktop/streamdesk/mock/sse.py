@@ -1,0 +1,160 @@
+"""`POST /v1/chat/completions` with `stream: true`: OpenAI chunks as server-sent events.
+
+The body is `Transfer-Encoding: chunked`, one HTTP chunk per write, so the write pattern a
+scenario asks for (one byte, a split UTF-8 character) is visible on the wire and reaches clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Sequence
+
+from streamdesk.mock.chat import Chat
+from streamdesk.mock.http import LAST_CHUNK, chunk, response_head
+from streamdesk.mock.scenarios import STALL_SECONDS, STREAM_ERROR
+from streamdesk.mock.stream import play
+
+BOM = b"\xef\xbb\xbf"
+_ids = itertools.count(1)
+
+
+def split_utf8(data: bytes) -> list[bytes]:
+    """Pieces of `data` cut right after the first byte of every multi-byte character."""
+    pieces: list[bytes] = []
+    last = 0
+    for i, byte in enumerate(data):
+        if byte >= 0xC0:
+            pieces.append(data[last : i + 1])
+            last = i + 1
+    pieces.append(data[last:])
+    return [p for p in pieces if p]
+
+
+class SseSink:
+    """Writes events to a chunked response body in the way the scenario asks for."""
+
+    def __init__(self, writer: asyncio.StreamWriter, scenario: str) -> None:
+        self._writer = writer
+        self._scenario = scenario
+        self._eol = {"crlf": "\r\n", "cr": "\r"}.get(scenario, "\n")
+        self._prefix = f": keep-alive{self._eol}{self._eol}" if scenario == "keepalive" else ""
+        self._started = False
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        return self._closed or self._writer.transport.is_closing()
+
+    def _frame(self, payload: str) -> str:
+        return f"{self._prefix}data: {payload}{self._eol}{self._eol}"
+
+    async def keepalive(self) -> None:
+        """In the keepalive scenario, a comment right after the head, before any event."""
+        if self._prefix:
+            await self.write(self._prefix.encode())
+
+    async def send(self, payloads: Sequence[str]) -> None:
+        if payloads:
+            await self.write("".join(map(self._frame, payloads)).encode())
+
+    async def write(self, data: bytes) -> None:
+        if self.closed:
+            self._closed = True
+            return
+        if not self._started:
+            self._started = True
+            if self._scenario == "bom":
+                data = BOM + data
+        if self._scenario == "one-byte":
+            for k in range(len(data)):
+                self._writer.write(chunk(data[k : k + 1]))
+                await self._writer.drain()
+        elif self._scenario == "split-utf8":
+            for piece in split_utf8(data):
+                self._writer.write(chunk(piece))
+                await self._writer.drain()
+        else:
+            self._writer.write(chunk(data))
+            await self._writer.drain()
+
+    async def fault(self, scenario: str) -> bool:
+        if scenario == "bad-json":
+            await self.write(self._frame('{"choices": [{"delta": {"content": "oops').encode())
+            return True
+        if scenario == "error-event":
+            await self.send([json.dumps(STREAM_ERROR.body())])
+            return False
+        if scenario == "stall":
+            await asyncio.sleep(STALL_SECONDS)
+            return True
+        self._closed = True  # cut, ws-close-1011: drop the connection mid-body
+        self._writer.close()
+        return False
+
+    async def finish(self) -> None:
+        if not self.closed:
+            self._writer.write(LAST_CHUNK)
+            await self._writer.drain()
+
+
+def _chunk_json(base: str, delta: str, finish: str = "null") -> str:
+    choice = f'{{"index":0,"delta":{delta},"logprobs":null,"finish_reason":{finish}}}'
+    return f'{base}"choices":[{choice}]}}'
+
+
+async def stream_chat(writer: asyncio.StreamWriter, chat: Chat, keep_alive: bool) -> bool:
+    """Write the response head and the event stream; False when the connection must close."""
+    cid = f"chatcmpl-mock{next(_ids)}"
+    model = json.dumps(chat.model, ensure_ascii=False)
+    base = (
+        f'{{"id":"{cid}","object":"chat.completion.chunk","created":{int(time.time())},'
+        f'"model":{model},"system_fingerprint":"fp_mock",'
+    )
+    dumps = json.dumps
+    events = [
+        _chunk_json(base, f'{{"reasoning_content":{dumps(t, ensure_ascii=False)}}}')
+        for t in chat.reasoning
+    ]
+    events += [
+        _chunk_json(base, f'{{"content":{dumps(t, ensure_ascii=False)}}}') for t in chat.content
+    ]
+    trailer = [_chunk_json(base, "{}", f'"{chat.finish_reason}"')]
+    if chat.include_usage:
+        usage = json.dumps(chat.usage(), separators=(",", ":"))
+        trailer.append(f'{base}"choices":[],"usage":{usage}}}')
+    trailer.append("[DONE]")
+    head = [
+        ("content-type", "text/event-stream; charset=utf-8"),
+        ("cache-control", "no-cache"),
+        ("transfer-encoding", "chunked"),
+        ("connection", "keep-alive" if keep_alive else "close"),
+        ("x-request-id", cid),
+        ("x-mock-scenario", chat.scenario),
+        ("server", "streamdesk-mock"),
+    ]
+    writer.write(response_head(200, head))
+    await writer.drain()
+    sink = SseSink(writer, chat.scenario)
+    await sink.keepalive()
+    prelude = [_chunk_json(base, '{"role":"assistant","content":""}')]
+    await play(sink, prelude, events, trailer, chat.pace, chat.scenario)
+    await sink.finish()
+    return not sink.closed
+
+
+def completion_json(chat: Chat) -> dict[str, object]:
+    """The non-streaming answer (`stream` false): the whole reply in one JSON object."""
+    message: dict[str, object] = {"role": "assistant", "content": "".join(chat.content)}
+    if chat.reasoning:
+        message["reasoning_content"] = "".join(chat.reasoning)
+    return {
+        "id": f"chatcmpl-mock{next(_ids)}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": chat.model,
+        "choices": [{"index": 0, "message": message, "finish_reason": chat.finish_reason}],
+        "usage": chat.usage(),
+    }
