@@ -1,0 +1,96 @@
+"""`streamdesk history ...` run as a real subprocess against a store in STREAMDESK_HOME."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from streamdesk.core.store.history import HistoryStore
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "desktop")}  # STREAMDESK_HOME from conftest
+    return subprocess.run(
+        [sys.executable, "-m", "streamdesk", "history", *args],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def cid(streamdesk_home: Path) -> int:
+    with HistoryStore() as store:
+        store.create_conversation(title="Other chat")
+        cid = store.create_conversation(title="Gardening tips")
+        store.set_pinned(cid, True)
+        store.add_message(cid, "user", "When should I plant tulips?")
+        store.add_message(cid, "assistant", "Plant tulip bulbs in aut", status="partial")
+        return cid
+
+
+def test_list_shows_id_pin_title_and_count(cid: int) -> None:
+    result = _cli("list")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[0] == str(cid) and "*" in lines[0]
+    assert "Gardening tips" in lines[0] and "[2 messages]" in lines[0]
+    assert "Other chat" in lines[1]
+
+
+def test_show_prints_transcript_and_marks_partial(cid: int) -> None:
+    result = _cli("show", str(cid))
+    assert result.returncode == 0, result.stderr
+    assert "When should I plant tulips?" in result.stdout
+    assert "[assistant] [partial: the reply was cut off]\nPlant tulip bulbs in aut" in result.stdout
+
+
+def test_search_prints_hits_with_highlighted_snippet(cid: int) -> None:
+    result = _cli("search", "tulip")
+    assert result.returncode == 0, result.stderr
+    assert f"{cid:>6} #" in result.stdout and "[tulip]" in result.stdout
+    assert _cli("search", "zzznothing").stdout.strip() == "No matches."
+
+
+def test_export_json_to_file_then_import_prints_new_id(cid: int, tmp_path: Path) -> None:
+    out = tmp_path / "chat.json"
+    result = _cli("export", str(cid), "--format", "json", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(out.read_text())["conversation"]["title"] == "Gardening tips"
+    imported = _cli("import", str(out))
+    assert imported.returncode == 0, imported.stderr
+    new_id = int(imported.stdout)
+    with HistoryStore() as store:
+        assert [m.content for m in store.messages(new_id)] == [
+            m.content for m in store.messages(cid)
+        ]
+    md = _cli("export", str(cid), "--format", "md")
+    assert md.stdout.startswith("# Gardening tips") and "## Assistant" in md.stdout
+
+
+def test_unknown_id_exits_5(cid: int) -> None:
+    for args in (("show", "999"), ("export", "999", "--format", "json")):
+        result = _cli(*args)
+        assert result.returncode == 5
+        assert "no conversation with id 999" in result.stderr and result.stdout == ""
+
+
+def test_bad_import_files_exit_10_with_reason(cid: int, tmp_path: Path) -> None:
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text("{not json")
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({"format": "streamdesk.conversation", "version": 7}))
+    cases = [
+        (bad_json, "not valid JSON"),
+        (wrong, "unsupported export version 7"),
+        (tmp_path / "missing.json", "cannot read"),
+    ]
+    for path, reason in cases:
+        result = _cli("import", str(path))
+        assert result.returncode == 10
+        assert reason in result.stderr

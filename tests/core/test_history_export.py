@@ -1,0 +1,133 @@
+"""Export to Markdown and JSON, import back, and refusal of files that are not exports."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streamdesk.core.events import Usage
+from streamdesk.core.store.history import HistoryImportError, HistoryStore
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[HistoryStore]:
+    s = HistoryStore(tmp_path / "h.sqlite3")
+    yield s
+    s.close()
+
+
+def _sample(store: HistoryStore) -> int:
+    cid = store.create_conversation(
+        title="Sorting", provider="openai", model="gpt-x", system_prompt="Be exact.",
+        params={"temperature": 0.3, "max_tokens": 512, "api_key": "sk-LEAKME123"},
+    )  # fmt: skip
+    store.set_pinned(cid, True)
+    store.add_message(cid, "user", "How does **merge sort** work?")
+    first = store.add_message(
+        cid, "assistant", "It splits", status="partial", failure_kind="cut_mid_stream",
+        failure_message="connection closed", protocol="sse", model="gpt-x",
+        usage=Usage(12, 3), timings={"ttft": 0.2, "total": 1.5, "tokens_per_s": 40.0},
+    )  # fmt: skip
+    store.add_message(
+        cid, "assistant", "It splits the list, sorts halves, merges.", alternative_of=first,
+        reasoning="recall the algorithm", cost=0.0012, usage=Usage(12, 9),
+    )  # fmt: skip
+    store.add_message(cid, "user", "And quicksort?")
+    store.add_message(cid, "assistant", "", status="error", failure_kind="rate_limited")
+    return cid
+
+
+def _without_ids(data: dict[str, Any]) -> dict[str, Any]:
+    """Compare exports of two copies: ids differ, group structure must not."""
+    out = json.loads(json.dumps(data))
+    first_of = {m["group_id"]: i for i, m in reversed(list(enumerate(out["messages"])))}
+    for m in out["messages"]:
+        m["group_id"] = first_of[m["group_id"]]
+        del m["id"]
+    del out["conversation"]["id"]
+    return out
+
+
+def test_json_round_trip_is_equal(store: HistoryStore) -> None:
+    cid = _sample(store)
+    exported = store.export_json(cid)
+    assert exported["format"] == "streamdesk.conversation" and exported["version"] == 1
+    assert len(exported["messages"]) == 5  # both alternatives
+    text = json.dumps(exported)
+    new_id = store.import_json(json.loads(text))
+    assert new_id != cid
+    assert _without_ids(store.export_json(new_id)) == _without_ids(exported)
+    again = store.messages(new_id)
+    assert [m.content for m in again][:2] == ["How does **merge sort** work?", again[1].content]
+    assert len(store.alternatives(again[1].id)) == 2
+
+
+def test_exports_never_contain_secrets(store: HistoryStore) -> None:
+    cid = _sample(store)
+    text = json.dumps(store.export_json(cid)) + store.export_markdown(cid)
+    assert "LEAKME" not in text and "api_key" not in text
+    assert store.export_json(cid)["conversation"]["params"] == {
+        "temperature": 0.3,
+        "max_tokens": 512,
+    }
+
+
+def test_markdown_has_metadata_roles_and_marks_incomplete_replies(store: HistoryStore) -> None:
+    cid = _sample(store)
+    store.set_active_alternative(store.messages(cid)[1].id - 1)  # show the partial one
+    md = store.export_markdown(cid)
+    assert md.startswith("# Sorting\n")
+    assert "- Model: openai / gpt-x" in md and "temperature=0.3" in md
+    assert "## System\n\nBe exact." in md
+    assert md.count("## User") == 2 and md.count("## Assistant") == 2
+    assert "partial: the reply was cut off (cut_mid_stream: connection closed)" in md
+    assert "failed (rate_limited)" in md
+    assert "alternative 1 of 2" in md and "merges." not in md  # only the active alternative
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        ([1, 2], "not a JSON object"),
+        ({"format": "other"}, "format"),
+        ({"format": "streamdesk.conversation", "version": 99}, "unsupported export version"),
+        ({"format": "streamdesk.conversation", "version": 1}, "conversation"),
+        (
+            {
+                "format": "streamdesk.conversation",
+                "version": 1,
+                "conversation": {},
+                "messages": [{}],
+            },
+            "message 1: `role`",
+        ),
+        (
+            {
+                "format": "streamdesk.conversation",
+                "version": 1,
+                "conversation": {},
+                "messages": [{"role": "user", "content": "x", "status": "exploded"}],
+            },
+            "unknown status",
+        ),
+    ],
+)
+def test_import_refuses_bad_data_with_a_reason(store: HistoryStore, data: Any, reason: str) -> None:
+    with pytest.raises(HistoryImportError, match=reason):
+        store.import_json(data)
+    assert store.list_conversations() == []  # nothing half-imported
+
+
+def test_import_of_a_streaming_row_becomes_partial(store: HistoryStore) -> None:
+    data = {
+        "format": "streamdesk.conversation",
+        "version": 1,
+        "conversation": {"title": "t"},
+        "messages": [{"role": "assistant", "content": "half", "status": "streaming"}],
+    }
+    cid = store.import_json(data)
+    assert [(m.content, m.status) for m in store.messages(cid)] == [("half", "partial")]
