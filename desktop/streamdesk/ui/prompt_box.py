@@ -1,0 +1,120 @@
+"""The prompt box: Enter sends, Shift+Enter breaks the line, Esc stops, Up recalls.
+
+It never blocks on a reply: the user can type the next prompt while one streams. The box grows
+with its content up to `max_lines`, then scrolls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QFontMetrics, QKeyEvent
+from PySide6.QtWidgets import QPlainTextEdit, QSizePolicy, QWidget
+
+
+class PromptBox(QPlainTextEdit):
+    """Emits `submitted(text)` on Enter and `stopRequested()` on Esc."""
+
+    submitted = Signal(str)
+    stopRequested = Signal()
+    blocked = Signal()  # Enter while sending is not possible; the text is kept
+
+    def __init__(self, parent: QWidget | None = None, *, min_lines: int = 2, max_lines: int = 10):
+        super().__init__(parent)
+        self._min_lines = min_lines
+        self._max_lines = max_lines
+        self._sent: list[str] = []  # prompts sent from this box, oldest first
+        self._recall = -1  # index into _sent while browsing with Up/Down; -1 when not
+        self.can_submit: Callable[[], bool] = lambda: True
+        self.setTabChangesFocus(True)
+        self.setPlaceholderText("Ask anything…  (Enter to send, Shift+Enter for a new line)")
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.document().documentLayout().documentSizeChanged.connect(self._fit)
+        self._fit()
+
+    # -- public ---------------------------------------------------------------------------
+
+    def remember(self, text: str) -> None:
+        """Record a sent prompt so Up can bring it back."""
+        if text and (not self._sent or self._sent[-1] != text):
+            self._sent.append(text)
+        self._recall = -1
+
+    def submit(self) -> None:
+        """Send what is typed, unless `can_submit()` says no (the reply is still streaming):
+        then the text stays in the box and `blocked` is emitted."""
+        if not self.toPlainText().strip():
+            return
+        if not self.can_submit():
+            self.blocked.emit()
+            return
+        text = self.take_text()
+        self.submitted.emit(text)
+
+    def take_text(self) -> str:
+        """The prompt to send (stripped), clearing the box and remembering it."""
+        text = self.toPlainText().strip()
+        if text:
+            self.remember(text)
+            self.clear()
+        return text
+
+    # -- keys -----------------------------------------------------------------------------
+
+    def keyPressEvent(self, e: QKeyEvent) -> None:
+        key, mods = e.key(), e.modifiers()
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if mods & Qt.KeyboardModifier.ShiftModifier:
+                self.insertPlainText("\n")
+            elif not mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
+                self.submit()
+            e.accept()
+            return
+        if key == Qt.Key.Key_Escape:
+            self.stopRequested.emit()
+            e.accept()
+            return
+        recalling = not self.toPlainText() or self._recall >= 0
+        if key == Qt.Key.Key_Up and self._sent and recalling and self._on_first_line():
+            self._recall = len(self._sent) - 1 if self._recall < 0 else max(0, self._recall - 1)
+            self._show_recalled()
+            e.accept()
+            return
+        if key == Qt.Key.Key_Down and self._recall >= 0:
+            self._recall += 1
+            if self._recall >= len(self._sent):
+                self._recall = -1
+                self.clear()
+            else:
+                self._show_recalled()
+            e.accept()
+            return
+        if e.text():
+            self._recall = -1  # typing turns a recalled prompt into a new one
+        super().keyPressEvent(e)
+
+    def _on_first_line(self) -> bool:
+        return self.textCursor().blockNumber() == 0
+
+    def _show_recalled(self) -> None:
+        recall = self._recall
+        self.setPlainText(self._sent[recall])
+        self._recall = recall  # setPlainText does not reset it, but be explicit
+        self.moveCursor(self.textCursor().MoveOperation.End)
+
+    # -- size -----------------------------------------------------------------------------
+
+    def _height_for(self, lines: int) -> int:
+        fm = QFontMetrics(self.font())
+        margins = self.contentsMargins()
+        frame = int(self.document().documentMargin() * 2) + margins.top() + margins.bottom()
+        return lines * fm.lineSpacing() + frame + 4
+
+    def _fit(self, *_: object) -> None:
+        lines = max(1, int(self.document().size().height()))
+        lines = min(max(lines, self._min_lines), self._max_lines)
+        self.setFixedHeight(self._height_for(lines))
+
+    def sizeHint(self) -> QSize:
+        return QSize(400, self._height_for(self._min_lines))
