@@ -1,0 +1,261 @@
+"""Provider profiles: where to stream from, how to authenticate, and what tokens cost.
+
+A `Provider` is immutable data; `Provider.endpoint()` turns it plus a key into the
+`core.request.Endpoint` a transport uses. Built-in profiles cover the default relay, the main
+hosted APIs and the usual local OpenAI-compatible servers; user profiles live in settings.
+Prices are USD per million tokens, as providers publish them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ssl
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from streamdesk.core.errors import StreamError
+from streamdesk.core.events import FailureKind
+from streamdesk.core.request import AuthStyle, Endpoint, Timeouts
+from streamdesk.core.signing import sign_headers
+from streamdesk.core.transports._classify import host_of, http_error, network_error
+
+MOCK_PROVIDER_ID = "mock"
+DEFAULT_PROVIDER_ID = "holysheep"
+PER_MILLION = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    """A model and its list prices (None: unknown, so no cost is shown rather than a wrong one)."""
+
+    id: str
+    input_price: float | None = None  # USD per million prompt tokens
+    output_price: float | None = None  # USD per million completion tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """One OpenAI-compatible service. `free` marks local servers whose tokens cost nothing."""
+
+    id: str
+    name: str
+    base_url: str
+    ws_url: str | None
+    auth: AuthStyle
+    sign: bool
+    needs_key: bool
+    models: tuple[ModelInfo, ...]
+    default_model: str
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    max_retries: int = 2
+    free: bool = False
+
+    def model(self, model_id: str) -> ModelInfo | None:
+        for info in self.models:
+            if info.id == model_id:
+                return info
+        return None
+
+    def cost(self, model_id: str, prompt_tokens: int, completion_tokens: int) -> float | None:
+        """USD for one request, or None when a needed price is unknown (never a guess)."""
+        if self.free:
+            return 0.0
+        info = self.model(model_id)
+        if info is None:
+            return None
+        total = 0.0
+        for tokens, price in (
+            (prompt_tokens, info.input_price),
+            (completion_tokens, info.output_price),
+        ):
+            if tokens:
+                if price is None:
+                    return None
+                total += tokens * price / PER_MILLION
+        return total
+
+    def endpoint(
+        self, api_key: str | None, *, proxy: str | None = None, ca_bundle: str | None = None
+    ) -> Endpoint:
+        """The resolved endpoint for one request. `proxy`: None = environment, "" = none."""
+        return Endpoint(
+            base_url=self.base_url,
+            ws_url=self.ws_url,
+            api_key=api_key or None,
+            auth=self.auth,
+            sign=self.sign,
+            timeouts=self.timeouts,
+            max_retries=self.max_retries,
+            ca_bundle=ca_bundle or None,
+            proxy=proxy,
+        )
+
+
+# List prices as published by each vendor (input / output, USD per million tokens).
+_HOLYSHEEP_MODELS = (
+    ModelInfo("gpt-4.1", 2.00, 8.00),
+    ModelInfo("claude-sonnet-4.5", 3.00, 15.00),
+    ModelInfo("gemini-2.5-flash", 0.30, 2.50),
+    ModelInfo("deepseek-v3.2", 0.28, 0.42),
+)
+_LOCAL_TIMEOUTS = Timeouts(connect=2.0, first_token=300.0, stall=120.0)  # cold model loads
+
+
+def _local(provider_id: str, name: str, base_url: str, default_model: str = "") -> Provider:
+    return Provider(
+        id=provider_id,
+        name=name,
+        base_url=base_url,
+        ws_url=None,
+        auth=AuthStyle.BEARER,
+        sign=False,
+        needs_key=False,
+        models=(),
+        default_model=default_model,
+        timeouts=_LOCAL_TIMEOUTS,
+        max_retries=0,  # a local server that fails now fails the same way a second later
+        free=True,
+    )
+
+
+def _hosted(
+    provider_id: str, name: str, base_url: str, models: tuple[ModelInfo, ...], default_model: str
+) -> Provider:
+    return Provider(
+        id=provider_id,
+        name=name,
+        base_url=base_url,
+        ws_url=None,
+        auth=AuthStyle.BEARER,
+        sign=False,
+        needs_key=True,
+        models=models,
+        default_model=default_model,
+    )
+
+
+BUILTIN_PROVIDERS: tuple[Provider, ...] = (
+    dataclasses.replace(
+        _hosted(
+            "holysheep",
+            "HolySheep relay",
+            "https://api.holysheep.ai/v1",
+            _HOLYSHEEP_MODELS,
+            "gpt-4.1",
+        ),
+        ws_url="wss://stream.holysheep.ai/v1/ws/chat",
+        sign=True,
+    ),
+    _hosted(
+        "openai",
+        "OpenAI",
+        "https://api.openai.com/v1",
+        (
+            ModelInfo("gpt-4.1", 2.00, 8.00),
+            ModelInfo("gpt-4.1-mini", 0.40, 1.60),
+            ModelInfo("gpt-4o", 2.50, 10.00),
+        ),
+        "gpt-4.1-mini",
+    ),
+    # DeepSeek-V3.2 pricing (cache-miss input), the same for both model names.
+    _hosted(
+        "deepseek",
+        "DeepSeek",
+        "https://api.deepseek.com/v1",
+        (ModelInfo("deepseek-chat", 0.28, 0.42), ModelInfo("deepseek-reasoner", 0.28, 0.42)),
+        "deepseek-chat",
+    ),
+    _local("ollama", "Ollama", "http://localhost:11434/v1", "llama3.2"),
+    _local("vllm", "vLLM", "http://localhost:8000/v1"),
+    _local("lmstudio", "LM Studio", "http://localhost:1234/v1"),
+    _local("llamacpp", "llama.cpp server", "http://localhost:8080/v1"),
+    _hosted("custom", "Custom", "", (), ""),
+)
+_BY_ID = {p.id: p for p in BUILTIN_PROVIDERS}
+
+
+def builtin(provider_id: str) -> Provider:
+    """A built-in profile by id; KeyError names the known ids."""
+    try:
+        return _BY_ID[provider_id]
+    except KeyError:
+        known = ", ".join(_BY_ID)
+        raise KeyError(f"unknown provider {provider_id!r} (built in: {known})") from None
+
+
+def mock_provider(sse_base_url: str, ws_url: str) -> Provider:
+    """The in-process mock, priced like the default relay so the offline demo shows costs."""
+    relay = _hosted(
+        MOCK_PROVIDER_ID, "Built-in mock (offline demo)", sse_base_url, _HOLYSHEEP_MODELS, "gpt-4.1"
+    )
+    return dataclasses.replace(relay, ws_url=ws_url, needs_key=False)
+
+
+def auth_parts(endpoint: Endpoint) -> tuple[dict[str, str], dict[str, str]]:
+    """Headers and query parameters that authenticate (and sign) a request to `endpoint`."""
+    headers: dict[str, str] = {}
+    params: dict[str, str] = {}
+    key = endpoint.api_key
+    if key:
+        if endpoint.auth is AuthStyle.BEARER:
+            headers["Authorization"] = f"Bearer {key}"
+        elif endpoint.auth is AuthStyle.X_API_KEY:
+            headers["X-API-Key"] = key
+        else:
+            params["api_key"] = key
+        if endpoint.sign:
+            headers.update(sign_headers(key))
+    return headers, params
+
+
+def http_client_options(endpoint: Endpoint) -> dict[str, Any]:
+    """`httpx.AsyncClient` keyword arguments for the endpoint's proxy and CA policy.
+
+    TLS is always verified; a CA bundle adds trust, it never disables checks.
+    """
+    verify: ssl.SSLContext | bool = True
+    if endpoint.ca_bundle:
+        verify = ssl.create_default_context(cafile=endpoint.ca_bundle)
+    options: dict[str, Any] = {"verify": verify}
+    if endpoint.proxy is None:
+        options["trust_env"] = True
+    elif endpoint.proxy == "":
+        options["trust_env"] = False
+    else:
+        options["trust_env"] = False
+        options["proxy"] = endpoint.proxy
+    return options
+
+
+async def fetch_models(endpoint: Endpoint) -> list[str]:
+    """Model ids from `GET {base}/models` (OpenAI shape `{"data": [{"id": …}]}`), sorted."""
+    if not endpoint.base_url:
+        raise StreamError(
+            FailureKind.BAD_REQUEST, "This provider has no base URL yet; enter one in Settings."
+        )
+    host = host_of(endpoint.base_url)
+    headers, params = auth_parts(endpoint)
+    t = endpoint.timeouts
+    timeout = httpx.Timeout(connect=t.connect, read=t.stall, write=t.write, pool=t.connect)
+    try:
+        async with httpx.AsyncClient(timeout=timeout, **http_client_options(endpoint)) as client:
+            response = await client.get(endpoint.models_url, headers=headers, params=params)
+    except httpx.TransportError as exc:
+        proxy = endpoint.proxy or None
+        raise network_error(exc, endpoint.models_url, proxy=proxy) from None
+    if response.status_code // 100 != 2:
+        status, url = response.status_code, endpoint.models_url
+        raise http_error(status, response.headers, response.content, url) from None
+    try:
+        data = response.json()["data"]
+        ids = sorted({str(item["id"]) for item in data})
+    except (ValueError, KeyError, TypeError) as exc:
+        snippet = response.text[:120]
+        raise StreamError(
+            FailureKind.BAD_RESPONSE,
+            f"{host} answered /models with something that is not a model list ({snippet!r}).",
+            status=response.status_code,
+        ) from exc
+    return ids

@@ -1,0 +1,149 @@
+"""Keys in a real Secret Service (tests run inside tests/with-keyring.sh), never in a file."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import keyring.backends.fail
+import pytest
+
+from streamdesk.core.errors import KeychainUnavailable
+from streamdesk.core.redact import REDACTED, install_log_redaction
+from streamdesk.core.store.secrets import INDEX_FILE, SERVICE, KeyStore
+from streamdesk.core.store.settings import Settings, save_settings
+
+_real_backend = keyring.get_keyring()
+needs_keychain = pytest.mark.skipif(
+    isinstance(_real_backend, keyring.backends.fail.Keyring),
+    reason="no Secret Service: run inside tests/with-keyring.sh",
+)
+
+
+@pytest.fixture
+def pid() -> Iterator[str]:
+    """A provider id no other test uses; its keychain item is removed afterwards."""
+    provider_id = f"test-{uuid.uuid4().hex[:10]}"
+    yield provider_id
+    with contextlib.suppress(keyring.errors.KeyringError):
+        keyring.delete_password(SERVICE, provider_id)
+
+
+@pytest.fixture
+def no_keychain() -> Iterator[None]:
+    """keyring's fail backend, as on a machine without any Secret Service."""
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    try:
+        yield
+    finally:
+        keyring.set_keyring(_real_backend)
+
+
+@needs_keychain
+def test_set_get_delete_in_the_real_keychain(pid: str, streamdesk_home: Path) -> None:
+    store = KeyStore()
+    assert store.available and "SecretService" in store.backend_name()
+    assert store.get(pid) is None
+    store.set(pid, "  sk-real-" + pid + "\n")
+    assert keyring.get_password(SERVICE, pid) == "sk-real-" + pid  # really in the keychain
+    assert KeyStore().get(pid) == "sk-real-" + pid  # a fresh store (new process) finds it
+    assert pid in store.list() and store.source(pid) == "keychain"
+    index = json.loads((streamdesk_home / "data" / INDEX_FILE).read_text())
+    assert index["ids"] == [pid]
+    assert store.delete(pid) is True
+    assert keyring.get_password(SERVICE, pid) is None
+    assert store.delete(pid) is False
+    assert store.list() == []
+
+
+@needs_keychain
+def test_list_forgets_keys_removed_outside_the_app(pid: str) -> None:
+    store = KeyStore()
+    store.set(pid, "sk-gone-soon")
+    keyring.delete_password(SERVICE, pid)
+    assert store.list() == []
+
+
+@needs_keychain
+def test_environment_overrides_every_provider(pid: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = KeyStore()
+    store.set(pid, "sk-from-keychain")
+    monkeypatch.setenv("STREAMDESK_API_KEY", "sk-from-env")
+    assert store.get(pid) == "sk-from-env"
+    assert store.get("openai") == "sk-from-env"
+    assert store.source(pid) == "environment"
+    monkeypatch.delenv("STREAMDESK_API_KEY")
+    assert store.get(pid) == "sk-from-keychain"
+
+
+@needs_keychain
+def test_key_never_reaches_any_file_or_log(
+    pid: str, streamdesk_home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = f"shapeless{uuid.uuid4().hex}"  # no sk- prefix: only value-based redaction catches it
+    install_log_redaction()
+    caplog.handler.addFilter(install_log_redaction())
+    store = KeyStore()
+    with caplog.at_level(logging.DEBUG):
+        store.set(pid, secret)
+        key = store.get(pid)
+        logging.getLogger("streamdesk.test").warning("sending Authorization: %s", key)
+        save_settings(Settings(active_provider=pid))
+        store.list()
+    assert key == secret
+    assert secret not in caplog.text and REDACTED in caplog.text
+    files = [p for p in streamdesk_home.rglob("*") if p.is_file()]
+    assert files  # the index and settings were written
+    for path in files:
+        assert secret.encode() not in path.read_bytes(), path
+
+
+def test_unavailable_keychain_is_one_clear_sentence(no_keychain: None, pid: str) -> None:
+    store = KeyStore()
+    assert not store.available
+    for action in (lambda: store.set(pid, "sk-x"), lambda: store.get(pid), store.list):
+        with pytest.raises(KeychainUnavailable) as info:
+            action()
+        assert str(info.value) == (
+            "The OS keychain is not available (no Secret Service found): "
+            "the key can be kept in memory for this session only."
+        )
+
+
+def test_unavailable_via_environment_backend(
+    monkeypatch: pytest.MonkeyPatch, pid: str, streamdesk_home: Path
+) -> None:
+    """PYTHON_KEYRING_BACKEND chooses the fail backend as a user's environment might."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    import keyring.core
+
+    keyring.core._keyring_backend = None  # drop the cached choice so the variable is read
+    try:
+        store = KeyStore()
+        assert not store.available
+        with pytest.raises(KeychainUnavailable):
+            store.set(pid, "sk-nowhere")
+        store.hold_in_memory(pid, "sk-session-only")
+        assert store.get(pid) == "sk-session-only"
+        assert store.source(pid) == "memory"
+        assert store.list() == [pid]
+        assert store.delete(pid) is True
+        with pytest.raises(KeychainUnavailable):
+            store.get(pid)  # the session key is gone and there is no keychain to ask
+    finally:
+        keyring.set_keyring(_real_backend)
+    for path in streamdesk_home.rglob("*"):
+        if path.is_file():
+            assert b"sk-session-only" not in path.read_bytes()
+
+
+def test_empty_key_rejected(pid: str) -> None:
+    with pytest.raises(ValueError):
+        KeyStore().set(pid, "   ")
+    with pytest.raises(ValueError):
+        KeyStore().hold_in_memory(pid, "")
