@@ -32,7 +32,7 @@ _TOPICS = (
     "WebSocket framing",
     "cache invalidation",
 )
-_EMOJI = ("🚀", "✨", "🧭", "📦", "⚡", "🔍")
+_EMOJI = ("🚀", "🧪", "🧭", "📦", "💡", "🔍")  # all outside the BMP: 4 UTF-8 bytes
 _NOUNS = (
     "request",
     "stream",
@@ -159,10 +159,12 @@ def _code(rng: random.Random) -> str:
 def _blocks(rng: random.Random) -> Iterator[str]:
     """An endless Markdown document: an intro, then sections of varied blocks."""
     topic = rng.choice(_TOPICS)
+    label, url = rng.choice(_LINKS)
     yield f"## {rng.choice(_EMOJI)} {topic.capitalize()}, explained\n\n"
     yield (
         f"Here is a naïve take on {topic} first, then a better one — a café-sized example "
-        f"(中文读者也适用) with **{rng.choice(_NOUNS)}** and `{rng.choice(_IDENTS)}`.\n\n"
+        f"(中文读者也适用) with **{rng.choice(_NOUNS)}**, `{rng.choice(_IDENTS)}` and "
+        f"[{label}]({url}).\n\n"
     )
     section = 0
     while True:
@@ -170,22 +172,22 @@ def _blocks(rng: random.Random) -> Iterator[str]:
         yield f"### {section}. {rng.choice(_ADJS).capitalize()} {rng.choice(_NOUNS)}s\n\n"
         yield _paragraph(rng)
         yield _bullets(rng, numbered=section % 2 == 0)
-        yield _code(rng)
-        yield _paragraph(rng)
         if section % 2 == 1:
             yield _table(rng)
-        else:
-            yield f"> **Note:** {_sentence(rng)}\n\n"
+        yield _code(rng)
+        yield _paragraph(rng) if section % 2 == 1 else f"> **Note:** {_sentence(rng)}\n\n"
 
 
 @functools.lru_cache(maxsize=64)
 def _reply(prompt: str, tokens: int | None) -> tuple[str, ...]:
     rng = _rng(prompt, "reply")
-    target = rng.randint(300, 600) if tokens is None else min(max(tokens, 0), MAX_TOKENS)
+    target = rng.randint(280, 500) if tokens is None else min(max(tokens, 0), MAX_TOKENS)
     out: list[str] = []
+    has_code = False
     for block in _blocks(rng):
         out.extend(tokenize(block))
-        if len(out) >= target and not block.startswith("#"):
+        has_code = has_code or block.startswith("```")
+        if len(out) >= target and has_code and not block.startswith("#"):
             break
     if tokens is not None:
         del out[target:]

@@ -25,7 +25,7 @@ SCENARIOS: dict[str, str] = {
     "http-503": "HTTP 503: the server is overloaded.",
     "bad-json": "A data line that is not JSON after 5 tokens, then the rest of the reply.",
     "error-event": "An error object in a data line after 5 tokens (WS: an error frame); no [DONE].",
-    "cut": "The connection is closed after 5 tokens, without [DONE] (WS: TCP dropped, no close).",
+    "cut": "Connection closed after 5 tokens, no [DONE] (WS: TCP dropped, no close frame).",
     "ws-close-1011": "WebSocket closes with code 1011 after 5 tokens (SSE: same as cut).",
     "stall": "Silence for 60 s after 5 tokens with the connection kept open, then the rest.",
     "no-first-token": "Response headers (WS: handshake), then 60 s of silence before the reply.",
@@ -37,10 +37,8 @@ SCENARIOS: dict[str, str] = {
     "split-utf8": "Writes split multi-byte characters (é, 中, emoji); WS: fragmented text frames.",
     "bom": "The SSE stream starts with a UTF-8 byte order mark.",
     "reasoning": "reasoning_content deltas (DeepSeek style) before the reply.",
-    "flaky-429-once": "First request per X-Mock-Flaky-Id (else per prompt) gets 429, "
-    "Retry-After: 0.1; later ones succeed.",
-    "flaky-503-once": "First request per X-Mock-Flaky-Id (else per prompt) gets 503, "
-    "Retry-After: 0.1; later ones succeed.",
+    "flaky-429-once": "429 (Retry-After: 0.1) once per X-Mock-Flaky-Id or prompt, then OK.",
+    "flaky-503-once": "503 (Retry-After: 0.1) once per X-Mock-Flaky-Id or prompt, then OK.",
 }
 
 FAULT_AFTER = 5

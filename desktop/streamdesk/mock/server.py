@@ -124,6 +124,10 @@ class MockServer:
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
             log.debug("mock: connection ended: %r", exc)
+        except asyncio.CancelledError:
+            # close() cancelled us. This is the connection's top-level task: ending normally
+            # keeps asyncio's client_connected_cb callback from logging the cancellation.
+            pass
         finally:
             self._tasks.discard(task)
             if task.cancelling():
