@@ -103,23 +103,6 @@ _HOLYSHEEP_MODELS = (
 _LOCAL_TIMEOUTS = Timeouts(connect=2.0, first_token=300.0, stall=120.0)  # cold model loads
 
 
-def _local(provider_id: str, name: str, base_url: str, default_model: str = "") -> Provider:
-    return Provider(
-        id=provider_id,
-        name=name,
-        base_url=base_url,
-        ws_url=None,
-        auth=AuthStyle.BEARER,
-        sign=False,
-        needs_key=False,
-        models=(),
-        default_model=default_model,
-        timeouts=_LOCAL_TIMEOUTS,
-        max_retries=0,  # a local server that fails now fails the same way a second later
-        free=True,
-    )
-
-
 def _hosted(
     provider_id: str, name: str, base_url: str, models: tuple[ModelInfo, ...], default_model: str
 ) -> Provider:
@@ -133,6 +116,16 @@ def _hosted(
         needs_key=True,
         models=models,
         default_model=default_model,
+    )
+
+
+def _local(provider_id: str, name: str, base_url: str, default_model: str = "") -> Provider:
+    return dataclasses.replace(
+        _hosted(provider_id, name, base_url, (), default_model),
+        needs_key=False,
+        timeouts=_LOCAL_TIMEOUTS,
+        max_retries=0,  # a local server that fails now fails the same way a second later
+        free=True,
     )
 
 
