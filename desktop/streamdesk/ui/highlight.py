@@ -1,0 +1,60 @@
+"""Fenced code → HTML with inline styles (Pygments), for QTextCursor.insertHtml.
+
+Only this module builds HTML for the transcript, and every character of model text in it is
+escaped by Pygments or `html.escape`. Inline styles because Qt's rich text ignores stylesheets
+with classes. Highlighting is skipped above `MAX_HIGHLIGHT` characters: Pygments is linear but
+slow, and a 1 MB block must not stall the window.
+"""
+
+from __future__ import annotations
+
+import html
+from functools import lru_cache
+
+from pygments import highlight  # type: ignore[import-untyped]
+from pygments.formatters import HtmlFormatter  # type: ignore[import-untyped]
+from pygments.lexers import get_lexer_by_name  # type: ignore[import-untyped]
+from pygments.lexers.special import TextLexer  # type: ignore[import-untyped]
+from pygments.util import ClassNotFound  # type: ignore[import-untyped]
+
+MAX_HIGHLIGHT = 100_000
+
+LIGHT = {"style": "default", "bg": "#f6f8fa", "fg": "#1f2328", "dim": "#6e7781"}
+DARK = {"style": "monokai", "bg": "#272822", "fg": "#f8f8f2", "dim": "#9aa0a6"}
+
+
+def palette(dark: bool) -> dict[str, str]:
+    """Colours of code blocks for the light or dark theme."""
+    return DARK if dark else LIGHT
+
+
+@lru_cache(maxsize=8)
+def _formatter(style: str) -> object:
+    return HtmlFormatter(style=style, noclasses=True, nowrap=True)
+
+
+def _lexer(lang: str) -> object:
+    try:
+        return get_lexer_by_name(lang.strip().lower()) if lang.strip() else TextLexer()
+    except ClassNotFound:
+        return TextLexer()
+
+
+def code_body_html(code: str, lang: str, *, dark: bool) -> str:
+    """The highlighted code as escaped HTML spans (no wrapper)."""
+    if len(code) > MAX_HIGHLIGHT or not lang.strip():
+        return html.escape(code)
+    out: str = highlight(code, _lexer(lang), _formatter(palette(dark)["style"]))
+    return out[:-1] if out.endswith("\n") and not code.endswith("\n") else out
+
+
+def code_block_html(code: str, lang: str, *, dark: bool, copy_href: str) -> str:
+    """A code block: a small header (language, Copy link) and the preformatted code."""
+    pal = palette(dark)
+    label = html.escape(lang.strip() or "code")
+    return (
+        f'<p style="margin-top:6px;margin-bottom:0px;"><span style="color:{pal["dim"]};">'
+        f'{label}</span>&nbsp;&nbsp;<a href="{html.escape(copy_href)}">Copy</a></p>'
+        f'<pre style="background-color:{pal["bg"]};color:{pal["fg"]};margin-top:2px;">'
+        f"{code_body_html(code, lang, dark=dark)}</pre>"
+    )

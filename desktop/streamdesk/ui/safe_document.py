@@ -1,0 +1,66 @@
+"""A QTextDocument that treats model output as untrusted.
+
+Qt's Markdown importer passes raw HTML through unless told not to, and QTextDocument /
+QTextBrowser read local files (and qrc) named in `<img src>` or `![](...)`. Here Markdown is
+always parsed with MarkdownNoHTML and the document loads only resources the app registered.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from PySide6.QtCore import QObject, QUrl
+from PySide6.QtGui import QTextDocument
+
+MARKDOWN_FEATURES = (
+    QTextDocument.MarkdownFeature.MarkdownNoHTML
+    | QTextDocument.MarkdownFeature.MarkdownDialectGitHub
+)
+
+SAFE_LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+
+# Qt lays out a line with no break opportunity in quadratic time (a 100 KB word takes seconds),
+# so very long runs get zero-width spaces; the source text (copy, history) is untouched.
+_LONG_RUN = re.compile(r"[^\s]{200,}")
+ZWSP = "\u200b"
+
+
+def break_long_runs(text: str, every: int = 100) -> str:
+    """Insert ZWSP into runs of 200+ non-space characters so that layout stays linear."""
+    if len(text) < 200:
+        return text
+
+    def split(m: re.Match[str]) -> str:
+        run = m.group(0)
+        return ZWSP.join(run[i : i + every] for i in range(0, len(run), every))
+
+    return _LONG_RUN.sub(split, text)
+
+
+def is_safe_external(url: QUrl) -> bool:
+    """Links a click may open in the system browser."""
+    return url.isValid() and url.scheme().lower() in SAFE_LINK_SCHEMES
+
+
+class SafeDocument(QTextDocument):
+    """Loads nothing except resources registered with `register`; undo is off."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setUndoRedoEnabled(False)
+        self._allowed: dict[str, Any] = {}
+        self.refused: list[str] = []  # what was asked for and refused (for tests and debugging)
+
+    def register(self, name: str, resource_type: int, data: Any) -> None:
+        """Make an app-provided resource (e.g. an icon) loadable by `name`."""
+        self._allowed[name] = data
+        self.addResource(resource_type, QUrl(name), data)
+
+    def loadResource(self, type: int, name: QUrl | str) -> Any:
+        """Never touch the disk or the network because a document named a URL."""
+        key = name.toString() if isinstance(name, QUrl) else name
+        if key in self._allowed:
+            return self._allowed[key]
+        self.refused.append(key)
+        return None
