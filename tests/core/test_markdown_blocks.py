@@ -1,0 +1,91 @@
+"""The block splitter: any chunking of a reply gives the same blocks, and blocks end where
+Markdown says they end."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streamdesk.core.markdown_blocks import Block, BlockSplitter
+
+REPLY = (
+    "# Title\n\nSome *para*\nline two\n\n- a\n- b\n\n  more\n- c\n\n1. x\n2. y\n\n"
+    "| a | b |\n|---|---|\n| 1 | 2 |\n\n```python\ndef f():\n    return 1\n```\n"
+    "after\n\n~~~\ncode ``` x\n~~~\nend"
+)
+
+
+def split(chunks: list[str], max_block: int = 16_384) -> list[Block]:
+    sp = BlockSplitter(max_block)
+    out: list[Block] = []
+    for chunk in chunks:
+        out += sp.feed(chunk)
+    return out + sp.finish()
+
+
+def test_blocks_of_a_reply() -> None:
+    assert split([REPLY]) == [
+        Block("markdown", "# Title\n"),
+        Block("markdown", "Some *para*\nline two\n\n"),
+        Block("markdown", "- a\n- b\n\n  more\n- c\n\n1. x\n2. y\n\n"),
+        Block("markdown", "| a | b |\n|---|---|\n| 1 | 2 |\n\n"),
+        Block("code", "def f():\n    return 1", "python"),
+        Block("markdown", "after\n\n"),
+        Block("code", "code ``` x", ""),
+        Block("markdown", "end"),
+    ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=len(REPLY)), max_size=40))
+def test_any_chunking_gives_the_same_blocks(cuts: list[int]) -> None:
+    points = [0, *sorted(cuts), len(REPLY)]
+    chunks = [REPLY[a:b] for a, b in zip(points, points[1:], strict=False)]
+    assert split(chunks) == split([REPLY])
+
+
+def test_blocks_are_handed_out_when_finished_not_before() -> None:
+    sp = BlockSplitter()
+    assert sp.feed("para one\n") == []
+    assert sp.tail == "para one\n"
+    assert sp.feed("\n") == []  # a blank line alone does not end it: a list might continue
+    assert sp.feed("next") == []  # a line is judged when it is complete
+    assert sp.feed("\n") == [Block("markdown", "para one\n\n")]
+    assert sp.tail == "next\n"
+
+
+def test_open_fence_streams_code_parts_and_hides_a_possible_closer() -> None:
+    sp = BlockSplitter()
+    sp.feed("```js\nlet a = 1;\nlet b")
+    assert sp.in_code and sp.code_lang == "js" and sp.tail == ""
+    assert "".join(sp.code_parts) == "let a = 1;\nlet b"
+    sp.feed(" = 2;\n``")
+    assert "".join(sp.code_parts) == "let a = 1;\nlet b = 2;\n"  # "``" may become the closer
+    assert sp.feed("`\n") == [Block("code", "let a = 1;\nlet b = 2;", "js")]
+    assert not sp.in_code
+
+
+def test_unclosed_fence_is_a_code_block_at_finish() -> None:
+    assert split(["text\n```py\nx = 1\n"]) == [
+        Block("markdown", "text\n"),
+        Block("code", "x = 1", "py"),
+    ]
+
+
+def test_a_huge_line_is_cut_so_the_tail_stays_small() -> None:
+    sp = BlockSplitter(max_block=1000)
+    blocks = []
+    for _ in range(1000):
+        blocks += sp.feed("word " * 20)
+        assert len(sp.tail) <= 1000
+    blocks += sp.finish()
+    assert "".join(b.text for b in blocks) == "word " * 20_000
+
+
+def test_a_huge_code_line_streams_without_holding_it_back() -> None:
+    sp = BlockSplitter()
+    sp.feed("```\n")
+    for _ in range(1000):
+        sp.feed("x" * 1000)
+    assert sum(len(p) for p in sp.code_parts) == 1_000_000
+    assert sp.feed("\n```\n") == [Block("code", "x" * 1_000_000, "")]
