@@ -7,7 +7,7 @@ A transport yields `TextDelta`, `ReasoningDelta`, `Usage` and finally `Done`, an
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Protocol
 
 from streamdesk.core.events import StreamEvent
@@ -30,20 +30,25 @@ class Transport(Protocol):
 
 
 def make_transport(
-    protocol: str, endpoint: Endpoint, *, provider_id: str | None = None
+    protocol: str,
+    endpoint: Endpoint,
+    *,
+    provider_id: str | None = None,
+    extra_headers: Mapping[str, str] | None = None,
 ) -> Transport:
     """A transport for `"sse"` or `"ws"`; modules load lazily so `ask` over SSE skips websockets.
 
-    `provider_id` only names the provider in messages (`streamdesk keys set ID`).
+    `provider_id` only names the provider in messages (`streamdesk keys set ID`);
+    `extra_headers` go on every request (e.g. the mock's `X-Mock-Scenario`).
     """
     if protocol == "sse":
         from streamdesk.core.transports.sse_http import SSETransport
 
-        return SSETransport(endpoint, provider_id=provider_id)
+        return SSETransport(endpoint, provider_id=provider_id, extra_headers=extra_headers)
     if protocol in ("ws", "websocket"):
         from streamdesk.core.transports.websocket import WebSocketTransport
 
-        return WebSocketTransport(endpoint, provider_id=provider_id)
+        return WebSocketTransport(endpoint, provider_id=provider_id, extra_headers=extra_headers)
     raise ValueError(f"unknown protocol {protocol!r}; expected one of {', '.join(PROTOCOLS)}")
 
 

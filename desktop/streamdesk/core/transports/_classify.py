@@ -150,6 +150,14 @@ def http_error(
     return StreamError(FailureKind.BAD_REQUEST, msg, status=status)
 
 
+def cut_message(tokens: int) -> str:
+    """The one line for a reply that ended before its end marker (shared with WebSocket)."""
+    return (
+        f"The connection was closed after {tokens} tokens before the reply finished; "
+        "the partial reply was kept. Press Continue to resume."
+    )
+
+
 def _chain(exc: BaseException) -> Iterator[BaseException]:
     """The exception and everything in its `__cause__` / `__context__` chain, once each."""
     seen: set[int] = set()

@@ -1,0 +1,249 @@
+"""The WebSocket chat protocol on `websockets` (asyncio client, ≥ 14 API).
+
+One connection per request: send `{"type": "chat.completion", ...}`, then read JSON frames
+`content.delta`, `reasoning.delta`, `usage`, `completion.done`, `error`.
+
+Why these connection settings:
+- `max_size=16 MiB`: the protocol streams small deltas, but a server may legitimately send a
+  whole long reply (100k tokens is about 0.5 MB, up to ~3 MB with JSON escaping) in one frame.
+  The 1 MiB default would close such a connection with 1009; unbounded would let a broken server
+  exhaust memory. 16 MiB is far above any real reply and still a bound.
+- `ping_interval=20`: keepalive pings detect a dead peer behind NAT while the model is silent;
+  the pong timeout surfaces as a dropped connection (cut) rather than a hang.
+- `open_timeout` = the endpoint's connect timeout, covering TCP, TLS and the handshake.
+- frames are received undecoded (`decode=False`): `json.loads` takes bytes, so a text frame is
+  never decoded to `str` and re-encoded just to be counted.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import sys
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import (
+    ConnectionClosed,
+    ConnectionClosedOK,
+    InvalidHandshake,
+    InvalidProxy,
+    InvalidStatus,
+    InvalidURI,
+)
+
+from streamdesk.core.errors import StreamError
+from streamdesk.core.events import (
+    Done,
+    FailureKind,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
+from streamdesk.core.providers import auth_parts, http_client_options
+from streamdesk.core.redact import redact_headers, redact_url
+from streamdesk.core.request import ChatRequest, Endpoint
+from streamdesk.core.trace import StreamTrace
+from streamdesk.core.transports._classify import (
+    cut_message,
+    environment_proxy,
+    host_of,
+    http_error,
+    network_error,
+    truncate,
+)
+
+MAX_FRAME = 16 * 1024 * 1024
+PING_INTERVAL = 20.0
+CLOSE_TIMEOUT = 2.0  # a goodbye is polite, not worth making the user wait 10 s for
+
+
+class WebSocketTransport:
+    """Stream a reply over the endpoint's `ws_url`; each `stream()` call opens one connection."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        provider_id: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.provider_id = provider_id
+        self.extra_headers = dict(extra_headers or {})
+        self._open: set[ClientConnection] = set()
+
+    async def aclose(self) -> None:
+        for conn in list(self._open):
+            await conn.close()
+        self._open.clear()
+
+    def _url_and_headers(self) -> tuple[str, dict[str, str]]:
+        ep = self.endpoint
+        if not ep.ws_url:
+            raise StreamError(
+                FailureKind.BAD_REQUEST,
+                "This provider has no WebSocket URL; use SSE or set a WebSocket URL in Settings.",
+            )
+        headers, params = auth_parts(ep)
+        headers = {**self.extra_headers, **headers}
+        url = ep.ws_url
+        if params:
+            parts = urlsplit(url)
+            query = [*parse_qsl(parts.query, keep_blank_values=True), *params.items()]
+            url = urlunsplit(parts._replace(query=urlencode(query)))
+        return url, headers
+
+    def _connect_options(self, url: str) -> dict[str, Any]:
+        ep = self.endpoint
+        options: dict[str, Any] = {
+            "open_timeout": ep.timeouts.connect,
+            "max_size": MAX_FRAME,
+            "ping_interval": PING_INTERVAL,
+            "close_timeout": CLOSE_TIMEOUT,
+            "proxy": True if ep.proxy is None else (ep.proxy or None),
+        }
+        verify = http_client_options(ep)["verify"]
+        if isinstance(verify, ssl.SSLContext) and url.startswith("wss:"):
+            options["ssl"] = verify
+        return options
+
+    async def stream(self, request: ChatRequest, trace: StreamTrace) -> AsyncIterator[StreamEvent]:
+        url, headers = self._url_and_headers()
+        trace.protocol = "ws"
+        trace.url = redact_url(url)
+        trace.method = "GET"
+        trace.http_version = "1.1"
+        trace.request_headers = redact_headers(headers)
+        trace.t_sent = time.perf_counter()
+        trace.t_connected = None
+        proxy = self.endpoint.proxy
+        proxy_url = environment_proxy(url) if proxy is None else (proxy or None)
+        try:
+            conn = await connect(url, additional_headers=headers, **self._connect_options(url))
+        except InvalidStatus as exc:
+            resp = exc.response
+            trace.status = resp.status_code
+            trace.response_headers = redact_headers(dict(resp.headers.raw_items()))
+            raise http_error(
+                resp.status_code,
+                resp.headers,
+                bytes(resp.body or b""),
+                url,
+                model=request.model,
+                provider_id=self.provider_id,
+            ) from None
+        except (InvalidURI, InvalidProxy) as exc:
+            raise StreamError(FailureKind.BAD_REQUEST, f"Bad WebSocket address: {exc}") from None
+        except (OSError, TimeoutError, InvalidHandshake) as exc:
+            raise network_error(exc, redact_url(url), proxy=proxy_url) from exc
+        self._open.add(conn)
+        failed = True
+        try:
+            async for event in self._converse(conn, request, trace):
+                yield event
+            failed = False
+        finally:
+            self._open.discard(conn)
+            if failed and isinstance(sys.exc_info()[1], StreamError):
+                # The server misbehaved: it may not answer a closing handshake either, and the
+                # user should not wait `close_timeout` to see the failure. Drop the connection.
+                conn.transport.abort()
+            else:  # finished or stopped by the user: say goodbye so the server stops generating
+                await conn.close()
+
+    async def _converse(
+        self, conn: ClientConnection, request: ChatRequest, trace: StreamTrace
+    ) -> AsyncIterator[StreamEvent]:
+        trace.t_connected = time.perf_counter()
+        if conn.response is not None:
+            trace.status = conn.response.status_code
+            trace.response_headers = redact_headers(dict(conn.response.headers.raw_items()))
+        message = json.dumps(request.websocket_message(), ensure_ascii=False)
+        trace.frame("out", message.encode("utf-8"))
+        trace.t_sent = time.perf_counter()
+        host = host_of(self.endpoint.ws_url or "")
+        tokens = 0
+        received = trace.received
+        frame = trace.frame
+        recv = conn.recv
+        try:
+            await conn.send(message)
+            while True:
+                raw = await recv(decode=False)
+                received(len(raw))
+                frame("in", raw)
+                event = _parse_frame(raw, self.endpoint.ws_url or "")
+                if event is None:
+                    continue
+                if isinstance(event, TextDelta | ReasoningDelta):
+                    tokens += 1
+                yield event
+                if isinstance(event, Done):
+                    return
+        except ConnectionClosedOK:
+            raise StreamError(FailureKind.CUT_MID_STREAM, cut_message(tokens)) from None
+        except ConnectionClosed as exc:
+            raise _closed_error(exc, host, tokens) from None
+        except OSError as exc:
+            raise network_error(exc, self.endpoint.ws_url or "", connecting=False) from exc
+
+
+def _closed_error(exc: ConnectionClosed, host: str, tokens: int) -> StreamError:
+    """An abnormal close: the server's close code, or a cut when no close frame came at all."""
+    if exc.rcvd is None:  # TCP dropped (1006) or our ping went unanswered: the stream was cut
+        return StreamError(FailureKind.CUT_MID_STREAM, cut_message(tokens))
+    code, reason = exc.rcvd.code, exc.rcvd.reason
+    said = f" ({truncate(reason)})" if reason else ""
+    kept = f" after {tokens} tokens; the partial reply was kept" if tokens else ""
+    return StreamError(
+        FailureKind.WEBSOCKET_CLOSED,
+        f"The WebSocket to {host} was closed with code {code}{said}{kept}. Try again.",
+        status=code,
+    )
+
+
+def _parse_frame(raw: bytes | str, url: str) -> StreamEvent | None:
+    """One protocol frame to an event; None for frames that carry nothing (unknown types)."""
+    try:
+        data = json.loads(raw)
+        kind = data["type"]
+    except (ValueError, TypeError, KeyError):
+        text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+        raise StreamError(
+            FailureKind.BAD_RESPONSE,
+            f"{host_of(url)} sent a frame that is not a protocol message: {truncate(text, 120)!r}",
+        ) from None
+    if kind == "content.delta":
+        delta = data.get("delta")
+        return TextDelta(str(delta)) if delta else None  # empty deltas carry nothing (as SSE)
+    if kind == "reasoning.delta":
+        delta = data.get("delta")
+        return ReasoningDelta(str(delta)) if delta else None
+    if kind == "usage":
+        usage = data.get("usage") or {}
+        return Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+    if kind == "completion.done":
+        return Done(data.get("finish_reason"))
+    if kind == "error":
+        raise _error_frame(data.get("error"), url)
+    return None
+
+
+def _error_frame(error: object, url: str) -> StreamError:
+    """An `error` frame; its `code`, when an HTTP status, classifies it like that status."""
+    err = error if isinstance(error, dict) else {"message": str(error)}
+    code = err.get("code")
+    if isinstance(code, int) and 400 <= code < 600:
+        headers: dict[str, str] = {}
+        if isinstance(err.get("retry_after"), int | float):
+            headers["retry-after"] = str(err["retry_after"])
+        return http_error(code, headers, json.dumps({"error": err}).encode(), url)
+    message = truncate(str(err.get("message") or err))
+    return StreamError(
+        FailureKind.SERVER_ERROR, f"{host_of(url)} reported an error during the reply: {message}"
+    )
