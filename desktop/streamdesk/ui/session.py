@@ -13,8 +13,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -27,9 +27,13 @@ from streamdesk.core.events import (
     TextDelta,
     Usage,
 )
-from streamdesk.core.providers import Provider
-from streamdesk.core.request import ChatRequest, Message, Timeouts
+from streamdesk.core.request import ChatRequest, Message
+from streamdesk.core.stream import stream_chat
 from streamdesk.core.trace import StreamTrace
+from streamdesk.core.transports import make_transport
+from streamdesk.ui.failures import FAILURE_TITLES, failure_actions, failure_text, failure_title
+from streamdesk.ui.status_bar import PROTOCOL_NAMES, ReplyStats
+from streamdesk.ui.turns import HistorySink, ReplySink, Target, Turn
 
 log = logging.getLogger(__name__)
 
@@ -37,111 +41,8 @@ CONTINUE_PROMPT = "Continue exactly where you stopped."
 STATS_INTERVAL_MS = 100  # status bar refresh while streaming; tokens arrive much faster
 
 
-class ReplySink(Protocol):
-    """Where a reply is persisted as it streams (history's `ReplyWriter` fits)."""
-
-    def append_text(self, text: str) -> None: ...
-    def append_reasoning(self, text: str) -> None: ...
-    def finish(
-        self,
-        status: str,
-        *,
-        failure_kind: str | FailureKind | None = None,
-        failure_message: str | None = None,
-        cost: float | None = None,
-        protocol: str | None = None,
-    ) -> None: ...
-
-
-HistorySink = ReplySink | Callable[["ChatSession", "Turn", ChatRequest], ReplySink | None]
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """Where and how the next request goes: chosen in the header, read at send time."""
-
-    provider: Provider
-    model: str
-    protocol: str = "sse"  # "sse" | "ws"
-    api_key: str | None = None
-    timeouts: Timeouts | None = None  # None: the provider's
-    max_retries: int | None = None  # None: the provider's
-    scenario: str | None = None  # mock fault, sent as the model suffix "MODEL#SCENARIO"
-
-    @property
-    def request_model(self) -> str:
-        return f"{self.model}#{self.scenario}" if self.scenario else self.model
-
-
-@dataclass(eq=False)
-class Turn:
-    """One prompt and its reply; `key` is the reply's key in the transcript."""
-
-    key: int
-    prompt: str
-    target: Target
-    parts: list[str] = field(default_factory=list)
-    reasoning: list[str] = field(default_factory=list)
-    status: str = "pending"  # streaming | complete | stopped | error
-    failure: Failure | None = None
-    superseded: bool = False  # replaced by a Retry: left out of later requests
-    prompt_tokens: int | None = None
-    completion_tokens: int = 0
-    cost: float | None = None
-    view: Any = None  # transcript ReplyView
-    trace: StreamTrace | None = None
-
-    @property
-    def text(self) -> str:
-        return "".join(self.parts)
-
-
-# (title, whether Continue makes sense) per failure kind; the sentence comes from the core.
-FAILURE_TITLES: dict[FailureKind, str] = {
-    FailureKind.AUTHENTICATION: "Key rejected",
-    FailureKind.PERMISSION: "Not allowed",
-    FailureKind.NOT_FOUND: "Not found",
-    FailureKind.RATE_LIMITED: "Rate limited",
-    FailureKind.SERVER_ERROR: "Server error",
-    FailureKind.BAD_REQUEST: "Request refused",
-    FailureKind.BAD_RESPONSE: "Bad response",
-    FailureKind.CONNECTION_REFUSED: "Connection refused",
-    FailureKind.NAME_NOT_RESOLVED: "Unknown host",
-    FailureKind.TLS_ERROR: "TLS failed",
-    FailureKind.CONNECT_TIMEOUT: "Connect timed out",
-    FailureKind.FIRST_TOKEN_TIMEOUT: "No reply",
-    FailureKind.STALLED: "Stalled",
-    FailureKind.CUT_MID_STREAM: "Connection cut",
-    FailureKind.WEBSOCKET_CLOSED: "WebSocket closed",
-    FailureKind.CANCELLED: "Stopped",
-    FailureKind.KEYCHAIN_UNAVAILABLE: "Keychain unavailable",
-    FailureKind.NETWORK: "Network error",
-}
-
-
-def failure_title(failure: Failure, tokens: int) -> str:
-    """A short title; mid-stream endings say how much arrived: "Connection cut after 312 tokens"."""
-    title = FAILURE_TITLES.get(failure.kind, failure.kind.value.replace("_", " ").capitalize())
-    if tokens and failure.kind in (
-        FailureKind.CUT_MID_STREAM,
-        FailureKind.WEBSOCKET_CLOSED,
-        FailureKind.STALLED,
-        FailureKind.BAD_RESPONSE,
-        FailureKind.SERVER_ERROR,
-    ):
-        title += f" after {tokens} token" + ("s" if tokens != 1 else "")
-    return title
-
-
-def failure_actions(failure: Failure, has_text: bool) -> tuple[str, ...]:
-    """Retry always resends; Continue only when there is partial text to continue from."""
-    return ("Retry", "Continue") if has_text else ("Retry",)
-
-
-def failure_text(failure: Failure) -> str:
-    if failure.kind is FailureKind.AUTHENTICATION:
-        return f"{failure.message} Open Settings (Ctrl+,) to set the key."
-    return failure.message
+def _label(target: Target) -> str:
+    return f"{target.model} · {PROTOCOL_NAMES.get(target.protocol, target.protocol)}"
 
 
 class ChatSession(QObject):
@@ -153,6 +54,7 @@ class ChatSession(QObject):
     failed = Signal(object, object)  # reply key, core.events.Failure
     statsChanged = Signal(object)  # status_bar.ReplyStats
     busyChanged = Signal(bool)
+    noticeChanged = Signal(object, str)  # reply key, "Rate limited: retrying in 3 s" or ""
 
     def __init__(
         self,
@@ -164,8 +66,6 @@ class ChatSession(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        from streamdesk.ui.status_bar import ReplyStats
-
         self.view = view
         self.target_factory = target_factory
         self.title = title
@@ -204,32 +104,61 @@ class ChatSession(QObject):
         return self._start(turn, self._request(turn, len(self.turns) - 1))
 
     def retry(self, key: object) -> int | None:
-        """Resend the prompt of reply `key` as a new reply; the old one is left out of context."""
+        """Resend the prompt of reply `key` as a new reply below; the old one leaves the context."""
         old = self._turn(key)
         if old is None or self.busy:
             return None
         index = self.turns.index(old)
         old.superseded = True
         turn = self._new_turn(old.prompt, self.target_factory())
-        self.turns.remove(turn)
-        self.turns.insert(index + 1, turn)
-        return self._start(turn, self._request(turn, index + 1))
+        turn.is_retry = True
+        return self._start(turn, self._request(turn, index))
 
     def continue_(self, key: object) -> int | None:
-        """Send the partial reply as the assistant's prefix and append what comes to it."""
+        """Send the partial reply as the assistant's prefix and append what comes to it.
+
+        Only the latest reply can be continued (anything after it would depend on it).
+        """
         turn = self._turn(key)
-        if turn is None or self.busy or not turn.parts:
+        if turn is None or self.busy or not turn.parts or turn is not self.turns[-1]:
             return None
-        index = self.turns.index(turn)
-        turn.target = replace(self.target_factory())
-        base = self._request(turn, index)
+        turn.target = self.target_factory()
+        base = self._request(turn, self.turns.index(turn))
         messages = (
             *base.messages,
             Message("assistant", turn.text),
             Message("user", CONTINUE_PROMPT),
         )
-        request = replace(base, messages=messages)
-        return self._start(turn, request, resume=True)
+        self._reopen(turn)
+        return self._start(turn, replace(base, messages=messages), resume=True)
+
+    def _reopen(self, turn: Turn) -> None:
+        """Make a finished reply stream again: re-render the conversation once, with that reply
+        live and already holding its partial text (a finished ReplyView takes no more text)."""
+        view = self.view
+        view.clear_messages()
+        for t in self.turns:
+            if not t.is_retry:
+                view.add_user_message(t.prompt, ("user", t.key))
+            if t is turn:
+                t.view = view.begin_assistant(t.key, label=_label(t.target))
+                if t.reasoning:
+                    t.view.append_reasoning("".join(t.reasoning))
+                t.view.append_text(t.text)
+                continue
+            title = text = ""
+            if t.failure is not None:
+                title = failure_title(t.failure, t.completion_tokens)
+                text = failure_text(t.failure)
+            view.add_assistant_message(
+                t.text,
+                reasoning="".join(t.reasoning),
+                status=t.status,
+                failure_title=title,
+                failure_text=text,
+                key=t.key,
+                label=_label(t.target),
+            )
 
     def stop(self) -> None:
         """Cancel the running reply; it finishes as "stopped" with its text kept."""
@@ -271,10 +200,7 @@ class ChatSession(QObject):
 
     def _start(self, turn: Turn, request: ChatRequest, *, resume: bool = False) -> int:
         if not resume:
-            label = f"{turn.target.model} · {turn.target.protocol.upper()}"
-            turn.view = self.view.begin_assistant(turn.key, label=label)
-        elif hasattr(turn.view, "resume"):
-            turn.view.resume()
+            turn.view = self.view.begin_assistant(turn.key, label=_label(turn.target))
         turn.status = "streaming"
         turn.failure = None
         self._task = asyncio.get_running_loop().create_task(self._run(turn, request, resume))
@@ -285,9 +211,6 @@ class ChatSession(QObject):
     # -- the stream loop ------------------------------------------------------------------
 
     async def _run(self, turn: Turn, request: ChatRequest, resume: bool) -> None:
-        from streamdesk.core.stream import stream_chat
-        from streamdesk.core.transports import make_transport
-
         target = turn.target
         reply = turn.view
         trace = StreamTrace()
@@ -296,6 +219,7 @@ class ChatSession(QObject):
         tokens_before = turn.completion_tokens if resume else 0
         status, failure = "error", None
         transport = None
+        noticed = False  # a retry notice is shown on the reply
         self._set_state("Connecting", turn)
         try:
             endpoint = target.provider.endpoint(target.api_key)
@@ -312,9 +236,10 @@ class ChatSession(QObject):
             async with contextlib.aclosing(events):
                 async for event in events:
                     self._stop_countdown()
+                    if noticed and isinstance(event, TextDelta | ReasoningDelta):
+                        noticed = False
+                        self._notice(reply, "")
                     if isinstance(event, TextDelta):
-                        if not turn.parts and not turn.reasoning:
-                            reply.set_notice("")
                         turn.parts.append(event.text)
                         reply.append_text(event.text)
                         if sink is not None:
@@ -330,6 +255,7 @@ class ChatSession(QObject):
                         turn.prompt_tokens = event.prompt_tokens
                         turn.completion_tokens = tokens_before + event.completion_tokens
                     elif isinstance(event, Retrying):
+                        noticed = True
                         self._start_countdown(reply, event)
                         self._set_state("Retrying", turn)
                     elif isinstance(event, Done):
@@ -423,15 +349,18 @@ class ChatSession(QObject):
             self._countdown.cancel()
             self._countdown = None
 
-    @staticmethod
-    async def _count_down(reply: Any, title: str, delay: float) -> None:
+    def _notice(self, reply: Any, text: str) -> None:
+        reply.set_notice(text)
+        self.noticeChanged.emit(getattr(reply, "key", None), text)
+
+    async def _count_down(self, reply: Any, title: str, delay: float) -> None:
         loop = asyncio.get_running_loop()
         end = loop.time() + delay
         while (left := end - loop.time()) > 0:
             shown = f"{left:.0f} s" if left >= 1 else f"{left:.1f} s"
-            reply.set_notice(f"{title}: retrying in {shown}")
+            self._notice(reply, f"{title}: retrying in {shown}")
             await asyncio.sleep(min(1.0, left) if left >= 1 else left)
-        reply.set_notice(f"{title}: retrying now…")
+        self._notice(reply, f"{title}: retrying now…")
 
     # -- statistics -----------------------------------------------------------------------
 
@@ -448,8 +377,6 @@ class ChatSession(QObject):
             self._set_state(self.stats.state, turn)
 
     def _set_state(self, state: str, turn: Turn) -> None:
-        from streamdesk.ui.status_bar import ReplyStats
-
         trace = turn.trace
         ttft = speed = None
         out = turn.completion_tokens

@@ -1,0 +1,50 @@
+"""`streamdesk` with no subcommand: the window on a qasync loop.
+
+Qt owns the loop; asyncio runs on it through qasync (not PySide6.QtAsyncio, which cannot open
+sockets). All async work starts inside `MainWindow.run()`, the coroutine the loop runs, and the
+app quits only after that coroutine has cancelled the streams and stopped the mock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import qasync
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from streamdesk import __version__
+
+
+def make_app(argv: list[str] | None = None) -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    app = QApplication(list(sys.argv if argv is None else argv) or ["streamdesk"])
+    app.setApplicationName("Streamdesk")
+    app.setApplicationDisplayName("Streamdesk")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("streamdesk")
+    return app
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    """Open the window and run until it is closed; returns the exit status."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    app = make_app(argv)
+    app.setQuitOnLastWindowClosed(False)  # run() ends the loop after a clean shutdown
+    from streamdesk.ui.window import MainWindow
+
+    window = MainWindow()
+    window.apply_theme()
+    QGuiApplication.styleHints().colorSchemeChanged.connect(window.on_system_scheme_changed)
+    app.aboutToQuit.connect(window.close)
+    window.show()
+    if window.settings_warning:
+        window.statusBar().showMessage(window.settings_warning, 15000)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        return loop.run_until_complete(window.run())

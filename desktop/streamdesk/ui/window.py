@@ -1,0 +1,414 @@
+"""The main window: header, conversation list, one transcript per conversation, prompt box.
+
+Each conversation has its own `TranscriptView` (in a QStackedWidget) and `ChatSession`, so
+several replies stream at once and switching conversations loses nothing. Everything slow
+(keychain, mock server start, closing streams) runs as tasks on the qasync loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QHBoxLayout,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from streamdesk.core.providers import Provider, mock_provider
+from streamdesk.core.request import Timeouts
+from streamdesk.core.store.settings import Settings, all_providers, load_settings, save_settings
+from streamdesk.ui import keys
+from streamdesk.ui.conversation_list import ConversationList
+from streamdesk.ui.header import Header
+from streamdesk.ui.prompt_box import PromptBox
+from streamdesk.ui.session import ChatSession
+from streamdesk.ui.status_bar import ReplyStats, StatusBar
+from streamdesk.ui.theme import THEME_CHOICES, apply_theme, resolve_dark
+from streamdesk.ui.transcript import TranscriptView
+from streamdesk.ui.turns import HistorySink, Target
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    """`await start()` once the loop runs; `await shutdown()` (or close) to end cleanly."""
+
+    settingsRequested = Signal()
+    inspectorRequested = Signal()
+    offlineChanged = Signal(bool)
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        mock_options: dict[str, Any] | None = None,
+        history_sink: HistorySink | None = None,
+        save_on_close: bool = True,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle("Streamdesk")
+        if settings is None:
+            loaded = load_settings()
+            settings, self.settings_warning = loaded.settings, loaded.warning
+        else:
+            self.settings_warning = None
+        self.settings = settings
+        self.mock_options = mock_options or {}
+        self.history_sink = history_sink
+        self.save_on_close = save_on_close
+        self.providers: list[Provider] = all_providers(settings)
+        self.provider: Provider = self.providers[0]
+        self.api_key: str | None = None
+        self.offline = False
+        self.mock: Any = None  # streamdesk.mock.server.MockServer while in the offline demo
+        self.timeouts_override: Timeouts | None = None  # tests: a tiny stall timeout
+        self.max_retries_override: int | None = None
+        self.next_scenario: str | None = None
+        self.sessions: dict[int, ChatSession] = {}
+        self._next_conversation = 1
+        self._shutdown_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.closed = asyncio.Event()
+        self.dark = resolve_dark(settings.theme)
+        self._build()
+        self._build_menus()
+        self._restore_geometry()
+        self.new_chat()
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.header = Header(self)
+        self.header.set_providers(self.providers, self.settings.active_provider)
+        self.header.set_protocol(self.settings.protocol)
+        self.header.providerChanged.connect(self._on_provider_changed)
+        self.header.protocolChanged.connect(self._on_protocol_changed)
+        self.conversations = ConversationList(self)
+        self.conversations.newRequested.connect(self.new_chat)
+        self.conversations.currentChanged.connect(self._show_conversation)
+        self.stack = QStackedWidget(self)
+        self.prompt = PromptBox(self)
+        self.prompt.can_submit = lambda: not self.current_session().busy
+        self.prompt.submitted.connect(self._send)
+        self.prompt.stopRequested.connect(self.stop)
+        self.prompt.blocked.connect(
+            lambda: self.statusBar().showMessage("A reply is still streaming; Esc stops it.", 4000)
+        )
+        self.send_button = QPushButton("Send", self)
+        self.send_button.setObjectName("sendButton")
+        self.send_button.setToolTip("Send (Enter)")
+        self.send_button.clicked.connect(self.prompt.submit)
+        self.stop_button = QPushButton("Stop", self)
+        self.stop_button.setToolTip("Stop the reply (Esc); what arrived is kept")
+        self.stop_button.clicked.connect(self.stop)
+        self.stop_button.setEnabled(False)
+        composer = QFrame(self)
+        composer.setObjectName("composer")
+        row = QHBoxLayout(composer)
+        row.setContentsMargins(12, 8, 12, 8)
+        row.addWidget(self.prompt, 1)
+        buttons = QVBoxLayout()
+        buttons.addWidget(self.send_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addStretch(1)
+        row.addLayout(buttons)
+        right = QWidget(self)
+        column = QVBoxLayout(right)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.stack, 1)
+        column.addWidget(composer)
+        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        splitter.addWidget(self.conversations)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([220, 860])
+        splitter.setChildrenCollapsible(False)
+        central = QWidget(self)
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(self.header)
+        outer.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+        self.status = StatusBar(self)
+        self.setStatusBar(self.status)
+        self.provider = self._provider_by_id(self.header.provider_id()) or self.provider
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "&New chat", "Ctrl+N", self.new_chat)
+        self._action(file_menu, "&Settings…", "Ctrl+,", self.settingsRequested.emit)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        view = bar.addMenu("&View")
+        self._action(view, "Focus &prompt", "Ctrl+L", self.focus_prompt)
+        self._action(view, "&Search", "Ctrl+F", self.conversations.focus_search)
+        self._action(view, "&Inspector", "Ctrl+I", self.inspectorRequested.emit)
+        theme_menu = view.addMenu("&Theme")
+        group = QActionGroup(self)
+        for choice in THEME_CHOICES:
+            act = theme_menu.addAction(choice.capitalize())
+            act.setCheckable(True)
+            act.setChecked(choice == self.settings.theme)
+            act.triggered.connect(lambda _=False, c=choice: self.set_theme(c))
+            group.addAction(act)
+        self.debug_menu = bar.addMenu("&Debug")
+        self._scenario_group = QActionGroup(self)
+        self.scenario_actions: dict[str, QAction] = {}
+        from streamdesk.mock.scenarios import SCENARIOS
+
+        for name, description in SCENARIOS.items():
+            act = self.debug_menu.addAction(name)
+            act.setCheckable(True)
+            act.setToolTip(description)
+            act.setStatusTip(f"Next request: {description}")
+            act.triggered.connect(lambda _=False, n=name: self.set_next_scenario(n))
+            self._scenario_group.addAction(act)
+            self.scenario_actions[name] = act
+        self.debug_menu.setToolTipsVisible(True)
+        self.debug_menu.menuAction().setEnabled(False)
+
+    def _action(self, menu: Any, text: str, shortcut: Any, slot: Any) -> QAction:
+        act = QAction(text, self)
+        act.setShortcut(QKeySequence(shortcut))
+        act.triggered.connect(lambda _=False: slot())
+        menu.addAction(act)
+        return act
+
+    # -- start and end --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Find the key of the active provider; without one, start the offline demo."""
+        await self._use_provider(self.provider)
+
+    async def run(self) -> int:
+        """The app's main coroutine: start, wait for the window to close, shut down."""
+        await self.start()
+        await self.closed.wait()
+        await self.shutdown()
+        return 0
+
+    async def shutdown(self) -> None:
+        """Cancel every stream (each keeps its text, marked stopped) and stop the mock."""
+        if self._shutdown_task is None:
+            self._shutdown_task = asyncio.ensure_future(self._shutdown())
+        await asyncio.shield(self._shutdown_task)
+
+    async def _shutdown(self) -> None:
+        await asyncio.gather(*(s.aclose() for s in self.sessions.values()))
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.mock is not None:
+            await self.mock.close()
+            self.mock = None
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        for session in self.sessions.values():
+            session.stop()
+        if self.save_on_close:
+            self.settings.window_geometry = bytes(self.saveGeometry().toBase64().data()).decode()
+            self.settings.active_provider = self.header.provider_id() or self.provider.id
+            if self.settings.active_provider == "mock":
+                self.settings.active_provider = self._offline_for
+            self.settings.protocol = self.header.protocol()
+            try:
+                save_settings(self.settings)
+            except OSError:
+                log.exception("could not save the settings")
+        self.closed.set()
+        with contextlib.suppress(RuntimeError):  # no running loop: nothing async to end
+            asyncio.get_running_loop()
+            self._spawn(self.shutdown())
+        event.accept()
+
+    def _restore_geometry(self) -> None:
+        raw = self.settings.window_geometry
+        if not raw or not self.restoreGeometry(QByteArray.fromBase64(raw.encode())):
+            screen = QGuiApplication.primaryScreen()
+            avail = screen.availableSize() if screen else None
+            if avail is None:
+                self.resize(1180, 780)
+            else:
+                self.resize(min(1180, avail.width()), min(780, avail.height()))
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        """A task that is kept referenced until it ends (the loop only holds weak refs)."""
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- providers, offline demo ----------------------------------------------------------
+
+    _offline_for = ""
+
+    def _provider_by_id(self, provider_id: str) -> Provider | None:
+        return next((p for p in self.providers if p.id == provider_id), None)
+
+    def _on_provider_changed(self, provider_id: str) -> None:
+        provider = self._provider_by_id(provider_id)
+        if provider is not None:
+            self._spawn(self._use_provider(provider))
+
+    async def _use_provider(self, provider: Provider) -> None:
+        if provider.id == "mock":
+            self._set_provider(provider, None, offline=True)
+            return
+        key, problem = await keys.lookup(provider.id)
+        if key or not provider.needs_key:
+            self._set_provider(provider, key, offline=False)
+            return
+        why = problem or f"No API key for {provider.name}."
+        await self._start_offline_demo(provider, why)
+
+    async def _start_offline_demo(self, wanted: Provider, why: str) -> None:
+        if self.mock is None:
+            from streamdesk.mock.server import MockServer
+
+            server = MockServer(**self.mock_options)
+            await server.start()
+            self.mock = server
+        demo = mock_provider(self.mock.sse_base_url, self.mock.ws_url)
+        self._offline_for = wanted.id
+        self.providers = [demo, *(p for p in self.providers if p.id != "mock")]
+        self.header.set_providers(self.providers, demo.id)
+        tip = f"{why} Replies come from the built-in mock server; set a key in Settings (Ctrl+,)."
+        self._set_provider(demo, None, offline=True, why=tip)
+
+    def _set_provider(
+        self, provider: Provider, key: str | None, *, offline: bool, why: str = ""
+    ) -> None:
+        self.provider = provider
+        self.api_key = key
+        changed = offline != self.offline
+        self.offline = offline
+        self.header.set_offline(offline, why)
+        self.debug_menu.menuAction().setEnabled(provider.id == "mock")
+        if changed:
+            self.offlineChanged.emit(offline)
+
+    def _on_protocol_changed(self, protocol: str) -> None:
+        self.settings.protocol = protocol
+
+    def set_next_scenario(self, name: str | None) -> None:
+        """Debug: the next request asks the mock for this fault (`MODEL#SCENARIO`)."""
+        self.next_scenario = name if name and name != "ok" else None
+        for n, act in self.scenario_actions.items():
+            act.setChecked(n == name)
+        if self.next_scenario:
+            self.statusBar().showMessage(f"Next request uses mock scenario {name!r}", 5000)
+
+    def target(self) -> Target:
+        """What the next request uses; takes (and clears) the one-shot debug scenario."""
+        scenario = self.next_scenario if self.provider.id == "mock" else None
+        if scenario:
+            self.set_next_scenario(None)
+        return Target(
+            provider=self.provider,
+            model=self.header.model() or self.provider.default_model,
+            protocol=self.header.protocol(),
+            api_key=self.api_key,
+            timeouts=self.timeouts_override,
+            max_retries=self.max_retries_override,
+            scenario=scenario,
+        )
+
+    # -- conversations --------------------------------------------------------------------
+
+    def new_chat(self) -> ChatSession:
+        key = self._next_conversation
+        self._next_conversation += 1
+        view = TranscriptView(self.stack)
+        view.set_dark(self.dark)
+        session = ChatSession(view, self.target, history_sink=self.history_sink, parent=self)
+        self.sessions[key] = session
+        self.stack.addWidget(view)
+        session.statsChanged.connect(lambda stats, k=key: self._on_stats(k, stats))
+        session.busyChanged.connect(lambda busy, k=key: self._on_busy(k, busy))
+        if hasattr(view, "copyRequested"):
+            view.copyRequested.connect(self._copy)
+        self.conversations.add_conversation(key, session.title)
+        self.focus_prompt()
+        return session
+
+    def current_key(self) -> int:
+        key = self.conversations.current_key()
+        return int(key) if key is not None else next(iter(self.sessions))
+
+    def current_session(self) -> ChatSession:
+        return self.sessions[self.current_key()]
+
+    def _show_conversation(self, key: object) -> None:
+        session = self.sessions.get(key)  # type: ignore[call-overload]
+        if session is None:
+            return
+        self.stack.setCurrentWidget(session.view)
+        self.status.show_stats(session.stats)
+        self._update_buttons()
+
+    def _send(self, text: str) -> None:
+        key = self.current_key()
+        session = self.sessions[key]
+        if not session.turns:
+            title = " ".join(text.split())
+            session.title = title[:40] + ("…" if len(title) > 40 else "")
+            self.conversations.set_title(key, session.title)
+        session.send(text)
+
+    def stop(self) -> None:
+        self.current_session().stop()
+
+    def _on_stats(self, key: int, stats: ReplyStats) -> None:
+        if key == self.current_key():
+            self.status.show_stats(stats)
+
+    def _on_busy(self, key: int, busy: bool) -> None:
+        self.conversations.set_streaming(key, busy)
+        if key == self.current_key():
+            self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        busy = self.current_session().busy
+        self.stop_button.setEnabled(busy)
+        self.send_button.setEnabled(not busy)
+
+    def focus_prompt(self) -> None:
+        self.prompt.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _copy(self, text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+        self.statusBar().showMessage("Copied", 2000)
+
+    # -- theme ----------------------------------------------------------------------------
+
+    def set_theme(self, choice: str) -> None:
+        self.settings.theme = choice
+        self.apply_theme()
+
+    def apply_theme(self) -> None:
+        self.dark = resolve_dark(self.settings.theme)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            apply_theme(app, self.dark)
+        for session in self.sessions.values():
+            with contextlib.suppress(AttributeError):
+                session.view.set_dark(self.dark)
+
+    def on_system_scheme_changed(self, *_: object) -> None:
+        if self.settings.theme == "system":
+            self.apply_theme()
