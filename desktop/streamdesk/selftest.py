@@ -1,0 +1,197 @@
+"""`streamdesk --selftest`: prove an installed copy (venv or frozen bundle) works end to end.
+
+It starts offscreen, runs one conversation against the built-in mock over SSE and over
+WebSocket through the real transports on the real qasync loop, renders the reply into the real
+transcript widget, and names the keyring backend without reading or writing any key. One line
+per check; exit 0 when all pass. Everything is written under a temporary STREAMDESK_HOME, so a
+self-test never touches the user's settings, history or keychain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from streamdesk import __version__
+
+PROMPT = "Self-test: say something about streaming."
+MODEL = "mock-selftest"
+TIMEOUT_S = 30.0  # whole conversation; the mock answers in well under a second
+
+
+class CheckFailed(Exception):
+    """A check did not hold; the message says what was expected and what came instead."""
+
+
+def _line(ok: bool, name: str, detail: str) -> None:
+    print(f"[{'ok' if ok else 'FAIL':>4}] {name}: {detail}", flush=True)
+
+
+def keyring_backend() -> str:
+    """The backend keyring would use, or 'none available'. Never touches a stored key."""
+    import keyring
+    from keyring.backends import fail
+
+    backend = keyring.get_keyring()
+    if isinstance(backend, fail.Keyring):
+        return "none available (keys would be kept in memory only)"
+    cls = type(backend)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+async def converse(kind: str, mock: Any) -> str:
+    """One conversation over `kind` ("sse" | "ws"); returns the text received."""
+    from streamdesk.core.events import Done, Failure, TextDelta
+    from streamdesk.core.request import ChatRequest, Endpoint, Message, Timeouts
+    from streamdesk.core.stream import stream_chat
+    from streamdesk.core.transports import make_transport
+
+    timeouts = Timeouts(connect=5.0, first_token=10.0, stall=10.0)
+    endpoint = Endpoint(
+        base_url=mock.sse_base_url,
+        ws_url=mock.ws_url,
+        api_key="selftest-not-a-real-key",
+        timeouts=timeouts,
+        max_retries=0,
+        proxy="",  # loopback: never through a proxy from the environment
+    )
+    request = ChatRequest(model=MODEL, messages=(Message("user", PROMPT),))
+    parts: list[str] = []
+    ending: object = None
+    transport = make_transport(kind, endpoint)
+    try:
+        async for event in stream_chat(transport, request, timeouts=timeouts, max_retries=0):
+            if isinstance(event, TextDelta):
+                parts.append(event.text)
+            elif isinstance(event, Done | Failure):
+                ending = event
+    finally:
+        await transport.aclose()
+    if isinstance(ending, Failure):
+        raise CheckFailed(f"stream failed ({ending.kind.value}): {ending.message}")
+    if not isinstance(ending, Done):
+        raise CheckFailed("stream ended without Done or Failure")
+    return "".join(parts)
+
+
+def render_transcript(tokens: list[str]) -> str:
+    """Stream the reply into the real transcript widget offscreen, as the window does."""
+    from PySide6.QtWidgets import QApplication
+
+    from streamdesk.ui.transcript import TranscriptView
+
+    view = TranscriptView()
+    view.resize(640, 480)
+    view.show()
+    view.add_user_message(PROMPT, key="prompt")
+    live = view.begin_assistant(key="reply")
+    for token in tokens:
+        live.append_text(token)
+    live.finish("complete")
+    QApplication.processEvents()
+    text = "".join(tokens)
+    if view.plain_text_of("reply") != text:
+        raise CheckFailed("the transcript holds a different reply than it was given")
+    shown = view.toPlainText()
+    first_words = [w for w in text.split() if w.isalpha()][:3]
+    if not all(w in shown for w in first_words):
+        raise CheckFailed(f"the rendered transcript does not show {' '.join(first_words)!r}")
+    image = view.grab()
+    view.close()
+    if image.isNull():
+        raise CheckFailed("the transcript did not paint")
+    return f"{len(shown)} characters rendered, {image.width()}x{image.height()} painted"
+
+
+async def _run_checks(checks: list[tuple[str, Callable[[], Awaitable[str]]]]) -> int:
+    failures = 0
+    for name, check in checks:
+        try:
+            detail = await asyncio.wait_for(check(), TIMEOUT_S)
+        except Exception as exc:  # one line per failed check, then carry on
+            failures += 1
+            message = str(exc) or type(exc).__name__
+            _line(False, name, message)
+            if os.environ.get("STREAMDESK_SELFTEST_TRACEBACK"):
+                traceback.print_exc()
+        else:
+            _line(True, name, detail)
+    return failures
+
+
+async def _selftest() -> int:
+    from streamdesk.mock import MockServer, reply_for
+
+    tokens = reply_for(PROMPT)
+    expected = "".join(tokens)
+    # Full speed: the self-test checks the path, not the pace (a 500-token reply in ~0.1 s).
+    async with MockServer(tokens_per_second=0, first_token_delay=0.0) as mock:
+
+        def conversation(kind: str) -> Callable[[], Awaitable[str]]:
+            async def check() -> str:
+                started = time.perf_counter()
+                text = await converse(kind, mock)
+                if text != expected:
+                    raise CheckFailed(
+                        f"reply differs from the mock's ({len(text)} vs {len(expected)} chars)"
+                    )
+                ms = (time.perf_counter() - started) * 1000
+                return f"{len(text)} characters, as expected, in {ms:.0f} ms"
+
+            return check
+
+        async def keyring_check() -> str:
+            return keyring_backend()
+
+        async def transcript_check() -> str:
+            return render_transcript(tokens)
+
+        return await _run_checks(
+            [
+                ("conversation over SSE", conversation("sse")),
+                ("conversation over WebSocket", conversation("ws")),
+                ("keyring backend", keyring_check),
+                ("transcript widget", transcript_check),
+            ]
+        )
+
+
+def run_selftest() -> int:
+    """Entry point of `streamdesk --selftest`; 0 when every check passed, 1 otherwise."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    frozen = "bundle" if getattr(sys, "frozen", False) else "python"
+    print(f"streamdesk {__version__} self-test ({frozen}, Python {sys.version.split()[0]})")
+    with tempfile.TemporaryDirectory(prefix="streamdesk-selftest-") as home:
+        os.environ["STREAMDESK_HOME"] = home
+        try:
+            failures = _run_in_qt(_selftest)
+        except Exception as exc:  # setup failed before any check ran (missing module, no Qt)
+            print(f"streamdesk self-test could not start: {type(exc).__name__}: {exc}")
+            if os.environ.get("STREAMDESK_SELFTEST_TRACEBACK"):
+                traceback.print_exc()
+            return 2
+    print("self-test passed" if failures == 0 else f"self-test FAILED: {failures} check(s) failed")
+    return 0 if failures == 0 else 1
+
+
+def _run_in_qt(main: Callable[[], Awaitable[int]]) -> int:
+    """Run `main` on a qasync loop over a QApplication, as the window does."""
+    import qasync  # type: ignore[import-untyped]
+    from PySide6 import __version__ as pyside_version
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0], "-platform", "offscreen"])
+    platform = QApplication.platformName()
+    _line(True, "Qt", f"PySide6 {pyside_version}, platform {platform}")
+    loop = qasync.QEventLoop(app)
+    try:
+        failures: int = loop.run_until_complete(main())
+        return failures
+    finally:
+        loop.close()

@@ -1,0 +1,62 @@
+"""Start-up measurement hook: report the wall-clock time of the window's first painted frame.
+
+`benchmarks/startup.py` spawns the app with `STREAMDESK_STARTUP_PROBE=1`, notes `time.time()`
+just before the spawn, and subtracts it from the timestamp this module prints. Wall-clock time
+is used (not a monotonic clock) because the two readings come from different processes.
+
+The app calls `install(window)` right after `window.show()` when `enabled()`; nothing here runs
+otherwise, and only QtCore/QtWidgets (already loaded by then) are imported.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QWidget
+
+ENV = "STREAMDESK_STARTUP_PROBE"
+MARKER = "STREAMDESK_FIRST_PAINT"
+
+
+def enabled() -> bool:
+    return os.environ.get(ENV, "") not in ("", "0")
+
+
+class _FirstPaint(QObject):
+    """Application-wide filter: the first Paint of any widget in `window` ends the measurement."""
+
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)
+        self._window = window
+        self._seen = False
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            not self._seen
+            and event.type() == QEvent.Type.Paint
+            and isinstance(watched, QWidget)
+            and watched.window() is self._window
+        ):
+            self._seen = True
+            # Zero-delay timer: fires once this frame's paint events are done and flushed.
+            QTimer.singleShot(0, _report)
+        return False
+
+
+def _report() -> None:
+    """Print the timestamp and leave at once: the measurement must not depend on the app's
+    shutdown path (open streams, qasync loop), and nothing is written in probe mode."""
+    sys.stdout.write(f"{MARKER} {time.time():.6f}\n")
+    sys.stdout.flush()
+    os._exit(0)
+
+
+def install(window: QWidget) -> None:
+    """Watch `window` (already shown or about to be) for its first painted frame."""
+    app = QApplication.instance()
+    if app is None:
+        raise RuntimeError("startup_probe.install() needs a QApplication")
+    app.installEventFilter(_FirstPaint(window))
