@@ -197,3 +197,17 @@ async def test_fetch_models_connection_refused_and_no_url() -> None:
     with pytest.raises(StreamError) as info:
         await fetch_models(builtin("custom").endpoint(None))
     assert info.value.kind is FailureKind.BAD_REQUEST
+
+
+@pytest.mark.asyncio
+async def test_fetch_models_from_the_team_mock_server() -> None:
+    """The offline demo's provider lists the mock's models, each priced like the relay."""
+    from streamdesk.mock import MockServer
+
+    async with MockServer(api_key="sk-mock-key") as m:
+        provider = mock_provider(m.sse_base_url, m.ws_url)
+        ids = await fetch_models(provider.endpoint("sk-mock-key", proxy=""))
+        with pytest.raises(StreamError) as info:
+            await fetch_models(provider.endpoint("sk-wrong", proxy=""))
+    assert {mi.id for mi in provider.models} <= set(ids)
+    assert info.value.kind is FailureKind.AUTHENTICATION
