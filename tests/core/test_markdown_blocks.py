@@ -3,6 +3,8 @@ Markdown says they end."""
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -40,7 +42,7 @@ def test_blocks_of_a_reply() -> None:
 @given(st.lists(st.integers(min_value=0, max_value=len(REPLY)), max_size=40))
 def test_any_chunking_gives_the_same_blocks(cuts: list[int]) -> None:
     points = [0, *sorted(cuts), len(REPLY)]
-    chunks = [REPLY[a:b] for a, b in zip(points, points[1:], strict=False)]
+    chunks = [REPLY[a:b] for a, b in itertools.pairwise(points)]
     assert split(chunks) == split([REPLY])
 
 
