@@ -60,13 +60,13 @@ async def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"streamdesk: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
-    print(server.sse_base_url, flush=True)
-    print(server.ws_url, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    print(server.sse_base_url, flush=True)  # after the handlers: a script may signal at once
+    print(server.ws_url, flush=True)
     try:
         await stop.wait()
     finally:
