@@ -24,7 +24,7 @@ import keyring.errors
 from streamdesk.core.errors import KeychainUnavailable
 from streamdesk.core.paths import data_dir
 from streamdesk.core.redact import remember_secret
-from streamdesk.core.store.settings import atomic_write_text
+from streamdesk.core.store import atomic_write_text
 
 SERVICE = "streamdesk"
 ENV_KEY = "STREAMDESK_API_KEY"

@@ -9,11 +9,8 @@ No secret is ever stored here: keys and proxy credentials live in the OS keychai
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import os
 import shutil
-import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +29,7 @@ from streamdesk.core.providers import (
     Provider,
 )
 from streamdesk.core.request import AuthStyle, Timeouts
+from streamdesk.core.store import atomic_write_text
 
 SETTINGS_FILE = "settings.toml"
 PROXY_KEY_ID = "proxy"  # keychain username holding "user:password" for the manual proxy
@@ -261,28 +259,6 @@ def parse_settings(data: dict[str, Any]) -> Settings:
 
 
 # --- files -------------------------------------------------------------------------------------
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write `text` so readers see the old file or the new one, never a mix or a truncation."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable where the OS allows
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 def _backup(path: Path) -> Path:
