@@ -137,3 +137,13 @@ def test_filter_instance_secrets_are_its_own() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "v=%s", ("longer-secret",), None)
     assert f.filter(record)
     assert record.getMessage() == f"v={REDACTED}"
+
+
+def test_environment_key_is_redacted_once_installed(
+    captured: tuple[logging.Logger, io.StringIO], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log, stream = captured
+    monkeypatch.setenv("STREAMDESK_API_KEY", "envonly-shapeless-77")
+    install_log_redaction()
+    log.info("key %s", "envonly-shapeless-77")
+    assert "envonly-shapeless-77" not in stream.getvalue()

@@ -8,6 +8,7 @@ app holds) and by shape (`Bearer …`, `sk-…`), so a key the app never saw is 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from collections.abc import Iterable, Mapping
@@ -152,6 +153,9 @@ def install_log_redaction(logger: logging.Logger | None = None) -> SecretFilter:
     children, so the filter goes on the handlers. A handler added later must be passed through
     `protect_handler` (or call this again); calling it twice adds nothing twice.
     """
+    env_key = os.environ.get("STREAMDESK_API_KEY")
+    if env_key:  # a key that bypasses the key store is still a key
+        remember_secret(env_key)
     target = logging.getLogger() if logger is None else logger
     for handler in target.handlers:
         protect_handler(handler)
