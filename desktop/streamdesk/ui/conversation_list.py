@@ -33,7 +33,7 @@ class ConversationList(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("sidebar")
-        self.new_button = QPushButton("＋  New chat", self)
+        self.new_button = QPushButton("+  New chat", self)
         self.new_button.setToolTip("New chat (Ctrl+N)")
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Search (Ctrl+F)")
@@ -41,6 +41,8 @@ class ConversationList(QFrame):
         self.list = QListWidget(self)
         self.list.setObjectName("conversationList")
         self.list.setUniformItemSizes(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(self.new_button)

@@ -74,6 +74,7 @@ class ChatSession(QObject):
         self.stats = ReplyStats()
         self.trace: StreamTrace | None = None  # of the latest request, for the inspector
         self._task: asyncio.Task[None] | None = None
+        self._running = False
         self._countdown: asyncio.Task[None] | None = None
         self._next_key = 1
         self._stats_timer = QTimer(self)
@@ -89,7 +90,8 @@ class ChatSession(QObject):
 
     @property
     def busy(self) -> bool:
-        return self._task is not None and not self._task.done()
+        """A reply is streaming (false from the moment it is finished, before the task ends)."""
+        return self._running
 
     @property
     def task(self) -> asyncio.Task[None] | None:
@@ -203,6 +205,7 @@ class ChatSession(QObject):
             turn.view = self.view.begin_assistant(turn.key, label=_label(turn.target))
         turn.status = "streaming"
         turn.failure = None
+        self._running = True
         self._task = asyncio.get_running_loop().create_task(self._run(turn, request, resume))
         self.busyChanged.emit(True)
         self.started.emit(turn.key)
@@ -307,6 +310,7 @@ class ChatSession(QObject):
                 log.exception("history sink failed to finish")
         state = {"complete": "Done", "stopped": "Stopped"}.get(status, "Failed")
         self._stats_timer.stop()
+        self._running = False
         self._set_state(state, turn)
         self.busyChanged.emit(False)
         if failure is not None:

@@ -94,6 +94,11 @@ def apply_theme(app: QApplication, dark: bool) -> None:
         QListWidget#conversationList::item {{ padding: 6px 8px; border-radius: 6px; }}
         QListWidget#conversationList::item:selected {{ background: {c["highlight"]};
                                                        color: #ffffff; }}
+        QFrame#header QToolButton {{ padding: 3px 10px; border: 1px solid {c["border"]};
+                                     border-radius: 5px; background: {c["button"]}; }}
+        QFrame#header QToolButton:checked {{ background: {c["highlight"]}; color: #ffffff;
+                                             border-color: {c["highlight"]}; }}
+        QFrame#header QToolButton:disabled {{ color: {c["muted"]}; }}
         QFrame#composer {{ border-top: 1px solid {c["border"]}; }}
         PromptBox {{ border: 1px solid {c["border"]}; border-radius: 8px; padding: 4px 6px;
                      background: {c["base"]}; }}

@@ -276,6 +276,10 @@ class MainWindow(QMainWindow):
         why = problem or f"No API key for {provider.name}."
         await self._start_offline_demo(provider, why)
 
+    async def start_offline_demo(self, why: str = "Offline demo.") -> None:
+        """Use the built-in mock whatever keys exist (screenshots, demos)."""
+        await self._start_offline_demo(self.provider, why)
+
     async def _start_offline_demo(self, wanted: Provider, why: str) -> None:
         if self.mock is None:
             from streamdesk.mock.server import MockServer

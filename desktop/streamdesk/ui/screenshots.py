@@ -1,0 +1,91 @@
+"""`python -m streamdesk.ui.screenshots OUTDIR`: PNGs of the real window against the mock.
+
+Run by `make screenshot` under Xvfb. For the light and the dark theme it writes the window
+mid-stream and after a finished reply (the mock's replies hold a code block and a table).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+import qasync
+
+from streamdesk.core.store.settings import Settings
+from streamdesk.ui.app import make_app
+
+PROMPTS = {
+    "light": "How do I stream a chat completion without freezing the UI?",
+    "dark": "Explain backpressure in streaming clients",
+}
+MID_STREAM_TOKENS = 140
+
+
+async def _settle(ms: int = 150) -> None:
+    """Let a few frames render (the transcript coalesces updates at ~60 Hz)."""
+    await asyncio.sleep(ms / 1000)
+
+
+async def shoot(outdir: Path) -> list[Path]:
+    from streamdesk.ui.window import MainWindow
+
+    window = MainWindow(
+        Settings(theme="light", protocol="ws"),
+        mock_options={"tokens_per_second": 250.0, "first_token_delay": 0.05},
+        save_on_close=False,
+    )
+    window.resize(1280, 800)
+    window.apply_theme()
+    window.show()
+    await window.start_offline_demo("No API key configured.")
+    written: list[Path] = []
+    for n, (theme, prompt) in enumerate(PROMPTS.items()):
+        window.set_theme(theme)
+        session = window.current_session() if n == 0 else window.new_chat()
+        window.prompt.setPlainText(prompt)
+        window.prompt.submit()
+        arrived = asyncio.get_running_loop().create_future()
+
+        def enough(_key: object, s: Any = session, f: asyncio.Future[None] = arrived) -> None:
+            turn = s.turns[-1]
+            if len(turn.parts) >= MID_STREAM_TOKENS and not f.done():
+                f.set_result(None)
+
+        session.updated.connect(enough)
+        await asyncio.wait_for(arrived, 30)
+        await _settle()
+        window.prompt.setPlainText("Can you add a table of defaults?")
+        written.append(outdir / f"window-{theme}-streaming.png")
+        window.grab().save(str(written[-1]))
+        session.updated.disconnect(enough)
+        window.prompt.clear()
+        task = session.task
+        if task is not None:
+            await asyncio.wait_for(asyncio.shield(task), 60)
+        await _settle(300)
+        written.append(outdir / f"window-{theme}-reply.png")
+        window.grab().save(str(written[-1]))
+    window.close()
+    await window.shutdown()
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    outdir = Path(args[0] if args else "resources/screenshots")
+    outdir.mkdir(parents=True, exist_ok=True)
+    app = make_app(["streamdesk-screenshots"])
+    app.setQuitOnLastWindowClosed(False)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        paths = loop.run_until_complete(shoot(outdir))
+    for path in paths:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
