@@ -44,19 +44,16 @@ class WsConnection:
             await self._flush(one_byte)
 
     async def _flush(self, one_byte: bool) -> None:
-        eof = False
-        for data in self.protocol.data_to_send():
-            if not data:
-                eof = True
-            elif self.writer.transport.is_closing():
-                return
-            elif one_byte:
+        items = self.protocol.data_to_send()
+        data = b"".join(items)  # one write (one send syscall) for a whole batch of frames
+        if data and not self.writer.transport.is_closing():
+            if one_byte:
                 for k in range(len(data)):
                     self.writer.write(data[k : k + 1])
                     await self.writer.drain()
             else:
                 self.writer.write(data)
-        if eof:
+        if items and not items[-1]:  # the protocol asks to close the TCP connection
             self.writer.close()
         elif not self.writer.transport.is_closing():
             await self.writer.drain()
@@ -78,12 +75,13 @@ class WsSink:
         if self.closed:
             return
         protocol = self._conn.protocol
+        split = self._scenario == "split-utf8"
         for payload in payloads:
             data = payload.encode()
             if self._scenario == "keepalive":
                 protocol.send_ping(b"keep-alive")
-            cut = next((i + 1 for i, b in enumerate(data) if b >= 0xC0), 0)
-            if self._scenario == "split-utf8" and cut:
+            cut = split and next((i + 1 for i, b in enumerate(data) if b >= 0xC0), 0)
+            if cut:
                 protocol.send_text(data[:cut], fin=False)
                 protocol.send_continuation(data[cut:], fin=True)
             else:
