@@ -154,7 +154,8 @@ async def test_no_first_token_in_time_is_a_first_token_timeout() -> None:
     never = asyncio.Event()
     t = Scripted([never])
     started = time.perf_counter()
-    events = await collect(t, timeouts=Timeouts(first_token=0.2, stall=5.0), host="h.example")
+    trace = StreamTrace(url="https://h.example/v1/chat/completions")
+    events = await collect(t, timeouts=Timeouts(first_token=0.2, stall=5.0), trace=trace)
     assert time.perf_counter() - started < 2
     assert len(events) == 1 and isinstance(events[0], Failure)
     assert events[0].kind is FailureKind.FIRST_TOKEN_TIMEOUT

@@ -27,7 +27,7 @@ from streamdesk.core.events import (
     StreamEvent,
     TextDelta,
 )
-from streamdesk.core.request import ChatRequest, Endpoint, Timeouts
+from streamdesk.core.request import ChatRequest, Timeouts
 from streamdesk.core.trace import StreamTrace
 from streamdesk.core.transports import Transport, make_transport
 from streamdesk.core.transports._classify import host_of
@@ -129,14 +129,13 @@ async def stream_chat(
     timeouts: Timeouts,
     max_retries: int = 2,
     sleep: Sleep = asyncio.sleep,
-    host: str = "",
 ) -> AsyncIterator[StreamEvent]:
     """Stream one reply; always ends with exactly one `Done` or `Failure`.
 
     Never raises `StreamError`; `CancelledError` propagates (the caller keeps what it received).
     Retries only before the first text or reasoning token, so text is never duplicated.
-    `host` names the server in timeout messages. One generator layer on purpose: each extra
-    async-generator layer costs about a microsecond per token.
+    One generator layer on purpose: each extra async-generator layer costs about a microsecond
+    per token.
     """
     trace = trace if trace is not None else StreamTrace()
     token = trace.token
@@ -193,7 +192,7 @@ async def stream_chat(
                 if aclose is not None:
                     await aclose()
             if failure.kind in (FailureKind.FIRST_TOKEN_TIMEOUT, FailureKind.STALLED):
-                failure = _timeout_failure(failure.kind, timeouts, tokens, host)
+                failure = _timeout_failure(failure.kind, timeouts, tokens, trace.url)
             retry = attempt - 1
             too_long = failure.retry_after is not None and failure.retry_after > MAX_RETRY_AFTER
             if tokens or not failure.kind.retryable or retry >= max_retries or too_long:
@@ -211,8 +210,8 @@ _ENDED_EARLY = (
 )
 
 
-def _timeout_failure(kind: FailureKind, timeouts: Timeouts, tokens: int, host: str) -> Failure:
-    host = host or "the server"
+def _timeout_failure(kind: FailureKind, timeouts: Timeouts, tokens: int, url: str) -> Failure:
+    host = host_of(url) if url else "the server"
     if kind is FailureKind.FIRST_TOKEN_TIMEOUT:
         return Failure(
             kind,
@@ -224,8 +223,3 @@ def _timeout_failure(kind: FailureKind, timeouts: Timeouts, tokens: int, host: s
         f"{host} stopped sending for {timeouts.stall:g} s after {tokens} tokens; "
         "the partial reply was kept. Press Continue to resume.",
     )
-
-
-def endpoint_host(endpoint: Endpoint, protocol: str) -> str:
-    """The host a stream talks to, for messages."""
-    return host_of(endpoint.ws_url if protocol == "ws" and endpoint.ws_url else endpoint.base_url)

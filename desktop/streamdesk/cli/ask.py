@@ -1,0 +1,365 @@
+"""`streamdesk ask`: stream one reply to stdout, over SSE or WebSocket.
+
+stdout carries only the reply (or JSON lines with `--json`); notices, reasoning and the one-line
+failure go to stderr, so `streamdesk ask ... > answer.md` keeps a clean file. The exit code says
+which failure happened (`EXIT_CODES`), and a partial reply is always kept on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import json
+import sys
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, TextIO
+
+from streamdesk.cli._common import warn
+from streamdesk.core.events import (
+    Done,
+    Failure,
+    FailureKind,
+    ReasoningDelta,
+    Retrying,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    from streamdesk.core.request import ChatRequest, Endpoint
+    from streamdesk.core.trace import StreamTrace
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_CODES: dict[FailureKind, int] = {
+    FailureKind.AUTHENTICATION: 3,
+    FailureKind.PERMISSION: 4,
+    FailureKind.NOT_FOUND: 5,
+    FailureKind.KEYCHAIN_UNAVAILABLE: 6,
+    FailureKind.RATE_LIMITED: 7,
+    FailureKind.SERVER_ERROR: 8,
+    FailureKind.BAD_REQUEST: 9,
+    FailureKind.BAD_RESPONSE: 10,
+    FailureKind.CONNECTION_REFUSED: 11,
+    FailureKind.NAME_NOT_RESOLVED: 12,
+    FailureKind.TLS_ERROR: 13,
+    FailureKind.CONNECT_TIMEOUT: 14,
+    FailureKind.FIRST_TOKEN_TIMEOUT: 15,
+    FailureKind.STALLED: 16,
+    FailureKind.CUT_MID_STREAM: 17,
+    FailureKind.WEBSOCKET_CLOSED: 18,
+    FailureKind.NETWORK: 19,
+    FailureKind.CANCELLED: 130,
+}
+CANCELLED_MESSAGE = "Stopped by the user; the partial reply was kept."
+
+_EPILOG = (
+    "The API key comes from the OS keychain (`streamdesk keys set PROVIDER`) or the\n"
+    "STREAMDESK_API_KEY environment variable, never from a flag. With no key and no\n"
+    "--base-url, ask talks to the built-in offline mock server and says so on stderr.\n\n"
+    "Exit codes:\n  0   the reply finished\n  2   usage error\n"
+    + "".join(f"  {code:<4}{kind.value}\n" for kind, code in EXIT_CODES.items())
+)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "ask",
+        help="stream one reply to stdout",
+        description="Ask one question and stream the reply to stdout as it arrives.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("prompt", metavar="PROMPT", help='the question; "-" reads it from stdin')
+    p.add_argument("--provider", help="provider id (default: the default relay)")
+    p.add_argument("--base-url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8765/v1")
+    p.add_argument("--ws-url", help="WebSocket URL (default with --base-url: ws(s)://…/v1/ws/chat)")
+    p.add_argument("--protocol", choices=("sse", "ws"), default="sse", help="default: sse")
+    p.add_argument("--model", help="model id (default: the provider's default model)")
+    p.add_argument("--max-tokens", type=int, metavar="N", help="cap the reply length")
+    p.add_argument("--system", metavar="TEXT", help="a system message sent before the prompt")
+    p.add_argument("--sign", action="store_true", help="sign the request (X-Timestamp/X-Signature)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per event per line")
+    p.add_argument("--scenario", metavar="NAME", help="mock fault scenario (sends X-Mock-Scenario)")
+    p.add_argument("--first-token-timeout", type=float, metavar="S", help="seconds (default 60)")
+    p.add_argument("--stall-timeout", type=float, metavar="S", help="seconds (default 30)")
+    p.add_argument(
+        "--max-retries", type=int, metavar="N", help="retries before the first token (default 2)"
+    )
+    p.set_defaults(handler=run)
+
+
+class UsageError(Exception):
+    """A bad combination of arguments: exit 2 with one line."""
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    except KeyboardInterrupt:
+        return EXIT_CODES[FailureKind.CANCELLED]
+    if not prompt.strip():
+        warn("usage: the prompt is empty")
+        return EXIT_USAGE
+    sink = JsonSink(sys.stdout) if args.json else TextSink(sys.stdout, sys.stderr)
+    try:
+        return asyncio.run(_ask(args, prompt, sink))
+    except UsageError as exc:
+        warn(f"usage: {exc}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sink.event(Failure(FailureKind.CANCELLED, CANCELLED_MESSAGE), sink.elapsed())
+        return sink.finish()
+
+
+async def _ask(args: argparse.Namespace, prompt: str, sink: Sink) -> int:
+    from streamdesk.core import providers
+    from streamdesk.core.errors import KeychainUnavailable
+    from streamdesk.core.request import ChatRequest, Message
+    from streamdesk.core.store.secrets import KeyStore
+
+    provider_id = args.provider or providers.DEFAULT_PROVIDER_ID
+    try:
+        provider = providers.builtin(provider_id)
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+    key: str | None = None
+    if provider.needs_key or not args.base_url:
+        try:
+            key = KeyStore().get(provider_id)
+        except KeychainUnavailable as exc:
+            if args.base_url:  # a server of the user's choosing may need no key at all
+                warn(f"{exc} Continuing without a key.")
+            else:
+                failure = Failure(
+                    FailureKind.KEYCHAIN_UNAVAILABLE,
+                    f"{exc} Set STREAMDESK_API_KEY for this run, or pass --base-url for a "
+                    "server that needs no key.",
+                )
+                sink.event(failure, sink.elapsed())
+                return sink.finish()
+    async with contextlib.AsyncExitStack() as stack:
+        if args.base_url:
+            base = args.base_url.rstrip("/")
+            ws_url = args.ws_url or _ws_url_for(base)
+            endpoint = dataclasses.replace(provider.endpoint(key), base_url=base, ws_url=ws_url)
+        elif key is None and provider.needs_key:
+            from streamdesk.mock import MockServer
+
+            mock = await stack.enter_async_context(MockServer())
+            warn(f"no API key set; using the built-in offline mock server ({mock.sse_base_url})")
+            provider = providers.mock_provider(mock.sse_base_url, mock.ws_url)
+            provider_id = provider.id
+            endpoint = provider.endpoint(None)
+        else:
+            endpoint = provider.endpoint(key)
+            if args.ws_url:
+                endpoint = dataclasses.replace(endpoint, ws_url=args.ws_url)
+        endpoint = _adjust(endpoint, args)
+        if args.protocol == "ws" and not endpoint.ws_url:
+            raise UsageError(f"provider {provider_id!r} has no WebSocket URL; pass --ws-url")
+        model = args.model or provider.default_model
+        if not model:
+            raise UsageError(f"provider {provider_id!r} has no default model; pass --model")
+        messages = [Message("user", prompt)]
+        if args.system:
+            messages.insert(0, Message("system", args.system))
+        request = ChatRequest(model, tuple(messages), max_tokens=args.max_tokens)
+        headers = {"X-Mock-Scenario": args.scenario} if args.scenario else None
+        code = await ask_stream(args.protocol, endpoint, request, sink, provider_id, headers)
+    return code
+
+
+def _ws_url_for(base_url: str) -> str:
+    """The mock's and the relay's convention: the WebSocket lives at {base}/ws/chat."""
+    scheme, sep, rest = base_url.partition("://")
+    ws_scheme = {"https": "wss", "http": "ws"}.get(scheme, scheme)
+    return f"{ws_scheme}{sep}{rest}/ws/chat"
+
+
+def _adjust(endpoint: Endpoint, args: argparse.Namespace) -> Endpoint:
+    timeouts = endpoint.timeouts
+    if args.first_token_timeout is not None:
+        timeouts = dataclasses.replace(timeouts, first_token=args.first_token_timeout)
+    if args.stall_timeout is not None:
+        timeouts = dataclasses.replace(timeouts, stall=args.stall_timeout)
+    retries = endpoint.max_retries if args.max_retries is None else max(0, args.max_retries)
+    return dataclasses.replace(
+        endpoint, timeouts=timeouts, sign=endpoint.sign or args.sign, max_retries=retries
+    )
+
+
+async def ask_stream(
+    protocol: str,
+    endpoint: Endpoint,
+    request: ChatRequest,
+    sink: Sink,
+    provider_id: str | None = None,
+    extra_headers: dict[str, str] | None = None,
+) -> int:
+    """Stream one request into `sink` and return the exit code.
+
+    The seam for history (a later issue): anything that consumes events can sit beside `sink`
+    in `consume`, e.g. a writer that persists the reply in batches.
+    """
+    from streamdesk.core.stream import make_transport, stream_chat
+    from streamdesk.core.trace import StreamTrace
+
+    trace = StreamTrace()
+    sink.trace = trace
+    transport = make_transport(
+        protocol, endpoint, provider_id=provider_id, extra_headers=extra_headers
+    )
+    try:
+        events = stream_chat(
+            transport,
+            request,
+            trace=trace,
+            timeouts=endpoint.timeouts,
+            max_retries=endpoint.max_retries,
+        )
+        await consume(events, sink, trace)
+    finally:
+        await transport.aclose()
+    return sink.finish()
+
+
+async def consume(events: AsyncIterator[StreamEvent], sink: Sink, trace: StreamTrace) -> None:
+    """Feed every event to the sink with its time since the request started."""
+    t0 = trace.t_start
+    clock = time.perf_counter
+    async for event in events:
+        sink.event(event, clock() - t0)
+
+
+class Sink:
+    """Where events go. `finish()` ends the output and returns the exit code."""
+
+    def __init__(self) -> None:
+        self.trace: StreamTrace | None = None
+        self.outcome: Done | Failure | None = None
+        self._t0 = time.perf_counter()
+
+    def elapsed(self) -> float:
+        start = self.trace.t_start if self.trace is not None else self._t0
+        return time.perf_counter() - start
+
+    def event(self, event: StreamEvent, t: float) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> int:
+        if isinstance(self.outcome, Failure):
+            return EXIT_CODES[self.outcome.kind]
+        return EXIT_OK
+
+
+class TextSink(Sink):
+    """The reply on stdout, flushed per token; reasoning dimmed on stderr; failures on stderr."""
+
+    def __init__(self, out: TextIO, err: TextIO) -> None:
+        super().__init__()
+        self.out = out
+        self.err = err
+        self._last = "\n"  # last character written to stdout
+        self._reasoning = False
+        self._dim = err.isatty()
+
+    def event(self, event: StreamEvent, t: float) -> None:
+        if isinstance(event, TextDelta):
+            self._end_reasoning()
+            self.out.write(event.text)
+            self.out.flush()
+            self._last = event.text[-1:] or self._last
+        elif isinstance(event, ReasoningDelta):
+            if not self._reasoning:
+                self._reasoning = True
+                self._write_err("[reasoning] ")
+            self._write_err(event.text)
+        elif isinstance(event, Retrying):
+            self._end_reasoning()
+            f = event.failure
+            warn(f"{f.kind.value}: {f.message} Retrying in {event.delay:.1f} s.")
+        elif isinstance(event, Done | Failure):
+            self._end_reasoning()
+            self.outcome = event
+            if self._last != "\n":
+                self.out.write("\n")
+                self._last = "\n"
+            self.out.flush()
+            if isinstance(event, Failure):
+                warn(f"{event.kind.value}: {event.message}")
+
+    def _write_err(self, text: str) -> None:
+        self.err.write(f"\x1b[2m{text}\x1b[0m" if self._dim else text)
+        self.err.flush()
+
+    def _end_reasoning(self) -> None:
+        if self._reasoning:
+            self._reasoning = False
+            self.err.write("\n")
+            self.err.flush()
+
+
+class JsonSink(Sink):
+    """One JSON object per event per line, for scripts; `t` is seconds since the request."""
+
+    def __init__(self, out: TextIO) -> None:
+        super().__init__()
+        self.out = out
+
+    def event(self, event: StreamEvent, t: float) -> None:
+        record: dict[str, Any]
+        if isinstance(event, TextDelta):
+            record = {"type": "text", "text": event.text}
+        elif isinstance(event, ReasoningDelta):
+            record = {"type": "reasoning", "text": event.text}
+        elif isinstance(event, Usage):
+            record = {
+                "type": "usage",
+                "prompt_tokens": event.prompt_tokens,
+                "completion_tokens": event.completion_tokens,
+                "total_tokens": event.total_tokens,
+            }
+        elif isinstance(event, Retrying):
+            f = event.failure
+            record = {
+                "type": "retrying",
+                "attempt": event.attempt,
+                "delay": round(event.delay, 3),
+                "kind": f.kind.value,
+                "message": f.message,
+            }
+        elif isinstance(event, Done):
+            self.outcome = event
+            record = {"type": "done", "finish_reason": event.finish_reason, **self._timings()}
+        else:
+            self.outcome = event
+            record = {
+                "type": "failure",
+                "kind": event.kind.value,
+                "message": event.message,
+                "retry_after": event.retry_after,
+                "status": event.status,
+                **self._timings(),
+            }
+        record["t"] = round(t, 6)
+        self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.out.flush()
+        if isinstance(event, Failure):
+            warn(f"{event.kind.value}: {event.message}")
+
+    def _timings(self) -> dict[str, Any]:
+        trace = self.trace
+        if trace is None:
+            return {}
+        ttft = trace.ttft
+        return {
+            "ttft": None if ttft is None else round(ttft, 6),
+            "tokens": len(trace.token_times),
+            "attempts": trace.attempts,
+            "bytes": trace.bytes_received,
+        }

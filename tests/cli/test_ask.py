@@ -1,0 +1,218 @@
+"""`streamdesk ask` in a subprocess against a real mock server running in this process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from streamdesk.cli.ask import EXIT_CODES
+from streamdesk.core.events import FailureKind
+from streamdesk.mock import MockServer, reply_for, run_mock_in_thread
+
+PROMPT = "What is a token bucket?"
+TOKENS = 30
+KEY = "sk-cli-test-abcdef123456"
+
+
+@pytest.fixture(scope="module")
+def mock() -> Iterator[MockServer]:
+    server, stop = run_mock_in_thread(tokens_per_second=0, first_token_delay=0, reply_tokens=TOKENS)
+    try:
+        yield server
+    finally:
+        stop()
+
+
+def ask(
+    *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "streamdesk", "ask", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "STREAMDESK_API_KEY": KEY, **(env or {})},
+        timeout=60,
+        check=False,
+    )
+
+
+def at(mock: MockServer, *args: str) -> list[str]:
+    return [PROMPT, "--base-url", mock.sse_base_url, "--ws-url", mock.ws_url, *args]
+
+
+FULL = "".join(reply_for(PROMPT, tokens=TOKENS))
+PARTIAL = "".join(reply_for(PROMPT, tokens=5))
+
+
+@pytest.mark.parametrize("protocol", ["sse", "ws"])
+def test_the_reply_goes_to_stdout_the_same_over_both_protocols(
+    mock: MockServer, protocol: str
+) -> None:
+    result = ask(*at(mock, "--protocol", protocol))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == FULL + "\n"
+    assert result.stderr == ""
+
+
+def test_the_key_comes_from_the_environment_and_the_request_is_signed(mock: MockServer) -> None:
+    before = len(mock.requests)
+    result = ask(*at(mock, "--sign", "--system", "Be brief.", "--max-tokens", "7"))
+    assert result.returncode == 0, result.stderr
+    request = mock.requests[before]
+    assert request.headers["authorization"] == f"Bearer {KEY}"
+    assert "x-signature" in request.headers and "x-timestamp" in request.headers
+    body = json.loads(request.body)
+    assert body["messages"][0] == {"role": "system", "content": "Be brief."}
+    assert body["max_tokens"] == 7
+    assert result.stdout == "".join(reply_for(PROMPT, tokens=7)) + "\n"
+
+
+FAULTS = [
+    # scenario, protocol, extra args, failure kind, partial text kept on stdout
+    ("http-401", "sse", [], FailureKind.AUTHENTICATION, ""),
+    ("http-403", "ws", [], FailureKind.PERMISSION, ""),
+    ("http-404", "sse", [], FailureKind.NOT_FOUND, ""),
+    ("http-400", "sse", [], FailureKind.BAD_REQUEST, ""),
+    ("http-429", "sse", ["--max-retries", "0"], FailureKind.RATE_LIMITED, ""),
+    ("http-500", "ws", ["--max-retries", "0"], FailureKind.SERVER_ERROR, ""),
+    ("bad-json", "sse", [], FailureKind.BAD_RESPONSE, PARTIAL),
+    ("error-event", "ws", [], FailureKind.SERVER_ERROR, PARTIAL),
+    ("cut", "sse", [], FailureKind.CUT_MID_STREAM, PARTIAL),
+    ("cut", "ws", [], FailureKind.CUT_MID_STREAM, PARTIAL),
+    ("ws-close-1011", "ws", [], FailureKind.WEBSOCKET_CLOSED, PARTIAL),
+    ("stall", "sse", ["--stall-timeout", "0.3"], FailureKind.STALLED, PARTIAL),
+    ("no-first-token", "ws", ["--first-token-timeout", "0.3"], FailureKind.FIRST_TOKEN_TIMEOUT, ""),
+]
+
+
+@pytest.mark.parametrize(("scenario", "protocol", "extra", "kind", "partial"), FAULTS)
+def test_each_fault_has_its_message_exit_code_and_keeps_the_partial_reply(
+    mock: MockServer,
+    scenario: str,
+    protocol: str,
+    extra: list[str],
+    kind: FailureKind,
+    partial: str,
+) -> None:
+    result = ask(*at(mock, "--protocol", protocol, "--scenario", scenario, *extra))
+    assert result.returncode == EXIT_CODES[kind], result.stderr
+    assert result.stdout == (partial + "\n" if partial else "")
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"streamdesk: {kind.value}: ")
+
+
+def test_exit_codes_are_distinct_and_listed_in_help() -> None:
+    assert len(set(EXIT_CODES.values())) == len(EXIT_CODES)
+    result = subprocess.run(
+        [sys.executable, "-m", "streamdesk", "ask", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for kind, code in EXIT_CODES.items():
+        assert f"{code:<4}{kind.value}" in result.stdout
+
+
+def test_a_flaky_server_is_retried_and_the_retry_is_reported(mock: MockServer) -> None:
+    result = ask(*at(mock, "--scenario", "flaky-503-once"))
+    assert result.returncode == 0
+    assert result.stdout == FULL + "\n"
+    assert "server_error" in result.stderr and "Retrying in 0.1 s" in result.stderr
+
+
+def test_nothing_listening_is_connection_refused() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = ask(PROMPT, "--base-url", f"http://127.0.0.1:{port}/v1", "--max-retries", "0")
+    assert result.returncode == EXIT_CODES[FailureKind.CONNECTION_REFUSED]
+    assert f"Nothing is listening at 127.0.0.1:{port}" in result.stderr
+
+
+def test_json_lines_parse_and_end_with_done(mock: MockServer) -> None:
+    result = ask(*at(mock, "--json", "--protocol", "ws"))
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert "".join(r["text"] for r in records if r["type"] == "text") == FULL
+    assert [r["type"] for r in records][-2:] == ["usage", "done"]
+    assert records[-2]["completion_tokens"] == TOKENS
+    times = [r["t"] for r in records]
+    assert times == sorted(times) and records[-1]["tokens"] == TOKENS
+
+
+def test_json_failure_line_carries_the_kind(mock: MockServer) -> None:
+    result = ask(*at(mock, "--json", "--scenario", "cut"))
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[-1]["type"] == "failure" and records[-1]["kind"] == "cut_mid_stream"
+    assert result.returncode == EXIT_CODES[FailureKind.CUT_MID_STREAM]
+
+
+def test_prompt_dash_reads_stdin(mock: MockServer) -> None:
+    before = len(mock.requests)
+    result = ask("-", "--base-url", mock.sse_base_url, stdin=PROMPT)
+    assert result.returncode == 0 and result.stdout == FULL + "\n"
+    assert json.loads(mock.requests[before].body)["messages"][-1]["content"] == PROMPT
+
+
+def test_usage_errors_exit_2() -> None:
+    assert ask("", "--base-url", "http://127.0.0.1:9/v1").returncode == 2
+    assert ask("hi", "--provider", "no-such-provider").returncode == 2
+
+
+def test_no_key_and_no_url_uses_the_offline_mock() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "STREAMDESK_API_KEY"}
+    result = subprocess.run(
+        [sys.executable, "-m", "streamdesk", "ask", PROMPT, "--max-tokens", "12"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no API key set; using the built-in offline mock server (http://127.0.0.1:" in (
+        result.stderr
+    )
+    assert result.stdout == "".join(reply_for(PROMPT, tokens=12)) + "\n"
+
+
+def test_ctrl_c_keeps_the_partial_reply_and_exits_130() -> None:
+    server, stop = run_mock_in_thread(tokens_per_second=20, first_token_delay=0)
+    try:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamdesk",
+                "ask",
+                PROMPT,
+                "--protocol",
+                "ws",
+                "--base-url",
+                server.sse_base_url,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "STREAMDESK_API_KEY": KEY},
+        )
+        assert proc.stdout is not None
+        first = proc.stdout.read(1)  # blocks until the first token is out
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        stop()
+    assert proc.returncode == 130
+    text = (first + out).decode()
+    assert text.endswith("\n") and FULL.startswith(text[:-1]) and len(text) > 1
+    assert (
+        err.decode().strip()
+        == "streamdesk: cancelled: Stopped by the user; the partial reply was kept."
+    )
