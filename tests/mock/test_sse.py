@@ -220,3 +220,27 @@ async def test_official_openai_package_streams_the_whole_reply(server: MockServe
     assert finish == "stop"
     assert usage is not None and usage.completion_tokens == len(reply_for(PROMPT))
     assert server.requests[-1].headers["authorization"] == "Bearer x"
+
+
+async def test_malformed_request_gets_a_400_and_the_connection_closes(server: MockServer) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(b"NONSENSE\r\n\r\n")
+    raw = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    assert raw.startswith(b"HTTP/1.1 400 ")
+    assert b'"error"' in raw
+
+
+async def test_chunked_request_body_is_read(server: MockServer) -> None:
+    body = json.dumps(chat_body(max_tokens=2, stream=False)).encode()
+    half = len(body) // 2
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        b"Connection: close\r\n\r\n%x\r\n%b\r\n%x\r\n%b\r\n0\r\n\r\n"
+        % (half, body[:half], len(body) - half, body[half:])
+    )
+    raw = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    answer = json.loads(raw.partition(b"\r\n\r\n")[2])
+    assert answer["choices"][0]["message"]["content"] == "".join(reply_for(PROMPT)[:2])
