@@ -9,6 +9,7 @@ slow, and a 1 MB block must not stall the window.
 from __future__ import annotations
 
 import html
+import threading
 from functools import lru_cache
 
 from pygments import highlight  # type: ignore[import-untyped]
@@ -33,18 +34,44 @@ def _formatter(style: str) -> object:
     return HtmlFormatter(style=style, noclasses=True, nowrap=True)
 
 
+@lru_cache(maxsize=64)
 def _lexer(lang: str) -> object:
     try:
-        return get_lexer_by_name(lang.strip().lower()) if lang.strip() else TextLexer()
+        return get_lexer_by_name(lang) if lang else TextLexer()
     except ClassNotFound:
         return TextLexer()
+
+
+def warm(lang: str) -> None:
+    """Build the lexer for `lang` in a thread while its fence streams.
+
+    A lexer's first use compiles its regexes (50-300 ms for Python or Rust); done at the
+    fence's close on the GUI thread, that would be one visibly frozen frame. The GIL is released
+    every few milliseconds, so the event loop keeps running meanwhile.
+    """
+    keys = [k for k in (x.strip().lower() for x in lang.split(",")) if k and k not in _warming]
+    if keys:
+        _warming.update(keys)
+        threading.Thread(target=_warm, args=(keys,), name="lexer-warm", daemon=True).start()
+
+
+def _warm(keys: list[str]) -> None:
+    for pal in (LIGHT, DARK):
+        _formatter(pal["style"])
+    for key in keys:
+        highlight("x = 1\n", _lexer(key), _formatter(LIGHT["style"]))
+
+
+_warming: set[str] = set()
+COMMON = "python,javascript,typescript,bash,json,rust,go,c,cpp,java,sql,yaml,html,css"
 
 
 def code_body_html(code: str, lang: str, *, dark: bool) -> str:
     """The highlighted code as escaped HTML spans (no wrapper)."""
     if len(code) > MAX_HIGHLIGHT or not lang.strip():
         return html.escape(code)
-    out: str = highlight(code, _lexer(lang), _formatter(palette(dark)["style"]))
+    lexer = _lexer(lang.strip().lower())
+    out: str = highlight(code, lexer, _formatter(palette(dark)["style"]))
     return out[:-1] if out.endswith("\n") and not code.endswith("\n") else out
 
 

@@ -32,7 +32,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QTextBrowser, QToolButton, QWidget
 
 from streamdesk.core.markdown_blocks import Block, BlockSplitter
-from streamdesk.ui.highlight import code_block_html, palette
+from streamdesk.ui.highlight import COMMON, code_block_html, palette, warm
 from streamdesk.ui.safe_document import (
     MARKDOWN_FEATURES,
     SafeDocument,
@@ -222,6 +222,7 @@ class TranscriptView(QTextBrowser):
         self._jump.setToolTip("Follow the reply again")
         self._jump.clicked.connect(self.jump_to_latest)
         self._jump.hide()
+        warm(COMMON)  # first use of a lexer compiles regexes: do it off the GUI thread now
 
     # -- public API ------------------------------------------------------------------------
 
@@ -434,6 +435,7 @@ class TranscriptView(QTextBrowser):
 
     def _open_code(self, m: _Msg, lang: str) -> None:
         """Start showing an open fence as plain monospace text; highlighting comes at the close."""
+        warm(lang)
 
         def put(c: QTextCursor) -> None:
             self._new_block(c)
