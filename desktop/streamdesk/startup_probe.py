@@ -4,8 +4,10 @@
 just before the spawn, and subtracts it from the timestamp this module prints. Wall-clock time
 is used (not a monotonic clock) because the two readings come from different processes.
 
-The app calls `install(window)` right after `window.show()` when `enabled()`; nothing here runs
-otherwise, and only QtCore/QtWidgets (already loaded by then) are imported.
+Two ways in: the app calls `install(window)` right after `window.show()` when `enabled()`, or the
+frozen entry point (packaging/entry.py) calls `arm()` before the app starts, which creates the
+QApplication early and watches the first window painted. Nothing here runs unless the variable
+is set, and only QtCore/QtWidgets (loaded by the window anyway) are imported.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ def enabled() -> bool:
 class _FirstPaint(QObject):
     """Application-wide filter: the first Paint of any widget in `window` ends the measurement."""
 
-    def __init__(self, window: QWidget) -> None:
-        super().__init__(window)
-        self._window = window
+    def __init__(self, window: QWidget | None, parent: QObject) -> None:
+        super().__init__(parent)
+        self._window = window  # None: any window
         self._seen = False
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -38,7 +40,7 @@ class _FirstPaint(QObject):
             not self._seen
             and event.type() == QEvent.Type.Paint
             and isinstance(watched, QWidget)
-            and watched.window() is self._window
+            and (self._window is None or watched.window() is self._window)
         ):
             self._seen = True
             # Zero-delay timer: fires once this frame's paint events are done and flushed.
@@ -59,4 +61,12 @@ def install(window: QWidget) -> None:
     app = QApplication.instance()
     if app is None:
         raise RuntimeError("startup_probe.install() needs a QApplication")
-    app.installEventFilter(_FirstPaint(window))
+    app.installEventFilter(_FirstPaint(window, window))
+
+
+def arm() -> None:
+    """Create the app's QApplication now and report the first paint of whichever window shows."""
+    from streamdesk.ui.app import make_app
+
+    app = make_app()
+    app.installEventFilter(_FirstPaint(None, app))
