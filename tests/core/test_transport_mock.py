@@ -104,7 +104,7 @@ async def test_both_protocols_give_identical_events(mock: MockServer) -> None:
     ws = await run(mock, "ws")
     assert sse == ws
     assert text_of(sse) == FULL
-    assert isinstance(sse[-1], Done) and sse[-1].finish_reason == "length"
+    assert isinstance(sse[-1], Done) and sse[-1].finish_reason == "stop"
     assert next(e for e in sse if isinstance(e, Usage)).completion_tokens == TOKENS
 
 
