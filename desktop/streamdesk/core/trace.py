@@ -35,6 +35,7 @@ class StreamTrace:
     response_headers: dict[str, str] = field(default_factory=dict)
     t_start: float = field(default_factory=time.perf_counter)
     t_sent: float | None = None
+    t_connect_start: float | None = None  # TCP connect began; None: pooled or not visible
     t_connected: float | None = None
     t_first_byte: float | None = None
     t_first_token: float | None = None

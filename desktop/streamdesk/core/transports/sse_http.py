@@ -104,11 +104,13 @@ class SSETransport:
         trace.request_headers = redact_headers(headers)
         trace.frame("out", body)
         trace.t_sent = time.perf_counter()
-        trace.t_connected = None
+        trace.t_connected = trace.t_connect_start = None
 
         async def on_trace(name: str, info: Mapping[str, Any]) -> None:
             # httpcore's trace hooks: a handful per request, none per token.
-            if name in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            if name == "connection.connect_tcp.started":
+                trace.t_connect_start = time.perf_counter()
+            elif name in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
                 trace.t_connected = time.perf_counter()
             elif name == "http11.send_request_body.complete":
                 trace.t_sent = time.perf_counter()

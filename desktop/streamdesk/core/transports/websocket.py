@@ -119,7 +119,7 @@ class WebSocketTransport:
         trace.method = "GET"
         trace.http_version = "1.1"
         trace.request_headers = redact_headers(headers)
-        trace.t_sent = time.perf_counter()
+        trace.t_sent = trace.t_connect_start = time.perf_counter()
         trace.t_connected = None
         proxy = self.endpoint.proxy
         proxy_url = environment_proxy(url) if proxy is None else (proxy or None)
