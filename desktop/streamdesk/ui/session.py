@@ -73,6 +73,7 @@ class ChatSession(QObject):
         self.turns: list[Turn] = []
         self.stats = ReplyStats()
         self.trace: StreamTrace | None = None  # of the latest request, for the inspector
+        self.trace_factory: Callable[[], StreamTrace] = StreamTrace  # inspector: recording()
         self._task: asyncio.Task[None] | None = None
         self._running = False
         self._countdown: asyncio.Task[None] | None = None
@@ -216,7 +217,7 @@ class ChatSession(QObject):
     async def _run(self, turn: Turn, request: ChatRequest, resume: bool) -> None:
         target = turn.target
         reply = turn.view
-        trace = StreamTrace()
+        trace = self.trace_factory()
         self.trace = turn.trace = trace
         sink = self._open_sink(turn, request)
         tokens_before = turn.completion_tokens if resume else 0
