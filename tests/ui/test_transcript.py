@@ -208,3 +208,16 @@ def test_clear_messages_empties_and_detaches_the_stream(qtbot: QtBot) -> None:
     reply.append_text("late")
     view.add_user_message("new")
     assert "old" not in view.toPlainText() and "late" not in view.toPlainText()
+
+
+def test_a_message_added_mid_stream_does_not_disturb_the_reply(qtbot: QtBot) -> None:
+    view = make_view(qtbot)
+    reply = view.begin_assistant()
+    reply.append_text("Hello\n\n- a\n- b")
+    reply.set_notice("Rate limited: retrying in 12 s")
+    qtbot.waitUntil(lambda: "retrying" in view.toPlainText(), timeout=2000)
+    view.add_user_message("interjection")
+    reply.append_text("\n- c\n\ntail")
+    reply.finish("stopped")
+    lines = content_lines(view.toPlainText())
+    assert lines == ["Hello", "a", "b", "c", "tail", "Stopped", "interjection"]

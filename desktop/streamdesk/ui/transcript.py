@@ -60,7 +60,6 @@ class _Msg:
     failure_text: str = ""
     actions: tuple[str, ...] = ()
     frame: QTextFrame | None = None
-    hdr_len: int = 0
     rsn_len: int = 0
     body_len: int = 0
     notice_len: int = 0
@@ -376,13 +375,15 @@ class TranscriptView(QTextBrowser):
         c.insertText(head, self._fmt(bold=True))
         c.insertText("   ", QTextCharFormat())
         c.insertText("Copy", self._fmt(href=self._href("copy-msg", m=m.id)))
-        m.hdr_len = c.position() - m.frame.firstPosition()
         m.rsn_len = m.body_len = m.notice_len = 0
 
     def _render_static(self, m: _Msg) -> None:
         self._open_frame(m)
-        if m.role == "user":
-            self._insert_body(m, lambda c: self._put_text(c, m.text, QTextCharFormat()))
+        if m.role == "user":  # static and short: the body lives inside the header frame
+            assert m.frame is not None
+            self._edit(
+                m.frame.lastPosition(), lambda c: self._put_text(c, m.text, QTextCharFormat())
+            )
             return
         if m.reasoning:
             self._append_reasoning(m, "")
@@ -390,16 +391,30 @@ class TranscriptView(QTextBrowser):
         self._replace_live(m, sp.feed(m.text) + sp.finish())
         self._add_failure(m)
 
-    def _body_end(self, m: _Msg) -> int:
+    def _base(self, m: _Msg) -> int:
+        """Where an assistant message's regions start: the block right after its header frame.
+
+        The body is deliberately not inside a frame: Qt re-lays out a whole frame whenever
+        anything inside it changes, which made every frame cost O(reply) (measured).
+        """
         assert m.frame is not None
-        return m.frame.firstPosition() + m.hdr_len + m.rsn_len + m.body_len
+        return m.frame.lastPosition() + 1
+
+    def _end(self, m: _Msg) -> int:
+        """End of the message: before the next message's frame, or the end of the document."""
+        later = self._msgs[self._msgs.index(m) + 1 :]
+        nxt = next((x.frame for x in later if x.frame is not None), None)
+        return nxt.firstPosition() - 1 if nxt is not None else self._doc.rootFrame().lastPosition()
+
+    def _body_end(self, m: _Msg) -> int:
+        return self._base(m) + m.rsn_len + m.body_len
 
     def _insert_body(self, m: _Msg, fn: Callable[[QTextCursor], object]) -> None:
         m.body_len += self._edit(self._body_end(m), fn)
 
     def _live_end(self, m: _Msg) -> int:
         assert m.frame is not None
-        return m.frame.lastPosition() - m.notice_len
+        return self._end(m) - m.notice_len
 
     def _replace_live(self, m: _Msg, blocks: list[Block], *, tail: str = "") -> None:
         """Drop the live region (tail / open code), commit `blocks`, then show `tail`."""
@@ -455,7 +470,7 @@ class TranscriptView(QTextBrowser):
     def _append_reasoning(self, m: _Msg, text: str) -> None:
         """Reasoning streams as dimmed plain text under a toggle link; O(new text)."""
         assert m.frame is not None
-        start = m.frame.firstPosition() + m.hdr_len
+        start = self._base(m)
         if m.rsn_len and (m.collapsed or not text):
             return
         if m.rsn_len:
@@ -478,7 +493,7 @@ class TranscriptView(QTextBrowser):
     def _toggle_reasoning(self, m: _Msg) -> None:
         if m.frame is None or not m.rsn_len:
             return
-        start = m.frame.firstPosition() + m.hdr_len
+        start = self._base(m)
         self._remove(start, start + m.rsn_len)
         m.rsn_len = 0
         m.collapsed = not m.collapsed
@@ -487,14 +502,12 @@ class TranscriptView(QTextBrowser):
     def _set_notice(self, m: _Msg, text: str) -> None:
         if m.frame is None:
             return
-        end = m.frame.lastPosition()
+        end = self._end(m)
         self._remove(end - m.notice_len, end)
         m.notice_len = 0
         if text:
             dim = self._dim()
-            m.notice_len = self._edit(
-                m.frame.lastPosition(), lambda c: self._put_text(c, text, dim)
-            )
+            m.notice_len = self._edit(self._end(m), lambda c: self._put_text(c, text, dim))
 
     def _add_failure(self, m: _Msg) -> None:
         """A marked box under the kept partial text: title, one sentence, actions."""
@@ -508,7 +521,7 @@ class TranscriptView(QTextBrowser):
         warn = m.status in ("error", "partial")
         ff.setBorderBrush(QColor("#cf222e" if warn else palette(self._dark)["dim"]))
         c = QTextCursor(self._doc)
-        c.setPosition(m.frame.lastPosition())
+        c.setPosition(self._end(m))
         c.insertFrame(ff)
         c.insertText(title, self._fmt(bold=True))
         if m.failure_text:
