@@ -109,12 +109,25 @@ class MockServer:
     ) -> None:
         await self.close()
 
-    async def _on_connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        task = asyncio.current_task()
-        assert task is not None
+    def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Serve the connection in a task of our own, not asyncio's client_connected_cb task.
+
+        asyncio (3.11) calls `task.exception()` on its own task when it ends, which logs
+        "Exception in callback" for a task that close() cancelled before it ever ran.
+        """
+        task = asyncio.get_running_loop().create_task(self._handle(reader, writer))
         self._tasks.add(task)
+        task.add_done_callback(lambda done: self._connection_done(done, writer))
+
+    def _connection_done(self, task: asyncio.Task[Any], writer: asyncio.StreamWriter) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            writer.transport.abort()
+        elif (exc := task.exception()) is not None:
+            log.error("mock: connection handler failed", exc_info=exc)
+            writer.transport.abort()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             await self._serve(reader, writer)
         except BadRequest as exc:
@@ -124,13 +137,9 @@ class MockServer:
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
             log.debug("mock: connection ended: %r", exc)
-        except asyncio.CancelledError:
-            # close() cancelled us. This is the connection's top-level task: ending normally
-            # keeps asyncio's client_connected_cb callback from logging the cancellation.
-            pass
         finally:
-            self._tasks.discard(task)
-            if task.cancelling():
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
                 writer.transport.abort()
             else:
                 writer.close()
