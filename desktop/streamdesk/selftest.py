@@ -190,8 +190,18 @@ def _run_in_qt(main: Callable[[], Awaitable[int]]) -> int:
     platform = QApplication.platformName()
     _line(True, "Qt", f"PySide6 {pyside_version}, platform {platform}")
     loop = qasync.QEventLoop(app)
+    # qasync does not install asyncio's async-generator hooks (BaseEventLoop.run_forever does),
+    # so a generator left suspended (httpcore's byte stream after a `return` inside `async for`)
+    # would be finalised at interpreter exit, off the loop, with a traceback. Install them, and
+    # shut the generators down on the loop as asyncio.run() does.
+    hooks = sys.get_asyncgen_hooks()
+    sys.set_asyncgen_hooks(
+        firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook
+    )
     try:
         failures: int = loop.run_until_complete(main())
+        loop.run_until_complete(loop.shutdown_asyncgens())
         return failures
     finally:
+        sys.set_asyncgen_hooks(*hooks)
         loop.close()
