@@ -1,7 +1,10 @@
-"""OpenAI chat-completions stream chunks (one SSE event each) turned into core events.
+"""Turn the SSE events of an OpenAI chat-completions stream into core events.
 
-Unknown fields are ignored so that any OpenAI-compatible server works; anything that is not the
-expected shape is a `BAD_RESPONSE` failure quoting the line, never a silent skip.
+Sans-I/O like the decoder under it: one `ServerSentEvent` in, a list of `StreamEvent` out, or a
+`StreamError` when the server sent an error object or data we cannot read. Data that is not what
+the API promises is a failure that quotes it, never a silent skip: a proxy's HTML error page or a
+wrong base URL must not look like an empty reply. Unknown fields are ignored, so newer servers
+and compatible providers (DeepSeek's `reasoning_content`, OpenRouter's `reasoning`) work.
 """
 
 from __future__ import annotations
@@ -20,87 +23,111 @@ from streamdesk.core.events import (
 )
 from streamdesk.core.sse import ServerSentEvent
 
-QUOTE_LIMIT = 120
-_RATE_LIMIT_MARKERS = ("rate_limit", "rate limit", "too many requests", "429")
+__all__ = ["ChunkInterpreter", "error_from_object", "malformed", "quote"]
 
-
-def quote(line: str, limit: int = QUOTE_LIMIT) -> str:
-    """A line shortened for an error message."""
-    line = line.replace("\n", "\\n")
-    return line if len(line) <= limit else line[:limit] + "…"
-
-
-def _malformed(data: str, why: str) -> StreamError:
-    return StreamError(
-        FailureKind.BAD_RESPONSE,
-        f"Malformed stream data from the server ({why}): {quote(data)}",
-    )
-
-
-def error_from_object(error: Any) -> StreamError:
-    """An `error` object sent inside a stream (OpenAI shape, or a bare string)."""
-    if isinstance(error, dict):
-        message = str(error.get("message") or error.get("type") or "unknown error")
-        marker = f"{error.get('type', '')} {error.get('code', '')} {message}".lower()
-    else:
-        message = str(error)
-        marker = message.lower()
-    kind = FailureKind.SERVER_ERROR
-    if any(m in marker for m in _RATE_LIMIT_MARKERS):
-        kind = FailureKind.RATE_LIMITED
-    return StreamError(kind, f"The server reported an error mid-stream: {quote(message)}")
+QUOTE_LIMIT = 120  # characters of a bad data line quoted in the failure message
 
 
 class ChunkInterpreter:
-    """Stateful: remembers the finish reason until `[DONE]` arrives."""
+    """State of one stream: the last finish reason seen, and whether `[DONE]` arrived."""
 
     __slots__ = ("done", "finish_reason")
 
     def __init__(self) -> None:
         self.done = False
-        self.finish_reason: str | None = None
+        self.finish_reason: str | None = None  # the last one seen, reported by Done
 
     def interpret(self, sse: ServerSentEvent) -> list[StreamEvent]:
+        """Events for one SSE event; raises `StreamError` for error objects and bad data."""
         data = sse.data
+        if self.done:
+            return []  # nothing after [DONE] belongs to the reply
         if data.startswith("[DONE]") or data.strip() == "[DONE]":
             self.done = True
             return [Done(self.finish_reason)]
         try:
             chunk = json.loads(data)
         except ValueError:
-            raise _malformed(data, "not JSON") from None
+            if not data.strip():
+                return []  # a bare `data:` line carries nothing (some servers' keep-alive)
+            if sse.event == "error":
+                raise error_from_object({"message": quote(data)}) from None
+            raise malformed(data) from None
         if not isinstance(chunk, dict):
-            raise _malformed(data, "not a JSON object")
+            raise malformed(data)
         if chunk.get("error") is not None:
             raise error_from_object(chunk["error"])
+        try:
+            return self._events(chunk)
+        except (TypeError, KeyError, AttributeError, IndexError):
+            raise malformed(data) from None
+
+    def _events(self, chunk: dict[str, Any]) -> list[StreamEvent]:
+        """Events of one JSON chunk; a field of the wrong type raises TypeError."""
         events: list[StreamEvent] = []
         choices = chunk.get("choices")
         if choices:
-            if not isinstance(choices, list) or not isinstance(choices[0], dict):
-                raise _malformed(data, "'choices' is not a list of objects")
             choice = choices[0]
-            delta = choice.get("delta")
-            if isinstance(delta, dict):
-                reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-                if reasoning and isinstance(reasoning, str):
-                    events.append(ReasoningDelta(reasoning))
-                content = delta.get("content")
-                if content and isinstance(content, str):
-                    events.append(TextDelta(content))
-            elif delta is not None:
-                raise _malformed(data, "'delta' is not an object")
-            reason = choice.get("finish_reason")
-            if isinstance(reason, str):
-                self.finish_reason = reason
+            delta = choice.get("delta") or {}
+            reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+            if reasoning:
+                events.append(ReasoningDelta(_text(reasoning)))
+            content = delta.get("content")
+            if content:
+                events.append(TextDelta(_text(content)))
+            finish_reason = choice.get("finish_reason")
+            if finish_reason is not None:
+                self.finish_reason = _text(finish_reason)
+        elif choices is not None and not isinstance(choices, list):
+            raise TypeError("choices")
         usage = chunk.get("usage")
-        if isinstance(usage, dict):
-            try:
-                events.append(
-                    Usage(
-                        int(usage.get("prompt_tokens") or 0),
-                        int(usage.get("completion_tokens") or 0),
-                    )
-                )
-            except (TypeError, ValueError):
-                raise _malformed(data, "'usage' counts are not numbers") from None
+        if usage is not None:
+            events.append(Usage(_count(usage, "prompt_tokens"), _count(usage, "completion_tokens")))
         return events
+
+
+def quote(line: str, limit: int = QUOTE_LIMIT) -> str:
+    """`line` on one line, cut to `limit` characters (with "…"), for an error message."""
+    shown = line[:limit].replace("\r", "\\r").replace("\n", "\\n")
+    return shown + "…" if len(line) > limit else shown
+
+
+def malformed(data: str) -> StreamError:
+    """The one failure for data we cannot read, quoting it."""
+    return StreamError(
+        FailureKind.BAD_RESPONSE, f"Malformed stream data from the server: {quote(data)}"
+    )
+
+
+def error_from_object(error: object) -> StreamError:
+    """An error object sent inside the stream (OpenAI shape, or a bare string), message quoted."""
+    if isinstance(error, dict):
+        message = quote(str(error.get("message") or "no message"), 300)
+        labels = list(dict.fromkeys(str(error.get(key) or "") for key in ("type", "code")))
+    else:
+        message, labels = quote(str(error), 300), []
+    detail = ", ".join(label for label in labels if label)
+    said = message.rstrip(". ") + (f" ({detail})" if detail else "")
+    normalized = " ".join(labels).lower().replace("_", " ")
+    if "rate limit" in normalized or "ratelimit" in normalized or "429" in normalized:
+        return StreamError(
+            FailureKind.RATE_LIMITED,
+            f"The server stopped the stream for rate limiting: {said}. Wait a moment and retry.",
+        )
+    return StreamError(
+        FailureKind.SERVER_ERROR,
+        f"The server sent an error mid-stream: {said}. Retry; if it persists, check the provider.",
+    )
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("expected a string")
+    return value
+
+
+def _count(usage: dict[str, Any], key: str) -> int:
+    value = usage.get(key) or 0
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(key)
+    return value

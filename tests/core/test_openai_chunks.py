@@ -1,0 +1,175 @@
+"""OpenAI chat-completions chunks become core events; errors and bad data become failures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from streamdesk.core.errors import StreamError
+from streamdesk.core.events import Done, FailureKind, ReasoningDelta, TextDelta, Usage
+from streamdesk.core.openai_chunks import ChunkInterpreter
+from streamdesk.core.sse import ServerSentEvent, SSEDecoder
+
+
+def chunk(
+    delta: dict[str, object] | None = None, finish: str | None = None, **extra: object
+) -> str:
+    body: dict[str, object] = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 1718000000,
+        "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "delta": delta or {}, "logprobs": None, "finish_reason": finish}],
+    }
+    body.update(extra)
+    return json.dumps(body, ensure_ascii=False)
+
+
+def run(*datas: str) -> list[object]:
+    interpreter = ChunkInterpreter()
+    return [event for data in datas for event in interpreter.interpret(ServerSentEvent(data))]
+
+
+def failure(data: str) -> StreamError:
+    with pytest.raises(StreamError) as caught:
+        run(data)
+    return caught.value
+
+
+def test_content_deltas_then_done_with_the_last_finish_reason() -> None:
+    events = run(
+        chunk({"role": "assistant", "content": ""}),
+        chunk({"content": "Hel"}),
+        chunk({"content": "lo"}),
+        chunk({}, finish="stop"),
+        "[DONE]",
+    )
+    assert events == [TextDelta("Hel"), TextDelta("lo"), Done("stop")]
+
+
+def test_done_flag_and_whitespace_around_done() -> None:
+    interpreter = ChunkInterpreter()
+    assert not interpreter.done
+    assert interpreter.interpret(ServerSentEvent(" [DONE] \n")) == [Done(None)]
+    assert interpreter.done
+    assert interpreter.interpret(ServerSentEvent(chunk({"content": "late"}))) == []
+
+
+def test_none_and_empty_content_are_skipped() -> None:
+    assert run(chunk({"content": None}), chunk({"content": ""}), chunk({"tool_calls": []})) == []
+
+
+def test_reasoning_content_and_reasoning_become_reasoning_deltas() -> None:
+    events = run(
+        chunk({"reasoning_content": "think", "content": None}),
+        chunk({"reasoning": "more"}),
+        chunk({"content": "answer"}),
+    )
+    assert events == [ReasoningDelta("think"), ReasoningDelta("more"), TextDelta("answer")]
+
+
+def test_usage_chunk_with_empty_choices() -> None:
+    usage = {"prompt_tokens": 12, "completion_tokens": 34, "total_tokens": 46}
+    events = run(chunk({}, finish="length"), json.dumps({"choices": [], "usage": usage}), "[DONE]")
+    assert events == [Usage(12, 34), Done("length")]
+    assert run(chunk({"content": "x"}, usage=None)) == [TextDelta("x")]
+
+
+def test_unknown_fields_are_ignored() -> None:
+    data = chunk({"content": "x", "refusal": None, "audio": {"id": 1}}, service_tier="default")
+    assert run(data, json.dumps({"choices": [], "new_thing": [1, 2]})) == [TextDelta("x")]
+
+
+def test_error_object_is_a_server_error_quoting_its_message() -> None:
+    data = json.dumps(
+        {"error": {"message": "The model crashed.", "type": "server_error", "code": None}}
+    )
+    error = failure(data)
+    assert error.kind is FailureKind.SERVER_ERROR
+    assert "The model crashed" in error.message
+    assert "server_error" in error.message
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        {"message": "Slow down", "type": "requests", "code": "rate_limit_exceeded"},
+        {"message": "Slow down", "type": "RateLimitError"},
+        {"message": "Slow down", "code": 429},
+    ],
+)
+def test_rate_limit_error_object(error: dict[str, object]) -> None:
+    caught = failure(json.dumps({"error": error}))
+    assert caught.kind is FailureKind.RATE_LIMITED
+    assert "Slow down" in caught.message
+
+
+def test_error_as_a_bare_string_and_error_event() -> None:
+    assert failure(json.dumps({"error": "overloaded"})).kind is FailureKind.SERVER_ERROR
+    with pytest.raises(StreamError) as caught:
+        ChunkInterpreter().interpret(ServerSentEvent("upstream died", event="error"))
+    assert caught.value.kind is FailureKind.SERVER_ERROR
+    assert "upstream died" in caught.value.message
+
+
+def test_data_that_is_not_json_is_a_bad_response_quoting_it() -> None:
+    error = failure("<html>502 Bad Gateway</html>")
+    assert error.kind is FailureKind.BAD_RESPONSE
+    assert error.message == "Malformed stream data from the server: <html>502 Bad Gateway</html>"
+
+
+def test_long_bad_line_is_truncated_on_one_line() -> None:
+    line = "x" * 50 + "\n" + "y" * 500
+    message = failure(line).message
+    assert message.startswith("Malformed stream data from the server: " + "x" * 50 + "\\ny")
+    assert message.endswith("…")
+    assert "\n" not in message
+    assert len(message) < 200
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "[1, 2]",
+        '"text"',
+        json.dumps({"choices": {"0": {}}}),
+        json.dumps({"choices": ["text"]}),
+        json.dumps({"choices": [{"delta": "text"}]}),
+        json.dumps({"choices": [{"delta": {"content": 5}}]}),
+        json.dumps({"choices": [{"delta": {}, "finish_reason": 1}]}),
+        json.dumps({"choices": [], "usage": {"prompt_tokens": "12"}}),
+        json.dumps({"choices": [], "usage": [1]}),
+    ],
+)
+def test_json_of_the_wrong_shape_is_a_bad_response(data: str) -> None:
+    error = failure(data)
+    assert error.kind is FailureKind.BAD_RESPONSE
+    assert error.message.startswith("Malformed stream data from the server: ")
+
+
+def test_bare_data_line_is_not_an_event() -> None:
+    assert run("", "  ") == []
+
+
+def test_decoder_and_interpreter_together_on_a_split_stream() -> None:
+    """The whole client path below the transport: bytes in any chunking to core events."""
+    separated = chunk({"content": "a\u2028b"})
+    stream = (
+        f"data: {chunk({'content': '日本'})}\r\n\r\n: keep-alive\n\n"
+        f"data:{separated}\n\n"
+        f"data: {chunk({}, finish='stop')}\n\n"
+        'data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}\n\n'
+        "data: [DONE]\n\n"
+    ).encode()
+    expected = [TextDelta("日本"), TextDelta("a\u2028b"), Usage(3, 2), Done("stop")]
+    for size in (1, 5, len(stream)):
+        decoder, interpreter = SSEDecoder(), ChunkInterpreter()
+        events = [
+            event
+            for i in range(0, len(stream), size)
+            for sse in decoder.feed(stream[i : i + size])
+            for event in interpreter.interpret(sse)
+        ]
+        assert events == expected
+        assert interpreter.done
