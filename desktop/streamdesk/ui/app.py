@@ -16,6 +16,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from streamdesk import __version__
+from streamdesk.core.redact import install_log_redaction
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
@@ -33,6 +34,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
 def run_app(argv: list[str] | None = None) -> int:
     """Open the window and run until it is closed; returns the exit status."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
     app = make_app(argv)
     app.setQuitOnLastWindowClosed(False)  # run() ends the loop after a clean shutdown
     from streamdesk.ui.window import MainWindow
@@ -42,9 +44,14 @@ def run_app(argv: list[str] | None = None) -> int:
     QGuiApplication.styleHints().colorSchemeChanged.connect(window.on_system_scheme_changed)
     app.aboutToQuit.connect(window.close)
     window.show()
-    if window.settings_warning:
-        window.statusBar().showMessage(window.settings_warning, 15000)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
+    # qasync does not install asyncio's async-generator hooks (BaseEventLoop.run_forever does):
+    # without them an httpx stream left suspended is finalised off the loop with a traceback.
+    sys.set_asyncgen_hooks(
+        firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook
+    )
     with loop:
-        return loop.run_until_complete(window.run())
+        code: int = loop.run_until_complete(window.run())
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        return code

@@ -34,6 +34,7 @@ from streamdesk.ui.conversation_list import ConversationList
 from streamdesk.ui.header import Header
 from streamdesk.ui.prompt_box import PromptBox
 from streamdesk.ui.session import ChatSession
+from streamdesk.ui.settings_window import SettingsController
 from streamdesk.ui.status_bar import ReplyStats, StatusBar
 from streamdesk.ui.theme import THEME_CHOICES, apply_theme, resolve_dark
 from streamdesk.ui.transcript import TranscriptView
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._restore_geometry()
         self.new_chat()
+        self.settings_ui = SettingsController(self)  # Ctrl+, dialog, banners, live apply
 
     # -- layout ---------------------------------------------------------------------------
 

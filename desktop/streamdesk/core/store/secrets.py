@@ -105,9 +105,12 @@ class KeyStore:
 
     # -- keys --------------------------------------------------------------------------------
 
-    def get(self, provider_id: str) -> str | None:
-        """The key to use: `STREAMDESK_API_KEY`, else a session key, else the keychain's."""
-        key = os.environ.get(ENV_KEY) or self._memory.get(provider_id)
+    def get(self, provider_id: str, *, environment: bool = True) -> str | None:
+        """The key to use: `STREAMDESK_API_KEY`, else a session key, else the keychain's.
+
+        `environment=False` skips the variable (the proxy's credentials are not an API key).
+        """
+        key = (os.environ.get(ENV_KEY) if environment else None) or self._memory.get(provider_id)
         if not key:
             key = self._keychain("get_password", provider_id)
         if key:
