@@ -32,9 +32,9 @@ from streamdesk.core.store.settings import Settings, all_providers, load_setting
 from streamdesk.ui import keys
 from streamdesk.ui.conversation_list import ConversationList
 from streamdesk.ui.header import Header
+from streamdesk.ui.inspector import install_network_tools
 from streamdesk.ui.prompt_box import PromptBox
 from streamdesk.ui.session import ChatSession
-from streamdesk.ui.settings_window import SettingsController
 from streamdesk.ui.status_bar import ReplyStats, StatusBar
 from streamdesk.ui.theme import THEME_CHOICES, apply_theme, resolve_dark
 from streamdesk.ui.transcript import TranscriptView
@@ -85,9 +85,9 @@ class MainWindow(QMainWindow):
         self.dark = resolve_dark(settings.theme)
         self._build()
         self._build_menus()
+        install_network_tools(self)  # Ctrl+I inspector dock, View ▸ Send over both
         self._restore_geometry()
         self.new_chat()
-        self.settings_ui = SettingsController(self)  # Ctrl+, dialog, banners, live apply
 
     # -- layout ---------------------------------------------------------------------------
 
