@@ -35,6 +35,7 @@ from streamdesk.ui.header import Header
 from streamdesk.ui.inspector import install_network_tools
 from streamdesk.ui.prompt_box import PromptBox
 from streamdesk.ui.session import ChatSession
+from streamdesk.ui.settings_window import SettingsController
 from streamdesk.ui.status_bar import ReplyStats, StatusBar
 from streamdesk.ui.theme import THEME_CHOICES, apply_theme, resolve_dark
 from streamdesk.ui.transcript import TranscriptView
@@ -88,6 +89,7 @@ class MainWindow(QMainWindow):
         install_network_tools(self)  # Ctrl+I inspector dock, View ▸ Send over both
         self._restore_geometry()
         self.new_chat()
+        self.settings_ui = SettingsController(self)  # Ctrl+, dialog, banners, live apply
 
     # -- layout ---------------------------------------------------------------------------
 
