@@ -32,17 +32,22 @@ from streamdesk.core.stream import stream_chat
 from streamdesk.core.trace import StreamTrace
 from streamdesk.core.transports import make_transport
 from streamdesk.ui.failures import FAILURE_TITLES, failure_actions, failure_text, failure_title
-from streamdesk.ui.status_bar import PROTOCOL_NAMES, ReplyStats
-from streamdesk.ui.turns import HistorySink, ReplySink, Target, Turn
+from streamdesk.ui.status_bar import ReplyStats
+from streamdesk.ui.turns import (
+    HistorySink,
+    ReplySink,
+    Target,
+    Turn,
+    compute_cost,
+    label,
+    open_sink,
+    render_turns,
+)
 
 log = logging.getLogger(__name__)
 
 CONTINUE_PROMPT = "Continue exactly where you stopped."
 STATS_INTERVAL_MS = 100  # status bar refresh while streaming; tokens arrive much faster
-
-
-def _label(target: Target) -> str:
-    return f"{target.model} · {PROTOCOL_NAMES.get(target.protocol, target.protocol)}"
 
 
 class ChatSession(QObject):
@@ -71,6 +76,9 @@ class ChatSession(QObject):
         self.title = title
         self.history_sink = history_sink
         self.turns: list[Turn] = []
+        self.shown_from = 0  # turns before this index are stored but not rendered (lazy pages)
+        self.system_prompt = ""
+        self.params: dict[str, Any] = {}  # temperature, max_tokens
         self.stats = ReplyStats()
         self.trace: StreamTrace | None = None  # of the latest request, for the inspector
         self.trace_factory: Callable[[], StreamTrace] = StreamTrace  # inspector: recording()
@@ -115,6 +123,7 @@ class ChatSession(QObject):
         old.superseded = True
         turn = self._new_turn(old.prompt, self.target_factory())
         turn.is_retry = True
+        turn.regen_of = old.reply_id
         return self._start(turn, self._request(turn, index))
 
     def continue_(self, key: object) -> int | None:
@@ -133,35 +142,49 @@ class ChatSession(QObject):
             Message("user", CONTINUE_PROMPT),
         )
         self._reopen(turn)
+        turn.resume = True
         return self._start(turn, replace(base, messages=messages), resume=True)
 
+    def regenerate(self, key: object) -> int | None:
+        """A new alternative of the latest reply, streamed in its place (the old one is kept)."""
+        turn = self._turn(key)
+        if turn is None or self.busy or turn is not self.turns[-1]:
+            return None
+        turn.regen_of = turn.reply_id
+        turn.parts, turn.reasoning, turn.completion_tokens, turn.cost = [], [], 0, None
+        turn.target = self.target_factory()
+        self._reopen(turn)
+        turn.alt_index, turn.alt_count = turn.alt_count, turn.alt_count + 1
+        return self._start(turn, self._request(turn, len(self.turns) - 1), resume=True)
+
+    def resend_edited(self, key: object, prompt: str) -> int | None:
+        """Send an edited prompt in place of turn `key`'s; that turn and later ones leave."""
+        turn = self._turn(key)
+        if turn is None or self.busy or not prompt.strip():
+            return None
+        index = self.turns.index(turn)
+        del self.turns[index:]
+        self.rerender()
+        new = self._new_turn(prompt, self.target_factory())
+        new.edit_of = turn.user_id
+        self.view.add_user_message(prompt, ("user", new.key))
+        return self._start(new, self._request(new, len(self.turns) - 1))
+
+    def load(self, turns: list[Turn], shown_from: int) -> None:
+        """Take stored turns; render those from `shown_from` on (the rest on demand)."""
+        self.turns = turns
+        self._next_key = max((t.key for t in turns), default=0) + 1
+        self.shown_from = shown_from
+        self.rerender()
+
+    def rerender(self, live: Turn | None = None) -> None:
+        shown = self.turns[self.shown_from :]
+        with contextlib.suppress(AttributeError):
+            self.view.set_earlier(self.shown_from)
+        render_turns(self.view, shown, live=live)
+
     def _reopen(self, turn: Turn) -> None:
-        """Make a finished reply stream again: re-render the conversation once, with that reply
-        live and already holding its partial text (a finished ReplyView takes no more text)."""
-        view = self.view
-        view.clear_messages()
-        for t in self.turns:
-            if not t.is_retry:
-                view.add_user_message(t.prompt, ("user", t.key))
-            if t is turn:
-                t.view = view.begin_assistant(t.key, label=_label(t.target))
-                if t.reasoning:
-                    t.view.append_reasoning("".join(t.reasoning))
-                t.view.append_text(t.text)
-                continue
-            title = text = ""
-            if t.failure is not None:
-                title = failure_title(t.failure, t.completion_tokens)
-                text = failure_text(t.failure)
-            view.add_assistant_message(
-                t.text,
-                reasoning="".join(t.reasoning),
-                status=t.status,
-                failure_title=title,
-                failure_text=text,
-                key=t.key,
-                label=_label(t.target),
-            )
+        self.rerender(live=turn)
 
     def stop(self) -> None:
         """Cancel the running reply; it finishes as "stopped" with its text kept."""
@@ -199,11 +222,18 @@ class ChatSession(QObject):
             else:
                 messages.pop()  # a prompt that got no reply would leave two user turns in a row
         messages.append(Message("user", turn.prompt))
-        return ChatRequest(model=turn.target.request_model, messages=tuple(messages))
+        if self.system_prompt.strip():
+            messages.insert(0, Message("system", self.system_prompt))
+        return ChatRequest(
+            model=turn.target.request_model,
+            messages=tuple(messages),
+            max_tokens=self.params.get("max_tokens") or None,
+            temperature=self.params.get("temperature"),
+        )
 
     def _start(self, turn: Turn, request: ChatRequest, *, resume: bool = False) -> int:
         if not resume:
-            turn.view = self.view.begin_assistant(turn.key, label=_label(turn.target))
+            turn.view = self.view.begin_assistant(turn.key, label=label(turn.target))
         turn.status = "streaming"
         turn.failure = None
         self._running = True
@@ -296,7 +326,7 @@ class ChatSession(QObject):
             )
         else:
             reply.finish(status)
-        self._compute_cost(turn)
+        compute_cost(turn)
         if sink is not None:
             stored = "partial" if status == "error" and turn.parts else status
             try:
@@ -309,6 +339,7 @@ class ChatSession(QObject):
                 )
             except Exception:
                 log.exception("history sink failed to finish")
+        turn.resume, turn.regen_of, turn.edit_of = False, None, None
         state = {"complete": "Done", "stopped": "Stopped"}.get(status, "Failed")
         self._stats_timer.stop()
         self._running = False
@@ -330,16 +361,7 @@ class ChatSession(QObject):
             log.exception("closing the transport failed")
 
     def _open_sink(self, turn: Turn, request: ChatRequest) -> ReplySink | None:
-        hook = self.history_sink
-        if hook is None:
-            return None
-        if hasattr(hook, "append_text"):
-            return hook  # type: ignore[return-value]
-        try:
-            return hook(self, turn, request)  # type: ignore[operator]
-        except Exception:
-            log.exception("history sink could not start; the reply is shown but not stored")
-            return None
+        return open_sink(self.history_sink, self, turn, request)
 
     # -- retry countdown ------------------------------------------------------------------
 
@@ -403,13 +425,6 @@ class ChatSession(QObject):
             conversation_cost=self.conversation_cost(),
         )
         self.statsChanged.emit(self.stats)
-
-    def _compute_cost(self, turn: Turn) -> None:
-        target = turn.target
-        if turn.prompt_tokens is None:
-            turn.cost = 0.0 if target.provider.free else None
-            return
-        turn.cost = target.provider.cost(target.model, turn.prompt_tokens, turn.completion_tokens)
 
     def conversation_cost(self) -> float | None:
         """Sum of the known reply costs (None when no reply has a known cost)."""

@@ -5,6 +5,7 @@ Plain data shared by the session, the window and (later) the history store's ada
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -13,9 +14,13 @@ from streamdesk.core.events import Failure, FailureKind
 from streamdesk.core.providers import Provider
 from streamdesk.core.request import ChatRequest, Timeouts
 from streamdesk.core.trace import StreamTrace
+from streamdesk.ui.failures import failure_text, failure_title
+from streamdesk.ui.status_bar import PROTOCOL_NAMES
 
 if TYPE_CHECKING:
     from streamdesk.ui.session import ChatSession
+
+log = logging.getLogger(__name__)
 
 
 class ReplySink(Protocol):
@@ -72,7 +77,72 @@ class Turn:
     cost: float | None = None
     view: Any = None  # transcript ReplyView
     trace: StreamTrace | None = None
+    # History: ids of the stored user message and reply, and how this reply is being written.
+    user_id: int | None = None
+    reply_id: int | None = None
+    alt_index: int = 0  # which alternative of the reply is shown (0-based) ...
+    alt_count: int = 1  # ... out of how many
+    regen_of: int | None = None  # the next reply is a new alternative of this stored reply
+    edit_of: int | None = None  # the prompt is a new alternative of this stored user message
+    resume: bool = False  # a continuation: the reply is appended to `reply_id`
 
     @property
     def text(self) -> str:
         return "".join(self.parts)
+
+
+def label(target: Target) -> str:
+    return f"{target.model} · {PROTOCOL_NAMES.get(target.protocol, target.protocol)}"
+
+
+def render_turns(view: Any, turns: list[Turn], *, live: Turn | None = None) -> None:
+    """Re-render `turns` from scratch (O(shown turns), once): `live` streams again with the text
+    it holds; a finished ReplyView takes no more text, so continuing needs a fresh one."""
+    view.clear_messages()
+    for t in turns:
+        if not t.is_retry:
+            view.add_user_message(t.prompt, ("user", t.key))
+        if t is live:
+            t.view = view.begin_assistant(t.key, label=label(t.target))
+            if t.reasoning:
+                t.view.append_reasoning("".join(t.reasoning))
+            t.view.append_text(t.text)
+            continue
+        if t.status == "pending" and not t.parts:
+            continue  # a prompt whose reply row is missing (deleted, imported)
+        title = text = ""
+        if t.failure is not None:
+            title = failure_title(t.failure, t.completion_tokens)
+            text = failure_text(t.failure)
+        view.add_assistant_message(
+            t.text,
+            reasoning="".join(t.reasoning),
+            status=t.status,
+            failure_title=title,
+            failure_text=text,
+            key=t.key,
+            label=label(t.target),
+        )
+
+
+def open_sink(
+    hook: HistorySink | None, session: ChatSession, turn: Turn, request: ChatRequest
+) -> ReplySink | None:
+    """The sink for one reply: the hook itself, or what its factory makes (None: not stored)."""
+    if hook is None:
+        return None
+    if hasattr(hook, "append_text"):
+        return hook  # type: ignore[return-value]
+    try:
+        return hook(session, turn, request)  # type: ignore[operator]
+    except Exception:
+        log.exception("history sink could not start; the reply is shown but not stored")
+        return None
+
+
+def compute_cost(turn: Turn) -> None:
+    target = turn.target
+    if turn.prompt_tokens is None:
+        turn.cost = 0.0 if target.provider.free else None
+        return
+    turn.cost = target.provider.cost(target.model, turn.prompt_tokens, turn.completion_tokens)

@@ -32,13 +32,14 @@ from streamdesk.core.store.settings import Settings, all_providers, load_setting
 from streamdesk.ui import keys
 from streamdesk.ui.conversation_list import ConversationList
 from streamdesk.ui.header import Header
+from streamdesk.ui.history_bridge import HistoryBridge
+from streamdesk.ui.history_transcript import HistoryTranscriptView
 from streamdesk.ui.inspector import install_network_tools
 from streamdesk.ui.prompt_box import PromptBox
 from streamdesk.ui.session import ChatSession
 from streamdesk.ui.settings_window import SettingsController
 from streamdesk.ui.status_bar import ReplyStats, StatusBar
 from streamdesk.ui.theme import THEME_CHOICES, apply_theme, resolve_dark
-from streamdesk.ui.transcript import TranscriptView
 from streamdesk.ui.turns import HistorySink, Target
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         install_network_tools(self)  # Ctrl+I inspector dock, View ▸ Send over both
         self._restore_geometry()
+        self.history = HistoryBridge(self)  # stored conversations, persistence, search
         self.new_chat()
         self.settings_ui = SettingsController(self)  # Ctrl+, dialog, banners, live apply
 
@@ -155,6 +157,7 @@ class MainWindow(QMainWindow):
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
         self._action(file_menu, "&New chat", "Ctrl+N", self.new_chat)
+        self._action(file_menu, "&Import…", "Ctrl+Shift+O", lambda: self.history.import_dialog())
         self._action(file_menu, "&Settings…", "Ctrl+,", self.settingsRequested.emit)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
@@ -220,6 +223,7 @@ class MainWindow(QMainWindow):
         if self.mock is not None:
             await self.mock.close()
             self.mock = None
+        self.history.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         for session in self.sessions.values():
@@ -338,19 +342,28 @@ class MainWindow(QMainWindow):
 
     # -- conversations --------------------------------------------------------------------
 
-    def new_chat(self) -> ChatSession:
+    def new_key(self) -> int:
         key = self._next_conversation
         self._next_conversation += 1
-        view = TranscriptView(self.stack)
+        return key
+
+    def new_chat(self, *, key: int | None = None) -> ChatSession:
+        """A new conversation; with `key`, the session of a listed stored one (history)."""
+        listed = key is not None
+        key = self.new_key() if key is None else key
+        view = HistoryTranscriptView(self.stack)
         view.set_dark(self.dark)
-        session = ChatSession(view, self.target, history_sink=self.history_sink, parent=self)
+        sink = self.history_sink or self.history.sink
+        session = ChatSession(view, self.target, history_sink=sink, parent=self)
+        self.history.attach(key, session)
         self.sessions[key] = session
         self.stack.addWidget(view)
         session.statsChanged.connect(lambda stats, k=key: self._on_stats(k, stats))
         session.busyChanged.connect(lambda busy, k=key: self._on_busy(k, busy))
         if hasattr(view, "copyRequested"):
             view.copyRequested.connect(self._copy)
-        self.conversations.add_conversation(key, session.title)
+        if not listed:
+            self.conversations.add_conversation(key, session.title)
         self.focus_prompt()
         return session
 
@@ -372,6 +385,8 @@ class MainWindow(QMainWindow):
     def _send(self, text: str) -> None:
         key = self.current_key()
         session = self.sessions[key]
+        if self.history.submit(session, text):
+            return
         if not session.turns:
             title = " ".join(text.split())
             session.title = title[:40] + ("…" if len(title) > 40 else "")
