@@ -1,0 +1,208 @@
+"""`streamdesk bench`: the same prompt over SSE and WebSocket, many times, measured on the wire.
+
+Every run opens a fresh connection (a new transport), so connection setup is part of the
+figures. Timings are the stamps the transports put on the trace as bytes arrive (see
+`core.trace`), summarised by `core.netstats`; nothing is timed after rendering. Against the
+built-in mock (the default without a key) the pace and reply length are fixed, so what differs
+between the protocols is their framing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from streamdesk.cli._common import warn
+from streamdesk.core.netstats import Summary, gaps_ms, summarize, trace_stats
+from streamdesk.core.trace import StreamTrace
+
+DEFAULT_PROMPT = "Explain backpressure in streaming systems."
+
+TABLE: tuple[tuple[str, str, str], ...] = (
+    ("runs", "runs", "{:.0f}"),
+    ("failures", "failures", "{:.0f}"),
+    ("connection setup p50", "connect_p50_ms", "{:.2f} ms"),
+    ("TTFT p50", "ttft_p50_ms", "{:.1f} ms"),
+    ("TTFT p95", "ttft_p95_ms", "{:.1f} ms"),
+    ("gap p50", "gap_p50_ms", "{:.2f} ms"),
+    ("gap p99", "gap_p99_ms", "{:.2f} ms"),
+    ("tokens/s (p50)", "tokens_per_s", "{:.1f}"),
+    ("tokens", "tokens", "{:.0f}"),
+    ("bytes received", "bytes_received", "{:.0f}"),
+    ("bytes per token", "bytes_per_token", "{:.1f}"),
+    ("framing overhead", "overhead", "{:.1%}"),
+)
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "bench",
+        help="compare SSE and WebSocket on the same prompt (TTFT, gaps, bytes, overhead)",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--provider", metavar="ID", help="a configured provider (needs its key)")
+    source.add_argument("--mock", action="store_true", help="the built-in mock (default)")
+    p.add_argument("--protocols", default="sse,ws", help="comma-separated: sse,ws")
+    p.add_argument("--runs", type=int, default=5, help="requests per protocol (default 5)")
+    p.add_argument("--concurrency", type=int, default=1, help="requests at once (default 1)")
+    p.add_argument("--prompt", default=DEFAULT_PROMPT)
+    p.add_argument("--tokens", type=int, default=300, help="reply length (max_tokens)")
+    p.add_argument("--model", help="model (default: the provider's)")
+    p.add_argument("--rate", type=float, default=200.0, help="mock: tokens per second (0: max)")
+    p.add_argument("--first-token-delay", type=float, default=0.05, help="mock: seconds")
+    p.add_argument("--out", metavar="FILE.json", help="write every figure as JSON")
+    p.add_argument("--plot", metavar="FILE.png", help="draw the comparison to a PNG")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    protocols = [p.strip() for p in args.protocols.split(",") if p.strip()]
+    bad = [p for p in protocols if p not in ("sse", "ws")]
+    if bad or not protocols or args.runs < 1 or args.concurrency < 1:
+        warn("usage: --protocols takes sse,ws; --runs and --concurrency must be at least 1")
+        return 2
+    try:
+        result = asyncio.run(_bench(args, protocols))
+    except KeyboardInterrupt:
+        return 130
+    summaries: dict[str, Summary] = result["summaries"]
+    print(format_table(summaries))
+    if args.out:
+        payload = {k: v for k, v in result.items() if k != "summaries"}
+        payload["summaries"] = {p: s.as_dict() for p, s in summaries.items()}
+        Path(args.out).write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {args.out}")
+    if args.plot:
+        from streamdesk.ui.bench_plot import save_plot
+
+        save_plot(args.plot, summaries, result["gaps"], title=result["config"]["target"])
+        print(f"wrote {args.plot}")
+    return 0 if all(s.failures < s.runs for s in summaries.values()) else 1
+
+
+def format_table(summaries: dict[str, Summary]) -> str:
+    names = list(summaries)
+    head = f"{'':<22}" + "".join(f"{n.upper():>14}" for n in names)
+    lines = [head, "-" * len(head)]
+    for label, attr, fmt in TABLE:
+        cells = []
+        for n in names:
+            value = getattr(summaries[n], attr)
+            cells.append(f"{'–' if value is None else fmt.format(value):>14}")
+        lines.append(f"{label:<22}" + "".join(cells))
+    return "\n".join(lines)
+
+
+async def _bench(args: argparse.Namespace, protocols: list[str]) -> dict[str, Any]:
+    from streamdesk.core import providers
+    from streamdesk.core.request import ChatRequest, Message
+
+    async with contextlib.AsyncExitStack() as stack:
+        endpoint, target, headers = await _endpoint(args, stack)
+        model = args.model or target.default_model or "gpt-4.1"
+        request = ChatRequest(model, (Message("user", args.prompt),), max_tokens=args.tokens)
+        summaries: dict[str, Summary] = {}
+        runs: dict[str, list[dict[str, Any]]] = {}
+        gaps: dict[str, list[float]] = {}
+        for protocol in protocols:
+            if protocol == "ws" and not endpoint.ws_url:
+                warn(f"{target.id} has no WebSocket URL; skipping ws")
+                continue
+            traces, failures = await _runs(protocol, endpoint, request, headers, args)
+            summaries[protocol] = summarize(protocol, traces, failures)
+            runs[protocol] = [trace_stats(t).as_dict() for t in traces]
+            gaps[protocol] = [g for t in traces for g in gaps_ms(t)]
+        config = {
+            "target": "built-in mock" if target.id == providers.MOCK_PROVIDER_ID else target.id,
+            "model": model,
+            "runs": args.runs,
+            "concurrency": args.concurrency,
+            "tokens": args.tokens,
+            "prompt": args.prompt,
+            "mock_rate": args.rate if target.id == providers.MOCK_PROVIDER_ID else None,
+            "mock_first_token_delay": (
+                args.first_token_delay if target.id == providers.MOCK_PROVIDER_ID else None
+            ),
+        }
+    return {"config": config, "summaries": summaries, "runs": runs, "gaps": gaps}
+
+
+async def _endpoint(args: argparse.Namespace, stack: contextlib.AsyncExitStack) -> Any:
+    """The endpoint to measure: the provider's when it has a key, else the in-process mock."""
+    from streamdesk.core import providers
+
+    if args.provider and not args.mock:
+        from streamdesk.core.errors import KeychainUnavailable
+        from streamdesk.core.store.secrets import KeyStore
+
+        try:
+            provider = providers.builtin(args.provider)
+        except KeyError as exc:
+            raise SystemExit(f"streamdesk: usage: {exc.args[0]}") from None
+        key = None
+        try:
+            key = KeyStore().get(args.provider)
+        except KeychainUnavailable as exc:
+            warn(str(exc))
+        if key or not provider.needs_key:
+            return provider.endpoint(key), provider, None
+        warn(f"no API key for {args.provider}; measuring the built-in mock instead")
+    from streamdesk.mock import MockServer
+
+    mock = await stack.enter_async_context(
+        MockServer(
+            tokens_per_second=args.rate,
+            first_token_delay=args.first_token_delay,
+            reply_tokens=args.tokens,
+        )
+    )
+    target = providers.mock_provider(mock.sse_base_url, mock.ws_url)
+    return target.endpoint(None, proxy=""), target, None
+
+
+async def _runs(
+    protocol: str, endpoint: Any, request: Any, headers: Any, args: argparse.Namespace
+) -> tuple[list[StreamTrace], int]:
+    from streamdesk.core.events import Failure
+    from streamdesk.core.stream import make_transport, stream_chat
+
+    gate = asyncio.Semaphore(args.concurrency)
+    traces: list[StreamTrace] = []
+    failures = 0
+
+    async def one() -> None:
+        nonlocal failures
+        async with gate:
+            transport = make_transport(protocol, endpoint, extra_headers=headers)
+            trace = StreamTrace()
+            failed = False
+            events = stream_chat(
+                transport, request, trace=trace, timeouts=endpoint.timeouts, max_retries=0
+            )
+            try:
+                async with contextlib.aclosing(events):
+                    async for event in events:
+                        if isinstance(event, Failure):
+                            failed = True
+                            warn(f"{protocol}: {event.kind.value}: {event.message}")
+            finally:
+                await transport.aclose()
+            if failed:
+                failures += 1
+            else:
+                traces.append(trace)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(args.runs)))
+    print(
+        f"{protocol}: {args.runs} runs in {time.perf_counter() - started:.2f} s",
+        file=sys.stderr,
+    )
+    return traces, failures
