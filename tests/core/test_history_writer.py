@@ -39,12 +39,9 @@ def store(tmp_path: Path) -> Iterator[HistoryStore]:
 
 def _stored(store: HistoryStore, mid: int) -> tuple[str, str]:
     """Content and status as another connection sees them (what survives this process)."""
-    conn = sqlite3.connect(store.path)
-    try:
-        row = conn.execute("SELECT content, status FROM messages WHERE id = ?", (mid,)).fetchone()
-    finally:
-        conn.close()
-    return row[0], row[1]
+    with HistoryStore(store.path) as other:
+        m = other.get_message(mid)
+    return m.content, m.status
 
 
 @pytest.mark.asyncio

@@ -22,7 +22,30 @@ _MESSAGE_FIELDS = frozenset(
         "usage", "prompt_tokens", "completion_tokens", "timings", "cost",
     }
 )  # fmt: skip
-MESSAGE_COLS = "m.*, (SELECT COUNT(*) FROM messages a WHERE a.group_id = m.group_id) AS alt_count"
+# Streamed chunks not yet folded in (only streaming rows have any) are read through the
+# (message_id, id) index, so group_concat sees them in order.
+MESSAGE_COLS = (
+    "m.*, (SELECT COUNT(*) FROM messages a WHERE a.group_id = m.group_id) AS alt_count,"
+    " (SELECT group_concat(c.content, '') FROM message_chunks c WHERE c.message_id = m.id)"
+    " AS chunk_content,"
+    " (SELECT group_concat(c.reasoning, '') FROM message_chunks c WHERE c.message_id = m.id)"
+    " AS chunk_reasoning"
+)
+
+
+def fold_chunks(db: sqlite3.Connection, message_id: int) -> None:
+    """Move streamed chunks into the message row (inside the caller's transaction)."""
+    rows = db.execute(
+        "SELECT content, reasoning FROM message_chunks WHERE message_id = ? ORDER BY id",
+        (message_id,),
+    ).fetchall()
+    if not rows:
+        return
+    db.execute(
+        "UPDATE messages SET content = content || ?, reasoning = reasoning || ? WHERE id = ?",
+        ("".join(r[0] for r in rows), "".join(r[1] for r in rows), message_id),
+    )
+    db.execute("DELETE FROM message_chunks WHERE message_id = ?", (message_id,))
 
 
 def pid_alive(pid: int | None) -> bool:
@@ -102,8 +125,8 @@ def message_from_row(row: sqlite3.Row) -> StoredMessage:
         alt_count=row["alt_count"],
         active=bool(row["active"]),
         role=row["role"],
-        content=row["content"],
-        reasoning=row["reasoning"],
+        content=row["content"] + (row["chunk_content"] or ""),
+        reasoning=row["reasoning"] + (row["chunk_reasoning"] or ""),
         status=row["status"],
         failure_kind=row["failure_kind"],
         failure_message=row["failure_message"],

@@ -84,7 +84,20 @@ _V2 = (
     "INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')",
 )
 
-MIGRATIONS: list[tuple[str, ...]] = [_V1, _V2]
+# v3: streamed text goes to small chunk rows while a reply streams, so a flush is one INSERT of
+# the batch; `content = content || ?` rewrote the whole reply each time (O(n) per flush, measured
+# 4.7 ms per flush at 350 kB). Chunks are folded into `messages` when the reply ends.
+_V3 = (
+    """CREATE TABLE message_chunks (
+        id INTEGER PRIMARY KEY,
+        message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+        content TEXT NOT NULL DEFAULT '',
+        reasoning TEXT NOT NULL DEFAULT ''
+    )""",
+    "CREATE INDEX message_chunks_message ON message_chunks (message_id, id)",
+)
+
+MIGRATIONS: list[tuple[str, ...]] = [_V1, _V2, _V3]
 LATEST_VERSION = len(MIGRATIONS)
 
 

@@ -2,9 +2,10 @@
 
 The hot path (`append_text`) only appends to a list. The first append after a flush arms a
 `call_later` timer on the running loop (any asyncio loop, qasync's included); when it fires, the
-batch goes to SQLite in one `UPDATE ... SET content = content || ?`. That UPDATE costs tens of
-microseconds in WAL mode (see benchmarks/history.py), so it runs on the loop thread: a thread hop
-would cost more than the write. A crash or kill -9 loses at most the batch not yet flushed.
+batch goes to SQLite as one small INSERT into `message_chunks` (folded into the message when it
+ends). That costs tens of microseconds in WAL mode whatever the reply's length (see
+benchmarks/history.py), so it runs on the loop thread: a thread hop would cost more.
+A crash or kill -9 loses at most the batch not yet flushed.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class ReplyWriter:
         self._text: list[str] = []
         self._reasoning: list[str] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._armed = False  # a flush is due (timer set, or no loop to set one)
         self._done = asyncio.Event()
         self._usage: Usage | None = None
         self.finished = False
@@ -55,15 +57,16 @@ class ReplyWriter:
     def append_text(self, text: str) -> None:
         self._text.append(text)
         self.has_text = True
-        if self._timer is None:
+        if not self._armed:
             self._arm()
 
     def append_reasoning(self, text: str) -> None:
         self._reasoning.append(text)
-        if self._timer is None:
+        if not self._armed:
             self._arm()
 
     def _arm(self) -> None:
+        self._armed = True
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -84,6 +87,7 @@ class ReplyWriter:
 
     def flush(self) -> None:
         """Write pending text now. A busy or failing database keeps the batch for the next try."""
+        self._armed = self._timer is not None
         if not self._text and not self._reasoning:
             return
         text, reasoning = "".join(self._text), "".join(self._reasoning)
@@ -95,7 +99,7 @@ class ReplyWriter:
             log.exception("could not save the reply; will retry")
             self._text.insert(0, text)
             self._reasoning.insert(0, reasoning)
-            if self._timer is None:
+            if not self._armed:
                 self._arm()
             return
         self.flushed_chars += len(text)

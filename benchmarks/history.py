@@ -1,0 +1,172 @@
+"""History store: first paint of a 10,000-message conversation, FTS5 search over 100,000
+messages against a LIKE scan, and the cost per streamed token of ReplyWriter against a list.
+
+Everything runs on a real SQLite file in a temporary folder (WAL, synchronous=NORMAL, as the app
+uses it). Bulk data is inserted in one transaction (setup, not measured).
+
+Run: .venv/bin/python benchmarks/history.py
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from streamdesk.core.store.history import HistoryStore, ReplyWriter
+
+rng = random.Random(7)
+VOCAB = [f"w{n:04d}" for n in range(5000)]
+WEIGHTS = [1 / (rank + 1) for rank in range(len(VOCAB))]  # Zipf-like: a few very common words
+
+
+def text(words: int) -> str:
+    return " ".join(rng.choices(VOCAB, WEIGHTS, k=words))
+
+
+def bulk(store: HistoryStore, cids: list[int], n: int, rare: str = "") -> None:
+    """n messages in each conversation, all in one transaction."""
+    now = time.time()
+    rows = [
+        (cid, "user" if i % 2 == 0 else "assistant",
+         text(30) + (f" {rare}" if rare and i % 997 == 0 else ""), now)
+        for cid in cids
+        for i in range(n)
+    ]  # fmt: skip
+    with store._write() as db:
+        db.executemany(
+            "INSERT INTO messages (conversation_id, role, content, created) VALUES (?, ?, ?, ?)",
+            rows,
+        )
+        db.execute("UPDATE messages SET group_id = id WHERE group_id = 0")
+
+
+def timed(fn: Callable[[], object], repeats: int) -> list[float]:
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(p * len(values)))]
+
+
+def row(name: str, values: list[float], unit: float = 1e3, label: str = "ms") -> None:
+    print(
+        f"  {name:<44} p50 {pct(values, 0.5) * unit:9.3f} {label}"
+        f"   p95 {pct(values, 0.95) * unit:9.3f} {label}"
+    )
+
+
+def first_paint(folder: Path) -> Path:
+    path = folder / "h.sqlite3"
+    with HistoryStore(path) as store:
+        cid = store.create_conversation(title="big")
+        bulk(store, [cid], 10_000)
+    print("(a) open a 10,000-message conversation (what the window needs for first paint)")
+
+    def paint() -> None:
+        with HistoryStore(path) as s:
+            s.count_messages(cid)
+            s.messages(cid, limit=50)
+
+    with HistoryStore(path) as store:
+        row("count + last 50 messages (store already open)", timed(
+            lambda: (store.count_messages(cid), store.messages(cid, limit=50)), 50))  # fmt: skip
+        row("open store + count + last 50", timed(paint, 20))
+        row("older page of 50 (scroll up)", timed(
+            lambda: store.messages(cid, limit=50, before_id=5000), 50))  # fmt: skip
+        row("all 10,000 messages (for contrast)", timed(lambda: store.messages(cid), 3))
+    return path
+
+
+def search(path: Path) -> None:
+    with HistoryStore(path) as store:
+        cids = [store.create_conversation() for _ in range(90)]
+        bulk(store, cids, 1000, rare="zanzibar")
+        total = store._conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+        print(f"(b) search {total:,} messages: FTS5 (newest 100) vs LIKE '%x%' (first 100)")
+        queries = {"rare word": "zanzibar", "common word": "w0003", "two words": "w0010 w0042",
+                   "prefix": "w012"}  # fmt: skip
+        ratios = []
+        for name, q in queries.items():
+            fts = timed(lambda q=q: store.search(q, limit=100), 15)  # type: ignore[misc]
+            words = q.split()
+            where = " AND ".join("content LIKE ?" for _ in words)
+            like = timed(
+                lambda where=where, words=words: store._conn.execute(  # type: ignore[misc]
+                    f"SELECT id FROM messages WHERE {where} LIMIT 100",
+                    [f"%{w}%" for w in words],
+                ).fetchall(),
+                5,
+            )
+            hits = len(store.search(q, limit=100))
+            row(f"FTS5  {name} ({q!r}, {hits} hits)", fts)
+            row(f"LIKE  {name}", like)
+            ratios.append(pct(like, 0.5) / pct(fts, 0.5))
+        print(f"  LIKE/FTS5 p50 ratio per query: {', '.join(f'{r:.1f}x' for r in ratios)}")
+
+
+def per_token(folder: Path) -> None:
+    tokens = [f" tok{i % 1000}" for i in range(50_000)]
+    print("(c) cost per streamed token (50,000 tokens of ~7 chars)")
+
+    def baseline() -> None:
+        sink: list[str] = []
+        for t in tokens:
+            sink.append(t)
+
+    def writer_run(every: int | None, tokens: list[str]) -> Callable[[], None]:
+        def go() -> None:
+            with HistoryStore(folder / "w.sqlite3") as store:
+                cid = store.create_conversation()
+                mid = store.add_message(cid, "assistant", "", status="streaming")
+                w = ReplyWriter(store, mid)  # no running loop: flushes are explicit here
+                t0 = time.perf_counter()
+                for i, t in enumerate(tokens, 1):
+                    w.append_text(t)
+                    if every and i % every == 0:
+                        w.flush()
+                w.flush()
+                go.elapsed = time.perf_counter() - t0  # type: ignore[attr-defined]
+
+        return go
+
+    base = min(timed(baseline, 5)) / len(tokens) * 1e9
+    print(f"  {'list.append (baseline)':<58} {base:8.0f} ns/token   1.0x")
+    for label, every in (("ReplyWriter append only", None),
+                         ("ReplyWriter + flush every 25 tokens (100 tok/s, 250 ms)", 25),
+                         ("ReplyWriter + flush every token (worst case, 5,000)", 1)):  # fmt: skip
+        n = 5_000 if every == 1 else len(tokens)
+        fn = writer_run(every, tokens[:n])
+        best = min((fn(), fn.elapsed)[1] for _ in range(1 if every else 3))  # type: ignore[attr-defined]
+        ns = best / n * 1e9
+        print(f"  {label:<58} {ns:8.0f} ns/token {ns / base:6.1f}x")
+    with HistoryStore(folder / "f.sqlite3") as store:
+        cid = store.create_conversation()
+        for size in (0, 200_000):
+            mid = store.add_message(cid, "assistant", "x" * size, status="streaming")
+            batch = "".join(tokens[:25])
+            row(f"one flush ({len(batch)} B) into a {size:,}-char reply",
+                timed(lambda mid=mid, b=batch: store.append_to_message(mid, b), 200),  # type: ignore[misc]
+                1e6, "us")  # fmt: skip
+
+
+def main() -> None:
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        path = first_paint(folder)
+        search(path)
+        per_token(folder)
+    print(f"total {time.perf_counter() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
