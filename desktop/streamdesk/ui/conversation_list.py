@@ -130,16 +130,20 @@ class ConversationList(QFrame):
     def set_title(self, key: Any, title: str) -> None:
         item = self._item(key)
         if item is not None:
+            blocked = self.list.blockSignals(True)  # not an inline edit: no renameRequested
             item.setData(_TITLE, title)
             item.setToolTip(title)
             self._refresh(item)
+            self.list.blockSignals(blocked)
 
     def set_streaming(self, key: Any, streaming: bool) -> None:
         """Mark a conversation whose reply is streaming (visible while another is shown)."""
         item = self._item(key)
         if item is not None:
+            blocked = self.list.blockSignals(True)
             item.setData(_STREAMING, streaming)
             self._refresh(item)
+            self.list.blockSignals(blocked)
 
     def is_pinned(self, key: Any) -> bool:
         item = self._item(key)

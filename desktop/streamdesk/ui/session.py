@@ -153,8 +153,8 @@ class ChatSession(QObject):
         turn.regen_of = turn.reply_id
         turn.parts, turn.reasoning, turn.completion_tokens, turn.cost = [], [], 0, None
         turn.target = self.target_factory()
-        self._reopen(turn)
         turn.alt_index, turn.alt_count = turn.alt_count, turn.alt_count + 1
+        self._reopen(turn)
         return self._start(turn, self._request(turn, len(self.turns) - 1), resume=True)
 
     def resend_edited(self, key: object, prompt: str) -> int | None:

@@ -1,0 +1,216 @@
+"""History in the window, against real SQLite files and the real mock on the qasync loop."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from pytestqt.qtbot import QtBot
+from ui_helpers import FAST, open_window, wait_reply
+
+from streamdesk.core.store.history import HistoryStore
+from streamdesk.mock.replies import reply_for
+
+
+def _seed(n_convs: int = 3) -> list[int]:
+    with HistoryStore() as store:
+        ids = []
+        for i in range(n_convs):
+            cid = store.create_conversation(title=f"conv {i}", model="m")
+            store.add_message(cid, "user", f"question {i}")
+            store.add_message(cid, "assistant", f"answer {i} about zebra{i}")
+            ids.append(cid)
+        store.set_pinned(ids[0], True)
+    return ids
+
+
+@pytest.mark.asyncio
+async def test_stored_conversations_are_listed_pinned_first_then_newest(qtbot: QtBot) -> None:
+    _seed()
+    async with open_window(qtbot, **FAST) as window:
+        lst = window.conversations
+        titles = [lst.title(k) for k in lst.keys()]
+        assert titles == ["conv 0", "New chat", "conv 2", "conv 1"]
+        assert lst.is_pinned(lst.keys()[0])
+
+
+@pytest.mark.asyncio
+async def test_a_send_is_stored_with_status_model_usage_and_timings(qtbot: QtBot) -> None:
+    async with open_window(qtbot, **FAST) as window:
+        session = window.current_session()
+        session.send("Explain backpressure please")
+        turn = await wait_reply(session)
+        with HistoryStore() as store:
+            (conv,) = store.list_conversations()
+            assert conv.title == "Explain backpressure please"
+            user, reply = store.messages(conv.id)
+        assert (user.role, user.content) == ("user", "Explain backpressure please")
+        assert reply.content == "".join(reply_for("Explain backpressure please")) == turn.text
+        assert reply.status == "complete" and reply.protocol == "sse" and reply.model
+        assert reply.completion_tokens and reply.timings and reply.timings["ttft"] >= 0
+        assert reply.cost is not None
+
+
+@pytest.mark.asyncio
+async def test_a_2000_message_conversation_renders_only_its_last_page(qtbot: QtBot) -> None:
+    with HistoryStore() as store:
+        cid = store.create_conversation(title="long one")
+        data = store.export_json(cid)
+        data["messages"] = [
+            {"role": "user" if i % 2 == 0 else "assistant", "content": f"message {i}"}
+            for i in range(2000)
+        ]
+        store.delete_conversation(cid)
+        store.import_json(data)
+    async with open_window(qtbot, **FAST) as window:
+        key = window.conversations.keys()[-1]
+        t0 = time.perf_counter()
+        window.conversations.select(key)
+        elapsed = time.perf_counter() - t0
+        session = window.sessions[key]
+        view = session.view
+        assert len(session.turns) == 1000 and len(view._msgs) == 50
+        assert "message 1999" in view.toPlainText() and "message 1900" not in view.toPlainText()
+        assert "Load earlier messages" in view.toPlainText()
+        assert elapsed < 1.5, f"opening took {elapsed:.2f} s"
+        view.earlierRequested.emit()
+        assert len(view._msgs) == 100 and "message 1900" in view.toPlainText()
+
+
+@pytest.mark.asyncio
+async def test_search_finds_a_message_and_jumps_to_it_highlighted(qtbot: QtBot) -> None:
+    _seed()
+    async with open_window(qtbot, **FAST) as window:
+        lst = window.conversations
+        lst.search.setText("zebra1")
+        with qtbot.waitSignal(lst.searchRequested, timeout=2000):
+            pass
+        hits = lst.results.hits()
+        assert [h.conversation_title for h in hits] == ["conv 1"]
+        assert lst.results.isVisibleTo(window) and not lst.list.isVisibleTo(window)
+        lst.results.activate(0)
+        assert lst.title(lst.current_key()) == "conv 1"
+        view = window.current_session().view
+        assert view.textCursor().selectedText() == "zebra1"
+        assert view.extraSelections()
+
+
+@pytest.mark.asyncio
+async def test_regenerate_keeps_alternatives_and_flips_between_them(qtbot: QtBot) -> None:
+    async with open_window(qtbot, **FAST) as window:
+        session = window.current_session()
+        window.set_next_scenario("cut")
+        key = session.send("alt test")
+        first = (await wait_reply(session)).text
+        assert session.regenerate(key) == key
+        turn = await wait_reply(session)
+        assert turn.text == "".join(reply_for("alt test")) != first
+        with HistoryStore() as store:
+            alts = store.alternatives(turn.reply_id)
+            assert [a.content for a in alts] == [first, turn.text]
+            assert len(store.messages(alts[0].conversation_id)) == 2
+        assert "‹" in session.view.toPlainText() and "2/2" in session.view.toPlainText()
+        session.view.alternativeRequested.emit(key, -1)
+        assert turn.text == first and turn.status == "partial"
+        with HistoryStore() as store:
+            assert store.messages(alts[0].conversation_id)[-1].id == alts[0].id
+
+
+@pytest.mark.asyncio
+async def test_continue_appends_to_the_same_stored_message(qtbot: QtBot) -> None:
+    async with open_window(qtbot, **FAST) as window:
+        session = window.current_session()
+        window.set_next_scenario("cut")
+        key = session.send("continue test")
+        turn = await wait_reply(session)
+        partial = turn.text
+        with HistoryStore() as store:
+            assert store.get_message(turn.reply_id).status == "partial"
+        session.view.continueRequested.emit(key)
+        await wait_reply(session)
+        with HistoryStore() as store:
+            (conv,) = store.list_conversations()
+            msgs = store.messages(conv.id)
+        assert len(msgs) == 2 and msgs[1].status == "complete"
+        assert msgs[1].content == turn.text and turn.text.startswith(partial) != (
+            turn.text == partial
+        )
+
+
+@pytest.mark.asyncio
+async def test_a_partial_reply_reopens_marked_with_continue(qtbot: QtBot) -> None:
+    with HistoryStore() as store:
+        cid = store.create_conversation(title="cut one")
+        store.add_message(cid, "user", "q")
+        store.add_message(
+            cid, "assistant", "half an ans", status="partial",
+            failure_kind="cut_mid_stream", failure_message="The connection closed.",
+        )  # fmt: skip
+    async with open_window(qtbot, **FAST) as window:
+        window.conversations.select(window.conversations.keys()[-1])
+        text = window.current_session().view.toPlainText()
+        assert "half an ans" in text and "Continue" in text and "connection closed" in text
+
+
+@pytest.mark.asyncio
+async def test_rename_pin_delete_and_undo(qtbot: QtBot) -> None:
+    ids = _seed()
+    async with open_window(qtbot, **FAST) as window:
+        lst, history = window.conversations, window.history
+        key = history.key_of(ids[2])
+        assert key is not None
+        history.rename(key, "  renamed   title ")
+        history.pin(key, True)
+        assert lst.title(key) == "renamed title" and lst.keys()[0] == key
+        with HistoryStore() as store:
+            conv = store.get_conversation(ids[2])
+        assert conv.title == "renamed title" and conv.pinned
+        lst.deleteRequested.emit(key)
+        assert key not in lst.keys() and lst.undo_bar.isVisibleTo(window)
+        with HistoryStore() as store:
+            assert ids[2] not in [c.id for c in store.list_conversations()]
+        lst.undo_button.click()
+        restored = lst.current_key()
+        assert lst.title(restored) == "renamed title" and lst.keys()[0] == restored
+        with HistoryStore() as store:
+            assert len(store.messages(ids[2])) == 2
+
+
+@pytest.mark.asyncio
+async def test_editing_a_prompt_resends_it_and_replaces_what_followed(qtbot: QtBot) -> None:
+    async with open_window(qtbot, **FAST) as window:
+        session = window.current_session()
+        session.send("first prompt")
+        first = await wait_reply(session)
+        session.view.editRequested.emit(("user", first.key))
+        assert window.prompt.toPlainText() == "first prompt"
+        window.prompt.setPlainText("edited prompt")
+        window.prompt.submit()
+        turn = await wait_reply(session)
+        assert [t.prompt for t in session.turns] == ["edited prompt"]
+        with HistoryStore() as store:
+            (conv,) = store.list_conversations()
+            msgs = store.messages(conv.id)
+            assert [m.content for m in msgs] == ["edited prompt", turn.text]
+            assert len(store.alternatives(msgs[0].id)) == 2
+
+
+@pytest.mark.asyncio
+async def test_system_prompt_and_parameters_are_stored_and_sent(qtbot: QtBot) -> None:
+    async with open_window(qtbot, **FAST) as window:
+        session = window.current_session()
+        session.send("hello")
+        await wait_reply(session)
+        key = window.current_key()
+        dialog = window.history.settings_dialog(key)
+        dialog.system.setPlainText("Be terse.")
+        dialog.temperature.setValue(0.3)
+        dialog.max_tokens.setValue(64)
+        dialog.accept()
+        session.send("again")
+        await wait_reply(session)
+        body = window.mock.requests[-1].body
+        assert b"Be terse." in body and b'"max_tokens": 64' in body.replace(b":64", b": 64")
+        with HistoryStore() as store:
+            conv = store.get_conversation(store.list_conversations()[0].id)
+        assert conv.system_prompt == "Be terse." and conv.params["temperature"] == 0.3
