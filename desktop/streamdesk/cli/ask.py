@@ -90,6 +90,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "--max-retries", type=int, metavar="N", help="retries before the first token (default 2)"
     )
+    p.add_argument("--no-save", action="store_true", help="do not store the exchange in history")
+    p.add_argument(
+        "--continue",
+        dest="continue_id",
+        type=int,
+        metavar="ID",
+        help="continue conversation ID (a partial last reply is continued in place)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -168,9 +176,18 @@ async def _ask(args: argparse.Namespace, prompt: str, sink: Sink) -> int:
         messages = [Message("user", prompt)]
         if args.system:
             messages.insert(0, Message("system", args.system))
+        saver = None
+        if not args.no_save or args.continue_id is not None:
+            saver = HistorySaver(args, prompt, provider_id, model)
+            messages = saver.messages(messages)
+            sink = saver.wrap(sink)
         request = ChatRequest(model, tuple(messages), max_tokens=args.max_tokens)
         headers = {"X-Mock-Scenario": args.scenario} if args.scenario else None
-        code = await ask_stream(args.protocol, endpoint, request, sink, provider_id, headers)
+        try:
+            code = await ask_stream(args.protocol, endpoint, request, sink, provider_id, headers)
+        finally:
+            if saver is not None:
+                saver.close()
     return code
 
 
@@ -363,3 +380,87 @@ class JsonSink(Sink):
             "attempts": trace.attempts,
             "bytes": trace.bytes_received,
         }
+
+
+class HistorySaver:
+    """`ask` in history: the prompt stored at once, the reply streamed in with a ReplyWriter
+    (flushed at most every 250 ms, so a kill -9 loses at most the last batch).
+
+    With `--continue ID` the conversation's messages are sent first; if its last reply is
+    partial, it is sent as the assistant's prefix and what comes is appended to it.
+    """
+
+    def __init__(self, args: argparse.Namespace, prompt: str, provider: str, model: str) -> None:
+        from streamdesk.core.store.history import HistoryError, HistoryStore
+
+        self.store = HistoryStore()
+        self.args, self.prompt, self.provider, self.model = args, prompt, provider, model
+        self.save = not args.no_save
+        self.cid: int | None = args.continue_id
+        self.resume_id: int | None = None
+        if self.cid is not None:
+            try:
+                self.store.get_conversation(self.cid)
+            except HistoryError as exc:
+                self.store.close()
+                raise UsageError(str(exc)) from None
+
+    def messages(self, new: list[Any]) -> list[Any]:
+        from streamdesk.core.request import Message
+
+        if self.cid is None:
+            return new
+        conv = self.store.get_conversation(self.cid)
+        stored = [Message(m.role, m.content) for m in self.store.messages(self.cid)]
+        system = [Message("system", conv.system_prompt)] if conv.system_prompt else []
+        last = self.store.messages(self.cid, limit=1)
+        if last and last[0].role == "assistant" and last[0].status != "complete":
+            self.resume_id = last[0].id  # the prompt asks to continue; the reply is appended
+        return [*system, *stored, *[m for m in new if m.role != "system" or not system]]
+
+    def wrap(self, sink: Sink) -> Sink:
+        from streamdesk.core.store.history import ReplyWriter
+
+        if not self.save:
+            return sink
+        if self.cid is None:
+            self.cid = self.store.create_conversation(provider=self.provider, model=self.model)
+            self.store.auto_title(self.cid, self.prompt)
+        if self.resume_id is not None:
+            reply_id = self.resume_id
+        else:
+            self.store.add_message(self.cid, "user", self.prompt)
+            reply_id = self.store.add_message(
+                self.cid, "assistant", "", status="streaming", model=self.model,
+                protocol=self.args.protocol,
+            )  # fmt: skip
+        return _TeeSink(sink, ReplyWriter(self.store, reply_id), self.args.protocol)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+class _TeeSink(Sink):
+    """Forwards every event to the output sink and to the history writer."""
+
+    def __init__(self, inner: Sink, writer: Any, protocol: str) -> None:
+        super().__init__()
+        self.inner, self.writer, self.protocol = inner, writer, protocol
+
+    def event(self, event: StreamEvent, t: float) -> None:
+        self.inner.trace = self.trace
+        self.inner.event(event, t)
+        if not self.writer.finished:
+            trace = self.trace
+            timings = {"total": round(t, 4)}
+            if trace is not None and trace.ttft is not None:
+                timings["ttft"] = round(trace.ttft, 4)
+            self.writer.feed(event, timings=timings, protocol=self.protocol)
+
+    def finish(self) -> int:
+        if not self.writer.finished:  # the stream ended without Done or Failure
+            self.writer.finish("partial" if self.writer.has_text else "error")
+        return self.inner.finish()
+
+    def elapsed(self) -> float:
+        return self.inner.elapsed()

@@ -1,0 +1,105 @@
+"""`streamdesk ask` stores every exchange; kill -9 mid-stream leaves the printed prefix partial."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from streamdesk.core.store.history import HistoryStore, default_path
+from streamdesk.mock.replies import reply_for
+from streamdesk.mock.server import MockServer, run_mock_in_thread
+
+PROMPT = "Tell me a long story about sockets"
+
+
+@pytest.fixture
+def slow_mock() -> Iterator[MockServer]:
+    server, stop = run_mock_in_thread(tokens_per_second=20.0, first_token_delay=0.0)
+    try:
+        yield server
+    finally:
+        stop()
+
+
+def _ask(mock: MockServer, *extra: str) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "streamdesk", "ask", "--base-url", mock.sse_base_url, *extra]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+
+
+def _stored_reply(db: Path) -> str:
+    if not db.exists():
+        return ""
+    con = sqlite3.connect(db, timeout=5)
+    try:
+        row = con.execute("SELECT content FROM messages WHERE role = 'assistant'").fetchone()
+    finally:
+        con.close()
+    return row[0] if row else ""
+
+
+def test_kill_9_mid_stream_leaves_the_printed_prefix_stored_as_partial(
+    slow_mock: MockServer,
+) -> None:
+    proc = _ask(slow_mock, PROMPT)
+    assert proc.stdout is not None
+    printed = b""
+    while len(printed) < 40:  # some text reached the terminal
+        chunk = os.read(proc.stdout.fileno(), 4096)
+        assert chunk, "ask ended before printing"
+        printed += chunk
+    db = default_path()
+    for _ in range(200):  # bounded: wait on the condition "a batch reached the DB"
+        if _stored_reply(db):
+            break
+        printed += os.read(proc.stdout.fileno(), 4096)
+    proc.send_signal(signal.SIGKILL)
+    printed += proc.stdout.read()
+    proc.wait()
+    text = printed.decode()
+    full = "".join(reply_for(PROMPT))
+    assert full.startswith(text) and text != full, "killed mid-stream"
+    with HistoryStore() as store:  # opening it recovers the dead writer's row
+        (conv,) = store.list_conversations()
+        user, reply = store.messages(conv.id)
+    assert user.content == PROMPT and reply.status == "partial"
+    assert reply.content and text.startswith(reply.content)
+    # At most the last batch (≤ 250 ms of a 20 tokens/s stream = 5 tokens, plus scheduling
+    # slack) is missing: everything printed more than ~10 tokens before the kill is stored.
+    tokens = reply_for(PROMPT)
+    stored_tokens = len("".join(tokens)[: len(reply.content)].split(" "))
+    printed_tokens = len(text.split(" "))
+    assert printed_tokens - stored_tokens <= 10, (printed_tokens, stored_tokens)
+
+
+def test_no_save_stores_nothing_and_continue_extends_a_partial_reply(
+    slow_mock: MockServer,
+) -> None:
+    env_run = [sys.executable, "-m", "streamdesk", "ask", "--base-url", slow_mock.sse_base_url]
+    done = subprocess.run(
+        [*env_run, "--no-save", "--max-tokens", "5", "hi"], capture_output=True, timeout=120
+    )
+    assert done.returncode == 0 and not _stored_reply(default_path())
+    with HistoryStore() as store:
+        cid = store.create_conversation(title="cut")
+        store.add_message(cid, "user", "q")
+        mid = store.add_message(cid, "assistant", "The beginning", status="partial")
+    fast = [*env_run[:-1], slow_mock.sse_base_url]
+    done = subprocess.run(
+        [*fast, "--continue", str(cid), "go on", "--max-tokens", "5"],
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    with HistoryStore() as store:
+        msgs = store.messages(cid)
+        reply = store.get_message(mid)
+    assert len(msgs) == 2 and reply.status == "complete"
+    assert reply.content.startswith("The beginning") and reply.content != "The beginning"
+    assert reply.content.endswith(done.stdout.decode().rstrip("\n"))
