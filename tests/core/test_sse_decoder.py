@@ -207,6 +207,9 @@ def test_multibyte_character_split_across_chunks() -> None:
 def test_invalid_utf8_becomes_replacement_character() -> None:
     assert datas(b"data: a\xffb\n\n") == ["a\ufffdb"]
     assert datas(b"data: \xe6\x97\n\n") == ["\ufffd"]
+    # The same after a first event, when the fast path takes the run of events.
+    stream = b"data: a\xffb\n\ndata: \xe6\x97\n\ndata: \xc3\xa9\n\n"
+    assert datas(b"data: x\n\n", stream) == ["x", "a\ufffdb", "\ufffd", "\u00e9"]
 
 
 # --- end of stream -----------------------------------------------------------------------------

@@ -90,27 +90,31 @@ class SSEDecoder:
         end = buf.rfind(b"\n\n", start if start > 0 else 0) + 2
         if end == 1:
             return []
-        region = bytes(buf[:end])
+        region = buf[:end]
         del buf[:end]
         # Common shape: every event is one `data: …` line. Then one split yields the payloads,
         # and the count of LFs proves that no event had another line. ASCII (most JSON) is
         # decoded in one go; otherwise each payload on its own, which keeps ASCII ones compact.
+        last_id = self.last_event_id or None
         if region.isascii():
             text = region.decode("ascii")
             payloads = text.split("\n\ndata: ")
-            common = text[:6] == "data: " and text.count("\n") == 2 * len(payloads)
+            if text[:6] == "data: " and text.count("\n") == 2 * len(payloads):
+                if len(payloads) == 1:  # small chunks: mostly one event at a time
+                    return [_new(ServerSentEvent, (payloads[0][6:-2], "message", last_id, None))]
+                payloads[0] = payloads[0][6:]
+                payloads[-1] = payloads[-1][:-2]
+                return [_new(ServerSentEvent, (p, "message", last_id, None)) for p in payloads]
         else:
             raw = region.split(b"\n\ndata: ")
-            common = region[:6] == b"data: " and region.count(b"\n") == 2 * len(raw)
-            payloads = [p.decode("utf-8", "replace") for p in raw] if common else []
-        if not common:
-            return self._parse_lines(region)
-        last_id = self.last_event_id or None
-        if len(payloads) == 1:  # small chunks: mostly one event at a time
-            return [_new(ServerSentEvent, (payloads[0][6:-2], "message", last_id, None))]
-        payloads[0] = payloads[0][6:]
-        payloads[-1] = payloads[-1][:-2]
-        return [_new(ServerSentEvent, (p, "message", last_id, None)) for p in payloads]
+            if region[:6] == b"data: " and region.count(b"\n") == 2 * len(raw):
+                raw[0] = raw[0][6:]
+                raw[-1] = raw[-1][:-2]
+                return [
+                    _new(ServerSentEvent, (p.decode("utf-8", "replace"), "message", last_id, None))
+                    for p in raw
+                ]
+        return self._parse_lines(bytes(region))
 
     def close(self) -> list[ServerSentEvent]:
         """End of stream: an unterminated event is discarded (WHATWG), so nothing is returned.
