@@ -82,7 +82,10 @@ class InspectorDock(QDockWidget):
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
+        for col, width in ((0, 150), (2, 250)):  # chat title and URL: elided, resizable
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+            self.table.setColumnWidth(col, width)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         header.setStretchLastSection(True)
         self.table.selectionModel().currentRowChanged.connect(lambda cur, _: self.select(cur.row()))
 

@@ -30,12 +30,12 @@ COLUMNS: tuple[tuple[str, Any], ...] = (
     ("HTTP", lambda s: s.http_version.removeprefix("HTTP/")),
     ("Status", lambda s: "" if s.status is None else str(s.status)),
     ("Retries", lambda s: str(s.retries)),
-    ("Connect ms", lambda s: _ms(s.connect_ms)),
-    ("Sent ms", lambda s: _ms(s.sent_ms)),
-    ("First byte ms", lambda s: _ms(s.first_byte_ms)),
-    ("First token ms", lambda s: _ms(s.first_token_ms)),
-    ("Last token ms", lambda s: _ms(s.last_token_ms)),
-    ("Total ms", lambda s: _ms(s.total_ms)),
+    ("Connect", lambda s: _ms(s.connect_ms)),
+    ("Sent", lambda s: _ms(s.sent_ms)),
+    ("1st byte", lambda s: _ms(s.first_byte_ms)),
+    ("1st token", lambda s: _ms(s.first_token_ms)),
+    ("Last token", lambda s: _ms(s.last_token_ms)),
+    ("Total", lambda s: _ms(s.total_ms)),
     ("Tokens", lambda s: str(s.tokens)),
     ("Bytes", lambda s: str(s.bytes_received)),
     ("B/token", lambda s: "" if s.bytes_per_token is None else f"{s.bytes_per_token:.1f}"),
@@ -86,8 +86,12 @@ class RequestsModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(COLUMNS)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section][0]
+        if role == Qt.ItemDataRole.ToolTipRole and 6 <= section <= 11:
+            return "ms after the request began (monotonic clock); Connect: connection setup"
         return None
 
     def data(self, index: Index, role: int = 0) -> Any:
