@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
+from typing import Any
 
 import qasync
 from PySide6.QtGui import QGuiApplication
@@ -52,6 +54,23 @@ def run_app(argv: list[str] | None = None) -> int:
         firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook
     )
     with loop:
-        code: int = loop.run_until_complete(window.run())
+        code: int = loop.run_until_complete(_main(window))
         loop.run_until_complete(loop.shutdown_asyncgens())
         return code
+
+
+AUTOSEND_ENV = "STREAMDESK_AUTOSEND"  # test hook: send this prompt once the window has started
+AUTOSEND_SCENARIO_ENV = "STREAMDESK_AUTOSEND_SCENARIO"  # ... with this mock fault scenario
+
+
+async def _main(window: Any) -> int:
+    """`window.run()`, plus the end-to-end tests' autosend hook between start and close."""
+    prompt = os.environ.get(AUTOSEND_ENV, "")
+    if not prompt.strip():
+        return int(await window.run())
+    await window.start()
+    window.set_next_scenario(os.environ.get(AUTOSEND_SCENARIO_ENV) or None)
+    window.current_session().send(prompt)
+    await window.closed.wait()
+    await window.shutdown()
+    return 0
