@@ -29,7 +29,8 @@ async def test_stored_conversations_are_listed_pinned_first_then_newest(qtbot: Q
     _seed()
     async with open_window(qtbot, **FAST) as window:
         lst = window.conversations
-        titles = [lst.title(k) for k in lst.keys()]
+        keys = lst.keys()  # a list, not a dict
+        titles = [lst.title(k) for k in keys]
         assert titles == ["conv 0", "New chat", "conv 2", "conv 1"]
         assert lst.is_pinned(lst.keys()[0])
 
@@ -166,7 +167,8 @@ async def test_rename_pin_delete_and_undo(qtbot: QtBot) -> None:
             conv = store.get_conversation(ids[2])
         assert conv.title == "renamed title" and conv.pinned
         lst.deleteRequested.emit(key)
-        assert key not in lst.keys() and lst.undo_bar.isVisibleTo(window)
+        remaining = lst.keys()
+        assert key not in remaining and lst.undo_bar.isVisibleTo(window)
         with HistoryStore() as store:
             assert ids[2] not in [c.id for c in store.list_conversations()]
         lst.undo_button.click()
