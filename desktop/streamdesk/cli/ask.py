@@ -142,6 +142,8 @@ async def _ask(args: argparse.Namespace, prompt: str, sink: Sink) -> int:
         except KeychainUnavailable as exc:
             if args.base_url:  # a server of the user's choosing may need no key at all
                 warn(f"{exc} Continuing without a key.")
+            elif not args.provider:  # nothing asked for: the offline demo, as with no key
+                warn(f"{exc} Set STREAMDESK_API_KEY to use a real provider.")
             else:
                 failure = Failure(
                     FailureKind.KEYCHAIN_UNAVAILABLE,
@@ -231,15 +233,18 @@ async def ask_stream(
     transport = make_transport(
         protocol, endpoint, provider_id=provider_id, extra_headers=extra_headers
     )
+    events = stream_chat(
+        transport,
+        request,
+        trace=trace,
+        timeouts=endpoint.timeouts,
+        max_retries=endpoint.max_retries,
+    )
     try:
-        events = stream_chat(
-            transport,
-            request,
-            trace=trace,
-            timeouts=endpoint.timeouts,
-            max_retries=endpoint.max_retries,
-        )
-        await consume(events, sink, trace)
+        # aclosing: if the consumer raises (a closed stdout), the generators unwind here, on
+        # this loop, not later in asyncio's finalizer where httpx can no longer close.
+        async with contextlib.aclosing(events):
+            await consume(events, sink, trace)
     finally:
         await transport.aclose()
     return sink.finish()
