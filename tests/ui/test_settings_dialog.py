@@ -98,8 +98,22 @@ def _settings_with(pid: str, base_url: str = "", **extra: object) -> Settings:
     return Settings(active_provider=pid, providers=[profile])
 
 
+_open_dialogs: list[SettingsDialog] = []
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def close_dialogs() -> AsyncIterator[None]:
+    """Close every dialog and let its cancelled tasks end on this loop, not in a later test."""
+    yield
+    while _open_dialogs:
+        dialog = _open_dialogs.pop()
+        dialog.reject()
+        await dialog.wait_idle()
+
+
 def _dialog(qtbot: QtBot, settings: Settings) -> SettingsDialog:
     dialog = SettingsDialog(settings, key_store())
+    _open_dialogs.append(dialog)
     qtbot.addWidget(dialog)
     dialog.show()
     return dialog
@@ -300,6 +314,7 @@ async def test_window_leaves_the_demo_when_a_key_is_saved_and_returns_when_delet
         window.settingsRequested.emit()  # what Ctrl+, and File ▸ Settings… do
         dialog = window.settings_ui.dialog
         assert dialog is not None and dialog.isVisible() and not dialog.isModal()
+        _open_dialogs.append(dialog)
         await dialog.wait_idle()
         page = dialog.providers
         page.select(pid)
@@ -320,6 +335,8 @@ async def test_window_leaves_the_demo_when_a_key_is_saved_and_returns_when_delet
         )
         window.settingsRequested.emit()
         dialog = window.settings_ui.dialog
+        assert dialog is not None
+        _open_dialogs.append(dialog)
         await dialog.wait_idle()
         dialog.providers.keybox.delete_key()
         await dialog.wait_idle()

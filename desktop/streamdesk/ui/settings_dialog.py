@@ -54,6 +54,7 @@ class NetworkPage(QWidget):
         self.stall_spin = _seconds(self, 3600)
         self.retries_spin = QSpinBox(self)
         self.retries_spin.setRange(0, 10)
+        self.retries_spin.setMaximumWidth(110)
         self.proxy_box = QComboBox(self)
         for value, label in PROXY_CHOICES:
             self.proxy_box.addItem(label, value)

@@ -129,6 +129,7 @@ class KeyBox(QGroupBox):
         except KeychainUnavailable as exc:
             if pid == self.provider_id:
                 self.source_label.setText(SOURCE_TEXT[None])
+                self.delete_button.setEnabled(False)
                 self._set_note(str(exc))
             return
         if pid == self.provider_id:

@@ -61,6 +61,7 @@ def _seconds(parent: QWidget, maximum: float) -> QDoubleSpinBox:
     spin.setRange(0.1, maximum)
     spin.setDecimals(1)
     spin.setSuffix(" s")
+    spin.setMaximumWidth(110)
     return spin
 
 
@@ -276,9 +277,14 @@ class ProvidersPage(QWidget):
         self.reload(pid)
 
     def use_for_chat(self) -> None:
+        """Mark the selection as the window's provider (applied on Save); the form stays as is."""
         self.commit()
         self.settings.active_provider = self.current_id
-        self.reload(self.current_id)
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            text = item.text().removeprefix("★ ")
+            active = item.data(Qt.ItemDataRole.UserRole) == self.current_id
+            item.setText(("★ " if active else "") + text)
 
     # -- form <-> profile -----------------------------------------------------------------
 
