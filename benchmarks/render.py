@@ -27,6 +27,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QTextBrowser
 
 from streamdesk.mock.replies import reply_for
+from streamdesk.ui.highlight import wait_warm
 from streamdesk.ui.safe_document import MARKDOWN_FEATURES
 from streamdesk.ui.transcript import TranscriptView
 
@@ -61,7 +62,8 @@ async def run(
     """Feed `tokens` at `rate`/s through `start()`'s append function; probe the loop meanwhile."""
     res = Result(name, len(tokens))
     append = start()
-    await asyncio.sleep(1.0)  # as in the app: the window is up (and lexers warm) before a reply
+    await asyncio.sleep(0.5)  # as in the app: the window is up (and lexers warm) before a reply
+    await asyncio.to_thread(wait_warm, 60.0)
     done = asyncio.get_running_loop().create_future()
     t0 = time.monotonic()
     fed = 0

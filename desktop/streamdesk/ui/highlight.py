@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import html
 import threading
+import time
 from functools import lru_cache
+from typing import Any
 
 from pygments import highlight  # type: ignore[import-untyped]
 from pygments.formatters import HtmlFormatter  # type: ignore[import-untyped]
@@ -52,7 +54,18 @@ def warm(lang: str) -> None:
     keys = [k for k in (x.strip().lower() for x in lang.split(",")) if k and k not in _warming]
     if keys:
         _warming.update(keys)
-        threading.Thread(target=_warm, args=(keys,), name="lexer-warm", daemon=True).start()
+        t = threading.Thread(target=_warm, args=(keys,), name="lexer-warm", daemon=True)
+        _threads.append(t)
+        t.start()
+
+
+def wait_warm(timeout: float) -> bool:
+    """Block until warm-up threads end (they hold the GIL in bursts; benchmarks wait them out)."""
+    deadline = time.monotonic() + timeout
+    for t in list(_threads):
+        t.join(max(0.0, deadline - time.monotonic()))
+    _threads[:] = [t for t in _threads if t.is_alive()]
+    return not _threads
 
 
 def _warm(keys: list[str]) -> None:
@@ -63,6 +76,7 @@ def _warm(keys: list[str]) -> None:
 
 
 _warming: set[str] = set()
+_threads: list[threading.Thread] = []
 COMMON = "python,javascript,typescript,bash,json,rust,go,c,cpp,java,sql,yaml,html,css"
 
 
@@ -75,13 +89,25 @@ def code_body_html(code: str, lang: str, *, dark: bool) -> str:
     return out[:-1] if out.endswith("\n") and not code.endswith("\n") else out
 
 
+def lexer_for(lang: str) -> Any:
+    """The (cached) Pygments lexer for a fence's language; plain text when unknown."""
+    return _lexer(lang.strip().lower())
+
+
+def code_header_html(lang: str, *, dark: bool, copy_href: str) -> str:
+    """The small line above a code block: its language and a Copy link."""
+    label = html.escape(lang.strip() or "code")
+    return (
+        f'<p style="margin-top:6px;margin-bottom:0px;"><span style="color:{palette(dark)["dim"]};">'
+        f'{label}</span>&nbsp;&nbsp;<a href="{html.escape(copy_href)}">Copy</a></p>'
+    )
+
+
 def code_block_html(code: str, lang: str, *, dark: bool, copy_href: str) -> str:
     """A code block: a small header (language, Copy link) and the preformatted code."""
     pal = palette(dark)
-    label = html.escape(lang.strip() or "code")
     return (
-        f'<p style="margin-top:6px;margin-bottom:0px;"><span style="color:{pal["dim"]};">'
-        f'{label}</span>&nbsp;&nbsp;<a href="{html.escape(copy_href)}">Copy</a></p>'
-        f'<pre style="background-color:{pal["bg"]};color:{pal["fg"]};margin-top:2px;">'
+        code_header_html(lang, dark=dark, copy_href=copy_href)
+        + f'<pre style="background-color:{pal["bg"]};color:{pal["fg"]};margin-top:2px;">'
         f"{code_body_html(code, lang, dark=dark)}</pre>"
     )

@@ -8,9 +8,11 @@ elsewhere never invalidate them. The streaming reply commits finished Markdown b
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -32,7 +34,15 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QTextBrowser, QToolButton, QWidget
 
 from streamdesk.core.markdown_blocks import Block, BlockSplitter
-from streamdesk.ui.highlight import COMMON, code_block_html, palette, warm
+from streamdesk.ui.code_job import SlicedHighlight
+from streamdesk.ui.highlight import (
+    COMMON,
+    MAX_HIGHLIGHT,
+    code_block_html,
+    code_header_html,
+    palette,
+    warm,
+)
 from streamdesk.ui.safe_document import (
     MARKDOWN_FEATURES,
     SafeDocument,
@@ -41,6 +51,13 @@ from streamdesk.ui.safe_document import (
 )
 
 FRAME_MS = 16
+SYNC_HIGHLIGHT = 2_000  # larger code blocks are coloured in slices: ~6 ms at this size
+
+# Qt's raster engine splits every fill taller than 64 lines across a thread pool and waits for
+# it; for narrow fills (scroll bar, frame borders) the hand-off costs more than the fill: 2-6 ms
+# per scroll-bar paint on 2 cores, 5-10x less without it (measured). Read when the pool is first
+# created, i.e. at the first paint, so setting it at import is early enough.
+os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
 _LIST_START = re.compile(r"\s*(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 ACTION_SCHEME = "sd-action"
 
@@ -123,7 +140,8 @@ class ReplyView:
         if self._finished:
             return
         self._notice = text
-        self._view._set_notice(self._msg, text)
+        with self._view._batch():
+            self._view._set_notice(self._msg, text)
 
     def finish(
         self,
@@ -136,15 +154,16 @@ class ReplyView:
         if self._finished:
             return
         self._timer.stop()
-        self._render()
-        self._finished = True
-        self._view._replace_live(self._msg, self._splitter.finish())
-        self._code_open = False
-        m = self._msg
-        m.text, m.status, m.live = self.text, status, None
-        m.failure_title, m.failure_text, m.actions = failure_title, failure_text, actions
-        self._view._set_notice(m, "")
-        self._view._add_failure(m)
+        with self._view._batch():
+            self._render_frame()
+            self._finished = True
+            self._view._replace_live(self._msg, self._splitter.finish())
+            self._code_open = False
+            m = self._msg
+            m.text, m.status, m.live = self.text, status, None
+            m.failure_title, m.failure_text, m.actions = failure_title, failure_text, actions
+            self._view._set_notice(m, "")
+            self._view._add_failure(m)
         self._view._update_jump()
 
     def _schedule(self) -> None:
@@ -153,6 +172,10 @@ class ReplyView:
 
     def _render(self) -> None:
         """One frame: reasoning appended, new blocks committed once, the tail re-rendered."""
+        with self._view._batch():
+            self._render_frame()
+
+    def _render_frame(self) -> None:
         view, m = self._view, self._msg
         if m.frame is None:
             return
@@ -208,6 +231,7 @@ class TranscriptView(QTextBrowser):
         self._nonce = secrets.token_hex(8)
         self._msgs: list[_Msg] = []
         self._codes: dict[int, str] = {}
+        self._jobs: list[SlicedHighlight] = []
         self._next_id = 0
         self._following = True
         self._scrolling = False
@@ -263,6 +287,7 @@ class TranscriptView(QTextBrowser):
             m.frame = None
         self._msgs.clear()
         self._codes.clear()
+        self._cancel_jobs()
         self._doc.clear()
         self._following = True
         self._update_jump()
@@ -272,8 +297,13 @@ class TranscriptView(QTextBrowser):
             return
         self._dark = dark
         self._apply_palette()
+        self._cancel_jobs()
         self._doc.clear()
         self._codes.clear()
+        with self._batch():
+            self._rebuild_all()
+
+    def _rebuild_all(self) -> None:
         for m in self._msgs:
             if m.live is not None:
                 self._open_frame(m)
@@ -331,6 +361,16 @@ class TranscriptView(QTextBrowser):
             f.setForeground(QColor("#58a6ff" if self._dark else "#0969da"))
         return f
 
+    @contextmanager
+    def _batch(self) -> Iterator[None]:
+        """Group edits into one document change: one layout pass and one scroll per frame."""
+        c = QTextCursor(self._doc)
+        c.beginEditBlock()
+        try:
+            yield
+        finally:
+            c.endEditBlock()
+
     def _edit(self, pos: int, fn: Callable[[QTextCursor], object]) -> int:
         """Run an edit at `pos`; return how many characters it added (negative: removed)."""
         before = self._doc.characterCount()
@@ -378,6 +418,10 @@ class TranscriptView(QTextBrowser):
         m.rsn_len = m.body_len = m.notice_len = 0
 
     def _render_static(self, m: _Msg) -> None:
+        with self._batch():
+            self._render_static_body(m)
+
+    def _render_static_body(self, m: _Msg) -> None:
         self._open_frame(m)
         if m.role == "user":  # static and short: the body lives inside the header frame
             assert m.frame is not None
@@ -431,9 +475,31 @@ class TranscriptView(QTextBrowser):
             self._codes[n] = b.text
             self._new_block(c)
             href = self._href("copy-code", n=n)
-            c.insertHtml(code_block_html(b.text, b.lang, dark=self._dark, copy_href=href))
+            if len(b.text) <= SYNC_HIGHLIGHT:
+                c.insertHtml(code_block_html(b.text, b.lang, dark=self._dark, copy_href=href))
+            else:
+                self._put_large_code(c, b, href)
         else:
             self._put_markdown(c, b.text)
+
+    def _put_large_code(self, c: QTextCursor, b: Block, href: str) -> None:
+        """Plain monospace now (cheap), colours later in slices (see `code_job`)."""
+        c.insertHtml(code_header_html(b.lang, dark=self._dark, copy_href=href))
+        mono = QTextCharFormat()
+        mono.setFont(self._mono)
+        mono.setForeground(QColor(palette(self._dark)["fg"]))
+        c.insertBlock(self._code_block_format(), mono)
+        anchor = QTextCursor(c)  # on the separator before the code: inserting the code there
+        anchor.setPosition(c.position() - 1)  # would move a cursor placed at the code's start
+        c.insertText(b.text, mono)
+        if b.lang.strip() and len(b.text) <= MAX_HIGHLIGHT:
+            self._jobs = [j for j in self._jobs if not j.done]
+            self._jobs.append(SlicedHighlight(self._doc, anchor, b.text, b.lang, dark=self._dark))
+
+    def _cancel_jobs(self) -> None:
+        for job in self._jobs:
+            job.cancel()
+        self._jobs.clear()
 
     def _put_markdown(self, c: QTextCursor, text: str) -> None:
         # The importer starts a new block itself before a list (an empty block would turn into
@@ -493,6 +559,10 @@ class TranscriptView(QTextBrowser):
     def _toggle_reasoning(self, m: _Msg) -> None:
         if m.frame is None or not m.rsn_len:
             return
+        with self._batch():
+            self._swap_reasoning(m)
+
+    def _swap_reasoning(self, m: _Msg) -> None:
         start = self._base(m)
         self._remove(start, start + m.rsn_len)
         m.rsn_len = 0
