@@ -54,9 +54,8 @@ class SlicedHighlight(QObject):
         self._doc = doc
         self._anchor = anchor
         self._style = palette(dark)["style"]
-        self._tokens: Iterator[tuple[int, object, str]] = lexer_for(
-            lang
-        ).get_tokens_unprocessed(code)
+        lexer = lexer_for(lang)
+        self._tokens: Iterator[tuple[int, object, str]] = lexer.get_tokens_unprocessed(code)
         self._len = len(code)
         # Qt counts UTF-16 units, Python code points: characters beyond the BMP shift positions
         self._wide = [i for i, ch in enumerate(code) if ch > "\uffff"]
