@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from streamdesk import __version__, selftest
+from streamdesk.appicon import icon_dir, icon_pngs
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "packaging" / "streamdesk.spec"
@@ -126,12 +127,24 @@ def test_icon_files_hold_the_sizes_they_claim() -> None:
     assert {b"icp4", b"ic07", b"ic08", b"ic09"} <= kinds
 
 
+def test_app_icon_is_found_from_the_source_tree() -> None:
+    assert icon_dir() == ICONS
+    assert [int(p.stem.split("-")[1]) for p in icon_pngs()] == [16, 24, 32, 48, 64, 128, 256, 512]
+
+
 @pytest.mark.slow
 def test_selftest_runs_a_conversation_over_both_transports() -> None:
     result = run("-m", "streamdesk", "--selftest")
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
-    for check in ("conversation over SSE", "conversation over WebSocket", "keyring backend"):
+    checks = (
+        "conversation over SSE",
+        "conversation over WebSocket",
+        "keyring backend",
+        "transcript widget",
+        "app icon",
+    )
+    for check in checks:
         assert f"[  ok] {check}:" in out, out
     assert "self-test passed" in out
     assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr

@@ -81,9 +81,9 @@ async def converse(kind: str, mock: Any) -> str:
 
 
 def render_transcript(tokens: list[str]) -> str:
-    """Stream the reply into the real transcript widget offscreen, as the window does."""
-    from PySide6.QtWidgets import QApplication
+    """Stream the reply into the real transcript widget offscreen, as the window does.
 
+    No processEvents() here: a coroutine must not spin a nested event loop under qasync."""
     from streamdesk.ui.transcript import TranscriptView
 
     view = TranscriptView()
@@ -93,8 +93,7 @@ def render_transcript(tokens: list[str]) -> str:
     live = view.begin_assistant(key="reply")
     for token in tokens:
         live.append_text(token)
-    live.finish("complete")
-    QApplication.processEvents()
+    live.finish("complete")  # renders what is pending at once; grab() below paints
     text = "".join(tokens)
     if view.plain_text_of("reply") != text:
         raise CheckFailed("the transcript holds a different reply than it was given")
@@ -107,6 +106,25 @@ def render_transcript(tokens: list[str]) -> str:
     if image.isNull():
         raise CheckFailed("the transcript did not paint")
     return f"{len(shown)} characters rendered, {image.width()}x{image.height()} painted"
+
+
+def check_icon() -> str:
+    """The app icon ships with this copy and Qt reads every size (PNG, and SVG via its plugin)."""
+    from PySide6.QtGui import QIcon, QPixmap
+
+    from streamdesk.appicon import icon_dir, icon_pngs
+
+    folder, pngs = icon_dir(), icon_pngs()
+    if folder is None or not pngs:
+        raise CheckFailed("no icon files found beside the package")
+    for png in pngs:
+        size = int(png.stem.rsplit("-", 1)[1])
+        pixmap = QPixmap(str(png))
+        if pixmap.isNull() or pixmap.width() != size:
+            raise CheckFailed(f"Qt could not read {png}")
+    if QIcon(str(folder / "streamdesk.svg")).pixmap(256, 256).isNull():
+        raise CheckFailed("Qt could not render streamdesk.svg (is the SVG image plugin bundled?)")
+    return f"{len(pngs)} PNG sizes and the SVG load"
 
 
 async def _run_checks(checks: list[tuple[str, Callable[[], Awaitable[str]]]]) -> int:
@@ -152,12 +170,16 @@ async def _selftest() -> int:
         async def transcript_check() -> str:
             return render_transcript(tokens)
 
+        async def icon_check() -> str:
+            return check_icon()
+
         return await _run_checks(
             [
                 ("conversation over SSE", conversation("sse")),
                 ("conversation over WebSocket", conversation("ws")),
                 ("keyring backend", keyring_check),
                 ("transcript widget", transcript_check),
+                ("app icon", icon_check),
             ]
         )
 
@@ -187,6 +209,9 @@ def _run_in_qt(main: Callable[[], Awaitable[int]]) -> int:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([sys.argv[0], "-platform", "offscreen"])
+    # As in the app: closing the transcript (the only window) must not quit Qt, or qasync's
+    # loop stops under the running coroutine ("no running event loop" in the next check).
+    QApplication.setQuitOnLastWindowClosed(False)
     platform = QApplication.platformName()
     _line(True, "Qt", f"PySide6 {pyside_version}, platform {platform}")
     loop = qasync.QEventLoop(app)
