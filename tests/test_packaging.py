@@ -142,6 +142,7 @@ def test_selftest_runs_a_conversation_over_both_transports() -> None:
         "conversation over WebSocket",
         "keyring backend",
         "transcript widget",
+        "inspector chart",
         "app icon",
     )
     for check in checks:

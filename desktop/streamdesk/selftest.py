@@ -45,7 +45,7 @@ def keyring_backend() -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-async def converse(kind: str, mock: Any) -> str:
+async def converse(kind: str, mock: Any, trace: Any = None) -> str:
     """One conversation over `kind` ("sse" | "ws"); returns the text received."""
     from streamdesk.core.events import Done, Failure, TextDelta
     from streamdesk.core.request import ChatRequest, Endpoint, Message, Timeouts
@@ -66,7 +66,9 @@ async def converse(kind: str, mock: Any) -> str:
     ending: object = None
     transport = make_transport(kind, endpoint)
     try:
-        async for event in stream_chat(transport, request, timeouts=timeouts, max_retries=0):
+        async for event in stream_chat(
+            transport, request, trace=trace, timeouts=timeouts, max_retries=0
+        ):
             if isinstance(event, TextDelta):
                 parts.append(event.text)
             elif isinstance(event, Done | Failure):
@@ -106,6 +108,20 @@ def render_transcript(tokens: list[str]) -> str:
     if image.isNull():
         raise CheckFailed("the transcript did not paint")
     return f"{len(shown)} characters rendered, {image.width()}x{image.height()} painted"
+
+
+def check_chart(trace: Any) -> str:
+    """Draw the inspector's token-gap chart of the WebSocket reply (pyqtgraph or QPainter)."""
+    from streamdesk.ui.inspector_chart import chart_kind, make_chart
+
+    chart = make_chart()
+    chart.resize(480, 240)
+    chart.set_trace(trace)
+    points = len(chart.series()[1])
+    image = chart.grab()
+    if points < 2 or image.isNull():
+        raise CheckFailed(f"the chart drew {points} gaps")
+    return f"{points} token gaps drawn with {chart_kind(chart)}"
 
 
 def check_icon() -> str:
@@ -150,11 +166,14 @@ async def _selftest() -> int:
     expected = "".join(tokens)
     # Full speed: the self-test checks the path, not the pace (a 500-token reply in ~0.1 s).
     async with MockServer(tokens_per_second=0, first_token_delay=0.0) as mock:
+        from streamdesk.core.trace import StreamTrace
+
+        ws_trace = StreamTrace()
 
         def conversation(kind: str) -> Callable[[], Awaitable[str]]:
             async def check() -> str:
                 started = time.perf_counter()
-                text = await converse(kind, mock)
+                text = await converse(kind, mock, ws_trace if kind == "ws" else None)
                 if text != expected:
                     raise CheckFailed(
                         f"reply differs from the mock's ({len(text)} vs {len(expected)} chars)"
@@ -173,12 +192,16 @@ async def _selftest() -> int:
         async def icon_check() -> str:
             return check_icon()
 
+        async def chart_check() -> str:
+            return check_chart(ws_trace)
+
         return await _run_checks(
             [
                 ("conversation over SSE", conversation("sse")),
                 ("conversation over WebSocket", conversation("ws")),
                 ("keyring backend", keyring_check),
                 ("transcript widget", transcript_check),
+                ("inspector chart", chart_check),
                 ("app icon", icon_check),
             ]
         )
