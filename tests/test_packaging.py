@@ -7,6 +7,7 @@ import ast
 import configparser
 import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -90,6 +91,20 @@ def test_desktop_file_and_metainfo_agree() -> None:
     assert releases and releases[0] == __version__
     for tag in ("metadata_license", "project_license", "summary", "description"):
         assert root.find(tag) is not None, tag
+
+
+@pytest.mark.parametrize(
+    ("tool", "name"),
+    [
+        (("desktop-file-validate",), f"{APP_ID}.desktop"),
+        (("appstreamcli", "validate", "--no-net"), f"{APP_ID}.metainfo.xml"),
+    ],
+)
+def test_linux_metadata_passes_the_freedesktop_validators(tool: tuple[str, ...], name: str) -> None:
+    if shutil.which(tool[0]) is None:
+        pytest.skip(f"{tool[0]} is not installed")
+    result = subprocess.run([*tool, str(LINUX / name)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def png_size(data: bytes) -> tuple[int, int]:
