@@ -1,10 +1,12 @@
 """Render benchmark: stream a long Markdown reply into the transcript, offscreen, on qasync.
 
-Tokens come from the mock's deterministic reply (`streamdesk.mock.replies.reply_for`: headings,
-lists, tables, fenced code) and arrive from a timer at --rate tokens/s into the real
+The reply comes from the real mock server (`streamdesk.mock.MockServer`, on the same qasync loop,
+paced by `X-Mock-Tokens-Per-Second`; headings, lists, tables, fenced code) through the real SSE
+transport and `stream_chat`; each `TextDelta` goes to `ReplyView.append_text` of the real
 `TranscriptView`. Reported per mode: the event loop's worst and p99 lag (a 5 ms QTimer probe,
 lateness beyond its interval), CPU time per token near token 1,000 and near the last token, and
-peak RSS. The baseline is a naive full `QTextBrowser.setMarkdown` per frame, in the same run.
+peak RSS. The baseline is a naive full `QTextBrowser.setMarkdown` per frame, fed the same way in
+the same run; a run with no view measures the pipeline's own CPU cost, subtracted in `render@end`.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/render.py [--tokens N] [--naive-tokens N]
 """
@@ -13,12 +15,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import resource
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -26,13 +30,17 @@ import qasync  # type: ignore[import-untyped]
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QTextBrowser
 
-from streamdesk.mock.replies import reply_for
+from streamdesk.core.events import Failure, TextDelta, Usage
+from streamdesk.core.request import ChatRequest, Endpoint, Message, Timeouts
+from streamdesk.core.stream import stream_chat
+from streamdesk.core.transports import make_transport
+from streamdesk.mock import MockServer
 from streamdesk.ui.highlight import wait_warm
 from streamdesk.ui.safe_document import MARKDOWN_FEATURES
 from streamdesk.ui.transcript import TranscriptView
 
 PROBE_MS = 5
-FEED_MS = 4
+PROMPT = "benchmark: a long reply with code, lists and tables"
 
 
 @dataclass
@@ -42,6 +50,7 @@ class Result:
     lags: list[float] = field(default_factory=list)
     marks: list[tuple[int, float]] = field(default_factory=list)  # (tokens fed, CPU seconds)
     seconds: float = 0.0
+    deltas: int = 0  # TextDelta events received (the mock sends one token per chunk)
     rss_mb: float = 0.0
 
     def cost_near(self, token: int, window: int = 1000) -> float:
@@ -57,16 +66,18 @@ class Result:
 
 
 async def run(
-    name: str, tokens: list[str], rate: float, start: Callable[[], Callable[[str], None]]
+    server: MockServer,
+    name: str,
+    tokens: int,
+    rate: float,
+    start: Callable[[], Callable[[str], None]],
 ) -> Result:
-    """Feed `tokens` at `rate`/s through `start()`'s append function; probe the loop meanwhile."""
-    res = Result(name, len(tokens))
+    """Stream a `tokens`-long reply from the mock at `rate`/s into `start()`'s append function
+    through the real SSE transport, probing the event loop meanwhile."""
+    res = Result(name, tokens)
     append = start()
     await asyncio.sleep(0.5)  # as in the app: the window is up (and lexers warm) before a reply
     await asyncio.to_thread(wait_warm, 60.0)
-    done = asyncio.get_running_loop().create_future()
-    t0 = time.monotonic()
-    fed = 0
     last_probe = time.monotonic()
 
     def probe() -> None:
@@ -75,25 +86,33 @@ async def run(
         res.lags.append(max(0.0, now - last_probe - PROBE_MS / 1000))
         last_probe = now
 
-    def feed() -> None:
-        nonlocal fed
-        due = min(len(tokens), int((time.monotonic() - t0) * rate) + 1)
-        while fed < due:
-            append(tokens[fed])
-            fed += 1
-        res.marks.append((fed, time.process_time()))
-        if fed >= len(tokens) and not done.done():
-            done.set_result(None)
-
-    probe_timer, feed_timer = QTimer(), QTimer()
+    headers = {"X-Mock-Tokens-Per-Second": f"{rate:g}", "X-Mock-Tokens": str(tokens)}
+    request = ChatRequest(model="gpt-4.1", messages=(Message("user", PROMPT),))
+    probe_timer = QTimer()
     probe_timer.timeout.connect(probe)
-    feed_timer.timeout.connect(feed)
-    probe_timer.start(PROBE_MS)
-    feed_timer.start(FEED_MS)
-    await done
+    transport = make_transport("sse", Endpoint(base_url=server.sse_base_url), extra_headers=headers)
+    events = stream_chat(transport, request, timeouts=Timeouts(first_token=60, stall=60))
+    t0 = time.monotonic()
+    fed = 0
+    try:
+        async with contextlib.aclosing(events):
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    if not fed:  # connection set-up is the netstats benchmark's business
+                        last_probe = time.monotonic()
+                        probe_timer.start(PROBE_MS)
+                    append(event.text)
+                    fed += 1
+                    res.marks.append((fed, time.process_time()))
+                elif isinstance(event, Usage):
+                    res.tokens = event.completion_tokens
+                elif isinstance(event, Failure):
+                    raise StreamFailed(f"{name}: the stream failed: {event.message}")
+    finally:
+        await transport.aclose()
     await asyncio.sleep(0.1)  # let the last frame render
     probe_timer.stop()
-    feed_timer.stop()
+    res.deltas = fed
     res.seconds = time.monotonic() - t0
     res.rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return res
@@ -138,34 +157,60 @@ def naive() -> Callable[[str], None]:
 _keep: list[object] = []
 
 
+def no_view() -> Callable[[str], None]:
+    """The pipeline alone (mock server, SSE transport, `stream_chat`): what rendering adds to."""
+    return lambda _text: None
+
+
+class StreamFailed(Exception):
+    """The reply did not arrive whole: the run measures nothing and is repeated."""
+
+
+async def measured(
+    server: MockServer, name: str, tokens: int, rate: float, start: Callable[[], Any]
+) -> Result:
+    """`run`, repeated (at most twice more) when the stream itself failed; said on stderr."""
+    for attempt in range(3):
+        try:
+            return await run(server, name, tokens, rate, start)
+        except StreamFailed as exc:
+            print(f"attempt {attempt + 1}: {exc}", file=sys.stderr)
+    raise SystemExit(f"{name}: the stream failed three times")
+
+
 async def main(args: argparse.Namespace) -> list[Result]:
-    tokens = reply_for("benchmark: a long reply with code, lists and tables", args.tokens)
-    results = [await run("incremental", tokens, args.rate, incremental)]
-    if args.naive_tokens:
-        results.append(
-            await run("naive setMarkdown", tokens[: args.naive_tokens], args.rate, naive)
-        )
-    return results
+    plan = [("incremental", args.tokens, incremental)]
+    plan += [("naive setMarkdown", args.naive_tokens, naive)] if args.naive_tokens else []
+    plan += [("pipeline, no view", args.pipeline_tokens, no_view)] if args.pipeline_tokens else []
+    async with MockServer() as server:
+        return [await measured(server, name, n, args.rate, start) for name, n, start in plan]
 
 
 def report(results: list[Result], first: int) -> None:
+    pipe = next((r for r in results if r.name.startswith("pipeline")), None)
+    net = pipe.cost_near(pipe.tokens) if pipe else 0.0
     print(
         f"{'mode':<20}{'tokens':>8}{'worst lag':>11}{'p99 lag':>9}"
-        f"{'µs/tok@1k':>11}{'µs/tok@end':>12}{'end/1k':>8}{'peak RSS':>10}"
+        f"{'µs/tok@1k':>11}{'µs/tok@end':>12}{'end/1k':>8}{'render@end':>12}{'peak RSS':>10}"
     )
-    base = results[0]
     for r in results:
         near, end = r.cost_near(first), r.cost_near(r.tokens)
         print(
             f"{r.name:<20}{r.tokens:>8}{r.lag(1.0):>9.1f}ms{r.lag(0.99):>7.1f}ms"
-            f"{near:>11.1f}{end:>12.1f}{end / max(near, 1e-9):>8.2f}{r.rss_mb:>8.0f}MB"
+            f"{near:>11.1f}{end:>12.1f}{end / max(near, 1e-9):>8.2f}"
+            f"{max(0.0, end - net):>12.1f}{r.rss_mb:>8.0f}MB"
         )
-    for r in results[1:]:
+    print(
+        "µs/tok: CPU (all threads) per token over the 1,000 tokens before the mark; "
+        "render@end: minus the pipeline's own cost; peak RSS: process high-water mark so far"
+    )
+    base = results[0]
+    for r in (x for x in results[1:] if x.name.startswith("naive")):
         n = min(r.tokens, base.tokens)
-        ratio = r.cost_near(n) / max(base.cost_near(n), 1e-9)
+        ratio = (r.cost_near(n) - net) / max(base.cost_near(n) - net, 1e-9)
         lag = r.lag(1.0) / max(base.lag(1.0), 1e-9)
         print(
-            f"{r.name} vs incremental at token {n}: {ratio:.1f}x CPU per token, "
+            f"{r.name} vs incremental at token {n}: {ratio:.1f}x render CPU per token, "
             f"{lag:.1f}x worst lag"
         )
     ok = base.lag(1.0) < 50 and base.cost_near(base.tokens) / base.cost_near(first) < 1.5
@@ -181,8 +226,20 @@ if __name__ == "__main__":
         default=10_000,
         help="baseline length (0 skips it; it is quadratic)",
     )
+    parser.add_argument(
+        "--pipeline-tokens", type=int, default=5_000, help="pipeline-only run (0 skips it)"
+    )
     parser.add_argument("--rate", type=float, default=1000.0, help="tokens per second")
     ns = parser.parse_args()
     app = QApplication.instance() or QApplication(sys.argv)
-    results = qasync.run(main(ns))
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    # qasync does not install asyncio's async-generator hooks (BaseEventLoop does): without them
+    # httpx's stream generator is finalised off the loop, with a traceback
+    sys.set_asyncgen_hooks(
+        firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook
+    )
+    with loop:
+        results = loop.run_until_complete(main(ns))
+        loop.run_until_complete(loop.shutdown_asyncgens())
     report(results, min(1000, ns.tokens))
