@@ -6,6 +6,7 @@ from PySide6.QtGui import QColor, QTextCursor
 from pytestqt.qtbot import QtBot
 
 from streamdesk.ui.transcript import SYNC_HIGHLIGHT, TranscriptView
+from streamdesk.ui.transcript_doc import BODY_INDENT
 
 KEYWORD = {False: QColor("#008000"), True: QColor("#66d9ef")}  # "def" in default / monokai
 UNIT = "# 😀 wide char before code\ndef f(x):\n    return x + 1\n"
@@ -70,3 +71,36 @@ def test_a_theme_switch_recolours_a_large_block(qtbot: QtBot) -> None:
     view.add_assistant_message(f"```python\n{BIG}```\n")
     view.set_dark(True)  # the light job is cancelled before it finishes
     qtbot.waitUntil(lambda: all_keywords(view, True), timeout=10_000)
+
+
+INDENT_MD = (
+    "Para one\n\n- item\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n"
+    "```python\ndef g():\n    pass\n```\n\nDone."
+)
+
+
+def left_of(view: TranscriptView, text: str) -> int:
+    found = view.document().find(text)
+    assert not found.isNull(), text
+    c = QTextCursor(view.document())
+    c.setPosition(found.selectionStart())
+    return view.cursorRect(c).left()
+
+
+def test_the_reply_body_lines_up_with_its_header(qtbot: QtBot) -> None:
+    view = make_view(qtbot)
+    reply = view.begin_assistant(label="m")
+    for i in range(0, len(INDENT_MD), 5):
+        reply.append_text(INDENT_MD[i : i + 5])
+    reply.finish("stopped")
+    view.add_assistant_message(INDENT_MD.replace("Para one", "Static"))
+    header = left_of(view, "Assistant")
+    for text in ("Para one", "Static", "python", "def g", "Done."):
+        assert abs(left_of(view, text) - header) <= 1, text
+    tables = [
+        f for f in view.document().rootFrame().childFrames() if f.frameFormat().isTableFormat()
+    ]
+    assert len(tables) == 2
+    assert all(t.frameFormat().leftMargin() == BODY_INDENT for t in tables)
+    # the failure box stays aligned with the header bar, not indented further
+    assert left_of(view, "Stopped") < header

@@ -18,6 +18,7 @@ from PySide6.QtGui import (
     QGuiApplication,
     QPalette,
     QResizeEvent,
+    QTextCursor,
 )
 from PySide6.QtWidgets import QTextBrowser, QToolButton, QWidget
 
@@ -58,6 +59,8 @@ class TranscriptView(DocumentBuilder, QTextBrowser):
         self._msgs: list[_Msg] = []
         self._codes: dict[int, str] = {}
         self._jobs: list[SlicedHighlight] = []
+        self._batch_depth = 0
+        self._indent_todo: list[QTextCursor] = []
         self._next_id = 0
         self._following = True
         self._scrolling = False

@@ -20,6 +20,7 @@ from PySide6.QtGui import (
     QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
+    QTextFormat,
     QTextFrameFormat,
 )
 
@@ -38,6 +39,9 @@ from streamdesk.ui.safe_document import MARKDOWN_FEATURES, SafeDocument, break_l
 SYNC_HIGHLIGHT = 2_000  # larger code blocks are coloured in slices: ~6 ms at this size
 _LIST_START = re.compile(r"\s*(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 ACTION_SCHEME = "sd-action"
+HEADER_PADDING = 8
+BODY_INDENT = HEADER_PADDING + 1  # the header bar's border and padding: body text lines up
+_INDENTED = QTextFormat.Property.UserProperty + 1
 
 
 class DocumentBuilder:
@@ -51,6 +55,8 @@ class DocumentBuilder:
     _jobs: list[SlicedHighlight]
     _next_id: int
     _mono: QFont
+    _batch_depth: int
+    _indent_todo: list[QTextCursor]
 
     def _new_msg(self, key: object, role: str, **kw: Any) -> _Msg:
         m = _Msg(id=self._next_id, key=key, role=role, **kw)
@@ -79,9 +85,17 @@ class DocumentBuilder:
         """Group edits into one document change: one layout pass and one scroll per frame."""
         c = QTextCursor(self._doc)
         c.beginEditBlock()
+        self._batch_depth += 1
         try:
             yield
         finally:
+            self._batch_depth -= 1
+            c.endEditBlock()
+        if not self._batch_depth and self._indent_todo:
+            todo, self._indent_todo = self._indent_todo, []
+            c.beginEditBlock()  # tables exist only once the edit block ended (Qt scans frames)
+            for r in todo:
+                self._indent_now(r.selectionStart(), r.selectionEnd())
             c.endEditBlock()
 
     def _edit(self, pos: int, fn: Callable[[QTextCursor], object]) -> int:
@@ -113,7 +127,7 @@ class DocumentBuilder:
 
     def _open_frame(self, m: _Msg) -> None:
         ff = QTextFrameFormat()
-        ff.setPadding(8)
+        ff.setPadding(HEADER_PADDING)
         ff.setTopMargin(6)
         ff.setBottomMargin(6)
         if m.role == "user":
@@ -181,6 +195,46 @@ class DocumentBuilder:
             self._insert_body(m, partial(self._put_block, b=b))
         if tail.strip():
             self._edit(self._body_end(m), lambda c: self._put_markdown(c, tail))
+        self._indent(start, self._live_end(m))
+
+    def _indent(self, start: int, end: int) -> None:
+        """Line the blocks in [start, end] up with the text of the header bar above them.
+
+        Inside a batch the range is kept as a cursor (Qt moves it with later edits) and indented
+        when the batch ends. O(blocks in the range); a block or table already indented is left
+        alone (a property marks it), so overlapping ranges never indent twice.
+        """
+        if not self._batch_depth:
+            self._indent_now(start, end)
+            return
+        r = QTextCursor(self._doc)
+        r.setPosition(start)
+        r.setPosition(min(end, self._doc.characterCount() - 1), QTextCursor.MoveMode.KeepAnchor)
+        self._indent_todo.append(r)
+
+    def _indent_now(self, start: int, end: int) -> None:
+        block = self._doc.findBlock(start)
+        while block.isValid() and block.position() <= end:
+            c = QTextCursor(block)
+            table = c.currentTable()
+            if table is not None:
+                tf = table.format()
+                if not tf.boolProperty(_INDENTED):
+                    tf.setLeftMargin(tf.leftMargin() + BODY_INDENT)
+                    tf.setProperty(_INDENTED, True)
+                    table.setFormat(tf)
+                block = self._doc.findBlock(table.lastPosition() + 1)
+                continue
+            frame = c.currentFrame()
+            if frame is not None and frame != self._doc.rootFrame():  # a failure box: as is
+                block = self._doc.findBlock(frame.lastPosition() + 1)
+                continue
+            bf = block.blockFormat()
+            if not bf.boolProperty(_INDENTED):
+                bf.setLeftMargin(bf.leftMargin() + BODY_INDENT)
+                bf.setProperty(_INDENTED, True)
+                c.setBlockFormat(bf)
+            block = block.next()
 
     def _put_block(self, c: QTextCursor, *, b: Block) -> None:
         if b.kind == "code":
@@ -238,7 +292,9 @@ class DocumentBuilder:
             mono.setFont(self._mono)
             c.insertBlock(self._code_block_format(), mono)
 
-        self._edit(self._live_end(m), put)
+        start = self._live_end(m)
+        self._edit(start, put)
+        self._indent(start, self._live_end(m))
 
     def _append_code(self, m: _Msg, text: str) -> None:
         if text:
@@ -265,6 +321,7 @@ class DocumentBuilder:
                 c.insertText(m.reasoning, self._dim())
 
         m.rsn_len = self._edit(start, put)
+        self._indent(start, start + m.rsn_len)
 
     def _dim(self) -> QTextCharFormat:
         return self._fmt(dim=True)
@@ -291,6 +348,7 @@ class DocumentBuilder:
         if text:
             dim = self._dim()
             m.notice_len = self._edit(self._end(m), lambda c: self._put_text(c, text, dim))
+            self._indent(self._end(m) - m.notice_len, self._end(m))
 
     def _add_failure(self, m: _Msg) -> None:
         """A marked box under the kept partial text: title, one sentence, actions."""
