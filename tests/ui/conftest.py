@@ -11,13 +11,17 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
-import qasync
 from PySide6.QtWidgets import QApplication
 
+from streamdesk.ui.qtloop import QtEventLoop
 
-def _qasync_loop() -> qasync.QEventLoop:
+
+def _qasync_loop() -> QtEventLoop:
     app = QApplication.instance() or QApplication([])
-    return qasync.QEventLoop(app)
+    # As in run_app: closing a window must not quit Qt's loop (and with it, asyncio's) before
+    # the window's shutdown has run.
+    app.setQuitOnLastWindowClosed(False)
+    return QtEventLoop(app)
 
 
 def pytest_asyncio_loop_factories(

@@ -140,35 +140,41 @@ async def test_websocket_switch_is_disabled_with_a_reason_without_a_ws_endpoint(
         assert window.header.protocol() == "sse"
 
 
-def test_geometry_is_saved_on_close_and_restored(qtbot: QtBot) -> None:
+@pytest.mark.asyncio
+async def test_geometry_is_saved_on_close_and_restored(qtbot: QtBot) -> None:
+    # On the loop, with shutdown awaited: a window's tasks and timers must not outlive the test.
     window = MainWindow()
     qtbot.addWidget(window)
     window.resize(700, 500)
     window.show()
     window.close()
+    await window.shutdown()
     saved = load_settings().settings
     assert saved.window_geometry
     again = MainWindow()
     qtbot.addWidget(again)
-    assert (again.width(), again.height()) == (700, 500)
+    try:
+        assert (again.width(), again.height()) == (700, 500)
+    finally:
+        await again.shutdown()
 
 
-def test_shortcuts_focus_the_prompt_and_the_search_field(qtbot: QtBot) -> None:
-    window = MainWindow(save_on_close=False)
-    qtbot.addWidget(window)
-    window.show()
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
-    asked = []
-    window.settingsRequested.connect(lambda: asked.append("settings"))
-    window.inspectorRequested.connect(lambda: asked.append("inspector"))
-    qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
-    assert window.conversations.search.hasFocus()
-    qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
-    assert window.prompt.hasFocus()
-    qtbot.keyClick(window, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
-    qtbot.keyClick(window, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
-    assert asked == ["settings", "inspector"]
-    count = len(window.sessions)
-    qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
-    assert len(window.sessions) == count + 1
+@pytest.mark.asyncio
+async def test_shortcuts_focus_the_prompt_and_the_search_field(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as window:
+        window.activateWindow()
+        qtbot.waitUntil(window.isActiveWindow)
+        asked = []
+        window.settingsRequested.connect(lambda: asked.append("settings"))
+        window.inspectorRequested.connect(lambda: asked.append("inspector"))
+        qtbot.keyClick(window, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+        assert window.conversations.search.hasFocus()
+        qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+        assert window.prompt.hasFocus()
+        qtbot.keyClick(window, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
+        assert window.settings_ui.dialog is not None and window.settings_ui.dialog.isVisible()
+        qtbot.keyClick(window, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
+        assert asked == ["settings", "inspector"]
+        count = len(window.sessions)
+        qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+        assert len(window.sessions) == count + 1

@@ -13,12 +13,12 @@ import os
 import sys
 from typing import Any
 
-import qasync
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from streamdesk import __version__
 from streamdesk.core.redact import install_log_redaction
+from streamdesk.ui.qtloop import QtEventLoop
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
@@ -46,13 +46,8 @@ def run_app(argv: list[str] | None = None) -> int:
     QGuiApplication.styleHints().colorSchemeChanged.connect(window.on_system_scheme_changed)
     app.aboutToQuit.connect(window.close)
     window.show()
-    loop = qasync.QEventLoop(app)
+    loop = QtEventLoop(app)
     asyncio.set_event_loop(loop)
-    # qasync does not install asyncio's async-generator hooks (BaseEventLoop.run_forever does):
-    # without them an httpx stream left suspended is finalised off the loop with a traceback.
-    sys.set_asyncgen_hooks(
-        firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook
-    )
     with loop:
         code: int = loop.run_until_complete(_main(window))
         loop.run_until_complete(loop.shutdown_asyncgens())

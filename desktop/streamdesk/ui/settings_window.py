@@ -166,3 +166,11 @@ class SettingsController(QObject):
         if self.dialog is not None:
             with contextlib.suppress(RuntimeError):
                 self.dialog.reject()
+
+    async def aclose(self) -> None:
+        """Close the dialog and wait for its keychain and network tasks to end, on this loop."""
+        dialog, self.dialog = self.dialog, None
+        if dialog is not None:
+            with contextlib.suppress(RuntimeError):
+                dialog.reject()  # cancels its tasks
+            await dialog.wait_idle()

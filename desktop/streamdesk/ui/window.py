@@ -216,6 +216,7 @@ class MainWindow(QMainWindow):
         await asyncio.shield(self._shutdown_task)
 
     async def _shutdown(self) -> None:
+        await self.settings_ui.aclose()
         await asyncio.gather(*(s.aclose() for s in self.sessions.values()))
         for task in list(self._tasks):
             task.cancel()

@@ -26,6 +26,9 @@ from streamdesk.core.paths import data_dir
 from streamdesk.core.redact import remember_secret
 from streamdesk.core.store import atomic_write_text
 
+# One keychain call at a time: the window, the settings dialog and their worker threads share
+# the Secret Service, and concurrent D-Bus sessions from several threads crashed the process.
+_KEYCHAIN_LOCK = threading.Lock()
 SERVICE = "streamdesk"
 ENV_KEY = "STREAMDESK_API_KEY"
 INDEX_FILE = "keychain-index.json"
@@ -94,7 +97,8 @@ class KeyStore:
         if _is_fail_backend(backend):
             raise _unavailable(_no_backend_reason())
         try:
-            result: str | None = getattr(backend, method)(SERVICE, *args)
+            with _KEYCHAIN_LOCK:
+                result: str | None = getattr(backend, method)(SERVICE, *args)
         except keyring.errors.PasswordDeleteError:
             raise
         except Exception as exc:

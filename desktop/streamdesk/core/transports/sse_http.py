@@ -6,10 +6,11 @@ from "the server hung", so `core.stream` runs its own first-token and stall time
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from typing import Any, cast
 
 import httpx
 
@@ -152,16 +153,20 @@ class SSETransport:
                 frame = trace.frame
                 feed = decoder.feed
                 interpret = interpreter.interpret
-                async for chunk in response.aiter_raw():
-                    received(len(chunk))
-                    frame("in", chunk)
-                    for sse in feed(chunk):
-                        for event in interpret(sse):
-                            if isinstance(event, TextDelta | ReasoningDelta):
-                                tokens += 1
-                            yield event
-                            if isinstance(event, Done):
-                                return
+                # Closed here, on the loop: left to the garbage collector, httpx's generator
+                # chain would try to close its connection after the loop is gone.
+                raw_chunks = cast(AsyncGenerator[bytes, None], response.aiter_raw())
+                async with contextlib.aclosing(raw_chunks):
+                    async for chunk in raw_chunks:
+                        received(len(chunk))
+                        frame("in", chunk)
+                        for sse in feed(chunk):
+                            for event in interpret(sse):
+                                if isinstance(event, TextDelta | ReasoningDelta):
+                                    tokens += 1
+                                yield event
+                                if isinstance(event, Done):
+                                    return
                 for sse in decoder.close():
                     for event in interpret(sse):
                         yield event
