@@ -26,7 +26,6 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import qasync  # type: ignore[import-untyped]
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QTextBrowser
 
@@ -36,6 +35,7 @@ from streamdesk.core.stream import stream_chat
 from streamdesk.core.transports import make_transport
 from streamdesk.mock import MockServer
 from streamdesk.ui.highlight import wait_warm
+from streamdesk.ui.qtloop import QtEventLoop
 from streamdesk.ui.safe_document import MARKDOWN_FEATURES
 from streamdesk.ui.transcript import TranscriptView
 
@@ -232,13 +232,8 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=1000.0, help="tokens per second")
     ns = parser.parse_args()
     app = QApplication.instance() or QApplication(sys.argv)
-    loop = qasync.QEventLoop(app)
+    loop = QtEventLoop(app)  # the app's loop: qasync plus asyncio's async-generator hooks
     asyncio.set_event_loop(loop)
-    # qasync does not install asyncio's async-generator hooks (BaseEventLoop does): without them
-    # httpx's stream generator is finalised off the loop, with a traceback
-    sys.set_asyncgen_hooks(
-        firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook
-    )
     with loop:
         results = loop.run_until_complete(main(ns))
         loop.run_until_complete(loop.shutdown_asyncgens())
