@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint bench screenshot bundle bundle-test sysdeps venv clean
+.PHONY: run test lint bench screenshot bundle bundle-onefile bundle-test sysdeps venv clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed; set PYTHON=/path/to/python3.11")'
@@ -43,8 +43,14 @@ bundle: sysdeps venv
 	$(BIN)/python -m pip install --quiet -e '.[bundle]'
 	$(BIN)/pyinstaller --noconfirm --clean --distpath dist --workpath build packaging/streamdesk.spec
 
+bundle-onefile: sysdeps venv
+	$(BIN)/python -m pip install --quiet -e '.[bundle]'
+	STREAMDESK_ONEFILE=1 $(BIN)/pyinstaller --noconfirm --clean --distpath dist --workpath build/onefile packaging/streamdesk.spec
+
 bundle-test: bundle
-	QT_QPA_PLATFORM=offscreen dist/streamdesk/streamdesk --selftest
+	QT_QPA_PLATFORM=offscreen dist/streamdesk/streamdesk --version
+	QT_QPA_PLATFORM=offscreen STREAMDESK_HOME=$$(mktemp -d) dist/streamdesk/streamdesk --selftest
+	@du -sh dist/streamdesk
 
 clean:
 	rm -rf build dist .mypy_cache .ruff_cache .pytest_cache
