@@ -179,11 +179,14 @@ async def test_rename_pin_delete_and_undo(qtbot: QtBot) -> None:
 
 
 @pytest.mark.asyncio
-async def test_editing_a_prompt_resends_it_and_replaces_what_followed(qtbot: QtBot) -> None:
+async def test_editing_a_prompt_resends_it_and_keeps_what_followed(qtbot: QtBot) -> None:
     async with open_window(qtbot, **FAST) as window:
         session = window.current_session()
         session.send("first prompt")
         first = await wait_reply(session)
+        session.send("second prompt")
+        second = await wait_reply(session)
+        old_texts = [first.text, second.text]
         session.view.editRequested.emit(("user", first.key))
         assert window.prompt.toPlainText() == "first prompt"
         window.prompt.setPlainText("edited prompt")
@@ -195,6 +198,16 @@ async def test_editing_a_prompt_resends_it_and_replaces_what_followed(qtbot: QtB
             msgs = store.messages(conv.id)
             assert [m.content for m in msgs] == ["edited prompt", turn.text]
             assert len(store.alternatives(msgs[0].id)) == 2
+            hidden = store.hidden_messages(conv.id)
+            assert [m.content for m in hidden] == [first.text, "second prompt", second.text]
+        session.rerender()
+        assert "2/2" in session.view.toPlainText()
+        session.view.alternativeRequested.emit(("user", session.turns[0].key), -1)
+        assert [t.prompt for t in session.turns] == ["first prompt", "second prompt"]
+        assert [t.text for t in session.turns] == old_texts
+        assert "1/2" in session.view.toPlainText()
+        session.view.alternativeRequested.emit(("user", session.turns[0].key), 1)
+        assert [(t.prompt, t.text) for t in session.turns] == [("edited prompt", turn.text)]
 
 
 @pytest.mark.asyncio

@@ -261,7 +261,7 @@ class HistoryActions(QObject):
         self.editing = (session, turn.key)
         self.window.prompt.setPlainText(turn.prompt)
         self.window.focus_prompt()
-        self._say("Editing a prompt: Enter resends it (later messages are replaced).", 8000)
+        self._say("Editing a prompt: Enter resends it (what followed is kept as ‹ 1/2 ›).", 8000)
 
     def submit(self, session: ChatSession, text: str) -> bool:
         """The window's send hook: True if `text` resent an edited prompt."""
@@ -273,14 +273,8 @@ class HistoryActions(QObject):
         turn = next((t for t in session.turns if t.key == key), None)
         if turn is None:
             return False
-        if self.store is not None:
-            index = session.turns.index(turn)
-            later = [turn.reply_id] + [
-                i for t in session.turns[index + 1 :] for i in (t.user_id, t.reply_id)
-            ]
-            for mid in later:
-                if mid is not None:
-                    self.store.delete_message(mid)
+        # The store keeps the old prompt and what followed it: the new prompt becomes its
+        # alternative and the rest is set aside (‹ 1/2 › on the prompt brings it back).
         return session.resend_edited(key, text) is not None
 
     def delete_message(self, session: ChatSession, key: object) -> None:
@@ -309,6 +303,9 @@ class HistoryActions(QObject):
 
     def flip(self, session: ChatSession, key: object, step: int) -> None:
         """Show the previous or next alternative of reply `key` (it becomes the active one)."""
+        if isinstance(key, tuple):
+            self.flip_prompt(session, key, step)
+            return
         turn = next((t for t in session.turns if t.key == key), None)
         if turn is None or turn.reply_id is None or session.busy or self.store is None:
             return
@@ -319,3 +316,23 @@ class HistoryActions(QObject):
         fill_reply(turn, new)
         turn.alt_index, turn.alt_count = alts.index(new), len(alts)
         session.rerender()
+
+    def flip_prompt(self, session: ChatSession, key: object, step: int) -> None:
+        """Show another version of an edited prompt, with the replies and turns that followed it."""
+        turn = next((t for t in session.turns if ("user", t.key) == key), None)
+        cid = self.cid_of_key.get(self.session_key(session) or -1)
+        if turn is None or turn.user_id is None or session.busy or self.store is None:
+            return
+        alts = self.store.alternatives(turn.user_id)
+        index = next(i for i, a in enumerate(alts) if a.id == turn.user_id)
+        self.store.set_active_alternative(alts[(index + step) % len(alts)].id)
+        if cid is not None:
+            conv = self.store.get_conversation(cid)
+            turns = self.turns_of(self.store.messages(cid), conv.model)
+            session.load(turns, min(session.shown_from, len(turns)))
+
+    def session_key(self, session: ChatSession) -> int | None:
+        raise NotImplementedError
+
+    def turns_of(self, messages: list[StoredMessage], model: str) -> list[Turn]:
+        raise NotImplementedError

@@ -235,8 +235,13 @@ class HistoryBridge(HistoryActions):
         except Exception:
             log.exception("could not count the alternatives")
 
-    @staticmethod
-    def _alt_info(session: ChatSession, key: object) -> tuple[int, int] | None:
+    def _alt_info(self, session: ChatSession, key: object) -> tuple[int, int] | None:
+        if isinstance(key, tuple):  # a prompt: edited versions, counted in the store
+            turn = next((t for t in session.turns if ("user", t.key) == key), None)
+            if turn is None or turn.user_id is None or self.store is None:
+                return None
+            index, count = self.store.alternative_position(turn.user_id)
+            return (index + 1, count) if count > 1 else None
         turn = next((t for t in session.turns if t.key == key), None)
         if turn is None or turn.alt_count < 2:
             return None

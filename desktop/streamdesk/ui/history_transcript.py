@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QTextEdit, QWidget
 
 from streamdesk.ui.transcript import ACTION_SCHEME, TranscriptView, _Msg
 
-AltInfo = Callable[[object], tuple[int, int] | None]  # reply key -> (shown 1-based, count)
+# message key (a reply's, or ("user", key) for a prompt) -> (shown 1-based, count)
+AltInfo = Callable[[object], tuple[int, int] | None]
 
 
 class HistoryTranscriptView(TranscriptView):
@@ -73,13 +74,13 @@ class HistoryTranscriptView(TranscriptView):
         if not self.history_actions or m.frame is None:
             return
         links: list[tuple[str, str, int]] = []
+        alt = self.alt_info(m.key)  # a regenerated reply, or an edited prompt
+        if alt is not None and alt[1] > 1:
+            links += [("‹", "alt-prev", m.id), (f"{alt[0]}/{alt[1]}", "", 0)]
+            links += [("›", "alt-next", m.id)]
         if m.role == "user":
             links += [("Edit", "edit", m.id), ("Delete", "delete", m.id)]
         else:
-            alt = self.alt_info(m.key)
-            if alt is not None and alt[1] > 1:
-                links += [("‹", "alt-prev", m.id), (f"{alt[0]}/{alt[1]}", "", 0)]
-                links += [("›", "alt-next", m.id)]
             links += [("Regenerate", "regenerate", m.id), ("Delete", "delete", m.id)]
         c = QTextCursor(self.document())
         c.setPosition(m.frame.lastPosition())  # the end of the header line

@@ -264,7 +264,7 @@ class HistoryStore:
                     "SELECT MAX(alt_index) + 1 FROM messages WHERE group_id = ?",
                     (cols["group_id"],),
                 ).fetchone()[0]
-                db.execute("UPDATE messages SET active = 0 WHERE group_id = ?", (cols["group_id"],))
+                _switch_group(db, conversation_id, cols["group_id"], None, branch=role == "user")
             try:
                 message_id = insert_row(db, "messages", cols)
             except sqlite3.IntegrityError as exc:
@@ -378,14 +378,40 @@ class HistoryStore:
         return [message_from_row(r) for r in rows]
 
     def set_active_alternative(self, message_id: int) -> None:
+        """Show this alternative; for a prompt, also the replies and turns that followed it."""
         with self._write() as db:
-            cur = db.execute(
-                "UPDATE messages SET active = (id = ?) WHERE group_id ="
-                " (SELECT group_id FROM messages WHERE id = ?)",
-                (message_id, message_id),
-            )
-            if cur.rowcount == 0:
+            row = db.execute(
+                "SELECT conversation_id, group_id, active, role FROM messages WHERE id = ?",
+                (message_id,),
+            ).fetchone()
+            if row is None:
                 raise MessageNotFound(message_id)
+            if not row["active"]:
+                cid, group, branch = row["conversation_id"], row["group_id"], row["role"] == "user"
+                _switch_group(db, cid, group, message_id, branch=branch)
+
+    def hidden_messages(self, conversation_id: int) -> list[StoredMessage]:
+        """Messages hidden by an edited prompt (kept; flipping the prompt back shows them)."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {MESSAGE_COLS} FROM messages m WHERE m.conversation_id = ?"
+                " AND m.superseded_by IS NOT NULL ORDER BY m.group_id, m.alt_index",
+                (conversation_id,),
+            ).fetchall()
+        return [message_from_row(r) for r in rows]
+
+    def alternative_position(self, message_id: int) -> tuple[int, int]:
+        """(0-based index among its group's alternatives, how many there are)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT (SELECT COUNT(*) FROM messages a WHERE a.group_id = m.group_id"
+                " AND a.alt_index < m.alt_index), (SELECT COUNT(*) FROM messages a"
+                " WHERE a.group_id = m.group_id) FROM messages m WHERE m.id = ?",
+                (message_id,),
+            ).fetchone()
+        if row is None:
+            raise MessageNotFound(message_id)
+        return int(row[0]), int(row[1])
 
     def search(self, text: str, limit: int = 100) -> list[SearchHit]:
         """Full-text search over every finished message, newest first.
@@ -437,3 +463,31 @@ class HistoryStore:
     def _insert_export(self, data: Mapping[str, Any], *, keep_ids: bool) -> int:
         with self._write() as db:
             return insert_export(db, data, keep_ids=keep_ids)
+
+
+def _switch_group(
+    db: sqlite3.Connection, cid: int, group_id: int, show: int | None, *, branch: bool
+) -> None:
+    """Deactivate group `group_id`, then activate `show` (if any). Inside the caller's transaction.
+
+    With `branch` (a prompt's versions), what follows the group is swapped too: the active
+    messages of later groups are tagged with the id of the version they followed and hidden, and
+    those tagged with `show` come back, so flipping back restores exactly them. A regenerated
+    reply is not a branch: the turns after it stay.
+    """
+    old = db.execute(
+        "SELECT id FROM messages WHERE group_id = ? AND active = 1", (group_id,)
+    ).fetchone()
+    db.execute("UPDATE messages SET active = 0 WHERE group_id = ?", (group_id,))
+    if old is not None and branch:
+        db.execute(
+            "UPDATE messages SET active = 0, superseded_by = ?"
+            " WHERE conversation_id = ? AND active = 1 AND group_id > ?",
+            (old[0], cid, group_id),
+        )
+    if show is not None:
+        db.execute("UPDATE messages SET active = 1 WHERE id = ?", (show,))
+        db.execute(
+            "UPDATE messages SET active = 1, superseded_by = NULL WHERE superseded_by = ?",
+            (show,),
+        )

@@ -107,6 +107,7 @@ def message_to_json(m: StoredMessage) -> dict[str, Any]:
         "timings": dict(m.timings) if m.timings is not None else None,
         "cost": m.cost,
         "created": m.created,
+        "superseded_by": m.superseded_by,
     }
 
 
@@ -202,6 +203,7 @@ def parse_import(data: object) -> tuple[dict[str, Any], list[dict[str, Any]]]:
                 "timings": _opt(m, "timings", dict, where),
                 "cost": _opt(m, "cost", num, where),
                 "created": _opt(m, "created", num, where),
+                "superseded_by": _opt(m, "superseded_by", int, where),
             }
         )
     return conv, messages

@@ -90,6 +90,9 @@ class StoredMessage:
     timings: Mapping[str, Any] | None  # e.g. ttft, total, tokens_per_s
     cost: float | None
     created: float
+    # Hidden because a prompt before it was edited: the id of the prompt alternative it follows
+    # (shown again when that alternative is flipped back); None for the active branch.
+    superseded_by: int | None = None
 
     @property
     def usage(self) -> Usage | None:

@@ -137,6 +137,7 @@ def message_from_row(row: sqlite3.Row) -> StoredMessage:
         timings=json.loads(row["timings"]) if row["timings"] else None,
         cost=row["cost"],
         created=row["created"],
+        superseded_by=row["superseded_by"],
     )
 
 
@@ -154,6 +155,8 @@ def insert_export(db: sqlite3.Connection, data: Mapping[str, Any], *, keep_ids: 
     msgs.sort(key=lambda m: (m["old_group"] or m["old_id"] or 0, m["alt_index"]))
     conversation_id = insert_row(db, "conversations", conv)
     groups: dict[int | None, int] = {}
+    new_ids: dict[int | None, int] = {}
+    hidden: list[tuple[int, int]] = []  # (new id, old superseded_by)
     for m in msgs:
         old_id, old_group = m.pop("old_id"), m.pop("old_group")
         m["created"] = m["created"] if m["created"] is not None else now
@@ -161,8 +164,15 @@ def insert_export(db: sqlite3.Connection, data: Mapping[str, Any], *, keep_ids: 
         m["conversation_id"] = conversation_id
         if keep_ids:
             m["id"] = old_id
-        new_id = insert_row(db, "messages", m)
+        new_id = new_ids[old_id] = insert_row(db, "messages", m)
+        if m["superseded_by"] is not None:
+            hidden.append((new_id, m["superseded_by"]))
         key = old_group if old_group is not None else old_id
         group = groups.setdefault(key, new_id) if key is not None else new_id
         db.execute("UPDATE messages SET group_id = ? WHERE id = ?", (group, new_id))
+    # A hidden branch points at the prompt alternative it followed: map it to the new ids.
+    db.executemany(
+        "UPDATE messages SET superseded_by = ? WHERE id = ?",
+        [(new_ids.get(old), new_id) for new_id, old in hidden],
+    )
     return conversation_id

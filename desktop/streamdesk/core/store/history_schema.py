@@ -97,7 +97,16 @@ _V3 = (
     "CREATE INDEX message_chunks_message ON message_chunks (message_id, id)",
 )
 
-MIGRATIONS: list[tuple[str, ...]] = [_V1, _V2, _V3]
+# v4: edit-and-resend keeps what it replaces. Editing a prompt adds the new text as an alternative
+# of the old prompt; the messages that followed the old one (its reply, later turns) are hidden
+# (active = 0) and tagged `superseded_by` = the old prompt's id. Flipping the prompt back to that
+# alternative restores exactly them and hides the new branch the same way. Nothing is deleted.
+_V4 = (
+    "ALTER TABLE messages ADD COLUMN superseded_by INTEGER",
+    "CREATE INDEX messages_superseded ON messages (superseded_by) WHERE superseded_by IS NOT NULL",
+)
+
+MIGRATIONS: list[tuple[str, ...]] = [_V1, _V2, _V3, _V4]
 LATEST_VERSION = len(MIGRATIONS)
 
 
