@@ -9,17 +9,16 @@ Prices are USD per million tokens, as providers publish them.
 from __future__ import annotations
 
 import dataclasses
-import ssl
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from streamdesk.core.errors import StreamError
 from streamdesk.core.events import FailureKind
 from streamdesk.core.request import AuthStyle, Endpoint, Timeouts
 from streamdesk.core.signing import sign_headers
-from streamdesk.core.transports._classify import host_of, http_error, network_error
+
+if TYPE_CHECKING:  # httpx and ssl (~100 ms) load on first use, not with the window's first paint
+    import ssl
 
 MOCK_PROVIDER_ID = "mock"
 DEFAULT_PROVIDER_ID = "holysheep"
@@ -203,6 +202,22 @@ def auth_parts(endpoint: Endpoint) -> tuple[dict[str, str], dict[str, str]]:
     return headers, params
 
 
+def ca_context(path: str) -> ssl.SSLContext:
+    """The system's trust plus the PEM bundle at `path`; a bundle that cannot be used is a
+    TLS_ERROR naming the file (not a traceback), since every TLS connection would fail."""
+    import ssl
+
+    try:
+        return ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError) as exc:  # missing, unreadable, or not PEM certificates
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise StreamError(
+            FailureKind.TLS_ERROR,
+            f"The CA bundle {path} cannot be used ({why}). "
+            "Fix the path or clear it in Settings ▸ Network.",
+        ) from None
+
+
 def http_client_options(endpoint: Endpoint) -> dict[str, Any]:
     """`httpx.AsyncClient` keyword arguments for the endpoint's proxy and CA policy.
 
@@ -210,7 +225,7 @@ def http_client_options(endpoint: Endpoint) -> dict[str, Any]:
     """
     verify: ssl.SSLContext | bool = True
     if endpoint.ca_bundle:
-        verify = ssl.create_default_context(cafile=endpoint.ca_bundle)
+        verify = ca_context(endpoint.ca_bundle)
     options: dict[str, Any] = {"verify": verify}
     if endpoint.proxy is None:
         options["trust_env"] = True
@@ -224,6 +239,10 @@ def http_client_options(endpoint: Endpoint) -> dict[str, Any]:
 
 async def fetch_models(endpoint: Endpoint) -> list[str]:
     """Model ids from `GET {base}/models` (OpenAI shape `{"data": [{"id": …}]}`), sorted."""
+    import httpx
+
+    from streamdesk.core.transports._classify import host_of, http_error, network_error
+
     if not endpoint.base_url:
         raise StreamError(
             FailureKind.BAD_REQUEST, "This provider has no base URL yet; enter one in Settings."

@@ -33,6 +33,7 @@ from streamdesk.core.trace import StreamTrace
 from streamdesk.core.transports import make_transport
 from streamdesk.ui.failures import FAILURE_TITLES, failure_actions, failure_text, failure_title
 from streamdesk.ui.status_bar import ReplyStats
+from streamdesk.ui.targets import build_request, resolve_endpoint
 from streamdesk.ui.turns import (
     HistorySink,
     ReplySink,
@@ -211,25 +212,7 @@ class ChatSession(QObject):
         return next((t for t in self.turns if t.key == key), None)
 
     def _request(self, turn: Turn, index: int) -> ChatRequest:
-        """History up to turn `index` (superseded and empty replies left out) plus its prompt."""
-        messages: list[Message] = []
-        for earlier in self.turns[:index]:
-            if earlier.superseded:
-                continue
-            messages.append(Message("user", earlier.prompt))
-            if earlier.parts:
-                messages.append(Message("assistant", earlier.text))
-            else:
-                messages.pop()  # a prompt that got no reply would leave two user turns in a row
-        messages.append(Message("user", turn.prompt))
-        if self.system_prompt.strip():
-            messages.insert(0, Message("system", self.system_prompt))
-        return ChatRequest(
-            model=turn.target.request_model,
-            messages=tuple(messages),
-            max_tokens=self.params.get("max_tokens") or None,
-            temperature=self.params.get("temperature"),
-        )
+        return build_request(self.turns, index, turn, self.system_prompt, self.params)
 
     def _start(self, turn: Turn, request: ChatRequest, *, resume: bool = False) -> int:
         if not resume:
@@ -256,16 +239,14 @@ class ChatSession(QObject):
         noticed = False  # a retry notice is shown on the reply
         self._set_state("Connecting", turn)
         try:
-            endpoint = target.provider.endpoint(target.api_key)
+            endpoint = await resolve_endpoint(target)  # proxy, CA bundle, timeouts, retries
             transport = make_transport(target.protocol, endpoint, provider_id=target.provider.id)
             events = stream_chat(
                 transport,
                 request,
                 trace=trace,
-                timeouts=target.timeouts or endpoint.timeouts,
-                max_retries=(
-                    target.max_retries if target.max_retries is not None else endpoint.max_retries
-                ),
+                timeouts=endpoint.timeouts,
+                max_retries=endpoint.max_retries,
             )
             async with contextlib.aclosing(events):
                 async for event in events:

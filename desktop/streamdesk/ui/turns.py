@@ -43,6 +43,18 @@ HistorySink = ReplySink | Callable[["ChatSession", "Turn", ChatRequest], ReplySi
 
 
 @dataclass(frozen=True, slots=True)
+class Network:
+    """The settings' network policy at send time (a snapshot: a later settings change applies
+    to the next request, never to one already streaming)."""
+
+    proxy_mode: str = "system"  # system | none | manual (credentials: keychain PROXY_KEY_ID)
+    proxy_url: str = ""
+    ca_bundle: str = ""
+    timeouts: Timeouts | None = None  # the global timeouts, for the built-in mock
+    max_retries: int | None = None  # the global retries, for the built-in mock
+
+
+@dataclass(frozen=True, slots=True)
 class Target:
     """Where and how the next request goes: chosen in the header, read at send time."""
 
@@ -53,6 +65,7 @@ class Target:
     timeouts: Timeouts | None = None  # None: the provider's
     max_retries: int | None = None  # None: the provider's
     scenario: str | None = None  # mock fault, sent as the model suffix "MODEL#SCENARIO"
+    network: Network = field(default_factory=Network)  # proxy, CA bundle, global timeouts
 
     @property
     def request_model(self) -> str:

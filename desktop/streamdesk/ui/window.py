@@ -3,17 +3,29 @@
 Each conversation has its own `TranscriptView` (in a QStackedWidget) and `ChatSession`, so
 several replies stream at once and switching conversations loses nothing. Everything slow
 (keychain, mock server start, closing streams) runs as tasks on the qasync loop.
+
+Start-up paints first: `MainWindow(deferred=True)` builds only the frame (header, list, prompt,
+status bar) from modules that import in a few milliseconds, and `finish_build()`, run after the
+first frame is on screen, adds the rest (history store, transcript, session, inspector,
+settings, mock scenarios). So asyncio, httpx, keyring, SQLite, Pygments and the mock load after
+the window is visible; `start()` finishes the build if nobody did.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, Qt, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QGuiApplication,
+    QKeySequence,
+    QPalette,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -26,21 +38,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from streamdesk.core.providers import Provider, mock_provider
-from streamdesk.core.request import Timeouts
 from streamdesk.core.store.settings import Settings, all_providers, load_settings, save_settings
-from streamdesk.ui import keys
 from streamdesk.ui.conversation_list import ConversationList
 from streamdesk.ui.header import Header
-from streamdesk.ui.history_bridge import HistoryBridge
-from streamdesk.ui.history_transcript import HistoryTranscriptView
-from streamdesk.ui.inspector import install_network_tools
 from streamdesk.ui.prompt_box import PromptBox
-from streamdesk.ui.session import ChatSession
-from streamdesk.ui.settings_window import SettingsController
 from streamdesk.ui.status_bar import ReplyStats, StatusBar
 from streamdesk.ui.theme import THEME_CHOICES, apply_theme, resolve_dark
-from streamdesk.ui.turns import HistorySink, Target
+
+if TYPE_CHECKING:  # loaded by finish_build(), after the first paint
+    import asyncio
+
+    from streamdesk.core.providers import Provider
+    from streamdesk.core.request import Timeouts
+    from streamdesk.ui.history_bridge import HistoryBridge
+    from streamdesk.ui.session import ChatSession
+    from streamdesk.ui.settings_window import SettingsController
+    from streamdesk.ui.turns import HistorySink, Target
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +64,8 @@ class MainWindow(QMainWindow):
     settingsRequested = Signal()
     inspectorRequested = Signal()
     offlineChanged = Signal(bool)
+    history: HistoryBridge  # these two exist once finish_build() has run
+    settings_ui: SettingsController
 
     def __init__(
         self,
@@ -59,7 +74,9 @@ class MainWindow(QMainWindow):
         mock_options: dict[str, Any] | None = None,
         history_sink: HistorySink | None = None,
         save_on_close: bool = True,
+        deferred: bool = False,
     ) -> None:
+        """With `deferred`, only the frame is built: call `finish_build()` after showing it."""
         super().__init__()
         self.setWindowTitle("Streamdesk")
         if settings is None:
@@ -83,15 +100,42 @@ class MainWindow(QMainWindow):
         self._next_conversation = 1
         self._shutdown_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.closed = asyncio.Event()
+        self._closed: asyncio.Event | None = None
+        self.built = False
         self.dark = resolve_dark(settings.theme)
+        if deferred:  # the palette before the widgets: one polish instead of a repolish
+            self.apply_theme()
         self._build()
         self._build_menus()
-        install_network_tools(self)  # Ctrl+I inspector dock, View ▸ Send over both
         self._restore_geometry()
+        if not deferred:
+            self.finish_build()
+
+    def finish_build(self) -> None:
+        """What the first paint does not need: inspector, history, first chat, settings."""
+        if self.built:
+            return
+        self.built = True
+        from streamdesk.ui.history_bridge import HistoryBridge
+        from streamdesk.ui.inspector import install_network_tools
+        from streamdesk.ui.settings_window import SettingsController
+
+        self._build_debug_menu()
+        install_network_tools(self)  # Ctrl+I inspector dock, View ▸ Send over both
         self.history = HistoryBridge(self)  # stored conversations, persistence, search
         self.new_chat()
+        self.stack.removeWidget(self._placeholder)
+        self._placeholder.deleteLater()
         self.settings_ui = SettingsController(self)  # Ctrl+, dialog, banners, live apply
+
+    @property
+    def closed(self) -> asyncio.Event:
+        """Set when the window closes (created on first use: asyncio loads after first paint)."""
+        if self._closed is None:
+            import asyncio
+
+            self._closed = asyncio.Event()
+        return self._closed
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -105,8 +149,12 @@ class MainWindow(QMainWindow):
         self.conversations.newRequested.connect(self.new_chat)
         self.conversations.currentChanged.connect(self._show_conversation)
         self.stack = QStackedWidget(self)
+        self._placeholder = QWidget(self.stack)  # the empty transcript's colour until it exists
+        self._placeholder.setBackgroundRole(QPalette.ColorRole.Base)
+        self._placeholder.setAutoFillBackground(True)
+        self.stack.addWidget(self._placeholder)
         self.prompt = PromptBox(self)
-        self.prompt.can_submit = lambda: not self.current_session().busy
+        self.prompt.can_submit = lambda: bool(self.sessions) and not self.current_session().busy
         self.prompt.submitted.connect(self._send)
         self.prompt.stopRequested.connect(self.stop)
         self.prompt.blocked.connect(
@@ -174,8 +222,12 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _=False, c=choice: self.set_theme(c))
             group.addAction(act)
         self.debug_menu = bar.addMenu("&Debug")
-        self._scenario_group = QActionGroup(self)
+        self.debug_menu.menuAction().setEnabled(False)
         self.scenario_actions: dict[str, QAction] = {}
+
+    def _build_debug_menu(self) -> None:
+        """Mock fault scenarios (importing the mock package costs ~70 ms: after first paint)."""
+        self._scenario_group = QActionGroup(self)
         from streamdesk.mock.scenarios import SCENARIOS
 
         for name, description in SCENARIOS.items():
@@ -187,7 +239,6 @@ class MainWindow(QMainWindow):
             self._scenario_group.addAction(act)
             self.scenario_actions[name] = act
         self.debug_menu.setToolTipsVisible(True)
-        self.debug_menu.menuAction().setEnabled(False)
 
     def _action(self, menu: Any, text: str, shortcut: Any, slot: Any) -> QAction:
         act = QAction(text, self)
@@ -200,6 +251,7 @@ class MainWindow(QMainWindow):
 
     async def start(self) -> None:
         """Find the key of the active provider; without one, start the offline demo."""
+        self.finish_build()
         await self._use_provider(self.provider)
 
     async def run(self) -> int:
@@ -211,11 +263,16 @@ class MainWindow(QMainWindow):
 
     async def shutdown(self) -> None:
         """Cancel every stream (each keeps its text, marked stopped) and stop the mock."""
+        import asyncio
+
         if self._shutdown_task is None:
             self._shutdown_task = asyncio.ensure_future(self._shutdown())
         await asyncio.shield(self._shutdown_task)
 
     async def _shutdown(self) -> None:
+        import asyncio
+
+        self.finish_build()  # closed before the build finished: still end cleanly
         await self.settings_ui.aclose()
         await asyncio.gather(*(s.aclose() for s in self.sessions.values()))
         for task in list(self._tasks):
@@ -240,6 +297,8 @@ class MainWindow(QMainWindow):
             except OSError:
                 log.exception("could not save the settings")
         self.closed.set()
+        import asyncio
+
         with contextlib.suppress(RuntimeError):  # no running loop: nothing async to end
             asyncio.get_running_loop()
             self._spawn(self.shutdown())
@@ -257,6 +316,8 @@ class MainWindow(QMainWindow):
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         """A task that is kept referenced until it ends (the loop only holds weak refs)."""
+        import asyncio
+
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -278,6 +339,8 @@ class MainWindow(QMainWindow):
         if provider.id == "mock":
             self._set_provider(provider, None, offline=True)
             return
+        from streamdesk.ui import keys
+
         key, problem = await keys.lookup(provider.id)
         if key or not provider.needs_key:
             self._set_provider(provider, key, offline=False)
@@ -296,6 +359,8 @@ class MainWindow(QMainWindow):
             server = MockServer(**self.mock_options)
             await server.start()
             self.mock = server
+        from streamdesk.core.providers import mock_provider
+
         demo = mock_provider(self.mock.sse_base_url, self.mock.ws_url)
         self._offline_for = wanted.id
         self.providers = [demo, *(p for p in self.providers if p.id != "mock")]
@@ -331,6 +396,9 @@ class MainWindow(QMainWindow):
         scenario = self.next_scenario if self.provider.id == "mock" else None
         if scenario:
             self.set_next_scenario(None)
+        from streamdesk.ui.targets import network_of
+        from streamdesk.ui.turns import Target
+
         return Target(
             provider=self.provider,
             model=self.header.model() or self.provider.default_model,
@@ -339,6 +407,7 @@ class MainWindow(QMainWindow):
             timeouts=self.timeouts_override,
             max_retries=self.max_retries_override,
             scenario=scenario,
+            network=network_of(self.settings),  # proxy, CA bundle: as Test connection uses
         )
 
     # -- conversations --------------------------------------------------------------------
@@ -352,6 +421,9 @@ class MainWindow(QMainWindow):
         """A new conversation; with `key`, the session of a listed stored one (history)."""
         listed = key is not None
         key = self.new_key() if key is None else key
+        from streamdesk.ui.history_transcript import HistoryTranscriptView
+        from streamdesk.ui.session import ChatSession
+
         view = HistoryTranscriptView(self.stack)
         view.set_dark(self.dark)
         sink = self.history_sink or self.history.sink
