@@ -14,22 +14,32 @@ from streamdesk.mock.replies import reply_for
 PROMPT = "Kill me softly"
 
 
-def _stored(db: Path) -> str:
+def _streamed(db: Path) -> str:
+    """The reply text the window has flushed so far, while it is still streaming.
+
+    A streaming reply's batches are rows of `message_chunks` (folded into `messages` only when
+    the reply ends), so this reads the chunks of a 'streaming' row: polling `messages.content`
+    alone would only see text once the stall ran into the read timeout (~30 s) and ended it.
+    """
     if not db.exists():
         return ""
     con = sqlite3.connect(db, timeout=5)
     try:
-        row = con.execute("SELECT content FROM messages WHERE role = 'assistant'").fetchone()
+        row = con.execute(
+            "SELECT group_concat(c.content, '') FROM messages m JOIN message_chunks c"
+            " ON c.message_id = m.id WHERE m.role = 'assistant' AND m.status = 'streaming'"
+        ).fetchone()
     except sqlite3.OperationalError:
         return ""
     finally:
         con.close()
-    return row[0] if row else ""
+    return (row[0] or "") if row else ""
 
 
 def test_kill_9_of_the_window_mid_stream_reopens_partial() -> None:
     # The "stall" scenario streams 5 tokens then keeps the connection silent: the window is
-    # killed while the reply is still streaming, after its first batch reached the database.
+    # killed while the reply is still streaming (status 'streaming' in the DB), once those
+    # tokens reached the database; reopening the store turns the row into a partial reply.
     env = {**os.environ, "STREAMDESK_AUTOSEND": PROMPT, "STREAMDESK_AUTOSEND_SCENARIO": "stall"}
     env["QT_QPA_PLATFORM"] = "offscreen"
     proc = subprocess.Popen(
@@ -38,8 +48,9 @@ def test_kill_9_of_the_window_mid_stream_reopens_partial() -> None:
     )  # fmt: skip
     db = default_path()
     try:
-        for _ in range(2000):  # bounded wait on a condition: the first batch is in the DB
-            if _stored(db):
+        want = "".join(reply_for(PROMPT)[:5])
+        for _ in range(600):  # bounded wait on a condition: every token before the stall is in
+            if _streamed(db) == want:
                 break
             try:
                 proc.wait(timeout=0.05)
@@ -51,10 +62,11 @@ def test_kill_9_of_the_window_mid_stream_reopens_partial() -> None:
     finally:
         proc.kill()
         proc.wait()
+    if sys.platform != "win32":
+        assert proc.returncode == -9, "the window was killed, it did not exit on its own"
     with HistoryStore() as store:
         (conv,) = store.list_conversations()
         user, reply = store.messages(conv.id)
     assert user.content == PROMPT and conv.title == PROMPT
     assert reply.status == "partial"
-    tokens = reply_for(PROMPT)
-    assert reply.content == "".join(tokens[:5]), "all 5 tokens before the stall were stored"
+    assert reply.content == want, "all 5 tokens before the stall were stored"
