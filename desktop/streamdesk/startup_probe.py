@@ -7,7 +7,8 @@ is used (not a monotonic clock) because the two readings come from different pro
 Two ways in: the app calls `install(window)` right after `window.show()` when `enabled()`, or the
 frozen entry point (packaging/entry.py) calls `arm()` before the app starts, which creates the
 QApplication early and watches the first window painted. Nothing here runs unless the variable
-is set, and only QtCore/QtWidgets (loaded by the window anyway) are imported.
+is set, and only QtCore/QtWidgets (loaded by the window anyway) are imported. `FirstPaint` is
+also what ui/app.py waits on before it loads the rest of the app.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
@@ -27,12 +29,13 @@ def enabled() -> bool:
     return os.environ.get(ENV, "") not in ("", "0")
 
 
-class _FirstPaint(QObject):
-    """Application-wide filter: the first Paint of any widget in `window` ends the measurement."""
+class FirstPaint(QObject):
+    """Application-wide filter: after the first Paint of any widget in `window`, call `then`."""
 
-    def __init__(self, window: QWidget | None, parent: QObject) -> None:
+    def __init__(self, window: QWidget | None, parent: QObject, then: Callable[[], None]) -> None:
         super().__init__(parent)
         self._window = window  # None: any window
+        self._then = then
         self._seen = False
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -44,7 +47,7 @@ class _FirstPaint(QObject):
         ):
             self._seen = True
             # Zero-delay timer: fires once this frame's paint events are done and flushed.
-            QTimer.singleShot(0, _report)
+            QTimer.singleShot(0, self._then)
         return False
 
 
@@ -61,7 +64,7 @@ def install(window: QWidget) -> None:
     app = QApplication.instance()
     if app is None:
         raise RuntimeError("startup_probe.install() needs a QApplication")
-    app.installEventFilter(_FirstPaint(window, window))
+    app.installEventFilter(FirstPaint(window, window, _report))
 
 
 def arm() -> None:
@@ -69,4 +72,4 @@ def arm() -> None:
     from streamdesk.ui.app import make_app
 
     app = make_app()
-    app.installEventFilter(_FirstPaint(None, app))
+    app.installEventFilter(FirstPaint(None, app, _report))

@@ -3,34 +3,59 @@
 Qt owns the loop; asyncio runs on it through qasync (not PySide6.QtAsyncio, which cannot open
 sockets). All async work starts inside `MainWindow.run()`, the coroutine the loop runs, and the
 app quits only after that coroutine has cancelled the streams and stopped the mock.
+
+Start-up shows the window first: the frame is built from light modules, Qt's own loop runs until
+its first frame is painted, and only then do asyncio/qasync, the history store, the transcript,
+the keychain and the mock load (`MainWindow.finish_build`). benchmarks/startup.py measures it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
 from typing import Any
 
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtGui import QGuiApplication, QIcon
+from PySide6.QtWidgets import QApplication, QWidget
 
-from streamdesk import __version__
+from streamdesk import __version__, appicon, startup_probe
 from streamdesk.core.redact import install_log_redaction
-from streamdesk.ui.qtloop import QtEventLoop
+
+FIRST_PAINT_WAIT_MS = 2000  # a window that is never exposed (minimised, no compositor) waits this
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing
+    # Qt's paint thread pool costs 2-6 ms per scroll-bar paint on 2 cores; must be set before
+    # the QApplication exists (ui/transcript.py sets it too, for tests that import it first).
+    os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
     app = QApplication(list(sys.argv if argv is None else argv) or ["streamdesk"])
     app.setApplicationName("Streamdesk")
     app.setApplicationDisplayName("Streamdesk")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("streamdesk")
+    icon = QIcon()
+    for png in appicon.icon_pngs():
+        icon.addFile(str(png))
+    if not icon.isNull():
+        app.setWindowIcon(icon)
     return app
+
+
+def paint_first(app: QApplication, window: QWidget) -> None:
+    """Run Qt's loop (no asyncio yet) until `window` has shown its first frame."""
+    loop = QEventLoop()
+    watch = startup_probe.FirstPaint(window, loop, loop.quit)
+    app.installEventFilter(watch)
+    QTimer.singleShot(FIRST_PAINT_WAIT_MS, loop, loop.quit)
+    try:
+        loop.exec()
+    finally:
+        app.removeEventFilter(watch)
 
 
 def run_app(argv: list[str] | None = None) -> int:
@@ -41,11 +66,18 @@ def run_app(argv: list[str] | None = None) -> int:
     app.setQuitOnLastWindowClosed(False)  # run() ends the loop after a clean shutdown
     from streamdesk.ui.window import MainWindow
 
-    window = MainWindow()
-    window.apply_theme()
+    window = MainWindow(deferred=True)  # the frame only, themed before its widgets polish
     QGuiApplication.styleHints().colorSchemeChanged.connect(window.on_system_scheme_changed)
     app.aboutToQuit.connect(window.close)
     window.show()
+    if startup_probe.enabled():
+        startup_probe.install(window)
+    paint_first(app, window)
+    window.finish_build()
+    import asyncio
+
+    from streamdesk.ui.qtloop import QtEventLoop
+
     loop = QtEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:

@@ -7,7 +7,7 @@ stored conversations. While the search field has text, the search results replac
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -23,8 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from streamdesk.core.store.history import SearchHit
 from streamdesk.ui.history_search import SearchResults
+
+if TYPE_CHECKING:  # the store (SQLite, ~30 ms) loads after the window's first paint
+    from streamdesk.core.store.history import SearchHit
 
 _KEY = Qt.ItemDataRole.UserRole
 _TITLE = Qt.ItemDataRole.UserRole + 1

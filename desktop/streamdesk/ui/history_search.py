@@ -4,17 +4,21 @@ the matched words highlighted (the store marks them with control characters; we 
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QWidget
 
-from streamdesk.core.store.history import HIGHLIGHT_END, HIGHLIGHT_START, SearchHit
+if TYPE_CHECKING:  # the store (SQLite, ~30 ms) loads after the window's first paint
+    from streamdesk.core.store.history import SearchHit
 
 _HIT = Qt.ItemDataRole.UserRole
 
 
 def snippet_html(snippet: str) -> str:
     """Escape the snippet, then turn the store's markers into highlighted spans."""
+    from streamdesk.core.store.history import HIGHLIGHT_END, HIGHLIGHT_START
+
     text = html.escape(" ".join(snippet.split()))
     return text.replace(HIGHLIGHT_START, '<span style="background:#ffd33d;color:#1f2328">').replace(
         HIGHLIGHT_END, "</span>"

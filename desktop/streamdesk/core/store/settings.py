@@ -9,16 +9,14 @@ No secret is ever stored here: keys and proxy credentials live in the OS keychai
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import shutil
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
-
-import tomlkit
-from tomlkit.items import AoT, Table
 
 from streamdesk.core.errors import SettingsError
 from streamdesk.core.paths import config_dir
@@ -30,6 +28,9 @@ from streamdesk.core.providers import (
 )
 from streamdesk.core.request import AuthStyle, Timeouts
 from streamdesk.core.store import atomic_write_text
+
+if TYPE_CHECKING:  # tomlkit (~20 ms to import) is loaded only when settings are saved
+    from tomlkit.items import Table
 
 SETTINGS_FILE = "settings.toml"
 PROXY_KEY_ID = "proxy"  # keychain username holding "user:password" for the manual proxy
@@ -262,10 +263,15 @@ def parse_settings(data: dict[str, Any]) -> Settings:
 
 
 def _backup(path: Path) -> Path:
-    """Copy `path` to the first free `.bak` name: an older backup is never overwritten."""
+    """Copy `path` to the first free `.bak` name: an older backup is never overwritten, and
+    the same bad file read again (every `streamdesk ask`) reuses its backup."""
     candidate = path.with_name(path.name + ".bak")
     n = 2
+    content = path.read_bytes()
     while candidate.exists():
+        with contextlib.suppress(OSError):
+            if candidate.read_bytes() == content:
+                return candidate
         candidate = path.with_name(f"{path.name}.bak{n}")
         n += 1
     shutil.copy2(path, candidate)
@@ -302,6 +308,8 @@ def _set(table: Any, key: str, value: Any) -> None:
 
 
 def _model_item(m: ModelInfo) -> Any:
+    import tomlkit
+
     item = tomlkit.inline_table()
     item["id"] = m.id
     if m.input_price is not None:
@@ -312,6 +320,8 @@ def _model_item(m: ModelInfo) -> Any:
 
 
 def _provider_table(p: ProviderSettings, table: Table) -> Table:
+    import tomlkit
+
     for key in ("id", "name", "base_url", "ws_url", "sign", "needs_key", "default_model"):
         _set(table, key, getattr(p, key))
     _set(table, "auth", p.auth.value)
@@ -332,6 +342,9 @@ def _provider_table(p: ProviderSettings, table: Table) -> Table:
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:
     """Write atomically, keeping the comments and unknown keys of the file already there."""
+    import tomlkit
+    from tomlkit.items import AoT
+
     path = settings_path() if path is None else path
     if proxy_password(settings.proxy_url):
         raise SettingsError("proxy credentials belong in the keychain, not the file", "proxy_url")
