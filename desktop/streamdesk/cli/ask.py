@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, TextIO
 
 from streamdesk.cli._common import warn
+from streamdesk.cli.ask_setup import UsageError, add_network_flags
 from streamdesk.core.events import (
     Done,
     Failure,
@@ -60,7 +61,9 @@ CANCELLED_MESSAGE = "Stopped by the user; the partial reply was kept."
 _EPILOG = (
     "The API key comes from the OS keychain (`streamdesk keys set PROVIDER`) or the\n"
     "STREAMDESK_API_KEY environment variable, never from a flag. With no key and no\n"
-    "--base-url, ask talks to the built-in offline mock server and says so on stderr.\n\n"
+    "--base-url, ask talks to the built-in offline mock server and says so on stderr.\n"
+    "Provider, timeouts, retries, proxy and CA bundle default to the settings file\n"
+    "(the window's File ▸ Settings); the flags above override them for one run.\n\n"
     "Exit codes:\n  0   the reply finished\n  2   usage error\n"
     + "".join(f"  {code:<4}{kind.value}\n" for kind, code in EXIT_CODES.items())
 )
@@ -75,7 +78,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("prompt", metavar="PROMPT", help='the question; "-" reads it from stdin')
-    p.add_argument("--provider", help="provider id (default: the default relay)")
+    p.add_argument(
+        "--provider", help="provider id or a profile from Settings (default: the active one)"
+    )
     p.add_argument("--base-url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8765/v1")
     p.add_argument("--ws-url", help="WebSocket URL (default with --base-url: ws(s)://…/v1/ws/chat)")
     p.add_argument("--protocol", choices=("sse", "ws"), default="sse", help="default: sse")
@@ -85,11 +90,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--sign", action="store_true", help="sign the request (X-Timestamp/X-Signature)")
     p.add_argument("--json", action="store_true", help="print one JSON object per event per line")
     p.add_argument("--scenario", metavar="NAME", help="mock fault scenario (sends X-Mock-Scenario)")
-    p.add_argument("--first-token-timeout", type=float, metavar="S", help="seconds (default 60)")
-    p.add_argument("--stall-timeout", type=float, metavar="S", help="seconds (default 30)")
-    p.add_argument(
-        "--max-retries", type=int, metavar="N", help="retries before the first token (default 2)"
-    )
+    p.add_argument("--first-token-timeout", type=float, metavar="S", help="seconds")
+    p.add_argument("--stall-timeout", type=float, metavar="S", help="seconds")
+    p.add_argument("--max-retries", type=int, metavar="N", help="retries before the first token")
+    add_network_flags(p)
     p.add_argument("--no-save", action="store_true", help="do not store the exchange in history")
     p.add_argument(
         "--continue",
@@ -99,10 +103,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="continue conversation ID (a partial last reply is continued in place)",
     )
     p.set_defaults(handler=run)
-
-
-class UsageError(Exception):
-    """A bad combination of arguments: exit 2 with one line."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -125,50 +125,35 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _ask(args: argparse.Namespace, prompt: str, sink: Sink) -> int:
+    from streamdesk.cli import ask_setup as setup
     from streamdesk.core import providers
-    from streamdesk.core.errors import KeychainUnavailable
     from streamdesk.core.request import ChatRequest, Message
     from streamdesk.core.store.secrets import KeyStore
 
-    provider_id = args.provider or providers.DEFAULT_PROVIDER_ID
+    settings = setup.load_cli_settings()
+    provider = setup.pick_provider(settings, args.provider)
+    store = KeyStore()
     try:
-        provider = providers.builtin(provider_id)
-    except KeyError as exc:
-        raise UsageError(exc.args[0]) from None
-    key: str | None = None
-    if provider.needs_key or not args.base_url:
-        try:
-            key = KeyStore().get(provider_id)
-        except KeychainUnavailable as exc:
-            if args.base_url:  # a server of the user's choosing may need no key at all
-                warn(f"{exc} Continuing without a key.")
-            elif not args.provider:  # nothing asked for: the offline demo, as with no key
-                warn(f"{exc} Set STREAMDESK_API_KEY to use a real provider.")
-            else:
-                failure = Failure(
-                    FailureKind.KEYCHAIN_UNAVAILABLE,
-                    f"{exc} Set STREAMDESK_API_KEY for this run, or pass --base-url for a "
-                    "server that needs no key.",
-                )
-                sink.event(failure, sink.elapsed())
-                return sink.finish()
+        key = setup.find_key(provider, args, store)
+    except setup.KeychainNeeded as exc:
+        failure = Failure(
+            FailureKind.KEYCHAIN_UNAVAILABLE,
+            f"{exc} Set STREAMDESK_API_KEY for this run, or pass --base-url for a "
+            "server that needs no key.",
+        )
+        sink.event(failure, sink.elapsed())
+        return sink.finish()
     async with contextlib.AsyncExitStack() as stack:
-        if args.base_url:
-            base = args.base_url.rstrip("/")
-            ws_url = args.ws_url or _ws_url_for(base)
-            endpoint = dataclasses.replace(provider.endpoint(key), base_url=base, ws_url=ws_url)
-        elif key is None and provider.needs_key:
+        if key is None and provider.needs_key and not args.base_url:
             from streamdesk.mock import MockServer
 
             mock = await stack.enter_async_context(MockServer())
             warn(f"no API key set; using the built-in offline mock server ({mock.sse_base_url})")
             provider = providers.mock_provider(mock.sse_base_url, mock.ws_url)
-            provider_id = provider.id
-            endpoint = provider.endpoint(None)
+            endpoint = setup.mock_endpoint(provider, settings)
         else:
-            endpoint = provider.endpoint(key)
-            if args.ws_url:
-                endpoint = dataclasses.replace(endpoint, ws_url=args.ws_url)
+            endpoint = setup.endpoint_for(provider, key, settings, args, store)
+        provider_id = provider.id
         endpoint = _adjust(endpoint, args)
         if args.protocol == "ws" and not endpoint.ws_url:
             raise UsageError(f"provider {provider_id!r} has no WebSocket URL; pass --ws-url")
@@ -191,13 +176,6 @@ async def _ask(args: argparse.Namespace, prompt: str, sink: Sink) -> int:
             if saver is not None:
                 saver.close()
     return code
-
-
-def _ws_url_for(base_url: str) -> str:
-    """The mock's and the relay's convention: the WebSocket lives at {base}/ws/chat."""
-    scheme, sep, rest = base_url.partition("://")
-    ws_scheme = {"https": "wss", "http": "ws"}.get(scheme, scheme)
-    return f"{ws_scheme}{sep}{rest}/ws/chat"
 
 
 def _adjust(endpoint: Endpoint, args: argparse.Namespace) -> Endpoint:
