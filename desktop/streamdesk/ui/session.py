@@ -33,7 +33,7 @@ from streamdesk.core.trace import StreamTrace
 from streamdesk.core.transports import make_transport
 from streamdesk.ui.failures import FAILURE_TITLES, failure_actions, failure_text, failure_title
 from streamdesk.ui.status_bar import ReplyStats
-from streamdesk.ui.targets import build_request, resolve_endpoint
+from streamdesk.ui.targets import build_request, close_transport, resolve_endpoint
 from streamdesk.ui.turns import (
     HistorySink,
     ReplySink,
@@ -232,7 +232,7 @@ class ChatSession(QObject):
         reply = turn.view
         trace = self.trace_factory()
         self.trace = turn.trace = trace
-        sink = self._open_sink(turn, request)
+        sink = open_sink(self.history_sink, self, turn, request)
         tokens_before = turn.completion_tokens if resume else 0
         status, failure = "error", None
         transport = None
@@ -285,7 +285,7 @@ class ChatSession(QObject):
         finally:
             self._stop_countdown()
             if transport is not None:
-                await self._close_transport(transport)
+                await close_transport(transport)
         self._finish(turn, status, failure, sink, tokens_before)
 
     def _finish(
@@ -329,20 +329,6 @@ class ChatSession(QObject):
         if failure is not None:
             self.failed.emit(turn.key, failure)
         self.finished.emit(turn.key, status)
-
-    @staticmethod
-    async def _close_transport(transport: Any) -> None:
-        """Close even when cancelled again while closing (window closing during a Stop)."""
-        task = asyncio.ensure_future(transport.aclose())
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError:
-            await task
-        except Exception:
-            log.exception("closing the transport failed")
-
-    def _open_sink(self, turn: Turn, request: ChatRequest) -> ReplySink | None:
-        return open_sink(self.history_sink, self, turn, request)
 
     # -- retry countdown ------------------------------------------------------------------
 

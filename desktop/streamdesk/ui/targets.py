@@ -100,3 +100,14 @@ def build_request(
         max_tokens=params.get("max_tokens") or None,
         temperature=params.get("temperature"),
     )
+
+
+async def close_transport(transport: Any) -> None:
+    """Close even when cancelled again while closing (window closing during a Stop)."""
+    task = asyncio.ensure_future(transport.aclose())
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+    except Exception:
+        log.exception("closing the transport failed")
