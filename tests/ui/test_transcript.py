@@ -221,3 +221,41 @@ def test_a_message_added_mid_stream_does_not_disturb_the_reply(qtbot: QtBot) -> 
     reply.finish("stopped")
     lines = content_lines(view.toPlainText())
     assert lines == ["Hello", "a", "b", "c", "tail", "Stopped", "interjection"]
+
+
+def test_header_links_and_action_lines_emit_action_activated(qtbot: QtBot) -> None:
+    view = make_view(qtbot)
+    view.header_links = lambda key, role: [("Pin", "pin"), ("2/3", "")] if role == "user" else []
+    got: list[tuple[str, object]] = []
+    view.actionActivated.connect(lambda action, key: got.append((action, key)))
+    view.add_action_line("Load more", "more")
+    view.add_user_message("hello", key="u1")
+    view.add_assistant_message("partial text", status="partial", key="r1")
+    text = view.toPlainText()
+    assert "You   Copy  Pin  2/3" in text and "Assistant   Copy\n" in text
+    click_anchor(qtbot, view, "Pin", "pin")
+    click_anchor(qtbot, view, "Load more", "more")
+    assert got == [("pin", "u1"), ("more", None)]
+    span = view.message_span("u1")
+    assert span is not None and "hello" in text[span[0] : span[1]]
+    assert view.message_span("nope") is None
+
+
+def test_failure_actions_hook_offers_continue_on_a_stored_partial_reply(qtbot: QtBot) -> None:
+    class View(TranscriptView):
+        def failure_actions(self, key: object, status: str, has_text: bool) -> tuple[str, ...]:
+            return ("continue",) if has_text else ("retry",)
+
+    view = View()
+    qtbot.addWidget(view)
+    view.resize(700, 500)
+    view.show()
+    keys: list[object] = []
+    view.continueRequested.connect(keys.append)
+    view.add_assistant_message("half a reply", status="partial", key="r1")
+    assert "Continue" in view.toPlainText()
+    click_anchor(qtbot, view, "Continue", "continue")
+    assert keys == ["r1"]
+    plain = make_view(qtbot)  # the default offers nothing: only a live reply has actions
+    plain.add_assistant_message("half a reply", status="partial", key="r1")
+    assert "Failed" in plain.toPlainText() and "Continue" not in plain.toPlainText()

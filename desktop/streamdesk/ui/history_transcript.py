@@ -1,19 +1,20 @@
 """The transcript with history actions: edit, delete, regenerate, ‹ 1/3 › alternatives, earlier
 pages, and a highlighted search hit.
 
-A thin subclass of `TranscriptView`: it adds links to each message's header line and a "Load
-earlier messages" line at the top, and routes their clicks to signals the history bridge handles.
+A thin subclass of `TranscriptView` that uses only its public hooks: `header_links` puts the
+links on each message's header line, `add_action_line` the "Load earlier messages" line, and
+`actionActivated` routes their clicks to the signals the history bridge handles.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QUrl, QUrlQuery, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QTextEdit, QWidget
 
-from streamdesk.ui.transcript import ACTION_SCHEME, TranscriptView, _Msg
+from streamdesk.ui.transcript import TranscriptView
 
 # message key (a reply's, or ("user", key) for a prompt) -> (shown 1-based, count)
 AltInfo = Callable[[object], tuple[int, int] | None]
@@ -34,6 +35,8 @@ class HistoryTranscriptView(TranscriptView):
         self.alt_info: AltInfo = lambda _key: None
         self.history_actions = False  # links only once the conversation is stored
         self._earlier = 0
+        self.header_links = self._links
+        self.actionActivated.connect(self._on_action)
         self.verticalScrollBar().valueChanged.connect(self._at_top)
 
     # -- earlier pages ---------------------------------------------------------------------
@@ -45,90 +48,63 @@ class HistoryTranscriptView(TranscriptView):
     def clear_messages(self) -> None:
         super().clear_messages()
         if self._earlier:
-            c = QTextCursor(self.document())
-            text = f"↑ Load earlier messages ({self._earlier} more)"
-            c.insertText(text, self._fmt(href=self._href("earlier", m=0)))
+            self.add_action_line(f"↑ Load earlier messages ({self._earlier} more)", "earlier")
 
     def _at_top(self, value: int) -> None:
         bar = self.verticalScrollBar()
-        if self._earlier and value == 0 and bar.maximum() > 0 and not self._scrolling:
+        if self._earlier and value == 0 and bar.maximum() > 0 and not self.is_auto_scrolling():
             self.earlierRequested.emit()
 
     def keep_top(self, key: object) -> None:
         """After older messages were prepended: keep message `key` where the reader left it."""
-        m = next((x for x in self._msgs if x.key == key), None)
-        if m is None or m.frame is None:
+        span = self.message_span(key)
+        if span is None:
             return
-        top = self.document().documentLayout().frameBoundingRect(m.frame).top()
-        self._following = False
-        self._scrolling = True
-        try:
-            self.verticalScrollBar().setValue(int(top))
-        finally:
-            self._scrolling = False
+        block = self.document().findBlock(span[0])
+        self.scroll_to(int(self.document().documentLayout().blockBoundingRect(block).top()))
 
     # -- links on each message -------------------------------------------------------------
 
-    def _open_frame(self, m: _Msg) -> None:
-        super()._open_frame(m)
-        if not self.history_actions or m.frame is None:
-            return
-        links: list[tuple[str, str, int]] = []
-        alt = self.alt_info(m.key)  # a regenerated reply, or an edited prompt
+    def _links(self, key: object, role: str) -> list[tuple[str, str]]:
+        if not self.history_actions:
+            return []
+        links: list[tuple[str, str]] = []
+        alt = self.alt_info(key)  # a regenerated reply, or an edited prompt
         if alt is not None and alt[1] > 1:
-            links += [("‹", "alt-prev", m.id), (f"{alt[0]}/{alt[1]}", "", 0)]
-            links += [("›", "alt-next", m.id)]
-        if m.role == "user":
-            links += [("Edit", "edit", m.id), ("Delete", "delete", m.id)]
-        else:
-            links += [("Regenerate", "regenerate", m.id), ("Delete", "delete", m.id)]
-        c = QTextCursor(self.document())
-        c.setPosition(m.frame.lastPosition())  # the end of the header line
-        for text, verb, num in links:
-            c.insertText("  ", QTextCharFormat())
-            fmt = self._fmt(href=self._href(verb, m=num)) if verb else self._fmt(dim=True)
-            c.insertText(text, fmt)
+            links += [("‹", "alt-prev"), (f"{alt[0]}/{alt[1]}", ""), ("›", "alt-next")]
+        if role == "user":
+            return [*links, ("Edit", "edit"), ("Delete", "delete")]
+        return [*links, ("Regenerate", "regenerate"), ("Delete", "delete")]
 
-    def _add_failure(self, m: _Msg) -> None:
+    def failure_actions(self, key: object, status: str, has_text: bool) -> tuple[str, ...]:
         """A stored partial, stopped or failed reply reopens with the action that fits it."""
-        if m.live is None and not m.actions and m.status != "complete":
-            m.actions = ("continue",) if m.text else ("retry",)
-        super()._add_failure(m)
+        return ("continue",) if has_text else ("retry",)
 
-    def _on_anchor(self, url: QUrl) -> None:
-        q = QUrlQuery(url)
-        verb = url.path()
-        own = url.scheme() == ACTION_SCHEME and q.queryItemValue("t") == self._nonce
-        if not own or verb not in _VERBS:
-            super()._on_anchor(url)
-            return
-        if verb == "earlier":
+    def _on_action(self, action: str, key: object) -> None:
+        if action == "earlier":
             self.earlierRequested.emit()
+        elif key is None:
             return
-        num = int(q.queryItemValue("m") or -1)
-        m = next((x for x in self._msgs if x.id == num), None)
-        if m is None:
-            return
-        if verb == "edit":
-            self.editRequested.emit(m.key)
-        elif verb == "delete":
-            self.deleteRequested.emit(m.key)
-        elif verb == "regenerate":
-            self.regenerateRequested.emit(m.key)
-        else:
-            self.alternativeRequested.emit(m.key, -1 if verb == "alt-prev" else 1)
+        elif action == "edit":
+            self.editRequested.emit(key)
+        elif action == "delete":
+            self.deleteRequested.emit(key)
+        elif action == "regenerate":
+            self.regenerateRequested.emit(key)
+        elif action in ("alt-prev", "alt-next"):
+            self.alternativeRequested.emit(key, -1 if action == "alt-prev" else 1)
 
     # -- search hits -----------------------------------------------------------------------
 
     def has_key(self, key: object) -> bool:
-        return any(m.key == key for m in self._msgs)
+        return self.message_span(key) is not None
 
     def highlight(self, key: object, terms: list[str]) -> bool:
         """Select the first hit of `terms` in message `key` (else the whole message), show it."""
-        m = next((x for x in self._msgs if x.key == key), None)
-        if m is None or m.frame is None:
+        span = self.message_span(key)
+        if span is None:
             return False
-        doc, first, last = self.document(), m.frame.firstPosition(), self._end(m)
+        doc, (first, last) = self.document(), span
         found = QTextCursor()
         for term in terms:
             hit = doc.find(term, first, QTextDocument.FindFlag(0))
@@ -142,14 +118,8 @@ class HistoryTranscriptView(TranscriptView):
         sel = QTextEdit.ExtraSelection()
         sel.cursor = found  # type: ignore[attr-defined]
         fmt = QTextCharFormat()
-        fmt.setBackground(QColor("#7a5d00" if self._dark else "#fff1a8"))
+        fmt.setBackground(QColor("#7a5d00" if self.is_dark() else "#fff1a8"))
         sel.format = fmt  # type: ignore[attr-defined]
         self.setExtraSelections([sel])
-        self._following = False
-        self.setTextCursor(found)
-        self.ensureCursorVisible()
-        self._update_jump()
+        self.reveal(found)
         return True
-
-
-_VERBS = frozenset({"earlier", "edit", "delete", "regenerate", "alt-prev", "alt-next"})

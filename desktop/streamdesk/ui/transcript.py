@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QUrl, QUrlQuery, Signal
@@ -28,7 +29,15 @@ from streamdesk.ui.reply_view import FRAME_MS, ReplyView, _Msg
 from streamdesk.ui.safe_document import SafeDocument, is_safe_external
 from streamdesk.ui.transcript_doc import ACTION_SCHEME, SYNC_HIGHLIGHT, DocumentBuilder
 
-__all__ = ["ACTION_SCHEME", "FRAME_MS", "SYNC_HIGHLIGHT", "ReplyView", "TranscriptView", "_Msg"]
+__all__ = [
+    "ACTION_SCHEME", "FRAME_MS", "SYNC_HIGHLIGHT", "HeaderLinks", "ReplyView", "TranscriptView",
+    "_Msg",
+]  # fmt: skip
+
+# (message key, role) -> the links to put on that message's header line, as (text, action);
+# an empty action shows the text dimmed, without a link. A click emits actionActivated.
+HeaderLinks = Callable[[object, str], Sequence[tuple[str, str]]]
+_BUILTIN = frozenset({"copy-code", "copy-msg", "toggle", "retry", "continue"})
 
 # Qt's raster engine splits every fill taller than 64 lines across a thread pool and waits for
 # it; for narrow fills (scroll bar, frame borders) the hand-off costs more than the fill: 2-6 ms
@@ -38,12 +47,19 @@ os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
 
 
 class TranscriptView(DocumentBuilder, QTextBrowser):
-    """Read-only transcript; model text is never interpreted as HTML, nothing is fetched."""
+    """Read-only transcript; model text is never interpreted as HTML, nothing is fetched.
+
+    Extension points (for views that add actions, e.g. the history's): `header_links`,
+    `failure_actions`, `add_action_line` and the `actionActivated(action, key)` signal; and
+    `message_span`, `scroll_to`, `reveal` to find and show a message.
+    """
 
     retryRequested = Signal(object)
     continueRequested = Signal(object)
     copyRequested = Signal(str)
     linkActivated = Signal(QUrl)
+    # A link from `header_links` or `add_action_line` was clicked: (action, message key or None).
+    actionActivated = Signal(str, object)
 
     def __init__(self, parent: QWidget | None = None, *, dark: bool = False) -> None:
         super().__init__(parent)
@@ -65,6 +81,7 @@ class TranscriptView(DocumentBuilder, QTextBrowser):
         self._following = True
         self._scrolling = False
         self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self.header_links: HeaderLinks = lambda _key, _role: ()
         self.anchorClicked.connect(self._on_anchor)
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._on_scrolled)
@@ -162,6 +179,50 @@ class TranscriptView(DocumentBuilder, QTextBrowser):
                 return m.live.text if m.live is not None else m.text
         return ""
 
+    def failure_actions(self, key: object, status: str, has_text: bool) -> tuple[str, ...]:
+        """Actions ("retry", "continue") on the box of a stored reply that did not complete.
+
+        Override to offer them; a live reply gets its actions from `ReplyView.finish`.
+        """
+        return ()
+
+    def add_action_line(self, text: str, action: str) -> None:
+        """Append a line that is one link; a click emits actionActivated(action, None)."""
+        c = QTextCursor(self._doc)
+        c.movePosition(QTextCursor.MoveOperation.End)
+        c.insertText(text, self._fmt(href=self._href(action, m=-1)))
+
+    def message_span(self, key: object) -> tuple[int, int] | None:
+        """Document positions (first, end) of message `key`: header, body and any box."""
+        m = next((x for x in self._msgs if x.key == key), None)
+        if m is None or m.frame is None:
+            return None
+        return m.frame.firstPosition(), self._end(m)
+
+    def scroll_to(self, y: int) -> None:
+        """Scroll to `y` and stop following the reply (the reader's place, not auto-scroll)."""
+        self._following = False
+        self._scrolling = True
+        try:
+            self.verticalScrollBar().setValue(y)
+        finally:
+            self._scrolling = False
+        self._update_jump()
+
+    def reveal(self, cursor: QTextCursor) -> None:
+        """Put the text cursor (and its selection) on screen; stop following the reply."""
+        self._following = False
+        self.setTextCursor(cursor)
+        self.ensureCursorVisible()
+        self._update_jump()
+
+    def is_dark(self) -> bool:
+        return self._dark
+
+    def is_auto_scrolling(self) -> bool:
+        """True while the view itself moves the scroll bar (not the reader)."""
+        return self._scrolling
+
     def loadResource(self, type: int, name: QUrl | str) -> Any:
         """The browser's own loader reads local files; only app resources are allowed."""
         return self._doc.loadResource(type, name)
@@ -182,6 +243,9 @@ class TranscriptView(DocumentBuilder, QTextBrowser):
             self._copy(self._codes.get(num, ""))
             return
         m = next((x for x in self._msgs if x.id == num), None)
+        if verb not in _BUILTIN:
+            self.actionActivated.emit(verb, m.key if m is not None else None)
+            return
         if m is None:
             return
         if verb == "copy-msg":

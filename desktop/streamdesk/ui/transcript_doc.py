@@ -9,7 +9,7 @@ not inside a frame: Qt re-lays out a whole frame whenever anything inside it cha
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from typing import Any
@@ -57,6 +57,10 @@ class DocumentBuilder:
     _mono: QFont
     _batch_depth: int
     _indent_todo: list[QTextCursor]
+    header_links: Callable[[object, str], Sequence[tuple[str, str]]]
+
+    def failure_actions(self, key: object, status: str, has_text: bool) -> tuple[str, ...]:
+        raise NotImplementedError  # TranscriptView
 
     def _new_msg(self, key: object, role: str, **kw: Any) -> _Msg:
         m = _Msg(id=self._next_id, key=key, role=role, **kw)
@@ -142,6 +146,11 @@ class DocumentBuilder:
         c.insertText(head, self._fmt(bold=True))
         c.insertText("   ", QTextCharFormat())
         c.insertText("Copy", self._fmt(href=self._href("copy-msg", m=m.id)))
+        for text, action in self.header_links(m.key, m.role):
+            c.insertText("  ", QTextCharFormat())
+            c.insertText(
+                text, self._fmt(href=self._href(action, m=m.id)) if action else self._fmt(dim=True)
+            )
         m.rsn_len = m.body_len = m.notice_len = 0
 
     def _render_static(self, m: _Msg) -> None:
@@ -158,6 +167,8 @@ class DocumentBuilder:
             return
         if m.reasoning:
             self._append_reasoning(m, "")
+        if not m.actions and m.status != "complete":
+            m.actions = self.failure_actions(m.key, m.status, bool(m.text))
         sp = BlockSplitter()
         self._replace_live(m, sp.feed(m.text) + sp.finish())
         self._add_failure(m)
