@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -34,16 +33,6 @@ def mock() -> Iterator[MockServer]:
         yield server
     finally:
         stop()
-
-
-@pytest.fixture
-def dead_port() -> Iterator[int]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        sock.close()
 
 
 def write_settings(home: Path, mock: MockServer, extra: str = "") -> Path:

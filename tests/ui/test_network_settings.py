@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -29,17 +28,6 @@ from streamdesk.ui.window import MainWindow
 KEY = "sk-network-test-0123456789"
 PROMPT = "Is the proxy used?"
 PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
-
-
-@pytest.fixture
-def dead_port() -> Iterator[int]:
-    """A loopback port that refuses connections (bound, never listening, held for the test)."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        sock.close()
 
 
 @pytest.fixture
