@@ -67,6 +67,15 @@ def _text(content: Any) -> str:
     return ""
 
 
+def _after(tokens: list[str], chars: int) -> list[str]:
+    """The reply's tokens after its first `chars` characters (the prefix already sent)."""
+    for i, token in enumerate(tokens):
+        if chars < len(token):
+            return tokens[i:] if chars == 0 else [token[chars:], *tokens[i + 1 :]]
+        chars -= len(token)
+    return []
+
+
 def pick_scenario(explicit: str | None, model: str) -> tuple[str, str]:
     """(model to echo, scenario): an explicit header/field wins over a `#NAME` model suffix."""
     name, suffix = split_model(model)
@@ -93,7 +102,11 @@ def plan_chat(
     explicit_scenario: str | None,
     defaults: Defaults,
 ) -> Chat:
-    """Validate a chat-completions body and decide the reply; raises ChatRejected."""
+    """Validate a chat-completions body and decide the reply; raises ChatRejected.
+
+    When the last message is the assistant's (a partial reply sent as its prefix), the reply is
+    the rest of the prompt's reply after that many characters, as a real server continues it.
+    """
     model = body.get("model")
     messages = body.get("messages")
     if not isinstance(model, str) or not model:
@@ -117,6 +130,9 @@ def plan_chat(
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
         raise ChatRejected("'max_tokens' must be a positive integer.")
     content = reply_for(prompt, pace.tokens)
+    last = messages[-1] if messages else {}
+    if last.get("role") == "assistant":  # a partial reply sent as the prefix: continue it
+        content = _after(content, len(_text(last.get("content"))))
     finish = "stop"
     if limit is not None and len(content) > limit:
         content, finish = content[:limit], "length"
