@@ -92,8 +92,9 @@ async def test_search_finds_a_message_and_jumps_to_it_highlighted(qtbot: QtBot) 
         lst.results.activate(0)
         assert lst.title(lst.current_key()) == "conv 1"
         view = window.current_session().view
-        assert view.textCursor().selectedText() == "zebra1"
-        assert view.extraSelections()
+        (mark,) = view.extraSelections()
+        assert mark.cursor.selectedText() == "zebra1"
+        assert view.textCursor().position() == mark.cursor.selectionStart()
 
 
 @pytest.mark.asyncio

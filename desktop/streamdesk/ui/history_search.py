@@ -7,6 +7,7 @@ import html
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QWidget
 
 if TYPE_CHECKING:  # the store (SQLite, ~30 ms) loads after the window's first paint
@@ -34,6 +35,12 @@ class SearchResults(QListWidget):
         super().__init__(parent)
         self.setObjectName("searchResults")
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # The rows are rich-text labels that keep their own text colours: a translucent
+        # selection keeps them readable in both themes (the default blue made the title black
+        # on dark blue).
+        self.setStyleSheet(
+            "QListWidget#searchResults::item:selected { background: rgba(9, 105, 218, 0.22); }"
+        )
         self.itemActivated.connect(self._activate)
         self.itemClicked.connect(self._activate)
 
@@ -56,9 +63,26 @@ class SearchResults(QListWidget):
             label.setTextFormat(Qt.TextFormat.RichText)
             label.setContentsMargins(4, 3, 4, 3)
             label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-            item.setSizeHint(QSize(10, label.sizeHint().height() + 18))
             self.addItem(item)
             self.setItemWidget(item, label)
+        self._fit()
+
+    def _fit(self) -> None:
+        """Each row as tall as its wrapped text at the list's width.
+
+        QLabel.sizeHint() wraps at a guessed width, which left gaps under some results and cut
+        others off; the scroll bar's width is always set aside (it may appear after this).
+        """
+        width = self.width() - 2 * self.frameWidth() - self.verticalScrollBar().sizeHint().width()
+        for i in range(self.count()):
+            item = self.item(i)
+            label = self.itemWidget(item)
+            if isinstance(label, QLabel):
+                item.setSizeHint(QSize(10, label.heightForWidth(max(80, width)) + 8))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit()
 
     def hits(self) -> list[SearchHit]:
         return [h for i in range(self.count()) if (h := self.item(i).data(_HIT)) is not None]

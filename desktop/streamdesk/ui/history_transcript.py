@@ -121,5 +121,7 @@ class HistoryTranscriptView(TranscriptView):
         fmt.setBackground(QColor("#7a5d00" if self.is_dark() else "#fff1a8"))
         sel.format = fmt  # type: ignore[attr-defined]
         self.setExtraSelections([sel])
-        self.reveal(found)
+        at = QTextCursor(found)  # no selection: the (blue) selection would hide the yellow mark
+        at.setPosition(found.selectionStart())
+        self.reveal(at)
         return True
