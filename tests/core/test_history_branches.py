@@ -108,3 +108,18 @@ def test_hidden_branches_survive_export_import_and_undo(store: HistoryStore) -> 
     store.restore_conversation(store.delete_conversation(cid))
     store.set_active_alternative(u1)
     assert _contents(store, cid) == ["u1", "a1", "u2", "a2"]
+
+
+def test_reveal_flips_to_the_branch_and_alternative_holding_a_message(store: HistoryStore) -> None:
+    cid, (u1, a1, u2, a2) = _two_turns(store)
+    u2b = store.add_message(cid, "user", "u2 edited", alternative_of=u2)
+    a2b = store.add_message(cid, "assistant", "a2 new")
+    store.add_message(cid, "assistant", "a2 regenerated", alternative_of=a2b)
+    store.add_message(cid, "user", "u1 edited", alternative_of=u1)
+    assert _contents(store, cid) == ["u1 edited"]
+    assert store.reveal(a2)  # under u2, itself under u1: two levels
+    assert _contents(store, cid) == ["u1", "a1", "u2", "a2"]
+    assert store.reveal(a2b)  # an older alternative of a reply in the u2 edited branch
+    assert _contents(store, cid) == ["u1", "a1", "u2 edited", "a2 new"]
+    assert store.reveal(u2b) and store.reveal(a1)
+    assert _contents(store, cid) == ["u1", "a1", "u2 edited", "a2 new"]

@@ -192,6 +192,7 @@ async def test_editing_a_prompt_resends_it_and_keeps_what_followed(qtbot: QtBot)
         assert window.prompt.toPlainText() == "first prompt"
         window.prompt.setPlainText("edited prompt")
         window.prompt.submit()
+        assert "‹  2/2  ›" in session.view.toPlainText()  # shown as soon as it is resent
         turn = await wait_reply(session)
         assert [t.prompt for t in session.turns] == ["edited prompt"]
         with HistoryStore() as store:
@@ -201,14 +202,16 @@ async def test_editing_a_prompt_resends_it_and_keeps_what_followed(qtbot: QtBot)
             assert len(store.alternatives(msgs[0].id)) == 2
             hidden = store.hidden_messages(conv.id)
             assert [m.content for m in hidden] == [first.text, "second prompt", second.text]
-        session.rerender()
-        assert "2/2" in session.view.toPlainText()
         session.view.alternativeRequested.emit(("user", session.turns[0].key), -1)
         assert [t.prompt for t in session.turns] == ["first prompt", "second prompt"]
         assert [t.text for t in session.turns] == old_texts
         assert "1/2" in session.view.toPlainText()
         session.view.alternativeRequested.emit(("user", session.turns[0].key), 1)
         assert [(t.prompt, t.text) for t in session.turns] == [("edited prompt", turn.text)]
+        # A search hit in the set-aside branch opens that branch.
+        (hit,) = [h for h in window.history.search("second prompt") if h.role == "user"]
+        assert window.history.open_hit(hit)
+        assert [t.prompt for t in session.turns] == ["first prompt", "second prompt"]
 
 
 @pytest.mark.asyncio

@@ -237,11 +237,12 @@ class HistoryActions(QObject):
         session = self.window.sessions.get(key)
         if session is None:
             session = self.open_stored(key, hit.conversation_id)
-        index, turn = next(
-            ((i, t) for i, t in enumerate(session.turns)
-             if hit.message_id in (t.user_id, t.reply_id)),
-            (-1, None),
-        )  # fmt: skip
+        index, turn = self._turn_of(session, hit.message_id)
+        store = self.store
+        # In a branch an edit set aside, or an older alternative: flip to it.
+        if turn is None and store is not None and not session.busy and store.reveal(hit.message_id):
+            self._reload(session, hit.conversation_id)
+            index, turn = self._turn_of(session, hit.message_id)
         if turn is None:
             return False
         if index < session.shown_from:
@@ -327,9 +328,21 @@ class HistoryActions(QObject):
         index = next(i for i, a in enumerate(alts) if a.id == turn.user_id)
         self.store.set_active_alternative(alts[(index + step) % len(alts)].id)
         if cid is not None:
-            conv = self.store.get_conversation(cid)
-            turns = self.turns_of(self.store.messages(cid), conv.model)
-            session.load(turns, min(session.shown_from, len(turns)))
+            self._reload(session, cid)
+
+    def _reload(self, session: ChatSession, cid: int) -> None:
+        """Load the shown branch again after the store flipped versions; keep the page."""
+        assert self.store is not None
+        conv = self.store.get_conversation(cid)
+        turns = self.turns_of(self.store.messages(cid), conv.model)
+        session.load(turns, min(session.shown_from, len(turns)))
+
+    @staticmethod
+    def _turn_of(session: ChatSession, message_id: int) -> tuple[int, Turn | None]:
+        return next(
+            ((i, t) for i, t in enumerate(session.turns) if message_id in (t.user_id, t.reply_id)),
+            (-1, None),
+        )
 
     def session_key(self, session: ChatSession) -> int | None:
         raise NotImplementedError

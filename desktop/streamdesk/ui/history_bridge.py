@@ -238,8 +238,13 @@ class HistoryBridge(HistoryActions):
     def _alt_info(self, session: ChatSession, key: object) -> tuple[int, int] | None:
         if isinstance(key, tuple):  # a prompt: edited versions, counted in the store
             turn = next((t for t in session.turns if ("user", t.key) == key), None)
-            if turn is None or turn.user_id is None or self.store is None:
+            if turn is None or self.store is None:
                 return None
+            if turn.user_id is None:  # an edited prompt being sent: it will be the newest
+                if turn.edit_of is None:
+                    return None
+                count = self.store.alternative_position(turn.edit_of)[1] + 1
+                return count, count
             index, count = self.store.alternative_position(turn.user_id)
             return (index + 1, count) if count > 1 else None
         turn = next((t for t in session.turns if t.key == key), None)

@@ -390,6 +390,27 @@ class HistoryStore:
                 cid, group, branch = row["conversation_id"], row["group_id"], row["role"] == "user"
                 _switch_group(db, cid, group, message_id, branch=branch)
 
+    def reveal(self, message_id: int) -> bool:
+        """Put a message back in the shown transcript (a search hit in a hidden branch or an
+        older alternative): flip to the versions it belongs under, outermost first."""
+        for _ in range(64):  # one level per round; bounded against a damaged file
+            cur = self.get_message(message_id)
+            if cur.active:
+                return True
+            for _ in range(64):
+                if cur.superseded_by is not None:  # shown again with that prompt version
+                    cur = self.get_message(cur.superseded_by)
+                    continue
+                group = self.alternatives(cur.id)
+                if any(a.active for a in group):
+                    self.set_active_alternative(cur.id)
+                    break
+                hidden = next((a for a in group if a.superseded_by is not None), None)
+                if hidden is None:
+                    return False
+                cur = hidden  # the whole group is hidden: show it first
+        return self.get_message(message_id).active
+
     def hidden_messages(self, conversation_id: int) -> list[StoredMessage]:
         """Messages hidden by an edited prompt (kept; flipping the prompt back shows them)."""
         with self._lock:
