@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
         self._shutdown_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed: asyncio.Event | None = None
+        self.warmup: asyncio.Task[None] | None = None  # the request path, loading off the loop
         self.built = False
         self.dark = resolve_dark(settings.theme)
         if deferred:  # the palette before the widgets: one polish instead of a repolish
@@ -252,7 +253,20 @@ class MainWindow(QMainWindow):
     async def start(self) -> None:
         """Find the key of the active provider; without one, start the offline demo."""
         self.finish_build()
+        self.warmup = self._spawn(self._prewarm())
         await self._use_provider(self.provider)
+
+    async def _prewarm(self) -> None:
+        """Import the request path and build TLS contexts in a worker thread: ~150 ms that
+        the first Send would otherwise spend on the loop (benchmarks/window_lag.py)."""
+        import asyncio
+
+        from streamdesk.core.transports._tls import prewarm
+
+        try:
+            await asyncio.to_thread(prewarm)
+        except Exception:  # a missing optional module must not break start-up
+            log.exception("warming the request path failed")
 
     async def run(self) -> int:
         """The app's main coroutine: start, wait for the window to close, shut down."""

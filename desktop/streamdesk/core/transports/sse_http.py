@@ -36,6 +36,7 @@ from streamdesk.core.transports._classify import (
     server_message,
     truncate,
 )
+from streamdesk.core.transports._tls import httpx_verify
 
 MAX_ERROR_BODY = 64 * 1024  # bytes of an error response read for its message
 
@@ -63,10 +64,12 @@ class SSETransport:
 
     def _make_client(self) -> httpx.AsyncClient:
         t = self.endpoint.timeouts
+        options = http_client_options(self.endpoint)
+        options["verify"] = httpx_verify(options["verify"], options["trust_env"])
         return httpx.AsyncClient(
             timeout=httpx.Timeout(connect=t.connect, read=None, write=t.write, pool=t.connect),
             follow_redirects=False,
-            **http_client_options(self.endpoint),
+            **options,
         )
 
     def _proxy_for(self, url: str) -> str | None:

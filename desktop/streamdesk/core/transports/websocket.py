@@ -56,6 +56,7 @@ from streamdesk.core.transports._classify import (
     network_error,
     truncate,
 )
+from streamdesk.core.transports._tls import system_context
 
 MAX_FRAME = 16 * 1024 * 1024
 PING_INTERVAL = 20.0
@@ -108,8 +109,8 @@ class WebSocketTransport:
             "proxy": True if ep.proxy is None else (ep.proxy or None),
         }
         verify = http_client_options(ep)["verify"]
-        if isinstance(verify, ssl.SSLContext) and url.startswith("wss:"):
-            options["ssl"] = verify
+        if url.startswith("wss:"):  # websockets would build a new default context per connect
+            options["ssl"] = verify if isinstance(verify, ssl.SSLContext) else system_context()
         return options
 
     async def stream(self, request: ChatRequest, trace: StreamTrace) -> AsyncIterator[StreamEvent]:
