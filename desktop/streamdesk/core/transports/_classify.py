@@ -102,6 +102,11 @@ def server_message(body: bytes) -> str | None:
     return truncate(" ".join(text.split()))
 
 
+def format_seconds(seconds: float) -> str:
+    """A wait for people: "0.1 s", "2.5 s", "30 s" (a sub-second wait never reads "0 s")."""
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.2g} s"
+
+
 def truncate(text: str, limit: int = MAX_QUOTE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -138,7 +143,7 @@ def http_error(
         return StreamError(FailureKind.NOT_FOUND, msg, status=status)
     if status == 429:
         wait = parse_retry_after(headers)
-        hint = f" The server asks to wait {wait:.0f} s." if wait is not None else ""
+        hint = f" The server asks to wait {format_seconds(wait)}." if wait is not None else ""
         msg = f"HTTP 429 from {host}: rate limited.{hint} Try again later.{said}"
         return StreamError(FailureKind.RATE_LIMITED, msg, retry_after=wait, status=status)
     if status >= 500:
