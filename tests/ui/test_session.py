@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
-from ui_helpers import open_window, wait_reply
+from ui_helpers import open_window, wait_reply, wait_text
 
 from streamdesk.core.events import FailureKind
 from streamdesk.core.request import Timeouts
@@ -142,3 +142,30 @@ async def test_history_sink_receives_the_reply_as_it_streams(qtbot: QtBot) -> No
         status, meta = sinks[0].ended
         assert status == "partial" and meta["failure_kind"] is FailureKind.CUT_MID_STREAM
         assert "".join(sinks[0].text) == session.turns[-1].text
+
+
+@pytest.mark.asyncio
+async def test_a_reply_cut_by_max_tokens_is_marked_and_continuable(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as window:
+        session = window.current_session()
+        session.params = {"max_tokens": 5}
+        session.send("short please")
+        turn = await wait_reply(session)
+        assert turn.status == "complete"
+        shown = session.view.toPlainText()
+        assert "Stopped at the max-tokens limit" in shown and "Continue" in shown, shown[-300:]
+        assert "Max tokens" in window.status.text()
+
+
+@pytest.mark.asyncio
+async def test_a_stopped_reply_says_how_many_tokens_arrived(qtbot: QtBot) -> None:
+    async with open_window(qtbot, tokens_per_second=200.0) as window:
+        session = window.current_session()
+        session.send("stop me")
+        await wait_text(session)
+        session.stop()
+        turn = await wait_reply(session)
+        assert turn.status == "stopped"
+        shown = session.view.toPlainText()
+        assert f"Stopped after {turn.completion_tokens} token" in shown, shown[-300:]
+        assert turn.completion_tokens >= 1 and "Continue" in shown

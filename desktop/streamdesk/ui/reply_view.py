@@ -167,3 +167,20 @@ class ReplyView:
         self._reset_render_state()
         self._pending = [self.text]
         self._render()
+
+
+def ending_marks(
+    status: str, finish_reason: str | None, tokens: int, has_text: bool
+) -> tuple[str, tuple[str, ...]]:
+    """Title and actions of the box under a reply that ended without failing but is unfinished.
+
+    Stopped by the user: "Stopped after 312 tokens"; cut by the max-tokens limit (finish_reason
+    "length"): "Stopped at the max-tokens limit". Both offer Continue when there is text.
+    """
+    actions = ("Continue",) if has_text else ()
+    if status == "stopped":
+        count = f" after {tokens} token{'s' if tokens != 1 else ''}" if tokens else ""
+        return f"Stopped{count}", actions
+    if status == "complete" and finish_reason == "length":
+        return "Stopped at the max-tokens limit", actions
+    return "", ()

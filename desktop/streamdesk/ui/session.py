@@ -32,6 +32,7 @@ from streamdesk.core.stream import stream_chat
 from streamdesk.core.trace import StreamTrace
 from streamdesk.core.transports import make_transport
 from streamdesk.ui.failures import FAILURE_TITLES, failure_actions, failure_text, failure_title
+from streamdesk.ui.reply_view import ending_marks
 from streamdesk.ui.status_bar import ReplyStats
 from streamdesk.ui.targets import build_request, close_transport, resolve_endpoint
 from streamdesk.ui.turns import (
@@ -234,7 +235,7 @@ class ChatSession(QObject):
         self.trace = turn.trace = trace
         sink = open_sink(self.history_sink, self, turn, request)
         tokens_before = turn.completion_tokens if resume else 0
-        status, failure = "error", None
+        status, failure, finish_reason = "error", None, None
         transport = None
         noticed = False  # a retry notice is shown on the reply
         self._set_state("Connecting", turn)
@@ -274,7 +275,7 @@ class ChatSession(QObject):
                         self._start_countdown(reply, event)
                         self._set_state("Retrying", turn)
                     elif isinstance(event, Done):
-                        status = "complete"
+                        status, finish_reason = "complete", event.finish_reason
                     elif isinstance(event, Failure):
                         failure = event
         except asyncio.CancelledError:
@@ -286,10 +287,16 @@ class ChatSession(QObject):
             self._stop_countdown()
             if transport is not None:
                 await close_transport(transport)
-        self._finish(turn, status, failure, sink, tokens_before)
+        self._finish(turn, status, failure, sink, tokens_before, finish_reason)
 
     def _finish(
-        self, turn: Turn, status: str, failure: Failure | None, sink: ReplySink | None, before: int
+        self,
+        turn: Turn,
+        status: str,
+        failure: Failure | None,
+        sink: ReplySink | None,
+        before: int,
+        finish_reason: str | None = None,
     ) -> None:
         trace = turn.trace
         if turn.completion_tokens <= before and trace is not None:
@@ -306,7 +313,10 @@ class ChatSession(QObject):
                 actions=failure_actions(failure, bool(turn.parts)),
             )
         else:
-            reply.finish(status)
+            title, actions = ending_marks(
+                status, finish_reason, turn.completion_tokens, bool(turn.parts)
+            )
+            reply.finish(status, failure_title=title, actions=actions)
         compute_cost(turn)
         if sink is not None:
             stored = "partial" if status == "error" and turn.parts else status
@@ -322,6 +332,8 @@ class ChatSession(QObject):
                 log.exception("history sink failed to finish")
         turn.resume, turn.regen_of, turn.edit_of = False, None, None
         state = {"complete": "Done", "stopped": "Stopped"}.get(status, "Failed")
+        if status == "complete" and finish_reason == "length":
+            state = "Max tokens reached"
         self._stats_timer.stop()
         self._running = False
         self._set_state(state, turn)
