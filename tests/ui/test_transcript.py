@@ -259,3 +259,40 @@ def test_failure_actions_hook_offers_continue_on_a_stored_partial_reply(qtbot: Q
     plain = make_view(qtbot)  # the default offers nothing: only a live reply has actions
     plain.add_assistant_message("half a reply", status="partial", key="r1")
     assert "Failed" in plain.toPlainText() and "Continue" not in plain.toPlainText()
+
+
+def test_failure_detail_is_split_from_the_sentence(qtbot: QtBot) -> None:
+    view = make_view(qtbot)
+    reply = view.begin_assistant()
+    reply.append_text("partial")
+    raw = "peer closed connection without sending complete message body (incomplete chunked read)"
+    message = f"The connection to h:1 broke during the reply ({raw}); the partial reply was kept."
+    reply.finish("error", failure_title="Connection cut", failure_text=message)
+    lines = view.toPlainText().splitlines()
+    first = next(ln for ln in lines if ln.startswith("Connection cut"))
+    kept = "The connection to h:1 broke during the reply; the partial reply was kept."
+    assert first == f"Connection cut: {kept}"
+    detail = view.document().find(f"Details: {raw}")
+    assert not detail.isNull() and detail.charFormat().toolTip() == message
+
+
+def test_messages_are_spaced_by_frame_margins_only(qtbot: QtBot) -> None:
+    """Gap blocks around frames have no height: You->Assistant and code->You gaps are equal."""
+    view = make_view(qtbot)
+    view.add_user_message("Q1", key=1)
+    view.add_assistant_message("Text\n\n```python\nx = 1\n```\n", key=2)
+    view.add_user_message("Q2", key=3)
+    view.add_assistant_message("Text only", key=4)
+    view.add_user_message("Q3", key=5)
+    layout = view.document().documentLayout()
+    frames = [m.frame for m in view._msgs]
+    tops = [layout.frameBoundingRect(f).top() for f in frames]  # type: ignore[arg-type]
+    bottoms = [layout.frameBoundingRect(f).bottom() for f in frames]  # type: ignore[arg-type]
+    after_user = tops[1] - bottoms[0]
+    assert after_user < 24  # no empty line between a prompt and its reply's header
+    doc = view.document()
+    code_end = layout.blockBoundingRect(doc.findBlock(doc.find("x = 1").position())).bottom()
+    text_end = layout.blockBoundingRect(doc.findBlock(doc.find("Text only").position())).bottom()
+    assert tops[2] - code_end >= 12  # the next prompt does not touch the code block
+    assert abs((tops[2] - code_end) - (tops[4] - text_end)) <= 14
+    assert view.document().rootFrame().frameFormat().bottomMargin() >= 16

@@ -27,7 +27,12 @@ from streamdesk.ui.code_job import SlicedHighlight
 from streamdesk.ui.highlight import COMMON, warm
 from streamdesk.ui.reply_view import FRAME_MS, ReplyView, _Msg
 from streamdesk.ui.safe_document import SafeDocument, is_safe_external
-from streamdesk.ui.transcript_doc import ACTION_SCHEME, SYNC_HIGHLIGHT, DocumentBuilder
+from streamdesk.ui.transcript_doc import (
+    ACTION_SCHEME,
+    SYNC_HIGHLIGHT,
+    DocumentBuilder,
+    set_end_margin,
+)
 
 __all__ = [
     "ACTION_SCHEME", "FRAME_MS", "SYNC_HIGHLIGHT", "HeaderLinks", "ReplyView", "TranscriptView",
@@ -65,6 +70,7 @@ class TranscriptView(DocumentBuilder, QTextBrowser):
         super().__init__(parent)
         self._doc = SafeDocument(self)
         self.setDocument(self._doc)
+        set_end_margin(self._doc)
         self.setReadOnly(True)
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
@@ -135,6 +141,7 @@ class TranscriptView(DocumentBuilder, QTextBrowser):
         self._codes.clear()
         self._cancel_jobs()
         self._doc.clear()
+        set_end_margin(self._doc)
         self._following = True
         self._update_jump()
 
@@ -145,6 +152,7 @@ class TranscriptView(DocumentBuilder, QTextBrowser):
         self._apply_palette()
         self._cancel_jobs()
         self._doc.clear()
+        set_end_margin(self._doc)
         self._codes.clear()
         with self._batch():
             self._rebuild_all()

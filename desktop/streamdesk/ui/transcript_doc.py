@@ -40,8 +40,26 @@ SYNC_HIGHLIGHT = 2_000  # larger code blocks are coloured in slices: ~6 ms at th
 _LIST_START = re.compile(r"\s*(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 ACTION_SCHEME = "sd-action"
 HEADER_PADDING = 8
-BODY_INDENT = HEADER_PADDING + 1  # the header bar's border and padding: body text lines up
+BODY_INDENT = HEADER_PADDING  # the header bar's padding: body text lines up with it
+MESSAGE_GAP = 14  # above each message's header bar
+HEADER_GAP = 4  # between a reply's header bar and its body
+END_MARGIN = 24  # below the last message, so a final code block is not flush with the edge
 _INDENTED = QTextFormat.Property.UserProperty + 1
+
+
+def _gap_format() -> QTextBlockFormat:
+    """An empty block Qt keeps around frames: no height, so it adds no uneven gap."""
+    bf = QTextBlockFormat()
+    bf.setLineHeight(0, QTextBlockFormat.LineHeightTypes.FixedHeight.value)
+    return bf
+
+
+def set_end_margin(doc: SafeDocument) -> None:
+    """Room below the last message (set again after `clear`, which resets the root frame)."""
+    root = doc.rootFrame()
+    ff = root.frameFormat()
+    ff.setBottomMargin(END_MARGIN)
+    root.setFrameFormat(ff)
 
 
 class DocumentBuilder:
@@ -130,18 +148,22 @@ class DocumentBuilder:
         c.insertText(text, fmt)
 
     def _open_frame(self, m: _Msg) -> None:
+        """The header bar; spacing comes from frame margins only (gap blocks have no height)."""
         ff = QTextFrameFormat()
         ff.setPadding(HEADER_PADDING)
-        ff.setTopMargin(6)
-        ff.setBottomMargin(6)
-        if m.role == "user":
-            ff.setBackground(QColor("#1f2a3a" if self._dark else "#eef4ff"))
-        else:
-            ff.setBorder(1)
-            ff.setBorderBrush(QColor("#3a3f47" if self._dark else "#d0d7de"))
+        ff.setTopMargin(MESSAGE_GAP)
+        ff.setBottomMargin(HEADER_GAP if m.role == "assistant" else 0)
+        bars = ("#1f2a3a", "#eef4ff") if m.role == "user" else ("#262a31", "#f3f4f6")
+        ff.setBackground(QColor(bars[0] if self._dark else bars[1]))
         c = QTextCursor(self._doc)
         c.movePosition(QTextCursor.MoveOperation.End)
+        if c.block().length() > 1:  # the previous reply ended in text or code: a fresh block
+            c.insertBlock(_gap_format(), QTextCharFormat())
+        c.setBlockFormat(_gap_format())
         m.frame = c.insertFrame(ff)
+        after = QTextCursor(self._doc)
+        after.setPosition(m.frame.lastPosition() + 1)
+        after.setBlockFormat(_gap_format())
         head = "You" if m.role == "user" else " · ".join(x for x in ("Assistant", m.label) if x)
         c.insertText(head, self._fmt(bold=True))
         c.insertText("   ", QTextCharFormat())
@@ -362,8 +384,9 @@ class DocumentBuilder:
             self._indent(self._end(m) - m.notice_len, self._end(m))
 
     def _add_failure(self, m: _Msg) -> None:
-        """A marked box under the kept partial text: title, one sentence, actions."""
-        if m.status == "complete" or m.frame is None:
+        """A marked box under the kept partial text: title, one sentence, actions, then any
+        technical detail (the library's wording) dimmed and smaller on its own line."""
+        if (m.status == "complete" and not m.failure_title) or m.frame is None:
             return
         title = m.failure_title or {"stopped": "Stopped"}.get(m.status, "Failed")
         ff = QTextFrameFormat()
@@ -376,10 +399,39 @@ class DocumentBuilder:
         c.setPosition(self._end(m))
         c.insertFrame(ff)
         c.insertText(title, self._fmt(bold=True))
-        if m.failure_text:
-            c.insertText(f": {m.failure_text}", QTextCharFormat())
+        sentence, detail = split_detail(m.failure_text)
+        if sentence:
+            plain = QTextCharFormat()
+            plain.setToolTip(m.failure_text)
+            c.insertText(f": {sentence}", plain)
         for action in m.actions:
             verb = action.strip().lower()
             if verb in ("retry", "continue"):
                 c.insertText("   ", QTextCharFormat())
                 c.insertText(verb.capitalize(), self._fmt(href=self._href(verb, m=m.id)))
+        if detail:
+            small = self._dim()
+            small.setFontPointSize(max(6.0, self._doc.defaultFont().pointSizeF() * 0.85))
+            small.setToolTip(m.failure_text)
+            self._put_text(c, f"Details: {detail}", small)
+
+
+_PAREN = re.compile(r"\s*\(((?:[^()]|\([^()]*\))*)\)")
+DETAIL_MIN = 40  # a parenthesis this long is a library's wording, not part of the sentence
+
+
+def split_detail(text: str) -> tuple[str, str]:
+    """Split a failure message into its sentence and the technical detail in long parentheses.
+
+    "… broke during the reply (peer closed connection … (incomplete chunked read)); …" gives
+    the sentence without the parenthesis and the parenthesis's text as the detail.
+    """
+    details: list[str] = []
+
+    def cut(match: re.Match[str]) -> str:
+        if len(match.group(1)) < DETAIL_MIN:
+            return match.group(0)
+        details.append(match.group(1).strip())
+        return ""
+
+    return _PAREN.sub(cut, text).strip(), "; ".join(details)
