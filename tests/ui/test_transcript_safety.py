@@ -67,7 +67,7 @@ def test_no_request_for_images_named_by_the_model(
         more.append_text("x")
         qtbot.waitUntil(lambda r=more: r.render_count >= 1, timeout=2000)
     assert seen == []
-    assert any(f"127.0.0.1:{port}/a.png" in name for name in view.document().refused)
+    assert f"[image: x] (http://127.0.0.1:{port}/a.png)" in view.toPlainText()
 
 
 def test_local_files_are_refused(qtbot: QtBot, tmp_path: Path) -> None:
@@ -78,7 +78,8 @@ def test_local_files_are_refused(qtbot: QtBot, tmp_path: Path) -> None:
     assert view.loadResource(QTextDocument.ResourceType.ImageResource.value, url) is None
     view.add_assistant_message(f"![s]({url.toString()}) and ![r](secret.png)")
     view.grab()
-    assert url.toString() in view.document().refused
+    assert view.document().refused == [url.toString()]  # only the direct call: no image left
+    assert f"[image: s] ({url.toString()}) and [image: r] (secret.png)" in view.toPlainText()
 
 
 def test_app_registered_resources_still_load(qtbot: QtBot) -> None:
@@ -107,10 +108,52 @@ def test_only_clicked_safe_links_are_emitted(qtbot: QtBot, href: str, emits: boo
     view.retryRequested.connect(retried.append)
     view.add_assistant_message(f"Click [here]({href}) now", key="k")
     assert got == []  # rendering alone opens nothing
-    click_anchor(qtbot, view, "here")
-    qtbot.waitUntil(lambda: bool(got) or not emits, timeout=2000)
+    if emits:
+        click_anchor(qtbot, view, "here")
+        qtbot.waitUntil(lambda: bool(got), timeout=2000)
+    else:  # shown as plain text (no anchor, not link-coloured); a click on such a URL is ignored
+        fmt = view.document().find("here").charFormat()
+        assert not fmt.isAnchor() and not fmt.anchorHref()
+        assert fmt.foreground().color() != view.document().find("Click").charFormat().foreground()
+        view.anchorClicked.emit(QUrl(href))
     assert [u.toString() for u in got] == ([href] if emits else [])
     assert retried == []  # a model-written action link is not ours
+
+
+@pytest.mark.parametrize("href", ["javascript:alert(1)", "file:///etc/passwd", "relative/x"])
+def test_unsafe_links_render_as_plain_text_streamed_or_stored(qtbot: QtBot, href: str) -> None:
+    view = make_view(qtbot)
+    reply = view.begin_assistant()
+    reply.append_text(f"A [bad]({href}) and <{href}> and [ok](https://example.com)\n\nmore")
+    reply.finish("complete")
+    view.add_assistant_message(f"Stored [bad]({href})")
+    doc = view.document()
+    anchors: list[str] = []
+    block = doc.firstBlock()
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            if it.fragment().charFormat().isAnchor():
+                anchors.append(it.fragment().charFormat().anchorHref())
+            it += 1
+        block = block.next()
+    assert "https://example.com" in anchors
+    assert not [a for a in anchors if href in a]
+    assert view.toPlainText().count("bad") == 2
+
+
+def test_an_image_shows_its_alt_text_and_url_as_text(qtbot: QtBot) -> None:
+    view = make_view(qtbot)
+    reply = view.begin_assistant()
+    reply.append_text("See ![a cat](https://example.com/cat.png) and ![b](file:///etc/x.png)\n")
+    reply.finish("complete")
+    text = view.toPlainText()
+    assert (
+        "See [image: a cat] (https://example.com/cat.png) and [image: b] (file:///etc/x.png)"
+        in text
+    )
+    assert "\ufffc" not in text  # no image object left in the document
+    assert view.document().refused == []
 
 
 def test_a_one_megabyte_line_does_not_hang(qtbot: QtBot) -> None:

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from PySide6.QtCore import QObject, QUrl
-from PySide6.QtGui import QTextDocument
+from PySide6.QtGui import QTextCharFormat, QTextCursor, QTextDocument, QTextFormat
 
 MARKDOWN_FEATURES = (
     QTextDocument.MarkdownFeature.MarkdownNoHTML
@@ -41,6 +41,48 @@ def break_long_runs(text: str, every: int = 100) -> str:
 def is_safe_external(url: QUrl) -> bool:
     """Links a click may open in the system browser."""
     return url.isValid() and url.scheme().lower() in SAFE_LINK_SCHEMES
+
+
+def defang(doc: QTextDocument, start: int, end: int) -> None:
+    """Make the Markdown just inserted in [start, end) safe to look at.
+
+    A link whose scheme a click would not open (javascript:, file:, relative …) becomes plain
+    text, so it does not look clickable; an image becomes the text "[image: alt] (url)" (it is
+    never fetched, and a broken-image icon would say nothing). O(fragments in the range).
+    """
+    plain: list[tuple[int, int]] = []
+    images: list[tuple[int, str]] = []
+    block = doc.findBlock(start)
+    while block.isValid() and block.position() < end:
+        it = block.begin()
+        while not it.atEnd():
+            frag = it.fragment()
+            fmt = frag.charFormat()
+            if fmt.isImageFormat():
+                img = fmt.toImageFormat()
+                alt = str(img.property(QTextFormat.Property.ImageAltText) or "").strip()
+                url = img.name()
+                images.append(
+                    (frag.position(), f"[image: {alt}] ({url})" if alt else f"[image] ({url})")
+                )
+            elif fmt.isAnchor() and not is_safe_external(QUrl(fmt.anchorHref())):
+                plain.append((frag.position(), frag.position() + frag.length()))
+            it += 1
+        block = block.next()
+    c = QTextCursor(doc)
+    for a, b in plain:
+        c.setPosition(a)
+        c.setPosition(b, QTextCursor.MoveMode.KeepAnchor)
+        fmt = c.charFormat()
+        fmt.setAnchor(False)
+        fmt.setAnchorHref("")
+        fmt.clearForeground()
+        fmt.setFontUnderline(False)
+        c.setCharFormat(fmt)
+    for pos, text in reversed(images):  # from the end: earlier positions stay valid
+        c.setPosition(pos)
+        c.setPosition(pos + 1, QTextCursor.MoveMode.KeepAnchor)
+        c.insertText(text, QTextCharFormat())
 
 
 class SafeDocument(QTextDocument):

@@ -34,7 +34,12 @@ from streamdesk.ui.highlight import (
     warm,
 )
 from streamdesk.ui.reply_view import _Msg
-from streamdesk.ui.safe_document import MARKDOWN_FEATURES, SafeDocument, break_long_runs
+from streamdesk.ui.safe_document import (
+    MARKDOWN_FEATURES,
+    SafeDocument,
+    break_long_runs,
+    defang,
+)
 
 SYNC_HIGHLIGHT = 2_000  # larger code blocks are coloured in slices: ~6 ms at this size
 _LIST_START = re.compile(r"\s*(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
@@ -306,7 +311,9 @@ class DocumentBuilder:
         # an empty item) but merges a paragraph into the current block, which must be fresh.
         if not _LIST_START.match(text):
             self._new_block(c)
+        start = c.position()
         c.insertMarkdown(break_long_runs(text.rstrip()), MARKDOWN_FEATURES)
+        defang(self._doc, start, c.position())
 
     def _code_block_format(self) -> QTextBlockFormat:
         bf = QTextBlockFormat()
