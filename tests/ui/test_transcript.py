@@ -165,6 +165,33 @@ def test_reasoning_is_dimmed_and_collapses(qtbot: QtBot) -> None:
     assert "Answer grows" in view.toPlainText()
 
 
+def test_reasoning_is_rendered_as_dimmed_markdown(qtbot: QtBot) -> None:
+    view = make_view(qtbot)
+    reply = view.begin_assistant()
+    reply.append_reasoning("I should *think* ")
+    reply.append_reasoning("about **this**.")
+    reply.append_text("Answer")
+    reply.finish("complete")
+    view.add_assistant_message("x", reasoning="Stored *too*.")
+    view._toggle_reasoning(view._msgs[-1])  # stored reasoning starts collapsed
+    text = view.toPlainText()
+    assert "I should think about this." in text and "Stored too." in text
+    assert "*" not in text
+    doc = view.document()
+    for word, italic in (("think", True), ("this", False), ("too", True)):
+        fmt = doc.find(word).charFormat()
+        assert fmt.fontItalic() == italic
+        assert (
+            fmt.foreground().color().name()
+            == doc.find("I should").charFormat().foreground().color().name()
+        )
+    assert doc.find("this").charFormat().fontWeight() > 400
+    assert (
+        doc.find("I should").charFormat().foreground()
+        != doc.find("Answer").charFormat().foreground()
+    )
+
+
 def test_theme_switch_keeps_the_transcript(qtbot: QtBot) -> None:
     view = make_view(qtbot)
     view.add_user_message("q")

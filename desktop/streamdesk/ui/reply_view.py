@@ -117,6 +117,8 @@ class ReplyView:
             self._render_frame()
             self._finished = True
             self._view._replace_live(self._msg, self._splitter.finish())
+            if not self._msg.collapsed:  # streamed as plain text: now once as Markdown
+                self._view._refresh_reasoning(self._msg)
             self._code_open = False
             m = self._msg
             m.text, m.status, m.live = self.text, status, None

@@ -343,7 +343,8 @@ class DocumentBuilder:
             self._edit(self._live_end(m), lambda c: c.insertText(text, mono))
 
     def _append_reasoning(self, m: _Msg, text: str) -> None:
-        """Reasoning streams as dimmed plain text under a toggle link; O(new text)."""
+        """Reasoning under a toggle link, dimmed: shown whole as Markdown, then streamed
+        appends as plain text (O(new text)); `_refresh_reasoning` renders it all at the end."""
         assert m.frame is not None
         start = self._base(m)
         if m.rsn_len and (m.collapsed or not text):
@@ -357,8 +358,12 @@ class DocumentBuilder:
             self._new_block(c)
             c.insertText(f"{arrow} Reasoning", self._fmt(href=self._href("toggle", m=m.id)))
             if not m.collapsed:
-                self._new_block(c, self._dim())
-                c.insertText(m.reasoning, self._dim())
+                at = c.position()
+                self._put_markdown(c, m.reasoning)
+                dim = QTextCursor(self._doc)  # over the Markdown just inserted
+                dim.setPosition(at)
+                dim.setPosition(c.position(), QTextCursor.MoveMode.KeepAnchor)
+                dim.mergeCharFormat(self._dim())
 
         m.rsn_len = self._edit(start, put)
         self._indent(start, start + m.rsn_len)
@@ -373,10 +378,16 @@ class DocumentBuilder:
             self._swap_reasoning(m)
 
     def _swap_reasoning(self, m: _Msg) -> None:
+        m.collapsed = not m.collapsed
+        self._refresh_reasoning(m)
+
+    def _refresh_reasoning(self, m: _Msg) -> None:
+        """Render the whole reasoning again (as Markdown, or just the toggle when collapsed)."""
+        if m.frame is None or not m.rsn_len:
+            return
         start = self._base(m)
         self._remove(start, start + m.rsn_len)
         m.rsn_len = 0
-        m.collapsed = not m.collapsed
         self._append_reasoning(m, "")
 
     def _set_notice(self, m: _Msg, text: str) -> None:
