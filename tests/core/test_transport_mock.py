@@ -27,6 +27,7 @@ from streamdesk.core.events import (
 from streamdesk.core.request import ChatRequest, Endpoint, Message, Timeouts
 from streamdesk.core.stream import make_transport, stream_chat
 from streamdesk.core.trace import StreamTrace
+from streamdesk.core.transports._classify import http_error
 from streamdesk.mock import MockServer, reply_for
 
 PROMPT = "Explain backpressure in streaming systems"
@@ -131,7 +132,7 @@ async def test_reasoning_arrives_before_the_text(mock: MockServer, protocol: str
 
 HTTP_FAILURES = [
     ("http-400", FailureKind.BAD_REQUEST, "Mock: bad request."),
-    ("http-401", FailureKind.AUTHENTICATION, "streamdesk keys set mock"),
+    ("http-401", FailureKind.AUTHENTICATION, "Set a key with Settings ▸ Keys."),
     ("http-403", FailureKind.PERMISSION, "HTTP 403"),
     ("http-404", FailureKind.NOT_FOUND, "gpt-4.1"),
 ]
@@ -149,6 +150,16 @@ async def test_http_statuses_fail_at_once_with_their_kind(
     assert failure.kind is kind and says in failure.message
     assert f"127.0.0.1:{mock.port}" in failure.message
     assert len(mock.requests) == 1
+
+
+def test_a_rejected_key_names_the_cli_command_only_for_real_providers() -> None:
+    """`streamdesk keys set mock` exits 2: the offline demo's 401 points to Settings only."""
+    url = "http://127.0.0.1:9/v1/chat/completions"
+    mock_error = http_error(401, {}, b"", url, provider_id="mock")
+    real_error = http_error(401, {}, b"", "https://api.openai.com/v1", provider_id="openai")
+    assert "keys set" not in mock_error.message
+    assert mock_error.message.endswith("Set a key with Settings ▸ Keys.")
+    assert "`streamdesk keys set openai`" in real_error.message
 
 
 @pytest.mark.asyncio

@@ -75,6 +75,8 @@ class SettingsController(QObject):
         window.settingsRequested.connect(self.open_dialog)
         window.stack.widgetAdded.connect(self._on_added)
         self._watched: set[int] = set()
+        self._failure_banner = False  # the banner shows a failure: a good reply clears it
+        window.header.providerChanged.connect(self._clear_failure)
         self._watch_sessions()
         self.apply_font(window.settings.font_size)
         if window.settings_warning:
@@ -152,15 +154,27 @@ class SettingsController(QObject):
             if id(session) not in self._watched:
                 self._watched.add(id(session))
                 session.failed.connect(self._on_failure)
+                session.finished.connect(self._on_finished)
 
     def _on_failure(self, _key: object, failure: Failure) -> None:
         if failure.kind is FailureKind.AUTHENTICATION:
-            name = self.window.provider.name
-            self.banner.show_message(
-                f"{name} rejected the API key.", "Open Settings", self.open_dialog
-            )
+            text = f"{self.window.provider.name} rejected the API key."
         elif failure.kind is FailureKind.KEYCHAIN_UNAVAILABLE:
-            self.banner.show_message(failure.message, "Open Settings", self.open_dialog)
+            text = failure.message
+        else:
+            return
+        self.banner.show_message(text, "Open Settings", self.open_dialog)
+        self._failure_banner = True
+
+    def _on_finished(self, _key: object, status: str) -> None:
+        """A complete reply proves the key works again: a stale key banner would mislead."""
+        if status == "complete":
+            self._clear_failure()
+
+    def _clear_failure(self, *_: object) -> None:
+        if self._failure_banner:
+            self._failure_banner = False
+            self.banner.hide()
 
     def close(self) -> None:
         if self.dialog is not None:
