@@ -82,7 +82,7 @@ class InspectorDock(QDockWidget):
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        for col, width in ((0, 150), (2, 250)):  # chat title and URL: elided, resizable
+        for col, width in ((0, 120), (2, 200)):  # chat title and URL: elided, resizable
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
             self.table.setColumnWidth(col, width)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
@@ -147,7 +147,7 @@ class InspectorDock(QDockWidget):
 
         lower = QWidget(self)
         lower_col = QVBoxLayout(lower)
-        lower_col.setContentsMargins(0, 0, 0, 0)
+        lower_col.setContentsMargins(0, 0, 6, 0)  # the summary's last word not on the edge
         lower_col.addLayout(buttons)
         lower_col.addWidget(self.tabs, 1)
         split = QSplitter(Qt.Orientation.Vertical, self)
@@ -308,6 +308,10 @@ class InspectorDock(QDockWidget):
             Path(path).write_text(trace_json_text(trace) + "\n", encoding="utf-8")
 
 
+DOCK_SHARE = 0.35  # of the window's height, when the dock first opens
+DOCK_MIN_HEIGHT = 220
+
+
 def toggle_inspector(window: Any) -> InspectorDock:
     """Create the dock on first use (bottom area) and show or hide it."""
     dock: InspectorDock | None = getattr(window, "inspector", None)
@@ -317,6 +321,9 @@ def toggle_inspector(window: Any) -> InspectorDock:
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
         dock.show()
         dock.raise_()
+        # About a third of the window: the transcript and the chat list stay usable.
+        height = max(DOCK_MIN_HEIGHT, int(window.height() * DOCK_SHARE))
+        window.resizeDocks([dock], [height], Qt.Orientation.Vertical)
         return dock
     dock.setVisible(not dock.isVisible())
     return dock
