@@ -31,7 +31,9 @@ class Header(QFrame):
         title.setObjectName("appTitle")
         self.provider_box = QComboBox(self)
         self.provider_box.setToolTip("Provider")
-        self.provider_box.setMinimumContentsLength(16)
+        # As wide as its longest name ("Built-in mock (offline demo)"), never a cut-off name.
+        self.provider_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.provider_box.setMinimumContentsLength(12)
         self.model_box = QComboBox(self)
         self.model_box.setEditable(True)  # any model name the server knows may be typed
         self.model_box.setToolTip("Model (type any name the provider serves)")
