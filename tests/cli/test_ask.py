@@ -216,3 +216,14 @@ def test_ctrl_c_keeps_the_partial_reply_and_exits_130() -> None:
         err.decode().strip()
         == "streamdesk: cancelled: Stopped by the user; the partial reply was kept."
     )
+
+
+def test_an_error_mid_stream_reads_the_same_over_both_protocols(mock: MockServer) -> None:
+    lines = {}
+    for protocol in ("sse", "ws"):
+        result = ask(*at(mock, "--protocol", protocol, "--scenario", "error-event"))
+        assert result.returncode == EXIT_CODES[FailureKind.SERVER_ERROR], result.stderr
+        lines[protocol] = result.stderr.strip()
+    said = "streamdesk: server_error: The server sent an error mid-stream: "
+    assert lines["sse"].startswith(said) and lines["ws"].startswith(said)
+    assert "HTTP 500" not in lines["ws"]

@@ -44,6 +44,7 @@ from streamdesk.core.events import (
     TextDelta,
     Usage,
 )
+from streamdesk.core.openai_chunks import error_from_object
 from streamdesk.core.providers import auth_parts, http_client_options
 from streamdesk.core.redact import redact_headers, redact_url
 from streamdesk.core.request import ChatRequest, Endpoint
@@ -178,7 +179,7 @@ class WebSocketTransport:
                 raw = await recv(decode=False)
                 received(len(raw))
                 frame("in", raw)
-                event = _parse_frame(raw, self.endpoint.ws_url or "")
+                event = _parse_frame(raw, self.endpoint.ws_url or "", mid_stream=tokens > 0)
                 if event is None:
                     continue
                 if isinstance(event, TextDelta | ReasoningDelta):
@@ -208,7 +209,7 @@ def _closed_error(exc: ConnectionClosed, host: str, tokens: int) -> StreamError:
     )
 
 
-def _parse_frame(raw: bytes | str, url: str) -> StreamEvent | None:
+def _parse_frame(raw: bytes | str, url: str, *, mid_stream: bool = False) -> StreamEvent | None:
     """One protocol frame to an event; None for frames that carry nothing (unknown types)."""
     try:
         data = json.loads(raw)
@@ -231,19 +232,27 @@ def _parse_frame(raw: bytes | str, url: str) -> StreamEvent | None:
     if kind == "completion.done":
         return Done(data.get("finish_reason"))
     if kind == "error":
-        raise _error_frame(data.get("error"), url)
+        raise _error_frame(data.get("error"), url, mid_stream=mid_stream)
     return None
 
 
-def _error_frame(error: object, url: str) -> StreamError:
-    """An `error` frame; its `code`, when an HTTP status, classifies it like that status."""
+def _error_frame(error: object, url: str, *, mid_stream: bool = False) -> StreamError:
+    """An `error` frame; its `code`, when an HTTP status, classifies it like that status.
+
+    Before the first token it answers the request, so it reads like that HTTP status; after
+    it, no HTTP status happened: it reads as an error sent mid-stream, as over SSE.
+    """
     err = error if isinstance(error, dict) else {"message": str(error)}
     code = err.get("code")
     if isinstance(code, int) and 400 <= code < 600:
         headers: dict[str, str] = {}
         if isinstance(err.get("retry_after"), int | float):
             headers["retry-after"] = str(err["retry_after"])
-        return http_error(code, headers, json.dumps({"error": err}).encode(), url)
+        classified = http_error(code, headers, json.dumps({"error": err}).encode(), url)
+        if not mid_stream:
+            return classified
+        said = error_from_object(err)
+        return StreamError(classified.kind, said.message, retry_after=classified.retry_after)
     message = truncate(str(err.get("message") or err))
     return StreamError(
         FailureKind.SERVER_ERROR, f"{host_of(url)} reported an error during the reply: {message}"
