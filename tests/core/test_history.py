@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -222,3 +224,22 @@ def test_streaming_rows_of_dead_writers_reopen_as_partial(tmp_path: Path) -> Non
             status = {m.id: m.status for m in other.messages(cid)}
         assert status == {mine: "streaming", orphan: "partial"}
         assert [h.message_id for h in s.search("cut")] == [orphan]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_database_and_data_dir_are_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAMDESK_HOME", str(tmp_path / "home"))
+    old = os.umask(0o022)
+    try:
+        store = HistoryStore()
+        store.create_conversation(title="secret talk")
+        db = store.path
+        assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
+        for f in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+            assert f.exists() and stat.S_IMODE(f.stat().st_mode) == 0o600, f
+        store.close()
+        db.chmod(0o644)  # an older, wider file is tightened when opened
+        HistoryStore(db).close()
+        assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    finally:
+        os.umask(old)

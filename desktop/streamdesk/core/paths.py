@@ -21,7 +21,7 @@ def _base(kind: str) -> Path:
         path = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
     else:
         path = Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: history, settings
     return path
 
 

@@ -8,6 +8,7 @@ Each step is a tuple of statements run inside one `BEGIN IMMEDIATE` transaction 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -110,6 +111,26 @@ MIGRATIONS: list[tuple[str, ...]] = [_V1, _V2, _V3, _V4]
 LATEST_VERSION = len(MIGRATIONS)
 
 
+def _private_file(path: Path) -> None:
+    """Conversations are private: on POSIX the directory is 0700 and the database 0600.
+
+    SQLite creates the -wal and -shm files with the database file's permissions, so creating
+    the (empty) database file first with 0600 covers them; an older, wider file is tightened.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if os.name != "posix":
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for extra in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if extra.exists() and extra.stat().st_mode & 0o077:
+            extra.chmod(0o600)
+
+
 def connect(path: Path) -> sqlite3.Connection:
     """Open in autocommit mode; writers use explicit short `BEGIN IMMEDIATE` transactions.
 
@@ -117,7 +138,7 @@ def connect(path: Path) -> sqlite3.Connection:
     committed transaction across a crash or kill -9 of the process (only a power cut can lose the
     last ones), which is the guarantee streaming needs at a fraction of FULL's fsync cost.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _private_file(path)
     conn = sqlite3.connect(
         str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
     )
