@@ -70,7 +70,7 @@ def test_export_json_to_file_then_import_prints_new_id(cid: int, tmp_path: Path)
             m.content for m in store.messages(cid)
         ]
     md = _cli("export", str(cid), "--format", "md")
-    assert md.stdout.startswith("# Gardening tips") and "## Assistant" in md.stdout
+    assert md.stdout.startswith("# Gardening tips") and "**Assistant**" in md.stdout
 
 
 def test_unknown_id_exits_5(cid: int) -> None:

@@ -82,8 +82,9 @@ def test_markdown_has_metadata_roles_and_marks_incomplete_replies(store: History
     md = store.export_markdown(cid)
     assert md.startswith("# Sorting\n")
     assert "- Model: openai / gpt-x" in md and "temperature=0.3" in md
-    assert "## System\n\nBe exact." in md
-    assert md.count("## User") == 2 and md.count("## Assistant") == 2
+    assert "---\n\n**System**\n\nBe exact." in md
+    assert md.count("---\n\n**User**\n") == 2 and md.count("---\n\n**Assistant**") == 2
+    assert "\n## " not in md  # the export's own structure uses no headings
     assert "partial: the reply was cut off (cut_mid_stream: connection closed)" in md
     assert "failed (rate_limited)" in md
     assert "alternative 1 of 2" in md and "merges." not in md  # only the active alternative
@@ -131,3 +132,17 @@ def test_import_of_a_streaming_row_becomes_partial(store: HistoryStore) -> None:
     }
     cid = store.import_json(data)
     assert [(m.content, m.status) for m in store.messages(cid)] == [("half", "partial")]
+
+
+def test_markdown_export_structure_cannot_clash_with_headings_in_replies(
+    store: HistoryStore,
+) -> None:
+    cid = store.create_conversation(title="Headings")
+    store.add_message(cid, "user", "Give steps")
+    store.add_message(cid, "assistant", "## Step 1\n\nDo it.\n\n## Assistant\n\nA heading too.")
+    md = store.export_markdown(cid)
+    sections = md.split("\n---\n")
+    assert len(sections) == 3  # title + metadata, then one section per message
+    assert sections[2].lstrip().startswith("**Assistant**")
+    assert "## Step 1" in sections[2] and "## Assistant" in sections[2]
+    assert "## " not in sections[1]

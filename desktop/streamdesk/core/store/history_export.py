@@ -54,7 +54,11 @@ def public_params(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def to_markdown(conv: Conversation, messages: Sequence[StoredMessage]) -> str:
-    """The active transcript, readable as plain text; incomplete replies are marked."""
+    """The active transcript, readable as plain text; incomplete replies are marked.
+
+    Each message starts with a `---` rule and a bold role line, not a heading: a reply's own
+    `##` headings then cannot be mistaken for (or outrank) the export's structure.
+    """
     out = [f"# {conv.title or 'Untitled conversation'}", ""]
     meta = [f"- Created: {_when(conv.created)}", f"- Updated: {_when(conv.updated)}"]
     if conv.provider or conv.model:
@@ -64,12 +68,12 @@ def to_markdown(conv: Conversation, messages: Sequence[StoredMessage]) -> str:
         meta.append("- Parameters: " + ", ".join(f"{k}={v}" for k, v in sorted(params.items())))
     out += [*meta, ""]
     if conv.system_prompt:
-        out += ["## System", "", conv.system_prompt, ""]
+        out += ["---", "", "**System**", "", conv.system_prompt, ""]
     for m in messages:
-        heading = f"## {m.role.capitalize()}"
+        heading = f"**{m.role.capitalize()}**"
         if m.alt_count > 1:
             heading += f" (alternative {m.alt_index + 1} of {m.alt_count})"
-        out += [heading, ""]
+        out += ["---", "", heading, ""]
         note = status_note(m)
         if note:
             out += [f"> *{note}*", ""]
