@@ -8,26 +8,18 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
+from tests.cli.conftest import INSTANT_TOKENS
 
 from streamdesk.cli.ask import EXIT_CODES
 from streamdesk.core.events import FailureKind
+from streamdesk.core.store.history import HistoryStore
 from streamdesk.mock import MockServer, reply_for, run_mock_in_thread
 
 PROMPT = "What is a token bucket?"
-TOKENS = 30
+TOKENS = INSTANT_TOKENS
 KEY = "sk-cli-test-abcdef123456"
-
-
-@pytest.fixture(scope="module")
-def mock() -> Iterator[MockServer]:
-    server, stop = run_mock_in_thread(tokens_per_second=0, first_token_delay=0, reply_tokens=TOKENS)
-    try:
-        yield server
-    finally:
-        stop()
 
 
 def ask(
@@ -125,7 +117,30 @@ def test_a_flaky_server_is_retried_and_the_retry_is_reported(mock: MockServer) -
     result = ask(*at(mock, "--scenario", "flaky-503-once"))
     assert result.returncode == 0
     assert result.stdout == FULL + "\n"
-    assert "server_error" in result.stderr and "Retrying in 0.1 s" in result.stderr
+    notice = "streamdesk: server error (HTTP 503); retrying in 0.1 s (attempt 2 of 3)\n"
+    assert result.stderr == notice
+
+
+def test_each_retry_is_one_short_line_and_the_failure_one_final_line(mock: MockServer) -> None:
+    result = ask(*at(mock, "--scenario", "http-500", "--max-retries", "2"))
+    assert result.returncode == EXIT_CODES[FailureKind.SERVER_ERROR]
+    lines = result.stderr.splitlines()
+    assert len(lines) == 3, result.stderr
+    assert lines[0].startswith("streamdesk: server error (HTTP 500); retrying in ")
+    assert lines[0].endswith(" s (attempt 2 of 3)") and lines[1].endswith(" s (attempt 3 of 3)")
+    assert "Retrying" not in result.stderr and "Try again" not in lines[0] + lines[1]
+    assert lines[2].startswith("streamdesk: server_error: HTTP 500 from ")
+
+
+def test_a_sub_second_retry_after_is_said_as_it_is(mock: MockServer) -> None:
+    url = ["--base-url", mock.sse_base_url, "--scenario", "flaky-429-once"]
+    retried = ask("a 429 once", *url)
+    assert retried.returncode == 0, retried.stderr
+    notice = "streamdesk: rate limited (HTTP 429); retrying in 0.1 s (attempt 2 of 3)\n"
+    assert retried.stderr == notice
+    failed = ask("another 429 once", *url, "--max-retries", "0")
+    assert failed.returncode == EXIT_CODES[FailureKind.RATE_LIMITED]
+    assert "The server asks to wait 0.1 s." in failed.stderr and "wait 0 s" not in failed.stderr
 
 
 def test_nothing_listening_is_connection_refused() -> None:
@@ -216,6 +231,21 @@ def test_ctrl_c_keeps_the_partial_reply_and_exits_130() -> None:
         err.decode().strip()
         == "streamdesk: cancelled: Stopped by the user; the partial reply was kept."
     )
+
+
+def test_a_cut_says_which_command_resumes_it_not_which_button(mock: MockServer) -> None:
+    saved = ask(*at(mock, "--scenario", "cut"))
+    assert saved.returncode == EXIT_CODES[FailureKind.CUT_MID_STREAM]
+    with HistoryStore() as store:
+        cid = store.list_conversations()[0].id
+    assert f"Run `streamdesk ask --continue {cid}` to resume." in saved.stderr
+    stalled = ask(*at(mock, "--scenario", "stall", "--stall-timeout", "0.3", "--no-save"))
+    assert stalled.returncode == EXIT_CODES[FailureKind.STALLED]
+    assert stalled.stderr.rstrip().endswith("(not saved: --no-save)")
+    assert "Press Continue" not in saved.stderr + stalled.stderr
+    with HistoryStore() as store:  # the window's wording is what the store keeps
+        (_, reply) = store.messages(cid)
+    assert reply.failure_message and "Press Continue to resume." in reply.failure_message
 
 
 def test_an_error_mid_stream_reads_the_same_over_both_protocols(mock: MockServer) -> None:

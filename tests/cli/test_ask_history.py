@@ -92,7 +92,7 @@ def test_no_save_stores_nothing_and_continue_extends_a_partial_reply(
         mid = store.add_message(cid, "assistant", "The beginning", status="partial")
     fast = [*env_run[:-1], slow_mock.sse_base_url]
     done = subprocess.run(
-        [*fast, "--continue", str(cid), "go on", "--max-tokens", "5"],
+        [*fast, "--continue", str(cid), "--max-tokens", "5"],
         capture_output=True,
         timeout=120,
     )
@@ -103,3 +103,25 @@ def test_no_save_stores_nothing_and_continue_extends_a_partial_reply(
     assert len(msgs) == 2 and reply.status == "complete"
     assert reply.content.startswith("The beginning") and reply.content != "The beginning"
     assert reply.content.endswith(done.stdout.decode().rstrip("\n"))
+
+
+def test_the_cost_is_stored_from_usage_and_prices_and_shown(slow_mock: MockServer) -> None:
+    from streamdesk.core.providers import builtin
+
+    env = {k: v for k, v in os.environ.items() if k != "STREAMDESK_API_KEY"}
+    for args in (["--base-url", slow_mock.sse_base_url], []):  # the default provider; the demo
+        cmd = [sys.executable, "-m", "streamdesk", "ask", "What does it cost?", *args]
+        done = subprocess.run([*cmd, "--max-tokens", "4"], capture_output=True, env=env, timeout=60)
+        assert done.returncode == 0, done.stderr
+    with HistoryStore() as store:
+        replies = [store.messages(c.id)[1] for c in store.list_conversations()]
+    for reply in replies:
+        assert reply.model == "gpt-4.1" and reply.usage is not None
+        usage = reply.usage
+        expected = builtin("holysheep").cost(
+            "gpt-4.1", usage.prompt_tokens, usage.completion_tokens
+        )
+        assert expected and reply.cost == pytest.approx(expected)
+    cmd = [sys.executable, "-m", "streamdesk", "history", "show", str(replies[0].conversation_id)]
+    shown = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout
+    assert f"[assistant] (cost ${replies[0].cost:.6f})" in shown

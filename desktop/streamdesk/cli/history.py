@@ -45,6 +45,11 @@ def _when(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
 
 
+def format_cost(usd: float) -> str:
+    """To the micro-dollar: one short reply costs a few of them ("$0.000052")."""
+    return f"${usd:.6f}"
+
+
 def _run(args: argparse.Namespace, action: Any) -> int:
     """Open the store, run the action, turn an unknown id into exit 5."""
     from streamdesk.core.store.history import ConversationNotFound, HistoryStore
@@ -85,6 +90,8 @@ def _show(args: argparse.Namespace) -> int:
             head = f"[{m.role}]" + (f" [{note}]" if note else "")
             if m.alt_count > 1:
                 head += f" (alternative {m.alt_index + 1}/{m.alt_count})"
+            if m.cost is not None:
+                head += f" (cost {format_cost(m.cost)})"
             out.append(f"\n{head}\n{m.content}")
         print("\n".join(out))
         return 0

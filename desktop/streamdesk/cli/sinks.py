@@ -1,0 +1,201 @@
+"""Where `ask` sends the events: the reply on stdout (text or JSON lines), notices on stderr.
+
+The core's failure messages are worded for the window ("Press Continue to resume."); the sinks
+say what to run instead, and a retry is one short notice, never the full failure text.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any, TextIO
+
+from streamdesk.cli._common import warn
+from streamdesk.core.events import (
+    Done,
+    Failure,
+    FailureKind,
+    ReasoningDelta,
+    Retrying,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
+from streamdesk.core.transports._classify import format_seconds
+
+if TYPE_CHECKING:
+    from streamdesk.core.trace import StreamTrace
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_CODES: dict[FailureKind, int] = {
+    FailureKind.AUTHENTICATION: 3,
+    FailureKind.PERMISSION: 4,
+    FailureKind.NOT_FOUND: 5,
+    FailureKind.KEYCHAIN_UNAVAILABLE: 6,
+    FailureKind.RATE_LIMITED: 7,
+    FailureKind.SERVER_ERROR: 8,
+    FailureKind.BAD_REQUEST: 9,
+    FailureKind.BAD_RESPONSE: 10,
+    FailureKind.CONNECTION_REFUSED: 11,
+    FailureKind.NAME_NOT_RESOLVED: 12,
+    FailureKind.TLS_ERROR: 13,
+    FailureKind.CONNECT_TIMEOUT: 14,
+    FailureKind.FIRST_TOKEN_TIMEOUT: 15,
+    FailureKind.STALLED: 16,
+    FailureKind.CUT_MID_STREAM: 17,
+    FailureKind.WEBSOCKET_CLOSED: 18,
+    FailureKind.NETWORK: 19,
+    FailureKind.CANCELLED: 130,
+}
+WINDOW_RESUME = "Press Continue to resume."
+_SHORT = {
+    FailureKind.FIRST_TOKEN_TIMEOUT: "no first token in time",
+    FailureKind.NETWORK: "network error",
+    FailureKind.WEBSOCKET_CLOSED: "WebSocket closed",
+}
+
+
+def retry_notice(event: Retrying, max_attempts: int | None) -> str:
+    """One short line: "rate limited (HTTP 429); retrying in 0.1 s (attempt 2 of 3)"."""
+    f = event.failure
+    what = _SHORT.get(f.kind, f.kind.value.replace("_", " "))
+    if f.status is not None:
+        what += f" (HTTP {f.status})"
+    of = f" of {max_attempts}" if max_attempts else ""
+    return f"{what}; retrying in {format_seconds(event.delay)} (attempt {event.attempt + 1}{of})"
+
+
+class Sink:
+    """Where events go. `finish()` ends the output and returns the exit code."""
+
+    def __init__(self) -> None:
+        self.trace: StreamTrace | None = None
+        self.outcome: Done | Failure | None = None
+        self.max_attempts: int | None = None  # for "attempt 2 of 3"
+        self.resume_hint = "(not saved: --no-save)"  # replaces the window's "Press Continue"
+        self._t0 = time.perf_counter()
+
+    def elapsed(self) -> float:
+        start = self.trace.t_start if self.trace is not None else self._t0
+        return time.perf_counter() - start
+
+    def event(self, event: StreamEvent, t: float) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> int:
+        if isinstance(self.outcome, Failure):
+            return EXIT_CODES[self.outcome.kind]
+        return EXIT_OK
+
+    def message(self, failure: Failure) -> str:
+        """The failure's line for the command line (what to run instead of what to press)."""
+        text = failure.message.replace(WINDOW_RESUME, self.resume_hint)
+        return text
+
+
+class TextSink(Sink):
+    """The reply on stdout, flushed per token; reasoning dimmed on stderr; failures on stderr."""
+
+    def __init__(self, out: TextIO, err: TextIO) -> None:
+        super().__init__()
+        self.out = out
+        self.err = err
+        self._last = "\n"  # last character written to stdout
+        self._reasoning = False
+        self._dim = err.isatty()
+
+    def event(self, event: StreamEvent, t: float) -> None:
+        if isinstance(event, TextDelta):
+            self._end_reasoning()
+            self.out.write(event.text)
+            self.out.flush()
+            self._last = event.text[-1:] or self._last
+        elif isinstance(event, ReasoningDelta):
+            if not self._reasoning:
+                self._reasoning = True
+                self._write_err("[reasoning] ")
+            self._write_err(event.text)
+        elif isinstance(event, Retrying):
+            self._end_reasoning()
+            warn(retry_notice(event, self.max_attempts))
+        elif isinstance(event, Done | Failure):
+            self._end_reasoning()
+            self.outcome = event
+            if self._last != "\n":
+                self.out.write("\n")
+                self._last = "\n"
+            self.out.flush()
+            if isinstance(event, Failure):
+                warn(f"{event.kind.value}: {self.message(event)}")
+
+    def _write_err(self, text: str) -> None:
+        self.err.write(f"\x1b[2m{text}\x1b[0m" if self._dim else text)
+        self.err.flush()
+
+    def _end_reasoning(self) -> None:
+        if self._reasoning:
+            self._reasoning = False
+            self.err.write("\n")
+            self.err.flush()
+
+
+class JsonSink(Sink):
+    """One JSON object per event per line, for scripts; `t` is seconds since the request."""
+
+    def __init__(self, out: TextIO) -> None:
+        super().__init__()
+        self.out = out
+
+    def event(self, event: StreamEvent, t: float) -> None:
+        record: dict[str, Any]
+        if isinstance(event, TextDelta):
+            record = {"type": "text", "text": event.text}
+        elif isinstance(event, ReasoningDelta):
+            record = {"type": "reasoning", "text": event.text}
+        elif isinstance(event, Usage):
+            record = {
+                "type": "usage",
+                "prompt_tokens": event.prompt_tokens,
+                "completion_tokens": event.completion_tokens,
+                "total_tokens": event.total_tokens,
+            }
+        elif isinstance(event, Retrying):
+            f = event.failure
+            record = {
+                "type": "retrying",
+                "attempt": event.attempt,
+                "delay": round(event.delay, 3),
+                "kind": f.kind.value,
+                "message": f.message,
+            }
+        elif isinstance(event, Done):
+            self.outcome = event
+            record = {"type": "done", "finish_reason": event.finish_reason, **self._timings()}
+        else:
+            self.outcome = event
+            record = {
+                "type": "failure",
+                "kind": event.kind.value,
+                "message": self.message(event),
+                "retry_after": event.retry_after,
+                "status": event.status,
+                **self._timings(),
+            }
+        record["t"] = round(t, 6)
+        self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.out.flush()
+        if isinstance(event, Failure):
+            warn(f"{event.kind.value}: {self.message(event)}")
+
+    def _timings(self) -> dict[str, Any]:
+        trace = self.trace
+        if trace is None:
+            return {}
+        ttft = trace.ttft
+        return {
+            "ttft": None if ttft is None else round(ttft, 6),
+            "tokens": len(trace.token_times),
+            "attempts": trace.attempts,
+            "bytes": trace.bytes_received,
+        }
