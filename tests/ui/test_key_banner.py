@@ -7,15 +7,24 @@ import pytest
 from pytestqt.qtbot import QtBot
 from ui_helpers import open_window, wait_reply
 
+from streamdesk.ui.session import ChatSession
+from streamdesk.ui.turns import Turn
+from streamdesk.ui.window import MainWindow
+
+
+async def send_rejected(window: MainWindow) -> tuple[ChatSession, Turn]:
+    """One reply that the mock answers with HTTP 401."""
+    session = window.current_session()
+    window.set_next_scenario("http-401")
+    session.send("first")
+    return session, await wait_reply(session)
+
 
 @pytest.mark.asyncio
 async def test_key_banner_clears_on_the_next_complete_reply(qtbot: QtBot) -> None:
     async with open_window(qtbot) as window:
         banner = window.settings_ui.banner
-        session = window.current_session()
-        window.set_next_scenario("http-401")
-        session.send("first")
-        turn = await wait_reply(session)
+        session, turn = await send_rejected(window)
         assert turn.failure is not None and "keys set" not in turn.failure.message
         assert banner.isVisible() and "rejected the API key" in banner.label.text()
         session.send("second")
@@ -28,10 +37,7 @@ async def test_key_banner_clears_on_the_next_complete_reply(qtbot: QtBot) -> Non
 async def test_key_banner_clears_when_the_provider_changes(qtbot: QtBot) -> None:
     async with open_window(qtbot) as window:
         banner = window.settings_ui.banner
-        session = window.current_session()
-        window.set_next_scenario("http-401")
-        session.send("first")
-        await wait_reply(session)
+        await send_rejected(window)
         assert banner.isVisible()
         window.header.providerChanged.emit("openai")
         assert not banner.isVisible()

@@ -40,13 +40,15 @@ def _ms(t: float | None, origin: float) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class TraceStats:
-    """One request's figures. Milestones are ms after the trace began (`t_start`)."""
+    """One request's figures. Milestones are ms after the trace began (`t_start`) and, after
+    retries, belong to the final attempt; `retry_wait_ms` is the time waited between attempts."""
 
     protocol: str
     url: str
     http_version: str
     status: int | None
     retries: int
+    retry_wait_ms: float
     connect_ms: float | None  # connection setup: TCP (+TLS, +WebSocket handshake)
     connected_ms: float | None
     sent_ms: float | None
@@ -71,10 +73,13 @@ class TraceStats:
 
 
 def connect_ms(trace: StreamTrace) -> float | None:
-    """Connection setup: from the start of the TCP connect (or the request) to connected."""
+    """Connection setup of the final attempt: from the start of its TCP connect (or of the
+    attempt, for a pooled connection) to connected; never the retries' waits."""
     if trace.t_connected is None:
         return None
-    start = trace.t_connect_start if trace.t_connect_start is not None else trace.t_start
+    start = trace.t_connect_start
+    if start is None:
+        start = trace.t_attempt if trace.t_attempt is not None else trace.t_start
     return max(0.0, (trace.t_connected - start) * 1000.0)
 
 
@@ -94,6 +99,7 @@ def trace_stats(trace: StreamTrace) -> TraceStats:
         http_version=trace.http_version,
         status=trace.status,
         retries=max(0, trace.attempts - 1),
+        retry_wait_ms=trace.retry_wait * 1000.0,
         connect_ms=connect_ms(trace),
         connected_ms=_ms(trace.t_connected, origin),
         sent_ms=_ms(trace.t_sent, origin),

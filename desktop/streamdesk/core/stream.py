@@ -145,6 +145,7 @@ async def stream_chat(
         while True:
             attempt += 1
             trace.attempts = attempt
+            trace.begin_attempt()
             tokens = 0
             failure: Failure | None = None
             it = transport.stream(request, trace).__aiter__()
@@ -200,7 +201,11 @@ async def stream_chat(
                 return
             delay = backoff_delay(retry, failure.retry_after)
             yield Retrying(attempt, delay, failure)
-            await sleep(delay)
+            waited = time.perf_counter()
+            try:
+                await sleep(delay)
+            finally:
+                trace.retry_wait += time.perf_counter() - waited
     finally:
         trace.t_end = time.perf_counter()
 

@@ -23,7 +23,13 @@ class WireFrame:
 
 @dataclass(slots=True)
 class StreamTrace:
-    """Everything measured about one request (all attempts)."""
+    """Everything measured about one request (all attempts).
+
+    One meaning for every milestone: the connect, sent, first-byte and token stamps are those of
+    the final attempt (`begin_attempt()` clears them), all on one clock, so after retries
+    sent <= first byte <= first token <= last token <= end still holds. `retry_wait` holds the
+    time spent waiting between attempts; the bytes received count every attempt (the wire).
+    """
 
     protocol: str = ""  # "sse" | "ws"
     url: str = ""  # redacted
@@ -41,6 +47,8 @@ class StreamTrace:
     t_first_token: float | None = None
     t_last_token: float | None = None
     t_end: float | None = None
+    t_attempt: float | None = None  # the current (after retries: final) attempt began
+    retry_wait: float = 0.0  # seconds waited between attempts (backoff, Retry-After)
     token_times: array[float] = field(default_factory=lambda: array("d"))
     bytes_received: int = 0
     content_bytes: int = 0  # UTF-8 bytes of text and reasoning deltas
@@ -50,6 +58,12 @@ class StreamTrace:
     @classmethod
     def recording(cls, limit: int = DEFAULT_FRAME_LIMIT) -> StreamTrace:
         return cls(frames=deque(maxlen=limit))
+
+    def begin_attempt(self) -> None:
+        """A new attempt starts: the per-attempt stamps restart, so they all describe it."""
+        self.t_attempt = time.perf_counter()
+        self.t_sent = self.t_connect_start = self.t_connected = None
+        self.t_first_byte = self.t_first_token = self.t_last_token = None
 
     def frame(self, direction: str, data: bytes) -> None:
         frames = self.frames

@@ -29,7 +29,7 @@ COLUMNS: tuple[tuple[str, Any], ...] = (
     ("URL", lambda s: s.url),
     ("HTTP", lambda s: s.http_version.removeprefix("HTTP/")),
     ("Status", lambda s: "" if s.status is None else str(s.status)),
-    ("Retries", lambda s: str(s.retries)),
+    ("Retries", lambda s: f"{s.retries} ({s.retry_wait_ms / 1000:.1f} s)" if s.retries else "0"),
     ("Connect", lambda s: _ms(s.connect_ms)),
     ("Sent", lambda s: _ms(s.sent_ms)),
     ("1st byte", lambda s: _ms(s.first_byte_ms)),
