@@ -167,3 +167,41 @@ def test_keychain_unavailable_demo_without_provider_exit_6_with_one(
     named = ask("--provider", "myprofile", env=env)
     assert named.returncode == EXIT_CODES[FailureKind.KEYCHAIN_UNAVAILABLE]
     assert "STREAMDESK_API_KEY" in named.stderr and named.stdout == ""
+
+
+NO_KEYCHAIN = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring", "STREAMDESK_API_KEY": ""}
+
+
+def test_a_provider_that_needs_no_key_works_without_a_keychain(
+    streamdesk_home: Path, instant_mock: MockServer
+) -> None:
+    path = streamdesk_home / "config" / "settings.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(  # the built-in ollama, pointed at the mock
+        f'[[providers]]\nid = "ollama"\nname = "Ollama"\nbase_url = "{instant_mock.sse_base_url}"'
+        '\nneeds_key = false\ndefault_model = "llama3.2"\n',
+        encoding="utf-8",
+    )
+    result = ask("--provider", "ollama", "--max-tokens", str(TOKENS), env=NO_KEYCHAIN)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == FULL and result.stderr == ""
+    assert "authorization" not in instant_mock.requests[-1].headers
+
+
+@pytest.mark.parametrize("provider", ["ollama", "lmstudio", "vllm", "llamacpp"])
+def test_websocket_to_a_local_server_is_a_usage_error_not_a_keychain_one(provider: str) -> None:
+    result = ask("--provider", provider, "--protocol", "ws", "--model", "m", env=NO_KEYCHAIN)
+    assert result.returncode == 2, result.stderr
+    assert f"provider {provider!r} has no WebSocket URL" in result.stderr
+
+
+def test_base_url_without_a_keychain_says_nothing_unless_a_key_was_needed(
+    mock: MockServer, instant_mock: MockServer
+) -> None:
+    fine = ask("--base-url", instant_mock.sse_base_url, env=NO_KEYCHAIN)
+    assert fine.returncode == 0 and fine.stderr == "", fine.stderr
+    wanted = ask("--base-url", mock.sse_base_url, env=NO_KEYCHAIN)  # this one demands KEY
+    assert wanted.returncode == EXIT_CODES[FailureKind.AUTHENTICATION]
+    (line,) = wanted.stderr.splitlines()
+    assert "No key was sent: the OS keychain is not available" in line
+    assert "kept in memory" not in line

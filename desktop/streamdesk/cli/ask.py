@@ -130,11 +130,11 @@ async def _ask(args: argparse.Namespace, prompt: str | None, sink: Sink) -> int:
     provider = setup.pick_provider(settings, args.provider)
     store = KeyStore()
     try:
-        key, keychain_note = setup.find_key(provider, args, store), None
+        key, keychain_note = setup.find_key(provider, args, store)
     except setup.KeychainNeeded as exc:
         failure = Failure(
             FailureKind.KEYCHAIN_UNAVAILABLE,
-            f"{exc} Set STREAMDESK_API_KEY for this run, or pass --base-url for a "
+            f"{exc}; set STREAMDESK_API_KEY for this run, or pass --base-url for a "
             "server that needs no key.",
         )
         sink.event(failure, sink.elapsed())
@@ -152,6 +152,8 @@ async def _ask(args: argparse.Namespace, prompt: str | None, sink: Sink) -> int:
             endpoint = setup.mock_endpoint(provider, settings)
         else:
             endpoint = setup.endpoint_for(provider, key, settings, args, store)
+            if keychain_note:  # said only if the server turns out to want a key
+                sink.auth_note = keychain_note
         endpoint = _adjust(endpoint, args)
         if args.protocol == "ws" and not endpoint.ws_url:
             raise UsageError(f"provider {provider.id!r} has no WebSocket URL; pass --ws-url")

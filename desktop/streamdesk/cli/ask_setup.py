@@ -67,23 +67,31 @@ def pick_provider(settings: Settings, asked: str | None) -> Provider:
     return resolve_provider(settings, DEFAULT_PROVIDER_ID)
 
 
-def find_key(provider: Provider, args: argparse.Namespace, store: KeyStore) -> str | None:
-    """The provider's key (environment, keychain), or None; `KeychainNeeded` when the user
-    asked for this provider by name and the keychain cannot be read."""
+def find_key(
+    provider: Provider, args: argparse.Namespace, store: KeyStore
+) -> tuple[str | None, str | None]:
+    """(the provider's key or None, why the keychain could not be read or None).
+
+    `STREAMDESK_API_KEY` first, then the keychain. A provider that needs no key (a local
+    server) never fails for want of a keychain. `KeychainNeeded` when the user asked for a
+    provider by name that needs a key and the keychain cannot be read.
+    """
     from streamdesk.core.errors import KeychainUnavailable
 
-    if not (provider.needs_key or not args.base_url):
-        return None
     try:
-        return store.get(provider.id)
+        return store.get(provider.id), None
     except KeychainUnavailable as exc:
-        if args.base_url:  # a server of the user's choosing may need no key at all
-            warn(f"{exc} Continuing without a key.")
-        elif not args.provider:  # nothing asked for: the offline demo, as with no key
-            warn(f"{exc} Set STREAMDESK_API_KEY to use a real provider.")
-        else:
-            raise KeychainNeeded(str(exc)) from None
-    return None
+        note = keychain_problem(exc)
+        if provider.needs_key and args.provider and not args.base_url:
+            raise KeychainNeeded(note) from None
+        # a local server or one of --base-url may need no key; the offline demo needs none
+        return None, note if provider.needs_key else None
+
+
+def keychain_problem(exc: Exception) -> str:
+    """The keychain's failure without the window's "kept in memory for this session" advice."""
+    text = str(exc).strip().replace(": the key can be kept in memory for this session only.", "")
+    return text[:1].lower() + text[1:].rstrip(".")
 
 
 def network(

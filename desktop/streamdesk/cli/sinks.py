@@ -74,6 +74,7 @@ class Sink:
         self.outcome: Done | Failure | None = None
         self.max_attempts: int | None = None  # for "attempt 2 of 3"
         self.resume_hint = "(not saved: --no-save)"  # replaces the window's "Press Continue"
+        self.auth_note: str | None = None  # why no key was sent, said if the server wants one
         self._t0 = time.perf_counter()
 
     def elapsed(self) -> float:
@@ -91,6 +92,8 @@ class Sink:
     def message(self, failure: Failure) -> str:
         """The failure's line for the command line (what to run instead of what to press)."""
         text = failure.message.replace(WINDOW_RESUME, self.resume_hint)
+        if self.auth_note and failure.kind is FailureKind.AUTHENTICATION:
+            text += f" (No key was sent: {self.auth_note}.)"
         return text
 
 
