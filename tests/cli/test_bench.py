@@ -21,7 +21,10 @@ def test_bench_against_the_mock_writes_json_and_png(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     for label in ("TTFT p50", "gap p99", "bytes per token", "framing overhead", "failures"):
         assert label in done.stdout
+    assert done.stdout.startswith("target: built-in mock (http://127.0.0.1:")
     data = json.loads(out.read_text())
+    assert data["config"]["target"] == "built-in mock"
+    assert data["config"]["base_url"].startswith("http://127.0.0.1:")
     sse, ws = data["summaries"]["sse"], data["summaries"]["ws"]
     for s in (sse, ws):
         assert s["runs"] == 2 and s["failures"] == 0 and s["tokens"] == 100
@@ -41,3 +44,16 @@ def test_bench_rejects_an_unknown_protocol() -> None:
 def test_table_shows_a_dash_for_missing_figures() -> None:
     table = format_table({"sse": summarize("sse", [], failures=2)})
     assert "failures" in table and "–" in table
+
+
+def test_a_named_provider_without_a_key_is_an_error_not_the_mock() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "STREAMDESK_API_KEY"}
+    cmd = [sys.executable, "-m", "streamdesk", "bench", "--provider", "openai", "--runs", "1"]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 3, done.stderr
+    assert "no API key for openai" in done.stderr and "--mock" in done.stderr
+    assert done.stdout == ""  # nothing was measured
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 6 and "keychain is not available" in done.stderr
+    assert done.stdout == ""

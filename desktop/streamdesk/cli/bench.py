@@ -2,9 +2,11 @@
 
 Every run opens a fresh connection (a new transport), so connection setup is part of the
 figures. Timings are the stamps the transports put on the trace as bytes arrive (see
-`core.trace`), summarised by `core.netstats`; nothing is timed after rendering. Against the
-built-in mock (the default without a key) the pace and reply length are fixed, so what differs
-between the protocols is their framing.
+`core.trace`), summarised by `core.netstats`; nothing is timed after rendering. The table and
+the JSON name what was measured (a provider and its URL, or the built-in mock); a provider
+named with --provider but without a key is an error (exit 3, or 6 with no keychain), never
+silently the mock. Against the built-in mock (the default) the pace and reply length are
+fixed, so what differs between the protocols is their framing.
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ def register(subparsers: Any) -> None:
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
     source = p.add_mutually_exclusive_group()
-    source.add_argument("--provider", metavar="ID", help="a configured provider (needs its key)")
+    source.add_argument(
+        "--provider", metavar="ID", help="a configured provider (needs its key: exit 3 without)"
+    )
     source.add_argument("--mock", action="store_true", help="the built-in mock (default)")
     p.add_argument("--protocols", default="sse,ws", help="comma-separated: sse,ws")
     p.add_argument("--runs", type=int, default=5, help="requests per protocol (default 5)")
@@ -72,8 +76,12 @@ def run(args: argparse.Namespace) -> int:
         result = asyncio.run(_bench(args, protocols))
     except KeyboardInterrupt:
         return 130
+    except BenchError as exc:
+        warn(str(exc))
+        return exc.code
     summaries: dict[str, Summary] = result["summaries"]
-    print(format_table(summaries))
+    config = result["config"]
+    print(format_table(summaries, target=f"{config['target']} ({config['base_url']})"))
     if args.out:
         payload = {k: v for k, v in result.items() if k != "summaries"}
         payload["summaries"] = {p: s.as_dict() for p, s in summaries.items()}
@@ -87,10 +95,12 @@ def run(args: argparse.Namespace) -> int:
     return 0 if all(s.failures < s.runs for s in summaries.values()) else 1
 
 
-def format_table(summaries: dict[str, Summary]) -> str:
+def format_table(summaries: dict[str, Summary], target: str | None = None) -> str:
+    """The table per protocol; `target` (what was measured) heads it."""
     names = list(summaries)
     head = f"{'':<22}" + "".join(f"{n.upper():>14}" for n in names)
-    lines = [head, "-" * len(head)]
+    lines = [f"target: {target}"] if target else []
+    lines += [head, "-" * len(head)]
     for label, attr, fmt in TABLE:
         cells = []
         for n in names:
@@ -121,6 +131,7 @@ async def _bench(args: argparse.Namespace, protocols: list[str]) -> dict[str, An
             gaps[protocol] = [g for t in traces for g in gaps_ms(t)]
         config = {
             "target": "built-in mock" if target.id == providers.MOCK_PROVIDER_ID else target.id,
+            "base_url": endpoint.base_url,
             "model": model,
             "runs": args.runs,
             "concurrency": args.concurrency,
@@ -134,26 +145,44 @@ async def _bench(args: argparse.Namespace, protocols: list[str]) -> dict[str, An
     return {"config": config, "summaries": summaries, "runs": runs, "gaps": gaps}
 
 
+class BenchError(Exception):
+    """Nothing to measure: exit `code` (as `ask` would) with one line."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 async def _endpoint(args: argparse.Namespace, stack: contextlib.AsyncExitStack) -> Any:
-    """The endpoint to measure: the provider's when it has a key, else the in-process mock."""
+    """The endpoint to measure: the named provider's (never silently another), else the mock."""
     from streamdesk.core import providers
 
     if args.provider and not args.mock:
+        from streamdesk.cli import ask_setup as setup
         from streamdesk.core.errors import KeychainUnavailable
         from streamdesk.core.store.secrets import KeyStore
 
         try:
-            provider = providers.builtin(args.provider)
-        except KeyError as exc:
-            raise SystemExit(f"streamdesk: usage: {exc.args[0]}") from None
+            provider = setup.pick_provider(setup.load_cli_settings(), args.provider)
+        except setup.UsageError as exc:
+            raise BenchError(f"usage: {exc}", 2) from None
         key = None
         try:
-            key = KeyStore().get(args.provider)
+            key = KeyStore().get(provider.id)
         except KeychainUnavailable as exc:
-            warn(str(exc))
-        if key or not provider.needs_key:
-            return provider.endpoint(key), provider, None
-        warn(f"no API key for {args.provider}; measuring the built-in mock instead")
+            if provider.needs_key:
+                raise BenchError(
+                    f"{setup.keychain_problem(exc)}; set STREAMDESK_API_KEY to measure "
+                    f"{provider.id}, or measure the built-in mock with --mock",
+                    6,
+                ) from None
+        if provider.needs_key and not key:
+            raise BenchError(
+                f"no API key for {provider.id}: set one with `streamdesk keys set {provider.id}`"
+                " or STREAMDESK_API_KEY, or measure the built-in mock with --mock",
+                3,
+            )
+        return provider.endpoint(key), provider, None
     from streamdesk.mock import MockServer
 
     mock = await stack.enter_async_context(
