@@ -243,3 +243,17 @@ def test_database_and_data_dir_are_private(tmp_path: Path, monkeypatch: pytest.M
         assert stat.S_IMODE(db.stat().st_mode) == 0o600
     finally:
         os.umask(old)
+
+
+def test_search_snippet_for_display_has_no_markdown_markers(store: HistoryStore) -> None:
+    from streamdesk.core.store.history_models import HIGHLIGHT_START, plain_snippet
+
+    cid = store.create_conversation(title="md")
+    store.add_message(
+        cid, "assistant", "## 🚀 Fast streaming\n\n- **Bold** `code` [docs](https://x.y)"
+    )
+    (hit,) = store.search("streaming")
+    shown = plain_snippet(hit.snippet)
+    assert shown.startswith("🚀 Fast " + HIGHLIGHT_START + "streaming")
+    assert "Bold code docs" in shown
+    assert not any(mark in shown for mark in ("#", "**", "`", "](", "- "))

@@ -17,10 +17,11 @@ _HIT = Qt.ItemDataRole.UserRole
 
 
 def snippet_html(snippet: str) -> str:
-    """Escape the snippet, then turn the store's markers into highlighted spans."""
+    """Markdown markers stripped, the rest escaped, the store's markers turned into highlights."""
     from streamdesk.core.store.history import HIGHLIGHT_END, HIGHLIGHT_START
+    from streamdesk.core.store.history_models import plain_snippet
 
-    text = html.escape(" ".join(snippet.split()))
+    text = html.escape(plain_snippet(snippet))
     return text.replace(HIGHLIGHT_START, '<span style="background:#ffd33d;color:#1f2328">').replace(
         HIGHLIGHT_END, "</span>"
     )

@@ -16,6 +16,22 @@ HIGHLIGHT_START = "\x02"
 HIGHLIGHT_END = "\x03"
 FINAL_STATUSES = ("complete", "partial", "stopped", "error")
 
+_M = f"[{HIGHLIGHT_START}{HIGHLIGHT_END}]*"  # a highlight marker may sit next to a marker
+_MD_LINE = re.compile(
+    rf"(?m)^(\s*…?){_M}(?:#{{1,6}}\s+|>\s?|[-*+]\s+(?:\[[ xX]\]\s+)?|```\w*|~~~\w*)"
+)
+_MD_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\s]*\)")
+_MD_EMPH = re.compile(r"(\*\*|__|~~|`+|(?<![\w*])\*(?=\S)|(?<=\S)\*(?![\w*]))")
+
+
+def plain_snippet(snippet: str) -> str:
+    """A snippet for display: Markdown markers (#, >, list bullets, **, `, links) removed,
+    whitespace collapsed; highlight markers kept. Display only: what matched stays the text."""
+    text = _MD_LINE.sub(r"\1", snippet)
+    text = _MD_LINK.sub(r"\1", text)
+    text = _MD_EMPH.sub("", text)
+    return " ".join(text.split())
+
 
 class HistoryError(StreamdeskError):
     """A history operation failed; the message says what to do."""
