@@ -127,16 +127,18 @@ async def test_continue_appends_to_the_same_stored_message(qtbot: QtBot) -> None
         turn = await wait_reply(session)
         partial = turn.text
         with HistoryStore() as store:
-            assert store.get_message(turn.reply_id).status == "partial"
+            cut = store.get_message(turn.reply_id)
+        assert cut.status == "partial" and cut.failure_kind and cut.cost is not None
         session.view.continueRequested.emit(key)
         await wait_reply(session)
         with HistoryStore() as store:
             (conv,) = store.list_conversations()
             msgs = store.messages(conv.id)
-        assert len(msgs) == 2 and msgs[1].status == "complete"
-        assert msgs[1].content == turn.text and turn.text.startswith(partial) != (
-            turn.text == partial
-        )
+        whole = "".join(reply_for("continue test"))  # the mock continues the assistant prefix
+        assert len(msgs) == 2 and msgs[1].content == turn.text == whole != partial
+        assert msgs[1].status == "complete"
+        assert msgs[1].failure_kind is None and msgs[1].failure_message is None
+        assert msgs[1].cost == pytest.approx(turn.cost) and turn.cost > cut.cost
 
 
 @pytest.mark.asyncio

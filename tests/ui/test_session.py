@@ -9,10 +9,12 @@ from pytestqt.qtbot import QtBot
 from ui_helpers import open_window, wait_reply, wait_text
 
 from streamdesk.core.events import FailureKind
+from streamdesk.core.providers import mock_provider
 from streamdesk.core.request import Timeouts
 from streamdesk.mock.replies import reply_for
 from streamdesk.mock.scenarios import FAULT_AFTER
-from streamdesk.ui.session import CONTINUE_PROMPT
+from streamdesk.ui.targets import build_request
+from streamdesk.ui.turns import Target, Turn
 
 # scenario, protocol, failure kind, title shown on the message, window overrides
 FAILURES: list[tuple[str, str, FailureKind, str, dict[str, Any]]] = [
@@ -80,7 +82,9 @@ async def test_each_failure_kind_shows_on_the_message_with_its_title(
 
 
 @pytest.mark.asyncio
-async def test_continue_appends_the_rest_to_the_same_message(qtbot: QtBot) -> None:
+async def test_continue_sends_the_partial_as_the_assistant_prefix_and_appends_the_rest(
+    qtbot: QtBot,
+) -> None:
     async with open_window(qtbot) as window:
         window.set_next_scenario("cut")
         session = window.current_session()
@@ -91,8 +95,55 @@ async def test_continue_appends_the_rest_to_the_same_message(qtbot: QtBot) -> No
         session.view.continueRequested.emit(key)  # what the Continue action on the message does
         turn = await wait_reply(session)
         assert turn is cut and turn.status == "complete" and len(session.turns) == 1
-        assert turn.view.text == partial + "".join(reply_for(CONTINUE_PROMPT))
-        assert session.view.toPlainText().count("continue me") == 1
+        # the mock continues a trailing assistant message from where it ends: whole reply, once
+        whole = "".join(reply_for("continue me"))
+        assert turn.text == turn.view.text == whole and len(whole) > len(partial)
+        shown = session.view.toPlainText()
+        assert shown.count("continue me") == 1 and "Continue exactly" not in shown
+        assert turn.failure is None and "Connection cut" not in shown
+
+
+def test_a_continue_request_ends_with_the_partial_reply_as_the_assistants_message() -> None:
+    target = Target(mock_provider("http://127.0.0.1:1", "ws://127.0.0.1:1"), "m")
+    first = Turn(1, "first", target, parts=["one"], status="complete")
+    cut = Turn(2, "second", target, parts=["half ", "a reply"], status="error")
+    request = build_request([first, cut], 1, cut, "be brief", {}, prefix=cut.text)
+    roles = [(m.role, m.content) for m in request.messages]
+    assert roles == [
+        ("system", "be brief"),
+        ("user", "first"),
+        ("assistant", "one"),
+        ("user", "second"),
+        ("assistant", "half a reply"),
+    ]
+
+
+@pytest.mark.asyncio
+async def test_a_cut_reply_without_usage_gets_an_estimated_cost_in_the_total(
+    qtbot: QtBot,
+) -> None:
+    async with open_window(qtbot) as window:
+        window.set_next_scenario("cut")
+        session = window.current_session()
+        session.send("price me!")
+        turn = await wait_reply(session)
+        assert turn.status == "error" and len(turn.parts) == FAULT_AFTER
+        # no usage chunk before the cut: one token per delta, the prompt at 4 characters a token
+        assert turn.estimated and turn.completion_tokens == FAULT_AFTER
+        assert turn.prompt_tokens == 3  # "price me!": 9 characters / 4, rounded up
+        target = turn.target
+        expected = target.provider.cost(target.model, 3, FAULT_AFTER)
+        assert expected and turn.cost == pytest.approx(expected)
+        assert session.conversation_cost() == pytest.approx(expected)
+        status = window.status.text()
+        assert f"out ≈{FAULT_AFTER}" in status and "≈$" in status and "– reply" not in status
+        session.send("and a whole one")  # with usage: exact, and the total adds both
+        done = await wait_reply(session)
+        assert not done.estimated and done.cost is not None
+        assert session.conversation_cost() == pytest.approx(expected + done.cost)
+        status = window.status.text()
+        assert f"out {done.completion_tokens}" in status and "chat" in status
+        assert status.count("≈$") == 1, "the reply is exact; the chat total holds an estimate"
 
 
 @pytest.mark.asyncio
@@ -169,3 +220,5 @@ async def test_a_stopped_reply_says_how_many_tokens_arrived(qtbot: QtBot) -> Non
         shown = session.view.toPlainText()
         assert f"Stopped after {turn.completion_tokens} token" in shown, shown[-300:]
         assert turn.completion_tokens >= 1 and "Continue" in shown
+        assert turn.estimated and turn.cost, "a stopped reply still cost its tokens"
+        assert session.conversation_cost() == turn.cost and "≈$" in window.status.text()

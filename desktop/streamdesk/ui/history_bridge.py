@@ -54,8 +54,8 @@ class StoredReply:
         turn = self.turn
         usage = None
         if turn.prompt_tokens is not None or turn.completion_tokens:
-            usage = {
-                "prompt_tokens": turn.prompt_tokens or 0,
+            usage = {  # an estimated prompt count is not stored as the server's
+                "prompt_tokens": 0 if turn.estimated else turn.prompt_tokens or 0,
                 "completion_tokens": turn.completion_tokens,
             }
         try:
@@ -68,6 +68,10 @@ class StoredReply:
                 cost=cost,
                 protocol=protocol,
             )
+            if turn.resume and failure_kind is None:  # the failure that was continued is over
+                self.writer.store.update_message(
+                    self.writer.message_id, failure_kind=None, failure_message=None
+                )
         finally:
             self._on_finish(turn)
 

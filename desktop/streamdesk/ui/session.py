@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -27,7 +26,7 @@ from streamdesk.core.events import (
     TextDelta,
     Usage,
 )
-from streamdesk.core.request import ChatRequest, Message
+from streamdesk.core.request import ChatRequest
 from streamdesk.core.stream import stream_chat
 from streamdesk.core.trace import StreamTrace
 from streamdesk.core.transports import make_transport
@@ -40,15 +39,14 @@ from streamdesk.ui.turns import (
     ReplySink,
     Target,
     Turn,
-    compute_cost,
     label,
     open_sink,
     render_turns,
+    settle_cost,
 )
 
 log = logging.getLogger(__name__)
 
-CONTINUE_PROMPT = "Continue exactly where you stopped."
 STATS_INTERVAL_MS = 100  # status bar refresh while streaming; tokens arrive much faster
 
 
@@ -137,15 +135,10 @@ class ChatSession(QObject):
         if turn is None or self.busy or not turn.parts or turn is not self.turns[-1]:
             return None
         turn.target = self.target_factory()
-        base = self._request(turn, self.turns.index(turn))
-        messages = (
-            *base.messages,
-            Message("assistant", turn.text),
-            Message("user", CONTINUE_PROMPT),
-        )
+        request = self._request(turn, self.turns.index(turn), prefix=turn.text)
         self._reopen(turn)
         turn.resume = True
-        return self._start(turn, replace(base, messages=messages), resume=True)
+        return self._start(turn, request, resume=True)
 
     def regenerate(self, key: object) -> int | None:
         """A new alternative of the latest reply, streamed in its place (the old one is kept)."""
@@ -212,8 +205,10 @@ class ChatSession(QObject):
     def _turn(self, key: object) -> Turn | None:
         return next((t for t in self.turns if t.key == key), None)
 
-    def _request(self, turn: Turn, index: int) -> ChatRequest:
-        return build_request(self.turns, index, turn, self.system_prompt, self.params)
+    def _request(self, turn: Turn, index: int, prefix: str = "") -> ChatRequest:
+        return build_request(
+            self.turns, index, turn, self.system_prompt, self.params, prefix=prefix
+        )
 
     def _start(self, turn: Turn, request: ChatRequest, *, resume: bool = False) -> int:
         if not resume:
@@ -235,6 +230,9 @@ class ChatSession(QObject):
         self.trace = turn.trace = trace
         sink = open_sink(self.history_sink, self, turn, request)
         tokens_before = turn.completion_tokens if resume else 0
+        cost_before = turn.cost if resume else None
+        usage: Usage | None = None
+        deltas = 0  # text/reasoning deltas: the completion tokens when no usage comes
         status, failure, finish_reason = "error", None, None
         transport = None
         noticed = False  # a retry notice is shown on the reply
@@ -256,20 +254,21 @@ class ChatSession(QObject):
                         noticed = False
                         self._notice(reply, "")
                     if isinstance(event, TextDelta):
+                        deltas += 1
                         turn.parts.append(event.text)
                         reply.append_text(event.text)
                         if sink is not None:
                             sink.append_text(event.text)
                         self._tick(turn, "Streaming")
                     elif isinstance(event, ReasoningDelta):
+                        deltas += 1
                         turn.reasoning.append(event.text)
                         reply.append_reasoning(event.text)
                         if sink is not None:
                             sink.append_reasoning(event.text)
                         self._tick(turn, "Streaming")
                     elif isinstance(event, Usage):
-                        turn.prompt_tokens = event.prompt_tokens
-                        turn.completion_tokens = tokens_before + event.completion_tokens
+                        usage = event
                     elif isinstance(event, Retrying):
                         noticed = True
                         self._start_countdown(reply, event)
@@ -287,7 +286,10 @@ class ChatSession(QObject):
             self._stop_countdown()
             if transport is not None:
                 await close_transport(transport)
-        self._finish(turn, status, failure, sink, tokens_before, finish_reason)
+        settle_cost(
+            turn, request, usage, deltas, tokens_before=tokens_before, cost_before=cost_before
+        )
+        self._finish(turn, status, failure, sink, finish_reason)
 
     def _finish(
         self,
@@ -295,12 +297,8 @@ class ChatSession(QObject):
         status: str,
         failure: Failure | None,
         sink: ReplySink | None,
-        before: int,
         finish_reason: str | None = None,
     ) -> None:
-        trace = turn.trace
-        if turn.completion_tokens <= before and trace is not None:
-            turn.completion_tokens = before + len(trace.token_times)
         turn.status = status
         turn.failure = failure
         reply = turn.view
@@ -317,7 +315,6 @@ class ChatSession(QObject):
                 status, finish_reason, turn.completion_tokens, bool(turn.parts)
             )
             reply.finish(status, failure_title=title, actions=actions)
-        compute_cost(turn)
         if sink is not None:
             stored = "partial" if status == "error" and turn.parts else status
             try:
@@ -402,10 +399,12 @@ class ChatSession(QObject):
             tokens_out=out,
             reply_cost=turn.cost,
             conversation_cost=self.conversation_cost(),
+            estimated=turn.estimated,
+            conversation_estimated=any(t.estimated for t in self.turns if t.cost is not None),
         )
         self.statsChanged.emit(self.stats)
 
     def conversation_cost(self) -> float | None:
-        """Sum of the known reply costs (None when no reply has a known cost)."""
+        """Sum of the known reply costs, estimates included (None when none is known)."""
         costs = [t.cost for t in self.turns if t.cost is not None]
         return sum(costs) if costs else None

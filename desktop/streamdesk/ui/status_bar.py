@@ -23,14 +23,18 @@ class ReplyStats:
     tokens_out: int = 0
     reply_cost: float | None = None  # USD
     conversation_cost: float | None = None  # USD, every reply so far
+    estimated: bool = False  # tokens and reply cost estimated (no usage from the server)
+    conversation_estimated: bool = False  # the conversation's cost includes an estimate
 
 
-def format_cost(usd: float | None) -> str:
+def format_cost(usd: float | None, *, estimated: bool = False) -> str:
+    """Like "$0.0012", "≈$0.0012" when estimated, "–" when unknown."""
     if usd is None:
         return "–"
+    mark = "≈" if estimated else ""
     if usd == 0:
-        return "$0"
-    return f"${usd:.4f}" if usd < 0.01 else f"${usd:.3f}"
+        return f"{mark}$0"
+    return f"{mark}${usd:.4f}" if usd < 0.01 else f"{mark}${usd:.3f}"
 
 
 PROTOCOL_NAMES = {"sse": "SSE", "ws": "WebSocket"}
@@ -60,11 +64,12 @@ class StatusBar(QStatusBar):
         lab["ttft"].setText("TTFT " + (f"{s.ttft * 1000:.0f} ms" if s.ttft is not None else "–"))
         speed = f"{s.tokens_per_s:.1f} tok/s" if s.tokens_per_s is not None else "– tok/s"
         lab["speed"].setText(speed)
-        tin = str(s.tokens_in) if s.tokens_in is not None else "–"
-        lab["tokens"].setText(f"in {tin} · out {s.tokens_out}")
-        lab["cost"].setText(
-            f"{format_cost(s.reply_cost)} reply · {format_cost(s.conversation_cost)} chat"
-        )
+        mark = "≈" if s.estimated else ""
+        tin = f"{mark}{s.tokens_in}" if s.tokens_in is not None else "–"
+        lab["tokens"].setText(f"in {tin} · out {mark}{s.tokens_out}")
+        reply = format_cost(s.reply_cost, estimated=s.estimated)
+        chat = format_cost(s.conversation_cost, estimated=s.conversation_estimated)
+        lab["cost"].setText(f"{reply} reply · {chat} chat")
 
     def text(self) -> str:
         """Everything shown, for tests and accessibility."""

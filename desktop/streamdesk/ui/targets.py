@@ -79,9 +79,19 @@ async def resolve_endpoint(target: Target) -> Endpoint:
 
 
 def build_request(
-    turns: list[Turn], index: int, turn: Turn, system_prompt: str, params: dict[str, Any]
+    turns: list[Turn],
+    index: int,
+    turn: Turn,
+    system_prompt: str,
+    params: dict[str, Any],
+    *,
+    prefix: str = "",
 ) -> ChatRequest:
-    """History up to `turns[index]` (superseded and empty replies left out) plus `turn`'s prompt."""
+    """History up to `turns[index]` (superseded and empty replies left out) plus `turn`'s prompt.
+
+    A non-empty `prefix` (a partial reply being continued) is the last message, the assistant's:
+    the server continues it, as `streamdesk ask --continue ID` does.
+    """
     messages: list[Message] = []
     for earlier in turns[:index]:
         if earlier.superseded:
@@ -92,6 +102,8 @@ def build_request(
         else:
             messages.pop()  # a prompt that got no reply would leave two user turns in a row
     messages.append(Message("user", turn.prompt))
+    if prefix:
+        messages.append(Message("assistant", prefix))
     if system_prompt.strip():
         messages.insert(0, Message("system", system_prompt))
     return ChatRequest(

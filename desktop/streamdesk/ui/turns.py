@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from streamdesk.core.events import Failure, FailureKind
+from streamdesk.core.events import Failure, FailureKind, Usage
 from streamdesk.core.providers import Provider
 from streamdesk.core.request import ChatRequest, Timeouts
 from streamdesk.core.trace import StreamTrace
@@ -88,6 +88,7 @@ class Turn:
     prompt_tokens: int | None = None
     completion_tokens: int = 0
     cost: float | None = None
+    estimated: bool = False  # tokens and cost estimated: the server sent no usage
     view: Any = None  # transcript ReplyView
     trace: StreamTrace | None = None
     # History: ids of the stored user message and reply, and how this reply is being written.
@@ -153,9 +154,38 @@ def open_sink(
         return None
 
 
-def compute_cost(turn: Turn) -> None:
+CHARS_PER_TOKEN = 4  # a rough prompt-token estimate when the server sent no usage
+
+
+def settle_cost(
+    turn: Turn,
+    request: ChatRequest,
+    usage: Usage | None,
+    deltas: int,
+    *,
+    tokens_before: int = 0,
+    cost_before: float | None = None,
+) -> None:
+    """Tokens and cost of `turn` once one request has ended.
+
+    The server's usage when it came. A stream cut, stalled or stopped before the usage chunk
+    still cost tokens: then each text/reasoning delta counts as one completion token (so it is on
+    OpenAI-compatible streams) and the prompt as one token per 4 characters, and the figures are
+    marked `estimated`. A continued reply adds what its earlier requests cost (`cost_before`).
+    """
     target = turn.target
-    if turn.prompt_tokens is None:
-        turn.cost = 0.0 if target.provider.free else None
+    if usage is not None:
+        prompt, completion, estimated = usage.prompt_tokens, usage.completion_tokens, False
+    elif deltas:
+        chars = sum(len(m.content) for m in request.messages)
+        prompt, completion, estimated = -(-chars // CHARS_PER_TOKEN), deltas, True
+    else:  # nothing arrived and no usage: nothing to count (a rejected or refused request)
+        turn.completion_tokens = tokens_before
+        turn.estimated = tokens_before > 0 and turn.estimated
+        turn.cost = 0.0 if target.provider.free else cost_before
         return
-    turn.cost = target.provider.cost(target.model, turn.prompt_tokens, turn.completion_tokens)
+    turn.prompt_tokens = prompt
+    turn.completion_tokens = tokens_before + completion
+    turn.estimated = estimated or (tokens_before > 0 and turn.estimated)
+    cost = target.provider.cost(target.model, prompt, completion)
+    turn.cost = cost if cost is None or cost_before is None else cost + cost_before
