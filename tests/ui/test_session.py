@@ -75,6 +75,8 @@ async def test_each_failure_kind_shows_on_the_message_with_its_title(
         if turn.parts:  # mid-stream: the text that arrived stays above the failure
             assert turn.view.text == partial
             assert "Continue" in shown
+            assert turn.estimated and turn.cost, "no usage came: its cost is estimated"
+            assert session.conversation_cost() == turn.cost
         assert "Retry" in shown
         if kind is FailureKind.RATE_LIMITED:
             assert any(n.startswith("Rate limited: retrying in") for n in notices), notices
