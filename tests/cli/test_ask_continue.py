@@ -118,3 +118,15 @@ def test_help_explains_both_ways_to_continue() -> None:
     text = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout
     assert "ask --continue ID " in text and 'ask --continue ID "PROMPT"' in text
     assert "assistant's prefix" in text and "[PROMPT]" in text
+
+
+def test_the_system_prompt_is_stored_and_sent_again_by_continue(mock: MockServer) -> None:
+    first = ask(mock, "--system", "Be terse.", "First question")
+    assert first.returncode == 0, first.stderr
+    with HistoryStore() as store:
+        (conv,) = store.list_conversations()
+    again = ask(mock, "--continue", str(conv.id), "Second question")
+    assert again.returncode == 0, again.stderr
+    sent = sent_messages(mock)
+    assert sent[0] == {"role": "system", "content": "Be terse."}
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]

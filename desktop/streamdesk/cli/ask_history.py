@@ -100,8 +100,10 @@ class HistorySaver:
             assert self.prompt is not None  # a prompt is required unless resuming
             if self.cid is None:
                 self.cid = self.store.create_conversation(
-                    provider=self.provider.id, model=self.model
-                )
+                    provider=self.provider.id,
+                    model=self.model,
+                    system_prompt=self.args.system or "",
+                )  # the system prompt is sent again by every --continue
                 self.store.auto_title(self.cid, self.prompt)
             self.store.add_message(self.cid, "user", self.prompt)
             reply_id = self.store.add_message(
