@@ -9,13 +9,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 import time
 from collections.abc import Sequence
 
 from streamdesk.mock.chat import Chat
 from streamdesk.mock.http import LAST_CHUNK, chunk, response_head
-from streamdesk.mock.scenarios import STALL_SECONDS, STREAM_ERROR
+from streamdesk.mock.scenarios import MID_STREAM_FAULTS, STALL_SECONDS, STREAM_ERROR
 from streamdesk.mock.stream import play
+
+log = logging.getLogger(__name__)
 
 BOM = b"\xef\xbb\xbf"
 _ids = itertools.count(1)
@@ -140,8 +143,15 @@ async def stream_chat(writer: asyncio.StreamWriter, chat: Chat, keep_alive: bool
     sink = SseSink(writer, chat.scenario)
     await sink.keepalive()
     prelude = [_chunk_json(base, '{"role":"assistant","content":""}')]
-    await play(sink, prelude, events, trailer, chat.pace, chat.scenario)
+    whole = await play(sink, prelude, events, trailer, chat.pace, chat.scenario)
     await sink.finish()
+    if not whole and chat.scenario not in MID_STREAM_FAULTS:  # Stop, or a cut to explain
+        log.info(
+            "mock: %s ended before its end (%d events): the connection was closing "
+            "(the client went away or the transport failed)",
+            cid,
+            len(events),
+        )
     return not sink.closed
 
 
