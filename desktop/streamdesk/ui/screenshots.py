@@ -11,10 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import qasync
-
 from streamdesk.core.store.settings import Settings
 from streamdesk.ui.app import make_app
+from streamdesk.ui.qtloop import QtEventLoop
 
 PROMPTS = {
     "light": "How do I stream a chat completion without freezing the UI?",
@@ -32,7 +31,7 @@ async def shoot(outdir: Path) -> list[Path]:
     from streamdesk.ui.window import MainWindow
 
     window = MainWindow(
-        Settings(theme="light", protocol="ws"),
+        Settings(theme="light", protocol="sse"),
         mock_options={"tokens_per_second": 250.0, "first_token_delay": 0.05},
         save_on_close=False,
     )
@@ -78,10 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     outdir.mkdir(parents=True, exist_ok=True)
     app = make_app(["streamdesk-screenshots"])
     app.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(app)
+    loop = QtEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
         paths = loop.run_until_complete(shoot(outdir))
+        loop.run_until_complete(loop.shutdown_asyncgens())
     for path in paths:
         print(path)
     return 0
