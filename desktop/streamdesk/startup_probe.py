@@ -60,16 +60,19 @@ def _report() -> None:
 
 
 def install(window: QWidget) -> None:
-    """Watch `window` (already shown or about to be) for its first painted frame."""
-    app = QApplication.instance()
-    if app is None:
+    """Watch `window` (already shown or about to be) for its first painted frame.
+
+    The filter sits on the window itself, not the application: an application-wide Python
+    filter makes shiboken build the Python type (and its enums) of every object that gets an
+    event, ~50 ms on the app's first frame. The window's own Paint starts each frame."""
+    if QApplication.instance() is None:
         raise RuntimeError("startup_probe.install() needs a QApplication")
-    app.installEventFilter(FirstPaint(window, window, _report))
+    window.installEventFilter(FirstPaint(window, window, _report))
 
 
 def arm() -> None:
-    """Create the app's QApplication now and report the first paint of whichever window shows."""
+    """Create the app's QApplication now; the window reports its first paint (ui/app.py
+    calls `install` when `enabled()`), so no application-wide filter is needed."""
     from streamdesk.ui.app import make_app
 
-    app = make_app()
-    app.installEventFilter(FirstPaint(None, app, _report))
+    make_app()

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from streamdesk import __version__, appicon, startup_probe
 from streamdesk.core.redact import install_log_redaction
 
+STYLE_SET = "streamdeskFusion"  # dynamic property: theme.apply_theme need not set the style
 FIRST_PAINT_WAIT_MS = 2000  # a window that is never exposed (minimised, no compositor) waits this
 
 
@@ -33,7 +34,11 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     # Qt's paint thread pool costs 2-6 ms per scroll-bar paint on 2 cores; must be set before
     # the QApplication exists (ui/transcript.py sets it too, for tests that import it first).
     os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
-    app = QApplication(list(sys.argv if argv is None else argv) or ["streamdesk"])
+    args = list(sys.argv if argv is None else argv) or ["streamdesk"]
+    # Fusion from the command line: `app.setStyle("Fusion")` hands Python the QStyle, and
+    # shiboken then builds QStyle's Python type with its many enums (~35 ms before first paint).
+    app = QApplication([args[0], "-style", "Fusion", *args[1:]])
+    app.setProperty(STYLE_SET, True)
     app.setApplicationName("Streamdesk")
     app.setApplicationDisplayName("Streamdesk")
     app.setApplicationVersion(__version__)
@@ -50,12 +55,12 @@ def paint_first(app: QApplication, window: QWidget) -> None:
     """Run Qt's loop (no asyncio yet) until `window` has shown its first frame."""
     loop = QEventLoop()
     watch = startup_probe.FirstPaint(window, loop, loop.quit)
-    app.installEventFilter(watch)
+    window.installEventFilter(watch)  # not app-wide: see startup_probe.install
     QTimer.singleShot(FIRST_PAINT_WAIT_MS, loop, loop.quit)
     try:
         loop.exec()
     finally:
-        app.removeEventFilter(watch)
+        window.removeEventFilter(watch)
 
 
 def run_app(argv: list[str] | None = None) -> int:

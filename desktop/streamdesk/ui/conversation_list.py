@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QPoint, Qt, QTimer, Signal
+from PySide6 import QtCore
+from PySide6.QtCore import QPoint, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -28,10 +29,13 @@ from streamdesk.ui.history_search import SearchResults
 if TYPE_CHECKING:  # the store (SQLite, ~30 ms) loads after the window's first paint
     from streamdesk.core.store.history import SearchHit
 
-_KEY = Qt.ItemDataRole.UserRole
-_TITLE = Qt.ItemDataRole.UserRole + 1
-_STREAMING = Qt.ItemDataRole.UserRole + 2
-_PINNED = Qt.ItemDataRole.UserRole + 3
+# Qt's namespace is reached as QtCore.Qt inside functions only: its Python type (every Qt::
+# enum) costs ~45 ms to build, which must not happen before the window's first paint.
+_USER_ROLE = 256  # Qt.ItemDataRole.UserRole
+_KEY = _USER_ROLE
+_TITLE = _USER_ROLE + 1
+_STREAMING = _USER_ROLE + 2
+_PINNED = _USER_ROLE + 3
 SEARCH_DELAY_MS = 150
 
 
@@ -62,9 +66,10 @@ class ConversationList(QFrame):
         self.list = QListWidget(self)
         self.list.setObjectName("conversationList")
         self.list.setUniformItemSizes(True)
-        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        # Qt enums as int properties (see the note on QtCore.Qt at the top).
+        self.list.setProperty("horizontalScrollBarPolicy", 1)  # ScrollBarAlwaysOff
+        self.list.setProperty("textElideMode", 1)  # ElideRight
+        self.list.setProperty("contextMenuPolicy", 3)  # CustomContextMenu
         self.list.setEditTriggers(QListWidget.EditTrigger.EditKeyPressed)
         self.results = SearchResults(self)
         self.results.hide()
@@ -107,7 +112,7 @@ class ConversationList(QFrame):
         item.setData(_TITLE, title)
         item.setData(_PINNED, pinned)
         item.setToolTip(title)
-        item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
+        item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsEditable)
         self.list.blockSignals(True)
         self.list.insertItem(0 if pinned else self._pinned_count(), item)
         self._refresh(item)
@@ -243,7 +248,7 @@ class ConversationList(QFrame):
     # -- search ----------------------------------------------------------------------------
 
     def focus_search(self) -> None:
-        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.setFocus(QtCore.Qt.FocusReason.ShortcutFocusReason)
         self.search.selectAll()
 
     def _on_search_text(self, text: str) -> None:

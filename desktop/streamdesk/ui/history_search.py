@@ -6,14 +6,15 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6 import QtCore
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QWidget
 
 if TYPE_CHECKING:  # the store (SQLite, ~30 ms) loads after the window's first paint
     from streamdesk.core.store.history import SearchHit
 
-_HIT = Qt.ItemDataRole.UserRole
+_HIT = 256  # Qt.ItemDataRole.UserRole (see conversation_list on QtCore.Qt)
 
 
 def snippet_html(snippet: str) -> str:
@@ -35,7 +36,7 @@ class SearchResults(QListWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("searchResults")
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setProperty("horizontalScrollBarPolicy", 1)  # Qt.ScrollBarAlwaysOff
         # The rows are rich-text labels that keep their own text colours: a translucent
         # selection keeps them readable in both themes (the default blue made the title black
         # on dark blue).
@@ -49,7 +50,7 @@ class SearchResults(QListWidget):
         self.clear()
         if not hits:
             item = QListWidgetItem("No messages match.")
-            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            item.setFlags(QtCore.Qt.ItemFlag.NoItemFlags)
             self.addItem(item)
             return
         for hit in hits:
@@ -61,9 +62,9 @@ class SearchResults(QListWidget):
                 f"</span><br>{snippet_html(hit.snippet)}"
             )
             label.setWordWrap(True)
-            label.setTextFormat(Qt.TextFormat.RichText)
+            label.setTextFormat(QtCore.Qt.TextFormat.RichText)
             label.setContentsMargins(4, 3, 4, 3)
-            label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+            label.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
             self.addItem(item)
             self.setItemWidget(item, label)
         self._fit()

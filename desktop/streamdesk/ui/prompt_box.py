@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6 import QtCore
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtGui import QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import QPlainTextEdit, QSizePolicy, QWidget
 
@@ -64,24 +65,26 @@ class PromptBox(QPlainTextEdit):
 
     def keyPressEvent(self, e: QKeyEvent) -> None:
         key, mods = e.key(), e.modifiers()
-        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            if mods & Qt.KeyboardModifier.ShiftModifier:
+        if key in (QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter):
+            if mods & QtCore.Qt.KeyboardModifier.ShiftModifier:
                 self.insertPlainText("\n")
-            elif not mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
+            elif not mods & (
+                QtCore.Qt.KeyboardModifier.ControlModifier | QtCore.Qt.KeyboardModifier.AltModifier
+            ):
                 self.submit()
             e.accept()
             return
-        if key == Qt.Key.Key_Escape:
+        if key == QtCore.Qt.Key.Key_Escape:
             self.stopRequested.emit()
             e.accept()
             return
         recalling = not self.toPlainText() or self._recall >= 0
-        if key == Qt.Key.Key_Up and self._sent and recalling and self._on_first_line():
+        if key == QtCore.Qt.Key.Key_Up and self._sent and recalling and self._on_first_line():
             self._recall = len(self._sent) - 1 if self._recall < 0 else max(0, self._recall - 1)
             self._show_recalled()
             e.accept()
             return
-        if key == Qt.Key.Key_Down and self._recall >= 0:
+        if key == QtCore.Qt.Key.Key_Down and self._recall >= 0:
             self._recall += 1
             if self._recall >= len(self._sent):
                 self._recall = -1

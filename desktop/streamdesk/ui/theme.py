@@ -7,7 +7,6 @@ and is told the mode through `TranscriptView.set_dark`.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -37,19 +36,26 @@ _DARK = {
 }
 
 
-def system_is_dark() -> bool:
-    """What the desktop asks for (Qt ≥ 6.5 reports it through QStyleHints)."""
+def system_is_dark(*, quick: bool = False) -> bool:
+    """What the desktop asks for (Qt ≥ 6.5 reports it through QStyleHints). `quick` guesses
+    from the platform palette instead: reading the scheme builds Qt's Python enum namespace
+    (~45 ms), too slow before the first paint; the window checks again after it."""
+    if quick:
+        window = QGuiApplication.palette().color(QPalette.ColorRole.Window)
+        return window.lightness() < 128
+    from PySide6.QtCore import Qt
+
     hints = QGuiApplication.styleHints()
     return bool(hints.colorScheme() == Qt.ColorScheme.Dark)
 
 
-def resolve_dark(choice: str) -> bool:
+def resolve_dark(choice: str, *, quick: bool = False) -> bool:
     """`choice` is a settings value: "system", "light" or "dark"."""
     if choice == "dark":
         return True
     if choice == "light":
         return False
-    return system_is_dark()
+    return system_is_dark(quick=quick)
 
 
 def colors(dark: bool) -> dict[str, str]:
@@ -59,7 +65,8 @@ def colors(dark: bool) -> dict[str, str]:
 def apply_theme(app: QApplication, dark: bool) -> None:
     """Set the Fusion style, a full palette and the few style rules the window's widgets use."""
     c = _DARK if dark else _LIGHT
-    app.setStyle("Fusion")
+    if not app.property("streamdeskFusion"):  # ui/app.py make_app starts Qt with Fusion
+        app.setStyle("Fusion")
     pal = QPalette()
     role = QPalette.ColorRole
     for r, key in (

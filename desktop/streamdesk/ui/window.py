@@ -17,7 +17,8 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6 import QtCore
+from PySide6.QtCore import QByteArray, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -103,9 +104,9 @@ class MainWindow(QMainWindow):
         self._closed: asyncio.Event | None = None
         self.warmup: asyncio.Task[None] | None = None  # the request path, loading off the loop
         self.built = False
-        self.dark = resolve_dark(settings.theme)
+        self.dark = resolve_dark(settings.theme, quick=deferred)
         if deferred:  # the palette before the widgets: one polish instead of a repolish
-            self.apply_theme()
+            self.apply_theme(quick=True)
         self._build()
         self._build_menus()
         self._restore_geometry()
@@ -117,10 +118,13 @@ class MainWindow(QMainWindow):
         if self.built:
             return
         self.built = True
+        if resolve_dark(self.settings.theme) != self.dark:  # the first frame only guessed
+            self.apply_theme()
         from streamdesk.ui.history_bridge import HistoryBridge
         from streamdesk.ui.inspector import install_network_tools
         from streamdesk.ui.settings_window import SettingsController
 
+        self._fill_menus()
         self._build_debug_menu()
         install_network_tools(self)  # Ctrl+I inspector dock, View ▸ Send over both
         self.history = HistoryBridge(self)  # stored conversations, persistence, search
@@ -185,7 +189,9 @@ class MainWindow(QMainWindow):
         column.setSpacing(0)
         column.addWidget(self.stack, 1)
         column.addWidget(composer)
-        splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        # No arguments: the (parent) overload is matched against (Qt.Orientation, parent) first,
+        # which builds QtCore.Qt (~45 ms). Horizontal by default; the layout below reparents it.
+        splitter = QSplitter()
         splitter.addWidget(self.conversations)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
@@ -203,14 +209,23 @@ class MainWindow(QMainWindow):
         self.provider = self._provider_by_id(self.header.provider_id()) or self.provider
 
     def _build_menus(self) -> None:
+        """The menu titles only: their actions (QKeySequence overloads build QtCore.Qt,
+        ~45 ms) are added by `_fill_menus` after the first paint."""
         bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
+        self._file_menu = bar.addMenu("&File")
+        self._view_menu = bar.addMenu("&View")
+        self.debug_menu = bar.addMenu("&Debug")
+        self.debug_menu.menuAction().setEnabled(False)
+        self.scenario_actions: dict[str, QAction] = {}
+
+    def _fill_menus(self) -> None:
+        file_menu = self._file_menu
         self._action(file_menu, "&New chat", "Ctrl+N", self.new_chat)
         self._action(file_menu, "&Import…", "Ctrl+Shift+O", lambda: self.history.import_dialog())
         self._action(file_menu, "&Settings…", "Ctrl+,", self.settingsRequested.emit)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
-        view = bar.addMenu("&View")
+        view = self._view_menu
         self._action(view, "Focus &prompt", "Ctrl+L", self.focus_prompt)
         self._action(view, "&Search", "Ctrl+F", self.conversations.focus_search)
         self._action(view, "&Inspector", "Ctrl+I", self.inspectorRequested.emit)
@@ -222,9 +237,6 @@ class MainWindow(QMainWindow):
             act.setChecked(choice == self.settings.theme)
             act.triggered.connect(lambda _=False, c=choice: self.set_theme(c))
             group.addAction(act)
-        self.debug_menu = bar.addMenu("&Debug")
-        self.debug_menu.menuAction().setEnabled(False)
-        self.scenario_actions: dict[str, QAction] = {}
 
     def _build_debug_menu(self) -> None:
         """Mock fault scenarios (importing the mock package costs ~70 ms: after first paint)."""
@@ -498,7 +510,7 @@ class MainWindow(QMainWindow):
         self.send_button.setEnabled(not busy)
 
     def focus_prompt(self) -> None:
-        self.prompt.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.prompt.setFocus(QtCore.Qt.FocusReason.ShortcutFocusReason)
 
     def _copy(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)
@@ -510,8 +522,9 @@ class MainWindow(QMainWindow):
         self.settings.theme = choice
         self.apply_theme()
 
-    def apply_theme(self) -> None:
-        self.dark = resolve_dark(self.settings.theme)
+    def apply_theme(self, *, quick: bool = False) -> None:
+        """`quick`: before the first paint, guess the system scheme (theme.system_is_dark)."""
+        self.dark = resolve_dark(self.settings.theme, quick=quick)
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_theme(app, self.dark)
