@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -13,7 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from streamdesk.core.providers import Provider
+if TYPE_CHECKING:  # the providers (~15 ms to import) arrive after the window's first paint
+    from streamdesk.core.providers import Provider
 
 
 class Header(QFrame):

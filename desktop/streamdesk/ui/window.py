@@ -39,7 +39,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from streamdesk.core.store.settings import Settings, all_providers, load_settings, save_settings
 from streamdesk.ui.conversation_list import ConversationList
 from streamdesk.ui.header import Header
 from streamdesk.ui.prompt_box import PromptBox
@@ -51,6 +50,8 @@ if TYPE_CHECKING:  # loaded by finish_build(), after the first paint
 
     from streamdesk.core.providers import Provider
     from streamdesk.core.request import Timeouts
+    from streamdesk.core.store.settings import Settings
+    from streamdesk.ui.first_frame import FrameSettings
     from streamdesk.ui.history_bridge import HistoryBridge
     from streamdesk.ui.session import ChatSession
     from streamdesk.ui.settings_window import SettingsController
@@ -67,6 +68,7 @@ class MainWindow(QMainWindow):
     offlineChanged = Signal(bool)
     history: HistoryBridge  # these two exist once finish_build() has run
     settings_ui: SettingsController
+    provider: Provider  # set with the settings (_fill_header)
 
     def __init__(
         self,
@@ -80,17 +82,19 @@ class MainWindow(QMainWindow):
         """With `deferred`, only the frame is built: call `finish_build()` after showing it."""
         super().__init__()
         self.setWindowTitle("Streamdesk")
-        if settings is None:
-            loaded = load_settings()
-            settings, self.settings_warning = loaded.settings, loaded.warning
-        else:
-            self.settings_warning = None
-        self.settings = settings
+        self.settings_warning: str | None = None
+        self._settings = settings
+        # Deferred without settings: the frame shows what settings.toml says without loading
+        # the settings module (~50 ms); `finish_build` (or any use of .settings) loads it.
+        self._frame: FrameSettings | None = None
+        if settings is None and deferred:
+            from streamdesk.ui.first_frame import read_frame_settings
+
+            self._frame = read_frame_settings()
         self.mock_options = mock_options or {}
         self.history_sink = history_sink
         self.save_on_close = save_on_close
-        self.providers: list[Provider] = all_providers(settings)
-        self.provider: Provider = self.providers[0]
+        self.providers: list[Provider] = []  # filled with the settings (_fill_header)
         self.api_key: str | None = None
         self.offline = False
         self.mock: Any = None  # streamdesk.mock.server.MockServer while in the offline demo
@@ -104,20 +108,54 @@ class MainWindow(QMainWindow):
         self._closed: asyncio.Event | None = None
         self.warmup: asyncio.Task[None] | None = None  # the request path, loading off the loop
         self.built = False
-        self.dark = resolve_dark(settings.theme, quick=deferred)
+        self.dark = resolve_dark(self._theme(), quick=deferred)
         if deferred:  # the palette before the widgets: one polish instead of a repolish
             self.apply_theme(quick=True)
         self._build()
         self._build_menus()
         self._restore_geometry()
+        if self._frame is None:
+            self._fill_header()
         if not deferred:
             self.finish_build()
+
+    @property
+    def settings(self) -> Settings:
+        """The full settings, loaded on first use (after the first paint when deferred)."""
+        if self._settings is None:
+            from streamdesk.core.store.settings import load_settings
+
+            loaded = load_settings()
+            self._settings, self.settings_warning = loaded.settings, loaded.warning
+        return self._settings
+
+    @settings.setter
+    def settings(self, value: Settings) -> None:
+        self._settings = value
+
+    def _theme(self) -> str:
+        """The theme choice, from the first frame's quick read until the settings load."""
+        if self._settings is None and self._frame is not None:
+            return self._frame.theme
+        return self.settings.theme
+
+    def _fill_header(self) -> None:
+        """Providers (built-ins plus the user's profiles) into the header's pickers."""
+        from streamdesk.core.store.settings import all_providers
+
+        self.providers = all_providers(self.settings)
+        self.header.set_providers(self.providers, self.settings.active_provider)
+        self.header.set_protocol(self.settings.protocol)
+        self.provider = self._provider_by_id(self.header.provider_id()) or self.providers[0]
+        self._frame = None
 
     def finish_build(self) -> None:
         """What the first paint does not need: inspector, history, first chat, settings."""
         if self.built:
             return
         self.built = True
+        if self._frame is not None:
+            self._fill_header()
         if resolve_dark(self.settings.theme) != self.dark:  # the first frame only guessed
             self.apply_theme()
         from streamdesk.ui.history_bridge import HistoryBridge
@@ -146,8 +184,8 @@ class MainWindow(QMainWindow):
 
     def _build(self) -> None:
         self.header = Header(self)
-        self.header.set_providers(self.providers, self.settings.active_provider)
-        self.header.set_protocol(self.settings.protocol)
+        if self._frame is not None:  # the providers come with the settings (_fill_header)
+            self.header.set_protocol(self._frame.protocol)
         self.header.providerChanged.connect(self._on_provider_changed)
         self.header.protocolChanged.connect(self._on_protocol_changed)
         self.conversations = ConversationList(self)
@@ -206,7 +244,6 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
-        self.provider = self._provider_by_id(self.header.provider_id()) or self.provider
 
     def _build_menus(self) -> None:
         """The menu titles only: their actions (QKeySequence overloads build QtCore.Qt,
@@ -313,11 +350,15 @@ class MainWindow(QMainWindow):
         for session in self.sessions.values():
             session.stop()
         if self.save_on_close:
+            if self._frame is not None:  # closed before the build finished
+                self._fill_header()
             self.settings.window_geometry = bytes(self.saveGeometry().toBase64().data()).decode()
             self.settings.active_provider = self.header.provider_id() or self.provider.id
             if self.settings.active_provider == "mock":
                 self.settings.active_provider = self._offline_for
             self.settings.protocol = self.header.protocol()
+            from streamdesk.core.store.settings import save_settings
+
             try:
                 save_settings(self.settings)
             except OSError:
@@ -331,7 +372,7 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def _restore_geometry(self) -> None:
-        raw = self.settings.window_geometry
+        raw = self._frame.window_geometry if self._frame else self.settings.window_geometry
         if not raw or not self.restoreGeometry(QByteArray.fromBase64(raw.encode())):
             screen = QGuiApplication.primaryScreen()
             avail = screen.availableSize() if screen else None
@@ -524,7 +565,7 @@ class MainWindow(QMainWindow):
 
     def apply_theme(self, *, quick: bool = False) -> None:
         """`quick`: before the first paint, guess the system scheme (theme.system_is_dark)."""
-        self.dark = resolve_dark(self.settings.theme, quick=quick)
+        self.dark = resolve_dark(self._theme(), quick=quick)
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_theme(app, self.dark)
@@ -533,5 +574,5 @@ class MainWindow(QMainWindow):
                 session.view.set_dark(self.dark)
 
     def on_system_scheme_changed(self, *_: object) -> None:
-        if self.settings.theme == "system":
+        if self._theme() == "system":
             self.apply_theme()
