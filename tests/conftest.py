@@ -31,3 +31,17 @@ def dead_port() -> Iterator[int]:
         yield sock.getsockname()[1]
     finally:
         sock.close()
+
+
+@pytest.fixture
+def no_keychain() -> Iterator[None]:
+    """keyring's fail backend, as on a machine without any Secret Service."""
+    import keyring
+    import keyring.backends.fail
+
+    real = keyring.get_keyring()
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+    try:
+        yield
+    finally:
+        keyring.set_keyring(real)

@@ -34,16 +34,6 @@ def pid() -> Iterator[str]:
         keyring.delete_password(SERVICE, provider_id)
 
 
-@pytest.fixture
-def no_keychain() -> Iterator[None]:
-    """keyring's fail backend, as on a machine without any Secret Service."""
-    keyring.set_keyring(keyring.backends.fail.Keyring())
-    try:
-        yield
-    finally:
-        keyring.set_keyring(_real_backend)
-
-
 @needs_keychain
 def test_set_get_delete_in_the_real_keychain(pid: str, streamdesk_home: Path) -> None:
     store = KeyStore()

@@ -77,15 +77,6 @@ async def asyncgen_hooks() -> AsyncIterator[None]:
         sys.set_asyncgen_hooks(*hooks)
 
 
-@pytest.fixture
-def no_keychain() -> Iterator[None]:
-    keyring.set_keyring(keyring.backends.fail.Keyring())
-    try:
-        yield
-    finally:
-        keyring.set_keyring(_real_backend)
-
-
 def _settings_with(pid: str, base_url: str = "", **extra: object) -> Settings:
     profile = ProviderSettings(
         pid,
