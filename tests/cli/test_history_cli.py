@@ -34,13 +34,15 @@ def cid(streamdesk_home: Path) -> int:
         return cid
 
 
-def test_list_shows_id_pin_title_and_count(cid: int) -> None:
+def test_list_shows_id_pin_title_count_and_an_unfinished_last_reply(cid: int) -> None:
     result = _cli("list")
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    header, *lines = result.stdout.splitlines()
+    assert header.split()[:3] == ["ID", "UPDATED", "TITLE"]
     assert lines[0].split()[0] == str(cid) and "*" in lines[0]
     assert "Gardening tips" in lines[0] and "[2 messages]" in lines[0]
-    assert "Other chat" in lines[1]
+    assert lines[0].endswith("(last reply partial)")
+    assert "Other chat" in lines[1] and "last reply" not in lines[1]
 
 
 def test_show_prints_transcript_and_marks_partial(cid: int) -> None:
@@ -53,7 +55,9 @@ def test_show_prints_transcript_and_marks_partial(cid: int) -> None:
 def test_search_prints_hits_with_highlighted_snippet(cid: int) -> None:
     result = _cli("search", "tulip")
     assert result.returncode == 0, result.stderr
-    assert f"{cid:>6} #" in result.stdout and "[tulip]" in result.stdout
+    header, first = result.stdout.splitlines()[:2]
+    assert header.split()[:2] == ["CONV", "MESSAGE"]
+    assert first.startswith(f"{cid:>6} #") and "[tulip]" in first
     assert _cli("search", "zzznothing").stdout.strip() == "No matches."
 
 

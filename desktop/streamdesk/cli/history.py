@@ -68,10 +68,15 @@ def _list(args: argparse.Namespace) -> int:
         rows = store.list_conversations(limit=args.limit)
         if not rows:
             print("No conversations yet.")
+        else:
+            print(f"{'ID':>6} {'UPDATED':16}   TITLE  (* pinned)")
         for c in rows:
             mark = "*" if c.pinned else " "
             title = c.title or "(untitled)"
-            print(f"{c.id:>6} {_when(c.updated)} {mark} {title}  [{c.message_count} messages]")
+            state = "" if c.last_status == "complete" else f"  (last reply {c.last_status})"
+            print(
+                f"{c.id:>6} {_when(c.updated)} {mark} {title}  [{c.message_count} messages]{state}"
+            )
         return 0
 
     return _run(args, action)
@@ -101,13 +106,16 @@ def _show(args: argparse.Namespace) -> int:
 
 def _search(args: argparse.Namespace) -> int:
     from streamdesk.core.store.history import HIGHLIGHT_END, HIGHLIGHT_START
+    from streamdesk.core.store.history_models import plain_snippet
 
     def action(store: Any, args: argparse.Namespace) -> int:
         hits = store.search(" ".join(args.text), limit=args.limit)
         if not hits:
             print("No matches.")
+        else:
+            print(f"{'CONV':>6} MESSAGE  TITLE (ROLE): SNIPPET  ([hit])")
         for h in hits:
-            snippet = " ".join(h.snippet.split())
+            snippet = plain_snippet(h.snippet)
             snippet = snippet.replace(HIGHLIGHT_START, "[").replace(HIGHLIGHT_END, "]")
             title = h.conversation_title or "(untitled)"
             print(f"{h.conversation_id:>6} #{h.message_id} {title} ({h.role}): {snippet}")

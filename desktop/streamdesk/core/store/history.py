@@ -150,14 +150,17 @@ class HistoryStore:
         with self._lock:
             rows = self._conn.execute(
                 "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id"
-                " AND m.active = 1) AS message_count FROM conversations c"
+                " AND m.active = 1) AS message_count, (SELECT m.status FROM messages m"
+                " WHERE m.conversation_id = c.id AND m.active = 1"
+                " ORDER BY m.group_id DESC, m.alt_index DESC LIMIT 1) AS last_status"
+                " FROM conversations c"
                 " ORDER BY c.pinned DESC, c.updated DESC, c.id DESC LIMIT ? OFFSET ?",
                 (limit, offset),
             ).fetchall()
         return [
             ConversationSummary(
                 r["id"], r["title"], r["created"], r["updated"], bool(r["pinned"]),
-                r["provider"], r["model"], r["message_count"],
+                r["provider"], r["model"], r["message_count"], r["last_status"] or "complete",
             )
             for r in rows
         ]  # fmt: skip

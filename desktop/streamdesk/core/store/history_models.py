@@ -67,6 +67,7 @@ class ConversationSummary:
     provider: str
     model: str
     message_count: int  # active messages (what the transcript shows)
+    last_status: str = "complete"  # of the last shown message: partial / stopped / error show
 
 
 @dataclass(frozen=True, slots=True)
