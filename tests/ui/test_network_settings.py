@@ -88,6 +88,8 @@ async def test_a_manual_proxy_carries_the_chat(
         turn = await chat(window, protocol)
         assert refused_by_proxy(turn, dead_port), turn.failure
         assert "Nothing is listening at the proxy" in window.current_session().view.toPlainText()
+        banner = window.settings_ui.banner
+        assert banner.isVisible() and "proxy" in banner.label.text()
 
 
 @pytest.mark.asyncio
@@ -155,6 +157,8 @@ async def test_a_missing_ca_bundle_is_a_tls_failure_naming_the_file(
         assert turn.failure.kind is FailureKind.TLS_ERROR
         assert str(bundle) in turn.failure.message and "Settings ▸ Network" in turn.failure.message
         assert "TLS failed" in window.current_session().view.toPlainText()
+        banner = window.settings_ui.banner
+        assert banner.isVisible() and "CA bundle" in banner.label.text()
 
 
 @pytest.mark.asyncio

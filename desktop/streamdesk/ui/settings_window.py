@@ -21,6 +21,16 @@ from streamdesk.core.store.settings import Settings, all_providers
 from streamdesk.ui.keys import key_store
 from streamdesk.ui.settings_dialog import SettingsDialog
 
+# Failures the network settings can cause: they offer "Open Settings" when a proxy is named.
+_NETWORK_KINDS = frozenset(
+    {
+        FailureKind.CONNECTION_REFUSED,
+        FailureKind.NAME_NOT_RESOLVED,
+        FailureKind.CONNECT_TIMEOUT,
+        FailureKind.NETWORK,
+    }
+)
+
 
 class Banner(QFrame):
     """A non-modal line above the conversation: text, an optional action, a close button."""
@@ -161,6 +171,10 @@ class SettingsController(QObject):
             text = f"{self.window.provider.name} rejected the API key."
         elif failure.kind is FailureKind.KEYCHAIN_UNAVAILABLE:
             text = failure.message
+        elif failure.kind is FailureKind.TLS_ERROR:
+            text = "No secure connection could be made: check the CA bundle and proxy."
+        elif failure.kind in _NETWORK_KINDS and "proxy" in failure.message.lower():
+            text = "The proxy could not be reached: check Settings ▸ Network."
         else:
             return
         self.banner.show_message(text, "Open Settings", self.open_dialog)
