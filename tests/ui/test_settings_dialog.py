@@ -334,3 +334,16 @@ async def test_window_leaves_the_demo_when_a_key_is_saved_and_returns_when_delet
         await asyncio.gather(*window._tasks)
         assert window.offline and window.provider.id == "mock"
         dialog.reject()
+
+
+@pytest.mark.asyncio
+async def test_the_provider_list_follows_the_name_as_it_is_typed(qtbot: QtBot) -> None:
+    dialog = _dialog(qtbot, Settings())
+    page = dialog.providers
+    page.add_provider()
+    page.name_edit.selectAll()
+    qtbot.keyClicks(page.name_edit, "Local relay")
+    assert page.list.currentItem().text() == "Local relay"
+    page.select("ollama")
+    qtbot.keyClicks(page.name_edit, " box")
+    assert page.list.currentItem().text() == "Ollama box  (edited)"

@@ -129,6 +129,7 @@ class ProvidersPage(QWidget):
 
     def _build_form(self) -> QFormLayout:
         self.name_edit = QLineEdit(self)
+        self.name_edit.textEdited.connect(self._show_name)
         self.id_label = QLabel(self)
         self.id_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.base_edit = QLineEdit(self)
@@ -213,6 +214,15 @@ class ProvidersPage(QWidget):
         ids = [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]
         self.current_id = ""
         self.list.setCurrentRow(ids.index(select) if select in ids else 0)
+
+    def _show_name(self, text: str) -> None:
+        """The list follows the name as it is typed (it is stored with the rest of the form)."""
+        item = self.list.currentItem()
+        if item is None:
+            return
+        star = "★ " if item.text().startswith("★ ") else ""
+        edited = "  (edited)" if self.current_id in BUILTIN_IDS else ""
+        item.setText(star + (text.strip() or self.current_id) + edited)
 
     def _providers(self) -> list[Provider]:
         builtins = [resolve_provider(self.settings, b.id) for b in BUILTIN_PROVIDERS]
