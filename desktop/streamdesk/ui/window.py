@@ -20,30 +20,18 @@ from typing import TYPE_CHECKING, Any
 from PySide6 import QtCore
 from PySide6.QtCore import QByteArray, Signal
 from PySide6.QtGui import (
-    QAction,
-    QActionGroup,
     QCloseEvent,
     QGuiApplication,
-    QKeySequence,
-    QPalette,
 )
 from PySide6.QtWidgets import (
     QApplication,
-    QFrame,
-    QHBoxLayout,
     QMainWindow,
-    QPushButton,
-    QSplitter,
-    QStackedWidget,
-    QVBoxLayout,
-    QWidget,
 )
 
-from streamdesk.ui.conversation_list import ConversationList
-from streamdesk.ui.header import Header
-from streamdesk.ui.prompt_box import PromptBox
-from streamdesk.ui.status_bar import ReplyStats, StatusBar
-from streamdesk.ui.theme import THEME_CHOICES, apply_theme, resolve_dark
+from streamdesk.ui.status_bar import ReplyStats
+from streamdesk.ui.theme import apply_theme, resolve_dark
+from streamdesk.ui.window_build import WindowBuild
+from streamdesk.ui.window_providers import ProviderSwitching
 
 if TYPE_CHECKING:  # loaded by finish_build(), after the first paint
     import asyncio
@@ -55,12 +43,12 @@ if TYPE_CHECKING:  # loaded by finish_build(), after the first paint
     from streamdesk.ui.history_bridge import HistoryBridge
     from streamdesk.ui.session import ChatSession
     from streamdesk.ui.settings_window import SettingsController
-    from streamdesk.ui.turns import HistorySink, Target
+    from streamdesk.ui.turns import HistorySink
 
 log = logging.getLogger(__name__)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowBuild, ProviderSwitching, QMainWindow):
     """`await start()` once the loop runs; `await shutdown()` (or close) to end cleanly."""
 
     settingsRequested = Signal()
@@ -180,123 +168,6 @@ class MainWindow(QMainWindow):
             self._closed = asyncio.Event()
         return self._closed
 
-    # -- layout ---------------------------------------------------------------------------
-
-    def _build(self) -> None:
-        self.header = Header(self)
-        if self._frame is not None:  # the providers come with the settings (_fill_header)
-            self.header.set_protocol(self._frame.protocol)
-        self.header.providerChanged.connect(self._on_provider_changed)
-        self.header.protocolChanged.connect(self._on_protocol_changed)
-        self.conversations = ConversationList(self)
-        self.conversations.newRequested.connect(self.new_chat)
-        self.conversations.currentChanged.connect(self._show_conversation)
-        self.stack = QStackedWidget(self)
-        self._placeholder = QWidget(self.stack)  # the empty transcript's colour until it exists
-        self._placeholder.setBackgroundRole(QPalette.ColorRole.Base)
-        self._placeholder.setAutoFillBackground(True)
-        self.stack.addWidget(self._placeholder)
-        self.prompt = PromptBox(self)
-        self.prompt.can_submit = lambda: bool(self.sessions) and not self.current_session().busy
-        self.prompt.submitted.connect(self._send)
-        self.prompt.stopRequested.connect(self.stop)
-        self.prompt.blocked.connect(
-            lambda: self.statusBar().showMessage("A reply is still streaming; Esc stops it.", 4000)
-        )
-        self.send_button = QPushButton("Send", self)
-        self.send_button.setObjectName("sendButton")
-        self.send_button.setToolTip("Send (Enter)")
-        self.send_button.clicked.connect(self.prompt.submit)
-        self.stop_button = QPushButton("Stop", self)
-        self.stop_button.setToolTip("Stop the reply (Esc); what arrived is kept")
-        self.stop_button.clicked.connect(self.stop)
-        self.stop_button.setEnabled(False)
-        composer = QFrame(self)
-        composer.setObjectName("composer")
-        row = QHBoxLayout(composer)
-        row.setContentsMargins(12, 8, 12, 8)
-        row.addWidget(self.prompt, 1)
-        buttons = QVBoxLayout()
-        buttons.addWidget(self.send_button)
-        buttons.addWidget(self.stop_button)
-        buttons.addStretch(1)
-        row.addLayout(buttons)
-        right = QWidget(self)
-        column = QVBoxLayout(right)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(0)
-        column.addWidget(self.stack, 1)
-        column.addWidget(composer)
-        # No arguments: the (parent) overload is matched against (Qt.Orientation, parent) first,
-        # which builds QtCore.Qt (~45 ms). Horizontal by default; the layout below reparents it.
-        splitter = QSplitter()
-        splitter.addWidget(self.conversations)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([220, 860])
-        splitter.setChildrenCollapsible(False)
-        central = QWidget(self)
-        outer = QVBoxLayout(central)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.setSpacing(0)
-        outer.addWidget(self.header)
-        outer.addWidget(splitter, 1)
-        self.setCentralWidget(central)
-        self.status = StatusBar(self)
-        self.setStatusBar(self.status)
-
-    def _build_menus(self) -> None:
-        """The menu titles only: their actions (QKeySequence overloads build QtCore.Qt,
-        ~45 ms) are added by `_fill_menus` after the first paint."""
-        bar = self.menuBar()
-        self._file_menu = bar.addMenu("&File")
-        self._view_menu = bar.addMenu("&View")
-        self.debug_menu = bar.addMenu("&Debug")
-        self.debug_menu.menuAction().setEnabled(False)
-        self.scenario_actions: dict[str, QAction] = {}
-
-    def _fill_menus(self) -> None:
-        file_menu = self._file_menu
-        self._action(file_menu, "&New chat", "Ctrl+N", self.new_chat)
-        self._action(file_menu, "&Import…", "Ctrl+Shift+O", lambda: self.history.import_dialog())
-        self._action(file_menu, "&Settings…", "Ctrl+,", self.settingsRequested.emit)
-        file_menu.addSeparator()
-        self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
-        view = self._view_menu
-        self._action(view, "Focus &prompt", "Ctrl+L", self.focus_prompt)
-        self._action(view, "&Search", "Ctrl+F", self.conversations.focus_search)
-        self._action(view, "&Inspector", "Ctrl+I", self.inspectorRequested.emit)
-        theme_menu = view.addMenu("&Theme")
-        group = QActionGroup(self)
-        for choice in THEME_CHOICES:
-            act = theme_menu.addAction(choice.capitalize())
-            act.setCheckable(True)
-            act.setChecked(choice == self.settings.theme)
-            act.triggered.connect(lambda _=False, c=choice: self.set_theme(c))
-            group.addAction(act)
-
-    def _build_debug_menu(self) -> None:
-        """Mock fault scenarios (importing the mock package costs ~70 ms: after first paint)."""
-        self._scenario_group = QActionGroup(self)
-        from streamdesk.mock.scenarios import SCENARIOS
-
-        for name, description in SCENARIOS.items():
-            act = self.debug_menu.addAction(name)
-            act.setCheckable(True)
-            act.setToolTip(description)
-            act.setStatusTip(f"Next request: {description}")
-            act.triggered.connect(lambda _=False, n=name: self.set_next_scenario(n))
-            self._scenario_group.addAction(act)
-            self.scenario_actions[name] = act
-        self.debug_menu.setToolTipsVisible(True)
-
-    def _action(self, menu: Any, text: str, shortcut: Any, slot: Any) -> QAction:
-        act = QAction(text, self)
-        act.setShortcut(QKeySequence(shortcut))
-        act.triggered.connect(lambda _=False: slot())
-        menu.addAction(act)
-        return act
-
     # -- start and end --------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -389,93 +260,6 @@ class MainWindow(QMainWindow):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
-
-    # -- providers, offline demo ----------------------------------------------------------
-
-    _offline_for = ""
-
-    def _provider_by_id(self, provider_id: str) -> Provider | None:
-        return next((p for p in self.providers if p.id == provider_id), None)
-
-    def _on_provider_changed(self, provider_id: str) -> None:
-        provider = self._provider_by_id(provider_id)
-        if provider is not None:
-            self._spawn(self._use_provider(provider))
-
-    async def _use_provider(self, provider: Provider) -> None:
-        if provider.id == "mock":
-            self._set_provider(provider, None, offline=True)
-            return
-        from streamdesk.ui import keys
-
-        key, problem = await keys.lookup(provider.id)
-        if key or not provider.needs_key:
-            self._set_provider(provider, key, offline=False)
-            return
-        why = problem or f"No API key for {provider.name}."
-        await self._start_offline_demo(provider, why)
-
-    async def start_offline_demo(self, why: str = "Offline demo.") -> None:
-        """Use the built-in mock whatever keys exist (screenshots, demos)."""
-        await self._start_offline_demo(self.provider, why)
-
-    async def _start_offline_demo(self, wanted: Provider, why: str) -> None:
-        if self.mock is None:
-            from streamdesk.mock.server import MockServer
-
-            server = MockServer(**self.mock_options)
-            await server.start()
-            self.mock = server
-        from streamdesk.core.providers import mock_provider
-
-        demo = mock_provider(self.mock.sse_base_url, self.mock.ws_url)
-        self._offline_for = wanted.id
-        self.providers = [demo, *(p for p in self.providers if p.id != "mock")]
-        self.header.set_providers(self.providers, demo.id)
-        tip = f"{why} Replies come from the built-in mock server; set a key in Settings (Ctrl+,)."
-        self._set_provider(demo, None, offline=True, why=tip)
-
-    def _set_provider(
-        self, provider: Provider, key: str | None, *, offline: bool, why: str = ""
-    ) -> None:
-        self.provider = provider
-        self.api_key = key
-        changed = offline != self.offline
-        self.offline = offline
-        self.header.set_offline(offline, why)
-        self.debug_menu.menuAction().setEnabled(provider.id == "mock")
-        if changed:
-            self.offlineChanged.emit(offline)
-
-    def _on_protocol_changed(self, protocol: str) -> None:
-        self.settings.protocol = protocol
-
-    def set_next_scenario(self, name: str | None) -> None:
-        """Debug: the next request asks the mock for this fault (`MODEL#SCENARIO`)."""
-        self.next_scenario = name if name and name != "ok" else None
-        for n, act in self.scenario_actions.items():
-            act.setChecked(n == name)
-        if self.next_scenario:
-            self.statusBar().showMessage(f"Next request uses mock scenario {name!r}", 5000)
-
-    def target(self) -> Target:
-        """What the next request uses; takes (and clears) the one-shot debug scenario."""
-        scenario = self.next_scenario if self.provider.id == "mock" else None
-        if scenario:
-            self.set_next_scenario(None)
-        from streamdesk.ui.targets import network_of
-        from streamdesk.ui.turns import Target
-
-        return Target(
-            provider=self.provider,
-            model=self.header.model() or self.provider.default_model,
-            protocol=self.header.protocol(),
-            api_key=self.api_key,
-            timeouts=self.timeouts_override,
-            max_retries=self.max_retries_override,
-            scenario=scenario,
-            network=network_of(self.settings),  # proxy, CA bundle: as Test connection uses
-        )
 
     # -- conversations --------------------------------------------------------------------
 
