@@ -1,0 +1,238 @@
+"""The Providers page's form: its widgets, and the profile it shows or edits (split out of
+settings_providers.py; `ProvidersPage` inherits `ProviderForm`)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
+
+from streamdesk.core.providers import BUILTIN_PROVIDERS, ModelInfo, Provider
+from streamdesk.core.request import AuthStyle, Timeouts
+from streamdesk.core.store.settings import ProviderSettings, resolve_provider
+
+AUTH_CHOICES = (
+    (AuthStyle.BEARER, "Authorization: Bearer"),
+    (AuthStyle.X_API_KEY, "X-API-Key header"),
+    (AuthStyle.QUERY_PARAM, "api_key query parameter"),
+)
+BUILTIN_IDS = {p.id: p for p in BUILTIN_PROVIDERS}
+
+
+def _price(text: str) -> float | None:
+    try:
+        return float(text.strip().lstrip("$")) if text.strip() else None
+    except ValueError:
+        return None
+
+
+def _seconds(parent: QWidget, maximum: float) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox(parent)
+    spin.setRange(0.1, maximum)
+    spin.setDecimals(1)
+    spin.setSuffix(" s")
+    spin.setMaximumWidth(110)
+    return spin
+
+
+class ProviderForm(QWidget):
+    """Name, URLs, auth, models and timeouts of the selected profile; `ProvidersPage` adds the
+    list, key box and tests (and the attributes used here: settings, current_id, buttons)."""
+
+    def _build_form(self) -> QFormLayout:
+        self.name_edit = QLineEdit(self)
+        self.name_edit.textEdited.connect(self._show_name)
+        self.id_label = QLabel(self)
+        self.id_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.base_edit = QLineEdit(self)
+        self.base_edit.setPlaceholderText("https://api.example.com/v1")
+        self.ws_edit = QLineEdit(self)
+        self.ws_edit.setPlaceholderText("wss://api.example.com/v1/ws/chat (optional)")
+        self.auth_box = QComboBox(self)
+        for style, label in AUTH_CHOICES:
+            self.auth_box.addItem(label, style)
+        self.sign_check = QCheckBox("Sign requests (X-Timestamp / X-Signature)", self)
+        self.needs_key_check = QCheckBox("Needs an API key", self)
+        self.models_table = QTableWidget(0, 3, self)
+        self.models_table.setHorizontalHeaderLabels(["Model", "Input $/M", "Output $/M"])
+        header = self.models_table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.models_table.verticalHeader().hide()
+        self.models_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.models_table.setMinimumHeight(120)
+        model_buttons = QHBoxLayout()
+        self.add_model_button = QPushButton("Add model", self)
+        self.add_model_button.clicked.connect(lambda: self._add_model_row(ModelInfo("")))
+        self.remove_model_button = QPushButton("Remove model", self)
+        self.remove_model_button.clicked.connect(self._remove_model_row)
+        self.refresh_button = QPushButton("Refresh models", self)
+        self.refresh_button.setToolTip("Ask the server's GET /models for its model list")
+        self.refresh_button.clicked.connect(self.refresh_models)
+        self.models_label = QLabel(self)
+        self.models_label.setWordWrap(True)
+        for button in (self.add_model_button, self.remove_model_button, self.refresh_button):
+            model_buttons.addWidget(button)
+        model_buttons.addWidget(self.models_label, 1)
+        self.default_model_box = QComboBox(self)
+        self.default_model_box.setEditable(True)
+        self.own_timeouts = QCheckBox("Own timeouts and retries (else the Network page's)", self)
+        self.connect_spin = _seconds(self, 120)
+        self.first_token_spin = _seconds(self, 3600)
+        self.stall_spin = _seconds(self, 3600)
+        self.retries_spin = QSpinBox(self)
+        self.retries_spin.setRange(0, 10)
+        timeouts = QHBoxLayout()
+        for label, w in (
+            ("connect", self.connect_spin),
+            ("first token", self.first_token_spin),
+            ("stall", self.stall_spin),
+            ("retries", self.retries_spin),
+        ):
+            timeouts.addWidget(QLabel(label, self))
+            timeouts.addWidget(w)
+        timeouts.addStretch(1)
+        self.own_timeouts.toggled.connect(self._enable_timeouts)
+        form = QFormLayout()
+        form.addRow("Name", self.name_edit)
+        form.addRow("Id", self.id_label)
+        form.addRow("SSE base URL", self.base_edit)
+        form.addRow("WebSocket URL", self.ws_edit)
+        form.addRow("Authentication", self.auth_box)
+        form.addRow("", self.sign_check)
+        form.addRow("", self.needs_key_check)
+        form.addRow("Models", self.models_table)
+        form.addRow("", model_buttons)
+        form.addRow("Default model", self.default_model_box)
+        form.addRow("", self.own_timeouts)
+        form.addRow("", timeouts)
+        return form
+
+    # -- form <-> profile -----------------------------------------------------------------
+
+    def _load(self, p: ProviderSettings) -> None:
+        builtin = p.id in BUILTIN_IDS
+        self.name_edit.setText(p.name)
+        self.id_label.setText(p.id + ("  (built in)" if builtin else ""))
+        self.base_edit.setText(p.base_url)
+        self.ws_edit.setText(p.ws_url or "")
+        self.auth_box.setCurrentIndex(max(0, self.auth_box.findData(p.auth)))
+        self.sign_check.setChecked(p.sign)
+        self.needs_key_check.setChecked(p.needs_key)
+        self.models_table.setRowCount(0)
+        for m in p.models:
+            self._add_model_row(m)
+        self._fill_default_models(p.default_model)
+        t = p.timeouts or self.settings.timeouts()
+        self.connect_spin.setValue(t.connect)
+        self.first_token_spin.setValue(t.first_token)
+        self.stall_spin.setValue(t.stall)
+        retries = self.settings.max_retries if p.max_retries is None else p.max_retries
+        self.retries_spin.setValue(retries)
+        self.own_timeouts.setChecked(p.timeouts is not None or p.max_retries is not None)
+        self._enable_timeouts(self.own_timeouts.isChecked())
+        self.remove_button.setEnabled(not builtin)
+        self.reset_button.setEnabled(builtin and self.settings.profile(p.id) is not None)
+        self.models_label.clear()
+        self.test_label.clear()
+        self.keybox.set_provider(p.id, p.needs_key)
+
+    def form_profile(self) -> ProviderSettings:
+        """The profile as the form shows it now."""
+        models = []
+        for row in range(self.models_table.rowCount()):
+            cells = [self.models_table.item(row, c) for c in range(3)]
+            name = cells[0].text().strip() if cells[0] else ""
+            if name:
+                prices = [_price(c.text()) if c else None for c in cells[1:]]
+                models.append(ModelInfo(name, prices[0], prices[1]))
+        own = self.own_timeouts.isChecked()
+        timeouts = Timeouts(
+            connect=self.connect_spin.value(),
+            first_token=self.first_token_spin.value(),
+            stall=self.stall_spin.value(),
+        )
+        return ProviderSettings(
+            id=self.current_id,
+            name=self.name_edit.text().strip() or self.current_id,
+            base_url=self.base_edit.text().strip(),
+            ws_url=self.ws_edit.text().strip() or None,
+            auth=self.auth_box.currentData(),
+            sign=self.sign_check.isChecked(),
+            needs_key=self.needs_key_check.isChecked(),
+            models=models,
+            default_model=self.default_model_box.currentText().strip(),
+            timeouts=timeouts if own else None,
+            max_retries=self.retries_spin.value() if own else None,
+        )
+
+    def commit(self) -> None:
+        """Write the form into the working settings (a built-in equal to itself is no override)."""
+        pid = self.current_id
+        if not pid:
+            return
+        profile = self.form_profile()
+        others = [p for p in self.settings.providers if p.id != pid]
+        base = BUILTIN_IDS.get(pid)
+        if base is not None and profile == ProviderSettings.from_provider(base):
+            self.settings.providers = others
+            return
+        index = next((i for i, p in enumerate(self.settings.providers) if p.id == pid), None)
+        if index is None:
+            self.settings.providers.append(profile)
+        else:
+            self.settings.providers[index] = profile
+
+    def form_provider(self) -> Provider:
+        """The form as a resolved provider (global timeouts filled in), for Test and Refresh."""
+        probe = dataclasses.replace(self.settings, providers=[self.form_profile()])
+        return resolve_provider(probe, self.current_id)
+
+    def _add_model_row(self, m: ModelInfo) -> None:
+        row = self.models_table.rowCount()
+        self.models_table.insertRow(row)
+        cells = (m.id, m.input_price, m.output_price)
+        for col, value in enumerate(cells):
+            text = value if isinstance(value, str) else ("" if value is None else f"{value:g}")
+            self.models_table.setItem(row, col, QTableWidgetItem(text))
+        first = self.models_table.item(row, 0)
+        if not m.id and first is not None:
+            self.models_table.editItem(first)
+
+    def _remove_model_row(self) -> None:
+        rows = sorted({i.row() for i in self.models_table.selectedIndexes()}, reverse=True)
+        for row in rows or [self.models_table.rowCount() - 1]:
+            if row >= 0:
+                self.models_table.removeRow(row)
+
+    def _fill_default_models(self, current: str) -> None:
+        names = [m.id for m in self.form_profile_models()]
+        self.default_model_box.clear()
+        self.default_model_box.addItems(names)
+        self.default_model_box.setCurrentText(current)
+
+    def form_profile_models(self) -> list[ModelInfo]:
+        return [
+            ModelInfo(item.text().strip())
+            for row in range(self.models_table.rowCount())
+            if (item := self.models_table.item(row, 0)) is not None and item.text().strip()
+        ]
+
+    def _enable_timeouts(self, on: bool) -> None:
+        for w in (self.connect_spin, self.first_token_spin, self.stall_spin, self.retries_spin):
+            w.setEnabled(on)
