@@ -13,7 +13,6 @@ import contextlib
 import dataclasses
 import shutil
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -22,241 +21,51 @@ from streamdesk.core.errors import SettingsError
 from streamdesk.core.paths import config_dir
 from streamdesk.core.providers import (
     BUILTIN_PROVIDERS,
-    DEFAULT_PROVIDER_ID,
     ModelInfo,
     Provider,
 )
-from streamdesk.core.request import AuthStyle, Timeouts
 from streamdesk.core.store import atomic_write_text
+from streamdesk.core.store.settings_model import (
+    _SHARED_FIELDS,
+    PROTOCOLS,
+    PROXY_MODES,
+    THEMES,
+    LoadResult,
+    ProviderSettings,
+    Settings,
+    parse_settings,
+    proxy_password,
+)
 
 if TYPE_CHECKING:  # tomlkit (~20 ms to import) is loaded only when settings are saved
     from tomlkit.items import Table
 
 SETTINGS_FILE = "settings.toml"
 PROXY_KEY_ID = "proxy"  # keychain username holding "user:password" for the manual proxy
-PROTOCOLS = ("sse", "ws")
-THEMES = ("system", "light", "dark")
-PROXY_MODES = ("system", "none", "manual")
-_DEFAULT_TIMEOUTS = Timeouts()
-_DEFAULT_RETRIES = 2
-_SHARED_FIELDS = ("id", "name", "base_url", "ws_url", "auth", "sign", "needs_key", "default_model")
+__all__ = [  # the dataclasses and parsing live in settings_model.py; importable from here too
+    "PROTOCOLS",
+    "PROXY_KEY_ID",
+    "PROXY_MODES",
+    "SETTINGS_FILE",
+    "THEMES",
+    "LoadResult",
+    "ProviderSettings",
+    "Settings",
+    "all_providers",
+    "effective_proxy",
+    "load_settings",
+    "parse_settings",
+    "proxy_password",
+    "resolve_provider",
+    "save_settings",
+    "settings_path",
+    "split_proxy_credentials",
+]
 _HEADER = "Streamdesk settings. Keys and proxy passwords live in the OS keychain, never here."
-
-
-@dataclass
-class ProviderSettings:
-    """A user profile, or the user's override of a built-in with the same id.
-
-    `timeouts` / `max_retries` None means "use the global values in Settings".
-    """
-
-    id: str
-    name: str
-    base_url: str
-    ws_url: str | None = None
-    auth: AuthStyle = AuthStyle.BEARER
-    sign: bool = False
-    needs_key: bool = True
-    models: list[ModelInfo] = field(default_factory=list)
-    default_model: str = ""
-    timeouts: Timeouts | None = None
-    max_retries: int | None = None
-
-    @classmethod
-    def from_provider(cls, provider: Provider) -> ProviderSettings:
-        """An editable copy (the dialog's "duplicate" and "edit a built-in" start here)."""
-        return cls(
-            **{name: getattr(provider, name) for name in _SHARED_FIELDS},
-            models=list(provider.models),
-            timeouts=None if provider.timeouts == _DEFAULT_TIMEOUTS else provider.timeouts,
-            max_retries=None if provider.max_retries == _DEFAULT_RETRIES else provider.max_retries,
-        )
-
-
-@dataclass
-class Settings:
-    active_provider: str = DEFAULT_PROVIDER_ID
-    providers: list[ProviderSettings] = field(default_factory=list)
-    protocol: str = "sse"
-    theme: str = "system"
-    font_size: int = 11
-    proxy_mode: str = "system"
-    proxy_url: str = ""  # never with credentials: those go to the keychain as "proxy"
-    ca_bundle: str = ""
-    connect_timeout: float = _DEFAULT_TIMEOUTS.connect
-    first_token_timeout: float = _DEFAULT_TIMEOUTS.first_token
-    stall_timeout: float = _DEFAULT_TIMEOUTS.stall
-    max_retries: int = _DEFAULT_RETRIES
-    window_geometry: str = ""  # base64 of QWidget.saveGeometry()
-
-    def profile(self, provider_id: str) -> ProviderSettings | None:
-        return next((p for p in self.providers if p.id == provider_id), None)
-
-    def timeouts(self) -> Timeouts:
-        return Timeouts(
-            connect=self.connect_timeout,
-            first_token=self.first_token_timeout,
-            stall=self.stall_timeout,
-        )
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    settings: Settings
-    warning: str | None = None  # one sentence for the user when the file was set aside
 
 
 def settings_path() -> Path:
     return config_dir() / SETTINGS_FILE
-
-
-# --- validation: TOML data -> dataclasses, with the bad field named -------------------------
-
-_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
-
-
-def _get(data: dict[str, Any], key: str, kind: type, default: Any, where: str = "") -> Any:
-    if key not in data:
-        return default
-    value = data[key]
-    ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        ok, value = True, float(value)
-    if not ok:
-        got = value if isinstance(value, str | int | float) else type(value).__name__
-        raise SettingsError(f"must be {_TYPE_NAMES[kind]}, got {got!r}", f"{where}{key}")
-    return value
-
-
-def _choice(data: dict[str, Any], key: str, choices: tuple[str, ...], default: str) -> str:
-    value: str = _get(data, key, str, default)
-    if value not in choices:
-        raise SettingsError(f"must be one of {', '.join(choices)}, got {value!r}", key)
-    return value
-
-
-def _positive(value: float, key: str) -> float:
-    if value <= 0:
-        raise SettingsError(f"must be greater than 0, got {value!r}", key)
-    return value
-
-
-def _retries(value: int, key: str) -> int:
-    if not 0 <= value <= 10:
-        raise SettingsError(f"must be between 0 and 10, got {value!r}", key)
-    return value
-
-
-def _parse_provider(data: Any, index: int) -> ProviderSettings:
-    where = f"providers[{index}]."
-    if not isinstance(data, dict):
-        raise SettingsError("must be a table", f"providers[{index}]")
-    pid: str = _get(data, "id", str, "", where)
-    if not pid.strip():
-        raise SettingsError("must be a non-empty string", f"{where}id")
-    base = next((p for p in BUILTIN_PROVIDERS if p.id == pid), None)
-    d = ProviderSettings.from_provider(base) if base else ProviderSettings(pid, pid, "")
-    auth_value: str = _get(data, "auth", str, d.auth.value, where)
-    try:
-        auth = AuthStyle(auth_value)
-    except ValueError:
-        allowed = ", ".join(a.value for a in AuthStyle)
-        raise SettingsError(
-            f"must be one of {allowed}, got {auth_value!r}", f"{where}auth"
-        ) from None
-    models = d.models
-    if "models" in data:
-        if not isinstance(data["models"], list):
-            raise SettingsError("must be a list of tables", f"{where}models")
-        models = []
-        for j, m in enumerate(data["models"]):
-            mw = f"{where}models[{j}]."
-            if isinstance(m, str):
-                models.append(ModelInfo(m))
-                continue
-            if not isinstance(m, dict):
-                raise SettingsError("must be a table or a model name", mw[:-1])
-            models.append(
-                ModelInfo(
-                    _get(m, "id", str, "", mw),
-                    _get(m, "input_price", float, None, mw),
-                    _get(m, "output_price", float, None, mw),
-                )
-            )
-    timeouts = d.timeouts
-    if "timeouts" in data:
-        t = data["timeouts"]
-        if not isinstance(t, dict):
-            raise SettingsError("must be a table", f"{where}timeouts")
-        tw = f"{where}timeouts."
-        dt = d.timeouts or _DEFAULT_TIMEOUTS
-        timeouts = Timeouts(
-            connect=_positive(_get(t, "connect", float, dt.connect, tw), f"{tw}connect"),
-            first_token=_positive(
-                _get(t, "first_token", float, dt.first_token, tw), f"{tw}first_token"
-            ),
-            stall=_positive(_get(t, "stall", float, dt.stall, tw), f"{tw}stall"),
-            write=_positive(_get(t, "write", float, dt.write, tw), f"{tw}write"),
-        )
-    retries = d.max_retries
-    if "max_retries" in data:
-        retries = _retries(_get(data, "max_retries", int, 0, where), f"{where}max_retries")
-    return ProviderSettings(
-        id=pid,
-        name=_get(data, "name", str, d.name, where),
-        base_url=_get(data, "base_url", str, d.base_url, where),
-        ws_url=_get(data, "ws_url", str, d.ws_url, where) or None,
-        auth=auth,
-        sign=_get(data, "sign", bool, d.sign, where),
-        needs_key=_get(data, "needs_key", bool, d.needs_key, where),
-        models=models,
-        default_model=_get(data, "default_model", str, d.default_model, where),
-        timeouts=timeouts,
-        max_retries=retries,
-    )
-
-
-def parse_settings(data: dict[str, Any]) -> Settings:
-    """Validate a parsed TOML document; `SettingsError.field` names the first bad entry."""
-    d = Settings()
-    raw_providers = data.get("providers", [])
-    if not isinstance(raw_providers, list):
-        raise SettingsError("must be an array of tables ([[providers]])", "providers")
-    providers = [_parse_provider(p, i) for i, p in enumerate(raw_providers)]
-    ids = [p.id for p in providers]
-    dup = next((i for i in ids if ids.count(i) > 1), None)
-    if dup is not None:
-        raise SettingsError(f"lists the id {dup!r} twice", "providers")
-    font_size: int = _get(data, "font_size", int, d.font_size)
-    if not 6 <= font_size <= 72:
-        raise SettingsError(f"must be between 6 and 72, got {font_size!r}", "font_size")
-    proxy_url: str = _get(data, "proxy_url", str, d.proxy_url)
-    if proxy_password(proxy_url):
-        raise SettingsError(
-            "must not contain a password (it belongs in the keychain: streamdesk keys set proxy)",
-            "proxy_url",
-        )
-    return Settings(
-        active_provider=_get(data, "active_provider", str, d.active_provider),
-        providers=providers,
-        protocol=_choice(data, "protocol", PROTOCOLS, d.protocol),
-        theme=_choice(data, "theme", THEMES, d.theme),
-        font_size=font_size,
-        proxy_mode=_choice(data, "proxy_mode", PROXY_MODES, d.proxy_mode),
-        proxy_url=proxy_url,
-        ca_bundle=_get(data, "ca_bundle", str, d.ca_bundle),
-        connect_timeout=_positive(
-            _get(data, "connect_timeout", float, d.connect_timeout), "connect_timeout"
-        ),
-        first_token_timeout=_positive(
-            _get(data, "first_token_timeout", float, d.first_token_timeout), "first_token_timeout"
-        ),
-        stall_timeout=_positive(
-            _get(data, "stall_timeout", float, d.stall_timeout), "stall_timeout"
-        ),
-        max_retries=_retries(_get(data, "max_retries", int, d.max_retries), "max_retries"),
-        window_geometry=_get(data, "window_geometry", str, d.window_geometry),
-    )
 
 
 # --- files -------------------------------------------------------------------------------------
@@ -409,14 +218,6 @@ def all_providers(settings: Settings) -> list[Provider]:
 
 
 # --- proxy -------------------------------------------------------------------------------------
-
-
-def proxy_password(url: str) -> bool:
-    """True when a URL carries a password in its userinfo."""
-    try:
-        return urlsplit(url).password is not None
-    except ValueError:
-        return False
 
 
 def split_proxy_credentials(url: str) -> tuple[str, str | None]:
