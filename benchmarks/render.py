@@ -34,10 +34,10 @@ from streamdesk.core.request import ChatRequest, Endpoint, Message, Timeouts
 from streamdesk.core.stream import stream_chat
 from streamdesk.core.transports import make_transport
 from streamdesk.mock import MockServer
-from streamdesk.ui.highlight import wait_warm
 from streamdesk.ui.qtloop import QtEventLoop
-from streamdesk.ui.safe_document import MARKDOWN_FEATURES
-from streamdesk.ui.transcript import TranscriptView
+from streamdesk.ui.transcript.highlight import wait_warm
+from streamdesk.ui.transcript.safe_document import MARKDOWN_FEATURES
+from streamdesk.ui.transcript.view import TranscriptView
 
 PROBE_MS = 5
 PROMPT = "benchmark: a long reply with code, lists and tables"

@@ -123,7 +123,7 @@ if __name__ == "__main__":
     ns = parser.parse_args()
     app = make_app()
     app.setQuitOnLastWindowClosed(False)
-    from streamdesk.ui.window import MainWindow
+    from streamdesk.ui.window.main_window import MainWindow
 
     mock = {"tokens_per_second": ns.rate, "first_token_delay": 0.0, "reply_tokens": ns.tokens}
     win = MainWindow(deferred=True, mock_options=mock, save_on_close=False)

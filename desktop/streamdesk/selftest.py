@@ -86,7 +86,7 @@ def render_transcript(tokens: list[str]) -> str:
     """Stream the reply into the real transcript widget offscreen, as the window does.
 
     No processEvents() here: a coroutine must not spin a nested event loop under qasync."""
-    from streamdesk.ui.transcript import TranscriptView
+    from streamdesk.ui.transcript.view import TranscriptView
 
     view = TranscriptView()
     view.resize(640, 480)
@@ -112,7 +112,7 @@ def render_transcript(tokens: list[str]) -> str:
 
 def check_chart(trace: Any) -> str:
     """Draw the inspector's token-gap chart of the WebSocket reply (pyqtgraph or QPainter)."""
-    from streamdesk.ui.inspector_chart import chart_kind, make_chart
+    from streamdesk.ui.inspector.chart import chart_kind, make_chart
 
     chart = make_chart()
     chart.resize(480, 240)

@@ -54,7 +54,7 @@ _WINDOW = textwrap.dedent(
     from streamdesk.core.redact import install_log_redaction
     from streamdesk.core.store.history import HistoryStore
     from streamdesk.ui.app import make_app
-    from streamdesk.ui.window import MainWindow
+    from streamdesk.ui.window.main_window import MainWindow
 
     install_log_redaction()
     app = make_app(["streamdesk"])

@@ -9,9 +9,9 @@ from typing import Any
 
 from pytestqt.qtbot import QtBot
 
-from streamdesk.ui.session import ChatSession
-from streamdesk.ui.turns import Turn
-from streamdesk.ui.window import MainWindow
+from streamdesk.ui.session.session import ChatSession
+from streamdesk.ui.session.turns import Turn
+from streamdesk.ui.window.main_window import MainWindow
 
 FAST = {"tokens_per_second": 0.0, "first_token_delay": 0.0}
 SLOW = {"tokens_per_second": 40.0, "first_token_delay": 0.0}

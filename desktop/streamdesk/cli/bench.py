@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         Path(args.out).write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {args.out}")
     if args.plot:
-        from streamdesk.ui.bench_plot import save_plot
+        from streamdesk.ui.inspector.bench_plot import save_plot
 
         save_plot(args.plot, summaries, result["gaps"], title=result["config"]["target"])
         print(f"wrote {args.plot}")

@@ -32,7 +32,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     if isinstance(existing, QApplication):
         return existing
     # Qt's paint thread pool costs 2-6 ms per scroll-bar paint on 2 cores; must be set before
-    # the QApplication exists (ui/transcript.py sets it too, for tests that import it first).
+    # the QApplication exists (ui/transcript/view.py sets it too, for tests that import it first).
     os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
     args = list(sys.argv if argv is None else argv) or ["streamdesk"]
     # Fusion from the command line: `app.setStyle("Fusion")` hands Python the QStyle, and
@@ -69,7 +69,7 @@ def run_app(argv: list[str] | None = None) -> int:
     install_log_redaction()
     app = make_app(argv)
     app.setQuitOnLastWindowClosed(False)  # run() ends the loop after a clean shutdown
-    from streamdesk.ui.window import MainWindow
+    from streamdesk.ui.window.main_window import MainWindow
 
     window = MainWindow(deferred=True)  # the frame only, themed before its widgets polish
     QGuiApplication.styleHints().colorSchemeChanged.connect(window.on_system_scheme_changed)

@@ -28,7 +28,7 @@ async def _settle(ms: int = 150) -> None:
 
 
 async def shoot(outdir: Path) -> list[Path]:
-    from streamdesk.ui.window import MainWindow
+    from streamdesk.ui.window.main_window import MainWindow
 
     window = MainWindow(
         Settings(theme="light", protocol="sse"),

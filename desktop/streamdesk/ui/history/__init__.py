@@ -1,0 +1,1 @@
+"""The history part of the window."""

@@ -1,0 +1,351 @@
+"""What the user does to stored history: rename, pin, delete with undo, export, import, search,
+and on a message edit, delete and flip alternatives.
+
+The base of `HistoryBridge` (history_bridge.py holds persistence and loading). Dialogs open with
+`.open()` (never `exec()` or the static helpers: a nested loop would break qasync).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QFileDialog
+
+from streamdesk.core.events import Failure, FailureKind
+from streamdesk.core.store.history import (
+    ConversationSnapshot,
+    HistoryError,
+    HistoryStore,
+    SearchHit,
+    StoredMessage,
+)
+from streamdesk.ui.history.params_dialog import ConversationSettingsDialog
+
+if TYPE_CHECKING:
+    from streamdesk.ui.session.session import ChatSession
+    from streamdesk.ui.session.turns import Turn
+    from streamdesk.ui.window.conversation_list import ConversationList
+    from streamdesk.ui.window.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+UNDO_MS = 6000
+
+
+def failure_of(message: StoredMessage) -> Failure | None:
+    if not message.failure_kind:
+        return None
+    try:
+        kind = FailureKind(message.failure_kind)
+    except ValueError:
+        kind = FailureKind.NETWORK
+    return Failure(kind, message.failure_message or "")
+
+
+def fill_reply(turn: Turn, m: StoredMessage) -> None:
+    """Show stored reply `m` in `turn` (opening a conversation, flipping alternatives)."""
+    turn.reply_id = m.id
+    turn.parts = [m.content] if m.content else []
+    turn.reasoning = [m.reasoning] if m.reasoning else []
+    turn.status = "partial" if m.status == "streaming" else m.status
+    turn.failure = failure_of(m)
+    turn.prompt_tokens, turn.completion_tokens = m.prompt_tokens, m.completion_tokens or 0
+    turn.cost = m.cost
+    turn.alt_count = max(1, m.alt_count)
+    turn.alt_index = min(m.alt_index, turn.alt_count - 1)
+
+
+class HistoryActions(QObject):
+    store: HistoryStore | None
+    cid_of_key: dict[int, int]
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.editing: tuple[ChatSession, object] | None = None  # prompt being edited
+        self._snapshot: ConversationSnapshot | None = None
+        self._dialogs: list[Any] = []  # keep open dialogs referenced
+
+    # provided by HistoryBridge
+    def key_of(self, cid: int) -> int | None:
+        raise NotImplementedError
+
+    def open_stored(self, key: int, cid: int) -> ChatSession:
+        raise NotImplementedError
+
+    def _list_stored(self, cid: int, title: str, *, pinned: bool, select: bool) -> int:
+        raise NotImplementedError
+
+    def _connect_list(self, lst: ConversationList) -> None:
+        lst.renameRequested.connect(self.rename)
+        lst.pinRequested.connect(self.pin)
+        lst.deleteRequested.connect(self.delete_conversation)
+        lst.exportRequested.connect(self.export_dialog)
+        lst.settingsRequested.connect(self.settings_dialog)
+        lst.undoRequested.connect(self.undo_delete)
+        lst.searchRequested.connect(self.search)
+        lst.hitActivated.connect(self.open_hit)
+
+    def _say(self, text: str, ms: int = 4000) -> None:
+        self.window.statusBar().showMessage(text, ms)
+
+    # -- the conversation list -------------------------------------------------------------
+
+    def rename(self, key: int, title: str) -> None:
+        title = " ".join(title.split())
+        cid = self.cid_of_key.get(key)
+        session = self.window.sessions.get(key)
+        if not title:
+            return
+        if session is not None:
+            session.title = title
+        if cid is not None and self.store is not None:
+            self.store.rename(cid, title)
+        self.window.conversations.set_title(key, title)
+
+    def pin(self, key: int, pinned: bool) -> None:
+        cid = self.cid_of_key.get(key)
+        if cid is None or self.store is None:
+            self._say("Send a message first: only stored conversations can be pinned.")
+            return
+        self.store.set_pinned(cid, pinned)
+        self.window.conversations.set_pinned(key, pinned)
+
+    def delete_conversation(self, key: int) -> None:
+        """Delete now; "Undo" in the sidebar puts it back for a few seconds."""
+        lst = self.window.conversations
+        session = self.window.sessions.pop(key, None)
+        if session is not None:
+            session.stop()
+            self.window.stack.removeWidget(session.view)
+            session.view.deleteLater()
+        cid = self.cid_of_key.pop(key, None)
+        title = lst.title(key)
+        lst.remove(key)
+        if cid is not None and self.store is not None:
+            self._snapshot = self.store.delete_conversation(cid)
+            lst.show_undo(f"Deleted “{title}”", UNDO_MS)
+        if not self.window.sessions and lst.current_key() is None:
+            self.window.new_chat()
+        elif lst.current_key() is None and lst.keys():
+            lst.select(lst.keys()[0])
+
+    def undo_delete(self) -> None:
+        snap, self._snapshot = self._snapshot, None
+        if snap is None or self.store is None:
+            return
+        cid = self.store.restore_conversation(snap)
+        conv = self.store.get_conversation(cid)
+        self._list_stored(cid, conv.title, pinned=conv.pinned, select=True)
+
+    def export_dialog(self, key: int, fmt: str) -> None:
+        cid = self.cid_of_key.get(key)
+        if cid is None or self.store is None:
+            self._say("Nothing stored to export yet.")
+            return
+        suffix = "md" if fmt == "md" else "json"
+        name = self.window.conversations.title(key) or "conversation"
+        safe = "".join(ch if ch.isalnum() or ch in " -_" else "_" for ch in name).strip()
+        dialog = QFileDialog(
+            self.window, "Export conversation", f"{safe or 'conversation'}.{suffix}"
+        )
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix(suffix)
+        dialog.setNameFilter("Markdown (*.md)" if fmt == "md" else "JSON (*.json)")
+        dialog.fileSelected.connect(lambda path: self.export_to(cid, fmt, Path(path)))
+        self._open(dialog)
+
+    def export_to(self, cid: int, fmt: str, path: Path) -> None:
+        assert self.store is not None
+        if fmt == "md":
+            text = self.store.export_markdown(cid)
+        else:
+            text = json.dumps(self.store.export_json(cid), ensure_ascii=False, indent=2)
+        try:
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            self._say(f"Could not export: {exc}", 8000)
+            return
+        self._say(f"Exported to {path}")
+
+    def import_dialog(self) -> None:
+        dialog = QFileDialog(self.window, "Import a conversation (JSON export)")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setNameFilter("Streamdesk JSON export (*.json)")
+        dialog.fileSelected.connect(lambda path: self.import_from(Path(path)))
+        self._open(dialog)
+
+    def import_from(self, path: Path) -> int | None:
+        if self.store is None:
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            cid = self.store.import_json(data)
+        except (OSError, ValueError, HistoryError) as exc:
+            self._say(f"Could not import {path.name}: {exc}", 8000)
+            return None
+        conv = self.store.get_conversation(cid)
+        self._list_stored(cid, conv.title, pinned=conv.pinned, select=True)
+        self._say(f"Imported “{conv.title}” ({conv.message_count} messages)")
+        return cid
+
+    def settings_dialog(self, key: int) -> ConversationSettingsDialog:
+        """System prompt and parameters of conversation `key` (stored once it is saved)."""
+        session = self.window.sessions.get(key)
+        cid = self.cid_of_key.get(key)
+        if session is None and cid is not None:
+            session = self.open_stored(key, cid)
+        assert session is not None
+        dialog = ConversationSettingsDialog(self.window, session.system_prompt, session.params)
+        dialog.accepted.connect(lambda: self._apply_settings(key, dialog))
+        self._open(dialog)
+        return dialog
+
+    def _apply_settings(self, key: int, dialog: ConversationSettingsDialog) -> None:
+        session = self.window.sessions.get(key)
+        if session is None:
+            return
+        session.system_prompt, session.params = dialog.values()
+        cid = self.cid_of_key.get(key)
+        if cid is not None and self.store is not None:
+            self.store.update_conversation(
+                cid, system_prompt=session.system_prompt, params=session.params
+            )
+
+    def _open(self, dialog: Any) -> None:
+        self._dialogs.append(dialog)
+        dialog.finished.connect(lambda _r: self._dialogs.remove(dialog))
+        dialog.open()
+
+    # -- search ----------------------------------------------------------------------------
+
+    def search(self, text: str) -> list[SearchHit]:
+        hits = self.store.search(text) if self.store is not None and text.strip() else []
+        self.window.conversations.show_results(hits, text)
+        return hits
+
+    def open_hit(self, hit: SearchHit) -> bool:
+        """Open the hit's conversation, render the page holding the message, highlight it."""
+        key = self.key_of(hit.conversation_id)
+        if key is None:
+            return False
+        self.window.conversations.select(key)
+        session = self.window.sessions.get(key)
+        if session is None:
+            session = self.open_stored(key, hit.conversation_id)
+        index, turn = self._turn_of(session, hit.message_id)
+        store = self.store
+        # In a branch an edit set aside, or an older alternative: flip to it.
+        if turn is None and store is not None and not session.busy and store.reveal(hit.message_id):
+            self._reload(session, hit.conversation_id)
+            index, turn = self._turn_of(session, hit.message_id)
+        if turn is None:
+            return False
+        if index < session.shown_from:
+            session.shown_from = index
+            session.rerender()
+        msg_key = ("user", turn.key) if hit.message_id == turn.user_id else turn.key
+        terms = [w.strip("\"'*") for w in self.window.conversations.search.text().split()]
+        return bool(session.view.highlight(msg_key, [t for t in terms if t]))
+
+    # -- messages --------------------------------------------------------------------------
+
+    def edit(self, session: ChatSession, key: object) -> None:
+        """Put the prompt back in the box; the next send replaces it (and what followed)."""
+        turn = next((t for t in session.turns if ("user", t.key) == key), None)
+        if turn is None or session.busy:
+            return
+        self.editing = (session, turn.key)
+        self.window.prompt.setPlainText(turn.prompt)
+        self.window.focus_prompt()
+        self._say("Editing a prompt: Enter resends it (what followed is kept as ‹ 1/2 ›).", 8000)
+
+    def submit(self, session: ChatSession, text: str) -> bool:
+        """The window's send hook: True if `text` resent an edited prompt."""
+        if self.editing is None or self.editing[0] is not session:
+            self.editing = None
+            return False
+        _session, key = self.editing
+        self.editing = None
+        turn = next((t for t in session.turns if t.key == key), None)
+        if turn is None:
+            return False
+        # The store keeps the old prompt and what followed it: the new prompt becomes its
+        # alternative and the rest is set aside (‹ 1/2 › on the prompt brings it back).
+        return session.resend_edited(key, text) is not None
+
+    def delete_message(self, session: ChatSession, key: object) -> None:
+        """A prompt goes with its reply; a reply alone (the next alternative shows, if any)."""
+        is_user = isinstance(key, tuple)
+        turn = next(
+            (t for t in session.turns if (("user", t.key) if is_user else t.key) == key), None
+        )
+        if turn is None or session.busy:
+            return
+        store = self.store
+        others = []
+        if store is not None and turn.reply_id is not None:
+            others = [a for a in store.alternatives(turn.reply_id) if a.id != turn.reply_id]
+        for mid in (turn.user_id, turn.reply_id) if is_user else (turn.reply_id,):
+            if mid is not None and store is not None:
+                store.delete_message(mid)
+        if is_user:
+            session.turns.remove(turn)
+            session.shown_from = min(session.shown_from, len(session.turns))
+        elif others:
+            fill_reply(turn, others[-1])
+        else:
+            turn.parts, turn.reasoning, turn.reply_id, turn.status = [], [], None, "pending"
+        session.rerender()
+
+    def flip(self, session: ChatSession, key: object, step: int) -> None:
+        """Show the previous or next alternative of reply `key` (it becomes the active one)."""
+        if isinstance(key, tuple):
+            self.flip_prompt(session, key, step)
+            return
+        turn = next((t for t in session.turns if t.key == key), None)
+        if turn is None or turn.reply_id is None or session.busy or self.store is None:
+            return
+        alts = self.store.alternatives(turn.reply_id)
+        index = next(i for i, a in enumerate(alts) if a.id == turn.reply_id)
+        new = alts[(index + step) % len(alts)]
+        self.store.set_active_alternative(new.id)
+        fill_reply(turn, new)
+        turn.alt_index, turn.alt_count = alts.index(new), len(alts)
+        session.rerender()
+
+    def flip_prompt(self, session: ChatSession, key: object, step: int) -> None:
+        """Show another version of an edited prompt, with the replies and turns that followed it."""
+        turn = next((t for t in session.turns if ("user", t.key) == key), None)
+        cid = self.cid_of_key.get(self.session_key(session) or -1)
+        if turn is None or turn.user_id is None or session.busy or self.store is None:
+            return
+        alts = self.store.alternatives(turn.user_id)
+        index = next(i for i, a in enumerate(alts) if a.id == turn.user_id)
+        self.store.set_active_alternative(alts[(index + step) % len(alts)].id)
+        if cid is not None:
+            self._reload(session, cid)
+
+    def _reload(self, session: ChatSession, cid: int) -> None:
+        """Load the shown branch again after the store flipped versions; keep the page."""
+        assert self.store is not None
+        conv = self.store.get_conversation(cid)
+        turns = self.turns_of(self.store.messages(cid), conv.model)
+        session.load(turns, min(session.shown_from, len(turns)))
+
+    @staticmethod
+    def _turn_of(session: ChatSession, message_id: int) -> tuple[int, Turn | None]:
+        return next(
+            ((i, t) for i, t in enumerate(session.turns) if message_id in (t.user_id, t.reply_id)),
+            (-1, None),
+        )
+
+    def session_key(self, session: ChatSession) -> int | None:
+        raise NotImplementedError
+
+    def turns_of(self, messages: list[StoredMessage], model: str) -> list[Turn]:
+        raise NotImplementedError

@@ -1,0 +1,1 @@
+"""The inspector part of the window."""

@@ -1,0 +1,182 @@
+"""Qt item models of the inspector: one row per request, and the raw frames of one request.
+
+Both are refreshed from a timer (never per token): a refresh reads the trace's counters and
+appends what is new, so a tick costs the same at frame 50 as at frame 5,000.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from streamdesk.core.netstats import TraceStats, trace_stats
+from streamdesk.core.trace import StreamTrace
+from streamdesk.ui.inspector.export import FrameRow, FrameSplitter
+
+Index = QModelIndex | QPersistentModelIndex
+MAX_FRAME_ROWS = 20_000  # an SSE chunk can hold many lines; the view keeps the newest
+
+
+def _ms(v: float | None) -> str:
+    return "" if v is None else f"{v:.1f}"
+
+
+COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("Chat", None),
+    ("Protocol", lambda s: s.protocol.upper()),
+    ("URL", lambda s: s.url),
+    ("HTTP", lambda s: s.http_version.removeprefix("HTTP/")),
+    ("Status", lambda s: "" if s.status is None else str(s.status)),
+    ("Retries", lambda s: f"{s.retries} ({s.retry_wait_ms / 1000:.1f} s)" if s.retries else "0"),
+    ("Connect", lambda s: _ms(s.connect_ms)),
+    ("Sent", lambda s: _ms(s.sent_ms)),
+    ("1st byte", lambda s: _ms(s.first_byte_ms)),
+    ("1st token", lambda s: _ms(s.first_token_ms)),
+    ("Last token", lambda s: _ms(s.last_token_ms)),
+    ("Total", lambda s: _ms(s.total_ms)),
+    ("Tokens", lambda s: str(s.tokens)),
+    ("Bytes", lambda s: str(s.bytes_received)),
+    ("B/token", lambda s: "" if s.bytes_per_token is None else f"{s.bytes_per_token:.1f}"),
+    ("Overhead", lambda s: "" if s.overhead is None else f"{s.overhead * 100:.1f} %"),
+)
+
+
+class RequestsModel(QAbstractTableModel):
+    """Requests in the order they started; figures of live requests are recomputed per refresh."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.traces: list[StreamTrace] = []
+        self.labels: list[str] = []
+        self._stats: list[TraceStats] = []
+        self._final: list[bool] = []
+        self._ids: set[int] = set()
+
+    def add(self, trace: StreamTrace, label: str) -> bool:
+        """Add a request once (by identity); returns False if it is already listed."""
+        if id(trace) in self._ids:
+            return False
+        self._ids.add(id(trace))
+        row = len(self.traces)
+        self.beginInsertRows(QModelIndex(), row, row)
+        self.traces.append(trace)
+        self.labels.append(label)
+        self._stats.append(trace_stats(trace))
+        self._final.append(trace.t_end is not None)
+        self.endInsertRows()
+        return True
+
+    def refresh(self) -> None:
+        for row, trace in enumerate(self.traces):
+            if self._final[row]:
+                continue
+            self._stats[row] = trace_stats(trace)
+            self._final[row] = trace.t_end is not None
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    def stats(self, row: int) -> TraceStats:
+        return self._stats[row]
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.traces)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section][0]
+        if role == Qt.ItemDataRole.ToolTipRole and 6 <= section <= 11:
+            return "ms after the request began (monotonic clock); Connect: connection setup"
+        return None
+
+    def data(self, index: Index, role: int = 0) -> Any:
+        if not index.isValid():
+            return None
+        row, col = index.row(), index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == 0:
+                return self.labels[row]
+            return COLUMNS[col][1](self._stats[row])
+        if role == Qt.ItemDataRole.TextAlignmentRole and col >= 5:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+
+class FramesModel(QAbstractTableModel):
+    """The raw frames of one request: time (ms), direction, bytes, content."""
+
+    HEADERS = ("ms", "Dir", "Bytes", "Frame")
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.trace: StreamTrace | None = None
+        self.rows: list[FrameRow] = []
+        self._seen = 0  # frames consumed: len(frames) + frames_dropped at the last refresh
+        self._splitter = FrameSplitter("", 0.0)
+
+    def set_trace(self, trace: StreamTrace | None) -> None:
+        self.beginResetModel()
+        self.trace = trace
+        self.rows = []
+        self._seen = 0
+        self._splitter = FrameSplitter(
+            trace.protocol if trace else "", trace.t_start if trace else 0
+        )
+        self.endResetModel()
+        self.refresh()
+
+    def refresh(self) -> None:
+        trace = self.trace
+        frames = trace.frames if trace is not None else None
+        if trace is None or frames is None:
+            return
+        if not self._splitter.protocol and trace.protocol:
+            self._splitter.protocol = trace.protocol
+        total = len(frames) + trace.frames_dropped
+        new = total - self._seen
+        if new <= 0:
+            return
+        self._seen = total
+        fresh = self._splitter.feed(itertools.islice(frames, max(0, len(frames) - new), None))
+        if not fresh:
+            return
+        overflow = len(self.rows) + len(fresh) - MAX_FRAME_ROWS
+        if overflow > 0:
+            drop = min(overflow, len(self.rows))
+            self.beginRemoveRows(QModelIndex(), 0, drop - 1)
+            del self.rows[:drop]
+            self.endRemoveRows()
+            fresh = fresh[-MAX_FRAME_ROWS:]
+        first = len(self.rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(fresh) - 1)
+        self.rows.extend(fresh)
+        self.endInsertRows()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return self.HEADERS[section]
+        return None
+
+    def data(self, index: Index, role: int = 0) -> Any:
+        if not index.isValid():
+            return None
+        r = self.rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (f"{r.t_ms:.1f}", "→" if r.direction == "out" else "←", str(r.size), r.text)[col]
+        if role == Qt.ItemDataRole.ToolTipRole and col == 3:
+            return r.text[:2000]
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (0, 2):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None

@@ -1,0 +1,1 @@
+"""The session part of the window."""

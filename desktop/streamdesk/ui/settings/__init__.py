@@ -1,0 +1,1 @@
+"""The settings part of the window."""

@@ -1,0 +1,273 @@
+"""The settings dialog: Providers, Network, Appearance. Non-modal; Save writes the TOML file.
+
+The dialog edits a deep copy of the settings and emits `saved(Settings)` after the file has been
+written atomically, so the window can apply the provider, theme and font at once. It is opened
+with `open()`/`show()`, never `exec()`: a nested event loop would stall the qasync loop and every
+stream running in the window. Keys and proxy credentials go to the keychain, never the file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from streamdesk.core.errors import KeychainUnavailable, SettingsError
+from streamdesk.core.store.secrets import KeyStore
+from streamdesk.core.store.settings import (
+    PROXY_KEY_ID,
+    Settings,
+    effective_proxy,
+    save_settings,
+    split_proxy_credentials,
+)
+from streamdesk.ui.settings.ops import Tasks
+from streamdesk.ui.settings.providers_page import ProvidersPage, _seconds
+
+PROXY_CHOICES = (("system", "System proxy"), ("none", "No proxy"), ("manual", "Manual"))
+THEME_LABELS = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
+
+
+class NetworkPage(QWidget):
+    """Global timeouts and retries, proxy (credentials in the keychain) and a CA bundle."""
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.connect_spin = _seconds(self, 120)
+        self.first_token_spin = _seconds(self, 3600)
+        self.stall_spin = _seconds(self, 3600)
+        self.retries_spin = QSpinBox(self)
+        self.retries_spin.setRange(0, 10)
+        self.retries_spin.setMaximumWidth(110)
+        self.proxy_box = QComboBox(self)
+        for value, label in PROXY_CHOICES:
+            self.proxy_box.addItem(label, value)
+        self.proxy_edit = QLineEdit(self)
+        self.proxy_edit.setPlaceholderText("http://proxy.example:3128 or socks5://127.0.0.1:1080")
+        self.proxy_user = QLineEdit(self)
+        self.proxy_user.setPlaceholderText("optional")
+        self.proxy_password = QLineEdit(self)
+        self.proxy_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.proxy_note = QLabel(self)
+        self.proxy_note.setWordWrap(True)
+        self.ca_edit = QLineEdit(self)
+        self.ca_edit.setPlaceholderText("PEM file with extra trusted CAs (TLS is always verified)")
+        browse = QPushButton("Browse…", self)
+        browse.clicked.connect(self.browse_ca)
+        ca_row = QHBoxLayout()
+        ca_row.addWidget(self.ca_edit, 1)
+        ca_row.addWidget(browse)
+        form = QFormLayout(self)
+        form.addRow("Connect timeout", self.connect_spin)
+        form.addRow("First-token timeout", self.first_token_spin)
+        form.addRow("Stall timeout", self.stall_spin)
+        form.addRow("Retries before the first token", self.retries_spin)
+        form.addRow("Proxy", self.proxy_box)
+        form.addRow("Proxy URL", self.proxy_edit)
+        form.addRow("Proxy user", self.proxy_user)
+        form.addRow("Proxy password", self.proxy_password)
+        form.addRow("", self.proxy_note)
+        form.addRow("CA bundle", ca_row)
+        self.proxy_box.currentIndexChanged.connect(self._enable_proxy)
+        self.file_dialog: QFileDialog | None = None
+        self.stored_credentials: str | None = None
+        self.load(settings)
+
+    def load(self, s: Settings) -> None:
+        self.connect_spin.setValue(s.connect_timeout)
+        self.first_token_spin.setValue(s.first_token_timeout)
+        self.stall_spin.setValue(s.stall_timeout)
+        self.retries_spin.setValue(s.max_retries)
+        self.proxy_box.setCurrentIndex(max(0, self.proxy_box.findData(s.proxy_mode)))
+        self.proxy_edit.setText(s.proxy_url)
+        self.ca_edit.setText(s.ca_bundle)
+        self._enable_proxy()
+
+    def show_stored_credentials(self, credentials: str | None) -> None:
+        """What the keychain holds for the proxy: the user name is shown, the password masked."""
+        self.stored_credentials = credentials
+        if credentials:
+            user, _, _ = credentials.partition(":")
+            self.proxy_user.setText(user)
+            self.proxy_password.setPlaceholderText("stored in the keychain")
+
+    def credentials(self) -> str | None:
+        """ "user:password" from the fields or the URL; None: keep what the keychain has."""
+        _url, from_url = split_proxy_credentials(self.proxy_edit.text().strip())
+        if from_url:
+            return from_url
+        user, password = self.proxy_user.text().strip(), self.proxy_password.text()
+        if password:
+            return f"{user}:{password}"
+        if not user and self.stored_credentials:
+            return ""  # both cleared: forget the stored credentials
+        return None
+
+    def apply(self, s: Settings) -> None:
+        s.connect_timeout = self.connect_spin.value()
+        s.first_token_timeout = self.first_token_spin.value()
+        s.stall_timeout = self.stall_spin.value()
+        s.max_retries = self.retries_spin.value()
+        s.proxy_mode = str(self.proxy_box.currentData())
+        s.proxy_url, _ = split_proxy_credentials(self.proxy_edit.text().strip())
+        s.ca_bundle = self.ca_edit.text().strip()
+
+    def options(self) -> tuple[str | None, str | None]:
+        """(Endpoint.proxy, CA bundle) as the form stands, for Test connection."""
+        probe = copy.copy(self._settings_probe())
+        creds = self.credentials()
+        creds = self.stored_credentials if creds is None else creds
+        return effective_proxy(probe, creds or None), probe.ca_bundle or None
+
+    def _settings_probe(self) -> Settings:
+        probe = Settings()
+        self.apply(probe)
+        return probe
+
+    def browse_ca(self) -> None:
+        """A non-modal file dialog (`open()`), never the static modal `getOpenFileName`."""
+        dialog = QFileDialog(self, "Choose a CA bundle", "", "PEM files (*.pem *.crt);;All (*)")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.fileSelected.connect(self.ca_edit.setText)
+        self.file_dialog = dialog
+        dialog.open()
+
+    def _enable_proxy(self) -> None:
+        manual = self.proxy_box.currentData() == "manual"
+        for w in (self.proxy_edit, self.proxy_user, self.proxy_password):
+            w.setEnabled(manual)
+
+
+class AppearancePage(QWidget):
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.theme_box = QComboBox(self)
+        for value, label in THEME_LABELS:
+            self.theme_box.addItem(label, value)
+        self.theme_box.setCurrentIndex(max(0, self.theme_box.findData(settings.theme)))
+        self.font_spin = QSpinBox(self)
+        self.font_spin.setRange(6, 72)
+        self.font_spin.setSuffix(" pt")
+        self.font_spin.setValue(settings.font_size)
+        form = QFormLayout(self)
+        form.addRow("Theme", self.theme_box)
+        form.addRow("Transcript font size", self.font_spin)
+
+    def apply(self, s: Settings) -> None:
+        s.theme = str(self.theme_box.currentData())
+        s.font_size = self.font_spin.value()
+
+
+class SettingsDialog(QDialog):
+    """Emits `saved(Settings)` after a successful write and `keysChanged(provider_id)`."""
+
+    saved = Signal(object)
+    keysChanged = Signal(str)
+
+    def __init__(self, settings: Settings, store: KeyStore, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.setModal(False)
+        self.resize(980, 700)
+        self.settings = copy.deepcopy(settings)
+        self.store = store
+        self.tasks = Tasks()
+        self.tabs = QTabWidget(self)
+        self.network = NetworkPage(self.settings, self)
+        self.providers = ProvidersPage(self.settings, store, self.tasks, self.network.options, self)
+        self.providers.keysChanged.connect(self.keysChanged)
+        self.appearance = AppearancePage(self.settings, self)
+        self.tabs.addTab(self.providers, "Providers")
+        self.tabs.addTab(self.network, "Network")
+        self.tabs.addTab(self.appearance, "Appearance")
+        self.status = QLabel(self)
+        self.status.setObjectName("settingsStatus")
+        self.status.setWordWrap(True)
+        Button = QDialogButtonBox.StandardButton
+        self.buttons = QDialogButtonBox(Button.Save | Button.Apply | Button.Cancel, self)
+        self.buttons.button(Button.Save).clicked.connect(lambda: self.save(close=True))
+        self.buttons.button(Button.Apply).clicked.connect(lambda: self.save(close=False))
+        self.buttons.rejected.connect(self.reject)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.buttons)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs, 1)
+        layout.addLayout(bottom)
+        self.tasks.spawn(self._load_proxy_credentials())
+
+    async def wait_idle(self) -> None:
+        """Until keychain look-ups, tests and saves started by the dialog have finished."""
+        await self.tasks.wait_idle()
+
+    def collect(self) -> Settings:
+        """The working copy with every page's fields written into it."""
+        self.providers.commit()
+        self.network.apply(self.settings)
+        self.appearance.apply(self.settings)
+        return self.settings
+
+    def save(self, *, close: bool) -> None:
+        self.collect()
+        self.status.setText("Saving…")
+        self.tasks.spawn(
+            self._save(copy.deepcopy(self.settings), self.network.credentials(), close)
+        )
+
+    async def _save(self, settings: Settings, credentials: str | None, close: bool) -> None:
+        note = ""
+        if credentials is not None:
+            note = await self._store_proxy_credentials(credentials)
+        try:
+            save_settings(settings)
+        except (OSError, SettingsError) as exc:
+            self.status.setText(f"Could not save the settings: {exc}")
+            return
+        self.status.setText(note or "Saved.")
+        self.saved.emit(settings)
+        if close and not note:
+            self.accept()
+
+    async def _store_proxy_credentials(self, credentials: str) -> str:
+        try:
+            if credentials:
+                await asyncio.to_thread(self.store.set, PROXY_KEY_ID, credentials)
+            else:
+                await asyncio.to_thread(self.store.delete, PROXY_KEY_ID)
+        except KeychainUnavailable as exc:
+            if credentials:
+                self.store.hold_in_memory(PROXY_KEY_ID, credentials)
+            note = f"{exc} The proxy password is held in memory for this session."
+            self.network.proxy_note.setText(note)
+            return note
+        self.network.proxy_password.clear()
+        self.network.show_stored_credentials(credentials or None)
+        return ""
+
+    async def _load_proxy_credentials(self) -> None:
+        try:
+            credentials = await asyncio.to_thread(self.store.get, PROXY_KEY_ID, environment=False)
+        except KeychainUnavailable as exc:
+            self.network.proxy_note.setText(str(exc))
+            return
+        self.network.show_stored_credentials(credentials)
+
+    def done(self, result: int) -> None:
+        self.tasks.cancel()
+        super().done(result)

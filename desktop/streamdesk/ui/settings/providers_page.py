@@ -1,0 +1,263 @@
+"""The Providers page: built-in and user profiles, their form, key, model list and a live test.
+
+The page edits `settings.providers` of the dialog's working copy. A built-in is edited as an
+override with the same id (kept only while it differs from the built-in, and "Reset" drops it);
+only user profiles can be removed. Slow work (keychain, /models, Test connection) runs as tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from streamdesk.core.errors import KeychainUnavailable, StreamError
+from streamdesk.core.providers import BUILTIN_PROVIDERS, ModelInfo, Provider, fetch_models
+from streamdesk.core.store.secrets import KeyStore
+from streamdesk.core.store.settings import ProviderSettings, Settings, resolve_provider
+from streamdesk.ui.settings.keys_box import KeyBox
+from streamdesk.ui.settings.ops import CheckResult, Tasks, check_connection, describe_failure
+from streamdesk.ui.settings.provider_form import AUTH_CHOICES as AUTH_CHOICES
+from streamdesk.ui.settings.provider_form import BUILTIN_IDS as BUILTIN_IDS
+from streamdesk.ui.settings.provider_form import ProviderForm
+from streamdesk.ui.settings.provider_form import _price as _price
+from streamdesk.ui.settings.provider_form import _seconds as _seconds
+
+NetworkOptions = Callable[[], tuple[str | None, str | None]]  # (proxy, CA bundle)
+
+
+class ProvidersPage(ProviderForm):
+    keysChanged = Signal(str)
+    testFinished = Signal(object)  # CheckResult
+    modelsRefreshed = Signal(str)  # the inline message
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: KeyStore,
+        tasks: Tasks,
+        network: NetworkOptions,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.store = store
+        self.tasks = tasks
+        self.network = network
+        self.current_id = ""
+        self.list = QListWidget(self)
+        self.list.setObjectName("providerList")
+        self.list.currentItemChanged.connect(self._on_select)
+        buttons = QHBoxLayout()
+        self.add_button = self._button("Add", self.add_provider, buttons)
+        self.duplicate_button = self._button("Duplicate", self.duplicate_provider, buttons)
+        self.remove_button = self._button("Remove", self.remove_provider, buttons)
+        self.reset_button = self._button("Reset", self.reset_provider, buttons)
+        left = QVBoxLayout()
+        left.addWidget(self.list, 1)
+        left.addLayout(buttons)
+        self.use_button = QPushButton("Use for chat", self)
+        self.use_button.setToolTip("Make this the provider the window uses after Save")
+        self.use_button.clicked.connect(self.use_for_chat)
+        left.addWidget(self.use_button)
+        form = self._build_form()
+        self.keybox = KeyBox(store, tasks, self)
+        self.keybox.keysChanged.connect(self.keysChanged)
+        self.test_button = QPushButton("Test connection", self)
+        self.test_button.setToolTip("Send a tiny streaming request (3 tokens at most)")
+        self.test_button.clicked.connect(self.test_connection)
+        self.test_label = QLabel(self)
+        self.test_label.setObjectName("testResult")
+        self.test_label.setWordWrap(True)
+        self.test_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test_button)
+        test_row.addWidget(self.test_label, 1)
+        right = QVBoxLayout()
+        right.addLayout(form)
+        right.addWidget(self.keybox)
+        right.addLayout(test_row)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 2)
+        layout.addLayout(right, 5)
+        self.reload(settings.active_provider)
+
+    def _button(self, text: str, slot: Callable[[], None], row: QHBoxLayout) -> QPushButton:
+        button = QPushButton(text, self)
+        button.clicked.connect(lambda _=False: slot())
+        row.addWidget(button)
+        return button
+
+    # -- list -----------------------------------------------------------------------------
+
+    def reload(self, select: str) -> None:
+        self.list.blockSignals(True)
+        self.list.clear()
+        edited = {p.id for p in self.settings.providers}
+        for p in self._providers():
+            text = p.name
+            if p.id in BUILTIN_IDS and p.id in edited:
+                text += "  (edited)"
+            if p.id == self.settings.active_provider:
+                text = "★ " + text
+            item = QListWidgetItem(text, self.list)
+            item.setData(Qt.ItemDataRole.UserRole, p.id)
+            item.setToolTip(p.base_url or "no URL yet")
+        self.list.blockSignals(False)
+        ids = [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]
+        self.current_id = ""
+        self.list.setCurrentRow(ids.index(select) if select in ids else 0)
+
+    def _show_name(self, text: str) -> None:
+        """The list follows the name as it is typed (it is stored with the rest of the form)."""
+        item = self.list.currentItem()
+        if item is None:
+            return
+        star = "★ " if item.text().startswith("★ ") else ""
+        edited = "  (edited)" if self.current_id in BUILTIN_IDS else ""
+        item.setText(star + (text.strip() or self.current_id) + edited)
+
+    def _providers(self) -> list[Provider]:
+        builtins = [resolve_provider(self.settings, b.id) for b in BUILTIN_PROVIDERS]
+        own = [p for p in self.settings.providers if p.id not in BUILTIN_IDS]
+        return builtins + [resolve_provider(self.settings, p.id) for p in own]
+
+    def select(self, provider_id: str) -> None:
+        self.commit()
+        self.reload(provider_id)
+
+    def _on_select(self, item: QListWidgetItem | None, _previous: object = None) -> None:
+        self.commit()
+        if item is None:
+            return
+        self.current_id = str(item.data(Qt.ItemDataRole.UserRole))
+        self._load(self._profile(self.current_id))
+
+    def _profile(self, pid: str) -> ProviderSettings:
+        own = self.settings.profile(pid)
+        if own is not None:
+            return dataclasses.replace(own, models=list(own.models))
+        return ProviderSettings.from_provider(BUILTIN_IDS[pid])
+
+    # -- add, duplicate, remove, reset ----------------------------------------------------
+
+    def _unique_id(self, stem: str) -> str:
+        taken = {p.id for p in self._providers()}
+        n = 1
+        while f"{stem}-{n}" in taken:
+            n += 1
+        return f"{stem}-{n}"
+
+    def add_provider(self) -> None:
+        self.commit()
+        pid = self._unique_id("provider")
+        self.settings.providers.append(ProviderSettings(pid, "New provider", ""))
+        self.reload(pid)
+        self.name_edit.setFocus()
+        self.name_edit.selectAll()
+
+    def duplicate_provider(self) -> None:
+        self.commit()
+        source = self._profile(self.current_id)
+        pid = self._unique_id(source.id)
+        copy = dataclasses.replace(source, id=pid, name=f"{source.name} (copy)")
+        self.settings.providers.append(copy)
+        self.reload(pid)
+
+    def remove_provider(self) -> None:
+        if self.current_id in BUILTIN_IDS:
+            return
+        self.settings.providers = [p for p in self.settings.providers if p.id != self.current_id]
+        self.current_id = ""
+        self.reload(self.settings.active_provider)
+
+    def reset_provider(self) -> None:
+        if self.current_id not in BUILTIN_IDS:
+            return
+        pid = self.current_id
+        self.settings.providers = [p for p in self.settings.providers if p.id != pid]
+        self.current_id = ""
+        self.reload(pid)
+
+    def use_for_chat(self) -> None:
+        """Mark the selection as the window's provider (applied on Save); the form stays as is."""
+        self.commit()
+        self.settings.active_provider = self.current_id
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            text = item.text().removeprefix("★ ")
+            active = item.data(Qt.ItemDataRole.UserRole) == self.current_id
+            item.setText(("★ " if active else "") + text)
+
+    # -- slow work ------------------------------------------------------------------------
+
+    async def _key_for_test(self, pid: str) -> str | None:
+        typed = self.keybox.typed_key()
+        if typed:
+            return typed
+        try:
+            return await asyncio.to_thread(self.store.get, pid)
+        except KeychainUnavailable:
+            return None
+
+    def test_connection(self) -> None:
+        self.test_label.setText("Testing…")
+        self.test_button.setEnabled(False)
+        self.tasks.spawn(self._test(self.form_provider()))
+
+    async def _test(self, provider: Provider) -> None:
+        try:
+            key = await self._key_for_test(provider.id)
+            proxy, ca = self.network()
+            result = await check_connection(provider, key, proxy=proxy, ca_bundle=ca)
+        finally:
+            self.test_button.setEnabled(True)
+        if provider.id == self.current_id:
+            color = "#1a7f37" if result.ok else "#cf222e"
+            self.test_label.setStyleSheet(f"color: {color};")
+            self.test_label.setText(result.message)
+        self.testFinished.emit(result)
+
+    def refresh_models(self) -> None:
+        self.models_label.setText("Asking the server…")
+        self.refresh_button.setEnabled(False)
+        self.tasks.spawn(self._refresh_models(self.form_provider()))
+
+    async def _refresh_models(self, provider: Provider) -> None:
+        try:
+            key = await self._key_for_test(provider.id)
+            proxy, ca = self.network()
+            ids = await fetch_models(provider.endpoint(key, proxy=proxy, ca_bundle=ca))
+        except StreamError as exc:
+            message = describe_failure(exc.to_failure())
+        else:
+            message = self._set_models(ids) if provider.id == self.current_id else ""
+        finally:
+            self.refresh_button.setEnabled(True)
+        if provider.id == self.current_id:
+            self.models_label.setText(message)
+        self.modelsRefreshed.emit(message)
+
+    def _set_models(self, ids: list[str]) -> str:
+        """The server's list, keeping the prices already known for those names."""
+        known = {m.id: m for m in self.form_profile().models}
+        default = self.default_model_box.currentText()
+        self.models_table.setRowCount(0)
+        for model_id in ids:
+            self._add_model_row(known.get(model_id, ModelInfo(model_id)))
+        self._fill_default_models(default if default in ids or not ids else ids[0])
+        return f"{len(ids)} models from the server."
+
+
+__all__ = ["CheckResult", "ProvidersPage"]

@@ -1,0 +1,1 @@
+"""The transcript part of the window."""

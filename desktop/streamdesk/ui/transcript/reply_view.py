@@ -1,0 +1,188 @@
+"""The streaming reply's handle and the record of one message in the transcript.
+
+`ReplyView` buffers appends and renders at most once per frame (16 ms single-shot timer): new
+Markdown blocks are committed once (`BlockSplitter`), only the open tail is re-rendered, an open
+code fence grows by appending. Each frame's edits form one document change (one layout pass).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QTextFrame
+
+from streamdesk.core.markdown_blocks import BlockSplitter
+
+if TYPE_CHECKING:
+    from streamdesk.ui.transcript.view import TranscriptView
+
+FRAME_MS = 16
+
+
+@dataclass
+class _Msg:
+    """What the document shows for one message, and where (lengths from the frame start)."""
+
+    id: int
+    key: object
+    role: str
+    label: str = ""
+    text: str = ""
+    reasoning: str = ""
+    status: str = "complete"
+    failure_title: str = ""
+    failure_text: str = ""
+    actions: tuple[str, ...] = ()
+    frame: QTextFrame | None = None
+    rsn_len: int = 0
+    body_len: int = 0
+    notice_len: int = 0
+    collapsed: bool = False
+    live: ReplyView | None = None
+
+
+class ReplyView:
+    """Handle for the streaming reply: appends are buffered, rendering is coalesced per frame."""
+
+    def __init__(self, view: TranscriptView, msg: _Msg) -> None:
+        self._view = view
+        self._msg = msg
+        self._parts: list[str] = []
+        self._pending: list[str] = []
+        self._pending_reasoning: list[str] = []
+        self._notice = ""
+        self._finished = False
+        self._render_count = 0
+        self._timer = QTimer(view)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(FRAME_MS)
+        self._timer.timeout.connect(self._render)
+        self._reset_render_state()
+
+    def _reset_render_state(self) -> None:
+        self._splitter = BlockSplitter()
+        self._code_open = False
+        self._code_done = 0
+        self._tail_shown = ""
+
+    @property
+    def text(self) -> str:
+        if len(self._parts) > 1:
+            self._parts = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
+
+    @property
+    def render_count(self) -> int:
+        return self._render_count
+
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
+    def append_text(self, text: str) -> None:
+        if self._finished or not text:
+            return
+        self._parts.append(text)
+        self._pending.append(text)
+        self._schedule()
+
+    def append_reasoning(self, text: str) -> None:
+        if self._finished or not text:
+            return
+        self._msg.reasoning += text
+        self._pending_reasoning.append(text)
+        self._schedule()
+
+    def set_notice(self, text: str) -> None:
+        if self._finished:
+            return
+        self._notice = text
+        with self._view._batch():
+            self._view._set_notice(self._msg, text)
+
+    def finish(
+        self,
+        status: str,
+        *,
+        failure_title: str = "",
+        failure_text: str = "",
+        actions: tuple[str, ...] = (),
+    ) -> None:
+        if self._finished:
+            return
+        self._timer.stop()
+        with self._view._batch():
+            self._render_frame()
+            self._finished = True
+            self._view._replace_live(self._msg, self._splitter.finish())
+            if not self._msg.collapsed:  # streamed as plain text: now once as Markdown
+                self._view._refresh_reasoning(self._msg)
+            self._code_open = False
+            m = self._msg
+            m.text, m.status, m.live = self.text, status, None
+            m.failure_title, m.failure_text, m.actions = failure_title, failure_text, actions
+            self._view._set_notice(m, "")
+            self._view._add_failure(m)
+        self._view._update_jump()
+
+    def _schedule(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def _render(self) -> None:
+        """One frame: reasoning appended, new blocks committed once, the tail re-rendered."""
+        with self._view._batch():
+            self._render_frame()
+
+    def _render_frame(self) -> None:
+        view, m = self._view, self._msg
+        if m.frame is None:
+            return
+        if self._pending_reasoning:
+            view._append_reasoning(m, "".join(self._pending_reasoning))
+            self._pending_reasoning.clear()
+        if not self._pending:
+            return
+        sp = self._splitter
+        blocks = sp.feed("".join(self._pending))
+        self._pending.clear()
+        self._render_count += 1
+        if blocks:
+            view._replace_live(m, blocks)
+            self._code_open, self._tail_shown = False, ""
+        if sp.in_code:
+            if not self._code_open:
+                view._replace_live(m, [])
+                view._open_code(m, sp.code_lang)
+                self._code_open, self._code_done = True, 0
+            new = "".join(sp.code_parts[self._code_done :])
+            self._code_done = len(sp.code_parts)
+            view._append_code(m, new)
+        elif sp.tail != self._tail_shown:
+            self._tail_shown = sp.tail
+            view._replace_live(m, [], tail=self._tail_shown)
+
+    def _rebuild(self) -> None:
+        """Re-render everything received so far (theme change): O(reply) once."""
+        self._reset_render_state()
+        self._pending = [self.text]
+        self._render()
+
+
+def ending_marks(
+    status: str, finish_reason: str | None, tokens: int, has_text: bool
+) -> tuple[str, tuple[str, ...]]:
+    """Title and actions of the box under a reply that ended without failing but is unfinished.
+
+    Stopped by the user: "Stopped after 312 tokens"; cut by the max-tokens limit (finish_reason
+    "length"): "Stopped at the max-tokens limit". Both offer Continue when there is text.
+    """
+    actions = ("Continue",) if has_text else ()
+    if status == "stopped":
+        count = f" after {tokens} token{'s' if tokens != 1 else ''}" if tokens else ""
+        return f"Stopped{count}", actions
+    if status == "complete" and finish_reason == "length":
+        return "Stopped at the max-tokens limit", actions
+    return "", ()

@@ -1,0 +1,303 @@
+"""The transcript widget: messages, the streaming reply, links, copy and auto-scroll.
+
+Layout of the document is `transcript_doc.DocumentBuilder`; the streaming reply's handle is
+`reply_view.ReplyView` (both re-exported here). Model text is never interpreted as HTML and
+nothing is fetched because of it (`safe_document`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from PySide6.QtCore import QUrl, QUrlQuery, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFontDatabase,
+    QGuiApplication,
+    QPalette,
+    QResizeEvent,
+    QTextCursor,
+)
+from PySide6.QtWidgets import QTextBrowser, QToolButton, QWidget
+
+from streamdesk.ui.transcript.code_job import SlicedHighlight
+from streamdesk.ui.transcript.highlight import COMMON, warm
+from streamdesk.ui.transcript.layout import (
+    ACTION_SCHEME,
+    SYNC_HIGHLIGHT,
+    DocumentBuilder,
+    set_end_margin,
+)
+from streamdesk.ui.transcript.reply_view import FRAME_MS, ReplyView, _Msg
+from streamdesk.ui.transcript.safe_document import SafeDocument, is_safe_external
+
+__all__ = [
+    "ACTION_SCHEME", "FRAME_MS", "SYNC_HIGHLIGHT", "HeaderLinks", "ReplyView", "TranscriptView",
+    "_Msg",
+]  # fmt: skip
+
+# (message key, role) -> the links to put on that message's header line, as (text, action);
+# an empty action shows the text dimmed, without a link. A click emits actionActivated.
+HeaderLinks = Callable[[object, str], Sequence[tuple[str, str]]]
+_BUILTIN = frozenset({"copy-code", "copy-msg", "toggle", "retry", "continue"})
+
+# Qt's raster engine splits every fill taller than 64 lines across a thread pool and waits for
+# it; for narrow fills (scroll bar, frame borders) the hand-off costs more than the fill: 2-6 ms
+# per scroll-bar paint on 2 cores, 5-10x less without it (measured). Read when the pool is first
+# created, i.e. at the first paint, so setting it at import is early enough.
+os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
+
+
+class TranscriptView(DocumentBuilder, QTextBrowser):
+    """Read-only transcript; model text is never interpreted as HTML, nothing is fetched.
+
+    Extension points (for views that add actions, e.g. the history's): `header_links`,
+    `failure_actions`, `add_action_line` and the `actionActivated(action, key)` signal; and
+    `message_span`, `scroll_to`, `reveal` to find and show a message.
+    """
+
+    retryRequested = Signal(object)
+    continueRequested = Signal(object)
+    copyRequested = Signal(str)
+    linkActivated = Signal(QUrl)
+    # A link from `header_links` or `add_action_line` was clicked: (action, message key or None).
+    actionActivated = Signal(str, object)
+
+    def __init__(self, parent: QWidget | None = None, *, dark: bool = False) -> None:
+        super().__init__(parent)
+        self._doc = SafeDocument(self)
+        self.setDocument(self._doc)
+        set_end_margin(self._doc)
+        self.setReadOnly(True)
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+        self.setUndoRedoEnabled(False)
+        self._dark = dark
+        self._apply_palette()
+        self._nonce = secrets.token_hex(8)
+        self._msgs: list[_Msg] = []
+        self._codes: dict[int, str] = {}
+        self._jobs: list[SlicedHighlight] = []
+        self._batch_depth = 0
+        self._indent_todo: list[QTextCursor] = []
+        self._next_id = 0
+        self._following = True
+        self._scrolling = False
+        self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self.header_links: HeaderLinks = lambda _key, _role: ()
+        self.anchorClicked.connect(self._on_anchor)
+        bar = self.verticalScrollBar()
+        bar.valueChanged.connect(self._on_scrolled)
+        bar.rangeChanged.connect(self._on_range)
+        self._jump = QToolButton(self.viewport())
+        self._jump.setText("↓ Jump to latest")
+        self._jump.setToolTip("Follow the reply again")
+        self._jump.clicked.connect(self.jump_to_latest)
+        self._jump.hide()
+        warm(COMMON)  # first use of a lexer compiles regexes: do it off the GUI thread now
+
+    # -- public API ------------------------------------------------------------------------
+
+    def add_user_message(self, text: str, key: object = None) -> None:
+        m = self._new_msg(key, "user", text=text)
+        self._render_static(m)
+
+    def begin_assistant(self, key: object = None, *, label: str = "") -> ReplyView:
+        for old in self._msgs:  # only the last message streams
+            if old.live is not None and not old.live.finished:
+                old.live.finish("stopped")
+        m = self._new_msg(key, "assistant", label=label)
+        self._open_frame(m)
+        m.live = ReplyView(self, m)
+        self._update_jump()
+        return m.live
+
+    def add_assistant_message(
+        self,
+        text: str,
+        *,
+        reasoning: str = "",
+        status: str = "complete",
+        failure_title: str = "",
+        failure_text: str = "",
+        key: object = None,
+        label: str = "",
+    ) -> None:
+        m = self._new_msg(key, "assistant", label=label, text=text, reasoning=reasoning)
+        m.status, m.failure_title, m.failure_text = status, failure_title, failure_text
+        m.collapsed = bool(reasoning)
+        self._render_static(m)
+
+    def clear_messages(self) -> None:
+        for m in self._msgs:
+            if m.live is not None:
+                m.live._timer.stop()
+                m.live._finished = True
+            m.frame = None
+        self._msgs.clear()
+        self._codes.clear()
+        self._cancel_jobs()
+        self._doc.clear()
+        set_end_margin(self._doc)
+        self._following = True
+        self._update_jump()
+
+    def set_dark(self, dark: bool) -> None:
+        if dark == self._dark:
+            return
+        self._dark = dark
+        self._apply_palette()
+        self._cancel_jobs()
+        self._doc.clear()
+        set_end_margin(self._doc)
+        self._codes.clear()
+        with self._batch():
+            self._rebuild_all()
+
+    def _rebuild_all(self) -> None:
+        for m in self._msgs:
+            if m.live is not None:
+                self._open_frame(m)
+                if m.reasoning:
+                    self._append_reasoning(m, "")
+                m.live._rebuild()
+            else:
+                self._render_static(m)
+
+    def _apply_palette(self) -> None:
+        pal = self.palette()
+        pal.setColor(QPalette.ColorRole.Base, QColor("#1b1d21" if self._dark else "#ffffff"))
+        pal.setColor(QPalette.ColorRole.Text, QColor("#e6e6e6" if self._dark else "#1f2328"))
+        self.setPalette(pal)
+
+    def is_following(self) -> bool:
+        return self._following
+
+    def jump_to_latest(self) -> None:
+        self._following = True
+        self._scroll_to_end()
+        self._update_jump()
+
+    def plain_text_of(self, key: object) -> str:
+        for m in reversed(self._msgs):
+            if m.key == key:
+                return m.live.text if m.live is not None else m.text
+        return ""
+
+    def failure_actions(self, key: object, status: str, has_text: bool) -> tuple[str, ...]:
+        """Actions ("retry", "continue") on the box of a stored reply that did not complete.
+
+        Override to offer them; a live reply gets its actions from `ReplyView.finish`.
+        """
+        return ()
+
+    def add_action_line(self, text: str, action: str) -> None:
+        """Append a line that is one link; a click emits actionActivated(action, None)."""
+        c = QTextCursor(self._doc)
+        c.movePosition(QTextCursor.MoveOperation.End)
+        c.insertText(text, self._fmt(href=self._href(action, m=-1)))
+
+    def message_span(self, key: object) -> tuple[int, int] | None:
+        """Document positions (first, end) of message `key`: header, body and any box."""
+        m = next((x for x in self._msgs if x.key == key), None)
+        if m is None or m.frame is None:
+            return None
+        return m.frame.firstPosition(), self._end(m)
+
+    def scroll_to(self, y: int) -> None:
+        """Scroll to `y` and stop following the reply (the reader's place, not auto-scroll)."""
+        self._following = False
+        self._scrolling = True
+        try:
+            self.verticalScrollBar().setValue(y)
+        finally:
+            self._scrolling = False
+        self._update_jump()
+
+    def reveal(self, cursor: QTextCursor) -> None:
+        """Put the text cursor (and its selection) on screen; stop following the reply."""
+        self._following = False
+        self.setTextCursor(cursor)
+        self.ensureCursorVisible()
+        self._update_jump()
+
+    def is_dark(self) -> bool:
+        return self._dark
+
+    def is_auto_scrolling(self) -> bool:
+        """True while the view itself moves the scroll bar (not the reader)."""
+        return self._scrolling
+
+    def loadResource(self, type: int, name: QUrl | str) -> Any:
+        """The browser's own loader reads local files; only app resources are allowed."""
+        return self._doc.loadResource(type, name)
+
+    # -- links, copy, scrolling ----------------------------------------------------------------
+
+    def _on_anchor(self, url: QUrl) -> None:
+        if url.scheme() != ACTION_SCHEME:
+            if is_safe_external(url):
+                self.linkActivated.emit(url)
+            return
+        q = QUrlQuery(url)
+        if q.queryItemValue("t") != self._nonce:
+            return  # the model wrote an action link: ignore it
+        verb = url.path()
+        num = int(q.queryItemValue("n") or q.queryItemValue("m") or -1)
+        if verb == "copy-code":
+            self._copy(self._codes.get(num, ""))
+            return
+        m = next((x for x in self._msgs if x.id == num), None)
+        if verb not in _BUILTIN:
+            self.actionActivated.emit(verb, m.key if m is not None else None)
+            return
+        if m is None:
+            return
+        if verb == "copy-msg":
+            self._copy(m.live.text if m.live is not None else m.text)
+        elif verb == "toggle":
+            self._toggle_reasoning(m)
+        elif verb == "retry":
+            self.retryRequested.emit(m.key)
+        elif verb == "continue":
+            self.continueRequested.emit(m.key)
+
+    def _copy(self, text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+        self.copyRequested.emit(text)
+
+    def _on_scrolled(self, value: int) -> None:
+        if not self._scrolling:
+            self._following = value >= self.verticalScrollBar().maximum() - 4
+            self._update_jump()
+
+    def _on_range(self, _lo: int, _hi: int) -> None:
+        if self._following:
+            self._scroll_to_end()
+
+    def _scroll_to_end(self) -> None:
+        self._scrolling = True
+        try:
+            bar = self.verticalScrollBar()
+            bar.setValue(bar.maximum())
+        finally:
+            self._scrolling = False
+
+    def _update_jump(self) -> None:
+        streaming = any(m.live is not None and not m.live.finished for m in self._msgs[-1:])
+        self._jump.setVisible(not self._following and streaming)
+        self._place_jump()
+
+    def _place_jump(self) -> None:
+        self._jump.adjustSize()
+        vp = self.viewport()
+        self._jump.move(
+            vp.width() - self._jump.width() - 12, vp.height() - self._jump.height() - 12
+        )
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_jump()

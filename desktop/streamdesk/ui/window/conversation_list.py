@@ -1,0 +1,276 @@
+"""The conversation list on the left: "New chat", a full-text search field, the conversations
+(pinned on top, then newest first) with a context menu, and an inline "Deleted · Undo" bar.
+
+Items carry an opaque key; the window maps keys to sessions and the history bridge maps them to
+stored conversations. While the search field has text, the search results replace the list.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6 import QtCore
+from PySide6.QtCore import QPoint, QTimer, Signal
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from streamdesk.ui.history.search import SearchResults
+
+if TYPE_CHECKING:  # the store (SQLite, ~30 ms) loads after the window's first paint
+    from streamdesk.core.store.history import SearchHit
+
+# Qt's namespace is reached as QtCore.Qt inside functions only: its Python type (every Qt::
+# enum) costs ~45 ms to build, which must not happen before the window's first paint.
+_USER_ROLE = 256  # Qt.ItemDataRole.UserRole
+_KEY = _USER_ROLE
+_TITLE = _USER_ROLE + 1
+_STREAMING = _USER_ROLE + 2
+_PINNED = _USER_ROLE + 3
+SEARCH_DELAY_MS = 150
+
+
+class ConversationList(QFrame):
+    """Emits newRequested(), currentChanged(key), searchRequested(text), hitActivated(hit),
+    renameRequested(key, title), pinRequested(key, pinned), deleteRequested(key),
+    exportRequested(key, "md" | "json"), settingsRequested(key), undoRequested()."""
+
+    newRequested = Signal()
+    currentChanged = Signal(object)
+    searchRequested = Signal(str)
+    hitActivated = Signal(object)
+    renameRequested = Signal(object, str)
+    pinRequested = Signal(object, bool)
+    deleteRequested = Signal(object)
+    exportRequested = Signal(object, str)
+    settingsRequested = Signal(object)
+    undoRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sidebar")
+        self.new_button = QPushButton("+  New chat", self)
+        self.new_button.setToolTip("New chat (Ctrl+N)")
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Search all messages (Ctrl+F)")
+        self.search.setClearButtonEnabled(True)
+        self.list = QListWidget(self)
+        self.list.setObjectName("conversationList")
+        self.list.setUniformItemSizes(True)
+        # Qt enums as int properties (see the note on QtCore.Qt at the top).
+        self.list.setProperty("horizontalScrollBarPolicy", 1)  # ScrollBarAlwaysOff
+        self.list.setProperty("textElideMode", 1)  # ElideRight
+        self.list.setProperty("contextMenuPolicy", 3)  # CustomContextMenu
+        self.list.setEditTriggers(QListWidget.EditTrigger.EditKeyPressed)
+        self.results = SearchResults(self)
+        self.results.hide()
+        self.undo_bar = QFrame(self)
+        self.undo_label = QLabel(self.undo_bar)
+        self.undo_button = QPushButton("Undo", self.undo_bar)
+        bar = QHBoxLayout(self.undo_bar)
+        bar.setContentsMargins(4, 2, 4, 2)
+        bar.addWidget(self.undo_label, 1)
+        bar.addWidget(self.undo_button)
+        self.undo_bar.hide()
+        self._undo_timer = QTimer(self)
+        self._undo_timer.setSingleShot(True)
+        self._undo_timer.timeout.connect(self.undo_bar.hide)
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self._run_search)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        for widget in (self.new_button, self.search, self.list, self.results, self.undo_bar):
+            layout.addWidget(widget, 1 if widget in (self.list, self.results) else 0)
+        self.new_button.clicked.connect(self.newRequested)
+        self.search.returnPressed.connect(self._run_search)
+        self.search.textChanged.connect(self._on_search_text)
+        self.results.hitActivated.connect(self.hitActivated)
+        self.list.currentItemChanged.connect(self._on_current)
+        self.list.customContextMenuRequested.connect(self._menu)
+        self.list.itemChanged.connect(self._on_item_changed)
+        self.undo_button.clicked.connect(self._undo)
+
+    # -- items -----------------------------------------------------------------------------
+
+    def add_conversation(
+        self, key: Any, title: str, *, select: bool = True, pinned: bool = False
+    ) -> None:
+        """Add at the top of its section (pinned ones first, then the newest)."""
+        item = QListWidgetItem(title)
+        item.setData(_KEY, key)
+        item.setData(_TITLE, title)
+        item.setData(_PINNED, pinned)
+        item.setToolTip(title)
+        item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsEditable)
+        self.list.blockSignals(True)
+        self.list.insertItem(0 if pinned else self._pinned_count(), item)
+        self._refresh(item)
+        self.list.blockSignals(False)
+        if select:
+            self.list.setCurrentItem(item)
+
+    def _pinned_count(self) -> int:
+        return sum(bool(self.list.item(r).data(_PINNED)) for r in range(self.list.count()))
+
+    def _item(self, key: Any) -> QListWidgetItem | None:
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if item.data(_KEY) == key:
+                return item
+        return None
+
+    def title(self, key: Any) -> str:
+        item = self._item(key)
+        return "" if item is None else str(item.data(_TITLE))
+
+    def set_title(self, key: Any, title: str) -> None:
+        item = self._item(key)
+        if item is not None:
+            blocked = self.list.blockSignals(True)  # not an inline edit: no renameRequested
+            item.setData(_TITLE, title)
+            item.setToolTip(title)
+            self._refresh(item)
+            self.list.blockSignals(blocked)
+
+    def set_streaming(self, key: Any, streaming: bool) -> None:
+        """Mark a conversation whose reply is streaming (visible while another is shown)."""
+        item = self._item(key)
+        if item is not None:
+            blocked = self.list.blockSignals(True)
+            item.setData(_STREAMING, streaming)
+            self._refresh(item)
+            self.list.blockSignals(blocked)
+
+    def is_pinned(self, key: Any) -> bool:
+        item = self._item(key)
+        return bool(item is not None and item.data(_PINNED))
+
+    def set_pinned(self, key: Any, pinned: bool) -> None:
+        """Move the item to the top of its new section, keeping it selected if it was."""
+        item = self._item(key)
+        if item is None:
+            return
+        current = self.list.currentItem() is item
+        self.list.blockSignals(True)
+        self.list.takeItem(self.list.row(item))
+        item.setData(_PINNED, pinned)
+        self.list.insertItem(0 if pinned else self._pinned_count(), item)
+        self._refresh(item)
+        if current:
+            self.list.setCurrentItem(item)
+        self.list.blockSignals(False)
+
+    def remove(self, key: Any) -> None:
+        item = self._item(key)
+        if item is not None:
+            self.list.takeItem(self.list.row(item))
+
+    def _refresh(self, item: QListWidgetItem) -> None:
+        title = str(item.data(_TITLE))
+        mark = ("● " if item.data(_STREAMING) else "") + ("📌 " if item.data(_PINNED) else "")
+        blocked = self.list.blockSignals(True)
+        item.setText(mark + title)
+        self.list.blockSignals(blocked)
+
+    def select(self, key: Any) -> None:
+        item = self._item(key)
+        if item is not None:
+            self.list.setCurrentItem(item)
+
+    def current_key(self) -> Any:
+        item = self.list.currentItem()
+        return None if item is None else item.data(_KEY)
+
+    def keys(self) -> list[Any]:
+        return [self.list.item(row).data(_KEY) for row in range(self.list.count())]
+
+    def rename_inline(self, key: Any) -> None:
+        """Edit the title in place (Enter saves, Esc cancels)."""
+        item = self._item(key)
+        if item is not None:
+            blocked = self.list.blockSignals(True)
+            item.setText(str(item.data(_TITLE)))
+            self.list.blockSignals(blocked)
+            self.list.editItem(item)
+
+    def _on_item_changed(self, item: QListWidgetItem) -> None:
+        """An inline edit ended: the text is the new title."""
+        title = " ".join(item.text().split())
+        if title.startswith(("● ", "📌 ")) or title == item.data(_TITLE):
+            return
+        if title:
+            self.renameRequested.emit(item.data(_KEY), title)
+        else:
+            self._refresh(item)
+
+    def _menu(self, pos: QPoint) -> None:
+        item = self.list.itemAt(pos)
+        if item is None:
+            return
+        key = item.data(_KEY)
+        menu = QMenu(self)
+        menu.addAction("Rename", lambda: self.rename_inline(key))
+        pinned = bool(item.data(_PINNED))
+        menu.addAction(
+            "Unpin" if pinned else "Pin", lambda: self.pinRequested.emit(key, not pinned)
+        )
+        menu.addAction("System prompt && parameters…", lambda: self.settingsRequested.emit(key))
+        menu.addSeparator()
+        menu.addAction("Export as Markdown…", lambda: self.exportRequested.emit(key, "md"))
+        menu.addAction("Export as JSON…", lambda: self.exportRequested.emit(key, "json"))
+        menu.addSeparator()
+        menu.addAction("Delete", lambda: self.deleteRequested.emit(key))
+        menu.popup(self.list.viewport().mapToGlobal(pos))
+
+    # -- undo bar --------------------------------------------------------------------------
+
+    def show_undo(self, text: str, ms: int) -> None:
+        self.undo_label.setText(text)
+        self.undo_bar.show()
+        self._undo_timer.start(ms)
+
+    def _undo(self) -> None:
+        self._undo_timer.stop()
+        self.undo_bar.hide()
+        self.undoRequested.emit()
+
+    # -- search ----------------------------------------------------------------------------
+
+    def focus_search(self) -> None:
+        self.search.setFocus(QtCore.Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    def _on_search_text(self, text: str) -> None:
+        if text.strip():
+            self._search_timer.start()
+        else:
+            self._search_timer.stop()
+            self.results.hide()
+            self.list.show()
+
+    def _run_search(self) -> None:
+        self._search_timer.stop()
+        if self.search.text().strip():
+            self.searchRequested.emit(self.search.text())
+
+    def show_results(self, hits: list[SearchHit], _text: str = "") -> None:
+        if not self.search.text().strip():
+            return
+        self.results.show_hits(hits)
+        self.list.hide()
+        self.results.show()
+
+    def _on_current(self, current: QListWidgetItem | None, _previous: object) -> None:
+        if current is not None:
+            self.currentChanged.emit(current.data(_KEY))

@@ -1,0 +1,106 @@
+"""Large code blocks: shown at once as plain text, coloured in slices, aligned with their text."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QTextCursor
+from pytestqt.qtbot import QtBot
+
+from streamdesk.ui.transcript.layout import BODY_INDENT
+from streamdesk.ui.transcript.view import SYNC_HIGHLIGHT, TranscriptView
+
+KEYWORD = {False: QColor("#008000"), True: QColor("#66d9ef")}  # "def" in default / monokai
+UNIT = "# 😀 wide char before code\ndef f(x):\n    return x + 1\n"
+BIG = UNIT * (SYNC_HIGHLIGHT // len(UNIT) + 40)
+
+
+def make_view(qtbot: QtBot) -> TranscriptView:
+    view = TranscriptView()
+    qtbot.addWidget(view)
+    view.resize(700, 500)
+    view.show()
+    return view
+
+
+def colours_of(view: TranscriptView, word: str, at: int = 0) -> list[QColor]:
+    """Foreground of character `at` of each occurrence of `word` in the document."""
+    out: list[QColor] = []
+    doc = view.document()
+    found = doc.find(word)
+    while not found.isNull():
+        c = QTextCursor(doc)
+        c.setPosition(found.selectionStart() + at + 1)  # format of the char before
+        out.append(c.charFormat().foreground().color())
+        found = doc.find(word, found)
+    return out
+
+
+def all_keywords(view: TranscriptView, dark: bool) -> bool:
+    got = colours_of(view, "def ")
+    after = colours_of(view, "def ", at=3)  # the space after "def" is not part of the keyword
+    return (
+        len(got) == BIG.count("def ")
+        and all(c == KEYWORD[dark] for c in got)
+        and all(c != KEYWORD[dark] for c in after)
+    )
+
+
+def test_a_large_block_is_shown_plain_then_coloured_in_place(qtbot: QtBot) -> None:
+    view = make_view(qtbot)
+    reply = view.begin_assistant()
+    reply.append_text(f"Intro\n\n```python\n{BIG}```\n")
+    reply.finish("complete")
+    assert BIG.strip() in view.toPlainText().replace("\u2029", "\n")
+    assert not all_keywords(view, False)  # not yet: colouring is spread over later turns
+    qtbot.waitUntil(lambda: all_keywords(view, False), timeout=10_000)
+
+
+def test_colouring_stays_aligned_while_text_is_added_before_and_after(qtbot: QtBot) -> None:
+    view = make_view(qtbot)
+    reply = view.begin_assistant()
+    reply.append_text(f"```python\n{BIG}```\n\nAfter the code ")
+    qtbot.waitUntil(lambda: "After the code" in view.toPlainText(), timeout=2000)
+    reply.append_reasoning("Reasoning arrives late and goes above the body.")
+    reply.append_text("and more.")
+    reply.finish("complete")
+    qtbot.waitUntil(lambda: all_keywords(view, False), timeout=10_000)
+    assert "After the code and more." in view.toPlainText()
+
+
+def test_a_theme_switch_recolours_a_large_block(qtbot: QtBot) -> None:
+    view = make_view(qtbot)
+    view.add_assistant_message(f"```python\n{BIG}```\n")
+    view.set_dark(True)  # the light job is cancelled before it finishes
+    qtbot.waitUntil(lambda: all_keywords(view, True), timeout=10_000)
+
+
+INDENT_MD = (
+    "Para one\n\n- item\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n"
+    "```python\ndef g():\n    pass\n```\n\nDone."
+)
+
+
+def left_of(view: TranscriptView, text: str) -> int:
+    found = view.document().find(text)
+    assert not found.isNull(), text
+    c = QTextCursor(view.document())
+    c.setPosition(found.selectionStart())
+    return view.cursorRect(c).left()
+
+
+def test_the_reply_body_lines_up_with_its_header(qtbot: QtBot) -> None:
+    view = make_view(qtbot)
+    reply = view.begin_assistant(label="m")
+    for i in range(0, len(INDENT_MD), 5):
+        reply.append_text(INDENT_MD[i : i + 5])
+    reply.finish("stopped")
+    view.add_assistant_message(INDENT_MD.replace("Para one", "Static"))
+    header = left_of(view, "Assistant")
+    for text in ("Para one", "Static", "python", "def g", "Done."):
+        assert abs(left_of(view, text) - header) <= 1, text
+    tables = [
+        f for f in view.document().rootFrame().childFrames() if f.frameFormat().isTableFormat()
+    ]
+    assert len(tables) == 2
+    assert all(t.frameFormat().leftMargin() == BODY_INDENT for t in tables)
+    # the failure box stays aligned with the header bar, not indented further
+    assert left_of(view, "Stopped") < header
