@@ -11,12 +11,12 @@ import pytest
 
 from streamdesk.core.errors import StreamError
 from streamdesk.core.events import FailureKind
+from streamdesk.core.models_api import fetch_models
 from streamdesk.core.providers import (
     BUILTIN_PROVIDERS,
     MOCK_PROVIDER_ID,
     auth_parts,
     builtin,
-    fetch_models,
     mock_provider,
 )
 from streamdesk.core.request import AuthStyle, Endpoint

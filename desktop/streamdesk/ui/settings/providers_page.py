@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from streamdesk.core.errors import KeychainUnavailable, StreamError
-from streamdesk.core.providers import BUILTIN_PROVIDERS, ModelInfo, Provider, fetch_models
+from streamdesk.core.models_api import fetch_models
+from streamdesk.core.providers import BUILTIN_PROVIDERS, ModelInfo, Provider
 from streamdesk.core.store.secrets import KeyStore
 from streamdesk.core.store.settings import ProviderSettings, Settings, resolve_provider
 from streamdesk.ui.settings.keys_box import KeyBox
