@@ -4,11 +4,10 @@
 just before the spawn, and subtracts it from the timestamp this module prints. Wall-clock time
 is used (not a monotonic clock) because the two readings come from different processes.
 
-Two ways in: the app calls `install(window)` right after `window.show()` when `enabled()`, or the
-frozen entry point (packaging/entry.py) calls `arm()` before the app starts, which creates the
-QApplication early and watches the first window painted. Nothing here runs unless the variable
-is set, and only QtCore/QtWidgets (loaded by the window anyway) are imported. `FirstPaint` is
-also what ui/app.py waits on before it loads the rest of the app.
+The app (ui/app.py, from the venv or the frozen bundle alike) calls `install(window)` right
+after `window.show()` when `enabled()`. Nothing here runs unless the variable is set, and only
+QtCore/QtWidgets (loaded by the window anyway) are imported. `FirstPaint` is also what ui/app.py
+waits on before it loads the rest of the app; this module imports nothing of the app.
 """
 
 from __future__ import annotations
@@ -68,11 +67,3 @@ def install(window: QWidget) -> None:
     if QApplication.instance() is None:
         raise RuntimeError("startup_probe.install() needs a QApplication")
     window.installEventFilter(FirstPaint(window, window, _report))
-
-
-def arm() -> None:
-    """Create the app's QApplication now; the window reports its first paint (ui/app.py
-    calls `install` when `enabled()`), so no application-wide filter is needed."""
-    from streamdesk.ui.app import make_app
-
-    make_app()
