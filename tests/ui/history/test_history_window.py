@@ -70,12 +70,12 @@ async def test_a_2000_message_conversation_renders_only_its_last_page(qtbot: QtB
         elapsed = time.perf_counter() - t0
         session = window.sessions[key]
         view = session.view
-        assert len(session.turns) == 1000 and len(view._msgs) == 50
+        assert len(session.turns) == 1000 and view.message_count() == 50
         assert "message 1999" in view.toPlainText() and "message 1900" not in view.toPlainText()
         assert "Load earlier messages" in view.toPlainText()
         assert elapsed < 1.5, f"opening took {elapsed:.2f} s"
         view.earlierRequested.emit()
-        assert len(view._msgs) == 100 and "message 1900" in view.toPlainText()
+        assert view.message_count() == 100 and "message 1900" in view.toPlainText()
 
 
 @pytest.mark.asyncio

@@ -116,10 +116,10 @@ class HistoryTranscriptView(TranscriptView):
             found.setPosition(first)
             found.setPosition(last, QTextCursor.MoveMode.KeepAnchor)
         sel = QTextEdit.ExtraSelection()
-        sel.cursor = found  # type: ignore[attr-defined]
+        sel.cursor = found
         fmt = QTextCharFormat()
         fmt.setBackground(QColor("#7a5d00" if self.is_dark() else "#fff1a8"))
-        sel.format = fmt  # type: ignore[attr-defined]
+        sel.format = fmt
         self.setExtraSelections([sel])
         at = QTextCursor(found)  # no selection: the (blue) selection would hide the yellow mark
         at.setPosition(found.selectionStart())

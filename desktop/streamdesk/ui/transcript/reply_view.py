@@ -1,4 +1,4 @@
-"""The streaming reply's handle and the record of one message in the transcript.
+"""The streaming reply's handle.
 
 `ReplyView` buffers appends and renders at most once per frame (16 ms single-shot timer): new
 Markdown blocks are committed once (`BlockSplitter`), only the open tail is re-rendered, an open
@@ -7,55 +7,42 @@ code fence grows by appending. Each frame's edits form one document change (one 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-from PySide6.QtCore import QTimer
-from PySide6.QtGui import QTextFrame
+from PySide6.QtCore import QObject, QTimer
 
 from streamdesk.core.markdown_blocks import BlockSplitter
-
-if TYPE_CHECKING:
-    from streamdesk.ui.transcript.view import TranscriptView
+from streamdesk.ui.transcript.layout import DocumentLayout
+from streamdesk.ui.transcript.message import Message
 
 FRAME_MS = 16
 
 
-@dataclass
-class _Msg:
-    """What the document shows for one message, and where (lengths from the frame start)."""
-
-    id: int
-    key: object
-    role: str
-    label: str = ""
-    text: str = ""
-    reasoning: str = ""
-    status: str = "complete"
-    failure_title: str = ""
-    failure_text: str = ""
-    actions: tuple[str, ...] = ()
-    frame: QTextFrame | None = None
-    rsn_len: int = 0
-    body_len: int = 0
-    notice_len: int = 0
-    collapsed: bool = False
-    live: ReplyView | None = None
-
-
 class ReplyView:
-    """Handle for the streaming reply: appends are buffered, rendering is coalesced per frame."""
+    """Handle for the streaming reply: appends are buffered, rendering is coalesced per frame.
 
-    def __init__(self, view: TranscriptView, msg: _Msg) -> None:
-        self._view = view
+    It draws through `layout`, into the regions of `msg`; `on_finish` runs once the reply is
+    finished (the transcript hides its "Jump to latest" button then). The frame timer is a
+    child of `parent`.
+    """
+
+    def __init__(
+        self,
+        layout: DocumentLayout,
+        msg: Message,
+        *,
+        parent: QObject,
+        on_finish: Callable[[], None],
+    ) -> None:
+        self._layout = layout
         self._msg = msg
+        self._on_finish = on_finish
         self._parts: list[str] = []
         self._pending: list[str] = []
         self._pending_reasoning: list[str] = []
-        self._notice = ""
         self._finished = False
         self._render_count = 0
-        self._timer = QTimer(view)
+        self._timer = QTimer(parent)
         self._timer.setSingleShot(True)
         self._timer.setInterval(FRAME_MS)
         self._timer.timeout.connect(self._render)
@@ -98,9 +85,8 @@ class ReplyView:
     def set_notice(self, text: str) -> None:
         if self._finished:
             return
-        self._notice = text
-        with self._view._batch():
-            self._view._set_notice(self._msg, text)
+        with self._layout.batch():
+            self._layout.set_notice(self._msg, text)
 
     def finish(
         self,
@@ -113,19 +99,30 @@ class ReplyView:
         if self._finished:
             return
         self._timer.stop()
-        with self._view._batch():
+        layout, m = self._layout, self._msg
+        with layout.batch():
             self._render_frame()
             self._finished = True
-            self._view._replace_live(self._msg, self._splitter.finish())
-            if not self._msg.collapsed:  # streamed as plain text: now once as Markdown
-                self._view._refresh_reasoning(self._msg)
+            layout.replace_live(m, self._splitter.finish())
+            if not m.collapsed:  # streamed as plain text: now once as Markdown
+                layout.refresh_reasoning(m)
             self._code_open = False
-            m = self._msg
             m.text, m.status, m.live = self.text, status, None
             m.failure_title, m.failure_text, m.actions = failure_title, failure_text, actions
-            self._view._set_notice(m, "")
-            self._view._add_failure(m)
-        self._view._update_jump()
+            layout.set_notice(m, "")
+            layout.add_failure(m)
+        self._on_finish()
+
+    def detach(self) -> None:
+        """Stop drawing and take no more text: the transcript was cleared under the reply."""
+        self._timer.stop()
+        self._finished = True
+
+    def rebuild(self) -> None:
+        """Re-render everything received so far (theme change): O(reply) once."""
+        self._reset_render_state()
+        self._pending = [self.text]
+        self._render()
 
     def _schedule(self) -> None:
         if not self._timer.isActive():
@@ -133,15 +130,15 @@ class ReplyView:
 
     def _render(self) -> None:
         """One frame: reasoning appended, new blocks committed once, the tail re-rendered."""
-        with self._view._batch():
+        with self._layout.batch():
             self._render_frame()
 
     def _render_frame(self) -> None:
-        view, m = self._view, self._msg
+        layout, m = self._layout, self._msg
         if m.frame is None:
             return
         if self._pending_reasoning:
-            view._append_reasoning(m, "".join(self._pending_reasoning))
+            layout.append_reasoning(m, "".join(self._pending_reasoning))
             self._pending_reasoning.clear()
         if not self._pending:
             return
@@ -150,25 +147,19 @@ class ReplyView:
         self._pending.clear()
         self._render_count += 1
         if blocks:
-            view._replace_live(m, blocks)
+            layout.replace_live(m, blocks)
             self._code_open, self._tail_shown = False, ""
         if sp.in_code:
             if not self._code_open:
-                view._replace_live(m, [])
-                view._open_code(m, sp.code_lang)
+                layout.replace_live(m, [])
+                layout.open_code(m, sp.code_lang)
                 self._code_open, self._code_done = True, 0
             new = "".join(sp.code_parts[self._code_done :])
             self._code_done = len(sp.code_parts)
-            view._append_code(m, new)
+            layout.append_code(m, new)
         elif sp.tail != self._tail_shown:
             self._tail_shown = sp.tail
-            view._replace_live(m, [], tail=self._tail_shown)
-
-    def _rebuild(self) -> None:
-        """Re-render everything received so far (theme change): O(reply) once."""
-        self._reset_render_state()
-        self._pending = [self.text]
-        self._render()
+            layout.replace_live(m, [], tail=self._tail_shown)
 
 
 def ending_marks(

@@ -1,47 +1,32 @@
 """The transcript widget: messages, the streaming reply, links, copy and auto-scroll.
 
-Layout of the document is `transcript_doc.DocumentBuilder`; the streaming reply's handle is
-`reply_view.ReplyView` (both re-exported here). Model text is never interpreted as HTML and
-nothing is fetched because of it (`safe_document`).
+The document's contents are laid out by its `DocumentLayout`; the streaming reply's handle is
+`ReplyView`. Model text is never interpreted as HTML and nothing is fetched because of it
+(`safe_document`).
 """
 
 from __future__ import annotations
 
 import os
-import secrets
-from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QUrl, QUrlQuery, Signal
-from PySide6.QtGui import (
-    QColor,
-    QFontDatabase,
-    QGuiApplication,
-    QPalette,
-    QResizeEvent,
-    QTextCursor,
-)
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QColor, QGuiApplication, QPalette, QResizeEvent, QTextCursor
 from PySide6.QtWidgets import QTextBrowser, QToolButton, QWidget
 
-from streamdesk.ui.transcript.code_job import SlicedHighlight
 from streamdesk.ui.transcript.highlight import COMMON, warm
 from streamdesk.ui.transcript.layout import (
     ACTION_SCHEME,
     SYNC_HIGHLIGHT,
-    DocumentBuilder,
-    set_end_margin,
+    DocumentLayout,
+    HeaderLinks,
 )
-from streamdesk.ui.transcript.reply_view import FRAME_MS, ReplyView, _Msg
+from streamdesk.ui.transcript.message import Message
+from streamdesk.ui.transcript.reply_view import ReplyView
 from streamdesk.ui.transcript.safe_document import SafeDocument, is_safe_external
 
-__all__ = [
-    "ACTION_SCHEME", "FRAME_MS", "SYNC_HIGHLIGHT", "HeaderLinks", "ReplyView", "TranscriptView",
-    "_Msg",
-]  # fmt: skip
+__all__ = ["ACTION_SCHEME", "SYNC_HIGHLIGHT", "HeaderLinks", "ReplyView", "TranscriptView"]
 
-# (message key, role) -> the links to put on that message's header line, as (text, action);
-# an empty action shows the text dimmed, without a link. A click emits actionActivated.
-HeaderLinks = Callable[[object, str], Sequence[tuple[str, str]]]
 _BUILTIN = frozenset({"copy-code", "copy-msg", "toggle", "retry", "continue"})
 
 # Qt's raster engine splits every fill taller than 64 lines across a thread pool and waits for
@@ -51,7 +36,7 @@ _BUILTIN = frozenset({"copy-code", "copy-msg", "toggle", "retry", "continue"})
 os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
 
 
-class TranscriptView(DocumentBuilder, QTextBrowser):
+class TranscriptView(QTextBrowser):
     """Read-only transcript; model text is never interpreted as HTML, nothing is fetched.
 
     Extension points (for views that add actions, e.g. the history's): `header_links`,
@@ -70,24 +55,14 @@ class TranscriptView(DocumentBuilder, QTextBrowser):
         super().__init__(parent)
         self._doc = SafeDocument(self)
         self.setDocument(self._doc)
-        set_end_margin(self._doc)
+        self._layout = DocumentLayout(self._doc, dark=dark, failure_actions=self.failure_actions)
         self.setReadOnly(True)
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.setUndoRedoEnabled(False)
-        self._dark = dark
         self._apply_palette()
-        self._nonce = secrets.token_hex(8)
-        self._msgs: list[_Msg] = []
-        self._codes: dict[int, str] = {}
-        self._jobs: list[SlicedHighlight] = []
-        self._batch_depth = 0
-        self._indent_todo: list[QTextCursor] = []
-        self._next_id = 0
         self._following = True
         self._scrolling = False
-        self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        self.header_links: HeaderLinks = lambda _key, _role: ()
         self.anchorClicked.connect(self._on_anchor)
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._on_scrolled)
@@ -101,17 +76,27 @@ class TranscriptView(DocumentBuilder, QTextBrowser):
 
     # -- public API ------------------------------------------------------------------------
 
+    @property
+    def header_links(self) -> HeaderLinks:
+        """(message key, role) -> the links on that message's header line, as (text, action);
+        an empty action shows the text dimmed, without a link. A click emits actionActivated."""
+        return self._layout.header_links
+
+    @header_links.setter
+    def header_links(self, links: HeaderLinks) -> None:
+        self._layout.header_links = links
+
     def add_user_message(self, text: str, key: object = None) -> None:
-        m = self._new_msg(key, "user", text=text)
-        self._render_static(m)
+        m = self._layout.add_message(key, "user", text=text)
+        self._layout.render_static(m)
 
     def begin_assistant(self, key: object = None, *, label: str = "") -> ReplyView:
-        for old in self._msgs:  # only the last message streams
+        for old in self._layout.messages:  # only the last message streams
             if old.live is not None and not old.live.finished:
                 old.live.finish("stopped")
-        m = self._new_msg(key, "assistant", label=label)
-        self._open_frame(m)
-        m.live = ReplyView(self, m)
+        m = self._layout.add_message(key, "assistant", label=label)
+        self._layout.open_reply(m)
+        m.live = ReplyView(self._layout, m, parent=self, on_finish=self._update_jump)
         self._update_jump()
         return m.live
 
@@ -126,51 +111,42 @@ class TranscriptView(DocumentBuilder, QTextBrowser):
         key: object = None,
         label: str = "",
     ) -> None:
-        m = self._new_msg(key, "assistant", label=label, text=text, reasoning=reasoning)
+        m = self._layout.add_message(key, "assistant", label=label, text=text, reasoning=reasoning)
         m.status, m.failure_title, m.failure_text = status, failure_title, failure_text
         m.collapsed = bool(reasoning)
-        self._render_static(m)
+        self._layout.render_static(m)
 
     def clear_messages(self) -> None:
-        for m in self._msgs:
+        for m in self._layout.messages:
             if m.live is not None:
-                m.live._timer.stop()
-                m.live._finished = True
-            m.frame = None
-        self._msgs.clear()
-        self._codes.clear()
-        self._cancel_jobs()
-        self._doc.clear()
-        set_end_margin(self._doc)
+                m.live.detach()
+        self._layout.clear()
         self._following = True
         self._update_jump()
 
     def set_dark(self, dark: bool) -> None:
-        if dark == self._dark:
+        if dark == self._layout.dark:
             return
-        self._dark = dark
+        layout = self._layout
+        layout.start_over(dark=dark)
         self._apply_palette()
-        self._cancel_jobs()
-        self._doc.clear()
-        set_end_margin(self._doc)
-        self._codes.clear()
-        with self._batch():
-            self._rebuild_all()
+        with layout.batch():
+            for m in layout.messages:
+                if m.live is not None:
+                    layout.open_reply(m)
+                    m.live.rebuild()
+                else:
+                    layout.render_static(m)
 
-    def _rebuild_all(self) -> None:
-        for m in self._msgs:
-            if m.live is not None:
-                self._open_frame(m)
-                if m.reasoning:
-                    self._append_reasoning(m, "")
-                m.live._rebuild()
-            else:
-                self._render_static(m)
+    def message_count(self) -> int:
+        """How many messages are rendered (prompts and replies)."""
+        return len(self._layout.messages)
 
     def _apply_palette(self) -> None:
+        dark = self._layout.dark
         pal = self.palette()
-        pal.setColor(QPalette.ColorRole.Base, QColor("#1b1d21" if self._dark else "#ffffff"))
-        pal.setColor(QPalette.ColorRole.Text, QColor("#e6e6e6" if self._dark else "#1f2328"))
+        pal.setColor(QPalette.ColorRole.Base, QColor("#1b1d21" if dark else "#ffffff"))
+        pal.setColor(QPalette.ColorRole.Text, QColor("#e6e6e6" if dark else "#1f2328"))
         self.setPalette(pal)
 
     def is_following(self) -> bool:
@@ -182,10 +158,11 @@ class TranscriptView(DocumentBuilder, QTextBrowser):
         self._update_jump()
 
     def plain_text_of(self, key: object) -> str:
-        for m in reversed(self._msgs):
-            if m.key == key:
-                return m.live.text if m.live is not None else m.text
-        return ""
+        m = self._last_with_key(key)
+        return m.shown_text if m is not None else ""
+
+    def _last_with_key(self, key: object) -> Message | None:
+        return next((m for m in reversed(self._layout.messages) if m.key == key), None)
 
     def failure_actions(self, key: object, status: str, has_text: bool) -> tuple[str, ...]:
         """Actions ("retry", "continue") on the box of a stored reply that did not complete.
@@ -196,16 +173,12 @@ class TranscriptView(DocumentBuilder, QTextBrowser):
 
     def add_action_line(self, text: str, action: str) -> None:
         """Append a line that is one link; a click emits actionActivated(action, None)."""
-        c = QTextCursor(self._doc)
-        c.movePosition(QTextCursor.MoveOperation.End)
-        c.insertText(text, self._fmt(href=self._href(action, m=-1)))
+        self._layout.add_action_line(text, action)
 
     def message_span(self, key: object) -> tuple[int, int] | None:
         """Document positions (first, end) of message `key`: header, body and any box."""
-        m = next((x for x in self._msgs if x.key == key), None)
-        if m is None or m.frame is None:
-            return None
-        return m.frame.firstPosition(), self._end(m)
+        m = next((x for x in self._layout.messages if x.key == key), None)
+        return self._layout.span(m) if m is not None else None
 
     def scroll_to(self, y: int) -> None:
         """Scroll to `y` and stop following the reply (the reader's place, not auto-scroll)."""
@@ -225,7 +198,7 @@ class TranscriptView(DocumentBuilder, QTextBrowser):
         self._update_jump()
 
     def is_dark(self) -> bool:
-        return self._dark
+        return self._layout.dark
 
     def is_auto_scrolling(self) -> bool:
         """True while the view itself moves the scroll bar (not the reader)."""
@@ -242,24 +215,23 @@ class TranscriptView(DocumentBuilder, QTextBrowser):
             if is_safe_external(url):
                 self.linkActivated.emit(url)
             return
-        q = QUrlQuery(url)
-        if q.queryItemValue("t") != self._nonce:
+        action = self._layout.action_of(url)
+        if action is None:
             return  # the model wrote an action link: ignore it
-        verb = url.path()
-        num = int(q.queryItemValue("n") or q.queryItemValue("m") or -1)
+        verb, num = action
         if verb == "copy-code":
-            self._copy(self._codes.get(num, ""))
+            self._copy(self._layout.code_text(num))
             return
-        m = next((x for x in self._msgs if x.id == num), None)
+        m = self._layout.message_by_id(num)
         if verb not in _BUILTIN:
             self.actionActivated.emit(verb, m.key if m is not None else None)
             return
         if m is None:
             return
         if verb == "copy-msg":
-            self._copy(m.live.text if m.live is not None else m.text)
+            self._copy(m.shown_text)
         elif verb == "toggle":
-            self._toggle_reasoning(m)
+            self._layout.toggle_reasoning(m)
         elif verb == "retry":
             self.retryRequested.emit(m.key)
         elif verb == "continue":
@@ -287,7 +259,7 @@ class TranscriptView(DocumentBuilder, QTextBrowser):
             self._scrolling = False
 
     def _update_jump(self) -> None:
-        streaming = any(m.live is not None and not m.live.finished for m in self._msgs[-1:])
+        streaming = any(m.streaming for m in self._layout.messages[-1:])
         self._jump.setVisible(not self._following and streaming)
         self._place_jump()
 

@@ -1,0 +1,47 @@
+"""The record of one message in the transcript: what it shows and where its regions are."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QTextFrame
+
+if TYPE_CHECKING:
+    from streamdesk.ui.transcript.reply_view import ReplyView
+
+
+@dataclass
+class Message:
+    """What the document shows for one message, and where.
+
+    `frame` is the header bar; the regions after it (reasoning, body, notice) are lengths from
+    the frame's end, so edits elsewhere in the document never invalidate them. `live` is the
+    handle of a reply that is still streaming (None once it finished, and for stored messages).
+    """
+
+    id: int
+    key: object
+    role: str
+    label: str = ""
+    text: str = ""
+    reasoning: str = ""
+    status: str = "complete"
+    failure_title: str = ""
+    failure_text: str = ""
+    actions: tuple[str, ...] = ()
+    frame: QTextFrame | None = None
+    reasoning_len: int = 0
+    body_len: int = 0
+    notice_len: int = 0
+    collapsed: bool = False
+    live: ReplyView | None = None
+
+    @property
+    def shown_text(self) -> str:
+        """The text received so far (a live reply's) or stored."""
+        return self.live.text if self.live is not None else self.text
+
+    @property
+    def streaming(self) -> bool:
+        return self.live is not None and not self.live.finished
