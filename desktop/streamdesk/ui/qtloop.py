@@ -8,7 +8,7 @@ from typing import Any
 import qasync
 
 
-class QtEventLoop(qasync.QEventLoop):  # type: ignore[misc]
+class QtEventLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync makes it with type()
     """qasync's loop with asyncio's async-generator hooks installed while it runs.
 
     `BaseEventLoop.run_forever` installs them and qasync's does not. Without them an async

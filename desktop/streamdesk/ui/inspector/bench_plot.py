@@ -11,8 +11,13 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from streamdesk.core.netstats import Summary
+
+if TYPE_CHECKING:  # Qt loads when a plot is drawn, not when `bench` starts
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QPainter
 
 COLORS = {"sse": "#2563eb", "ws": "#ea580c"}
 NAMES = {"sse": "SSE", "ws": "WebSocket"}
@@ -36,7 +41,7 @@ def save_plot(
 ) -> None:
     _app()
     from PySide6.QtCore import QRectF, Qt
-    from PySide6.QtGui import QColor, QFont, QImage, QPainter
+    from PySide6.QtGui import QColor, QFont, QImage, QImageWriter, QPainter
 
     image = QImage(W, H, QImage.Format.Format_ARGB32)
     image.fill(QColor("white"))
@@ -76,13 +81,14 @@ def save_plot(
         p.drawText(int(W - 200), int(y + 30), f"{s.failures} failed, {s.tokens} tokens")
         y += 56
     p.end()
-    if not image.save(str(path), "PNG"):
-        raise OSError(f"could not write {path}")
+    writer = QImageWriter(str(path), b"PNG")  # PNG whatever the file name ends with
+    if not writer.write(image):
+        raise OSError(f"could not write {path}: {writer.errorString()}")
 
 
 def _bars(
-    p: object,
-    rect: object,
+    p: QPainter,
+    rect: QRectF,
     name: str,
     protos: list[str],
     summaries: Mapping[str, Summary],
@@ -90,9 +96,8 @@ def _bars(
     scale: float,
 ) -> None:
     from PySide6.QtCore import QRectF, Qt
-    from PySide6.QtGui import QColor, QPainter
+    from PySide6.QtGui import QColor
 
-    assert isinstance(p, QPainter) and isinstance(rect, QRectF)
     p.setPen(QColor("black"))
     p.drawText(
         QRectF(rect.left(), rect.top(), rect.width(), 20), Qt.AlignmentFlag.AlignCenter, name
@@ -127,14 +132,13 @@ def _bars(
             )
 
 
-def _cdf(p: object, rect: object, gaps: Mapping[str, Sequence[float]]) -> None:
+def _cdf(p: QPainter, rect: QRectF, gaps: Mapping[str, Sequence[float]]) -> None:
     """Share of gaps at or below x ms, per protocol (x up to the pooled p99)."""
     from PySide6.QtCore import QPointF, QRectF, Qt
-    from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
+    from PySide6.QtGui import QColor, QPen, QPolygonF
 
     from streamdesk.core.netstats import percentile
 
-    assert isinstance(p, QPainter) and isinstance(rect, QRectF)
     p.setPen(QColor("black"))
     p.drawText(
         QRectF(rect.left(), rect.top() - 28, rect.width(), 20),

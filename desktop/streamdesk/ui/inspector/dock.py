@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer
 from PySide6.QtGui import QAction, QFontDatabase, QGuiApplication, QKeySequence
@@ -42,6 +42,9 @@ from streamdesk.ui.inspector.export import (
     trace_json_text,
 )
 from streamdesk.ui.inspector.models import COLUMNS, FramesModel, RequestsModel
+
+if TYPE_CHECKING:
+    from streamdesk.ui.inspector.chart import GapChart
 
 REFRESH_MS = 150
 
@@ -102,8 +105,8 @@ class InspectorDock(QDockWidget):
         self.frames_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.frames_view.setWordWrap(False)
         fh = self.frames_view.horizontalHeader()
-        for col, width in ((0, 70), (1, 36), (2, 56)):
-            self.frames_view.setColumnWidth(col, width)
+        for column, width in ((0, 70), (1, 36), (2, 56)):
+            self.frames_view.setColumnWidth(column, width)
         fh.setStretchLastSection(True)
         copy = QAction("Copy frames", self.frames_view)
         copy.setShortcut(QKeySequence.StandardKey.Copy)
@@ -112,23 +115,24 @@ class InspectorDock(QDockWidget):
         self.frames_view.addAction(copy)
         self.frames_info = QLabel(self)
         frames_tab = QWidget(self)
-        col = QVBoxLayout(frames_tab)
-        col.setContentsMargins(4, 4, 4, 4)
+        frames_column = QVBoxLayout(frames_tab)
+        frames_column.setContentsMargins(4, 4, 4, 4)
         top = QHBoxLayout()
         top.addWidget(self.filter_edit, 1)
         top.addWidget(self.frames_info)
-        col.addLayout(top)
-        col.addWidget(self.frames_view, 1)
+        frames_column.addLayout(top)
+        frames_column.addWidget(self.frames_view, 1)
 
         self.headers_edit = QPlainTextEdit(self)
         self.headers_edit.setReadOnly(True)
         self.headers_edit.setFont(mono)
-        self.chart: Any = None  # made on first show: pyqtgraph loads only then
+        self.chart: GapChart | None = None  # made on first show: pyqtgraph loads only then
         self.tabs = QTabWidget(self)
         self.tabs.addTab(frames_tab, "Frames")
         self.tabs.addTab(self.headers_edit, "Headers")
         self.chart_tab = QWidget(self)
-        QVBoxLayout(self.chart_tab).setContentsMargins(0, 0, 0, 0)
+        self.chart_layout = QVBoxLayout(self.chart_tab)
+        self.chart_layout.setContentsMargins(0, 0, 0, 0)
         self.tabs.addTab(self.chart_tab, "Chart")
 
         buttons = QHBoxLayout()
@@ -156,13 +160,12 @@ class InspectorDock(QDockWidget):
         split.setSizes([120, 260])
         self.setWidget(split)
 
-    def ensure_chart(self) -> Any:
+    def ensure_chart(self) -> GapChart:
         if self.chart is None:
             from streamdesk.ui.inspector.chart import make_chart
 
             self.chart = make_chart(self.chart_tab)
-            layout = self.chart_tab.layout()
-            layout.addWidget(self.chart)
+            self.chart_layout.addWidget(self.chart)
             self.chart.set_trace(self.current)
         return self.chart
 
