@@ -83,7 +83,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from streamdesk.core.store.history_export import status_note
+    from streamdesk.core.store.history import status_note
 
     def action(store: Any, args: argparse.Namespace) -> int:
         conv = store.get_conversation(args.id)
@@ -105,8 +105,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from streamdesk.core.store.history import HIGHLIGHT_END, HIGHLIGHT_START
-    from streamdesk.core.store.history_models import plain_snippet
+    from streamdesk.core.store.history import HIGHLIGHT_END, HIGHLIGHT_START, plain_snippet
 
     def action(store: Any, args: argparse.Namespace) -> int:
         hits = store.search(" ".join(args.text), limit=args.limit)

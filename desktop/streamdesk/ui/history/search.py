@@ -19,8 +19,7 @@ _HIT = 256  # Qt.ItemDataRole.UserRole (see conversation_list on QtCore.Qt)
 
 def snippet_html(snippet: str) -> str:
     """Markdown markers stripped, the rest escaped, the store's markers turned into highlights."""
-    from streamdesk.core.store.history import HIGHLIGHT_END, HIGHLIGHT_START
-    from streamdesk.core.store.history_models import plain_snippet
+    from streamdesk.core.store.history import HIGHLIGHT_END, HIGHLIGHT_START, plain_snippet
 
     text = html.escape(plain_snippet(snippet))
     return text.replace(HIGHLIGHT_START, '<span style="background:#ffd33d;color:#1f2328">').replace(

@@ -1,4 +1,4 @@
-"""Conversation export (Markdown for people, JSON for import) and validation of imported JSON.
+"""Conversation export (Markdown for people, JSON for import) and import of that JSON.
 
 The JSON format is versioned (`format`, `version`); it carries every message including
 alternatives, usage and timings, and never a secret: parameter names that look like credentials
@@ -8,16 +8,20 @@ are dropped, and the store holds no keys in the first place.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+import sqlite3
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from streamdesk.core.store.history_models import (
+from streamdesk.core.store.history.models import (
     FINAL_STATUSES,
     Conversation,
     HistoryImportError,
     StoredMessage,
 )
+from streamdesk.core.store.history.rows import insert_row, json_column
 
 FORMAT = "streamdesk.conversation"
 FORMAT_VERSION = 1
@@ -211,3 +215,40 @@ def parse_import(data: object) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             }
         )
     return conv, messages
+
+
+def insert_export(db: sqlite3.Connection, data: Mapping[str, Any], *, keep_ids: bool) -> int:
+    """Insert a checked export inside the caller's transaction; ids kept for undo, else new."""
+    conv, msgs = parse_import(data)
+    if keep_ids:
+        conv["params"] = dict(data["conversation"].get("params") or {})
+    now = time.time()
+    conv["created"] = conv["created"] if conv["created"] is not None else now
+    conv["updated"] = conv["updated"] if conv["updated"] is not None else now
+    conv["params"] = json.dumps(conv["params"])
+    if keep_ids:
+        conv["id"] = data["conversation"]["id"]
+    msgs.sort(key=lambda m: (m["old_group"] or m["old_id"] or 0, m["alt_index"]))
+    conversation_id = insert_row(db, "conversations", conv)
+    groups: dict[int | None, int] = {}
+    new_ids: dict[int | None, int] = {}
+    hidden: list[tuple[int, int]] = []  # (new id, old superseded_by)
+    for m in msgs:
+        old_id, old_group = m.pop("old_id"), m.pop("old_group")
+        m["created"] = m["created"] if m["created"] is not None else now
+        m["timings"] = json_column(m["timings"])
+        m["conversation_id"] = conversation_id
+        if keep_ids:
+            m["id"] = old_id
+        new_id = new_ids[old_id] = insert_row(db, "messages", m)
+        if m["superseded_by"] is not None:
+            hidden.append((new_id, m["superseded_by"]))
+        key = old_group if old_group is not None else old_id
+        group = groups.setdefault(key, new_id) if key is not None else new_id
+        db.execute("UPDATE messages SET group_id = ? WHERE id = ?", (group, new_id))
+    # A hidden branch points at the prompt alternative it followed: map it to the new ids.
+    db.executemany(
+        "UPDATE messages SET superseded_by = ? WHERE id = ?",
+        [(new_ids.get(old), new_id) for new_id, old in hidden],
+    )
+    return conversation_id

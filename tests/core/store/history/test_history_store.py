@@ -1,19 +1,15 @@
-"""HistoryStore on real SQLite files: schema, migrations, conversations, alternatives, search."""
+"""HistoryStore on real SQLite files: conversations, messages, alternatives, search, recovery."""
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from streamdesk.core.events import Usage
-from streamdesk.core.store import history_schema as schema
 from streamdesk.core.store.history import (
     HIGHLIGHT_END,
     HIGHLIGHT_START,
@@ -21,14 +17,13 @@ from streamdesk.core.store.history import (
     HistoryStore,
     MessageNotFound,
     default_path,
+    plain_snippet,
 )
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[HistoryStore]:
-    s = HistoryStore(tmp_path / "h.sqlite3")
-    yield s
-    s.close()
+def _sql(store: HistoryStore) -> sqlite3.Connection:
+    """A second connection to the store's file, for what the store's API does not show."""
+    return sqlite3.connect(store.path, isolation_level=None)
 
 
 def test_default_path_is_under_streamdesk_home(streamdesk_home: Path) -> None:
@@ -36,45 +31,6 @@ def test_default_path_is_under_streamdesk_home(streamdesk_home: Path) -> None:
         s.create_conversation(title="x")
     assert default_path() == streamdesk_home / "data" / "history.sqlite3"
     assert default_path().exists()
-
-
-def test_new_database_is_wal_with_foreign_keys_and_latest_schema(store: HistoryStore) -> None:
-    conn = sqlite3.connect(store.path)
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.LATEST_VERSION >= 2
-    assert store._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert store._conn.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
-
-
-def test_v1_database_migrates_and_old_messages_become_searchable(tmp_path: Path) -> None:
-    path = tmp_path / "old.sqlite3"
-    conn = schema.connect(path)
-    assert schema.migrate(conn, target=1) == 1
-    conn.execute("INSERT INTO conversations (title, created, updated) VALUES ('old', 1, 1)")
-    conn.execute(
-        "INSERT INTO messages (conversation_id, group_id, role, content, created)"
-        " VALUES (1, 1, 'user', 'a question about photosynthesis', 1)"
-    )
-    assert (
-        conn.execute("SELECT name FROM sqlite_master WHERE name='messages_fts'").fetchone() is None
-    )
-    conn.close()
-    with HistoryStore(path) as s:
-        assert schema.schema_version(s._conn) == schema.LATEST_VERSION
-        hits = s.search("photosynth")
-        assert [(h.conversation_id, h.message_id) for h in hits] == [(1, 1)]
-        assert s.messages(1)[0].content == "a question about photosynthesis"
-
-
-def test_newer_schema_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "future.sqlite3"
-    with HistoryStore(path):
-        pass
-    conn = sqlite3.connect(path)
-    conn.execute(f"PRAGMA user_version = {schema.LATEST_VERSION + 1}")
-    conn.close()
-    with pytest.raises(RuntimeError, match="newer"):
-        HistoryStore(path)
 
 
 def test_list_is_pinned_first_then_newest(store: HistoryStore) -> None:
@@ -193,7 +149,7 @@ def test_streaming_rows_are_indexed_once_finished(store: HistoryStore) -> None:
     assert store.search("zebras") == []
     store.update_message(mid, status="complete")
     assert [h.message_id for h in store.search("zebras striped")] == [mid]
-    assert store._conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')")
+    _sql(store).execute("INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')")
 
 
 def test_delete_and_undo_restores_same_ids(store: HistoryStore) -> None:
@@ -204,7 +160,7 @@ def test_delete_and_undo_restores_same_ids(store: HistoryStore) -> None:
     before = store.export_json(cid)
     snapshot = store.delete_conversation(cid)
     assert store.list_conversations() == [] and store.search("unicorn") == []
-    assert store._conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 0  # cascade
+    assert _sql(store).execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 0  # cascade
     assert store.restore_conversation(snapshot) == cid
     assert store.export_json(cid) == before
     assert [h.message_id for h in store.search("unicorn")] == [a]
@@ -218,7 +174,7 @@ def test_streaming_rows_of_dead_writers_reopen_as_partial(tmp_path: Path) -> Non
         cid = s.create_conversation()
         mine = s.add_message(cid, "assistant", "live", status="streaming")
         orphan = s.add_message(cid, "assistant", "cut", status="streaming")
-        s._conn.execute("UPDATE messages SET writer_pid = ? WHERE id = ?",
+        _sql(s).execute("UPDATE messages SET writer_pid = ? WHERE id = ?",
                         (int(dead.stdout), orphan))  # fmt: skip
         with HistoryStore(path) as other:  # e.g. the CLI while the window streams
             status = {m.id: m.status for m in other.messages(cid)}
@@ -226,28 +182,7 @@ def test_streaming_rows_of_dead_writers_reopen_as_partial(tmp_path: Path) -> Non
         assert [h.message_id for h in s.search("cut")] == [orphan]
 
 
-@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
-def test_database_and_data_dir_are_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STREAMDESK_HOME", str(tmp_path / "home"))
-    old = os.umask(0o022)
-    try:
-        store = HistoryStore()
-        store.create_conversation(title="secret talk")
-        db = store.path
-        assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
-        for f in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-            assert f.exists() and stat.S_IMODE(f.stat().st_mode) == 0o600, f
-        store.close()
-        db.chmod(0o644)  # an older, wider file is tightened when opened
-        HistoryStore(db).close()
-        assert stat.S_IMODE(db.stat().st_mode) == 0o600
-    finally:
-        os.umask(old)
-
-
 def test_search_snippet_for_display_has_no_markdown_markers(store: HistoryStore) -> None:
-    from streamdesk.core.store.history_models import HIGHLIGHT_START, plain_snippet
-
     cid = store.create_conversation(title="md")
     store.add_message(
         cid, "assistant", "## 🚀 Fast streaming\n\n- **Bold** `code` [docs](https://x.y)"

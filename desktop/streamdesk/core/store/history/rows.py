@@ -1,20 +1,17 @@
-"""Row-level helpers of the history store: field mapping, row decoding, export insertion."""
+"""Row-level helpers of the history store: message fields to columns, rows to records."""
 
 from __future__ import annotations
 
 import json
 import os
 import sqlite3
-import sys
-import time
 from collections.abc import Mapping
 from dataclasses import asdict, is_dataclass
 from typing import Any
 
 from streamdesk.core.events import FailureKind, Usage
-from streamdesk.core.store import history_export as export
-from streamdesk.core.store.history_models import StoredMessage
-from streamdesk.core.store.history_schema import STATUSES
+from streamdesk.core.store.history.models import StoredMessage
+from streamdesk.core.store.history.schema import STATUSES
 
 _MESSAGE_FIELDS = frozenset(
     {
@@ -48,32 +45,8 @@ def fold_chunks(db: sqlite3.Connection, message_id: int) -> None:
     db.execute("DELETE FROM message_chunks WHERE message_id = ?", (message_id,))
 
 
-def pid_alive(pid: int | None) -> bool:
-    """Whether the process that was streaming into a row still runs (then leave the row alone)."""
-    if not pid or pid <= 0:
-        return False
-    if pid == os.getpid():
-        return True
-    if sys.platform == "win32":  # os.kill(pid, 0) would terminate the process on Windows
-        import ctypes
-
-        handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)
-        if not handle:
-            return False
-        code = ctypes.c_ulong()
-        ctypes.windll.kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
-        ctypes.windll.kernel32.CloseHandle(handle)
-        return code.value == 259  # STILL_ACTIVE
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def to_json(value: object) -> str | None:
+def json_column(value: object) -> str | None:
+    """A mapping or dataclass as the JSON text stored in a column (None stays NULL)."""
     if value is None:
         return None
     if is_dataclass(value) and not isinstance(value, type):
@@ -100,7 +73,7 @@ def columns(fields: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(cols.get("failure_kind"), FailureKind):
         cols["failure_kind"] = cols["failure_kind"].value
     if "timings" in cols:
-        cols["timings"] = to_json(cols["timings"])
+        cols["timings"] = json_column(cols["timings"])
     if "status" in cols:
         if cols["status"] not in STATUSES:
             raise ValueError(f"unknown message status {cols['status']!r}")
@@ -139,40 +112,3 @@ def message_from_row(row: sqlite3.Row) -> StoredMessage:
         created=row["created"],
         superseded_by=row["superseded_by"],
     )
-
-
-def insert_export(db: sqlite3.Connection, data: Mapping[str, Any], *, keep_ids: bool) -> int:
-    """Insert a parsed export inside the caller's transaction; ids kept for undo, else new."""
-    conv, msgs = export.parse_import(data)
-    if keep_ids:
-        conv["params"] = dict(data["conversation"].get("params") or {})
-    now = time.time()
-    conv["created"] = conv["created"] if conv["created"] is not None else now
-    conv["updated"] = conv["updated"] if conv["updated"] is not None else now
-    conv["params"] = json.dumps(conv["params"])
-    if keep_ids:
-        conv["id"] = data["conversation"]["id"]
-    msgs.sort(key=lambda m: (m["old_group"] or m["old_id"] or 0, m["alt_index"]))
-    conversation_id = insert_row(db, "conversations", conv)
-    groups: dict[int | None, int] = {}
-    new_ids: dict[int | None, int] = {}
-    hidden: list[tuple[int, int]] = []  # (new id, old superseded_by)
-    for m in msgs:
-        old_id, old_group = m.pop("old_id"), m.pop("old_group")
-        m["created"] = m["created"] if m["created"] is not None else now
-        m["timings"] = to_json(m["timings"])
-        m["conversation_id"] = conversation_id
-        if keep_ids:
-            m["id"] = old_id
-        new_id = new_ids[old_id] = insert_row(db, "messages", m)
-        if m["superseded_by"] is not None:
-            hidden.append((new_id, m["superseded_by"]))
-        key = old_group if old_group is not None else old_id
-        group = groups.setdefault(key, new_id) if key is not None else new_id
-        db.execute("UPDATE messages SET group_id = ? WHERE id = ?", (group, new_id))
-    # A hidden branch points at the prompt alternative it followed: map it to the new ids.
-    db.executemany(
-        "UPDATE messages SET superseded_by = ? WHERE id = ?",
-        [(new_ids.get(old), new_id) for new_id, old in hidden],
-    )
-    return conversation_id

@@ -12,7 +12,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-BUSY_TIMEOUT_MS = 5000
+BUSY_TIMEOUT = 5.0  # seconds a write waits for another connection's transaction
 STATUSES = ("complete", "partial", "stopped", "error", "streaming")
 
 _V1 = (
@@ -86,8 +86,8 @@ _V2 = (
 )
 
 # v3: streamed text goes to small chunk rows while a reply streams, so a flush is one INSERT of
-# the batch; `content = content || ?` rewrote the whole reply each time (O(n) per flush, measured
-# 4.7 ms per flush at 350 kB). Chunks are folded into `messages` when the reply ends.
+# the batch whatever the reply's length (`content = content || ?` would rewrite the whole reply on
+# every flush). Chunks are folded into `messages` when the reply ends.
 _V3 = (
     """CREATE TABLE message_chunks (
         id INTEGER PRIMARY KEY,
@@ -131,7 +131,7 @@ def _private_file(path: Path) -> None:
             extra.chmod(0o600)
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path, *, busy_timeout: float = BUSY_TIMEOUT) -> sqlite3.Connection:
     """Open in autocommit mode; writers use explicit short `BEGIN IMMEDIATE` transactions.
 
     WAL lets readers run while one process writes; synchronous=NORMAL in WAL mode keeps every
@@ -140,10 +140,10 @@ def connect(path: Path) -> sqlite3.Connection:
     """
     _private_file(path)
     conn = sqlite3.connect(
-        str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        str(path), timeout=busy_timeout, isolation_level=None, check_same_thread=False
     )
     conn.row_factory = sqlite3.Row
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute(f"PRAGMA busy_timeout = {round(busy_timeout * 1000)}")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")

@@ -3,8 +3,8 @@
 The hot path (`append_text`) only appends to a list. The first append after a flush arms a
 `call_later` timer on the running loop (any asyncio loop, qasync's included); when it fires, the
 batch goes to SQLite as one small INSERT into `message_chunks` (folded into the message when it
-ends). That costs tens of microseconds in WAL mode whatever the reply's length (see
-benchmarks/history.py), so it runs on the loop thread: a thread hop would cost more.
+ends). That INSERT costs the same whatever the reply's length (benchmarks/history.py measures
+it), so it runs on the loop thread: a thread hop would cost more.
 A crash or kill -9 loses at most the batch not yet flushed.
 """
 
@@ -24,10 +24,10 @@ from streamdesk.core.events import (
     TextDelta,
     Usage,
 )
-from streamdesk.core.store.history_models import FINAL_STATUSES
+from streamdesk.core.store.history.models import FINAL_STATUSES
 
 if TYPE_CHECKING:
-    from streamdesk.core.store.history import HistoryStore
+    from streamdesk.core.store.history.store import HistoryStore
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,6 @@ class ReplyWriter:
         self._reasoning: list[str] = []
         self._timer: asyncio.TimerHandle | None = None
         self._armed = False  # a flush is due (timer set, or no loop to set one)
-        self._done = asyncio.Event()
         self._usage: Usage | None = None
         self.finished = False
         store.update_message(message_id, status="streaming")
@@ -70,20 +69,12 @@ class ReplyWriter:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            return  # no loop: the caller flushes (or run() does)
+            return  # no loop: the caller flushes
         self._timer = loop.call_later(self.interval, self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None
         self.flush()
-
-    async def run(self) -> None:
-        """Optional: flush every `interval` until `finish()`; the append timer makes it unneeded."""
-        while not self.finished:
-            try:
-                await asyncio.wait_for(self._done.wait(), self.interval)
-            except TimeoutError:
-                self.flush()
 
     def flush(self) -> None:
         """Write pending text now. A busy or failing database keeps the batch for the next try."""
@@ -131,7 +122,6 @@ class ReplyWriter:
         fields.update({k: v for k, v in extra.items() if v is not None})
         self.store.update_message(self.message_id, **fields)
         self.finished = True
-        self._done.set()
 
     def feed(self, event: StreamEvent, **finish_meta: Any) -> bool:
         """Consume one core stream event; returns True once the reply has ended.

@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from streamdesk.core.events import Usage
 from streamdesk.core.store.history import HistoryImportError, HistoryStore
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[HistoryStore]:
-    s = HistoryStore(tmp_path / "h.sqlite3")
-    yield s
-    s.close()
 
 
 def _sample(store: HistoryStore) -> int:
@@ -43,7 +34,7 @@ def _sample(store: HistoryStore) -> int:
 
 def _without_ids(data: dict[str, Any]) -> dict[str, Any]:
     """Compare exports of two copies: ids differ, group structure must not."""
-    out = json.loads(json.dumps(data))
+    out: dict[str, Any] = json.loads(json.dumps(data))
     first_of = {m["group_id"]: i for i, m in reversed(list(enumerate(out["messages"])))}
     for m in out["messages"]:
         m["group_id"] = first_of[m["group_id"]]

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
 from pathlib import Path
 
-import pytest
-
-from streamdesk.core.store import history_schema as schema
-from streamdesk.core.store.history import HistoryStore
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[HistoryStore]:
-    s = HistoryStore(tmp_path / "h.sqlite3")
-    yield s
-    s.close()
+from streamdesk.core.store.history import HistoryStore, schema
 
 
 def _contents(store: HistoryStore, cid: int) -> list[str]:
@@ -44,8 +34,9 @@ def test_v1_database_migrates_to_the_branch_column(tmp_path: Path) -> None:
         )
     conn.close()
     with HistoryStore(path) as s:
-        assert schema.schema_version(s._conn) == schema.LATEST_VERSION >= 4
-        cols = [r[1] for r in s._conn.execute("PRAGMA table_info(messages)")]
+        conn = sqlite3.connect(path)
+        assert schema.schema_version(conn) == schema.LATEST_VERSION >= 4
+        cols = [r[1] for r in conn.execute("PRAGMA table_info(messages)")]
         assert "superseded_by" in cols
         assert [(m.content, m.superseded_by) for m in s.messages(1)] == [("q", None), ("a", None)]
         reply = s.add_message(1, "user", "q edited", alternative_of=1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,13 +27,6 @@ class CountingWriter(ReplyWriter):
         if self.flushed_chars != before:
             self.writes += 1
             self.wrote.set()
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[HistoryStore]:
-    s = HistoryStore(tmp_path / "h.sqlite3")
-    yield s
-    s.close()
 
 
 def _stored(store: HistoryStore, mid: int) -> tuple[str, str]:
@@ -66,24 +58,6 @@ async def test_append_is_batched_and_flushed_by_a_timer(store: HistoryStore) -> 
         "complete", Usage(3, 101), {"ttft": 0.1, "total": 1.0}, 0.5,
     )  # fmt: skip
     assert store.search("t99")[0].message_id == mid  # indexed once finished
-
-
-@pytest.mark.asyncio
-async def test_run_task_flushes_and_stops_on_finish(store: HistoryStore) -> None:
-    cid = store.create_conversation()
-    mid = store.add_message(cid, "assistant", "", status="streaming")
-    writer = CountingWriter(store, mid, interval=0.02)
-    task = asyncio.create_task(writer.run())
-    writer._text.append("pending without a timer")  # as if appended before the loop ran
-    await asyncio.wait_for(writer.wrote.wait(), 5)
-    writer.finish("stopped", failure_kind=FailureKind.CANCELLED)
-    await asyncio.wait_for(task, 1)
-    m = store.messages(cid)[0]
-    assert (m.content, m.status, m.failure_kind) == (
-        "pending without a timer",
-        "stopped",
-        "cancelled",
-    )
 
 
 @pytest.mark.parametrize(
@@ -127,19 +101,19 @@ def test_continue_a_partial_reply_appends_after_the_stored_text(store: HistorySt
     assert _stored(store, mid) == ("Once upon a time", "complete")
 
 
-def test_flush_keeps_the_batch_when_the_database_is_locked(store: HistoryStore) -> None:
-    cid = store.create_conversation()
-    mid = store.add_message(cid, "assistant", "", status="streaming")
-    writer = ReplyWriter(store, mid)
-    store._conn.execute("PRAGMA busy_timeout = 0")
-    blocker = sqlite3.connect(store.path, isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")
-    writer.append_text("kept ")
-    writer.flush()  # fails: another connection holds the write lock
-    writer.append_text("in order")
-    blocker.execute("COMMIT")
-    blocker.close()
-    writer.flush()
-    assert _stored(store, mid) == ("kept in order", "streaming")
-    with pytest.raises(ValueError):
-        writer.finish("streaming")
+def test_flush_keeps_the_batch_when_the_database_is_locked(tmp_path: Path) -> None:
+    with HistoryStore(tmp_path / "h.sqlite3", busy_timeout=0) as store:
+        cid = store.create_conversation()
+        mid = store.add_message(cid, "assistant", "", status="streaming")
+        writer = ReplyWriter(store, mid)
+        blocker = sqlite3.connect(store.path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        writer.append_text("kept ")
+        writer.flush()  # fails: another connection holds the write lock
+        writer.append_text("in order")
+        blocker.execute("COMMIT")
+        blocker.close()
+        writer.flush()
+        assert _stored(store, mid) == ("kept in order", "streaming")
+        with pytest.raises(ValueError):
+            writer.finish("streaming")

@@ -13,7 +13,7 @@ import pytest
 
 from streamdesk.core.store.history import HistoryStore
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT / "desktop")}
 
 STREAMER = """

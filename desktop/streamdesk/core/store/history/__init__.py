@@ -1,0 +1,45 @@
+"""Conversation history in SQLite: conversations, messages with alternatives, search, export.
+
+`HistoryStore` (store.py) is one open database; `ReplyWriter` (writer.py) persists a streaming
+reply into it in batches. The records it hands out and its errors are in models.py, the schema
+and its migrations in schema.py, the export and import formats in export.py.
+"""
+
+from __future__ import annotations
+
+from streamdesk.core.store.history.export import status_note
+from streamdesk.core.store.history.models import (
+    HIGHLIGHT_END,
+    HIGHLIGHT_START,
+    Conversation,
+    ConversationNotFound,
+    ConversationSnapshot,
+    ConversationSummary,
+    HistoryError,
+    HistoryImportError,
+    MessageNotFound,
+    SearchHit,
+    StoredMessage,
+    plain_snippet,
+)
+from streamdesk.core.store.history.store import HistoryStore, default_path
+from streamdesk.core.store.history.writer import ReplyWriter
+
+__all__ = [
+    "HIGHLIGHT_END",
+    "HIGHLIGHT_START",
+    "Conversation",
+    "ConversationNotFound",
+    "ConversationSnapshot",
+    "ConversationSummary",
+    "HistoryError",
+    "HistoryImportError",
+    "HistoryStore",
+    "MessageNotFound",
+    "ReplyWriter",
+    "SearchHit",
+    "StoredMessage",
+    "default_path",
+    "plain_snippet",
+    "status_note",
+]

@@ -1,0 +1,532 @@
+"""`HistoryStore`: one open history database (conversations, messages, alternatives, search).
+
+Several stores (two windows, the window and the CLI) may write one file at once: WAL mode, a busy
+timeout and short `BEGIN IMMEDIATE` transactions keep that safe. Streaming replies are written by
+`ReplyWriter` in small batches, so a crash loses at most the last batch; rows left 'streaming' by
+a process that died reopen as 'partial'.
+
+A prompt's versions (branches) and a reply's alternatives share one `group_id`; `_switch_group`
+flips which one is shown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from streamdesk.core.paths import data_dir
+from streamdesk.core.store.history import export
+from streamdesk.core.store.history.models import (
+    HIGHLIGHT_END,
+    HIGHLIGHT_START,
+    Conversation,
+    ConversationNotFound,
+    ConversationSnapshot,
+    ConversationSummary,
+    MessageNotFound,
+    SearchHit,
+    StoredMessage,
+    fts_query,
+    make_title,
+)
+from streamdesk.core.store.history.rows import (
+    MESSAGE_COLS,
+    columns,
+    fold_chunks,
+    insert_row,
+    message_from_row,
+)
+from streamdesk.core.store.history.schema import BUSY_TIMEOUT, connect, migrate
+
+
+def default_path() -> Path:
+    return data_dir() / "history.sqlite3"
+
+
+class HistoryStore:
+    """One open history database. Thread-safe (one lock); every write is a short transaction.
+
+    `busy_timeout` is how long a write waits for another process's transaction before it fails.
+    """
+
+    def __init__(self, path: Path | None = None, *, busy_timeout: float = BUSY_TIMEOUT) -> None:
+        self.path = path if path is not None else default_path()
+        self._lock = threading.RLock()
+        self._conn = connect(self.path, busy_timeout=busy_timeout)
+        migrate(self._conn)
+        self._recover_streaming()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot across several SELECTs."""
+        with self._lock:
+            self._conn.execute("BEGIN")
+            try:
+                yield self._conn
+            finally:
+                self._conn.execute("COMMIT")
+
+    def _recover_streaming(self) -> None:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, writer_pid FROM messages WHERE status = 'streaming'"
+            ).fetchall()
+        dead = [row["id"] for row in rows if not _process_alive(row["writer_pid"])]
+        if dead:
+            with self._write() as db:
+                for message_id in dead:
+                    fold_chunks(db, message_id)
+                    db.execute(
+                        "UPDATE messages SET status = 'partial', writer_pid = NULL"
+                        " WHERE id = ? AND status = 'streaming'",
+                        (message_id,),
+                    )
+
+    # Conversations
+
+    def create_conversation(
+        self,
+        *,
+        title: str = "",
+        provider: str = "",
+        model: str = "",
+        system_prompt: str = "",
+        params: dict[str, Any] | None = None,
+    ) -> int:
+        now = time.time()
+        with self._write() as db:
+            cur = db.execute(
+                "INSERT INTO conversations (title, created, updated, provider, model,"
+                " system_prompt, params) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (title, now, now, provider, model, system_prompt, json.dumps(params or {})),
+            )
+        return int(cur.lastrowid or 0)
+
+    def list_conversations(self, limit: int = 500, offset: int = 0) -> list[ConversationSummary]:
+        """Pinned first, then the most recently updated."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id"
+                " AND m.active = 1) AS message_count, (SELECT m.status FROM messages m"
+                " WHERE m.conversation_id = c.id AND m.active = 1"
+                " ORDER BY m.group_id DESC, m.alt_index DESC LIMIT 1) AS last_status"
+                " FROM conversations c"
+                " ORDER BY c.pinned DESC, c.updated DESC, c.id DESC LIMIT ? OFFSET ?",
+                (limit, offset),
+            ).fetchall()
+        return [
+            ConversationSummary(
+                r["id"], r["title"], r["created"], r["updated"], bool(r["pinned"]),
+                r["provider"], r["model"], r["message_count"], r["last_status"] or "complete",
+            )
+            for r in rows
+        ]  # fmt: skip
+
+    def get_conversation(self, conversation_id: int) -> Conversation:
+        with self._lock:
+            r = self._conn.execute(
+                "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id"
+                " AND m.active = 1) AS message_count FROM conversations c WHERE c.id = ?",
+                (conversation_id,),
+            ).fetchone()
+        if r is None:
+            raise ConversationNotFound(conversation_id)
+        return Conversation(
+            r["id"], r["title"], r["created"], r["updated"], r["provider"], r["model"],
+            r["system_prompt"], json.loads(r["params"]), bool(r["pinned"]), r["message_count"],
+        )  # fmt: skip
+
+    def _update_conv(self, conversation_id: int, **cols: Any) -> None:
+        cols["updated"] = time.time()
+        sets = ", ".join(f"{k} = ?" for k in cols)
+        with self._write() as db:
+            cur = db.execute(
+                f"UPDATE conversations SET {sets} WHERE id = ?", (*cols.values(), conversation_id)
+            )
+        if cur.rowcount == 0:
+            raise ConversationNotFound(conversation_id)
+
+    def rename(self, conversation_id: int, title: str) -> None:
+        self._update_conv(conversation_id, title=title)
+
+    def set_pinned(self, conversation_id: int, pinned: bool) -> None:
+        self._update_conv(conversation_id, pinned=int(pinned))
+
+    def update_conversation(
+        self,
+        conversation_id: int,
+        *,
+        system_prompt: str | None = None,
+        params: dict[str, Any] | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+    ) -> None:
+        """Change the given fields; None leaves a field as it is."""
+        cols: dict[str, Any] = {
+            "system_prompt": system_prompt, "provider": provider, "model": model,
+            "params": None if params is None else json.dumps(params),
+        }  # fmt: skip
+        self._update_conv(conversation_id, **{k: v for k, v in cols.items() if v is not None})
+
+    def auto_title(self, conversation_id: int, first_prompt: str) -> str:
+        """Title the conversation from its first prompt unless it already has a title."""
+        title = make_title(first_prompt)
+        with self._write() as db:
+            db.execute(
+                "UPDATE conversations SET title = ? WHERE id = ? AND title = ''",
+                (title, conversation_id),
+            )
+        return self.get_conversation(conversation_id).title
+
+    def delete_conversation(self, conversation_id: int) -> ConversationSnapshot:
+        """Delete it and its messages; the snapshot lets `restore_conversation` undo this."""
+        data = self._dump(conversation_id, public=False)
+        with self._write() as db:
+            db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+        return ConversationSnapshot(conversation_id, data)
+
+    def restore_conversation(self, snapshot: ConversationSnapshot) -> int:
+        """Put a deleted conversation back, under its old ids when they are still free."""
+        try:
+            return self._insert_export(snapshot.data, keep_ids=True)
+        except sqlite3.IntegrityError:
+            return self._insert_export(snapshot.data, keep_ids=False)
+
+    # Messages
+
+    def add_message(
+        self,
+        conversation_id: int,
+        role: str,
+        content: str,
+        *,
+        status: str = "complete",
+        alternative_of: int | None = None,
+        **meta: Any,
+    ) -> int:
+        """Append a message; `alternative_of=id` adds it as the new active alternative of that one.
+
+        `meta` takes the fields of `update_message` (reasoning, usage, timings, cost, ...).
+        """
+        cols = columns({**meta, "status": status})
+        cols.update(conversation_id=conversation_id, role=role, content=content)
+        cols["created"] = now = time.time()
+        with self._write() as db:
+            if alternative_of is not None:
+                group = db.execute(
+                    "SELECT group_id, conversation_id FROM messages WHERE id = ?",
+                    (alternative_of,),
+                ).fetchone()
+                if group is None or group["conversation_id"] != conversation_id:
+                    raise MessageNotFound(alternative_of)
+                cols["group_id"] = group["group_id"]
+                cols["alt_index"] = db.execute(
+                    "SELECT MAX(alt_index) + 1 FROM messages WHERE group_id = ?",
+                    (cols["group_id"],),
+                ).fetchone()[0]
+                _switch_group(db, conversation_id, cols["group_id"], None, branch=role == "user")
+            try:
+                message_id = insert_row(db, "messages", cols)
+            except sqlite3.IntegrityError as exc:
+                raise ConversationNotFound(conversation_id) from exc
+            if alternative_of is None:
+                db.execute("UPDATE messages SET group_id = id WHERE id = ?", (message_id,))
+            db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id))
+        return message_id
+
+    def messages(
+        self,
+        conversation_id: int,
+        *,
+        active_only: bool = True,
+        limit: int | None = None,
+        before_id: int | None = None,
+    ) -> list[StoredMessage]:
+        """Messages in transcript order; with `limit`, the newest page (before `before_id`)."""
+        where, args = ["m.conversation_id = ?"], [conversation_id]
+        if active_only:
+            where.append("m.active = 1")
+        with self._lock:
+            if before_id is not None:
+                row = self._conn.execute(
+                    "SELECT group_id FROM messages WHERE id = ?", (before_id,)
+                ).fetchone()
+                where.append("m.group_id < ?")
+                args.append(row[0] if row else before_id)
+            rows = self._conn.execute(
+                f"SELECT {MESSAGE_COLS} FROM messages m WHERE {' AND '.join(where)}"
+                " ORDER BY m.group_id DESC, m.alt_index DESC LIMIT ?",
+                (*args, -1 if limit is None else limit),
+            ).fetchall()
+        return [message_from_row(r) for r in reversed(rows)]
+
+    def get_message(self, message_id: int) -> StoredMessage:
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {MESSAGE_COLS} FROM messages m WHERE m.id = ?", (message_id,)
+            ).fetchone()
+        if row is None:
+            raise MessageNotFound(message_id)
+        return message_from_row(row)
+
+    def count_messages(self, conversation_id: int) -> int:
+        """Active messages (what the transcript shows)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND active = 1",
+                (conversation_id,),
+            ).fetchone()
+        return int(row[0])
+
+    def update_message(self, message_id: int, **fields: Any) -> None:
+        """Set any of: content, reasoning, status, failure_kind, failure_message, protocol, model,
+        usage (Usage or mapping), prompt_tokens, completion_tokens, timings (mapping), cost."""
+        cols = columns(fields)
+        if not cols:
+            return
+        sets = ", ".join(f"{k} = ?" for k in cols)
+        with self._write() as db:
+            fold_chunks(db, message_id)
+            cur = db.execute(
+                f"UPDATE messages SET {sets} WHERE id = ?", (*cols.values(), message_id)
+            )
+            if cur.rowcount == 0:
+                raise MessageNotFound(message_id)
+            db.execute(
+                "UPDATE conversations SET updated = ? WHERE id ="
+                " (SELECT conversation_id FROM messages WHERE id = ?)",
+                (time.time(), message_id),
+            )
+
+    def append_to_message(self, message_id: int, text: str, reasoning: str = "") -> None:
+        """Append streamed text: one small INSERT, whatever the reply's length; no FTS work.
+
+        The chunks are folded into the message by the next `update_message` (e.g. finish).
+        """
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO message_chunks (message_id, content, reasoning) VALUES (?, ?, ?)",
+                (message_id, text, reasoning),
+            )
+
+    def delete_message(self, message_id: int) -> None:
+        """Delete one message; if it was the active alternative, the newest other one shows."""
+        with self._write() as db:
+            row = db.execute(
+                "SELECT group_id, active FROM messages WHERE id = ?", (message_id,)
+            ).fetchone()
+            if row is None:
+                raise MessageNotFound(message_id)
+            db.execute("DELETE FROM messages WHERE id = ?", (message_id,))
+            if row["active"]:
+                db.execute(
+                    "UPDATE messages SET active = 1 WHERE id = (SELECT id FROM messages"
+                    " WHERE group_id = ? ORDER BY alt_index DESC LIMIT 1)",
+                    (row["group_id"],),
+                )
+
+    # Alternatives and branches
+
+    def alternatives(self, message_id: int) -> list[StoredMessage]:
+        """Every alternative in the message's group, oldest first."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {MESSAGE_COLS} FROM messages m WHERE m.group_id ="
+                " (SELECT group_id FROM messages WHERE id = ?) ORDER BY m.alt_index",
+                (message_id,),
+            ).fetchall()
+        if not rows:
+            raise MessageNotFound(message_id)
+        return [message_from_row(r) for r in rows]
+
+    def set_active_alternative(self, message_id: int) -> None:
+        """Show this alternative; for a prompt, also the replies and turns that followed it."""
+        with self._write() as db:
+            row = db.execute(
+                "SELECT conversation_id, group_id, active, role FROM messages WHERE id = ?",
+                (message_id,),
+            ).fetchone()
+            if row is None:
+                raise MessageNotFound(message_id)
+            if not row["active"]:
+                cid, group, branch = row["conversation_id"], row["group_id"], row["role"] == "user"
+                _switch_group(db, cid, group, message_id, branch=branch)
+
+    def reveal(self, message_id: int) -> bool:
+        """Put a message back in the shown transcript (a search hit in a hidden branch or an
+        older alternative): flip to the versions it belongs under, outermost first."""
+        for _ in range(64):  # one level per round; bounded against a damaged file
+            cur = self.get_message(message_id)
+            if cur.active:
+                return True
+            for _ in range(64):
+                if cur.superseded_by is not None:  # shown again with that prompt version
+                    cur = self.get_message(cur.superseded_by)
+                    continue
+                group = self.alternatives(cur.id)
+                if any(a.active for a in group):
+                    self.set_active_alternative(cur.id)
+                    break
+                hidden = next((a for a in group if a.superseded_by is not None), None)
+                if hidden is None:
+                    return False
+                cur = hidden  # the whole group is hidden: show it first
+        return self.get_message(message_id).active
+
+    def hidden_messages(self, conversation_id: int) -> list[StoredMessage]:
+        """Messages hidden by an edited prompt (kept; flipping the prompt back shows them)."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT {MESSAGE_COLS} FROM messages m WHERE m.conversation_id = ?"
+                " AND m.superseded_by IS NOT NULL ORDER BY m.group_id, m.alt_index",
+                (conversation_id,),
+            ).fetchall()
+        return [message_from_row(r) for r in rows]
+
+    def alternative_position(self, message_id: int) -> tuple[int, int]:
+        """(0-based index among its group's alternatives, how many there are)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT (SELECT COUNT(*) FROM messages a WHERE a.group_id = m.group_id"
+                " AND a.alt_index < m.alt_index), (SELECT COUNT(*) FROM messages a"
+                " WHERE a.group_id = m.group_id) FROM messages m WHERE m.id = ?",
+                (message_id,),
+            ).fetchone()
+        if row is None:
+            raise MessageNotFound(message_id)
+        return int(row[0]), int(row[1])
+
+    # Search
+
+    def search(self, text: str, limit: int = 100) -> list[SearchHit]:
+        """Full-text search over every finished message, newest first.
+
+        Newest first lets FTS5 stop after `limit` hits; ranking by bm25 would score every match,
+        which is slow for a common word (benchmarks/history.py measures it).
+        """
+        query = fts_query(text)
+        if query is None:
+            return []
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT m.conversation_id, m.id, c.title, m.role, m.created,"
+                " snippet(messages_fts, 0, ?, ?, '…', 16) AS snippet"
+                " FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
+                " JOIN conversations c ON c.id = m.conversation_id"
+                " WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC LIMIT ?",
+                (HIGHLIGHT_START, HIGHLIGHT_END, query, limit),
+            ).fetchall()
+        return [
+            SearchHit(
+                r["conversation_id"], r["id"], r["title"], r["role"], r["snippet"], r["created"]
+            )
+            for r in rows
+        ]
+
+    # Export and import
+
+    def _dump(self, conversation_id: int, *, public: bool) -> dict[str, Any]:
+        with self._read():
+            conv = self.get_conversation(conversation_id)
+            msgs = self.messages(conversation_id, active_only=False)
+        return export.to_json(conv, msgs, public=public)
+
+    def export_markdown(self, conversation_id: int) -> str:
+        with self._read():
+            conv = self.get_conversation(conversation_id)
+            msgs = self.messages(conversation_id)
+        return export.to_markdown(conv, msgs)
+
+    def export_json(self, conversation_id: int) -> dict[str, Any]:
+        """Metadata and every message with alternatives, usage and timings; never secrets."""
+        return self._dump(conversation_id, public=True)
+
+    def import_json(self, data: dict[str, Any]) -> int:
+        """Add an exported conversation as a new one; raises HistoryImportError saying why not."""
+        return self._insert_export(data, keep_ids=False)
+
+    def _insert_export(self, data: Mapping[str, Any], *, keep_ids: bool) -> int:
+        with self._write() as db:
+            return export.insert_export(db, data, keep_ids=keep_ids)
+
+
+def _switch_group(
+    db: sqlite3.Connection, cid: int, group_id: int, show: int | None, *, branch: bool
+) -> None:
+    """Deactivate group `group_id`, then activate `show` (if any). Inside the caller's transaction.
+
+    With `branch` (a prompt's versions), what follows the group is swapped too: the active
+    messages of later groups are tagged with the id of the version they followed and hidden, and
+    those tagged with `show` come back, so flipping back restores exactly them. A regenerated
+    reply is not a branch: the turns after it stay.
+    """
+    old = db.execute(
+        "SELECT id FROM messages WHERE group_id = ? AND active = 1", (group_id,)
+    ).fetchone()
+    db.execute("UPDATE messages SET active = 0 WHERE group_id = ?", (group_id,))
+    if old is not None and branch:
+        db.execute(
+            "UPDATE messages SET active = 0, superseded_by = ?"
+            " WHERE conversation_id = ? AND active = 1 AND group_id > ?",
+            (old[0], cid, group_id),
+        )
+    if show is not None:
+        db.execute("UPDATE messages SET active = 1 WHERE id = ?", (show,))
+        db.execute(
+            "UPDATE messages SET active = 1, superseded_by = NULL WHERE superseded_by = ?",
+            (show,),
+        )
+
+
+def _process_alive(pid: int | None) -> bool:
+    """Whether the process that was streaming into a row still runs (then leave the row alone)."""
+    if not pid or pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    if sys.platform == "win32":  # os.kill(pid, 0) would terminate the process on Windows
+        import ctypes
+
+        handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)
+        if not handle:
+            return False
+        code = ctypes.c_ulong()
+        ctypes.windll.kernel32.GetExitCodeProcess(handle, ctypes.byref(code))
+        ctypes.windll.kernel32.CloseHandle(handle)
+        return code.value == 259  # STILL_ACTIVE
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
