@@ -9,10 +9,16 @@ import argparse
 import datetime as dt
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streamdesk.cli._common import warn
+
+if TYPE_CHECKING:  # sqlite and the store load only for the subcommand that runs
+    from streamdesk.core.store.history import HistoryStore
+
+Action = Callable[["HistoryStore", argparse.Namespace], int]
 
 EXIT_NOT_FOUND = 5
 EXIT_BAD_IMPORT = 10
@@ -50,13 +56,13 @@ def format_cost(usd: float) -> str:
     return f"${usd:.6f}"
 
 
-def _run(args: argparse.Namespace, action: Any) -> int:
+def _run(args: argparse.Namespace, action: Action) -> int:
     """Open the store, run the action, turn an unknown id into exit 5."""
     from streamdesk.core.store.history import ConversationNotFound, HistoryStore
 
     with HistoryStore() as store:
         try:
-            result: int = action(store, args)
+            result = action(store, args)
         except ConversationNotFound as exc:
             warn(str(exc))
             return EXIT_NOT_FOUND
@@ -64,7 +70,7 @@ def _run(args: argparse.Namespace, action: Any) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    def action(store: Any, args: argparse.Namespace) -> int:
+    def action(store: HistoryStore, args: argparse.Namespace) -> int:
         rows = store.list_conversations(limit=args.limit)
         if not rows:
             print("No conversations yet.")
@@ -85,7 +91,7 @@ def _list(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     from streamdesk.core.store.history import status_note
 
-    def action(store: Any, args: argparse.Namespace) -> int:
+    def action(store: HistoryStore, args: argparse.Namespace) -> int:
         conv = store.get_conversation(args.id)
         out = [f"# {conv.title or '(untitled)'}  (id {conv.id}, {_when(conv.updated)})"]
         if conv.system_prompt:
@@ -107,7 +113,7 @@ def _show(args: argparse.Namespace) -> int:
 def _search(args: argparse.Namespace) -> int:
     from streamdesk.core.store.history import HIGHLIGHT_END, HIGHLIGHT_START, plain_snippet
 
-    def action(store: Any, args: argparse.Namespace) -> int:
+    def action(store: HistoryStore, args: argparse.Namespace) -> int:
         hits = store.search(" ".join(args.text), limit=args.limit)
         if not hits:
             print("No matches.")
@@ -124,7 +130,7 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    def action(store: Any, args: argparse.Namespace) -> int:
+    def action(store: HistoryStore, args: argparse.Namespace) -> int:
         if args.format == "json":
             text = json.dumps(store.export_json(args.id), ensure_ascii=False, indent=2) + "\n"
         else:
@@ -151,7 +157,7 @@ def _import(args: argparse.Namespace) -> int:
         warn(f"cannot import {args.file}: not valid JSON ({exc})")
         return EXIT_BAD_IMPORT
 
-    def action(store: Any, args: argparse.Namespace) -> int:
+    def action(store: HistoryStore, args: argparse.Namespace) -> int:
         try:
             new_id = store.import_json(data)
         except HistoryImportError as exc:

@@ -13,9 +13,13 @@ import argparse
 import getpass
 import os
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from streamdesk.cli._common import warn
+
+if TYPE_CHECKING:  # keyring loads only for the subcommand that needs it
+    from streamdesk.core.store.secrets import KeyStore
 
 EXIT_NO_KEY = 1
 EXIT_USAGE = 2
@@ -67,13 +71,13 @@ def _read_key(provider_id: str) -> str:
     return sys.stdin.readline().strip()
 
 
-def _keychain_call(action: Any) -> int:
+def _keychain_call(action: Callable[[KeyStore], int]) -> int:
     """Run `action(store)`, turning an unavailable keychain into one line and exit 6."""
     from streamdesk.core.errors import KeychainUnavailable
     from streamdesk.core.store.secrets import ENV_KEY, KeyStore
 
     try:
-        result: int = action(KeyStore())
+        result = action(KeyStore())
     except KeychainUnavailable as exc:
         reason = str(exc).split(": the key", 1)[0]  # the CLI has no session to hold a key in
         warn(f"{reason}; nothing was changed. {ENV_KEY} can pass a key for one run instead.")
@@ -90,7 +94,7 @@ def _set(args: argparse.Namespace) -> int:
         warn("no key given (type it at the prompt, or pipe one line on stdin)")
         return EXIT_USAGE
 
-    def store_key(store: Any) -> int:
+    def store_key(store: KeyStore) -> int:
         store.set(provider_id, key)
         warn(f"stored the key for {provider_id} in {store.backend_name()}")
         return 0
@@ -101,7 +105,7 @@ def _set(args: argparse.Namespace) -> int:
 def _delete(args: argparse.Namespace) -> int:
     provider_id: str = args.provider
 
-    def delete_key(store: Any) -> int:
+    def delete_key(store: KeyStore) -> int:
         if store.delete(provider_id):
             warn(f"deleted the key for {provider_id}")
             return 0
@@ -114,8 +118,8 @@ def _delete(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     from streamdesk.core.store.secrets import ENV_KEY
 
-    def list_keys(store: Any) -> int:
-        ids: list[str] = store.list()
+    def list_keys(store: KeyStore) -> int:
+        ids = store.list()
         print(f"backend: {store.backend_name()}")
         if os.environ.get(ENV_KEY):
             warn(f"{ENV_KEY} is set: it overrides these keys for this run")

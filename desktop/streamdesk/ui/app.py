@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
@@ -22,6 +22,9 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from streamdesk import __version__, appicon, startup_probe
 from streamdesk.core.redact import install_log_redaction
+
+if TYPE_CHECKING:  # the window's module loads after the QApplication exists
+    from streamdesk.ui.window.main_window import MainWindow
 
 STYLE_SET = "streamdeskFusion"  # dynamic property: theme.apply_theme need not set the style
 FIRST_PAINT_WAIT_MS = 2000  # a window that is never exposed (minimised, no compositor) waits this
@@ -95,11 +98,11 @@ AUTOSEND_ENV = "STREAMDESK_AUTOSEND"  # test hook: send this prompt once the win
 AUTOSEND_SCENARIO_ENV = "STREAMDESK_AUTOSEND_SCENARIO"  # ... with this mock fault scenario
 
 
-async def _main(window: Any) -> int:
+async def _main(window: MainWindow) -> int:
     """`window.run()`, plus the end-to-end tests' autosend hook between start and close."""
     prompt = os.environ.get(AUTOSEND_ENV, "")
     if not prompt.strip():
-        return int(await window.run())
+        return await window.run()
     await window.start()
     window.set_next_scenario(os.environ.get(AUTOSEND_SCENARIO_ENV) or None)
     window.current_session().send(prompt)
