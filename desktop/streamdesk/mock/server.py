@@ -15,13 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from streamdesk.mock.chat import Chat, ChatRejected, Defaults, parse_body, pick_scenario, plan_chat
-from streamdesk.mock.http import (
-    MAX_HEAD,
-    BadRequest,
-    Request,
-    json_response,
-    read_request,
-)
+from streamdesk.mock.http import BadRequest, HttpConnection, Request
 from streamdesk.mock.scenarios import FLAKY, HTTP_ERRORS, HttpError, bad_request, unauthorized
 from streamdesk.mock.sse import completion_json, stream_chat
 from streamdesk.mock.ws import serve_websocket
@@ -80,9 +74,7 @@ class MockServer:
         return f"[{self.host}]" if ":" in self.host else self.host
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(
-            self._on_connection, self.host, self.port, limit=MAX_HEAD
-        )
+        self._server = await asyncio.start_server(self._on_connection, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def close(self) -> None:
@@ -128,14 +120,15 @@ class MockServer:
             writer.transport.abort()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = HttpConnection(reader, writer)
         try:
-            await self._serve(reader, writer)
+            await self._serve(conn)
         except BadRequest as exc:
-            error = bad_request(str(exc))
+            log.debug("mock: bad request: %s", exc)
             with contextlib.suppress(ConnectionError):
-                writer.write(json_response(exc.status, error.body(), keep_alive=False))
+                conn.respond_bad_request(exc.status, bad_request(str(exc)).body())
                 await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+        except ConnectionError as exc:
             log.debug("mock: connection ended: %r", exc)
         finally:
             task = asyncio.current_task()
@@ -144,16 +137,16 @@ class MockServer:
             else:
                 writer.close()
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while (request := await read_request(reader)) is not None:
+    async def _serve(self, conn: HttpConnection) -> None:
+        while (request := await conn.next_request()) is not None:
             if (
                 request.path == "/v1/ws/chat"
                 and "websocket" in request.headers.get("upgrade", "").lower()
             ):
-                await self._websocket(reader, writer, request)
+                await self._websocket(conn, request)
                 return
-            keep = await self._http(writer, request) and request.keep_alive
-            if not keep or writer.transport.is_closing():
+            keep = await self._http(conn, request) and request.keep_alive
+            if not keep or conn.closing:
                 return
 
     def _record(self, request: Request, scenario: str, body: bytes | None = None) -> None:
@@ -180,12 +173,12 @@ class MockServer:
             candidates.extend(parse_qs(request.query).get("api_key", []))
         return any(hmac.compare_digest(c.encode(), key) for c in candidates)
 
-    async def _http(self, writer: asyncio.StreamWriter, request: Request) -> bool:
+    async def _http(self, conn: HttpConnection, request: Request) -> bool:
         """Answer one plain HTTP request; False when the connection must close."""
         keep = request.keep_alive
         headers: list[tuple[str, str]]
         if request.path == "/v1/chat/completions" and request.method == "POST":
-            return await self._chat(writer, request)
+            return await self._chat(conn, request)
         self._record(request, request.headers.get("x-mock-scenario", "ok"))
         if not self._authorized(request):
             status, body, headers = 401, unauthorized().body(), []
@@ -201,8 +194,8 @@ class MockServer:
         else:
             error = HttpError(404, "invalid_request_error", "not_found", "Unknown path.")
             status, body, headers = 404, error.body(), []
-        writer.write(json_response(status, body, headers, keep_alive=keep))
-        await writer.drain()
+        conn.respond_json(status, body, headers, keep_alive=keep)
+        await conn.writer.drain()
         return keep
 
     def _model(self, name: str) -> dict[str, object]:
@@ -212,8 +205,8 @@ class MockServer:
     def _models(self) -> dict[str, object]:
         return {"object": "list", "data": [self._model(m) for m in MODELS]}
 
-    def _error(self, writer: asyncio.StreamWriter, error: HttpError, keep: bool) -> bool:
-        writer.write(json_response(error.status, error.body(), error.headers(), keep_alive=keep))
+    def _error(self, conn: HttpConnection, error: HttpError, keep: bool) -> bool:
+        conn.respond_json(error.status, error.body(), error.headers(), keep_alive=keep)
         return keep
 
     def _prepare(
@@ -241,26 +234,24 @@ class MockServer:
                 return FLAKY[chat.scenario]
         return chat
 
-    async def _chat(self, writer: asyncio.StreamWriter, request: Request) -> bool:
+    async def _chat(self, conn: HttpConnection, request: Request) -> bool:
         keep = request.keep_alive
         try:
             body = parse_body(request.body)
         except ChatRejected as exc:
             self._record(request, "invalid")
-            return self._error(writer, exc.error, keep)
+            return self._error(conn, exc.error, keep)
         plan = self._prepare(
             request, request.body, body, request.headers.get("x-mock-scenario"), ws=False
         )
         if isinstance(plan, HttpError):
-            return self._error(writer, plan, keep)
+            return self._error(conn, plan, keep)
         if body.get("stream") is not True:
-            writer.write(json_response(200, completion_json(plan), keep_alive=keep))
+            conn.respond_json(200, completion_json(plan), keep_alive=keep)
             return keep
-        return await stream_chat(writer, plan, keep) and keep
+        return await stream_chat(conn, plan, keep) and keep
 
-    async def _websocket(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: Request
-    ) -> None:
+    async def _websocket(self, conn: HttpConnection, request: Request) -> None:
         header_scenario = request.headers.get("x-mock-scenario")
         self._record(request, header_scenario or "ok")
         rejection: HttpError | None = None
@@ -274,8 +265,8 @@ class MockServer:
                 self._flaky_seen.add(key)
                 rejection = FLAKY[header_scenario]
         if rejection is not None:
-            self._error(writer, rejection, keep=False)
-            await writer.drain()
+            self._error(conn, rejection, keep=False)
+            await conn.writer.drain()
             return
 
         def prepare(raw: bytes, message: dict[str, Any]) -> Chat | HttpError:
@@ -285,7 +276,8 @@ class MockServer:
                 explicit = None  # the handshake already played the flaky failure
             return self._prepare(request, raw, message, explicit, ws=True)
 
-        await serve_websocket(reader, writer, request, prepare)
+        leftover = conn.take_over()
+        await serve_websocket(conn.reader, conn.writer, request, leftover, prepare)
 
 
 def run_mock_in_thread(

@@ -2,6 +2,7 @@
 
 The body is `Transfer-Encoding: chunked`, one HTTP chunk per write, so the write pattern a
 scenario asks for (one byte, a split UTF-8 character) is visible on the wire and reaches clients.
+h11 frames each chunk; a cut closes the socket mid-body, which h11 has no event for.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from collections.abc import Sequence
 
 from streamdesk.mock.chat import Chat
-from streamdesk.mock.http import LAST_CHUNK, chunk, response_head
+from streamdesk.mock.http import HttpConnection
 from streamdesk.mock.scenarios import MID_STREAM_FAULTS, STALL_SECONDS, STREAM_ERROR
 from streamdesk.mock.stream import play
 
@@ -39,8 +40,8 @@ def split_utf8(data: bytes) -> list[bytes]:
 class SseSink:
     """Writes events to a chunked response body in the way the scenario asks for."""
 
-    def __init__(self, writer: asyncio.StreamWriter, scenario: str) -> None:
-        self._writer = writer
+    def __init__(self, conn: HttpConnection, scenario: str) -> None:
+        self._conn = conn
         self._scenario = scenario
         self._eol = {"crlf": "\r\n", "cr": "\r"}.get(scenario, "\n")
         self._prefix = f": keep-alive{self._eol}{self._eol}" if scenario == "keepalive" else ""
@@ -49,7 +50,7 @@ class SseSink:
 
     @property
     def closed(self) -> bool:
-        return self._closed or self._writer.transport.is_closing()
+        return self._closed or self._conn.closing
 
     def _frame(self, payload: str) -> str:
         return f"{self._prefix}data: {payload}{self._eol}{self._eol}"
@@ -73,15 +74,12 @@ class SseSink:
                 data = BOM + data
         if self._scenario == "one-byte":
             for k in range(len(data)):
-                self._writer.write(chunk(data[k : k + 1]))
-                await self._writer.drain()
+                await self._conn.write_chunk(data[k : k + 1])
         elif self._scenario == "split-utf8":
             for piece in split_utf8(data):
-                self._writer.write(chunk(piece))
-                await self._writer.drain()
+                await self._conn.write_chunk(piece)
         else:
-            self._writer.write(chunk(data))
-            await self._writer.drain()
+            await self._conn.write_chunk(data)
 
     async def fault(self, scenario: str) -> bool:
         if scenario == "bad-json":
@@ -94,13 +92,12 @@ class SseSink:
             await asyncio.sleep(STALL_SECONDS)
             return True
         self._closed = True  # cut, ws-close-1011: drop the connection mid-body
-        self._writer.close()
+        self._conn.cut()
         return False
 
     async def finish(self) -> None:
         if not self.closed:
-            self._writer.write(LAST_CHUNK)
-            await self._writer.drain()
+            await self._conn.end_chunked()
 
 
 def _chunk_json(base: str, delta: str, finish: str = "null") -> str:
@@ -108,7 +105,7 @@ def _chunk_json(base: str, delta: str, finish: str = "null") -> str:
     return f'{base}"choices":[{choice}]}}'
 
 
-async def stream_chat(writer: asyncio.StreamWriter, chat: Chat, keep_alive: bool) -> bool:
+async def stream_chat(conn: HttpConnection, chat: Chat, keep_alive: bool) -> bool:
     """Write the response head and the event stream; False when the connection must close."""
     cid = f"chatcmpl-mock{next(_ids)}"
     model = json.dumps(chat.model, ensure_ascii=False)
@@ -132,15 +129,12 @@ async def stream_chat(writer: asyncio.StreamWriter, chat: Chat, keep_alive: bool
     head = [
         ("content-type", "text/event-stream; charset=utf-8"),
         ("cache-control", "no-cache"),
-        ("transfer-encoding", "chunked"),
         ("connection", "keep-alive" if keep_alive else "close"),
         ("x-request-id", cid),
         ("x-mock-scenario", chat.scenario),
-        ("server", "streamdesk-mock"),
     ]
-    writer.write(response_head(200, head))
-    await writer.drain()
-    sink = SseSink(writer, chat.scenario)
+    await conn.start_chunked(200, head)
+    sink = SseSink(conn, chat.scenario)
     await sink.keepalive()
     prelude = [_chunk_json(base, '{"role":"assistant","content":""}')]
     whole = await play(sink, prelude, events, trailer, chat.pace, chat.scenario)

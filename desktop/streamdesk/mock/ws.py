@@ -1,8 +1,9 @@
 """`/v1/ws/chat`: the Streamdesk WebSocket chat protocol on websockets' sans-I/O `ServerProtocol`.
 
-The HTTP server already read the upgrade request; its raw bytes are fed to the protocol, which
-validates the handshake. After that a reader task feeds incoming bytes to the protocol (pings and
-the closing handshake are answered there) and queues text messages; the main loop answers each
+The HTTP server already parsed the upgrade request; its head is fed to the protocol, which
+validates the handshake and writes its answer. Bytes the HTTP parser had buffered past the request
+go to the protocol next, then a reader task feeds incoming bytes to it (pings and the closing
+handshake are answered there) and queues text messages; the main loop answers each
 `chat.completion` message in turn, so several requests may share one connection.
 """
 
@@ -127,18 +128,14 @@ def _frames(chat: Chat) -> tuple[list[str], list[str]]:
 async def _read_loop(
     reader: asyncio.StreamReader, conn: WsConnection, inbox: asyncio.Queue[bytes | None]
 ) -> None:
-    """Feed bytes to the protocol; queue complete text/binary messages; None at the end."""
+    """Feed bytes to the protocol; queue complete text/binary messages; None at the end.
+
+    Starts with what the protocol already holds (bytes that came with the upgrade request).
+    """
     parts: list[bytes] = []
+    eof = False
     try:
         while True:
-            try:
-                data = await reader.read(65536)
-            except ConnectionError:
-                data = b""
-            if not data:
-                conn.protocol.receive_eof()
-            else:
-                conn.protocol.receive_data(data)
             for event in conn.protocol.events_received():
                 if isinstance(event, Frame) and event.opcode in (
                     Opcode.TEXT,
@@ -151,8 +148,17 @@ async def _read_loop(
                         parts = []
             with contextlib.suppress(ConnectionError):
                 await conn.flush()
-            if not data or conn.protocol.state is State.CLOSED:
+            if eof or conn.protocol.state is State.CLOSED:
                 return
+            try:
+                data = await reader.read(65536)
+            except ConnectionError:
+                data = b""
+            eof = not data
+            if eof:
+                conn.protocol.receive_eof()
+            else:
+                conn.protocol.receive_data(data)
     finally:
         inbox.put_nowait(None)
 
@@ -161,9 +167,14 @@ async def serve_websocket(
     reader: asyncio.StreamReader,
     writer: asyncio.StreamWriter,
     request: Request,
+    leftover: bytes,
     prepare: Callable[[bytes, dict[str, object]], Chat | HttpError],
 ) -> None:
-    """Complete the handshake, then answer chat.completion messages until the peer leaves."""
+    """Complete the handshake, then answer chat.completion messages until the peer leaves.
+
+    `leftover` is what the client sent after the upgrade request and the HTTP parser had already
+    read: the first frames, when the client did not wait for the handshake answer.
+    """
     protocol = ServerProtocol(max_size=MAX_MESSAGE)
     protocol.receive_data(request.head)
     handshake = next(e for e in protocol.events_received() if isinstance(e, WsRequest))
@@ -172,6 +183,8 @@ async def serve_websocket(
     await conn.flush()
     if protocol.state is not State.OPEN:
         return
+    if leftover:
+        protocol.receive_data(leftover)
     inbox: asyncio.Queue[bytes | None] = asyncio.Queue()
     reading = asyncio.create_task(_read_loop(reader, conn, inbox))
     try:
