@@ -1,10 +1,11 @@
-"""The package's shape, checked from its source with `ast` (nothing is imported): no import
-cycles, a small `ui/` top level, one way into the conversation engine, and no classes that
-borrow their host's attributes through `__getattr__`."""
+"""The package's shape, checked from its source with `ast` (no module of it is imported): no
+import cycles, a mock apart from the client, a small `ui/` top level, one way into the
+conversation engine, and no mixins (classes that borrow their host's attributes)."""
 
 from __future__ import annotations
 
 import ast
+import importlib
 import itertools
 from collections import deque
 from collections.abc import Collection, Iterator
@@ -324,3 +325,145 @@ def test_no_class_defines_getattr() -> None:
         if function.name == "__getattr__"
     ]
     assert not found, "\n".join(found)
+
+
+def top_level_classes(module: Module) -> dict[str, ast.ClassDef]:
+    return {node.name: node for node in module.tree.body if isinstance(node, ast.ClassDef)}
+
+
+def package_base(module: Module, base: ast.expr) -> tuple[Module, ast.ClassDef] | None:
+    """The package class a base expression names (a bare name, defined here or imported)."""
+    if not isinstance(base, ast.Name):
+        return None
+    if base.id in top_level_classes(module):
+        return module, top_level_classes(module)[base.id]
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.ImportFrom):
+            source = MODULES.get(absolute_module(module, node))
+            for alias in node.names:
+                if source is not None and (alias.asname or alias.name) == base.id:
+                    found = top_level_classes(source).get(alias.name)
+                    return (source, found) if found is not None else None
+    return None
+
+
+def outside_base_names(module: Module, base: ast.expr) -> set[str] | None:
+    """Attribute names of a base class from outside the package (Qt, the standard library),
+    looked up by importing it; None when it cannot be resolved."""
+    owner, name = "builtins", ast.unparse(base)
+    if isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name):
+        name = base.attr
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if (alias.asname or alias.name) == base.value.id:
+                        owner = alias.name
+    elif isinstance(base, ast.Name):
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                for alias in node.names:
+                    if (alias.asname or alias.name) == base.id:
+                        owner, name = node.module, alias.name
+    try:
+        return set(dir(getattr(importlib.import_module(owner), name)))
+    except (ImportError, AttributeError):
+        return None
+
+
+def self_attributes(node: ast.ClassDef, context: type[ast.expr_context]) -> set[str]:
+    return {
+        found.attr
+        for found in ast.walk(node)
+        if isinstance(found, ast.Attribute)
+        and isinstance(found.value, ast.Name)
+        and found.value.id == "self"
+        and isinstance(found.ctx, context)
+    }
+
+
+RECORD_BASES = {"NamedTuple", "TypedDict", "Protocol"}
+
+
+def declares_fields(node: ast.ClassDef) -> bool:
+    """A dataclass, named tuple, typed dict or protocol: its bare annotations are its fields."""
+    decorators = [d.func if isinstance(d, ast.Call) else d for d in node.decorator_list]
+    return any(ast.unparse(d).endswith("dataclass") for d in decorators) or any(
+        ast.unparse(base).rpartition(".")[2] in RECORD_BASES for base in node.bases
+    )
+
+
+def owned_attributes(module: Module, node: ast.ClassDef) -> set[str] | None:
+    """What a class sets or defines itself or inherits; None when a base cannot be resolved.
+    A bare class-level annotation (`store: Store`) is not owned, except in a record class: it
+    declares an attribute that someone else sets."""
+    names = self_attributes(node, ast.Store)
+    fields = declares_fields(node)
+    for statement in node.body:
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(statement.name)
+        elif isinstance(statement, ast.Assign):
+            names |= {t.id for t in statement.targets if isinstance(t, ast.Name)}
+        elif isinstance(statement, ast.AnnAssign) and (statement.value is not None or fields):
+            names.add(ast.unparse(statement.target))
+    for base in node.bases:
+        inside = package_base(module, base)
+        inherited = owned_attributes(*inside) if inside else outside_base_names(module, base)
+        if inherited is None:
+            return None
+        names |= inherited
+    return names
+
+
+def borrowed_attributes(module: Module, node: ast.ClassDef) -> list[str]:
+    """Attributes a class reads from `self` that it neither sets nor inherits: its host's."""
+    owned = owned_attributes(module, node)
+    if owned is None:
+        return []
+    read = {a for a in self_attributes(node, ast.Load) if not a.startswith("__")}
+    return sorted(read - owned)
+
+
+def test_no_class_inherits_a_mixin_from_another_module() -> None:
+    """A base class from another module of the package must stand on its own: one that reads
+    attributes of `self` it never sets (declared by annotation, or set by the subclass) is a
+    mixin, a piece of its host cut out into another file."""
+    found = [
+        f"{module.where}:{node.lineno} {node.name} inherits {base.name} "
+        f"({origin.where}), which uses its host's {', '.join(borrowed)}"
+        for module in MODULES.values()
+        for node in top_level_classes(module).values()
+        for origin, base in filter(None, (package_base(module, b) for b in node.bases))
+        if origin is not module
+        for borrowed in [borrowed_attributes(origin, base)]
+        if borrowed
+    ]
+    assert not found, "\n".join(found)
+
+
+def test_the_mixin_check_sees_attributes_a_base_borrows() -> None:
+    source = ast.parse(
+        "from PySide6.QtCore import QObject\n"
+        "class Standalone(QObject):\n"
+        "    limit = 3\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.items = []\n"
+        "    def add(self, item):\n"
+        "        if len(self.items) < self.limit:\n"
+        "            self.items.append(item)\n"
+        "        self.deleteLater()\n"
+        "class Mixin:\n"
+        "    store: object\n"
+        "    def save(self):\n"
+        "        self.store.write(self.window)\n"
+        "@dataclass(frozen=True)\n"
+        "class Record:\n"
+        "    store: object\n"
+        "    def save(self):\n"
+        "        self.store.write()\n"
+    )
+    module = Module("streamdesk.example", SOURCE_ROOT / "streamdesk/example.py", source)
+    classes = top_level_classes(module)
+    assert borrowed_attributes(module, classes["Standalone"]) == []
+    assert borrowed_attributes(module, classes["Mixin"]) == ["store", "window"]
+    assert borrowed_attributes(module, classes["Record"]) == []
