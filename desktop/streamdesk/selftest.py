@@ -227,7 +227,7 @@ def run_selftest() -> int:
 
 def _run_in_qt(main: Callable[[], Awaitable[int]]) -> int:
     """Run `main` on a qasync loop over a QApplication, as the window does."""
-    import qasync  # type: ignore[import-untyped]
+    import qasync
     from PySide6 import __version__ as pyside_version
     from PySide6.QtWidgets import QApplication
 
