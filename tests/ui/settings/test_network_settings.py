@@ -174,7 +174,7 @@ async def test_saved_network_settings_apply_to_the_next_chat(
             proxy_url=f"http://127.0.0.1:{dead_port}",
         )
         window.settings_ui.apply(changed)  # what the dialog's "saved" signal does
-        await asyncio.gather(*window._tasks)  # the provider's key is looked up again
+        await window.wait_idle()  # the provider's key is looked up again
         assert refused_by_proxy(await chat(window), dead_port)
 
 

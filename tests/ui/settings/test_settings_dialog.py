@@ -119,18 +119,18 @@ async def test_editing_providers_and_saving_round_trips_through_the_file(qtbot: 
     dialog = _dialog(qtbot, Settings())
     page = dialog.providers
     page.select("ollama")  # a built-in, edited as an override
-    page.base_edit.setText("http://127.0.0.1:11999/v1")
+    page.form.base_edit.setText("http://127.0.0.1:11999/v1")
     page.add_provider()
-    page.name_edit.setText("My relay")
-    page.base_edit.setText("https://relay.example/v1")
-    page.ws_edit.setText("wss://relay.example/v1/ws/chat")
-    page.auth_box.setCurrentIndex(page.auth_box.findData(AuthStyle.X_API_KEY))
-    page.sign_check.setChecked(True)
-    page._add_model_row(ModelInfo("m-large", 1.5, 6.0))
-    page.default_model_box.setCurrentText("m-large")
-    page.own_timeouts.setChecked(True)
-    page.stall_spin.setValue(12.5)
-    page.retries_spin.setValue(4)
+    page.form.name_edit.setText("My relay")
+    page.form.base_edit.setText("https://relay.example/v1")
+    page.form.ws_edit.setText("wss://relay.example/v1/ws/chat")
+    page.form.auth_box.setCurrentIndex(page.form.auth_box.findData(AuthStyle.X_API_KEY))
+    page.form.sign_check.setChecked(True)
+    page.form.add_model_row(ModelInfo("m-large", 1.5, 6.0))
+    page.form.default_model_box.setCurrentText("m-large")
+    page.form.own_timeouts.setChecked(True)
+    page.form.stall_spin.setValue(12.5)
+    page.form.retries_spin.setValue(4)
     page.duplicate_provider()  # a copy of "My relay"
     page.use_for_chat()
     dialog.network.connect_spin.setValue(3.0)
@@ -237,16 +237,16 @@ async def test_test_connection_reports_first_token_latency_against_the_mock(
         page.test_button.click()
         await dialog.wait_idle()
         assert page.test_label.text().startswith("Key rejected: ")
-        page.refresh_button.click()  # /models with the typed (wrong) key: the error inline
+        page.form.refresh_button.click()  # /models with the typed (wrong) key: the error inline
         await dialog.wait_idle()
-        assert page.models_label.text().startswith("Key rejected: ")
+        assert page.form.models_label.text().startswith("Key rejected: ")
         page.keybox.key_edit.setText(secret)
-        page.refresh_button.click()
+        page.form.refresh_button.click()
         await dialog.wait_idle()
-        assert page.models_label.text() == "5 models from the server."
-        names = [m.id for m in page.form_profile().models]
+        assert page.form.models_label.text() == "5 models from the server."
+        names = [m.id for m in page.form.profile().models]
         assert "deepseek-reasoner" in names
-        assert ModelInfo("gpt-4.1", 2.0, 8.0) in page.form_profile().models  # prices kept
+        assert ModelInfo("gpt-4.1", 2.0, 8.0) in page.form.profile().models  # prices kept
 
 
 @pytest.mark.asyncio
@@ -315,8 +315,10 @@ async def test_window_leaves_the_demo_when_a_key_is_saved_and_returns_when_delet
         dialog.appearance.font_spin.setValue(17)
         dialog.save(close=True)
         await dialog.wait_idle()
-        await asyncio.gather(*window._tasks)
-        assert not window.offline and window.provider.id == pid and window.api_key == secret
+        await window.wait_idle()
+        assert (
+            not window.offline and window.provider.id == pid and window.switcher.api_key == secret
+        )
         assert window.current_session().view.font().pointSize() == 17
         session = window.new_chat()
         session.send("hello real provider")
@@ -331,7 +333,7 @@ async def test_window_leaves_the_demo_when_a_key_is_saved_and_returns_when_delet
         await dialog.wait_idle()
         dialog.providers.keybox.delete_key()
         await dialog.wait_idle()
-        await asyncio.gather(*window._tasks)
+        await window.wait_idle()
         assert window.offline and window.provider.id == "mock"
         dialog.reject()
 
@@ -341,9 +343,9 @@ async def test_the_provider_list_follows_the_name_as_it_is_typed(qtbot: QtBot) -
     dialog = _dialog(qtbot, Settings())
     page = dialog.providers
     page.add_provider()
-    page.name_edit.selectAll()
-    qtbot.keyClicks(page.name_edit, "Local relay")
+    page.form.name_edit.selectAll()
+    qtbot.keyClicks(page.form.name_edit, "Local relay")
     assert page.list.currentItem().text() == "Local relay"
     page.select("ollama")
-    qtbot.keyClicks(page.name_edit, " box")
+    qtbot.keyClicks(page.form.name_edit, " box")
     assert page.list.currentItem().text() == "Ollama box  (edited)"

@@ -38,12 +38,12 @@ async def test_a_deferred_window_fills_the_providers_and_warning_in_finish_build
     (config_dir() / "settings.toml").write_text('protocol = "ws"\nfont_size = 500\n')
     window = MainWindow(deferred=True, save_on_close=False)
     qtbot.addWidget(window)
-    assert window._settings is None, "the first frame must not load the settings module"
+    assert not window.settings_loaded, "the first frame must not load the settings module"
     assert window.header.provider_box.count() == 0
     assert window.header.protocol() == "ws"
     window.finish_build()
     try:
-        assert window.header.provider_box.count() == len(window.providers) > 0
+        assert window.header.provider_box.count() == len(window.switcher.providers) > 0
         assert window.provider.id == window.header.provider_id()
         assert window.settings_warning and "font_size" in window.settings_warning
         assert window.header.protocol() == "sse", "the invalid file's defaults win"

@@ -109,7 +109,7 @@ async def test_no_key_starts_the_offline_demo_with_a_badge_and_debug_menu(qtbot:
         assert window.offline and window.provider.id == "mock"
         assert window.header.offline_badge.isVisibleTo(window)
         assert "No API key" in window.header.offline_badge.toolTip()
-        assert window.debug_menu.menuAction().isEnabled()
+        assert window.menus.debug_menu.menuAction().isEnabled()
         assert window.header.provider_box.currentData() == "mock"
 
 
@@ -117,7 +117,7 @@ async def test_no_key_starts_the_offline_demo_with_a_badge_and_debug_menu(qtbot:
 async def test_debug_scenario_applies_to_the_next_request_only(qtbot: QtBot) -> None:
     async with open_window(qtbot) as window:
         window.max_retries_override = 0
-        window.scenario_actions["http-500"].trigger()
+        window.menus.scenario_actions["http-500"].trigger()
         session = window.current_session()
         session.send("one")
         turn = await wait_reply(session)

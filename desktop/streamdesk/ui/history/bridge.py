@@ -157,7 +157,7 @@ class HistoryBridge(HistoryActions):
         session.params = dict(conv.params)
         turns = self.turns_of(self.store.messages(cid), conv.model)
         session.load(turns, first_shown(turns, PAGE_MESSAGES))
-        self.window._show_conversation(key)
+        self.window.show_conversation(key)
         return session
 
     def turns_of(self, messages: list[StoredMessage], model: str) -> list[Turn]:

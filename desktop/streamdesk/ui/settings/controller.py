@@ -1,25 +1,37 @@
 """The window side of settings: open the dialog, apply what it saved, show one-line banners.
 
-`SettingsController(window)` connects `MainWindow.settingsRequested` (File ▸ Settings…, Ctrl+,),
-applies a saved dialog without a restart (providers, active provider or the offline demo, theme,
-font size), re-checks the key when one is saved or deleted, shows a corrupt settings file once
-in a banner, and offers "Open Settings" under a rejected key.
+`SettingsController` opens the dialog (File ▸ Settings…, Ctrl+,), applies a saved dialog without
+a restart (providers, active provider or the offline demo, theme, font size), re-checks the key
+when one is saved or deleted, shows a corrupt settings file once in a banner, and offers "Open
+Settings" under a rejected key.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QToolButton,
+    QWidget,
+)
 
 from streamdesk.core.events import Failure, FailureKind
-from streamdesk.core.providers import MOCK_PROVIDER_ID
-from streamdesk.core.store.settings import Settings, all_providers
+from streamdesk.core.store.settings import Settings
 from streamdesk.ui.keys import key_store
 from streamdesk.ui.settings.dialog import SettingsDialog
+
+if TYPE_CHECKING:
+    from streamdesk.ui.session.session import ChatSession
+    from streamdesk.ui.window.provider_switcher import ProviderSwitcher
 
 # Failures the network settings can cause: they offer "Open Settings" when a proxy is named.
 _NETWORK_KINDS = frozenset(
@@ -54,11 +66,13 @@ class Banner(QFrame):
         row.addWidget(self.label, 1)
         row.addWidget(self.action)
         row.addWidget(close)
-        self._slot: Any = None
+        self._slot: Callable[[], object] | None = None
         self.action.clicked.connect(self._act)
         self.hide()
 
-    def show_message(self, text: str, action: str = "", slot: Any = None) -> None:
+    def show_message(
+        self, text: str, action: str = "", slot: Callable[[], object] | None = None
+    ) -> None:
         self.label.setText(text)
         self.action.setText(action)
         self.action.setVisible(bool(action))
@@ -72,33 +86,39 @@ class Banner(QFrame):
 
 
 class SettingsController(QObject):
-    """Owns the (single) settings dialog of a `MainWindow` and applies what it saves."""
+    """Owns the (single) settings dialog of a window and applies what it saves.
 
-    def __init__(self, window: Any) -> None:
-        super().__init__(window)
-        self.window = window
+    It gets what it works on, not the window: the `ProviderSwitcher` (which provider to use),
+    the transcript stack (font size), the settings and a callback that applies saved ones.
+    The window places `banner`, connects its requests to `open_dialog` and passes each new
+    session to `watch`.
+    """
+
+    def __init__(
+        self,
+        parent: QWidget,
+        switcher: ProviderSwitcher,
+        transcripts: QStackedWidget,
+        settings: Callable[[], Settings],
+        apply_settings: Callable[[Settings], None],
+    ) -> None:
+        super().__init__(parent)
+        self._dialog_parent = parent
+        self.switcher = switcher
+        self.transcripts = transcripts
+        self._settings = settings
+        self._apply_settings = apply_settings
         self.dialog: SettingsDialog | None = None
-        self.font_size = window.settings.font_size
-        self.banner = Banner(window)
-        layout = window.centralWidget().layout()
-        layout.insertWidget(1, self.banner)  # under the header, above the conversation
-        window.settingsRequested.connect(self.open_dialog)
-        window.stack.widgetAdded.connect(self._on_added)
-        self._watched: set[int] = set()
+        self.font_size = settings().font_size
+        self.banner = Banner(parent)
         self._failure_banner = False  # the banner shows a failure: a good reply clears it
-        window.header.providerChanged.connect(self._clear_failure)
-        self._watch_sessions()
-        self.apply_font(window.settings.font_size)
-        if window.settings_warning:
-            self.banner.show_message(window.settings_warning, "Open Settings", self.open_dialog)
+        self.apply_font(self.font_size)
+
+    def show_settings_warning(self, text: str) -> None:
+        """A problem with settings.toml, under the header until dismissed."""
+        self.banner.show_message(text, "Open Settings", self.open_dialog)
 
     # -- dialog ---------------------------------------------------------------------------
-
-    def wanted_provider(self) -> str:
-        """The provider the user chose (the offline demo stands in for it without a key)."""
-        w = self.window
-        pid = w.header.provider_id() or w.provider.id
-        return str(w._offline_for or w.settings.active_provider) if pid == MOCK_PROVIDER_ID else pid
 
     def open_dialog(self) -> SettingsDialog:
         """Show the dialog non-modal (`show()`: the window stays usable, no nested loop); a
@@ -107,9 +127,9 @@ class SettingsController(QObject):
             self.dialog.raise_()
             self.dialog.activateWindow()
             return self.dialog
-        settings = self.window.settings
-        settings.active_provider = self.wanted_provider()
-        dialog = SettingsDialog(settings, key_store(), self.window)
+        settings = self._settings()
+        settings.active_provider = self.switcher.wanted_provider_id()
+        dialog = SettingsDialog(settings, key_store(), self._dialog_parent)
         dialog.saved.connect(self.apply)
         dialog.keysChanged.connect(self._on_keys_changed)
         self.dialog = dialog
@@ -118,57 +138,41 @@ class SettingsController(QObject):
 
     def apply(self, settings: Settings) -> None:
         """Use saved settings now: provider list, active provider (or demo), theme, font."""
-        w = self.window
-        settings.protocol = w.header.protocol()
-        settings.window_geometry = w.settings.window_geometry
-        w.settings = settings
-        w.providers = all_providers(settings)
-        w.header.set_providers(w.providers, settings.active_provider)
-        w.set_theme(settings.theme)
+        self._apply_settings(settings)
         self.apply_font(settings.font_size)
-        self._use(settings.active_provider)
+        self.switcher.select_saved(settings.active_provider)
 
     def apply_font(self, size: int) -> None:
         """Set on each transcript: with an application style sheet Qt does not propagate a
-        parent's font to children added later, so new conversations get it in `_on_added`."""
+        parent's font to children added later, so new conversations get it in `watch`."""
         self.font_size = size
-        stack = self.window.stack
-        for i in range(stack.count()):
-            view = stack.widget(i)
-            font = QFont(view.font())
-            font.setPointSize(size)
-            view.setFont(font)
+        for i in range(self.transcripts.count()):
+            view = self.transcripts.widget(i)
+            if view is not None:
+                self._set_font(view)
 
-    def _use(self, provider_id: str) -> None:
-        w = self.window
-        provider = next((p for p in w.providers if p.id == provider_id), None)
-        if provider is None and w.providers:
-            provider = next((p for p in w.providers if p.id != MOCK_PROVIDER_ID), w.providers[0])
-        if provider is not None:
-            w._spawn(w._use_provider(provider))
+    def _set_font(self, view: QWidget) -> None:
+        font = QFont(view.font())
+        font.setPointSize(self.font_size)
+        view.setFont(font)
 
     def _on_keys_changed(self, provider_id: str) -> None:
         """A key was saved, held or deleted: leave or enter the offline demo if it is ours."""
-        if provider_id == self.wanted_provider():
+        if provider_id == self.switcher.wanted_provider_id():
             self.banner.hide()
-            self._use(provider_id)
+            self.switcher.select_saved(provider_id)
 
     # -- failures -------------------------------------------------------------------------
 
-    def _on_added(self, _index: int) -> None:
-        self._watch_sessions()
-        self.apply_font(self.font_size)
-
-    def _watch_sessions(self) -> None:
-        for session in self.window.sessions.values():
-            if id(session) not in self._watched:
-                self._watched.add(id(session))
-                session.failed.connect(self._on_failure)
-                session.finished.connect(self._on_finished)
+    def watch(self, session: ChatSession) -> None:
+        """A new conversation: its transcript gets the font, its failures the banner."""
+        self._set_font(session.view)
+        session.failed.connect(self._on_failure)
+        session.finished.connect(self._on_finished)
 
     def _on_failure(self, _key: object, failure: Failure) -> None:
         if failure.kind is FailureKind.AUTHENTICATION:
-            text = f"{self.window.provider.name} rejected the API key."
+            text = f"{self.switcher.provider.name} rejected the API key."
         elif failure.kind is FailureKind.KEYCHAIN_UNAVAILABLE:
             text = failure.message
         elif failure.kind is FailureKind.TLS_ERROR:
@@ -183,17 +187,13 @@ class SettingsController(QObject):
     def _on_finished(self, _key: object, status: str) -> None:
         """A complete reply proves the key works again: a stale key banner would mislead."""
         if status == "complete":
-            self._clear_failure()
+            self.clear_failure()
 
-    def _clear_failure(self, *_: object) -> None:
+    def clear_failure(self, *_: object) -> None:
+        """Hide a failure's banner (another provider, or a reply that worked)."""
         if self._failure_banner:
             self._failure_banner = False
             self.banner.hide()
-
-    def close(self) -> None:
-        if self.dialog is not None:
-            with contextlib.suppress(RuntimeError):
-                self.dialog.reject()
 
     async def aclose(self) -> None:
         """Close the dialog and wait for its keychain and network tasks to end, on this loop."""

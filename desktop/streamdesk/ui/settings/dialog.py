@@ -38,7 +38,8 @@ from streamdesk.core.store.settings import (
     split_proxy_credentials,
 )
 from streamdesk.ui.settings.ops import Tasks
-from streamdesk.ui.settings.providers_page import ProvidersPage, _seconds
+from streamdesk.ui.settings.provider_form import seconds_spin
+from streamdesk.ui.settings.providers_page import ProvidersPage
 
 PROXY_CHOICES = (("system", "System proxy"), ("none", "No proxy"), ("manual", "Manual"))
 THEME_LABELS = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
@@ -49,9 +50,9 @@ class NetworkPage(QWidget):
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.connect_spin = _seconds(self, 120)
-        self.first_token_spin = _seconds(self, 3600)
-        self.stall_spin = _seconds(self, 3600)
+        self.connect_spin = seconds_spin(self, 120)
+        self.first_token_spin = seconds_spin(self, 3600)
+        self.stall_spin = seconds_spin(self, 3600)
         self.retries_spin = QSpinBox(self)
         self.retries_spin.setRange(0, 10)
         self.retries_spin.setMaximumWidth(110)

@@ -1,11 +1,12 @@
-"""The Providers page's form: its widgets, and the profile it shows or edits (split out of
-settings_providers.py; `ProvidersPage` inherits `ProviderForm`)."""
+"""The Providers page's form: name, URLs, auth, models and timeouts of one provider profile.
+
+`ProviderForm` shows a `ProviderSettings` (`load`) and gives back what it shows now (`profile`);
+the page around it owns the list, the working settings, the key box and the tests.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -23,9 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from streamdesk.core.providers import BUILTIN_PROVIDERS, ModelInfo, Provider
+from streamdesk.core.providers import BUILTIN_PROVIDERS, ModelInfo
 from streamdesk.core.request import AuthStyle, Timeouts
-from streamdesk.core.store.settings import ProviderSettings, resolve_provider
+from streamdesk.core.store.settings import ProviderSettings
 
 AUTH_CHOICES = (
     (AuthStyle.BEARER, "Authorization: Bearer"),
@@ -42,7 +43,8 @@ def _price(text: str) -> float | None:
         return None
 
 
-def _seconds(parent: QWidget, maximum: float) -> QDoubleSpinBox:
+def seconds_spin(parent: QWidget, maximum: float) -> QDoubleSpinBox:
+    """A spin box for a timeout in seconds, 0.1 s to `maximum`."""
     spin = QDoubleSpinBox(parent)
     spin.setRange(0.1, maximum)
     spin.setDecimals(1)
@@ -52,12 +54,17 @@ def _seconds(parent: QWidget, maximum: float) -> QDoubleSpinBox:
 
 
 class ProviderForm(QWidget):
-    """Name, URLs, auth, models and timeouts of the selected profile; `ProvidersPage` adds the
-    list, key box and tests (and the attributes used here: settings, current_id, buttons)."""
+    """Emits `nameEdited(text)` as the name is typed and `refreshRequested()` for the
+    server's model list (the page asks the server: it has the key and the network options)."""
 
-    def _build_form(self) -> QFormLayout:
+    nameEdited = Signal(str)
+    refreshRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.provider_id = ""  # of the profile shown
         self.name_edit = QLineEdit(self)
-        self.name_edit.textEdited.connect(self._show_name)
+        self.name_edit.textEdited.connect(self.nameEdited)
         self.id_label = QLabel(self)
         self.id_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.base_edit = QLineEdit(self)
@@ -78,12 +85,12 @@ class ProviderForm(QWidget):
         self.models_table.setMinimumHeight(120)
         model_buttons = QHBoxLayout()
         self.add_model_button = QPushButton("Add model", self)
-        self.add_model_button.clicked.connect(lambda: self._add_model_row(ModelInfo("")))
+        self.add_model_button.clicked.connect(lambda: self.add_model_row(ModelInfo("")))
         self.remove_model_button = QPushButton("Remove model", self)
         self.remove_model_button.clicked.connect(self._remove_model_row)
         self.refresh_button = QPushButton("Refresh models", self)
         self.refresh_button.setToolTip("Ask the server's GET /models for its model list")
-        self.refresh_button.clicked.connect(self.refresh_models)
+        self.refresh_button.clicked.connect(self.refreshRequested)
         self.models_label = QLabel(self)
         self.models_label.setWordWrap(True)
         for button in (self.add_model_button, self.remove_model_button, self.refresh_button):
@@ -92,9 +99,9 @@ class ProviderForm(QWidget):
         self.default_model_box = QComboBox(self)
         self.default_model_box.setEditable(True)
         self.own_timeouts = QCheckBox("Own timeouts and retries (else the Network page's)", self)
-        self.connect_spin = _seconds(self, 120)
-        self.first_token_spin = _seconds(self, 3600)
-        self.stall_spin = _seconds(self, 3600)
+        self.connect_spin = seconds_spin(self, 120)
+        self.first_token_spin = seconds_spin(self, 3600)
+        self.stall_spin = seconds_spin(self, 3600)
         self.retries_spin = QSpinBox(self)
         self.retries_spin.setRange(0, 10)
         timeouts = QHBoxLayout()
@@ -108,7 +115,8 @@ class ProviderForm(QWidget):
             timeouts.addWidget(w)
         timeouts.addStretch(1)
         self.own_timeouts.toggled.connect(self._enable_timeouts)
-        form = QFormLayout()
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Name", self.name_edit)
         form.addRow("Id", self.id_label)
         form.addRow("SSE base URL", self.base_edit)
@@ -121,11 +129,12 @@ class ProviderForm(QWidget):
         form.addRow("Default model", self.default_model_box)
         form.addRow("", self.own_timeouts)
         form.addRow("", timeouts)
-        return form
 
     # -- form <-> profile -----------------------------------------------------------------
 
-    def _load(self, p: ProviderSettings) -> None:
+    def load(self, p: ProviderSettings, timeouts: Timeouts, max_retries: int) -> None:
+        """Show `p`; `timeouts` and `max_retries` are what it uses without its own."""
+        self.provider_id = p.id
         builtin = p.id in BUILTIN_IDS
         self.name_edit.setText(p.name)
         self.id_label.setText(p.id + ("  (built in)" if builtin else ""))
@@ -136,23 +145,19 @@ class ProviderForm(QWidget):
         self.needs_key_check.setChecked(p.needs_key)
         self.models_table.setRowCount(0)
         for m in p.models:
-            self._add_model_row(m)
+            self.add_model_row(m)
         self._fill_default_models(p.default_model)
-        t = p.timeouts or self.settings.timeouts()
+        t = p.timeouts or timeouts
         self.connect_spin.setValue(t.connect)
         self.first_token_spin.setValue(t.first_token)
         self.stall_spin.setValue(t.stall)
-        retries = self.settings.max_retries if p.max_retries is None else p.max_retries
+        retries = max_retries if p.max_retries is None else p.max_retries
         self.retries_spin.setValue(retries)
         self.own_timeouts.setChecked(p.timeouts is not None or p.max_retries is not None)
         self._enable_timeouts(self.own_timeouts.isChecked())
-        self.remove_button.setEnabled(not builtin)
-        self.reset_button.setEnabled(builtin and self.settings.profile(p.id) is not None)
         self.models_label.clear()
-        self.test_label.clear()
-        self.keybox.set_provider(p.id, p.needs_key)
 
-    def form_profile(self) -> ProviderSettings:
+    def profile(self) -> ProviderSettings:
         """The profile as the form shows it now."""
         models = []
         for row in range(self.models_table.rowCount()):
@@ -168,8 +173,8 @@ class ProviderForm(QWidget):
             stall=self.stall_spin.value(),
         )
         return ProviderSettings(
-            id=self.current_id,
-            name=self.name_edit.text().strip() or self.current_id,
+            id=self.provider_id,
+            name=self.name_edit.text().strip() or self.provider_id,
             base_url=self.base_edit.text().strip(),
             ws_url=self.ws_edit.text().strip() or None,
             auth=self.auth_box.currentData(),
@@ -181,29 +186,22 @@ class ProviderForm(QWidget):
             max_retries=self.retries_spin.value() if own else None,
         )
 
-    def commit(self) -> None:
-        """Write the form into the working settings (a built-in equal to itself is no override)."""
-        pid = self.current_id
-        if not pid:
-            return
-        profile = self.form_profile()
-        others = [p for p in self.settings.providers if p.id != pid]
-        base = BUILTIN_IDS.get(pid)
-        if base is not None and profile == ProviderSettings.from_provider(base):
-            self.settings.providers = others
-            return
-        index = next((i for i, p in enumerate(self.settings.providers) if p.id == pid), None)
-        if index is None:
-            self.settings.providers.append(profile)
-        else:
-            self.settings.providers[index] = profile
+    def focus_name(self) -> None:
+        """Put the cursor in the name field with the name selected (a new profile)."""
+        self.name_edit.setFocus()
+        self.name_edit.selectAll()
 
-    def form_provider(self) -> Provider:
-        """The form as a resolved provider (global timeouts filled in), for Test and Refresh."""
-        probe = dataclasses.replace(self.settings, providers=[self.form_profile()])
-        return resolve_provider(probe, self.current_id)
+    def set_server_models(self, ids: list[str]) -> str:
+        """The server's list, keeping the prices already known for those names."""
+        known = {m.id: m for m in self.profile().models}
+        default = self.default_model_box.currentText()
+        self.models_table.setRowCount(0)
+        for model_id in ids:
+            self.add_model_row(known.get(model_id, ModelInfo(model_id)))
+        self._fill_default_models(default if default in ids or not ids else ids[0])
+        return f"{len(ids)} models from the server."
 
-    def _add_model_row(self, m: ModelInfo) -> None:
+    def add_model_row(self, m: ModelInfo) -> None:
         row = self.models_table.rowCount()
         self.models_table.insertRow(row)
         cells = (m.id, m.input_price, m.output_price)
@@ -221,12 +219,12 @@ class ProviderForm(QWidget):
                 self.models_table.removeRow(row)
 
     def _fill_default_models(self, current: str) -> None:
-        names = [m.id for m in self.form_profile_models()]
+        names = [m.id for m in self._listed_models()]
         self.default_model_box.clear()
         self.default_model_box.addItems(names)
         self.default_model_box.setCurrentText(current)
 
-    def form_profile_models(self) -> list[ModelInfo]:
+    def _listed_models(self) -> list[ModelInfo]:
         return [
             ModelInfo(item.text().strip())
             for row in range(self.models_table.rowCount())

@@ -24,21 +24,19 @@ from PySide6.QtWidgets import (
 
 from streamdesk.core.errors import KeychainUnavailable, StreamError
 from streamdesk.core.models_api import fetch_models
-from streamdesk.core.providers import BUILTIN_PROVIDERS, ModelInfo, Provider
+from streamdesk.core.providers import BUILTIN_PROVIDERS, Provider
 from streamdesk.core.store.secrets import KeyStore
 from streamdesk.core.store.settings import ProviderSettings, Settings, resolve_provider
 from streamdesk.ui.settings.keys_box import KeyBox
 from streamdesk.ui.settings.ops import CheckResult, Tasks, check_connection, describe_failure
-from streamdesk.ui.settings.provider_form import AUTH_CHOICES as AUTH_CHOICES
-from streamdesk.ui.settings.provider_form import BUILTIN_IDS as BUILTIN_IDS
-from streamdesk.ui.settings.provider_form import ProviderForm
-from streamdesk.ui.settings.provider_form import _price as _price
-from streamdesk.ui.settings.provider_form import _seconds as _seconds
+from streamdesk.ui.settings.provider_form import BUILTIN_IDS, ProviderForm
 
 NetworkOptions = Callable[[], tuple[str | None, str | None]]  # (proxy, CA bundle)
 
 
-class ProvidersPage(ProviderForm):
+class ProvidersPage(QWidget):
+    """The profiles list with its buttons, the selected profile's `form`, its key and tests."""
+
     keysChanged = Signal(str)
     testFinished = Signal(object)  # CheckResult
     modelsRefreshed = Signal(str)  # the inline message
@@ -72,7 +70,9 @@ class ProvidersPage(ProviderForm):
         self.use_button.setToolTip("Make this the provider the window uses after Save")
         self.use_button.clicked.connect(self.use_for_chat)
         left.addWidget(self.use_button)
-        form = self._build_form()
+        self.form = ProviderForm(self)
+        self.form.nameEdited.connect(self._show_name)
+        self.form.refreshRequested.connect(self.refresh_models)
         self.keybox = KeyBox(store, tasks, self)
         self.keybox.keysChanged.connect(self.keysChanged)
         self.test_button = QPushButton("Test connection", self)
@@ -86,7 +86,7 @@ class ProvidersPage(ProviderForm):
         test_row.addWidget(self.test_button)
         test_row.addWidget(self.test_label, 1)
         right = QVBoxLayout()
-        right.addLayout(form)
+        right.addWidget(self.form)
         right.addWidget(self.keybox)
         right.addLayout(test_row)
         layout = QHBoxLayout(self)
@@ -143,7 +143,13 @@ class ProvidersPage(ProviderForm):
         if item is None:
             return
         self.current_id = str(item.data(Qt.ItemDataRole.UserRole))
-        self._load(self._profile(self.current_id))
+        profile = self._profile(self.current_id)
+        builtin = profile.id in BUILTIN_IDS
+        self.form.load(profile, self.settings.timeouts(), self.settings.max_retries)
+        self.remove_button.setEnabled(not builtin)
+        self.reset_button.setEnabled(builtin and self.settings.profile(profile.id) is not None)
+        self.test_label.clear()
+        self.keybox.set_provider(profile.id, profile.needs_key)
 
     def _profile(self, pid: str) -> ProviderSettings:
         own = self.settings.profile(pid)
@@ -165,8 +171,7 @@ class ProvidersPage(ProviderForm):
         pid = self._unique_id("provider")
         self.settings.providers.append(ProviderSettings(pid, "New provider", ""))
         self.reload(pid)
-        self.name_edit.setFocus()
-        self.name_edit.selectAll()
+        self.form.focus_name()
 
     def duplicate_provider(self) -> None:
         self.commit()
@@ -190,6 +195,28 @@ class ProvidersPage(ProviderForm):
         self.settings.providers = [p for p in self.settings.providers if p.id != pid]
         self.current_id = ""
         self.reload(pid)
+
+    def commit(self) -> None:
+        """Write the form into the working settings (a built-in equal to itself is no override)."""
+        pid = self.current_id
+        if not pid:
+            return
+        profile = self.form.profile()
+        others = [p for p in self.settings.providers if p.id != pid]
+        base = BUILTIN_IDS.get(pid)
+        if base is not None and profile == ProviderSettings.from_provider(base):
+            self.settings.providers = others
+            return
+        index = next((i for i, p in enumerate(self.settings.providers) if p.id == pid), None)
+        if index is None:
+            self.settings.providers.append(profile)
+        else:
+            self.settings.providers[index] = profile
+
+    def form_provider(self) -> Provider:
+        """The form as a resolved provider (global timeouts filled in), for Test and Refresh."""
+        probe = dataclasses.replace(self.settings, providers=[self.form.profile()])
+        return resolve_provider(probe, self.current_id)
 
     def use_for_chat(self) -> None:
         """Mark the selection as the window's provider (applied on Save); the form stays as is."""
@@ -231,8 +258,8 @@ class ProvidersPage(ProviderForm):
         self.testFinished.emit(result)
 
     def refresh_models(self) -> None:
-        self.models_label.setText("Asking the server…")
-        self.refresh_button.setEnabled(False)
+        self.form.models_label.setText("Asking the server…")
+        self.form.refresh_button.setEnabled(False)
         self.tasks.spawn(self._refresh_models(self.form_provider()))
 
     async def _refresh_models(self, provider: Provider) -> None:
@@ -243,22 +270,12 @@ class ProvidersPage(ProviderForm):
         except StreamError as exc:
             message = describe_failure(exc.to_failure())
         else:
-            message = self._set_models(ids) if provider.id == self.current_id else ""
+            message = self.form.set_server_models(ids) if provider.id == self.current_id else ""
         finally:
-            self.refresh_button.setEnabled(True)
+            self.form.refresh_button.setEnabled(True)
         if provider.id == self.current_id:
-            self.models_label.setText(message)
+            self.form.models_label.setText(message)
         self.modelsRefreshed.emit(message)
-
-    def _set_models(self, ids: list[str]) -> str:
-        """The server's list, keeping the prices already known for those names."""
-        known = {m.id: m for m in self.form_profile().models}
-        default = self.default_model_box.currentText()
-        self.models_table.setRowCount(0)
-        for model_id in ids:
-            self._add_model_row(known.get(model_id, ModelInfo(model_id)))
-        self._fill_default_models(default if default in ids or not ids else ids[0])
-        return f"{len(ids)} models from the server."
 
 
 __all__ = ["CheckResult", "ProvidersPage"]

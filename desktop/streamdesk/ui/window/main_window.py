@@ -15,23 +15,31 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtCore
 from PySide6.QtCore import QByteArray, Signal
-from PySide6.QtGui import (
-    QCloseEvent,
-    QGuiApplication,
-)
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QApplication,
+    QFrame,
+    QHBoxLayout,
     QMainWindow,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from streamdesk.ui.theme import apply_theme, resolve_dark
-from streamdesk.ui.window.build import WindowBuild
-from streamdesk.ui.window.providers import ProviderSwitching
-from streamdesk.ui.window.status_bar import ReplyStats
+from streamdesk.ui.window.conversation_list import ConversationList
+from streamdesk.ui.window.header import Header
+from streamdesk.ui.window.menus import Menus
+from streamdesk.ui.window.prompt_box import PromptBox
+from streamdesk.ui.window.provider_switcher import ProviderSwitcher
+from streamdesk.ui.window.status_bar import ReplyStats, StatusBar
 
 if TYPE_CHECKING:  # loaded by finish_build(), after the first paint
     import asyncio
@@ -39,24 +47,29 @@ if TYPE_CHECKING:  # loaded by finish_build(), after the first paint
     from streamdesk.core.providers import Provider
     from streamdesk.core.request import Timeouts
     from streamdesk.core.store.settings import Settings
+    from streamdesk.mock.server import MockServer
     from streamdesk.ui.history.bridge import HistoryBridge
     from streamdesk.ui.session.session import ChatSession
-    from streamdesk.ui.session.turns import HistorySink
+    from streamdesk.ui.session.turns import HistorySink, Target
     from streamdesk.ui.settings.controller import SettingsController
     from streamdesk.ui.window.first_frame import FrameSettings
 
 log = logging.getLogger(__name__)
 
 
-class MainWindow(WindowBuild, ProviderSwitching, QMainWindow):
-    """`await start()` once the loop runs; `await shutdown()` (or close) to end cleanly."""
+class MainWindow(QMainWindow):
+    """`await start()` once the loop runs; `await shutdown()` (or close) to end cleanly.
+
+    The window builds its parts (header, conversation list, prompt, status bar, `Menus`, the
+    `ProviderSwitcher`, and after the first paint the history bridge and settings controller)
+    and connects them in `_connect_signals` and `finish_build`.
+    """
 
     settingsRequested = Signal()
     inspectorRequested = Signal()
-    offlineChanged = Signal(bool)
+    sessionAdded = Signal(object)  # ChatSession, once its view is in the stack
     history: HistoryBridge  # these two exist once finish_build() has run
     settings_ui: SettingsController
-    provider: Provider  # set with the settings (_fill_header)
 
     def __init__(
         self,
@@ -79,16 +92,8 @@ class MainWindow(WindowBuild, ProviderSwitching, QMainWindow):
             from streamdesk.ui.window.first_frame import read_frame_settings
 
             self._frame = read_frame_settings()
-        self.mock_options = mock_options or {}
         self.history_sink = history_sink
         self.save_on_close = save_on_close
-        self.providers: list[Provider] = []  # filled with the settings (_fill_header)
-        self.api_key: str | None = None
-        self.offline = False
-        self.mock: Any = None  # streamdesk.mock.server.MockServer while in the offline demo
-        self.timeouts_override: Timeouts | None = None  # tests: a tiny stall timeout
-        self.max_retries_override: int | None = None
-        self.next_scenario: str | None = None
         self.sessions: dict[int, ChatSession] = {}
         self._next_conversation = 1
         self._shutdown_task: asyncio.Task[None] | None = None
@@ -100,7 +105,11 @@ class MainWindow(WindowBuild, ProviderSwitching, QMainWindow):
         if deferred:  # the palette before the widgets: one polish instead of a repolish
             self.apply_theme(quick=True)
         self._build()
-        self._build_menus()
+        self.menus = Menus(self.menuBar(), self)
+        self.switcher = ProviderSwitcher(
+            self.header, lambda: self.settings, self._spawn, mock_options or {}, self
+        )
+        self._connect_signals()
         self._restore_geometry()
         if self._frame is None:
             self._fill_header()
@@ -121,20 +130,101 @@ class MainWindow(WindowBuild, ProviderSwitching, QMainWindow):
     def settings(self, value: Settings) -> None:
         self._settings = value
 
+    @property
+    def settings_loaded(self) -> bool:
+        """False while the deferred first frame runs on its quick read of settings.toml."""
+        return self._settings is not None
+
     def _theme(self) -> str:
         """The theme choice, from the first frame's quick read until the settings load."""
         if self._settings is None and self._frame is not None:
             return self._frame.theme
         return self.settings.theme
 
+    # -- parts ----------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        """The frame: header, conversation list, transcript stack, prompt, status bar."""
+        self.header = Header(self)
+        if self._frame is not None:  # the providers come with the settings (_fill_header)
+            self.header.set_protocol(self._frame.protocol)
+        self.conversations = ConversationList(self)
+        self.stack = QStackedWidget(self)
+        self._placeholder = QWidget(self.stack)  # the empty transcript's colour until it exists
+        self._placeholder.setBackgroundRole(QPalette.ColorRole.Base)
+        self._placeholder.setAutoFillBackground(True)
+        self.stack.addWidget(self._placeholder)
+        self.prompt = PromptBox(self)
+        self.prompt.can_submit = lambda: bool(self.sessions) and not self.current_session().busy
+        self.send_button = QPushButton("Send", self)
+        self.send_button.setObjectName("sendButton")
+        self.send_button.setToolTip("Send (Enter)")
+        self.stop_button = QPushButton("Stop", self)
+        self.stop_button.setToolTip("Stop the reply (Esc); what arrived is kept")
+        self.stop_button.setEnabled(False)
+        composer = QFrame(self)
+        composer.setObjectName("composer")
+        row = QHBoxLayout(composer)
+        row.setContentsMargins(12, 8, 12, 8)
+        row.addWidget(self.prompt, 1)
+        buttons = QVBoxLayout()
+        buttons.addWidget(self.send_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addStretch(1)
+        row.addLayout(buttons)
+        right = QWidget(self)
+        column = QVBoxLayout(right)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.stack, 1)
+        column.addWidget(composer)
+        # No arguments: the (parent) overload is matched against (Qt.Orientation, parent) first,
+        # which builds QtCore.Qt (~45 ms). Horizontal by default; the layout below reparents it.
+        splitter = QSplitter()
+        splitter.addWidget(self.conversations)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([220, 860])
+        splitter.setChildrenCollapsible(False)
+        central = QWidget(self)
+        self._rows = QVBoxLayout(central)  # header, [settings banner], conversation
+        self._rows.setContentsMargins(0, 0, 0, 0)
+        self._rows.setSpacing(0)
+        self._rows.addWidget(self.header)
+        self._rows.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+        self.status = StatusBar(self)
+        self.setStatusBar(self.status)
+
+    def _connect_signals(self) -> None:
+        """Every connection between the frame's parts (the slow parts: `finish_build`)."""
+        switcher, menus = self.switcher, self.menus
+        self.header.providerChanged.connect(switcher.select)
+        self.header.protocolChanged.connect(self._remember_protocol)
+        self.conversations.newRequested.connect(self.new_chat)
+        self.conversations.currentChanged.connect(self.show_conversation)
+        self.prompt.submitted.connect(self._send)
+        self.prompt.stopRequested.connect(self.stop)
+        self.prompt.blocked.connect(
+            lambda: self.statusBar().showMessage("A reply is still streaming; Esc stops it.", 4000)
+        )
+        self.send_button.clicked.connect(self.prompt.submit)
+        self.stop_button.clicked.connect(self.stop)
+        menus.newChatRequested.connect(self.new_chat)
+        menus.importRequested.connect(lambda: self.history.import_dialog())
+        menus.settingsRequested.connect(self.settingsRequested)
+        menus.quitRequested.connect(self.close)
+        menus.focusPromptRequested.connect(self.focus_prompt)
+        menus.searchRequested.connect(self.conversations.focus_search)
+        menus.inspectorRequested.connect(self.inspectorRequested)
+        menus.themeChosen.connect(self.set_theme)
+        menus.scenarioChosen.connect(switcher.set_next_scenario)
+        switcher.scenariosAvailable.connect(menus.enable_scenarios)
+        switcher.scenarioChanged.connect(self._show_scenario)
+
     def _fill_header(self) -> None:
         """Providers (built-ins plus the user's profiles) into the header's pickers."""
-        from streamdesk.core.store.settings import all_providers
-
-        self.providers = all_providers(self.settings)
-        self.header.set_providers(self.providers, self.settings.active_provider)
-        self.header.set_protocol(self.settings.protocol)
-        self.provider = self._provider_by_id(self.header.provider_id()) or self.providers[0]
+        self.switcher.load(self.settings)
         self._frame = None
 
     def finish_build(self) -> None:
@@ -150,14 +240,89 @@ class MainWindow(WindowBuild, ProviderSwitching, QMainWindow):
         from streamdesk.ui.inspector.dock import install_network_tools
         from streamdesk.ui.settings.controller import SettingsController
 
-        self._fill_menus()
-        self._build_debug_menu()
+        self.menus.fill(self.settings.theme)
+        self.menus.add_scenarios()
         install_network_tools(self)  # Ctrl+I inspector dock, View ▸ Send over both
         self.history = HistoryBridge(self)  # stored conversations, persistence, search
         self.new_chat()
         self.stack.removeWidget(self._placeholder)
         self._placeholder.deleteLater()
-        self.settings_ui = SettingsController(self)  # Ctrl+, dialog, banners, live apply
+        # Ctrl+, dialog, banners, live apply
+        self.settings_ui = SettingsController(
+            self, self.switcher, self.stack, lambda: self.settings, self.apply_settings
+        )
+        self._rows.insertWidget(1, self.settings_ui.banner)  # under the header
+        for session in self.sessions.values():
+            self.settings_ui.watch(session)
+        self.sessionAdded.connect(self.settings_ui.watch)
+        self.settingsRequested.connect(self.settings_ui.open_dialog)
+        self.header.providerChanged.connect(self.settings_ui.clear_failure)
+        if self.settings_warning:
+            self.settings_ui.show_settings_warning(self.settings_warning)
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Use saved settings now (the provider list and theme), keeping the window's own
+        protocol and geometry; the settings controller then switches the provider."""
+        settings.protocol = self.header.protocol()
+        settings.window_geometry = self.settings.window_geometry
+        self.settings = settings
+        self.switcher.set_providers(settings)
+        self.set_theme(settings.theme)
+
+    def _remember_protocol(self, protocol: str) -> None:
+        self.settings.protocol = protocol
+
+    # -- the next request -----------------------------------------------------------------
+
+    def target(self) -> Target:
+        """What the next request uses (provider, key, model, protocol, debug scenario)."""
+        return self.switcher.target()
+
+    def set_next_scenario(self, name: str | None) -> None:
+        """Debug: the next request asks the mock for this fault (`MODEL#SCENARIO`)."""
+        self.switcher.set_next_scenario(name)
+
+    def _show_scenario(self, name: str | None) -> None:
+        self.menus.check_scenario(name)
+        if self.switcher.next_scenario:
+            self.statusBar().showMessage(f"Next request uses mock scenario {name!r}", 5000)
+
+    async def start_offline_demo(self, why: str = "Offline demo.") -> None:
+        """Use the built-in mock whatever keys exist (screenshots, demos)."""
+        await self.switcher.start_offline_demo(why)
+
+    @property
+    def provider(self) -> Provider:
+        """The provider the next request uses."""
+        return self.switcher.provider
+
+    @property
+    def offline(self) -> bool:
+        """True while the built-in mock stands in for a provider without a key."""
+        return self.switcher.offline
+
+    @property
+    def mock(self) -> MockServer | None:
+        """The offline demo's mock server while it runs."""
+        return self.switcher.mock
+
+    @property
+    def timeouts_override(self) -> Timeouts | None:
+        """Tests: timeouts every request uses instead of the provider's."""
+        return self.switcher.timeouts_override
+
+    @timeouts_override.setter
+    def timeouts_override(self, value: Timeouts | None) -> None:
+        self.switcher.timeouts_override = value
+
+    @property
+    def max_retries_override(self) -> int | None:
+        """Tests: retries every request uses instead of the provider's."""
+        return self.switcher.max_retries_override
+
+    @max_retries_override.setter
+    def max_retries_override(self, value: int | None) -> None:
+        self.switcher.max_retries_override = value
 
     @property
     def closed(self) -> asyncio.Event:
@@ -174,7 +339,7 @@ class MainWindow(WindowBuild, ProviderSwitching, QMainWindow):
         """Find the key of the active provider; without one, start the offline demo."""
         self.finish_build()
         self.warmup = self._spawn(self._prewarm())
-        await self._use_provider(self.provider)
+        await self.switcher.use(self.switcher.provider)
 
     async def _prewarm(self) -> None:
         """Import the request path and build TLS contexts in a worker thread: ~150 ms that
@@ -212,9 +377,7 @@ class MainWindow(WindowBuild, ProviderSwitching, QMainWindow):
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self.mock is not None:
-            await self.mock.close()
-            self.mock = None
+        await self.switcher.aclose()
         self.history.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -224,9 +387,7 @@ class MainWindow(WindowBuild, ProviderSwitching, QMainWindow):
             if self._frame is not None:  # closed before the build finished
                 self._fill_header()
             self.settings.window_geometry = bytes(self.saveGeometry().toBase64().data()).decode()
-            self.settings.active_provider = self.header.provider_id() or self.provider.id
-            if self.settings.active_provider == "mock":
-                self.settings.active_provider = self._offline_for
+            self.settings.active_provider = self.switcher.provider_to_save()
             self.settings.protocol = self.header.protocol()
             from streamdesk.core.store.settings import save_settings
 
@@ -252,7 +413,7 @@ class MainWindow(WindowBuild, ProviderSwitching, QMainWindow):
             else:
                 self.resize(min(1180, avail.width()), min(780, avail.height()))
 
-    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """A task that is kept referenced until it ends (the loop only holds weak refs)."""
         import asyncio
 
@@ -260,6 +421,13 @@ class MainWindow(WindowBuild, ProviderSwitching, QMainWindow):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    async def wait_idle(self) -> None:
+        """Until the tasks the window started (provider switches, key look-ups) have ended."""
+        import asyncio
+
+        while self._tasks:
+            await asyncio.gather(*self._tasks)
 
     # -- conversations --------------------------------------------------------------------
 
@@ -282,6 +450,7 @@ class MainWindow(WindowBuild, ProviderSwitching, QMainWindow):
         self.history.attach(key, session)
         self.sessions[key] = session
         self.stack.addWidget(view)
+        self.sessionAdded.emit(session)
         session.statsChanged.connect(lambda stats, k=key: self._on_stats(k, stats))
         session.busyChanged.connect(lambda busy, k=key: self._on_busy(k, busy))
         if hasattr(view, "copyRequested"):
@@ -298,8 +467,9 @@ class MainWindow(WindowBuild, ProviderSwitching, QMainWindow):
     def current_session(self) -> ChatSession:
         return self.sessions[self.current_key()]
 
-    def _show_conversation(self, key: object) -> None:
-        session = self.sessions.get(key)  # type: ignore[call-overload]
+    def show_conversation(self, key: object) -> None:
+        """Bring the transcript and figures of conversation `key` forward."""
+        session = self.sessions.get(key) if isinstance(key, int) else None
         if session is None:
             return
         self.stack.setCurrentWidget(session.view)

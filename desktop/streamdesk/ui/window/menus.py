@@ -1,0 +1,95 @@
+"""The main window's menu bar: File, View (with the theme) and the Debug menu of mock faults.
+
+`Menus` only builds actions and reports what the user chose through signals; the window decides
+what each one does. The first frame gets the menu titles only: the actions (QKeySequence's
+overloads build QtCore.Qt, ~45 ms) come with `fill()` and the mock scenarios (importing the mock
+package costs ~70 ms) with `add_scenarios()`, both after the first paint.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal, SignalInstance
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QMenu, QMenuBar
+
+from streamdesk.ui.theme import THEME_CHOICES
+
+
+class Menus(QObject):
+    """Emits one signal per menu command; `themeChosen(choice)` and `scenarioChosen(name)`."""
+
+    newChatRequested = Signal()
+    importRequested = Signal()
+    settingsRequested = Signal()
+    quitRequested = Signal()
+    focusPromptRequested = Signal()
+    searchRequested = Signal()
+    inspectorRequested = Signal()
+    themeChosen = Signal(str)
+    scenarioChosen = Signal(str)
+
+    def __init__(self, bar: QMenuBar, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.file_menu = bar.addMenu("&File")
+        self.view_menu = bar.addMenu("&View")
+        self.debug_menu = bar.addMenu("&Debug")
+        self.debug_menu.menuAction().setEnabled(False)
+        self.scenario_actions: dict[str, QAction] = {}
+        self._scenario_group: QActionGroup | None = None
+
+    def fill(self, theme: str) -> None:
+        """The File and View actions, with `theme` checked in View ▸ Theme."""
+        file_menu = self.file_menu
+        self._action(file_menu, "&New chat", "Ctrl+N", self.newChatRequested)
+        self._action(file_menu, "&Import…", "Ctrl+Shift+O", self.importRequested)
+        self._action(file_menu, "&Settings…", "Ctrl+,", self.settingsRequested)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.quitRequested)
+        view = self.view_menu
+        self._action(view, "Focus &prompt", "Ctrl+L", self.focusPromptRequested)
+        self._action(view, "&Search", "Ctrl+F", self.searchRequested)
+        self._action(view, "&Inspector", "Ctrl+I", self.inspectorRequested)
+        theme_menu = view.addMenu("&Theme")
+        group = QActionGroup(self)
+        for choice in THEME_CHOICES:
+            act = theme_menu.addAction(choice.capitalize())
+            act.setCheckable(True)
+            act.setChecked(choice == theme)
+            act.triggered.connect(lambda _=False, c=choice: self.themeChosen.emit(c))
+            group.addAction(act)
+
+    def add_scenarios(self) -> None:
+        """One checkable Debug action per mock fault scenario."""
+        self._scenario_group = QActionGroup(self)
+        from streamdesk.mock.scenarios import SCENARIOS
+
+        for name, description in SCENARIOS.items():
+            act = self.debug_menu.addAction(name)
+            act.setCheckable(True)
+            act.setToolTip(description)
+            act.setStatusTip(f"Next request: {description}")
+            act.triggered.connect(lambda _=False, n=name: self.scenarioChosen.emit(n))
+            self._scenario_group.addAction(act)
+            self.scenario_actions[name] = act
+        self.debug_menu.setToolTipsVisible(True)
+
+    def enable_scenarios(self, enabled: bool) -> None:
+        """The Debug menu is usable only while the mock serves the next request."""
+        self.debug_menu.menuAction().setEnabled(enabled)
+
+    def check_scenario(self, name: str | None) -> None:
+        """Show `name` as the chosen scenario (None: none)."""
+        for scenario, act in self.scenario_actions.items():
+            act.setChecked(scenario == name)
+
+    def _action(
+        self,
+        menu: QMenu,
+        text: str,
+        shortcut: str | QKeySequence.StandardKey,
+        signal: SignalInstance,
+    ) -> None:
+        act = QAction(text, self.parent())  # the window's: its shortcuts work window-wide
+        act.setShortcut(QKeySequence(shortcut))
+        act.triggered.connect(lambda _=False: signal.emit())
+        menu.addAction(act)

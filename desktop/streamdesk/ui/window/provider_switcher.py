@@ -1,0 +1,190 @@
+"""Which provider, key, offline demo and debug scenario the window's next request uses.
+
+`ProviderSwitcher` fills the header's provider picker, looks keys up when the provider changes,
+starts the built-in mock as an offline demo when there is no key, and builds the `Target` each
+request reads. Everything slow (keys, the mock server, the request types) is imported inside the
+methods, so this module costs the first frame nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Signal
+
+from streamdesk.ui.window.header import Header
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from streamdesk.core.providers import Provider
+    from streamdesk.core.request import Timeouts
+    from streamdesk.core.store.settings import Settings
+    from streamdesk.mock.server import MockServer
+    from streamdesk.ui.session.turns import Target
+
+Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
+
+
+def _is_mock(provider_id: str) -> bool:
+    from streamdesk.core.providers import MOCK_PROVIDER_ID
+
+    return provider_id == MOCK_PROVIDER_ID
+
+
+class ProviderSwitcher(QObject):
+    """Emits `offlineChanged(offline)`, `scenariosAvailable(bool)` (the mock serves the next
+    request, so its debug scenarios apply) and `scenarioChanged(name | None)`."""
+
+    offlineChanged = Signal(bool)
+    scenariosAvailable = Signal(bool)
+    scenarioChanged = Signal(object)
+
+    provider: Provider  # set by `load()`, with the settings
+
+    def __init__(
+        self,
+        header: Header,
+        settings: Callable[[], Settings],
+        spawn: Spawn,
+        mock_options: dict[str, Any],
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.header = header
+        self._settings = settings
+        self._spawn = spawn
+        self._mock_options = mock_options
+        self.providers: list[Provider] = []
+        self.api_key: str | None = None
+        self.offline = False
+        self.offline_for = ""  # the provider the offline demo stands in for
+        self.mock: MockServer | None = None  # running while in the offline demo
+        self.next_scenario: str | None = None
+        self.timeouts_override: Timeouts | None = None  # tests: a tiny stall timeout
+        self.max_retries_override: int | None = None
+
+    # -- providers ------------------------------------------------------------------------
+
+    def load(self, settings: Settings) -> None:
+        """The providers and protocol of `settings` into the header; its choice is current."""
+        self.set_providers(settings)
+        self.header.set_protocol(settings.protocol)
+        self.provider = self.provider_by_id(self.header.provider_id()) or self.providers[0]
+
+    def set_providers(self, settings: Settings) -> None:
+        """Built-ins plus the user's profiles into the header, the active one selected."""
+        from streamdesk.core.store.settings import all_providers
+
+        self.providers = all_providers(settings)
+        self.header.set_providers(self.providers, settings.active_provider)
+
+    def provider_by_id(self, provider_id: str) -> Provider | None:
+        return next((p for p in self.providers if p.id == provider_id), None)
+
+    def wanted_provider_id(self) -> str:
+        """The provider the user chose (the offline demo stands in for it without a key)."""
+        pid = self.header.provider_id() or self.provider.id
+        if _is_mock(pid):
+            return self.offline_for or self._settings().active_provider
+        return pid
+
+    def provider_to_save(self) -> str:
+        """The provider settings.toml remembers: never the mock, but what it stands in for."""
+        pid = self.header.provider_id() or self.provider.id
+        return self.offline_for if _is_mock(pid) else pid
+
+    def select(self, provider_id: str) -> None:
+        """Switch to a provider of the list (an unknown id is ignored)."""
+        provider = self.provider_by_id(provider_id)
+        if provider is not None:
+            self._spawn(self.use(provider))
+
+    def select_saved(self, provider_id: str) -> None:
+        """Switch to the settings' active provider, or to the first real one when it is gone."""
+        provider = self.provider_by_id(provider_id)
+        if provider is None and self.providers:
+            provider = next((p for p in self.providers if not _is_mock(p.id)), self.providers[0])
+        if provider is not None:
+            self._spawn(self.use(provider))
+
+    async def use(self, provider: Provider) -> None:
+        """Look the key up; without one (and one needed), start the offline demo instead."""
+        if _is_mock(provider.id):
+            self._set_provider(provider, None, offline=True)
+            return
+        from streamdesk.ui import keys
+
+        key, problem = await keys.lookup(provider.id)
+        if key or not provider.needs_key:
+            self._set_provider(provider, key, offline=False)
+            return
+        why = problem or f"No API key for {provider.name}."
+        await self._start_offline_demo(provider, why)
+
+    # -- offline demo ---------------------------------------------------------------------
+
+    async def start_offline_demo(self, why: str = "Offline demo.") -> None:
+        """Use the built-in mock whatever keys exist (screenshots, demos)."""
+        await self._start_offline_demo(self.provider, why)
+
+    async def _start_offline_demo(self, wanted: Provider, why: str) -> None:
+        if self.mock is None:
+            from streamdesk.mock.server import MockServer
+
+            server = MockServer(**self._mock_options)
+            await server.start()
+            self.mock = server
+        from streamdesk.core.providers import mock_provider
+
+        demo = mock_provider(self.mock.sse_base_url, self.mock.ws_url)
+        self.offline_for = wanted.id
+        self.providers = [demo, *(p for p in self.providers if p.id != demo.id)]
+        self.header.set_providers(self.providers, demo.id)
+        tip = f"{why} Replies come from the built-in mock server; set a key in Settings (Ctrl+,)."
+        self._set_provider(demo, None, offline=True, why=tip)
+
+    def _set_provider(
+        self, provider: Provider, key: str | None, *, offline: bool, why: str = ""
+    ) -> None:
+        self.provider = provider
+        self.api_key = key
+        changed = offline != self.offline
+        self.offline = offline
+        self.header.set_offline(offline, why)
+        self.scenariosAvailable.emit(_is_mock(provider.id))
+        if changed:
+            self.offlineChanged.emit(offline)
+
+    async def aclose(self) -> None:
+        """Stop the offline demo's mock server."""
+        if self.mock is not None:
+            await self.mock.close()
+            self.mock = None
+
+    # -- the next request -----------------------------------------------------------------
+
+    def set_next_scenario(self, name: str | None) -> None:
+        """Debug: the next request asks the mock for this fault (`MODEL#SCENARIO`)."""
+        self.next_scenario = name if name and name != "ok" else None
+        self.scenarioChanged.emit(name)
+
+    def target(self) -> Target:
+        """What the next request uses; takes (and clears) the one-shot debug scenario."""
+        scenario = self.next_scenario if _is_mock(self.provider.id) else None
+        if scenario:
+            self.set_next_scenario(None)
+        from streamdesk.ui.session.targets import network_of
+        from streamdesk.ui.session.turns import Target
+
+        return Target(
+            provider=self.provider,
+            model=self.header.model() or self.provider.default_model,
+            protocol=self.header.protocol(),
+            api_key=self.api_key,
+            timeouts=self.timeouts_override,
+            max_retries=self.max_retries_override,
+            scenario=scenario,
+            network=network_of(self._settings()),  # proxy, CA bundle: as Test connection uses
+        )
