@@ -1,0 +1,83 @@
+"""The provider switcher on its own: a header, a settings getter and a task spawner suffice."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from pytestqt.qtbot import QtBot
+from ui_helpers import FAST
+
+from streamdesk.core.store.settings import Settings
+from streamdesk.ui.window.header import Header
+from streamdesk.ui.window.provider_switcher import ProviderSwitcher
+
+
+@asynccontextmanager
+async def switcher_for(
+    qtbot: QtBot, settings: Settings
+) -> AsyncIterator[tuple[ProviderSwitcher, list[asyncio.Task[Any]]]]:
+    """A switcher over a bare header, and the tasks it spawned."""
+    header = Header()
+    qtbot.addWidget(header)
+    tasks: list[asyncio.Task[Any]] = []
+
+    def spawn(coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        tasks.append(asyncio.ensure_future(coro))
+        return tasks[-1]
+
+    switcher = ProviderSwitcher(header, lambda: settings, spawn, FAST)
+    switcher.load(settings)
+    try:
+        yield switcher, tasks
+    finally:
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await switcher.aclose()
+
+
+@pytest.mark.asyncio
+async def test_a_provider_without_a_key_gets_the_demo_and_is_still_the_one_saved(
+    qtbot: QtBot,
+) -> None:
+    settings = Settings(active_provider="openai")
+    async with switcher_for(qtbot, settings) as (switcher, _tasks):
+        offline: list[bool] = []
+        scenarios: list[bool] = []
+        switcher.offlineChanged.connect(offline.append)
+        switcher.scenariosAvailable.connect(scenarios.append)
+        assert switcher.provider.id == "openai" and not switcher.offline
+        await switcher.use(switcher.provider)
+        assert switcher.offline and switcher.provider.id == "mock" and switcher.mock is not None
+        assert offline == [True] and scenarios == [True]
+        assert switcher.header.provider_id() == "mock"
+        assert switcher.provider_to_save() == "openai", "settings.toml never names the mock"
+        assert switcher.wanted_provider_id() == "openai"
+
+
+@pytest.mark.asyncio
+async def test_a_debug_scenario_is_taken_by_the_next_target_only(qtbot: QtBot) -> None:
+    async with switcher_for(qtbot, Settings(active_provider="openai")) as (switcher, _tasks):
+        await switcher.start_offline_demo()
+        chosen: list[str | None] = []
+        switcher.scenarioChanged.connect(chosen.append)
+        switcher.set_next_scenario("http-500")
+        first, second = switcher.target(), switcher.target()
+        assert first.scenario == "http-500" and second.scenario is None
+        assert chosen == ["http-500", None]
+        assert first.provider.id == "mock" and first.model == first.provider.default_model
+
+
+@pytest.mark.asyncio
+async def test_saved_settings_naming_a_removed_provider_fall_back_to_the_first_real_one(
+    qtbot: QtBot,
+) -> None:
+    async with switcher_for(qtbot, Settings(active_provider="openai")) as (switcher, tasks):
+        await switcher.start_offline_demo()
+        switcher.select_saved("gone")
+        await asyncio.gather(*tasks)
+        first_real = next(p for p in switcher.providers if p.id != "mock")
+        assert first_real.id != "openai"
+        assert switcher.wanted_provider_id() == first_real.id, "no key: its demo stands in"
