@@ -25,7 +25,7 @@ async def test_a_reply_streams_into_the_transcript_and_completes(qtbot: QtBot) -
     async with open_window(qtbot) as window:
         _type_and_send(qtbot, window, "Explain backpressure")
         session = window.current_session()
-        assert session.busy and window.stop_button.isEnabled()
+        assert session.busy and window.composer.stop_button.isEnabled()
         turn = await wait_reply(session)
         expected = "".join(reply_for("Explain backpressure"))
         assert turn.status == "complete"
@@ -65,7 +65,9 @@ async def test_stop_keeps_the_partial_text_marked_stopped(qtbot: QtBot) -> None:
         assert turn.status == "stopped"
         assert turn.view.text and full.startswith(turn.view.text) and turn.view.text != full
         assert "Stopped" in window.status.text()
-        assert not window.stop_button.isEnabled() and window.send_button.isEnabled()
+        assert (
+            not window.composer.stop_button.isEnabled() and window.composer.send_button.isEnabled()
+        )
 
 
 @pytest.mark.asyncio

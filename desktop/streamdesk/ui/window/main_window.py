@@ -23,10 +23,7 @@ from PySide6.QtCore import QByteArray, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QApplication,
-    QFrame,
-    QHBoxLayout,
     QMainWindow,
-    QPushButton,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -34,10 +31,10 @@ from PySide6.QtWidgets import (
 )
 
 from streamdesk.ui.theme import apply_theme, resolve_dark
+from streamdesk.ui.window.composer import Composer
 from streamdesk.ui.window.conversation_list import ConversationList
 from streamdesk.ui.window.header import Header
 from streamdesk.ui.window.menus import Menus
-from streamdesk.ui.window.prompt_box import PromptBox
 from streamdesk.ui.window.provider_switcher import ProviderSwitcher
 from streamdesk.ui.window.status_bar import ReplyStats, StatusBar
 
@@ -154,30 +151,15 @@ class MainWindow(QMainWindow):
         self._placeholder.setBackgroundRole(QPalette.ColorRole.Base)
         self._placeholder.setAutoFillBackground(True)
         self.stack.addWidget(self._placeholder)
-        self.prompt = PromptBox(self)
+        self.composer = Composer(self)
+        self.prompt = self.composer.prompt
         self.prompt.can_submit = lambda: bool(self.sessions) and not self.current_session().busy
-        self.send_button = QPushButton("Send", self)
-        self.send_button.setObjectName("sendButton")
-        self.send_button.setToolTip("Send (Enter)")
-        self.stop_button = QPushButton("Stop", self)
-        self.stop_button.setToolTip("Stop the reply (Esc); what arrived is kept")
-        self.stop_button.setEnabled(False)
-        composer = QFrame(self)
-        composer.setObjectName("composer")
-        row = QHBoxLayout(composer)
-        row.setContentsMargins(12, 8, 12, 8)
-        row.addWidget(self.prompt, 1)
-        buttons = QVBoxLayout()
-        buttons.addWidget(self.send_button)
-        buttons.addWidget(self.stop_button)
-        buttons.addStretch(1)
-        row.addLayout(buttons)
         right = QWidget(self)
         column = QVBoxLayout(right)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.stack, 1)
-        column.addWidget(composer)
+        column.addWidget(self.composer)
         # No arguments: the (parent) overload is matched against (Qt.Orientation, parent) first,
         # which builds QtCore.Qt (~45 ms). Horizontal by default; the layout below reparents it.
         splitter = QSplitter()
@@ -208,8 +190,6 @@ class MainWindow(QMainWindow):
         self.prompt.blocked.connect(
             lambda: self.statusBar().showMessage("A reply is still streaming; Esc stops it.", 4000)
         )
-        self.send_button.clicked.connect(self.prompt.submit)
-        self.stop_button.clicked.connect(self.stop)
         menus.newChatRequested.connect(self.new_chat)
         menus.importRequested.connect(lambda: self.history.import_dialog())
         menus.settingsRequested.connect(self.settingsRequested)
@@ -500,9 +480,7 @@ class MainWindow(QMainWindow):
             self._update_buttons()
 
     def _update_buttons(self) -> None:
-        busy = self.current_session().busy
-        self.stop_button.setEnabled(busy)
-        self.send_button.setEnabled(not busy)
+        self.composer.set_busy(self.current_session().busy)
 
     def focus_prompt(self) -> None:
         self.prompt.setFocus(QtCore.Qt.FocusReason.ShortcutFocusReason)
