@@ -37,9 +37,10 @@ def ask(
 
 
 def at(mock: MockServer, *args: str) -> list[str]:
-    return [PROMPT, "--base-url", mock.sse_base_url, "--ws-url", mock.ws_url, *args]
+    return [PROMPT, "--base-url", mock.sse_base_url, "--ws-url", mock.ws_url, *MODEL, *args]
 
 
+MODEL = ("--model", "gpt-4.1")  # the mock lists several models: a bare --base-url names one
 FULL = "".join(reply_for(PROMPT, tokens=TOKENS))
 PARTIAL = "".join(reply_for(PROMPT, tokens=5))
 
@@ -133,7 +134,7 @@ def test_each_retry_is_one_short_line_and_the_failure_one_final_line(mock: MockS
 
 
 def test_a_sub_second_retry_after_is_said_as_it_is(mock: MockServer) -> None:
-    url = ["--base-url", mock.sse_base_url, "--scenario", "flaky-429-once"]
+    url = ["--base-url", mock.sse_base_url, *MODEL, "--scenario", "flaky-429-once"]
     retried = ask("a 429 once", *url)
     assert retried.returncode == 0, retried.stderr
     notice = "streamdesk: rate limited (HTTP 429); retrying in 0.1 s (attempt 2 of 3)\n"
@@ -147,7 +148,7 @@ def test_nothing_listening_is_connection_refused() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    result = ask(PROMPT, "--base-url", f"http://127.0.0.1:{port}/v1", "--max-retries", "0")
+    result = ask(PROMPT, "--base-url", f"http://127.0.0.1:{port}/v1", *MODEL, "--max-retries", "0")
     assert result.returncode == EXIT_CODES[FailureKind.CONNECTION_REFUSED]
     assert f"Nothing is listening at 127.0.0.1:{port}" in result.stderr
 
@@ -172,7 +173,7 @@ def test_json_failure_line_carries_the_kind(mock: MockServer) -> None:
 
 def test_prompt_dash_reads_stdin(mock: MockServer) -> None:
     before = len(mock.requests)
-    result = ask("-", "--base-url", mock.sse_base_url, stdin=PROMPT)
+    result = ask("-", "--base-url", mock.sse_base_url, *MODEL, stdin=PROMPT)
     assert result.returncode == 0 and result.stdout == FULL + "\n"
     assert json.loads(mock.requests[before].body)["messages"][-1]["content"] == PROMPT
 
@@ -213,6 +214,7 @@ def test_ctrl_c_keeps_the_partial_reply_and_exits_130() -> None:
                 "ws",
                 "--base-url",
                 server.sse_base_url,
+                *MODEL,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -245,7 +247,8 @@ def test_a_cut_says_which_command_resumes_it_not_which_button(mock: MockServer) 
     assert "Press Continue" not in saved.stderr + stalled.stderr
     with HistoryStore() as store:  # the window's wording is what the store keeps
         (_, reply) = store.messages(cid)
-    assert reply.failure_message and "Press Continue to resume." in reply.failure_message
+    # the history keeps the core's facts; each front end words what to do about them
+    assert reply.failure_message and "Press Continue" not in reply.failure_message
 
 
 def test_an_error_mid_stream_reads_the_same_over_both_protocols(mock: MockServer) -> None:

@@ -23,7 +23,17 @@ CUT = FULL[:37]
 
 def ask(mock: MockServer, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "streamdesk", "ask", "--base-url", mock.sse_base_url, *args],
+        [
+            sys.executable,
+            "-m",
+            "streamdesk",
+            "ask",
+            "--base-url",
+            mock.sse_base_url,
+            "--model",
+            "gpt-4.1",
+            *args,
+        ],
         capture_output=True,
         text=True,
         env={**os.environ, "STREAMDESK_API_KEY": KEY},

@@ -29,7 +29,17 @@ def slow_mock() -> Iterator[MockServer]:
 
 
 def _ask(mock: MockServer, *extra: str) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "streamdesk", "ask", "--base-url", mock.sse_base_url, *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamdesk",
+        "ask",
+        "--base-url",
+        mock.sse_base_url,
+        "--model",
+        "gpt-4.1",
+        *extra,
+    ]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
 
 
@@ -81,7 +91,8 @@ def test_kill_9_mid_stream_leaves_the_printed_prefix_stored_as_partial(
 def test_no_save_stores_nothing_and_continue_extends_a_partial_reply(
     slow_mock: MockServer,
 ) -> None:
-    env_run = [sys.executable, "-m", "streamdesk", "ask", "--base-url", slow_mock.sse_base_url]
+    env_run = [sys.executable, "-m", "streamdesk", "ask", "--model", "gpt-4.1"]
+    env_run += ["--base-url", slow_mock.sse_base_url]
     done = subprocess.run(
         [*env_run, "--no-save", "--max-tokens", "5", "hi"], capture_output=True, timeout=120
     )
@@ -109,9 +120,13 @@ def test_the_cost_is_stored_from_usage_and_prices_and_shown(slow_mock: MockServe
     from streamdesk.core.providers import builtin
 
     env = {k: v for k, v in os.environ.items() if k != "STREAMDESK_API_KEY"}
-    for args in (["--base-url", slow_mock.sse_base_url], []):  # the default provider; the demo
+    relay_at_mock = ["--provider", "holysheep", "--base-url", slow_mock.sse_base_url]
+    for args, key in ((relay_at_mock, {"STREAMDESK_API_KEY": "sk-test"}), ([], {})):
+        # the default provider's prices at another host; the offline demo (nothing configured)
         cmd = [sys.executable, "-m", "streamdesk", "ask", "What does it cost?", *args]
-        done = subprocess.run([*cmd, "--max-tokens", "4"], capture_output=True, env=env, timeout=60)
+        done = subprocess.run(
+            [*cmd, "--max-tokens", "4"], capture_output=True, env={**env, **key}, timeout=60
+        )
         assert done.returncode == 0, done.stderr
     with HistoryStore() as store:
         replies = [store.messages(c.id)[1] for c in store.list_conversations()]

@@ -156,14 +156,17 @@ def test_a_corrupt_settings_file_warns_keeps_the_file_and_uses_defaults(
     assert backups == ["settings.toml.bak"]  # the same bad file is backed up once
 
 
-def test_keychain_unavailable_demo_without_provider_exit_6_with_one(
+def test_keychain_unavailable_is_exit_6_for_a_configured_provider_and_the_demo_without(
     streamdesk_home: Path, mock: MockServer
 ) -> None:
-    write_settings(streamdesk_home, mock, 'active_provider = "myprofile"')
     env = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring", "STREAMDESK_API_KEY": ""}
-    demo = ask("--max-tokens", "5", env=env)
+    demo = ask("--max-tokens", "5", env=env)  # nothing configured: the offline demo
     assert demo.returncode == 0, demo.stderr
     assert "keychain is not available" in demo.stderr and "offline mock" in demo.stderr
+    write_settings(streamdesk_home, mock, 'active_provider = "myprofile"')
+    active = ask("--max-tokens", "5", env=env)  # chosen in the settings: never the mock
+    assert active.returncode == EXIT_CODES[FailureKind.KEYCHAIN_UNAVAILABLE], active.stderr
+    assert "offline mock" not in active.stderr and active.stdout == ""
     named = ask("--provider", "myprofile", env=env)
     assert named.returncode == EXIT_CODES[FailureKind.KEYCHAIN_UNAVAILABLE]
     assert "STREAMDESK_API_KEY" in named.stderr and named.stdout == ""
@@ -198,9 +201,11 @@ def test_websocket_to_a_local_server_is_a_usage_error_not_a_keychain_one(provide
 def test_base_url_without_a_keychain_says_nothing_unless_a_key_was_needed(
     mock: MockServer, instant_mock: MockServer
 ) -> None:
-    fine = ask("--base-url", instant_mock.sse_base_url, env=NO_KEYCHAIN)
+    fine = ask("--base-url", instant_mock.sse_base_url, "--model", "m", env=NO_KEYCHAIN)
     assert fine.returncode == 0 and fine.stderr == "", fine.stderr
-    wanted = ask("--base-url", mock.sse_base_url, env=NO_KEYCHAIN)  # this one demands KEY
+    wanted = ask(
+        "--base-url", mock.sse_base_url, "--model", "m", env=NO_KEYCHAIN
+    )  # this one demands KEY
     assert wanted.returncode == EXIT_CODES[FailureKind.AUTHENTICATION]
     (line,) = wanted.stderr.splitlines()
     assert "No key was sent: the OS keychain is not available" in line

@@ -29,17 +29,22 @@ from streamdesk.cli.sinks import (
 from streamdesk.core.events import Failure, FailureKind, StreamEvent
 
 if TYPE_CHECKING:
-    from streamdesk.core.request import ChatRequest, Endpoint
-    from streamdesk.core.trace import StreamTrace
+    from streamdesk.cli.ask_history import AskThread
+    from streamdesk.core.chat import KeySource, Target
+    from streamdesk.core.providers import Provider
+    from streamdesk.core.store.settings import Settings
 
-__all__ = ["EXIT_CODES", "EXIT_OK", "EXIT_USAGE", "ask_stream", "consume", "register", "run"]
+__all__ = ["EXIT_CODES", "EXIT_OK", "EXIT_USAGE", "consume", "register", "run"]
 CANCELLED_MESSAGE = "Stopped by the user; the partial reply was kept."
 
 _EPILOG = (
     "The API key comes from the OS keychain (`streamdesk keys set PROVIDER`) or the\n"
     "STREAMDESK_API_KEY environment variable, never from a flag. Local servers (ollama,\n"
-    "lmstudio, vllm, llamacpp) need no key. With no key and no --base-url, ask talks to\n"
-    "the built-in offline mock server and says so on stderr.\n"
+    "lmstudio, vllm, llamacpp) and a bare --base-url need no key; a provider that needs\n"
+    "one and has none exits 3 before anything is sent. Only when nothing at all is\n"
+    "configured (no provider chosen, no key stored) does ask talk to the built-in\n"
+    "offline mock server, and it says so on stderr. Requests are signed only when the\n"
+    "provider's profile says so or with --sign.\n"
     "Provider, timeouts, retries, proxy and CA bundle default to the settings file\n"
     "(the window's File ▸ Settings); the flags above override them for one run.\n\n"
     "Every ask is stored in the history unless --no-save (`streamdesk history list`).\n"
@@ -49,7 +54,9 @@ _EPILOG = (
     "                             success it is marked complete.\n"
     '  ask --continue ID "PROMPT" asks something new in conversation ID: the conversation\n'
     "                             is sent, then PROMPT; the reply is stored under it (an\n"
-    "                             unfinished last reply stays as it is, marked).\n\n"
+    "                             unfinished last reply stays as it is, marked).\n"
+    "  A continued conversation goes to the provider, URL, model and protocol it was held\n"
+    "  with; --provider, --base-url, --model or --protocol switch it on purpose.\n\n"
     "Exit codes:\n  0   the reply finished\n  2   usage error\n"
     + "".join(f"  {code:<4}{kind.value}\n" for kind, code in EXIT_CODES.items())
 )
@@ -74,7 +81,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--base-url", help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8765/v1")
     p.add_argument("--ws-url", help="WebSocket URL (default with --base-url: ws(s)://…/v1/ws/chat)")
-    p.add_argument("--protocol", choices=("sse", "ws"), default="sse", help="default: sse")
+    p.add_argument(
+        "--protocol",
+        choices=("sse", "ws"),
+        help="default: sse (with --continue: the conversation's)",
+    )
     p.add_argument("--model", help="model id (default: the provider's default model)")
     p.add_argument("--max-tokens", type=int, metavar="N", help="cap the reply length")
     p.add_argument("--system", metavar="TEXT", help="a system message sent before the prompt")
@@ -121,116 +132,100 @@ def run(args: argparse.Namespace) -> int:
 
 async def _ask(args: argparse.Namespace, prompt: str | None, sink: Sink) -> int:
     from streamdesk.cli import ask_setup as setup
-    from streamdesk.cli.ask_history import HistorySaver
-    from streamdesk.core import providers
-    from streamdesk.core.request import ChatRequest, Message
+    from streamdesk.cli.ask_history import AskThread
+    from streamdesk.core.chat import Target, stream_reply
     from streamdesk.core.store.secrets import KeyStore
-
-    settings = setup.load_cli_settings()
-    provider = setup.pick_provider(settings, args.provider)
-    store = KeyStore()
-    try:
-        key, keychain_note = setup.find_key(provider, args, store)
-    except setup.KeychainNeeded as exc:
-        failure = Failure(
-            FailureKind.KEYCHAIN_UNAVAILABLE,
-            f"{exc}; set STREAMDESK_API_KEY for this run, or pass --base-url for a "
-            "server that needs no key.",
-        )
-        sink.event(failure, sink.elapsed())
-        return sink.finish()
-    async with contextlib.AsyncExitStack() as stack:
-        if key is None and provider.needs_key and not args.base_url:
-            from streamdesk.mock import MockServer
-
-            mock = await stack.enter_async_context(MockServer())
-            why = f": {keychain_note}" if keychain_note else ""
-            warn(
-                f"no API key set{why}; using the built-in offline mock server ({mock.sse_base_url})"
-            )
-            provider = providers.mock_provider(mock.sse_base_url, mock.ws_url)
-            endpoint = setup.mock_endpoint(provider, settings)
-        else:
-            endpoint = setup.endpoint_for(provider, key, settings, args, store)
-            if keychain_note:  # said only if the server turns out to want a key
-                sink.auth_note = keychain_note
-        endpoint = _adjust(endpoint, args)
-        if args.protocol == "ws" and not endpoint.ws_url:
-            raise UsageError(f"provider {provider.id!r} has no WebSocket URL; pass --ws-url")
-        model = args.model or provider.default_model
-        if not model:
-            raise UsageError(f"provider {provider.id!r} has no default model; pass --model")
-        messages = [Message("user", prompt)] if prompt is not None else []
-        if args.system:
-            messages.insert(0, Message("system", args.system))
-        saver = None
-        if not args.no_save or args.continue_id is not None:
-            saver = HistorySaver(args, prompt, provider, model)
-            stack.callback(saver.close)
-            messages = saver.messages(args.system)
-        sink.max_attempts = endpoint.max_retries + 1
-        if saver is not None:
-            outer = saver.wrap(sink)  # creates the conversation: its id goes in the hint
-            sink.resume_hint = saver.resume_hint
-            sink = outer
-        request = ChatRequest(model, tuple(messages), max_tokens=args.max_tokens)
-        headers = {"X-Mock-Scenario": args.scenario} if args.scenario else None
-        return await ask_stream(args.protocol, endpoint, request, sink, provider.id, headers)
-
-
-def _adjust(endpoint: Endpoint, args: argparse.Namespace) -> Endpoint:
-    timeouts = endpoint.timeouts
-    if args.first_token_timeout is not None:
-        timeouts = dataclasses.replace(timeouts, first_token=args.first_token_timeout)
-    if args.stall_timeout is not None:
-        timeouts = dataclasses.replace(timeouts, stall=args.stall_timeout)
-    retries = endpoint.max_retries if args.max_retries is None else max(0, args.max_retries)
-    return dataclasses.replace(
-        endpoint, timeouts=timeouts, sign=endpoint.sign or args.sign, max_retries=retries
-    )
-
-
-async def ask_stream(
-    protocol: str,
-    endpoint: Endpoint,
-    request: ChatRequest,
-    sink: Sink,
-    provider_id: str | None = None,
-    extra_headers: dict[str, str] | None = None,
-) -> int:
-    """Stream one request into `sink` and return the exit code.
-
-    The seam for history (a later issue): anything that consumes events can sit beside `sink`
-    in `consume`, e.g. a writer that persists the reply in batches.
-    """
-    from streamdesk.core.stream import make_transport, stream_chat
     from streamdesk.core.trace import StreamTrace
 
-    trace = StreamTrace()
-    sink.trace = trace
-    transport = make_transport(
-        protocol, endpoint, provider_id=provider_id, extra_headers=extra_headers
-    )
-    events = stream_chat(
-        transport,
-        request,
-        trace=trace,
-        timeouts=endpoint.timeouts,
-        max_retries=endpoint.max_retries,
-    )
-    try:
+    settings = setup.load_cli_settings()
+    keys = KeyStore()
+    async with contextlib.AsyncExitStack() as stack:
+        thread = AskThread.open(args, prompt)
+        if thread.store is not None:
+            stack.callback(thread.store.close)
+        provider = setup.pick_provider(settings, args, keys, thread.stored_target)
+        if provider is None:
+            provider = await _offline_demo(stack, settings, keys)
+        protocol = args.protocol or (
+            thread.stored_target.protocol if thread.stored_target else "sse"
+        )
+        if protocol == "ws" and not provider.ws_url:
+            raise UsageError(f"provider {provider.id!r} has no WebSocket URL; pass --ws-url")
+        timeouts = setup.timeouts_of(provider, args)
+        target = Target(
+            provider,
+            model="",
+            protocol=protocol,
+            timeouts=timeouts,
+            max_retries=args.max_retries,
+            sign=True if args.sign else None,
+            network=setup.network_of(settings, args),
+        )
+        target = dataclasses.replace(target, model=await _model(args, thread, target, keys))
+        plan = thread.plan(target, args)
+        sink.reply = plan.turn.reply
+        sink.max_attempts = (
+            args.max_retries if args.max_retries is not None else provider.max_retries
+        ) + 1
+        recorder = thread.recorder(plan.turn)
+        sink.resume_hint = thread.resume_hint
+        headers = {"X-Mock-Scenario": args.scenario} if args.scenario else None
+        sink.trace = trace = StreamTrace()
+        events = stream_reply(
+            plan.turn.reply,
+            plan.request,
+            keys=keys,
+            trace=trace,
+            recorder=recorder,
+            extra_headers=headers,
+        )
         # aclosing: if the consumer raises (a closed stdout), the generators unwind here, on
         # this loop, not later in asyncio's finalizer where httpx can no longer close.
         async with contextlib.aclosing(events):
-            await consume(events, sink, trace)
-    finally:
-        await transport.aclose()
-    return sink.finish()
+            await consume(events, sink)
+        return sink.finish()
 
 
-async def consume(events: AsyncIterator[StreamEvent], sink: Sink, trace: StreamTrace) -> None:
+async def _offline_demo(
+    stack: contextlib.AsyncExitStack, settings: Settings, keys: KeySource
+) -> Provider:
+    """The built-in mock in this process: the user has configured nothing at all."""
+    from streamdesk.cli.ask_setup import keychain_problem
+    from streamdesk.core import providers
+    from streamdesk.core.errors import KeychainUnavailable
+    from streamdesk.mock import MockServer
+
+    why = ""
+    try:
+        keys.list()
+    except KeychainUnavailable as exc:
+        why = f": {keychain_problem(exc)}"
+    mock = await stack.enter_async_context(MockServer())
+    warn(f"no API key set{why}; using the built-in offline mock server ({mock.sse_base_url})")
+    demo = providers.mock_provider(mock.sse_base_url, mock.ws_url)
+    return dataclasses.replace(demo, timeouts=settings.timeouts(), max_retries=settings.max_retries)
+
+
+async def _model(
+    args: argparse.Namespace, thread: AskThread, target: Target, keys: KeySource
+) -> str:
+    """--model, else the continued conversation's, else the provider's default, else the one
+    model the server lists."""
+    from streamdesk.core.chat import only_server_model
+
+    stored = thread.stored_target
+    switched = args.provider or args.base_url
+    model = args.model or (stored.model if stored and not switched else "")
+    model = model or target.provider.default_model
+    if not model:
+        model = await only_server_model(target, keys) or ""
+    if not model:
+        raise UsageError(f"provider {target.provider.id!r} has no default model; pass --model")
+    return model
+
+
+async def consume(events: AsyncIterator[StreamEvent], sink: Sink) -> None:
     """Feed every event to the sink with its time since the request started."""
-    t0 = trace.t_start
     clock = time.perf_counter
     async for event in events:
-        sink.event(event, clock() - t0)
+        sink.event(event, sink.elapsed() if sink.trace is None else clock() - sink.trace.t_start)

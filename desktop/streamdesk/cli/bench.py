@@ -14,15 +14,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streamdesk.cli._common import warn
 from streamdesk.core.netstats import Summary, gaps_ms, summarize, trace_stats
 from streamdesk.core.trace import StreamTrace
+
+if TYPE_CHECKING:
+    from streamdesk.core.chat import KeySource, Target
+    from streamdesk.core.request import ChatRequest
 
 DEFAULT_PROMPT = "Explain backpressure in streaming systems."
 
@@ -111,36 +116,38 @@ def format_table(summaries: dict[str, Summary], target: str | None = None) -> st
 
 
 async def _bench(args: argparse.Namespace, protocols: list[str]) -> dict[str, Any]:
-    from streamdesk.core import providers
+    from streamdesk.core.providers import MOCK_PROVIDER_ID
     from streamdesk.core.request import ChatRequest, Message
+    from streamdesk.core.store.secrets import KeyStore
 
+    keys = KeyStore()
     async with contextlib.AsyncExitStack() as stack:
-        endpoint, target, headers = await _endpoint(args, stack)
-        model = args.model or target.default_model or "gpt-4.1"
-        request = ChatRequest(model, (Message("user", args.prompt),), max_tokens=args.tokens)
+        target = await _target(args, stack, keys)
+        provider = target.provider
+        is_mock = provider.id == MOCK_PROVIDER_ID
+        request = ChatRequest(target.model, (Message("user", args.prompt),), max_tokens=args.tokens)
         summaries: dict[str, Summary] = {}
         runs: dict[str, list[dict[str, Any]]] = {}
         gaps: dict[str, list[float]] = {}
         for protocol in protocols:
-            if protocol == "ws" and not endpoint.ws_url:
-                warn(f"{target.id} has no WebSocket URL; skipping ws")
+            if protocol == "ws" and not provider.ws_url:
+                warn(f"{provider.id} has no WebSocket URL; skipping ws")
                 continue
-            traces, failures = await _runs(protocol, endpoint, request, headers, args)
+            one = dataclasses.replace(target, protocol=protocol)
+            traces, failures = await _runs(one, request, keys, args)
             summaries[protocol] = summarize(protocol, traces, failures)
             runs[protocol] = [trace_stats(t).as_dict() for t in traces]
             gaps[protocol] = [g for t in traces for g in gaps_ms(t)]
         config = {
-            "target": "built-in mock" if target.id == providers.MOCK_PROVIDER_ID else target.id,
-            "base_url": endpoint.base_url,
-            "model": model,
+            "target": "built-in mock" if is_mock else provider.id,
+            "base_url": provider.base_url,
+            "model": target.model,
             "runs": args.runs,
             "concurrency": args.concurrency,
             "tokens": args.tokens,
             "prompt": args.prompt,
-            "mock_rate": args.rate if target.id == providers.MOCK_PROVIDER_ID else None,
-            "mock_first_token_delay": (
-                args.first_token_delay if target.id == providers.MOCK_PROVIDER_ID else None
-            ),
+            "mock_rate": args.rate if is_mock else None,
+            "mock_first_token_delay": args.first_token_delay if is_mock else None,
         }
     return {"config": config, "summaries": summaries, "runs": runs, "gaps": gaps}
 
@@ -153,36 +160,41 @@ class BenchError(Exception):
         self.code = code
 
 
-async def _endpoint(args: argparse.Namespace, stack: contextlib.AsyncExitStack) -> Any:
-    """The endpoint to measure: the named provider's (never silently another), else the mock."""
+async def _target(
+    args: argparse.Namespace, stack: contextlib.AsyncExitStack, keys: KeySource
+) -> Target:
+    """What to measure: the named provider (never silently another), else the built-in mock.
+
+    The named provider's key is checked before anything is sent: none is exit 3, an unreadable
+    keychain exit 6, as for `ask`.
+    """
+    from streamdesk.cli import ask_setup as setup
     from streamdesk.core import providers
+    from streamdesk.core.chat import MissingKey, Target, resolve_endpoint
 
     if args.provider and not args.mock:
-        from streamdesk.cli import ask_setup as setup
-        from streamdesk.core.errors import KeychainUnavailable
-        from streamdesk.core.store.secrets import KeyStore
-
+        settings = setup.load_cli_settings()
         try:
-            provider = setup.pick_provider(setup.load_cli_settings(), args.provider)
+            provider = setup.resolve(settings, args.provider)
         except setup.UsageError as exc:
             raise BenchError(f"usage: {exc}", 2) from None
-        key = None
+        model = args.model or provider.default_model or "gpt-4.1"
+        target = Target(provider, model, max_retries=0, network=setup.network_of(settings, args))
         try:
-            key = KeyStore().get(provider.id)
-        except KeychainUnavailable as exc:
-            if provider.needs_key:
+            await resolve_endpoint(target, keys)
+        except MissingKey as exc:
+            if exc.reason:
                 raise BenchError(
-                    f"{setup.keychain_problem(exc)}; set STREAMDESK_API_KEY to measure "
-                    f"{provider.id}, or measure the built-in mock with --mock",
+                    f"{setup.keychain_problem(exc.reason)}; set STREAMDESK_API_KEY"
+                    f" to measure {provider.id}, or measure the built-in mock with --mock",
                     6,
                 ) from None
-        if provider.needs_key and not key:
             raise BenchError(
                 f"no API key for {provider.id}: set one with `streamdesk keys set {provider.id}`"
                 " or STREAMDESK_API_KEY, or measure the built-in mock with --mock",
                 3,
-            )
-        return provider.endpoint(key), provider, None
+            ) from None
+        return target
     from streamdesk.mock import MockServer
 
     mock = await stack.enter_async_context(
@@ -192,15 +204,15 @@ async def _endpoint(args: argparse.Namespace, stack: contextlib.AsyncExitStack) 
             reply_tokens=args.tokens,
         )
     )
-    target = providers.mock_provider(mock.sse_base_url, mock.ws_url)
-    return target.endpoint(None, proxy=""), target, None
+    demo = providers.mock_provider(mock.sse_base_url, mock.ws_url)
+    return Target(demo, args.model or demo.default_model, max_retries=0)
 
 
 async def _runs(
-    protocol: str, endpoint: Any, request: Any, headers: Any, args: argparse.Namespace
+    target: Target, request: ChatRequest, keys: KeySource, args: argparse.Namespace
 ) -> tuple[list[StreamTrace], int]:
-    from streamdesk.core.events import Failure
-    from streamdesk.core.stream import make_transport, stream_chat
+    """`args.runs` requests, `args.concurrency` at once, each on a fresh connection."""
+    from streamdesk.core.chat import Reply, collect
 
     gate = asyncio.Semaphore(args.concurrency)
     traces: list[StreamTrace] = []
@@ -209,29 +221,18 @@ async def _runs(
     async def one() -> None:
         nonlocal failures
         async with gate:
-            transport = make_transport(protocol, endpoint, extra_headers=headers)
             trace = StreamTrace()
-            failed = False
-            events = stream_chat(
-                transport, request, trace=trace, timeouts=endpoint.timeouts, max_retries=0
-            )
-            try:
-                async with contextlib.aclosing(events):
-                    async for event in events:
-                        if isinstance(event, Failure):
-                            failed = True
-                            warn(f"{protocol}: {event.kind.value}: {event.message}")
-            finally:
-                await transport.aclose()
-            if failed:
+            reply = await collect(Reply(target), request, keys=keys, trace=trace)
+            if reply.failure is not None:
                 failures += 1
+                warn(f"{target.protocol}: {reply.failure.kind.value}: {reply.failure.message}")
             else:
                 traces.append(trace)
 
     started = time.perf_counter()
     await asyncio.gather(*(one() for _ in range(args.runs)))
     print(
-        f"{protocol}: {args.runs} runs in {time.perf_counter() - started:.2f} s",
+        f"{target.protocol}: {args.runs} runs in {time.perf_counter() - started:.2f} s",
         file=sys.stderr,
     )
     return traces, failures

@@ -1,7 +1,8 @@
 """Where `ask` sends the events: the reply on stdout (text or JSON lines), notices on stderr.
 
-The core's failure messages are worded for the window ("Press Continue to resume."); the sinks
-say what to run instead, and a retry is one short notice, never the full failure text.
+The core's failure messages say what happened; the sinks add what to run about it (the command
+that sets a missing key, the `--continue` that resumes a kept partial reply), and a retry is one
+short notice, never the full failure text.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any, TextIO
 
 from streamdesk.cli._common import warn
+from streamdesk.cli.ask_setup import keychain_problem
 from streamdesk.core.events import (
     Done,
     Failure,
@@ -24,6 +26,7 @@ from streamdesk.core.events import (
 from streamdesk.core.transports._classify import format_seconds
 
 if TYPE_CHECKING:
+    from streamdesk.core.chat import Reply
     from streamdesk.core.trace import StreamTrace
 
 EXIT_OK = 0
@@ -48,7 +51,6 @@ EXIT_CODES: dict[FailureKind, int] = {
     FailureKind.NETWORK: 19,
     FailureKind.CANCELLED: 130,
 }
-WINDOW_RESUME = "Press Continue to resume."
 _SHORT = {
     FailureKind.FIRST_TOKEN_TIMEOUT: "no first token in time",
     FailureKind.NETWORK: "network error",
@@ -73,8 +75,8 @@ class Sink:
         self.trace: StreamTrace | None = None
         self.outcome: Done | Failure | None = None
         self.max_attempts: int | None = None  # for "attempt 2 of 3"
-        self.resume_hint = "(not saved: --no-save)"  # replaces the window's "Press Continue"
-        self.auth_note: str | None = None  # why no key was sent, said if the server wants one
+        self.reply: Reply | None = None  # the reply being printed: its facts shape the hints
+        self.resume_hint = "(not saved: --no-save)"  # how to continue a kept partial reply
         self._t0 = time.perf_counter()
 
     def elapsed(self) -> float:
@@ -90,10 +92,32 @@ class Sink:
         return EXIT_OK
 
     def message(self, failure: Failure) -> str:
-        """The failure's line for the command line (what to run instead of what to press)."""
-        text = failure.message.replace(WINDOW_RESUME, self.resume_hint)
-        if self.auth_note and failure.kind is FailureKind.AUTHENTICATION:
-            text += f" (No key was sent: {self.auth_note}.)"
+        """The failure's line for the command line, with what to run about it."""
+        text = failure.message
+        reply = self.reply
+        if reply is None:
+            return text
+        missing = reply.missing_key
+        if missing is not None and missing.reason:
+            return (
+                f"{text.rstrip('.')}; set STREAMDESK_API_KEY for this run, or pass --base-url"
+                " for a server that needs no key."
+            )
+        if missing is not None:
+            return (
+                f"{text} Run `streamdesk keys set {missing.provider_id}` (or set"
+                " STREAMDESK_API_KEY for one run); nothing was sent."
+            )
+        provider = reply.target.provider
+        if failure.kind is FailureKind.AUTHENTICATION and not provider.needs_key:
+            if reply.keychain_problem:
+                return f"{text} (No key was sent: {keychain_problem(reply.keychain_problem)}.)"
+            return (
+                f"{text} (No key was sent: set one with `streamdesk keys set {provider.id}`"
+                " or STREAMDESK_API_KEY.)"
+            )
+        if reply.has_text and failure.kind is not FailureKind.CANCELLED:
+            return f"{text} {self.resume_hint}"
         return text
 
 

@@ -88,10 +88,6 @@ def trace_stats(trace: StreamTrace) -> TraceStats:
     origin = trace.t_start
     gaps = gaps_ms(trace)
     tokens = len(trace.token_times)
-    speed = None
-    if tokens > 1 and trace.t_last_token is not None and trace.t_first_token is not None:
-        span = trace.t_last_token - trace.t_first_token
-        speed = (tokens - 1) / span if span > 0 else None
     ttft = trace.ttft
     return TraceStats(
         protocol=trace.protocol,
@@ -113,7 +109,7 @@ def trace_stats(trace: StreamTrace) -> TraceStats:
         content_bytes=trace.content_bytes,
         bytes_per_token=trace.bytes_received / tokens if tokens else None,
         overhead=trace.framing_overhead,
-        tokens_per_s=speed,
+        tokens_per_s=trace.tokens_per_second,
         gap_p50_ms=percentile(gaps, 50),
         gap_p95_ms=percentile(gaps, 95),
         gap_p99_ms=percentile(gaps, 99),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 from streamdesk.core.errors import StreamError
@@ -129,7 +129,7 @@ async def stream_chat(
     timeouts: Timeouts,
     max_retries: int = 2,
     sleep: Sleep = asyncio.sleep,
-) -> AsyncIterator[StreamEvent]:
+) -> AsyncGenerator[StreamEvent, None]:
     """Stream one reply; always ends with exactly one `Done` or `Failure`.
 
     Never raises `StreamError`; `CancelledError` propagates (the caller keeps what it received).
@@ -210,9 +210,7 @@ async def stream_chat(
         trace.t_end = time.perf_counter()
 
 
-_ENDED_EARLY = (
-    "The reply ended before it finished; the partial reply was kept. Press Continue to resume."
-)
+_ENDED_EARLY = "The reply ended before it finished; the partial reply was kept."
 
 
 def _timeout_failure(kind: FailureKind, timeouts: Timeouts, tokens: int, url: str) -> Failure:
@@ -226,5 +224,5 @@ def _timeout_failure(kind: FailureKind, timeouts: Timeouts, tokens: int, url: st
     return Failure(
         kind,
         f"{host} stopped sending for {timeouts.stall:g} s after {tokens} tokens; "
-        "the partial reply was kept. Press Continue to resume.",
+        "the partial reply was kept.",
     )

@@ -92,6 +92,14 @@ class StreamTrace:
         return self.t_first_token - self.t_sent
 
     @property
+    def tokens_per_second(self) -> float | None:
+        """Tokens between the first and the last one, per second of that span."""
+        times = self.token_times
+        if len(times) < 2 or times[-1] <= times[0]:
+            return None
+        return (len(times) - 1) / (times[-1] - times[0])
+
+    @property
     def framing_overhead(self) -> float | None:
         """Share of received bytes that are not content."""
         if not self.bytes_received:

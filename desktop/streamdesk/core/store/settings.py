@@ -55,6 +55,7 @@ __all__ = [  # the dataclasses and parsing live in settings_model.py; importable
     "effective_proxy",
     "load_settings",
     "parse_settings",
+    "proxy_for",
     "proxy_password",
     "resolve_provider",
     "save_settings",
@@ -230,15 +231,20 @@ def split_proxy_credentials(url: str) -> tuple[str, str | None]:
 
 
 def effective_proxy(settings: Settings, credentials: str | None) -> str | None:
+    """The `Endpoint.proxy` value of `settings` (see `proxy_for`)."""
+    return proxy_for(settings.proxy_mode, settings.proxy_url, credentials)
+
+
+def proxy_for(mode: str, url: str, credentials: str | None) -> str | None:
     """The `Endpoint.proxy` value: None = environment, "" = none, else the URL with credentials.
 
     `credentials` is the "user:password" kept in the keychain under `PROXY_KEY_ID`.
     """
-    if settings.proxy_mode == "system":
+    if mode == "system":
         return None
-    if settings.proxy_mode == "none" or not settings.proxy_url:
+    if mode == "none" or not url:
         return ""
     if not credentials:
-        return settings.proxy_url
-    parts = urlsplit(settings.proxy_url)
+        return url
+    parts = urlsplit(url)
     return urlunsplit(parts._replace(netloc=f"{credentials}@{parts.netloc}"))

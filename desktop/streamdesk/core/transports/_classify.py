@@ -160,7 +160,7 @@ def cut_message(tokens: int) -> str:
     """The one line for a reply that ended before its end marker (shared with WebSocket)."""
     return (
         f"The connection was closed after {tokens} tokens before the reply finished; "
-        "the partial reply was kept. Press Continue to resume."
+        "the partial reply was kept."
     )
 
 
@@ -208,7 +208,7 @@ def network_error(
         return StreamError(
             FailureKind.CUT_MID_STREAM,
             f"The connection to {host} broke during the reply ({_describe(exc)}); "
-            "the partial reply was kept. Press Continue to resume.",
+            "the partial reply was kept.",
         )
     for err in chain:
         if isinstance(err, ssl.SSLError):  # before OSError: SSLError is an OSError

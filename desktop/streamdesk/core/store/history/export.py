@@ -88,7 +88,7 @@ def to_markdown(conv: Conversation, messages: Sequence[StoredMessage]) -> str:
         if m.completion_tokens is not None:
             facts.append(f"{m.prompt_tokens or 0} prompt + {m.completion_tokens} completion tokens")
         if m.cost is not None:
-            facts.append(f"cost ${m.cost:.6f}")
+            facts.append(f"cost {'≈' if m.estimated else ''}${m.cost:.6f}")
         if facts:
             out += [f"*{'; '.join(facts)}*", ""]
     return "\n".join(out).rstrip() + "\n"
@@ -114,6 +114,7 @@ def message_to_json(m: StoredMessage) -> dict[str, Any]:
         "usage": usage,
         "timings": dict(m.timings) if m.timings is not None else None,
         "cost": m.cost,
+        "cost_estimated": m.estimated,
         "created": m.created,
         "superseded_by": m.superseded_by,
     }
@@ -133,6 +134,9 @@ def to_json(
             "updated": conv.updated,
             "provider": conv.provider,
             "model": conv.model,
+            "base_url": conv.base_url,
+            "ws_url": conv.ws_url,
+            "protocol": conv.protocol,
             "system_prompt": conv.system_prompt,
             "params": public_params(conv.params) if public else dict(conv.params),
             "pinned": conv.pinned,
@@ -174,6 +178,9 @@ def parse_import(data: object) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         "updated": _opt(c, "updated", num, "conversation"),
         "provider": _opt(c, "provider", str, "conversation") or "",
         "model": _opt(c, "model", str, "conversation") or "",
+        "base_url": _opt(c, "base_url", str, "conversation") or "",
+        "ws_url": _opt(c, "ws_url", str, "conversation") or "",
+        "protocol": _opt(c, "protocol", str, "conversation") or "sse",
         "system_prompt": _opt(c, "system_prompt", str, "conversation") or "",
         "params": public_params(_opt(c, "params", dict, "conversation") or {}),
         "pinned": bool(_opt(c, "pinned", (bool, int), "conversation")),
@@ -210,6 +217,7 @@ def parse_import(data: object) -> tuple[dict[str, Any], list[dict[str, Any]]]:
                 "completion_tokens": _opt(usage, "completion_tokens", int, where),
                 "timings": _opt(m, "timings", dict, where),
                 "cost": _opt(m, "cost", num, where),
+                "cost_estimated": bool(_opt(m, "cost_estimated", (bool, int), where)),
                 "created": _opt(m, "created", num, where),
                 "superseded_by": _opt(m, "superseded_by", int, where),
             }

@@ -82,6 +82,9 @@ class Conversation:
     params: Mapping[str, Any]  # temperature, max_tokens, ...
     pinned: bool
     message_count: int
+    base_url: str = ""  # the host it is held with ("" : the provider's own)
+    ws_url: str = ""
+    protocol: str = "sse"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,7 @@ class StoredMessage:
     completion_tokens: int | None
     timings: Mapping[str, Any] | None  # e.g. ttft, total, tokens_per_s
     cost: float | None
+    estimated: bool  # tokens and cost estimated: the server sent no usage
     created: float
     # Hidden because a prompt before it was edited: the id of the prompt alternative it follows
     # (shown again when that alternative is flipped back); None for the active branch.

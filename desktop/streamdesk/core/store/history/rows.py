@@ -16,7 +16,7 @@ from streamdesk.core.store.history.schema import STATUSES
 _MESSAGE_FIELDS = frozenset(
     {
         "content", "reasoning", "status", "failure_kind", "failure_message", "protocol", "model",
-        "usage", "prompt_tokens", "completion_tokens", "timings", "cost",
+        "usage", "prompt_tokens", "completion_tokens", "timings", "cost", "cost_estimated",
     }
 )  # fmt: skip
 # Streamed chunks not yet folded in (only streaming rows have any) are read through the
@@ -109,6 +109,7 @@ def message_from_row(row: sqlite3.Row) -> StoredMessage:
         completion_tokens=row["completion_tokens"],
         timings=json.loads(row["timings"]) if row["timings"] else None,
         cost=row["cost"],
+        estimated=bool(row["cost_estimated"]),
         created=row["created"],
         superseded_by=row["superseded_by"],
     )

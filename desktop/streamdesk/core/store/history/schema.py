@@ -107,7 +107,17 @@ _V4 = (
     "CREATE INDEX messages_superseded ON messages (superseded_by) WHERE superseded_by IS NOT NULL",
 )
 
-MIGRATIONS: list[tuple[str, ...]] = [_V1, _V2, _V3, _V4]
+# v5: a conversation keeps its target (the host and protocol it is held with, beside `provider`
+# and `model`), so continuing it never sends it elsewhere; a reply's cost says whether it was
+# estimated (the server sent no usage).
+_V5 = (
+    "ALTER TABLE conversations ADD COLUMN base_url TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE conversations ADD COLUMN ws_url TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE conversations ADD COLUMN protocol TEXT NOT NULL DEFAULT 'sse'",
+    "ALTER TABLE messages ADD COLUMN cost_estimated INTEGER NOT NULL DEFAULT 0",
+)
+
+MIGRATIONS: list[tuple[str, ...]] = [_V1, _V2, _V3, _V4, _V5]
 LATEST_VERSION = len(MIGRATIONS)
 
 

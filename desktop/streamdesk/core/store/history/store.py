@@ -121,13 +121,28 @@ class HistoryStore:
         model: str = "",
         system_prompt: str = "",
         params: dict[str, Any] | None = None,
+        base_url: str = "",
+        ws_url: str | None = None,
+        protocol: str = "sse",
     ) -> int:
         now = time.time()
         with self._write() as db:
             cur = db.execute(
                 "INSERT INTO conversations (title, created, updated, provider, model,"
-                " system_prompt, params) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (title, now, now, provider, model, system_prompt, json.dumps(params or {})),
+                " system_prompt, params, base_url, ws_url, protocol)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    title,
+                    now,
+                    now,
+                    provider,
+                    model,
+                    system_prompt,
+                    json.dumps(params or {}),
+                    base_url,
+                    ws_url or "",
+                    protocol,
+                ),
             )
         return int(cur.lastrowid or 0)
 
@@ -163,6 +178,7 @@ class HistoryStore:
         return Conversation(
             r["id"], r["title"], r["created"], r["updated"], r["provider"], r["model"],
             r["system_prompt"], json.loads(r["params"]), bool(r["pinned"]), r["message_count"],
+            r["base_url"], r["ws_url"], r["protocol"],
         )  # fmt: skip
 
     def _update_conv(self, conversation_id: int, **cols: Any) -> None:
@@ -189,10 +205,14 @@ class HistoryStore:
         params: dict[str, Any] | None = None,
         provider: str | None = None,
         model: str | None = None,
+        base_url: str | None = None,
+        ws_url: str | None = None,
+        protocol: str | None = None,
     ) -> None:
         """Change the given fields; None leaves a field as it is."""
         cols: dict[str, Any] = {
             "system_prompt": system_prompt, "provider": provider, "model": model,
+            "base_url": base_url, "ws_url": ws_url, "protocol": protocol,
             "params": None if params is None else json.dumps(params),
         }  # fmt: skip
         self._update_conv(conversation_id, **{k: v for k, v in cols.items() if v is not None})

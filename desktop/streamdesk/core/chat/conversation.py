@@ -1,0 +1,238 @@
+"""A conversation: its target, its turns, and the rules for send, retry, continue, regenerate and
+edit. Each rule returns a `Send`: the turn whose reply streams and the request that goes out.
+
+The request is always built from the turns (superseded replies left out, a prompt that got no
+reply folded away) plus the conversation's system prompt and parameters; a continued reply's
+text is the last message, the assistant's, so the server carries on from where it stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from streamdesk.core.chat.reply import Earlier, Reply, ReplyStatus
+from streamdesk.core.chat.target import Target
+from streamdesk.core.events import Failure, FailureKind
+from streamdesk.core.request import ChatRequest, Message
+from streamdesk.core.store.history import StoredMessage
+
+
+@dataclass(eq=False)
+class Turn:
+    """One prompt and its (shown) reply. `key` names the turn in its conversation."""
+
+    key: int
+    prompt: str
+    reply: Reply
+    superseded: bool = False  # replaced by a Retry: left out of later requests
+    is_retry: bool = False  # answers the prompt of an earlier turn (no user message of its own)
+    # History: ids of the stored user message and reply, and how the next reply is stored.
+    user_id: int | None = None
+    reply_id: int | None = None
+    alt_index: int = 0  # which alternative of the reply is shown (0-based) ...
+    alt_count: int = 1  # ... out of how many
+    regen_of: int | None = None  # the next reply is a new alternative of this stored reply
+    edit_of: int | None = None  # the prompt is a new alternative of this stored user message
+    resume: bool = False  # a continuation: the reply is appended to `reply_id`
+
+    @property
+    def target(self) -> Target:
+        return self.reply.target
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """What to stream next: `turn.reply` receives the reply to `request`."""
+
+    turn: Turn
+    request: ChatRequest
+
+
+@dataclass(eq=False)
+class Conversation:
+    """The turns of one conversation and the target its next request goes to (None until
+    the first send chooses one)."""
+
+    target: Target | None = None
+    system_prompt: str = ""
+    params: dict[str, Any] = field(default_factory=dict)  # temperature, max_tokens
+    turns: list[Turn] = field(default_factory=list)
+    conversation_id: int | None = None  # in the history, once stored
+    _next_key: int = 1
+
+    @property
+    def require_target(self) -> Target:
+        if self.target is None:
+            raise LookupError("the conversation has no target yet")
+        return self.target
+
+    def load(self, turns: list[Turn]) -> None:
+        self.turns = turns
+        self._next_key = max((t.key for t in turns), default=0) + 1
+
+    def turn(self, key: object) -> Turn | None:
+        return next((t for t in self.turns if t.key == key), None)
+
+    @property
+    def latest(self) -> Turn | None:
+        return self.turns[-1] if self.turns else None
+
+    # -- the rules ------------------------------------------------------------------------
+
+    def ask(self, prompt: str) -> Send:
+        turn = self._new_turn(prompt)
+        turn.reply.prompt_chars = _chars(request := self.request_for(turn))
+        return Send(turn, request)
+
+    def retry(self, old: Turn) -> Send:
+        """The prompt of `old` again, as a new reply below; `old` leaves the context."""
+        old.superseded = True
+        turn = self._new_turn(old.prompt)
+        turn.is_retry = True
+        turn.regen_of = old.reply_id
+        request = self.request_for(turn, upto=self.turns.index(old))
+        turn.reply.prompt_chars = _chars(request)
+        return Send(turn, request)
+
+    def can_continue(self, turn: Turn) -> bool:
+        """Only the latest reply with text to continue from, and not one that is streaming."""
+        return (
+            turn is self.latest
+            and turn.reply.has_text
+            and turn.reply.status is not ReplyStatus.STREAMING
+        )
+
+    def continue_reply(self, turn: Turn) -> Send | None:
+        """The partial reply as the assistant's prefix; what comes is appended to it."""
+        if not self.can_continue(turn):
+            return None
+        old = turn.reply
+        request = self.request_for(turn, prefix=old.text)
+        turn.reply = Reply(
+            self.require_target,
+            prompt_chars=_chars(request),
+            earlier=Earlier(old.completion_tokens, old.cost, old.estimated),
+            parts=list(old.parts),
+            reasoning=list(old.reasoning),
+        )
+        turn.resume = True
+        return Send(turn, request)
+
+    def regenerate(self, turn: Turn) -> Send | None:
+        """A new alternative of the latest reply, streamed in its place (the old one is kept)."""
+        if turn is not self.latest:
+            return None
+        turn.regen_of = turn.reply_id
+        turn.alt_index, turn.alt_count = turn.alt_count, turn.alt_count + 1
+        request = self.request_for(turn)
+        turn.reply = Reply(self.require_target, prompt_chars=_chars(request))
+        return Send(turn, request)
+
+    def edit(self, turn: Turn, prompt: str) -> Send:
+        """`prompt` in place of `turn`'s; that turn and every later one leave the conversation."""
+        del self.turns[self.turns.index(turn) :]
+        new = self._new_turn(prompt)
+        new.edit_of = turn.user_id
+        request = self.request_for(new)
+        new.reply.prompt_chars = _chars(request)
+        return Send(new, request)
+
+    # -- requests and figures -------------------------------------------------------------
+
+    def request_for(self, turn: Turn, *, upto: int | None = None, prefix: str = "") -> ChatRequest:
+        """The history before `turn` (or before index `upto`), then `turn`'s prompt, then
+        `prefix` as the assistant's message when continuing."""
+        index = self.turns.index(turn) if upto is None else upto
+        messages: list[Message] = []
+        if self.system_prompt.strip():
+            messages.append(Message("system", self.system_prompt))
+        for earlier in self.turns[:index]:
+            # a superseded turn is asked again by its retry; a prompt that got no reply would
+            # leave two user turns in a row
+            if earlier.superseded or not earlier.reply.has_text:
+                continue
+            if earlier.prompt or not earlier.is_retry:
+                messages.append(Message("user", earlier.prompt))
+            messages.append(Message("assistant", earlier.reply.text))
+        messages.append(Message("user", turn.prompt))
+        if prefix:
+            messages.append(Message("assistant", prefix))
+        return ChatRequest(
+            model=self.require_target.request_model,
+            messages=tuple(messages),
+            max_tokens=self.params.get("max_tokens") or None,
+            temperature=self.params.get("temperature"),
+        )
+
+    def cost(self) -> tuple[float | None, bool]:
+        """(USD of every reply with a known cost, whether any of them is estimated)."""
+        known = [t.reply for t in self.turns if t.reply.cost is not None]
+        if not known:
+            return None, False
+        return sum(r.cost or 0.0 for r in known), any(r.estimated for r in known)
+
+    def _new_turn(self, prompt: str) -> Turn:
+        turn = Turn(self._next_key, prompt, Reply(self.require_target))
+        self._next_key += 1
+        self.turns.append(turn)
+        return turn
+
+
+def _chars(request: ChatRequest) -> int:
+    """The characters a request sends: the prompt-token estimate when no usage comes."""
+    return sum(len(m.content) for m in request.messages)
+
+
+def failure_of(message: StoredMessage) -> Failure | None:
+    if not message.failure_kind:
+        return None
+    try:
+        kind = FailureKind(message.failure_kind)
+    except ValueError:
+        kind = FailureKind.NETWORK
+    return Failure(kind, message.failure_message or "")
+
+
+def stored_reply(target: Target, message: StoredMessage) -> Reply:
+    """A finished reply as the history holds it: its figures are the stored ones."""
+    status = ReplyStatus.PARTIAL if message.status == "streaming" else ReplyStatus(message.status)
+    return Reply(
+        dataclasses.replace(
+            target,
+            model=message.model or target.model,
+            protocol=message.protocol or target.protocol,
+        ),
+        parts=[message.content] if message.content else [],
+        reasoning=[message.reasoning] if message.reasoning else [],
+        usage=message.usage,
+        status=status,
+        failure=failure_of(message),
+        cost=message.cost,
+        estimated=message.estimated,
+    )
+
+
+def fill_turn(turn: Turn, message: StoredMessage, target: Target) -> None:
+    """Show stored reply `message` in `turn` (opening a conversation, flipping alternatives)."""
+    turn.reply_id = message.id
+    turn.reply = stored_reply(target, message)
+    turn.alt_count = max(1, message.alt_count)
+    turn.alt_index = min(message.alt_index, turn.alt_count - 1)
+
+
+def turns_of(messages: Iterable[StoredMessage], target: Target) -> list[Turn]:
+    """The turns of stored messages (the active branch, in order)."""
+    turns: list[Turn] = []
+    for m in messages:
+        if m.role == "user":
+            turns.append(Turn(len(turns) + 1, m.content, Reply(target), user_id=m.id))
+        elif m.role == "assistant":
+            last = turns[-1] if turns else None
+            if last is None or last.reply_id is not None or last.reply.status.finished:
+                last = Turn(len(turns) + 1, "", Reply(target), is_retry=True)
+                turns.append(last)
+            fill_turn(last, m, target)
+    return turns

@@ -1,0 +1,214 @@
+"""One reply as it streams: its text, its single token count, its cost and how it ended.
+
+Every consumer (the window, `ask`, compare, bench, Test connection) feeds the same events into a
+`Reply` and reads the same figures back, so a cut reply has the same tokens and cost in the
+window, on the command line and in the history.
+
+Counting: the server's usage when it came. A stream cut, stalled or stopped before the usage
+chunk still cost tokens: then each text or reasoning delta counts as one completion token (so it
+is on OpenAI-compatible streams), the prompt as one token per `CHARS_PER_TOKEN` characters, and
+the figures are marked estimated. A continued reply adds what its earlier requests cost.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import dataclass, field
+
+from streamdesk.core.chat.target import MissingKey, Target
+from streamdesk.core.events import (
+    Done,
+    Failure,
+    FailureKind,
+    ReasoningDelta,
+    Retrying,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
+from streamdesk.core.trace import StreamTrace
+
+CHARS_PER_TOKEN = 4
+
+
+class ReplyStatus(enum.Enum):
+    """Where a reply stands. Values are stored in the history (`messages.status`)."""
+
+    PENDING = "pending"  # not sent yet
+    STREAMING = "streaming"
+    COMPLETE = "complete"  # ended as the server intended (Done)
+    STOPPED = "stopped"  # the user stopped it
+    PARTIAL = "partial"  # failed after some text: kept, continuable
+    ERROR = "error"  # failed before any text
+
+    @property
+    def finished(self) -> bool:
+        return self not in (ReplyStatus.PENDING, ReplyStatus.STREAMING)
+
+
+@dataclass(frozen=True, slots=True)
+class Earlier:
+    """What the earlier requests of a continued reply had counted and cost."""
+
+    completion_tokens: int = 0
+    cost: float | None = None
+    estimated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyFigures:
+    """A reply's figures at one moment (None: not known yet)."""
+
+    status: ReplyStatus
+    protocol: str
+    retrying: bool
+    ttft: float | None  # seconds
+    tokens_per_s: float | None
+    prompt_tokens: int | None
+    completion_tokens: int
+    cost: float | None  # USD
+    estimated: bool  # tokens and cost estimated: the server sent no usage
+    bytes_received: int
+
+
+@dataclass(eq=False)
+class Reply:
+    """The state of one reply; `apply(event)` is its only input while it streams."""
+
+    target: Target
+    prompt_chars: int = 0  # characters sent, for the prompt estimate when no usage comes
+    earlier: Earlier = field(default_factory=Earlier)
+    parts: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    deltas: int = 0  # text and reasoning deltas of this request
+    usage: Usage | None = None
+    status: ReplyStatus = ReplyStatus.PENDING
+    failure: Failure | None = None
+    finish_reason: str | None = None
+    retrying: Retrying | None = None  # the latest retry notice, until a token arrives
+    trace: StreamTrace | None = None
+    ended_at: float | None = None  # perf_counter when it ended
+    missing_key: MissingKey | None = None  # nothing was sent: the provider needs a key
+    keychain_problem: str | None = None  # why no key was sent to a server that needs none
+    cost: float | None = None  # USD, settled when the reply ends (None: a price is unknown)
+    estimated: bool = False  # tokens and cost estimated: the server sent no usage
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    @property
+    def reasoning_text(self) -> str:
+        return "".join(self.reasoning)
+
+    @property
+    def has_text(self) -> bool:
+        """Text to keep (a continued reply's earlier text included)."""
+        return bool(self.parts)
+
+    # -- input ----------------------------------------------------------------------------
+
+    def begin(self, trace: StreamTrace) -> None:
+        self.trace = trace
+        self.status = ReplyStatus.STREAMING
+        self.failure = None
+        self.finish_reason = None
+        self.retrying = None
+
+    def apply(self, event: StreamEvent) -> None:
+        if isinstance(event, TextDelta):
+            self.parts.append(event.text)
+            self.deltas += 1
+            self.retrying = None
+        elif isinstance(event, ReasoningDelta):
+            self.reasoning.append(event.text)
+            self.deltas += 1
+            self.retrying = None
+        elif isinstance(event, Usage):
+            self.usage = event
+        elif isinstance(event, Retrying):
+            self.retrying = event
+        elif isinstance(event, Done):
+            self.finish_reason = event.finish_reason
+            self._end(ReplyStatus.COMPLETE, None)
+        elif isinstance(event, Failure):
+            if event.kind is FailureKind.CANCELLED:
+                self._end(ReplyStatus.STOPPED, event)
+            else:
+                self._end(ReplyStatus.PARTIAL if self.parts else ReplyStatus.ERROR, event)
+
+    def stop(self) -> None:
+        """The user stopped it (or its consumer went away): what arrived is kept."""
+        if not self.status.finished:
+            self._end(ReplyStatus.STOPPED, None)
+
+    def _end(self, status: ReplyStatus, failure: Failure | None) -> None:
+        if self.status.finished:
+            return  # one ending per request: the first one counts
+        self.status = status
+        self.failure = failure
+        self.retrying = None
+        self.ended_at = time.perf_counter()
+        self.estimated = (self.usage is None and self.deltas > 0) or self.earlier.estimated
+        self.cost = self._settle_cost()
+
+    # -- figures --------------------------------------------------------------------------
+
+    @property
+    def own_completion_tokens(self) -> int:
+        """Completion tokens of this request: the server's usage, else one per delta."""
+        return self.usage.completion_tokens if self.usage is not None else self.deltas
+
+    @property
+    def completion_tokens(self) -> int:
+        """The one token count of the reply, earlier requests of a continued reply included."""
+        return self.earlier.completion_tokens + self.own_completion_tokens
+
+    @property
+    def prompt_tokens(self) -> int | None:
+        if self.usage is not None:
+            return self.usage.prompt_tokens
+        if self.deltas:
+            return -(-self.prompt_chars // CHARS_PER_TOKEN)
+        return None
+
+    def _settle_cost(self) -> float | None:
+        provider, model = self.target.provider, self.target.model
+        earlier = self.earlier.cost
+        if self.usage is None and not self.deltas:
+            # nothing arrived and no usage: this request cost nothing (refused, rejected)
+            return 0.0 if provider.free else earlier
+        own = provider.cost(model, self.prompt_tokens or 0, self.own_completion_tokens)
+        if own is None or earlier is None:
+            return own
+        return own + earlier
+
+    def figures(self) -> ReplyFigures:
+        trace = self.trace
+        return ReplyFigures(
+            status=self.status,
+            protocol=self.target.protocol,
+            retrying=self.retrying is not None,
+            ttft=None if trace is None else trace.ttft,
+            tokens_per_s=None if trace is None else trace.tokens_per_second,
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            cost=self.cost,
+            estimated=self.estimated,
+            bytes_received=0 if trace is None else trace.bytes_received,
+        )
+
+    def timings(self) -> dict[str, float] | None:
+        """Time to first token, total time and tokens per second (stored with the reply)."""
+        trace = self.trace
+        if trace is None:
+            return None
+        end = self.ended_at if self.ended_at is not None else time.perf_counter()
+        out: dict[str, float] = {"total": round(end - trace.t_start, 4)}
+        if trace.ttft is not None:
+            out["ttft"] = round(trace.ttft, 4)
+        speed = trace.tokens_per_second
+        if speed is not None:
+            out["tokens_per_s"] = round(speed, 2)
+        return out
