@@ -55,7 +55,14 @@ class TranscriptView(QTextBrowser):
         super().__init__(parent)
         self._doc = SafeDocument(self)
         self.setDocument(self._doc)
-        self._layout = DocumentLayout(self._doc, dark=dark, failure_actions=self.failure_actions)
+        self._layout = DocumentLayout(
+            self._doc,
+            dark=dark,
+            # looked up at each call: a subclass's override or a later assignment applies
+            failure_actions=lambda key, status, has_text: self.failure_actions(
+                key, status, has_text
+            ),
+        )
         self.setReadOnly(True)
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
