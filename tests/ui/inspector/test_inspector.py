@@ -18,16 +18,25 @@ from streamdesk.core.stream import make_transport, stream_chat
 from streamdesk.core.trace import StreamTrace, WireFrame
 from streamdesk.mock import MockServer
 from streamdesk.ui.compare import open_compare
-from streamdesk.ui.inspector.dock import InspectorDock, toggle_inspector
+from streamdesk.ui.inspector.dock import InspectorDock
 from streamdesk.ui.inspector.export import (
     FrameSplitter,
     curl_command,
     header_text,
     trace_json_text,
 )
+from streamdesk.ui.window.main_window import MainWindow
 
 KEY = "sk-inspector-known-secret-42"
 STREAMING = {"tokens_per_second": 60.0, "first_token_delay": 0.0, "reply_tokens": 150}
+
+
+def toggle_inspector(window: MainWindow) -> InspectorDock:
+    """Press Ctrl+I (the window's request signal) and return the dock it shows or hides."""
+    window.inspectorRequested.emit()
+    dock = window.findChild(InspectorDock)
+    assert isinstance(dock, InspectorDock)
+    return dock
 
 
 async def until(dock: InspectorDock, check: Callable[[], bool], limit: float = 10.0) -> None:
@@ -53,16 +62,15 @@ async def test_opening_during_a_stream_shows_frames_arriving(qtbot: QtBot) -> No
         session.send("Stream slowly please")
         await wait_text(session)
         assert session.trace is not None and session.trace.frames is None  # closed: no frames
-        window.inspectorRequested.emit()
-        dock = window.inspector
-        assert isinstance(dock, InspectorDock) and dock.isVisible()
+        dock = toggle_inspector(window)
+        assert dock.isVisible()
         assert dock.current is session.trace
         await until(dock, lambda: len(dock.frames.rows) >= 5)
         first = len(dock.frames.rows)
         await until(dock, lambda: len(dock.frames.rows) > first)  # still arriving, live
         assert all(r.text.startswith("data:") for r in dock.frames.rows)
         turn = await wait_reply(session)
-        assert turn.status == "complete"
+        assert turn.reply.status.value == "complete"
         dock.refresh()
         assert dock.frames.rows[-1].text == "data: [DONE]"
         stats = dock.requests.stats(0)

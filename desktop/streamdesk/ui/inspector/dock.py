@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer
+from PySide6.QtCore import QObject, QSortFilterProxyModel, Qt, QTimer
 from PySide6.QtGui import QAction, QFontDatabase, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -45,14 +46,16 @@ from streamdesk.ui.inspector.models import COLUMNS, FramesModel, RequestsModel
 
 if TYPE_CHECKING:
     from streamdesk.ui.inspector.chart import GapChart
+    from streamdesk.ui.session.session import ChatSession
+    from streamdesk.ui.window.main_window import MainWindow
 
 REFRESH_MS = 150
 
 
 class InspectorDock(QDockWidget):
-    """Inspector for every conversation of `window` (a `MainWindow`: `sessions` is read)."""
+    """Inspector for every conversation of `window` (its `sessions` are read)."""
 
-    def __init__(self, window: Any) -> None:
+    def __init__(self, window: MainWindow) -> None:
         super().__init__("Inspector", window)
         self.setObjectName("inspectorDock")
         self.window_ = window
@@ -182,8 +185,8 @@ class InspectorDock(QDockWidget):
             for session in self._sessions():
                 session.trace_factory = StreamTrace
 
-    def _sessions(self) -> list[Any]:
-        return list(getattr(self.window_, "sessions", {}).values())
+    def _sessions(self) -> list[ChatSession]:
+        return list(self.window_.sessions.values())
 
     def hook_sessions(self) -> None:
         """Record in every session (new ones too); list requests made while the dock was shut."""
@@ -192,7 +195,7 @@ class InspectorDock(QDockWidget):
             if getattr(session.trace_factory, "func", None) != self._new_trace:
                 session.trace_factory = partial(self._new_trace, session)
             for turn in session.turns:
-                trace = turn.trace
+                trace = turn.reply.trace
                 if trace is not None:
                     found.append((trace.t_start, trace, session.title))
             live = session.trace
@@ -201,7 +204,7 @@ class InspectorDock(QDockWidget):
         for _, trace, title in sorted(found, key=lambda item: item[0]):
             self._add(trace, title)
 
-    def _new_trace(self, session: Any) -> StreamTrace:
+    def _new_trace(self, session: ChatSession) -> StreamTrace:
         trace = StreamTrace.recording()
         self._add(trace, session.title)
         return trace
@@ -315,43 +318,52 @@ DOCK_SHARE = 0.35  # of the window's height, when the dock first opens
 DOCK_MIN_HEIGHT = 220
 
 
-def toggle_inspector(window: Any) -> InspectorDock:
-    """Create the dock on first use (bottom area) and show or hide it."""
-    dock: InspectorDock | None = getattr(window, "inspector", None)
-    if dock is None:
-        dock = InspectorDock(window)
-        window.inspector = dock
+class NetworkTools(QObject):
+    """One window's network tools: the inspector dock (Ctrl+I; made on first use, at the
+    bottom) and View ▸ Send over both (the compare window)."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)  # the window keeps it alive
+        self.setObjectName("networkTools")
+        self.window_ = window
+        self.inspector: InspectorDock | None = None
+        self.compare_action: QAction | None = None
+        window.inspectorRequested.connect(self.toggle_inspector)
+        view_menu = next(
+            (a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "View"),
+            None,
+        )
+        if isinstance(view_menu, QMenu):
+            act = QAction("Send over &both (SSE and WebSocket)…", window)
+            act.setShortcut(QKeySequence("Ctrl+Shift+B"))
+            act.triggered.connect(self.open_compare)
+            view_menu.addAction(act)
+            self.compare_action = act
+
+    def toggle_inspector(self) -> None:
+        """Create the dock on first use and show it, or show or hide it."""
+        dock = self.inspector
+        if dock is not None:
+            dock.setVisible(not dock.isVisible())
+            return
+        window = self.window_
+        dock = self.inspector = InspectorDock(window)
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
         dock.show()
         dock.raise_()
         # About a third of the window: the transcript and the chat list stay usable.
         height = max(DOCK_MIN_HEIGHT, int(window.height() * DOCK_SHARE))
         window.resizeDocks([dock], [height], Qt.Orientation.Vertical)
-        return dock
-    dock.setVisible(not dock.isVisible())
-    return dock
+
+    def open_compare(self) -> None:
+        from streamdesk.ui.compare import open_compare
+
+        open_compare(self.window_)
 
 
-def install_network_tools(window: Any) -> None:
-    """Wire Ctrl+I to the inspector and add View ▸ Send over both (the compare window)."""
-    window.inspector = None
-    window.inspectorRequested.connect(lambda: toggle_inspector(window))
-    view_menu = next(
-        (a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "View"),
-        None,
-    )
-    if view_menu is not None:
-        act = QAction("Send over &both (SSE and WebSocket)…", window)
-        act.setShortcut(QKeySequence("Ctrl+Shift+B"))
-        act.triggered.connect(lambda _=False: _open_compare(window))
-        view_menu.addAction(act)
-        window.compare_action = act
+def install_network_tools(window: MainWindow) -> NetworkTools:
+    """Wire Ctrl+I to the inspector and add View ▸ Send over both to `window`."""
+    return NetworkTools(window)
 
 
-def _open_compare(window: Any) -> None:
-    from streamdesk.ui.compare import open_compare
-
-    open_compare(window)
-
-
-__all__ = ["COLUMNS", "InspectorDock", "install_network_tools", "toggle_inspector"]
+__all__ = ["COLUMNS", "InspectorDock", "NetworkTools", "install_network_tools"]
