@@ -174,7 +174,7 @@ def shortest_cycle(graph: dict[str, dict[str, int]], component: list[str]) -> li
                 path = [node]
                 while path[-1] != start:
                     path.append(came_from[path[-1]])
-                return [start, *reversed(path[:-1]), start] if len(path) > 1 else [start, start]
+                return [start, *reversed(path[:-1]), start]
             if successor not in came_from:
                 came_from[successor] = node
                 queue.append(successor)
