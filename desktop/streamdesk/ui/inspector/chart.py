@@ -6,8 +6,6 @@ does not pay for it. Without pyqtgraph a small QPainter plot draws the same two 
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QWidget
@@ -141,5 +139,5 @@ class PainterChart(GapChart):
         p.end()
 
 
-def chart_kind(chart: Any) -> str:
+def chart_kind(chart: GapChart) -> str:
     return "pyqtgraph" if isinstance(chart, PyqtgraphChart) else "painter"

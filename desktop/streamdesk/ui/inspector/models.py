@@ -7,9 +7,10 @@ appends what is new, so a tick costs the same at frame 50 as at frame 5,000.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from streamdesk.core.netstats import TraceStats, trace_stats
 from streamdesk.core.trace import StreamTrace
@@ -23,8 +24,8 @@ def _ms(v: float | None) -> str:
     return "" if v is None else f"{v:.1f}"
 
 
-COLUMNS: tuple[tuple[str, Any], ...] = (
-    ("Chat", None),
+COLUMNS: tuple[tuple[str, Callable[[TraceStats], str] | None], ...] = (
+    ("Chat", None),  # the request's label, not one of its figures
     ("Protocol", lambda s: s.protocol.upper()),
     ("URL", lambda s: s.url),
     ("HTTP", lambda s: s.http_version.removeprefix("HTTP/")),
@@ -46,7 +47,7 @@ COLUMNS: tuple[tuple[str, Any], ...] = (
 class RequestsModel(QAbstractTableModel):
     """Requests in the order they started; figures of live requests are recomputed per refresh."""
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.traces: list[StreamTrace] = []
         self.labels: list[str] = []
@@ -99,9 +100,8 @@ class RequestsModel(QAbstractTableModel):
             return None
         row, col = index.row(), index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            if col == 0:
-                return self.labels[row]
-            return COLUMNS[col][1](self._stats[row])
+            figure = COLUMNS[col][1]
+            return self.labels[row] if figure is None else figure(self._stats[row])
         if role == Qt.ItemDataRole.TextAlignmentRole and col >= 5:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -112,7 +112,7 @@ class FramesModel(QAbstractTableModel):
 
     HEADERS = ("ms", "Dir", "Bytes", "Frame")
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.trace: StreamTrace | None = None
         self.rows: list[FrameRow] = []
