@@ -92,9 +92,9 @@ async def main(window: Any, args: argparse.Namespace) -> list[tuple[str, list[fl
         lags = probe.stop()
         session.finished.disconnect(on_finished)
         turn = session.turns[-1]
-        note = f"{status}, {turn.completion_tokens} tokens"
-        if turn.failure is not None:
-            note += f": {turn.failure.message}"
+        note = f"{status}, {turn.reply.completion_tokens} tokens"
+        if turn.reply.failure is not None:
+            note += f": {turn.reply.failure.message}"
         rows.append((f"reply {n}", lags, note))
         await asyncio.sleep(0.3)
     window.close()

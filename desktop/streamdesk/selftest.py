@@ -46,40 +46,26 @@ def keyring_backend() -> str:
 
 
 async def converse(kind: str, mock: Any, trace: Any = None) -> str:
-    """One conversation over `kind` ("sse" | "ws"); returns the text received."""
-    from streamdesk.core.events import Done, Failure, TextDelta
-    from streamdesk.core.request import ChatRequest, Endpoint, Message, Timeouts
-    from streamdesk.core.stream import stream_chat
-    from streamdesk.core.transports import make_transport
+    """One conversation over `kind` ("sse" | "ws") through the engine; returns the text."""
+    from streamdesk.core.chat import Reply, Target, collect
+    from streamdesk.core.providers import mock_provider
+    from streamdesk.core.request import ChatRequest, Message, Timeouts
 
-    timeouts = Timeouts(connect=5.0, first_token=10.0, stall=10.0)
-    endpoint = Endpoint(
-        base_url=mock.sse_base_url,
-        ws_url=mock.ws_url,
-        api_key="selftest-not-a-real-key",
-        timeouts=timeouts,
+    provider = mock_provider(mock.sse_base_url, mock.ws_url)
+    target = Target(
+        provider,
+        MODEL,
+        kind,
+        timeouts=Timeouts(connect=5.0, first_token=10.0, stall=10.0),
         max_retries=0,
-        proxy="",  # loopback: never through a proxy from the environment
     )
     request = ChatRequest(model=MODEL, messages=(Message("user", PROMPT),))
-    parts: list[str] = []
-    ending: object = None
-    transport = make_transport(kind, endpoint)
-    try:
-        async for event in stream_chat(
-            transport, request, trace=trace, timeouts=timeouts, max_retries=0
-        ):
-            if isinstance(event, TextDelta):
-                parts.append(event.text)
-            elif isinstance(event, Done | Failure):
-                ending = event
-    finally:
-        await transport.aclose()
-    if isinstance(ending, Failure):
-        raise CheckFailed(f"stream failed ({ending.kind.value}): {ending.message}")
-    if not isinstance(ending, Done):
+    reply = await collect(Reply(target), request, keys=None, trace=trace)
+    if reply.failure is not None:
+        raise CheckFailed(f"stream failed ({reply.failure.kind.value}): {reply.failure.message}")
+    if reply.finish_reason is None and reply.status.value != "complete":
         raise CheckFailed("stream ended without Done or Failure")
-    return "".join(parts)
+    return reply.text
 
 
 def render_transcript(tokens: list[str]) -> str:

@@ -69,8 +69,8 @@ _WINDOW = textwrap.dedent(
         session.send(sys.argv[2])
         await session.task
         turn = session.turns[-1]
-        print("STATUS", turn.status)
-        print("REPLY", turn.text)
+        print("STATUS", turn.reply.status.value)
+        print("REPLY", turn.reply.text)
         dialog = window.settings_ui.open_dialog()
         await dialog.wait_idle()
         dialog.providers.test_connection()

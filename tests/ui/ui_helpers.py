@@ -9,8 +9,8 @@ from typing import Any
 
 from pytestqt.qtbot import QtBot
 
+from streamdesk.core.chat import Turn
 from streamdesk.ui.session.session import ChatSession
-from streamdesk.ui.session.turns import Turn
 from streamdesk.ui.window.main_window import MainWindow
 
 FAST = {"tokens_per_second": 0.0, "first_token_delay": 0.0}
@@ -36,7 +36,8 @@ async def wait_reply(session: ChatSession, limit: float = 15.0) -> Turn:
     task = session.task
     assert task is not None
     await asyncio.wait_for(asyncio.shield(task), limit)
-    return session.turns[-1] if session.turns else Turn(0, "", None)  # type: ignore[arg-type]
+    assert session.turns, "a reply ran, so there is a turn"
+    return session.turns[-1]
 
 
 async def wait_text(session: ChatSession, turn_index: int = -1, limit: float = 15.0) -> None:
@@ -45,7 +46,7 @@ async def wait_text(session: ChatSession, turn_index: int = -1, limit: float = 1
     arrived: asyncio.Future[None] = loop.create_future()
 
     def check(_key: object = None) -> None:
-        if session.turns and session.turns[turn_index].parts and not arrived.done():
+        if session.turns and session.turns[turn_index].reply.parts and not arrived.done():
             arrived.set_result(None)
 
     session.updated.connect(check)

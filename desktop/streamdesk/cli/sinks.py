@@ -23,7 +23,6 @@ from streamdesk.core.events import (
     TextDelta,
     Usage,
 )
-from streamdesk.core.transports._classify import format_seconds
 
 if TYPE_CHECKING:
     from streamdesk.core.chat import Reply
@@ -56,6 +55,11 @@ _SHORT = {
     FailureKind.NETWORK: "network error",
     FailureKind.WEBSOCKET_CLOSED: "WebSocket closed",
 }
+
+
+def format_seconds(seconds: float) -> str:
+    """A wait for people: "0.1 s", "2.5 s", "30 s" (a sub-second wait never reads "0 s")."""
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.2g} s"
 
 
 def retry_notice(event: Retrying, max_attempts: int | None) -> str:

@@ -1,7 +1,9 @@
 """Send over both: the same prompt over SSE and WebSocket, replies and timings side by side.
 
 A non-modal window. "At once" starts both streams together (they then compete for the same
-server); otherwise WebSocket runs after SSE finishes. Figures come from the traces the
+server); otherwise WebSocket runs after SSE finishes, and each run's figures count from its own
+request. Both go through the conversation engine with the window's target, so the proxy, the CA
+bundle, the key and the timeouts are the ones a chat uses. Figures come from the traces the
 transports stamp where bytes arrive, through `core.netstats`, as in the inspector and `bench`.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -26,12 +29,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from streamdesk.core.events import Done, Failure, ReasoningDelta, TextDelta
+from streamdesk.core.chat import Reply, ReplyStatus, Target, stream_reply
+from streamdesk.core.events import Failure, ReasoningDelta, TextDelta
 from streamdesk.core.netstats import TraceStats, trace_stats
 from streamdesk.core.request import ChatRequest, Message
-from streamdesk.core.stream import stream_chat
 from streamdesk.core.trace import StreamTrace
-from streamdesk.core.transports import make_transport
+from streamdesk.ui.keys import key_store
 
 PROTOCOLS = (("sse", "SSE"), ("ws", "WebSocket"))
 
@@ -114,9 +117,9 @@ class CompareWindow(QWidget):
 
     async def run(self, prompt: str) -> None:
         self.run_button.setEnabled(False)
+        self.traces.clear()
         for key, _ in PROTOCOLS:
             self.panes[key].clear()
-            self.traces[key] = StreamTrace()
             self.status[key] = "waiting"
             self.texts[key] = []
             self._pending[key] = []
@@ -134,32 +137,22 @@ class CompareWindow(QWidget):
             self.refresh()
             self.run_button.setEnabled(True)
 
-    async def _one(self, key: str, target: Any, request: ChatRequest) -> None:
-        trace = self.traces[key]
-        self.status[key] = "streaming"
-        endpoint = target.provider.endpoint(target.api_key)
-        try:
-            transport = make_transport(key, endpoint, provider_id=target.provider.id)
-        except ValueError as exc:
-            self.status[key] = str(exc)
-            return
-        events = stream_chat(transport, request, trace=trace, timeouts=endpoint.timeouts)
+    async def _one(self, protocol: str, target: Target, request: ChatRequest) -> None:
+        """One protocol's run; its trace starts with its own request, not with the window's."""
+        trace = self.traces[protocol] = StreamTrace()
+        self.status[protocol] = "streaming"
+        reply = Reply(dataclasses.replace(target, protocol=protocol))
+        events = stream_reply(reply, request, keys=key_store(), trace=trace)
         try:
             async with contextlib.aclosing(events):
                 async for event in events:
                     if isinstance(event, TextDelta | ReasoningDelta):
-                        self._pending[key].append(event.text)
-                        self.texts[key].append(event.text)
-                    elif isinstance(event, Done):
-                        self.status[key] = f"done ({event.finish_reason or 'stop'})"
+                        self._pending[protocol].append(event.text)
+                        self.texts[protocol].append(event.text)
                     elif isinstance(event, Failure):
-                        self.status[key] = f"failed: {event.kind.value}"
-                        self._pending[key].append(f"\n\n[{event.message}]")
-        except asyncio.CancelledError:
-            self.status[key] = "stopped"
-            raise
+                        self._pending[protocol].append(f"\n\n[{event.message}]")
         finally:
-            await transport.aclose()
+            self.status[protocol] = _status_of(reply)
 
     def stats(self, key: str) -> TraceStats | None:
         trace = self.traces.get(key)
@@ -185,6 +178,15 @@ class CompareWindow(QWidget):
         if self.task is not None:
             self.task.cancel()
         super().closeEvent(event)
+
+
+def _status_of(reply: Reply) -> str:
+    if reply.status is ReplyStatus.COMPLETE:
+        return f"done ({reply.finish_reason or 'stop'})"
+    if reply.status is ReplyStatus.STOPPED:
+        return "stopped"
+    kind = reply.failure.kind.value if reply.failure is not None else "unknown"
+    return f"failed: {kind}"
 
 
 def open_compare(window: Any, prompt: str | None = None) -> CompareWindow:

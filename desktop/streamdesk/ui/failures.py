@@ -49,7 +49,10 @@ def failure_actions(failure: Failure, has_text: bool) -> tuple[str, ...]:
     return ("Retry", "Continue") if has_text else ("Retry",)
 
 
-def failure_text(failure: Failure) -> str:
+def failure_text(failure: Failure, *, resumable: bool = False) -> str:
+    """The core's sentence plus what to do here: set the key, or Continue a kept partial reply."""
     if failure.kind is FailureKind.AUTHENTICATION:
         return f"{failure.message} Open Settings (Ctrl+,) to set the key."
+    if resumable:
+        return f"{failure.message} Press Continue to resume."
     return failure.message

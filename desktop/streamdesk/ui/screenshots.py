@@ -49,7 +49,7 @@ async def shoot(outdir: Path) -> list[Path]:
 
         def enough(_key: object, s: Any = session, f: asyncio.Future[None] = arrived) -> None:
             turn = s.turns[-1]
-            if len(turn.parts) >= MID_STREAM_TOKENS and not f.done():
+            if len(turn.reply.parts) >= MID_STREAM_TOKENS and not f.done():
                 f.set_result(None)
 
         session.updated.connect(enough)

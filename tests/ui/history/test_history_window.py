@@ -46,7 +46,7 @@ async def test_a_send_is_stored_with_status_model_usage_and_timings(qtbot: QtBot
             assert conv.title == "Explain backpressure please"
             user, reply = store.messages(conv.id)
         assert (user.role, user.content) == ("user", "Explain backpressure please")
-        assert reply.content == "".join(reply_for("Explain backpressure please")) == turn.text
+        assert reply.content == "".join(reply_for("Explain backpressure please")) == turn.reply.text
         assert reply.status == "complete" and reply.protocol == "sse" and reply.model
         assert reply.completion_tokens and reply.timings and reply.timings["ttft"] >= 0
         assert reply.cost is not None
@@ -103,17 +103,17 @@ async def test_regenerate_keeps_alternatives_and_flips_between_them(qtbot: QtBot
         session = window.current_session()
         window.set_next_scenario("cut")
         key = session.send("alt test")
-        first = (await wait_reply(session)).text
+        first = (await wait_reply(session)).reply.text
         assert session.regenerate(key) == key
         turn = await wait_reply(session)
-        assert turn.text == "".join(reply_for("alt test")) != first
+        assert turn.reply.text == "".join(reply_for("alt test")) != first
         with HistoryStore() as store:
             alts = store.alternatives(turn.reply_id)
-            assert [a.content for a in alts] == [first, turn.text]
+            assert [a.content for a in alts] == [first, turn.reply.text]
             assert len(store.messages(alts[0].conversation_id)) == 2
         assert "‹" in session.view.toPlainText() and "2/2" in session.view.toPlainText()
         session.view.alternativeRequested.emit(key, -1)
-        assert turn.text == first and turn.status == "partial"
+        assert turn.reply.text == first and turn.reply.status.value == "partial"
         with HistoryStore() as store:
             assert store.messages(alts[0].conversation_id)[-1].id == alts[0].id
 
@@ -125,7 +125,7 @@ async def test_continue_appends_to_the_same_stored_message(qtbot: QtBot) -> None
         window.set_next_scenario("cut")
         key = session.send("continue test")
         turn = await wait_reply(session)
-        partial = turn.text
+        partial = turn.reply.text
         with HistoryStore() as store:
             cut = store.get_message(turn.reply_id)
         assert cut.status == "partial" and cut.failure_kind and cut.cost is not None
@@ -135,10 +135,10 @@ async def test_continue_appends_to_the_same_stored_message(qtbot: QtBot) -> None
             (conv,) = store.list_conversations()
             msgs = store.messages(conv.id)
         whole = "".join(reply_for("continue test"))  # the mock continues the assistant prefix
-        assert len(msgs) == 2 and msgs[1].content == turn.text == whole != partial
+        assert len(msgs) == 2 and msgs[1].content == turn.reply.text == whole != partial
         assert msgs[1].status == "complete"
         assert msgs[1].failure_kind is None and msgs[1].failure_message is None
-        assert msgs[1].cost == pytest.approx(turn.cost) and turn.cost > cut.cost
+        assert msgs[1].cost == pytest.approx(turn.reply.cost) and turn.reply.cost > cut.cost
 
 
 @pytest.mark.asyncio
@@ -163,8 +163,8 @@ async def test_rename_pin_delete_and_undo(qtbot: QtBot) -> None:
         lst, history = window.conversations, window.history
         key = history.key_of(ids[2])
         assert key is not None
-        history.rename(key, "  renamed   title ")
-        history.pin(key, True)
+        history.actions.rename(key, "  renamed   title ")
+        history.actions.pin(key, True)
         assert lst.title(key) == "renamed title" and lst.keys()[0] == key
         with HistoryStore() as store:
             conv = store.get_conversation(ids[2])
@@ -189,7 +189,7 @@ async def test_editing_a_prompt_resends_it_and_keeps_what_followed(qtbot: QtBot)
         first = await wait_reply(session)
         session.send("second prompt")
         second = await wait_reply(session)
-        old_texts = [first.text, second.text]
+        old_texts = [first.reply.text, second.reply.text]
         session.view.editRequested.emit(("user", first.key))
         assert window.prompt.toPlainText() == "first prompt"
         window.prompt.setPlainText("edited prompt")
@@ -200,19 +200,25 @@ async def test_editing_a_prompt_resends_it_and_keeps_what_followed(qtbot: QtBot)
         with HistoryStore() as store:
             (conv,) = store.list_conversations()
             msgs = store.messages(conv.id)
-            assert [m.content for m in msgs] == ["edited prompt", turn.text]
+            assert [m.content for m in msgs] == ["edited prompt", turn.reply.text]
             assert len(store.alternatives(msgs[0].id)) == 2
             hidden = store.hidden_messages(conv.id)
-            assert [m.content for m in hidden] == [first.text, "second prompt", second.text]
+            assert [m.content for m in hidden] == [
+                first.reply.text,
+                "second prompt",
+                second.reply.text,
+            ]
         session.view.alternativeRequested.emit(("user", session.turns[0].key), -1)
         assert [t.prompt for t in session.turns] == ["first prompt", "second prompt"]
-        assert [t.text for t in session.turns] == old_texts
+        assert [t.reply.text for t in session.turns] == old_texts
         assert "1/2" in session.view.toPlainText()
         session.view.alternativeRequested.emit(("user", session.turns[0].key), 1)
-        assert [(t.prompt, t.text) for t in session.turns] == [("edited prompt", turn.text)]
+        assert [(t.prompt, t.reply.text) for t in session.turns] == [
+            ("edited prompt", turn.reply.text)
+        ]
         # A search hit in the set-aside branch opens that branch.
-        (hit,) = [h for h in window.history.search("second prompt") if h.role == "user"]
-        assert window.history.open_hit(hit)
+        (hit,) = [h for h in window.history.actions.search("second prompt") if h.role == "user"]
+        assert window.history.actions.open_hit(hit)
         assert [t.prompt for t in session.turns] == ["first prompt", "second prompt"]
 
 
@@ -223,7 +229,7 @@ async def test_system_prompt_and_parameters_are_stored_and_sent(qtbot: QtBot) ->
         session.send("hello")
         await wait_reply(session)
         key = window.current_key()
-        dialog = window.history.settings_dialog(key)
+        dialog = window.history.actions.settings_dialog(key)
         dialog.system.setPlainText("Be terse.")
         dialog.temperature.setValue(0.3)
         dialog.max_tokens.setValue(64)

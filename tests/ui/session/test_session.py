@@ -9,12 +9,9 @@ from pytestqt.qtbot import QtBot
 from ui_helpers import open_window, wait_reply, wait_text
 
 from streamdesk.core.events import FailureKind
-from streamdesk.core.providers import mock_provider
 from streamdesk.core.request import Timeouts
 from streamdesk.mock.replies import reply_for
 from streamdesk.mock.scenarios import FAULT_AFTER
-from streamdesk.ui.session.targets import build_request
-from streamdesk.ui.session.turns import Target, Turn
 
 # scenario, protocol, failure kind, title shown on the message, window overrides
 FAILURES: list[tuple[str, str, FailureKind, str, dict[str, Any]]] = [
@@ -66,17 +63,19 @@ async def test_each_failure_kind_shows_on_the_message_with_its_title(
         session.noticeChanged.connect(lambda _key, text: notices.append(text))
         session.send("fail please")
         turn = await wait_reply(session)
-        assert turn.status == "error"
-        assert turn.failure is not None and turn.failure.kind is kind, turn.failure
+        assert turn.reply.status.value == ("partial" if turn.reply.parts else "error")
+        assert turn.reply.failure is not None and turn.reply.failure.kind is kind, (
+            turn.reply.failure
+        )
         shown = session.view.toPlainText()
         assert title in shown, shown[-400:]
-        assert turn.failure.message.split(":")[0] in shown
+        assert turn.reply.failure.message.split(":")[0] in shown
         partial = "".join(reply_for("fail please")[:FAULT_AFTER])
-        if turn.parts:  # mid-stream: the text that arrived stays above the failure
-            assert turn.view.text == partial
+        if turn.reply.parts:  # mid-stream: the text that arrived stays above the failure
+            assert session.views[turn.key].text == partial
             assert "Continue" in shown
-            assert turn.estimated and turn.cost, "no usage came: its cost is estimated"
-            assert session.conversation_cost() == turn.cost
+            assert turn.reply.estimated and turn.reply.cost, "no usage came: its cost is estimated"
+            assert session.conversation_cost() == turn.reply.cost
         assert "Retry" in shown
         if kind is FailureKind.RATE_LIMITED:
             assert any(n.startswith("Rate limited: retrying in") for n in notices), notices
@@ -92,32 +91,19 @@ async def test_continue_sends_the_partial_as_the_assistant_prefix_and_appends_th
         session = window.current_session()
         key = session.send("continue me")
         cut = await wait_reply(session)
-        partial = cut.view.text
-        assert cut.status == "error" and partial
+        partial = session.views[cut.key].text
+        assert cut.reply.status.value == "partial" and partial
         session.view.continueRequested.emit(key)  # what the Continue action on the message does
         turn = await wait_reply(session)
-        assert turn is cut and turn.status == "complete" and len(session.turns) == 1
+        assert turn is cut and turn.reply.status.value == "complete" and len(session.turns) == 1
         # the mock continues a trailing assistant message from where it ends: whole reply, once
         whole = "".join(reply_for("continue me"))
-        assert turn.text == turn.view.text == whole and len(whole) > len(partial)
+        assert turn.reply.text == session.views[turn.key].text == whole and len(whole) > len(
+            partial
+        )
         shown = session.view.toPlainText()
         assert shown.count("continue me") == 1 and "Continue exactly" not in shown
-        assert turn.failure is None and "Connection cut" not in shown
-
-
-def test_a_continue_request_ends_with_the_partial_reply_as_the_assistants_message() -> None:
-    target = Target(mock_provider("http://127.0.0.1:1", "ws://127.0.0.1:1"), "m")
-    first = Turn(1, "first", target, parts=["one"], status="complete")
-    cut = Turn(2, "second", target, parts=["half ", "a reply"], status="error")
-    request = build_request([first, cut], 1, cut, "be brief", {}, prefix=cut.text)
-    roles = [(m.role, m.content) for m in request.messages]
-    assert roles == [
-        ("system", "be brief"),
-        ("user", "first"),
-        ("assistant", "one"),
-        ("user", "second"),
-        ("assistant", "half a reply"),
-    ]
+        assert turn.reply.failure is None and "Connection cut" not in shown
 
 
 @pytest.mark.asyncio
@@ -129,22 +115,22 @@ async def test_a_cut_reply_without_usage_gets_an_estimated_cost_in_the_total(
         session = window.current_session()
         session.send("price me!")
         turn = await wait_reply(session)
-        assert turn.status == "error" and len(turn.parts) == FAULT_AFTER
+        assert turn.reply.status.value == "partial" and len(turn.reply.parts) == FAULT_AFTER
         # no usage chunk before the cut: one token per delta, the prompt at 4 characters a token
-        assert turn.estimated and turn.completion_tokens == FAULT_AFTER
-        assert turn.prompt_tokens == 3  # "price me!": 9 characters / 4, rounded up
+        assert turn.reply.estimated and turn.reply.completion_tokens == FAULT_AFTER
+        assert turn.reply.prompt_tokens == 3  # "price me!": 9 characters / 4, rounded up
         target = turn.target
         expected = target.provider.cost(target.model, 3, FAULT_AFTER)
-        assert expected and turn.cost == pytest.approx(expected)
+        assert expected and turn.reply.cost == pytest.approx(expected)
         assert session.conversation_cost() == pytest.approx(expected)
         status = window.status.text()
         assert f"out ≈{FAULT_AFTER}" in status and "≈$" in status and "– reply" not in status
         session.send("and a whole one")  # with usage: exact, and the total adds both
         done = await wait_reply(session)
-        assert not done.estimated and done.cost is not None
-        assert session.conversation_cost() == pytest.approx(expected + done.cost)
+        assert not done.reply.estimated and done.reply.cost is not None
+        assert session.conversation_cost() == pytest.approx(expected + done.reply.cost)
         status = window.status.text()
-        assert f"out {done.completion_tokens}" in status and "chat" in status
+        assert f"out {done.reply.completion_tokens}" in status and "chat" in status
         assert status.count("≈$") == 1, "the reply is exact; the chat total holds an estimate"
 
 
@@ -156,45 +142,27 @@ async def test_retry_resends_the_prompt_as_a_new_reply(qtbot: QtBot) -> None:
         session = window.current_session()
         key = session.send("retry me")
         failed = await wait_reply(session)
-        assert failed.status == "error"
+        assert failed.reply.status.value == "error"
         session.view.retryRequested.emit(key)
         turn = await wait_reply(session)
-        assert turn is not failed and turn.status == "complete" and failed.superseded
-        assert turn.view.text == "".join(reply_for("retry me"))
+        assert turn is not failed and turn.reply.status.value == "complete" and failed.superseded
+        assert session.views[turn.key].text == "".join(reply_for("retry me"))
 
 
 @pytest.mark.asyncio
-async def test_history_sink_receives_the_reply_as_it_streams(qtbot: QtBot) -> None:
-    class Sink:
-        def __init__(self) -> None:
-            self.text: list[str] = []
-            self.ended: tuple[str, dict[str, Any]] | None = None
-
-        def append_text(self, text: str) -> None:
-            self.text.append(text)
-
-        def append_reasoning(self, text: str) -> None:
-            pass
-
-        def finish(self, status: str, **meta: Any) -> None:
-            self.ended = (status, meta)
-
-    sinks: list[Sink] = []
-
-    def factory(*_args: object) -> Sink:
-        sinks.append(Sink())
-        return sinks[-1]
-
+async def test_a_cut_reply_is_stored_as_partial_with_its_text_as_it_streamed(
+    qtbot: QtBot,
+) -> None:
     async with open_window(qtbot) as window:
         session = window.current_session()
-        session.history_sink = factory
         window.set_next_scenario("cut")
         session.send("store me")
-        await wait_reply(session)
-        assert len(sinks) == 1 and sinks[0].ended is not None
-        status, meta = sinks[0].ended
-        assert status == "partial" and meta["failure_kind"] is FailureKind.CUT_MID_STREAM
-        assert "".join(sinks[0].text) == session.turns[-1].text
+        turn = await wait_reply(session)
+        assert window.history.store is not None and turn.reply_id is not None
+        stored = window.history.store.get_message(turn.reply_id)
+        assert stored.status == "partial" and stored.failure_kind == "cut_mid_stream"
+        assert stored.content == turn.reply.text and stored.estimated
+        assert stored.completion_tokens == turn.reply.completion_tokens == FAULT_AFTER
 
 
 @pytest.mark.asyncio
@@ -204,7 +172,7 @@ async def test_a_reply_cut_by_max_tokens_is_marked_and_continuable(qtbot: QtBot)
         session.params = {"max_tokens": 5}
         session.send("short please")
         turn = await wait_reply(session)
-        assert turn.status == "complete"
+        assert turn.reply.status.value == "complete"
         shown = session.view.toPlainText()
         assert "Stopped at the max-tokens limit" in shown and "Continue" in shown, shown[-300:]
         assert "Max tokens" in window.status.text()
@@ -218,9 +186,9 @@ async def test_a_stopped_reply_says_how_many_tokens_arrived(qtbot: QtBot) -> Non
         await wait_text(session)
         session.stop()
         turn = await wait_reply(session)
-        assert turn.status == "stopped"
+        assert turn.reply.status.value == "stopped"
         shown = session.view.toPlainText()
-        assert f"Stopped after {turn.completion_tokens} token" in shown, shown[-300:]
-        assert turn.completion_tokens >= 1 and "Continue" in shown
-        assert turn.estimated and turn.cost, "a stopped reply still cost its tokens"
-        assert session.conversation_cost() == turn.cost and "≈$" in window.status.text()
+        assert f"Stopped after {turn.reply.completion_tokens} token" in shown, shown[-300:]
+        assert turn.reply.completion_tokens >= 1 and "Continue" in shown
+        assert turn.reply.estimated and turn.reply.cost, "a stopped reply still cost its tokens"
+        assert session.conversation_cost() == turn.reply.cost and "≈$" in window.status.text()

@@ -7,8 +7,8 @@ import pytest
 from pytestqt.qtbot import QtBot
 from ui_helpers import open_window, wait_reply
 
+from streamdesk.core.chat import Turn
 from streamdesk.ui.session.session import ChatSession
-from streamdesk.ui.session.turns import Turn
 from streamdesk.ui.window.main_window import MainWindow
 
 
@@ -25,11 +25,11 @@ async def test_key_banner_clears_on_the_next_complete_reply(qtbot: QtBot) -> Non
     async with open_window(qtbot) as window:
         banner = window.settings_ui.banner
         session, turn = await send_rejected(window)
-        assert turn.failure is not None and "keys set" not in turn.failure.message
+        assert turn.reply.failure is not None and "keys set" not in turn.reply.failure.message
         assert banner.isVisible() and "rejected the API key" in banner.label.text()
         session.send("second")
         turn = await wait_reply(session)
-        assert turn.status == "complete"
+        assert turn.reply.status.value == "complete"
         assert not banner.isVisible(), "a reply that worked must clear the key banner"
 
 

@@ -17,12 +17,12 @@ import pytest
 from pytestqt.qtbot import QtBot
 from ui_helpers import FAST, open_window, wait_reply
 
+from streamdesk.core.chat import Turn
 from streamdesk.core.events import FailureKind
 from streamdesk.core.providers import ModelInfo
 from streamdesk.core.store.settings import PROXY_KEY_ID, ProviderSettings, Settings
 from streamdesk.mock import MockServer, reply_for
 from streamdesk.ui.keys import key_store
-from streamdesk.ui.session.turns import Turn
 from streamdesk.ui.window.main_window import MainWindow
 
 KEY = "sk-network-test-0123456789"
@@ -69,9 +69,9 @@ async def chat(window: MainWindow, protocol: str = "sse") -> Turn:
 
 
 def refused_by_proxy(turn: Turn, port: int) -> bool:
-    failure = turn.failure
+    failure = turn.reply.failure
     return (
-        turn.status == "error"
+        turn.reply.status.value == "error"
         and failure is not None
         and failure.kind is FailureKind.CONNECTION_REFUSED
         and f"proxy 127.0.0.1:{port}" in failure.message
@@ -86,7 +86,7 @@ async def test_a_manual_proxy_carries_the_chat(
     proxy = f"http://127.0.0.1:{dead_port}"
     async with online_window(qtbot, proxy_mode="manual", proxy_url=proxy) as window:
         turn = await chat(window, protocol)
-        assert refused_by_proxy(turn, dead_port), turn.failure
+        assert refused_by_proxy(turn, dead_port), turn.reply.failure
         assert "Nothing is listening at the proxy" in window.current_session().view.toPlainText()
         banner = window.settings_ui.banner
         assert banner.isVisible() and "proxy" in banner.label.text()
@@ -101,13 +101,13 @@ async def test_no_proxy_ignores_the_environment_and_system_honours_it(
         monkeypatch.setenv(name, f"http://127.0.0.1:{dead_port}")
     async with online_window(qtbot, proxy_mode="none") as window:
         turn = await chat(window, protocol)
-        assert turn.status == "complete", turn.failure
-        assert turn.text == "".join(reply_for(PROMPT))
+        assert turn.reply.status.value == "complete", turn.reply.failure
+        assert turn.reply.text == "".join(reply_for(PROMPT))
         # The same environment with the "system" setting goes to the (dead) proxy: the
         # variables above are live, so the success above is the "none" setting's doing.
         window.settings.proxy_mode = "system"
         turn = await chat(window, protocol)
-        assert refused_by_proxy(turn, dead_port), turn.failure
+        assert refused_by_proxy(turn, dead_port), turn.reply.failure
 
 
 async def _fake_proxy(seen: asyncio.Queue[bytes]) -> asyncio.Server:
@@ -135,8 +135,8 @@ async def test_manual_proxy_credentials_come_from_the_keychain(qtbot: QtBot, env
         async with online_window(qtbot, proxy_mode="manual", proxy_url=url) as window:
             turn = await chat(window)
             head = (await asyncio.wait_for(seen.get(), 10)).decode("latin-1")
-            assert turn.status == "error" and turn.failure is not None
-            assert "pr0xy-s3cret" not in turn.failure.message
+            assert turn.reply.status.value == "error" and turn.reply.failure is not None
+            assert "pr0xy-s3cret" not in turn.reply.failure.message
             assert "pr0xy-s3cret" not in window.current_session().view.toPlainText()
     finally:
         await asyncio.to_thread(store.delete, PROXY_KEY_ID)
@@ -153,9 +153,12 @@ async def test_a_missing_ca_bundle_is_a_tls_failure_naming_the_file(
     bundle = tmp_path / "no-such-ca.pem"
     async with online_window(qtbot, proxy_mode="none", ca_bundle=str(bundle)) as window:
         turn = await chat(window)
-        assert turn.status == "error" and turn.failure is not None
-        assert turn.failure.kind is FailureKind.TLS_ERROR
-        assert str(bundle) in turn.failure.message and "Settings ▸ Network" in turn.failure.message
+        assert turn.reply.status.value == "error" and turn.reply.failure is not None
+        assert turn.reply.failure.kind is FailureKind.TLS_ERROR
+        assert (
+            str(bundle) in turn.reply.failure.message
+            and "Settings ▸ Network" in turn.reply.failure.message
+        )
         assert "TLS failed" in window.current_session().view.toPlainText()
         banner = window.settings_ui.banner
         assert banner.isVisible() and "CA bundle" in banner.label.text()
@@ -166,7 +169,7 @@ async def test_saved_network_settings_apply_to_the_next_chat(
     qtbot: QtBot, env_key: None, dead_port: int
 ) -> None:
     async with online_window(qtbot, proxy_mode="none") as window:
-        assert (await chat(window)).status == "complete"
+        assert (await chat(window)).reply.status.value == "complete"
         changed = Settings(
             active_provider="loopback",
             providers=window.settings.providers,
@@ -184,6 +187,6 @@ async def test_global_timeouts_and_retries_apply_to_the_offline_demo(qtbot: QtBo
         window.settings.first_token_timeout = 0.3
         window.settings.max_retries = 0
         turn = await chat(window)
-        assert turn.failure is not None, turn.status
-        assert turn.failure.kind is FailureKind.FIRST_TOKEN_TIMEOUT
-        assert turn.trace is not None and turn.trace.attempts == 1
+        assert turn.reply.failure is not None, turn.reply.status.value
+        assert turn.reply.failure.kind is FailureKind.FIRST_TOKEN_TIMEOUT
+        assert turn.reply.trace is not None and turn.reply.trace.attempts == 1

@@ -292,7 +292,7 @@ async def test_proxy_credentials_go_to_the_keychain_not_the_file(
 
 @needs_keychain
 @pytest.mark.asyncio
-async def test_window_leaves_the_demo_when_a_key_is_saved_and_returns_when_deleted(
+async def test_window_leaves_the_demo_when_a_key_is_saved_and_asks_for_it_when_deleted(
     qtbot: QtBot, pid: str
 ) -> None:
     secret = uuid.uuid4().hex
@@ -323,7 +323,7 @@ async def test_window_leaves_the_demo_when_a_key_is_saved_and_returns_when_delet
         session = window.new_chat()
         session.send("hello real provider")
         turn = await wait_reply(session)
-        assert turn.status == "complete" and turn.view.text == "".join(
+        assert turn.reply.status.value == "complete" and session.views[turn.key].text == "".join(
             reply_for("hello real provider")
         )
         window.settingsRequested.emit()
@@ -334,8 +334,15 @@ async def test_window_leaves_the_demo_when_a_key_is_saved_and_returns_when_delet
         dialog.providers.keybox.delete_key()
         await dialog.wait_idle()
         await window.wait_idle()
-        assert window.offline and window.provider.id == "mock"
         dialog.reject()
+        assert not window.offline and window.provider.id == pid, "never silently the mock"
+        before = len(real.requests)
+        session.send("and now without a key")
+        turn = await wait_reply(session)
+        assert turn.reply.missing_key is not None and turn.reply.failure is not None
+        assert turn.reply.failure.kind is FailureKind.AUTHENTICATION
+        assert len(real.requests) == before, "nothing is sent without the key"
+        assert window.settings_ui.banner.isVisible()
 
 
 @pytest.mark.asyncio

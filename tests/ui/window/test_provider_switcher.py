@@ -39,22 +39,34 @@ async def switcher_for(
 
 
 @pytest.mark.asyncio
-async def test_a_provider_without_a_key_gets_the_demo_and_is_still_the_one_saved(
+async def test_a_chosen_provider_without_a_key_stays_chosen_and_says_so(qtbot: QtBot) -> None:
+    async with switcher_for(qtbot, Settings(active_provider="openai")) as (switcher, _tasks):
+        offline: list[bool] = []
+        switcher.offlineChanged.connect(offline.append)
+        await switcher.use(switcher.provider)
+        assert not switcher.offline and switcher.provider.id == "openai" and switcher.mock is None
+        assert offline == [] and switcher.header.provider_id() == "openai"
+        assert "No API key for OpenAI" in switcher.header.provider_box.toolTip()
+        assert switcher.target().provider.id == "openai", "never silently the mock"
+
+
+@pytest.mark.asyncio
+async def test_with_nothing_configured_the_demo_stands_in_and_is_never_saved(
     qtbot: QtBot,
 ) -> None:
-    settings = Settings(active_provider="openai")
+    settings = Settings()  # the default provider, no profile, no key: nothing configured
     async with switcher_for(qtbot, settings) as (switcher, _tasks):
         offline: list[bool] = []
         scenarios: list[bool] = []
         switcher.offlineChanged.connect(offline.append)
         switcher.scenariosAvailable.connect(scenarios.append)
-        assert switcher.provider.id == "openai" and not switcher.offline
+        assert switcher.provider.id == "holysheep" and not switcher.offline
         await switcher.use(switcher.provider)
         assert switcher.offline and switcher.provider.id == "mock" and switcher.mock is not None
         assert offline == [True] and scenarios == [True]
         assert switcher.header.provider_id() == "mock"
-        assert switcher.provider_to_save() == "openai", "settings.toml never names the mock"
-        assert switcher.wanted_provider_id() == "openai"
+        assert switcher.provider_to_save() == "holysheep", "settings.toml never names the mock"
+        assert switcher.wanted_provider_id() == "holysheep"
 
 
 @pytest.mark.asyncio
@@ -80,4 +92,5 @@ async def test_saved_settings_naming_a_removed_provider_fall_back_to_the_first_r
         await asyncio.gather(*tasks)
         first_real = next(p for p in switcher.providers if p.id != "mock")
         assert first_real.id != "openai"
-        assert switcher.wanted_provider_id() == first_real.id, "no key: its demo stands in"
+        assert switcher.wanted_provider_id() == first_real.id, "chosen, though it has no key"
+        assert not switcher.offline and switcher.header.provider_id() == first_real.id

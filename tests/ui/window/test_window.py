@@ -28,14 +28,14 @@ async def test_a_reply_streams_into_the_transcript_and_completes(qtbot: QtBot) -
         assert session.busy and window.composer.stop_button.isEnabled()
         turn = await wait_reply(session)
         expected = "".join(reply_for("Explain backpressure"))
-        assert turn.status == "complete"
-        assert turn.view.text == expected
+        assert turn.reply.status.value == "complete"
+        assert session.views[turn.key].text == expected
         assert window.prompt.toPlainText() == ""
         status = window.status.text()
         assert "Done" in status and "SSE" in status
-        assert f"out {turn.completion_tokens}" in status and turn.completion_tokens > 0
+        assert f"out {turn.reply.completion_tokens}" in status and turn.reply.completion_tokens > 0
         assert "$" in status, "the mock is priced like the relay: the reply cost is shown"
-        assert turn.cost is not None and session.conversation_cost() == turn.cost
+        assert turn.reply.cost is not None and session.conversation_cost() == turn.reply.cost
         assert window.conversations.list.currentItem().text().startswith("Explain backpressure")
 
 
@@ -48,8 +48,8 @@ async def test_sse_and_websocket_give_identical_transcripts(qtbot: QtBot) -> Non
             session = window.new_chat()
             session.send("Compare the protocols")
             turn = await wait_reply(session)
-            assert turn.status == "complete" and turn.target.protocol == protocol
-            texts.append(turn.view.text)
+            assert turn.reply.status.value == "complete" and turn.target.protocol == protocol
+            texts.append(session.views[turn.key].text)
         assert texts[0] == texts[1] == "".join(reply_for("Compare the protocols"))
 
 
@@ -62,8 +62,9 @@ async def test_stop_keeps_the_partial_text_marked_stopped(qtbot: QtBot) -> None:
         qtbot.keyClick(window.prompt, Qt.Key.Key_Escape)
         turn = await wait_reply(session)
         full = "".join(reply_for("A long answer please"))
-        assert turn.status == "stopped"
-        assert turn.view.text and full.startswith(turn.view.text) and turn.view.text != full
+        assert turn.reply.status.value == "stopped"
+        shown = session.views[turn.key].text
+        assert shown and full.startswith(shown) and shown != full
         assert "Stopped" in window.status.text()
         assert (
             not window.composer.stop_button.isEnabled() and window.composer.send_button.isEnabled()
@@ -85,8 +86,8 @@ async def test_two_conversations_stream_at_once_and_switching_loses_nothing(
         window.conversations.select(window.conversations.keys()[-1])  # back to the first
         assert window.stack.currentWidget() is first.view
         turns = await asyncio.gather(wait_reply(first), wait_reply(second))
-        assert turns[0].view.text == "".join(reply_for("first conversation"))
-        assert turns[1].view.text == "".join(reply_for("second conversation"))
+        assert first.views[turns[0].key].text == "".join(reply_for("first conversation"))
+        assert second.views[turns[1].key].text == "".join(reply_for("second conversation"))
 
 
 @pytest.mark.asyncio
@@ -98,10 +99,10 @@ async def test_closing_the_window_mid_stream_cancels_and_keeps_the_text(qtbot: Q
         window.close()
         await window.shutdown()
         turn = session.turns[-1]
-        assert not session.busy and turn.status == "stopped"
-        assert turn.view.text and "".join(reply_for("close me while I talk")).startswith(
-            turn.view.text
-        )
+        assert not session.busy and turn.reply.status.value == "stopped"
+        assert session.views[turn.key].text and "".join(
+            reply_for("close me while I talk")
+        ).startswith(session.views[turn.key].text)
         assert window.mock is None, "the mock server is stopped on shutdown"
 
 
@@ -123,10 +124,10 @@ async def test_debug_scenario_applies_to_the_next_request_only(qtbot: QtBot) -> 
         session = window.current_session()
         session.send("one")
         turn = await wait_reply(session)
-        assert turn.status == "error" and turn.target.scenario == "http-500"
+        assert turn.reply.status.value == "error" and turn.target.scenario == "http-500"
         session.send("two")
         turn = await wait_reply(session)
-        assert turn.status == "complete" and turn.target.scenario is None
+        assert turn.reply.status.value == "complete" and turn.target.scenario is None
 
 
 @pytest.mark.asyncio

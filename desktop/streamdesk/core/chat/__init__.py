@@ -3,7 +3,7 @@ streamed (its one token count, cost, figures and end state), and the one place t
 transport. The window, the CLI and every tool use it; it never imports Qt."""
 
 from streamdesk.core.chat.conversation import Conversation, Send, Turn, fill_turn, turns_of
-from streamdesk.core.chat.engine import collect, missing_key_failure, stream_reply
+from streamdesk.core.chat.engine import collect, missing_key_failure, prewarm, stream_reply
 from streamdesk.core.chat.record import ConversationRecord, ReplyRecord
 from streamdesk.core.chat.reply import Earlier, Reply, ReplyFigures, ReplyStatus
 from streamdesk.core.chat.target import (
@@ -41,6 +41,7 @@ __all__ = [
     "fill_turn",
     "missing_key_failure",
     "only_server_model",
+    "prewarm",
     "resolve_endpoint",
     "stream_reply",
     "turns_of",

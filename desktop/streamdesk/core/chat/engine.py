@@ -138,6 +138,14 @@ async def collect(
     return reply
 
 
+def prewarm() -> None:
+    """Import the request path and build the default TLS contexts, so the first send does not
+    pay for them on a GUI loop (blocking: run it in a worker thread)."""
+    from streamdesk.core.transports._tls import prewarm as prewarm_transports
+
+    prewarm_transports()
+
+
 async def close_transport(transport: Transport) -> None:
     """Close even when cancelled again while closing (a window closing during a Stop)."""
     task = asyncio.ensure_future(transport.aclose())

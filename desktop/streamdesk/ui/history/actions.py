@@ -1,8 +1,9 @@
 """What the user does to stored history: rename, pin, delete with undo, export, import, search,
 and on a message edit, delete and flip alternatives.
 
-The base of `HistoryBridge` (history_bridge.py holds persistence and loading). Dialogs open with
-`.open()` (never `exec()` or the static helpers: a nested loop would break qasync).
+Owned by the window's `HistoryBridge`, whose public methods it uses to reach the store and the
+stored conversations. Dialogs open with `.open()` (never `exec()` or the static helpers: a
+nested loop would break qasync).
 """
 
 from __future__ import annotations
@@ -15,19 +16,17 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
 
-from streamdesk.core.events import Failure, FailureKind
+from streamdesk.core.chat import Reply, Turn, fill_turn
 from streamdesk.core.store.history import (
     ConversationSnapshot,
     HistoryError,
-    HistoryStore,
     SearchHit,
-    StoredMessage,
 )
 from streamdesk.ui.history.params_dialog import ConversationSettingsDialog
 
 if TYPE_CHECKING:
+    from streamdesk.ui.history.bridge import HistoryBridge
     from streamdesk.ui.session.session import ChatSession
-    from streamdesk.ui.session.turns import Turn
     from streamdesk.ui.window.conversation_list import ConversationList
     from streamdesk.ui.window.main_window import MainWindow
 
@@ -35,51 +34,18 @@ log = logging.getLogger(__name__)
 UNDO_MS = 6000
 
 
-def failure_of(message: StoredMessage) -> Failure | None:
-    if not message.failure_kind:
-        return None
-    try:
-        kind = FailureKind(message.failure_kind)
-    except ValueError:
-        kind = FailureKind.NETWORK
-    return Failure(kind, message.failure_message or "")
-
-
-def fill_reply(turn: Turn, m: StoredMessage) -> None:
-    """Show stored reply `m` in `turn` (opening a conversation, flipping alternatives)."""
-    turn.reply_id = m.id
-    turn.parts = [m.content] if m.content else []
-    turn.reasoning = [m.reasoning] if m.reasoning else []
-    turn.status = "partial" if m.status == "streaming" else m.status
-    turn.failure = failure_of(m)
-    turn.prompt_tokens, turn.completion_tokens = m.prompt_tokens, m.completion_tokens or 0
-    turn.cost = m.cost
-    turn.alt_count = max(1, m.alt_count)
-    turn.alt_index = min(m.alt_index, turn.alt_count - 1)
-
-
 class HistoryActions(QObject):
-    store: HistoryStore | None
-    cid_of_key: dict[int, int]
+    """The user's actions on the conversation list and on stored messages."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, history: HistoryBridge, window: MainWindow) -> None:
+        super().__init__(history)
+        self.history = history
         self.window = window
         self.editing: tuple[ChatSession, object] | None = None  # prompt being edited
         self._snapshot: ConversationSnapshot | None = None
         self._dialogs: list[Any] = []  # keep open dialogs referenced
 
-    # provided by HistoryBridge
-    def key_of(self, cid: int) -> int | None:
-        raise NotImplementedError
-
-    def open_stored(self, key: int, cid: int) -> ChatSession:
-        raise NotImplementedError
-
-    def _list_stored(self, cid: int, title: str, *, pinned: bool, select: bool) -> int:
-        raise NotImplementedError
-
-    def _connect_list(self, lst: ConversationList) -> None:
+    def connect_list(self, lst: ConversationList) -> None:
         lst.renameRequested.connect(self.rename)
         lst.pinRequested.connect(self.pin)
         lst.deleteRequested.connect(self.delete_conversation)
@@ -89,6 +55,17 @@ class HistoryActions(QObject):
         lst.searchRequested.connect(self.search)
         lst.hitActivated.connect(self.open_hit)
 
+    def attach(self, session: ChatSession) -> None:
+        """Wire a session's transcript (prompt and reply actions) to these actions."""
+        view = session.view
+        view.history_actions = self.history.store is not None
+        view.alt_info = lambda k, s=session: self._alt_info(s, k)
+        view.editRequested.connect(lambda k, s=session: self.edit(s, k))
+        view.deleteRequested.connect(lambda k, s=session: self.delete_message(s, k))
+        view.regenerateRequested.connect(session.regenerate)
+        view.alternativeRequested.connect(lambda k, step, s=session: self.flip(s, k, step))
+        view.earlierRequested.connect(lambda s=session: self.history.load_earlier(s))
+
     def _say(self, text: str, ms: int = 4000) -> None:
         self.window.statusBar().showMessage(text, ms)
 
@@ -96,22 +73,22 @@ class HistoryActions(QObject):
 
     def rename(self, key: int, title: str) -> None:
         title = " ".join(title.split())
-        cid = self.cid_of_key.get(key)
+        cid = self.history.cid_of_key.get(key)
         session = self.window.sessions.get(key)
         if not title:
             return
         if session is not None:
             session.title = title
-        if cid is not None and self.store is not None:
-            self.store.rename(cid, title)
+        if cid is not None and self.history.store is not None:
+            self.history.store.rename(cid, title)
         self.window.conversations.set_title(key, title)
 
     def pin(self, key: int, pinned: bool) -> None:
-        cid = self.cid_of_key.get(key)
-        if cid is None or self.store is None:
+        cid = self.history.cid_of_key.get(key)
+        if cid is None or self.history.store is None:
             self._say("Send a message first: only stored conversations can be pinned.")
             return
-        self.store.set_pinned(cid, pinned)
+        self.history.store.set_pinned(cid, pinned)
         self.window.conversations.set_pinned(key, pinned)
 
     def delete_conversation(self, key: int) -> None:
@@ -122,11 +99,11 @@ class HistoryActions(QObject):
             session.stop()
             self.window.stack.removeWidget(session.view)
             session.view.deleteLater()
-        cid = self.cid_of_key.pop(key, None)
+        cid = self.history.cid_of_key.pop(key, None)
         title = lst.title(key)
         lst.remove(key)
-        if cid is not None and self.store is not None:
-            self._snapshot = self.store.delete_conversation(cid)
+        if cid is not None and self.history.store is not None:
+            self._snapshot = self.history.store.delete_conversation(cid)
             lst.show_undo(f"Deleted “{title}”", UNDO_MS)
         if not self.window.sessions and lst.current_key() is None:
             self.window.new_chat()
@@ -135,15 +112,15 @@ class HistoryActions(QObject):
 
     def undo_delete(self) -> None:
         snap, self._snapshot = self._snapshot, None
-        if snap is None or self.store is None:
+        if snap is None or self.history.store is None:
             return
-        cid = self.store.restore_conversation(snap)
-        conv = self.store.get_conversation(cid)
-        self._list_stored(cid, conv.title, pinned=conv.pinned, select=True)
+        cid = self.history.store.restore_conversation(snap)
+        conv = self.history.store.get_conversation(cid)
+        self.history.list_stored(cid, conv.title, pinned=conv.pinned, select=True)
 
     def export_dialog(self, key: int, fmt: str) -> None:
-        cid = self.cid_of_key.get(key)
-        if cid is None or self.store is None:
+        cid = self.history.cid_of_key.get(key)
+        if cid is None or self.history.store is None:
             self._say("Nothing stored to export yet.")
             return
         suffix = "md" if fmt == "md" else "json"
@@ -159,11 +136,11 @@ class HistoryActions(QObject):
         self._open(dialog)
 
     def export_to(self, cid: int, fmt: str, path: Path) -> None:
-        assert self.store is not None
+        assert self.history.store is not None
         if fmt == "md":
-            text = self.store.export_markdown(cid)
+            text = self.history.store.export_markdown(cid)
         else:
-            text = json.dumps(self.store.export_json(cid), ensure_ascii=False, indent=2)
+            text = json.dumps(self.history.store.export_json(cid), ensure_ascii=False, indent=2)
         try:
             path.write_text(text, encoding="utf-8")
         except OSError as exc:
@@ -180,25 +157,25 @@ class HistoryActions(QObject):
         self._open(dialog)
 
     def import_from(self, path: Path) -> int | None:
-        if self.store is None:
+        if self.history.store is None:
             return None
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            cid = self.store.import_json(data)
+            cid = self.history.store.import_json(data)
         except (OSError, ValueError, HistoryError) as exc:
             self._say(f"Could not import {path.name}: {exc}", 8000)
             return None
-        conv = self.store.get_conversation(cid)
-        self._list_stored(cid, conv.title, pinned=conv.pinned, select=True)
+        conv = self.history.store.get_conversation(cid)
+        self.history.list_stored(cid, conv.title, pinned=conv.pinned, select=True)
         self._say(f"Imported “{conv.title}” ({conv.message_count} messages)")
         return cid
 
     def settings_dialog(self, key: int) -> ConversationSettingsDialog:
         """System prompt and parameters of conversation `key` (stored once it is saved)."""
         session = self.window.sessions.get(key)
-        cid = self.cid_of_key.get(key)
+        cid = self.history.cid_of_key.get(key)
         if session is None and cid is not None:
-            session = self.open_stored(key, cid)
+            session = self.history.open_stored(key, cid)
         assert session is not None
         dialog = ConversationSettingsDialog(self.window, session.system_prompt, session.params)
         dialog.accepted.connect(lambda: self._apply_settings(key, dialog))
@@ -210,9 +187,9 @@ class HistoryActions(QObject):
         if session is None:
             return
         session.system_prompt, session.params = dialog.values()
-        cid = self.cid_of_key.get(key)
-        if cid is not None and self.store is not None:
-            self.store.update_conversation(
+        cid = self.history.cid_of_key.get(key)
+        if cid is not None and self.history.store is not None:
+            self.history.store.update_conversation(
                 cid, system_prompt=session.system_prompt, params=session.params
             )
 
@@ -224,24 +201,28 @@ class HistoryActions(QObject):
     # -- search ----------------------------------------------------------------------------
 
     def search(self, text: str) -> list[SearchHit]:
-        hits = self.store.search(text) if self.store is not None and text.strip() else []
+        hits = (
+            self.history.store.search(text)
+            if self.history.store is not None and text.strip()
+            else []
+        )
         self.window.conversations.show_results(hits, text)
         return hits
 
     def open_hit(self, hit: SearchHit) -> bool:
         """Open the hit's conversation, render the page holding the message, highlight it."""
-        key = self.key_of(hit.conversation_id)
+        key = self.history.key_of(hit.conversation_id)
         if key is None:
             return False
         self.window.conversations.select(key)
         session = self.window.sessions.get(key)
         if session is None:
-            session = self.open_stored(key, hit.conversation_id)
+            session = self.history.open_stored(key, hit.conversation_id)
         index, turn = self._turn_of(session, hit.message_id)
-        store = self.store
+        store = self.history.store
         # In a branch an edit set aside, or an older alternative: flip to it.
         if turn is None and store is not None and not session.busy and store.reveal(hit.message_id):
-            self._reload(session, hit.conversation_id)
+            self.history.reload(session, hit.conversation_id)
             index, turn = self._turn_of(session, hit.message_id)
         if turn is None:
             return False
@@ -286,7 +267,7 @@ class HistoryActions(QObject):
         )
         if turn is None or session.busy:
             return
-        store = self.store
+        store = self.history.store
         others = []
         if store is not None and turn.reply_id is not None:
             others = [a for a in store.alternatives(turn.reply_id) if a.id != turn.reply_id]
@@ -297,9 +278,9 @@ class HistoryActions(QObject):
             session.turns.remove(turn)
             session.shown_from = min(session.shown_from, len(session.turns))
         elif others:
-            fill_reply(turn, others[-1])
+            fill_turn(turn, others[-1], turn.target)
         else:
-            turn.parts, turn.reasoning, turn.reply_id, turn.status = [], [], None, "pending"
+            turn.reply, turn.reply_id = Reply(turn.target), None
         session.rerender()
 
     def flip(self, session: ChatSession, key: object, step: int) -> None:
@@ -308,34 +289,27 @@ class HistoryActions(QObject):
             self.flip_prompt(session, key, step)
             return
         turn = next((t for t in session.turns if t.key == key), None)
-        if turn is None or turn.reply_id is None or session.busy or self.store is None:
+        if turn is None or turn.reply_id is None or session.busy or self.history.store is None:
             return
-        alts = self.store.alternatives(turn.reply_id)
+        alts = self.history.store.alternatives(turn.reply_id)
         index = next(i for i, a in enumerate(alts) if a.id == turn.reply_id)
         new = alts[(index + step) % len(alts)]
-        self.store.set_active_alternative(new.id)
-        fill_reply(turn, new)
+        self.history.store.set_active_alternative(new.id)
+        fill_turn(turn, new, turn.target)
         turn.alt_index, turn.alt_count = alts.index(new), len(alts)
         session.rerender()
 
     def flip_prompt(self, session: ChatSession, key: object, step: int) -> None:
         """Show another version of an edited prompt, with the replies and turns that followed it."""
         turn = next((t for t in session.turns if ("user", t.key) == key), None)
-        cid = self.cid_of_key.get(self.session_key(session) or -1)
-        if turn is None or turn.user_id is None or session.busy or self.store is None:
+        cid = self.history.cid_of_key.get(self.history.session_key(session) or -1)
+        if turn is None or turn.user_id is None or session.busy or self.history.store is None:
             return
-        alts = self.store.alternatives(turn.user_id)
+        alts = self.history.store.alternatives(turn.user_id)
         index = next(i for i, a in enumerate(alts) if a.id == turn.user_id)
-        self.store.set_active_alternative(alts[(index + step) % len(alts)].id)
+        self.history.store.set_active_alternative(alts[(index + step) % len(alts)].id)
         if cid is not None:
-            self._reload(session, cid)
-
-    def _reload(self, session: ChatSession, cid: int) -> None:
-        """Load the shown branch again after the store flipped versions; keep the page."""
-        assert self.store is not None
-        conv = self.store.get_conversation(cid)
-        turns = self.turns_of(self.store.messages(cid), conv.model)
-        session.load(turns, min(session.shown_from, len(turns)))
+            self.history.reload(session, cid)
 
     @staticmethod
     def _turn_of(session: ChatSession, message_id: int) -> tuple[int, Turn | None]:
@@ -344,8 +318,21 @@ class HistoryActions(QObject):
             (-1, None),
         )
 
-    def session_key(self, session: ChatSession) -> int | None:
-        raise NotImplementedError
-
-    def turns_of(self, messages: list[StoredMessage], model: str) -> list[Turn]:
-        raise NotImplementedError
+    def _alt_info(self, session: ChatSession, key: object) -> tuple[int, int] | None:
+        """(shown version, versions) of a prompt or reply, None when it has one version."""
+        store = self.history.store
+        if isinstance(key, tuple):  # a prompt: edited versions, counted in the store
+            turn = next((t for t in session.turns if ("user", t.key) == key), None)
+            if turn is None or store is None:
+                return None
+            if turn.user_id is None:  # an edited prompt being sent: it will be the newest
+                if turn.edit_of is None:
+                    return None
+                count = store.alternative_position(turn.edit_of)[1] + 1
+                return count, count
+            index, count = store.alternative_position(turn.user_id)
+            return (index + 1, count) if count > 1 else None
+        turn = next((t for t in session.turns if t.key == key), None)
+        if turn is None or turn.alt_count < 2:
+            return None
+        return turn.alt_index + 1, turn.alt_count

@@ -1,10 +1,11 @@
-"""The bridge from the core event stream to Qt: one `ChatSession` per conversation.
+"""The bridge from the conversation engine to Qt: one `ChatSession` per conversation.
 
-A session owns its conversation's turns and at most one running reply. `send()` starts a task
-on the running (qasync) loop that iterates `stream_chat` and forwards each event to the
-transcript's `ReplyView`, to an optional history sink and, coalesced, to `statsChanged`. The
-loop never asks which protocol produced an event. Cancelling the task (Stop, Esc, closing the
-window) keeps every character that arrived and marks the reply "stopped".
+The session holds a core `Conversation` (turns, target, rules) and at most one running reply.
+`send()` and the other rules start a task on the running (qasync) loop that iterates the
+engine's `stream_reply` and forwards each event to the transcript's `ReplyView`, coalesced to
+`statsChanged` for the status bar. Counting, cost, the end state and the history rows are the
+engine's; the session only shows them. Cancelling the task (Stop, Esc, closing the window)
+keeps every character that arrived and marks the reply stopped.
 """
 
 from __future__ import annotations
@@ -17,86 +18,105 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from streamdesk.core.events import (
-    Done,
-    Failure,
-    FailureKind,
-    ReasoningDelta,
-    Retrying,
-    TextDelta,
-    Usage,
-)
-from streamdesk.core.request import ChatRequest
-from streamdesk.core.stream import stream_chat
-from streamdesk.core.trace import StreamTrace
-from streamdesk.core.transports import make_transport
-from streamdesk.ui.failures import failure_actions, failure_text, failure_title
-from streamdesk.ui.session.status import SessionStatus
-from streamdesk.ui.session.targets import build_request, close_transport, resolve_endpoint
-from streamdesk.ui.session.turns import (
-    HistorySink,
-    ReplySink,
+from streamdesk.core.chat import (
+    Conversation,
+    ConversationRecord,
+    KeySource,
+    ReplyRecord,
+    ReplyStatus,
+    Send,
+    StoredTarget,
     Target,
     Turn,
-    label,
-    open_sink,
-    render_turns,
-    settle_cost,
+    stream_reply,
 )
-from streamdesk.ui.transcript.reply_view import ending_marks
-from streamdesk.ui.window.status_bar import ReplyStats
+from streamdesk.core.events import ReasoningDelta, Retrying, TextDelta
+from streamdesk.core.trace import StreamTrace
+from streamdesk.ui.failures import FAILURE_TITLES, failure_actions, failure_text, failure_title
+from streamdesk.ui.transcript.reply_view import ReplyView, ending_marks
+from streamdesk.ui.window.status_bar import PROTOCOL_NAMES, ReplyStats
 
 log = logging.getLogger(__name__)
 
 STATS_INTERVAL_MS = 100  # status bar refresh while streaming; tokens arrive much faster
+_STATE_OF = {
+    ReplyStatus.COMPLETE: "Done",
+    ReplyStatus.STOPPED: "Stopped",
+    ReplyStatus.PARTIAL: "Failed",
+    ReplyStatus.ERROR: "Failed",
+}
 
 
-class ChatSession(SessionStatus, QObject):
+def label(target: Target) -> str:
+    return f"{target.model} · {PROTOCOL_NAMES.get(target.protocol, target.protocol)}"
+
+
+class ChatSession(QObject):
     """One conversation: its turns, its transcript view and its running reply (if any)."""
 
     started = Signal(object)  # reply key
     updated = Signal(object)  # reply key; text or reasoning arrived
-    finished = Signal(object, str)  # reply key, status: complete | stopped | error
+    finished = Signal(object, str)  # reply key, status: complete | stopped | partial | error
     failed = Signal(object, object)  # reply key, core.events.Failure
     statsChanged = Signal(object)  # status_bar.ReplyStats
     busyChanged = Signal(bool)
     noticeChanged = Signal(object, str)  # reply key, "Rate limited: retrying in 3 s" or ""
+    storedAs = Signal(int, str)  # history id, title: the first send stored the conversation
 
     def __init__(
         self,
         view: Any,
         target_factory: Callable[[], Target],
         *,
+        keys: KeySource | None = None,
         title: str = "New chat",
-        history_sink: HistorySink | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.view = view
         self.target_factory = target_factory
+        self.keys = keys
         self.title = title
-        self.history_sink = history_sink
-        self.turns: list[Turn] = []
+        self.conversation = Conversation()
+        self.record: ConversationRecord | None = None  # set when history is on
         self.shown_from = 0  # turns before this index are stored but not rendered (lazy pages)
-        self.system_prompt = ""
-        self.params: dict[str, Any] = {}  # temperature, max_tokens
         self.stats = ReplyStats()
         self.trace: StreamTrace | None = None  # of the latest request, for the inspector
         self.trace_factory: Callable[[], StreamTrace] = StreamTrace  # inspector: recording()
+        self.views: dict[int, ReplyView] = {}  # reply key -> its view in the transcript
         self._task: asyncio.Task[None] | None = None
         self._running = False
         self._countdown: asyncio.Task[None] | None = None
-        self._next_key = 1
         self._stats_timer = QTimer(self)
         self._stats_timer.setSingleShot(True)
         self._stats_timer.setInterval(STATS_INTERVAL_MS)
         self._stats_timer.timeout.connect(self._emit_stats)
-        for name, slot in (("retryRequested", self.retry), ("continueRequested", self.continue_)):
+        for name, slot in (("retryRequested", self.retry), ("continueRequested", self.resume)):
             signal = getattr(view, name, None)
             if signal is not None:
                 signal.connect(slot)
 
     # -- public ---------------------------------------------------------------------------
+
+    @property
+    def turns(self) -> list[Turn]:
+        return self.conversation.turns
+
+    @property
+    def system_prompt(self) -> str:
+        return self.conversation.system_prompt
+
+    @system_prompt.setter
+    def system_prompt(self, value: str) -> None:
+        self.conversation.system_prompt = value
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.conversation.params
+
+    @params.setter
+    def params(self, value: dict[str, Any]) -> None:
+        self.conversation.params = value
 
     @property
     def busy(self) -> bool:
@@ -107,80 +127,109 @@ class ChatSession(SessionStatus, QObject):
     def task(self) -> asyncio.Task[None] | None:
         return self._task
 
+    def reply_view(self, key: int) -> ReplyView | None:
+        return self.views.get(key)
+
     def send(self, prompt: str) -> int | None:
         """Ask `prompt`; returns the reply key, or None if a reply is still streaming."""
         if self.busy or not prompt.strip():
             return None
-        turn = self._new_turn(prompt, self.target_factory())
-        self.view.add_user_message(prompt, ("user", turn.key))
-        return self._start(turn, self._request(turn, len(self.turns) - 1))
+        self._take_target()
+        plan = self.conversation.ask(prompt)
+        self.view.add_user_message(prompt, ("user", plan.turn.key))
+        return self._start(plan)
 
     def retry(self, key: object) -> int | None:
         """Resend the prompt of reply `key` as a new reply below; the old one leaves the context."""
-        old = self._turn(key)
+        old = self.conversation.turn(key)
         if old is None or self.busy:
             return None
-        index = self.turns.index(old)
-        old.superseded = True
-        turn = self._new_turn(old.prompt, self.target_factory())
-        turn.is_retry = True
-        turn.regen_of = old.reply_id
-        return self._start(turn, self._request(turn, index))
+        self._take_target()
+        return self._start(self.conversation.retry(old))
 
-    def continue_(self, key: object) -> int | None:
+    def resume(self, key: object) -> int | None:
         """Send the partial reply as the assistant's prefix and append what comes to it.
 
         Only the latest reply can be continued (anything after it would depend on it).
         """
-        turn = self._turn(key)
-        if turn is None or self.busy or not turn.parts or turn is not self.turns[-1]:
+        turn = self.conversation.turn(key)
+        if turn is None or self.busy:
             return None
-        turn.target = self.target_factory()
-        request = self._request(turn, self.turns.index(turn), prefix=turn.text)
-        self._reopen(turn)
-        turn.resume = True
-        return self._start(turn, request, resume=True)
+        self._take_target()
+        plan = self.conversation.continue_reply(turn)
+        if plan is None:
+            return None
+        self.rerender(live=turn)
+        return self._start(plan, rebuilt=True)
 
     def regenerate(self, key: object) -> int | None:
         """A new alternative of the latest reply, streamed in its place (the old one is kept)."""
-        turn = self._turn(key)
-        if turn is None or self.busy or turn is not self.turns[-1]:
+        turn = self.conversation.turn(key)
+        if turn is None or self.busy:
             return None
-        turn.regen_of = turn.reply_id
-        turn.parts, turn.reasoning, turn.completion_tokens, turn.cost = [], [], 0, None
-        turn.target = self.target_factory()
-        turn.alt_index, turn.alt_count = turn.alt_count, turn.alt_count + 1
-        self._reopen(turn)
-        return self._start(turn, self._request(turn, len(self.turns) - 1), resume=True)
+        self._take_target()
+        plan = self.conversation.regenerate(turn)
+        if plan is None:
+            return None
+        self.rerender(live=turn)
+        return self._start(plan, rebuilt=True)
 
     def resend_edited(self, key: object, prompt: str) -> int | None:
         """Send an edited prompt in place of turn `key`'s; that turn and later ones leave."""
-        turn = self._turn(key)
+        turn = self.conversation.turn(key)
         if turn is None or self.busy or not prompt.strip():
             return None
-        index = self.turns.index(turn)
-        del self.turns[index:]
-        self.rerender()
-        new = self._new_turn(prompt, self.target_factory())
-        new.edit_of = turn.user_id
-        self.view.add_user_message(prompt, ("user", new.key))
-        return self._start(new, self._request(new, len(self.turns) - 1))
+        self._take_target()
+        plan = self.conversation.edit(turn, prompt)
+        self.rerender(upto=plan.turn)
+        self.view.add_user_message(prompt, ("user", plan.turn.key))
+        return self._start(plan)
 
     def load(self, turns: list[Turn], shown_from: int) -> None:
         """Take stored turns; render those from `shown_from` on (the rest on demand)."""
-        self.turns = turns
-        self._next_key = max((t.key for t in turns), default=0) + 1
+        self.conversation.load(turns)
         self.shown_from = shown_from
         self.rerender()
 
-    def rerender(self, live: Turn | None = None) -> None:
+    def rerender(self, live: Turn | None = None, upto: Turn | None = None) -> None:
+        """Render the shown turns from scratch (O(shown turns), once): `live` streams again with
+        the text it holds; turns from `upto` on are left out (an edit about to be sent)."""
         shown = self.turns[self.shown_from :]
+        if upto is not None and upto in shown:
+            shown = shown[: shown.index(upto)]
         with contextlib.suppress(AttributeError):
             self.view.set_earlier(self.shown_from)
-        render_turns(self.view, shown, live=live)
+        self.view.clear_messages()
+        self.views.clear()
+        for turn in shown:
+            self._render_turn(turn, live=turn is live)
 
-    def _reopen(self, turn: Turn) -> None:
-        self.rerender(live=turn)
+    def _render_turn(self, turn: Turn, *, live: bool) -> None:
+        reply = turn.reply
+        if not turn.is_retry:
+            self.view.add_user_message(turn.prompt, ("user", turn.key))
+        if live:
+            view = self.view.begin_assistant(turn.key, label=label(reply.target))
+            self.views[turn.key] = view
+            if reply.reasoning:
+                view.append_reasoning(reply.reasoning_text)
+            view.append_text(reply.text)
+            return
+        if reply.status is ReplyStatus.PENDING and not reply.parts:
+            return  # a prompt whose reply row is missing (deleted, imported)
+        title = text = ""
+        if reply.failure is not None:
+            title = failure_title(reply.failure, reply.completion_tokens)
+            text = failure_text(reply.failure, resumable=reply.has_text)
+        self.view.add_assistant_message(
+            reply.text,
+            reasoning=reply.reasoning_text,
+            status=_shown_status(reply.status),
+            failure_title=title,
+            failure_text=text,
+            key=turn.key,
+            label=label(reply.target),
+        )
 
     def stop(self) -> None:
         """Cancel the running reply; it finishes as "stopped" with its text kept."""
@@ -195,147 +244,174 @@ class ChatSession(SessionStatus, QObject):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    # -- turns and requests ---------------------------------------------------------------
+    def conversation_cost(self) -> float | None:
+        """Sum of the known reply costs, estimates included (None when none is known)."""
+        return self.conversation.cost()[0]
 
-    def _new_turn(self, prompt: str, target: Target) -> Turn:
-        turn = Turn(self._next_key, prompt, target)
-        self._next_key += 1
-        self.turns.append(turn)
-        return turn
+    # -- the stream loop ------------------------------------------------------------------
 
-    def _turn(self, key: object) -> Turn | None:
-        return next((t for t in self.turns if t.key == key), None)
+    def _take_target(self) -> None:
+        """The next request goes where the header says: the conversation's target, or the one
+        the user switched it to on purpose (stored with the conversation)."""
+        target = self.target_factory()
+        before = self.conversation.target
+        self.conversation.target = target
+        changed = before is not None and StoredTarget.of(target) != StoredTarget.of(before)
+        if self.record is not None and changed:
+            try:
+                self.record.save_target()
+            except Exception:
+                log.exception("could not store the conversation's new target")
 
-    def _request(self, turn: Turn, index: int, prefix: str = "") -> ChatRequest:
-        return build_request(
-            self.turns, index, turn, self.system_prompt, self.params, prefix=prefix
-        )
-
-    def _start(self, turn: Turn, request: ChatRequest, *, resume: bool = False) -> int:
-        if not resume:
-            turn.view = self.view.begin_assistant(turn.key, label=label(turn.target))
-        turn.status = "streaming"
-        turn.failure = None
+    def _start(self, plan: Send, *, rebuilt: bool = False) -> int:
+        turn = plan.turn
+        if not rebuilt:
+            self.views[turn.key] = self.view.begin_assistant(turn.key, label=label(turn.target))
         self._running = True
-        self._task = asyncio.get_running_loop().create_task(self._run(turn, request, resume))
+        self._task = asyncio.get_running_loop().create_task(self._run(plan))
         self.busyChanged.emit(True)
         self.started.emit(turn.key)
         return turn.key
 
-    # -- the stream loop ------------------------------------------------------------------
-
-    async def _run(self, turn: Turn, request: ChatRequest, resume: bool) -> None:
-        target = turn.target
-        reply = turn.view
-        trace = self.trace_factory()
-        self.trace = turn.trace = trace
-        sink = open_sink(self.history_sink, self, turn, request)
-        tokens_before = turn.completion_tokens if resume else 0
-        cost_before = turn.cost if resume else None
-        usage: Usage | None = None
-        deltas = 0  # text/reasoning deltas: the completion tokens when no usage comes
-        status, failure, finish_reason = "error", None, None
-        transport = None
-        noticed = False  # a retry notice is shown on the reply
-        self._set_state("Connecting", turn)
+    def _open_record(self, turn: Turn) -> ReplyRecord | None:
+        if self.record is None:
+            return None
         try:
-            endpoint = await resolve_endpoint(target)  # proxy, CA bundle, timeouts, retries
-            transport = make_transport(target.protocol, endpoint, provider_id=target.provider.id)
-            events = stream_chat(
-                transport,
-                request,
-                trace=trace,
-                timeouts=endpoint.timeouts,
-                max_retries=endpoint.max_retries,
-            )
+            new = self.record.conversation_id is None
+            recorder = self.record.open_reply(turn)
+        except Exception:
+            log.exception("the history could not store the reply; it is shown but not stored")
+            return None
+        if new and self.record.conversation_id is not None:
+            self.title = self.record.title or self.title
+            self.storedAs.emit(self.record.conversation_id, self.title)
+        return recorder
+
+    async def _run(self, plan: Send) -> None:
+        turn = plan.turn
+        reply, view = turn.reply, self.views[turn.key]
+        trace = self.trace_factory()
+        self.trace = trace
+        recorder = self._open_record(turn)
+        self._set_state("Connecting", turn)
+        events = stream_reply(reply, plan.request, keys=self.keys, trace=trace, recorder=recorder)
+        noticed = False  # a retry notice is shown on the reply
+        try:
             async with contextlib.aclosing(events):
                 async for event in events:
                     self._stop_countdown()
-                    if noticed and isinstance(event, TextDelta | ReasoningDelta):
-                        noticed = False
-                        self._notice(reply, "")
                     if isinstance(event, TextDelta):
-                        deltas += 1
-                        turn.parts.append(event.text)
-                        reply.append_text(event.text)
-                        if sink is not None:
-                            sink.append_text(event.text)
-                        self._tick(turn, "Streaming")
+                        view.append_text(event.text)
                     elif isinstance(event, ReasoningDelta):
-                        deltas += 1
-                        turn.reasoning.append(event.text)
-                        reply.append_reasoning(event.text)
-                        if sink is not None:
-                            sink.append_reasoning(event.text)
-                        self._tick(turn, "Streaming")
-                    elif isinstance(event, Usage):
-                        usage = event
+                        view.append_reasoning(event.text)
                     elif isinstance(event, Retrying):
                         noticed = True
-                        self._start_countdown(reply, event)
+                        self._start_countdown(turn.key, view, event)
                         self._set_state("Retrying", turn)
-                    elif isinstance(event, Done):
-                        status, finish_reason = "complete", event.finish_reason
-                    elif isinstance(event, Failure):
-                        failure = event
+                        continue
+                    else:
+                        continue
+                    if noticed:
+                        noticed = False
+                        self._notice(turn.key, view, "")
+                    self._tick(turn)
         except asyncio.CancelledError:
-            status = "stopped"  # our own cancellation (Stop, Esc, close): swallow it here
-        except Exception as exc:  # a bug below must not leave the reply spinning forever
-            log.exception("stream loop failed")
-            failure = Failure(FailureKind.NETWORK, f"Unexpected error: {exc}")
+            pass  # our own cancellation (Stop, Esc, close): the reply is stopped and recorded
         finally:
             self._stop_countdown()
-            if transport is not None:
-                await close_transport(transport)
-        settle_cost(
-            turn, request, usage, deltas, tokens_before=tokens_before, cost_before=cost_before
-        )
-        self._finish(turn, status, failure, sink, finish_reason)
+        self._finish(turn, view)
 
-    def _finish(
-        self,
-        turn: Turn,
-        status: str,
-        failure: Failure | None,
-        sink: ReplySink | None,
-        finish_reason: str | None = None,
-    ) -> None:
-        turn.status = status
-        turn.failure = failure
-        reply = turn.view
-        if status == "error" and failure is not None:
-            tokens = turn.completion_tokens
-            reply.finish(
+    def _finish(self, turn: Turn, view: ReplyView) -> None:
+        reply = turn.reply
+        failure = reply.failure
+        if failure is not None and reply.status is not ReplyStatus.STOPPED:
+            view.finish(
                 "error",
-                failure_title=failure_title(failure, tokens),
-                failure_text=failure_text(failure),
-                actions=failure_actions(failure, bool(turn.parts)),
+                failure_title=failure_title(failure, reply.completion_tokens),
+                failure_text=failure_text(failure, resumable=reply.has_text),
+                actions=failure_actions(failure, reply.has_text),
             )
         else:
+            status = reply.status.value
             title, actions = ending_marks(
-                status, finish_reason, turn.completion_tokens, bool(turn.parts)
+                status, reply.finish_reason, reply.completion_tokens, reply.has_text
             )
-            reply.finish(status, failure_title=title, actions=actions)
-        if sink is not None:
-            stored = "partial" if status == "error" and turn.parts else status
-            try:
-                sink.finish(
-                    stored,
-                    failure_kind=failure.kind if failure else None,
-                    failure_message=failure.message if failure else None,
-                    cost=turn.cost,
-                    protocol=turn.target.protocol,
-                )
-            except Exception:
-                log.exception("history sink failed to finish")
-        turn.resume, turn.regen_of, turn.edit_of = False, None, None
-        state = {"complete": "Done", "stopped": "Stopped"}.get(status, "Failed")
-        if status == "complete" and finish_reason == "length":
+            view.finish(status, failure_title=title, actions=actions)
+        if self.record is not None:
+            self.record.reply_finished(turn)
+        else:
+            turn.resume, turn.regen_of, turn.edit_of = False, None, None
+        state = _STATE_OF.get(reply.status, "Failed")
+        if reply.status is ReplyStatus.COMPLETE and reply.finish_reason == "length":
             state = "Max tokens reached"
         self._stats_timer.stop()
         self._running = False
         self._set_state(state, turn)
         self.busyChanged.emit(False)
-        if failure is not None:
+        if failure is not None and reply.status is not ReplyStatus.STOPPED:
             self.failed.emit(turn.key, failure)
-        self.finished.emit(turn.key, status)
+        self.finished.emit(turn.key, reply.status.value)
+
+    # -- retry countdown ------------------------------------------------------------------
+
+    def _start_countdown(self, key: int, view: ReplyView, event: Retrying) -> None:
+        title = FAILURE_TITLES.get(event.failure.kind, "Failed")
+        self._countdown = asyncio.get_running_loop().create_task(
+            self._count_down(key, view, title, event.delay)
+        )
+
+    def _stop_countdown(self) -> None:
+        if self._countdown is not None:
+            self._countdown.cancel()
+            self._countdown = None
+
+    def _notice(self, key: int, view: ReplyView, text: str) -> None:
+        view.set_notice(text)
+        self.noticeChanged.emit(key, text)
+
+    async def _count_down(self, key: int, view: ReplyView, title: str, delay: float) -> None:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + delay
+        while (left := end - loop.time()) > 0:
+            shown = f"{left:.0f} s" if left >= 1 else f"{left:.1f} s"
+            self._notice(key, view, f"{title}: retrying in {shown}")
+            await asyncio.sleep(min(1.0, left) if left >= 1 else left)
+        self._notice(key, view, f"{title}: retrying now…")
+
+    # -- statistics -----------------------------------------------------------------------
+
+    def _tick(self, turn: Turn) -> None:
+        self.updated.emit(turn.key)
+        if self.stats.state != "Streaming":
+            self._set_state("Streaming", turn)
+        elif not self._stats_timer.isActive():
+            self._stats_timer.start()
+
+    def _emit_stats(self) -> None:
+        turn = next(
+            (t for t in reversed(self.turns) if t.reply.status is ReplyStatus.STREAMING), None
+        )
+        if turn is not None:
+            self._set_state(self.stats.state, turn)
+
+    def _set_state(self, state: str, turn: Turn) -> None:
+        figures = turn.reply.figures()
+        total, any_estimated = self.conversation.cost()
+        self.stats = ReplyStats(
+            state=state,
+            protocol=figures.protocol,
+            ttft=figures.ttft,
+            tokens_per_s=figures.tokens_per_s,
+            tokens_in=figures.prompt_tokens,
+            tokens_out=figures.completion_tokens,
+            reply_cost=figures.cost,
+            conversation_cost=total,
+            estimated=figures.estimated,
+            conversation_estimated=any_estimated,
+        )
+        self.statsChanged.emit(self.stats)
+
+
+def _shown_status(status: ReplyStatus) -> str:
+    """The transcript's word for a finished reply: a partial one shows its failure box."""
+    return "error" if status is ReplyStatus.PARTIAL else status.value

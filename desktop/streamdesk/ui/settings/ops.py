@@ -1,4 +1,5 @@
-"""The slow things the settings dialog does, as plain coroutines (no Qt): testing a connection.
+"""The slow things the settings dialog does, as plain coroutines (no Qt): testing a connection
+(through the engine's probe) and keeping the dialog's tasks referenced.
 
 The dialog runs these as tasks on the qasync loop and reports the outcome through signals, so a
 slow server never freezes the window and no nested event loop is ever started.
@@ -7,23 +8,18 @@ slow server never freezes the window and no nested event loop is ever started.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 from collections.abc import Coroutine
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from streamdesk.core.events import Done, Failure, FailureKind, TextDelta
+from streamdesk.core.chat import Network, Target
+from streamdesk.core.chat.probe import probe
+from streamdesk.core.events import Failure, FailureKind
 from streamdesk.core.providers import Provider
-from streamdesk.core.request import ChatRequest, Message
-from streamdesk.core.stream import make_transport, stream_chat
-from streamdesk.core.trace import StreamTrace
 from streamdesk.ui.failures import FAILURE_TITLES
 
 log = logging.getLogger(__name__)
-TEST_PROMPT = "Reply with one word: ok"
-TEST_MAX_TOKENS = 3  # enough for a first token, cheap on a paid API
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,34 +44,27 @@ async def check_connection(
     proxy: str | None = None,
     ca_bundle: str | None = None,
 ) -> CheckResult:
-    """Stream a tiny reply and stop at the first token; no retries (the user wants the truth)."""
+    """Test connection with the dialog's (maybe unsaved) values: the engine's probe, phrased.
+
+    `proxy` is final (None: the environment's, "": none, else the URL with credentials).
+    """
     if not provider.base_url:
         return CheckResult(False, "Enter an SSE base URL first.", kind=FailureKind.BAD_REQUEST)
     model = model or provider.default_model or (provider.models[0].id if provider.models else "")
     if not model:
         return CheckResult(False, "Enter a model name first.", kind=FailureKind.BAD_REQUEST)
-    endpoint = replace(provider.endpoint(api_key, proxy=proxy, ca_bundle=ca_bundle), max_retries=0)
-    request = ChatRequest(model, (Message("user", TEST_PROMPT),), max_tokens=TEST_MAX_TOKENS)
-    trace = StreamTrace()
-    transport = make_transport(protocol, endpoint, provider_id=provider.id)
-    started = time.perf_counter()
-    try:
-        events: Any = stream_chat(  # an async generator: aclosing ends it early
-            transport, request, trace=trace, timeouts=endpoint.timeouts, max_retries=0
-        )
-        async with contextlib.aclosing(events):
-            async for event in events:
-                if isinstance(event, TextDelta | Done):
-                    ttft = trace.ttft
-                    if ttft is None:  # finished without text: report the whole round trip
-                        ms = (time.perf_counter() - started) * 1000
-                        return CheckResult(True, f"OK · {ms:.0f} ms (no text in the reply)", ms)
-                    ms = ttft * 1000
-                    return CheckResult(True, f"OK · {ms:.0f} ms to first token", ms)
-                if isinstance(event, Failure):
-                    return CheckResult(False, describe_failure(event), kind=event.kind)
-    finally:
-        await transport.aclose()
+    mode = "system" if proxy is None else "none" if proxy == "" else "url"
+    network = Network(proxy_mode=mode, proxy_url=proxy or "", ca_bundle=ca_bundle or "")
+    target = Target(provider, model, protocol, api_key=api_key, network=network)
+    result = await probe(target, None)
+    if result.failure is not None:
+        return CheckResult(False, describe_failure(result.failure), kind=result.failure.kind)
+    if result.first_token_ms is not None:
+        ms = result.first_token_ms
+        return CheckResult(True, f"OK · {ms:.0f} ms to first token", ms)
+    if result.round_trip_ms is not None:
+        ms = result.round_trip_ms
+        return CheckResult(True, f"OK · {ms:.0f} ms (no text in the reply)", ms)
     return CheckResult(False, "The server closed the stream without a reply.")
 
 

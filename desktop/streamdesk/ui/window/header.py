@@ -85,6 +85,23 @@ class Header(QFrame):
     def provider_id(self) -> str:
         return str(self.provider_box.currentData() or "")
 
+    def show_target(self, provider_id: str, model: str, protocol: str) -> None:
+        """Show a conversation's provider, model and protocol without asking to switch."""
+        index = self.provider_box.findData(provider_id)
+        if index >= 0 and index != self.provider_box.currentIndex():
+            self.provider_box.blockSignals(True)
+            self.provider_box.setCurrentIndex(index)
+            self.provider_box.blockSignals(False)
+            self._show_provider(provider_id)
+        self.model_box.blockSignals(True)
+        if model and self.model_box.findText(model) < 0:
+            self.model_box.addItem(model)
+        self.model_box.setCurrentText(model)
+        self.model_box.blockSignals(False)
+        self.protocol_group.blockSignals(True)
+        self.set_protocol(protocol)
+        self.protocol_group.blockSignals(False)
+
     def model(self) -> str:
         return self.model_box.currentText().strip()
 
@@ -135,3 +152,7 @@ class Header(QFrame):
     def set_offline(self, offline: bool, why: str = "") -> None:
         self.offline_badge.setVisible(offline)
         self.offline_badge.setToolTip(why)
+
+    def set_key_missing(self, why: str) -> None:
+        """The chosen provider has no key yet: say so where the provider is picked."""
+        self.provider_box.setToolTip(why)

@@ -41,13 +41,13 @@ from streamdesk.ui.window.status_bar import ReplyStats, StatusBar
 if TYPE_CHECKING:  # loaded by finish_build(), after the first paint
     import asyncio
 
+    from streamdesk.core.chat import StoredTarget, Target
     from streamdesk.core.providers import Provider
     from streamdesk.core.request import Timeouts
     from streamdesk.core.store.settings import Settings
     from streamdesk.mock.server import MockServer
     from streamdesk.ui.history.bridge import HistoryBridge
     from streamdesk.ui.session.session import ChatSession
-    from streamdesk.ui.session.turns import HistorySink, Target
     from streamdesk.ui.settings.controller import SettingsController
     from streamdesk.ui.window.first_frame import FrameSettings
 
@@ -73,7 +73,6 @@ class MainWindow(QMainWindow):
         settings: Settings | None = None,
         *,
         mock_options: dict[str, Any] | None = None,
-        history_sink: HistorySink | None = None,
         save_on_close: bool = True,
         deferred: bool = False,
     ) -> None:
@@ -89,7 +88,6 @@ class MainWindow(QMainWindow):
             from streamdesk.ui.window.first_frame import read_frame_settings
 
             self._frame = read_frame_settings()
-        self.history_sink = history_sink
         self.save_on_close = save_on_close
         self.sessions: dict[int, ChatSession] = {}
         self._next_conversation = 1
@@ -191,7 +189,7 @@ class MainWindow(QMainWindow):
             lambda: self.statusBar().showMessage("A reply is still streaming; Esc stops it.", 4000)
         )
         menus.newChatRequested.connect(self.new_chat)
-        menus.importRequested.connect(lambda: self.history.import_dialog())
+        menus.importRequested.connect(lambda: self.history.actions.import_dialog())
         menus.settingsRequested.connect(self.settingsRequested)
         menus.quitRequested.connect(self.close)
         menus.focusPromptRequested.connect(self.focus_prompt)
@@ -253,6 +251,10 @@ class MainWindow(QMainWindow):
         self.settings.protocol = protocol
 
     # -- the next request -----------------------------------------------------------------
+
+    def stored_target(self, stored: StoredTarget) -> Target:
+        """The target of a stored conversation (it is sent where it was held)."""
+        return self.switcher.stored_target(stored)
 
     def target(self) -> Target:
         """What the next request uses (provider, key, model, protocol, debug scenario)."""
@@ -322,11 +324,11 @@ class MainWindow(QMainWindow):
         await self.switcher.use(self.switcher.provider)
 
     async def _prewarm(self) -> None:
-        """Import the request path and build TLS contexts in a worker thread: ~150 ms that
-        the first Send would otherwise spend on the loop (benchmarks/window_lag.py)."""
+        """Import the request path and build TLS contexts in a worker thread: work the first
+        Send would otherwise do on the loop (benchmarks/window_lag.py)."""
         import asyncio
 
-        from streamdesk.core.transports._tls import prewarm
+        from streamdesk.core.chat import prewarm
 
         try:
             await asyncio.to_thread(prewarm)
@@ -420,13 +422,13 @@ class MainWindow(QMainWindow):
         """A new conversation; with `key`, the session of a listed stored one (history)."""
         listed = key is not None
         key = self.new_key() if key is None else key
+        from streamdesk.ui.keys import key_store
         from streamdesk.ui.session.session import ChatSession
         from streamdesk.ui.transcript.history_view import HistoryTranscriptView
 
         view = HistoryTranscriptView(self.stack)
         view.set_dark(self.dark)
-        sink = self.history_sink or self.history.sink
-        session = ChatSession(view, self.target, history_sink=sink, parent=self)
+        session = ChatSession(view, self.target, keys=key_store(), parent=self)
         self.history.attach(key, session)
         self.sessions[key] = session
         self.stack.addWidget(view)
@@ -453,13 +455,15 @@ class MainWindow(QMainWindow):
         if session is None:
             return
         self.stack.setCurrentWidget(session.view)
+        if session.conversation.target is not None:
+            self.switcher.show(session.conversation.target)
         self.status.show_stats(session.stats)
         self._update_buttons()
 
     def _send(self, text: str) -> None:
         key = self.current_key()
         session = self.sessions[key]
-        if self.history.submit(session, text):
+        if self.history.actions.submit(session, text):
             return
         if not session.turns:
             title = " ".join(text.split())

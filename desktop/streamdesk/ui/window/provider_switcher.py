@@ -1,9 +1,11 @@
 """Which provider, key, offline demo and debug scenario the window's next request uses.
 
-`ProviderSwitcher` fills the header's provider picker, looks keys up when the provider changes,
-starts the built-in mock as an offline demo when there is no key, and builds the `Target` each
-request reads. Everything slow (keys, the mock server, the request types) is imported inside the
-methods, so this module costs the first frame nothing.
+`ProviderSwitcher` fills the header's provider picker, shows a conversation's own target when it
+is brought forward, and builds the `Target` each request reads (the engine looks the key up at
+send time). The built-in mock runs as an offline demo only when the user has configured nothing
+at all; a provider the user chose without a key stays chosen, and its first send fails with the
+"set the key" message and banner. Everything slow (keys, the mock server, the request types) is
+imported inside the methods, so this module costs the first frame nothing.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from streamdesk.ui.window.header import Header
 if TYPE_CHECKING:
     import asyncio
 
+    from streamdesk.core.chat import StoredTarget, Target
     from streamdesk.core.providers import Provider
     from streamdesk.core.request import Timeouts
     from streamdesk.core.store.settings import Settings
     from streamdesk.mock.server import MockServer
-    from streamdesk.ui.session.turns import Target
 
 Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
 
@@ -110,10 +112,14 @@ class ProviderSwitcher(QObject):
             self._spawn(self.use(provider))
 
     async def use(self, provider: Provider) -> None:
-        """Look the key up; without one (and one needed), start the offline demo instead."""
+        """Switch to `provider`. Without a key (one needed) it stays chosen and says so, unless
+        the user has configured nothing at all: then the offline demo stands in for it."""
         if _is_mock(provider.id):
             self._set_provider(provider, None, offline=True)
             return
+        import asyncio
+
+        from streamdesk.core.chat import unconfigured
         from streamdesk.ui import keys
 
         key, problem = await keys.lookup(provider.id)
@@ -121,7 +127,12 @@ class ProviderSwitcher(QObject):
             self._set_provider(provider, key, offline=False)
             return
         why = problem or f"No API key for {provider.name}."
-        await self._start_offline_demo(provider, why)
+        if await asyncio.to_thread(unconfigured, self._settings(), keys.key_store()):
+            await self._start_offline_demo(provider, why)
+            return
+        self._set_provider(provider, None, offline=False)
+        self.header.show_target(provider.id, provider.default_model, self.header.protocol())
+        self.header.set_key_missing(f"{why} Set it in Settings (Ctrl+,).")
 
     # -- offline demo ---------------------------------------------------------------------
 
@@ -153,6 +164,7 @@ class ProviderSwitcher(QObject):
         changed = offline != self.offline
         self.offline = offline
         self.header.set_offline(offline, why)
+        self.header.set_key_missing("")
         self.scenariosAvailable.emit(_is_mock(provider.id))
         if changed:
             self.offlineChanged.emit(offline)
@@ -175,16 +187,40 @@ class ProviderSwitcher(QObject):
         scenario = self.next_scenario if _is_mock(self.provider.id) else None
         if scenario:
             self.set_next_scenario(None)
-        from streamdesk.ui.session.targets import network_of
-        from streamdesk.ui.session.turns import Target
+        from streamdesk.core.chat import Network, Target
 
         return Target(
             provider=self.provider,
             model=self.header.model() or self.provider.default_model,
             protocol=self.header.protocol(),
-            api_key=self.api_key,
             timeouts=self.timeouts_override,
             max_retries=self.max_retries_override,
             scenario=scenario,
-            network=network_of(self._settings()),  # proxy, CA bundle: as Test connection uses
+            network=Network.of(self._settings()),  # proxy, CA bundle: as Test connection uses
+        )
+
+    def show(self, target: Target) -> None:
+        """A conversation came forward: its next request goes where it was held, until the
+        user picks another provider, model or protocol for it."""
+        self.header.show_target(target.provider.id, target.model, target.protocol)
+        if target.provider != self.provider:
+            self._set_provider(target.provider, None, offline=target.is_mock)
+
+    def stored_target(self, stored: StoredTarget) -> Target:
+        """The target of a stored conversation, with today's profile of its provider."""
+        from streamdesk.core.chat import Network, Target
+        from streamdesk.core.providers import MOCK_PROVIDER_ID
+
+        mock = self.provider_by_id(MOCK_PROVIDER_ID) if self.mock is not None else None
+        if stored.provider_id == MOCK_PROVIDER_ID and mock is None:
+            provider = self.provider  # the demo is over: the provider configured since
+        else:
+            provider = stored.provider(self.provider_by_id(stored.provider_id), mock)
+        return Target(
+            provider=provider,
+            model=stored.model or provider.default_model,
+            protocol=stored.protocol if provider.ws_url or stored.protocol == "sse" else "sse",
+            timeouts=self.timeouts_override,
+            max_retries=self.max_retries_override,
+            network=Network.of(self._settings()),
         )
