@@ -10,10 +10,15 @@ from typing import Any
 from pytestqt.qtbot import QtBot
 
 from streamdesk.core.chat import Turn
+from streamdesk.core.providers import ModelInfo
+from streamdesk.core.store.settings import ProviderSettings, Settings
+from streamdesk.mock import MockServer
 from streamdesk.ui.session.session import ChatSession
 from streamdesk.ui.window.main_window import MainWindow
 
 FAST = {"tokens_per_second": 0.0, "first_token_delay": 0.0}
+KEY = "sk-network-test-0123456789"  # the key the online window's mock demands
+PROMPT = "Is the proxy used?"
 SLOW = {"tokens_per_second": 40.0, "first_token_delay": 0.0}
 
 
@@ -55,3 +60,47 @@ async def wait_text(session: ChatSession, turn_index: int = -1, limit: float = 1
         await asyncio.wait_for(arrived, limit)
     finally:
         session.updated.disconnect(check)
+
+
+@asynccontextmanager
+async def online_window(qtbot: QtBot, **network: Any) -> AsyncIterator[MainWindow]:
+    """A window whose active provider is a user profile on a mock that demands KEY."""
+    async with MockServer(api_key=KEY, **FAST) as server:
+        profile = ProviderSettings(
+            id="loopback",
+            name="Loopback",
+            base_url=server.sse_base_url,
+            ws_url=server.ws_url,
+            models=[ModelInfo("gpt-4.1")],
+            default_model="gpt-4.1",
+        )
+        settings = Settings(active_provider="loopback", providers=[profile], **network)
+        window = MainWindow(settings, save_on_close=False)
+        qtbot.addWidget(window)
+        window.show()
+        try:
+            await window.start()
+            assert not window.offline and window.provider.id == "loopback"
+            yield window
+        finally:
+            await window.shutdown()
+
+
+async def chat(window: MainWindow, protocol: str = "sse") -> Turn:
+    window.header.set_protocol(protocol)
+    session = window.current_session()
+    assert session.send(PROMPT) is not None
+    return await wait_reply(session)
+
+
+async def recording_proxy(seen: asyncio.Queue[bytes]) -> asyncio.Server:
+    """Records the head of each proxied request and answers 407 (no forwarding needed)."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        seen.put_nowait(head)
+        writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    return await asyncio.start_server(handle, "127.0.0.1", 0)

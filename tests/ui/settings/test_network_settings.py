@@ -9,24 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
-from ui_helpers import FAST, open_window, wait_reply
+from ui_helpers import KEY, PROMPT, chat, online_window, open_window, recording_proxy
 
 from streamdesk.core.chat import Turn
 from streamdesk.core.events import FailureKind
-from streamdesk.core.providers import ModelInfo
-from streamdesk.core.store.settings import PROXY_KEY_ID, ProviderSettings, Settings
-from streamdesk.mock import MockServer, reply_for
+from streamdesk.core.store.settings import PROXY_KEY_ID, Settings
+from streamdesk.mock import reply_for
 from streamdesk.ui.keys import key_store
-from streamdesk.ui.window.main_window import MainWindow
 
-KEY = "sk-network-test-0123456789"
-PROMPT = "Is the proxy used?"
 PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
@@ -35,37 +29,6 @@ def env_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STREAMDESK_API_KEY", KEY)
     for name in (*PROXY_ENV, "NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
-
-
-@asynccontextmanager
-async def online_window(qtbot: QtBot, **network: Any) -> AsyncIterator[MainWindow]:
-    """A window whose active provider is a user profile on a mock that demands KEY."""
-    async with MockServer(api_key=KEY, **FAST) as server:
-        profile = ProviderSettings(
-            id="loopback",
-            name="Loopback",
-            base_url=server.sse_base_url,
-            ws_url=server.ws_url,
-            models=[ModelInfo("gpt-4.1")],
-            default_model="gpt-4.1",
-        )
-        settings = Settings(active_provider="loopback", providers=[profile], **network)
-        window = MainWindow(settings, save_on_close=False)
-        qtbot.addWidget(window)
-        window.show()
-        try:
-            await window.start()
-            assert not window.offline and window.provider.id == "loopback"
-            yield window
-        finally:
-            await window.shutdown()
-
-
-async def chat(window: MainWindow, protocol: str = "sse") -> Turn:
-    window.header.set_protocol(protocol)
-    session = window.current_session()
-    assert session.send(PROMPT) is not None
-    return await wait_reply(session)
 
 
 def refused_by_proxy(turn: Turn, port: int) -> bool:
@@ -110,23 +73,10 @@ async def test_no_proxy_ignores_the_environment_and_system_honours_it(
         assert refused_by_proxy(turn, dead_port), turn.reply.failure
 
 
-async def _fake_proxy(seen: asyncio.Queue[bytes]) -> asyncio.Server:
-    """Records the head of each proxied request and answers 407 (no forwarding needed)."""
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        seen.put_nowait(head)
-        writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
-        await writer.drain()
-        writer.close()
-
-    return await asyncio.start_server(handle, "127.0.0.1", 0)
-
-
 @pytest.mark.asyncio
 async def test_manual_proxy_credentials_come_from_the_keychain(qtbot: QtBot, env_key: None) -> None:
     seen: asyncio.Queue[bytes] = asyncio.Queue()
-    server = await _fake_proxy(seen)
+    server = await recording_proxy(seen)
     port = server.sockets[0].getsockname()[1]
     store = key_store()
     await asyncio.to_thread(store.set, PROXY_KEY_ID, "alice:pr0xy-s3cret")
