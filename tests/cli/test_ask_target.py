@@ -106,3 +106,16 @@ def test_signing_only_when_the_profile_says_so_or_with_sign(mock: MockServer) ->
     relay = ask(PROMPT, "--provider", "holysheep", "--base-url", mock.sse_base_url, key="k1")
     assert relay.returncode == 0, relay.stderr
     assert "x-signature" in mock.requests[-1].headers, "the relay's profile signs"
+
+
+def test_a_bare_base_url_uses_the_servers_only_model() -> None:
+    single, stop = run_mock_in_thread(
+        tokens_per_second=0, first_token_delay=0, reply_tokens=5, models=("one.gguf",)
+    )
+    try:
+        done = ask(PROMPT, "--base-url", single.sse_base_url, "--no-save")
+        assert done.returncode == 0, done.stderr
+        (chat,) = [r for r in single.requests if r.path.endswith("/chat/completions")]
+        assert b'"model": "one.gguf"' in chat.body or b'"model":"one.gguf"' in chat.body
+    finally:
+        stop()

@@ -51,10 +51,12 @@ class MockServer:
         first_token_delay: float = 0.05,
         reply_tokens: int | None = None,
         api_key: str | None = None,
+        models: tuple[str, ...] = MODELS,
     ) -> None:
         self.host = host
         self.port = port
         self.api_key = api_key
+        self.models = models  # what GET /v1/models lists (a local server often has one)
         self.defaults = Defaults(tokens_per_second, first_token_delay, reply_tokens)
         self.requests: list[RecordedRequest] = []
         self._flaky_seen: set[tuple[str, str]] = set()
@@ -184,7 +186,7 @@ class MockServer:
             status, body, headers = 401, unauthorized().body(), []
         elif request.path == "/v1/models" and request.method == "GET":
             status, body, headers = 200, self._models(), []
-        elif request.path.startswith("/v1/models/") and request.path[11:] in MODELS:
+        elif request.path.startswith("/v1/models/") and request.path[11:] in self.models:
             status, body, headers = 200, self._model(request.path[11:]), []
         elif request.path == "/v1/ws/chat":
             status, body = 426, bad_request("Use a WebSocket upgrade here.").body()
@@ -199,11 +201,11 @@ class MockServer:
         return keep
 
     def _model(self, name: str) -> dict[str, object]:
-        owner = OWNERS[MODELS.index(name)]
+        owner = OWNERS[MODELS.index(name)] if name in MODELS else "local"
         return {"id": name, "object": "model", "created": 1_700_000_000, "owned_by": owner}
 
     def _models(self) -> dict[str, object]:
-        return {"object": "list", "data": [self._model(m) for m in MODELS]}
+        return {"object": "list", "data": [self._model(m) for m in self.models]}
 
     def _error(self, conn: HttpConnection, error: HttpError, keep: bool) -> bool:
         conn.respond_json(error.status, error.body(), error.headers(), keep_alive=keep)

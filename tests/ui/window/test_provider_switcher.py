@@ -11,7 +11,8 @@ import pytest
 from pytestqt.qtbot import QtBot
 from ui_helpers import FAST
 
-from streamdesk.core.store.settings import Settings
+from streamdesk.core.store.settings import ProviderSettings, Settings
+from streamdesk.mock import MockServer
 from streamdesk.ui.window.header import Header
 from streamdesk.ui.window.provider_switcher import ProviderSwitcher
 
@@ -94,3 +95,19 @@ async def test_saved_settings_naming_a_removed_provider_fall_back_to_the_first_r
         assert first_real.id != "openai"
         assert switcher.wanted_provider_id() == first_real.id, "chosen, though it has no key"
         assert not switcher.offline and switcher.header.provider_id() == first_real.id
+
+
+@pytest.mark.asyncio
+async def test_a_provider_without_a_default_model_takes_the_servers_only_one(
+    qtbot: QtBot,
+) -> None:
+    async with MockServer(models=("only-model.gguf",), **FAST) as server:
+        local = ProviderSettings(
+            id="llamacpp", name="llama.cpp server", base_url=server.sse_base_url, needs_key=False
+        )
+        settings = Settings(active_provider="llamacpp", providers=[local])
+        async with switcher_for(qtbot, settings) as (switcher, tasks):
+            await switcher.use(switcher.provider)
+            await asyncio.gather(*tasks)
+            assert switcher.header.model() == "only-model.gguf"
+            assert switcher.target().model == "only-model.gguf"

@@ -125,6 +125,8 @@ class ProviderSwitcher(QObject):
         key, problem = await keys.lookup(provider.id)
         if key or not provider.needs_key:
             self._set_provider(provider, key, offline=False)
+            if not provider.default_model:
+                self._spawn(self._take_the_only_server_model(provider))
             return
         why = problem or f"No API key for {provider.name}."
         if await asyncio.to_thread(unconfigured, self._settings(), keys.key_store()):
@@ -133,6 +135,17 @@ class ProviderSwitcher(QObject):
         self._set_provider(provider, None, offline=False)
         self.header.show_target(provider.id, provider.default_model, self.header.protocol())
         self.header.set_key_missing(f"{why} Set it in Settings (Ctrl+,).")
+
+    async def _take_the_only_server_model(self, provider: Provider) -> None:
+        """A provider with no default model (llama.cpp, LM Studio) uses the server's model when
+        its list holds exactly one, as `streamdesk ask` does."""
+        from streamdesk.core.chat import Network, Target, only_server_model
+        from streamdesk.ui import keys
+
+        target = Target(provider, "", network=Network.of(self._settings()))
+        model = await only_server_model(target, keys.key_store())
+        if model and self.provider is provider and not self.header.model():
+            self.header.show_target(provider.id, model, self.header.protocol())
 
     # -- offline demo ---------------------------------------------------------------------
 
