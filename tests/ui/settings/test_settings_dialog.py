@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -62,19 +61,14 @@ def keep_running(qapp: QApplication) -> Iterator[None]:
 
 
 @pytest_asyncio.fixture(autouse=True)
-async def asyncgen_hooks() -> AsyncIterator[None]:
-    """As run_app does: suspended async generators (httpx streams) are finalised on the loop."""
-    loop = asyncio.get_running_loop()
-    hooks = sys.get_asyncgen_hooks()
-    sys.set_asyncgen_hooks(
-        firstiter=loop._asyncgen_firstiter_hook,  # type: ignore[attr-defined]
-        finalizer=loop._asyncgen_finalizer_hook,  # type: ignore[attr-defined]
-    )
-    try:
-        yield
-        await loop.shutdown_asyncgens()
-    finally:
-        sys.set_asyncgen_hooks(*hooks)
+async def shutdown_asyncgens() -> AsyncIterator[None]:
+    """As run_app does: async generators still suspended (httpx streams) end on this loop.
+
+    The loop is a QtEventLoop (tests/ui/conftest.py), which installs asyncio's async-generator
+    hooks while it runs.
+    """
+    yield
+    await asyncio.get_running_loop().shutdown_asyncgens()
 
 
 def _settings_with(pid: str, base_url: str = "", **extra: object) -> Settings:
@@ -342,7 +336,8 @@ async def test_window_leaves_the_demo_when_a_key_is_saved_and_asks_for_it_when_d
         assert turn.reply.missing_key is not None and turn.reply.failure is not None
         assert turn.reply.failure.kind is FailureKind.AUTHENTICATION
         assert len(real.requests) == before, "nothing is sent without the key"
-        assert window.settings_ui.banner.isVisible()
+        banner = window.settings_ui.banner
+        assert banner.isVisible() and "No API key is set for" in banner.label.text()
 
 
 @pytest.mark.asyncio

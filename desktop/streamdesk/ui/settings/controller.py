@@ -171,7 +171,9 @@ class SettingsController(QObject):
         session.finished.connect(self._on_finished)
 
     def _on_failure(self, _key: object, failure: Failure) -> None:
-        if failure.kind is FailureKind.AUTHENTICATION:
+        if failure.kind is FailureKind.AUTHENTICATION and failure.status is None:
+            text = f"No API key is set for {self.switcher.provider.name}."  # nothing was sent
+        elif failure.kind is FailureKind.AUTHENTICATION:
             text = f"{self.switcher.provider.name} rejected the API key."
         elif failure.kind is FailureKind.KEYCHAIN_UNAVAILABLE:
             text = failure.message
