@@ -213,9 +213,10 @@ def run_selftest() -> int:
 
 def _run_in_qt(main: Callable[[], Awaitable[int]]) -> int:
     """Run `main` on a qasync loop over a QApplication, as the window does."""
-    import qasync
     from PySide6 import __version__ as pyside_version
     from PySide6.QtWidgets import QApplication
+
+    from streamdesk.ui.qtloop import QtEventLoop
 
     app = QApplication.instance() or QApplication([sys.argv[0], "-platform", "offscreen"])
     # As in the app: closing the transcript (the only window) must not quit Qt, or qasync's
@@ -223,19 +224,13 @@ def _run_in_qt(main: Callable[[], Awaitable[int]]) -> int:
     QApplication.setQuitOnLastWindowClosed(False)
     platform = QApplication.platformName()
     _line(True, "Qt", f"PySide6 {pyside_version}, platform {platform}")
-    loop = qasync.QEventLoop(app)
-    # qasync does not install asyncio's async-generator hooks (BaseEventLoop.run_forever does),
-    # so a generator left suspended (httpcore's byte stream after a `return` inside `async for`)
-    # would be finalised at interpreter exit, off the loop, with a traceback. Install them, and
-    # shut the generators down on the loop as asyncio.run() does.
-    hooks = sys.get_asyncgen_hooks()
-    sys.set_asyncgen_hooks(
-        firstiter=loop._asyncgen_firstiter_hook, finalizer=loop._asyncgen_finalizer_hook
-    )
+    # The loop installs asyncio's async-generator hooks while it runs, so a generator left
+    # suspended (httpcore's byte stream after a `return` inside `async for`) is finalised on
+    # the loop; the generators still open are shut down on it, as asyncio.run() does.
+    loop = QtEventLoop(app)
     try:
         failures: int = loop.run_until_complete(main())
         loop.run_until_complete(loop.shutdown_asyncgens())
         return failures
     finally:
-        sys.set_asyncgen_hooks(*hooks)
         loop.close()

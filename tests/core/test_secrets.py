@@ -112,7 +112,7 @@ def test_unavailable_via_environment_backend(
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     import keyring.core
 
-    keyring.core._keyring_backend = None  # drop the cached choice so the variable is read
+    keyring.core.init_backend()  # choose again, as at start-up, so the variable is read
     try:
         store = KeyStore()
         assert not store.available

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ssl
+from unittest import mock
+
 import pytest
 from pytestqt.qtbot import QtBot
 from ui_helpers import open_window, wait_reply
@@ -13,13 +16,16 @@ from streamdesk.core.transports import _tls
 async def test_start_builds_the_tls_context_in_a_worker_before_the_first_send(
     qtbot: QtBot,
 ) -> None:
-    _tls._httpx_context.cache_clear()
+    """httpx builds a context with `ssl.create_default_context`: none may be built on the loop."""
     async with open_window(qtbot) as window:
         assert window.warmup is not None
         await window.warmup
-        assert _tls._httpx_context.cache_info().currsize == 2
-        session = window.current_session()
-        session.send("hello")
-        await wait_reply(session)
-        info = _tls._httpx_context.cache_info()
-        assert info.misses == 2 and info.hits >= 1, "the reply must reuse the warmed context"
+        watched = mock.patch.object(ssl, "create_default_context", wraps=ssl.create_default_context)
+        with watched as build:
+            for trust_env in (True, False):
+                _tls.default_context(trust_env)
+            build.assert_not_called()  # the warm-up built both
+            session = window.current_session()
+            session.send("hello")
+            await wait_reply(session)
+            build.assert_not_called()  # the reply reused the warmed context
