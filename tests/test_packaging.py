@@ -182,7 +182,7 @@ async def test_selftest_counts_and_names_a_failed_check(capsys: pytest.CaptureFi
     async def bad() -> str:
         raise selftest.CheckFailed("reply differs from the mock's")
 
-    failures = await selftest._run_checks([("one", good), ("two", bad)])
+    failures = await selftest.run_checks([("one", good), ("two", bad)])
     assert failures == 1
     out = capsys.readouterr().out.splitlines()
     assert out == ["[  ok] one: fine", "[FAIL] two: reply differs from the mock's"]

@@ -129,7 +129,7 @@ def check_icon() -> str:
     return f"{len(pngs)} PNG sizes and the SVG load"
 
 
-async def _run_checks(checks: list[tuple[str, Callable[[], Awaitable[str]]]]) -> int:
+async def run_checks(checks: list[tuple[str, Callable[[], Awaitable[str]]]]) -> int:
     failures = 0
     for name, check in checks:
         try:
@@ -181,7 +181,7 @@ async def _selftest() -> int:
         async def chart_check() -> str:
             return check_chart(ws_trace)
 
-        return await _run_checks(
+        return await run_checks(
             [
                 ("conversation over SSE", conversation("sse")),
                 ("conversation over WebSocket", conversation("ws")),
