@@ -8,7 +8,7 @@ import pytest
 
 from streamdesk.core.errors import StreamError
 from streamdesk.core.events import Done, FailureKind, ReasoningDelta, TextDelta, Usage
-from streamdesk.core.openai_chunks import ChunkInterpreter
+from streamdesk.core.openai_chunks import ChunkInterpreter, empty_reply
 from streamdesk.core.sse import ServerSentEvent, SSEDecoder
 
 
@@ -173,3 +173,79 @@ def test_decoder_and_interpreter_together_on_a_split_stream() -> None:
         ]
         assert events == expected
         assert interpreter.done
+
+
+# --- hostile data never raises anything but a failure ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "[" * 100_000,
+        "{" + '"a":{' * 100_000,
+        '{"choices":[{"delta":{"content":' + "[" * 100_000 + "}}]}",
+        '{"error":' + "[" * 100_000 + "}",
+    ],
+)
+def test_json_nested_too_deep_is_a_bad_response(data: str) -> None:
+    error = failure(data)
+    assert error.kind is FailureKind.BAD_RESPONSE
+    assert len(error.message) < 200
+
+
+def test_an_error_object_nested_deep_but_parseable_is_a_bad_response_or_an_error() -> None:
+    """Deep enough that quoting it may exhaust the stack, shallow enough for the parser."""
+    for depth in (200, 500, 900, 990):
+        data = '{"error":{"message":' + "[" * depth + "]" * depth + "}}"
+        assert failure(data).kind in (FailureKind.BAD_RESPONSE, FailureKind.SERVER_ERROR)
+
+
+@pytest.mark.parametrize(
+    "value", ['"12"', "1.5", "true", "false", "-1", "[]", "{}", "NaN", "Infinity", "9" * 4000]
+)
+def test_a_token_count_that_is_not_a_small_count_is_a_bad_response(value: str) -> None:
+    error = failure(f'{{"choices":[],"usage":{{"prompt_tokens":3,"completion_tokens":{value}}}}}')
+    assert error.kind is FailureKind.BAD_RESPONSE
+
+
+def test_a_null_or_missing_token_count_reads_as_zero() -> None:
+    assert run('{"choices":[],"usage":{"prompt_tokens":null}}') == [Usage(0, 0)]
+    assert run('{"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":0}}') == [
+        Usage(10, 0)
+    ]
+
+
+def test_lone_surrogates_in_text_become_replacement_characters() -> None:
+    """Valid JSON, but a string no file, database or terminal could take."""
+    events = run(chunk({"content": "a\ud800b"}), chunk({"reasoning_content": "\udfff"}))
+    assert events == [TextDelta("a\ufffd\ufffd\ufffdb"), ReasoningDelta("\ufffd\ufffd\ufffd")]
+    for event in events:
+        assert isinstance(event, TextDelta | ReasoningDelta)
+        event.text.encode("utf-8")
+    pair = r'{"choices":[{"delta":{"content":"\ud83d\ude00"}}]}'  # escaped pair: one character
+    assert run(pair) == [TextDelta("\U0001f600")]
+
+
+def test_bytes_that_are_not_utf8_are_a_bad_response_not_a_crash() -> None:
+    decoder, interpreter = SSEDecoder(), ChunkInterpreter()
+    (sse,) = decoder.feed(b"data: \xff\xfe{\x80}\n\n")
+    with pytest.raises(StreamError) as caught:
+        interpreter.interpret(sse)
+    assert caught.value.kind is FailureKind.BAD_RESPONSE
+
+
+def test_events_seen_counts_every_event_handed_over() -> None:
+    interpreter = ChunkInterpreter()
+    assert interpreter.events_seen == 0
+    interpreter.interpret(ServerSentEvent(""))
+    interpreter.interpret(ServerSentEvent(chunk({"content": "x"})))
+    assert interpreter.events_seen == 2
+
+
+def test_empty_reply_is_its_own_failure_kind() -> None:
+    error = empty_reply()
+    assert error.kind is FailureKind.EMPTY_REPLY
+    assert not error.kind.retryable
+    assert error.message == (
+        "The server returned an empty reply; the prompt may exceed the model's context."
+    )

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Iterable, Iterator
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streamdesk.core.sse import ServerSentEvent, SSEDecoder
+from streamdesk.core.errors import StreamError
+from streamdesk.core.events import FailureKind
+from streamdesk.core.sse import MAX_EVENT_BYTES, ServerSentEvent, SSEDecoder
 
 
 def decode(*chunks: bytes) -> list[ServerSentEvent]:
@@ -244,3 +249,100 @@ def test_fast_and_full_paths_alternate_without_losing_state() -> None:
 
 def test_empty_chunks_are_harmless() -> None:
     assert datas(b"", b"data: a", b"", b"\n", b"", b"\n", b"") == ["a"]
+
+
+# --- bounded memory ----------------------------------------------------------------------------
+
+MIB = 1024 * 1024
+CHUNK = 64 * 1024
+
+
+def feed_until_failure(decoder: SSEDecoder, chunks: Iterable[bytes]) -> StreamError:
+    """Feed until the decoder refuses; the buffered bytes never pass the limit plus one chunk."""
+    for chunk in chunks:
+        try:
+            decoder.feed(chunk)
+        except StreamError as error:
+            return error
+        assert decoder.pending_bytes <= decoder.max_event_bytes + len(chunk)
+    raise AssertionError("the decoder took the whole stream")
+
+
+def endless_line(head: bytes, total: int, size: int = CHUNK) -> Iterator[bytes]:
+    """`head`, then `data: xxxx…` with no line end, `total` bytes in all, in `size` chunks."""
+    yield head + b"data: "
+    for _ in range(total // size):
+        yield b"x" * size
+
+
+@pytest.mark.parametrize("head", [b"", b": comment\n", b"event: e\r\n", b"\xef\xbb\xbf"])
+def test_an_endless_data_line_fails_as_message_too_big(head: bytes) -> None:
+    decoder = SSEDecoder()
+    assert decoder.max_event_bytes == MAX_EVENT_BYTES == 16 * MIB
+    error = feed_until_failure(decoder, endless_line(head, 20_000_000))
+    assert error.kind is FailureKind.MESSAGE_TOO_BIG
+    assert not error.kind.retryable
+    assert error.message.startswith("The server sent one event larger than 16 MiB; ")
+    assert decoder.pending_bytes == 0  # what the event held is dropped at once
+
+
+def test_every_chunk_after_the_failure_fails_the_same_way() -> None:
+    decoder = SSEDecoder(max_event_bytes=100)
+    first = feed_until_failure(decoder, [b"data: " + b"x" * 200])
+    with pytest.raises(StreamError) as again:
+        decoder.feed(b"\n\ndata: y\n\n")
+    assert again.value is first
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [
+        b"data: " + b"x" * 200 + b"\n\n",  # the common shape, whole in one chunk
+        b"data: a\n\ndata: " + b"x" * 200 + b"\n\ndata: b\n\n",  # inside a run of events
+        b"data: " + b"x" * 100 + b"\ndata: " + b"y" * 100 + b"\n\n",  # over several lines
+        b"id: 1\r\ndata: " + b"x" * 200 + b"\r\n\r\n",  # the line-by-line rules
+    ],
+)
+def test_an_event_over_the_limit_fails_in_any_chunking(stream: bytes) -> None:
+    for size in (1, 7, 64, len(stream)):
+        decoder = SSEDecoder(max_event_bytes=150)
+        chunks = [stream[i : i + size] for i in range(0, len(stream), size)]
+        assert feed_until_failure(decoder, chunks).kind is FailureKind.MESSAGE_TOO_BIG
+        assert "larger than 150 bytes" in feed_until_failure(SSEDecoder(150), [stream]).message
+
+
+def test_events_under_the_limit_pass_and_the_limit_is_per_event() -> None:
+    stream = b"".join(b"data: " + bytes([65 + i]) * 90 + b"\n\n" for i in range(20))
+    for size in (1, 64, len(stream)):
+        decoder = SSEDecoder(max_event_bytes=100)
+        events = [
+            sse for i in range(0, len(stream), size) for sse in decoder.feed(stream[i : i + size])
+        ]
+        assert [len(sse.data) for sse in events] == [90] * 20
+
+
+# --- linear on every path ----------------------------------------------------------------------
+
+
+def cpu_seconds(chunks: list[bytes]) -> float:
+    """Best CPU time of three to feed `chunks` to a new decoder."""
+    best = float("inf")
+    for _ in range(3):
+        decoder = SSEDecoder()
+        start = time.process_time()
+        for chunk in chunks:
+            decoder.feed(chunk)
+        best = min(best, time.process_time() - start)
+    return best
+
+
+@pytest.mark.parametrize("head", [b": comment\n", b"id: 1\r\n", b"data: a\r\ndata: b\r"])
+def test_a_long_line_in_small_chunks_costs_linear_time(head: bytes) -> None:
+    """Four times the bytes cost about four times the time (a quadratic decoder: sixteen).
+
+    `head` arrives in the first chunk with the start of the line, so the line-by-line rules
+    parse it and the rest of the event goes through them too.
+    """
+    small, large = ([head + b"data: "] + [b"x" * 8] * n + [b"\n\n"] for n in (32_000, 128_000))
+    ratio = cpu_seconds(large) / cpu_seconds(small)
+    assert ratio < 8, ratio

@@ -21,6 +21,8 @@ class FailureKind(enum.Enum):
     SERVER_ERROR = "server_error"  # 5xx, or an error object from the server
     BAD_REQUEST = "bad_request"  # other 4xx
     BAD_RESPONSE = "bad_response"  # malformed stream data
+    MESSAGE_TOO_BIG = "message_too_big"  # one SSE event or WebSocket message over the size cap
+    EMPTY_REPLY = "empty_reply"  # 200, then the stream ended without any event
     CONNECTION_REFUSED = "connection_refused"
     NAME_NOT_RESOLVED = "name_not_resolved"
     TLS_ERROR = "tls_error"

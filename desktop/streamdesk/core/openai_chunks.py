@@ -5,6 +5,10 @@ Sans-I/O like the decoder under it: one `ServerSentEvent` in, a list of `StreamE
 the API promises is a failure that quotes it, never a silent skip: a proxy's HTML error page or a
 wrong base URL must not look like an empty reply. Unknown fields are ignored, so newer servers
 and compatible providers (DeepSeek's `reasoning_content`, OpenRouter's `reasoning`) work.
+
+Nothing a server sends makes it raise anything but `StreamError`: JSON nested too deep for the
+parser, token counts that are not small non-negative integers, and text holding lone UTF-16
+surrogates (valid JSON, but no file or terminal can take them) are all handled here.
 """
 
 from __future__ import annotations
@@ -23,23 +27,34 @@ from streamdesk.core.events import (
 )
 from streamdesk.core.sse import ServerSentEvent
 
-__all__ = ["ChunkInterpreter", "error_from_object", "malformed", "quote"]
+__all__ = [
+    "ChunkInterpreter",
+    "empty_reply",
+    "error_from_object",
+    "malformed",
+    "quote",
+    "read_usage",
+    "text_of",
+]
 
 QUOTE_LIMIT = 120  # characters of a bad data line quoted in the failure message
+MAX_TOKEN_COUNT = 10**12  # above any real count; keeps cost arithmetic in float range
 
 
 class ChunkInterpreter:
-    """State of one stream: the last finish reason seen, and whether `[DONE]` arrived."""
+    """State of one stream: events seen, the last finish reason, whether `[DONE]` arrived."""
 
-    __slots__ = ("done", "finish_reason")
+    __slots__ = ("done", "events_seen", "finish_reason")
 
     def __init__(self) -> None:
         self.done = False
+        self.events_seen = 0  # none at the end of the stream: an empty reply, not a cut
         self.finish_reason: str | None = None  # the last one seen, reported by Done
 
     def interpret(self, sse: ServerSentEvent) -> list[StreamEvent]:
         """Events for one SSE event; raises `StreamError` for error objects and bad data."""
         data = sse.data
+        self.events_seen += 1
         if self.done:
             return []  # nothing after [DONE] belongs to the reply
         if data.startswith("[DONE]") or data.strip() == "[DONE]":
@@ -47,7 +62,7 @@ class ChunkInterpreter:
             return [Done(self.finish_reason)]
         try:
             chunk = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             if not data.strip():
                 return []  # a bare `data:` line carries nothing (some servers' keep-alive)
             if sse.event == "error":
@@ -55,11 +70,11 @@ class ChunkInterpreter:
             raise malformed(data) from None
         if not isinstance(chunk, dict):
             raise malformed(data)
-        if chunk.get("error") is not None:
-            raise error_from_object(chunk["error"])
         try:
+            if chunk.get("error") is not None:
+                raise error_from_object(chunk["error"])
             return self._events(chunk)
-        except (TypeError, KeyError, AttributeError, IndexError):
+        except (TypeError, KeyError, AttributeError, IndexError, RecursionError):
             raise malformed(data) from None
 
     def _events(self, chunk: dict[str, Any]) -> list[StreamEvent]:
@@ -71,18 +86,18 @@ class ChunkInterpreter:
             delta = choice.get("delta") or {}
             reasoning = delta.get("reasoning_content") or delta.get("reasoning")
             if reasoning:
-                events.append(ReasoningDelta(_text(reasoning)))
+                events.append(ReasoningDelta(text_of(reasoning)))
             content = delta.get("content")
             if content:
-                events.append(TextDelta(_text(content)))
+                events.append(TextDelta(text_of(content)))
             finish_reason = choice.get("finish_reason")
             if finish_reason is not None:
-                self.finish_reason = _text(finish_reason)
+                self.finish_reason = text_of(finish_reason)
         elif choices is not None and not isinstance(choices, list):
             raise TypeError("choices")
         usage = chunk.get("usage")
         if usage is not None:
-            events.append(Usage(_count(usage, "prompt_tokens"), _count(usage, "completion_tokens")))
+            events.append(read_usage(usage))
         return events
 
 
@@ -96,6 +111,14 @@ def malformed(data: str) -> StreamError:
     """The one failure for data we cannot read, quoting it."""
     return StreamError(
         FailureKind.BAD_RESPONSE, f"Malformed stream data from the server: {quote(data)}"
+    )
+
+
+def empty_reply() -> StreamError:
+    """The failure for a stream that ended cleanly without a single event (not a cut)."""
+    return StreamError(
+        FailureKind.EMPTY_REPLY,
+        "The server returned an empty reply; the prompt may exceed the model's context.",
     )
 
 
@@ -120,14 +143,30 @@ def error_from_object(error: object) -> StreamError:
     )
 
 
-def _text(value: object) -> str:
+def text_of(value: object) -> str:
+    """`value` as reply text; TypeError unless a string. Lone surrogates become U+FFFD."""
     if not isinstance(value, str):
         raise TypeError("expected a string")
+    if value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     return value
 
 
+def read_usage(usage: object) -> Usage:
+    """A `usage` object; TypeError unless its counts are absent, null or non-negative integers."""
+    if not isinstance(usage, dict):
+        raise TypeError("usage")
+    return Usage(_count(usage, "prompt_tokens"), _count(usage, "completion_tokens"))
+
+
 def _count(usage: dict[str, Any], key: str) -> int:
-    value = usage.get(key) or 0
-    if not isinstance(value, int) or isinstance(value, bool):
+    value = usage.get(key)
+    if value is None:
+        return 0
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_TOKEN_COUNT:
         raise TypeError(key)
     return value

@@ -17,13 +17,24 @@ no event had another line, and build the events in C (see `ServerSentEvent`). An
 BOM, comments, other fields, multi-line data, an event left half-parsed) goes through the full
 line-by-line rules. `benchmarks/sse_decode.py` measures both sides in the same run: 2-3x the
 faster of httpx-sse and openai at 64 B, 1 KB and 64 KB chunks.
+
+Both paths are linear in the bytes fed, whatever the chunking: a chunk is searched for line ends
+only in itself, never in the buffered partial line before it (`benchmarks/sse_long_line.py`).
+Memory is bounded: one event (its lines so far, and the partial line) may hold at most
+`max_event_bytes`; a bigger one raises `StreamError(MESSAGE_TOO_BIG)` and the buffers are dropped.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["SSEDecoder", "ServerSentEvent"]
+from streamdesk.core.errors import StreamError
+from streamdesk.core.events import FailureKind
+
+__all__ = ["MAX_EVENT_BYTES", "SSEDecoder", "ServerSentEvent", "message_too_big"]
+
+MAX_EVENT_BYTES = 16 * 1024 * 1024
+"""Bytes one event may hold: far above a whole long reply in one event, and still a bound."""
 
 
 class ServerSentEvent(NamedTuple):
@@ -56,11 +67,15 @@ class SSEDecoder:
         "_partial",
         "_retry",
         "_skip_lf",
+        "_too_big",
         "last_event_id",
+        "max_event_bytes",
         "retry",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
+        self.max_event_bytes = max_event_bytes
+        self._too_big: StreamError | None = None  # set once an event passed the limit
         self._buf = bytearray()  # always starts at the beginning of a line
         self._bom_pending = True  # a leading BOM may still arrive
         self._skip_lf = False  # the last line ended with CR: a LF next belongs to it
@@ -85,13 +100,21 @@ class SSEDecoder:
         buf = self._buf
         buf += chunk
         if 10 not in chunk:  # the buffer held no blank line, so none can end here
+            if len(buf) > self.max_event_bytes:
+                self._fail()
             return []
         start = len(buf) - len(chunk) - 1
         end = buf.rfind(b"\n\n", start if start > 0 else 0) + 2
         if end == 1:
+            if len(buf) > self.max_event_bytes:
+                self._fail()
             return []
         region = buf[:end]
         del buf[:end]
+        if len(buf) > self.max_event_bytes:
+            self._fail()
+        if end > self.max_event_bytes:  # the run may hold an event over the limit
+            return self._parse_lines(bytes(region))  # which checks each event as it ends
         # Common shape: every event is one `data: …` line. Then one split yields the payloads,
         # and the count of LFs proves that no event had another line. ASCII (most JSON) is
         # decoded in one go; otherwise each payload on its own, which keeps ASCII ones compact.
@@ -123,7 +146,18 @@ class SSEDecoder:
         """
         return []
 
+    def _fail(self) -> None:
+        """An event passed the limit: drop what it holds and refuse this and every later chunk."""
+        self._too_big = message_too_big("event", self.max_event_bytes)
+        self._buf = bytearray()
+        self._data = []
+        self._partial = 0
+        self._fast_ok = False
+        raise self._too_big
+
     def _feed_slow(self, chunk: bytes) -> list[ServerSentEvent]:
+        if self._too_big is not None:
+            raise self._too_big
         buf = self._buf
         buf += chunk
         if self._bom_pending:
@@ -136,13 +170,17 @@ class SSEDecoder:
             if buf[0] == 0x0A:
                 del buf[:1]
             self._skip_lf = False
-        end = max(buf.rfind(b"\n"), buf.rfind(b"\r")) + 1
+        # Only the chunk can hold a line end: what was buffered before it is one partial line.
+        start = max(len(buf) - len(chunk), 0)
+        end = max(buf.rfind(b"\n", start), buf.rfind(b"\r", start)) + 1
         out: list[ServerSentEvent] = []
         if end:
             self._skip_lf = buf[end - 1] == 0x0D
             region = bytes(buf[:end])
             del buf[:end]
             out = self._parse_lines(region)
+        if len(buf) + self._partial > self.max_event_bytes:
+            self._fail()
         self._fast_ok = not (self._skip_lf or self._bom_pending or self._partial)
         return out
 
@@ -180,6 +218,8 @@ class SSEDecoder:
 
     def _dispatch(self, out: list[ServerSentEvent]) -> None:
         """A blank line: emit the event if it has data, then reset the event buffers."""
+        if self._partial > self.max_event_bytes:
+            self._fail()
         if self._data:
             out.append(
                 ServerSentEvent(
@@ -193,3 +233,22 @@ class SSEDecoder:
         self._event = ""
         self._retry = None
         self._partial = 0
+
+
+def message_too_big(what: str, limit: int) -> StreamError:
+    """The failure for one event or message over `limit` bytes, which the reader refused."""
+    return StreamError(
+        FailureKind.MESSAGE_TOO_BIG,
+        f"The server sent one {what} larger than {_size_text(limit)}; reading stopped there to "
+        "keep memory bounded. The server (or a proxy before it) is sending something other "
+        "than a chat stream.",
+    )
+
+
+def _size_text(size: int) -> str:
+    """A byte count for people: "16 MiB", "64 KiB", or "1,000 bytes" when neither is exact."""
+    if size >= 1 << 20 and size % (1 << 20) == 0:
+        return f"{size >> 20} MiB"
+    if size >= 1 << 10 and size % (1 << 10) == 0:
+        return f"{size >> 10} KiB"
+    return f"{size:,} bytes"

@@ -22,7 +22,7 @@ from streamdesk.core.events import (
     StreamEvent,
     TextDelta,
 )
-from streamdesk.core.openai_chunks import ChunkInterpreter
+from streamdesk.core.openai_chunks import ChunkInterpreter, empty_reply
 from streamdesk.core.providers import auth_parts, http_client_options
 from streamdesk.core.redact import redact_headers, redact_url
 from streamdesk.core.request import ChatRequest, Endpoint
@@ -175,6 +175,8 @@ class SSETransport:
                         yield event
                         if isinstance(event, Done):
                             return
+                if not interpreter.events_seen and not decoder.pending_bytes:
+                    raise empty_reply()  # nothing at all, not even half an event
         except (httpx.HTTPError, OSError) as exc:  # OSError: rare, outside httpx's wrappers
             proxy = self._proxy_for(url)
             raise network_error(exc, url, proxy=proxy, connecting=not started) from exc

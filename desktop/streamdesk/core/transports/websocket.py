@@ -34,6 +34,7 @@ from websockets.exceptions import (
     InvalidStatus,
     InvalidURI,
 )
+from websockets.frames import CloseCode
 
 from streamdesk.core.errors import StreamError
 from streamdesk.core.events import (
@@ -42,12 +43,12 @@ from streamdesk.core.events import (
     ReasoningDelta,
     StreamEvent,
     TextDelta,
-    Usage,
 )
-from streamdesk.core.openai_chunks import error_from_object
+from streamdesk.core.openai_chunks import empty_reply
 from streamdesk.core.providers import auth_parts, http_client_options
 from streamdesk.core.redact import redact_headers, redact_url
 from streamdesk.core.request import ChatRequest, Endpoint
+from streamdesk.core.sse import message_too_big
 from streamdesk.core.trace import StreamTrace
 from streamdesk.core.transports._classify import (
     cut_message,
@@ -58,8 +59,8 @@ from streamdesk.core.transports._classify import (
     truncate,
 )
 from streamdesk.core.transports._tls import system_context
+from streamdesk.core.ws_frames import MAX_MESSAGE_BYTES, FrameInterpreter
 
-MAX_FRAME = 16 * 1024 * 1024
 PING_INTERVAL = 20.0
 CLOSE_TIMEOUT = 2.0  # a goodbye is polite, not worth making the user wait 10 s for
 
@@ -104,7 +105,7 @@ class WebSocketTransport:
         ep = self.endpoint
         options: dict[str, Any] = {
             "open_timeout": ep.timeouts.connect,
-            "max_size": MAX_FRAME,
+            "max_size": MAX_MESSAGE_BYTES,
             "ping_interval": PING_INTERVAL,
             "close_timeout": CLOSE_TIMEOUT,
             "proxy": True if ep.proxy is None else (ep.proxy or None),
@@ -173,13 +174,15 @@ class WebSocketTransport:
         received = trace.received
         frame = trace.frame
         recv = conn.recv
+        interpreter = FrameInterpreter(self.endpoint.ws_url or "")
+        interpret = interpreter.interpret
         try:
             await conn.send(message)
             while True:
                 raw = await recv(decode=False)
                 received(len(raw))
                 frame("in", raw)
-                event = _parse_frame(raw, self.endpoint.ws_url or "", mid_stream=tokens > 0)
+                event = interpret(raw)
                 if event is None:
                     continue
                 if isinstance(event, TextDelta | ReasoningDelta):
@@ -188,6 +191,8 @@ class WebSocketTransport:
                 if isinstance(event, Done):
                     return
         except ConnectionClosedOK:
+            if not interpreter.frames_seen:
+                raise empty_reply() from None
             raise StreamError(FailureKind.CUT_MID_STREAM, cut_message(tokens)) from None
         except ConnectionClosed as exc:
             raise _closed_error(exc, host, tokens) from None
@@ -197,6 +202,8 @@ class WebSocketTransport:
 
 def _closed_error(exc: ConnectionClosed, host: str, tokens: int) -> StreamError:
     """An abnormal close: the server's close code, or a cut when no close frame came at all."""
+    if exc.rcvd is None and exc.sent is not None and exc.sent.code == CloseCode.MESSAGE_TOO_BIG:
+        return message_too_big("WebSocket message", MAX_MESSAGE_BYTES)  # we refused it
     if exc.rcvd is None:  # TCP dropped (1006) or our ping went unanswered: the stream was cut
         return StreamError(FailureKind.CUT_MID_STREAM, cut_message(tokens))
     code, reason = exc.rcvd.code, exc.rcvd.reason
@@ -206,54 +213,4 @@ def _closed_error(exc: ConnectionClosed, host: str, tokens: int) -> StreamError:
         FailureKind.WEBSOCKET_CLOSED,
         f"The WebSocket to {host} was closed with code {code}{said}{kept}. Try again.",
         status=code,
-    )
-
-
-def _parse_frame(raw: bytes | str, url: str, *, mid_stream: bool = False) -> StreamEvent | None:
-    """One protocol frame to an event; None for frames that carry nothing (unknown types)."""
-    try:
-        data = json.loads(raw)
-        kind = data["type"]
-    except (ValueError, TypeError, KeyError):
-        text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
-        raise StreamError(
-            FailureKind.BAD_RESPONSE,
-            f"{host_of(url)} sent a frame that is not a protocol message: {truncate(text, 120)!r}",
-        ) from None
-    if kind == "content.delta":
-        delta = data.get("delta")
-        return TextDelta(str(delta)) if delta else None  # empty deltas carry nothing (as SSE)
-    if kind == "reasoning.delta":
-        delta = data.get("delta")
-        return ReasoningDelta(str(delta)) if delta else None
-    if kind == "usage":
-        usage = data.get("usage") or {}
-        return Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
-    if kind == "completion.done":
-        return Done(data.get("finish_reason"))
-    if kind == "error":
-        raise _error_frame(data.get("error"), url, mid_stream=mid_stream)
-    return None
-
-
-def _error_frame(error: object, url: str, *, mid_stream: bool = False) -> StreamError:
-    """An `error` frame; its `code`, when an HTTP status, classifies it like that status.
-
-    Before the first token it answers the request, so it reads like that HTTP status; after
-    it, no HTTP status happened: it reads as an error sent mid-stream, as over SSE.
-    """
-    err = error if isinstance(error, dict) else {"message": str(error)}
-    code = err.get("code")
-    if isinstance(code, int) and 400 <= code < 600:
-        headers: dict[str, str] = {}
-        if isinstance(err.get("retry_after"), int | float):
-            headers["retry-after"] = str(err["retry_after"])
-        classified = http_error(code, headers, json.dumps({"error": err}).encode(), url)
-        if not mid_stream:
-            return classified
-        said = error_from_object(err)
-        return StreamError(classified.kind, said.message, retry_after=classified.retry_after)
-    message = truncate(str(err.get("message") or err))
-    return StreamError(
-        FailureKind.SERVER_ERROR, f"{host_of(url)} reported an error during the reply: {message}"
     )

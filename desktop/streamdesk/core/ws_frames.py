@@ -1,0 +1,106 @@
+"""Turn the frames of the WebSocket chat protocol into core events.
+
+Sans-I/O like `openai_chunks`: one frame's bytes (or text) in, at most one `StreamEvent` out, or a
+`StreamError` for an `error` frame or a frame we cannot read. Frames are JSON objects with a
+`type`: `content.delta`, `reasoning.delta`, `usage`, `completion.done`, `error`; other types carry
+nothing for us and are skipped, so newer servers work. A frame of the wrong shape (not JSON,
+nested too deep, a delta that is not a string, a token count that is not a small non-negative
+integer) is a `BAD_RESPONSE` that quotes it, never another exception.
+"""
+
+from __future__ import annotations
+
+import json
+
+from streamdesk.core.errors import StreamError
+from streamdesk.core.events import (
+    Done,
+    FailureKind,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+)
+from streamdesk.core.openai_chunks import error_from_object, read_usage, text_of
+from streamdesk.core.transports._classify import host_of, http_error, truncate
+
+__all__ = ["MAX_MESSAGE_BYTES", "FrameInterpreter"]
+
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+"""Bytes one WebSocket message may hold: the same bound as one SSE event (see `websocket.py`)."""
+
+
+class FrameInterpreter:
+    """State of one conversation: frames seen, and whether a delta arrived (then errors are
+    mid-stream). `url` only names the server in messages."""
+
+    __slots__ = ("frames_seen", "started", "url")
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.frames_seen = 0  # none when the server closes: an empty reply, not a cut
+        self.started = False  # a text or reasoning delta arrived
+
+    def interpret(self, raw: bytes | str) -> StreamEvent | None:
+        """The event of one frame; None for frames that carry nothing (unknown types)."""
+        self.frames_seen += 1
+        try:
+            data = json.loads(raw)
+            kind = data["type"]
+        except (ValueError, TypeError, KeyError, RecursionError):
+            raise self._malformed(raw) from None
+        try:
+            event = self._event(kind, data)
+        except (TypeError, AttributeError, RecursionError):
+            raise self._malformed(raw) from None
+        if type(event) is TextDelta or type(event) is ReasoningDelta:
+            self.started = True
+        return event
+
+    def _event(self, kind: object, data: dict[str, object]) -> StreamEvent | None:
+        """The event of a parsed frame; TypeError or AttributeError for a field of a wrong type."""
+        if kind == "content.delta":
+            delta = data.get("delta")
+            return TextDelta(text_of(delta)) if delta else None  # empty deltas carry nothing
+        if kind == "reasoning.delta":
+            delta = data.get("delta")
+            return ReasoningDelta(text_of(delta)) if delta else None
+        if kind == "usage":
+            return read_usage(data.get("usage") or {})
+        if kind == "completion.done":
+            finish_reason = data.get("finish_reason")
+            return Done(None if finish_reason is None else text_of(finish_reason))
+        if kind == "error":
+            raise self._error_frame(data.get("error"))
+        return None
+
+    def _malformed(self, raw: bytes | str) -> StreamError:
+        text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+        return StreamError(
+            FailureKind.BAD_RESPONSE,
+            f"{host_of(self.url)} sent a frame that is not a protocol message: "
+            f"{truncate(text, 120)!r}",
+        )
+
+    def _error_frame(self, error: object) -> StreamError:
+        """An `error` frame; its `code`, when an HTTP status, classifies it like that status.
+
+        Before the first token it answers the request, so it reads like that HTTP status; after
+        it, no HTTP status happened: it reads as an error sent mid-stream, as over SSE.
+        """
+        err = error if isinstance(error, dict) else {"message": str(error)}
+        code = err.get("code")
+        if isinstance(code, int) and 400 <= code < 600:
+            headers: dict[str, str] = {}
+            if isinstance(err.get("retry_after"), int | float):
+                headers["retry-after"] = str(err["retry_after"])
+            body = json.dumps({"error": err}).encode()
+            classified = http_error(code, headers, body, self.url)
+            if not self.started:
+                return classified
+            said = error_from_object(err)
+            return StreamError(classified.kind, said.message, retry_after=classified.retry_after)
+        message = truncate(str(err.get("message") or err))
+        return StreamError(
+            FailureKind.SERVER_ERROR,
+            f"{host_of(self.url)} reported an error during the reply: {message}",
+        )
