@@ -9,8 +9,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.core.store.history.history_damage import (
+    CONVERSATIONS,
+    bad_header,
+    damaged_copies,
+    digest,
+    garbage_in_a_page,
+    message_text,
+    populate,
+)
 
-from streamdesk.core.store.history import HistoryStore
+from streamdesk.cli.history import EXIT_DAMAGED
+from streamdesk.core.store.history import HistoryStore, default_path
+from streamdesk.mock import MockServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,3 +109,70 @@ def test_bad_import_files_exit_10_with_reason(cid: int, tmp_path: Path) -> None:
         result = _cli("import", str(path))
         assert result.returncode == 10
         assert reason in result.stderr
+
+
+def test_check_reports_a_sound_history(cid: int) -> None:
+    result = _cli("check")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "ok: 2 conversations, 2 messages\n"
+
+
+def test_a_damaged_history_is_repaired_and_said_once(streamdesk_home: Path) -> None:
+    path = default_path()
+    texts = populate(path)
+    bad_header(path)
+    first = _cli("list")
+    assert first.returncode == 0, first.stderr
+    assert "Traceback" not in first.stderr
+    (line,) = first.stderr.splitlines()
+    (copy,) = damaged_copies(path)
+    assert line == (
+        "streamdesk: The history file was damaged (the file header is damaged);"
+        f" {len(texts)} conversations and {sum(map(len, texts.values()))} messages were saved"
+        f" into a fresh history. The damaged file is kept at {copy}."
+    )
+    assert len(first.stdout.splitlines()) == len(texts) + 1
+    again = _cli("list")
+    assert (again.returncode, again.stderr) == (0, "")
+    assert again.stdout == first.stdout
+
+
+def test_check_exits_11_on_a_damaged_history_and_says_what_was_done(
+    streamdesk_home: Path,
+) -> None:
+    path = default_path()
+    populate(path)
+    garbage_in_a_page(path, message_text(5, 9))
+    damaged = digest(path)
+    result = _cli("check")
+    assert result.returncode == EXIT_DAMAGED, result.stderr
+    (copy,) = damaged_copies(path)
+    assert digest(copy) == damaged
+    lines = result.stdout.splitlines()
+    assert lines[0] == "damaged:" and len(lines) >= 4
+    assert "were saved into a fresh history" in result.stdout and str(copy) in result.stdout
+    assert lines[-1].startswith(f"now: {CONVERSATIONS} conversations, ")
+    assert _cli("check").returncode == 0
+
+
+def test_ask_never_writes_into_a_damaged_history(streamdesk_home: Path, mock: MockServer) -> None:
+    path = default_path()
+    populate(path)
+    garbage_in_a_page(path, message_text(2, 3))
+    damaged = digest(path)
+    result = subprocess.run(
+        [sys.executable, "-m", "streamdesk", "ask", "--base-url", mock.sse_base_url,
+         "--model", "gpt-4.1", "What is a socket?"],
+        capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "desktop")},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    (copy,) = damaged_copies(path)
+    assert digest(copy) == damaged
+    with HistoryStore() as store:
+        assert store.recovery_notice is None
+        newest = store.list_conversations()[0]
+        assert [m.role for m in store.messages(newest.id)] == ["user", "assistant"]
+        assert store.messages(newest.id)[0].content == "What is a socket?"
+        assert len(store.list_conversations()) == CONVERSATIONS + 1

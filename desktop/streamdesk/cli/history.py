@@ -1,6 +1,10 @@
-"""`streamdesk history list | show ID | search TEXT | export ID | import FILE`.
+"""`streamdesk history list | show ID | search TEXT | export ID | import FILE | check`.
 
-Exit codes: 0 ok, 5 unknown conversation id, 10 a file that cannot be imported.
+Exit codes: 0 ok, 5 unknown conversation id, 10 a file that cannot be imported, 11 the history
+file was damaged (`check`; it has been repaired: a dated copy of the damaged file is kept next to
+it), 12 the disk is full (nothing was written).
+
+A damaged file found by any command is repaired first and said once on stderr.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ Action = Callable[["HistoryStore", argparse.Namespace], int]
 
 EXIT_NOT_FOUND = 5
 EXIT_BAD_IMPORT = 10
+EXIT_DAMAGED = 11
+EXIT_DISK_FULL = 12
 
 
 def register(subparsers: Any) -> None:
@@ -45,6 +51,8 @@ def register(subparsers: Any) -> None:
     p = sub.add_parser("import", help="import a JSON export as a new conversation")
     p.add_argument("file", type=Path)
     p.set_defaults(handler=_import)
+    p = sub.add_parser("check", help="check the history file; repair it if it is damaged")
+    p.set_defaults(handler=_check)
 
 
 def _when(ts: float) -> str:
@@ -57,15 +65,33 @@ def format_cost(usd: float) -> str:
 
 
 def _run(args: argparse.Namespace, action: Action) -> int:
-    """Open the store, run the action, turn an unknown id into exit 5."""
-    from streamdesk.core.store.history import ConversationNotFound, HistoryStore
+    """Open the store, run the action; an unknown id is exit 5, a full disk exit 12.
+
+    A read that meets damage repairs the file (HistoryRepaired): the action runs once more on
+    the repaired file. What was repaired is said once.
+    """
+    from streamdesk.core.store.history import (
+        ConversationNotFound,
+        HistoryDiskFull,
+        HistoryRepaired,
+        HistoryStore,
+    )
 
     with HistoryStore() as store:
         try:
-            result = action(store, args)
+            try:
+                result = action(store, args)
+            except HistoryRepaired:
+                result = action(store, args)
         except ConversationNotFound as exc:
+            result = EXIT_NOT_FOUND
             warn(str(exc))
-            return EXIT_NOT_FOUND
+        except HistoryDiskFull as exc:
+            result = EXIT_DISK_FULL
+            warn(str(exc))
+        finally:
+            if store.recovery_notice:
+                warn(store.recovery_notice)
     return result
 
 
@@ -167,3 +193,21 @@ def _import(args: argparse.Namespace) -> int:
         return 0
 
     return _run(args, action)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from streamdesk.core.store.history import HistoryStore
+
+    with HistoryStore() as store:
+        report = store.check()
+    if report.ok and report.notice is None:
+        print(f"ok: {report.conversations} conversations, {report.messages} messages")
+        return 0
+    print("damaged:")
+    for problem in report.problems[:10]:
+        print(f"  {problem}")
+    if len(report.problems) > 10:
+        print(f"  ... and {len(report.problems) - 10} more")
+    print(report.notice)
+    print(f"now: {report.conversations} conversations, {report.messages} messages")
+    return EXIT_DAMAGED

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, is_dataclass
 from typing import Any
@@ -43,6 +44,28 @@ def fold_chunks(db: sqlite3.Connection, message_id: int) -> None:
         ("".join(r[0] for r in rows), "".join(r[1] for r in rows), message_id),
     )
     db.execute("DELETE FROM message_chunks WHERE message_id = ?", (message_id,))
+
+
+def append_chunk(db: sqlite3.Connection, message_id: int, text: str, reasoning: str) -> None:
+    db.execute(
+        "INSERT INTO message_chunks (message_id, content, reasoning) VALUES (?, ?, ?)",
+        (message_id, text, reasoning),
+    )
+
+
+def update_message_row(db: sqlite3.Connection, message_id: int, cols: Mapping[str, Any]) -> bool:
+    """Fold the message's chunks, set `cols`, touch its conversation; False: no such message."""
+    fold_chunks(db, message_id)
+    sets = ", ".join(f"{k} = ?" for k in cols)
+    cur = db.execute(f"UPDATE messages SET {sets} WHERE id = ?", (*cols.values(), message_id))
+    if cur.rowcount == 0:
+        return False
+    db.execute(
+        "UPDATE conversations SET updated = ? WHERE id ="
+        " (SELECT conversation_id FROM messages WHERE id = ?)",
+        (time.time(), message_id),
+    )
+    return True
 
 
 def json_column(value: object) -> str | None:

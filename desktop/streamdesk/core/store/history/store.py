@@ -15,15 +15,19 @@ import json
 import os
 import sqlite3
 import sys
-import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from streamdesk.core.paths import data_dir
 from streamdesk.core.store.history import export
+from streamdesk.core.store.history.database import (
+    DISK_FULL_NOTICE,
+    HistoryDatabase,
+    HistoryDiskFull,
+    IntegrityReport,
+)
 from streamdesk.core.store.history.models import (
     HIGHLIGHT_END,
     HIGHLIGHT_START,
@@ -39,12 +43,14 @@ from streamdesk.core.store.history.models import (
 )
 from streamdesk.core.store.history.rows import (
     MESSAGE_COLS,
+    append_chunk,
     columns,
     fold_chunks,
     insert_row,
     message_from_row,
+    update_message_row,
 )
-from streamdesk.core.store.history.schema import BUSY_TIMEOUT, connect, migrate
+from streamdesk.core.store.history.schema import BUSY_TIMEOUT
 
 
 def default_path() -> Path:
@@ -59,14 +65,11 @@ class HistoryStore:
 
     def __init__(self, path: Path | None = None, *, busy_timeout: float = BUSY_TIMEOUT) -> None:
         self.path = path if path is not None else default_path()
-        self._lock = threading.RLock()
-        self._conn = connect(self.path, busy_timeout=busy_timeout)
-        migrate(self._conn)
+        self._db = HistoryDatabase(self.path, busy_timeout=busy_timeout)
         self._recover_streaming()
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._db.close()
 
     def __enter__(self) -> HistoryStore:
         return self
@@ -74,35 +77,57 @@ class HistoryStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+    # What the window and `ask` tell the user
 
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        """A consistent snapshot across several SELECTs."""
-        with self._lock:
-            self._conn.execute("BEGIN")
-            try:
-                yield self._conn
-            finally:
-                self._conn.execute("COMMIT")
+    @property
+    def recovery_notice(self) -> str | None:
+        """Set once when this store found the file damaged and repaired it (say it once)."""
+        return self._db.recovery_notice
+
+    @property
+    def disk_full(self) -> bool:
+        """A write failed for lack of space and nothing has been saved since."""
+        return self._db.disk_full
+
+    @property
+    def disk_full_notice(self) -> str | None:
+        """The sentence to show while the disk is full (None once space returns)."""
+        return DISK_FULL_NOTICE if self._db.disk_full else None
+
+    @property
+    def unsaved_writes(self) -> int:
+        """Reply writes kept in memory because the disk is full (lost if the process exits)."""
+        return self._db.kept_writes
+
+    def save_unsaved(self) -> bool:
+        """Try to save the kept reply writes now; True when everything is saved."""
+        try:
+            return self._db.save_kept()
+        except HistoryDiskFull:
+            return False
+
+    def add_notice_listener(self, callback: Callable[[], None]) -> None:
+        """Call `callback` when `recovery_notice` or `disk_full` changes (on the writing thread)."""
+        self._db.add_listener(callback)
+
+    def check(self) -> IntegrityReport:
+        """A full integrity check; a damaged file is repaired and the report says how."""
+        problems = self._db.check()
+        with self._db.reading() as db:
+            conversations = db.execute("SELECT COUNT(*) FROM conversations").fetchone()[0]
+            messages = db.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+        return IntegrityReport(conversations, messages, problems, self.recovery_notice)
 
     def _recover_streaming(self) -> None:
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.reading() as db:
+            rows = db.execute(
                 "SELECT id, writer_pid FROM messages WHERE status = 'streaming'"
             ).fetchall()
         dead = [row["id"] for row in rows if not _process_alive(row["writer_pid"])]
-        if dead:
-            with self._write() as db:
+        if not dead:
+            return
+        try:
+            with self._db.writing() as db:
                 for message_id in dead:
                     fold_chunks(db, message_id)
                     db.execute(
@@ -110,6 +135,8 @@ class HistoryStore:
                         " WHERE id = ? AND status = 'streaming'",
                         (message_id,),
                     )
+        except HistoryDiskFull:
+            pass  # they stay 'streaming' and are recovered by a later open
 
     # Conversations
 
@@ -126,7 +153,7 @@ class HistoryStore:
         protocol: str = "sse",
     ) -> int:
         now = time.time()
-        with self._write() as db:
+        with self._db.writing() as db:
             cur = db.execute(
                 "INSERT INTO conversations (title, created, updated, provider, model,"
                 " system_prompt, params, base_url, ws_url, protocol)"
@@ -148,8 +175,8 @@ class HistoryStore:
 
     def list_conversations(self, limit: int = 500, offset: int = 0) -> list[ConversationSummary]:
         """Pinned first, then the most recently updated."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.reading() as db:
+            rows = db.execute(
                 "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id"
                 " AND m.active = 1) AS message_count, (SELECT m.status FROM messages m"
                 " WHERE m.conversation_id = c.id AND m.active = 1"
@@ -167,8 +194,8 @@ class HistoryStore:
         ]  # fmt: skip
 
     def get_conversation(self, conversation_id: int) -> Conversation:
-        with self._lock:
-            r = self._conn.execute(
+        with self._db.reading() as db:
+            r = db.execute(
                 "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id"
                 " AND m.active = 1) AS message_count FROM conversations c WHERE c.id = ?",
                 (conversation_id,),
@@ -184,7 +211,7 @@ class HistoryStore:
     def _update_conv(self, conversation_id: int, **cols: Any) -> None:
         cols["updated"] = time.time()
         sets = ", ".join(f"{k} = ?" for k in cols)
-        with self._write() as db:
+        with self._db.writing() as db:
             cur = db.execute(
                 f"UPDATE conversations SET {sets} WHERE id = ?", (*cols.values(), conversation_id)
             )
@@ -220,7 +247,7 @@ class HistoryStore:
     def auto_title(self, conversation_id: int, first_prompt: str) -> str:
         """Title the conversation from its first prompt unless it already has a title."""
         title = make_title(first_prompt)
-        with self._write() as db:
+        with self._db.writing() as db:
             db.execute(
                 "UPDATE conversations SET title = ? WHERE id = ? AND title = ''",
                 (title, conversation_id),
@@ -230,7 +257,7 @@ class HistoryStore:
     def delete_conversation(self, conversation_id: int) -> ConversationSnapshot:
         """Delete it and its messages; the snapshot lets `restore_conversation` undo this."""
         data = self._dump(conversation_id, public=False)
-        with self._write() as db:
+        with self._db.writing() as db:
             db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
         return ConversationSnapshot(conversation_id, data)
 
@@ -260,7 +287,7 @@ class HistoryStore:
         cols = columns({**meta, "status": status})
         cols.update(conversation_id=conversation_id, role=role, content=content)
         cols["created"] = now = time.time()
-        with self._write() as db:
+        with self._db.writing() as db:
             if alternative_of is not None:
                 group = db.execute(
                     "SELECT group_id, conversation_id FROM messages WHERE id = ?",
@@ -295,14 +322,14 @@ class HistoryStore:
         where, args = ["m.conversation_id = ?"], [conversation_id]
         if active_only:
             where.append("m.active = 1")
-        with self._lock:
+        with self._db.reading() as db:
             if before_id is not None:
-                row = self._conn.execute(
+                row = db.execute(
                     "SELECT group_id FROM messages WHERE id = ?", (before_id,)
                 ).fetchone()
                 where.append("m.group_id < ?")
                 args.append(row[0] if row else before_id)
-            rows = self._conn.execute(
+            rows = db.execute(
                 f"SELECT {MESSAGE_COLS} FROM messages m WHERE {' AND '.join(where)}"
                 " ORDER BY m.group_id DESC, m.alt_index DESC LIMIT ?",
                 (*args, -1 if limit is None else limit),
@@ -310,8 +337,8 @@ class HistoryStore:
         return [message_from_row(r) for r in reversed(rows)]
 
     def get_message(self, message_id: int) -> StoredMessage:
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.reading() as db:
+            row = db.execute(
                 f"SELECT {MESSAGE_COLS} FROM messages m WHERE m.id = ?", (message_id,)
             ).fetchone()
         if row is None:
@@ -320,8 +347,8 @@ class HistoryStore:
 
     def count_messages(self, conversation_id: int) -> int:
         """Active messages (what the transcript shows)."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.reading() as db:
+            row = db.execute(
                 "SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND active = 1",
                 (conversation_id,),
             ).fetchone()
@@ -329,38 +356,35 @@ class HistoryStore:
 
     def update_message(self, message_id: int, **fields: Any) -> None:
         """Set any of: content, reasoning, status, failure_kind, failure_message, protocol, model,
-        usage (Usage or mapping), prompt_tokens, completion_tokens, timings (mapping), cost."""
+        usage (Usage or mapping), prompt_tokens, completion_tokens, timings (mapping), cost.
+
+        While the disk is full the change is kept in memory, in order with the reply's text, and
+        saved when space returns (`unsaved_writes`); an unknown id then goes unnoticed.
+        """
         cols = columns(fields)
         if not cols:
             return
-        sets = ", ".join(f"{k} = ?" for k in cols)
-        with self._write() as db:
-            fold_chunks(db, message_id)
-            cur = db.execute(
-                f"UPDATE messages SET {sets} WHERE id = ?", (*cols.values(), message_id)
-            )
-            if cur.rowcount == 0:
-                raise MessageNotFound(message_id)
-            db.execute(
-                "UPDATE conversations SET updated = ? WHERE id ="
-                " (SELECT conversation_id FROM messages WHERE id = ?)",
-                (time.time(), message_id),
-            )
+        found = True
+
+        def write(db: sqlite3.Connection) -> None:
+            nonlocal found
+            found = update_message_row(db, message_id, cols)
+
+        self._db.write_or_keep(write)
+        if not found:
+            raise MessageNotFound(message_id)
 
     def append_to_message(self, message_id: int, text: str, reasoning: str = "") -> None:
         """Append streamed text: one small INSERT, whatever the reply's length; no FTS work.
 
         The chunks are folded into the message by the next `update_message` (e.g. finish).
+        While the disk is full the text is kept in memory and saved when space returns.
         """
-        with self._write() as db:
-            db.execute(
-                "INSERT INTO message_chunks (message_id, content, reasoning) VALUES (?, ?, ?)",
-                (message_id, text, reasoning),
-            )
+        self._db.write_or_keep(lambda db: append_chunk(db, message_id, text, reasoning))
 
     def delete_message(self, message_id: int) -> None:
         """Delete one message; if it was the active alternative, the newest other one shows."""
-        with self._write() as db:
+        with self._db.writing() as db:
             row = db.execute(
                 "SELECT group_id, active FROM messages WHERE id = ?", (message_id,)
             ).fetchone()
@@ -378,8 +402,8 @@ class HistoryStore:
 
     def alternatives(self, message_id: int) -> list[StoredMessage]:
         """Every alternative in the message's group, oldest first."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.reading() as db:
+            rows = db.execute(
                 f"SELECT {MESSAGE_COLS} FROM messages m WHERE m.group_id ="
                 " (SELECT group_id FROM messages WHERE id = ?) ORDER BY m.alt_index",
                 (message_id,),
@@ -390,7 +414,7 @@ class HistoryStore:
 
     def set_active_alternative(self, message_id: int) -> None:
         """Show this alternative; for a prompt, also the replies and turns that followed it."""
-        with self._write() as db:
+        with self._db.writing() as db:
             row = db.execute(
                 "SELECT conversation_id, group_id, active, role FROM messages WHERE id = ?",
                 (message_id,),
@@ -424,8 +448,8 @@ class HistoryStore:
 
     def hidden_messages(self, conversation_id: int) -> list[StoredMessage]:
         """Messages hidden by an edited prompt (kept; flipping the prompt back shows them)."""
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.reading() as db:
+            rows = db.execute(
                 f"SELECT {MESSAGE_COLS} FROM messages m WHERE m.conversation_id = ?"
                 " AND m.superseded_by IS NOT NULL ORDER BY m.group_id, m.alt_index",
                 (conversation_id,),
@@ -434,8 +458,8 @@ class HistoryStore:
 
     def alternative_position(self, message_id: int) -> tuple[int, int]:
         """(0-based index among its group's alternatives, how many there are)."""
-        with self._lock:
-            row = self._conn.execute(
+        with self._db.reading() as db:
+            row = db.execute(
                 "SELECT (SELECT COUNT(*) FROM messages a WHERE a.group_id = m.group_id"
                 " AND a.alt_index < m.alt_index), (SELECT COUNT(*) FROM messages a"
                 " WHERE a.group_id = m.group_id) FROM messages m WHERE m.id = ?",
@@ -456,8 +480,8 @@ class HistoryStore:
         query = fts_query(text)
         if query is None:
             return []
-        with self._lock:
-            rows = self._conn.execute(
+        with self._db.reading() as db:
+            rows = db.execute(
                 "SELECT m.conversation_id, m.id, c.title, m.role, m.created,"
                 " snippet(messages_fts, 0, ?, ?, '…', 16) AS snippet"
                 " FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
@@ -475,13 +499,13 @@ class HistoryStore:
     # Export and import
 
     def _dump(self, conversation_id: int, *, public: bool) -> dict[str, Any]:
-        with self._read():
+        with self._db.snapshot():
             conv = self.get_conversation(conversation_id)
             msgs = self.messages(conversation_id, active_only=False)
         return export.to_json(conv, msgs, public=public)
 
     def export_markdown(self, conversation_id: int) -> str:
-        with self._read():
+        with self._db.snapshot():
             conv = self.get_conversation(conversation_id)
             msgs = self.messages(conversation_id)
         return export.to_markdown(conv, msgs)
@@ -495,7 +519,7 @@ class HistoryStore:
         return self._insert_export(data, keep_ids=False)
 
     def _insert_export(self, data: Mapping[str, Any], *, keep_ids: bool) -> int:
-        with self._write() as db:
+        with self._db.writing() as db:
             return export.insert_export(db, data, keep_ids=keep_ids)
 
 

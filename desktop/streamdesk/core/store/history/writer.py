@@ -5,7 +5,9 @@ The hot path (`append_text`) only appends to a list. The first append after a fl
 batch goes to SQLite as one small INSERT into `message_chunks` (folded into the message when it
 ends). That INSERT costs the same whatever the reply's length (benchmarks/history.py measures
 it), so it runs on the loop thread: a thread hop would cost more.
-A crash or kill -9 loses at most the batch not yet flushed.
+A crash or kill -9 loses at most the batch not yet flushed. While the disk is full the store
+keeps the batches in memory (`HistoryStore.disk_full_notice`); after the reply ends, the writer
+keeps asking the store to save them until space returns.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from streamdesk.core.events import (
     TextDelta,
     Usage,
 )
-from streamdesk.core.store.history.models import FINAL_STATUSES
+from streamdesk.core.store.history.database import RETRY_INTERVAL
+from streamdesk.core.store.history.models import FINAL_STATUSES, HistoryError
 
 if TYPE_CHECKING:
     from streamdesk.core.store.history.store import HistoryStore
@@ -50,6 +53,7 @@ class ReplyWriter:
         self._timer: asyncio.TimerHandle | None = None
         self._armed = False  # a flush is due (timer set, or no loop to set one)
         self._usage: Usage | None = None
+        self._warned = False
         self.finished = False
         store.update_message(message_id, status="streaming")
 
@@ -86,8 +90,10 @@ class ReplyWriter:
         self._reasoning.clear()
         try:
             self.store.append_to_message(self.message_id, text, reasoning)
-        except sqlite3.Error:
-            log.exception("could not save the reply; will retry")
+        except (sqlite3.Error, HistoryError) as exc:
+            if not self._warned:
+                log.warning("could not save the reply (%s); will retry", exc)
+                self._warned = True
             self._text.insert(0, text)
             self._reasoning.insert(0, reasoning)
             if not self._armed:
@@ -122,6 +128,20 @@ class ReplyWriter:
         fields.update({k: v for k, v in extra.items() if v is not None})
         self.store.update_message(self.message_id, **fields)
         self.finished = True
+        if self.store.unsaved_writes:
+            self._save_later()
+
+    def _save_later(self) -> None:
+        """Retry the writes the store keeps in memory (disk full) until they are saved."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop: the store saves them with its next write or on close
+        loop.call_later(RETRY_INTERVAL, self._retry_unsaved)
+
+    def _retry_unsaved(self) -> None:
+        if not self.store.save_unsaved():
+            self._save_later()
 
     def feed(self, event: StreamEvent, **finish_meta: Any) -> bool:
         """Consume one core stream event; returns True once the reply has ended.
