@@ -103,18 +103,15 @@ class SSEDecoder:
             if len(buf) > self.max_event_bytes:
                 self._fail()
             return []
-        start = len(buf) - len(chunk) - 1
+        size = len(buf)
+        start = size - len(chunk) - 1
         end = buf.rfind(b"\n\n", start if start > 0 else 0) + 2
+        if size > self.max_event_bytes:  # one event, or the run before the last blank line
+            return self._parse_large(end)
         if end == 1:
-            if len(buf) > self.max_event_bytes:
-                self._fail()
             return []
         region = buf[:end]
         del buf[:end]
-        if len(buf) > self.max_event_bytes:
-            self._fail()
-        if end > self.max_event_bytes:  # the run may hold an event over the limit
-            return self._parse_lines(bytes(region))  # which checks each event as it ends
         # Common shape: every event is one `data: …` line. Then one split yields the payloads,
         # and the count of LFs proves that no event had another line. ASCII (most JSON) is
         # decoded in one go; otherwise each payload on its own, which keeps ASCII ones compact.
@@ -146,6 +143,14 @@ class SSEDecoder:
         """
         return []
 
+    def _parse_large(self, end: int) -> list[ServerSentEvent]:
+        """The fast path's buffer is over the limit: fail unless every event in it is under it."""
+        if end == 1 or len(self._buf) - end > self.max_event_bytes:
+            self._fail()
+        region = bytes(self._buf[:end])
+        del self._buf[:end]
+        return self._parse_lines(region)  # which checks each event as it ends
+
     def _fail(self) -> None:
         """An event passed the limit: drop what it holds and refuse this and every later chunk."""
         self._too_big = message_too_big("event", self.max_event_bytes)
@@ -170,15 +175,16 @@ class SSEDecoder:
             if buf[0] == 0x0A:
                 del buf[:1]
             self._skip_lf = False
-        # Only the chunk can hold a line end: what was buffered before it is one partial line.
-        start = max(len(buf) - len(chunk), 0)
-        end = max(buf.rfind(b"\n", start), buf.rfind(b"\r", start)) + 1
         out: list[ServerSentEvent] = []
-        if end:
-            self._skip_lf = buf[end - 1] == 0x0D
-            region = bytes(buf[:end])
-            del buf[:end]
-            out = self._parse_lines(region)
+        if 10 in chunk or 13 in chunk:
+            # Only the chunk can hold a line end: what was buffered before it is a partial line.
+            start = max(len(buf) - len(chunk), 0)
+            end = max(buf.rfind(b"\n", start), buf.rfind(b"\r", start)) + 1
+            if end:
+                self._skip_lf = buf[end - 1] == 0x0D
+                region = bytes(buf[:end])
+                del buf[:end]
+                out = self._parse_lines(region)
         if len(buf) + self._partial > self.max_event_bytes:
             self._fail()
         self._fast_ok = not (self._skip_lf or self._bom_pending or self._partial)

@@ -7,7 +7,8 @@ Why these connection settings:
 - `max_size=16 MiB`: the protocol streams small deltas, but a server may legitimately send a
   whole long reply (100k tokens is about 0.5 MB, up to ~3 MB with JSON escaping) in one frame.
   The 1 MiB default would close such a connection with 1009; unbounded would let a broken server
-  exhaust memory. 16 MiB is far above any real reply and still a bound.
+  exhaust memory. 16 MiB is far above any real reply and still a bound; a bigger message (our
+  close code 1009) is reported as `MESSAGE_TOO_BIG`, not as a cut.
 - `ping_interval=20`: keepalive pings detect a dead peer behind NAT while the model is silent;
   the pong timeout surfaces as a dropped connection (cut) rather than a hang.
 - `open_timeout` = the endpoint's connect timeout, covering TCP, TLS and the handshake.
