@@ -95,7 +95,10 @@ def test_each_fault_has_its_message_exit_code_and_keeps_the_partial_reply(
     kind: FailureKind,
     partial: str,
 ) -> None:
-    result = ask(*at(mock, "--protocol", protocol, "--scenario", scenario, *extra))
+    # --resume off: what a reply that cannot be recovered ends as (test_ask_resume covers resume)
+    result = ask(
+        *at(mock, "--protocol", protocol, "--scenario", scenario, "--resume", "off", *extra)
+    )
     assert result.returncode == EXIT_CODES[kind], result.stderr
     assert result.stdout == (partial + "\n" if partial else "")
     lines = result.stderr.strip().splitlines()
@@ -254,7 +257,9 @@ def test_a_cut_says_which_command_resumes_it_not_which_button(mock: MockServer) 
 def test_an_error_mid_stream_reads_the_same_over_both_protocols(mock: MockServer) -> None:
     lines = {}
     for protocol in ("sse", "ws"):
-        result = ask(*at(mock, "--protocol", protocol, "--scenario", "error-event"))
+        result = ask(
+            *at(mock, "--protocol", protocol, "--scenario", "error-event", "--resume", "off")
+        )
         assert result.returncode == EXIT_CODES[FailureKind.SERVER_ERROR], result.stderr
         lines[protocol] = result.stderr.strip()
     said = "streamdesk: server_error: The server sent an error mid-stream: "

@@ -26,11 +26,11 @@ from streamdesk.cli.sinks import (
     Sink,
     TextSink,
 )
-from streamdesk.core.events import Failure, FailureKind, StreamEvent
+from streamdesk.core.events import Failure, FailureKind
 
 if TYPE_CHECKING:
     from streamdesk.cli.ask_history import AskThread
-    from streamdesk.core.chat import KeySource, Target
+    from streamdesk.core.chat import ChatEvent, KeySource, Target
     from streamdesk.core.providers import Provider
     from streamdesk.core.store.settings import Settings
 
@@ -57,6 +57,12 @@ _EPILOG = (
     "                             unfinished last reply stays as it is, marked).\n"
     "  A continued conversation goes to the provider, URL, model and protocol it was held\n"
     "  with; --provider, --base-url, --model or --protocol switch it on purpose.\n\n"
+    "A reply cut mid-stream (connection dropped, stall, malformed chunk, abnormal close,\n"
+    "error event) is resumed on its own, up to the provider's attempts: continue sends the\n"
+    "partial reply as the assistant's prefix and joins the rest to it on stdout; restart\n"
+    "sends the request again, says so on stderr and starts the new attempt on a new line.\n"
+    "With --json every record carries the reply's attempt number (a retrying record: the\n"
+    "request's).\n\n"
     "Exit codes:\n  0   the reply finished\n  2   usage error\n"
     + "".join(f"  {code:<4}{kind.value}\n" for kind, code in EXIT_CODES.items())
 )
@@ -95,6 +101,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--first-token-timeout", type=float, metavar="S", help="seconds")
     p.add_argument("--stall-timeout", type=float, metavar="S", help="seconds")
     p.add_argument("--max-retries", type=int, metavar="N", help="retries before the first token")
+    p.add_argument(
+        "--resume",
+        choices=("auto", "continue", "restart", "off"),
+        default="auto",
+        help="after a cut mid-reply: carry the reply on, send it again, or stop (default auto:"
+        " the provider's way)",
+    )
     add_network_flags(p)
     p.add_argument("--no-save", action="store_true", help="do not store the exchange in history")
     p.add_argument(
@@ -133,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
 async def _ask(args: argparse.Namespace, prompt: str | None, sink: Sink) -> int:
     from streamdesk.cli import ask_setup as setup
     from streamdesk.cli.ask_history import AskThread
-    from streamdesk.core.chat import Target, stream_reply
+    from streamdesk.core.chat import ResumePolicy, Target, stream_reply
     from streamdesk.core.store.secrets import KeyStore
     from streamdesk.core.trace import StreamTrace
 
@@ -178,6 +191,7 @@ async def _ask(args: argparse.Namespace, prompt: str | None, sink: Sink) -> int:
             trace=trace,
             recorder=recorder,
             extra_headers=headers,
+            resume=ResumePolicy.of(target, args.resume),
         )
         # aclosing: if the consumer raises (a closed stdout), the generators unwind here, on
         # this loop, not later in asyncio's finalizer where httpx can no longer close.
@@ -224,7 +238,7 @@ async def _model(
     return model
 
 
-async def consume(events: AsyncIterator[StreamEvent], sink: Sink) -> None:
+async def consume(events: AsyncIterator[ChatEvent], sink: Sink) -> None:
     """Feed every event to the sink with its time since the request started."""
     clock = time.perf_counter
     async for event in events:

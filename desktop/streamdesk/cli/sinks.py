@@ -13,19 +13,20 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from streamdesk.cli._common import warn
 from streamdesk.cli.ask_setup import keychain_problem
+from streamdesk.core.chat.engine import Resuming
 from streamdesk.core.events import (
     Done,
     Failure,
     FailureKind,
     ReasoningDelta,
     Retrying,
-    StreamEvent,
     TextDelta,
     Usage,
 )
+from streamdesk.core.providers import MOCK_PROVIDER_ID
 
 if TYPE_CHECKING:
-    from streamdesk.core.chat import Reply
+    from streamdesk.core.chat import ChatEvent, Reply
     from streamdesk.core.trace import StreamTrace
 
 EXIT_OK = 0
@@ -51,6 +52,8 @@ EXIT_CODES: dict[FailureKind, int] = {
     FailureKind.CANCELLED: 130,
 }
 _SHORT = {
+    FailureKind.CUT_MID_STREAM: "connection cut",
+    FailureKind.BAD_RESPONSE: "malformed data",
     FailureKind.FIRST_TOKEN_TIMEOUT: "no first token in time",
     FailureKind.NETWORK: "network error",
     FailureKind.WEBSOCKET_CLOSED: "WebSocket closed",
@@ -60,6 +63,18 @@ _SHORT = {
 def format_seconds(seconds: float) -> str:
     """A wait for people: "0.1 s", "2.5 s", "30 s" (a sub-second wait never reads "0 s")."""
     return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.2g} s"
+
+
+def resume_notice(event: Resuming) -> str:
+    """One line: "cut mid stream after 812 tokens; continuing in 0.5 s (attempt 2 of 3)"."""
+    f = event.failure
+    what = _SHORT.get(f.kind, f.kind.value.replace("_", " "))
+    how = "continuing" if event.strategy == "continue" else "restarting on a new line"
+    delay = format_seconds(event.delay)
+    return (
+        f"{what} after {event.tokens} tokens; {how} in {delay}"
+        f" (attempt {event.attempt} of {event.attempts})"
+    )
 
 
 def retry_notice(event: Retrying, max_attempts: int | None) -> str:
@@ -80,6 +95,7 @@ class Sink:
         self.outcome: Done | Failure | None = None
         self.max_attempts: int | None = None  # for "attempt 2 of 3"
         self.reply: Reply | None = None  # the reply being printed: its facts shape the hints
+        self.attempt = 1  # of the reply: a resumed reply counts up
         self.resume_hint = "(not saved: --no-save)"  # how to continue a kept partial reply
         self._t0 = time.perf_counter()
 
@@ -87,7 +103,7 @@ class Sink:
         start = self.trace.t_start if self.trace is not None else self._t0
         return time.perf_counter() - start
 
-    def event(self, event: StreamEvent, t: float) -> None:
+    def event(self, event: ChatEvent, t: float) -> None:
         raise NotImplementedError
 
     def finish(self) -> int:
@@ -113,6 +129,10 @@ class Sink:
                 " STREAMDESK_API_KEY for one run); nothing was sent."
             )
         provider = reply.target.provider
+        if failure.kind is FailureKind.AUTHENTICATION and provider.needs_key:
+            if provider.id == MOCK_PROVIDER_ID:  # `keys set` takes real providers only
+                return text
+            return f"{text} Set another with `streamdesk keys set {provider.id}`."
         if failure.kind is FailureKind.AUTHENTICATION and not provider.needs_key:
             if reply.keychain_problem:
                 return f"{text} (No key was sent: {keychain_problem(reply.keychain_problem)}.)"
@@ -136,7 +156,7 @@ class TextSink(Sink):
         self._reasoning = False
         self._dim = err.isatty()
 
-    def event(self, event: StreamEvent, t: float) -> None:
+    def event(self, event: ChatEvent, t: float) -> None:
         if isinstance(event, TextDelta):
             self._end_reasoning()
             self.out.write(event.text)
@@ -150,6 +170,14 @@ class TextSink(Sink):
         elif isinstance(event, Retrying):
             self._end_reasoning()
             warn(retry_notice(event, self.max_attempts))
+        elif isinstance(event, Resuming):
+            self._end_reasoning()
+            self.attempt = event.attempt
+            warn(resume_notice(event))
+            if event.strategy == "restart" and self._last != "\n":
+                self.out.write("\n")  # the new attempt repeats the text: never run on from it
+                self._last = "\n"
+                self.out.flush()
         elif isinstance(event, Done | Failure):
             self._end_reasoning()
             self.outcome = event
@@ -178,9 +206,20 @@ class JsonSink(Sink):
         super().__init__()
         self.out = out
 
-    def event(self, event: StreamEvent, t: float) -> None:
+    def event(self, event: ChatEvent, t: float) -> None:
         record: dict[str, Any]
-        if isinstance(event, TextDelta):
+        if isinstance(event, Resuming):
+            self.attempt = event.attempt
+            record = {
+                "type": "resuming",
+                "strategy": event.strategy,
+                "of": event.attempts,
+                "delay": round(event.delay, 3),
+                "kind": event.failure.kind.value,
+                "tokens": event.tokens,
+                "message": event.failure.message,
+            }
+        elif isinstance(event, TextDelta):
             record = {"type": "text", "text": event.text}
         elif isinstance(event, ReasoningDelta):
             record = {"type": "reasoning", "text": event.text}
@@ -213,6 +252,7 @@ class JsonSink(Sink):
                 "status": event.status,
                 **self._timings(),
             }
+        record.setdefault("attempt", self.attempt)  # the reply's (retrying: the request's)
         record["t"] = round(t, 6)
         self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
         self.out.flush()

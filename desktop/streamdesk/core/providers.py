@@ -50,6 +50,14 @@ class Provider:
     timeouts: Timeouts = field(default_factory=Timeouts)
     max_retries: int = 2
     free: bool = False
+    # After a cut mid-reply: "continue" (send the partial reply as the assistant's prefix; the
+    # server carries on from where it stopped), "restart" (the same request again) or "off".
+    resume: str = "restart"
+    resume_attempts: int = 2
+    # How a continuation is sent: "assistant" (a trailing assistant message, which llama.cpp,
+    # Ollama and the mock continue), "prefix" (DeepSeek: `prefix: true` on that message) or
+    # "vllm" (`continue_final_message`).
+    continuation: str = "assistant"
 
     def model(self, model_id: str) -> ModelInfo | None:
         for info in self.models:
@@ -118,13 +126,16 @@ def _hosted(
     )
 
 
-def _local(provider_id: str, name: str, base_url: str, default_model: str = "") -> Provider:
+def _local(
+    provider_id: str, name: str, base_url: str, default_model: str = "", resume: str = "continue"
+) -> Provider:
     return dataclasses.replace(
         _hosted(provider_id, name, base_url, (), default_model),
         needs_key=False,
         timeouts=_LOCAL_TIMEOUTS,
         max_retries=0,  # a local server that fails now fails the same way a second later
         free=True,
+        resume=resume,
     )
 
 
@@ -151,17 +162,22 @@ BUILTIN_PROVIDERS: tuple[Provider, ...] = (
         ),
         "gpt-4.1-mini",
     ),
-    # DeepSeek-V3.2 pricing (cache-miss input), the same for both model names.
-    _hosted(
-        "deepseek",
-        "DeepSeek",
-        "https://api.deepseek.com/v1",
-        (ModelInfo("deepseek-chat", 0.28, 0.42), ModelInfo("deepseek-reasoner", 0.28, 0.42)),
-        "deepseek-chat",
+    # DeepSeek-V3.2 pricing (cache-miss input), the same for both model names. Its chat
+    # completion prefix mode continues a trailing assistant message marked `prefix: true`.
+    dataclasses.replace(
+        _hosted(
+            "deepseek",
+            "DeepSeek",
+            "https://api.deepseek.com/v1",
+            (ModelInfo("deepseek-chat", 0.28, 0.42), ModelInfo("deepseek-reasoner", 0.28, 0.42)),
+            "deepseek-chat",
+        ),
+        resume="continue",
+        continuation="prefix",
     ),
     _local("ollama", "Ollama", "http://localhost:11434/v1", "llama3.2"),
-    _local("vllm", "vLLM", "http://localhost:8000/v1"),
-    _local("lmstudio", "LM Studio", "http://localhost:1234/v1"),
+    dataclasses.replace(_local("vllm", "vLLM", "http://localhost:8000/v1"), continuation="vllm"),
+    _local("lmstudio", "LM Studio", "http://localhost:1234/v1", resume="restart"),
     _local("llamacpp", "llama.cpp server", "http://localhost:8080/v1"),
     _hosted("custom", "Custom", "", (), ""),
 )
@@ -182,7 +198,7 @@ def mock_provider(sse_base_url: str, ws_url: str) -> Provider:
     relay = _hosted(
         MOCK_PROVIDER_ID, "Built-in mock (offline demo)", sse_base_url, _HOLYSHEEP_MODELS, "gpt-4.1"
     )
-    return dataclasses.replace(relay, ws_url=ws_url, needs_key=False)
+    return dataclasses.replace(relay, ws_url=ws_url, needs_key=False, resume="continue")
 
 
 def auth_parts(endpoint: Endpoint) -> tuple[dict[str, str], dict[str, str]]:

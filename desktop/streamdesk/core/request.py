@@ -13,40 +13,56 @@ class Message:
     content: str
 
 
+CONTINUATIONS = ("assistant", "prefix", "vllm")
+
+
 @dataclass(frozen=True, slots=True)
 class ChatRequest:
     model: str
     messages: tuple[Message, ...]
     max_tokens: int | None = None
     temperature: float | None = None
+    # A continuation (the last message is the assistant's partial reply): how the server is
+    # told to carry it on (see `Provider.continuation`); "" for an ordinary request.
+    continuation: str = ""
+
+    def _messages(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = [{"role": m.role, "content": m.content} for m in self.messages]
+        if self.continuation == "prefix" and out and out[-1]["role"] == "assistant":
+            out[-1]["prefix"] = True
+        return out
+
+    def _options(self, body: dict[str, Any]) -> dict[str, Any]:
+        if self.max_tokens is not None:
+            body["max_tokens"] = self.max_tokens
+        if self.temperature is not None:
+            body["temperature"] = self.temperature
+        if self.continuation == "vllm":
+            body["continue_final_message"] = True
+            body["add_generation_prompt"] = False
+        return body
 
     def openai_body(self) -> dict[str, Any]:
         """The JSON body of an OpenAI-compatible streaming chat completion."""
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": [{"role": m.role, "content": m.content} for m in self.messages],
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        if self.max_tokens is not None:
-            body["max_tokens"] = self.max_tokens
-        if self.temperature is not None:
-            body["temperature"] = self.temperature
-        return body
+        return self._options(
+            {
+                "model": self.model,
+                "messages": self._messages(),
+                "stream": True,
+                "stream_options": {"include_usage": True},
+            }
+        )
 
     def websocket_message(self) -> dict[str, Any]:
         """The first frame of the WebSocket protocol."""
-        body: dict[str, Any] = {
-            "type": "chat.completion",
-            "model": self.model,
-            "messages": [{"role": m.role, "content": m.content} for m in self.messages],
-            "stream": True,
-        }
-        if self.max_tokens is not None:
-            body["max_tokens"] = self.max_tokens
-        if self.temperature is not None:
-            body["temperature"] = self.temperature
-        return body
+        return self._options(
+            {
+                "type": "chat.completion",
+                "model": self.model,
+                "messages": self._messages(),
+                "stream": True,
+            }
+        )
 
 
 class AuthStyle(enum.Enum):

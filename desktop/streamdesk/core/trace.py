@@ -54,6 +54,8 @@ class StreamTrace:
     content_bytes: int = 0  # UTF-8 bytes of text and reasoning deltas
     frames: deque[WireFrame] | None = None
     frames_dropped: int = 0
+    # A reply resumed after a cut: (perf_counter, tokens when it broke, failure kind, strategy)
+    resumes: list[tuple[float, int, str, str]] = field(default_factory=list)
 
     @classmethod
     def recording(cls, limit: int = DEFAULT_FRAME_LIMIT) -> StreamTrace:

@@ -39,6 +39,12 @@ SCENARIOS: dict[str, str] = {
     "reasoning": "reasoning_content deltas (DeepSeek style) before the reply.",
     "flaky-429-once": "429 (Retry-After: 0.1) once per X-Mock-Flaky-Id or prompt, then OK.",
     "flaky-503-once": "503 (Retry-After: 0.1) once per X-Mock-Flaky-Id or prompt, then OK.",
+    "truncate": "The stream ends cleanly after 5 tokens without [DONE] (WS: a normal close).",
+    "cut-once": "As cut, once per X-Mock-Flaky-Id or prompt; then a normal reply.",
+    "truncate-once": "As truncate, once per X-Mock-Flaky-Id or prompt; then a normal reply.",
+    "bad-json-once": "As bad-json, once per X-Mock-Flaky-Id or prompt; then a normal reply.",
+    "ws-close-once": "As ws-close-1011, once per X-Mock-Flaky-Id or prompt; then a normal reply.",
+    "error-event-once": "As error-event, once per X-Mock-Flaky-Id or prompt; then a normal reply.",
 }
 
 FAULT_AFTER = 5
@@ -47,7 +53,19 @@ FAULT_AFTER = 5
 STALL_SECONDS = 60.0
 SLOW_FIRST_TOKEN_SECONDS = 3.0
 
-MID_STREAM_FAULTS = frozenset({"bad-json", "error-event", "cut", "ws-close-1011", "stall"})
+MID_STREAM_FAULTS = frozenset(
+    {"bad-json", "error-event", "cut", "ws-close-1011", "stall", "truncate"}
+)
+# A fault played once per conversation (X-Mock-Flaky-Id or prompt), then a normal reply: what a
+# client that resumes a cut reply recovers from. A continuation (the partial reply sent as the
+# assistant's prefix) has the same prompt, so it gets the rest of the reply.
+ONCE: dict[str, str] = {
+    "cut-once": "cut",
+    "truncate-once": "truncate",
+    "bad-json-once": "bad-json",
+    "ws-close-once": "ws-close-1011",
+    "error-event-once": "error-event",
+}
 
 
 @dataclass(frozen=True, slots=True)

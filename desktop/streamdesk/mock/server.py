@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hmac
 import logging
 import threading
@@ -16,7 +17,14 @@ from urllib.parse import parse_qs
 
 from streamdesk.mock.chat import Chat, ChatRejected, Defaults, parse_body, pick_scenario, plan_chat
 from streamdesk.mock.http import BadRequest, HttpConnection, Request
-from streamdesk.mock.scenarios import FLAKY, HTTP_ERRORS, HttpError, bad_request, unauthorized
+from streamdesk.mock.scenarios import (
+    FLAKY,
+    HTTP_ERRORS,
+    ONCE,
+    HttpError,
+    bad_request,
+    unauthorized,
+)
 from streamdesk.mock.sse import completion_json, stream_chat
 from streamdesk.mock.ws import serve_websocket
 
@@ -234,6 +242,11 @@ class MockServer:
             if key not in self._flaky_seen:
                 self._flaky_seen.add(key)
                 return FLAKY[chat.scenario]
+        if chat.scenario in ONCE:
+            key = (chat.scenario, request.headers.get("x-mock-flaky-id", chat.prompt))
+            first = key not in self._flaky_seen
+            self._flaky_seen.add(key)
+            return dataclasses.replace(chat, scenario=ONCE[chat.scenario] if first else "ok")
         return chat
 
     async def _chat(self, conn: HttpConnection, request: Request) -> bool:

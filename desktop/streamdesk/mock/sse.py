@@ -91,6 +91,8 @@ class SseSink:
         if scenario == "stall":
             await asyncio.sleep(STALL_SECONDS)
             return True
+        if scenario == "truncate":
+            return False  # the body ends properly, without [DONE]
         self._closed = True  # cut, ws-close-1011: drop the connection mid-body
         self._conn.cut()
         return False

@@ -101,7 +101,10 @@ class WsSink:
             await asyncio.sleep(STALL_SECONDS)
             return True
         self._closed = True
-        if scenario == "ws-close-1011":
+        if scenario == "truncate":  # a normal close, without completion.done
+            self._conn.protocol.send_close(1000, "")
+            await self._conn.flush()
+        elif scenario == "ws-close-1011":
             self._conn.protocol.send_close(1011, "mock: internal error")
             await self._conn.flush()
         else:  # cut: drop TCP without a closing handshake

@@ -32,6 +32,8 @@ FAILURE_TITLES: dict[FailureKind, str] = {
 
 def failure_title(failure: Failure, tokens: int) -> str:
     """A short title; mid-stream endings say how much arrived: "Connection cut after 312 tokens"."""
+    if failure.kind is FailureKind.AUTHENTICATION and failure.status is None:
+        return "No API key"  # nothing was sent, so nothing was rejected
     title = FAILURE_TITLES.get(failure.kind, failure.kind.value.replace("_", " ").capitalize())
     if tokens and failure.kind in (
         FailureKind.CUT_MID_STREAM,

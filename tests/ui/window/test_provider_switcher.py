@@ -44,7 +44,7 @@ async def test_a_chosen_provider_without_a_key_stays_chosen_and_says_so(qtbot: Q
     async with switcher_for(qtbot, Settings(active_provider="openai")) as (switcher, _tasks):
         offline: list[bool] = []
         switcher.offlineChanged.connect(offline.append)
-        await switcher.use(switcher.provider)
+        await switcher.use(switcher.provider, at_start=True)
         assert not switcher.offline and switcher.provider.id == "openai" and switcher.mock is None
         assert offline == [] and switcher.header.provider_id() == "openai"
         assert "No API key for OpenAI" in switcher.header.provider_box.toolTip()
@@ -62,7 +62,7 @@ async def test_with_nothing_configured_the_demo_stands_in_and_is_never_saved(
         switcher.offlineChanged.connect(offline.append)
         switcher.scenariosAvailable.connect(scenarios.append)
         assert switcher.provider.id == "holysheep" and not switcher.offline
-        await switcher.use(switcher.provider)
+        await switcher.use(switcher.provider, at_start=True)
         assert switcher.offline and switcher.provider.id == "mock" and switcher.mock is not None
         assert offline == [True] and scenarios == [True]
         assert switcher.header.provider_id() == "mock"
@@ -107,7 +107,7 @@ async def test_a_provider_without_a_default_model_takes_the_servers_only_one(
         )
         settings = Settings(active_provider="llamacpp", providers=[local])
         async with switcher_for(qtbot, settings) as (switcher, tasks):
-            await switcher.use(switcher.provider)
+            await switcher.use(switcher.provider, at_start=True)
             await asyncio.gather(*tasks)
             assert switcher.header.model() == "only-model.gguf"
             assert switcher.target().model == "only-model.gguf"

@@ -3,9 +3,18 @@ streamed (its one token count, cost, figures and end state), and the one place t
 transport. The window, the CLI and every tool use it; it never imports Qt."""
 
 from streamdesk.core.chat.conversation import Conversation, Send, Turn, fill_turn, turns_of
-from streamdesk.core.chat.engine import collect, missing_key_failure, prewarm, stream_reply
+from streamdesk.core.chat.engine import (
+    ChatEvent,
+    Joiner,
+    ResumePolicy,
+    Resuming,
+    collect,
+    missing_key_failure,
+    prewarm,
+    stream_reply,
+)
 from streamdesk.core.chat.record import ConversationRecord, ReplyRecord
-from streamdesk.core.chat.reply import Earlier, Reply, ReplyFigures, ReplyStatus
+from streamdesk.core.chat.reply import Attempt, Earlier, Reply, ReplyFigures, ReplyStatus
 from streamdesk.core.chat.target import (
     KeySource,
     MissingKey,
@@ -21,9 +30,12 @@ from streamdesk.core.chat.target import (
 )
 
 __all__ = [
+    "Attempt",
+    "ChatEvent",
     "Conversation",
     "ConversationRecord",
     "Earlier",
+    "Joiner",
     "KeySource",
     "MissingKey",
     "Network",
@@ -31,6 +43,8 @@ __all__ = [
     "ReplyFigures",
     "ReplyRecord",
     "ReplyStatus",
+    "ResumePolicy",
+    "Resuming",
     "Send",
     "StoredTarget",
     "Target",

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from streamdesk.core.chat.reply import Earlier, Reply, ReplyStatus
+from streamdesk.core.chat.reply import Attempt, Earlier, Reply, ReplyStatus
 from streamdesk.core.chat.target import Target
 from streamdesk.core.events import Failure, FailureKind
 from streamdesk.core.request import ChatRequest, Message
@@ -165,6 +165,7 @@ class Conversation:
             messages=tuple(messages),
             max_tokens=self.params.get("max_tokens") or None,
             temperature=self.params.get("temperature"),
+            continuation=self.require_target.provider.continuation if prefix else "",
         )
 
     def cost(self) -> tuple[float | None, bool]:
@@ -212,7 +213,21 @@ def stored_reply(target: Target, message: StoredMessage) -> Reply:
         failure=failure_of(message),
         cost=message.cost,
         estimated=message.estimated,
+        attempts=attempts_of(message),
     )
+
+
+def attempts_of(message: StoredMessage) -> list[Attempt]:
+    """The resumed attempts a stored reply went through (kept in its timings)."""
+    found: list[Attempt] = []
+    raw = (message.timings or {}).get("attempts")
+    for item in raw if isinstance(raw, list) else []:
+        try:
+            kind = FailureKind(item["failure_kind"])
+            found.append(Attempt(kind, int(item["tokens"]), int(item["chars"]), item["strategy"]))
+        except (KeyError, TypeError, ValueError):
+            continue  # written by another version: the mark is a courtesy, not data to trust
+    return found
 
 
 def fill_turn(turn: Turn, message: StoredMessage, target: Target) -> None:

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+import time
 from collections.abc import AsyncGenerator, Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
 from streamdesk.core.chat.reply import Reply
-from streamdesk.core.chat.target import KeySource, MissingKey, resolve_endpoint
+from streamdesk.core.chat.target import KeySource, MissingKey, Target, resolve_endpoint
 from streamdesk.core.errors import StreamError
-from streamdesk.core.events import Failure, FailureKind, StreamEvent
-from streamdesk.core.request import ChatRequest
-from streamdesk.core.stream import stream_chat
+from streamdesk.core.events import Done, Failure, FailureKind, StreamEvent, TextDelta
+from streamdesk.core.request import ChatRequest, Message
+from streamdesk.core.stream import backoff_delay, stream_chat
 from streamdesk.core.trace import StreamTrace
 from streamdesk.core.transports import Transport, make_transport
 
@@ -31,13 +34,111 @@ class ReplyRecorder(Protocol):
     """Where a reply is persisted as it streams (`core.chat.record.ReplyRecord` fits)."""
 
     def apply(self, event: StreamEvent) -> None: ...
+    def restart(self, reply: Reply) -> None:
+        """The broken attempt is kept as an earlier version; a new one starts."""
+
     def finish(self, reply: Reply) -> None: ...
+
+
+# Mid-stream failures worth another attempt: the connection or the server broke, not the request.
+RESUMABLE = frozenset(
+    {
+        FailureKind.CUT_MID_STREAM,
+        FailureKind.STALLED,
+        FailureKind.BAD_RESPONSE,
+        FailureKind.WEBSOCKET_CLOSED,
+        FailureKind.SERVER_ERROR,
+    }
+)
+RESUME_STRATEGIES = ("continue", "restart", "off")
+
+
+@dataclass(frozen=True, slots=True)
+class ResumePolicy:
+    """What to do when a reply breaks after its first token: carry it on ("continue"), send the
+    request again ("restart") or stop there ("off"), up to `attempts` more times."""
+
+    strategy: str = "off"
+    attempts: int = 2
+
+    @classmethod
+    def of(cls, target: Target, override: str | None = None) -> ResumePolicy:
+        """The provider's policy; `override` ("auto" = the provider's) chooses another."""
+        provider = target.provider
+        strategy = provider.resume if override in (None, "auto") else override
+        return cls(strategy or "off", provider.resume_attempts)
+
+
+@dataclass(frozen=True, slots=True)
+class Resuming:
+    """The reply broke mid-stream; the engine carries on after `delay` seconds."""
+
+    attempt: int  # the attempt that comes next (2, 3, …)
+    attempts: int  # the most there can be
+    strategy: str  # "continue" | "restart"
+    delay: float
+    failure: Failure  # what broke it
+    tokens: int  # the reply's token count when it broke
+
+
+ChatEvent = StreamEvent | Resuming
 
 
 def missing_key_failure(exc: MissingKey) -> Failure:
     if exc.reason:
         return Failure(FailureKind.KEYCHAIN_UNAVAILABLE, exc.reason)
     return Failure(FailureKind.AUTHENTICATION, f"No API key is set for {exc.provider_name}.")
+
+
+def continuation_of(request: ChatRequest, text: str, style: str, tokens: int) -> ChatRequest:
+    """`request` with `text` as the assistant's message to carry on (replacing a prefix the
+    request already ended with); a max_tokens cap keeps counting the `tokens` already had."""
+    messages = request.messages
+    if request.continuation and messages and messages[-1].role == "assistant":
+        messages = messages[:-1]
+    cap = request.max_tokens
+    return dataclasses.replace(
+        request,
+        messages=(*messages, Message("assistant", text)),
+        continuation=style,
+        max_tokens=None if cap is None else max(1, cap - tokens),
+    )
+
+
+class Joiner:
+    """Joins a continuation to the text it carries on: a server that repeats the end of the
+    prefix has the repeat dropped, and a space already there is not doubled.
+
+    It holds the first characters back only while they could still be such a repeat.
+    """
+
+    HOLD = 64  # characters compared with the end of the prefix
+    MIN_OVERLAP = 8  # a shorter repeat may be the text itself ("the" after "the")
+
+    def __init__(self, prefix: str) -> None:
+        self.tail = prefix[-self.HOLD :]
+        self.held = ""
+        self.joined = not prefix
+
+    def feed(self, text: str) -> str:
+        if self.joined:
+            return text
+        self.held += text
+        if len(self.held) < self.HOLD and self.held in self.tail:
+            return ""  # could still be a repeat of the prefix's end
+        return self.flush()
+
+    def flush(self) -> str:
+        if self.joined:
+            return ""
+        self.joined = True
+        held, tail = self.held, self.tail
+        for k in range(min(len(held), len(tail)), self.MIN_OVERLAP - 1, -1):
+            if tail.endswith(held[:k]):
+                return held[k:]
+        if tail.endswith(" ") and held.startswith(" "):
+            return held.lstrip(" ")
+        return held
 
 
 async def stream_reply(
@@ -48,14 +149,20 @@ async def stream_reply(
     trace: StreamTrace | None = None,
     recorder: ReplyRecorder | None = None,
     extra_headers: Mapping[str, str] | None = None,
-) -> AsyncGenerator[StreamEvent, None]:
+    resume: ResumePolicy | None = None,
+) -> AsyncGenerator[ChatEvent, None]:
     """Stream `request` to `reply.target`; every stream ends with one Done or Failure event.
 
-    Cancelling the consumer (Stop, Esc, closing the window) marks the reply stopped with its
-    text kept, records it and re-raises; a consumer that stops iterating early (Test
-    connection stops at the first token) leaves it stopped too.
+    With a `resume` policy, a reply that breaks after its first token (a cut, a stall, a
+    malformed chunk, an abnormal close, an error event) is carried on or sent again, with
+    backoff, up to the policy's attempts: a `Resuming` event announces each, and the consumer
+    sees the failure only when no attempt is left. Cancelling the consumer (Stop, Esc, closing
+    the window) marks the reply stopped with its text kept, records it and re-raises; a
+    consumer that stops iterating early (Test connection stops at the first token) leaves it
+    stopped too.
     """
     target = reply.target
+    policy = resume if resume is not None else ResumePolicy()
     reply.begin(trace if trace is not None else StreamTrace())
     assert reply.trace is not None
     transport: Transport | None = None
@@ -85,19 +192,65 @@ async def stream_reply(
             yield failure
             return
         assert transport is not None
-        events = stream_chat(
-            transport,
-            request,
-            trace=reply.trace,
-            timeouts=endpoint.timeouts,
-            max_retries=endpoint.max_retries,
-        )
-        async with contextlib.aclosing(events):
-            async for event in events:
-                reply.apply(event)
-                if recorder is not None:
-                    recorder.apply(event)
-                yield event
+        attempt, joiner = 1, None
+        while True:
+            broke: Failure | None = None
+            events = stream_chat(
+                transport,
+                request,
+                trace=reply.trace,
+                timeouts=endpoint.timeouts,
+                max_retries=endpoint.max_retries,
+            )
+            async with contextlib.aclosing(events):
+                async for event in events:
+                    if joiner is not None and isinstance(event, TextDelta):
+                        text = joiner.feed(event.text)
+                        if not text:
+                            continue
+                        event = TextDelta(text)
+                    elif joiner is not None and isinstance(event, Done | Failure):
+                        rest = joiner.flush()
+                        if rest:
+                            reply.apply(TextDelta(rest))
+                            if recorder is not None:
+                                recorder.apply(TextDelta(rest))
+                            yield TextDelta(rest)
+                    if (
+                        isinstance(event, Failure)
+                        and event.kind in RESUMABLE
+                        and reply.deltas > 0
+                        and policy.strategy in ("continue", "restart")
+                        and attempt <= policy.attempts
+                    ):
+                        broke = event
+                        break
+                    reply.apply(event)
+                    if recorder is not None:
+                        recorder.apply(event)
+                    yield event
+            if broke is None:
+                return
+            reply.apply(broke)  # settles what the broken attempt counted and cost
+            if policy.strategy == "continue":
+                request = continuation_of(
+                    request,
+                    reply.text,
+                    target.provider.continuation,
+                    reply.own_completion_tokens,
+                )
+                joiner = Joiner(reply.text)
+            elif recorder is not None:
+                recorder.restart(reply)
+            attempt += 1
+            delay = backoff_delay(attempt - 2, broke.retry_after)
+            tokens = reply.completion_tokens
+            reply.trace.resumes.append(
+                (time.perf_counter(), tokens, broke.kind.value, policy.strategy)
+            )
+            reply.reopen(policy.strategy, sum(len(m.content) for m in request.messages))
+            yield Resuming(attempt, policy.attempts + 1, policy.strategy, delay, broke, tokens)
+            await asyncio.sleep(delay)
     except asyncio.CancelledError:
         reply.stop()
         raise
@@ -127,10 +280,17 @@ async def collect(
     trace: StreamTrace | None = None,
     recorder: ReplyRecorder | None = None,
     extra_headers: Mapping[str, str] | None = None,
+    resume: ResumePolicy | None = None,
 ) -> Reply:
     """Stream `request` to its end and return the reply (for callers that only want figures)."""
     events = stream_reply(
-        reply, request, keys=keys, trace=trace, recorder=recorder, extra_headers=extra_headers
+        reply,
+        request,
+        keys=keys,
+        trace=trace,
+        recorder=recorder,
+        extra_headers=extra_headers,
+        resume=resume,
     )
     async with contextlib.aclosing(events):
         async for _ in events:

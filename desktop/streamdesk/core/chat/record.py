@@ -20,12 +20,19 @@ log = logging.getLogger(__name__)
 
 
 class ReplyRecord:
-    """Writes one streaming reply to its row; `finish` records how it ended."""
+    """Writes one streaming reply to its row; `finish` records how it ended.
 
-    def __init__(self, store: HistoryStore, message_id: int, *, resume: bool) -> None:
+    A reply restarted after a cut keeps the broken attempt as an earlier version of the reply
+    (an alternative, ‹1/2›) and streams the new one into a new row; `turn` follows it.
+    """
+
+    def __init__(
+        self, store: HistoryStore, message_id: int, *, resume: bool, turn: Turn | None = None
+    ) -> None:
         self.store = store
         self.message_id = message_id
         self.resume = resume  # appended to a stored partial reply
+        self.turn = turn
         self.writer = ReplyWriter(store, message_id)
 
     def apply(self, event: StreamEvent) -> None:
@@ -33,6 +40,24 @@ class ReplyRecord:
             self.writer.append_text(event.text)
         elif isinstance(event, ReasoningDelta):
             self.writer.append_reasoning(event.text)
+
+    def restart(self, reply: Reply) -> None:
+        self.finish(reply)
+        old = self.store.get_message(self.message_id)
+        self.message_id = self.store.add_message(
+            old.conversation_id,
+            "assistant",
+            "",
+            status="streaming",
+            alternative_of=old.id,
+            model=reply.target.model,
+            protocol=reply.target.protocol,
+        )
+        self.resume = False
+        self.writer = ReplyWriter(self.store, self.message_id)
+        if self.turn is not None:
+            self.turn.reply_id = self.message_id
+            self.turn.alt_index, self.turn.alt_count = self.turn.alt_count, self.turn.alt_count + 1
 
     def finish(self, reply: Reply) -> None:
         if self.writer.finished:
@@ -45,12 +70,15 @@ class ReplyRecord:
                 "prompt_tokens": reply.prompt_tokens or 0,
                 "completion_tokens": reply.completion_tokens,
             }
+        timings: dict[str, object] = dict(reply.timings() or {})
+        if reply.attempts:
+            timings["attempts"] = [a.as_dict() for a in reply.attempts]
         self.writer.finish(
             status.value,
             failure_kind=failure.kind if failure is not None else None,
             failure_message=failure.message if failure is not None else None,
             usage=usage,
-            timings=reply.timings(),
+            timings=timings or None,
             cost=reply.cost,
             protocol=reply.target.protocol,
         )
@@ -111,7 +139,7 @@ class ConversationRecord:
         cid = self.ensure_stored(turn.prompt)
         store = self.store
         if turn.resume and turn.reply_id is not None:
-            return ReplyRecord(store, turn.reply_id, resume=True)
+            return ReplyRecord(store, turn.reply_id, resume=True, turn=turn)
         if turn.user_id is None and not turn.is_retry:
             turn.user_id = store.add_message(cid, "user", turn.prompt, alternative_of=turn.edit_of)
         target = turn.reply.target
@@ -124,7 +152,7 @@ class ConversationRecord:
             model=target.model,
             protocol=target.protocol,
         )
-        return ReplyRecord(store, turn.reply_id, resume=False)
+        return ReplyRecord(store, turn.reply_id, resume=False, turn=turn)
 
     def reply_finished(self, turn: Turn) -> None:
         """Refresh the alternative count of `turn` (a regenerate added one)."""

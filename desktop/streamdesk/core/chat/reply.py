@@ -57,6 +57,24 @@ class Earlier:
 
 
 @dataclass(frozen=True, slots=True)
+class Attempt:
+    """An attempt of the reply that broke mid-stream and was resumed."""
+
+    failure_kind: FailureKind
+    tokens: int  # the reply's token count when it broke
+    chars: int  # characters of its text when it broke
+    strategy: str  # "continue" | "restart"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "failure_kind": self.failure_kind.value,
+            "tokens": self.tokens,
+            "chars": self.chars,
+            "strategy": self.strategy,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class ReplyFigures:
     """A reply's figures at one moment (None: not known yet)."""
 
@@ -93,6 +111,7 @@ class Reply:
     keychain_problem: str | None = None  # why no key was sent to a server that needs none
     cost: float | None = None  # USD, settled when the reply ends (None: a price is unknown)
     estimated: bool = False  # tokens and cost estimated: the server sent no usage
+    attempts: list[Attempt] = field(default_factory=list)  # earlier attempts, when resumed
 
     @property
     def text(self) -> str:
@@ -137,6 +156,26 @@ class Reply:
                 self._end(ReplyStatus.STOPPED, event)
             else:
                 self._end(ReplyStatus.PARTIAL if self.parts else ReplyStatus.ERROR, event)
+
+    def reopen(self, strategy: str, prompt_chars: int) -> Attempt:
+        """The engine resumes the reply after a mid-stream failure.
+
+        "continue": the text so far stays and the next request carries it on; "restart": a new
+        version starts from nothing. Either way what the broken attempt cost stays counted.
+        """
+        failure = self.failure
+        assert failure is not None, "only a failed reply is resumed"
+        attempt = Attempt(failure.kind, self.completion_tokens, len(self.text), strategy)
+        self.attempts.append(attempt)
+        if strategy == "continue":
+            self.earlier = Earlier(self.completion_tokens, self.cost, self.estimated)
+        else:
+            self.earlier = Earlier(0, self.cost, self.estimated)
+            self.parts, self.reasoning = [], []
+        self.usage, self.deltas, self.prompt_chars = None, 0, prompt_chars
+        self.status, self.failure, self.finish_reason = ReplyStatus.STREAMING, None, None
+        self.ended_at, self.cost, self.estimated = None, None, False
+        return attempt
 
     def stop(self) -> None:
         """The user stopped it (or its consumer went away): what arrived is kept."""

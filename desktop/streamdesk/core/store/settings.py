@@ -132,7 +132,10 @@ def _model_item(m: ModelInfo) -> Any:
 def _provider_table(p: ProviderSettings, table: Table) -> Table:
     import tomlkit
 
-    for key in ("id", "name", "base_url", "ws_url", "sign", "needs_key", "default_model"):
+    for key in (
+        "id", "name", "base_url", "ws_url", "sign", "needs_key", "default_model",
+        "resume", "resume_attempts", "continuation",
+    ):  # fmt: skip
         _set(table, key, getattr(p, key))
     _set(table, "auth", p.auth.value)
     models = tomlkit.array()

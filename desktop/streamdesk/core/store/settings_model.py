@@ -12,14 +12,18 @@ from urllib.parse import urlsplit
 
 from streamdesk.core.errors import SettingsError
 from streamdesk.core.providers import BUILTIN_PROVIDERS, DEFAULT_PROVIDER_ID, ModelInfo, Provider
-from streamdesk.core.request import AuthStyle, Timeouts
+from streamdesk.core.request import CONTINUATIONS, AuthStyle, Timeouts
 
 PROTOCOLS = ("sse", "ws")
 THEMES = ("system", "light", "dark")
 PROXY_MODES = ("system", "none", "manual")
 _DEFAULT_TIMEOUTS = Timeouts()
 _DEFAULT_RETRIES = 2
-_SHARED_FIELDS = ("id", "name", "base_url", "ws_url", "auth", "sign", "needs_key", "default_model")
+_SHARED_FIELDS = (
+    "id", "name", "base_url", "ws_url", "auth", "sign", "needs_key", "default_model",
+    "resume", "resume_attempts", "continuation",
+)  # fmt: skip
+RESUME_STRATEGIES = ("continue", "restart", "off")
 
 
 @dataclass
@@ -40,6 +44,9 @@ class ProviderSettings:
     default_model: str = ""
     timeouts: Timeouts | None = None
     max_retries: int | None = None
+    resume: str = "restart"  # after a cut mid-reply: continue | restart | off
+    resume_attempts: int = 2
+    continuation: str = "assistant"  # how a continuation is sent: assistant | prefix | vllm
 
     @classmethod
     def from_provider(cls, provider: Provider) -> ProviderSettings:
@@ -103,10 +110,12 @@ def _get(data: dict[str, Any], key: str, kind: type, default: Any, where: str = 
     return value
 
 
-def _choice(data: dict[str, Any], key: str, choices: tuple[str, ...], default: str) -> str:
-    value: str = _get(data, key, str, default)
+def _choice(
+    data: dict[str, Any], key: str, choices: tuple[str, ...], default: str, where: str = ""
+) -> str:
+    value: str = _get(data, key, str, default, where)
     if value not in choices:
-        raise SettingsError(f"must be one of {', '.join(choices)}, got {value!r}", key)
+        raise SettingsError(f"must be one of {', '.join(choices)}, got {value!r}", f"{where}{key}")
     return value
 
 
@@ -188,6 +197,12 @@ def _parse_provider(data: Any, index: int) -> ProviderSettings:
         default_model=_get(data, "default_model", str, d.default_model, where),
         timeouts=timeouts,
         max_retries=retries,
+        resume=_choice(data, "resume", RESUME_STRATEGIES, d.resume, where),
+        resume_attempts=_retries(
+            _get(data, "resume_attempts", int, d.resume_attempts, where),
+            f"{where}resume_attempts",
+        ),
+        continuation=_choice(data, "continuation", CONTINUATIONS, d.continuation, where),
     )
 
 

@@ -21,10 +21,8 @@ import httpx
 
 from streamdesk.core.errors import StreamError
 from streamdesk.core.events import FailureKind
-from streamdesk.core.providers import MOCK_PROVIDER_ID
 
 MAX_QUOTE = 200  # characters of a server's error message quoted in ours
-_UNKNOWN_PROVIDER = "PROVIDER"
 
 
 def host_of(url: str) -> str:
@@ -126,11 +124,7 @@ def http_error(
     quoted = server_message(body)
     said = f' The server said: "{quoted}"' if quoted else ""
     if status == 401:
-        msg = f"HTTP 401 from {host}: the API key was rejected. Set a key with Settings ▸ Keys"
-        if provider_id == MOCK_PROVIDER_ID:  # `keys set` takes real providers only (exit 2)
-            msg += "."
-        else:
-            msg += f" or `streamdesk keys set {provider_id or _UNKNOWN_PROVIDER}`."
+        msg = f"HTTP 401 from {host}: the API key was rejected."
         return StreamError(FailureKind.AUTHENTICATION, msg, status=status)
     if status == 403:
         msg = (

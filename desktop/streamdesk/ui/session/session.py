@@ -22,8 +22,10 @@ from streamdesk.core.chat import (
     Conversation,
     ConversationRecord,
     KeySource,
+    Reply,
     ReplyRecord,
     ReplyStatus,
+    Resuming,
     Send,
     StoredTarget,
     Target,
@@ -221,6 +223,8 @@ class ChatSession(QObject):
         if reply.failure is not None:
             title = failure_title(reply.failure, reply.completion_tokens)
             text = failure_text(reply.failure, resumable=reply.has_text)
+        else:
+            title = resumed_note(reply)
         self.view.add_assistant_message(
             reply.text,
             reasoning=reply.reasoning_text,
@@ -306,8 +310,18 @@ class ChatSession(QObject):
                         view.append_reasoning(event.text)
                     elif isinstance(event, Retrying):
                         noticed = True
-                        self._start_countdown(turn.key, view, event)
+                        title = FAILURE_TITLES.get(event.failure.kind, "Failed")
+                        self._start_countdown(turn.key, view, title, event.delay, "retrying")
                         self._set_state("Retrying", turn)
+                        continue
+                    elif isinstance(event, Resuming):
+                        noticed = True
+                        if event.strategy == "restart":  # a new version replaces the text
+                            self.rerender(live=turn)
+                            view = self.views[turn.key]
+                        title = failure_title(event.failure, event.tokens)
+                        self._start_countdown(turn.key, view, title, event.delay, "resuming")
+                        self._set_state("Resuming", turn)
                         continue
                     else:
                         continue
@@ -336,7 +350,7 @@ class ChatSession(QObject):
             title, actions = ending_marks(
                 status, reply.finish_reason, reply.completion_tokens, reply.has_text
             )
-            view.finish(status, failure_title=title, actions=actions)
+            view.finish(status, failure_title=title or resumed_note(reply), actions=actions)
         if self.record is not None:
             self.record.reply_finished(turn)
         else:
@@ -354,10 +368,11 @@ class ChatSession(QObject):
 
     # -- retry countdown ------------------------------------------------------------------
 
-    def _start_countdown(self, key: int, view: ReplyView, event: Retrying) -> None:
-        title = FAILURE_TITLES.get(event.failure.kind, "Failed")
+    def _start_countdown(
+        self, key: int, view: ReplyView, title: str, delay: float, verb: str
+    ) -> None:
         self._countdown = asyncio.get_running_loop().create_task(
-            self._count_down(key, view, title, event.delay)
+            self._count_down(key, view, title, delay, verb)
         )
 
     def _stop_countdown(self) -> None:
@@ -369,14 +384,16 @@ class ChatSession(QObject):
         view.set_notice(text)
         self.noticeChanged.emit(key, text)
 
-    async def _count_down(self, key: int, view: ReplyView, title: str, delay: float) -> None:
+    async def _count_down(
+        self, key: int, view: ReplyView, title: str, delay: float, verb: str
+    ) -> None:
         loop = asyncio.get_running_loop()
         end = loop.time() + delay
         while (left := end - loop.time()) > 0:
             shown = f"{left:.0f} s" if left >= 1 else f"{left:.1f} s"
-            self._notice(key, view, f"{title}: retrying in {shown}")
+            self._notice(key, view, f"{title}: {verb} in {shown}")
             await asyncio.sleep(min(1.0, left) if left >= 1 else left)
-        self._notice(key, view, f"{title}: retrying now…")
+        self._notice(key, view, f"{title}: {verb} now…")
 
     # -- statistics -----------------------------------------------------------------------
 
@@ -410,6 +427,16 @@ class ChatSession(QObject):
             conversation_estimated=any_estimated,
         )
         self.statsChanged.emit(self.stats)
+
+
+def resumed_note(reply: Reply) -> str:
+    """A quiet mark on a reply that recovered by itself: where it broke and how it went on."""
+    if not reply.attempts or reply.status is not ReplyStatus.COMPLETE:
+        return ""
+    first = reply.attempts[0]
+    how = "resumed" if first.strategy == "continue" else "restarted"
+    more = f" ({len(reply.attempts)} times)" if len(reply.attempts) > 1 else ""
+    return f"{how.capitalize()} after a cut at token {first.tokens}{more}"
 
 
 def _shown_status(status: ReplyStatus) -> str:

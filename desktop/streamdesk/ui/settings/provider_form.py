@@ -34,6 +34,16 @@ AUTH_CHOICES = (
     (AuthStyle.QUERY_PARAM, "api_key query parameter"),
 )
 BUILTIN_IDS = {p.id: p for p in BUILTIN_PROVIDERS}
+RESUME_CHOICES = (
+    ("continue", "Continue from where it stopped"),
+    ("restart", "Send the request again"),
+    ("off", "Stop and keep the partial reply"),
+)
+CONTINUATION_CHOICES = (
+    ("assistant", "a trailing assistant message"),
+    ("prefix", "DeepSeek prefix completion"),
+    ("vllm", "vLLM continue_final_message"),
+)
 
 
 def _price(text: str) -> float | None:
@@ -115,6 +125,25 @@ class ProviderForm(QWidget):
             timeouts.addWidget(w)
         timeouts.addStretch(1)
         self.own_timeouts.toggled.connect(self._enable_timeouts)
+        self.resume_box = QComboBox(self)
+        for value, label in RESUME_CHOICES:
+            self.resume_box.addItem(label, value)
+        self.resume_box.setToolTip(
+            "What happens when a reply breaks mid-stream (connection cut, stall, bad data)"
+        )
+        self.resume_attempts_spin = QSpinBox(self)
+        self.resume_attempts_spin.setRange(0, 10)
+        self.resume_attempts_spin.setSuffix(" attempts")
+        self.continuation_box = QComboBox(self)
+        for value, label in CONTINUATION_CHOICES:
+            self.continuation_box.addItem(label, value)
+        self.continuation_box.setToolTip("How this server is asked to carry a reply on")
+        resume = QHBoxLayout()
+        resume.addWidget(self.resume_box, 1)
+        resume.addWidget(self.resume_attempts_spin)
+        resume.addWidget(QLabel("as", self))
+        resume.addWidget(self.continuation_box, 1)
+        self.resume_box.currentIndexChanged.connect(self._enable_resume)
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Name", self.name_edit)
@@ -129,6 +158,7 @@ class ProviderForm(QWidget):
         form.addRow("Default model", self.default_model_box)
         form.addRow("", self.own_timeouts)
         form.addRow("", timeouts)
+        form.addRow("After a cut", resume)
 
     # -- form <-> profile -----------------------------------------------------------------
 
@@ -155,7 +185,18 @@ class ProviderForm(QWidget):
         self.retries_spin.setValue(retries)
         self.own_timeouts.setChecked(p.timeouts is not None or p.max_retries is not None)
         self._enable_timeouts(self.own_timeouts.isChecked())
+        self.resume_box.setCurrentIndex(max(0, self.resume_box.findData(p.resume)))
+        self.resume_attempts_spin.setValue(p.resume_attempts)
+        self.continuation_box.setCurrentIndex(
+            max(0, self.continuation_box.findData(p.continuation))
+        )
+        self._enable_resume()
         self.models_label.clear()
+
+    def _enable_resume(self) -> None:
+        strategy = self.resume_box.currentData()
+        self.resume_attempts_spin.setEnabled(strategy != "off")
+        self.continuation_box.setEnabled(strategy == "continue")
 
     def profile(self) -> ProviderSettings:
         """The profile as the form shows it now."""
@@ -184,6 +225,9 @@ class ProviderForm(QWidget):
             default_model=self.default_model_box.currentText().strip(),
             timeouts=timeouts if own else None,
             max_retries=self.retries_spin.value() if own else None,
+            resume=self.resume_box.currentData(),
+            resume_attempts=self.resume_attempts_spin.value(),
+            continuation=self.continuation_box.currentData(),
         )
 
     def focus_name(self) -> None:

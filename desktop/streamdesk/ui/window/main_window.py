@@ -321,7 +321,7 @@ class MainWindow(QMainWindow):
         """Find the key of the active provider; without one, start the offline demo."""
         self.finish_build()
         self.warmup = self._spawn(self._prewarm())
-        await self.switcher.use(self.switcher.provider)
+        await self.switcher.use(self.switcher.provider, at_start=True)
 
     async def _prewarm(self) -> None:
         """Import the request path and build TLS contexts in a worker thread: work the first

@@ -111,9 +111,10 @@ class ProviderSwitcher(QObject):
         if provider is not None:
             self._spawn(self.use(provider))
 
-    async def use(self, provider: Provider) -> None:
-        """Switch to `provider`. Without a key (one needed) it stays chosen and says so, unless
-        the user has configured nothing at all: then the offline demo stands in for it."""
+    async def use(self, provider: Provider, *, at_start: bool = False) -> None:
+        """Switch to `provider`. Without a key (one needed) it stays chosen and says so; only at
+        start, when the user has configured nothing at all, does the offline demo stand in.
+        A provider the user picks in the header is a choice, never undone by the demo."""
         if _is_mock(provider.id):
             self._set_provider(provider, None, offline=True)
             return
@@ -129,7 +130,7 @@ class ProviderSwitcher(QObject):
                 self._spawn(self._take_the_only_server_model(provider))
             return
         why = problem or f"No API key for {provider.name}."
-        if await asyncio.to_thread(unconfigured, self._settings(), keys.key_store()):
+        if at_start and await asyncio.to_thread(unconfigured, self._settings(), keys.key_store()):
             await self._start_offline_demo(provider, why)
             return
         self._set_provider(provider, None, offline=False)
