@@ -58,4 +58,7 @@ def digest(path: Path) -> str:
 
 
 def damaged_copies(path: Path) -> list[Path]:
-    return sorted(p for p in path.parent.iterdir() if ".corrupt-" in p.name)
+    """The dated copies next to `path` (their -wal files aside)."""
+    return sorted(
+        p for p in path.parent.iterdir() if ".corrupt-" in p.name and not p.name.endswith("-wal")
+    )

@@ -136,3 +136,27 @@ def test_check_reports_damage_and_what_was_done(tmp_path: Path) -> None:
     assert report.conversations == CONVERSATIONS
     assert 0 < CONVERSATIONS * PER_CONVERSATION - report.messages < PER_CONVERSATION
     assert len(damaged_copies(path)) == 1
+
+
+def test_a_store_already_open_elsewhere_carries_on_in_the_repaired_file(tmp_path: Path) -> None:
+    """The window holds the file open while `ask` finds it damaged: the window's next writes go
+    to the repaired file, never into the copy."""
+    path = tmp_path / "history.sqlite3"
+    populate(path)
+    with HistoryStore(path) as window:
+        assert len(window.list_conversations()) == CONVERSATIONS
+        garbage_in_a_page(path, message_text(11, 20))
+        with HistoryStore(path) as ask:
+            asked = ask.create_conversation(title="from ask")
+            assert ask.recovery_notice is not None
+        (copy,) = damaged_copies(path)
+        damaged = digest(copy)
+        mine = window.create_conversation(title="from the window")
+        window.add_message(mine, "user", "still saved")
+        assert {asked, mine} <= {c.id for c in window.list_conversations()}
+    assert digest(copy) == damaged
+    with HistoryStore(path) as again:
+        assert again.check().ok and again.recovery_notice is None
+        assert [m.content for m in again.messages(mine)] == ["still saved"]
+        assert again.get_conversation(asked).title == "from ask"
+    assert damaged_copies(path) == [copy]

@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from streamdesk.core.store.history.models import HistoryError
 from streamdesk.core.store.history.salvage import (
+    copy_aside,
     header_problem,
     is_corruption,
     is_disk_full,
@@ -99,6 +101,7 @@ class HistoryDatabase:
         problem = header_problem(path)
         if problem is not None:
             self._replace(problem)
+            self._checked.set()
             return
         try:
             self.conn = self._open()
@@ -106,6 +109,7 @@ class HistoryDatabase:
             if not is_corruption(exc):
                 raise
             self._replace(str(exc))
+            self._checked.set()
             return
         self._start_check()
 
@@ -203,12 +207,44 @@ class HistoryDatabase:
     # Damage
 
     def _replace(self, reason: str) -> None:
-        """Move the damaged file aside, start a fresh one, save what can be read into it."""
+        """Move a file SQLite cannot open aside, start a fresh one, save what it still holds.
+
+        Only for a file no connection can use (a bad header): renaming a file that others have
+        open would let them write on into the copy.
+        """
         copy = move_aside(self.path)
-        log.info("the history file was damaged (%s); moved to %s", reason, copy)
         self.conn = self._open()
+        self._salvaged(reason, copy, self.conn)
+
+    def _rebuild_in_place(self, reason: str) -> None:
+        """Copy the damaged file aside, salvage it into a fresh database built next to nothing,
+        then write that over the damaged one with SQLite's backup API: other processes that have
+        the file open carry on with the fresh content instead of writing into the copy."""
+        conn = self.conn
+        page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
         try:
-            saved = salvage(copy, self.conn)
+            conn.execute("BEGIN IMMEDIATE")  # no other writer while the copy is taken
+        except sqlite3.DatabaseError as exc:
+            if not is_corruption(exc):
+                raise
+        try:
+            copy = copy_aside(self.path)
+        finally:
+            _rollback(conn)
+        with tempfile.TemporaryDirectory(prefix="streamdesk-history-") as tmp:
+            fresh = connect(Path(tmp) / "fresh.sqlite3", page_size=page_size)
+            try:
+                migrate(fresh)
+                self._salvaged(reason, copy, fresh)
+                fresh.backup(conn)
+            finally:
+                fresh.close()
+
+    def _salvaged(self, reason: str, copy: Path, fresh: sqlite3.Connection) -> None:
+        """Save what `copy` still holds into `fresh`; set the notice that says so."""
+        log.info("the history file was damaged (%s); a copy is kept at %s", reason, copy)
+        try:
+            saved = salvage(copy, fresh)
         except (OSError, sqlite3.Error):
             log.exception("could not read the damaged history file %s", copy)
             saved = None
@@ -225,19 +261,36 @@ class HistoryDatabase:
             f"The history file was damaged ({_short(reason)}); {kept}. The damaged file is"
             f" kept at {copy}."
         )
-        self._damage = None
-        self._checked.set()
-        self._notify()
 
-    def _repair_now(self, reason: str) -> None:
+    def _repair_now(self, reason: str, *, verify: bool = True) -> bool:
+        """Repair the file; True when what the caller read has changed (retry it).
+
+        With `verify`, a file that passes `quick_check` by now (another process repaired it in
+        place) is left alone.
+        """
         with self.lock:
             self._stop_check()
-            self.conn.close()
-            if _inode(self.path) == self._inode:
-                self._replace(reason)
-            else:  # another process has repaired it already: use the fresh file
+            self._damage = None
+            self._checked.set()
+            if _inode(self.path) != self._inode:  # moved aside elsewhere: use the fresh file
+                self.conn.close()
                 self.conn = self._open()
-                self._checked.set()
+                return True
+            if verify:
+                try:
+                    if self.conn.execute("PRAGMA quick_check").fetchone()[0] == "ok":
+                        return False
+                except sqlite3.DatabaseError as exc:
+                    if not is_corruption(exc):
+                        raise
+            try:
+                self._rebuild_in_place(reason)
+            except (OSError, sqlite3.Error):
+                log.info("could not rebuild the history in place", exc_info=True)
+                self.conn.close()
+                self._replace(reason)
+            self._notify()
+            return True
 
     def _repair_if_damaged(self) -> None:
         if self._checked.is_set() and self._damage is not None:
@@ -260,7 +313,7 @@ class HistoryDatabase:
                         raise
                     problems = (str(exc),)
             if problems:
-                self._repair_now(problems[0])
+                self._repair_now(problems[0], verify=False)
             return problems
 
     # Reads and writes
@@ -273,9 +326,8 @@ class HistoryDatabase:
             try:
                 yield self.conn
             except sqlite3.DatabaseError as exc:
-                if not is_corruption(exc):
+                if not is_corruption(exc) or not self._repair_now(str(exc)):
                     raise
-                self._repair_now(str(exc))
                 raise HistoryRepaired(self.recovery_notice or str(exc)) from None
 
     @contextmanager
@@ -317,8 +369,7 @@ class HistoryDatabase:
                 if is_disk_full(exc):
                     self._set_disk_full(True)
                     raise HistoryDiskFull() from exc
-                if is_corruption(exc):
-                    self._repair_now(str(exc))
+                if is_corruption(exc) and self._repair_now(str(exc)):
                     raise HistoryRepaired(self.recovery_notice or str(exc)) from None
                 raise
             saved = len(self._kept)

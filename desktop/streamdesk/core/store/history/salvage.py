@@ -85,25 +85,42 @@ def header_problem(path: Path) -> str | None:
     return None
 
 
-def move_aside(path: Path, now: dt.datetime | None = None) -> Path:
-    """Rename the damaged file (and its -wal, -shm) to a dated name next to it, read-only.
-
-    Returns the new path, e.g. `history.sqlite3.corrupt-20261130-121314`.
-    """
+def _dated(path: Path, now: dt.datetime | None) -> Path:
+    """`history.sqlite3.corrupt-20261130-121314` next to `path` (a counter if that is taken)."""
     stamp = (now or dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
     target = path.with_name(f"{path.name}.corrupt-{stamp}")
     n = 1
     while target.exists():
         n += 1
         target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    return target
+
+
+def _read_only(copy: Path) -> Path:
+    for part in (copy, *sidecars(copy)):
+        if part.exists():
+            part.chmod(0o400)
+    return copy
+
+
+def move_aside(path: Path, now: dt.datetime | None = None) -> Path:
+    """Rename the damaged file (and its -wal, -shm) to a dated name next to it, read-only."""
+    target = _dated(path, now)
     os.replace(path, target)
     for old, new in zip(sidecars(path), sidecars(target), strict=True):
         if old.exists():
             os.replace(old, new)
-    for moved in (target, *sidecars(target)):
-        if moved.exists():
-            moved.chmod(0o400)
-    return target
+    return _read_only(target)
+
+
+def copy_aside(path: Path, now: dt.datetime | None = None) -> Path:
+    """Copy the damaged file (and its -wal) to a dated name next to it, read-only."""
+    target = _dated(path, now)
+    shutil.copyfile(path, target)
+    wal = sidecars(path)[0]
+    if wal.exists():
+        shutil.copyfile(wal, sidecars(target)[0])
+    return _read_only(target)
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,12 +141,15 @@ def _private_file(path: Path) -> None:
             extra.chmod(0o600)
 
 
-def connect(path: Path, *, busy_timeout: float = BUSY_TIMEOUT) -> sqlite3.Connection:
+def connect(
+    path: Path, *, busy_timeout: float = BUSY_TIMEOUT, page_size: int | None = None
+) -> sqlite3.Connection:
     """Open in autocommit mode; writers use explicit short `BEGIN IMMEDIATE` transactions.
 
     WAL lets readers run while one process writes; synchronous=NORMAL in WAL mode keeps every
     committed transaction across a crash or kill -9 of the process (only a power cut can lose the
     last ones), which is the guarantee streaming needs at a fraction of FULL's fsync cost.
+    `page_size` applies to a new file only.
     """
     _private_file(path)
     conn = sqlite3.connect(
@@ -155,6 +158,8 @@ def connect(path: Path, *, busy_timeout: float = BUSY_TIMEOUT) -> sqlite3.Connec
     conn.row_factory = sqlite3.Row
     try:
         conn.execute(f"PRAGMA busy_timeout = {round(busy_timeout * 1000)}")
+        if page_size is not None:
+            conn.execute(f"PRAGMA page_size = {int(page_size)}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
