@@ -177,7 +177,7 @@ class SSEDecoder:
             self._skip_lf = False
         out: list[ServerSentEvent] = []
         if 10 in chunk or 13 in chunk:
-            # Only the chunk can hold a line end: what was buffered before it is a partial line.
+            # The last line end lies in the chunk: search only there, never the buffered line.
             start = max(len(buf) - len(chunk), 0)
             end = max(buf.rfind(b"\n", start), buf.rfind(b"\r", start)) + 1
             if end:
