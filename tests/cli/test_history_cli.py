@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from tests.core.store.history.history_damage import (
     populate,
 )
 
-from streamdesk.cli.history import EXIT_DAMAGED
+from streamdesk.cli.history import EXIT_DAMAGED, EXIT_DISK_FULL
 from streamdesk.core.store.history import HistoryStore, default_path
 from streamdesk.mock import MockServer
 
@@ -176,3 +177,47 @@ def test_ask_never_writes_into_a_damaged_history(streamdesk_home: Path, mock: Mo
         assert [m.role for m in store.messages(newest.id)] == ["user", "assistant"]
         assert store.messages(newest.id)[0].content == "What is a socket?"
         assert len(store.list_conversations()) == CONVERSATIONS + 1
+
+
+@pytest.fixture
+def full_disk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """STREAMDESK_HOME on a 2 MiB tmpfs (root only), with a conversation in its history."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.name != "posix" or os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        monkeypatch.setenv("STREAMDESK_HOME", str(disk / "home"))
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=True)
+
+
+def test_read_commands_work_on_a_full_disk_and_import_says_why_not(
+    full_disk_home: Path, tmp_path: Path
+) -> None:
+    with HistoryStore() as store:
+        cid = store.create_conversation(title="Gardening tips")
+        store.add_message(cid, "user", "When should I plant tulips?")
+    export = tmp_path / "chat.json"
+    assert _cli("export", str(cid), "--format", "json", "--out", str(export)).returncode == 0
+    with (full_disk_home / "filler").open("wb", buffering=0) as filler, pytest.raises(OSError):
+        while True:
+            filler.write(b"\0" * 4096)
+    for args in (("list",), ("show", str(cid)), ("search", "tulips"), ("export", str(cid))):
+        result = _cli(*args)
+        assert (result.returncode, result.stderr) == (0, ""), args
+        assert "Gardening tips" in result.stdout or "tulips" in result.stdout
+    assert _cli("check").stdout == "ok: 1 conversations, 1 messages\n"
+    imported = _cli("import", str(export))
+    assert imported.returncode == EXIT_DISK_FULL
+    assert imported.stderr.splitlines()[-1] == (
+        "streamdesk: the disk is full: the history cannot be saved until space is freed"
+    )
+    (full_disk_home / "filler").unlink()
+    assert _cli("import", str(export)).returncode == 0

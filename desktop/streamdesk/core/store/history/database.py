@@ -1,11 +1,11 @@
 """`HistoryDatabase`: the SQLite file behind a `HistoryStore`, kept usable through damage.
 
-- A damaged file (bad header, truncated, garbage in a page) is moved aside to a dated copy that
-  is never written again, whatever can be read is saved into a fresh file, and
-  `recovery_notice` says so once. The header and length are checked at open (no SQL); the pages
-  are checked by `PRAGMA quick_check` on a thread of its own, so opening a large healthy file
-  stays fast. Writes wait for that check (nothing is written into a damaged file); a read that
-  meets damage first repairs the file and raises `HistoryRepaired`.
+- A damaged file (bad header, truncated, garbage in a page) is kept as a dated copy next to it
+  that is never written again, whatever can be read is saved into a fresh database that takes
+  its place, and `recovery_notice` says so once. The header and length are checked at open (no
+  SQL); the pages are checked by `PRAGMA quick_check` on a thread of its own, so opening a large
+  healthy file stays fast. Writes wait for that check (nothing is written into a damaged file);
+  a read that meets damage first repairs the file and raises `HistoryRepaired`.
 - A full disk fails a write with `HistoryDiskFull` (one warning in the log, `disk_full_notice`
   set) instead of a traceback per flush; a reply's writes are kept in memory, in order, and
   saved by the first write that succeeds once space returns. Reads keep working.
@@ -88,10 +88,12 @@ class HistoryDatabase:
         self.recovery_notice: str | None = None
         self.disk_full = False
         self.read_only = False  # opened on a full disk: reads work, writes wait for space
+        self._warned_full = False
         self._listeners: list[Callable[[], None]] = []
         self._kept: list[PendingWrite] = []
         self._last_try = 0.0
         self._closed = False
+        self._inode: tuple[int, int] | None = None  # the file this connection has open
         self._checked = threading.Event()
         self._damage: str | None = None  # what the background check found
         self._checker: threading.Thread | None = None
@@ -351,24 +353,22 @@ class HistoryDatabase:
         with self.lock:
             self._checked.wait()
             self._repair_if_damaged()
+            self._last_try = time.monotonic()
             if self.read_only or _inode(self.path) != self._inode:  # full, or repaired elsewhere
                 self.conn.close()
                 self.conn = self._open()
                 if self.read_only:
-                    raise HistoryDiskFull()
+                    raise self._write_failed_for_space()
             conn = self.conn
-            self._last_try = time.monotonic()
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                for write in self._kept:
-                    write(conn)
+                self._replay_kept(conn)
                 yield conn
                 conn.execute("COMMIT")
             except BaseException as exc:
                 _rollback(conn)
                 if is_disk_full(exc):
-                    self._set_disk_full(True)
-                    raise HistoryDiskFull() from exc
+                    raise self._write_failed_for_space() from exc
                 if is_corruption(exc) and self._repair_now(str(exc)):
                     raise HistoryRepaired(self.recovery_notice or str(exc)) from None
                 raise
@@ -376,7 +376,17 @@ class HistoryDatabase:
             self._kept.clear()
             if self.disk_full:
                 log.info("space is back: the history is saved again (%d kept writes)", saved)
+                self._warned_full = False
                 self._set_disk_full(False)
+
+    def _replay_kept(self, conn: sqlite3.Connection) -> None:
+        """The kept writes, in order; one whose row has gone since (deleted) is dropped."""
+        for write in list(self._kept):
+            try:
+                write(conn)
+            except sqlite3.IntegrityError as exc:
+                log.info("a kept reply write no longer applies (%s); dropped", exc)
+                self._kept.remove(write)
 
     def write_or_keep(self, write: PendingWrite) -> None:
         """A reply's write: saved now, or kept in memory (in order) while the disk is full.
@@ -387,11 +397,17 @@ class HistoryDatabase:
             if self.disk_full and time.monotonic() - self._last_try < RETRY_INTERVAL:
                 self._kept.append(write)
                 return
-            try:
-                with self.writing() as conn:
-                    write(conn)
-            except HistoryDiskFull:
-                self._kept.append(write)
+            for attempt in (1, 2):
+                try:
+                    with self.writing() as conn:
+                        write(conn)
+                    return
+                except HistoryDiskFull:
+                    self._kept.append(write)
+                    return
+                except HistoryRepaired:
+                    if attempt == 2:
+                        raise  # again in the repaired file: not damage, let the caller see it
 
     @property
     def kept_writes(self) -> int:
@@ -410,9 +426,15 @@ class HistoryDatabase:
         if full == self.disk_full:
             return
         self.disk_full = full
-        if full:
-            log.warning("the disk is full: replies are kept in memory until space returns")
         self._notify()
+
+    def _write_failed_for_space(self) -> HistoryDiskFull:
+        """Note a write that failed for lack of space (one warning until space returns)."""
+        if not self._warned_full:
+            log.warning("the disk is full: replies are kept in memory until space returns")
+            self._warned_full = True
+        self._set_disk_full(True)
+        return HistoryDiskFull()
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
