@@ -23,6 +23,13 @@ from history_damage import (
 from streamdesk.core.store.history import HistoryStore, ReplyWriter
 
 
+def _search_index_matches(path: Path) -> None:
+    """FTS5's own check: the index holds exactly the finished messages (raises if not)."""
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')")
+    db.close()
+
+
 def _all_messages(store: HistoryStore) -> dict[int, list[str]]:
     return {c.id: [m.content for m in store.messages(c.id)] for c in store.list_conversations()}
 
@@ -76,6 +83,9 @@ def test_a_bad_header_or_a_cut_off_file_is_caught_at_open(
     kept = sum(len(ts) for ts in saved.values())
     for cid, ts in saved.items():
         assert ts == [t for t in texts[cid] if t in ts]  # in order, unchanged
+    _search_index_matches(path)
+    with HistoryStore(path) as store:
+        assert store.search("lorem", limit=1000)
     if everything_saved:
         assert saved == texts
     else:
@@ -114,6 +124,7 @@ def test_a_streaming_reply_in_a_damaged_file_is_saved_and_reopens_partial(
         assert store.recovery_notice is not None
         reply = store.get_message(mid)
     assert (reply.content, reply.status) == ("kept in a chunk", "partial")
+    _search_index_matches(path)
 
 
 def test_check_reports_a_sound_file(store: HistoryStore) -> None:

@@ -25,6 +25,7 @@ _HEADER = 100
 # Primary result codes that mean the file itself is damaged (NOTADB: not a database at all).
 _CORRUPT_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
 _TABLES = ("conversations", "messages", "message_chunks")  # parents first (foreign keys)
+_FTS_TRIGGER = "messages_fts_insert"
 _MAX_SKIP = 1 << 62
 _MAX_ROWID = (1 << 63) - 1
 
@@ -204,6 +205,11 @@ def _copy_tables(src: sqlite3.Connection, dest: sqlite3.Connection) -> Salvaged:
     unreadable = 0
     dest.execute("BEGIN IMMEDIATE")
     try:
+        # Index the text once at the end (the insert trigger would index row by row, ~5x slower).
+        trigger = dest.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (_FTS_TRIGGER,)
+        ).fetchone()[0]
+        dest.execute(f"DROP TRIGGER {_FTS_TRIGGER}")
         for table in _TABLES:
             cols = _shared_columns(src, dest, table)
             if not cols:
@@ -229,6 +235,11 @@ def _copy_tables(src: sqlite3.Connection, dest: sqlite3.Connection) -> Salvaged:
                     continue
                 counts[table] += 1
             unreadable += rows.failures
+        dest.execute(
+            "INSERT INTO messages_fts (rowid, content)"
+            " SELECT id, content FROM messages WHERE status != 'streaming'"
+        )
+        dest.execute(trigger)
         dest.execute("COMMIT")
     except BaseException:
         if dest.in_transaction:
