@@ -30,7 +30,7 @@ Body = Callable[[asyncio.StreamWriter], Awaitable[None]]
 Conversation = Callable[[ServerConnection], Awaitable[None]]
 
 
-async def run(protocol: str, port: int) -> list[StreamEvent]:
+async def run(protocol: str, port: int, *, retries: int = 2) -> list[StreamEvent]:
     base, ws = f"http://127.0.0.1:{port}/v1", f"ws://127.0.0.1:{port}/v1/ws/chat"
     endpoint = Endpoint(base, ws, api_key="sk-limits-test", timeouts=QUICK, proxy="")
     transport = make_transport(protocol, endpoint)
@@ -40,7 +40,8 @@ async def run(protocol: str, port: int) -> list[StreamEvent]:
         raise AssertionError(f"no failure here is worth a retry (asked to wait {delay} s)")
 
     try:
-        return [e async for e in stream_chat(transport, request, timeouts=QUICK, sleep=sleep)]
+        events = stream_chat(transport, request, timeouts=QUICK, max_retries=retries, sleep=sleep)
+        return [e async for e in events]
     finally:
         await transport.aclose()
 
@@ -180,7 +181,32 @@ async def one_event_without_text(writer: asyncio.StreamWriter) -> None:
 @pytest.mark.parametrize("body", [half_an_event, one_event_without_text])
 async def test_a_stream_that_began_and_ended_early_is_still_a_cut(body: Body) -> None:
     async with sse_server(body) as port:
-        assert failure_of(await run("sse", port)).kind is FailureKind.CUT_MID_STREAM
+        events = await run("sse", port, retries=0)
+        assert failure_of(events).kind is FailureKind.CUT_MID_STREAM
+
+
+@pytest.mark.asyncio
+async def test_a_drop_before_the_first_token_is_retried_like_a_refused_connection() -> None:
+    async with sse_server(one_event_without_text) as port:
+        base = f"http://127.0.0.1:{port}/v1"
+        endpoint = Endpoint(base, None, api_key="sk-limits-test", timeouts=QUICK, proxy="")
+        transport = make_transport("sse", endpoint)
+        waits: list[float] = []
+
+        async def sleep(delay: float) -> None:
+            waits.append(delay)
+
+        request = ChatRequest("gpt-4.1", (Message("user", "hello"),))
+        try:
+            events = [
+                e
+                async for e in stream_chat(
+                    transport, request, timeouts=QUICK, max_retries=1, sleep=sleep
+                )
+            ]
+        finally:
+            await transport.aclose()
+    assert len(waits) == 1 and failure_of(events).kind is FailureKind.CUT_MID_STREAM
 
 
 @pytest.mark.asyncio

@@ -35,6 +35,7 @@ async def test_the_window_and_ask_store_the_same_cost_and_tokens_for_one_cut_rep
     qtbot: QtBot,
 ) -> None:
     async with open_window(qtbot) as window:  # the offline demo: nothing is configured
+        window.resume_override = "off"  # the cut reply as it ends (resuming is tested apart)
         window.set_next_scenario("cut")
         session = window.current_session()
         session.send(PROMPT)
@@ -43,7 +44,7 @@ async def test_the_window_and_ask_store_the_same_cost_and_tokens_for_one_cut_rep
     env = {k: v for k, v in os.environ.items() if k != "STREAMDESK_API_KEY"}
     done = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "streamdesk", "ask", PROMPT, "--scenario", "cut"],
+        [sys.executable, "-m", "streamdesk", "ask", PROMPT, "--scenario", "cut", "--resume", "off"],
         capture_output=True,
         text=True,
         env=env,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 
+from streamdesk.cli._common import warn
 from streamdesk.cli.ask_setup import UsageError
 from streamdesk.core.chat import (
     Conversation,
@@ -29,7 +30,12 @@ from streamdesk.core.chat import (
     Turn,
     turns_of,
 )
-from streamdesk.core.store.history import HistoryError, HistoryStore, StoredMessage
+from streamdesk.core.store.history import (
+    HistoryError,
+    HistoryRepaired,
+    HistoryStore,
+    StoredMessage,
+)
 
 
 @dataclass(eq=False)
@@ -52,8 +58,14 @@ class AskThread:
             return thread
         try:
             thread.store = HistoryStore()
+            if thread.store.recovery_notice:
+                warn(thread.store.recovery_notice)
             if cid is not None:
-                thread._load(cid)
+                try:
+                    thread._load(cid)
+                except HistoryRepaired as exc:  # damage found while reading: read it again
+                    warn(str(exc))
+                    thread._load(cid)
         except HistoryError as exc:
             if thread.store is not None:
                 thread.store.close()
@@ -96,10 +108,16 @@ class AskThread:
         return plan
 
     def recorder(self, turn: Turn) -> ReplyRecord | None:
-        """Where the reply is stored as it streams (None: --no-save)."""
+        """Where the reply is stored as it streams (None: --no-save, or the history cannot
+        take it now: the reply is still printed, and that is said once)."""
         if not self.save or self.store is None:
             return None
-        return ConversationRecord(self.store, self.conversation).open_reply(turn)
+        try:
+            return ConversationRecord(self.store, self.conversation).open_reply(turn)
+        except HistoryError as exc:
+            warn(f"{exc} This reply is not saved.")
+            self.save = False
+            return None
 
     @property
     def resume_hint(self) -> str:

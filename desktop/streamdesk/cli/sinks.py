@@ -49,6 +49,8 @@ EXIT_CODES: dict[FailureKind, int] = {
     FailureKind.CUT_MID_STREAM: 17,
     FailureKind.WEBSOCKET_CLOSED: 18,
     FailureKind.NETWORK: 19,
+    FailureKind.MESSAGE_TOO_BIG: 20,
+    FailureKind.EMPTY_REPLY: 21,
     FailureKind.CANCELLED: 130,
 }
 _SHORT = {

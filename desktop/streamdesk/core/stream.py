@@ -196,7 +196,11 @@ async def stream_chat(
                 failure = _timeout_failure(failure.kind, timeouts, tokens, trace.url)
             retry = attempt - 1
             too_long = failure.retry_after is not None and failure.retry_after > MAX_RETRY_AFTER
-            if tokens or not failure.kind.retryable or retry >= max_retries or too_long:
+            # A connection dropped after the headers but before the first token lost nothing:
+            # it is retried like one that was refused.
+            dropped_early = failure.kind is FailureKind.CUT_MID_STREAM
+            retryable = failure.kind.retryable or dropped_early
+            if tokens or not retryable or retry >= max_retries or too_long:
                 yield failure
                 return
             delay = backoff_delay(retry, failure.retry_after)

@@ -40,6 +40,8 @@ SCENARIOS: dict[str, str] = {
     "flaky-429-once": "429 (Retry-After: 0.1) once per X-Mock-Flaky-Id or prompt, then OK.",
     "flaky-503-once": "503 (Retry-After: 0.1) once per X-Mock-Flaky-Id or prompt, then OK.",
     "truncate": "The stream ends cleanly after 5 tokens without [DONE] (WS: a normal close).",
+    "cut-at-start": "The response starts (SSE: headers; WS: handshake), then the connection drops.",
+    "cut-at-start-once": "As cut-at-start, once per X-Mock-Flaky-Id or prompt; then a reply.",
     "cut-once": "As cut, once per X-Mock-Flaky-Id or prompt; then a normal reply.",
     "truncate-once": "As truncate, once per X-Mock-Flaky-Id or prompt; then a normal reply.",
     "bad-json-once": "As bad-json, once per X-Mock-Flaky-Id or prompt; then a normal reply.",
@@ -54,7 +56,7 @@ STALL_SECONDS = 60.0
 SLOW_FIRST_TOKEN_SECONDS = 3.0
 
 MID_STREAM_FAULTS = frozenset(
-    {"bad-json", "error-event", "cut", "ws-close-1011", "stall", "truncate"}
+    {"bad-json", "error-event", "cut", "ws-close-1011", "stall", "truncate", "cut-at-start"}
 )
 # A fault played once per conversation (X-Mock-Flaky-Id or prompt), then a normal reply: what a
 # client that resumes a cut reply recovers from. A continuation (the partial reply sent as the
@@ -65,6 +67,7 @@ ONCE: dict[str, str] = {
     "bad-json-once": "bad-json",
     "ws-close-once": "ws-close-1011",
     "error-event-once": "error-event",
+    "cut-at-start-once": "cut-at-start",
 }
 
 

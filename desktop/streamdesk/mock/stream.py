@@ -45,6 +45,8 @@ async def play(
     interval = pace.interval
     start = loop.time() + pace.first_token_delay
     fault_at = min(FAULT_AFTER, len(events)) if scenario in MID_STREAM_FAULTS else -1
+    if scenario == "cut-at-start":
+        fault_at = 0
     pending = list(prelude)
     i, n = 0, len(events)
     while True:

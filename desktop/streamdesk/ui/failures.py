@@ -27,6 +27,8 @@ FAILURE_TITLES: dict[FailureKind, str] = {
     FailureKind.CANCELLED: "Stopped",
     FailureKind.KEYCHAIN_UNAVAILABLE: "Keychain unavailable",
     FailureKind.NETWORK: "Network error",
+    FailureKind.MESSAGE_TOO_BIG: "Message too big",
+    FailureKind.EMPTY_REPLY: "Empty reply",
 }
 
 
@@ -41,6 +43,7 @@ def failure_title(failure: Failure, tokens: int) -> str:
         FailureKind.STALLED,
         FailureKind.BAD_RESPONSE,
         FailureKind.SERVER_ERROR,
+        FailureKind.MESSAGE_TOO_BIG,
     ):
         title += f" after {tokens} token" + ("s" if tokens != 1 else "")
     return title

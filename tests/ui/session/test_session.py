@@ -13,28 +13,29 @@ from streamdesk.core.request import Timeouts
 from streamdesk.mock.replies import reply_for
 from streamdesk.mock.scenarios import FAULT_AFTER
 
+OFF = {"resume_override": "off"}  # a cut as it ends (test_resume_window covers resuming)
 # scenario, protocol, failure kind, title shown on the message, window overrides
 FAILURES: list[tuple[str, str, FailureKind, str, dict[str, Any]]] = [
     ("http-401", "sse", FailureKind.AUTHENTICATION, "Key rejected", {}),
     ("http-401", "ws", FailureKind.AUTHENTICATION, "Key rejected", {}),
     ("http-429", "sse", FailureKind.RATE_LIMITED, "Rate limited", {"max_retries_override": 1}),
     ("http-500", "sse", FailureKind.SERVER_ERROR, "Server error", {"max_retries_override": 0}),
-    ("cut", "sse", FailureKind.CUT_MID_STREAM, f"Connection cut after {FAULT_AFTER} tokens", {}),
-    ("cut", "ws", FailureKind.CUT_MID_STREAM, f"Connection cut after {FAULT_AFTER} tokens", {}),
-    ("bad-json", "sse", FailureKind.BAD_RESPONSE, "Bad response", {}),
+    ("cut", "sse", FailureKind.CUT_MID_STREAM, f"Connection cut after {FAULT_AFTER} tokens", OFF),
+    ("cut", "ws", FailureKind.CUT_MID_STREAM, f"Connection cut after {FAULT_AFTER} tokens", OFF),
+    ("bad-json", "sse", FailureKind.BAD_RESPONSE, "Bad response", OFF),
     (
         "ws-close-1011",
         "ws",
         FailureKind.WEBSOCKET_CLOSED,
         f"WebSocket closed after {FAULT_AFTER} tokens",
-        {"max_retries_override": 0},
+        {"max_retries_override": 0, **OFF},
     ),
     (
         "stall",
         "sse",
         FailureKind.STALLED,
         f"Stalled after {FAULT_AFTER} tokens",
-        {"timeouts_override": Timeouts(stall=0.3)},
+        {"timeouts_override": Timeouts(stall=0.3), **OFF},
     ),
 ]
 
@@ -87,6 +88,7 @@ async def test_continue_sends_the_partial_as_the_assistant_prefix_and_appends_th
     qtbot: QtBot,
 ) -> None:
     async with open_window(qtbot) as window:
+        window.resume_override = "off"
         window.set_next_scenario("cut")
         session = window.current_session()
         key = session.send("continue me")
@@ -111,6 +113,7 @@ async def test_a_cut_reply_without_usage_gets_an_estimated_cost_in_the_total(
     qtbot: QtBot,
 ) -> None:
     async with open_window(qtbot) as window:
+        window.resume_override = "off"
         window.set_next_scenario("cut")
         session = window.current_session()
         session.send("price me!")
@@ -154,6 +157,7 @@ async def test_a_cut_reply_is_stored_as_partial_with_its_text_as_it_streamed(
     qtbot: QtBot,
 ) -> None:
     async with open_window(qtbot) as window:
+        window.resume_override = "off"
         session = window.current_session()
         window.set_next_scenario("cut")
         session.send("store me")

@@ -65,7 +65,8 @@ class ResumePolicy:
     def of(cls, target: Target, override: str | None = None) -> ResumePolicy:
         """The provider's policy; `override` ("auto" = the provider's) chooses another."""
         provider = target.provider
-        strategy = provider.resume if override in (None, "auto") else override
+        chosen = target.resume or provider.resume
+        strategy = chosen if override in (None, "auto") else override
         return cls(strategy or "off", provider.resume_attempts)
 
 

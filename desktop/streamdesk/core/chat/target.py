@@ -82,6 +82,7 @@ class Target:
     sign: bool | None = None  # None: as the provider's profile says
     scenario: str | None = None  # mock fault, sent as the model suffix "MODEL#SCENARIO"
     network: Network = field(default_factory=Network)
+    resume: str | None = None  # after a cut: None = the provider's way (Provider.resume)
 
     @property
     def request_model(self) -> str:

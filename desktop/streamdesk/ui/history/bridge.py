@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 
 from streamdesk.core.chat import ConversationRecord, StoredTarget, Target, Turn, turns_of
 from streamdesk.core.store.history import HistoryStore
@@ -30,7 +30,14 @@ PAGE_MESSAGES = 50  # messages rendered when a conversation opens, and per "earl
 
 
 class HistoryBridge(QObject):
-    """Binds a window's sessions and conversation list to one HistoryStore."""
+    """Binds a window's sessions and conversation list to one HistoryStore.
+
+    Emits `noticeChanged(text)` when the store repairs itself or the disk fills or frees up
+    ("" once there is nothing to say); the store reports from its writing thread, and the
+    signal brings it to the window's.
+    """
+
+    noticeChanged = Signal(str)
 
     def __init__(self, window: MainWindow, store: HistoryStore | None = None) -> None:
         super().__init__(window)
@@ -48,9 +55,24 @@ class HistoryBridge(QObject):
         lst = window.conversations
         lst.currentChanged.connect(self._on_current)
         self.actions.connect_list(lst)
+        self._notices: set[str] = set()  # every notice shown, to know which banner is ours
         if store is not None:
+            store.add_notice_listener(lambda: self.noticeChanged.emit(self.notice()))
             for conv in reversed(store.list_conversations()):
                 self.list_stored(conv.id, conv.title, pinned=conv.pinned, select=False)
+
+    def notice(self) -> str:
+        """What the user should know about the history now ("" : nothing)."""
+        store = self.store
+        text = self.warning
+        if store is not None:
+            text = store.disk_full_notice or store.recovery_notice or ""
+        if text:
+            self._notices.add(text)
+        return text
+
+    def shown_notice(self, text: str) -> bool:
+        return text in self._notices
 
     def close(self) -> None:
         if self.store is not None:

@@ -25,6 +25,7 @@ from streamdesk.core.chat import (
     Reply,
     ReplyRecord,
     ReplyStatus,
+    ResumePolicy,
     Resuming,
     Send,
     StoredTarget,
@@ -298,7 +299,14 @@ class ChatSession(QObject):
         self.trace = trace
         recorder = self._open_record(turn)
         self._set_state("Connecting", turn)
-        events = stream_reply(reply, plan.request, keys=self.keys, trace=trace, recorder=recorder)
+        events = stream_reply(
+            reply,
+            plan.request,
+            keys=self.keys,
+            trace=trace,
+            recorder=recorder,
+            resume=ResumePolicy.of(reply.target),
+        )
         noticed = False  # a retry notice is shown on the reply
         try:
             async with contextlib.aclosing(events):

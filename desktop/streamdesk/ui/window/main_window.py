@@ -237,6 +237,16 @@ class MainWindow(QMainWindow):
         self.header.providerChanged.connect(self.settings_ui.clear_failure)
         if self.settings_warning:
             self.settings_ui.show_settings_warning(self.settings_warning)
+        self.history.noticeChanged.connect(self._show_history_notice)
+        self._show_history_notice(self.history.notice())
+
+    def _show_history_notice(self, text: str) -> None:
+        """The history repaired itself, is off, or the disk is full: one line above the chat."""
+        banner = self.settings_ui.banner
+        if text:
+            banner.show_message(text)
+        elif banner.isVisible() and self.history.shown_notice(banner.label.text()):
+            banner.hide()  # space returned: the disk-full line goes
 
     def apply_settings(self, settings: Settings) -> None:
         """Use saved settings now (the provider list and theme), keeping the window's own
@@ -305,6 +315,15 @@ class MainWindow(QMainWindow):
     @max_retries_override.setter
     def max_retries_override(self, value: int | None) -> None:
         self.switcher.max_retries_override = value
+
+    @property
+    def resume_override(self) -> str | None:
+        """Tests: how a cut reply goes on ("off" shows it as it ended)."""
+        return self.switcher.resume_override
+
+    @resume_override.setter
+    def resume_override(self, value: str | None) -> None:
+        self.switcher.resume_override = value
 
     @property
     def closed(self) -> asyncio.Event:

@@ -66,6 +66,7 @@ class ProviderSwitcher(QObject):
         self.next_scenario: str | None = None
         self.timeouts_override: Timeouts | None = None  # tests: a tiny stall timeout
         self.max_retries_override: int | None = None
+        self.resume_override: str | None = None  # tests: "off" to see a cut as it ends
 
     # -- providers ------------------------------------------------------------------------
 
@@ -211,6 +212,7 @@ class ProviderSwitcher(QObject):
             max_retries=self.max_retries_override,
             scenario=scenario,
             network=Network.of(self._settings()),  # proxy, CA bundle: as Test connection uses
+            resume=self.resume_override,
         )
 
     def show(self, target: Target) -> None:
