@@ -119,3 +119,13 @@ def test_a_bare_base_url_uses_the_servers_only_model() -> None:
         assert b'"model": "one.gguf"' in chat.body or b'"model":"one.gguf"' in chat.body
     finally:
         stop()
+
+
+def test_an_empty_reply_that_ends_normally_is_marked() -> None:
+    empty, stop = run_mock_in_thread(tokens_per_second=0, first_token_delay=0, reply_tokens=0)
+    try:
+        done = ask(PROMPT, "--base-url", empty.sse_base_url, "--model", "gpt-4.1", "--no-save")
+    finally:
+        stop()
+    assert done.returncode == 0 and done.stdout.strip() == ""
+    assert "empty reply: the server ended the reply normally but sent no text" in done.stderr

@@ -189,6 +189,8 @@ class TextSink(Sink):
             self.out.flush()
             if isinstance(event, Failure):
                 warn(f"{event.kind.value}: {self.message(event)}")
+            elif self.reply is not None and not self.reply.has_text:
+                warn("empty reply: the server ended the reply normally but sent no text")
 
     def _write_err(self, text: str) -> None:
         self.err.write(f"\x1b[2m{text}\x1b[0m" if self._dim else text)

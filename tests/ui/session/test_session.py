@@ -196,3 +196,15 @@ async def test_a_stopped_reply_says_how_many_tokens_arrived(qtbot: QtBot) -> Non
         assert turn.reply.completion_tokens >= 1 and "Continue" in shown
         assert turn.reply.estimated and turn.reply.cost, "a stopped reply still cost its tokens"
         assert session.conversation_cost() == turn.reply.cost and "≈$" in window.status.text()
+
+
+@pytest.mark.asyncio
+async def test_an_empty_reply_that_ends_normally_is_marked(qtbot: QtBot) -> None:
+    async with open_window(
+        qtbot, tokens_per_second=0.0, first_token_delay=0.0, reply_tokens=0
+    ) as w:
+        session = w.current_session()
+        session.send("say nothing")
+        turn = await wait_reply(session)
+        assert turn.reply.status.value == "complete" and not turn.reply.text
+        assert "Empty reply: the server sent no text" in session.view.toPlainText()

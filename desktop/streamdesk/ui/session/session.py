@@ -358,6 +358,8 @@ class ChatSession(QObject):
             title, actions = ending_marks(
                 status, reply.finish_reason, reply.completion_tokens, reply.has_text
             )
+            if not title and reply.status is ReplyStatus.COMPLETE and not reply.has_text:
+                title = "Empty reply: the server sent no text"  # a normal end, nothing in it
             view.finish(status, failure_title=title or resumed_note(reply), actions=actions)
         if self.record is not None:
             self.record.reply_finished(turn)
