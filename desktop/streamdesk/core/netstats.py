@@ -67,6 +67,8 @@ class TraceStats:
     gap_p95_ms: float | None
     gap_p99_ms: float | None
     gap_max_ms: float | None
+    # a reply resumed after cuts: (ms after the start, tokens when it broke, kind, strategy)
+    resumes: tuple[tuple[float, int, str, str], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,6 +116,10 @@ def trace_stats(trace: StreamTrace) -> TraceStats:
         gap_p95_ms=percentile(gaps, 95),
         gap_p99_ms=percentile(gaps, 99),
         gap_max_ms=max(gaps) if gaps else None,
+        resumes=tuple(
+            ((t - origin) * 1000.0, tokens, kind, strategy)
+            for t, tokens, kind, strategy in trace.resumes
+        ),
     )
 
 

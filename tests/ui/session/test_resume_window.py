@@ -9,10 +9,12 @@ import pytest
 from pytestqt.qtbot import QtBot
 from ui_helpers import FAST, open_window, wait_reply, wait_text
 
+from streamdesk.core.netstats import trace_stats
 from streamdesk.core.providers import ModelInfo
 from streamdesk.core.store.settings import ProviderSettings, Settings
 from streamdesk.mock import MockServer, reply_for
 from streamdesk.mock.scenarios import FAULT_AFTER
+from streamdesk.ui.inspector.models import COLUMNS
 from streamdesk.ui.window.main_window import MainWindow
 
 
@@ -34,6 +36,10 @@ async def test_a_cut_reply_is_continued_and_marked(qtbot: QtBot, protocol: str) 
         assert "Connection cut" not in shown, shown[-300:]
         assert window.history.store is not None and turn.reply_id is not None
         assert window.history.store.get_message(turn.reply_id).content == whole
+        assert session.trace is not None  # the inspector lists where it broke and went on
+        resumed = dict(COLUMNS)["Resumed"]
+        assert resumed is not None
+        assert resumed(trace_stats(session.trace)) == f"cut_mid_stream @{FAULT_AFTER} → continue"
 
 
 @pytest.mark.asyncio

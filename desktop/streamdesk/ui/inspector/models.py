@@ -20,6 +20,11 @@ Index = QModelIndex | QPersistentModelIndex
 MAX_FRAME_ROWS = 20_000  # an SSE chunk can hold many lines; the view keeps the newest
 
 
+def _resumes(s: TraceStats) -> str:
+    """Where a reply broke and went on: "cut_mid_stream @812 → continue"; "" when it did not."""
+    return "; ".join(f"{kind} @{tokens} → {how}" for _at, tokens, kind, how in s.resumes)
+
+
 def _ms(v: float | None) -> str:
     return "" if v is None else f"{v:.1f}"
 
@@ -31,6 +36,7 @@ COLUMNS: tuple[tuple[str, Callable[[TraceStats], str] | None], ...] = (
     ("HTTP", lambda s: s.http_version.removeprefix("HTTP/")),
     ("Status", lambda s: "" if s.status is None else str(s.status)),
     ("Retries", lambda s: f"{s.retries} ({s.retry_wait_ms / 1000:.1f} s)" if s.retries else "0"),
+    ("Resumed", lambda s: _resumes(s)),
     ("Connect", lambda s: _ms(s.connect_ms)),
     ("Sent", lambda s: _ms(s.sent_ms)),
     ("1st byte", lambda s: _ms(s.first_byte_ms)),
