@@ -62,8 +62,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
+    from streamdesk.core.paths import UnusableDirectory
+
     try:
         result: int = handler(args)
+    except UnusableDirectory as exc:  # STREAMDESK_HOME where no folder can be made
+        print(f"streamdesk: {exc}", file=sys.stderr)
+        return 2
     except BrokenPipeError:
         # The reader went away (`streamdesk ask … | head`): stop quietly, as shell tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -2,6 +2,8 @@
 
 A key is read from a hidden prompt (terminal) or one line of stdin (scripts), never from an
 argument: arguments end up in shell history and in `ps` output for every user to read.
+Whitespace around the key is removed (with a notice); a key with spaces or control characters
+inside is refused.
 
 Exit codes: 0 ok, 1 no key stored for that provider, 2 usage (unknown provider, empty key),
 6 the OS keychain is not available.
@@ -66,9 +68,10 @@ def _check_provider(provider_id: str) -> bool:
 
 
 def _read_key(provider_id: str) -> str:
+    """The typed or piped line as it came, without the newline that ends it."""
     if sys.stdin.isatty():
-        return getpass.getpass(f"API key for {provider_id} (input hidden): ").strip()
-    return sys.stdin.readline().strip()
+        return getpass.getpass(f"API key for {provider_id} (input hidden): ")
+    return sys.stdin.readline().removesuffix("\n")
 
 
 def _keychain_call(action: Callable[[KeyStore], int]) -> int:
@@ -89,10 +92,18 @@ def _set(args: argparse.Namespace) -> int:
     provider_id: str = args.provider
     if not _check_provider(provider_id):
         return EXIT_USAGE
-    key = _read_key(provider_id)
+    from streamdesk.core.store.secrets import InvalidKey, clean_key
+
+    try:
+        key, notice = clean_key(provider_id, _read_key(provider_id))
+    except InvalidKey as exc:
+        warn(str(exc))
+        return EXIT_USAGE
     if not key:
         warn("no key given (type it at the prompt, or pipe one line on stdin)")
         return EXIT_USAGE
+    if notice:
+        warn(notice)
 
     def store_key(store: KeyStore) -> int:
         store.set(provider_id, key)

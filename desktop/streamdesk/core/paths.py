@@ -11,6 +11,17 @@ APP_NAME = "streamdesk"
 HOME_ENV = "STREAMDESK_HOME"
 
 
+class UnusableDirectory(OSError):
+    """A per-user directory cannot be made (e.g. `STREAMDESK_HOME` under a regular file).
+
+    An `OSError`, so whatever already copes with an unwritable disk copes with this; its text
+    is one sentence naming the path.
+    """
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
 def _base(kind: str) -> Path:
     home = os.environ.get(HOME_ENV)
     if home:
@@ -21,7 +32,13 @@ def _base(kind: str) -> Path:
         path = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
     else:
         path = Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: history, settings
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: history, settings
+    except OSError as exc:
+        hint = f"; set {HOME_ENV} to a folder that can be created" if home else ""
+        raise UnusableDirectory(
+            exc.errno or 0, f"Streamdesk cannot create the folder {path} ({exc.strerror}){hint}"
+        ) from None
     return path
 
 

@@ -40,6 +40,7 @@ _PATTERNS = (
     re.compile(r"\bsk-[A-Za-z0-9_-]{6,}"),
     re.compile(r"(?i)([?&](?:api_key|apikey|key|token|access_token)=)[^&#\s\"']+"),
     re.compile(r"(?i)(\"?x-(?:api-key|signature)\"?\s*[:=]\s*\"?)[A-Za-z0-9._~+/=-]{4,}"),
+    re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/@\s:\"']*:)[^/@\s\"']+(@)"),
 )
 _MIN_SECRET_LEN = 4  # shorter "secrets" would redact ordinary words
 
@@ -94,7 +95,18 @@ def redact_patterns(text: str) -> str:
     text = _PATTERNS[0].sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     text = _PATTERNS[1].sub(REDACTED, text)
     text = _PATTERNS[2].sub(lambda m: m.group(1) + REDACTED, text)
-    return _PATTERNS[3].sub(lambda m: m.group(1) + REDACTED, text)
+    text = _PATTERNS[3].sub(lambda m: m.group(1) + REDACTED, text)
+    return _PATTERNS[4].sub(lambda m: m.group(1) + REDACTED + m.group(2), text)
+
+
+def redact_known(text: str) -> str:
+    """`text` without any key this process has read, nor anything shaped like a secret.
+
+    Failure messages go through this where they are made, since an exception's text may quote
+    a request (an illegal header value, a URL with `?api_key=`) and every failure reaches the
+    terminal, `--json`, the history, exports, the inspector and the window.
+    """
+    return redact_text(text, SECRET_FILTER.secrets())
 
 
 class SecretFilter(logging.Filter):
@@ -142,8 +154,13 @@ SECRET_FILTER = SecretFilter()
 
 
 def remember_secret(secret: str) -> None:
-    """Register a value that must never appear in a log line."""
+    """Register a value that must never appear in a log line or a failure message.
+
+    The value is registered as given and stripped, so a key read with a stray CR or space is
+    caught in either spelling.
+    """
     SECRET_FILTER.add_secret(secret)
+    SECRET_FILTER.add_secret(secret.strip())
 
 
 def install_log_redaction(logger: logging.Logger | None = None) -> SecretFilter:

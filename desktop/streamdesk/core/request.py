@@ -5,6 +5,16 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
+
+from streamdesk.core.errors import StreamError
+from streamdesk.core.events import FailureKind
+from streamdesk.core.redact import redact_known, redact_url
+
+HTTP_SCHEMES = ("http", "https")
+WS_SCHEMES = ("ws", "wss")
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+SHOWN_CHARS = 40  # of a bad value quoted in a message: enough to recognise it
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +75,41 @@ class ChatRequest:
         )
 
 
+def shown(value: str) -> str:
+    """A bad value quoted in a message: without secrets, cut to a few dozen characters."""
+    text = redact_known(redact_url(value))
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
+
+
+def url_problem(url: str, schemes: tuple[str, ...]) -> str | None:
+    """Why `url` cannot be used with one of `schemes` (a short clause), or None when it can."""
+    if any(c.isspace() or not c.isprintable() for c in url):
+        return "it contains spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises for a port that is not a number from 0 to 65535
+    except ValueError as exc:
+        if "IPv6" in str(exc):
+            return "the host is not a valid IPv6 address"
+        return "the port must be a number from 0 to 65535"
+    if "://" not in url:
+        return f"it has no scheme (start it with {schemes[0]}://)"
+    if parts.scheme.lower() not in schemes:
+        return f"the scheme must be {' or '.join(schemes)}"
+    if not parts.hostname:
+        return "it has no host"
+    return None
+
+
+def check_url(url: str, what: str, schemes: tuple[str, ...]) -> None:
+    """Raise a BAD_REQUEST `StreamError` naming `what` when `url` cannot be used."""
+    problem = url_problem(url, schemes)
+    if problem is not None:
+        raise StreamError(
+            FailureKind.BAD_REQUEST, f'The {what} "{shown(url)}" is not valid: {problem}.'
+        )
+
+
 class AuthStyle(enum.Enum):
     BEARER = "bearer"  # Authorization: Bearer KEY
     X_API_KEY = "x-api-key"  # X-API-Key: KEY
@@ -94,6 +139,16 @@ class Endpoint:
     max_retries: int = 2
     ca_bundle: str | None = None  # path to a PEM bundle; TLS is always verified
     proxy: str | None = None  # None: honour the environment; "" : no proxy; else a URL
+
+    def __post_init__(self) -> None:
+        """Every URL is checked here, where it enters the request path, so a bad one is a
+        BAD_REQUEST failure naming it rather than an exception deep in httpx or websockets."""
+        if self.base_url:
+            check_url(self.base_url, "base URL", HTTP_SCHEMES)
+        if self.ws_url:
+            check_url(self.ws_url, "WebSocket URL", WS_SCHEMES)
+        if self.proxy:
+            check_url(self.proxy, "proxy URL", PROXY_SCHEMES)
 
     @property
     def chat_url(self) -> str:

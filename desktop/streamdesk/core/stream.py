@@ -27,6 +27,7 @@ from streamdesk.core.events import (
     StreamEvent,
     TextDelta,
 )
+from streamdesk.core.redact import redact_known
 from streamdesk.core.request import ChatRequest, Timeouts
 from streamdesk.core.trace import StreamTrace
 from streamdesk.core.transports import Transport, make_transport
@@ -164,7 +165,9 @@ async def stream_chat(
                         failure = Failure(FailureKind.CUT_MID_STREAM, _ENDED_EARLY)
                         break
                     except StreamError as exc:
-                        failure = exc.to_failure()
+                        failure = Failure(
+                            exc.kind, redact_known(exc.message), exc.retry_after, exc.status
+                        )
                         break
                     except asyncio.CancelledError:
                         if not dog.own_cancel():

@@ -22,6 +22,7 @@ from streamdesk.core.chat.reply import Reply
 from streamdesk.core.chat.target import KeySource, MissingKey, Target, resolve_endpoint
 from streamdesk.core.errors import StreamError
 from streamdesk.core.events import Done, Failure, FailureKind, StreamEvent, TextDelta
+from streamdesk.core.redact import redact_known
 from streamdesk.core.request import ChatRequest, Message
 from streamdesk.core.stream import backoff_delay, stream_chat
 from streamdesk.core.trace import StreamTrace
@@ -183,9 +184,9 @@ async def stream_reply(
             reply.missing_key = exc
             failure = missing_key_failure(exc)
         except StreamError as exc:  # e.g. a CA bundle that cannot be read
-            failure = Failure(exc.kind, str(exc), status=exc.status)
+            failure = Failure(exc.kind, redact_known(str(exc)), status=exc.status)
         except ValueError as exc:  # no WebSocket URL for this provider, an unknown protocol
-            failure = Failure(FailureKind.BAD_REQUEST, str(exc))
+            failure = Failure(FailureKind.BAD_REQUEST, redact_known(str(exc)))
         if failure is not None:
             reply.apply(failure)
             if recorder is not None:
@@ -257,7 +258,7 @@ async def stream_reply(
         raise
     except Exception as exc:  # a bug below must not leave a reply spinning forever
         log.exception("the stream failed unexpectedly")
-        failure = Failure(FailureKind.NETWORK, f"Unexpected error: {exc}")
+        failure = Failure(FailureKind.NETWORK, redact_known(f"Unexpected error: {exc}"))
         reply.apply(failure)
         if recorder is not None:
             recorder.apply(failure)

@@ -5,7 +5,12 @@ Keyring cannot enumerate items, so the ids that have a key (ids only, never a se
 `data_dir()/keychain-index.json`. When the keychain is missing or locked, `KeychainUnavailable`
 says so in one sentence and the caller may `hold_in_memory()` a key for this session instead.
 `STREAMDESK_API_KEY` overrides every provider's key for one run. Every key handed out is
-registered with the log redaction filter.
+registered with the redaction of logs and failure messages.
+
+A key is checked wherever it enters (keychain, environment, `keys set`, the settings dialog):
+whitespace around it (a key file with CRLF ends, a paste with a newline) is removed with a
+one-line notice, and a key with whitespace or control characters inside is refused, naming the
+provider and never echoing the key: sent as a header it would fail with the key quoted.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import logging
 import os
 import sys
 import threading
+import unicodedata
 
 import keyring
 import keyring.backend
@@ -67,6 +73,32 @@ def _reason(exc: BaseException) -> str:
     return text[:120] if text else type(exc).__name__
 
 
+class InvalidKey(KeychainUnavailable):
+    """A key with whitespace or control characters inside. A kind of `KeychainUnavailable`
+    because to every reader it is a key that cannot be used: each says why and goes on
+    without it."""
+
+
+def _unusable(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp")
+
+
+def clean_key(provider_id: str, raw: str) -> tuple[str, str | None]:
+    """(the key without surrounding whitespace, a notice when some was removed, else None).
+
+    Raises `InvalidKey` for a key with whitespace or control characters inside.
+    """
+    key = raw.strip()
+    if any(_unusable(c) for c in key):
+        raise InvalidKey(
+            f"The API key for {provider_id} contains spaces or control characters; "
+            f"set it again (streamdesk keys set {provider_id}, or Settings ▸ Providers)."
+        )
+    if key == raw or not key:
+        return key, None
+    return key, f"The API key for {provider_id} had whitespace around it; it was removed."
+
+
 def _is_fail_backend(backend: keyring.backend.KeyringBackend) -> bool:
     name = type(backend).__module__ + "." + type(backend).__name__
     return name in ("keyring.backends.fail.Keyring", "keyring.backends.null.Keyring")
@@ -78,6 +110,7 @@ class KeyStore:
     def __init__(self) -> None:
         self._memory: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._noticed: set[str] = set()  # providers whose stripped key was reported once
 
     # -- backend ----------------------------------------------------------------------------
 
@@ -113,12 +146,18 @@ class KeyStore:
         """The key to use: `STREAMDESK_API_KEY`, else a session key, else the keychain's.
 
         `environment=False` skips the variable (the proxy's credentials are not an API key).
+        Raises `InvalidKey` for a key that cannot be sent (see `clean_key`).
         """
         key = (os.environ.get(ENV_KEY) if environment else None) or self._memory.get(provider_id)
         if not key:
             key = self._keychain("get_password", provider_id)
-        if key:
-            remember_secret(key)
+        if not key:
+            return None
+        remember_secret(key)
+        key, notice = clean_key(provider_id, key)
+        if notice and provider_id not in self._noticed:
+            self._noticed.add(provider_id)
+            _log.warning("%s", notice)
         return key or None
 
     def source(self, provider_id: str) -> str | None:
@@ -130,11 +169,12 @@ class KeyStore:
         return "keychain" if self.get(provider_id) else None
 
     def set(self, provider_id: str, key: str) -> None:
-        """Store in the keychain (and drop any session copy). Raises KeychainUnavailable."""
-        key = key.strip()
+        """Store in the keychain (and drop any session copy). Raises KeychainUnavailable, and
+        `InvalidKey` for a key that cannot be sent."""
+        remember_secret(key)
+        key, _ = clean_key(provider_id, key)
         if not provider_id or not key:
             raise ValueError("a provider id and a non-empty key are needed")
-        remember_secret(key)
         self._keychain("set_password", provider_id, key)
         with self._lock:
             self._memory.pop(provider_id, None)
@@ -181,11 +221,12 @@ class KeyStore:
         return present
 
     def hold_in_memory(self, provider_id: str, key: str) -> None:
-        """Keep a key for this process only (the keychain is unavailable); never written."""
-        key = key.strip()
+        """Keep a key for this process only (the keychain is unavailable); never written.
+        Raises `InvalidKey` for a key that cannot be sent."""
+        remember_secret(key)
+        key, _ = clean_key(provider_id, key)
         if not key:
             raise ValueError("an empty key cannot be held")
-        remember_secret(key)
         with self._lock:
             self._memory[provider_id] = key
 

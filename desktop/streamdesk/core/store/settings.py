@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from streamdesk.core.errors import SettingsError
-from streamdesk.core.paths import config_dir
+from streamdesk.core.paths import UnusableDirectory, config_dir
 from streamdesk.core.providers import (
     BUILTIN_PROVIDERS,
     ModelInfo,
@@ -90,17 +90,21 @@ def _backup(path: Path) -> Path:
 
 def load_settings(path: Path | None = None) -> LoadResult:
     """The settings, or defaults plus a warning when the file is unreadable or invalid."""
-    path = settings_path() if path is None else path
     try:
+        path = settings_path() if path is None else path
         raw = path.read_bytes()
     except FileNotFoundError:
         return LoadResult(Settings())
+    except UnusableDirectory as exc:  # nothing to read there: defaults, and say why
+        return LoadResult(Settings(), f"{exc}; defaults are used")
     try:
         settings = parse_settings(tomllib.loads(raw.decode("utf-8")))
     except SettingsError as exc:
         problem = f"field '{exc.field}' {exc}" if exc.field else str(exc)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         problem = f"not valid TOML ({exc})"
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        problem = "nested too deeply"
     else:
         return LoadResult(settings)
     bak = _backup(path)

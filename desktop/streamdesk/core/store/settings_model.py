@@ -6,13 +6,23 @@ Parsing names the bad field (`SettingsError.field`) so the warning can say what 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from streamdesk.core.errors import SettingsError
 from streamdesk.core.providers import BUILTIN_PROVIDERS, DEFAULT_PROVIDER_ID, ModelInfo, Provider
-from streamdesk.core.request import CONTINUATIONS, AuthStyle, Timeouts
+from streamdesk.core.request import (
+    CONTINUATIONS,
+    HTTP_SCHEMES,
+    PROXY_SCHEMES,
+    WS_SCHEMES,
+    AuthStyle,
+    Timeouts,
+    shown,
+    url_problem,
+)
 
 PROTOCOLS = ("sse", "ws")
 THEMES = ("system", "light", "dark")
@@ -95,6 +105,15 @@ class LoadResult:
 # --- validation: TOML data -> dataclasses, with the bad field named -------------------------
 
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+MAX_TEXT = 4096  # characters of any one text value (a path, a URL, a name)
+MAX_SECONDS = 86400.0  # a timeout longer than a day is a typo
+
+
+def _shown(value: Any) -> str:
+    """A bad value for a message: repr of a number, a string cut to a few dozen characters."""
+    if isinstance(value, str):
+        return repr(shown(value))
+    return repr(value) if isinstance(value, int | float) else type(value).__name__
 
 
 def _get(data: dict[str, Any], key: str, kind: type, default: Any, where: str = "") -> Any:
@@ -105,8 +124,9 @@ def _get(data: dict[str, Any], key: str, kind: type, default: Any, where: str = 
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         ok, value = True, float(value)
     if not ok:
-        got = value if isinstance(value, str | int | float) else type(value).__name__
-        raise SettingsError(f"must be {_TYPE_NAMES[kind]}, got {got!r}", f"{where}{key}")
+        raise SettingsError(f"must be {_TYPE_NAMES[kind]}, got {_shown(value)}", f"{where}{key}")
+    if kind is str and len(value) > MAX_TEXT:
+        raise SettingsError(f"is too long ({len(value)} characters)", f"{where}{key}")
     return value
 
 
@@ -115,13 +135,29 @@ def _choice(
 ) -> str:
     value: str = _get(data, key, str, default, where)
     if value not in choices:
-        raise SettingsError(f"must be one of {', '.join(choices)}, got {value!r}", f"{where}{key}")
+        raise SettingsError(
+            f"must be one of {', '.join(choices)}, got {_shown(value)}", f"{where}{key}"
+        )
     return value
 
 
 def _positive(value: float, key: str) -> float:
+    """Seconds: above 0, finite, at most a day (nan would make every request time out)."""
+    if not math.isfinite(value) or value > MAX_SECONDS:
+        raise SettingsError(f"must be at most {MAX_SECONDS:g} seconds, got {value!r}", key)
     if value <= 0:
         raise SettingsError(f"must be greater than 0, got {value!r}", key)
+    return value
+
+
+def _url(
+    data: dict[str, Any], key: str, schemes: tuple[str, ...], default: str, where: str = ""
+) -> str:
+    """A URL that a request can use, or "" (not set)."""
+    value: str = _get(data, key, str, default, where)
+    problem = url_problem(value, schemes) if value else None
+    if problem is not None:
+        raise SettingsError(f"{_shown(value)} is not a valid URL: {problem}", f"{where}{key}")
     return value
 
 
@@ -188,8 +224,8 @@ def _parse_provider(data: Any, index: int) -> ProviderSettings:
     return ProviderSettings(
         id=pid,
         name=_get(data, "name", str, d.name, where),
-        base_url=_get(data, "base_url", str, d.base_url, where),
-        ws_url=_get(data, "ws_url", str, d.ws_url, where) or None,
+        base_url=_url(data, "base_url", HTTP_SCHEMES, d.base_url, where),
+        ws_url=_url(data, "ws_url", WS_SCHEMES, d.ws_url or "", where) or None,
         auth=auth,
         sign=_get(data, "sign", bool, d.sign, where),
         needs_key=_get(data, "needs_key", bool, d.needs_key, where),
@@ -220,7 +256,7 @@ def parse_settings(data: dict[str, Any]) -> Settings:
     font_size: int = _get(data, "font_size", int, d.font_size)
     if not 6 <= font_size <= 72:
         raise SettingsError(f"must be between 6 and 72, got {font_size!r}", "font_size")
-    proxy_url: str = _get(data, "proxy_url", str, d.proxy_url)
+    proxy_url = _url(data, "proxy_url", PROXY_SCHEMES, d.proxy_url)
     if proxy_password(proxy_url):
         raise SettingsError(
             "must not contain a password (it belongs in the keychain: streamdesk keys set proxy)",

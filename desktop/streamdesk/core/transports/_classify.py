@@ -15,12 +15,13 @@ import ssl
 import time
 import urllib.request
 from collections.abc import Iterator, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from streamdesk.core.errors import StreamError
 from streamdesk.core.events import FailureKind
+from streamdesk.core.redact import redact_known
 
 MAX_QUOTE = 200  # characters of a server's error message quoted in ours
 
@@ -49,6 +50,64 @@ def host_port(url: str) -> str:
     if ":" in host:
         host = f"[{host}]"
     return f"{host}:{port}"
+
+
+def origin(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) with the default port filled in; None for a URL that has none.
+
+    `ws` and `http` (and `wss` and `https`) count as one scheme: a WebSocket handshake is HTTP.
+    """
+    try:
+        parts = urlsplit(url)
+        scheme = {"ws": "http", "wss": "https"}.get(parts.scheme.lower(), parts.scheme.lower())
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port
+
+
+def redirect_target(url: str, location: str) -> str:
+    """Where a redirect from `url` to `location` goes (a relative location joined to it)."""
+    try:
+        return urljoin(url, location)
+    except ValueError:  # not even a URL: compared as it is, it matches no origin
+        return location
+
+
+def leaves_origin(url: str, target: str) -> bool:
+    """True when `target` is not on `url`'s origin (or has none that can be read)."""
+    there = origin(target)
+    return there is None or there != origin(url)
+
+
+def redirect_error(status: int, location: str | None, url: str, setting: str) -> StreamError:
+    """A 3xx: never followed to another origin (the credentials would go with it), and an SSE
+    POST is never followed at all, so the user fixes `setting` instead."""
+    host = host_of(url)
+    if not location:
+        return StreamError(
+            FailureKind.BAD_REQUEST,
+            f"HTTP {status} from {host}: a redirect that names no new address. "
+            f"Check the {setting}.",
+            status=status,
+        )
+    target = redirect_target(url, location)
+    if leaves_origin(url, target):
+        elsewhere = truncate(host_of(target), 60)
+        return StreamError(
+            FailureKind.BAD_REQUEST,
+            f"The server redirected to another host ({elsewhere}): update the {setting}. "
+            "Nothing was sent there.",
+            status=status,
+        )
+    path = truncate(urlsplit(target).path or "/", 60)
+    return StreamError(
+        FailureKind.BAD_REQUEST,
+        f"HTTP {status} from {host}: the server redirected to {path}: update the {setting}.",
+        status=status,
+    )
 
 
 def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -123,6 +182,8 @@ def http_error(
     host = host_of(url)
     quoted = server_message(body)
     said = f' The server said: "{quoted}"' if quoted else ""
+    if 300 <= status < 400:
+        return redirect_error(status, headers.get("location"), url, "base URL")
     if status == 401:
         msg = f"HTTP 401 from {host}: the API key was rejected."
         return StreamError(FailureKind.AUTHENTICATION, msg, status=status)
@@ -244,7 +305,7 @@ def network_error(
 def _describe(exc: BaseException) -> str:
     """A short text for an exception whose own message may be empty."""
     for err in _chain(exc):
-        text = str(err).strip()
+        text = redact_known(str(err).strip())
         if text:
             return truncate(text, 160)
     return type(exc).__name__

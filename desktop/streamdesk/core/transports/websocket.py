@@ -47,7 +47,7 @@ from streamdesk.core.events import (
 )
 from streamdesk.core.openai_chunks import empty_reply
 from streamdesk.core.providers import auth_parts, http_client_options
-from streamdesk.core.redact import redact_headers, redact_url
+from streamdesk.core.redact import redact_headers, redact_known, redact_url
 from streamdesk.core.request import ChatRequest, Endpoint
 from streamdesk.core.sse import message_too_big
 from streamdesk.core.trace import StreamTrace
@@ -56,14 +56,35 @@ from streamdesk.core.transports._classify import (
     environment_proxy,
     host_of,
     http_error,
+    leaves_origin,
     network_error,
+    redirect_error,
+    redirect_target,
     truncate,
 )
 from streamdesk.core.transports._tls import system_context
 from streamdesk.core.ws_frames import MAX_MESSAGE_BYTES, FrameInterpreter
 
 PING_INTERVAL = 20.0
+REDIRECTS = (300, 301, 302, 303, 307, 308)  # the statuses websockets follows
 CLOSE_TIMEOUT = 2.0  # a goodbye is polite, not worth making the user wait 10 s for
+
+
+class SameOriginConnect(connect):
+    """websockets' `connect`, following a redirect only within the origin (scheme, host, port).
+
+    websockets follows a redirect to another origin and strips only `Authorization` and
+    cookies: `X-API-Key`, `X-Signature` and a `?api_key=` in the URL would go along. A redirect
+    elsewhere fails instead, before anything is sent there.
+    """
+
+    def process_redirect(self, exc: Exception) -> Exception | str:
+        if isinstance(exc, InvalidStatus) and exc.response.status_code in REDIRECTS:
+            location = exc.response.headers.get("Location")
+            if location and leaves_origin(self.uri, redirect_target(self.uri, location)):
+                status = exc.response.status_code
+                return redirect_error(status, location, self.uri, "WebSocket URL")
+        return super().process_redirect(exc)
 
 
 class WebSocketTransport:
@@ -128,7 +149,9 @@ class WebSocketTransport:
         proxy = self.endpoint.proxy
         proxy_url = environment_proxy(url) if proxy is None else (proxy or None)
         try:
-            conn = await connect(url, additional_headers=headers, **self._connect_options(url))
+            conn = await SameOriginConnect(
+                url, additional_headers=headers, **self._connect_options(url)
+            )
         except InvalidStatus as exc:
             resp = exc.response
             trace.status = resp.status_code
@@ -142,7 +165,10 @@ class WebSocketTransport:
                 provider_id=self.provider_id,
             ) from None
         except (InvalidURI, InvalidProxy) as exc:
-            raise StreamError(FailureKind.BAD_REQUEST, f"Bad WebSocket address: {exc}") from None
+            raise StreamError(
+                FailureKind.BAD_REQUEST,
+                truncate(f"Bad WebSocket address: {redact_known(str(exc))}"),
+            ) from None
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             raise network_error(exc, redact_url(url), proxy=proxy_url) from exc
         self._open.add(conn)

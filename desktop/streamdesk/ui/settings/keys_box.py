@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from streamdesk.core.errors import KeychainUnavailable
-from streamdesk.core.store.secrets import ENV_KEY, KeyStore
+from streamdesk.core.store.secrets import ENV_KEY, InvalidKey, KeyStore, clean_key
 from streamdesk.ui.settings.ops import Tasks
 
 SOURCE_TEXT = {
@@ -44,6 +44,7 @@ class KeyBox(QGroupBox):
         self.store = store
         self.tasks = tasks
         self.provider_id = ""
+        self.cleaned_notice = ""  # whitespace removed from the key being saved, said once
         self.key_edit = QLineEdit(self)
         self.key_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.key_edit.setPlaceholderText("Paste the key here")
@@ -94,6 +95,19 @@ class KeyBox(QGroupBox):
     def typed_key(self) -> str:
         return self.key_edit.text().strip()
 
+    def _checked_key(self) -> str:
+        """The typed key without surrounding whitespace ("" when there is none or it cannot be
+        sent); the status line says what was removed or why it was refused."""
+        try:
+            key, notice = clean_key(self.provider_id, self.key_edit.text())
+        except InvalidKey as exc:
+            self.source_label.setText(str(exc))
+            return ""
+        if not key:
+            self.source_label.setText("Paste a key into the field first.")
+        self.cleaned_notice = notice or ""
+        return key
+
     def refresh(self) -> None:
         """Look up where the key comes from (in a thread) and show it."""
         self.tasks.spawn(self._refresh(self.provider_id))
@@ -101,19 +115,16 @@ class KeyBox(QGroupBox):
     # -- actions --------------------------------------------------------------------------
 
     def save_key(self) -> None:
-        key = self.typed_key()
-        if not key:
-            self.source_label.setText("Paste a key into the field first.")
-            return
-        self.tasks.spawn(self._save(self.provider_id, key))
+        key = self._checked_key()
+        if key:
+            self.tasks.spawn(self._save(self.provider_id, key))
 
     def delete_key(self) -> None:
         self.tasks.spawn(self._delete(self.provider_id))
 
     def hold_key(self) -> None:
-        key = self.typed_key()
+        key = self._checked_key()
         if not key:
-            self.source_label.setText("Paste a key into the field first.")
             return
         self.store.hold_in_memory(self.provider_id, key)
         self.key_edit.clear()
@@ -126,6 +137,11 @@ class KeyBox(QGroupBox):
     async def _refresh(self, pid: str) -> None:
         try:
             source = await asyncio.to_thread(self.store.source, pid)
+        except InvalidKey as exc:  # the stored key cannot be sent: replace it, no memory offer
+            if pid == self.provider_id:
+                self.source_label.setText(str(exc))
+                self.delete_button.setEnabled(True)
+            return
         except KeychainUnavailable as exc:
             if pid == self.provider_id:
                 self.source_label.setText(SOURCE_TEXT[None])
@@ -133,7 +149,9 @@ class KeyBox(QGroupBox):
                 self._set_note(str(exc))
             return
         if pid == self.provider_id:
-            self.source_label.setText(SOURCE_TEXT.get(source, SOURCE_TEXT[None]))
+            text = SOURCE_TEXT.get(source, SOURCE_TEXT[None])
+            self.source_label.setText(f"{text} {self.cleaned_notice}".strip())
+            self.cleaned_notice = ""
             self.delete_button.setEnabled(source in ("keychain", "memory"))
 
     async def _save(self, pid: str, key: str) -> None:
