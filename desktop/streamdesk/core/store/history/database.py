@@ -96,6 +96,7 @@ class HistoryDatabase:
         self._inode: tuple[int, int] | None = None  # the file this connection has open
         self._checked = threading.Event()
         self._damage: str | None = None  # what the background check found
+        self._repaired: str | None = None  # the damage this store repaired, for `check`
         self._checker: threading.Thread | None = None
         self._check_conn: sqlite3.Connection | None = None
         self._check_guard = threading.Lock()  # hands `_check_conn` to `_stop_check`
@@ -285,6 +286,7 @@ class HistoryDatabase:
                 except sqlite3.DatabaseError as exc:
                     if not is_corruption(exc):
                         raise
+            self._repaired = reason
             try:
                 self._rebuild_in_place(reason)
             except (OSError, sqlite3.Error):
@@ -301,7 +303,8 @@ class HistoryDatabase:
     def check(self) -> tuple[str, ...]:
         """Run the full `PRAGMA integrity_check` now; repair the file if it finds damage.
 
-        Returns the problems found (empty: sound, or repaired at open: see `recovery_notice`).
+        Returns the problems found, those this store already repaired since it opened included
+        (empty: sound).
         """
         with self.lock:
             self._checked.wait()
@@ -316,6 +319,8 @@ class HistoryDatabase:
                     problems = (str(exc),)
             if problems:
                 self._repair_now(problems[0], verify=False)
+            elif self._repaired is not None:  # repaired since this store opened: say so
+                problems = (self._repaired,)
             return problems
 
     # Reads and writes
