@@ -161,16 +161,21 @@ class LlmockServer:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                self.stop()
                 raise SystemExit(f"llmock exited {self.process.returncode}; see {self.log.name}")
             try:
                 http_get(f"{self.url}/health", timeout=1)
                 return self
             except OSError:
                 time.sleep(0.2)
-        self.__exit__()
+        self.stop()
         raise SystemExit(f"llmock did not answer within 30 s; see {self.log.name}")
 
     def __exit__(self, *_: object) -> None:
+        self.stop()
+        Path(self.log.name).unlink(missing_ok=True)  # kept only when llmock failed to start
+
+    def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -396,7 +401,7 @@ def print_details(results: list[CallResult], show: int) -> None:
            or r.text in ("repeated", "changed", "unmarked restart")]  # fmt: skip
     clear = [r for r in results if r.kind in CLEAR_FAILURES]
     for title, group in (("calls that missed the goal", odd), ("clear failures", clear)):
-        if not group:
+        if not group or show <= 0:
             continue
         print(f"\n{title} ({len(group)}; first {min(show, len(group))}):")
         for r in group[:show]:
