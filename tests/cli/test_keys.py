@@ -138,3 +138,24 @@ def test_terminal_prompt_is_hidden(pid: str) -> None:
         if proc.poll() is None:
             proc.kill()
         proc.communicate()
+
+
+@needs_keychain
+def test_set_strips_a_crlf_key_with_one_notice(pid: str) -> None:
+    done = run("set", pid, stdin="sk-crlf-file-key\r\n")
+    assert done.returncode == 0, done.stderr
+    assert keyring.get_password(SERVICE, pid) == "sk-crlf-file-key"
+    assert done.stderr.splitlines()[0] == (
+        f"streamdesk: The API key for {pid} had whitespace around it; it was removed."
+    )
+    assert "sk-crlf-file-key" not in done.stderr + done.stdout
+
+
+def test_set_refuses_a_key_with_inner_whitespace_without_echoing_it(pid: str) -> None:
+    done = run("set", pid, stdin="sk-half one\x07two\n")
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"streamdesk: The API key for {pid} contains spaces or control characters; "
+        f"set it again (streamdesk keys set {pid}, or Settings ▸ Providers).\n"
+    )
+    assert "sk-half" not in done.stdout

@@ -15,7 +15,7 @@ import pytest
 
 from streamdesk.core.errors import KeychainUnavailable
 from streamdesk.core.redact import REDACTED, install_log_redaction
-from streamdesk.core.store.secrets import INDEX_FILE, SERVICE, KeyStore
+from streamdesk.core.store.secrets import ENV_KEY, INDEX_FILE, SERVICE, InvalidKey, KeyStore
 from streamdesk.core.store.settings import Settings, save_settings
 
 _real_backend = keyring.get_keyring()
@@ -137,3 +137,39 @@ def test_empty_key_rejected(pid: str) -> None:
         KeyStore().set(pid, "   ")
     with pytest.raises(ValueError):
         KeyStore().hold_in_memory(pid, "")
+
+
+@needs_keychain
+def test_whitespace_around_a_key_is_removed_where_it_enters(
+    pid: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A keychain item or STREAMDESK_API_KEY with CRLF, a tab or spaces around the key: the key
+    is used without them and the person is told once per provider."""
+    keyring.set_password(SERVICE, pid, "sk-crlf-key-1234\r\n")
+    store = KeyStore()
+    with caplog.at_level(logging.WARNING, logger="streamdesk.core.store.secrets"):
+        assert store.get(pid) == "sk-crlf-key-1234"
+        assert store.get(pid) == "sk-crlf-key-1234"
+    notice = f"The API key for {pid} had whitespace around it; it was removed."
+    assert [r.getMessage() for r in caplog.records] == [notice]
+    monkeypatch.setenv(ENV_KEY, "  env-key-5678\t")
+    assert KeyStore().get(pid) == "env-key-5678"
+    store.set(pid, " sk-typed-9012 \n")
+    assert keyring.get_password(SERVICE, pid) == "sk-typed-9012"
+
+
+@pytest.mark.parametrize("key", ["sk-with space-1234", "sk-tab\there", "sk-ctl\x01x", "sk\u200bzw"])
+def test_a_key_with_whitespace_or_control_characters_inside_is_refused(
+    key: str, pid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = (
+        f"The API key for {pid} contains spaces or control characters; set it again "
+        f"(streamdesk keys set {pid}, or Settings ▸ Providers)."
+    )
+    for action in (lambda: KeyStore().set(pid, key), lambda: KeyStore().hold_in_memory(pid, key)):
+        with pytest.raises(InvalidKey) as info:
+            action()
+        assert str(info.value) == expected
+    monkeypatch.setenv(ENV_KEY, key)
+    with pytest.raises(InvalidKey):
+        KeyStore().get(pid)

@@ -115,6 +115,48 @@ def test_partial_override_of_builtin_inherits_the_rest() -> None:
         ('proxy_url = "http://u:pw@p:1"\n', "field 'proxy_url' must not contain a password"),
         ("theme = \n", "not valid TOML"),
         (b"\xff\xfe bad bytes", "not valid TOML"),
+        (
+            "connect_timeout = nan\n",
+            "field 'connect_timeout' must be at most 86400 seconds, got nan",
+        ),
+        ("first_token_timeout = nan\n", "field 'first_token_timeout' must be at most 86400 sec"),
+        ("stall_timeout = inf\n", "field 'stall_timeout' must be at most 86400 seconds, got inf"),
+        ("connect_timeout = -0.5\n", "field 'connect_timeout' must be greater than 0, got -0.5"),
+        ("first_token_timeout = 1e300\n", "field 'first_token_timeout' must be at most 86400"),
+        (
+            '[[providers]]\nid = "x"\ntimeouts = {connect = nan}\n',
+            "field 'providers[0].timeouts.connect' must be at most 86400 seconds, got nan",
+        ),
+        pytest.param(
+            "x = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply", id="deep-arrays"
+        ),
+        pytest.param(
+            "x = " + "{a = " * 5000 + "1" + "}" * 5000 + "\n", "nested too deeply", id="deep-tables"
+        ),
+        pytest.param(
+            'ca_bundle = "' + "A" * 10_000_000 + '"\n',
+            "field 'ca_bundle' is too long (10000000 ",
+            id="ca-bundle-10MB",
+        ),
+        pytest.param(
+            "font_size = '" + "9" * 100_000 + "'\n",
+            "field 'font_size' must be an integer, got '999",
+            id="font-size-100k-digits",
+        ),
+        (
+            '[[providers]]\nid = "x"\nbase_url = "http://127.0.0.1:70000/v1"\n',
+            "field 'providers[0].base_url' 'http://127.0.0.1:70000/v1' is not a valid URL: "
+            "the port must be a number from 0 to 65535",
+        ),
+        (
+            '[[providers]]\nid = "x"\nbase_url = "http://[::1/v1"\n',
+            "field 'providers[0].base_url' 'http://[::1/v1' is not a valid URL: the host is not",
+        ),
+        (
+            '[[providers]]\nid = "x"\nws_url = "ws://127.0.0.1:port/ws"\n',
+            "field 'providers[0].ws_url' 'ws://127.0.0.1:port/ws' is not a valid URL: the port",
+        ),
+        ('proxy_url = "proxy.example:3128"\n', "it has no scheme (start it with http://)"),
     ],
 )
 def test_invalid_file_is_kept_as_bak_and_defaults_used(
@@ -129,6 +171,7 @@ def test_invalid_file_is_kept_as_bak_and_defaults_used(
     assert result.warning.startswith("settings.toml: ")
     assert field_text in result.warning
     assert result.warning.endswith("the file was kept as settings.toml.bak and defaults are used")
+    assert len(result.warning) < 300  # a huge value is never echoed whole
     assert path.with_name("settings.toml.bak").read_bytes() == raw
     assert path.read_bytes() == raw  # the original is not touched by loading
 

@@ -23,6 +23,7 @@ import keyring.backends.fail
 import keyring.errors
 import pytest
 
+from streamdesk.core.request import AuthStyle
 from streamdesk.core.store.secrets import SERVICE, KeyStore
 from streamdesk.core.store.settings import ProviderSettings, Settings, save_settings
 from streamdesk.mock import MockServer, reply_for, run_mock_in_thread
@@ -190,3 +191,78 @@ def test_the_key_and_signatures_appear_in_no_file_log_or_output(
     assert (streamdesk_home / "config" / "settings.toml").exists() or any(
         streamdesk_home.rglob("settings.toml")
     )
+
+
+QUERY_PROVIDER = "e2e-query"  # a profile with `auth = "query"`: the key goes in the WS URL
+_PLAIN_CLI = "import sys\nfrom streamdesk.cli import main\nsys.exit(main(sys.argv[2:]))\n"
+
+
+@pytest.fixture
+def crlf_key() -> Iterator[str]:
+    """A random key stored with the CR of a CRLF key file, as a keychain item can hold it."""
+    value = "q" + secrets.token_hex(20)
+    for pid in (CLI_PROVIDER, QUERY_PROVIDER):
+        keyring.set_password(SERVICE, pid, value + "\r")
+    yield value
+    for pid in (CLI_PROVIDER, QUERY_PROVIDER):
+        with contextlib.suppress(keyring.errors.KeyringError):
+            keyring.delete_password(SERVICE, pid)
+
+
+def test_a_key_in_a_failure_reaches_no_output_history_or_export(
+    crlf_key: str, streamdesk_home: Path, tmp_path: Path
+) -> None:
+    """A key read with a trailing CR is sent without it (one notice); a failure that quotes
+    the key (a WebSocket URL carrying `?api_key=` that websockets refuses) shows it nowhere:
+    stderr, stdout, `--json`, the history file, `history show` and both exports."""
+    server, stop = run_mock_in_thread(api_key=crlf_key, tokens_per_second=0, first_token_delay=0)
+    try:
+        profile = ProviderSettings(
+            QUERY_PROVIDER,
+            "E2E query",
+            server.sse_base_url,
+            ws_url=server.ws_url + "#fragment",  # a fragment: websockets rejects the URI
+            sign=True,
+        )
+        profile.auth = AuthStyle.QUERY_PARAM
+        profile.default_model = "gpt-4.1"
+        save_settings(Settings(active_provider=QUERY_PROVIDER, providers=[profile]))
+        logs = tmp_path / "logs"
+        logs.mkdir()
+        ok = _run(  # the CLI's own logging: warnings on stderr
+            _PLAIN_CLI, "-", "ask", PROMPT, "--provider", CLI_PROVIDER,
+            "--base-url", server.sse_base_url, "--model", "gpt-4.1", home=streamdesk_home,
+        )  # fmt: skip
+        failed = [
+            _run(_CLI, str(logs / f"ws{n}.log"), "ask", PROMPT, "--protocol", "ws", *extra,
+                 home=streamdesk_home)
+            for n, extra in enumerate(([], ["--json"]))
+        ]  # fmt: skip
+    finally:
+        stop()
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.strip() == "".join(reply_for(PROMPT)).strip()
+    notice = f"The API key for {CLI_PROVIDER} had whitespace around it; it was removed."
+    assert ok.stderr.count(notice) == 1, ok.stderr
+    for run in failed:
+        assert run.returncode == 9, run.stderr
+        assert "Bad WebSocket address: " in run.stderr + run.stdout
+        assert "api_key=[redacted]" in run.stderr + run.stdout
+    assert '"type": "failure"' in failed[1].stdout
+    listed = _run(_CLI, str(logs / "list.log"), "history", "list", home=streamdesk_home)
+    ids = [line.split()[0] for line in listed.stdout.splitlines()[1:] if line.strip()]
+    assert len(ids) == 3, listed.stdout
+    outputs = [ok.stdout, ok.stderr, *(r.stdout + r.stderr for r in failed)]
+    for cid in ids:
+        outputs.append(_run(_CLI, str(logs / "show.log"), "history", "show", cid,
+                            home=streamdesk_home).stdout)  # fmt: skip
+        for fmt in ("md", "json"):
+            out = streamdesk_home / "exports" / f"{cid}.{fmt}"
+            out.parent.mkdir(exist_ok=True)
+            export = _run(_CLI, str(logs / "export.log"), "history", "export", cid,
+                          "--format", fmt, "--out", str(out), home=streamdesk_home)  # fmt: skip
+            assert export.returncode == 0, export.stderr
+    assert any("api_key=[redacted]" in text for text in outputs[4:]), outputs[4:]
+    assert not [text for text in outputs if crlf_key in text]
+    assert _files_holding(streamdesk_home, [crlf_key]) == []
+    assert _files_holding(logs, [crlf_key]) == []
