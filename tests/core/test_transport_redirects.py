@@ -68,6 +68,13 @@ async def serve(raw: RawServer) -> asyncio.Server:
     return server
 
 
+def keyed(port: int, auth: AuthStyle = AuthStyle.X_API_KEY) -> Endpoint:
+    """An endpoint on loopback `port` that sends the key (in `auth`'s way) and signs."""
+    base = f"http://127.0.0.1:{port}/v1"
+    ws = f"ws://127.0.0.1:{port}/v1/ws/chat"
+    return Endpoint(base, ws, api_key=KEY, auth=auth, sign=True, timeouts=QUICK, proxy="")
+
+
 async def failure_of(protocol: str, endpoint: Endpoint) -> Failure:
     transport = make_transport(protocol, endpoint)
     try:
@@ -88,16 +95,7 @@ async def test_websocket_redirect_to_another_origin_fails_and_sends_nothing_ther
         target = f"ws://127.0.0.1:{recorder.port}/v1/ws/chat"
         redirector = RawServer(lambda _: redirect(302, target))
         async with await serve(redirector):
-            endpoint = Endpoint(
-                f"http://127.0.0.1:{redirector.port}/v1",
-                f"ws://127.0.0.1:{redirector.port}/v1/ws/chat",
-                api_key=KEY,
-                auth=auth,
-                sign=True,
-                timeouts=QUICK,
-                proxy="",
-            )
-            failure = await failure_of("ws", endpoint)
+            failure = await failure_of("ws", keyed(redirector.port, auth))
     assert failure.kind is FailureKind.BAD_REQUEST
     assert failure.message == (
         f"The server redirected to another host (127.0.0.1:{recorder.port}): "
@@ -112,17 +110,7 @@ async def test_websocket_redirect_within_the_origin_is_followed_with_the_credent
         lambda path: redirect(301, "/v2/ws") if path.startswith("/v1") else NOT_FOUND
     )
     async with await serve(server):
-        base = f"http://127.0.0.1:{server.port}/v1"
-        endpoint = Endpoint(
-            base,
-            f"ws://127.0.0.1:{server.port}/v1/ws/chat",
-            api_key=KEY,
-            auth=AuthStyle.X_API_KEY,
-            sign=True,
-            timeouts=QUICK,
-            proxy="",
-        )
-        failure = await failure_of("ws", endpoint)
+        failure = await failure_of("ws", keyed(server.port))
     assert failure.kind is FailureKind.NOT_FOUND
     assert [path for path, _ in server.heads] == ["/v1/ws/chat", "/v2/ws"]
     followed = server.heads[1][1]
@@ -135,15 +123,7 @@ async def test_sse_redirect_to_another_origin_is_a_clear_failure() -> None:
         target = f"http://127.0.0.1:{recorder.port}/v1/chat/completions"
         redirector = RawServer(lambda _: redirect(307, target))
         async with await serve(redirector):
-            endpoint = Endpoint(
-                f"http://127.0.0.1:{redirector.port}/v1",
-                api_key=KEY,
-                auth=AuthStyle.X_API_KEY,
-                sign=True,
-                timeouts=QUICK,
-                proxy="",
-            )
-            failure = await failure_of("sse", endpoint)
+            failure = await failure_of("sse", keyed(redirector.port))
     assert failure.kind is FailureKind.BAD_REQUEST and failure.status == 307
     assert failure.message == (
         f"The server redirected to another host (127.0.0.1:{recorder.port}): "
