@@ -53,9 +53,11 @@ def test_redact_known_hides_registered_keys_and_secret_shapes() -> None:
     remember_secret(f" {key}\r\n")  # registered as read and as used
     text = (
         f"Illegal header value b'Bearer {key}\\r' x-signature: abcdef0123456789 "
-        f"ws://h/ws?api_key={key}&x=1 proxy http://bob:hunter2@proxy:3128 and {key}"
+        f"ws://h/ws?api_key={key}&x=1 proxy http://bob:hunter2@proxy:3128 and {key} "
+        "invalid X-Signature header: 0123456789abcdef"
     )
     clean = redact_known(text)
     assert key not in clean and "abcdef0123456789" not in clean and "hunter2" not in clean
     assert "http://bob:[redacted]@proxy:3128" in clean
     assert "x-signature: [redacted]" in clean
+    assert "invalid X-Signature header: [redacted]" in clean

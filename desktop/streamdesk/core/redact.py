@@ -39,7 +39,9 @@ _PATTERNS = (
     re.compile(r"\b([Bb]earer)(\s+)[A-Za-z0-9._~+/=-]{8,}"),
     re.compile(r"\bsk-[A-Za-z0-9_-]{6,}"),
     re.compile(r"(?i)([?&](?:api_key|apikey|key|token|access_token)=)[^&#\s\"']+"),
-    re.compile(r"(?i)(\"?x-(?:api-key|signature)\"?\s*[:=]\s*\"?)[A-Za-z0-9._~+/=-]{4,}"),
+    re.compile(
+        r"(?i)(\"?x-(?:api-key|signature)\"?(?:\s+header)?\s*[:=]\s*\"?)[A-Za-z0-9._~+/=-]{4,}"
+    ),
     re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/@\s:\"']*:)[^/@\s\"']+(@)"),
 )
 _MIN_SECRET_LEN = 4  # shorter "secrets" would redact ordinary words

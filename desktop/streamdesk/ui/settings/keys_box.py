@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from streamdesk.core.errors import KeychainUnavailable
+from streamdesk.core.redact import remember_secret
 from streamdesk.core.store.secrets import ENV_KEY, InvalidKey, KeyStore, clean_key
 from streamdesk.ui.settings.ops import Tasks
 
@@ -93,7 +94,11 @@ class KeyBox(QGroupBox):
         self.refresh()
 
     def typed_key(self) -> str:
-        return self.key_edit.text().strip()
+        """The field's key (Test connection sends it), registered so no failure quotes it."""
+        text = self.key_edit.text()
+        if text.strip():
+            remember_secret(text)
+        return text.strip()
 
     def _checked_key(self) -> str:
         """The typed key without surrounding whitespace ("" when there is none or it cannot be
@@ -158,6 +163,7 @@ class KeyBox(QGroupBox):
         try:
             await asyncio.to_thread(self.store.set, pid, key)
         except KeychainUnavailable as exc:
+            self.cleaned_notice = ""  # nothing was saved: the notice would be about nothing
             self._set_note(str(exc))
             return
         if pid == self.provider_id:
