@@ -130,8 +130,12 @@ async def stream_chat(
     timeouts: Timeouts,
     max_retries: int = 2,
     sleep: Sleep = asyncio.sleep,
+    failed_before: int = 0,
 ) -> AsyncGenerator[StreamEvent, None]:
     """Stream one reply; always ends with exactly one `Done` or `Failure`.
+
+    `failed_before` counts the requests of this reply that already failed (a resumed reply):
+    the backoff goes on growing from there instead of starting again.
 
     Never raises `StreamError`; `CancelledError` propagates (the caller keeps what it received).
     Retries only before the first text or reasoning token, so text is never duplicated.
@@ -199,14 +203,14 @@ async def stream_chat(
                 failure = _timeout_failure(failure.kind, timeouts, tokens, trace.url)
             retry = attempt - 1
             too_long = failure.retry_after is not None and failure.retry_after > MAX_RETRY_AFTER
-            # A connection dropped after the headers but before the first token lost nothing:
-            # it is retried like one that was refused.
-            dropped_early = failure.kind is FailureKind.CUT_MID_STREAM
+            # A connection dropped after the headers, or a malformed chunk, before the first
+            # token lost nothing: it is retried like a connection that was refused.
+            dropped_early = failure.kind in (FailureKind.CUT_MID_STREAM, FailureKind.BAD_RESPONSE)
             retryable = failure.kind.retryable or dropped_early
             if tokens or not retryable or retry >= max_retries or too_long:
                 yield failure
                 return
-            delay = backoff_delay(retry, failure.retry_after)
+            delay = backoff_delay(retry + failed_before, failure.retry_after)
             yield Retrying(attempt, delay, failure)
             waited = time.perf_counter()
             try:

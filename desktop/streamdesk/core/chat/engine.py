@@ -24,7 +24,7 @@ from streamdesk.core.errors import StreamError
 from streamdesk.core.events import Done, Failure, FailureKind, StreamEvent, TextDelta
 from streamdesk.core.redact import redact_known
 from streamdesk.core.request import ChatRequest, Message
-from streamdesk.core.stream import backoff_delay, stream_chat
+from streamdesk.core.stream import Sleep, backoff_delay, stream_chat
 from streamdesk.core.trace import StreamTrace
 from streamdesk.core.transports import Transport, make_transport
 
@@ -52,6 +52,9 @@ RESUMABLE = frozenset(
     }
 )
 RESUME_STRATEGIES = ("continue", "restart", "off")
+# Requests one reply may make, retries and resumes together: a bounded total, so a flaky server
+# never sees a retry storm from one reply.
+MAX_REQUESTS = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +155,7 @@ async def stream_reply(
     recorder: ReplyRecorder | None = None,
     extra_headers: Mapping[str, str] | None = None,
     resume: ResumePolicy | None = None,
+    sleep: Sleep = asyncio.sleep,
 ) -> AsyncGenerator[ChatEvent, None]:
     """Stream `request` to `reply.target`; every stream ends with one Done or Failure event.
 
@@ -194,7 +198,7 @@ async def stream_reply(
             yield failure
             return
         assert transport is not None
-        attempt, joiner = 1, None
+        attempt, joiner, failed = 1, None, 0
         while True:
             broke: Failure | None = None
             events = stream_chat(
@@ -202,7 +206,9 @@ async def stream_reply(
                 request,
                 trace=reply.trace,
                 timeouts=endpoint.timeouts,
-                max_retries=endpoint.max_retries,
+                max_retries=min(endpoint.max_retries, MAX_REQUESTS - 1 - failed),
+                failed_before=failed,
+                sleep=sleep,
             )
             async with contextlib.aclosing(events):
                 async for event in events:
@@ -221,9 +227,10 @@ async def stream_reply(
                     if (
                         isinstance(event, Failure)
                         and event.kind in RESUMABLE
-                        and reply.deltas > 0
+                        and (reply.deltas > 0 or reply.attempts)  # text in this or an earlier
                         and policy.strategy in ("continue", "restart")
                         and attempt <= policy.attempts
+                        and failed + reply.trace.attempts < MAX_REQUESTS
                     ):
                         broke = event
                         break
@@ -245,14 +252,15 @@ async def stream_reply(
             elif recorder is not None:
                 recorder.restart(reply)
             attempt += 1
-            delay = backoff_delay(attempt - 2, broke.retry_after)
+            failed += reply.trace.attempts  # every request of this try failed, the last included
+            delay = backoff_delay(failed - 1, broke.retry_after)
             tokens = reply.completion_tokens
             reply.trace.resumes.append(
                 (time.perf_counter(), tokens, broke.kind.value, policy.strategy)
             )
             reply.reopen(policy.strategy, sum(len(m.content) for m in request.messages))
             yield Resuming(attempt, policy.attempts + 1, policy.strategy, delay, broke, tokens)
-            await asyncio.sleep(delay)
+            await sleep(delay)
     except asyncio.CancelledError:
         reply.stop()
         raise
@@ -283,6 +291,7 @@ async def collect(
     recorder: ReplyRecorder | None = None,
     extra_headers: Mapping[str, str] | None = None,
     resume: ResumePolicy | None = None,
+    sleep: Sleep = asyncio.sleep,
 ) -> Reply:
     """Stream `request` to its end and return the reply (for callers that only want figures)."""
     events = stream_reply(
@@ -293,6 +302,7 @@ async def collect(
         recorder=recorder,
         extra_headers=extra_headers,
         resume=resume,
+        sleep=sleep,
     )
     async with contextlib.aclosing(events):
         async for _ in events:
