@@ -129,3 +129,10 @@ def test_an_empty_reply_that_ends_normally_is_marked() -> None:
         stop()
     assert done.returncode == 0 and done.stdout.strip() == ""
     assert "empty reply: the server ended the reply normally but sent no text" in done.stderr
+
+
+def test_a_timeout_flag_that_is_not_a_number_of_seconds_is_a_usage_error() -> None:
+    for value in ("nan", "inf", "-1", "0"):
+        done = ask(PROMPT, "--first-token-timeout", value, "--no-save")
+        assert done.returncode == 2 and "--first-token-timeout must be" in done.stderr
+        assert "Traceback" not in done.stderr

@@ -123,6 +123,9 @@ def timeouts_of(provider: Provider, args: argparse.Namespace) -> Timeouts | None
     """The provider's timeouts with `--first-token-timeout` / `--stall-timeout` on top."""
     first = getattr(args, "first_token_timeout", None)
     stall = getattr(args, "stall_timeout", None)
+    for flag, value in (("--first-token-timeout", first), ("--stall-timeout", stall)):
+        if value is not None and not (0 < value <= 86_400):  # nan and inf fail this too
+            raise UsageError(f"{flag} must be a number of seconds above 0, at most 86400")
     if first is None and stall is None:
         return None
     timeouts = provider.timeouts
