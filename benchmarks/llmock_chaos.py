@@ -41,7 +41,8 @@ one reads "malformed_chunk_ignored"; `--chunk-delay-ms 20` paces the chunks so t
 that stops reading is seen to stop.
 
 Run: .venv/bin/python benchmarks/llmock_chaos.py [--resume auto|continue|restart|off]
-     [--calls 100] [--jobs 4] [--max-retries N] [--show 10] [--chunk-delay-ms 0]
+     [--calls 100] [--jobs 4] [--max-retries N] [--resume-attempts N] [--show 10]
+     [--chunk-delay-ms 0]
 """
 
 from __future__ import annotations
@@ -278,6 +279,11 @@ async def ask(n: int, calls: int, args: argparse.Namespace, url: str) -> CallRes
         str(STREAMDESK), "ask", "--base-url", f"{url}/v1", "--model", MODEL, "--no-save",
         "--resume", args.resume,
         *(["--max-retries", str(args.max_retries)] if args.max_retries is not None else []),
+        *(
+            ["--resume-attempts", str(args.resume_attempts)]
+            if args.resume_attempts is not None
+            else []
+        ),
         prompt,
     ]  # fmt: skip
     started = time.monotonic()
@@ -374,7 +380,12 @@ def print_table(results: list[CallResult], skipped: int, args: argparse.Namespac
     ]
     width = max(len(label) for label, _ in rows)
     title = f"--resume {args.resume}, {len(results)} calls" + (
-        f", --max-retries {args.max_retries}" if args.max_retries is not None else ""
+        (f", --max-retries {args.max_retries}" if args.max_retries is not None else "")
+        + (
+            f", --resume-attempts {args.resume_attempts}"
+            if args.resume_attempts is not None
+            else ""
+        )
     )
     print(f"\n{title}")
     print(f"{'outcome':<{width}}  calls")
@@ -437,6 +448,9 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=4, help="calls at a time")
     parser.add_argument("--max-retries", type=int, help="passed to ask (default: ask's own)")
+    parser.add_argument(
+        "--resume-attempts", type=int, help="passed to ask (default: the provider's)"
+    )
     parser.add_argument("--show", type=int, default=10, help="failing calls listed per group")
     parser.add_argument(
         "--chunk-delay-ms",

@@ -108,6 +108,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="after a cut mid-reply: carry the reply on, send it again, or stop (default auto:"
         " the provider's way)",
     )
+    p.add_argument(
+        "--resume-attempts",
+        type=int,
+        metavar="N",
+        help="how many times a cut reply is resumed (default: the provider's, 2)",
+    )
     add_network_flags(p)
     p.add_argument("--no-save", action="store_true", help="do not store the exchange in history")
     p.add_argument(
@@ -191,7 +197,7 @@ async def _ask(args: argparse.Namespace, prompt: str | None, sink: Sink) -> int:
             trace=trace,
             recorder=recorder,
             extra_headers=headers,
-            resume=ResumePolicy.of(target, args.resume),
+            resume=ResumePolicy.of(target, args.resume, args.resume_attempts),
         )
         # aclosing: if the consumer raises (a closed stdout), the generators unwind here, on
         # this loop, not later in asyncio's finalizer where httpx can no longer close.

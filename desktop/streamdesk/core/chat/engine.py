@@ -66,12 +66,16 @@ class ResumePolicy:
     attempts: int = 2
 
     @classmethod
-    def of(cls, target: Target, override: str | None = None) -> ResumePolicy:
-        """The provider's policy; `override` ("auto" = the provider's) chooses another."""
+    def of(
+        cls, target: Target, override: str | None = None, attempts: int | None = None
+    ) -> ResumePolicy:
+        """The provider's policy; `override` ("auto" = the provider's) and `attempts` choose
+        another."""
         provider = target.provider
         chosen = target.resume or provider.resume
         strategy = chosen if override in (None, "auto") else override
-        return cls(strategy or "off", provider.resume_attempts)
+        count = provider.resume_attempts if attempts is None else max(0, attempts)
+        return cls(strategy or "off", count)
 
 
 @dataclass(frozen=True, slots=True)
