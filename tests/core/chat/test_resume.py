@@ -80,6 +80,7 @@ async def test_a_reply_cut_once_ends_whole_and_identical_to_the_uncut_one(
         assert reply.completion_tokens == TOKENS
     assert reply.cost is not None and reply.estimated, "the cut part had no usage"
     assert reply.trace is not None and len(reply.trace.resumes) == 1
+    assert reply.ttft is not None and reply.first_ttft == reply.ttft, "the first attempt's"
 
 
 @pytest.mark.asyncio

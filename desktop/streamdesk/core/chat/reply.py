@@ -112,6 +112,7 @@ class Reply:
     cost: float | None = None  # USD, settled when the reply ends (None: a price is unknown)
     estimated: bool = False  # tokens and cost estimated: the server sent no usage
     attempts: list[Attempt] = field(default_factory=list)  # earlier attempts, when resumed
+    first_ttft: float | None = None  # of the first attempt: a resumed reply keeps its TTFT
 
     @property
     def text(self) -> str:
@@ -167,6 +168,8 @@ class Reply:
         assert failure is not None, "only a failed reply is resumed"
         attempt = Attempt(failure.kind, self.completion_tokens, len(self.text), strategy)
         self.attempts.append(attempt)
+        if self.first_ttft is None and self.trace is not None:
+            self.first_ttft = self.trace.ttft
         if strategy == "continue":
             self.earlier = Earlier(self.completion_tokens, self.cost, self.estimated)
         else:
@@ -229,7 +232,7 @@ class Reply:
             status=self.status,
             protocol=self.target.protocol,
             retrying=self.retrying is not None,
-            ttft=None if trace is None else trace.ttft,
+            ttft=self.ttft,
             tokens_per_s=None if trace is None else trace.tokens_per_second,
             prompt_tokens=self.prompt_tokens,
             completion_tokens=self.completion_tokens,
@@ -238,6 +241,13 @@ class Reply:
             bytes_received=0 if trace is None else trace.bytes_received,
         )
 
+    @property
+    def ttft(self) -> float | None:
+        """Seconds from the request to the first token (the first attempt's, when resumed)."""
+        if self.first_ttft is not None:
+            return self.first_ttft
+        return None if self.trace is None else self.trace.ttft
+
     def timings(self) -> dict[str, float] | None:
         """Time to first token, total time and tokens per second (stored with the reply)."""
         trace = self.trace
@@ -245,8 +255,8 @@ class Reply:
             return None
         end = self.ended_at if self.ended_at is not None else time.perf_counter()
         out: dict[str, float] = {"total": round(end - trace.t_start, 4)}
-        if trace.ttft is not None:
-            out["ttft"] = round(trace.ttft, 4)
+        if self.ttft is not None:
+            out["ttft"] = round(self.ttft, 4)
         speed = trace.tokens_per_second
         if speed is not None:
             out["tokens_per_s"] = round(speed, 2)
