@@ -72,7 +72,7 @@ async def run(
 ) -> list[StreamEvent]:
     ep = endpoint(mock, timeouts=timeouts, **endpoint_kw)
     extra = {"X-Mock-Scenario": scenario, **(headers or {})}
-    transport = make_transport(protocol, ep, provider_id="mock", extra_headers=extra)
+    transport = make_transport(protocol, ep, extra_headers=extra)
     request = ChatRequest("gpt-4.1", (Message("user", PROMPT),))
     try:
         return [
@@ -154,7 +154,7 @@ async def test_http_statuses_fail_at_once_with_their_kind(
 
 def test_a_rejected_key_is_a_fact_that_each_front_end_words() -> None:
     """The core says what happened; the window adds Open Settings, the CLI `keys set`."""
-    error = http_error(401, {}, b"", "https://api.openai.com/v1", provider_id="openai")
+    error = http_error(401, {}, b"", "https://api.openai.com/v1")
     assert error.message == "HTTP 401 from api.openai.com: the API key was rejected."
 
 

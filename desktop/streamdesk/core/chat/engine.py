@@ -185,7 +185,6 @@ async def stream_reply(
             transport = make_transport(
                 target.protocol,
                 endpoint,
-                provider_id=target.provider.id,
                 extra_headers=dict(extra_headers) if extra_headers else None,
             )
         except MissingKey as exc:

@@ -33,22 +33,20 @@ def make_transport(
     protocol: str,
     endpoint: Endpoint,
     *,
-    provider_id: str | None = None,
     extra_headers: Mapping[str, str] | None = None,
 ) -> Transport:
     """A transport for `"sse"` or `"ws"`; modules load lazily so `ask` over SSE skips websockets.
 
-    `provider_id` only names the provider in messages (`streamdesk keys set ID`);
     `extra_headers` go on every request (e.g. the mock's `X-Mock-Scenario`).
     """
     if protocol == "sse":
         from streamdesk.core.transports.sse_http import SSETransport
 
-        return SSETransport(endpoint, provider_id=provider_id, extra_headers=extra_headers)
+        return SSETransport(endpoint, extra_headers=extra_headers)
     if protocol in ("ws", "websocket"):
         from streamdesk.core.transports.websocket import WebSocketTransport
 
-        return WebSocketTransport(endpoint, provider_id=provider_id, extra_headers=extra_headers)
+        return WebSocketTransport(endpoint, extra_headers=extra_headers)
     raise ValueError(f"unknown protocol {protocol!r}; expected one of {', '.join(PROTOCOLS)}")
 
 

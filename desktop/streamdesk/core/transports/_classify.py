@@ -176,7 +176,6 @@ def http_error(
     url: str,
     *,
     model: str | None = None,
-    provider_id: str | None = None,
 ) -> StreamError:
     """The failure for a non-success HTTP status (also a WebSocket handshake's status)."""
     host = host_of(url)

@@ -53,11 +53,9 @@ class SSETransport:
         endpoint: Endpoint,
         client: httpx.AsyncClient | None = None,
         *,
-        provider_id: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> None:
         self.endpoint = endpoint
-        self.provider_id = provider_id
         self.extra_headers = dict(extra_headers or {})
         self._client = client
         self._owns_client = client is None
@@ -142,7 +140,6 @@ class SSETransport:
                         raw,
                         url,
                         model=request.model,
-                        provider_id=self.provider_id,
                     )
                 content_type = response.headers.get("content-type", "")
                 if content_type.startswith("application/json"):

@@ -94,11 +94,9 @@ class WebSocketTransport:
         self,
         endpoint: Endpoint,
         *,
-        provider_id: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> None:
         self.endpoint = endpoint
-        self.provider_id = provider_id
         self.extra_headers = dict(extra_headers or {})
         self._open: set[ClientConnection] = set()
 
@@ -162,7 +160,6 @@ class WebSocketTransport:
                 bytes(resp.body or b""),
                 url,
                 model=request.model,
-                provider_id=self.provider_id,
             ) from None
         except (InvalidURI, InvalidProxy) as exc:
             raise StreamError(
