@@ -69,10 +69,14 @@ class ReasoningDelta:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Token counts as reported by the server."""
+    """Token counts as reported by the server, counted the OpenAI way: `cached_tokens` is the
+    part of `prompt_tokens` read from the provider's cache and `reasoning_tokens` the part of
+    `completion_tokens` spent thinking, so each is billed at its own price."""
 
     prompt_tokens: int
     completion_tokens: int
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:

@@ -1,0 +1,140 @@
+"""Anthropic Messages (`POST {base}/messages`, `stream: true`): typed SSE events to core events.
+
+The stream is `message_start` (input usage), content blocks (`content_block_start`, `_delta`,
+`_stop`) whose deltas are `text_delta`, `thinking_delta`, `signature_delta` or
+`input_json_delta`, `message_delta` (stop reason, output usage), then `message_stop`, the
+terminal event; `ping` may come anywhere and `error` (such as `overloaded_error`) may end the
+stream instead. Without `message_stop` the stream was cut. Usage is counted the OpenAI way: the
+prompt includes cache reads and writes, and `cached_tokens` is the cache reads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamdesk.core.dialects.wire import count, finish_reason, provider_error, read_events
+from streamdesk.core.events import Done, FailureKind, ReasoningDelta, StreamEvent, TextDelta, Usage
+from streamdesk.core.openai_chunks import text_of
+from streamdesk.core.request import ChatRequest
+from streamdesk.core.sse import ServerSentEvent
+
+__all__ = ["AnthropicInterpreter", "auth_headers", "request_body", "request_path"]
+
+API_VERSION = "2023-06-01"
+DEFAULT_MAX_TOKENS = 4096  # the API requires max_tokens; every current model allows this many
+
+ERROR_KINDS = {
+    "invalid_request_error": FailureKind.BAD_REQUEST,
+    "request_too_large": FailureKind.BAD_REQUEST,
+    "authentication_error": FailureKind.AUTHENTICATION,
+    "permission_error": FailureKind.PERMISSION,
+    "not_found_error": FailureKind.NOT_FOUND,
+    "rate_limit_error": FailureKind.RATE_LIMITED,
+    "api_error": FailureKind.SERVER_ERROR,
+    "overloaded_error": FailureKind.SERVER_ERROR,
+    "timeout_error": FailureKind.SERVER_ERROR,
+}
+
+_USAGE_KEYS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+)
+
+
+class AnthropicInterpreter:
+    """State of one stream: events seen, usage and stop reason so far, whether it stopped."""
+
+    __slots__ = ("_usage", "done", "events_seen", "finish_reason")
+
+    def __init__(self) -> None:
+        self.done = False
+        self.events_seen = 0  # none at the end of the stream: an empty reply, not a cut
+        self.finish_reason: str | None = None
+        self._usage: dict[str, int] = {}  # the latest value of each count the server sent
+
+    def interpret(self, sse: ServerSentEvent) -> list[StreamEvent]:
+        """Events for one SSE event; raises `StreamError` for error events and bad data."""
+        self.events_seen += 1
+        if self.done:
+            return []  # nothing after message_stop belongs to the reply
+        return read_events(sse, self._events)
+
+    def _events(self, kind: str, event: dict[str, Any]) -> list[StreamEvent]:
+        if kind == "content_block_delta":
+            return _delta(event["delta"])
+        if kind == "content_block_start":
+            return _delta(event["content_block"])
+        if kind == "message_start":
+            self._add_usage(event["message"].get("usage"))
+        elif kind == "message_delta":
+            self.finish_reason = finish_reason(event["delta"].get("stop_reason"))
+            self._add_usage(event.get("usage"))
+        elif kind == "message_stop":
+            self.done = True
+            return [*self._usage_event(), Done(self.finish_reason)]
+        elif kind == "error":
+            raise provider_error(event.get("error"), ERROR_KINDS, ("type",))
+        return []  # ping, content_block_stop, and types added after this was written
+
+    def _add_usage(self, usage: object) -> None:
+        if usage is None:
+            return
+        if not isinstance(usage, dict):
+            raise TypeError("usage")
+        for key in _USAGE_KEYS:
+            if usage.get(key) is not None:  # message_delta repeats only some counts
+                self._usage[key] = count(usage, key)
+
+    def _usage_event(self) -> list[StreamEvent]:
+        if not self._usage:
+            return []
+        cached = self._usage.get("cache_read_input_tokens", 0)
+        written = self._usage.get("cache_creation_input_tokens", 0)
+        prompt = self._usage.get("input_tokens", 0) + cached + written
+        return [Usage(prompt, self._usage.get("output_tokens", 0), cached_tokens=cached)]
+
+
+def _delta(delta: object) -> list[StreamEvent]:
+    """Text or thinking of a content block or its delta; signatures and tool input are not."""
+    if not isinstance(delta, dict):
+        raise TypeError("delta")
+    kind = delta.get("type")
+    if kind in ("text_delta", "text") and delta.get("text"):
+        return [TextDelta(text_of(delta["text"]))]
+    if kind in ("thinking_delta", "thinking") and delta.get("thinking"):
+        return [ReasoningDelta(text_of(delta["thinking"]))]
+    return []
+
+
+def request_body(request: ChatRequest) -> dict[str, Any]:
+    """The JSON body of a streamed Messages request. System messages become the top-level
+    `system`; a last assistant message is Anthropic's prefill, which the model continues (the
+    API refuses one ending in whitespace, so that is trimmed)."""
+    system = "\n\n".join(m.content for m in request.messages if m.role == "system")
+    messages = [
+        {"role": m.role, "content": m.content} for m in request.messages if m.role != "system"
+    ]
+    if messages and messages[-1]["role"] == "assistant":
+        messages[-1]["content"] = messages[-1]["content"].rstrip()
+    body: dict[str, Any] = {
+        "model": request.model,
+        "max_tokens": DEFAULT_MAX_TOKENS if request.max_tokens is None else request.max_tokens,
+        "messages": messages,
+        "stream": True,
+    }
+    if system:
+        body["system"] = system
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    return body
+
+
+def request_path(model: str) -> str:
+    """Where to post, relative to a base URL such as https://api.anthropic.com/v1."""
+    return "/messages"
+
+
+def auth_headers(api_key: str) -> dict[str, str]:
+    return {"x-api-key": api_key, "anthropic-version": API_VERSION}

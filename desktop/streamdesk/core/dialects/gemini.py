@@ -1,0 +1,135 @@
+"""Gemini `streamGenerateContent?alt=sse`: each `data:` is a whole `GenerateContentResponse`.
+
+Text is in `candidates[0].content.parts[].text`, parts marked `thought: true` being the model's
+thinking. The chunk that carries a `finishReason` (STOP, MAX_TOKENS, SAFETY, …) is the last; a
+prompt blocked outright ends with `promptFeedback.blockReason` and no candidate. `usageMetadata`
+is cumulative, so the last one seen is the reply's. Without a finish reason the stream was cut.
+Usage is counted the OpenAI way: completion tokens include the thoughts, and the cached count is
+part of the prompt.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from streamdesk.core.dialects.wire import count, finish_reason, provider_error, read_events
+from streamdesk.core.events import Done, FailureKind, ReasoningDelta, StreamEvent, TextDelta, Usage
+from streamdesk.core.openai_chunks import text_of
+from streamdesk.core.request import ChatRequest
+from streamdesk.core.sse import ServerSentEvent
+
+__all__ = ["GeminiInterpreter", "auth_headers", "request_body", "request_path"]
+
+# Google API error statuses (google.rpc.Code) and the HTTP codes that carry them.
+ERROR_KINDS = {
+    "INVALID_ARGUMENT": FailureKind.BAD_REQUEST,
+    "FAILED_PRECONDITION": FailureKind.BAD_REQUEST,
+    "OUT_OF_RANGE": FailureKind.BAD_REQUEST,
+    "UNAUTHENTICATED": FailureKind.AUTHENTICATION,
+    "PERMISSION_DENIED": FailureKind.PERMISSION,
+    "NOT_FOUND": FailureKind.NOT_FOUND,
+    "RESOURCE_EXHAUSTED": FailureKind.RATE_LIMITED,
+    "INTERNAL": FailureKind.SERVER_ERROR,
+    "UNAVAILABLE": FailureKind.SERVER_ERROR,
+    "DEADLINE_EXCEEDED": FailureKind.SERVER_ERROR,
+    "400": FailureKind.BAD_REQUEST,
+    "401": FailureKind.AUTHENTICATION,
+    "403": FailureKind.PERMISSION,
+    "404": FailureKind.NOT_FOUND,
+    "429": FailureKind.RATE_LIMITED,
+}
+
+
+class GeminiInterpreter:
+    """State of one stream: events seen, the last usage metadata, whether it finished."""
+
+    __slots__ = ("_usage", "done", "events_seen", "finish_reason")
+
+    def __init__(self) -> None:
+        self.done = False
+        self.events_seen = 0  # none at the end of the stream: an empty reply, not a cut
+        self.finish_reason: str | None = None
+        self._usage: Usage | None = None
+
+    def interpret(self, sse: ServerSentEvent) -> list[StreamEvent]:
+        """Events for one SSE event; raises `StreamError` for error objects and bad data."""
+        self.events_seen += 1
+        if self.done:
+            return []  # nothing after the finishing chunk belongs to the reply
+        return read_events(sse, self._events)
+
+    def _events(self, kind: str, chunk: dict[str, Any]) -> list[StreamEvent]:
+        if chunk.get("error") is not None:
+            raise provider_error(chunk["error"], ERROR_KINDS, ("status", "code"))
+        events: list[StreamEvent] = []
+        reason: object = None
+        candidates = chunk.get("candidates")
+        if candidates:
+            candidate = candidates[0]
+            content = candidate.get("content") or {}
+            for part in content.get("parts") or ():
+                text = part.get("text")
+                if text:
+                    delta = ReasoningDelta if part.get("thought") is True else TextDelta
+                    events.append(delta(text_of(text)))
+            reason = candidate.get("finishReason")
+        elif candidates is not None and not isinstance(candidates, list):
+            raise TypeError("candidates")
+        feedback = chunk.get("promptFeedback")
+        if reason is None and feedback is not None:
+            reason = feedback.get("blockReason")
+        if chunk.get("usageMetadata") is not None:
+            self._usage = _usage(chunk["usageMetadata"])
+        if reason is not None:
+            self.finish_reason = finish_reason(reason)
+            self.done = True
+            if self._usage is not None:
+                events.append(self._usage)
+            events.append(Done(self.finish_reason))
+        return events
+
+
+def _usage(metadata: object) -> Usage:
+    thoughts = count(metadata, "thoughtsTokenCount")
+    return Usage(
+        count(metadata, "promptTokenCount"),
+        count(metadata, "candidatesTokenCount") + thoughts,
+        cached_tokens=count(metadata, "cachedContentTokenCount"),
+        reasoning_tokens=thoughts,
+    )
+
+
+def request_body(request: ChatRequest) -> dict[str, Any]:
+    """The JSON body of a `streamGenerateContent` request: the conversation as `contents`
+    (roles user and model), system messages as `systemInstruction`."""
+    system = "\n\n".join(m.content for m in request.messages if m.role == "system")
+    body: dict[str, Any] = {
+        "contents": [
+            {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
+            for m in request.messages
+            if m.role != "system"
+        ]
+    }
+    if system:
+        body["systemInstruction"] = {"parts": [{"text": system}]}
+    config: dict[str, Any] = {}
+    if request.max_tokens is not None:
+        config["maxOutputTokens"] = request.max_tokens
+    if request.temperature is not None:
+        config["temperature"] = request.temperature
+    if config:
+        body["generationConfig"] = config
+    return body
+
+
+def request_path(model: str) -> str:
+    """Where to post, relative to a base URL such as
+    https://generativelanguage.googleapis.com/v1beta. `model` may be a bare id or a resource
+    name from the model list (`models/…`, `tunedModels/…`)."""
+    name = model if model.startswith(("models/", "tunedModels/")) else f"models/{model}"
+    return f"/{quote(name, safe='/')}:streamGenerateContent?alt=sse"
+
+
+def auth_headers(api_key: str) -> dict[str, str]:
+    return {"x-goog-api-key": api_key}

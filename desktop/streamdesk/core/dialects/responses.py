@@ -1,0 +1,126 @@
+"""OpenAI Responses (`POST {base}/responses`, `stream: true`): typed SSE events to core events.
+
+Each event's `event:` name matches its JSON `type`. Text comes in `response.output_text.delta`,
+reasoning in `response.reasoning_summary_text.delta` or `response.reasoning_text.delta`; the
+stream ends with `response.completed` or `response.incomplete` (with the usage and, for the
+latter, why it stopped short), or fails with `response.failed` or an `error` event. Other events
+(`response.created`, `response.output_item.added`, `….done`, …) carry nothing new for a reply.
+Without a terminal event the stream was cut.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamdesk.core.dialects.wire import count, finish_reason, provider_error, read_events
+from streamdesk.core.events import Done, FailureKind, ReasoningDelta, StreamEvent, TextDelta, Usage
+from streamdesk.core.openai_chunks import text_of
+from streamdesk.core.request import ChatRequest
+from streamdesk.core.sse import ServerSentEvent
+
+__all__ = ["ResponsesInterpreter", "auth_headers", "request_body", "request_path"]
+
+# OpenAI error types and codes; any other goes by the chat-completions rules.
+ERROR_KINDS = {
+    "invalid_request_error": FailureKind.BAD_REQUEST,
+    "invalid_prompt": FailureKind.BAD_REQUEST,
+    "context_length_exceeded": FailureKind.BAD_REQUEST,
+    "authentication_error": FailureKind.AUTHENTICATION,
+    "invalid_api_key": FailureKind.AUTHENTICATION,
+    "permission_error": FailureKind.PERMISSION,
+    "not_found_error": FailureKind.NOT_FOUND,
+    "model_not_found": FailureKind.NOT_FOUND,
+    "rate_limit_exceeded": FailureKind.RATE_LIMITED,
+    "insufficient_quota": FailureKind.RATE_LIMITED,
+    "server_error": FailureKind.SERVER_ERROR,
+}
+_ERROR_LABELS = ("code", "type")
+
+_REASONING_DELTAS = ("response.reasoning_summary_text.delta", "response.reasoning_text.delta")
+
+
+class ResponsesInterpreter:
+    """State of one stream: events seen, the finish reason, whether it ended."""
+
+    __slots__ = ("done", "events_seen", "finish_reason")
+
+    def __init__(self) -> None:
+        self.done = False
+        self.events_seen = 0  # none at the end of the stream: an empty reply, not a cut
+        self.finish_reason: str | None = None
+
+    def interpret(self, sse: ServerSentEvent) -> list[StreamEvent]:
+        """Events for one SSE event; raises `StreamError` for failures and bad data."""
+        self.events_seen += 1
+        if self.done:
+            return []  # nothing after the terminal event belongs to the reply
+        return read_events(sse, self._events)
+
+    def _events(self, kind: str, event: dict[str, Any]) -> list[StreamEvent]:
+        if kind == "response.output_text.delta":
+            return [TextDelta(text_of(event["delta"]))] if event["delta"] else []
+        if kind in _REASONING_DELTAS:
+            return [ReasoningDelta(text_of(event["delta"]))] if event["delta"] else []
+        if kind == "response.completed":
+            return self._finish(event["response"], "stop")
+        if kind == "response.incomplete":
+            details = event["response"].get("incomplete_details") or {}
+            return self._finish(event["response"], finish_reason(details.get("reason")))
+        if kind == "response.failed":
+            error = event["response"].get("error")
+            raise provider_error(error or {"code": "server_error"}, ERROR_KINDS, _ERROR_LABELS)
+        if kind == "error":
+            nested = event.get("error")
+            error = (
+                nested if nested is not None else {k: v for k, v in event.items() if k != "type"}
+            )
+            raise provider_error(error, ERROR_KINDS, _ERROR_LABELS)
+        return []
+
+    def _finish(self, response: dict[str, Any], reason: str | None) -> list[StreamEvent]:
+        self.done = True
+        self.finish_reason = reason
+        usage = response.get("usage")
+        if usage is None:
+            return [Done(reason)]
+        return [_usage(usage), Done(reason)]
+
+
+def _usage(usage: object) -> Usage:
+    if not isinstance(usage, dict):
+        raise TypeError("usage")
+    return Usage(
+        count(usage, "input_tokens"),
+        count(usage, "output_tokens"),
+        cached_tokens=count(usage.get("input_tokens_details"), "cached_tokens"),
+        reasoning_tokens=count(usage.get("output_tokens_details"), "reasoning_tokens"),
+    )
+
+
+def request_body(request: ChatRequest) -> dict[str, Any]:
+    """The JSON body of a streamed Responses request: system messages as `instructions`, the
+    rest of the conversation as `input`."""
+    instructions = "\n\n".join(m.content for m in request.messages if m.role == "system")
+    body: dict[str, Any] = {
+        "model": request.model,
+        "input": [
+            {"role": m.role, "content": m.content} for m in request.messages if m.role != "system"
+        ],
+        "stream": True,
+    }
+    if instructions:
+        body["instructions"] = instructions
+    if request.max_tokens is not None:
+        body["max_output_tokens"] = request.max_tokens
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    return body
+
+
+def request_path(model: str) -> str:
+    """Where to post, relative to a base URL such as https://api.openai.com/v1."""
+    return "/responses"
+
+
+def auth_headers(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"}

@@ -1,0 +1,111 @@
+"""What every provider dialect reads the same way: one JSON object per SSE event, token counts,
+finish reasons and provider error objects.
+
+The rules are those of the chat-completions interpreter (`openai_chunks`): data we cannot read is
+a `BAD_RESPONSE` failure quoting it, an error object is a failure of the kind it names, and
+nothing a server sends raises anything but `StreamError`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from streamdesk.core.errors import StreamError
+from streamdesk.core.events import FailureKind, StreamEvent
+from streamdesk.core.openai_chunks import MAX_TOKEN_COUNT, error_from_object, malformed, quote
+from streamdesk.core.sse import ServerSentEvent
+
+__all__ = ["count", "finish_reason", "provider_error", "read_events"]
+
+EventReader = Callable[[str, dict[str, Any]], list[StreamEvent]]
+
+# Provider stop reasons with an OpenAI word; any other is kept, lower-cased.
+_FINISH_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "stop": "stop",
+    "max_tokens": "length",
+    "max_output_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "length": "length",
+    "tool_use": "tool_calls",
+}
+
+_REFUSED = "The server refused the request mid-stream: {said}. "
+_SENTENCES = {
+    FailureKind.SERVER_ERROR: "The server sent an error mid-stream: {said}. "
+    "Retry; if it persists, check the provider.",
+    FailureKind.RATE_LIMITED: "The server stopped the stream for rate limiting: {said}. "
+    "Wait a moment and retry.",
+    FailureKind.AUTHENTICATION: _REFUSED + "Check the API key.",
+    FailureKind.PERMISSION: _REFUSED + "Check that the key may use this model.",
+    FailureKind.NOT_FOUND: _REFUSED + "Check the model name and the base URL.",
+    FailureKind.BAD_REQUEST: _REFUSED + "Check the model, max tokens and temperature.",
+}
+
+
+def read_events(sse: ServerSentEvent, read: EventReader) -> list[StreamEvent]:
+    """`read(type, object)` on the JSON object of `sse`, its type the object's `type` field or
+    else the SSE event name; a bare `data:` line gives no events. Data that is not a JSON object,
+    or fields of the wrong type (TypeError and kin from `read`), are a `BAD_RESPONSE` failure."""
+    data = sse.data
+    try:
+        chunk = json.loads(data)
+    except (ValueError, RecursionError):
+        if not data.strip():
+            return []  # a bare `data:` line carries nothing (some servers' keep-alive)
+        if sse.event == "error":
+            raise error_from_object({"message": quote(data)}) from None
+        raise malformed(data) from None
+    if not isinstance(chunk, dict):
+        raise malformed(data)
+    try:
+        kind = chunk.get("type", sse.event)
+        return read(kind if isinstance(kind, str) else "", chunk)
+    except (TypeError, KeyError, AttributeError, IndexError, RecursionError):
+        raise malformed(data) from None
+
+
+def count(fields: object, key: str) -> int:
+    """The token count `fields[key]`: 0 when absent or null; TypeError unless a small
+    non-negative integer (or `fields` is not an object)."""
+    if fields is None:
+        return 0
+    if not isinstance(fields, dict):
+        raise TypeError("usage")
+    value = fields.get(key)
+    if value is None:
+        return 0
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_TOKEN_COUNT:
+        raise TypeError(key)
+    return value
+
+
+def finish_reason(reason: object) -> str | None:
+    """A provider's stop reason in OpenAI's words where there is one, else lower-cased; None
+    stays None and anything but a string is a TypeError."""
+    if reason is None:
+        return None
+    if not isinstance(reason, str):
+        raise TypeError("finish reason")
+    lowered = reason.lower()
+    return _FINISH_REASONS.get(lowered, lowered)
+
+
+def provider_error(
+    error: object, kinds: Mapping[str, FailureKind], labels: tuple[str, ...]
+) -> StreamError:
+    """The failure for a provider's error object: its kind from the first of its `labels`
+    fields whose value is in `kinds` (an error type, a status, an HTTP code), else by the
+    chat-completions rules (a rate limit, or a server error); its message quoted."""
+    if not isinstance(error, dict):
+        return error_from_object(error)
+    names = list(dict.fromkeys(str(error[key]) for key in labels if error.get(key) is not None))
+    kind = next((kinds[name] for name in names if name in kinds), None)
+    if kind is None:
+        return error_from_object({"message": error.get("message"), "type": ", ".join(names)})
+    message = quote(str(error.get("message") or "no message"), 300).rstrip(". ")
+    said = message + (f" ({', '.join(names)})" if names else "")
+    return StreamError(kind, _SENTENCES[kind].format(said=said))
