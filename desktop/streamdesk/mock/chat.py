@@ -101,11 +101,13 @@ def plan_chat(
     headers: Mapping[str, str],
     explicit_scenario: str | None,
     defaults: Defaults,
+    thinking: bool = False,
 ) -> Chat:
     """Validate a chat-completions body and decide the reply; raises ChatRejected.
 
     When the last message is the assistant's (a partial reply sent as its prefix), the reply is
     the rest of the prompt's reply after that many characters, as a real server continues it.
+    `thinking`: the request asked for reasoning (a native API's thinking option).
     """
     model = body.get("model")
     messages = body.get("messages")
@@ -138,7 +140,8 @@ def plan_chat(
         content, finish = content[:limit], "length"
     lowered = name.lower()
     thinking = (
-        scenario == "reasoning"
+        thinking
+        or scenario == "reasoning"
         or prompt.strip() == "/reasoning"
         or "reasoner" in lowered
         or "r1" in lowered

@@ -13,10 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
+from streamdesk.mock.anthropic import ANTHROPIC
 from streamdesk.mock.chat import Chat, ChatRejected, Defaults, parse_body, pick_scenario, plan_chat
+from streamdesk.mock.dialect import CHAT, Dialect
+from streamdesk.mock.gemini import GEMINI
 from streamdesk.mock.http import BadRequest, HttpConnection, Request
+from streamdesk.mock.responses import RESPONSES
 from streamdesk.mock.scenarios import (
     FLAKY,
     HTTP_ERRORS,
@@ -25,10 +29,14 @@ from streamdesk.mock.scenarios import (
     bad_request,
     unauthorized,
 )
-from streamdesk.mock.sse import completion_json, stream_chat
+from streamdesk.mock.sse import stream_sse
 from streamdesk.mock.ws import serve_websocket
 
 log = logging.getLogger(__name__)
+
+GEMINI_PREFIX = "/v1beta/models/"
+GEMINI_METHODS = {"streamGenerateContent": True, "generateContent": False}
+POST_ROUTES = {"/v1/chat/completions": CHAT, "/v1/messages": ANTHROPIC, "/v1/responses": RESPONSES}
 
 MODELS = ("gpt-4.1", "claude-sonnet-4.5", "gemini-2.5-flash", "deepseek-v3.2", "deepseek-reasoner")
 OWNERS = ("openai", "anthropic", "google", "deepseek", "deepseek")
@@ -175,7 +183,7 @@ class MockServer:
         if self.api_key is None:
             return True
         key = self.api_key.encode()
-        candidates = [request.headers.get("x-api-key", "")]
+        candidates = [request.headers.get(h, "") for h in ("x-api-key", "x-goog-api-key")]
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer":
             candidates.append(token.strip())
@@ -187,8 +195,12 @@ class MockServer:
         """Answer one plain HTTP request; False when the connection must close."""
         keep = request.keep_alive
         headers: list[tuple[str, str]]
-        if request.path == "/v1/chat/completions" and request.method == "POST":
-            return await self._chat(conn, request)
+        if request.method == "POST" and request.path in POST_ROUTES:
+            return await self._reply(conn, request, POST_ROUTES[request.path])
+        if request.method == "POST" and request.path.startswith(GEMINI_PREFIX):
+            model, _, method = unquote(request.path[len(GEMINI_PREFIX) :]).rpartition(":")
+            if model and method in GEMINI_METHODS:
+                return await self._reply(conn, request, GEMINI, model, GEMINI_METHODS[method])
         self._record(request, request.headers.get("x-mock-scenario", "ok"))
         if not self._authorized(request):
             status, body, headers = 401, unauthorized().body(), []
@@ -199,7 +211,7 @@ class MockServer:
         elif request.path == "/v1/ws/chat":
             status, body = 426, bad_request("Use a WebSocket upgrade here.").body()
             headers = [("upgrade", "websocket")]
-        elif request.path in ("/v1/chat/completions", "/v1/models"):
+        elif request.path in ("/v1/models", *POST_ROUTES):
             status, body, headers = 405, bad_request("Method not allowed.").body(), []
         else:
             error = HttpError(404, "invalid_request_error", "not_found", "Unknown path.")
@@ -215,12 +227,21 @@ class MockServer:
     def _models(self) -> dict[str, object]:
         return {"object": "list", "data": [self._model(m) for m in self.models]}
 
-    def _error(self, conn: HttpConnection, error: HttpError, keep: bool) -> bool:
-        conn.respond_json(error.status, error.body(), error.headers(), keep_alive=keep)
+    def _error(
+        self, conn: HttpConnection, error: HttpError, keep: bool, dialect: Dialect = CHAT
+    ) -> bool:
+        body = dialect.error_body(error)
+        conn.respond_json(error.status, body, error.headers(), keep_alive=keep)
         return keep
 
     def _prepare(
-        self, request: Request, raw: bytes, body: dict[str, Any], explicit: str | None, ws: bool
+        self,
+        request: Request,
+        raw: bytes,
+        body: dict[str, Any],
+        explicit: str | None,
+        ws: bool,
+        thinking: bool = False,
     ) -> Chat | HttpError:
         """Record the request, then plan its reply or pick the error it must get."""
         model = body.get("model")
@@ -232,7 +253,7 @@ class MockServer:
         if not ws and not self._authorized(request):
             return unauthorized()
         try:
-            chat = plan_chat(body, request.headers, explicit, self.defaults)
+            chat = plan_chat(body, request.headers, explicit, self.defaults, thinking)
         except ChatRejected as exc:
             return exc.error
         if chat.scenario in HTTP_ERRORS:
@@ -249,22 +270,30 @@ class MockServer:
             return dataclasses.replace(chat, scenario=ONCE[chat.scenario] if first else "ok")
         return chat
 
-    async def _chat(self, conn: HttpConnection, request: Request) -> bool:
+    async def _reply(
+        self,
+        conn: HttpConnection,
+        request: Request,
+        dialect: Dialect,
+        path_model: str | None = None,
+        streaming: bool | None = None,
+    ) -> bool:
+        """Answer one chat request in `dialect`; `streaming` None means the body's `stream`."""
         keep = request.keep_alive
         try:
-            body = parse_body(request.body)
+            raw = parse_body(request.body)
+            body, thinking = dialect.translate(raw, path_model)
         except ChatRejected as exc:
             self._record(request, "invalid")
-            return self._error(conn, exc.error, keep)
-        plan = self._prepare(
-            request, request.body, body, request.headers.get("x-mock-scenario"), ws=False
-        )
+            return self._error(conn, exc.error, keep, dialect)
+        explicit = request.headers.get("x-mock-scenario")
+        plan = self._prepare(request, request.body, body, explicit, ws=False, thinking=thinking)
         if isinstance(plan, HttpError):
-            return self._error(conn, plan, keep)
-        if body.get("stream") is not True:
-            conn.respond_json(200, completion_json(plan), keep_alive=keep)
+            return self._error(conn, plan, keep, dialect)
+        if not (raw.get("stream") is True if streaming is None else streaming):
+            conn.respond_json(200, dialect.whole(plan), keep_alive=keep)
             return keep
-        return await stream_chat(conn, plan, keep) and keep
+        return await stream_sse(conn, plan, dialect.stream(plan), keep) and keep
 
     async def _websocket(self, conn: HttpConnection, request: Request) -> None:
         header_scenario = request.headers.get("x-mock-scenario")

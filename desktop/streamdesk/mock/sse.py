@@ -1,4 +1,4 @@
-"""`POST /v1/chat/completions` with `stream: true`: OpenAI chunks as server-sent events.
+"""Server-sent event streams, and `POST /v1/chat/completions` with `stream: true` over them.
 
 The body is `Transfer-Encoding: chunked`, one HTTP chunk per write, so the write pattern a
 scenario asks for (one byte, a split UTF-8 character) is visible on the wire and reaches clients.
@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from streamdesk.mock.chat import Chat
 from streamdesk.mock.http import HttpConnection
@@ -37,12 +38,43 @@ def split_utf8(data: bytes) -> list[bytes]:
     return [p for p in pieces if p]
 
 
-class SseSink:
-    """Writes events to a chunked response body in the way the scenario asks for."""
+@dataclass(frozen=True, slots=True)
+class SseFaults:
+    """What a dialect's stream carries for the bad-json and error-event scenarios.
 
-    def __init__(self, conn: HttpConnection, scenario: str) -> None:
+    Each is an event payload (field lines, see `SseSink`): a data line cut inside its JSON, and
+    the dialect's own error event.
+    """
+
+    bad_json: str
+    error: str
+
+
+CHAT_FAULTS = SseFaults(
+    bad_json='data: {"choices": [{"delta": {"content": "oops',
+    error="data: " + json.dumps(STREAM_ERROR.body()),
+)
+
+
+def sse_event(name: str, data: object) -> str:
+    """A named event's payload: `event:` and `data:` lines (compact JSON)."""
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}"
+
+
+class SseSink:
+    """Writes events to a chunked response body in the way the scenario asks for.
+
+    A payload is one or more events as their field lines (`data: ...`, `event: ...`) joined by
+    "\n", events separated by a blank line; the sink ends each line as the scenario asks
+    (LF, CRLF or CR) and ends the event with a blank line.
+    """
+
+    def __init__(
+        self, conn: HttpConnection, scenario: str, faults: SseFaults = CHAT_FAULTS
+    ) -> None:
         self._conn = conn
         self._scenario = scenario
+        self._faults = faults
         self._eol = {"crlf": "\r\n", "cr": "\r"}.get(scenario, "\n")
         self._prefix = f": keep-alive{self._eol}{self._eol}" if scenario == "keepalive" else ""
         self._started = False
@@ -53,7 +85,10 @@ class SseSink:
         return self._closed or self._conn.closing
 
     def _frame(self, payload: str) -> str:
-        return f"{self._prefix}data: {payload}{self._eol}{self._eol}"
+        eol = self._eol
+        if eol != "\n":
+            payload = payload.replace("\n", eol)
+        return f"{self._prefix}{payload}{eol}{eol}"
 
     async def keepalive(self) -> None:
         """In the keepalive scenario, a comment right after the head, before any event."""
@@ -83,16 +118,16 @@ class SseSink:
 
     async def fault(self, scenario: str) -> bool:
         if scenario == "bad-json":
-            await self.write(self._frame('{"choices": [{"delta": {"content": "oops').encode())
+            await self.write(self._frame(self._faults.bad_json).encode())
             return True
         if scenario == "error-event":
-            await self.send([json.dumps(STREAM_ERROR.body())])
+            await self.send([self._faults.error])
             return False
         if scenario == "stall":
             await asyncio.sleep(STALL_SECONDS)
             return True
         if scenario == "truncate":
-            return False  # the body ends properly, without [DONE]
+            return False  # the body ends properly, without the terminal event
         self._closed = True  # cut, ws-close-1011: drop the connection mid-body
         self._conn.cut()
         return False
@@ -102,13 +137,49 @@ class SseSink:
             await self._conn.end_chunked()
 
 
+@dataclass(frozen=True, slots=True)
+class SseReply:
+    """One dialect's stream for a planned chat: payloads in order, and the faults it carries."""
+
+    request_id: str
+    prelude: Sequence[str]  # sent with the first token
+    events: Sequence[str]  # one per token, paced
+    trailer: Sequence[str]  # after the last token, ending with the terminal event
+    faults: SseFaults = CHAT_FAULTS
+    head: Sequence[tuple[str, str]] = ()  # extra response headers
+
+
+async def stream_sse(conn: HttpConnection, chat: Chat, reply: SseReply, keep_alive: bool) -> bool:
+    """Write the response head and the paced event stream; False when the connection must close."""
+    head = [
+        ("content-type", "text/event-stream; charset=utf-8"),
+        ("cache-control", "no-cache"),
+        ("connection", "keep-alive" if keep_alive else "close"),
+        *reply.head,
+        ("x-mock-scenario", chat.scenario),
+    ]
+    await conn.start_chunked(200, head)
+    sink = SseSink(conn, chat.scenario, reply.faults)
+    await sink.keepalive()
+    whole = await play(sink, reply.prelude, reply.events, reply.trailer, chat.pace, chat.scenario)
+    await sink.finish()
+    if not whole and chat.scenario not in MID_STREAM_FAULTS:  # Stop, or a cut to explain
+        log.info(
+            "mock: %s ended before its end (%d events): the connection was closing "
+            "(the client went away or the transport failed)",
+            reply.request_id,
+            len(reply.events),
+        )
+    return not sink.closed
+
+
 def _chunk_json(base: str, delta: str, finish: str = "null") -> str:
     choice = f'{{"index":0,"delta":{delta},"logprobs":null,"finish_reason":{finish}}}'
-    return f'{base}"choices":[{choice}]}}'
+    return f'data: {base}"choices":[{choice}]}}'
 
 
-async def stream_chat(conn: HttpConnection, chat: Chat, keep_alive: bool) -> bool:
-    """Write the response head and the event stream; False when the connection must close."""
+def chat_reply(chat: Chat) -> SseReply:
+    """Chat-completions chunks as `data:` events, ending with `data: [DONE]`."""
     cid = f"chatcmpl-mock{next(_ids)}"
     model = json.dumps(chat.model, ensure_ascii=False)
     base = (
@@ -126,29 +197,10 @@ async def stream_chat(conn: HttpConnection, chat: Chat, keep_alive: bool) -> boo
     trailer = [_chunk_json(base, "{}", f'"{chat.finish_reason}"')]
     if chat.include_usage:
         usage = json.dumps(chat.usage(), separators=(",", ":"))
-        trailer.append(f'{base}"choices":[],"usage":{usage}}}')
-    trailer.append("[DONE]")
-    head = [
-        ("content-type", "text/event-stream; charset=utf-8"),
-        ("cache-control", "no-cache"),
-        ("connection", "keep-alive" if keep_alive else "close"),
-        ("x-request-id", cid),
-        ("x-mock-scenario", chat.scenario),
-    ]
-    await conn.start_chunked(200, head)
-    sink = SseSink(conn, chat.scenario)
-    await sink.keepalive()
+        trailer.append(f'data: {base}"choices":[],"usage":{usage}}}')
+    trailer.append("data: [DONE]")
     prelude = [_chunk_json(base, '{"role":"assistant","content":""}')]
-    whole = await play(sink, prelude, events, trailer, chat.pace, chat.scenario)
-    await sink.finish()
-    if not whole and chat.scenario not in MID_STREAM_FAULTS:  # Stop, or a cut to explain
-        log.info(
-            "mock: %s ended before its end (%d events): the connection was closing "
-            "(the client went away or the transport failed)",
-            cid,
-            len(events),
-        )
-    return not sink.closed
+    return SseReply(cid, prelude, events, trailer, head=[("x-request-id", cid)])
 
 
 def completion_json(chat: Chat) -> dict[str, object]:

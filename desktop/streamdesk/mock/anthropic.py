@@ -1,0 +1,150 @@
+"""`POST /v1/messages`: Anthropic Messages, streamed as named server-sent events.
+
+A stream is `message_start`, `ping`, then per content block `content_block_start`,
+`content_block_delta` (`thinking_delta` then one `signature_delta` for the thinking block,
+`text_delta` for the text block) and `content_block_stop`; then `message_delta` with the stop
+reason and output tokens, and `message_stop`, the terminal event. A `ping` also comes every
+`PING_EVERY` tokens. A mid-stream error is `event: error` with an `overloaded_error`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+from streamdesk.mock.chat import Chat, ChatRejected
+from streamdesk.mock.dialect import Dialect
+from streamdesk.mock.scenarios import HttpError
+from streamdesk.mock.sse import SseFaults, SseReply, sse_event
+
+PING_EVERY = 100
+STOP_REASONS = {"stop": "end_turn", "length": "max_tokens"}
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    503: "overloaded_error",
+}
+PING = sse_event("ping", {"type": "ping"})
+OVERLOADED = sse_event(
+    "error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+)
+
+_ids = itertools.count(1)
+
+
+def translate(body: Mapping[str, Any], path_model: str | None) -> tuple[dict[str, Any], bool]:
+    """The top-level `system` becomes a system message; `max_tokens` is required."""
+    if "max_tokens" not in body:
+        raise ChatRejected("max_tokens: Field required")
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        raise ChatRejected("messages: Field required")
+    system = body.get("system")
+    head = [{"role": "system", "content": system}] if system else []
+    thinking = body.get("thinking")
+    wants = isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
+    chat = {"model": body.get("model"), "messages": [*head, *messages]}
+    return {**chat, "max_tokens": body["max_tokens"]}, wants
+
+
+def error_body(error: HttpError) -> dict[str, object]:
+    kind = ERROR_TYPES.get(error.status, "api_error")
+    return {"type": "error", "error": {"type": kind, "message": error.message}}
+
+
+def _signature(chat: Chat) -> str:
+    return hashlib.sha256("".join(chat.reasoning).encode()).hexdigest()
+
+
+def _block_start(index: int, block: dict[str, object]) -> str:
+    start = {"type": "content_block_start", "index": index, "content_block": block}
+    return sse_event("content_block_start", start)
+
+
+def _delta(index: int, delta: dict[str, object]) -> str:
+    event = {"type": "content_block_delta", "index": index, "delta": delta}
+    return sse_event("content_block_delta", event)
+
+
+def _stop(index: int) -> str:
+    return sse_event("content_block_stop", {"type": "content_block_stop", "index": index})
+
+
+def _message(chat: Chat, mid: str) -> dict[str, object]:
+    return {
+        "id": mid,
+        "type": "message",
+        "role": "assistant",
+        "model": chat.model,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": chat.prompt_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "output_tokens": 1,
+        },
+    }
+
+
+def stream(chat: Chat) -> SseReply:
+    mid = f"msg_mock{next(_ids)}"
+    start = {"type": "message_start", "message": _message(chat, mid)}
+    prelude = [sse_event("message_start", start)]
+    text_index = 1 if chat.reasoning else 0
+    opening = [_block_start(text_index, {"type": "text", "text": ""})]
+    events: list[str] = []
+    if chat.reasoning:
+        prelude.append(_block_start(0, {"type": "thinking", "thinking": "", "signature": ""}))
+        events = [_delta(0, {"type": "thinking_delta", "thinking": t}) for t in chat.reasoning]
+        signature = _delta(0, {"type": "signature_delta", "signature": _signature(chat)})
+        opening = [signature, _stop(0), *opening]
+    else:
+        prelude.extend(opening)
+        opening = []
+    prelude.append(PING)
+    events += [_delta(text_index, {"type": "text_delta", "text": t}) for t in chat.content]
+    first_text = len(chat.reasoning)
+    if opening and first_text < len(events):  # the thinking block ends as the text begins
+        events[first_text] = "\n\n".join([*opening, events[first_text]])
+        opening = []
+    for k in range(PING_EVERY, len(events), PING_EVERY):
+        events[k] = f"{PING}\n\n{events[k]}"
+    message_delta = {
+        "type": "message_delta",
+        "delta": {"stop_reason": STOP_REASONS[chat.finish_reason], "stop_sequence": None},
+        "usage": {"output_tokens": chat.completion_tokens},
+    }
+    trailer = [
+        *opening,
+        _stop(text_index),
+        sse_event("message_delta", message_delta),
+        sse_event("message_stop", {"type": "message_stop"}),
+    ]
+    bad = 'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "oops'  # noqa: E501
+    faults = SseFaults(bad_json=bad, error=OVERLOADED)
+    return SseReply(mid, prelude, events, trailer, faults, head=[("request-id", f"req_{mid}")])
+
+
+def whole(chat: Chat) -> dict[str, object]:
+    """The non-streaming answer: the message with its content blocks, stop reason and usage."""
+    message = _message(chat, f"msg_mock{next(_ids)}")
+    content: list[dict[str, object]] = []
+    if chat.reasoning:
+        thinking = "".join(chat.reasoning)
+        content.append({"type": "thinking", "thinking": thinking, "signature": _signature(chat)})
+    content.append({"type": "text", "text": "".join(chat.content)})
+    usage = {"input_tokens": chat.prompt_tokens, "output_tokens": chat.completion_tokens}
+    stop = STOP_REASONS[chat.finish_reason]
+    return {**message, "content": content, "stop_reason": stop, "usage": usage}
+
+
+ANTHROPIC = Dialect("anthropic", translate, error_body, stream, whole)
