@@ -2,8 +2,8 @@
 
 A dialect is what a transport needs to talk one API over SSE: the request body, its path under
 the provider's base URL, the key's headers, and a fresh interpreter per stream that turns the
-decoded SSE events into core events (the `ChunkInterpreter` interface). Chat completions is
-`openai_chunks` with `ChatRequest.openai_body`, left to the caller as it always was.
+decoded SSE events into core events (the `ChunkInterpreter` interface). Chat completions has
+no entry here: the caller uses `openai_chunks` and `ChatRequest.openai_body` directly.
 """
 
 from __future__ import annotations
