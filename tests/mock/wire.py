@@ -36,6 +36,15 @@ class RawResponse:
         text = self.body.decode()
         return [line[6:] for line in text.split("\n") if line.startswith("data: ")]
 
+    def events(self) -> list[tuple[str | None, str]]:
+        """(`event:` name or None, `data:` payload) per event, assuming LF line ends."""
+        out = []
+        for block in self.body.decode().split("\n\n"):
+            fields = dict(line.split(": ", 1) for line in block.split("\n") if ": " in line)
+            if "data" in fields:
+                out.append((fields.get("event"), fields["data"]))
+        return out
+
     def content(self) -> list[str]:
         out = []
         for data in self.data_lines():
@@ -48,12 +57,15 @@ class RawResponse:
 
 
 async def raw_post(
-    port: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    port: int,
+    body: dict[str, Any],
+    headers: dict[str, str] | None = None,
+    path: str = "/v1/chat/completions",
 ) -> RawResponse:
-    """POST /v1/chat/completions with Connection: close and read the response to EOF."""
+    """POST `path` with Connection: close and read the response to EOF."""
     data = json.dumps(body).encode()
     lines = [
-        "POST /v1/chat/completions HTTP/1.1",
+        f"POST {path} HTTP/1.1",
         f"Host: 127.0.0.1:{port}",
         "Content-Type: application/json",
         f"Content-Length: {len(data)}",

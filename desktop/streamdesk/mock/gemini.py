@@ -66,7 +66,11 @@ def translate(body: Mapping[str, Any], path_model: str | None) -> tuple[dict[str
     if "maxOutputTokens" in config:
         chat["max_tokens"] = config["maxOutputTokens"]
     thinking = config.get("thinkingConfig")
-    wants = isinstance(thinking, dict) and thinking.get("includeThoughts") is True
+    # protobuf JSON takes either spelling, and google-genai sends the snake_case one
+    wants = isinstance(thinking, dict) and True in (
+        thinking.get("includeThoughts"),
+        thinking.get("include_thoughts"),
+    )
     return chat, wants
 
 
