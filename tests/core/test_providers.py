@@ -28,12 +28,20 @@ def test_builtin_ids_and_urls() -> None:
         "holysheep",
         "openai",
         "deepseek",
+        "anthropic",
+        "gemini",
         "ollama",
         "vllm",
         "lmstudio",
         "llamacpp",
         "custom",
     ]
+    assert (builtin("anthropic").api, builtin("gemini").api, builtin("openai").api) == (
+        "anthropic",
+        "gemini",
+        "chat",
+    )
+    assert builtin("gemini").base_url == "https://generativelanguage.googleapis.com/v1beta"
     hs = builtin("holysheep")
     assert hs.base_url == "https://api.holysheep.ai/v1"
     assert hs.ws_url == "wss://stream.holysheep.ai/v1/ws/chat"
@@ -211,3 +219,18 @@ async def test_fetch_models_from_the_team_mock_server() -> None:
             await fetch_models(provider.endpoint("sk-wrong", proxy=""))
     assert {mi.id for mi in provider.models} <= set(ids)
     assert info.value.kind is FailureKind.AUTHENTICATION
+
+
+def test_cached_and_reasoning_tokens_are_priced_where_the_model_says() -> None:
+    from streamdesk.core.providers import ModelInfo, Provider
+    from streamdesk.core.request import AuthStyle
+
+    model = ModelInfo("m", input_price=2.0, output_price=8.0, cached_input_price=0.5)
+    p = Provider("p", "P", "https://x/v1", None, AuthStyle.BEARER, False, True, (model,), "m")
+    plain = p.cost("m", 1_000_000, 1_000_000)
+    cached = p.cost("m", 1_000_000, 1_000_000, cached_tokens=400_000)
+    assert plain == 10.0 and cached == 2.0 * 0.6 + 0.5 * 0.4 + 8.0
+    assert p.cost("m", 1_000_000, 0, cached_tokens=5_000_000) == 0.5  # never more than prompt
+    thinking = ModelInfo("t", 1.0, 4.0, reasoning_price=2.0)
+    q = Provider("q", "Q", "https://x/v1", None, AuthStyle.BEARER, False, True, (thinking,), "t")
+    assert q.cost("t", 0, 1_000_000, reasoning_tokens=250_000) == 4.0 * 0.75 + 2.0 * 0.25

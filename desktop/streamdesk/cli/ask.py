@@ -93,6 +93,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="default: sse (with --continue: the conversation's)",
     )
     p.add_argument("--model", help="model id (default: the provider's default model)")
+    p.add_argument(
+        "--api",
+        choices=("chat", "responses", "anthropic", "gemini"),
+        help="the API to speak (default: the provider's): OpenAI chat completions or Responses,"
+        " Anthropic Messages, Gemini",
+    )
     p.add_argument("--max-tokens", type=int, metavar="N", help="cap the reply length")
     p.add_argument("--system", metavar="TEXT", help="a system message sent before the prompt")
     p.add_argument("--sign", action="store_true", help="sign the request (X-Timestamp/X-Signature)")
@@ -152,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
 async def _ask(args: argparse.Namespace, prompt: str | None, sink: Sink) -> int:
     from streamdesk.cli import ask_setup as setup
     from streamdesk.cli.ask_history import AskThread
-    from streamdesk.core.chat import ResumePolicy, Target, stream_reply
+    from streamdesk.core.chat import ResumePolicy, Target, stream_reply, with_api
     from streamdesk.core.store.secrets import KeyStore
     from streamdesk.core.trace import StreamTrace
 
@@ -165,9 +171,13 @@ async def _ask(args: argparse.Namespace, prompt: str | None, sink: Sink) -> int:
         provider = setup.pick_provider(settings, args, keys, thread.stored_target)
         if provider is None:
             provider = await _offline_demo(stack, settings, keys)
+        if args.api:
+            provider = with_api(provider, args.api)
         protocol = args.protocol or (
             thread.stored_target.protocol if thread.stored_target else "sse"
         )
+        if protocol == "ws" and provider.api != "chat":
+            raise UsageError(f"the {provider.api} API streams over SSE only; drop --protocol ws")
         if protocol == "ws" and not provider.ws_url:
             raise UsageError(f"provider {provider.id!r} has no WebSocket URL; pass --ws-url")
         timeouts = setup.timeouts_of(provider, args)

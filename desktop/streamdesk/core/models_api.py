@@ -13,7 +13,8 @@ from streamdesk.core.request import Endpoint
 
 
 async def fetch_models(endpoint: Endpoint) -> list[str]:
-    """Model ids from `GET {base}/models` (OpenAI shape `{"data": [{"id": …}]}`), sorted."""
+    """Model ids from `GET {base}/models`, sorted: OpenAI's and Anthropic's shape
+    `{"data": [{"id": …}]}`, or Gemini's `{"models": [{"name": "models/…"}]}`."""
     import httpx  # loads when the list is asked for, not with the settings window
 
     from streamdesk.core.transports._classify import host_of, http_error, network_error
@@ -24,6 +25,11 @@ async def fetch_models(endpoint: Endpoint) -> list[str]:
         )
     host = host_of(endpoint.base_url)
     headers, params = auth_parts(endpoint)
+    if endpoint.api in ("anthropic", "gemini"):  # their own key headers, no Bearer
+        from streamdesk.core.dialects import dialect
+
+        key = endpoint.api_key
+        headers, params = (dialect(endpoint.api).auth_headers(key) if key else {}), {}
     t = endpoint.timeouts
     timeout = httpx.Timeout(connect=t.connect, read=t.stall, write=t.write, pool=t.connect)
     try:
@@ -36,8 +42,12 @@ async def fetch_models(endpoint: Endpoint) -> list[str]:
         status, url = response.status_code, endpoint.models_url
         raise http_error(status, response.headers, response.content, url) from None
     try:
-        data = response.json()["data"]
-        ids = sorted({str(item["id"]) for item in data})
+        listing = response.json()
+        if endpoint.api == "gemini":
+            names = [str(item["name"]) for item in listing["models"]]
+            ids = sorted({name.removeprefix("models/") for name in names})
+        else:
+            ids = sorted({str(item["id"]) for item in listing["data"]})
     except (ValueError, KeyError, TypeError) as exc:
         snippet = response.text[:120]
         raise StreamError(

@@ -32,6 +32,8 @@ class ModelInfo:
     id: str
     input_price: float | None = None  # USD per million prompt tokens
     output_price: float | None = None  # USD per million completion tokens
+    cached_input_price: float | None = None  # prompt tokens read from the cache (None: input's)
+    reasoning_price: float | None = None  # reasoning tokens, where billed apart (None: output's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,9 @@ class Provider:
     # Ollama and the mock continue), "prefix" (DeepSeek: `prefix: true` on that message) or
     # "vllm" (`continue_final_message`).
     continuation: str = "assistant"
+    # The API it speaks: "chat" (OpenAI chat completions), "responses" (OpenAI Responses),
+    # "anthropic" (Messages) or "gemini" (streamGenerateContent).
+    api: str = "chat"
 
     def model(self, model_id: str) -> ModelInfo | None:
         for info in self.models:
@@ -65,17 +70,35 @@ class Provider:
                 return info
         return None
 
-    def cost(self, model_id: str, prompt_tokens: int, completion_tokens: int) -> float | None:
-        """USD for one request, or None when a needed price is unknown (never a guess)."""
+    def cost(
+        self,
+        model_id: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        *,
+        cached_tokens: int = 0,
+        reasoning_tokens: int = 0,
+    ) -> float | None:
+        """USD for one request, or None when a needed price is unknown (never a guess).
+
+        `cached_tokens` are part of the prompt, billed at the cached price where the model has
+        one; `reasoning_tokens` are part of the completion, billed apart where the model says.
+        """
         if self.free:
             return 0.0
         info = self.model(model_id)
         if info is None:
             return None
+        cached = min(cached_tokens, prompt_tokens) if info.cached_input_price is not None else 0
+        reasoning = (
+            min(reasoning_tokens, completion_tokens) if info.reasoning_price is not None else 0
+        )
         total = 0.0
         for tokens, price in (
-            (prompt_tokens, info.input_price),
-            (completion_tokens, info.output_price),
+            (prompt_tokens - cached, info.input_price),
+            (cached, info.cached_input_price),
+            (completion_tokens - reasoning, info.output_price),
+            (reasoning, info.reasoning_price),
         ):
             if tokens:
                 if price is None:
@@ -97,6 +120,7 @@ class Provider:
             max_retries=self.max_retries,
             ca_bundle=ca_bundle or None,
             proxy=proxy,
+            api=self.api,
         )
 
 
@@ -156,9 +180,9 @@ BUILTIN_PROVIDERS: tuple[Provider, ...] = (
         "OpenAI",
         "https://api.openai.com/v1",
         (
-            ModelInfo("gpt-4.1", 2.00, 8.00),
-            ModelInfo("gpt-4.1-mini", 0.40, 1.60),
-            ModelInfo("gpt-4o", 2.50, 10.00),
+            ModelInfo("gpt-4.1", 2.00, 8.00, 0.50),
+            ModelInfo("gpt-4.1-mini", 0.40, 1.60, 0.10),
+            ModelInfo("gpt-4o", 2.50, 10.00, 1.25),
         ),
         "gpt-4.1-mini",
     ),
@@ -174,6 +198,35 @@ BUILTIN_PROVIDERS: tuple[Provider, ...] = (
         ),
         resume="continue",
         continuation="prefix",
+    ),
+    # Native APIs. List prices (input / output / cached input, USD per million tokens).
+    dataclasses.replace(
+        _hosted(
+            "anthropic",
+            "Anthropic",
+            "https://api.anthropic.com/v1",
+            (
+                ModelInfo("claude-sonnet-4-5", 3.00, 15.00, 0.30),
+                ModelInfo("claude-haiku-4-5", 1.00, 5.00, 0.10),
+                ModelInfo("claude-opus-4-1", 15.00, 75.00, 1.50),
+            ),
+            "claude-sonnet-4-5",
+        ),
+        api="anthropic",
+        resume="continue",  # a trailing assistant message is a prefill: Claude carries it on
+    ),
+    dataclasses.replace(
+        _hosted(
+            "gemini",
+            "Google Gemini",
+            "https://generativelanguage.googleapis.com/v1beta",
+            (
+                ModelInfo("gemini-2.5-flash", 0.30, 2.50, 0.075),
+                ModelInfo("gemini-2.5-pro", 1.25, 10.00, 0.31),
+            ),
+            "gemini-2.5-flash",
+        ),
+        api="gemini",
     ),
     _local("ollama", "Ollama", "http://localhost:11434/v1", "llama3.2"),
     dataclasses.replace(_local("vllm", "vLLM", "http://localhost:8000/v1"), continuation="vllm"),

@@ -139,6 +139,7 @@ class Endpoint:
     max_retries: int = 2
     ca_bundle: str | None = None  # path to a PEM bundle; TLS is always verified
     proxy: str | None = None  # None: honour the environment; "" : no proxy; else a URL
+    api: str = "chat"  # the dialect: chat (completions) | responses | anthropic | gemini
 
     def __post_init__(self) -> None:
         """Every URL is checked here, where it enters the request path, so a bad one is a

@@ -27,6 +27,7 @@ from streamdesk.core.chat.target import (
     resolve_endpoint,
     unconfigured,
     websocket_url_for,
+    with_api,
 )
 
 __all__ = [
@@ -61,4 +62,5 @@ __all__ = [
     "turns_of",
     "unconfigured",
     "websocket_url_for",
+    "with_api",
 ]

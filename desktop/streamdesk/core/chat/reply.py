@@ -221,7 +221,14 @@ class Reply:
         if self.usage is None and not self.deltas:
             # nothing arrived and no usage: this request cost nothing (refused, rejected)
             return 0.0 if provider.free else earlier
-        own = provider.cost(model, self.prompt_tokens or 0, self.own_completion_tokens)
+        usage = self.usage
+        own = provider.cost(
+            model,
+            self.prompt_tokens or 0,
+            self.own_completion_tokens,
+            cached_tokens=usage.cached_tokens if usage is not None else 0,
+            reasoning_tokens=usage.reasoning_tokens if usage is not None else 0,
+        )
         if own is None or earlier is None:
             return own
         return own + earlier

@@ -119,6 +119,19 @@ def at_base_url(provider: Provider, base_url: str, ws_url: str | None = None) ->
     return dataclasses.replace(provider, base_url=base, ws_url=ws_url or websocket_url_for(base))
 
 
+def with_api(provider: Provider, api: str) -> Provider:
+    """`provider` speaking another of its APIs (OpenAI's Responses, or the built-in mock's
+    dialects, which live on the same port: Gemini's under /v1beta). WebSocket is chat only."""
+    if api == provider.api:
+        return provider
+    base = provider.base_url
+    if provider.id == MOCK_PROVIDER_ID and api == "gemini" and base.rstrip("/").endswith("/v1"):
+        base = base.rstrip("/") + "beta"
+    return dataclasses.replace(
+        provider, api=api, base_url=base, ws_url=provider.ws_url if api == "chat" else None
+    )
+
+
 def websocket_url_for(base_url: str) -> str:
     """The mock's and the relay's convention: the WebSocket lives at {base}/ws/chat."""
     scheme, sep, rest = base_url.rstrip("/").partition("://")

@@ -138,7 +138,7 @@ def _provider_table(p: ProviderSettings, table: Table) -> Table:
 
     for key in (
         "id", "name", "base_url", "ws_url", "sign", "needs_key", "default_model",
-        "resume", "resume_attempts", "continuation",
+        "resume", "resume_attempts", "continuation", "api",
     ):  # fmt: skip
         _set(table, key, getattr(p, key))
     _set(table, "auth", p.auth.value)

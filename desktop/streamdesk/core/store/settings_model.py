@@ -31,8 +31,9 @@ _DEFAULT_TIMEOUTS = Timeouts()
 _DEFAULT_RETRIES = 2
 _SHARED_FIELDS = (
     "id", "name", "base_url", "ws_url", "auth", "sign", "needs_key", "default_model",
-    "resume", "resume_attempts", "continuation",
+    "resume", "resume_attempts", "continuation", "api",
 )  # fmt: skip
+API_NAMES = ("chat", "responses", "anthropic", "gemini")
 RESUME_STRATEGIES = ("continue", "restart", "off")
 
 
@@ -57,6 +58,7 @@ class ProviderSettings:
     resume: str = "restart"  # after a cut mid-reply: continue | restart | off
     resume_attempts: int = 2
     continuation: str = "assistant"  # how a continuation is sent: assistant | prefix | vllm
+    api: str = "chat"  # chat | responses | anthropic | gemini
 
     @classmethod
     def from_provider(cls, provider: Provider) -> ProviderSettings:
@@ -239,6 +241,7 @@ def _parse_provider(data: Any, index: int) -> ProviderSettings:
             f"{where}resume_attempts",
         ),
         continuation=_choice(data, "continuation", CONTINUATIONS, d.continuation, where),
+        api=_choice(data, "api", API_NAMES, d.api, where),
     )
 
 

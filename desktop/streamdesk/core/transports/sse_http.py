@@ -87,6 +87,12 @@ class SSETransport:
             self._client = self._make_client()
         client = self._client
         url = ep.chat_url
+        native = None
+        if ep.api != "chat":  # a provider's own API: its path, auth, body and events
+            from streamdesk.core.dialects import dialect
+
+            native = dialect(ep.api)
+            url = ep.base_url.rstrip("/") + native.request_path(request.model)
         headers = {
             **self.extra_headers,
             "Accept": "text/event-stream",
@@ -95,11 +101,16 @@ class SSETransport:
             "Accept-Encoding": "identity",
             "Content-Type": "application/json",
         }
-        auth, params = auth_parts(ep)
-        headers.update(auth)
-        if "api_key" in params:  # query-parameter auth is for WebSocket; HTTP takes a header
-            headers["Authorization"] = f"Bearer {params['api_key']}"
-        body = json.dumps(request.openai_body(), ensure_ascii=False).encode("utf-8")
+        if native is not None:
+            headers.update(native.auth_headers(ep.api_key) if ep.api_key else {})
+            payload = native.request_body(request)
+        else:
+            auth, params = auth_parts(ep)
+            headers.update(auth)
+            if "api_key" in params:  # query-parameter auth is for WebSocket; HTTP: a header
+                headers["Authorization"] = f"Bearer {params['api_key']}"
+            payload = request.openai_body()
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         trace.protocol = "sse"
         trace.url = redact_url(url)
         trace.method = "POST"
@@ -148,7 +159,7 @@ class SSETransport:
                     raise _json_instead_of_stream(raw, url)
                 started = True
                 decoder = SSEDecoder()
-                interpreter = ChunkInterpreter()
+                interpreter = native.interpreter() if native is not None else ChunkInterpreter()
                 received = trace.received
                 frame = trace.frame
                 feed = decoder.feed

@@ -34,6 +34,12 @@ AUTH_CHOICES = (
     (AuthStyle.QUERY_PARAM, "api_key query parameter"),
 )
 BUILTIN_IDS = {p.id: p for p in BUILTIN_PROVIDERS}
+API_CHOICES = (
+    ("chat", "OpenAI chat completions (and compatible servers)"),
+    ("responses", "OpenAI Responses"),
+    ("anthropic", "Anthropic Messages"),
+    ("gemini", "Google Gemini"),
+)
 RESUME_CHOICES = (
     ("continue", "Continue from where it stopped"),
     ("restart", "Send the request again"),
@@ -81,6 +87,10 @@ class ProviderForm(QWidget):
         self.base_edit.setPlaceholderText("https://api.example.com/v1")
         self.ws_edit = QLineEdit(self)
         self.ws_edit.setPlaceholderText("wss://api.example.com/v1/ws/chat (optional)")
+        self.api_box = QComboBox(self)
+        for value, label in API_CHOICES:
+            self.api_box.addItem(label, value)
+        self.api_box.setToolTip("The API this server speaks: how requests and replies look")
         self.auth_box = QComboBox(self)
         for style, label in AUTH_CHOICES:
             self.auth_box.addItem(label, style)
@@ -150,6 +160,7 @@ class ProviderForm(QWidget):
         form.addRow("Id", self.id_label)
         form.addRow("SSE base URL", self.base_edit)
         form.addRow("WebSocket URL", self.ws_edit)
+        form.addRow("API", self.api_box)
         form.addRow("Authentication", self.auth_box)
         form.addRow("", self.sign_check)
         form.addRow("", self.needs_key_check)
@@ -170,6 +181,7 @@ class ProviderForm(QWidget):
         self.id_label.setText(p.id + ("  (built in)" if builtin else ""))
         self.base_edit.setText(p.base_url)
         self.ws_edit.setText(p.ws_url or "")
+        self.api_box.setCurrentIndex(max(0, self.api_box.findData(p.api)))
         self.auth_box.setCurrentIndex(max(0, self.auth_box.findData(p.auth)))
         self.sign_check.setChecked(p.sign)
         self.needs_key_check.setChecked(p.needs_key)
@@ -228,6 +240,7 @@ class ProviderForm(QWidget):
             resume=self.resume_box.currentData(),
             resume_attempts=self.resume_attempts_spin.value(),
             continuation=self.continuation_box.currentData(),
+            api=self.api_box.currentData(),
         )
 
     def focus_name(self) -> None:
