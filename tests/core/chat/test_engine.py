@@ -22,10 +22,11 @@ from streamdesk.core.chat import (
     collect,
     resolve_endpoint,
 )
-from streamdesk.core.events import FailureKind
+from streamdesk.core.events import FailureKind, TextDelta
 from streamdesk.core.providers import builtin, mock_provider
 from streamdesk.core.request import ChatRequest, Message
 from streamdesk.core.store.settings import PROXY_KEY_ID
+from streamdesk.core.trace import StreamTrace
 from streamdesk.mock import MockServer, reply_for
 from streamdesk.mock.scenarios import FAULT_AFTER
 
@@ -194,3 +195,30 @@ def test_requests_follow_the_conversation_rules() -> None:
     edited = conversation.edit(first, "first, edited")
     assert [t.prompt for t in conversation.turns] == ["first, edited"]
     assert [m.content for m in edited.request.messages] == ["be brief", "first, edited"]
+
+
+def test_usage_with_cached_and_reasoning_tokens_gives_the_exact_cost() -> None:
+    from streamdesk.core.events import Done, Usage
+    from streamdesk.core.providers import ModelInfo, Provider
+    from streamdesk.core.request import AuthStyle
+
+    model = ModelInfo("m", 3.0, 15.0, cached_input_price=0.3, reasoning_price=10.0)
+    provider = Provider(
+        "p",
+        "P",
+        "https://x/v1",
+        None,
+        AuthStyle.BEARER,
+        False,
+        False,
+        (model,),
+        "m",
+        api="anthropic",
+    )
+    reply = Reply(Target(provider, "m"))
+    reply.begin(StreamTrace())
+    reply.apply(TextDelta("hi"))
+    reply.apply(Usage(10_000, 2_000, cached_tokens=8_000, reasoning_tokens=500))
+    reply.apply(Done("stop"))
+    expected = (2_000 * 3.0 + 8_000 * 0.3 + 1_500 * 15.0 + 500 * 10.0) / 1_000_000
+    assert reply.cost == pytest.approx(expected) and not reply.estimated
