@@ -1,4 +1,4 @@
-"""The mock server: one loopback port for SSE chat, the model list and the WebSocket chat."""
+"""The mock server: one loopback port for every SSE dialect, the model list and WebSocket chat."""
 
 from __future__ import annotations
 
