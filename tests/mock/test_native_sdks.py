@@ -307,3 +307,10 @@ async def test_bad_json_breaks_each_sdk_stream(clients: Clients) -> None:
             await receive(clients, scenario="bad-json")
     with pytest.raises(genai_errors.UnknownApiResponseError):
         await via_gemini(clients, scenario="bad-json")
+
+
+async def test_each_sdk_lists_the_mocks_models(server: MockServer, clients: Clients) -> None:
+    anthropic_ids = [m.id async for m in clients.anthropic.models.list()]
+    assert anthropic_ids == list(server.models)
+    gemini_names = [m.name async for m in await clients.gemini.aio.models.list()]
+    assert gemini_names == [f"models/{m}" for m in server.models]

@@ -129,10 +129,8 @@ async def test_gemini_stream_is_whole_responses_with_a_last_chunk(server: MockSe
 
 
 async def test_gemini_thought_parts_and_max_tokens(server: MockServer) -> None:
-    config = {
-        "generationConfig": {"maxOutputTokens": 9, "thinkingConfig": {"includeThoughts": True}}
-    }
-    resp = await post(server, "gemini", **config)
+    config = {"maxOutputTokens": 9, "thinkingConfig": {"includeThoughts": True}}
+    resp = await post(server, "gemini", generationConfig=config)
     parts = [
         p for _, d in resp.events() for p in json.loads(d)["candidates"][0]["content"]["parts"]
     ]

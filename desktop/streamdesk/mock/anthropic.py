@@ -147,4 +147,14 @@ def whole(chat: Chat) -> dict[str, object]:
     return {**message, "content": content, "stop_reason": stop, "usage": usage}
 
 
+def anthropic_models(models: tuple[str, ...]) -> dict[str, object]:
+    """`GET /v1/models` as Anthropic lists them (asked with an `anthropic-version` header)."""
+    data = [
+        {"type": "model", "id": m, "display_name": m, "created_at": "2025-01-01T00:00:00Z"}
+        for m in models
+    ]
+    first, last = (models[0], models[-1]) if models else (None, None)
+    return {"data": data, "has_more": False, "first_id": first, "last_id": last}
+
+
 ANTHROPIC = Dialect("anthropic", translate, error_body, stream, whole)

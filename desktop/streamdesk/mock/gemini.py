@@ -137,4 +137,14 @@ def whole(chat: Chat) -> dict[str, object]:
     return _response(chat, f"mock-gemini-{next(_ids)}", parts, last=True)
 
 
+def gemini_models(models: tuple[str, ...]) -> dict[str, object]:
+    """`GET /v1beta/models`: resource names `models/{id}` with the methods they support."""
+    methods = ["generateContent", "streamGenerateContent"]
+    listing = [
+        {"name": f"models/{m}", "displayName": m, "supportedGenerationMethods": methods}
+        for m in models
+    ]
+    return {"models": listing}
+
+
 GEMINI = Dialect("gemini", translate, error_body, stream, whole)

@@ -15,10 +15,10 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from streamdesk.mock.anthropic import ANTHROPIC
+from streamdesk.mock.anthropic import ANTHROPIC, anthropic_models
 from streamdesk.mock.chat import Chat, ChatRejected, Defaults, parse_body, pick_scenario, plan_chat
 from streamdesk.mock.dialect import CHAT, Dialect
-from streamdesk.mock.gemini import GEMINI
+from streamdesk.mock.gemini import GEMINI, gemini_models
 from streamdesk.mock.http import BadRequest, HttpConnection, Request
 from streamdesk.mock.responses import RESPONSES
 from streamdesk.mock.scenarios import (
@@ -205,7 +205,11 @@ class MockServer:
         if not self._authorized(request):
             status, body, headers = 401, unauthorized().body(), []
         elif request.path == "/v1/models" and request.method == "GET":
-            status, body, headers = 200, self._models(), []
+            anthropic = "anthropic-version" in request.headers
+            listing = anthropic_models(self.models) if anthropic else self._models()
+            status, body, headers = 200, listing, []
+        elif request.path == GEMINI_PREFIX.rstrip("/") and request.method == "GET":
+            status, body, headers = 200, gemini_models(self.models), []
         elif request.path.startswith("/v1/models/") and request.path[11:] in self.models:
             status, body, headers = 200, self._model(request.path[11:]), []
         elif request.path == "/v1/ws/chat":
