@@ -31,7 +31,7 @@ from streamdesk.core.redact import redact_known
 from streamdesk.core.request import ChatRequest, Timeouts
 from streamdesk.core.trace import StreamTrace
 from streamdesk.core.transports import Transport, make_transport
-from streamdesk.core.transports._classify import host_of
+from streamdesk.core.transports._classify import count_of, host_of
 
 INITIAL_RETRY_DELAY = 0.5  # openai-python's backoff: min(0.5 * 2**n, 8) s, minus up to 25 %
 MAX_RETRY_DELAY = 8.0
@@ -234,6 +234,6 @@ def _timeout_failure(kind: FailureKind, timeouts: Timeouts, tokens: int, url: st
         )
     return Failure(
         kind,
-        f"{host} stopped sending for {timeouts.stall:g} s after {tokens} tokens; "
+        f"{host} stopped sending for {timeouts.stall:g} s after {count_of(tokens, 'token')}; "
         "the partial reply was kept.",
     )

@@ -139,6 +139,9 @@ class CompareWindow(QWidget):
 
     async def _one(self, protocol: str, target: Target, request: ChatRequest) -> None:
         """One protocol's run; its trace starts with its own request, not with the window's."""
+        if protocol == "ws" and not target.provider.ws_url:
+            self.status[protocol] = "no WebSocket endpoint"  # Anthropic, Gemini, Responses…
+            return
         trace = self.traces[protocol] = StreamTrace()
         self.status[protocol] = "streaming"
         reply = Reply(dataclasses.replace(target, protocol=protocol))

@@ -165,6 +165,11 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.2g} s"
 
 
+def count_of(n: int, noun: str) -> str:
+    """ "1 token", "5 tokens"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def truncate(text: str, limit: int = MAX_QUOTE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -213,7 +218,7 @@ def http_error(
 def cut_message(tokens: int) -> str:
     """The one line for a reply that ended before its end marker (shared with WebSocket)."""
     return (
-        f"The connection was closed after {tokens} tokens before the reply finished; "
+        f"The connection was closed after {count_of(tokens, 'token')} before the reply finished; "
         "the partial reply was kept."
     )
 

@@ -52,6 +52,7 @@ from streamdesk.core.request import ChatRequest, Endpoint
 from streamdesk.core.sse import message_too_big
 from streamdesk.core.trace import StreamTrace
 from streamdesk.core.transports._classify import (
+    count_of,
     cut_message,
     environment_proxy,
     host_of,
@@ -232,7 +233,7 @@ def _closed_error(exc: ConnectionClosed, host: str, tokens: int) -> StreamError:
         return StreamError(FailureKind.CUT_MID_STREAM, cut_message(tokens))
     code, reason = exc.rcvd.code, exc.rcvd.reason
     said = f" ({truncate(reason)})" if reason else ""
-    kept = f" after {tokens} tokens; the partial reply was kept" if tokens else ""
+    kept = f" after {count_of(tokens, 'token')}; the partial reply was kept" if tokens else ""
     return StreamError(
         FailureKind.WEBSOCKET_CLOSED,
         f"The WebSocket to {host} was closed with code {code}{said}{kept}. Try again.",
