@@ -281,3 +281,27 @@ def test_proxy_credentials_stay_out_of_settings() -> None:
     assert effective_proxy(s, None) == url
     assert effective_proxy(Settings(proxy_mode="system"), cred) is None
     assert effective_proxy(Settings(proxy_mode="none", proxy_url=url), cred) == ""
+
+
+def test_a_profile_names_its_api_and_how_it_resumes() -> None:
+    from streamdesk.core.store.settings import parse_settings, resolve_provider
+
+    data = {
+        "providers": [
+            {
+                "id": "claude-box",
+                "name": "Claude box",
+                "base_url": "https://claude.example/v1",
+                "api": "anthropic",
+                "resume": "continue",
+                "resume_attempts": 4,
+            }
+        ]
+    }
+    settings = parse_settings(data)
+    provider = resolve_provider(settings, "claude-box")
+    assert (provider.api, provider.resume, provider.resume_attempts) == ("anthropic", "continue", 4)
+    data["providers"][0]["api"] = "smoke-signals"
+    with pytest.raises(SettingsError) as bad:
+        parse_settings(data)
+    assert bad.value.field == "providers[0].api"
