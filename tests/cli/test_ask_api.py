@@ -67,3 +67,18 @@ def test_faults_give_our_failure_kinds_over_every_api(
 def test_websocket_is_for_chat_completions_only(mock: MockServer) -> None:
     done = ask(mock, "anthropic", "--protocol", "ws")
     assert done.returncode == 2 and "streams over SSE only" in done.stderr
+
+
+@pytest.mark.parametrize("api", ["responses", "anthropic", "gemini"])
+def test_reasoning_asks_each_api_for_the_models_thinking(mock: MockServer, api: str) -> None:
+    plain = ask(mock, api)
+    assert "[reasoning]" not in plain.stderr, "not asked: not sent"
+    asked = ask(mock, api, "--reasoning")
+    assert asked.returncode == 0, asked.stderr
+    assert "[reasoning]" in asked.stderr
+    body = json.loads(mock.requests[-1].body)
+    assert (
+        body.get("thinking")
+        or body.get("reasoning")
+        or body["generationConfig"]["thinkingConfig"]["includeThoughts"]
+    )

@@ -136,3 +136,15 @@ def test_a_timeout_flag_that_is_not_a_number_of_seconds_is_a_usage_error() -> No
         done = ask(PROMPT, "--first-token-timeout", value, "--no-save")
         assert done.returncode == 2 and "--first-token-timeout must be" in done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_a_rejected_key_that_was_sent_is_not_called_unsent() -> None:
+    guarded, stop = run_mock_in_thread(tokens_per_second=0, first_token_delay=0, api_key="right")
+    try:
+        wrong = ask(PROMPT, "--base-url", guarded.sse_base_url, "--model", "m", key="wrong")
+        none = ask(PROMPT, "--base-url", guarded.sse_base_url, "--model", "m", "--no-save")
+    finally:
+        stop()
+    assert wrong.returncode == none.returncode == 3
+    assert "No key was sent" not in wrong.stderr and "keys set custom" in wrong.stderr
+    assert "No key was sent" in none.stderr

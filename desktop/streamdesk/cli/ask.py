@@ -101,6 +101,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--max-tokens", type=int, metavar="N", help="cap the reply length")
     p.add_argument("--system", metavar="TEXT", help="a system message sent before the prompt")
+    p.add_argument(
+        "--reasoning",
+        action="store_true",
+        help="ask for the model's thinking (Anthropic, Gemini, Responses); shown on stderr",
+    )
     p.add_argument("--sign", action="store_true", help="sign the request (X-Timestamp/X-Signature)")
     p.add_argument("--json", action="store_true", help="print one JSON object per event per line")
     p.add_argument("--scenario", metavar="NAME", help="mock fault scenario (sends X-Mock-Scenario)")

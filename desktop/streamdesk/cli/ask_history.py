@@ -91,6 +91,8 @@ class AskThread:
             conv.system_prompt = args.system
         if args.max_tokens is not None:
             conv.params = {**conv.params, "max_tokens": args.max_tokens}
+        if args.reasoning:
+            conv.params = {**conv.params, "reasoning": True}
         if conv.conversation_id is not None:
             conv.load(turns_of(self.messages, target))
         if self.prompt is not None:

@@ -131,7 +131,7 @@ class Sink:
                 " STREAMDESK_API_KEY for one run); nothing was sent."
             )
         provider = reply.target.provider
-        if failure.kind is FailureKind.AUTHENTICATION and provider.needs_key:
+        if failure.kind is FailureKind.AUTHENTICATION and (provider.needs_key or reply.key_sent):
             if provider.id == MOCK_PROVIDER_ID:  # `keys set` takes real providers only
                 return text
             return f"{text} Set another with `streamdesk keys set {provider.id}`."

@@ -35,6 +35,9 @@ class ChatRequest:
     # A continuation (the last message is the assistant's partial reply): how the server is
     # told to carry it on (see `Provider.continuation`); "" for an ordinary request.
     continuation: str = ""
+    # Ask for the model's thinking where the API has to be asked (Anthropic extended thinking,
+    # Gemini thought summaries, Responses reasoning summaries); chat completions send it anyway.
+    reasoning: bool = False
 
     def _messages(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = [{"role": m.role, "content": m.content} for m in self.messages]

@@ -24,8 +24,8 @@ async def test_a_native_api_streams_text_and_thinking_into_the_window(
             name="Native",
             base_url=base,
             needs_key=False,
-            models=[ModelInfo("gpt-4.1#reasoning", 2.0, 8.0)],
-            default_model="gpt-4.1#reasoning",
+            models=[ModelInfo("gpt-4.1", 2.0, 8.0)],
+            default_model="gpt-4.1",
             api=api,
         )
         window = MainWindow(
@@ -37,6 +37,7 @@ async def test_a_native_api_streams_text_and_thinking_into_the_window(
             await window.start()
             assert not window.header.ws_button.isEnabled(), "WebSocket is chat completions only"
             session = window.current_session()
+            session.params = {"reasoning": True}  # Conversation settings ▸ Ask for thinking
             session.send("think first")
             turn = await wait_reply(session)
             assert turn.reply.status.value == "complete", turn.reply.failure

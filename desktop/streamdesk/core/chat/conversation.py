@@ -166,6 +166,7 @@ class Conversation:
             max_tokens=self.params.get("max_tokens") or None,
             temperature=self.params.get("temperature"),
             continuation=self.require_target.provider.continuation if prefix else "",
+            reasoning=bool(self.params.get("reasoning")),
         )
 
     def cost(self) -> tuple[float | None, bool]:

@@ -182,6 +182,7 @@ async def stream_reply(
             problems: list[str] = []
             endpoint = await resolve_endpoint(target, keys, problems)
             reply.keychain_problem = problems[0] if problems else None
+            reply.key_sent = endpoint.api_key is not None
             transport = make_transport(
                 target.protocol,
                 endpoint,

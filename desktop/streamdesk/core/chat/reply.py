@@ -109,6 +109,7 @@ class Reply:
     ended_at: float | None = None  # perf_counter when it ended
     missing_key: MissingKey | None = None  # nothing was sent: the provider needs a key
     keychain_problem: str | None = None  # why no key was sent to a server that needs none
+    key_sent: bool = False  # the request carried an API key
     cost: float | None = None  # USD, settled when the reply ends (None: a price is unknown)
     estimated: bool = False  # tokens and cost estimated: the server sent no usage
     attempts: list[Attempt] = field(default_factory=list)  # earlier attempts, when resumed

@@ -126,9 +126,18 @@ def request_body(request: ChatRequest) -> dict[str, Any]:
     }
     if system:
         body["system"] = system
-    if request.temperature is not None:
+    if request.reasoning:
+        # Extended thinking: a budget below max_tokens (at least 1024, the API's minimum), and
+        # no temperature (the API allows only the default with thinking on).
+        budget = max(THINKING_MIN_BUDGET, body["max_tokens"] // 2)
+        body["max_tokens"] = max(body["max_tokens"], budget + THINKING_MIN_BUDGET)
+        body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    elif request.temperature is not None:
         body["temperature"] = request.temperature
     return body
+
+
+THINKING_MIN_BUDGET = 1024
 
 
 def request_path(model: str) -> str:

@@ -118,6 +118,8 @@ def request_body(request: ChatRequest) -> dict[str, Any]:
         config["maxOutputTokens"] = request.max_tokens
     if request.temperature is not None:
         config["temperature"] = request.temperature
+    if request.reasoning:  # thinking models think anyway; this returns their thought summaries
+        config["thinkingConfig"] = {"includeThoughts": True}
     if config:
         body["generationConfig"] = config
     return body

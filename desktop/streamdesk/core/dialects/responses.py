@@ -114,6 +114,8 @@ def request_body(request: ChatRequest) -> dict[str, Any]:
         body["max_output_tokens"] = request.max_tokens
     if request.temperature is not None:
         body["temperature"] = request.temperature
+    if request.reasoning:  # reasoning models: stream a summary of their reasoning
+        body["reasoning"] = {"summary": "auto"}
     return body
 
 

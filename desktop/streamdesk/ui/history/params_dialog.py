@@ -1,4 +1,4 @@
-"""The per-conversation system prompt and parameters (temperature, max tokens) editor.
+"""The per-conversation system prompt and parameters (temperature, max tokens, thinking).
 
 A small dialog opened with `.open()`; "Default" (the minimum of each spin box) leaves the
 parameter out of the request so the provider's own default applies.
@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
@@ -37,6 +38,12 @@ class ConversationSettingsDialog(QDialog):
         self.max_tokens.setRange(0, 1_000_000)
         self.max_tokens.setSpecialValueText("Default")
         self.max_tokens.setValue(int(params.get("max_tokens") or 0))
+        self.reasoning = QCheckBox("Ask for the model's thinking", self)
+        self.reasoning.setToolTip(
+            "Anthropic extended thinking, Gemini thought summaries, OpenAI Responses reasoning"
+            " summaries (reasoning models); chat completions show reasoning when sent"
+        )
+        self.reasoning.setChecked(bool(params.get("reasoning")))
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -46,6 +53,7 @@ class ConversationSettingsDialog(QDialog):
         form.addRow("System prompt", self.system)
         form.addRow("Temperature", self.temperature)
         form.addRow("Max tokens", self.max_tokens)
+        form.addRow("", self.reasoning)
         form.addRow(buttons)
         self.resize(520, 320)
 
@@ -55,4 +63,6 @@ class ConversationSettingsDialog(QDialog):
             params["temperature"] = round(self.temperature.value(), 2)
         if self.max_tokens.value() > 0:
             params["max_tokens"] = self.max_tokens.value()
+        if self.reasoning.isChecked():
+            params["reasoning"] = True
         return self.system.toPlainText(), params

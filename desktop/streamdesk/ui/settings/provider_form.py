@@ -91,6 +91,7 @@ class ProviderForm(QWidget):
         for value, label in API_CHOICES:
             self.api_box.addItem(label, value)
         self.api_box.setToolTip("The API this server speaks: how requests and replies look")
+        self.api_box.currentIndexChanged.connect(self._enable_auth)
         self.auth_box = QComboBox(self)
         for style, label in AUTH_CHOICES:
             self.auth_box.addItem(label, style)
@@ -182,6 +183,7 @@ class ProviderForm(QWidget):
         self.base_edit.setText(p.base_url)
         self.ws_edit.setText(p.ws_url or "")
         self.api_box.setCurrentIndex(max(0, self.api_box.findData(p.api)))
+        self._enable_auth()
         self.auth_box.setCurrentIndex(max(0, self.auth_box.findData(p.auth)))
         self.sign_check.setChecked(p.sign)
         self.needs_key_check.setChecked(p.needs_key)
@@ -204,6 +206,14 @@ class ProviderForm(QWidget):
         )
         self._enable_resume()
         self.models_label.clear()
+
+    def _enable_auth(self) -> None:
+        """Anthropic and Gemini send the key in their own header: no choice to offer."""
+        own = self.api_box.currentData() in ("anthropic", "gemini")
+        self.auth_box.setEnabled(not own)
+        self.auth_box.setToolTip(
+            "This API sends the key in its own header (x-api-key, x-goog-api-key)" if own else ""
+        )
 
     def _enable_resume(self) -> None:
         strategy = self.resume_box.currentData()
