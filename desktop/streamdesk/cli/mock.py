@@ -24,8 +24,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser(
         "mock",
         help="serve the built-in mock LLM server (SSE + WebSocket) until interrupted",
-        description="Serve an OpenAI-compatible mock LLM server on one loopback port: "
-        "POST /v1/chat/completions (SSE), GET /v1/models, WebSocket /v1/ws/chat.",
+        description="Serve a mock LLM server on one loopback port: "
+        "POST /v1/chat/completions (SSE), GET /v1/models, WebSocket /v1/ws/chat, and the "
+        "native APIs POST /v1/messages (Anthropic), POST /v1/responses (OpenAI Responses) and "
+        "POST /v1beta/models/MODEL:streamGenerateContent?alt=sse (Gemini). Prints the SSE "
+        "base URL and the WebSocket URL (Gemini's base is the SSE base with /v1beta).",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
