@@ -111,3 +111,19 @@ async def test_a_provider_without_a_default_model_takes_the_servers_only_one(
             await asyncio.gather(*tasks)
             assert switcher.header.model() == "only-model.gguf"
             assert switcher.target().model == "only-model.gguf"
+
+
+@pytest.mark.asyncio
+async def test_a_window_on_a_provider_without_its_key_says_so_at_once(qtbot: QtBot) -> None:
+    from streamdesk.ui.window.main_window import MainWindow
+
+    window = MainWindow(Settings(active_provider="openai"), save_on_close=False)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        await window.start()
+        banner = window.settings_ui.banner
+        assert banner.isVisible() and "No API key for OpenAI" in banner.label.text()
+        assert not window.offline
+    finally:
+        await window.shutdown()

@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("Streamdesk")
         self.settings_warning: str | None = None
+        self._key_missing: str | None = None  # the key-missing line shown in the banner
         self._settings = settings
         # Deferred without settings: the frame shows what settings.toml says without loading
         # the settings module (~50 ms); `finish_build` (or any use of .settings) loads it.
@@ -237,8 +238,19 @@ class MainWindow(QMainWindow):
         self.header.providerChanged.connect(self.settings_ui.clear_failure)
         if self.settings_warning:
             self.settings_ui.show_settings_warning(self.settings_warning)
+        self.switcher.keyMissing.connect(self._say_key_missing)
         self.history.noticeChanged.connect(self._show_history_notice)
         self._show_history_notice(self.history.notice())
+
+    def _say_key_missing(self, why: str) -> None:
+        """A provider chosen without its key says so at once, not only at the first send; the
+        line goes when a provider with a key (or none needed) is chosen."""
+        banner = self.settings_ui.banner
+        if why:
+            banner.show_message(why, "Open Settings", self.settings_ui.open_dialog)
+            self._key_missing = why
+        elif banner.isVisible() and banner.label.text() == self._key_missing:
+            banner.hide()
 
     def _show_history_notice(self, text: str) -> None:
         """The history repaired itself, is off, or the disk is full: one line above the chat."""

@@ -42,6 +42,7 @@ class ProviderSwitcher(QObject):
     offlineChanged = Signal(bool)
     scenariosAvailable = Signal(bool)
     scenarioChanged = Signal(object)
+    keyMissing = Signal(str)  # the chosen provider needs a key it does not have: why ("": has)
 
     provider: Provider  # set by `load()`, with the settings
 
@@ -137,6 +138,7 @@ class ProviderSwitcher(QObject):
         self._set_provider(provider, None, offline=False)
         self.header.show_target(provider.id, provider.default_model, self.header.protocol())
         self.header.set_key_missing(f"{why} Set it in Settings (Ctrl+,).")
+        self.keyMissing.emit(why)
 
     async def _take_the_only_server_model(self, provider: Provider) -> None:
         """A provider with no default model (llama.cpp, LM Studio) uses the server's model when
@@ -180,6 +182,7 @@ class ProviderSwitcher(QObject):
         self.offline = offline
         self.header.set_offline(offline, why)
         self.header.set_key_missing("")
+        self.keyMissing.emit("")
         self.scenariosAvailable.emit(_is_mock(provider.id))
         if changed:
             self.offlineChanged.emit(offline)
