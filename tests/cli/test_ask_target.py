@@ -59,6 +59,12 @@ def test_a_conversation_started_with_a_base_url_is_continued_at_the_same_url(
         with HistoryStore() as store:
             roles = [m.role for m in store.messages(conv.id)]
         assert roles == ["user", "assistant", "user", "assistant"]
+        # switched on purpose: the conversation goes to the other server from now on
+        moved = ask("--continue", str(conv.id), "elsewhere", "--base-url", other.sse_base_url)
+        assert moved.returncode == 0, moved.stderr
+        after = ask("--continue", str(conv.id), "and still there?")
+        assert after.returncode == 0, after.stderr
+        assert len(chat_requests(other)) == 2 and len(chat_requests(mock)) == before + 2
     finally:
         stop()
 

@@ -244,8 +244,8 @@ async def _offline_demo(
 async def _model(
     args: argparse.Namespace, thread: AskThread, target: Target, keys: KeySource
 ) -> str:
-    """--model, else the continued conversation's, else the provider's default, else the one
-    model the server lists."""
+    """--model, else the continued conversation's (on its own host), else the provider's
+    default, else the one model the server lists, else the conversation's model elsewhere."""
     from streamdesk.core.chat import only_server_model
 
     stored = thread.stored_target
@@ -254,6 +254,8 @@ async def _model(
     model = model or target.provider.default_model
     if not model:
         model = await only_server_model(target, keys) or ""
+    if not model and stored is not None:  # another host, the same model as before
+        model = stored.model
     if not model:
         raise UsageError(f"provider {target.provider.id!r} has no default model; pass --model")
     return model

@@ -115,7 +115,12 @@ class AskThread:
         if not self.save or self.store is None:
             return None
         try:
-            return ConversationRecord(self.store, self.conversation).open_reply(turn)
+            record = ConversationRecord(self.store, self.conversation)
+            target = self.conversation.target
+            moved = target is not None and self.stored_target not in (None, StoredTarget.of(target))
+            if moved:  # --provider, --base-url, --model or --protocol switched it on purpose
+                record.save_target()
+            return record.open_reply(turn)
         except HistoryError as exc:
             warn(f"{exc} This reply is not saved.")
             self.save = False

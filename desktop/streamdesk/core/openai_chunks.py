@@ -60,16 +60,9 @@ class ChunkInterpreter:
         if data.startswith("[DONE]") or data.strip() == "[DONE]":
             self.done = True
             return [Done(self.finish_reason)]
-        try:
-            chunk = json.loads(data)
-        except (ValueError, RecursionError):
-            if not data.strip():
-                return []  # a bare `data:` line carries nothing (some servers' keep-alive)
-            if sse.event == "error":
-                raise error_from_object({"message": quote(data)}) from None
-            raise malformed(data) from None
-        if not isinstance(chunk, dict):
-            raise malformed(data)
+        chunk = json_object(sse)
+        if chunk is None:
+            return []
         try:
             if chunk.get("error") is not None:
                 raise error_from_object(chunk["error"])
@@ -156,15 +149,39 @@ def text_of(value: object) -> str:
     return value
 
 
+def json_object(sse: ServerSentEvent) -> dict[str, Any] | None:
+    """The JSON object an event carries (None for a bare `data:` line, some servers'
+    keep-alive); data that is not a JSON object is a `BAD_RESPONSE` failure, an unreadable
+    `event: error` a server error quoting it. Every dialect reads its events through this."""
+    data = sse.data
+    try:
+        chunk = json.loads(data)
+    except (ValueError, RecursionError):
+        if not data.strip():
+            return None
+        if sse.event == "error":
+            raise error_from_object({"message": quote(data)}) from None
+        raise malformed(data) from None
+    if not isinstance(chunk, dict):
+        raise malformed(data)
+    return chunk
+
+
 def read_usage(usage: object) -> Usage:
     """A `usage` object; TypeError unless its counts are absent, null or non-negative integers."""
     if not isinstance(usage, dict):
         raise TypeError("usage")
-    return Usage(_count(usage, "prompt_tokens"), _count(usage, "completion_tokens"))
+    return Usage(count(usage, "prompt_tokens"), count(usage, "completion_tokens"))
 
 
-def _count(usage: dict[str, Any], key: str) -> int:
-    value = usage.get(key)
+def count(fields: object, key: str) -> int:
+    """The token count `fields[key]`: 0 when absent or null (or `fields` is None); TypeError
+    unless a non-negative integer of a believable size, or `fields` is not an object."""
+    if fields is None:
+        return 0
+    if not isinstance(fields, dict):
+        raise TypeError("usage")
+    value = fields.get(key)
     if value is None:
         return 0
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_TOKEN_COUNT:

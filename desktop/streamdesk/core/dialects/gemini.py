@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from streamdesk.core.dialects.wire import count, finish_reason, provider_error, read_events
+from streamdesk.core.dialects.wire import finish_reason, provider_error, read_events
 from streamdesk.core.events import Done, FailureKind, ReasoningDelta, StreamEvent, TextDelta, Usage
-from streamdesk.core.openai_chunks import text_of
+from streamdesk.core.openai_chunks import count, text_of
 from streamdesk.core.request import ChatRequest
 from streamdesk.core.sse import ServerSentEvent
 

@@ -1,4 +1,4 @@
-"""What every provider dialect reads the same way: one JSON object per SSE event, token counts,
+"""What every provider dialect reads the same way: one JSON object per SSE event,
 finish reasons and provider error objects.
 
 The rules are those of the chat-completions interpreter (`openai_chunks`): data we cannot read is
@@ -8,16 +8,15 @@ nothing a server sends raises anything but `StreamError`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from streamdesk.core.errors import StreamError
 from streamdesk.core.events import FailureKind, StreamEvent
-from streamdesk.core.openai_chunks import MAX_TOKEN_COUNT, error_from_object, malformed, quote
+from streamdesk.core.openai_chunks import error_from_object, json_object, malformed, quote
 from streamdesk.core.sse import ServerSentEvent
 
-__all__ = ["count", "finish_reason", "provider_error", "read_events"]
+__all__ = ["finish_reason", "provider_error", "read_events"]
 
 EventReader = Callable[[str, dict[str, Any]], list[StreamEvent]]
 
@@ -50,37 +49,14 @@ def read_events(sse: ServerSentEvent, read: EventReader) -> list[StreamEvent]:
     """`read(type, object)` on the JSON object of `sse`, its type the object's `type` field or
     else the SSE event name; a bare `data:` line gives no events. Data that is not a JSON object,
     or fields of the wrong type (TypeError and kin from `read`), are a `BAD_RESPONSE` failure."""
-    data = sse.data
-    try:
-        chunk = json.loads(data)
-    except (ValueError, RecursionError):
-        if not data.strip():
-            return []  # a bare `data:` line carries nothing (some servers' keep-alive)
-        if sse.event == "error":
-            raise error_from_object({"message": quote(data)}) from None
-        raise malformed(data) from None
-    if not isinstance(chunk, dict):
-        raise malformed(data)
+    chunk = json_object(sse)
+    if chunk is None:
+        return []
     try:
         kind = chunk.get("type", sse.event)
         return read(kind if isinstance(kind, str) else "", chunk)
     except (TypeError, KeyError, AttributeError, IndexError, RecursionError):
-        raise malformed(data) from None
-
-
-def count(fields: object, key: str) -> int:
-    """The token count `fields[key]`: 0 when absent or null; TypeError unless a small
-    non-negative integer (or `fields` is not an object)."""
-    if fields is None:
-        return 0
-    if not isinstance(fields, dict):
-        raise TypeError("usage")
-    value = fields.get(key)
-    if value is None:
-        return 0
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_TOKEN_COUNT:
-        raise TypeError(key)
-    return value
+        raise malformed(sse.data) from None
 
 
 def finish_reason(reason: object) -> str | None:

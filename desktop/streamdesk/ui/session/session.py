@@ -130,9 +130,6 @@ class ChatSession(QObject):
     def task(self) -> asyncio.Task[None] | None:
         return self._task
 
-    def reply_view(self, key: int) -> ReplyView | None:
-        return self.views.get(key)
-
     def send(self, prompt: str) -> int | None:
         """Ask `prompt`; returns the reply key, or None if a reply is still streaming."""
         if self.busy or not prompt.strip():
