@@ -246,7 +246,7 @@ class JsonSink(Sink):
         elif isinstance(event, Done):
             self.outcome = event
             record = {"type": "done", "finish_reason": event.finish_reason, **self._timings()}
-        else:
+        elif isinstance(event, Failure):
             self.outcome = event
             record = {
                 "type": "failure",
@@ -256,6 +256,8 @@ class JsonSink(Sink):
                 "status": event.status,
                 **self._timings(),
             }
+        else:
+            return
         record.setdefault("attempt", self.attempt)  # the reply's (retrying: the request's)
         record["t"] = round(t, 6)
         self.out.write(json.dumps(record, ensure_ascii=False) + "\n")

@@ -8,7 +8,9 @@ Every stream ends with exactly one `Done` or `Failure`.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 
 class FailureKind(enum.Enum):
@@ -68,6 +70,46 @@ class ReasoningDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    """A fragment of a tool call as it streams, for showing it live. `index` tells parallel
+    calls apart; `call_id` and `name` are "" until the server has sent them, and `arguments`
+    is the next piece of the JSON text (often not JSON on its own)."""
+
+    index: int
+    call_id: str = ""
+    name: str = ""
+    arguments: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A complete tool call, assembled by the dialect's interpreter and emitted once its
+    arguments are whole (at the latest just before `Done`). Arguments that are not a JSON
+    object make `error` say so: that call fails, the stream does not."""
+
+    index: int
+    call_id: str
+    name: str
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+    arguments_text: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    """What running a tool call gave, reported by the tool loop (never by a transport).
+    `outcome` is "ok", "error", "denied", "timeout" or "cancelled"; `content` is the tool's
+    text (untrusted, like model output) or the reason it has none."""
+
+    call_id: str
+    name: str
+    server: str
+    content: str
+    outcome: str = "ok"
+    duration: float = 0.0  # seconds the tool ran
+
+
+@dataclass(frozen=True, slots=True)
 class Usage:
     """Token counts as reported by the server, counted the OpenAI way: `cached_tokens` is the
     part of `prompt_tokens` read from the provider's cache and `reasoning_tokens` the part of
@@ -94,7 +136,8 @@ class Retrying:
 
 @dataclass(frozen=True, slots=True)
 class Done:
-    """The reply finished as the server intended."""
+    """The reply finished as the server intended. A reply that asks for tools ends with
+    `finish_reason` "tool_calls" whatever the dialect calls it ("tool_use", "function_call")."""
 
     finish_reason: str | None = None
 
@@ -109,5 +152,15 @@ class Failure:
     status: int | None = None  # HTTP status or WebSocket close code
 
 
-StreamEvent = TextDelta | ReasoningDelta | Usage | Retrying | Done | Failure
+StreamEvent = (
+    TextDelta
+    | ReasoningDelta
+    | ToolCallDelta
+    | ToolCall
+    | ToolResult
+    | Usage
+    | Retrying
+    | Done
+    | Failure
+)
 TERMINAL_EVENTS = (Done, Failure)

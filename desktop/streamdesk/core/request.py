@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from streamdesk.core.errors import StreamError
-from streamdesk.core.events import FailureKind
+from streamdesk.core.events import FailureKind, ToolCall
 from streamdesk.core.redact import redact_known, redact_url
 
 HTTP_SCHEMES = ("http", "https")
@@ -19,8 +20,26 @@ SHOWN_CHARS = 40  # of a bad value quoted in a message: enough to recognise it
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    role: str  # "system" | "user" | "assistant"
+    role: str  # "system" | "user" | "assistant" | "tool"
     content: str
+    # An assistant message that asked for tools carries the calls; each dialect writes them
+    # in its own shape (chat `tool_calls`, Anthropic `tool_use`, Gemini `functionCall`,
+    # Responses `function_call` items).
+    tool_calls: tuple[ToolCall, ...] = ()
+    # A "tool" message is one call's result: `content` is what the tool returned (or why it
+    # did not run), `tool_call_id` and `name` say which call it answers.
+    tool_call_id: str = ""
+    name: str = ""
+    is_error: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A tool offered to the model: its name, what it does, and its input as JSON Schema."""
+
+    name: str
+    description: str = ""
+    parameters: Mapping[str, Any] = field(default_factory=lambda: {"type": "object"})
 
 
 CONTINUATIONS = ("assistant", "prefix", "vllm")
@@ -38,6 +57,8 @@ class ChatRequest:
     # Ask for the model's thinking where the API has to be asked (Anthropic extended thinking,
     # Gemini thought summaries, Responses reasoning summaries); chat completions send it anyway.
     reasoning: bool = False
+    # Tools the model may call; each dialect writes them in its own request shape.
+    tools: tuple[ToolSpec, ...] = ()
 
     def _messages(self) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = [{"role": m.role, "content": m.content} for m in self.messages]
