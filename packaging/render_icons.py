@@ -1,4 +1,5 @@
-"""Render the hand-drawn app mark (resources/icons/streamdesk.svg) to every icon file we ship.
+"""Render the hand-drawn app mark (streamdesk.svg in desktop/streamdesk/resources/icons/) to every
+icon file we ship.
 
 Run `python packaging/render_icons.py` after editing the SVG; the outputs are committed so a
 build needs no renderer. Qt's QSvgRenderer (QtSvg is in PySide6-Essentials) does the drawing;
@@ -18,7 +19,7 @@ from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
 from PySide6.QtGui import QGuiApplication, QImage, QPainter
 from PySide6.QtSvg import QSvgRenderer
 
-ICONS = Path(__file__).resolve().parent.parent / "resources" / "icons"
+ICONS = Path(__file__).resolve().parent.parent / "desktop" / "streamdesk" / "resources" / "icons"
 SVG = ICONS / "streamdesk.svg"
 PNG_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)

@@ -1,5 +1,6 @@
-"""Packaging checks that need no build: the spec, version, desktop metadata, icons, the
-self-test and the start-up probe. The bundle itself is built and tested by `make bundle-test`."""
+"""Packaging checks: the spec, version, desktop metadata, icons, the self-test, the start-up
+probe, and a plain wheel installed in a fresh virtualenv passing its own self-test. The bundle
+itself is built and tested by `make bundle-test`."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from streamdesk.appicon import icon_dir, icon_pngs
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "packaging" / "streamdesk.spec"
-ICONS = ROOT / "resources" / "icons"
+ICONS = ROOT / "desktop" / "streamdesk" / "resources" / "icons"
 LINUX = ROOT / "packaging" / "linux"
 APP_ID = "io.streamdesk.Streamdesk"
 # A string that names a place on a Linux (or Windows) file system, not a bundle-relative part.
@@ -211,3 +212,56 @@ def test_startup_probe_prints_the_first_paint_and_exits(script: str) -> None:
     marks = [line.split() for line in result.stdout.splitlines() if line.startswith("STREAMDESK_")]
     assert len(marks) == 1 and marks[0][0] == "STREAMDESK_FIRST_PAINT"
     assert before < float(marks[0][1]) < after
+
+
+def _purelib(python: Path | str) -> Path:
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True)
+    return Path(out.stdout.strip())
+
+
+@pytest.mark.slow
+def test_a_plain_wheel_carries_its_resources_and_passes_its_selftest(tmp_path: Path) -> None:
+    """`pipx install .` builds a wheel: nothing may come from the source tree at run time.
+
+    The wheel is built from a copy of the sources (no build/ or egg-info in the work tree) and
+    installed without dependencies into a fresh virtualenv; the dependencies come from this
+    test's own environment through a .pth line, so the install stays offline and fast. The
+    package must import from the new virtualenv, not from the editable checkout.
+    """
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
+    shutil.copytree(
+        ROOT / "desktop",
+        source / "desktop",
+        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
+    )
+    wheels = tmp_path / "wheels"
+    built = run("-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(source))
+    assert built.returncode == 0, built.stdout + built.stderr
+    (wheel,) = wheels.glob("streamdesk-*.whl")
+    venv = tmp_path / "venv"
+    assert run("-m", "venv", "--without-pip", str(venv)).returncode == 0
+    bindir = venv / ("Scripts" if sys.platform == "win32" else "bin")
+    python = bindir / ("python.exe" if sys.platform == "win32" else "python")
+    pip = ("-m", "pip", "--python", str(python), "install", "-q", "--no-deps", "--no-index")
+    installed = run(*pip, str(wheel))
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    site = _purelib(python)
+    (site / "streamdesk-test-deps.pth").write_text(f"{_purelib(sys.executable)}\n")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", STREAMDESK_HOME=str(tmp_path / "home"))
+    env.pop("PYTHONPATH", None)
+    where = subprocess.run(
+        [str(python), "-c", "import streamdesk; print(streamdesk.__file__)"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=60,
+    )  # fmt: skip
+    assert Path(where.stdout.strip()).is_relative_to(site), where.stdout + where.stderr
+    assert (site / "streamdesk" / "resources" / "icons" / "streamdesk.svg").is_file()
+    result = subprocess.run(
+        [str(bindir / "streamdesk"), "--selftest"],
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=90,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[  ok] app icon:" in result.stdout and "self-test passed" in result.stdout

@@ -1,26 +1,20 @@
-"""Where the app icon files are, from a source checkout or inside a PyInstaller bundle.
+"""Where the app icon files are: `streamdesk/resources/icons/` inside the package.
 
-The icons live once, in the repository's resources/icons/; the bundle spec copies them to
-streamdesk/resources/icons/ beside the frozen package. No Qt here, so the CLI can use it too.
+They are package data, so a source checkout, an installed wheel (`pipx install .`) and the
+PyInstaller bundle (whose spec copies them to the same place) all find them beside this module.
+No Qt here, so the CLI can use it too.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent
-_CANDIDATES = (
-    _PACKAGE / "resources" / "icons",  # bundle (and an installed copy that ships them)
-    _PACKAGE.parent.parent / "resources" / "icons",  # source checkout: desktop/streamdesk/..
-)
+ICON_DIR = Path(__file__).resolve().parent / "resources" / "icons"
 
 
 def icon_dir() -> Path | None:
     """The folder holding streamdesk.svg and streamdesk-<size>.png, or None if not shipped."""
-    for candidate in _CANDIDATES:
-        if (candidate / "streamdesk.svg").is_file():
-            return candidate
-    return None
+    return ICON_DIR if (ICON_DIR / "streamdesk.svg").is_file() else None
 
 
 def icon_pngs() -> list[Path]:
