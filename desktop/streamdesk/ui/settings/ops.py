@@ -15,9 +15,9 @@ from typing import Any
 
 from streamdesk.core.chat import Network, Target
 from streamdesk.core.chat.probe import probe
-from streamdesk.core.events import Failure, FailureKind
+from streamdesk.core.events import FailureKind
 from streamdesk.core.providers import Provider
-from streamdesk.ui.failures import FAILURE_TITLES
+from streamdesk.ui.failures import describe_failure
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +28,6 @@ class CheckResult:
     message: str  # "OK · 143 ms to first token" or "Key rejected: HTTP 401 from …"
     first_token_ms: float | None = None
     kind: FailureKind | None = None
-
-
-def describe_failure(failure: Failure) -> str:
-    title = FAILURE_TITLES.get(failure.kind, failure.kind.value)
-    return f"{title}: {failure.message}"
 
 
 async def check_connection(

@@ -27,8 +27,9 @@ from streamdesk.core.models_api import fetch_models
 from streamdesk.core.providers import BUILTIN_PROVIDERS, Provider
 from streamdesk.core.store.secrets import KeyStore
 from streamdesk.core.store.settings import ProviderSettings, Settings, resolve_provider
+from streamdesk.ui.failures import describe_failure
 from streamdesk.ui.settings.keys_box import KeyBox
-from streamdesk.ui.settings.ops import CheckResult, Tasks, check_connection, describe_failure
+from streamdesk.ui.settings.ops import CheckResult, Tasks, check_connection
 from streamdesk.ui.settings.provider_form import BUILTIN_IDS, ProviderForm
 
 NetworkOptions = Callable[[], tuple[str | None, str | None]]  # (proxy, CA bundle)
