@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streamdesk.core.errors import StreamError
-from streamdesk.core.events import Done, FailureKind, ReasoningDelta, TextDelta, Usage
+from streamdesk.core.events import (
+    Done,
+    FailureKind,
+    ReasoningDelta,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
 from streamdesk.core.openai_chunks import ChunkInterpreter, empty_reply
 from streamdesk.core.sse import ServerSentEvent, SSEDecoder
 
@@ -249,3 +260,138 @@ def test_empty_reply_is_its_own_failure_kind() -> None:
     assert error.message == (
         "The server returned an empty reply; the prompt may exceed the model's context."
     )
+
+
+def tool_delta(*calls: dict[str, object], finish: str | None = None) -> str:
+    return chunk({"tool_calls": list(calls)}, finish=finish)
+
+
+def fn(
+    index: int | None = None,
+    call_id: str | None = None,
+    name: str | None = None,
+    arguments: str | None = None,
+) -> dict[str, object]:
+    call: dict[str, object] = {"function": {}}
+    if index is not None:
+        call["index"] = index
+    if call_id is not None:
+        call.update(id=call_id, type="function")
+    function: dict[str, object] = {}
+    if name is not None:
+        function["name"] = name
+    if arguments is not None:
+        function["arguments"] = arguments
+    call["function"] = function
+    return call
+
+
+PARALLEL = [
+    chunk({"role": "assistant", "content": None}),
+    tool_delta(fn(0, "call_a", "add", "")),
+    tool_delta(fn(0, arguments='{"a"')),
+    tool_delta(fn(0, arguments=': 2, "b": 3}')),
+    tool_delta(fn(1, "call_b", "read_note", ""), fn(1, arguments='{"title":')),
+    tool_delta(fn(1, arguments=' "shopping"}')),
+    chunk({}, finish="tool_calls"),
+    json.dumps({"id": "x", "choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 4}}),
+    "[DONE]",
+]
+PARALLEL_CALLS = [
+    ToolCall(0, "call_a", "add", {"a": 2, "b": 3}, '{"a": 2, "b": 3}'),
+    ToolCall(1, "call_b", "read_note", {"title": "shopping"}, '{"title": "shopping"}'),
+]
+
+
+def test_parallel_tool_calls_stream_as_deltas_and_finish_before_usage_and_done() -> None:
+    events = run(*PARALLEL)
+    deltas = [e for e in events if isinstance(e, ToolCallDelta)]
+    assert deltas[0] == ToolCallDelta(0, "call_a", "add", "")
+    assert deltas[3] == ToolCallDelta(1, "call_b", "read_note", "")
+    assert all(d.call_id and d.name for d in deltas)  # known since the first fragment
+    assert "".join(d.arguments for d in deltas if d.index == 1) == '{"title": "shopping"}'
+    assert events[len(deltas) :] == [*PARALLEL_CALLS, Usage(9, 4), Done("tool_calls")]
+
+
+@settings(max_examples=150, deadline=None)
+@given(cuts=st.lists(st.integers(0, 2000), max_size=12))
+def test_any_chunking_of_the_bytes_gives_the_same_calls(cuts: list[int]) -> None:
+    stream = "".join(f"data: {data}\n\n" for data in PARALLEL).encode()
+    bounds = sorted({0, len(stream), *(min(c, len(stream)) for c in cuts)})
+    decoder, interpreter = SSEDecoder(), ChunkInterpreter()
+    events = [
+        event
+        for start, end in pairwise(bounds)
+        for sse in decoder.feed(stream[start:end])
+        for event in interpreter.interpret(sse)
+    ]
+    assert [e for e in events if isinstance(e, ToolCall)] == PARALLEL_CALLS
+    assert events[-1] == Done("tool_calls")
+
+
+def test_invalid_json_arguments_fail_the_call_and_the_reply_goes_on() -> None:
+    events = run(
+        tool_delta(fn(0, "call_a", "add", '{"a": 2,')),
+        tool_delta(fn(1, "call_b", "list", "[1]")),
+        chunk({"content": "after"}),
+        chunk({}, finish="tool_calls"),
+        "[DONE]",
+    )
+    bad, listed = (e for e in events if isinstance(e, ToolCall))
+    assert bad.arguments == {} and bad.arguments_text == '{"a": 2,'
+    assert bad.error.startswith("The tool call's arguments are not valid JSON")
+    assert listed.error == "The tool call's arguments are a JSON array, not an object: [1]"
+    assert TextDelta("after") in events and events[-1] == Done("tool_calls")
+
+
+def test_calls_without_index_follow_their_id_and_ids_are_made_when_missing() -> None:
+    events = run(
+        tool_delta(fn(None, "call_a", "add", '{"a":')),
+        tool_delta(fn(None, None, None, " 1}")),
+        tool_delta(fn(None, "call_b", "sub", "{}")),
+        tool_delta(fn(2, None, "mul", "")),
+        "[DONE]",
+    )
+    calls = [e for e in events if isinstance(e, ToolCall)]
+    assert [(c.index, c.name, dict(c.arguments)) for c in calls] == [
+        (0, "add", {"a": 1}),
+        (1, "sub", {}),
+        (2, "mul", {}),
+    ]
+    assert calls[2].call_id.startswith("sd-") and calls[2].call_id.endswith("-2")
+    assert events[-1] == Done("tool_calls")  # no finish reason, but tools were asked for
+
+
+def test_a_stop_reason_with_tool_calls_reads_as_tool_calls_and_length_stays() -> None:
+    assert run(tool_delta(fn(0, "c", "f", "{}")), chunk({}, finish="stop"), "[DONE]")[-1] == Done(
+        "tool_calls"
+    )
+    cut = run(tool_delta(fn(0, "c", "f", '{"a')), chunk({}, finish="length"), "[DONE]")
+    assert cut[-1] == Done("length") and "not valid JSON" in cut[-2].error  # type: ignore[union-attr]
+
+
+def test_the_legacy_function_call_delta_is_one_call() -> None:
+    events = run(
+        chunk({"function_call": {"name": "add", "arguments": '{"a":'}}),
+        chunk({"function_call": {"arguments": " 1}"}}),
+        chunk({}, finish="function_call"),
+        "[DONE]",
+    )
+    call = next(e for e in events if isinstance(e, ToolCall))
+    assert (call.name, dict(call.arguments)) == ("add", {"a": 1})
+    assert events[-1] == Done("tool_calls")
+
+
+@pytest.mark.parametrize(
+    "calls",
+    [
+        "not a list",
+        [{"index": "0", "function": {"arguments": "{"}}],
+        [{"index": True, "function": {"arguments": "{"}}],
+        [{"index": 0, "function": {"arguments": ["{"]}}],
+        [{"index": 0, "id": 5, "function": {}}],
+        [{"index": 0, "function": "add"}],
+    ],
+)
+def test_tool_calls_of_the_wrong_shape_are_a_bad_response(calls: object) -> None:
+    assert failure(chunk({"tool_calls": calls})).kind is FailureKind.BAD_RESPONSE

@@ -7,7 +7,15 @@ import json
 import pytest
 
 from streamdesk.core.errors import StreamError
-from streamdesk.core.events import Done, FailureKind, ReasoningDelta, TextDelta, Usage
+from streamdesk.core.events import (
+    Done,
+    FailureKind,
+    ReasoningDelta,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
 from streamdesk.core.ws_frames import MAX_MESSAGE_BYTES, FrameInterpreter
 
 URL = "ws://api.example.com/v1/ws/chat"
@@ -36,17 +44,18 @@ def test_every_frame_type_becomes_its_event() -> None:
     ]
     events = [interpreter.interpret(raw) for raw in frames]
     assert events == [
-        ReasoningDelta("think"),
-        TextDelta("Hel"),
-        None,
-        TextDelta("lo"),
-        None,
-        Usage(3, 2),
-        Done("stop"),
+        [ReasoningDelta("think")],
+        [TextDelta("Hel")],
+        [],
+        [TextDelta("lo")],
+        [],
+        [Usage(3, 2)],
+        [Done("stop")],
     ]
     assert interpreter.frames_seen == len(frames)
-    assert FrameInterpreter(URL).interpret(frame("completion.done")) == Done(None)
-    assert FrameInterpreter(URL).interpret('{"type":"content.delta","delta":"x"}') == TextDelta("x")
+    assert FrameInterpreter(URL).interpret(frame("completion.done")) == [Done(None)]
+    text = FrameInterpreter(URL).interpret('{"type":"content.delta","delta":"x"}')
+    assert text == [TextDelta("x")]
 
 
 def test_the_message_cap_is_16_mib() -> None:
@@ -100,6 +109,11 @@ def test_an_error_frame_without_a_status_is_a_server_error() -> None:
         b'{"type":"usage","usage":{"completion_tokens":' + b"9" * 5000 + b"}}",
         b'{"type":"usage","usage":{"completion_tokens":NaN}}',
         frame("completion.done", finish_reason=1),
+        frame("tool_call.delta", arguments="{"),
+        frame("tool_call.delta", index="0", arguments="{"),
+        frame("tool_call.delta", index=True, arguments="{"),
+        frame("tool_call.delta", index=0, arguments=["{"]),
+        frame("tool_call.delta", index=0, name=7),
         b'{"type":"error","error":' + b"[" * 100_000 + b"}",
     ],
 )
@@ -111,5 +125,56 @@ def test_a_frame_of_the_wrong_shape_is_a_bad_response_quoting_it(raw: bytes) -> 
 
 
 def test_lone_surrogates_in_a_delta_become_replacement_characters() -> None:
-    event = FrameInterpreter(URL).interpret(rb'{"type":"content.delta","delta":"a\ud800"}')
-    assert event == TextDelta("a\ufffd\ufffd\ufffd")
+    events = FrameInterpreter(URL).interpret(rb'{"type":"content.delta","delta":"a\ud800"}')
+    assert events == [TextDelta("a\ufffd\ufffd\ufffd")]
+
+
+def tool_frames(*fragments: tuple[int, str, str, str]) -> list[bytes]:
+    return [
+        frame("tool_call.delta", index=i, id=call_id, name=name, arguments=arguments)
+        for i, call_id, name, arguments in fragments
+    ]
+
+
+def test_tool_call_frames_stream_deltas_then_whole_calls_before_done() -> None:
+    interpreter = FrameInterpreter(URL)
+    frames = tool_frames(
+        (0, "call_a", "add", ""),
+        (1, "call_b", "read_note", '{"ti'),
+        (0, "", "", '{"a": 2,'),
+        (1, "", "", 'tle": "x"}'),
+        (0, "", "", ' "b": 3}'),
+    )
+    frames += [frame("usage", usage={"prompt_tokens": 3}), frame("completion.done")]
+    events = [event for raw in frames for event in interpreter.interpret(raw)]
+    assert events[:5] == [
+        ToolCallDelta(0, "call_a", "add", ""),
+        ToolCallDelta(1, "call_b", "read_note", '{"ti'),
+        ToolCallDelta(0, "call_a", "add", '{"a": 2,'),
+        ToolCallDelta(1, "call_b", "read_note", 'tle": "x"}'),
+        ToolCallDelta(0, "call_a", "add", ' "b": 3}'),
+    ]
+    assert interpreter.started
+    assert events[5:] == [
+        Usage(3, 0),
+        ToolCall(0, "call_a", "add", {"a": 2, "b": 3}, '{"a": 2, "b": 3}'),
+        ToolCall(1, "call_b", "read_note", {"title": "x"}, '{"title": "x"}'),
+        Done("tool_calls"),
+    ]
+
+
+def test_tool_call_arguments_that_are_not_json_fail_the_call_not_the_stream() -> None:
+    interpreter = FrameInterpreter(URL)
+    frames = [*tool_frames((0, "c", "add", '{"a": 2')), frame("completion.done")]
+    events = [event for raw in frames for event in interpreter.interpret(raw)]
+    call, done = events[-2:]
+    assert isinstance(call, ToolCall) and done == Done("tool_calls")
+    assert call.arguments == {} and call.arguments_text == '{"a": 2'
+    assert "not valid JSON" in call.error and '{"a": 2' in call.error
+
+
+def test_a_length_cut_tool_call_keeps_the_length_reason() -> None:
+    interpreter = FrameInterpreter(URL)
+    frames = [*tool_frames((0, "c", "add", "{")), frame("completion.done", finish_reason="length")]
+    events = [event for raw in frames for event in interpreter.interpret(raw)]
+    assert events[-1] == Done("length") and isinstance(events[-2], ToolCall)

@@ -71,9 +71,11 @@ class ReasoningDelta:
 
 @dataclass(frozen=True, slots=True)
 class ToolCallDelta:
-    """A fragment of a tool call as it streams, for showing it live. `index` tells parallel
-    calls apart; `call_id` and `name` are "" until the server has sent them, and `arguments`
-    is the next piece of the JSON text (often not JSON on its own)."""
+    """A fragment of a tool call as it streams, for showing it live. `index` numbers the
+    reply's calls 0, 1, … in the order they began (whatever the API numbers them by), telling
+    parallel calls apart; `call_id` and `name` are what the server has sent of them so far
+    ("" before), and `arguments` is the next piece of the JSON text (often not JSON on its
+    own; "" when the fragment only brought the id or name)."""
 
     index: int
     call_id: str = ""
@@ -84,8 +86,11 @@ class ToolCallDelta:
 @dataclass(frozen=True, slots=True)
 class ToolCall:
     """A complete tool call, assembled by the dialect's interpreter and emitted once its
-    arguments are whole (at the latest just before `Done`). Arguments that are not a JSON
-    object make `error` say so: that call fails, the stream does not."""
+    arguments are whole (at the latest just before `Done`); `index` as in `ToolCallDelta`.
+    Arguments that are not a JSON object make `error` say so (and `arguments` is empty): that
+    call fails, the stream does not. A call the server sent without an id gets one starting
+    "sd-". `signature` is an opaque token some APIs require back with the call in the next
+    request (Gemini's thoughtSignature): keep it with the call."""
 
     index: int
     call_id: str
@@ -93,6 +98,7 @@ class ToolCall:
     arguments: Mapping[str, Any] = field(default_factory=dict)
     arguments_text: str = ""
     error: str = ""
+    signature: str = ""
 
 
 @dataclass(frozen=True, slots=True)

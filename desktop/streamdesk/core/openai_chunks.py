@@ -6,6 +6,12 @@ the API promises is a failure that quotes it, never a silent skip: a proxy's HTM
 wrong base URL must not look like an empty reply. Unknown fields are ignored, so newer servers
 and compatible providers (DeepSeek's `reasoning_content`, OpenRouter's `reasoning`) work.
 
+Tool calls stream as `delta.tool_calls` entries: `index` tells parallel calls apart, `id` and
+`function.name` come once, `function.arguments` in fragments (a server that leaves `index` out
+is followed by `id`). Each fragment is a `ToolCallDelta`; each call is one `ToolCall` when the
+choice's `finish_reason` arrives (at the latest before `Done`, whose reason is "tool_calls").
+The legacy `delta.function_call` is read as one more call.
+
 Nothing a server sends makes it raise anything but `StreamError`: JSON nested too deep for the
 parser, token counts that are not small non-negative integers, and text holding lone UTF-16
 surrogates (valid JSON, but no file or terminal can take them) are all handled here.
@@ -14,6 +20,7 @@ surrogates (valid JSON, but no file or terminal can take them) are all handled h
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable
 from typing import Any
 
 from streamdesk.core.errors import StreamError
@@ -26,12 +33,14 @@ from streamdesk.core.events import (
     Usage,
 )
 from streamdesk.core.sse import ServerSentEvent
+from streamdesk.core.tool_calls import ToolCallAssembler
 
 __all__ = [
     "ChunkInterpreter",
     "empty_reply",
     "error_from_object",
     "malformed",
+    "optional_text",
     "quote",
     "read_usage",
     "text_of",
@@ -42,14 +51,17 @@ MAX_TOKEN_COUNT = 10**12  # above any real count; keeps cost arithmetic in float
 
 
 class ChunkInterpreter:
-    """State of one stream: events seen, the last finish reason, whether `[DONE]` arrived."""
+    """State of one stream: events seen, the last finish reason, whether `[DONE]` arrived,
+    and the tool calls being assembled."""
 
-    __slots__ = ("done", "events_seen", "finish_reason")
+    __slots__ = ("_last_tool_key", "_tools", "done", "events_seen", "finish_reason")
 
     def __init__(self) -> None:
         self.done = False
         self.events_seen = 0  # none at the end of the stream: an empty reply, not a cut
         self.finish_reason: str | None = None  # the last one seen, reported by Done
+        self._tools = ToolCallAssembler()
+        self._last_tool_key: Hashable = 0  # where a fragment without an index or id belongs
 
     def interpret(self, sse: ServerSentEvent) -> list[StreamEvent]:
         """Events for one SSE event; raises `StreamError` for error objects and bad data."""
@@ -59,7 +71,7 @@ class ChunkInterpreter:
             return []  # nothing after [DONE] belongs to the reply
         if data.startswith("[DONE]") or data.strip() == "[DONE]":
             self.done = True
-            return [Done(self.finish_reason)]
+            return [*self._tools.finish_all(), Done(self._tools.finish_reason(self.finish_reason))]
         chunk = json_object(sse)
         if chunk is None:
             return []
@@ -83,15 +95,47 @@ class ChunkInterpreter:
             content = delta.get("content")
             if content:
                 events.append(TextDelta(text_of(content)))
+            if delta.get("tool_calls"):
+                events += self._tool_fragments(delta["tool_calls"])
+            if delta.get("function_call"):
+                events += self._fragment("function_call", {}, delta["function_call"])
             finish_reason = choice.get("finish_reason")
             if finish_reason is not None:
                 self.finish_reason = text_of(finish_reason)
+                events += self._tools.finish_all()
         elif choices is not None and not isinstance(choices, list):
             raise TypeError("choices")
         usage = chunk.get("usage")
         if usage is not None:
             events.append(read_usage(usage))
         return events
+
+    def _tool_fragments(self, calls: object) -> list[StreamEvent]:
+        if not isinstance(calls, list):
+            raise TypeError("tool_calls")
+        events: list[StreamEvent] = []
+        for call in calls:
+            index = call.get("index")
+            if index is None:  # some servers number nothing: a new id is a new call
+                key = call.get("id") or self._last_tool_key
+            elif isinstance(index, int) and not isinstance(index, bool):
+                key = index
+            else:
+                raise TypeError("index")
+            events += self._fragment(key, call, call.get("function") or {})
+        return events
+
+    def _fragment(
+        self, key: Hashable, call: dict[str, Any], function: dict[str, Any]
+    ) -> list[StreamEvent]:
+        self._last_tool_key = key
+        delta = self._tools.fragment(
+            key,
+            optional_text(call.get("id")),
+            optional_text(function.get("name")),
+            optional_text(function.get("arguments")),
+        )
+        return [] if delta is None else [delta]
 
 
 def quote(line: str, limit: int = QUOTE_LIMIT) -> str:
@@ -147,6 +191,11 @@ def text_of(value: object) -> str:
     except UnicodeEncodeError:
         return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     return value
+
+
+def optional_text(value: object) -> str:
+    """`value` as text, "" when absent or null; TypeError for anything but a string."""
+    return "" if value is None else text_of(value)
 
 
 def json_object(sse: ServerSentEvent) -> dict[str, Any] | None:

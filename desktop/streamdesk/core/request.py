@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,12 +62,14 @@ class ChatRequest:
     tools: tuple[ToolSpec, ...] = ()
 
     def _messages(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = [{"role": m.role, "content": m.content} for m in self.messages]
+        out = [_chat_message(m) for m in self.messages]
         if self.continuation == "prefix" and out and out[-1]["role"] == "assistant":
             out[-1]["prefix"] = True
         return out
 
     def _options(self, body: dict[str, Any]) -> dict[str, Any]:
+        if self.tools:
+            body["tools"] = [_chat_tool(tool) for tool in self.tools]
         if self.max_tokens is not None:
             body["max_tokens"] = self.max_tokens
         if self.temperature is not None:
@@ -97,6 +100,39 @@ class ChatRequest:
                 "stream": True,
             }
         )
+
+
+def _chat_message(message: Message) -> dict[str, Any]:
+    """A message in the chat-completions shape (also the WebSocket protocol's)."""
+    if message.role == "tool":
+        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+    if not message.tool_calls:
+        return {"role": message.role, "content": message.content}
+    calls = [
+        {
+            "id": call.call_id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": arguments_json(call)},
+        }
+        for call in message.tool_calls
+    ]
+    return {"role": message.role, "content": message.content or None, "tool_calls": calls}
+
+
+def _chat_tool(tool: ToolSpec) -> dict[str, Any]:
+    function: dict[str, Any] = {"name": tool.name}
+    if tool.description:
+        function["description"] = tool.description
+    function["parameters"] = dict(tool.parameters)
+    return {"type": "function", "function": function}
+
+
+def arguments_json(call: ToolCall) -> str:
+    """A call's arguments as the JSON text APIs take back: as the model wrote them when they
+    were a JSON object, else `{}` (the call failed, and its result says why)."""
+    if call.arguments_text and not call.error:
+        return call.arguments_text
+    return json.dumps(dict(call.arguments), ensure_ascii=False)
 
 
 def shown(value: str) -> str:

@@ -23,9 +23,11 @@ from streamdesk.core.events import (
     ReasoningDelta,
     StreamEvent,
     TextDelta,
+    ToolCall,
+    ToolCallDelta,
     Usage,
 )
-from streamdesk.core.request import ChatRequest, Message
+from streamdesk.core.request import ChatRequest, Message, ToolSpec
 from streamdesk.core.sse import ServerSentEvent
 
 Feed = Callable[[Interpreter, bytes, Sequence[int]], list[StreamEvent]]  # the `wire` fixture
@@ -57,6 +59,7 @@ MESSAGE_START = frame(
         },
     },
 )
+TOOL_USE = {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}
 BODY = (
     frame("content_block_start", index=0, content_block={"type": "thinking", "thinking": ""})
     + delta(0, type="thinking_delta", thinking="Let me think")
@@ -67,14 +70,14 @@ BODY = (
     + delta(1, type="text_delta", text="Hello")
     + delta(1, type="text_delta", text=", 世界 🙂")
     + frame("content_block_stop", index=1)
-    + frame(
-        "content_block_start", index=2, content_block={"type": "tool_use", "id": "t", "input": {}}
-    )
+    + frame("content_block_start", index=2, content_block=TOOL_USE)
+    + delta(2, type="input_json_delta", partial_json="")
     + delta(2, type="input_json_delta", partial_json='{"city": "Par')
+    + delta(2, type="input_json_delta", partial_json='is"}')
     + frame("content_block_stop", index=2)
     + frame(
         "message_delta",
-        delta={"stop_reason": "end_turn", "stop_sequence": None},
+        delta={"stop_reason": "tool_use", "stop_sequence": None},
         usage={"output_tokens": 15},
     )
 )
@@ -84,8 +87,12 @@ EXPECTED = [
     ReasoningDelta("Let me think"),
     TextDelta("Hello"),
     TextDelta(", 世界 🙂"),
+    ToolCallDelta(0, "toolu_1", "get_weather", ""),
+    ToolCallDelta(0, "toolu_1", "get_weather", '{"city": "Par'),
+    ToolCallDelta(0, "toolu_1", "get_weather", 'is"}'),
+    ToolCall(0, "toolu_1", "get_weather", {"city": "Paris"}, '{"city": "Paris"}'),
     Usage(38, 15, cached_tokens=10),
-    Done("stop"),
+    Done("tool_calls"),
 ]
 
 
@@ -127,7 +134,7 @@ def test_without_message_stop_there_is_no_done(wire: Feed) -> None:
     """The transport calls that a cut."""
     interpreter = AnthropicInterpreter()
     events = wire(interpreter, (MESSAGE_START + BODY).encode(), ())
-    assert events == EXPECTED[:3]
+    assert events == EXPECTED[:-2]
     assert not interpreter.done
     assert interpreter.events_seen > 0
 
@@ -276,3 +283,91 @@ def test_path_and_headers() -> None:
         "x-api-key": "sk-ant-test",
         "anthropic-version": "2023-06-01",
     }
+
+
+def tool_block(index: int, call_id: str, name: str, **extra: object) -> str:
+    block = {"type": "tool_use", "id": call_id, "name": name, "input": {}, **extra}
+    return frame("content_block_start", index=index, content_block=block)
+
+
+def test_parallel_tool_use_blocks_are_numbered_from_zero_and_finish_at_their_stop() -> None:
+    events = run(
+        frame("content_block_start", index=0, content_block={"type": "text", "text": ""}),
+        delta(0, type="text_delta", text="Both."),
+        frame("content_block_stop", index=0),
+        tool_block(1, "toolu_a", "add"),
+        delta(1, type="input_json_delta", partial_json='{"a": 2, "b": 3}'),
+        frame("content_block_stop", index=1),
+        tool_block(2, "toolu_b", "read_note"),
+        delta(2, type="input_json_delta", partial_json='{"title": "x"'),
+        frame("message_delta", delta={"stop_reason": "tool_use"}),
+        MESSAGE_STOP,
+    )
+    calls = [e for e in events if isinstance(e, ToolCall)]
+    assert [(c.index, c.call_id, c.name) for c in calls] == [
+        (0, "toolu_a", "add"),
+        (1, "toolu_b", "read_note"),
+    ]
+    assert calls[0].arguments == {"a": 2, "b": 3} and not calls[0].error
+    assert events.index(calls[0]) < events.index(ToolCallDelta(1, "toolu_b", "read_note", ""))
+    assert "not valid JSON" in calls[1].error  # never stopped, finished before Done
+    assert events[-1] == Done("tool_calls")
+
+
+def test_a_tool_use_block_with_its_input_whole_and_no_deltas() -> None:
+    events = run(
+        tool_block(0, "toolu_a", "add", input={"a": 1}),
+        frame("content_block_stop", index=0),
+        MESSAGE_STOP,
+    )
+    assert events[1:] == [ToolCall(0, "toolu_a", "add", {"a": 1}, '{"a": 1}'), Done("tool_calls")]
+
+
+def test_tool_results_merge_into_one_user_message_and_calls_become_tool_use_blocks() -> None:
+    call = ToolCall(0, "call.1", "add", {"a": 2}, '{"a": 2}')
+    other = ToolCall(1, "toolu_2", "read_note", {"title": "x"}, '{"title": "x"}')
+    request = ChatRequest(
+        "claude",
+        (
+            Message("user", "add 2"),
+            Message("assistant", "Adding.", tool_calls=(call, other)),
+            Message("tool", "4", tool_call_id="call.1", name="add"),
+            Message(
+                "tool", "no such note", tool_call_id="toolu_2", name="read_note", is_error=True
+            ),
+            Message("user", "thanks"),
+        ),
+        tools=(ToolSpec("add", "Adds", {"type": "object", "properties": {}}), ToolSpec("x")),
+    )
+    body = request_body(request)
+    assert body["tools"] == [
+        {
+            "name": "add",
+            "description": "Adds",
+            "input_schema": {"type": "object", "properties": {}},
+        },
+        {"name": "x", "input_schema": {"type": "object"}},
+    ]
+    assert body["messages"][1:] == [
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "text", "text": "Adding."},
+                {"type": "tool_use", "id": "call_1", "name": "add", "input": {"a": 2}},
+                {"type": "tool_use", "id": "toolu_2", "name": "read_note", "input": {"title": "x"}},
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": "call_1", "content": "4"},
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "toolu_2",
+                    "content": "no such note",
+                    "is_error": True,
+                },
+            ],
+        },
+        {"role": "user", "content": "thanks"},
+    ]

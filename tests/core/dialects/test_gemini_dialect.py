@@ -23,9 +23,11 @@ from streamdesk.core.events import (
     ReasoningDelta,
     StreamEvent,
     TextDelta,
+    ToolCall,
+    ToolCallDelta,
     Usage,
 )
-from streamdesk.core.request import ChatRequest, Message
+from streamdesk.core.request import ChatRequest, Message, ToolSpec
 from streamdesk.core.sse import ServerSentEvent
 
 Feed = Callable[[Interpreter, bytes, Sequence[int]], list[StreamEvent]]  # the `wire` fixture
@@ -186,7 +188,7 @@ def test_unknown_parts_and_fields_are_ignored() -> None:
     chunk = {
         "candidates": [
             {
-                "content": {"parts": [{"functionCall": {"name": "f", "args": {}}}, {"text": ""}]},
+                "content": {"parts": [{"inlineData": {"data": ""}}, {"text": ""}]},
                 "safetyRatings": [],
             }
         ],
@@ -229,3 +231,95 @@ def test_path_takes_a_bare_model_id_or_a_resource_name_and_headers() -> None:
     )
     assert request_path("odd name?") == "/models/odd%20name%3F:streamGenerateContent?alt=sse"
     assert auth_headers("AIza-test") == {"x-goog-api-key": "AIza-test"}
+
+
+CALLS = response(
+    [
+        {"functionCall": {"name": "add", "args": {"a": 2, "b": 3}}, "thoughtSignature": "sig1"},
+        {"functionCall": {"name": "read_note", "args": {"title": "x"}, "id": "fc-7"}},
+    ],
+    "STOP",
+)
+CALL_STREAM = (data(FIRST) + data(CALLS)).encode()
+
+
+@settings(max_examples=100, deadline=None)
+@given(cuts=st.lists(st.integers(0, len(CALL_STREAM)), max_size=12))
+def test_function_call_parts_are_whole_calls_in_any_chunking(wire: Feed, cuts: list[int]) -> None:
+    events = wire(GeminiInterpreter(), CALL_STREAM, cuts)
+    add_delta, add, note_delta, note = events[1:5]
+    assert add_delta == ToolCallDelta(0, "", "add", '{"a": 2, "b": 3}')  # no id sent
+    assert add == ToolCall(0, add.call_id, "add", {"a": 2, "b": 3}, '{"a": 2, "b": 3}', "", "sig1")
+    assert add.call_id.startswith("sd-") and add.call_id.endswith("-0")  # made, from responseId
+    assert note_delta.call_id == "fc-7" and note == ToolCall(
+        1, "fc-7", "read_note", {"title": "x"}, '{"title": "x"}'
+    )
+    assert events[-1] == Done("tool_calls")
+
+
+def test_made_ids_are_the_same_for_the_same_response_and_differ_between_responses() -> None:
+    first, again = run(CALLS)[1], run(CALLS)[1]
+    other = run({**CALLS, "responseId": "another"})[1]
+    assert isinstance(first, ToolCall) and isinstance(other, ToolCall)
+    assert first == again and first.call_id != other.call_id
+
+
+def test_a_call_without_args_has_no_arguments_and_one_without_a_name_fails() -> None:
+    events = run(response([{"functionCall": {"name": "now"}}, {"functionCall": {}}], "STOP"))
+    now, nameless = (e for e in events if isinstance(e, ToolCall))
+    assert (now.name, dict(now.arguments), now.error) == ("now", {}, "")
+    assert nameless.error == "The server sent a tool call without a tool name."
+
+
+@pytest.mark.parametrize("call", [{"name": "f", "args": [1]}, {"name": 3}, "f"])
+def test_a_function_call_of_the_wrong_shape_is_a_bad_response(call: object) -> None:
+    assert failure(response([{"functionCall": call}])).kind is FailureKind.BAD_RESPONSE
+
+
+def test_request_writes_declarations_calls_and_merged_responses() -> None:
+    made = ToolCall(0, "sd-abc-0", "add", {"a": 2}, '{"a": 2}', signature="sig1")
+    given_id = ToolCall(1, "fc-7", "read_note", {"title": "x"}, '{"title": "x"}')
+    request = ChatRequest(
+        "gemini-2.5-flash",
+        (
+            Message("user", "add 2"),
+            Message("assistant", "", tool_calls=(made, given_id)),
+            Message("tool", "4", tool_call_id="sd-abc-0"),
+            Message("tool", "missing", tool_call_id="fc-7", name="read_note", is_error=True),
+        ),
+        tools=(ToolSpec("add", "Adds", {"type": "object", "additionalProperties": False}),),
+    )
+    body = request_body(request)
+    assert body["tools"] == [
+        {
+            "functionDeclarations": [
+                {
+                    "name": "add",
+                    "description": "Adds",
+                    "parametersJsonSchema": {"type": "object", "additionalProperties": False},
+                }
+            ]
+        }
+    ]
+    assert body["contents"][1:] == [
+        {
+            "role": "model",
+            "parts": [
+                {"functionCall": {"name": "add", "args": {"a": 2}}, "thoughtSignature": "sig1"},
+                {"functionCall": {"name": "read_note", "args": {"title": "x"}, "id": "fc-7"}},
+            ],
+        },
+        {
+            "role": "user",
+            "parts": [
+                {"functionResponse": {"name": "add", "response": {"output": "4"}}},
+                {
+                    "functionResponse": {
+                        "name": "read_note",
+                        "response": {"error": "missing"},
+                        "id": "fc-7",
+                    }
+                },
+            ],
+        },
+    ]

@@ -23,9 +23,11 @@ from streamdesk.core.events import (
     ReasoningDelta,
     StreamEvent,
     TextDelta,
+    ToolCall,
+    ToolCallDelta,
     Usage,
 )
-from streamdesk.core.request import ChatRequest, Message
+from streamdesk.core.request import ChatRequest, Message, ToolSpec
 from streamdesk.core.sse import ServerSentEvent
 
 Feed = Callable[[Interpreter, bytes, Sequence[int]], list[StreamEvent]]  # the `wire` fixture
@@ -259,3 +261,115 @@ def test_request_body_has_input_instructions_and_options() -> None:
 def test_path_and_headers() -> None:
     assert request_path("gpt-5-mini") == "/responses"
     assert auth_headers("sk-test") == {"Authorization": "Bearer sk-test"}
+
+
+def call_item(
+    n: int, name: str, arguments: str = "", status: str = "in_progress"
+) -> dict[str, object]:
+    return {
+        "id": f"fc_{n}",
+        "type": "function_call",
+        "status": status,
+        "call_id": f"call_{n}",
+        "name": name,
+        "arguments": arguments,
+    }
+
+
+def args_delta(n: int, text: str) -> dict[str, object]:
+    return event(
+        "response.function_call_arguments.delta", item_id=f"fc_{n}", output_index=n, delta=text
+    )
+
+
+CALL_EVENTS = (
+    event("response.created", response=response("in_progress")),
+    event("response.output_item.added", output_index=0, item=call_item(0, "add")),
+    event("response.output_item.added", output_index=1, item=call_item(1, "read_note")),
+    args_delta(0, '{"a": 2,'),
+    args_delta(1, '{"title": "x"}'),
+    args_delta(0, ' "b": 3}'),
+    event(
+        "response.function_call_arguments.done",
+        item_id="fc_1",
+        output_index=1,
+        arguments='{"title": "x"}',
+    ),
+    event(
+        "response.output_item.done",
+        output_index=1,
+        item=call_item(1, "read_note", "{}", "completed"),
+    ),
+    event(
+        "response.function_call_arguments.done",
+        item_id="fc_0",
+        output_index=0,
+        arguments='{"a": 2, "b": 3}',
+    ),
+    event("response.completed", response=response("completed", usage=USAGE)),
+)
+CALL_STREAM = "".join(frame(body) for body in CALL_EVENTS).encode()
+
+
+@settings(max_examples=100, deadline=None)
+@given(cuts=st.lists(st.integers(0, len(CALL_STREAM)), max_size=12))
+def test_function_call_items_stream_and_finish_at_their_done_in_any_chunking(
+    wire: Feed, cuts: list[int]
+) -> None:
+    events = wire(ResponsesInterpreter(), CALL_STREAM, cuts)
+    assert events == [
+        ToolCallDelta(0, "call_0", "add", ""),
+        ToolCallDelta(1, "call_1", "read_note", ""),
+        ToolCallDelta(0, "call_0", "add", '{"a": 2,'),
+        ToolCallDelta(1, "call_1", "read_note", '{"title": "x"}'),
+        ToolCallDelta(0, "call_0", "add", ' "b": 3}'),
+        ToolCall(1, "call_1", "read_note", {"title": "x"}, '{"title": "x"}'),
+        ToolCall(0, "call_0", "add", {"a": 2, "b": 3}, '{"a": 2, "b": 3}'),
+        Usage(37, 11, cached_tokens=5, reasoning_tokens=4),
+        Done("tool_calls"),
+    ]
+
+
+def test_a_call_completes_at_its_item_done_or_else_before_done() -> None:
+    whole = run(
+        event("response.output_item.added", output_index=0, item=call_item(0, "add")),
+        event("response.output_item.done", output_index=0, item=call_item(0, "add", '{"a": 1}')),
+        event("response.output_item.added", output_index=1, item=call_item(1, "sub")),
+        args_delta(1, '{"a": '),
+        event("response.completed", response=response("completed")),
+    )
+    assert whole[1] == ToolCall(0, "call_0", "add", {"a": 1}, '{"a": 1}')
+    assert isinstance(whole[-2], ToolCall) and "not valid JSON" in whole[-2].error
+    assert whole[-1] == Done("tool_calls")
+
+
+def test_request_writes_tools_function_calls_and_outputs() -> None:
+    call = ToolCall(0, "call_0", "add", {"a": 2}, '{"a":2}')
+    bad = ToolCall(1, "call_1", "add", {}, '{"a":', error="not JSON")
+    request = ChatRequest(
+        "gpt-4.1",
+        (
+            Message("user", "add 2"),
+            Message("assistant", "", tool_calls=(call, bad)),
+            Message("tool", "2", tool_call_id="call_0", name="add"),
+            Message("tool", "denied", tool_call_id="call_1", name="add", is_error=True),
+        ),
+        tools=(ToolSpec("add", "Adds", {"type": "object"}), ToolSpec("now")),
+    )
+    body = request_body(request)
+    assert body["tools"] == [
+        {
+            "type": "function",
+            "name": "add",
+            "description": "Adds",
+            "parameters": {"type": "object"},
+        },
+        {"type": "function", "name": "now", "parameters": {"type": "object"}},
+    ]
+    assert body["input"] == [
+        {"role": "user", "content": "add 2"},
+        {"type": "function_call", "call_id": "call_0", "name": "add", "arguments": '{"a":2}'},
+        {"type": "function_call", "call_id": "call_1", "name": "add", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "call_0", "output": "2"},
+        {"type": "function_call_output", "call_id": "call_1", "output": "denied"},
+    ]

@@ -6,17 +6,26 @@ The stream is `message_start` (input usage), content blocks (`content_block_star
 terminal event; `ping` may come anywhere and `error` (such as `overloaded_error`) may end the
 stream instead. Without `message_stop` the stream was cut. Usage is counted the OpenAI way: the
 prompt includes cache reads and writes, and `cached_tokens` is the cache reads.
+
+A tool call is a `tool_use` content block: its start carries the id and name, its
+`input_json_delta`s the arguments' JSON text, and its `content_block_stop` completes it (one
+`ToolCall`); the stop reason is then `tool_use` ("tool_calls" in `Done`). In requests, tools are
+`{name, description, input_schema}`, an assistant's calls `tool_use` blocks, and results
+`tool_result` blocks (with `is_error`) in one user message per run of consecutive results.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from streamdesk.core.dialects.wire import finish_reason, provider_error, read_events
 from streamdesk.core.events import Done, FailureKind, ReasoningDelta, StreamEvent, TextDelta, Usage
-from streamdesk.core.openai_chunks import count, text_of
-from streamdesk.core.request import ChatRequest
+from streamdesk.core.openai_chunks import count, optional_text, text_of
+from streamdesk.core.request import ChatRequest, Message
 from streamdesk.core.sse import ServerSentEvent
+from streamdesk.core.tool_calls import ToolCallAssembler
 
 __all__ = ["AnthropicInterpreter", "auth_headers", "request_body", "request_path"]
 
@@ -46,13 +55,15 @@ _USAGE_KEYS = (
 class AnthropicInterpreter:
     """State of one stream: events seen, usage and stop reason so far, whether it stopped."""
 
-    __slots__ = ("_usage", "done", "events_seen", "finish_reason")
+    __slots__ = ("_inputs", "_tools", "_usage", "done", "events_seen", "finish_reason")
 
     def __init__(self) -> None:
         self.done = False
         self.events_seen = 0  # none at the end of the stream: an empty reply, not a cut
         self.finish_reason: str | None = None
         self._usage: dict[str, int] = {}  # the latest value of each count the server sent
+        self._tools = ToolCallAssembler()
+        self._inputs: dict[int, str] = {}  # a tool_use block's `input` given whole at its start
 
     def interpret(self, sse: ServerSentEvent) -> list[StreamEvent]:
         """Events for one SSE event; raises `StreamError` for error events and bad data."""
@@ -63,9 +74,19 @@ class AnthropicInterpreter:
 
     def _events(self, kind: str, event: dict[str, Any]) -> list[StreamEvent]:
         if kind == "content_block_delta":
+            if event["delta"].get("type") == "input_json_delta":
+                return self._tool_fragment(event["index"], event["delta"])
             return _delta(event["delta"])
         if kind == "content_block_start":
+            if event["content_block"].get("type") == "tool_use":
+                return self._tool_start(event["index"], event["content_block"])
             return _delta(event["content_block"])
+        if kind == "content_block_stop":
+            index = event.get("index")
+            if not isinstance(index, int):
+                return []
+            call = self._tools.finish(index, self._inputs.pop(index, None))
+            return [] if call is None else [call]
         if kind == "message_start":
             self._add_usage(event["message"].get("usage"))
         elif kind == "message_delta":
@@ -73,10 +94,31 @@ class AnthropicInterpreter:
             self._add_usage(event.get("usage"))
         elif kind == "message_stop":
             self.done = True
-            return [*self._usage_event(), Done(self.finish_reason)]
+            calls: list[StreamEvent] = [*self._tools.finish_all()]
+            return [
+                *calls,
+                *self._usage_event(),
+                Done(self._tools.finish_reason(self.finish_reason)),
+            ]
         elif kind == "error":
             raise provider_error(event.get("error"), ERROR_KINDS, ("type",))
-        return []  # ping, content_block_stop, and types added after this was written
+        return []  # ping, and types added after this was written
+
+    def _tool_start(self, index: object, block: dict[str, Any]) -> list[StreamEvent]:
+        key = _block_index(index)
+        given = block.get("input")
+        if given:  # a server that sends the input whole instead of as deltas
+            if not isinstance(given, dict):
+                raise TypeError("input")
+            self._inputs[key] = json.dumps(given, ensure_ascii=False)
+        call_id, name = optional_text(block.get("id")), optional_text(block.get("name"))
+        delta = self._tools.fragment(key, call_id, name)
+        return [] if delta is None else [delta]
+
+    def _tool_fragment(self, index: object, delta: dict[str, Any]) -> list[StreamEvent]:
+        key = _block_index(index)
+        piece = self._tools.fragment(key, arguments=optional_text(delta.get("partial_json")))
+        return [] if piece is None else [piece]
 
     def _add_usage(self, usage: object) -> None:
         if usage is None:
@@ -96,6 +138,12 @@ class AnthropicInterpreter:
         return [Usage(prompt, self._usage.get("output_tokens", 0), cached_tokens=cached)]
 
 
+def _block_index(index: object) -> int:
+    if not isinstance(index, int) or isinstance(index, bool):
+        raise TypeError("index")
+    return index
+
+
 def _delta(delta: object) -> list[StreamEvent]:
     """Text or thinking of a content block or its delta; signatures and tool input are not."""
     if not isinstance(delta, dict):
@@ -113,10 +161,12 @@ def request_body(request: ChatRequest) -> dict[str, Any]:
     `system`; a last assistant message is Anthropic's prefill, which the model continues (the
     API refuses one ending in whitespace, so that is trimmed)."""
     system = "\n\n".join(m.content for m in request.messages if m.role == "system")
-    messages = [
-        {"role": m.role, "content": m.content} for m in request.messages if m.role != "system"
-    ]
-    if messages and messages[-1]["role"] == "assistant":
+    messages = _messages(request.messages)
+    if (
+        messages
+        and isinstance(messages[-1]["content"], str)
+        and messages[-1]["role"] == "assistant"
+    ):
         messages[-1]["content"] = messages[-1]["content"].rstrip()
     body: dict[str, Any] = {
         "model": request.model,
@@ -126,6 +176,13 @@ def request_body(request: ChatRequest) -> dict[str, Any]:
     }
     if system:
         body["system"] = system
+    if request.tools:
+        body["tools"] = [
+            {"name": t.name, "description": t.description, "input_schema": dict(t.parameters)}
+            if t.description
+            else {"name": t.name, "input_schema": dict(t.parameters)}
+            for t in request.tools
+        ]
     if request.reasoning:
         # Extended thinking: a budget below max_tokens (at least 1024, the API's minimum), and
         # no temperature (the API allows only the default with thinking on).
@@ -138,6 +195,55 @@ def request_body(request: ChatRequest) -> dict[str, Any]:
 
 
 THINKING_MIN_BUDGET = 1024
+_NOT_IN_IDS = re.compile(r"[^A-Za-z0-9_-]")  # the API's tool_use id pattern
+
+
+def _messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
+    """The conversation without system messages; tool calls as `tool_use` blocks and each run
+    of tool results as one user message of `tool_result` blocks."""
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if m.role == "system":
+            continue
+        if m.role == "tool":
+            result: dict[str, Any] = {
+                "type": "tool_result",
+                "tool_use_id": _tool_id(m.tool_call_id),
+                "content": m.content,
+            }
+            if m.is_error:
+                result["is_error"] = True
+            if out and out[-1]["role"] == "user" and _all_results(out[-1]["content"]):
+                out[-1]["content"].append(result)
+            else:
+                out.append({"role": "user", "content": [result]})
+        elif m.tool_calls:
+            blocks: list[dict[str, Any]] = (
+                [{"type": "text", "text": m.content}] if m.content else []
+            )
+            blocks += [
+                {
+                    "type": "tool_use",
+                    "id": _tool_id(c.call_id),
+                    "name": c.name,
+                    "input": dict(c.arguments),
+                }
+                for c in m.tool_calls
+            ]
+            out.append({"role": m.role, "content": blocks})
+        else:
+            out.append({"role": m.role, "content": m.content})
+    return out
+
+
+def _all_results(content: object) -> bool:
+    return isinstance(content, list) and all(b.get("type") == "tool_result" for b in content)
+
+
+def _tool_id(call_id: str) -> str:
+    """An id as the API accepts it (letters, digits, _ and -), the same for a call and its
+    result, so calls made through another API can be sent here."""
+    return _NOT_IN_IDS.sub("_", call_id) or "call"
 
 
 def request_path(model: str) -> str:

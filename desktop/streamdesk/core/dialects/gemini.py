@@ -6,18 +6,29 @@ prompt blocked outright ends with `promptFeedback.blockReason` and no candidate.
 is cumulative, so the last one seen is the reply's. Without a finish reason the stream was cut.
 Usage is counted the OpenAI way: completion tokens include the thoughts, and the cached count is
 part of the prompt.
+
+A tool call is a `functionCall` part (`name`, `args` whole, sometimes an `id`, sometimes a
+`thoughtSignature` beside it that must go back with the call): one `ToolCallDelta` with the whole
+arguments and one `ToolCall` at once. A call without an id gets `sd-<tag>-<n>`, the tag made from
+the response id; such ids are left out of requests. The finish reason is then "tool_calls". In
+requests, tools are `functionDeclarations` (with `parametersJsonSchema`, which takes any JSON
+Schema), calls `functionCall` parts of the model's turn, and each run of results one user turn
+of `functionResponse` parts (`response: {"output": …}` or `{"error": …}`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 from urllib.parse import quote
 
 from streamdesk.core.dialects.wire import finish_reason, provider_error, read_events
 from streamdesk.core.events import Done, FailureKind, ReasoningDelta, StreamEvent, TextDelta, Usage
-from streamdesk.core.openai_chunks import count, text_of
-from streamdesk.core.request import ChatRequest
+from streamdesk.core.openai_chunks import count, optional_text, text_of
+from streamdesk.core.request import ChatRequest, Message
 from streamdesk.core.sse import ServerSentEvent
+from streamdesk.core.tool_calls import ToolCallAssembler, is_synthetic_id
 
 __all__ = ["GeminiInterpreter", "auth_headers", "request_body", "request_path"]
 
@@ -44,13 +55,15 @@ ERROR_KINDS = {
 class GeminiInterpreter:
     """State of one stream: events seen, the last usage metadata, whether it finished."""
 
-    __slots__ = ("_usage", "done", "events_seen", "finish_reason")
+    __slots__ = ("_tagged", "_tools", "_usage", "done", "events_seen", "finish_reason")
 
     def __init__(self) -> None:
         self.done = False
         self.events_seen = 0  # none at the end of the stream: an empty reply, not a cut
         self.finish_reason: str | None = None
         self._usage: Usage | None = None
+        self._tools = ToolCallAssembler()
+        self._tagged = False  # the ids made for calls are named after the response id
 
     def interpret(self, sse: ServerSentEvent) -> list[StreamEvent]:
         """Events for one SSE event; raises `StreamError` for error objects and bad data."""
@@ -73,6 +86,8 @@ class GeminiInterpreter:
                 if text:
                     delta = ReasoningDelta if part.get("thought") is True else TextDelta
                     events.append(delta(text_of(text)))
+                if part.get("functionCall") is not None:
+                    events += self._call(chunk, part)
             reason = candidate.get("finishReason")
         elif candidates is not None and not isinstance(candidates, list):
             raise TypeError("candidates")
@@ -82,12 +97,31 @@ class GeminiInterpreter:
         if chunk.get("usageMetadata") is not None:
             self._usage = _usage(chunk["usageMetadata"])
         if reason is not None:
-            self.finish_reason = finish_reason(reason)
+            self.finish_reason = self._tools.finish_reason(finish_reason(reason))
             self.done = True
             if self._usage is not None:
                 events.append(self._usage)
             events.append(Done(self.finish_reason))
         return events
+
+    def _call(self, chunk: dict[str, Any], part: dict[str, Any]) -> list[StreamEvent]:
+        """A `functionCall` part: its delta and the whole call, which came in one piece."""
+        if not self._tagged and isinstance(chunk.get("responseId"), str):
+            self._tagged = True
+            digest = hashlib.sha256(chunk["responseId"].encode("utf-8", "replace"))
+            self._tools.set_tag(digest.hexdigest()[:10])
+        call = part["functionCall"]
+        args = call.get("args")
+        if args is not None and not isinstance(args, dict):
+            raise TypeError("args")
+        key = self._tools.count
+        arguments = "" if args is None else json.dumps(args, ensure_ascii=False)
+        delta = self._tools.fragment(
+            key, optional_text(call.get("id")), optional_text(call.get("name")), arguments
+        )
+        self._tools.sign(key, optional_text(part.get("thoughtSignature")))
+        done = self._tools.finish(key)
+        return [event for event in (delta, done) if event is not None]
 
 
 def _usage(metadata: object) -> Usage:
@@ -104,15 +138,18 @@ def request_body(request: ChatRequest) -> dict[str, Any]:
     """The JSON body of a `streamGenerateContent` request: the conversation as `contents`
     (roles user and model), system messages as `systemInstruction`."""
     system = "\n\n".join(m.content for m in request.messages if m.role == "system")
-    body: dict[str, Any] = {
-        "contents": [
-            {"role": "model" if m.role == "assistant" else "user", "parts": [{"text": m.content}]}
-            for m in request.messages
-            if m.role != "system"
-        ]
-    }
+    body: dict[str, Any] = {"contents": _contents(request.messages)}
     if system:
         body["systemInstruction"] = {"parts": [{"text": system}]}
+    if request.tools:
+        declarations = []
+        for tool in request.tools:
+            declaration: dict[str, Any] = {"name": tool.name}
+            if tool.description:
+                declaration["description"] = tool.description
+            declaration["parametersJsonSchema"] = dict(tool.parameters)
+            declarations.append(declaration)
+        body["tools"] = [{"functionDeclarations": declarations}]
     config: dict[str, Any] = {}
     if request.max_tokens is not None:
         config["maxOutputTokens"] = request.max_tokens
@@ -123,6 +160,39 @@ def request_body(request: ChatRequest) -> dict[str, Any]:
     if config:
         body["generationConfig"] = config
     return body
+
+
+def _contents(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
+    """The conversation as Contents: calls as `functionCall` parts of the model's turn, each
+    run of tool results one user turn of `functionResponse` parts."""
+    names = {c.call_id: c.name for m in messages for c in m.tool_calls}
+    contents: list[dict[str, Any]] = []
+    for m in messages:
+        if m.role == "system":
+            continue
+        if m.role == "tool":
+            response = {"name": m.name or names.get(m.tool_call_id, ""), "response": {}}
+            response["response"] = {"error" if m.is_error else "output": m.content}
+            if m.tool_call_id and not is_synthetic_id(m.tool_call_id):
+                response["id"] = m.tool_call_id
+            result = {"functionResponse": response}
+            last = contents[-1] if contents else None
+            if last is not None and all("functionResponse" in p for p in last["parts"]):
+                last["parts"].append(result)
+            else:
+                contents.append({"role": "user", "parts": [result]})
+            continue
+        parts: list[dict[str, Any]] = [{"text": m.content}] if m.content or not m.tool_calls else []
+        for call in m.tool_calls:
+            function: dict[str, Any] = {"name": call.name, "args": dict(call.arguments)}
+            if not is_synthetic_id(call.call_id):
+                function["id"] = call.call_id
+            part: dict[str, Any] = {"functionCall": function}
+            if call.signature:
+                part["thoughtSignature"] = call.signature
+            parts.append(part)
+        contents.append({"role": "model" if m.role == "assistant" else "user", "parts": parts})
+    return contents
 
 
 def request_path(model: str) -> str:

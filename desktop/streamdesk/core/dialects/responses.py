@@ -4,8 +4,15 @@ Each event's `event:` name matches its JSON `type`. Text comes in `response.outp
 reasoning in `response.reasoning_summary_text.delta` or `response.reasoning_text.delta`; the
 stream ends with `response.completed` or `response.incomplete` (with the usage and, for the
 latter, why it stopped short), or fails with `response.failed` or an `error` event. Other events
-(`response.created`, `response.output_item.added`, `….done`, …) carry nothing new for a reply.
+(`response.created`, `response.content_part.added`, …) carry nothing new for a reply.
 Without a terminal event the stream was cut.
+
+A tool call is a `function_call` output item: `response.output_item.added` brings its `call_id`
+and `name`, `response.function_call_arguments.delta` the arguments' JSON text in fragments, and
+`response.function_call_arguments.done` (or else the item's `response.output_item.done`)
+completes it (one `ToolCall`); a response that asked for tools ends "tool_calls". In requests,
+tools are `{type: "function", name, description, parameters}`, calls `function_call` input items
+and results `function_call_output` items.
 """
 
 from __future__ import annotations
@@ -14,9 +21,10 @@ from typing import Any
 
 from streamdesk.core.dialects.wire import finish_reason, provider_error, read_events
 from streamdesk.core.events import Done, FailureKind, ReasoningDelta, StreamEvent, TextDelta, Usage
-from streamdesk.core.openai_chunks import count, text_of
-from streamdesk.core.request import ChatRequest
+from streamdesk.core.openai_chunks import count, optional_text, text_of
+from streamdesk.core.request import ChatRequest, Message, arguments_json
 from streamdesk.core.sse import ServerSentEvent
+from streamdesk.core.tool_calls import ToolCallAssembler
 
 __all__ = ["ResponsesInterpreter", "auth_headers", "request_body", "request_path"]
 
@@ -42,12 +50,13 @@ _REASONING_DELTAS = ("response.reasoning_summary_text.delta", "response.reasonin
 class ResponsesInterpreter:
     """State of one stream: events seen, the finish reason, whether it ended."""
 
-    __slots__ = ("done", "events_seen", "finish_reason")
+    __slots__ = ("_tools", "done", "events_seen", "finish_reason")
 
     def __init__(self) -> None:
         self.done = False
         self.events_seen = 0  # none at the end of the stream: an empty reply, not a cut
         self.finish_reason: str | None = None
+        self._tools = ToolCallAssembler()
 
     def interpret(self, sse: ServerSentEvent) -> list[StreamEvent]:
         """Events for one SSE event; raises `StreamError` for failures and bad data."""
@@ -61,6 +70,14 @@ class ResponsesInterpreter:
             return [TextDelta(text_of(event["delta"]))] if event["delta"] else []
         if kind in _REASONING_DELTAS:
             return [ReasoningDelta(text_of(event["delta"]))] if event["delta"] else []
+        if kind == "response.function_call_arguments.delta":
+            delta = self._tools.fragment(_item_key(event), arguments=optional_text(event["delta"]))
+            return [] if delta is None else [delta]
+        if kind == "response.function_call_arguments.done":
+            call = self._tools.finish(_item_key(event), optional_text(event.get("arguments")))
+            return [] if call is None else [call]
+        if kind in ("response.output_item.added", "response.output_item.done"):
+            return self._item(kind, event)
         if kind == "response.completed":
             return self._finish(event["response"], "stop")
         if kind == "response.incomplete":
@@ -77,13 +94,39 @@ class ResponsesInterpreter:
             raise provider_error(error, ERROR_KINDS, _ERROR_LABELS)
         return []
 
+    def _item(self, kind: str, event: dict[str, Any]) -> list[StreamEvent]:
+        """A `function_call` item begins (its id and name) or ends (its whole arguments)."""
+        item = event["item"]
+        if item.get("type") != "function_call":
+            return []
+        key = _item_key({"item_id": item.get("id"), "output_index": event.get("output_index")})
+        if kind == "response.output_item.done":
+            call = self._tools.finish(key, optional_text(item.get("arguments")))
+            return [] if call is None else [call]
+        name = optional_text(item.get("name"))
+        delta = self._tools.fragment(key, optional_text(item.get("call_id")), name)
+        given = optional_text(item.get("arguments"))  # whole arguments sent at the start
+        more = self._tools.fragment(key, arguments=given) if given else None
+        return [event for event in (delta, more) if event is not None]
+
     def _finish(self, response: dict[str, Any], reason: str | None) -> list[StreamEvent]:
         self.done = True
-        self.finish_reason = reason
+        self.finish_reason = self._tools.finish_reason(reason)
+        events: list[StreamEvent] = [*self._tools.finish_all()]
         usage = response.get("usage")
-        if usage is None:
-            return [Done(reason)]
-        return [_usage(usage), Done(reason)]
+        if usage is not None:
+            events.append(_usage(usage))
+        return [*events, Done(self.finish_reason)]
+
+
+def _item_key(event: dict[str, Any]) -> str | int:
+    """What tells an output item's events apart: its id, else its output index."""
+    item_id, index = event.get("item_id"), event.get("output_index")
+    if isinstance(item_id, str) and item_id:
+        return item_id
+    if isinstance(index, int) and not isinstance(index, bool):
+        return index
+    raise TypeError("item_id")
 
 
 def _usage(usage: object) -> Usage:
@@ -103,13 +146,23 @@ def request_body(request: ChatRequest) -> dict[str, Any]:
     instructions = "\n\n".join(m.content for m in request.messages if m.role == "system")
     body: dict[str, Any] = {
         "model": request.model,
-        "input": [
-            {"role": m.role, "content": m.content} for m in request.messages if m.role != "system"
-        ],
+        "input": [item for m in request.messages if m.role != "system" for item in _items(m)],
         "stream": True,
     }
     if instructions:
         body["instructions"] = instructions
+    if request.tools:
+        body["tools"] = [
+            {
+                "type": "function",
+                "name": tool.name,
+                "description": tool.description,
+                "parameters": dict(tool.parameters),
+            }
+            if tool.description
+            else {"type": "function", "name": tool.name, "parameters": dict(tool.parameters)}
+            for tool in request.tools
+        ]
     if request.max_tokens is not None:
         body["max_output_tokens"] = request.max_tokens
     if request.temperature is not None:
@@ -117,6 +170,32 @@ def request_body(request: ChatRequest) -> dict[str, Any]:
     if request.reasoning:  # reasoning models: stream a summary of their reasoning
         body["reasoning"] = {"summary": "auto"}
     return body
+
+
+def _items(message: Message) -> list[dict[str, Any]]:
+    """A message as input items: a tool result is a `function_call_output`, an assistant's
+    calls `function_call` items after its text."""
+    if message.role == "tool":
+        return [
+            {
+                "type": "function_call_output",
+                "call_id": message.tool_call_id,
+                "output": message.content,
+            }
+        ]
+    items: list[dict[str, Any]] = []
+    if message.content or not message.tool_calls:
+        items.append({"role": message.role, "content": message.content})
+    items += [
+        {
+            "type": "function_call",
+            "call_id": call.call_id,
+            "name": call.name,
+            "arguments": arguments_json(call),
+        }
+        for call in message.tool_calls
+    ]
+    return items
 
 
 def request_path(model: str) -> str:

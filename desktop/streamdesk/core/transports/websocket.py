@@ -207,14 +207,12 @@ class WebSocketTransport:
                 raw = await recv(decode=False)
                 received(len(raw))
                 frame("in", raw)
-                event = interpret(raw)
-                if event is None:
-                    continue
-                if isinstance(event, TextDelta | ReasoningDelta):
-                    tokens += 1
-                yield event
-                if isinstance(event, Done):
-                    return
+                for event in interpret(raw):
+                    if isinstance(event, TextDelta | ReasoningDelta):
+                        tokens += 1
+                    yield event
+                    if isinstance(event, Done):
+                        return
         except ConnectionClosedOK:
             if not interpreter.frames_seen:
                 raise empty_reply() from None
