@@ -28,6 +28,8 @@ def _base(kind: str) -> Path:
         path = Path(home) / kind
     elif kind == "config":
         path = Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+    elif kind == "logs":
+        path = Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
     elif kind == "data":
         path = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
     else:
@@ -52,3 +54,8 @@ def data_dir() -> Path:
 
 def cache_dir() -> Path:
     return _base("cache")
+
+
+def log_dir() -> Path:
+    """Logs the user may open (each MCP server's stderr, for one)."""
+    return _base("logs")

@@ -1,6 +1,6 @@
 """The conversation engine: a conversation's target, its turns and rules, the reply being
-streamed (its one token count, cost, figures and end state), and the one place that opens a
-transport. The window, the CLI and every tool use it; it never imports Qt."""
+streamed (its one token count, cost, figures and end state), the tool loop, and the one place
+that opens a transport. The window, the CLI and every tool use it; it never imports Qt."""
 
 from streamdesk.core.chat.conversation import Conversation, Send, Turn, fill_turn, turns_of
 from streamdesk.core.chat.engine import (
@@ -14,7 +14,14 @@ from streamdesk.core.chat.engine import (
     stream_reply,
 )
 from streamdesk.core.chat.record import ConversationRecord, ReplyRecord
-from streamdesk.core.chat.reply import Attempt, Earlier, Reply, ReplyFigures, ReplyStatus
+from streamdesk.core.chat.reply import (
+    Attempt,
+    Earlier,
+    Reply,
+    ReplyFigures,
+    ReplyStatus,
+    ToolRound,
+)
 from streamdesk.core.chat.target import (
     KeySource,
     MissingKey,
@@ -29,8 +36,20 @@ from streamdesk.core.chat.target import (
     websocket_url_for,
     with_api,
 )
+from streamdesk.core.chat.tools import (
+    DEFAULT_MAX_ROUNDS,
+    Approval,
+    ApproveTool,
+    ToolRequest,
+    ToolRunner,
+    ToolRunning,
+    allow_all,
+)
 
 __all__ = [
+    "DEFAULT_MAX_ROUNDS",
+    "Approval",
+    "ApproveTool",
     "Attempt",
     "ChatEvent",
     "Conversation",
@@ -49,7 +68,12 @@ __all__ = [
     "Send",
     "StoredTarget",
     "Target",
+    "ToolRequest",
+    "ToolRound",
+    "ToolRunner",
+    "ToolRunning",
     "Turn",
+    "allow_all",
     "at_base_url",
     "base_url_provider",
     "collect",

@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from streamdesk.core.chat.reply import Attempt, Earlier, Reply, ReplyStatus
+from streamdesk.core.chat.reply import Attempt, Earlier, Reply, ReplyStatus, ToolRound, rounds_of
 from streamdesk.core.chat.target import Target
+from streamdesk.core.chat.tools import reply_messages
 from streamdesk.core.events import Failure, FailureKind
 from streamdesk.core.request import ChatRequest, Message
 from streamdesk.core.store.history import StoredMessage
@@ -101,22 +102,25 @@ class Conversation:
         """Only the latest reply with text to continue from, and not one that is streaming."""
         return (
             turn is self.latest
-            and turn.reply.has_text
+            and turn.reply.has_content
             and turn.reply.status is not ReplyStatus.STREAMING
         )
 
     def continue_reply(self, turn: Turn) -> Send | None:
-        """The partial reply as the assistant's prefix; what comes is appended to it."""
+        """The partial reply as the assistant's prefix; what comes is appended to it. Its tool
+        rounds go first, as the calls and results they were; the text after the last one is
+        the prefix."""
         if not self.can_continue(turn):
             return None
         old = turn.reply
-        request = self.request_for(turn, prefix=old.text)
+        request = self.request_for(turn, prefix=old)
         turn.reply = Reply(
             self.require_target,
             prompt_chars=_chars(request),
             earlier=Earlier(old.completion_tokens, old.cost, old.estimated),
             parts=list(old.parts),
             reasoning=list(old.reasoning),
+            tool_rounds=[ToolRound(r.at, r.calls, list(r.results)) for r in old.tool_rounds],
         )
         turn.resume = True
         return Send(turn, request)
@@ -142,9 +146,11 @@ class Conversation:
 
     # -- requests and figures -------------------------------------------------------------
 
-    def request_for(self, turn: Turn, *, upto: int | None = None, prefix: str = "") -> ChatRequest:
-        """The history before `turn` (or before index `upto`), then `turn`'s prompt, then
-        `prefix` as the assistant's message when continuing."""
+    def request_for(
+        self, turn: Turn, *, upto: int | None = None, prefix: Reply | None = None
+    ) -> ChatRequest:
+        """The history before `turn` (or before index `upto`), then `turn`'s prompt, then the
+        `prefix` reply's tool rounds and text as the assistant's when continuing."""
         index = self.turns.index(turn) if upto is None else upto
         messages: list[Message] = []
         if self.system_prompt.strip():
@@ -152,20 +158,27 @@ class Conversation:
         for earlier in self.turns[:index]:
             # a superseded turn is asked again by its retry; a prompt that got no reply would
             # leave two user turns in a row
-            if earlier.superseded or not earlier.reply.has_text:
+            if earlier.superseded or not earlier.reply.has_content:
                 continue
             if earlier.prompt or not earlier.is_retry:
                 messages.append(Message("user", earlier.prompt))
-            messages.append(Message("assistant", earlier.reply.text))
+            rounds, tail = reply_messages(earlier.reply)
+            messages += rounds
+            if tail or not rounds:
+                messages.append(Message("assistant", tail))
         messages.append(Message("user", turn.prompt))
-        if prefix:
-            messages.append(Message("assistant", prefix))
+        tail = ""
+        if prefix is not None:
+            rounds, tail = reply_messages(prefix)
+            messages += rounds
+            if tail:
+                messages.append(Message("assistant", tail))
         return ChatRequest(
             model=self.require_target.request_model,
             messages=tuple(messages),
             max_tokens=self.params.get("max_tokens") or None,
             temperature=self.params.get("temperature"),
-            continuation=self.require_target.provider.continuation if prefix else "",
+            continuation=self.require_target.provider.continuation if tail else "",
             reasoning=bool(self.params.get("reasoning")),
         )
 
@@ -215,6 +228,7 @@ def stored_reply(target: Target, message: StoredMessage) -> Reply:
         cost=message.cost,
         estimated=message.estimated,
         attempts=attempts_of(message),
+        tool_rounds=rounds_of(message.tool_rounds),
     )
 
 

@@ -18,10 +18,26 @@ from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from streamdesk.core.chat.reply import Reply
+from streamdesk.core.chat.reply import Reply, ToolRound
 from streamdesk.core.chat.target import KeySource, MissingKey, Target, resolve_endpoint
+from streamdesk.core.chat.tools import (
+    NOT_RUN,
+    ToolEvent,
+    ToolRunner,
+    round_messages,
+    unanswered,
+)
 from streamdesk.core.errors import StreamError
-from streamdesk.core.events import Done, Failure, FailureKind, StreamEvent, TextDelta
+from streamdesk.core.events import (
+    Done,
+    Failure,
+    FailureKind,
+    Retrying,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolResult,
+)
 from streamdesk.core.redact import redact_known
 from streamdesk.core.request import ChatRequest, Message
 from streamdesk.core.stream import Sleep, backoff_delay, stream_chat
@@ -39,6 +55,9 @@ class ReplyRecorder(Protocol):
         """The broken attempt is kept as an earlier version; a new one starts."""
 
     def finish(self, reply: Reply) -> None: ...
+
+    def tools_changed(self, reply: Reply) -> None:
+        """A tool round began, or one of its calls got its result."""
 
 
 # Mid-stream failures worth another attempt: the connection or the server broke, not the request.
@@ -90,7 +109,8 @@ class Resuming:
     tokens: int  # the reply's token count when it broke
 
 
-ChatEvent = StreamEvent | Resuming
+ChatEvent = StreamEvent | Resuming | ToolEvent
+ROUND_LIMIT = "Not run: the limit of {} tool rounds per reply was reached."
 
 
 def missing_key_failure(exc: MissingKey) -> Failure:
@@ -160,8 +180,15 @@ async def stream_reply(
     extra_headers: Mapping[str, str] | None = None,
     resume: ResumePolicy | None = None,
     sleep: Sleep = asyncio.sleep,
+    tools: ToolRunner | None = None,
 ) -> AsyncGenerator[ChatEvent, None]:
     """Stream `request` to `reply.target`; every stream ends with one Done or Failure event.
+
+    With `tools`, the runner's tools are offered; a request that ends asking for some is not
+    the end: each call is approved and run (`ToolRunning`, `ToolResult` events), the results go
+    back in the next request, and the reply carries on, for at most `tools.max_rounds` rounds.
+    A reply that ends on a tool request nothing ran ends with `Done("tool_calls")` and says
+    why in `reply.tool_stop`.
 
     With a `resume` policy, a reply that breaks after its first token (a cut, a stall, a
     malformed chunk, an abnormal close, an error event) is carried on or sent again, with
@@ -202,9 +229,14 @@ async def stream_reply(
             yield failure
             return
         assert transport is not None
+        if tools is not None:
+            offered = (await tools.prepare()).specs
+            request = dataclasses.replace(request, tools=offered) if offered else request
         attempt, joiner, failed = 1, None, 0
+        calls: list[ToolCall] = []
         while True:
             broke: Failure | None = None
+            asked: Done | None = None
             events = stream_chat(
                 transport,
                 request,
@@ -228,6 +260,13 @@ async def stream_reply(
                             if recorder is not None:
                                 recorder.apply(TextDelta(rest))
                             yield TextDelta(rest)
+                    if isinstance(event, ToolCall):
+                        calls.append(event)
+                    elif isinstance(event, Retrying):
+                        calls.clear()  # the next attempt asks again
+                    elif isinstance(event, Done) and calls:
+                        asked = event
+                        break
                     if (
                         isinstance(event, Failure)
                         and event.kind in RESUMABLE
@@ -242,28 +281,58 @@ async def stream_reply(
                     if recorder is not None:
                         recorder.apply(event)
                     yield event
+            if asked is not None:
+                found = reply.end_round(calls)
+                if recorder is not None:
+                    recorder.tools_changed(reply)
+                calls = []
+                rounds = len(reply.tool_rounds)
+                stop = ""
+                if tools is None:
+                    stop = "no_tools"
+                elif rounds > tools.max_rounds:
+                    stop = "round_limit"
+                    why = ROUND_LIMIT.format(tools.max_rounds)
+                    for result in unanswered(found, why, "cancelled", tools.server_of):
+                        yield record_result(reply, recorder, result)
+                else:
+                    async for item in run_round(reply, found, tools, recorder):
+                        yield item
+                    stop = tools.stop_reason
+                if stop:
+                    reply.tool_stop = "" if stop == "no_tools" else stop
+                    done = Done("tool_calls")
+                    reply.apply(done)
+                    if recorder is not None:
+                        recorder.apply(done)
+                    yield done
+                    return
+                request = next_request(request, reply, found)
+                attempt, joiner = 1, None
+                failed += reply.trace.attempts - 1  # the retries this request needed
+                continue
             if broke is None:
                 return
             reply.apply(broke)  # settles what the broken attempt counted and cost
-            if policy.strategy == "continue":
+            calls = []
+            strategy = "continue" if reply.tool_rounds else policy.strategy
+            if strategy == "continue":
                 request = continuation_of(
                     request,
-                    reply.text,
+                    reply.tail,
                     target.provider.continuation,
                     reply.own_completion_tokens,
                 )
-                joiner = Joiner(reply.text)
+                joiner = Joiner(reply.tail)
             elif recorder is not None:
                 recorder.restart(reply)
             attempt += 1
             failed += reply.trace.attempts  # every request of this try failed, the last included
             delay = backoff_delay(failed - 1, broke.retry_after)
             tokens = reply.completion_tokens
-            reply.trace.resumes.append(
-                (time.perf_counter(), tokens, broke.kind.value, policy.strategy)
-            )
-            reply.reopen(policy.strategy, sum(len(m.content) for m in request.messages))
-            yield Resuming(attempt, policy.attempts + 1, policy.strategy, delay, broke, tokens)
+            reply.trace.resumes.append((time.perf_counter(), tokens, broke.kind.value, strategy))
+            reply.reopen(strategy, sum(len(m.content) for m in request.messages))
+            yield Resuming(attempt, policy.attempts + 1, strategy, delay, broke, tokens)
             await sleep(delay)
     except asyncio.CancelledError:
         reply.stop()
@@ -284,6 +353,48 @@ async def stream_reply(
                 recorder.finish(reply)
             except Exception:
                 log.exception("the reply could not be recorded in the history")
+
+
+def record_result(reply: Reply, recorder: ReplyRecorder | None, result: ToolResult) -> ToolResult:
+    reply.add_result(result)
+    if recorder is not None:
+        recorder.tools_changed(reply)
+    return result
+
+
+async def run_round(
+    reply: Reply, found: ToolRound, tools: ToolRunner, recorder: ReplyRecorder | None
+) -> AsyncGenerator[ToolEvent, None]:
+    """Approve and run the calls of `found`, recording each result. Stopped at any point
+    (while waiting for approval, mid-tool), every call is still given a result."""
+    try:
+        events = tools.run(found.calls)
+        async with contextlib.aclosing(events):
+            async for item in events:
+                if isinstance(item, ToolResult):
+                    record_result(reply, recorder, item)
+                yield item
+    except BaseException:  # Stop (CancelledError) or the consumer went away (GeneratorExit)
+        cut = tools.interrupted()
+        if cut is not None:
+            reply.add_result(cut)
+        for result in unanswered(found, NOT_RUN, "cancelled", tools.server_of):
+            reply.add_result(result)
+        if recorder is not None:
+            recorder.tools_changed(reply)
+        raise
+
+
+def next_request(request: ChatRequest, reply: Reply, found: ToolRound) -> ChatRequest:
+    """`request` with the round's calls and results added: the text the model wrote since
+    the previous round (a continued prefix included) and one tool message per call."""
+    messages = list(request.messages)
+    if request.continuation and messages and messages[-1].role == "assistant":
+        messages.pop()  # the prefix it carried on is part of this round's text
+    rounds = reply.tool_rounds
+    previous = rounds[-2].at if len(rounds) > 1 else 0
+    messages += round_messages(found, reply.text[previous : found.at])
+    return dataclasses.replace(request, messages=tuple(messages), continuation="")
 
 
 async def collect(

@@ -41,6 +41,15 @@ class ReplyRecord:
         elif isinstance(event, ReasoningDelta):
             self.writer.append_reasoning(event.text)
 
+    def tools_changed(self, reply: Reply) -> None:
+        """Store the reply's tool rounds now (after its text so far), so a crash mid-tool
+        keeps the calls that were made."""
+        self.writer.flush()
+        try:
+            self.store.update_message(self.message_id, tool_rounds=_rounds(reply))
+        except Exception:
+            log.exception("the tool calls could not be recorded in the history")
+
     def restart(self, reply: Reply) -> None:
         self.finish(reply)
         old = self.store.get_message(self.message_id)
@@ -83,9 +92,15 @@ class ReplyRecord:
             protocol=reply.target.protocol,
         )
         fields: dict[str, object] = {"cost_estimated": reply.estimated}
+        if reply.tool_rounds:
+            fields["tool_rounds"] = _rounds(reply)
         if self.resume and failure is None:  # the failure that was continued is over
             fields.update(failure_kind=None, failure_message=None)
         self.store.update_message(self.message_id, **fields)
+
+
+def _rounds(reply: Reply) -> list[dict[str, object]]:
+    return [r.as_dict() for r in reply.tool_rounds]
 
 
 class ConversationRecord:

@@ -12,9 +12,12 @@ the figures are marked estimated. A continued reply adds what its earlier reques
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from streamdesk.core.chat.target import MissingKey, Target
 from streamdesk.core.events import (
@@ -25,6 +28,8 @@ from streamdesk.core.events import (
     Retrying,
     StreamEvent,
     TextDelta,
+    ToolCall,
+    ToolResult,
     Usage,
 )
 from streamdesk.core.trace import StreamTrace
@@ -74,6 +79,87 @@ class Attempt:
         }
 
 
+@dataclass(eq=False)
+class ToolRound:
+    """The model asked for tools after `at` characters of the reply's text: its calls, and
+    the result of each once it ran (in call order). The text after `at` came once the results
+    went back, so the window shows the calls as a block between the two."""
+
+    at: int
+    calls: tuple[ToolCall, ...]
+    results: list[ToolResult] = field(default_factory=list)
+
+    def result_of(self, call_id: str) -> ToolResult | None:
+        return next((r for r in self.results if r.call_id == call_id), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The stored form (history, exports)."""
+        return {
+            "at": self.at,
+            "calls": [
+                {
+                    "id": c.call_id,
+                    "name": c.name,
+                    "arguments": dict(c.arguments),
+                    "arguments_text": c.arguments_text,
+                    "error": c.error,
+                    **({"signature": c.signature} if c.signature else {}),
+                }
+                for c in self.calls
+            ],
+            "results": [
+                {
+                    "call_id": r.call_id,
+                    "name": r.name,
+                    "server": r.server,
+                    "content": r.content,
+                    "outcome": r.outcome,
+                    "duration": round(r.duration, 4),
+                }
+                for r in self.results
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ToolRound:
+        """A stored round; raises (KeyError, TypeError, ValueError) when it is not one."""
+        calls = tuple(
+            ToolCall(
+                index=i,
+                call_id=str(c["id"]),
+                name=str(c["name"]),
+                arguments=dict(c.get("arguments") or {}),
+                arguments_text=str(c.get("arguments_text") or ""),
+                error=str(c.get("error") or ""),
+                signature=str(c.get("signature") or ""),
+            )
+            for i, c in enumerate(data["calls"])
+        )
+        results = [
+            ToolResult(
+                call_id=str(r["call_id"]),
+                name=str(r["name"]),
+                server=str(r.get("server") or ""),
+                content=str(r.get("content") or ""),
+                outcome=str(r.get("outcome") or "ok"),
+                duration=float(r.get("duration") or 0.0),
+            )
+            for r in data.get("results") or ()
+        ]
+        return cls(int(data["at"]), calls, results)
+
+
+def rounds_of(stored: Sequence[Mapping[str, Any]] | None) -> list[ToolRound]:
+    """Stored rounds back as `ToolRound`s; one that does not parse is dropped."""
+    rounds: list[ToolRound] = []
+    for item in stored or ():
+        try:
+            rounds.append(ToolRound.from_dict(item))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue  # written by another version: shown without it rather than not at all
+    return rounds
+
+
 @dataclass(frozen=True, slots=True)
 class ReplyFigures:
     """A reply's figures at one moment (None: not known yet)."""
@@ -114,6 +200,10 @@ class Reply:
     estimated: bool = False  # tokens and cost estimated: the server sent no usage
     attempts: list[Attempt] = field(default_factory=list)  # earlier attempts, when resumed
     first_ttft: float | None = None  # of the first attempt: a resumed reply keeps its TTFT
+    tool_rounds: list[ToolRound] = field(default_factory=list)  # in order, between the text
+    # The reply ended on a tool request that was not run: "not_approved" (nobody could
+    # approve it) or "round_limit" (too many rounds); "" otherwise.
+    tool_stop: str = ""
 
     @property
     def text(self) -> str:
@@ -127,6 +217,17 @@ class Reply:
     def has_text(self) -> bool:
         """Text to keep (a continued reply's earlier text included)."""
         return bool(self.parts)
+
+    @property
+    def has_content(self) -> bool:
+        """Text or tool calls to keep: a reply worth continuing and sending again."""
+        return bool(self.parts) or bool(self.tool_rounds)
+
+    @property
+    def tail(self) -> str:
+        """The text since the last tool round (all of it when there was none)."""
+        text = self.text
+        return text[self.tool_rounds[-1].at :] if self.tool_rounds else text
 
     # -- input ----------------------------------------------------------------------------
 
@@ -157,7 +258,32 @@ class Reply:
             if event.kind is FailureKind.CANCELLED:
                 self._end(ReplyStatus.STOPPED, event)
             else:
-                self._end(ReplyStatus.PARTIAL if self.parts else ReplyStatus.ERROR, event)
+                status = ReplyStatus.PARTIAL if self.has_content else ReplyStatus.ERROR
+                self._end(status, event)
+
+    def end_round(self, calls: Sequence[ToolCall]) -> ToolRound:
+        """This request ended asking for `calls`: what it counted and cost is kept as earlier
+        figures, the round is recorded at the current end of the text, and the reply goes on
+        streaming (the next request carries the results). A call without an id gets one."""
+        own_cost = self._settle_cost()
+        estimated = (self.usage is None and self.deltas > 0) or self.earlier.estimated
+        self.earlier = Earlier(self.completion_tokens, own_cost, estimated)
+        if self.first_ttft is None and self.trace is not None:
+            self.first_ttft = self.trace.ttft
+        self.usage, self.deltas = None, 0
+        number = len(self.tool_rounds) + 1
+        named = tuple(
+            c if c.call_id else dataclasses.replace(c, call_id=f"call_{number}_{c.index}")
+            for c in calls
+        )
+        found = ToolRound(len(self.text), named)
+        self.tool_rounds.append(found)
+        return found
+
+    def add_result(self, result: ToolResult) -> None:
+        """A call of the latest round ran (or was refused)."""
+        if self.tool_rounds:
+            self.tool_rounds[-1].results.append(result)
 
     def reopen(self, strategy: str, prompt_chars: int) -> Attempt:
         """The engine resumes the reply after a mid-stream failure.

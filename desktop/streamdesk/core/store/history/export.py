@@ -83,7 +83,7 @@ def to_markdown(conv: Conversation, messages: Sequence[StoredMessage]) -> str:
             out += [f"> *{note}*", ""]
         if m.reasoning:
             out += ["<details><summary>Reasoning</summary>", "", m.reasoning, "", "</details>", ""]
-        out += [m.content, ""]
+        out += [*_content_with_tools(m), ""]
         facts = []
         if m.completion_tokens is not None:
             facts.append(f"{m.prompt_tokens or 0} prompt + {m.completion_tokens} completion tokens")
@@ -92,6 +92,49 @@ def to_markdown(conv: Conversation, messages: Sequence[StoredMessage]) -> str:
         if facts:
             out += [f"*{'; '.join(facts)}*", ""]
     return "\n".join(out).rstrip() + "\n"
+
+
+def _fence(text: str) -> str:
+    """A code fence longer than any run of backticks in `text` (tool output is untrusted)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _tool_block(call: Mapping[str, Any], result: Mapping[str, Any] | None) -> list[str]:
+    """One call and its result, quoted so nothing in them reads as the export's structure."""
+    server = f" on {result['server']}" if result and result.get("server") else ""
+    args = json.dumps(call.get("arguments") or {}, ensure_ascii=False, indent=2)
+    if call.get("error"):
+        args = f"{call.get('arguments_text', '')}\n(not valid: {call['error']})"
+    lines = [f"**Tool call** `{call.get('name', '')}`{server}", ""]
+    lines += [(fence := _fence(args)) + "json", args, fence, ""]
+    if result is None:
+        return [*lines, "*no result*", ""]
+    outcome, duration = result.get("outcome", "ok"), result.get("duration") or 0
+    lines += [f"**Result** ({outcome}, {duration:.2f} s)", ""]
+    content = str(result.get("content", ""))
+    return [*lines, (fence := _fence(content)), content, fence, ""]
+
+
+def _content_with_tools(m: StoredMessage) -> list[str]:
+    """The message's text with each tool round's calls and results where they came."""
+    out: list[str] = []
+    start = 0
+    for r in m.tool_rounds:
+        at = r.get("at")
+        if not isinstance(at, int):
+            continue
+        if m.content[start:at].strip():
+            out += [m.content[start:at].strip("\n"), ""]
+        results = {x.get("call_id"): x for x in r.get("results") or () if isinstance(x, Mapping)}
+        for call in r.get("calls") or ():
+            if isinstance(call, Mapping):
+                quoted = _tool_block(call, results.get(call.get("id")))
+                out += ["> " + line if line else ">" for line in quoted]
+                out.append("")
+        start = max(start, at)
+    out.append(m.content[start:].strip("\n") if m.tool_rounds else m.content)
+    return out
 
 
 def message_to_json(m: StoredMessage) -> dict[str, Any]:
@@ -117,6 +160,7 @@ def message_to_json(m: StoredMessage) -> dict[str, Any]:
         "cost_estimated": m.estimated,
         "created": m.created,
         "superseded_by": m.superseded_by,
+        "tool_rounds": [dict(r) for r in m.tool_rounds],
     }
 
 
@@ -220,9 +264,24 @@ def parse_import(data: object) -> tuple[dict[str, Any], list[dict[str, Any]]]:
                 "cost_estimated": bool(_opt(m, "cost_estimated", (bool, int), where)),
                 "created": _opt(m, "created", num, where),
                 "superseded_by": _opt(m, "superseded_by", int, where),
+                "tool_rounds": _tool_rounds(m, where),
             }
         )
     return conv, messages
+
+
+def _tool_rounds(m: Mapping[str, Any], where: str) -> str | None:
+    """A message's tool rounds as the JSON column holds them (checked for shape only)."""
+    rounds = _opt(m, "tool_rounds", list, where) or []
+    for r in rounds:
+        if not (
+            isinstance(r, Mapping)
+            and isinstance(r.get("at"), int)
+            and isinstance(r.get("calls"), list)
+            and isinstance(r.get("results", []), list)
+        ):
+            raise HistoryImportError(f"{where}: a tool round is not an object with at and calls")
+    return json.dumps(rounds, ensure_ascii=False) if rounds else None
 
 
 def insert_export(db: sqlite3.Connection, data: Mapping[str, Any], *, keep_ids: bool) -> int:

@@ -114,6 +114,8 @@ class StoredMessage:
     # Hidden because a prompt before it was edited: the id of the prompt alternative it follows
     # (shown again when that alternative is flipped back); None for the active branch.
     superseded_by: int | None = None
+    # A reply that called tools: its rounds as stored (`core.chat.ToolRound.as_dict`), in order.
+    tool_rounds: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def usage(self) -> Usage | None:

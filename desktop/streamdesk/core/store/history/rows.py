@@ -18,6 +18,7 @@ _MESSAGE_FIELDS = frozenset(
     {
         "content", "reasoning", "status", "failure_kind", "failure_message", "protocol", "model",
         "usage", "prompt_tokens", "completion_tokens", "timings", "cost", "cost_estimated",
+        "tool_rounds",
     }
 )  # fmt: skip
 # Streamed chunks not yet folded in (only streaming rows have any) are read through the
@@ -97,6 +98,9 @@ def columns(fields: Mapping[str, Any]) -> dict[str, Any]:
         cols["failure_kind"] = cols["failure_kind"].value
     if "timings" in cols:
         cols["timings"] = json_column(cols["timings"])
+    if "tool_rounds" in cols:
+        rounds = cols["tool_rounds"]
+        cols["tool_rounds"] = json.dumps(list(rounds), ensure_ascii=False) if rounds else None
     if "status" in cols:
         if cols["status"] not in STATUSES:
             raise ValueError(f"unknown message status {cols['status']!r}")
@@ -135,4 +139,18 @@ def message_from_row(row: sqlite3.Row) -> StoredMessage:
         estimated=bool(row["cost_estimated"]),
         created=row["created"],
         superseded_by=row["superseded_by"],
+        tool_rounds=tool_rounds_of(row["tool_rounds"]),
     )
+
+
+def tool_rounds_of(text: str | None) -> tuple[dict[str, Any], ...]:
+    """The stored JSON of a reply's tool rounds (a damaged value reads as none)."""
+    if not text:
+        return ()
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return ()
+    if not isinstance(value, list):
+        return ()
+    return tuple(item for item in value if isinstance(item, dict))

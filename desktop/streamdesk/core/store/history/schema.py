@@ -117,7 +117,11 @@ _V5 = (
     "ALTER TABLE messages ADD COLUMN cost_estimated INTEGER NOT NULL DEFAULT 0",
 )
 
-MIGRATIONS: list[tuple[str, ...]] = [_V1, _V2, _V3, _V4, _V5]
+# v6: a reply that called tools keeps its rounds (where in its text each came, the calls, their
+# results) as JSON beside its text, so it shows, exports and is sent again as it happened.
+_V6 = ("ALTER TABLE messages ADD COLUMN tool_rounds TEXT",)
+
+MIGRATIONS: list[tuple[str, ...]] = [_V1, _V2, _V3, _V4, _V5, _V6]
 LATEST_VERSION = len(MIGRATIONS)
 
 
