@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import copy
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -22,6 +23,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
+    QSpacerItem,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -42,7 +45,12 @@ from streamdesk.ui.settings.provider_form import seconds_spin
 from streamdesk.ui.settings.providers_page import ProvidersPage
 
 PROXY_CHOICES = (("system", "System proxy"), ("none", "No proxy"), ("manual", "Manual"))
-THEME_LABELS = (("system", "Follow the system"), ("light", "Light"), ("dark", "Dark"))
+THEME_LABELS = (("system", "System"), ("light", "Light"), ("dark", "Dark"))
+THEME_NOTES = {
+    "system": "Light or dark as the system is set, switching when it does.",
+    "light": "Always light.",
+    "dark": "Always dark.",
+}
 
 
 class NetworkPage(QWidget):
@@ -156,19 +164,56 @@ class NetworkPage(QWidget):
 
 
 class AppearancePage(QWidget):
+    """Theme and transcript font size as a short form at the top left, each with a line that
+    says what it does; Apply or Save switches them in the running window (no restart)."""
+
+    FIELD_WIDTH = 200  # wide enough for the longest choice, not the dialog's whole width
+    DEFAULT_FONT_SIZE = Settings().font_size
+
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.theme_box = QComboBox(self)
+        self.theme_box.setObjectName("themeBox")
         for value, label in THEME_LABELS:
             self.theme_box.addItem(label, value)
         self.theme_box.setCurrentIndex(max(0, self.theme_box.findData(settings.theme)))
+        self.theme_box.setFixedWidth(self.FIELD_WIDTH)
+        self.theme_note = self._note(THEME_NOTES[str(self.theme_box.currentData())])
+        self.theme_box.currentIndexChanged.connect(
+            lambda _i: self.theme_note.setText(THEME_NOTES[str(self.theme_box.currentData())])
+        )
         self.font_spin = QSpinBox(self)
+        self.font_spin.setObjectName("fontSizeSpin")
         self.font_spin.setRange(6, 72)
         self.font_spin.setSuffix(" pt")
         self.font_spin.setValue(settings.font_size)
-        form = QFormLayout(self)
+        self.font_spin.setFixedWidth(self.FIELD_WIDTH // 2)
+        self.font_note = self._note(
+            f"Text size of the conversation and the prompt box (default {self.DEFAULT_FONT_SIZE}"
+            " pt). Menus and dialogs follow the system."
+        )
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        form.setHorizontalSpacing(16)
+        form.setVerticalSpacing(6)
         form.addRow("Theme", self.theme_box)
+        form.addRow("", self.theme_note)
+        form.addItem(QSpacerItem(0, 10, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed))
         form.addRow("Transcript font size", self.font_spin)
+        form.addRow("", self.font_note)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(24, 20, 24, 20)
+        column.addLayout(form)
+        column.addStretch(1)
+
+    def _note(self, text: str) -> QLabel:
+        """A quiet line under a field, wrapped at a readable width."""
+        note = QLabel(text, self)
+        note.setWordWrap(True)
+        note.setMaximumWidth(460)
+        note.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # quiet, in both themes
+        return note
 
     def apply(self, s: Settings) -> None:
         s.theme = str(self.theme_box.currentData())

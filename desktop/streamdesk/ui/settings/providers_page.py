@@ -2,7 +2,8 @@
 
 The page edits `settings.providers` of the dialog's working copy. A built-in is edited as an
 override with the same id (kept only while it differs from the built-in, and "Reset" drops it);
-only user profiles can be removed. Slow work (keychain, /models, Test connection) runs as tasks.
+only user profiles can be removed. The built-in mock (the offline demo) is listed last, read-only,
+with a note on what it is. Slow work (keychain, /models, Test connection) runs as tasks.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from streamdesk.core.errors import KeychainUnavailable, StreamError
 from streamdesk.core.models_api import fetch_models
-from streamdesk.core.providers import BUILTIN_PROVIDERS, Provider
+from streamdesk.core.providers import BUILTIN_PROVIDERS, MOCK_PROVIDER_ID, Provider
 from streamdesk.core.store.secrets import KeyStore
 from streamdesk.core.store.settings import ProviderSettings, Settings, resolve_provider
 from streamdesk.ui.failures import describe_failure
@@ -33,6 +35,17 @@ from streamdesk.ui.settings.ops import CheckResult, Tasks, check_connection
 from streamdesk.ui.settings.provider_form import BUILTIN_IDS, ProviderForm
 
 NetworkOptions = Callable[[], tuple[str | None, str | None]]  # (proxy, CA bundle)
+DEMO_NAME = "Built-in mock (offline demo)"
+DEMO_TEXT = (
+    "<h3>Built-in mock (offline demo)</h3>"
+    "<p>Needs no key and runs locally: a small server inside Streamdesk, on this computer's"
+    " loopback address, streams realistic replies over SSE and WebSocket. Nothing is sent to"
+    " the internet, and nothing costs money.</p>"
+    "<p>Streamdesk uses it when no provider has a key yet, so you can try streaming, the"
+    " inspector and Send over both at once. Add a provider with its key to talk to a real"
+    " model.</p>"
+    "<p>It is part of the app and cannot be edited or removed.</p>"
+)
 
 
 class ProvidersPage(QWidget):
@@ -86,13 +99,24 @@ class ProvidersPage(QWidget):
         test_row = QHBoxLayout()
         test_row.addWidget(self.test_button)
         test_row.addWidget(self.test_label, 1)
-        right = QVBoxLayout()
+        editor = QWidget(self)
+        right = QVBoxLayout(editor)
+        right.setContentsMargins(0, 0, 0, 0)
         right.addWidget(self.form)
         right.addWidget(self.keybox)
         right.addLayout(test_row)
+        self.demo_info = QLabel(DEMO_TEXT, self)
+        self.demo_info.setObjectName("demoInfo")
+        self.demo_info.setWordWrap(True)
+        self.demo_info.setMaximumWidth(560)
+        self.demo_info.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.demo_info.setContentsMargins(12, 4, 12, 4)
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(editor)
+        self.pages.addWidget(self.demo_info)
         layout = QHBoxLayout(self)
         layout.addLayout(left, 2)
-        layout.addLayout(right, 5)
+        layout.addWidget(self.pages, 5)
         self.reload(settings.active_provider)
 
     def _button(self, text: str, slot: Callable[[], None], row: QHBoxLayout) -> QPushButton:
@@ -116,6 +140,9 @@ class ProvidersPage(QWidget):
             item = QListWidgetItem(text, self.list)
             item.setData(Qt.ItemDataRole.UserRole, p.id)
             item.setToolTip(p.base_url or "no URL yet")
+        demo = QListWidgetItem(DEMO_NAME, self.list)
+        demo.setData(Qt.ItemDataRole.UserRole, MOCK_PROVIDER_ID)
+        demo.setToolTip("Needs no key and runs locally; read-only")
         self.list.blockSignals(False)
         ids = [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]
         self.current_id = ""
@@ -144,6 +171,14 @@ class ProvidersPage(QWidget):
         if item is None:
             return
         self.current_id = str(item.data(Qt.ItemDataRole.UserRole))
+        demo = self.current_id == MOCK_PROVIDER_ID
+        self.pages.setCurrentIndex(1 if demo else 0)
+        for button in (self.duplicate_button, self.use_button):
+            button.setEnabled(not demo)
+        if demo:  # read-only: nothing to load, commit, remove or reset
+            self.remove_button.setEnabled(False)
+            self.reset_button.setEnabled(False)
+            return
         profile = self._profile(self.current_id)
         builtin = profile.id in BUILTIN_IDS
         self.form.load(profile, self.settings.timeouts(), self.settings.max_retries)
@@ -175,6 +210,8 @@ class ProvidersPage(QWidget):
         self.form.focus_name()
 
     def duplicate_provider(self) -> None:
+        if self.current_id == MOCK_PROVIDER_ID:
+            return
         self.commit()
         source = self._profile(self.current_id)
         pid = self._unique_id(source.id)
@@ -183,7 +220,7 @@ class ProvidersPage(QWidget):
         self.reload(pid)
 
     def remove_provider(self) -> None:
-        if self.current_id in BUILTIN_IDS:
+        if self.current_id in BUILTIN_IDS or self.current_id == MOCK_PROVIDER_ID:
             return
         self.settings.providers = [p for p in self.settings.providers if p.id != self.current_id]
         self.current_id = ""
@@ -200,7 +237,7 @@ class ProvidersPage(QWidget):
     def commit(self) -> None:
         """Write the form into the working settings (a built-in equal to itself is no override)."""
         pid = self.current_id
-        if not pid:
+        if not pid or pid == MOCK_PROVIDER_ID:
             return
         profile = self.form.profile()
         others = [p for p in self.settings.providers if p.id != pid]
@@ -221,6 +258,8 @@ class ProvidersPage(QWidget):
 
     def use_for_chat(self) -> None:
         """Mark the selection as the window's provider (applied on Save); the form stays as is."""
+        if self.current_id == MOCK_PROVIDER_ID:
+            return  # the demo stands in by itself when no provider has a key
         self.commit()
         self.settings.active_provider = self.current_id
         for i in range(self.list.count()):
