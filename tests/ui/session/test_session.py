@@ -127,14 +127,16 @@ async def test_a_cut_reply_without_usage_gets_an_estimated_cost_in_the_total(
         assert expected and turn.reply.cost == pytest.approx(expected)
         assert session.conversation_cost() == pytest.approx(expected)
         status = window.status.text()
-        assert f"out ≈{FAULT_AFTER}" in status and "≈$" in status and "– reply" not in status
+        cost = window.status.labels["cost"].toolTip()  # the demo's cost at list price
+        assert f"out ≈{FAULT_AFTER}" in status and "≈$" in cost and "Cost: demo" in status
         session.send("and a whole one")  # with usage: exact, and the total adds both
         done = await wait_reply(session)
         assert not done.reply.estimated and done.reply.cost is not None
         assert session.conversation_cost() == pytest.approx(expected + done.reply.cost)
         status = window.status.text()
-        assert f"out {done.reply.completion_tokens}" in status and "chat" in status
-        assert status.count("≈$") == 1, "the reply is exact; the chat total holds an estimate"
+        cost = window.status.labels["cost"].toolTip()
+        assert f"out {done.reply.completion_tokens}" in status and "chat" in cost
+        assert cost.count("≈$") == 1, "the reply is exact; the chat total holds an estimate"
 
 
 @pytest.mark.asyncio
@@ -195,7 +197,8 @@ async def test_a_stopped_reply_says_how_many_tokens_arrived(qtbot: QtBot) -> Non
         assert f"Stopped after {turn.reply.completion_tokens} token" in shown, shown[-300:]
         assert turn.reply.completion_tokens >= 1 and "Continue" in shown
         assert turn.reply.estimated and turn.reply.cost, "a stopped reply still cost its tokens"
-        assert session.conversation_cost() == turn.reply.cost and "≈$" in window.status.text()
+        assert session.conversation_cost() == turn.reply.cost
+        assert "≈$" in window.status.labels["cost"].toolTip()
 
 
 @pytest.mark.asyncio

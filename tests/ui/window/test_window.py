@@ -34,7 +34,9 @@ async def test_a_reply_streams_into_the_transcript_and_completes(qtbot: QtBot) -
         status = window.status.text()
         assert "Done" in status and "SSE" in status
         assert f"out {turn.reply.completion_tokens}" in status and turn.reply.completion_tokens > 0
-        assert "$" in status, "the mock is priced like the relay: the reply cost is shown"
+        assert "Cost: demo" in status and "$" not in status, "the demo costs no money"
+        tip = window.status.labels["cost"].toolTip()
+        assert "$" in tip, "the mock is priced like the relay: the list-price cost is in the tip"
         assert turn.reply.cost is not None and session.conversation_cost() == turn.reply.cost
         assert window.conversations.list.currentItem().text().startswith("Explain backpressure")
 
@@ -165,6 +167,8 @@ async def test_geometry_is_saved_on_close_and_restored(qtbot: QtBot) -> None:
 @pytest.mark.asyncio
 async def test_shortcuts_focus_the_prompt_and_the_search_field(qtbot: QtBot) -> None:
     async with open_window(qtbot) as window:
+        window.current_session().send("fill the first chat")  # Ctrl+N reuses an empty one
+        await wait_reply(window.current_session())
         window.activateWindow()
         qtbot.waitUntil(window.isActiveWindow)
         asked = []

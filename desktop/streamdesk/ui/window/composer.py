@@ -1,10 +1,15 @@
-"""The composer under the transcript: the prompt box with its Send and Stop buttons."""
+"""The composer under the transcript: the prompt box with round Send and Stop buttons, in a
+column as wide as the transcript's reading column."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
 from streamdesk.ui.window.prompt_box import PromptBox
+
+COLUMN_WIDTH = 820  # px: the reading column plus the buttons
+BUTTON_SIZE = 32
 
 
 class Composer(QFrame):
@@ -15,24 +20,52 @@ class Composer(QFrame):
         super().__init__(parent)
         self.setObjectName("composer")
         self.prompt = PromptBox(self)
-        self.send_button = QPushButton("Send", self)
-        self.send_button.setObjectName("sendButton")
-        self.send_button.setToolTip("Send (Enter)")
+        # Glyphs until the icon set loads after the first paint (`add_icons`); same size.
+        self.send_button = self._round_button("sendButton", "↑", "Send (Enter)")
         self.send_button.clicked.connect(self.prompt.submit)
-        self.stop_button = QPushButton("Stop", self)
-        self.stop_button.setToolTip("Stop the reply (Esc); what arrived is kept")
+        self.stop_button = self._round_button(
+            "stopButton", "■", "Stop the reply (Esc); what arrived is kept"
+        )
         self.stop_button.clicked.connect(self.prompt.stopRequested)
         self.stop_button.setEnabled(False)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(12, 8, 12, 8)
+        self.stop_button.hide()
+        column = QWidget(self)
+        column.setMaximumWidth(COLUMN_WIDTH)
+        row = QHBoxLayout(column)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(8)
         row.addWidget(self.prompt, 1)
         buttons = QVBoxLayout()
+        buttons.addStretch(1)
         buttons.addWidget(self.send_button)
         buttons.addWidget(self.stop_button)
-        buttons.addStretch(1)
+        buttons.setContentsMargins(0, 0, 0, 4)
         row.addLayout(buttons)
+        centre = QHBoxLayout(self)
+        centre.setContentsMargins(16, 8, 16, 12)
+        centre.addStretch(1)
+        centre.addWidget(column, 100)
+        centre.addStretch(1)
+
+    def _round_button(self, name: str, glyph: str, tip: str) -> QToolButton:
+        button = QToolButton(self)
+        button.setObjectName(name)
+        button.setText(glyph)
+        button.setToolTip(tip)
+        button.setFixedSize(BUTTON_SIZE, BUTTON_SIZE)
+        button.setIconSize(QSize(18, 18))
+        return button
+
+    def add_icons(self) -> None:
+        """The icon set (qtawesome loads after the first paint)."""
+        from streamdesk.ui.window.icons import bind
+
+        bind(self.send_button.setIcon, "mdi6.arrow-up", role="on-accent")
+        bind(self.stop_button.setIcon, "mdi6.stop", role="on-accent")
 
     def set_busy(self, busy: bool) -> None:
-        """While a reply streams, Stop is enabled and Send is not."""
+        """While a reply streams, Stop takes Send's place."""
         self.stop_button.setEnabled(busy)
         self.send_button.setEnabled(not busy)
+        self.stop_button.setVisible(busy)
+        self.send_button.setVisible(not busy)

@@ -58,7 +58,8 @@ class ConversationList(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("sidebar")
-        self.new_button = QPushButton("+  New chat", self)
+        self.new_button = QPushButton("New chat", self)
+        self.new_button.setObjectName("newChat")
         self.new_button.setToolTip("New chat (Ctrl+N)")
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Search all messages (Ctrl+F)")
@@ -100,6 +101,12 @@ class ConversationList(QFrame):
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.itemChanged.connect(self._on_item_changed)
         self.undo_button.clicked.connect(self._undo)
+
+    def add_icons(self) -> None:
+        """The icon set (qtawesome loads after the first paint)."""
+        from streamdesk.ui.window.icons import bind
+
+        bind(self.new_button.setIcon, "mdi6.chat-plus-outline", role="accent")
 
     # -- items -----------------------------------------------------------------------------
 

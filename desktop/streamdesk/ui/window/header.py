@@ -1,10 +1,16 @@
-"""The header: provider and model pickers, the SSE | WebSocket switch and the offline badge."""
+"""The header: the sidebar toggle, provider and model pickers, the SSE | WebSocket segmented
+switch and the offline-demo badge.
+
+Narrow windows (800 px) drop the app's name first; the provider picker then shrinks and elides
+its name (the full name is its tooltip) rather than cutting it off.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSize, Signal
+from PySide6.QtGui import QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -19,57 +25,144 @@ if TYPE_CHECKING:  # the providers (~15 ms to import) arrive after the window's 
     from streamdesk.core.providers import Provider
 
 
+TITLE_MIN_WIDTH = 1000  # px of header below which the app's name gives way to the pickers
+COMBO_CHROME = 44  # px beside the text of a combo box: frame, padding, arrow
+
+
+class ElidingComboBox(QComboBox):
+    """Asks for its longest item's width and, when squeezed below it, elides the shown text."""
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        metrics = self.fontMetrics()
+        texts = [self.itemText(i) for i in range(self.count())]
+        widest = max((metrics.horizontalAdvance(t) for t in texts), default=0)
+        return QSize(max(hint.width(), widest + COMBO_CHROME), hint.height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        text = self.currentText()
+        room = self.width() - COMBO_CHROME
+        if self.fontMetrics().horizontalAdvance(text) <= room:
+            super().paintEvent(event)  # the common case builds no style enums (first paint)
+            return
+        from PySide6.QtCore import Qt
+        from PySide6.QtWidgets import QStyle, QStyleOptionComboBox, QStylePainter
+
+        painter = QStylePainter(self)
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+        option.currentText = self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, room)
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
+
+
 class Header(QFrame):
     """Emits `providerChanged(provider_id)`, `modelChanged(model)`, `protocolChanged(protocol)`."""
 
     providerChanged = Signal(str)
     modelChanged = Signal(str)
     protocolChanged = Signal(str)
+    sidebarToggled = Signal()
+    paletteRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("header")
         self._providers: dict[str, Provider] = {}
-        title = QLabel("Streamdesk", self)
-        title.setObjectName("appTitle")
-        self.provider_box = QComboBox(self)
+        self.sidebar_button = self._tool("Show or hide the conversations (Ctrl+B)", "☰")
+        self.sidebar_button.clicked.connect(self.sidebarToggled)
+        self.title = QLabel("Streamdesk", self)
+        self.title.setObjectName("appTitle")
+        self.provider_box = ElidingComboBox(self)
         self.provider_box.setToolTip("Provider")
-        # As wide as its longest name ("Built-in mock (offline demo)"), never a cut-off name.
-        self.provider_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.provider_box.setMinimumContentsLength(12)
+        # Prefers its longest name ("Built-in mock (offline demo)"); elided when squeezed.
+        self.provider_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.provider_box.setMinimumContentsLength(10)
         self.model_box = QComboBox(self)
         self.model_box.setEditable(True)  # any model name the server knows may be typed
         self.model_box.setToolTip("Model (type any name the provider serves)")
-        self.model_box.setMinimumContentsLength(18)
-        self.sse_button = QToolButton(self)
-        self.sse_button.setText("SSE")
-        self.ws_button = QToolButton(self)
-        self.ws_button.setText("WebSocket")
+        self.model_box.setMinimumContentsLength(14)
+        # A segmented control: two checkable buttons drawn as one (chrome.py).
+        self.sse_button = self._segment("SSE", first=True)
+        self.ws_button = self._segment("WebSocket", first=False)
         self.protocol_group = QButtonGroup(self)
         for button in (self.sse_button, self.ws_button):
-            button.setCheckable(True)
             self.protocol_group.addButton(button)
         self.sse_button.setChecked(True)
         self.offline_badge = QLabel("Offline demo", self)
         self.offline_badge.setObjectName("offlineBadge")
         self.offline_badge.hide()
+        self.palette_button = self._tool("Command palette (Ctrl+K)", "⌘")
+        self.palette_button.clicked.connect(self.paletteRequested)
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(12, 6, 12, 6)
+        layout.setContentsMargins(8, 6, 12, 6)
         layout.setSpacing(8)
-        layout.addWidget(title)
-        layout.addSpacing(12)
-        layout.addWidget(self.provider_box)
-        layout.addWidget(self.model_box)
+        layout.addWidget(self.sidebar_button)
+        layout.addWidget(self.title)
         layout.addSpacing(8)
-        layout.addWidget(self.sse_button)
-        layout.addWidget(self.ws_button)
-        layout.addStretch(1)
+        layout.addWidget(self.provider_box, 1)
+        layout.addWidget(self.model_box, 1)
+        layout.addSpacing(4)
+        switch = QHBoxLayout()
+        switch.setSpacing(0)
+        switch.addWidget(self.sse_button)
+        switch.addWidget(self.ws_button)
+        layout.addLayout(switch)
+        layout.addStretch(2)
         layout.addWidget(self.offline_badge)
+        layout.addWidget(self.palette_button)
         self.provider_box.currentIndexChanged.connect(self._on_provider)
         self.model_box.currentTextChanged.connect(self.modelChanged)
         self.protocol_group.buttonToggled.connect(self._on_protocol)
 
+    def _tool(self, tip: str, glyph: str) -> QToolButton:
+        button = QToolButton(self)
+        button.setObjectName("headerTool")
+        button.setToolTip(tip)
+        button.setText(glyph)  # until `add_icons`, after the first paint
+        button.setFixedSize(30, 30)
+        return button
+
+    def _segment(self, text: str, *, first: bool) -> QToolButton:
+        button = QToolButton(self)
+        button.setObjectName("segment")
+        button.setText(text)
+        button.setCheckable(True)
+        button.setProperty("first", first)
+        button.setProperty("last", not first)
+        return button
+
+    def add_icons(self) -> None:
+        """The icon set (qtawesome loads after the first paint)."""
+        from streamdesk.ui.window.icons import bind
+
+        bind(self.sidebar_button.setIcon, "mdi6.dock-left")
+        bind(self.palette_button.setIcon, "mdi6.magnify")
+        for button in (self.sidebar_button, self.palette_button):
+            button.setText("")
+            button.setIconSize(QSize(20, 20))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self.title.setVisible(event.size().width() >= TITLE_MIN_WIDTH)
+        super().resizeEvent(event)
+
     # -- providers and models -------------------------------------------------------------
+
+    def choose(self, provider_id: str, model: str) -> None:
+        """The user picked `model` of `provider_id` elsewhere (the palette): as in the pickers."""
+        index = self.provider_box.findData(provider_id)
+        if index >= 0 and index != self.provider_box.currentIndex():
+            self.provider_box.setCurrentIndex(index)  # providerChanged: the switch happens
+        if model:
+            if self.model_box.findText(model) < 0:
+                self.model_box.addItem(model)
+            self.model_box.setCurrentText(model)
+
+    def providers(self) -> list[Provider]:
+        """The providers listed in the picker, in its order."""
+        return list(self._providers.values())
 
     def set_providers(self, providers: list[Provider], current: str) -> None:
         self._providers = {p.id: p for p in providers}
@@ -80,6 +173,7 @@ class Header(QFrame):
         index = max(0, self.provider_box.findData(current))
         self.provider_box.setCurrentIndex(index)
         self.provider_box.blockSignals(False)
+        self.provider_box.updateGeometry()
         self._show_provider(self.provider_box.currentData())
 
     def provider_id(self) -> str:
@@ -114,6 +208,7 @@ class Header(QFrame):
         provider = self._providers.get(provider_id or "")
         if provider is None:
             return
+        self.provider_box.setToolTip(f"Provider: {provider.name}")
         self.model_box.blockSignals(True)
         self.model_box.clear()
         self.model_box.addItems([m.id for m in provider.models])
@@ -155,4 +250,5 @@ class Header(QFrame):
 
     def set_key_missing(self, why: str) -> None:
         """The chosen provider has no key yet: say so where the provider is picked."""
-        self.provider_box.setToolTip(why)
+        name = self.provider_box.currentText()
+        self.provider_box.setToolTip(f"Provider: {name}" + (f"\n{why}" if why else ""))

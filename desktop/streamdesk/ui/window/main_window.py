@@ -16,11 +16,12 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Coroutine
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtCore
 from PySide6.QtCore import QByteArray, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QPalette
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QMainWindow,
@@ -31,12 +32,14 @@ from PySide6.QtWidgets import (
 )
 
 from streamdesk.ui.theme import apply_theme, resolve_dark
+from streamdesk.ui.window import icons
+from streamdesk.ui.window.chrome import chrome_style
 from streamdesk.ui.window.composer import Composer
 from streamdesk.ui.window.conversation_list import ConversationList
 from streamdesk.ui.window.header import Header
 from streamdesk.ui.window.menus import Menus
 from streamdesk.ui.window.provider_switcher import ProviderSwitcher
-from streamdesk.ui.window.status_bar import ReplyStats, StatusBar
+from streamdesk.ui.window.status_bar import ReplyStats, StatusBar, finished_state
 
 if TYPE_CHECKING:  # loaded by finish_build(), after the first paint
     import asyncio
@@ -47,11 +50,17 @@ if TYPE_CHECKING:  # loaded by finish_build(), after the first paint
     from streamdesk.core.store.settings import Settings
     from streamdesk.mock.server import MockServer
     from streamdesk.ui.history.bridge import HistoryBridge
+    from streamdesk.ui.palette import CommandPalette, PaletteEntry
     from streamdesk.ui.session.session import ChatSession
     from streamdesk.ui.settings.controller import SettingsController
     from streamdesk.ui.window.first_frame import FrameSettings
+    from streamdesk.ui.window.welcome import WelcomePage
 
 log = logging.getLogger(__name__)
+
+SIDEBAR_WIDTH = 232  # px; the conversation column stays narrower than the content
+NARROW_SIDEBAR_WIDTH = 180  # px, in windows narrower than NARROW_WINDOW
+NARROW_WINDOW = 960
 
 
 class MainWindow(QMainWindow):
@@ -65,8 +74,10 @@ class MainWindow(QMainWindow):
     settingsRequested = Signal()
     inspectorRequested = Signal()
     sessionAdded = Signal(object)  # ChatSession, once its view is in the stack
-    history: HistoryBridge  # these two exist once finish_build() has run
+    history: HistoryBridge  # these exist once finish_build() has run
     settings_ui: SettingsController
+    welcome: WelcomePage
+    palette_popup: CommandPalette
 
     def __init__(
         self,
@@ -91,6 +102,7 @@ class MainWindow(QMainWindow):
             self._frame = read_frame_settings()
         self.save_on_close = save_on_close
         self.sessions: dict[int, ChatSession] = {}
+        self._demo_chats: set[int] = set()  # reopened chats whose replies came from the demo
         self._next_conversation = 1
         self._shutdown_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -150,6 +162,8 @@ class MainWindow(QMainWindow):
         self._placeholder.setBackgroundRole(QPalette.ColorRole.Base)
         self._placeholder.setAutoFillBackground(True)
         self.stack.addWidget(self._placeholder)
+        self.content = QStackedWidget(self)  # the transcripts, or the welcome page of an empty chat
+        self.content.addWidget(self.stack)
         self.composer = Composer(self)
         self.prompt = self.composer.prompt
         self.prompt.can_submit = lambda: bool(self.sessions) and not self.current_session().busy
@@ -157,16 +171,19 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(right)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
-        column.addWidget(self.stack, 1)
+        column.addWidget(self.content, 1)
         column.addWidget(self.composer)
         # No arguments: the (parent) overload is matched against (Qt.Orientation, parent) first,
         # which builds QtCore.Qt (~45 ms). Horizontal by default; the layout below reparents it.
-        splitter = QSplitter()
+        self.splitter = splitter = QSplitter()
         splitter.addWidget(self.conversations)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([220, 860])
+        splitter.setSizes([SIDEBAR_WIDTH, 860])
         splitter.setChildrenCollapsible(False)
+        splitter.setHandleWidth(1)
+        self.conversations.setMinimumWidth(NARROW_SIDEBAR_WIDTH - 20)
+        self.conversations.setMaximumWidth(2 * SIDEBAR_WIDTH)
         central = QWidget(self)
         self._rows = QVBoxLayout(central)  # header, [settings banner], conversation
         self._rows.setContentsMargins(0, 0, 0, 0)
@@ -182,14 +199,14 @@ class MainWindow(QMainWindow):
         switcher, menus = self.switcher, self.menus
         self.header.providerChanged.connect(switcher.select)
         self.header.protocolChanged.connect(self._remember_protocol)
-        self.conversations.newRequested.connect(self.new_chat)
+        self.conversations.newRequested.connect(self.open_new_chat)
         self.conversations.currentChanged.connect(self.show_conversation)
         self.prompt.submitted.connect(self._send)
         self.prompt.stopRequested.connect(self.stop)
         self.prompt.blocked.connect(
             lambda: self.statusBar().showMessage("A reply is still streaming; Esc stops it.", 4000)
         )
-        menus.newChatRequested.connect(self.new_chat)
+        menus.newChatRequested.connect(self.open_new_chat)
         menus.importRequested.connect(lambda: self.history.actions.import_dialog())
         menus.settingsRequested.connect(self.settingsRequested)
         menus.quitRequested.connect(self.close)
@@ -197,6 +214,10 @@ class MainWindow(QMainWindow):
         menus.searchRequested.connect(self.conversations.focus_search)
         menus.inspectorRequested.connect(self.inspectorRequested)
         menus.themeChosen.connect(self.set_theme)
+        menus.paletteRequested.connect(self.open_palette)
+        menus.sidebarToggled.connect(self.toggle_sidebar)
+        self.header.sidebarToggled.connect(self.toggle_sidebar)
+        self.header.paletteRequested.connect(self.open_palette)
         menus.scenarioChosen.connect(switcher.set_next_scenario)
         switcher.scenariosAvailable.connect(menus.enable_scenarios)
         switcher.scenarioChanged.connect(self._show_scenario)
@@ -217,13 +238,22 @@ class MainWindow(QMainWindow):
             self.apply_theme()
         from streamdesk.ui.history.bridge import HistoryBridge
         from streamdesk.ui.inspector.dock import install_network_tools
+        from streamdesk.ui.palette import CommandPalette
         from streamdesk.ui.settings.controller import SettingsController
+        from streamdesk.ui.window.welcome import WelcomePage
 
         self.menus.fill(self.settings.theme)
         self.menus.add_scenarios()
+        for part in (self.header, self.composer, self.conversations):
+            part.add_icons()
+        self.welcome = WelcomePage(self.content)
+        self.content.addWidget(self.welcome)
+        self.welcome.promptChosen.connect(self.send_example)
+        self.welcome.addProviderRequested.connect(self.open_providers)
+        self.palette_popup = CommandPalette(self.content)
         install_network_tools(self)  # Ctrl+I inspector dock, View ▸ Send over both
         self.history = HistoryBridge(self)  # stored conversations, persistence, search
-        self.new_chat()
+        self._open_last_chat()
         self.stack.removeWidget(self._placeholder)
         self._placeholder.deleteLater()
         # Ctrl+, dialog, banners, live apply
@@ -239,6 +269,10 @@ class MainWindow(QMainWindow):
         if self.settings_warning:
             self.settings_ui.show_settings_warning(self.settings_warning)
         self.switcher.keyMissing.connect(self._say_key_missing)
+        self.switcher.offlineChanged.connect(self._update_welcome)
+        self.header.providerChanged.connect(self._update_welcome)
+        self.header.modelChanged.connect(self._update_welcome)
+        self._update_welcome()
         self.history.noticeChanged.connect(self._show_history_notice)
         self._show_history_notice(self.history.notice())
 
@@ -287,9 +321,12 @@ class MainWindow(QMainWindow):
         self.switcher.set_next_scenario(name)
 
     def _show_scenario(self, name: str | None) -> None:
+        """Said until the request that uses it is sent (or the choice is undone)."""
         self.menus.check_scenario(name)
         if self.switcher.next_scenario:
-            self.statusBar().showMessage(f"Next request uses mock scenario {name!r}", 5000)
+            self.status.note(f"Next request uses mock scenario {name!r}")
+        else:
+            self.status.clear_note()
 
     async def start_offline_demo(self, why: str = "Offline demo.") -> None:
         """Use the built-in mock whatever keys exist (screenshots, demos)."""
@@ -466,12 +503,37 @@ class MainWindow(QMainWindow):
         self.sessionAdded.emit(session)
         session.statsChanged.connect(lambda stats, k=key: self._on_stats(k, stats))
         session.busyChanged.connect(lambda busy, k=key: self._on_busy(k, busy))
+        session.started.connect(lambda _reply, k=key: self._on_started(k))
         if hasattr(view, "copyRequested"):
             view.copyRequested.connect(self._copy)
         if not listed:
             self.conversations.add_conversation(key, session.title)
         self.focus_prompt()
         return session
+
+    def open_new_chat(self) -> ChatSession:
+        """Ctrl+N and "New chat": bring forward an empty chat if one is listed, else add one."""
+        listed = self.conversations.keys()
+        stored = self.history.cid_of_key
+        for key, session in self.sessions.items():
+            if key in listed and key not in stored and not session.turns and not session.busy:
+                self.conversations.select(key)
+                self.focus_prompt()
+                return session
+        return self.new_chat()
+
+    def _open_last_chat(self) -> None:
+        """At start, the conversation used last (a new chat when the history is empty)."""
+        store = self.history.store
+        stored = store.list_conversations(limit=50) if store is not None else []
+        latest = max(stored, key=lambda c: (c.updated, c.id), default=None)
+        key = None if latest is None else self.history.key_of(latest.id)
+        if key is None:
+            self.new_chat()
+            return
+        self.conversations.select(key)  # the history opens it
+        if key not in self.sessions:  # it could not be opened: never start without a chat
+            self.new_chat()
 
     def current_key(self) -> int:
         key = self.conversations.current_key()
@@ -482,14 +544,71 @@ class MainWindow(QMainWindow):
 
     def show_conversation(self, key: object) -> None:
         """Bring the transcript and figures of conversation `key` forward."""
-        session = self.sessions.get(key) if isinstance(key, int) else None
-        if session is None:
+        if not isinstance(key, int) or key not in self.sessions:
             return
+        session = self.sessions[key]
         self.stack.setCurrentWidget(session.view)
         if session.conversation.target is not None:
             self.switcher.show(session.conversation.target)
-        self.status.show_stats(session.stats)
+        if session.stats.state == "Idle" and session.turns:
+            session.stats = self._stored_stats(key, session)
+        self._show_stats(key)
         self._update_buttons()
+        self._update_welcome()
+
+    def _stored_stats(self, key: int, session: ChatSession) -> ReplyStats:
+        """The figures of a reopened conversation's last reply, as they were when it ended."""
+        from streamdesk.core.providers import MOCK_PROVIDER_ID
+
+        turn = session.turns[-1]
+        reply = turn.reply
+        figures = reply.figures()
+        timings: dict[str, Any] = {}
+        store, cid = self.history.store, self.history.cid_of_key.get(key)
+        if store is not None and turn.reply_id is not None and cid is not None:
+            try:
+                timings = dict(store.get_message(turn.reply_id).timings or {})
+                if store.get_conversation(cid).provider == MOCK_PROVIDER_ID:
+                    self._demo_chats.add(key)
+            except Exception:  # figures are a courtesy: a missing row must not stop the switch
+                log.exception("could not read the stored timings")
+        ttft = figures.ttft if figures.ttft is not None else timings.get("ttft")
+        speed = figures.tokens_per_s or timings.get("tokens_per_s")
+        stored = replace(
+            figures,
+            ttft=ttft if isinstance(ttft, (int, float)) else None,
+            tokens_per_s=speed if isinstance(speed, (int, float)) else None,
+        )
+        return ReplyStats.of(
+            finished_state(reply.status.value), stored, session.conversation.cost()
+        )
+
+    def _show_stats(self, key: int) -> None:
+        """The figures of conversation `key`; the offline demo's cost no money."""
+        session = self.sessions[key]
+        target = session.conversation.target
+        demo = key in self._demo_chats or (target is not None and target.is_mock)
+        self.status.show_stats(session.stats, demo=demo)
+
+    def send_example(self, prompt: str) -> None:
+        """A welcome card was clicked: send its prompt as if typed."""
+        self.prompt.setPlainText(prompt)
+        self.prompt.submit()
+
+    def _update_welcome(self, *_: object) -> None:
+        """The welcome page stands in for the transcript of an empty chat."""
+        if not self.built or not self.sessions:
+            return
+        session = self.current_session()
+        empty = not session.turns and not session.busy
+        if empty:
+            provider = self.switcher.provider
+            self.welcome.set_source(
+                demo=self.offline,
+                provider=provider.name,
+                model=self.header.model(),
+            )
+        self.content.setCurrentWidget(self.welcome if empty else self.stack)
 
     def _send(self, text: str) -> None:
         key = self.current_key()
@@ -505,9 +624,16 @@ class MainWindow(QMainWindow):
     def stop(self) -> None:
         self.current_session().stop()
 
-    def _on_stats(self, key: int, stats: ReplyStats) -> None:
+    def _on_stats(self, key: int, _stats: ReplyStats) -> None:
         if key == self.current_key():
-            self.status.show_stats(stats)
+            self._show_stats(key)
+
+    def _on_started(self, key: int) -> None:
+        """A request went out: lines about the next request (or an edit) are stale now."""
+        self._demo_chats.discard(key)  # the new reply's own target decides
+        if key == self.current_key():
+            self.status.clear_note()
+            self._update_welcome()
 
     def _on_busy(self, key: int, busy: bool) -> None:
         self.conversations.set_streaming(key, busy)
@@ -536,6 +662,9 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if isinstance(app, QApplication):
             apply_theme(app, self.dark)
+        self.setStyleSheet(chrome_style(self.dark))
+        if self.built:  # the icon set loads after the first paint
+            icons.set_dark(self.dark)
         for session in self.sessions.values():
             with contextlib.suppress(AttributeError):
                 session.view.set_dark(self.dark)
@@ -543,3 +672,66 @@ class MainWindow(QMainWindow):
     def on_system_scheme_changed(self, *_: object) -> None:
         if self._theme() == "system":
             self.apply_theme()
+
+    # -- chrome ---------------------------------------------------------------------------
+
+    def toggle_sidebar(self) -> None:
+        """Ctrl+B: the conversation list out of the way (small windows) and back."""
+        self.conversations.setVisible(self.conversations.isHidden())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Narrow windows give the content room: the sidebar shrinks to its narrow width."""
+        super().resizeEvent(event)
+        sizes = self.splitter.sizes()
+        narrow = event.size().width() < NARROW_WINDOW
+        if narrow and sizes[0] > NARROW_SIDEBAR_WIDTH:
+            self.splitter.setSizes([NARROW_SIDEBAR_WIDTH, sum(sizes) - NARROW_SIDEBAR_WIDTH])
+        elif not narrow and event.oldSize().width() < NARROW_WINDOW and sizes[0] < SIDEBAR_WIDTH:
+            self.splitter.setSizes([SIDEBAR_WIDTH, sum(sizes) - SIDEBAR_WIDTH])
+
+    def open_providers(self) -> None:
+        """Settings ▸ Providers (the welcome page's "Add a provider")."""
+        dialog = self.settings_ui.open_dialog()
+        dialog.tabs.setCurrentWidget(dialog.providers)
+
+    def open_palette(self) -> None:
+        """Ctrl+K: every command, conversation and model in one filterable list."""
+        self.finish_build()
+        self.palette_popup.open(self.palette_entries())
+
+    def palette_entries(self) -> list[PaletteEntry]:
+        from functools import partial
+
+        from PySide6.QtGui import QKeySequence
+
+        from streamdesk.ui.palette import PaletteEntry
+
+        native = QKeySequence.SequenceFormat.NativeText
+        entries = [
+            PaletteEntry("Action", name, act.trigger, act.shortcut().toString(native))
+            for name, act in self.menus.commands()
+            if name != "Command palette"
+        ]
+        listed = self.conversations.keys()
+        for key in listed:
+            entries.append(
+                PaletteEntry("Chat", self.conversations.title(key), partial(self._go_to, key))
+            )
+        for provider in self.header.providers():
+            models = [m.id for m in provider.models]
+            if provider.default_model and provider.default_model not in models:
+                models.insert(0, provider.default_model)
+            for model in models:
+                entries.append(
+                    PaletteEntry(
+                        "Model",
+                        model,
+                        partial(self.header.choose, provider.id, model),
+                        provider.name,
+                    )
+                )
+        return entries
+
+    def _go_to(self, key: int) -> None:
+        self.conversations.select(key)
+        self.focus_prompt()

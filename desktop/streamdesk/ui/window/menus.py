@@ -25,6 +25,8 @@ class Menus(QObject):
     focusPromptRequested = Signal()
     searchRequested = Signal()
     inspectorRequested = Signal()
+    paletteRequested = Signal()
+    sidebarToggled = Signal()
     themeChosen = Signal(str)
     scenarioChosen = Signal(str)
 
@@ -40,15 +42,31 @@ class Menus(QObject):
     def fill(self, theme: str) -> None:
         """The File and View actions, with `theme` checked in View ▸ Theme."""
         file_menu = self.file_menu
-        self._action(file_menu, "&New chat", "Ctrl+N", self.newChatRequested)
-        self._action(file_menu, "&Import…", "Ctrl+Shift+O", self.importRequested)
-        self._action(file_menu, "&Settings…", "Ctrl+,", self.settingsRequested)
+        new = self._action(file_menu, "&New chat", "Ctrl+N", self.newChatRequested)
+        imp = self._action(file_menu, "&Import…", "Ctrl+Shift+O", self.importRequested)
+        settings = self._action(file_menu, "&Settings…", "Ctrl+,", self.settingsRequested)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.quitRequested)
         view = self.view_menu
+        palette = self._action(view, "&Command palette…", "Ctrl+K", self.paletteRequested)
+        sidebar = self._action(view, "Show or hide the si&debar", "Ctrl+B", self.sidebarToggled)
+        view.addSeparator()
         self._action(view, "Focus &prompt", "Ctrl+L", self.focusPromptRequested)
-        self._action(view, "&Search", "Ctrl+F", self.searchRequested)
-        self._action(view, "&Inspector", "Ctrl+I", self.inspectorRequested)
+        search = self._action(view, "&Search", "Ctrl+F", self.searchRequested)
+        inspector = self._action(view, "&Inspector", "Ctrl+I", self.inspectorRequested)
+        icons = {
+            new: "mdi6.chat-plus-outline",
+            imp: "mdi6.import",
+            settings: "mdi6.cog-outline",
+            palette: "mdi6.magnify",
+            sidebar: "mdi6.dock-left",
+            search: "mdi6.text-box-search-outline",
+            inspector: "mdi6.console-line",
+        }
+        from streamdesk.ui.window.icons import bind
+
+        for act, name in icons.items():
+            bind(act.setIcon, name)
         theme_menu = view.addMenu("&Theme")
         group = QActionGroup(self)
         for choice in THEME_CHOICES:
@@ -88,8 +106,29 @@ class Menus(QObject):
         text: str,
         shortcut: str | QKeySequence.StandardKey,
         signal: SignalInstance,
-    ) -> None:
+    ) -> QAction:
         act = QAction(text, self.parent())  # the window's: its shortcuts work window-wide
         act.setShortcut(QKeySequence(shortcut))
         act.triggered.connect(lambda _=False: signal.emit())
         menu.addAction(act)
+        return act
+
+    def commands(self) -> list[tuple[str, QAction]]:
+        """Every enabled command of the menus, as ("View ▸ Theme ▸ Dark", action)."""
+        found: list[tuple[str, QAction]] = []
+
+        def walk(menu: QMenu, path: str) -> None:
+            if not menu.menuAction().isEnabled():
+                return
+            for act in menu.actions():
+                sub = act.menu()
+                name = act.text().replace("&&", "\0").replace("&", "").replace("\0", "&")
+                if isinstance(sub, QMenu):
+                    walk(sub, f"{path}{name} ▸ ")
+                elif not act.isSeparator() and act.isEnabled() and name:
+                    found.append((f"{path}{name}".rstrip("…"), act))
+
+        walk(self.file_menu, "")
+        walk(self.view_menu, "")
+        walk(self.debug_menu, "Mock fault ▸ ")
+        return found

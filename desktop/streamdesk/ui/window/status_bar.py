@@ -1,14 +1,20 @@
 """The status bar: connection state, protocol, time to first token, speed, tokens and cost.
 
 It shows whatever `ReplyStats` the current conversation's session last reported, so switching
-conversations switches the figures with it.
+conversations switches the figures with it. A brand-new chat shows only "Ready": dashes for
+figures that do not exist yet read like a debugging tool. Replies from the offline demo cost
+nothing, so their cost reads "demo" (the list-price equivalent is in the tooltip).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
+
+if TYPE_CHECKING:
+    from streamdesk.core.chat import ReplyFigures
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +32,25 @@ class ReplyStats:
     estimated: bool = False  # tokens and reply cost estimated (no usage from the server)
     conversation_estimated: bool = False  # the conversation's cost includes an estimate
 
+    @classmethod
+    def of(
+        cls, state: str, figures: ReplyFigures, conversation_cost: tuple[float | None, bool]
+    ) -> ReplyStats:
+        """From a reply's figures and its conversation's (cost, any estimated)."""
+        total, any_estimated = conversation_cost
+        return cls(
+            state=state,
+            protocol=figures.protocol,
+            ttft=figures.ttft,
+            tokens_per_s=figures.tokens_per_s,
+            tokens_in=figures.prompt_tokens,
+            tokens_out=figures.completion_tokens,
+            reply_cost=figures.cost,
+            conversation_cost=total,
+            estimated=figures.estimated,
+            conversation_estimated=any_estimated,
+        )
+
 
 def format_cost(usd: float | None, *, estimated: bool = False) -> str:
     """Like "$0.0012", "≈$0.0012" when estimated, "–" when unknown."""
@@ -37,40 +62,81 @@ def format_cost(usd: float | None, *, estimated: bool = False) -> str:
     return f"{mark}${usd:.4f}" if usd < 0.01 else f"{mark}${usd:.3f}"
 
 
+def format_duration(seconds: float) -> str:
+    """ "312 ms" below a second, "1.24 s" above."""
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def format_speed(tokens_per_s: float) -> str:
+    """ "42.1 tok/s", whole numbers from 100 on."""
+    return f"{tokens_per_s:.0f} tok/s" if tokens_per_s >= 100 else f"{tokens_per_s:.1f} tok/s"
+
+
+def finished_state(status: str) -> str:
+    """The state word of a reply that ended with `status` ("complete", "stopped", …)."""
+    return {"complete": "Done", "stopped": "Stopped"}.get(status, "Failed")
+
+
 PROTOCOL_NAMES = {"sse": "SSE", "ws": "WebSocket"}
+DEMO_COST = "demo"
+FIGURES = ("protocol", "ttft", "speed", "tokens", "cost")
 
 
 class StatusBar(QStatusBar):
-    """Labels kept in fixed order; `show_stats` rewrites their text only."""
+    """Labels kept in fixed order; `show_stats` rewrites their text only. `note` shows a line
+    about the next request until `clear_note` (the window clears it once a request starts)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setSizeGripEnabled(True)
-        names = ("state", "protocol", "ttft", "speed", "tokens", "cost")
         self.labels: dict[str, QLabel] = {}
-        for name in names:
+        for name in ("state", *FIGURES):
             label = QLabel(self)
             label.setObjectName(f"status_{name}")
             self.labels[name] = label
             self.addPermanentWidget(label)
         self.labels["ttft"].setToolTip("Time to first token")
-        self.labels["cost"].setToolTip("Cost of this reply / of the whole conversation")
+        self.labels["speed"].setToolTip("Output tokens per second while streaming")
+        self.labels["tokens"].setToolTip("Prompt and reply tokens (≈: estimated)")
         self.show_stats(ReplyStats())
 
-    def show_stats(self, s: ReplyStats) -> None:
+    def show_stats(self, s: ReplyStats, *, demo: bool = False) -> None:
+        """Show `s`; with `demo`, the reply came from the offline demo: no money is involved."""
         lab = self.labels
-        lab["state"].setText(f"● {s.state}")
+        fresh = s.state == "Idle" and s.ttft is None and not s.tokens_out
+        lab["state"].setText("● Ready" if fresh else f"● {s.state}")
+        for name in FIGURES:
+            lab[name].setVisible(not fresh)
+        if fresh:
+            return
         lab["protocol"].setText(PROTOCOL_NAMES.get(s.protocol, s.protocol.upper() or "–"))
-        lab["ttft"].setText("TTFT " + (f"{s.ttft * 1000:.0f} ms" if s.ttft is not None else "–"))
-        speed = f"{s.tokens_per_s:.1f} tok/s" if s.tokens_per_s is not None else "– tok/s"
+        lab["ttft"].setText("TTFT " + (format_duration(s.ttft) if s.ttft is not None else "–"))
+        speed = format_speed(s.tokens_per_s) if s.tokens_per_s is not None else "– tok/s"
         lab["speed"].setText(speed)
         mark = "≈" if s.estimated else ""
         tin = f"{mark}{s.tokens_in}" if s.tokens_in is not None else "–"
-        lab["tokens"].setText(f"in {tin} · out {mark}{s.tokens_out}")
+        lab["tokens"].setText(f"in {tin} · out {mark}{s.tokens_out} tokens")
         reply = format_cost(s.reply_cost, estimated=s.estimated)
         chat = format_cost(s.conversation_cost, estimated=s.conversation_estimated)
-        lab["cost"].setText(f"{reply} reply · {chat} chat")
+        if demo:
+            lab["cost"].setText(f"Cost: {DEMO_COST}")
+            lab["cost"].setToolTip(
+                "The offline demo is free. At the model's list price this reply would cost "
+                f"{reply} (the whole chat {chat})."
+            )
+        else:
+            lab["cost"].setText(f"{reply} reply · {chat} chat")
+            lab["cost"].setToolTip("Cost of this reply / of the whole conversation")
+
+    def note(self, text: str) -> None:
+        """A line about the next request, shown until `clear_note`."""
+        self.showMessage(text)
+
+    def clear_note(self) -> None:
+        """A request started: a line about the next one (or an edit being made) is stale."""
+        self.clearMessage()
 
     def text(self) -> str:
         """Everything shown, for tests and accessibility."""
-        return "  ".join(label.text() for label in self.labels.values())
+        shown = [label.text() for label in self.labels.values() if not label.isHidden()]
+        return "  ".join(([self.currentMessage()] if self.currentMessage() else []) + shown)

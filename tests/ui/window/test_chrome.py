@@ -1,0 +1,234 @@
+"""The window's chrome and first minutes: welcome page, command palette, Ctrl+N, the last chat
+at start, a status bar that is never stale, the sidebar and header in a small window."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+from ui_helpers import FAST, open_window, wait_reply
+
+from streamdesk.ui.palette import PaletteEntry, matches
+from streamdesk.ui.window.main_window import NARROW_SIDEBAR_WIDTH, MainWindow
+from streamdesk.ui.window.status_bar import ReplyStats, StatusBar
+from streamdesk.ui.window.welcome import DEMO_TITLE, EXAMPLES
+
+
+def _ctrl(qtbot: QtBot, window: MainWindow, key: Qt.Key) -> None:
+    qtbot.keyClick(window, key, Qt.KeyboardModifier.ControlModifier)
+
+
+async def _activate(qtbot: QtBot, window: MainWindow) -> None:
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+
+
+# -- welcome page --------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_an_empty_chat_shows_the_welcome_page_and_a_card_sends_its_prompt(
+    qtbot: QtBot,
+) -> None:
+    async with open_window(qtbot) as window:
+        assert window.content.currentWidget() is window.welcome
+        assert window.welcome.source_title.text() == DEMO_TITLE
+        card = window.welcome.cards[1]
+        assert card.prompt == EXAMPLES[1][2]
+        qtbot.mouseClick(card, Qt.MouseButton.LeftButton)
+        session = window.current_session()
+        assert session.turns and session.turns[0].prompt == card.prompt
+        assert window.content.currentWidget() is window.stack, "hidden once a message exists"
+        await wait_reply(session)
+        assert window.conversations.title(window.current_key()).startswith("Compare SSE")
+        window.open_new_chat()
+        assert window.content.currentWidget() is window.welcome, "back on a new empty chat"
+        window.conversations.select(window.history.key_of(session.conversation.conversation_id))
+        assert window.content.currentWidget() is window.stack
+
+
+@pytest.mark.asyncio
+async def test_add_a_provider_opens_the_providers_page(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as window:
+        qtbot.mouseClick(window.welcome.add_provider, Qt.MouseButton.LeftButton)
+        dialog = window.settings_ui.dialog
+        assert dialog is not None and dialog.isVisible()
+        assert dialog.tabs.currentWidget() is dialog.providers
+        dialog.close()
+
+
+# -- Ctrl+N and the last chat --------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_ctrl_n_reuses_an_empty_chat_instead_of_adding_another(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as window:
+        await _activate(qtbot, window)
+        empty = window.current_key()
+        _ctrl(qtbot, window, Qt.Key.Key_N)
+        _ctrl(qtbot, window, Qt.Key.Key_N)
+        assert list(window.sessions) == [empty] and window.conversations.keys() == [empty]
+        window.current_session().send("first")
+        await wait_reply(window.current_session())
+        _ctrl(qtbot, window, Qt.Key.Key_N)
+        fresh = window.current_key()
+        assert fresh != empty and not window.current_session().turns
+        window.conversations.select(empty)  # back to the filled chat, then Ctrl+N again
+        _ctrl(qtbot, window, Qt.Key.Key_N)
+        assert window.current_key() == fresh and len(window.conversations.keys()) == 2
+
+
+@pytest.mark.asyncio
+async def test_a_restart_opens_the_last_chat_with_its_figures(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as first:
+        first.current_session().send("the older chat")
+        await wait_reply(first.current_session())
+        first.open_new_chat()
+        session = first.current_session()
+        session.send("the last chat")
+        await wait_reply(session)
+        first.close()
+    second = MainWindow(mock_options=FAST, save_on_close=False)
+    qtbot.addWidget(second)
+    second.show()
+    try:
+        await second.start()
+        session = second.current_session()
+        assert [t.prompt for t in session.turns] == ["the last chat"]
+        assert len(second.conversations.keys()) == 2 and len(second.sessions) == 1
+        assert second.content.currentWidget() is second.stack
+        status = second.status.text()
+        assert "Done" in status and "Idle" not in status and "TTFT –" not in status
+        assert " ms" in status and " tok/s" in status and "tokens" in status
+        assert "Cost: demo" in status, "the last reply came from the offline demo"
+    finally:
+        await second.shutdown()
+
+
+# -- status bar ----------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_the_scenario_line_goes_once_its_request_is_sent(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as window:
+        window.max_retries_override = 0
+        window.set_next_scenario("http-429")
+        assert "mock scenario 'http-429'" in window.status.currentMessage()
+        session = window.current_session()
+        session.send("rate limit me")
+        assert window.status.currentMessage() == ""
+        await wait_reply(session)
+        assert "http-429" not in window.status.text()
+
+
+@pytest.mark.asyncio
+async def test_the_editing_line_goes_after_the_resend(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as window:
+        session = window.current_session()
+        session.send("a prompt to edit")
+        turn = await wait_reply(session)
+        window.history.actions.edit(session, ("user", turn.key))
+        assert "Editing a prompt" in window.status.currentMessage()
+        window.prompt.setPlainText("the edited prompt")
+        window.prompt.submit()
+        assert window.status.currentMessage() == ""
+        await wait_reply(session)
+        assert "Editing" not in window.status.text()
+
+
+def test_figures_carry_units_and_a_new_chat_shows_no_dashes(qtbot: QtBot) -> None:
+    bar = StatusBar()
+    qtbot.addWidget(bar)
+    assert bar.text() == "● Ready"
+    stats = ReplyStats(
+        state="Done",
+        protocol="ws",
+        ttft=0.3124,
+        tokens_per_s=41.26,
+        tokens_in=12,
+        tokens_out=80,
+        reply_cost=0.0021,
+        conversation_cost=0.004,
+    )
+    bar.show_stats(stats)
+    text = bar.text()
+    assert "WebSocket" in text and "TTFT 312 ms" in text and "41.3 tok/s" in text
+    assert "in 12 · out 80 tokens" in text and "$0.0021 reply · $0.0040 chat" in text
+    bar.show_stats(stats, demo=True)
+    assert "Cost: demo" in bar.text() and "$" not in bar.text()
+    assert "$0.0021" in bar.labels["cost"].toolTip()
+
+
+# -- command palette -----------------------------------------------------------------------
+
+
+def test_the_filter_wants_every_word_and_ranks_title_prefixes_first() -> None:
+    entries = [
+        PaletteEntry("Model", "gpt-4.1-mini", lambda: None, "OpenAI"),
+        PaletteEntry("Model", "gpt-4.1", lambda: None, "OpenAI"),
+        PaletteEntry("Action", "Theme ▸ Dark", lambda: None),
+    ]
+    assert [e.title for e in matches(entries, "openai mini")] == ["gpt-4.1-mini"]
+    assert [e.title for e in matches(entries, "dark")] == ["Theme ▸ Dark"]
+    assert len(matches(entries, "")) == 3
+
+
+@pytest.mark.asyncio
+async def test_the_palette_runs_actions_opens_chats_and_switches_models(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as window:
+        await _activate(qtbot, window)
+        window.current_session().send("a chat to find again")
+        await wait_reply(window.current_session())
+        found = window.current_key()
+        window.open_new_chat()
+        palette = window.palette_popup
+        _ctrl(qtbot, window, Qt.Key.Key_K)
+        assert palette.isVisible() and palette.field.hasFocus()
+        kinds = {e.kind for e in palette.shown()}
+        assert kinds == {"Action", "Chat", "Model"}
+        new_chat = next(e for e in palette.shown() if e.title == "New chat" and e.kind == "Action")
+        assert new_chat.detail, "actions show their shortcut"
+        # a conversation: typed, chosen with Enter
+        qtbot.keyClicks(palette.field, "find again")
+        assert [e.kind for e in palette.shown()] == ["Chat"]
+        qtbot.keyClick(palette.field, Qt.Key.Key_Return)
+        assert not palette.isVisible() and window.current_key() == found
+        # a model of another provider of the list, moving down with the arrows
+        window.open_palette()
+        qtbot.keyClicks(palette.field, "model claude")
+        first = palette.current()
+        assert first is not None and first.title.startswith("claude")
+        qtbot.keyClick(palette.field, Qt.Key.Key_Down)
+        chosen = palette.current()
+        assert chosen is not None and chosen is not first
+        qtbot.keyClick(palette.field, Qt.Key.Key_Return)
+        assert window.header.model() == chosen.title
+        # an action of a submenu
+        window.open_palette()
+        qtbot.keyClicks(palette.field, "theme dark")
+        qtbot.keyClick(palette.field, Qt.Key.Key_Return)
+        assert window.settings.theme == "dark" and window.dark
+        # Escape closes without running anything
+        window.open_palette()
+        qtbot.keyClicks(palette.field, "theme light")
+        qtbot.keyClick(palette.field, Qt.Key.Key_Escape)
+        assert not palette.isVisible() and window.settings.theme == "dark"
+
+
+# -- small windows -------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_a_small_window_narrows_the_sidebar_and_ctrl_b_hides_it(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as window:
+        await _activate(qtbot, window)
+        window.resize(800, 600)
+        qtbot.waitUntil(lambda: window.width() == 800)
+        assert window.splitter.sizes()[0] <= NARROW_SIDEBAR_WIDTH
+        box = window.header.provider_box
+        assert box.currentText() in box.toolTip(), "a squeezed provider name is in the tooltip"
+        assert not window.header.title.isVisible(), "the app's name gives way to the pickers"
+        _ctrl(qtbot, window, Qt.Key.Key_B)
+        assert window.conversations.isHidden()
+        _ctrl(qtbot, window, Qt.Key.Key_B)
+        assert window.conversations.isVisible()
