@@ -18,9 +18,13 @@ from typing import TYPE_CHECKING
 
 from streamdesk.cli._common import warn
 from streamdesk.cli.ask_setup import UsageError, add_network_flags
+from streamdesk.cli.ask_tools import ToolServersFailed, add_tool_flags
 from streamdesk.cli.sinks import (
     EXIT_CODES,
+    EXIT_NOT_APPROVED,
     EXIT_OK,
+    EXIT_TOOL_LIMIT,
+    EXIT_TOOL_SERVER,
     EXIT_USAGE,
     JsonSink,
     Sink,
@@ -63,8 +67,20 @@ _EPILOG = (
     "sends the request again, says so on stderr and starts the new attempt on a new line.\n"
     "With --json every record carries the reply's attempt number (a retrying record: the\n"
     "request's).\n\n"
+    "Tools: --mcp NAME|FILE offers the tools of MCP servers (configured in settings.toml\n"
+    "[mcp.servers.NAME], see `streamdesk mcp list`, or a JSON file in the mcpServers shape\n"
+    "other clients use). Each call the model makes is asked about on the terminal (tool,\n"
+    "server, arguments; y once, a always in this run, N deny), or run without asking with\n"
+    "--allow-tools. Without a terminal and without --allow-tools a tool call ends the reply\n"
+    "(exit 22). Results go back to the model and the reply carries on, up to\n"
+    "--max-tool-rounds rounds (then exit 23). Each call and result is one line on stderr\n"
+    "(--json: tool_call and tool_result records) and is stored with the reply. A server's\n"
+    "stderr goes to its log (`streamdesk mcp list` shows where).\n\n"
     "Exit codes:\n  0   the reply finished\n  2   usage error\n"
     + "".join(f"  {code:<4}{kind.value}\n" for kind, code in EXIT_CODES.items())
+    + f"  {EXIT_NOT_APPROVED:<4}a tool call nobody could approve ended the reply\n"
+    + f"  {EXIT_TOOL_LIMIT:<4}the reply stopped at the tool round limit\n"
+    + f"  {EXIT_TOOL_SERVER:<4}an --mcp server could not start\n"
 )
 
 
@@ -125,6 +141,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help="how many times a cut reply is resumed (default: the provider's, 2)",
     )
+    add_tool_flags(p)
     add_network_flags(p)
     p.add_argument("--no-save", action="store_true", help="do not store the exchange in history")
     p.add_argument(
@@ -155,6 +172,8 @@ def run(args: argparse.Namespace) -> int:
     except UsageError as exc:
         warn(f"usage: {exc}")
         return EXIT_USAGE
+    except ToolServersFailed:
+        return EXIT_TOOL_SERVER
     except KeyboardInterrupt:
         sink.event(Failure(FailureKind.CANCELLED, CANCELLED_MESSAGE), sink.elapsed())
         return sink.finish()
@@ -163,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
 async def _ask(args: argparse.Namespace, prompt: str | None, sink: Sink) -> int:
     from streamdesk.cli import ask_setup as setup
     from streamdesk.cli.ask_history import AskThread
+    from streamdesk.cli.ask_tools import open_tools
     from streamdesk.core.chat import ResumePolicy, Target, stream_reply, with_api
     from streamdesk.core.store.secrets import KeyStore
     from streamdesk.core.trace import StreamTrace
@@ -196,6 +216,8 @@ async def _ask(args: argparse.Namespace, prompt: str | None, sink: Sink) -> int:
             network=setup.network_of(settings, args),
         )
         target = dataclasses.replace(target, model=await _model(args, thread, target, keys))
+        tools = await open_tools(stack, settings, args, keys)
+        sink.tools = tools
         plan = thread.plan(target, args)
         sink.reply = plan.turn.reply
         sink.max_attempts = (
@@ -213,6 +235,7 @@ async def _ask(args: argparse.Namespace, prompt: str | None, sink: Sink) -> int:
             recorder=recorder,
             extra_headers=headers,
             resume=ResumePolicy.of(target, args.resume, args.resume_attempts),
+            tools=tools,
         )
         # aclosing: if the consumer raises (a closed stdout), the generators unwind here, on
         # this loop, not later in asyncio's finalizer where httpx can no longer close.

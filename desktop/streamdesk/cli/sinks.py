@@ -21,12 +21,14 @@ from streamdesk.core.events import (
     ReasoningDelta,
     Retrying,
     TextDelta,
+    ToolCall,
+    ToolResult,
     Usage,
 )
 from streamdesk.core.providers import MOCK_PROVIDER_ID
 
 if TYPE_CHECKING:
-    from streamdesk.core.chat import ChatEvent, Reply
+    from streamdesk.core.chat import ChatEvent, Reply, ToolRunner
     from streamdesk.core.trace import StreamTrace
 
 EXIT_OK = 0
@@ -53,6 +55,10 @@ EXIT_CODES: dict[FailureKind, int] = {
     FailureKind.EMPTY_REPLY: 21,
     FailureKind.CANCELLED: 130,
 }
+EXIT_NOT_APPROVED = 22  # a tool call nobody could approve (no terminal, no --allow-tools)
+EXIT_TOOL_LIMIT = 23  # the reply stopped at --max-tool-rounds
+EXIT_TOOL_SERVER = 24  # an --mcp server could not start
+NOTE_CHARS = 100  # of a tool's arguments or result in the one-line note on stderr
 _SHORT = {
     FailureKind.CUT_MID_STREAM: "connection cut",
     FailureKind.BAD_RESPONSE: "malformed data",
@@ -79,6 +85,44 @@ def resume_notice(event: Resuming) -> str:
     )
 
 
+def tool_stop_notice(reply: Reply) -> str | None:
+    """Why a reply ended on a tool request that did not run, or None."""
+    if reply.finish_reason != "tool_calls":
+        return None
+    if reply.tool_stop == "not_approved":
+        return (
+            "the model asked to run a tool and nobody could approve it (stdin or stderr is not"
+            " a terminal); pass --allow-tools to run every call, or run in a terminal to be asked"
+        )
+    if reply.tool_stop == "round_limit":
+        return (
+            f"stopped after {len(reply.tool_rounds) - 1} rounds of tool calls: the model kept"
+            " asking for more; raise --max-tool-rounds"
+        )
+    return "the model asked for a tool, but none was offered; pass --mcp to offer some"
+
+
+def _one_line(text: str) -> str:
+    """Untrusted text on one short line: control characters and newlines escaped."""
+    safe = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return safe if len(safe) <= NOTE_CHARS else safe[: NOTE_CHARS - 1] + "…"
+
+
+def tool_call_note(call: ToolCall, server: str) -> str:
+    where = f" on {server}" if server else ""
+    if call.error:
+        return f"tool call {_one_line(call.name)}{where}: {_one_line(call.error)}"
+    arguments = json.dumps(dict(call.arguments), ensure_ascii=False)
+    return f"tool call {_one_line(call.name)}{where} {_one_line(arguments)}"
+
+
+def tool_result_note(result: ToolResult) -> str:
+    return (
+        f"tool result {_one_line(result.name)}: {result.outcome} in"
+        f" {format_seconds(result.duration)}: {_one_line(result.content)}"
+    )
+
+
 def retry_notice(event: Retrying, max_attempts: int | None) -> str:
     """One short line: "rate limited (HTTP 429); retrying in 0.1 s (attempt 2 of 3)"."""
     f = event.failure
@@ -99,6 +143,7 @@ class Sink:
         self.reply: Reply | None = None  # the reply being printed: its facts shape the hints
         self.attempt = 1  # of the reply: a resumed reply counts up
         self.resume_hint = "(not saved: --no-save)"  # how to continue a kept partial reply
+        self.tools: ToolRunner | None = None  # the --mcp tools: which server offers a tool
         self._t0 = time.perf_counter()
 
     def elapsed(self) -> float:
@@ -111,7 +156,15 @@ class Sink:
     def finish(self) -> int:
         if isinstance(self.outcome, Failure):
             return EXIT_CODES[self.outcome.kind]
+        stop = self.reply.tool_stop if self.reply is not None else ""
+        if stop == "not_approved":
+            return EXIT_NOT_APPROVED
+        if stop == "round_limit":
+            return EXIT_TOOL_LIMIT
         return EXIT_OK
+
+    def server_of(self, name: str) -> str:
+        return self.tools.server_of(name) if self.tools is not None else ""
 
     def message(self, failure: Failure) -> str:
         """The failure's line for the command line, with what to run about it."""
@@ -169,6 +222,12 @@ class TextSink(Sink):
                 self._reasoning = True
                 self._write_err("[reasoning] ")
             self._write_err(event.text)
+        elif isinstance(event, ToolCall):
+            self._end_reasoning()
+            self._end_line()
+            warn(tool_call_note(event, self.server_of(event.name)))
+        elif isinstance(event, ToolResult):
+            warn(tool_result_note(event))
         elif isinstance(event, Retrying):
             self._end_reasoning()
             warn(retry_notice(event, self.max_attempts))
@@ -187,10 +246,20 @@ class TextSink(Sink):
                 self.out.write("\n")
                 self._last = "\n"
             self.out.flush()
+            stopped = tool_stop_notice(self.reply) if self.reply is not None else None
             if isinstance(event, Failure):
                 warn(f"{event.kind.value}: {self.message(event)}")
+            elif stopped is not None:
+                warn(stopped)
             elif self.reply is not None and not self.reply.has_text:
                 warn("empty reply: the server ended the reply normally but sent no text")
+
+    def _end_line(self) -> None:
+        """Text after a tool round starts on a line of its own."""
+        if self._last != "\n":
+            self.out.write("\n")
+            self._last = "\n"
+            self.out.flush()
 
     def _write_err(self, text: str) -> None:
         self.err.write(f"\x1b[2m{text}\x1b[0m" if self._dim else text)
@@ -227,6 +296,26 @@ class JsonSink(Sink):
             record = {"type": "text", "text": event.text}
         elif isinstance(event, ReasoningDelta):
             record = {"type": "reasoning", "text": event.text}
+        elif isinstance(event, ToolCall):
+            record = {
+                "type": "tool_call",
+                "id": event.call_id,
+                "name": event.name,
+                "server": self.server_of(event.name),
+                "arguments": dict(event.arguments),
+            }
+            if event.error:
+                record.update(error=event.error, arguments_text=event.arguments_text)
+        elif isinstance(event, ToolResult):
+            record = {
+                "type": "tool_result",
+                "id": event.call_id,
+                "name": event.name,
+                "server": event.server,
+                "outcome": event.outcome,
+                "content": event.content,
+                "duration": round(event.duration, 6),
+            }
         elif isinstance(event, Usage):
             record = {
                 "type": "usage",
@@ -246,6 +335,9 @@ class JsonSink(Sink):
         elif isinstance(event, Done):
             self.outcome = event
             record = {"type": "done", "finish_reason": event.finish_reason, **self._timings()}
+            stopped = tool_stop_notice(self.reply) if self.reply is not None else None
+            if stopped is not None and self.reply is not None:
+                record.update(tool_stop=self.reply.tool_stop or "none_offered", message=stopped)
         elif isinstance(event, Failure):
             self.outcome = event
             record = {
@@ -264,6 +356,8 @@ class JsonSink(Sink):
         self.out.flush()
         if isinstance(event, Failure):
             warn(f"{event.kind.value}: {self.message(event)}")
+        elif "tool_stop" in record:
+            warn(record["message"])
 
     def _timings(self) -> dict[str, Any]:
         trace = self.trace

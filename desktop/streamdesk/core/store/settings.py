@@ -36,6 +36,7 @@ from streamdesk.core.store.settings_model import (
     parse_settings,
     proxy_password,
 )
+from streamdesk.core.tools.config import literal_secrets, server_table
 
 if TYPE_CHECKING:  # tomlkit (~20 ms to import) is loaded only when settings are saved
     from tomlkit.items import Table
@@ -165,14 +166,21 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
     path = settings_path() if path is None else path
     if proxy_password(settings.proxy_url):
         raise SettingsError("proxy credentials belong in the keychain, not the file", "proxy_url")
+    for server in settings.mcp_servers:
+        for table, name in literal_secrets(server):
+            raise SettingsError(
+                "holds a secret; write ${keychain:ID} or ${env:NAME} in its place",
+                f"mcp.servers.{server.name}.{table}.{name}",
+            )
     try:
         doc = tomlkit.parse(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomlkit.exceptions.TOMLKitError):
         doc = tomlkit.document()
         doc.add(tomlkit.comment(_HEADER))
     for f in dataclasses.fields(Settings):
-        if f.name != "providers":
+        if f.name not in ("providers", "mcp_servers"):
             _set(doc, f.name, getattr(settings, f.name))
+    _save_mcp_servers(doc, settings)
     existing: dict[str, Table] = {}
     old = doc.get("providers")
     if isinstance(old, AoT):
@@ -185,6 +193,40 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
     elif "providers" in doc:
         del doc["providers"]
     atomic_write_text(path, tomlkit.dumps(doc))
+
+
+def _save_mcp_servers(doc: Any, settings: Settings) -> None:
+    """`[mcp.servers.NAME]` tables: changed keys set in place (comments kept), servers no
+    longer configured removed, the `mcp` table dropped when it ends up empty."""
+    import tomlkit
+
+    mcp = doc.get("mcp")
+    if mcp is None and not settings.mcp_servers:
+        return
+    if mcp is None:
+        mcp = doc["mcp"] = tomlkit.table(is_super_table=True)
+    servers = mcp.get("servers")
+    if servers is None:
+        servers = mcp["servers"] = tomlkit.table(is_super_table=True)
+    wanted = {s.name: server_table(s) for s in settings.mcp_servers}
+    for name in [n for n in servers if n not in wanted]:
+        del servers[name]
+    for name, values in wanted.items():
+        table = servers.get(name)
+        if table is None:
+            table = servers[name] = tomlkit.table()
+        for key in [k for k in table if k not in values]:
+            del table[key]
+        for key, value in values.items():
+            if isinstance(value, dict):
+                inline = tomlkit.inline_table()
+                inline.update(value)
+                value = inline
+            _set(table, key, value)
+    if not servers:
+        del mcp["servers"]
+    if not mcp:
+        del doc["mcp"]
 
 
 # --- providers ---------------------------------------------------------------------------------

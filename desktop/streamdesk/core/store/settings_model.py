@@ -23,6 +23,7 @@ from streamdesk.core.request import (
     shown,
     url_problem,
 )
+from streamdesk.core.tools.config import McpServerConfig, parse_servers
 
 PROTOCOLS = ("sse", "ws")
 THEMES = ("system", "light", "dark")
@@ -86,9 +87,14 @@ class Settings:
     stall_timeout: float = _DEFAULT_TIMEOUTS.stall
     max_retries: int = _DEFAULT_RETRIES
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
+    # MCP tool servers, `[mcp.servers.NAME]` tables (see core.tools.config for the keys)
+    mcp_servers: list[McpServerConfig] = field(default_factory=list)
 
     def profile(self, provider_id: str) -> ProviderSettings | None:
         return next((p for p in self.providers if p.id == provider_id), None)
+
+    def mcp_server(self, name: str) -> McpServerConfig | None:
+        return next((s for s in self.mcp_servers if s.name == name), None)
 
     def timeouts(self) -> Timeouts:
         return Timeouts(
@@ -265,6 +271,9 @@ def parse_settings(data: dict[str, Any]) -> Settings:
             "must not contain a password (it belongs in the keychain: streamdesk keys set proxy)",
             "proxy_url",
         )
+    mcp = data.get("mcp", {})
+    if not isinstance(mcp, dict):
+        raise SettingsError("must be a table ([mcp.servers.NAME])", "mcp")
     return Settings(
         active_provider=_get(data, "active_provider", str, d.active_provider),
         providers=providers,
@@ -285,6 +294,7 @@ def parse_settings(data: dict[str, Any]) -> Settings:
         ),
         max_retries=_retries(_get(data, "max_retries", int, d.max_retries), "max_retries"),
         window_geometry=_get(data, "window_geometry", str, d.window_geometry),
+        mcp_servers=parse_servers(mcp.get("servers", {}), "mcp.servers"),
     )
 
 

@@ -88,6 +88,25 @@ def has_reference(value: str) -> bool:
     return _REFERENCE.search(value) is not None
 
 
+_SECRET_NAME = re.compile(r"key|secret|passw|auth|bearer|credential|cookie|token", re.IGNORECASE)
+
+
+def literal_secrets(server: McpServerConfig) -> list[tuple[str, str]]:
+    """(`headers` or `env`, name) of each value that looks like a secret written out in full
+    rather than referenced: such a value must not be saved in a file."""
+    return [
+        (table, k)
+        for table, values in (("headers", server.headers), ("env", server.env))
+        for k, v in values.items()
+        if _SECRET_NAME.search(k) and v and not has_reference(v)
+    ]
+
+
+def keychain_id(server: str, name: str) -> str:
+    """The keychain entry that holds the secret `name` (a header or variable) of `server`."""
+    return f"mcp.{server}.{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}"
+
+
 # --- parsing -------------------------------------------------------------------------------
 
 
