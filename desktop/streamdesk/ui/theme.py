@@ -12,27 +12,48 @@ from PySide6.QtWidgets import QApplication
 
 THEME_CHOICES = ("system", "light", "dark")
 
+# One accent ("highlight"); text in three greys (text, muted, faint). The transcript's own
+# colours (page, prompt block, code, failure stripes) are here too, so a theme switch repaints
+# every surface from one table.
 _LIGHT = {
     "window": "#f6f7f9",
     "base": "#ffffff",
     "alt": "#eef0f3",
-    "text": "#1d2026",
-    "muted": "#6a7180",
+    "text": "#1f2328",
+    "muted": "#656d76",
+    "faint": "#8c959f",
     "button": "#eceef2",
     "highlight": "#2f6fde",
     "border": "#d5d9e0",
     "badge": "#c2410c",
+    "page": "#ffffff",
+    "prompt": "#f0f3f8",
+    "code_bg": "#f6f8fa",
+    "code_border": "#e3e7ec",
+    "inline_code_bg": "#eff1f3",
+    "error": "#cf222e",
+    "warning": "#bf8700",
+    "failure_bg": "#fbf6f6",
 }
 _DARK = {
-    "window": "#1e2127",
-    "base": "#16181d",
-    "alt": "#262a31",
-    "text": "#e4e6eb",
-    "muted": "#9aa1ad",
-    "button": "#2b3038",
+    "window": "#27292d",
+    "base": "#1e1f22",
+    "alt": "#2b2d31",
+    "text": "#e6e6e6",
+    "muted": "#a0a4ab",
+    "faint": "#7d828a",
+    "button": "#33363b",
     "highlight": "#4c8dff",
-    "border": "#363b44",
+    "border": "#3a3d43",
     "badge": "#f59e0b",
+    "page": "#1e1f22",
+    "prompt": "#2b2e35",
+    "code_bg": "#161b22",
+    "code_border": "#30363d",
+    "inline_code_bg": "#2d3139",
+    "error": "#f85149",
+    "warning": "#d29922",
+    "failure_bg": "#262326",
 }
 
 

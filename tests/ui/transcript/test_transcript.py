@@ -8,6 +8,7 @@ from PySide6.QtGui import QGuiApplication, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QToolButton
 from pytestqt.qtbot import QtBot
 
+from streamdesk.ui.transcript.layout import chrome_kind
 from streamdesk.ui.transcript.safe_document import MARKDOWN_FEATURES
 from streamdesk.ui.transcript.view import ReplyView, TranscriptView
 
@@ -22,6 +23,7 @@ SAMPLES = {
 
 def make_view(qtbot: QtBot, **kw: bool) -> TranscriptView:
     view = TranscriptView(**kw)
+    view.open_url = lambda _url: True  # never start a browser from a test
     qtbot.addWidget(view)
     view.resize(700, 500)
     view.show()
@@ -313,7 +315,11 @@ def test_messages_are_spaced_by_frame_margins_only(qtbot: QtBot) -> None:
     view.add_assistant_message("Text only", key=4)
     view.add_user_message("Q3", key=5)
     layout = view.document().documentLayout()
-    frames = view.document().rootFrame().childFrames()  # the header bars: no failure boxes
+    frames = [  # the headers (prompt blocks, reply captions)
+        f
+        for f in view.document().rootFrame().childFrames()
+        if chrome_kind(f.frameFormat()) == "header"
+    ]
     assert len(frames) == view.message_count() == 5
     tops = [layout.frameBoundingRect(f).top() for f in frames]
     bottoms = [layout.frameBoundingRect(f).bottom() for f in frames]

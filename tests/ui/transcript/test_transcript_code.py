@@ -5,10 +5,10 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QTextCursor
 from pytestqt.qtbot import QtBot
 
-from streamdesk.ui.transcript.layout import BODY_INDENT
+from streamdesk.ui.transcript.layout import CODE_PADDING, chrome_kind
 from streamdesk.ui.transcript.view import SYNC_HIGHLIGHT, TranscriptView
 
-KEYWORD = {False: QColor("#008000"), True: QColor("#66d9ef")}  # "def" in default / monokai
+KEYWORD = {False: QColor("#008000"), True: QColor("#ff7b72")}  # "def": default / github-dark
 UNIT = "# 😀 wide char before code\ndef f(x):\n    return x + 1\n"
 BIG = UNIT * (SYNC_HIGHLIGHT // len(UNIT) + 40)
 
@@ -87,20 +87,24 @@ def left_of(view: TranscriptView, text: str) -> int:
     return view.cursorRect(c).left()
 
 
-def test_the_reply_body_lines_up_with_its_header(qtbot: QtBot) -> None:
+def test_the_reply_body_lines_up_with_its_caption(qtbot: QtBot) -> None:
+    """Text and tables start at the caption's left edge; code sits inside its frame's padding;
+    the failure box's text is inside the box, right of its stripe."""
     view = make_view(qtbot)
     reply = view.begin_assistant(label="m")
     for i in range(0, len(INDENT_MD), 5):
         reply.append_text(INDENT_MD[i : i + 5])
     reply.finish("stopped")
     view.add_assistant_message(INDENT_MD.replace("Para one", "Static"))
-    header = left_of(view, "Assistant")
-    for text in ("Para one", "Static", "python", "def g", "Done."):
-        assert abs(left_of(view, text) - header) <= 1, text
+    caption = left_of(view, "Assistant")
+    for text in ("Para one", "Static", "Done."):
+        assert abs(left_of(view, text) - caption) <= 1, text
+    for text in ("python", "def g"):
+        assert left_of(view, text) - caption >= CODE_PADDING, text
+    frames = view.document().rootFrame().childFrames()
     tables = [
-        f for f in view.document().rootFrame().childFrames() if f.frameFormat().isTableFormat()
+        f for f in frames if f.frameFormat().isTableFormat() and not chrome_kind(f.frameFormat())
     ]
     assert len(tables) == 2
-    assert all(t.frameFormat().leftMargin() == BODY_INDENT for t in tables)
-    # the failure box stays aligned with the header bar, not indented further
-    assert left_of(view, "Stopped") < header
+    assert all(t.frameFormat().leftMargin() == 0 for t in tables)
+    assert left_of(view, "Stopped") > caption

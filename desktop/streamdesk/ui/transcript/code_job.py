@@ -1,10 +1,10 @@
-"""Highlight a large code block in time slices after it is shown as plain text.
+"""Colour code blocks in place with char formats; large ones in time slices.
 
-Highlighting at the fence close on the GUI thread costs ~40 ms for 10 KB of Python (Pygments)
-plus ~15 ms to parse the HTML, and ~600 ms for 100 KB: a visible freeze. A large block is
-therefore inserted as plain monospace text (cheap), then lexed a few milliseconds at a time
-between frames, and its tokens coloured in place with char formats (no re-insert, no HTML).
-A thread would not help: lexing is pure Python and holds the GIL.
+Every code block is inserted as plain monospace text in its frame, the same from the first
+streamed line to the last, and coloured afterwards: a small block at once, a large one a few
+milliseconds at a time between frames (Pygments needs ~40 ms for 10 KB of Python and ~600 ms
+for 100 KB: at the fence close that would be a visible freeze). A thread would not help:
+lexing is pure Python and holds the GIL.
 """
 
 from __future__ import annotations
@@ -39,26 +39,62 @@ def _format(style: str, ttype: object) -> QTextCharFormat | None:
     return f
 
 
-class SlicedHighlight(QObject):
-    """Colour `code`, already in `doc` just after `anchor`, a slice per event-loop turn.
+class TokenPainter:
+    """Colour `code`, already in `doc` just after `anchor`, token by token with char formats.
 
     `anchor` is a QTextCursor on the character before the code: Qt moves it when text before
-    it changes, so the job stays aligned with its code while the reply keeps streaming below
-    it. `cancel()` stops it (document cleared or rebuilt).
+    it changes, so the colours stay aligned with their code while the reply keeps streaming.
     """
 
     def __init__(
         self, doc: QTextDocument, anchor: QTextCursor, code: str, lang: str, *, dark: bool
     ) -> None:
-        super().__init__(doc)
         self._doc = doc
         self._anchor = anchor
         self._style = palette(dark)["style"]
-        lexer = lexer_for(lang)
-        self._tokens: Iterator[tuple[int, object, str]] = lexer.get_tokens_unprocessed(code)
+        self._tokens: Iterator[tuple[int, object, str]] = lexer_for(lang).get_tokens_unprocessed(
+            code
+        )
         self._len = len(code)
         # Qt counts UTF-16 units, Python code points: characters beyond the BMP shift positions
         self._wide = [i for i, ch in enumerate(code) if ch > "\uffff"]
+
+    def paint(self, deadline: float | None = None) -> bool:
+        """Colour tokens until `deadline` (perf_counter; None: all of them); True when done."""
+        base = self._anchor.position() + 1
+        c = QTextCursor(self._doc)
+        c.beginEditBlock()
+        try:
+            while deadline is None or time.perf_counter() < deadline:
+                tok = next(self._tokens, None)
+                if tok is None:
+                    return True
+                index, ttype, value = tok
+                fmt = _format(self._style, ttype)
+                if fmt is None or not value.strip() or index + len(value) > self._len:
+                    continue
+                c.setPosition(base + self._utf16(index))
+                c.setPosition(
+                    base + self._utf16(index + len(value)), QTextCursor.MoveMode.KeepAnchor
+                )
+                c.mergeCharFormat(fmt)
+            return False
+        finally:
+            c.endEditBlock()
+
+    def _utf16(self, index: int) -> int:
+        return index + bisect_left(self._wide, index) if self._wide else index
+
+
+class SlicedHighlight(QObject):
+    """A `TokenPainter` run a slice per event-loop turn; `cancel()` stops it (document cleared
+    or rebuilt)."""
+
+    def __init__(
+        self, doc: QTextDocument, anchor: QTextCursor, code: str, lang: str, *, dark: bool
+    ) -> None:
+        super().__init__(doc)
+        self._painter = TokenPainter(doc, anchor, code, lang, dark=dark)
         self.done = False
         self._timer = QTimer(self)
         self._timer.setInterval(0)
@@ -71,26 +107,5 @@ class SlicedHighlight(QObject):
 
     def _slice(self) -> None:
         """Lex and colour tokens until the slice's time is used up."""
-        deadline = time.perf_counter() + SLICE_S
-        base = self._anchor.position() + 1
-        c = QTextCursor(self._doc)
-        c.beginEditBlock()
-        try:
-            while time.perf_counter() < deadline:
-                tok = next(self._tokens, None)
-                if tok is None:
-                    self.cancel()
-                    break
-                index, ttype, value = tok
-                fmt = _format(self._style, ttype)
-                if fmt is None or not value.strip() or index + len(value) > self._len:
-                    continue
-                start, end = self._utf16(index), self._utf16(index + len(value))
-                c.setPosition(base + start)
-                c.setPosition(base + end, QTextCursor.MoveMode.KeepAnchor)
-                c.mergeCharFormat(fmt)
-        finally:
-            c.endEditBlock()
-
-    def _utf16(self, index: int) -> int:
-        return index + bisect_left(self._wide, index) if self._wide else index
+        if self._painter.paint(time.perf_counter() + SLICE_S):
+            self.cancel()

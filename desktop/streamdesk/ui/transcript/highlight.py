@@ -1,43 +1,35 @@
-"""Fenced code → HTML with inline styles (Pygments), for QTextCursor.insertHtml.
+"""Pygments lexers and styles for code blocks (coloured in place by `code_job`).
 
-Only this module builds HTML for the transcript, and every character of model text in it is
-escaped by Pygments or `html.escape`. Inline styles because Qt's rich text ignores stylesheets
-with classes. Highlighting is skipped above `MAX_HIGHLIGHT` characters: Pygments is linear but
-slow, and a 1 MB block must not stall the window.
+Highlighting is skipped above `MAX_HIGHLIGHT` characters: Pygments is linear but slow, and a
+1 MB block must not stall the window. Lexers are built ahead of time (`warm`).
 """
 
 from __future__ import annotations
 
-import html
 import threading
 import time
 from functools import lru_cache
 from typing import Any
 
-from pygments import highlight  # type: ignore[import-untyped]
-from pygments.formatters import HtmlFormatter  # type: ignore[import-untyped]
 from pygments.lexers import get_lexer_by_name  # type: ignore[import-untyped]
 from pygments.lexers.special import TextLexer  # type: ignore[import-untyped]
+from pygments.styles import get_style_by_name  # type: ignore[import-untyped]
 from pygments.util import ClassNotFound  # type: ignore[import-untyped]
 
 MAX_HIGHLIGHT = 100_000
 
-LIGHT = {"style": "default", "bg": "#f6f8fa", "fg": "#1f2328", "dim": "#6e7781"}
-DARK = {"style": "monokai", "bg": "#272822", "fg": "#f8f8f2", "dim": "#9aa0a6"}
+# Token colours made for the code block backgrounds in `streamdesk.ui.theme` (~#f6f8fa, ~#161b22)
+LIGHT = {"style": "default"}
+DARK = {"style": "github-dark"}
 
 
 def palette(dark: bool) -> dict[str, str]:
-    """Colours of code blocks for the light or dark theme."""
+    """The Pygments style of code blocks for the light or dark theme."""
     return DARK if dark else LIGHT
 
 
-@lru_cache(maxsize=8)
-def _formatter(style: str) -> object:
-    return HtmlFormatter(style=style, noclasses=True, nowrap=True)
-
-
 @lru_cache(maxsize=64)
-def _lexer(lang: str) -> object:
+def _lexer(lang: str) -> Any:
     try:
         return get_lexer_by_name(lang) if lang else TextLexer()
     except ClassNotFound:
@@ -70,9 +62,10 @@ def wait_warm(timeout: float) -> bool:
 
 def _warm(keys: list[str]) -> None:
     for pal in (LIGHT, DARK):
-        _formatter(pal["style"])
+        get_style_by_name(pal["style"])
     for key in keys:
-        highlight("x = 1\n", _lexer(key), _formatter(LIGHT["style"]))
+        for _token in _lexer(key).get_tokens("x = 1\n"):
+            pass
 
 
 _warming: set[str] = set()
@@ -80,34 +73,6 @@ _threads: list[threading.Thread] = []
 COMMON = "python,javascript,typescript,bash,json,rust,go,c,cpp,java,sql,yaml,html,css"
 
 
-def code_body_html(code: str, lang: str, *, dark: bool) -> str:
-    """The highlighted code as escaped HTML spans (no wrapper)."""
-    if len(code) > MAX_HIGHLIGHT or not lang.strip():
-        return html.escape(code)
-    lexer = _lexer(lang.strip().lower())
-    out: str = highlight(code, lexer, _formatter(palette(dark)["style"]))
-    return out[:-1] if out.endswith("\n") and not code.endswith("\n") else out
-
-
 def lexer_for(lang: str) -> Any:
     """The (cached) Pygments lexer for a fence's language; plain text when unknown."""
     return _lexer(lang.strip().lower())
-
-
-def code_header_html(lang: str, *, dark: bool, copy_href: str) -> str:
-    """The small line above a code block: its language and a Copy link."""
-    label = html.escape(lang.strip() or "code")
-    return (
-        f'<p style="margin-top:6px;margin-bottom:0px;"><span style="color:{palette(dark)["dim"]};">'
-        f'{label}</span>&nbsp;&nbsp;<a href="{html.escape(copy_href)}">Copy</a></p>'
-    )
-
-
-def code_block_html(code: str, lang: str, *, dark: bool, copy_href: str) -> str:
-    """A code block: a small header (language, Copy link) and the preformatted code."""
-    pal = palette(dark)
-    return (
-        code_header_html(lang, dark=dark, copy_href=copy_href)
-        + f'<pre style="background-color:{pal["bg"]};color:{pal["fg"]};margin-top:2px;">'
-        f"{code_body_html(code, lang, dark=dark)}</pre>"
-    )

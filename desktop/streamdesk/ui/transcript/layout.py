@@ -4,6 +4,12 @@ A message is a header frame, then (for replies) regions in the root frame: reaso
 (committed blocks, then the live tail or open code fence) and a notice or failure box. Regions
 are lengths from the header frame's end, so edits elsewhere never invalidate them. The body is
 not inside a frame: Qt re-lays out a whole frame whenever anything inside it changes.
+
+The look: one centred reading column (the root frame's side margins, `set_column`); a prompt is
+a tinted block with a small caption, a reply sits on the page under a small quiet caption; body
+blocks get line height and paragraph, heading and list spacing in one pass over what was just
+inserted (`_style`); a code block is a frame with a header line (language, Copy) in the same
+style from its first streamed line to its last, coloured in place once its fence closes.
 """
 
 from __future__ import annotations
@@ -19,22 +25,23 @@ from PySide6.QtGui import (
     QColor,
     QFont,
     QFontDatabase,
+    QFontMetricsF,
+    QTextBlock,
     QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
     QTextFormat,
+    QTextFrame,
     QTextFrameFormat,
+    QTextLength,
+    QTextTableFormat,
 )
 
 from streamdesk.core.markdown_blocks import Block, BlockSplitter
-from streamdesk.ui.transcript.code_job import SlicedHighlight
-from streamdesk.ui.transcript.highlight import (
-    MAX_HIGHLIGHT,
-    code_block_html,
-    code_header_html,
-    palette,
-    warm,
-)
+from streamdesk.ui.theme import colors
+from streamdesk.ui.transcript.code_job import SlicedHighlight, TokenPainter
+from streamdesk.ui.transcript.highlight import MAX_HIGHLIGHT, warm
+from streamdesk.ui.transcript.line_breaks import keep_line_breaks
 from streamdesk.ui.transcript.message import Message
 from streamdesk.ui.transcript.safe_document import (
     MARKDOWN_FEATURES,
@@ -46,12 +53,24 @@ from streamdesk.ui.transcript.safe_document import (
 SYNC_HIGHLIGHT = 2_000  # larger code blocks are coloured in slices: ~6 ms at this size
 _LIST_START = re.compile(r"\s*(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 ACTION_SCHEME = "sd-action"
-HEADER_PADDING = 8
-BODY_INDENT = HEADER_PADDING  # the header bar's padding: body text lines up with it
-MESSAGE_GAP = 14  # above each message's header bar
-HEADER_GAP = 4  # between a reply's header bar and its body
-END_MARGIN = 24  # below the last message, so a final code block is not flush with the edge
-_INDENTED = QTextFormat.Property.UserProperty + 1
+COLUMN_CHARS = 84  # the reading column holds about this many average characters per line
+COLUMN_MIN, COLUMN_MAX = 560, 860  # px of text
+PAGE_MARGIN = 24  # the least margin either side of the column
+PROMPT_PADDING = 12
+CODE_PADDING = 12
+MESSAGE_GAP = 28  # above a prompt
+REPLY_GAP = 14  # between a prompt and the caption of its reply
+HEADER_GAP = 6  # between a reply's caption and its body
+END_MARGIN = 32  # below the last message, so a final code block is not flush with the edge
+LINE_HEIGHT = 135  # % of the font's line spacing: ~1.5 of the font size
+# Sizes relative to the body font; spacing in ems of the body font.
+CAPTION_SCALE, CODE_SCALE = 0.85, 0.92
+HEADING_SCALE = {1: 1.5, 2: 1.3, 3: 1.15}
+HEADING_ABOVE = {1: 1.5, 2: 1.3, 3: 1.1}
+HEADING_BELOW, PARAGRAPH_BELOW, ITEM_BELOW = 0.4, 0.75, 0.25
+_STYLED = QTextFormat.Property.UserProperty + 1  # a block or table `_style` has done
+_CHROME = QTextFormat.Property.UserProperty + 2  # "header", "code" or "failure": ours, as is
+_HEADING_ADJUSTMENT = 4  # Qt's importer: heading level n has FontSizeAdjustment 4 - n
 
 # (message key, role) -> the links to put on that message's header line, as (text, action);
 # an empty action shows the text dimmed, without a link.
@@ -64,6 +83,7 @@ def _gap_format() -> QTextBlockFormat:
     """An empty block Qt keeps around frames: no height, so it adds no uneven gap."""
     bf = QTextBlockFormat()
     bf.setLineHeight(0, QTextBlockFormat.LineHeightTypes.FixedHeight.value)
+    bf.setProperty(_STYLED, True)
     return bf
 
 
@@ -73,6 +93,11 @@ def _no_links(_key: object, _role: str) -> Sequence[tuple[str, str]]:
 
 def _no_actions(_key: object, _status: str, _has_text: bool) -> tuple[str, ...]:
     return ()
+
+
+def chrome_kind(fmt: QTextFormat) -> str:
+    """The kind of a frame or table the layout drew itself (header, code, failure); "" else."""
+    return str(fmt.property(_CHROME) or "")
 
 
 class DocumentLayout:
@@ -93,6 +118,7 @@ class DocumentLayout:
     ) -> None:
         self._doc = doc
         self._dark = dark
+        self._colors = colors(dark)
         self.header_links = header_links
         self.failure_actions = failure_actions
         self._nonce = secrets.token_hex(8)
@@ -100,10 +126,13 @@ class DocumentLayout:
         self._codes: dict[int, str] = {}  # copy-code link number -> the code
         self._jobs: list[SlicedHighlight] = []
         self._batch_depth = 0
-        self._indent_todo: list[QTextCursor] = []
+        self._style_todo: list[QTextCursor] = []
         self._next_id = 0
-        self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        self._set_end_margin()
+        self._above: Message | None = None  # set while earlier messages are inserted above it
+        self._mono_family = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).family()
+        self._width = 0  # the viewport's width, for the column
+        self._measure()
+        self._set_root_format()
 
     # -- messages ----------------------------------------------------------------------------
 
@@ -121,8 +150,54 @@ class DocumentLayout:
         """A new message record at the end (nothing is drawn yet)."""
         m = Message(self._next_id, key, role, label=label, text=text, reasoning=reasoning)
         self._next_id += 1
-        self._messages.append(m)
+        if self._above is None:
+            self._messages.append(m)
+        else:
+            self._messages.insert(self._messages.index(self._above), m)
         return m
+
+    @contextmanager
+    def inserting_above(self, first: Message) -> Iterator[None]:
+        """Messages added and drawn inside go above `first`, in order, in one document edit;
+        the messages already drawn are not touched (their frames and regions stay valid)."""
+        if first.frame is None:
+            raise ValueError("inserting above a message that is not drawn")
+        self._above = first
+        try:
+            with self.batch():
+                yield
+        finally:
+            self._above = None
+
+    def drop_first(self, count: int) -> None:
+        """Forget the first `count` messages and remove them from the document, in one edit
+        (the reader went back to the newest: far pages need not stay laid out)."""
+        gone, kept = self._messages[:count], self._messages[count:]
+        nxt = next((m.frame for m in kept if m.frame is not None), None)
+        first = next((m.frame for m in gone if m.frame is not None), None)
+        if first is None:
+            return
+        end = nxt.firstPosition() - 1 if nxt is not None else self._doc.rootFrame().lastPosition()
+        with self.batch():
+            self._remove(first.firstPosition() - 1, end)
+        for m in gone:
+            m.frame = None
+            if m.live is not None:
+                m.live.detach()
+        del self._messages[:count]
+
+    def set_lead_line(self, text: str, action: str) -> None:
+        """The line above the first message: one link to `action` ("" text: no line)."""
+        block = self._doc.begin()
+        c = QTextCursor(block)
+        c.movePosition(QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor)
+        c.beginEditBlock()
+        c.setBlockFormat(QTextBlockFormat() if text else _gap_format())
+        if text:
+            c.insertText(text, self._fmt(href=self._href(action, m=-1)))
+        else:
+            c.removeSelectedText()
+        c.endEditBlock()
 
     def message_by_id(self, number: int) -> Message | None:
         return next((m for m in self._messages if m.id == number), None)
@@ -145,20 +220,62 @@ class DocumentLayout:
         self._empty_document()
 
     def start_over(self, *, dark: bool) -> None:
-        """Empty the document but keep the messages, to draw them again in another theme."""
+        """Empty the document but keep the messages, to draw them again (another theme or font).
+
+        Every message forgets its frame first: the frames die with the document's contents,
+        and a region is found from the next message's frame.
+        """
         self._dark = dark
+        self._colors = colors(dark)
+        for m in self._messages:
+            m.frame = None
         self._empty_document()
+        self._measure()
+        self._set_root_format()
 
     def _empty_document(self) -> None:
         self._codes.clear()
         self._cancel_jobs()
         self._doc.clear()
-        self._set_end_margin()
+        self._set_root_format()
 
-    def _set_end_margin(self) -> None:
-        """Room below the last message (set again after `clear`, which resets the root frame)."""
+    def _measure(self) -> None:
+        """Sizes that follow the body font (the user's font size setting)."""
+        font = self._doc.defaultFont()
+        self._pt = font.pointSizeF() if font.pointSizeF() > 0 else font.pixelSize() * 0.75
+        metrics = QFontMetricsF(font)
+        self._em = metrics.height() / 1.17  # ~the font's pixel size, without a QFontInfo
+        column = metrics.averageCharWidth() * COLUMN_CHARS
+        self._column = int(min(COLUMN_MAX, max(COLUMN_MIN, column)))
+        self._doc.setIndentWidth(round(self._em * 1.6))  # per list level (bullet included)
+
+    @property
+    def colors(self) -> dict[str, str]:
+        """The theme's colours the document is drawn in."""
+        return dict(self._colors)
+
+    @property
+    def column_width(self) -> int:
+        """Width of the reading column's text, px."""
+        return self._column
+
+    def set_column(self, viewport_width: int) -> None:
+        """Centre the reading column in a viewport `viewport_width` px wide."""
+        if viewport_width != self._width:
+            self._width = viewport_width
+            self._set_root_format()
+
+    def _set_root_format(self) -> None:
+        """The column's side margins and the room below the last message (set again after
+        `clear`, which resets the root frame)."""
+        side = max(PAGE_MARGIN, (self._width - self._column) // 2)
         root = self._doc.rootFrame()
         ff = root.frameFormat()
+        if ff.leftMargin() == side and ff.bottomMargin() == END_MARGIN:
+            return
+        ff.setLeftMargin(side)
+        ff.setRightMargin(side)
+        ff.setTopMargin(8)
         ff.setBottomMargin(END_MARGIN)
         root.setFrameFormat(ff)
 
@@ -184,19 +301,30 @@ class DocumentLayout:
         return f"{ACTION_SCHEME}:{verb}?{q}&t={self._nonce}"
 
     def _fmt(self, *, bold: bool = False, dim: bool = False, href: str = "") -> QTextCharFormat:
+        """Body-size text: bold, dimmed (secondary grey) or a link in the accent colour."""
         f = QTextCharFormat()
         if bold:
-            f.setFontWeight(QFont.Weight.Bold)
+            f.setFontWeight(QFont.Weight.DemiBold)
         if dim:
-            f.setForeground(QColor(palette(self._dark)["dim"]))
+            f.setForeground(QColor(self._colors["muted"]))
         if href:
             f.setAnchor(True)
             f.setAnchorHref(href)
-            f.setForeground(QColor("#58a6ff" if self._dark else "#0969da"))
+            f.setForeground(QColor(self._colors["highlight"]))
         return f
 
     def _dim(self) -> QTextCharFormat:
         return self._fmt(dim=True)
+
+    def _small(self, colour: str, href: str = "") -> QTextCharFormat:
+        """Caption-size text in one of the theme's greys: a quiet link when `href` is given."""
+        f = QTextCharFormat()
+        f.setFontPointSize(self._pt * CAPTION_SCALE)
+        f.setForeground(QColor(self._colors[colour]))
+        if href:
+            f.setAnchor(True)
+            f.setAnchorHref(href)
+        return f
 
     # -- editing primitives ------------------------------------------------------------------
 
@@ -211,11 +339,11 @@ class DocumentLayout:
         finally:
             self._batch_depth -= 1
             c.endEditBlock()
-        if not self._batch_depth and self._indent_todo:
-            todo, self._indent_todo = self._indent_todo, []
+        if not self._batch_depth and self._style_todo:
+            todo, self._style_todo = self._style_todo, []
             c.beginEditBlock()  # tables exist only once the edit block ended (Qt scans frames)
             for r in todo:
-                self._indent_now(r.selectionStart(), r.selectionEnd())
+                self._style_now(r.selectionStart(), r.selectionEnd())
             c.endEditBlock()
 
     def _edit(self, pos: int, fn: Callable[[QTextCursor], object]) -> int:
@@ -242,8 +370,16 @@ class DocumentLayout:
         c.insertBlock(QTextBlockFormat(), fmt or QTextCharFormat())
 
     def _put_text(self, c: QTextCursor, text: str, fmt: QTextCharFormat) -> None:
-        self._new_block(c, fmt)
+        c.insertBlock(self._text_block_format(), fmt)
         c.insertText(text, fmt)
+
+    def _text_block_format(self, below: float = 0.0) -> QTextBlockFormat:
+        """A block of plain text the layout writes itself (not Markdown): line height, spacing."""
+        bf = QTextBlockFormat()
+        bf.setLineHeight(LINE_HEIGHT, QTextBlockFormat.LineHeightTypes.ProportionalHeight.value)
+        bf.setBottomMargin(below * self._em)
+        bf.setProperty(_STYLED, True)
+        return bf
 
     def _put_markdown(self, c: QTextCursor, text: str) -> None:
         # The importer starts a new block itself before a list (an empty block would turn into
@@ -251,47 +387,99 @@ class DocumentLayout:
         if not _LIST_START.match(text):
             self._new_block(c)
         start = c.position()
-        c.insertMarkdown(break_long_runs(text.rstrip()), MARKDOWN_FEATURES)
+        c.insertMarkdown(break_long_runs(keep_line_breaks(text.rstrip())), MARKDOWN_FEATURES)
         defang(self._doc, start, c.position())
 
-    def _indent(self, start: int, end: int) -> None:
-        """Line the blocks in [start, end] up with the text of the header bar above them.
+    def _style(self, start: int, end: int) -> None:
+        """Give the blocks in [start, end] their spacing, line height and type sizes.
 
-        Inside a batch the range is kept as a cursor (Qt moves it with later edits) and indented
-        when the batch ends. O(blocks in the range); a block or table already indented is left
-        alone (a property marks it), so overlapping ranges never indent twice.
+        Inside a batch the range is kept as a cursor (Qt moves it with later edits) and styled
+        when the batch ends. O(blocks in the range); a block or table already styled is left
+        alone (a property marks it), so overlapping ranges never style twice.
         """
         if not self._batch_depth:
-            self._indent_now(start, end)
+            self._style_now(start, end)
             return
         r = QTextCursor(self._doc)
         r.setPosition(start)
         r.setPosition(min(end, self._doc.characterCount() - 1), QTextCursor.MoveMode.KeepAnchor)
-        self._indent_todo.append(r)
+        self._style_todo.append(r)
 
-    def _indent_now(self, start: int, end: int) -> None:
+    def _style_now(self, start: int, end: int) -> None:
         block = self._doc.findBlock(start)
         while block.isValid() and block.position() <= end:
             c = QTextCursor(block)
             table = c.currentTable()
             if table is not None:
                 tf = table.format()
-                if not tf.boolProperty(_INDENTED):
-                    tf.setLeftMargin(tf.leftMargin() + BODY_INDENT)
-                    tf.setProperty(_INDENTED, True)
-                    table.setFormat(tf)
+                if not tf.boolProperty(_STYLED) and not chrome_kind(tf):
+                    table.setFormat(self._table_format(tf))
                 block = self._doc.findBlock(table.lastPosition() + 1)
                 continue
             frame = c.currentFrame()
-            if frame is not None and frame != self._doc.rootFrame():  # a failure box: as is
+            if frame is not None and frame != self._doc.rootFrame():  # ours: drawn styled
                 block = self._doc.findBlock(frame.lastPosition() + 1)
                 continue
-            bf = block.blockFormat()
-            if not bf.boolProperty(_INDENTED):
-                bf.setLeftMargin(bf.leftMargin() + BODY_INDENT)
-                bf.setProperty(_INDENTED, True)
-                c.setBlockFormat(bf)
+            if not block.blockFormat().boolProperty(_STYLED):
+                self._style_block(block, c)
             block = block.next()
+
+    def _style_block(self, block: QTextBlock, c: QTextCursor) -> None:
+        """Spacing and line height of one Markdown block; headings and inline code sized."""
+        bf = block.blockFormat()
+        level = 0
+        spans: list[tuple[int, int, QTextCharFormat]] = []
+        it = block.begin()
+        while not it.atEnd():
+            frag = it.fragment()
+            fmt = frag.charFormat()
+            if fmt.hasProperty(QTextFormat.Property.FontSizeAdjustment) and fmt.fontWeight() > 500:
+                level = _HEADING_ADJUSTMENT - fmt.intProperty(
+                    QTextFormat.Property.FontSizeAdjustment
+                )
+                fmt.clearProperty(QTextFormat.Property.FontSizeAdjustment)
+                fmt.setFontPointSize(self._pt * HEADING_SCALE.get(level, 1.0))
+                fmt.setFontWeight(QFont.Weight.DemiBold)
+                spans.append((frag.position(), frag.length(), fmt))
+            elif fmt.fontFixedPitch() or self._mono_family in (fmt.fontFamilies() or []):
+                fmt.setFontPointSize(self._pt * CODE_SCALE)
+                fmt.setBackground(QColor(self._colors["inline_code_bg"]))
+                spans.append((frag.position(), frag.length(), fmt))
+            it += 1
+        em = self._em
+        prev = block.previous()
+        after_list = prev.isValid() and prev.textList() is not None
+        if block.textList() is not None:
+            bf.setTopMargin(0)
+            bf.setBottomMargin(ITEM_BELOW * em)
+        elif level:
+            bf.setHeadingLevel(level)
+            bf.setTopMargin(HEADING_ABOVE.get(level, 1.0) * em)
+            bf.setBottomMargin(HEADING_BELOW * em)
+        else:
+            bf.setTopMargin(0.5 * em if after_list else 0)
+            bf.setBottomMargin(PARAGRAPH_BELOW * em)
+        height = 120 if level else LINE_HEIGHT
+        bf.setLineHeight(height, QTextBlockFormat.LineHeightTypes.ProportionalHeight.value)
+        bf.setProperty(_STYLED, True)
+        c.setBlockFormat(bf)
+        for pos, length, fmt in spans:
+            c.setPosition(pos)
+            c.setPosition(pos + length, QTextCursor.MoveMode.KeepAnchor)
+            c.setCharFormat(fmt)
+
+    def _table_format(self, tf: QTextTableFormat) -> QTextTableFormat:
+        """A Markdown table: thin grey rules, roomy cells, spaced like a paragraph."""
+        tf.setBorder(1)
+        tf.setBorderBrush(QColor(self._colors["code_border"]))
+        tf.setBorderStyle(QTextFrameFormat.BorderStyle.BorderStyle_Solid)
+        tf.setBorderCollapse(True)
+        tf.setCellSpacing(0)
+        tf.setCellPadding(6)
+        tf.setTopMargin(0.25 * self._em)
+        tf.setBottomMargin(PARAGRAPH_BELOW * self._em)
+        tf.setProperty(_STYLED, True)
+        return tf
 
     # -- where a message's regions are -------------------------------------------------------
 
@@ -343,32 +531,52 @@ class DocumentLayout:
             self.replace_live(m, sp.feed(m.text) + sp.finish())
             self.add_failure(m)
 
+    def _insert_frame(self, c: QTextCursor, ff: QTextFrameFormat) -> QTextFrame:
+        """A frame at `c` (an empty block): the blocks Qt keeps around it get no height."""
+        c.setBlockFormat(_gap_format())
+        frame = c.insertFrame(ff)
+        after = QTextCursor(self._doc)
+        after.setPosition(frame.lastPosition() + 1)
+        after.setBlockFormat(_gap_format())
+        return frame
+
     def _open_frame(self, m: Message) -> None:
-        """The header bar; spacing comes from frame margins only (gap blocks have no height)."""
+        """The header: a prompt's tinted block with its caption, or a reply's caption line.
+
+        Spacing comes from frame margins only (gap blocks have no height). The caption and its
+        links (Copy, the view's `header_links`) are small and in the theme's secondary greys.
+        """
+        user = m.role == "user"
         ff = QTextFrameFormat()
-        ff.setPadding(HEADER_PADDING)
-        ff.setTopMargin(MESSAGE_GAP)
-        ff.setBottomMargin(HEADER_GAP if m.role == "assistant" else 0)
-        bars = ("#1f2a3a", "#eef4ff") if m.role == "user" else ("#262a31", "#f3f4f6")
-        ff.setBackground(QColor(bars[0] if self._dark else bars[1]))
+        ff.setProperty(_CHROME, "header")
+        if user:
+            ff.setPadding(PROMPT_PADDING)
+            ff.setBackground(QColor(self._colors["prompt"]))
+            ff.setTopMargin(MESSAGE_GAP)
+        else:
+            ff.setPadding(0)
+            ff.setTopMargin(REPLY_GAP)
+            ff.setBottomMargin(HEADER_GAP)
         c = QTextCursor(self._doc)
-        c.movePosition(QTextCursor.MoveOperation.End)
+        if self._above is not None and self._above.frame is not None:
+            c.setPosition(self._above.frame.firstPosition() - 1)
+        else:
+            c.movePosition(QTextCursor.MoveOperation.End)
         if c.block().length() > 1:  # the previous reply ended in text or code: a fresh block
             c.insertBlock(_gap_format(), QTextCharFormat())
-        c.setBlockFormat(_gap_format())
-        m.frame = c.insertFrame(ff)
-        after = QTextCursor(self._doc)
-        after.setPosition(m.frame.lastPosition() + 1)
-        after.setBlockFormat(_gap_format())
-        head = "You" if m.role == "user" else " · ".join(x for x in ("Assistant", m.label) if x)
-        c.insertText(head, self._fmt(bold=True))
-        c.insertText("   ", QTextCharFormat())
-        c.insertText("Copy", self._fmt(href=self._href("copy-msg", m=m.id)))
+        m.frame = self._insert_frame(c, ff)
+        bf = QTextBlockFormat()
+        bf.setBottomMargin(4 if user else 0)
+        bf.setProperty(_STYLED, True)
+        c.setBlockFormat(bf)
+        head = "You" if user else " · ".join(x for x in ("Assistant", m.label) if x)
+        c.insertText(head, self._small("muted"))
+        c.insertText("   ", self._small("faint"))
+        c.insertText("Copy", self._small("faint", self._href("copy-msg", m=m.id)))
         for text, action in self.header_links(m.key, m.role):
-            c.insertText("  ", QTextCharFormat())
-            c.insertText(
-                text, self._fmt(href=self._href(action, m=m.id)) if action else self._fmt(dim=True)
-            )
+            c.insertText("  ", self._small("faint"))
+            href = self._href(action, m=m.id) if action else ""
+            c.insertText(text, self._small("faint", href))
         m.reasoning_len = m.body_len = m.notice_len = 0
 
     # -- a reply's body ----------------------------------------------------------------------
@@ -377,56 +585,82 @@ class DocumentLayout:
         """Drop the live region (tail / open code), commit `blocks`, then show `tail`."""
         start = self._body_end(m)
         self._remove(start, self._live_end(m))
+        m.open_code, m.held_newline = 0, False
         for b in blocks:
             m.body_len += self._edit(self._body_end(m), partial(self._put_block, b=b))
         if tail.strip():
             self._edit(self._body_end(m), lambda c: self._put_markdown(c, tail))
-        self._indent(start, self._live_end(m))
+        self._style(start, self._live_end(m))
 
     def open_code(self, m: Message, lang: str) -> None:
-        """Start showing an open fence as plain monospace text; highlighting comes at the close."""
+        """Start showing an open fence: the code frame it will keep, its code in monospace;
+        colours come once the fence closes."""
         warm(lang)
 
         def put(c: QTextCursor) -> None:
             self._new_block(c)
-            c.insertText(lang or "code", self._fmt(dim=True))
-            c.insertBlock(self._code_block_format(), self._mono_format())
+            frame = self._code_frame(c, lang, "")
+            m.open_code = self._live_end(m) - frame.lastPosition()
 
-        start = self._live_end(m)
-        self._edit(start, put)
-        self._indent(start, self._live_end(m))
+        self._edit(self._live_end(m), put)
 
     def append_code(self, m: Message, text: str) -> None:
-        """Grow the open fence that `open_code` started."""
-        if text:
+        """Grow the open fence that `open_code` started; a final newline waits for the next
+        line (a code block never shows an empty last line it will lose at the close)."""
+        if m.held_newline:
+            text = "\n" + text
+            m.held_newline = False
+        if text.endswith("\n"):
+            text, m.held_newline = text[:-1], True
+        if text and m.open_code:
             mono = self._mono_format()
-            self._edit(self._live_end(m), lambda c: c.insertText(text, mono))
+            self._edit(self._live_end(m) - m.open_code, lambda c: c.insertText(text, mono))
 
     def _put_block(self, c: QTextCursor, *, b: Block) -> None:
         if b.kind == "code":
             n = len(self._codes)
             self._codes[n] = b.text
             self._new_block(c)
-            href = self._href("copy-code", n=n)
-            if len(b.text) <= SYNC_HIGHLIGHT:
-                c.insertHtml(code_block_html(b.text, b.lang, dark=self._dark, copy_href=href))
-            else:
-                self._put_large_code(c, b, href)
+            self._code_frame(c, b.lang, self._href("copy-code", n=n))
+            code = b.text[:-1] if b.text.endswith("\n") else b.text
+            anchor = QTextCursor(c)  # on the separator before the code: inserting the code there
+            anchor.setPosition(c.position() - 1)  # would move a cursor placed at the code's start
+            c.insertText(code, self._mono_format())
+            if b.lang.strip() and len(code) <= MAX_HIGHLIGHT:
+                self._colour(anchor, code, b.lang)
         else:
             self._put_markdown(c, b.text)
 
-    def _put_large_code(self, c: QTextCursor, b: Block, href: str) -> None:
-        """Plain monospace now (cheap), colours later in slices (see `code_job`)."""
-        c.insertHtml(code_header_html(b.lang, dark=self._dark, copy_href=href))
-        mono = self._mono_format()
-        mono.setForeground(QColor(palette(self._dark)["fg"]))
-        c.insertBlock(self._code_block_format(), mono)
-        anchor = QTextCursor(c)  # on the separator before the code: inserting the code there
-        anchor.setPosition(c.position() - 1)  # would move a cursor placed at the code's start
-        c.insertText(b.text, mono)
-        if b.lang.strip() and len(b.text) <= MAX_HIGHLIGHT:
-            self._jobs = [j for j in self._jobs if not j.done]
-            self._jobs.append(SlicedHighlight(self._doc, anchor, b.text, b.lang, dark=self._dark))
+    def _code_frame(self, c: QTextCursor, lang: str, copy_href: str) -> QTextFrame:
+        """A code block's frame at `c` (an empty block): the header line (language, Copy; Copy
+        is a link once the code is complete), then an empty code line with `c` in it."""
+        ff = QTextFrameFormat()
+        ff.setProperty(_CHROME, "code")
+        ff.setBackground(QColor(self._colors["code_bg"]))
+        ff.setBorder(1)
+        ff.setBorderBrush(QColor(self._colors["code_border"]))
+        ff.setBorderStyle(QTextFrameFormat.BorderStyle.BorderStyle_Solid)
+        ff.setPadding(CODE_PADDING)
+        ff.setTopMargin(0.25 * self._em)
+        ff.setBottomMargin(PARAGRAPH_BELOW * self._em)
+        frame = self._insert_frame(c, ff)
+        head = QTextBlockFormat()
+        head.setBottomMargin(6)
+        head.setProperty(_STYLED, True)
+        c.setBlockFormat(head)
+        c.insertText(lang.strip() or "code", self._small("muted"))
+        c.insertText("   ", self._small("muted"))
+        c.insertText("Copy", self._small("muted" if copy_href else "faint", copy_href))
+        c.insertBlock(self._code_block_format(), self._mono_format())
+        return frame
+
+    def _colour(self, anchor: QTextCursor, code: str, lang: str) -> None:
+        """Colour the code just after `anchor`: now when small, else in slices."""
+        if len(code) <= SYNC_HIGHLIGHT:
+            TokenPainter(self._doc, anchor, code, lang, dark=self._dark).paint()
+            return
+        self._jobs = [j for j in self._jobs if not j.done]
+        self._jobs.append(SlicedHighlight(self._doc, anchor, code, lang, dark=self._dark))
 
     def _cancel_jobs(self) -> None:
         for job in self._jobs:
@@ -435,13 +669,17 @@ class DocumentLayout:
 
     def _mono_format(self) -> QTextCharFormat:
         mono = QTextCharFormat()
-        mono.setFont(self._mono)
+        mono.setFontFamilies([self._mono_family])
+        mono.setFontFixedPitch(True)
+        mono.setFontPointSize(self._pt * CODE_SCALE)
+        mono.setForeground(QColor(self._colors["text"]))
         return mono
 
     def _code_block_format(self) -> QTextBlockFormat:
         bf = QTextBlockFormat()
-        bf.setBackground(QColor(palette(self._dark)["bg"]))
         bf.setNonBreakableLines(True)
+        bf.setLineHeight(LINE_HEIGHT, QTextBlockFormat.LineHeightTypes.ProportionalHeight.value)
+        bf.setProperty(_STYLED, True)
         return bf
 
     # -- a reply's reasoning, notice and failure box ------------------------------------------
@@ -461,8 +699,9 @@ class DocumentLayout:
 
         def put(c: QTextCursor) -> None:
             arrow = "▸" if m.collapsed else "▾"
-            self._new_block(c)
-            c.insertText(f"{arrow} Reasoning", self._fmt(href=self._href("toggle", m=m.id)))
+            c.insertBlock(self._text_block_format(below=0.25), QTextCharFormat())
+            toggle = self._href("toggle", m=m.id)
+            c.insertText(f"{arrow} Reasoning", self._small("muted", toggle))
             if not m.collapsed:
                 at = c.position()
                 self._put_markdown(c, m.reasoning)
@@ -472,7 +711,7 @@ class DocumentLayout:
                 dim.mergeCharFormat(self._dim())
 
         m.reasoning_len = self._edit(start, put)
-        self._indent(start, start + m.reasoning_len)
+        self._style(start, start + m.reasoning_len)
 
     def toggle_reasoning(self, m: Message) -> None:
         """Collapse or expand the reasoning of `m` (a click on its toggle link)."""
@@ -499,41 +738,71 @@ class DocumentLayout:
         self._remove(end - m.notice_len, end)
         m.notice_len = 0
         if text:
-            dim = self._dim()
+            dim = self._small("muted")
             m.notice_len = self._edit(self._end(m), lambda c: self._put_text(c, text, dim))
-            self._indent(self._end(m) - m.notice_len, self._end(m))
 
     def add_failure(self, m: Message) -> None:
-        """A marked box under the kept partial text: title, one sentence, actions, then any
-        technical detail (the library's wording) dimmed and smaller on its own line."""
+        """A box under the kept partial text, with a coloured stripe on its left (error red,
+        or grey for a stop): the kind in semibold and one sentence, the actions, then any
+        technical detail (the library's wording) small and dimmed on its own line."""
         if (m.status == "complete" and not m.failure_title) or m.frame is None:
             return
         title = m.failure_title or {"stopped": "Stopped"}.get(m.status, "Failed")
-        ff = QTextFrameFormat()
-        ff.setBorder(1)
-        ff.setPadding(6)
-        ff.setTopMargin(6)
-        warn = m.status in ("error", "partial")
-        ff.setBorderBrush(QColor("#cf222e" if warn else palette(self._dark)["dim"]))
+        stripe = "error" if m.status in ("error", "partial") else "faint"
         c = QTextCursor(self._doc)
         c.setPosition(self._end(m))
-        c.insertFrame(ff)
+        if c.block().length() > 1:
+            c.insertBlock(_gap_format(), QTextCharFormat())
+        c.setBlockFormat(_gap_format())
+        table = c.insertTable(1, 2, self._failure_format())
+        left = table.cellAt(0, 0)
+        cf = left.format().toTableCellFormat()
+        cf.setBackground(QColor(self._colors[stripe]))
+        left.setFormat(cf)
+        body = table.cellAt(0, 1)
+        cf = body.format().toTableCellFormat()
+        cf.setBackground(QColor(self._colors["failure_bg"]))
+        cf.setTopPadding(8)
+        cf.setBottomPadding(8)
+        cf.setLeftPadding(12)
+        cf.setRightPadding(12)
+        body.setFormat(cf)
+        c = body.firstCursorPosition()
+        c.setBlockFormat(self._text_block_format())
         c.insertText(title, self._fmt(bold=True))
         sentence, detail = split_detail(m.failure_text)
         if sentence:
             plain = QTextCharFormat()
             plain.setToolTip(m.failure_text)
             c.insertText(f": {sentence}", plain)
-        for action in m.actions:
-            verb = action.strip().lower()
-            if verb in ("retry", "continue"):
-                c.insertText("   ", QTextCharFormat())
+        verbs = [v for v in (a.strip().lower() for a in m.actions) if v in ("retry", "continue")]
+        if verbs:
+            c.insertBlock(self._text_block_format(), QTextCharFormat())
+            for i, verb in enumerate(verbs):
+                if i:
+                    c.insertText("   ", QTextCharFormat())
                 c.insertText(verb.capitalize(), self._fmt(href=self._href(verb, m=m.id)))
         if detail:
-            small = self._dim()
-            small.setFontPointSize(max(6.0, self._doc.defaultFont().pointSizeF() * 0.85))
+            small = self._small("muted")
             small.setToolTip(m.failure_text)
             self._put_text(c, f"Details: {detail}", small)
+
+    def _failure_format(self) -> QTextTableFormat:
+        tf = QTextTableFormat()
+        tf.setProperty(_CHROME, "failure")
+        tf.setBorder(0)
+        tf.setCellSpacing(0)
+        tf.setCellPadding(0)
+        tf.setTopMargin(0.5 * self._em)
+        tf.setBottomMargin(0.25 * self._em)
+        tf.setWidth(QTextLength(QTextLength.Type.PercentageLength, 100))
+        tf.setColumnWidthConstraints(
+            [
+                QTextLength(QTextLength.Type.FixedLength, 3),
+                QTextLength(QTextLength.Type.PercentageLength, 100),
+            ]
+        )
+        return tf
 
 
 _PAREN = re.compile(r"\s*\(((?:[^()]|\([^()]*\))*)\)")

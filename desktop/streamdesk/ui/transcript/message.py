@@ -11,13 +11,15 @@ if TYPE_CHECKING:
     from streamdesk.ui.transcript.reply_view import ReplyView
 
 
-@dataclass
+@dataclass(eq=False)
 class Message:
     """What the document shows for one message, and where.
 
     `frame` is the header bar; the regions after it (reasoning, body, notice) are lengths from
-    the frame's end, so edits elsewhere in the document never invalidate them. `live` is the
+    the frame's end, so edits elsewhere in the document never invalidate them; `frame` is None
+    whenever the document does not hold it (cleared, or being drawn again). `live` is the
     handle of a reply that is still streaming (None once it finished, and for stored messages).
+    Compared by identity: the layout finds a message in its list by `is`, never field by field.
     """
 
     id: int
@@ -35,6 +37,8 @@ class Message:
     body_len: int = 0
     notice_len: int = 0
     collapsed: bool = False
+    open_code: int = 0  # an open fence: where its code grows, counted back from the live end
+    held_newline: bool = False  # the open fence's last newline, shown with the next line
     live: ReplyView | None = None
 
     @property

@@ -47,10 +47,12 @@ def defang(doc: QTextDocument, start: int, end: int) -> None:
     """Make the Markdown just inserted in [start, end) safe to look at.
 
     A link whose scheme a click would not open (javascript:, file:, relative …) becomes plain
-    text, so it does not look clickable; an image becomes the text "[image: alt] (url)" (it is
-    never fetched, and a broken-image icon would say nothing). O(fragments in the range).
+    text followed by its target, "text (file:///x)", so the reader sees what was refused; an
+    image becomes the text "[image: alt] (url)" (it is never fetched, and a broken-image icon
+    would say nothing). O(fragments in the range).
     """
-    plain: list[tuple[int, int]] = []
+    links: list[list[int | str]] = []  # [start, end, href] of each refused link
+    plain: list[tuple[int, int, QTextCharFormat]] = []  # its fragments, as plain text
     images: list[tuple[int, str]] = []
     block = doc.findBlock(start)
     while block.isValid() and block.position() < end:
@@ -58,31 +60,48 @@ def defang(doc: QTextDocument, start: int, end: int) -> None:
         while not it.atEnd():
             frag = it.fragment()
             fmt = frag.charFormat()
+            pos, stop = frag.position(), frag.position() + frag.length()
             if fmt.isImageFormat():
                 img = fmt.toImageFormat()
                 alt = str(img.property(QTextFormat.Property.ImageAltText) or "").strip()
                 url = img.name()
-                images.append(
-                    (frag.position(), f"[image: {alt}] ({url})" if alt else f"[image] ({url})")
-                )
+                images.append((pos, f"[image: {alt}] ({url})" if alt else f"[image] ({url})"))
             elif fmt.isAnchor() and not is_safe_external(QUrl(fmt.anchorHref())):
-                plain.append((frag.position(), frag.position() + frag.length()))
+                href = fmt.anchorHref()
+                plain.append((pos, stop, _unlinked(fmt)))
+                if links and links[-1][1] == pos and links[-1][2] == href:
+                    links[-1][1] = stop  # the same link, another format (bold inside it …)
+                else:
+                    links.append([pos, stop, href])
             it += 1
         block = block.next()
+    edits = [(int(a), 0, int(b), str(h)) for a, b, h in links]
+    edits += [(pos, 1, pos + 1, text) for pos, text in images]
     c = QTextCursor(doc)
-    for a, b in plain:
+    for a, b, fmt in plain:
         c.setPosition(a)
         c.setPosition(b, QTextCursor.MoveMode.KeepAnchor)
-        fmt = c.charFormat()
-        fmt.setAnchor(False)
-        fmt.setAnchorHref("")
-        fmt.clearForeground()
-        fmt.setFontUnderline(False)
         c.setCharFormat(fmt)
-    for pos, text in reversed(images):  # from the end: earlier positions stay valid
-        c.setPosition(pos)
-        c.setPosition(pos + 1, QTextCursor.MoveMode.KeepAnchor)
-        c.insertText(text, QTextCharFormat())
+    for a, image, b, text in sorted(edits, reverse=True):  # from the end: positions stay valid
+        c.setPosition(a)
+        c.setPosition(b, QTextCursor.MoveMode.KeepAnchor)
+        if image:
+            c.insertText(text, QTextCharFormat())
+        elif text and c.selectedText() != text:  # an autolink shows its target already
+            fmt = c.charFormat()
+            c.setPosition(b)
+            c.insertText(f" ({text})", fmt)
+
+
+def _unlinked(fmt: QTextCharFormat) -> QTextCharFormat:
+    """A refused link's format as plain text that says, on hover, what was refused."""
+    href = fmt.anchorHref()
+    fmt.setAnchor(False)
+    fmt.setAnchorHref("")
+    fmt.clearForeground()
+    fmt.setFontUnderline(False)
+    fmt.setToolTip(f"Link not opened: {href} (only http, https and mailto links open)")
+    return fmt
 
 
 class SafeDocument(QTextDocument):

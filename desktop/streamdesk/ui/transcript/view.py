@@ -8,11 +8,21 @@ The document's contents are laid out by its `DocumentLayout`; the streaming repl
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from PySide6.QtCore import QUrl, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QPalette, QResizeEvent, QTextCursor
-from PySide6.QtWidgets import QTextBrowser, QToolButton, QWidget
+from PySide6.QtCore import QEvent, QUrl, Signal
+from PySide6.QtGui import (
+    QColor,
+    QCursor,
+    QDesktopServices,
+    QGuiApplication,
+    QPalette,
+    QResizeEvent,
+    QTextCursor,
+)
+from PySide6.QtWidgets import QTextBrowser, QToolButton, QToolTip, QWidget
 
 from streamdesk.ui.transcript.highlight import COMMON, warm
 from streamdesk.ui.transcript.layout import (
@@ -28,6 +38,20 @@ from streamdesk.ui.transcript.safe_document import SafeDocument, is_safe_externa
 __all__ = ["ACTION_SCHEME", "SYNC_HIGHLIGHT", "HeaderLinks", "ReplyView", "TranscriptView"]
 
 _BUILTIN = frozenset({"copy-code", "copy-msg", "toggle", "retry", "continue"})
+# What a quiet action link does, for its tooltip (the view's own and the history view's).
+ACTION_TIPS = {
+    "copy-code": "Copy the code",
+    "copy-msg": "Copy the message",
+    "toggle": "Show or hide the model's reasoning",
+    "retry": "Send the request again",
+    "continue": "Ask the model to go on from here",
+    "edit": "Edit this prompt and send it again",
+    "delete": "Delete this message",
+    "regenerate": "Ask for another reply",
+    "alt-prev": "Previous version",
+    "alt-next": "Next version",
+    "earlier": "Show earlier messages",
+}
 
 # Qt's raster engine splits every fill taller than 64 lines across a thread pool and waits for
 # it; for narrow fills (scroll bar, frame borders) the hand-off costs more than the fill: 2-6 ms
@@ -48,6 +72,10 @@ class TranscriptView(QTextBrowser):
     continueRequested = Signal(object)
     copyRequested = Signal(str)
     linkActivated = Signal(QUrl)
+    # The URL under the mouse ("" when it leaves a link), for a status bar.
+    linkHovered = Signal(str)
+    # A sentence for the status bar: a clicked link that could not be opened, and why.
+    linkFailed = Signal(str)
     # A link from `header_links` or `add_action_line` was clicked: (action, message key or None).
     actionActivated = Signal(str, object)
 
@@ -55,6 +83,8 @@ class TranscriptView(QTextBrowser):
         super().__init__(parent)
         self._doc = SafeDocument(self)
         self.setDocument(self._doc)
+        # Opens a clicked web link; False when the desktop could not (tests replace it).
+        self.open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl
         self._layout = DocumentLayout(
             self._doc,
             dark=dark,
@@ -71,12 +101,14 @@ class TranscriptView(QTextBrowser):
         self._following = True
         self._scrolling = False
         self.anchorClicked.connect(self._on_anchor)
+        self.highlighted.connect(self._on_hover)
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._on_scrolled)
         bar.rangeChanged.connect(self._on_range)
         self._jump = QToolButton(self.viewport())
         self._jump.setText("↓ Jump to latest")
-        self._jump.setToolTip("Follow the reply again")
+        self._jump.setToolTip("Scroll to the newest message and follow the reply")
+        self._jump.setObjectName("jumpToLatest")
         self._jump.clicked.connect(self.jump_to_latest)
         self._jump.hide()
         warm(COMMON)  # first use of a lexer compiles regexes: do it off the GUI thread now
@@ -132,10 +164,15 @@ class TranscriptView(QTextBrowser):
         self._update_jump()
 
     def set_dark(self, dark: bool) -> None:
-        if dark == self._layout.dark:
-            return
+        """Draw every message again in the light or dark theme."""
+        if dark != self._layout.dark:
+            self._redraw(dark)
+
+    def _redraw(self, dark: bool) -> None:
+        """Empty the document and draw every message again (theme or font change): O(all)."""
         layout = self._layout
         layout.start_over(dark=dark)
+        layout.set_column(self.viewport().width())
         self._apply_palette()
         with layout.batch():
             for m in layout.messages:
@@ -150,10 +187,11 @@ class TranscriptView(QTextBrowser):
         return len(self._layout.messages)
 
     def _apply_palette(self) -> None:
-        dark = self._layout.dark
+        c = self._layout.colors
         pal = self.palette()
-        pal.setColor(QPalette.ColorRole.Base, QColor("#1b1d21" if dark else "#ffffff"))
-        pal.setColor(QPalette.ColorRole.Text, QColor("#e6e6e6" if dark else "#1f2328"))
+        pal.setColor(QPalette.ColorRole.Base, QColor(c["page"]))
+        pal.setColor(QPalette.ColorRole.Text, QColor(c["text"]))
+        pal.setColor(QPalette.ColorRole.Link, QColor(c["highlight"]))
         self.setPalette(pal)
 
     def is_following(self) -> bool:
@@ -181,6 +219,28 @@ class TranscriptView(QTextBrowser):
     def add_action_line(self, text: str, action: str) -> None:
         """Append a line that is one link; a click emits actionActivated(action, None)."""
         self._layout.add_action_line(text, action)
+
+    @contextmanager
+    def adding_above(self, key: object) -> Iterator[None]:
+        """Messages added inside (`add_user_message`, `add_assistant_message`) go above message
+        `key`, in order and in one document edit; the messages shown are not drawn again."""
+        m = next((x for x in self._layout.messages if x.key == key), None)
+        if m is None or m.frame is None:
+            raise KeyError(key)
+        with self._layout.inserting_above(m):
+            yield
+
+    def drop_messages_above(self, key: object) -> int:
+        """Remove every message above message `key` from the document; returns how many."""
+        index = next((i for i, m in enumerate(self._layout.messages) if m.key == key), 0)
+        if index:
+            self._layout.drop_first(index)
+        return index
+
+    def set_lead_line(self, text: str, action: str) -> None:
+        """The line above the first message, one link ("" text: none); a click emits
+        actionActivated(action, None)."""
+        self._layout.set_lead_line(text, action)
 
     def message_span(self, key: object) -> tuple[int, int] | None:
         """Document positions (first, end) of message `key`: header, body and any box."""
@@ -219,8 +279,7 @@ class TranscriptView(QTextBrowser):
 
     def _on_anchor(self, url: QUrl) -> None:
         if url.scheme() != ACTION_SCHEME:
-            if is_safe_external(url):
-                self.linkActivated.emit(url)
+            self._open_external(url)
             return
         action = self._layout.action_of(url)
         if action is None:
@@ -244,6 +303,33 @@ class TranscriptView(QTextBrowser):
         elif verb == "continue":
             self.continueRequested.emit(m.key)
 
+    def _open_external(self, url: QUrl) -> None:
+        """Open a web link in the desktop's browser; say so when it is refused or fails."""
+        shown = url.toDisplayString()
+        if not is_safe_external(url):
+            self.linkFailed.emit(f"Not opened: {shown} (only web and mail links open)")
+            return
+        self.linkActivated.emit(url)
+        if not self.open_url(url):
+            self.linkFailed.emit(f"Could not open {shown}: no browser or mail app answered")
+
+    def _on_hover(self, url: QUrl) -> None:
+        """Show where a link goes (an action link says what it does) and tell the status bar."""
+        if url.isEmpty():
+            QToolTip.hideText()
+            self.linkHovered.emit("")
+            return
+        action = self._layout.action_of(url)
+        if action is not None:
+            tip = ACTION_TIPS.get(action[0], "")
+        elif url.scheme() == ACTION_SCHEME:
+            tip = ""
+        else:
+            tip = url.toDisplayString()
+        self.linkHovered.emit(tip)
+        if tip:
+            QToolTip.showText(QCursor.pos(), tip, self.viewport())
+
     def _copy(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)
         self.copyRequested.emit(text)
@@ -253,9 +339,12 @@ class TranscriptView(QTextBrowser):
             self._following = value >= self.verticalScrollBar().maximum() - 4
             self._update_jump()
 
-    def _on_range(self, _lo: int, _hi: int) -> None:
+    def _on_range(self, _lo: int, hi: int) -> None:
         if self._following:
             self._scroll_to_end()
+        elif hi == 0:  # everything fits: nothing to jump to
+            self._following = True
+            self._update_jump()
 
     def _scroll_to_end(self) -> None:
         self._scrolling = True
@@ -266,17 +355,25 @@ class TranscriptView(QTextBrowser):
             self._scrolling = False
 
     def _update_jump(self) -> None:
-        streaming = any(m.streaming for m in self._layout.messages[-1:])
-        self._jump.setVisible(not self._following and streaming)
+        """Shown whenever the reader is scrolled up, streaming or not: the reply may have
+        ended while they read, and the latest is still below."""
+        self._jump.setVisible(not self._following)
         self._place_jump()
 
     def _place_jump(self) -> None:
         self._jump.adjustSize()
         vp = self.viewport()
         self._jump.move(
-            vp.width() - self._jump.width() - 12, vp.height() - self._jump.height() - 12
+            (vp.width() - self._jump.width()) // 2, vp.height() - self._jump.height() - 12
         )
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        self._layout.set_column(self.viewport().width())
         self._place_jump()
+
+    def changeEvent(self, event: QEvent) -> None:
+        """A new font (the user's font size) re-measures the column and redraws."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._redraw(self._layout.dark)
