@@ -3,6 +3,8 @@ at start, a status bar that is never stale, the sidebar and header in a small wi
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
@@ -12,6 +14,8 @@ from streamdesk.ui.palette import PaletteEntry, matches
 from streamdesk.ui.window.main_window import NARROW_SIDEBAR_WIDTH, MainWindow
 from streamdesk.ui.window.status_bar import ReplyStats, StatusBar
 from streamdesk.ui.window.welcome import DEMO_TITLE, EXAMPLES
+
+DAY = 86400.0
 
 
 def _ctrl(qtbot: QtBot, window: MainWindow, key: Qt.Key) -> None:
@@ -232,3 +236,37 @@ async def test_a_small_window_narrows_the_sidebar_and_ctrl_b_hides_it(qtbot: QtB
         assert window.conversations.isHidden()
         _ctrl(qtbot, window, Qt.Key.Key_B)
         assert window.conversations.isVisible()
+
+
+# -- sidebar -------------------------------------------------------------------------------
+
+
+def test_the_sidebar_groups_conversations_under_date_headings(qtbot: QtBot) -> None:
+    from streamdesk.ui.window.conversation_list import ConversationList
+
+    sidebar = ConversationList()
+    qtbot.addWidget(sidebar)
+    now = time.time()
+    sidebar.add_conversation(1, "old", select=False, when=now - 10 * DAY)
+    sidebar.add_conversation(2, "yesterday", select=False, when=now - DAY)
+    sidebar.add_conversation(3, "today", select=True)
+    sidebar.add_conversation(4, "pinned", select=False, pinned=True, when=now - 30 * DAY)
+    rows = [sidebar.list.item(r).text() for r in range(sidebar.list.count())]
+    assert rows == [
+        "Pinned",
+        "pinned",
+        "Today",
+        "today",
+        "Yesterday",
+        "yesterday",
+        "Earlier",
+        "old",
+    ]
+    assert sidebar.keys() == [4, 3, 2, 1] and sidebar.current_key() == 3
+    sidebar.set_pinned(4, False)  # its date decides now; the heading "Pinned" goes
+    rows = [sidebar.list.item(r).text() for r in range(sidebar.list.count())]
+    assert rows == ["Today", "today", "Yesterday", "yesterday", "Earlier", "old", "pinned"]
+    sidebar.remove(2)
+    assert "Yesterday" not in [sidebar.list.item(r).text() for r in range(sidebar.list.count())]
+    heading = sidebar.list.item(0)
+    assert not heading.flags() & Qt.ItemFlag.ItemIsSelectable

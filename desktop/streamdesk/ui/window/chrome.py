@@ -52,6 +52,8 @@ def chrome_style(dark: bool) -> str:
         color: {c["text"]}; }}
     QListWidget#conversationList::item:hover {{ background: {hover}; }}
     QListWidget#conversationList::item:selected {{ background: {soft}; color: {c["text"]}; }}
+    QListWidget#conversationList::item:disabled {{ color: {muted}; background: transparent;
+        padding: 12px 8px 3px 8px; }}
     QFrame#composer {{ background: {c["base"]}; border: none; }}
     PromptBox {{ border: 1px solid {border}; border-radius: 12px; padding: 6px 8px;
         background: {c["base"]}; font-size: {PROMPT_FONT_PX}px; }}

@@ -1,5 +1,6 @@
 """The conversation list on the left: "New chat", a full-text search field, the conversations
-(pinned on top, then newest first) with a context menu, and an inline "Deleted · Undo" bar.
+(pinned on top, then newest first, under Pinned / Today / Yesterday / Earlier headings) with a
+context menu, and an inline "Deleted · Undo" bar.
 
 Items carry an opaque key; the window maps keys to sessions and the history bridge maps them to
 stored conversations. While the search field has text, the search results replace the list.
@@ -7,6 +8,8 @@ stored conversations. While the search field has text, the search results replac
 
 from __future__ import annotations
 
+import time
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtCore
@@ -36,6 +39,8 @@ _KEY = _USER_ROLE
 _TITLE = _USER_ROLE + 1
 _STREAMING = _USER_ROLE + 2
 _PINNED = _USER_ROLE + 3
+_WHEN = _USER_ROLE + 4  # Unix time of the conversation's last change
+_HEADING = _USER_ROLE + 5  # a date heading, not a conversation
 SEARCH_DELAY_MS = 150
 
 
@@ -66,7 +71,6 @@ class ConversationList(QFrame):
         self.search.setClearButtonEnabled(True)
         self.list = QListWidget(self)
         self.list.setObjectName("conversationList")
-        self.list.setUniformItemSizes(True)
         # Qt enums as int properties (see the note on QtCore.Qt at the top).
         self.list.setProperty("horizontalScrollBarPolicy", 1)  # ScrollBarAlwaysOff
         self.list.setProperty("textElideMode", 1)  # ElideRight
@@ -111,31 +115,84 @@ class ConversationList(QFrame):
     # -- items -----------------------------------------------------------------------------
 
     def add_conversation(
-        self, key: Any, title: str, *, select: bool = True, pinned: bool = False
+        self,
+        key: Any,
+        title: str,
+        *,
+        select: bool = True,
+        pinned: bool = False,
+        when: float | None = None,
     ) -> None:
-        """Add at the top of its section (pinned ones first, then the newest)."""
+        """Add at the top of its section (pinned ones first, then the newest); `when` (Unix
+        time of its last change, now by default) puts it under its date heading."""
         item = QListWidgetItem(title)
         item.setData(_KEY, key)
         item.setData(_TITLE, title)
         item.setData(_PINNED, pinned)
+        item.setData(_WHEN, time.time() if when is None else when)
         item.setToolTip(title)
         item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsEditable)
-        self.list.blockSignals(True)
-        self.list.insertItem(0 if pinned else self._pinned_count(), item)
+        blocked = self.list.blockSignals(True)
+        self._drop_headings()
+        self.list.insertItem(self._row_for(item), item)
         self._refresh(item)
-        self.list.blockSignals(False)
+        self._add_headings()
+        self.list.blockSignals(blocked)
         if select:
             self.list.setCurrentItem(item)
 
-    def _pinned_count(self) -> int:
-        return sum(bool(self.list.item(r).data(_PINNED)) for r in range(self.list.count()))
+    def set_dates(self, when: dict[Any, float]) -> None:
+        """The last change of listed conversations (Unix time), for the date headings."""
+        blocked = self.list.blockSignals(True)
+        self._drop_headings()
+        for item in self._items():
+            if item.data(_KEY) in when:
+                item.setData(_WHEN, when[item.data(_KEY)])
+        self._add_headings()
+        self.list.blockSignals(blocked)
+
+    def _items(self) -> list[QListWidgetItem]:
+        """The conversations' items, in their order (no headings)."""
+        items = (self.list.item(row) for row in range(self.list.count()))
+        return [item for item in items if not item.data(_HEADING)]
+
+    def _row_for(self, item: QListWidgetItem) -> int:
+        """Where `item` goes (headings dropped): pinned ones on top, the newest first, the
+        rest by their last change, newest first."""
+        if item.data(_PINNED):
+            return 0
+        items = self._items()
+        pinned = sum(bool(other.data(_PINNED)) for other in items)
+        when = item.data(_WHEN)
+        later = (row for row in range(pinned, len(items)) if items[row].data(_WHEN) <= when)
+        return next(later, len(items))
 
     def _item(self, key: Any) -> QListWidgetItem | None:
-        for row in range(self.list.count()):
+        return next((item for item in self._items() if item.data(_KEY) == key), None)
+
+    # -- date headings ---------------------------------------------------------------------
+
+    def _drop_headings(self) -> None:
+        for row in reversed(range(self.list.count())):
+            if self.list.item(row).data(_HEADING):
+                self.list.takeItem(row)
+
+    def _add_headings(self) -> None:
+        """A heading above the first conversation of each section; the current item stays."""
+        current = self.list.currentItem()
+        shown = None
+        row = 0
+        today = date.today()
+        while row < self.list.count():
             item = self.list.item(row)
-            if item.data(_KEY) == key:
-                return item
-        return None
+            heading = section_of(item.data(_PINNED), item.data(_WHEN), today)
+            if heading != shown:
+                self.list.insertItem(row, _heading_item(heading))
+                shown = heading
+                row += 1
+            row += 1
+        if current is not None:
+            self.list.setCurrentItem(current)
 
     def title(self, key: Any) -> str:
         item = self._item(key)
@@ -170,10 +227,12 @@ class ConversationList(QFrame):
             return
         current = self.list.currentItem() is item
         self.list.blockSignals(True)
+        self._drop_headings()
         self.list.takeItem(self.list.row(item))
         item.setData(_PINNED, pinned)
-        self.list.insertItem(0 if pinned else self._pinned_count(), item)
+        self.list.insertItem(self._row_for(item), item)
         self._refresh(item)
+        self._add_headings()
         if current:
             self.list.setCurrentItem(item)
         self.list.blockSignals(False)
@@ -182,10 +241,14 @@ class ConversationList(QFrame):
         item = self._item(key)
         if item is not None:
             self.list.takeItem(self.list.row(item))
+            blocked = self.list.blockSignals(True)
+            self._drop_headings()
+            self._add_headings()
+            self.list.blockSignals(blocked)
 
     def _refresh(self, item: QListWidgetItem) -> None:
         title = str(item.data(_TITLE))
-        mark = ("● " if item.data(_STREAMING) else "") + ("📌 " if item.data(_PINNED) else "")
+        mark = "● " if item.data(_STREAMING) else ""  # pinned ones sit under "Pinned"
         blocked = self.list.blockSignals(True)
         item.setText(mark + title)
         self.list.blockSignals(blocked)
@@ -200,7 +263,7 @@ class ConversationList(QFrame):
         return None if item is None else item.data(_KEY)
 
     def keys(self) -> list[Any]:
-        return [self.list.item(row).data(_KEY) for row in range(self.list.count())]
+        return [item.data(_KEY) for item in self._items()]
 
     def rename_inline(self, key: Any) -> None:
         """Edit the title in place (Enter saves, Esc cancels)."""
@@ -213,8 +276,10 @@ class ConversationList(QFrame):
 
     def _on_item_changed(self, item: QListWidgetItem) -> None:
         """An inline edit ended: the text is the new title."""
+        if item.data(_HEADING):
+            return
         title = " ".join(item.text().split())
-        if title.startswith(("● ", "📌 ")) or title == item.data(_TITLE):
+        if title.startswith("● ") or title == item.data(_TITLE):
             return
         if title:
             self.renameRequested.emit(item.data(_KEY), title)
@@ -223,7 +288,7 @@ class ConversationList(QFrame):
 
     def _menu(self, pos: QPoint) -> None:
         item = self.list.itemAt(pos)
-        if item is None:
+        if item is None or item.data(_HEADING):
             return
         key = item.data(_KEY)
         menu = QMenu(self)
@@ -279,5 +344,27 @@ class ConversationList(QFrame):
         self.results.show()
 
     def _on_current(self, current: QListWidgetItem | None, _previous: object) -> None:
-        if current is not None:
+        if current is not None and not current.data(_HEADING):
             self.currentChanged.emit(current.data(_KEY))
+
+
+def section_of(pinned: bool, when: float | None, today: date) -> str:
+    """The heading a conversation is listed under."""
+    if pinned:
+        return "Pinned"
+    day = today if when is None else datetime.fromtimestamp(when).date()
+    if day >= today:
+        return "Today"
+    return "Yesterday" if day == today - timedelta(days=1) else "Earlier"
+
+
+def _heading_item(text: str) -> QListWidgetItem:
+    """A quiet, unselectable heading row (drawn as a disabled item: secondary text)."""
+    item = QListWidgetItem(text)
+    item.setData(_HEADING, True)
+    item.setFlags(QtCore.Qt.ItemFlag.NoItemFlags)
+    font = item.font()
+    font.setBold(True)
+    font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+    item.setFont(font)
+    return item

@@ -389,7 +389,9 @@ class MainWindow(QMainWindow):
         """Find the key of the active provider; without one, start the offline demo."""
         self.finish_build()
         self.warmup = self._spawn(self._prewarm())
-        await self.switcher.use(self.switcher.provider, at_start=True)
+        # The saved choice, not the reopened last chat's target (which the header shows).
+        saved = self.switcher.provider_by_id(self.settings.active_provider)
+        await self.switcher.use(saved or self.switcher.provider, at_start=True)
 
     async def _prewarm(self) -> None:
         """Import the request path and build TLS contexts in a worker thread: work the first
@@ -523,11 +525,14 @@ class MainWindow(QMainWindow):
         return self.new_chat()
 
     def _open_last_chat(self) -> None:
-        """At start, the conversation used last (a new chat when the history is empty)."""
+        """At start, the conversation used last (a new chat when the history is empty); the
+        list learns when each stored one last changed, for its date headings."""
         store = self.history.store
-        stored = store.list_conversations(limit=50) if store is not None else []
+        stored = store.list_conversations() if store is not None else []
+        keys = {cid: key for key, cid in self.history.cid_of_key.items()}
+        self.conversations.set_dates({keys[c.id]: c.updated for c in stored if c.id in keys})
         latest = max(stored, key=lambda c: (c.updated, c.id), default=None)
-        key = None if latest is None else self.history.key_of(latest.id)
+        key = None if latest is None else keys.get(latest.id)
         if key is None:
             self.new_chat()
             return
