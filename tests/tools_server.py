@@ -2,8 +2,8 @@
 
 Run over stdio (`python tests/tools_server.py`) or streamable HTTP
 (`python tests/tools_server.py --http PORT`). Tools: `add`, `read_note`, `slow` (sleeps),
-`fail` (raises), `crash` (exits the process at once). `--exit-at-start` exits before serving,
-`--silent-start` never answers (a server that hangs while starting).
+`fail` (raises), `pid`, `crash` (exits the process at once). `--exit-at-start` exits before
+serving, `--silent-start` never answers (a server that hangs while starting).
 """
 
 from __future__ import annotations
@@ -48,6 +48,12 @@ async def slow(seconds: float) -> str:
 def fail(reason: str) -> str:
     """Always fails with `reason`."""
     raise ToolError(reason)
+
+
+@server.tool()
+def pid() -> str:
+    """The server's process id (to check it is gone after closing)."""
+    return str(os.getpid())
 
 
 @server.tool()

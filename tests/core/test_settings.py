@@ -305,3 +305,55 @@ def test_a_profile_names_its_api_and_how_it_resumes() -> None:
     with pytest.raises(SettingsError) as bad:
         parse_settings(data)
     assert bad.value.field == "providers[0].api"
+
+
+MCP_FILE = """# my tools
+theme = "dark"
+
+[mcp.servers.notes]  # the notes server
+command = "python"  # keep me
+args = ["notes.py"]
+env = { NOTES_TOKEN = "${keychain:notes}" }
+
+[mcp.servers.web]
+url = "https://mcp.example.com/mcp"
+headers = { Authorization = "Bearer ${env:WEB_TOKEN}" }
+timeout = 20
+"""
+
+
+def test_mcp_servers_are_read_and_saved_with_comments_kept() -> None:
+    from streamdesk.core.tools import McpServerConfig
+
+    path = settings_path()
+    path.write_text(MCP_FILE, encoding="utf-8")
+    loaded = load_settings()
+    assert loaded.warning is None
+    notes, web = loaded.settings.mcp_servers
+    assert (notes.name, notes.command, notes.args) == ("notes", "python", ("notes.py",))
+    assert web.headers == {"Authorization": "Bearer ${env:WEB_TOKEN}"} and web.call_timeout == 20
+    settings = loaded.settings
+    settings.mcp_servers = [notes, McpServerConfig("calc", "uvx", ("calc-mcp",))]
+    save_settings(settings)
+    text = path.read_text(encoding="utf-8")
+    assert "# the notes server" in text and "# keep me" in text and "[mcp.servers.web]" not in text
+    assert load_settings().settings.mcp_servers == settings.mcp_servers
+    settings.mcp_servers = []
+    save_settings(settings)
+    assert "mcp" not in path.read_text(encoding="utf-8").replace("# my tools", "")
+
+
+def test_an_mcp_secret_written_out_is_refused_in_the_file() -> None:
+    from streamdesk.core.tools import McpServerConfig
+
+    leaky = McpServerConfig("web", url="https://h/mcp", headers={"Authorization": "Bearer sk-1"})
+    with pytest.raises(SettingsError) as caught:
+        save_settings(Settings(mcp_servers=[leaky]))
+    assert caught.value.field == "mcp.servers.web.headers.Authorization"
+    assert not settings_path().exists()
+
+
+def test_a_bad_mcp_server_names_its_field() -> None:
+    settings_path().write_text('[mcp.servers.x]\nargs = ["a"]\n', encoding="utf-8")
+    loaded = load_settings()
+    assert loaded.warning is not None and "mcp.servers.x" in loaded.warning

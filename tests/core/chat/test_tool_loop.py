@@ -10,6 +10,7 @@ import contextlib
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -37,7 +38,7 @@ from streamdesk.core.store.history import HistoryStore
 from streamdesk.core.tools import McpServerConfig, ToolHub
 
 SERVER = str(Path(__file__).resolve().parents[2] / "tools_server.py")
-CALLS = {
+CALLS: dict[str, dict[str, Any]] = {
     "add": {"a": 2, "b": 3},
     "read_note": {"name": "motto"},
     "fail": {"reason": "the disk is on fire"},
@@ -105,7 +106,7 @@ async def test_an_approved_call_runs_and_its_result_goes_back_to_the_model(
     second = chat.bodies[1]["messages"]
     assert second[-2]["tool_calls"][0]["function"]["name"] == "add"
     assert second[-1] == {"role": "tool", "tool_call_id": "call_1", "content": "5"}
-    assert {t["function"]["name"] for t in chat.bodies[0]["tools"]} == set(CALLS)
+    assert set(CALLS) <= {t["function"]["name"] for t in chat.bodies[0]["tools"]}
     assert reply.completion_tokens == 10, "both requests' tokens count"
 
 

@@ -137,3 +137,48 @@ def test_markdown_export_structure_cannot_clash_with_headings_in_replies(
     assert sections[2].lstrip().startswith("**Assistant**")
     assert "## Step 1" in sections[2] and "## Assistant" in sections[2]
     assert "## " not in sections[1]
+
+
+ROUNDS = [
+    {
+        "at": 14,
+        "calls": [
+            {"id": "c1", "name": "add", "arguments": {"a": 2}, "arguments_text": "", "error": ""}
+        ],
+        "results": [
+            {
+                "call_id": "c1",
+                "name": "add",
+                "server": "calc",
+                "content": "```\n# not a heading\n```",
+                "outcome": "ok",
+                "duration": 0.25,
+            }
+        ],
+    }
+]
+
+
+def test_tool_rounds_round_trip_and_show_between_the_text(store: HistoryStore) -> None:
+    cid = store.create_conversation(title="Tools")
+    store.add_message(cid, "user", "add please")
+    store.add_message(cid, "assistant", "Let me check.\nIt is 2.", tool_rounds=ROUNDS)
+    data = store.export_json(cid)
+    assert data["messages"][1]["tool_rounds"] == ROUNDS
+    again = store.import_json(data)
+    assert store.messages(again)[1].tool_rounds == tuple(ROUNDS)
+    markdown = store.export_markdown(cid)
+    before, after = markdown.index("Let me check."), markdown.index("It is 2.")
+    block = markdown[before:after]
+    assert "> **Tool call** `add` on calc" in block and "> **Result** (ok, 0.25 s)" in block
+    assert "> ````" in block, "a fence longer than the tool's own keeps its output quoted"
+    assert "\n# not a heading" not in markdown
+
+
+def test_import_refuses_a_tool_round_that_is_not_one(store: HistoryStore) -> None:
+    cid = store.create_conversation(title="Tools")
+    store.add_message(cid, "assistant", "x", tool_rounds=ROUNDS)
+    data = store.export_json(cid)
+    data["messages"][0]["tool_rounds"] = [{"calls": "nope"}]
+    with pytest.raises(HistoryImportError, match="tool round"):
+        store.import_json(data)

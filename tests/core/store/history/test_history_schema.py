@@ -73,3 +73,21 @@ def test_database_and_data_dir_are_private(tmp_path: Path, monkeypatch: pytest.M
         assert stat.S_IMODE(db.stat().st_mode) == 0o600
     finally:
         os.umask(old)
+
+
+def test_v5_database_opens_and_its_replies_have_no_tool_rounds(tmp_path: Path) -> None:
+    path = tmp_path / "v5.sqlite3"
+    conn = schema.connect(path)
+    assert schema.migrate(conn, target=5) == 5
+    conn.execute("INSERT INTO conversations (title, created, updated) VALUES ('old', 1, 1)")
+    conn.execute(
+        "INSERT INTO messages (conversation_id, group_id, role, content, created)"
+        " VALUES (1, 1, 'assistant', 'before tools existed', 1)"
+    )
+    conn.close()
+    with HistoryStore(path) as s:
+        (message,) = s.messages(1)
+        assert message.content == "before tools existed" and message.tool_rounds == ()
+        rounds = [{"at": 3, "calls": [{"id": "c", "name": "add"}], "results": []}]
+        s.update_message(message.id, tool_rounds=rounds)
+        assert s.get_message(message.id).tool_rounds == tuple(rounds)

@@ -129,8 +129,8 @@ def _content_with_tools(m: StoredMessage) -> list[str]:
         results = {x.get("call_id"): x for x in r.get("results") or () if isinstance(x, Mapping)}
         for call in r.get("calls") or ():
             if isinstance(call, Mapping):
-                quoted = _tool_block(call, results.get(call.get("id")))
-                out += ["> " + line if line else ">" for line in quoted]
+                quoted = "\n".join(_tool_block(call, results.get(call.get("id"))))
+                out += ["> " + line if line else ">" for line in quoted.split("\n")]
                 out.append("")
         start = max(start, at)
     out.append(m.content[start:].strip("\n") if m.tool_rounds else m.content)
