@@ -367,7 +367,9 @@ def test_a_stop_reason_with_tool_calls_reads_as_tool_calls_and_length_stays() ->
         "tool_calls"
     )
     cut = run(tool_delta(fn(0, "c", "f", '{"a')), chunk({}, finish="length"), "[DONE]")
-    assert cut[-1] == Done("length") and "not valid JSON" in cut[-2].error  # type: ignore[union-attr]
+    call = cut[-2]
+    assert isinstance(call, ToolCall) and "not valid JSON" in call.error
+    assert cut[-1] == Done("length")
 
 
 def test_the_legacy_function_call_delta_is_one_call() -> None:

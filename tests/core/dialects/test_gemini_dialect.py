@@ -248,6 +248,7 @@ CALL_STREAM = (data(FIRST) + data(CALLS)).encode()
 def test_function_call_parts_are_whole_calls_in_any_chunking(wire: Feed, cuts: list[int]) -> None:
     events = wire(GeminiInterpreter(), CALL_STREAM, cuts)
     add_delta, add, note_delta, note = events[1:5]
+    assert isinstance(add, ToolCall) and isinstance(note_delta, ToolCallDelta)
     assert add_delta == ToolCallDelta(0, "", "add", '{"a": 2, "b": 3}')  # no id sent
     assert add == ToolCall(0, add.call_id, "add", {"a": 2, "b": 3}, '{"a": 2, "b": 3}', "", "sig1")
     assert add.call_id.startswith("sd-") and add.call_id.endswith("-0")  # made, from responseId
