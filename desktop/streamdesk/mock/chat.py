@@ -102,12 +102,14 @@ def plan_chat(
     explicit_scenario: str | None,
     defaults: Defaults,
     thinking: bool = False,
+    variant: int = 0,
 ) -> Chat:
     """Validate a chat-completions body and decide the reply; raises ChatRejected.
 
     When the last message is the assistant's (a partial reply sent as its prefix), the reply is
     the rest of the prompt's reply after that many characters, as a real server continues it.
-    `thinking`: the request asked for reasoning (a native API's thinking option).
+    `thinking`: the request asked for reasoning (a native API's thinking option). `variant`:
+    which take of the prompt's reply to give (see `ReplyVariants`).
     """
     model = body.get("model")
     messages = body.get("messages")
@@ -131,7 +133,7 @@ def plan_chat(
     limit = body.get("max_completion_tokens", body.get("max_tokens"))
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
         raise ChatRejected("'max_tokens' must be a positive integer.")
-    content = reply_for(prompt, pace.tokens)
+    content = reply_for(prompt, pace.tokens, variant)
     last = messages[-1] if messages else {}
     if last.get("role") == "assistant":  # a partial reply sent as the prefix: continue it
         content = _after(content, len(_text(last.get("content"))))
@@ -151,7 +153,7 @@ def plan_chat(
         model=name,
         scenario=scenario,
         prompt=prompt,
-        reasoning=reasoning_for(prompt) if thinking else [],
+        reasoning=reasoning_for(prompt, variant) if thinking else [],
         content=content,
         finish_reason=finish,
         prompt_tokens=sum(count_tokens(_text(m.get("content"))) for m in messages),

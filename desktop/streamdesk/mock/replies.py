@@ -1,88 +1,49 @@
-"""Deterministic, realistic Markdown replies, cut into LLM-like tokens.
+"""The offline demo's replies: realistic Markdown chosen from the prompt, cut into LLM-like tokens.
 
-The same prompt always gives the same reply (the random generator is seeded from a SHA-256 of
-the prompt), so tests can compare what a client received with `reply_for(prompt)`. Replies hold
-what a renderer must cope with: headings, emphasis, inline code, links, bullet and numbered lists,
-a table, fenced code in several languages, and multi-byte characters (é, 中, an emoji) early on,
-so a split UTF-8 character can be provoked even in short replies.
+A prompt's words pick a topic from a small library (`reply_texts`) by keyword score; a prompt
+that matches none gets a general answer that names its subject. A topic has several takes:
+`variant` picks one, so a server can give another take when the same request comes again
+(Regenerate), while `reply_for(prompt)` stays the same for every caller. Replies hold what a
+renderer must cope with (headings, emphasis, inline code, links, lists, tables, fenced code),
+and the streaming reply has multi-byte characters (é, 中, an emoji) in its first lines, so a
+split UTF-8 character can be provoked even in a short reply.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import random
 import re
-from collections.abc import Iterator
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from streamdesk.mock.reply_texts import FALLBACK, TOPICS, Topic
 
 MAX_TOKENS = 100_000
 """Longest reply the mock will stream."""
 
+CHARS_PER_TOKEN = 4
+"""The usual rule of thumb for English text, as the client estimates prompts."""
+
+MIN_SCORE = 3
+"""A topic needs this keyword score to answer; below it the general answer does."""
+
 _PIECE = re.compile(r"\n+| ?[A-Za-z]+| ?\d{1,3}| ?[^\sA-Za-z\d]| +|\s")
-
-_TOPICS = (
-    "streaming responses",
-    "connection pooling",
-    "backpressure",
-    "retry budgets",
-    "token buckets",
-    "incremental rendering",
-    "event loops",
-    "server-sent events",
-    "WebSocket framing",
-    "cache invalidation",
+_WORD = re.compile(r"\w[\w'-]*")
+_LEAD = re.compile(
+    r"^(?:(?:please|pls|hey|hi|ok|okay|so)\b[,!]?\s*)*"
+    r"(?:(?:can|could|would|will)\s+you\s+)?(?:please\s+)?"
+    r"(?:explain|describe|define|summari[sz]e|compare|"
+    r"tell\s+me(?:\s+(?:a|an|some)\s+\w+)?(?:\s+about)?|"
+    r"what(?:'s|\s+is|\s+are)|who(?:'s|\s+is|\s+are)|"
+    r"how\s+(?:do|does|can|should|would)\s+(?:i|you|we|one)|how\s+to|"
+    r"why\s+(?:do|does|is|are)|write(?:\s+me)?|give\s+me|show\s+me|"
+    r"teach\s+me(?:\s+about)?|help\s+me(?:\s+with)?|talk\s+about|"
+    r"i\s+(?:want|would\s+like)\s+to\s+know(?:\s+about)?)\s+",
+    re.IGNORECASE,
 )
-_EMOJI = ("🚀", "🧪", "🧭", "📦", "💡", "🔍")  # all outside the BMP: 4 UTF-8 bytes
-_NOUNS = (
-    "request",
-    "stream",
-    "buffer",
-    "socket",
-    "parser",
-    "client",
-    "server",
-    "timeout",
-    "handler",
-    "decoder",
-    "payload",
-    "session",
-    "queue",
-    "renderer",
-    "transport",
-)
-_VERBS = ("reads", "writes", "flushes", "parses", "retries", "yields", "batches", "drops")
-_ADJS = ("small", "incremental", "bounded", "lazy", "explicit", "idempotent", "predictable")
-_IDENTS = ("read_chunk", "max_retries", "flush()", "asyncio.Queue", "Retry-After", "decode")
-_LINKS = (
-    ("the spec", "https://html.spec.whatwg.org/multipage/server-sent-events.html"),
-    ("RFC 6455", "https://www.rfc-editor.org/rfc/rfc6455"),
-    ("the docs", "https://docs.python.org/3/library/asyncio.html"),
-)
-
-_CODE = {
-    "python": (
-        "async def consume(stream):\n"
-        "    total = 0\n"
-        "    async for chunk in stream:\n"
-        "        total += len(chunk)\n"
-        '        print(f"{total} bytes so far")\n'
-        "    return total\n"
-    ),
-    "javascript": (
-        "const res = await fetch(url, { method: 'POST', body });\n"
-        "const reader = res.body.getReader();\n"
-        "for (;;) {\n"
-        "  const { done, value } = await reader.read();\n"
-        "  if (done) break;\n"
-        "  console.log(new TextDecoder().decode(value));\n"
-        "}\n"
-    ),
-    "bash": (
-        "curl -N http://127.0.0.1:8765/v1/chat/completions \\\n"
-        "  -H 'Content-Type: application/json' \\\n"
-        '  -d \'{"model": "gpt-4.1", "stream": true}\'\n'
-    ),
-}
+_ARTICLE = re.compile(r"^(?:a|an|the)\s+", re.IGNORECASE)
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>#|~])")
+_SUBJECT_CHARS = 60
 
 
 def tokenize(text: str) -> list[str]:
@@ -98,144 +59,169 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
-_COUNTED: dict[bytes, int] = {}  # digest of a long text -> its token count
-_COUNTED_MAX = 4096
-_COUNT_DIRECTLY = 256  # shorter texts are cheaper to count than to hash
-
-
 def count_tokens(text: str) -> int:
-    """The token count the mock reports in `usage`.
+    """The prompt token count the mock reports in `usage`: an estimate, one token per
+    `CHARS_PER_TOKEN` characters, rounded up.
 
-    Long texts are counted once: every request of a conversation repeats all its earlier
-    messages, and the in-process mock (offline demo) runs on the window's event loop, so
-    recounting them made each send cost O(conversation): +1.5 ms of loop lag per 2,000-token
-    reply (measured). A 16-byte digest is the key, so the cache holds no message text.
+    The in-process mock (offline demo) runs on the window's event loop and every request
+    repeats the whole conversation, so the count must not read the text: `len` of a str costs
+    the same for 10 characters as for 2 MB.
     """
-    if len(text) < _COUNT_DIRECTLY:
-        return len(tokenize(text))
-    key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-    count = _COUNTED.get(key)
-    if count is None:
-        if len(_COUNTED) >= _COUNTED_MAX:
-            _COUNTED.clear()
-        count = _COUNTED[key] = len(tokenize(text))
-    return count
+    return -(-len(text) // CHARS_PER_TOKEN)
 
 
-def _rng(prompt: str, salt: str) -> random.Random:
-    digest = hashlib.sha256(f"{salt}\0{prompt}".encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
+# -- choosing a reply ---------------------------------------------------------------------
 
 
-def _sentence(rng: random.Random) -> str:
-    words = [rng.choice(_NOUNS) for _ in range(rng.randint(4, 9))]
-    words.insert(1, rng.choice(_VERBS))
-    style = rng.randint(0, 5)
-    k = rng.randrange(2, len(words))
-    if style == 0:
-        words[k] = f"**{words[k]}**"
-    elif style == 1:
-        words[k] = f"*{rng.choice(_ADJS)}*"
-    elif style == 2:
-        words[k] = f"`{rng.choice(_IDENTS)}`"
-    elif style == 3:
-        label, url = rng.choice(_LINKS)
-        words[k] = f"[{label}]({url})"
-    text = " ".join(words)
-    return f"The {text}{rng.choice(('.', '.', ', and that matters.', '!'))}"
-
-
-def _paragraph(rng: random.Random) -> str:
-    return " ".join(_sentence(rng) for _ in range(rng.randint(2, 4))) + "\n\n"
-
-
-def _bullets(rng: random.Random, numbered: bool) -> str:
-    lines = []
-    for i in range(rng.randint(3, 5)):
-        mark = f"{i + 1}." if numbered else "-"
-        lines.append(f"{mark} **{rng.choice(_NOUNS).title()}**: {_sentence(rng)}")
-    return "\n".join(lines) + "\n\n"
-
-
-def _table(rng: random.Random) -> str:
-    rows = ["| Setting | Default | Effect |", "|---|---:|---|"]
-    for _ in range(rng.randint(3, 4)):
-        noun = rng.choice(_NOUNS)
-        rows.append(f"| `{noun}_limit` | {rng.randint(1, 500)} | {rng.choice(_ADJS)} {noun} |")
-    return "\n".join(rows) + "\n\n"
-
-
-def _code(rng: random.Random) -> str:
-    lang = rng.choice((*_CODE, "json"))
-    if lang == "json":
-        noun, retries, timeout = rng.choice(_NOUNS), rng.randint(0, 5), rng.randint(1, 60)
-        body = f'{{\n  "{noun}": {{ "retries": {retries}, "timeout": {timeout} }}\n}}\n'
-    else:
-        body = _CODE[lang]
-    return f"```{lang}\n{body}```\n\n"
-
-
-def _blocks(rng: random.Random) -> Iterator[str]:
-    """An endless Markdown document: an intro, then sections of varied blocks."""
-    topic = rng.choice(_TOPICS)
-    label, url = rng.choice(_LINKS)
-    yield f"## {rng.choice(_EMOJI)} {topic.capitalize()}, explained\n\n"
-    yield (
-        f"Here is a naïve take on {topic} first, then a better one — a café-sized example "
-        f"(中文读者也适用) with **{rng.choice(_NOUNS)}**, `{rng.choice(_IDENTS)}` and "
-        f"[{label}]({url}).\n\n"
+def _score(topic: Topic, words: frozenset[str], phrase: str) -> int:
+    if not all(group & words for group in topic.needs):
+        return 0
+    return sum(
+        weight
+        for keyword, weight in topic.keywords.items()
+        if (f" {keyword} " in phrase if " " in keyword else keyword in words)
     )
-    section = 0
-    while True:
-        section += 1
-        yield f"### {section}. {rng.choice(_ADJS).capitalize()} {rng.choice(_NOUNS)}s\n\n"
-        yield _paragraph(rng)
-        yield _bullets(rng, numbered=section % 2 == 0)
-        if section % 2 == 1:
-            yield _table(rng)
-        yield _code(rng)
-        yield _paragraph(rng) if section % 2 == 1 else f"> **Note:** {_sentence(rng)}\n\n"
 
 
-@functools.lru_cache(maxsize=64)
-def _reply(prompt: str, tokens: int | None) -> tuple[str, ...]:
-    rng = _rng(prompt, "reply")
-    target = rng.randint(280, 500) if tokens is None else min(max(tokens, 0), MAX_TOKENS)
-    out: list[str] = []
-    has_code = False
-    for block in _blocks(rng):
-        out.extend(tokenize(block))
-        has_code = has_code or block.startswith("```")
-        if len(out) >= target and has_code and not block.startswith("#"):
-            break
-    if tokens is not None:
-        del out[target:]
-    elif out and out[-1].startswith("\n"):
-        out[-1] = "\n"
-    return tuple(out)
+def topic_for(prompt: str) -> Topic:
+    """The library topic with the highest keyword score (the first listed wins a tie), or the
+    general answer when none reaches `MIN_SCORE`."""
+    found = _WORD.findall(prompt.lower())
+    words, phrase = frozenset(found), f" {' '.join(found)} "
+    best, best_score = FALLBACK, MIN_SCORE - 1
+    for topic in TOPICS:
+        score = _score(topic, words, phrase)
+        if score > best_score:
+            best, best_score = topic, score
+    return best
 
 
-def reply_for(prompt: str, tokens: int | None = None) -> list[str]:
-    """The tokens the server streams for this prompt.
-
-    With `tokens=None` the reply is 300-600 tokens and ends at a block boundary; with a number it
-    is exactly that many tokens (capped at 100,000), a prefix of any longer reply.
-    """
-    return list(_reply(prompt, tokens))
+def _first_line(prompt: str) -> str:
+    line = " ".join(prompt.strip().split("\n", 1)[0].split())
+    return line if len(line) <= _SUBJECT_CHARS else line[:_SUBJECT_CHARS].rsplit(" ", 1)[0] + "…"
 
 
-@functools.lru_cache(maxsize=64)
-def _reasoning(prompt: str) -> tuple[str, ...]:
-    rng = _rng(prompt, "reasoning")
-    topic = rng.choice(_TOPICS)
-    text = (
-        f"Okay, the user wants to know about {topic}. Let me think about what matters most. "
-        + " ".join(_sentence(rng) for _ in range(rng.randint(2, 4)))
-        + " I should give an overview, then a code example and a table."
+def subject_of(prompt: str) -> str:
+    """What the prompt is about, in a few words: its first line without the question's lead-in
+    ("Explain", "What is a", "How do I") or end punctuation, Markdown characters escaped."""
+    line = _ARTICLE.sub("", _LEAD.sub("", _first_line(prompt))).strip(" ?!.,;:")
+    line = re.sub(r"[,\s]+please$", "", line, flags=re.IGNORECASE)
+    if not line.strip("…"):
+        return "your question"
+    if len(line) > 1 and line[0].isupper() and line[1].islower():
+        line = line[0].lower() + line[1:]  # "Kill me softly" reads "kill me softly" mid-sentence
+    return _MARKDOWN.sub(r"\\\1", line)
+
+
+def _fill(text: str, subject: str) -> str:
+    return text.replace("{subject}", subject).replace(
+        "{Subject}", subject[:1].upper() + subject[1:]
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _tokens_of(text: str) -> tuple[str, ...]:
     return tuple(tokenize(text))
 
 
-def reasoning_for(prompt: str) -> list[str]:
-    """The `reasoning_content` tokens streamed before the reply when reasoning is on."""
-    return list(_reasoning(prompt))
+def _sections(first: Topic) -> list[str]:
+    """Every take of every topic, starting after `first`'s first take: what a long reply
+    continues with."""
+    takes = [take for topic in TOPICS for take in topic.takes]
+    start = takes.index(first.takes[0]) + 1 if first is not FALLBACK else 0
+    return takes[start:] + takes[:start]
+
+
+@functools.lru_cache(maxsize=64)
+def _reply(prompt: str, tokens: int | None, variant: int) -> tuple[str, ...]:
+    topic = topic_for(prompt)
+    subject = subject_of(prompt)
+    if tokens is None:
+        take = topic.takes[variant % len(topic.takes)]
+        return _tokens_of(_fill(take, subject).rstrip("\n") + "\n")
+    target = min(max(tokens, 0), MAX_TOKENS)
+    out = list(_tokens_of(_fill(topic.takes[0], subject).rstrip("\n") + "\n\n"))
+    sections = _sections(topic)
+    k = 0
+    while len(out) < target:
+        out.extend(_tokens_of(sections[k % len(sections)].rstrip("\n") + "\n\n"))
+        k += 1
+    del out[target:]
+    return tuple(out)
+
+
+def reply_for(prompt: str, tokens: int | None = None, variant: int = 0) -> list[str]:
+    """The tokens the server streams for this prompt.
+
+    With `tokens=None` the reply is one take of the prompt's topic (`variant` picks which,
+    wrapping around), ending in one newline. With a number it is exactly that many tokens
+    (capped at `MAX_TOKENS`): the first take, then further sections of the library, repeated
+    as needed; a requested length is a fixture (tests, benchmarks), so it ignores `variant` and
+    is a prefix of any longer reply for the same prompt.
+    """
+    return list(_reply(prompt, tokens, variant))
+
+
+@functools.lru_cache(maxsize=64)
+def _reasoning(prompt: str, variant: int) -> tuple[str, ...]:
+    topic = topic_for(prompt)
+    subject = subject_of(prompt)
+    text = f"The user wrote “{_first_line(prompt)}”. " + _fill(topic.reasoning, subject)
+    if variant % len(topic.takes):
+        text += " They asked again, so this time I'll come at it from a different angle."
+    return tuple(tokenize(text))
+
+
+def reasoning_for(prompt: str, variant: int = 0) -> list[str]:
+    """The `reasoning_content` tokens streamed before the reply (`variant`'s) when reasoning
+    is on."""
+    return list(_reasoning(prompt, variant))
+
+
+# -- another take on Regenerate -----------------------------------------------------------
+
+RequestKey = tuple[str, int, str]
+
+
+class ReplyVariants:
+    """Which take a server gives a request: 0 the first time, 1 when the same request comes
+    again (Regenerate sends the same messages), then 2, … wrapping around the topic's takes.
+
+    A request is the same when it goes to the same route with the same number of messages and
+    the same last user message; a continuation (the partial reply sent as the assistant's
+    prefix) counts as its request, so it continues the take it was cut from. Only a reply that
+    was given whole moves the count on: a failed or cut attempt is asked again as it was.
+    With `vary` False every request gets take 0, the same as `reply_for(prompt)`.
+    """
+
+    MAX_KEYS = 10_000  # a long-running server forgets old requests rather than grow
+
+    def __init__(self, vary: bool) -> None:
+        self.vary = vary
+        self._given: dict[RequestKey, int] = {}
+
+    @staticmethod
+    def key(route: str, messages: object) -> RequestKey:
+        """The request's identity: route, messages before any assistant prefix, last prompt."""
+        if not isinstance(messages, Sequence):
+            return (route, 0, "")
+        asked: Sequence[Any] = messages
+        if asked and isinstance(asked[-1], Mapping) and asked[-1].get("role") == "assistant":
+            asked = asked[:-1]
+        last = next(
+            (m for m in reversed(asked) if isinstance(m, Mapping) and m.get("role") == "user"),
+            None,
+        )
+        return (route, len(asked), repr(last.get("content")) if last is not None else "")
+
+    def current(self, key: RequestKey) -> int:
+        """The take this request gets now."""
+        return self._given.get(key, 0)
+
+    def given(self, key: RequestKey) -> None:
+        """The request's reply went out whole: the same request next time gets the next take."""
+        if not self.vary:
+            return
+        if key not in self._given and len(self._given) >= self.MAX_KEYS:
+            self._given.clear()
+        self._given[key] = self._given.get(key, 0) + 1

@@ -20,10 +20,12 @@ from streamdesk.mock.chat import Chat, ChatRejected, Defaults, parse_body, pick_
 from streamdesk.mock.dialect import CHAT, Dialect
 from streamdesk.mock.gemini import GEMINI, gemini_models
 from streamdesk.mock.http import BadRequest, HttpConnection, Request
+from streamdesk.mock.replies import ReplyVariants
 from streamdesk.mock.responses import RESPONSES
 from streamdesk.mock.scenarios import (
     FLAKY,
     HTTP_ERRORS,
+    MID_STREAM_FAULTS,
     ONCE,
     HttpError,
     bad_request,
@@ -68,6 +70,7 @@ class MockServer:
         reply_tokens: int | None = None,
         api_key: str | None = None,
         models: tuple[str, ...] = MODELS,
+        vary_replies: bool = False,
     ) -> None:
         self.host = host
         self.port = port
@@ -76,6 +79,9 @@ class MockServer:
         self.defaults = Defaults(tokens_per_second, first_token_delay, reply_tokens)
         self.requests: list[RecordedRequest] = []
         self._flaky_seen: set[tuple[str, str]] = set()
+        # with vary_replies (the offline demo), Regenerate (the same request again) gets
+        # another take of the reply; tests compare with reply_for(prompt) and leave it off
+        self.variants = ReplyVariants(vary_replies)
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -256,8 +262,10 @@ class MockServer:
         self._record(request, scenario, raw if ws else None)
         if not ws and not self._authorized(request):
             return unauthorized()
+        asked = self.variants.key(request.path, body.get("messages"))
+        variant = self.variants.current(asked)
         try:
-            chat = plan_chat(body, request.headers, explicit, self.defaults, thinking)
+            chat = plan_chat(body, request.headers, explicit, self.defaults, thinking, variant)
         except ChatRejected as exc:
             return exc.error
         if chat.scenario in HTTP_ERRORS:
@@ -271,7 +279,9 @@ class MockServer:
             key = (chat.scenario, request.headers.get("x-mock-flaky-id", chat.prompt))
             first = key not in self._flaky_seen
             self._flaky_seen.add(key)
-            return dataclasses.replace(chat, scenario=ONCE[chat.scenario] if first else "ok")
+            chat = dataclasses.replace(chat, scenario=ONCE[chat.scenario] if first else "ok")
+        if chat.scenario not in MID_STREAM_FAULTS:
+            self.variants.given(asked)
         return chat
 
     async def _reply(

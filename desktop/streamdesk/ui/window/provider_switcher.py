@@ -161,7 +161,7 @@ class ProviderSwitcher(QObject):
         if self.mock is None:
             from streamdesk.mock.server import MockServer
 
-            server = MockServer(**self._mock_options)
+            server = MockServer(**{"vary_replies": True, **self._mock_options})
             await server.start()
             self.mock = server
         from streamdesk.core.providers import mock_provider
