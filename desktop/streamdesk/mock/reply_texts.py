@@ -12,6 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+def weights(spec: str) -> dict[str, int]:
+    """ "stream:3, what can you do:6" as {"stream": 3, "what can you do": 6}."""
+    pairs = (item.rsplit(":", 1) for item in spec.split(", "))
+    return {word: int(weight) for word, weight in pairs}
+
+
 @dataclass(frozen=True, slots=True)
 class Topic:
     name: str
@@ -23,23 +29,11 @@ class Topic:
 
 STREAMING = Topic(
     name="streaming",
-    keywords={
-        "stream": 3,
-        "streaming": 4,
-        "streamed": 3,
-        "streams": 3,
-        "token": 2,
-        "tokens": 2,
-        "incremental": 2,
-        "incrementally": 2,
-        "chunk": 2,
-        "chunks": 2,
-        "ttft": 3,
-        "backpressure": 2,
-        "latency": 1,
-        "realtime": 1,
-        "live": 1,
-    },
+    keywords=weights(
+        "stream:3, streaming:4, streamed:3, streams:3, token:2, tokens:2, incremental:2, "
+        "incrementally:2, chunk:2, chunks:2, ttft:3, backpressure:2, latency:1, realtime:1, "
+        "live:1"
+    ),
     reasoning=(
         "The question is about streaming replies. The useful part is what happens between the "
         "model and the screen: why a reply is sent piece by piece, how the pieces travel, and "
@@ -119,18 +113,10 @@ connection open.
 
 SSE = Topic(
     name="sse",
-    keywords={
-        "sse": 6,
-        "server-sent": 6,
-        "eventsource": 6,
-        "event-stream": 6,
-        "events": 2,
-        "event": 1,
-        "server": 1,
-        "sent": 1,
-        "push": 1,
-        "last-event-id": 4,
-    },
+    keywords=weights(
+        "sse:6, server-sent:6, eventsource:6, event-stream:6, events:2, event:1, server:1, "
+        "sent:1, push:1, last-event-id:4"
+    ),
     reasoning=(
         "They want server-sent events explained. I should start from what SSE is — one long "
         "HTTP response carrying text events — then show the wire format, because it is small "
@@ -226,24 +212,11 @@ stream this way.
 
 SSE_VS_WEBSOCKET = Topic(
     name="sse-vs-websocket",
-    keywords={
-        "vs": 4,
-        "versus": 4,
-        "compare": 3,
-        "comparison": 3,
-        "difference": 3,
-        "differences": 3,
-        "or": 1,
-        "which": 1,
-        "choose": 2,
-        "better": 2,
-        "between": 2,
-        "sse": 4,
-        "server-sent": 4,
-        "eventsource": 4,
-        "websocket": 4,
-        "websockets": 4,
-    },
+    keywords=weights(
+        "vs:4, versus:4, compare:3, comparison:3, difference:3, differences:3, or:1, which:1, "
+        "choose:2, better:2, between:2, sse:4, server-sent:4, eventsource:4, websocket:4, "
+        "websockets:4"
+    ),
     needs=(
         frozenset({"sse", "server-sent", "eventsource", "event-stream"}),
         frozenset({"websocket", "websockets", "ws"}),
@@ -313,22 +286,10 @@ nothing to say mid-reply.
 
 WEBSOCKET = Topic(
     name="websocket",
-    keywords={
-        "websocket": 6,
-        "websockets": 6,
-        "ws": 4,
-        "wss": 4,
-        "socket": 3,
-        "sockets": 3,
-        "upgrade": 2,
-        "frame": 2,
-        "frames": 2,
-        "duplex": 3,
-        "ping": 1,
-        "pong": 1,
-        "rfc": 1,
-        "6455": 4,
-    },
+    keywords=weights(
+        "websocket:6, websockets:6, ws:4, wss:4, socket:3, sockets:3, upgrade:2, frame:2, "
+        "frames:2, duplex:3, ping:1, pong:1, rfc:1, 6455:4"
+    ),
     reasoning=(
         "The user asks about WebSockets. I'll explain the upgrade handshake first, since that is "
         "where a WebSocket starts, then frames and close codes. A Python client with the "
@@ -411,25 +372,11 @@ then TCP closes. A connection that just vanishes (no close frame) is a network f
 
 PYTHON = Topic(
     name="python",
-    keywords={
-        "python": 6,
-        "py": 3,
-        "code": 2,
-        "script": 3,
-        "function": 3,
-        "functions": 3,
-        "example": 1,
-        "snippet": 3,
-        "dataclass": 4,
-        "class": 2,
-        "program": 2,
-        "pathlib": 4,
-        "list": 1,
-        "dict": 2,
-        "comprehension": 4,
-        "typing": 3,
-        "decorator": 4,
-    },
+    keywords=weights(
+        "python:6, py:3, code:2, script:3, function:3, functions:3, example:1, snippet:3, "
+        "dataclass:4, class:2, program:2, pathlib:4, list:1, dict:2, comprehension:4, "
+        "typing:3, decorator:4"
+    ),
     reasoning=(
         "They want Python. A working example is the heart of the answer, so I'll write a short, "
         "complete script with type hints and explain the few lines that matter. Then a couple of "
@@ -533,26 +480,11 @@ Try `python words.py *.md -n 20`, then add a `--min-length` option as an exercis
 
 ASYNCIO = Topic(
     name="asyncio",
-    keywords={
-        "asyncio": 8,
-        "async": 5,
-        "await": 5,
-        "coroutine": 5,
-        "coroutines": 5,
-        "concurrency": 3,
-        "concurrent": 3,
-        "gather": 4,
-        "taskgroup": 5,
-        "loop": 2,
-        "tasks": 2,
-        "task": 1,
-        "queue": 2,
-        "nonblocking": 3,
-        "non-blocking": 3,
-        "backpressure": 4,
-        "producer": 3,
-        "consumer": 3,
-    },
+    keywords=weights(
+        "asyncio:8, async:5, await:5, coroutine:5, coroutines:5, concurrency:3, concurrent:3, "
+        "gather:4, taskgroup:5, loop:2, tasks:2, task:1, queue:2, nonblocking:3, "
+        "non-blocking:3, backpressure:4, producer:3, consumer:3"
+    ),
     reasoning=(
         "The question is about asyncio. The mental model matters more than the API: one thread, "
         "an event loop, coroutines that pause at `await`. I'll show a concrete example that runs "
@@ -644,24 +576,10 @@ processes for CPU-heavy work.
 
 TABLES = Topic(
     name="table",
-    keywords={
-        "table": 6,
-        "tables": 6,
-        "compare": 2,
-        "comparison": 2,
-        "protocol": 3,
-        "protocols": 4,
-        "api": 1,
-        "apis": 2,
-        "model": 2,
-        "models": 3,
-        "llm": 2,
-        "llms": 2,
-        "transport": 2,
-        "transports": 2,
-        "overview": 1,
-        "matrix": 3,
-    },
+    keywords=weights(
+        "table:6, tables:6, compare:2, comparison:2, protocol:3, protocols:4, api:1, apis:2, "
+        "model:2, models:3, llm:2, llms:2, transport:2, transports:2, overview:1, matrix:3"
+    ),
     reasoning=(
         "A comparison that is best read as a table. I'll pick columns a reader actually decides "
         "on, keep cells short, and add a sentence or two after the table on how to choose."
@@ -708,20 +626,10 @@ line elsewhere.
 
 POEM = Topic(
     name="poem",
-    keywords={
-        "poem": 8,
-        "poems": 8,
-        "poetry": 8,
-        "verse": 6,
-        "verses": 6,
-        "haiku": 8,
-        "rhyme": 6,
-        "sonnet": 8,
-        "limerick": 8,
-        "lyrics": 5,
-        "stanza": 6,
-        "poet": 5,
-    },
+    keywords=weights(
+        "poem:8, poems:8, poetry:8, verse:6, verses:6, haiku:8, rhyme:6, sonnet:8, limerick:8, "
+        "lyrics:5, stanza:6, poet:5"
+    ),
     reasoning=(
         "A poem. Short lines, one per verse line, a clear image and a turn at the end. I'll keep "
         "it small and let the rhythm carry it rather than explaining anything."
@@ -783,25 +691,11 @@ that keeps a thousand tasks well fed.
 
 HOW_TO = Topic(
     name="how-to",
-    keywords={
-        "setup": 4,
-        "set": 1,
-        "install": 4,
-        "installing": 4,
-        "venv": 6,
-        "virtualenv": 6,
-        "pip": 5,
-        "uv": 4,
-        "project": 3,
-        "environment": 3,
-        "dependencies": 4,
-        "packaging": 4,
-        "pyproject": 6,
-        "steps": 2,
-        "start": 1,
-        "started": 1,
-        "new": 1,
-    },
+    keywords=weights(
+        "setup:4, set:1, install:4, installing:4, venv:6, virtualenv:6, pip:5, uv:4, "
+        "project:3, environment:3, dependencies:4, packaging:4, pyproject:6, steps:2, start:1, "
+        "started:1, new:1"
+    ),
     reasoning=(
         "A how-to. The reader wants steps they can follow in order, with the exact commands, "
         "and a note on what to do when a step fails. Numbered steps, each with one command."
@@ -862,27 +756,11 @@ the environment, installs packages and runs your code.
 
 JSON_HTTP = Topic(
     name="json-http",
-    keywords={
-        "json": 6,
-        "http": 5,
-        "https": 3,
-        "rest": 4,
-        "request": 2,
-        "requests": 2,
-        "response": 2,
-        "status": 2,
-        "header": 2,
-        "headers": 3,
-        "curl": 5,
-        "endpoint": 3,
-        "get": 1,
-        "post": 2,
-        "payload": 2,
-        "body": 1,
-        "404": 4,
-        "500": 3,
-        "429": 4,
-    },
+    keywords=weights(
+        "json:6, http:5, https:3, rest:4, request:2, requests:2, response:2, status:2, "
+        "header:2, headers:3, curl:5, endpoint:3, get:1, post:2, payload:2, body:1, 404:4, "
+        "500:3, 429:4"
+    ),
     reasoning=(
         "This is about HTTP and JSON basics. I'll show a real request and response so the parts "
         "have names — method, path, headers, body, status — then the status codes a client "
@@ -968,25 +846,11 @@ text = json.dumps(data, ensure_ascii=False, indent=2)  # and back
 
 GREETING = Topic(
     name="greeting",
-    keywords={
-        "hello": 6,
-        "hi": 6,
-        "hey": 6,
-        "hallo": 6,
-        "bonjour": 6,
-        "greetings": 6,
-        "help": 3,
-        "demo": 4,
-        "offline": 4,
-        "streamdesk": 5,
-        "capabilities": 4,
-        "what can you do": 6,
-        "who are you": 6,
-        "what are you": 6,
-        "what is this": 6,
-        "how does this work": 6,
-        "getting started": 4,
-    },
+    keywords=weights(
+        "hello:6, hi:6, hey:6, hallo:6, bonjour:6, greetings:6, help:3, demo:4, offline:4, "
+        "streamdesk:5, capabilities:4, what can you do:6, who are you:6, what are you:6, "
+        "what is this:6, how does this work:6, getting started:4"
+    ),
     reasoning=(
         "A greeting, or a question about what this is. I should say plainly that this is the "
         "offline demo: replies come from a mock server on this computer, not from a model. Then "
