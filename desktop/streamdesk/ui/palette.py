@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from PySide6 import QtCore
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, QRect, Signal
-from PySide6.QtGui import QFocusEvent, QKeyEvent, QPainter, QPalette
+from PySide6.QtGui import QColor, QFocusEvent, QKeyEvent, QPainter, QPalette
 from PySide6.QtWidgets import (
     QFrame,
+    QGraphicsDropShadowEffect,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -69,7 +70,8 @@ class _RowDelegate(QStyledItemDelegate):
         entry = index.data(_ENTRY_ROLE)
         if not isinstance(entry, PaletteEntry):
             return
-        note = " · ".join(p for p in (entry.detail, entry.kind) if p)
+        kind = "" if entry.kind == "Action" else entry.kind  # actions show their shortcut
+        note = " · ".join(p for p in (entry.detail, kind) if p)
         rect: QRect = option.rect.adjusted(0, 0, -12, 0)
         painter.save()
         painter.setPen(option.palette.color(QPalette.ColorRole.PlaceholderText))
@@ -86,6 +88,11 @@ class CommandPalette(QFrame):
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
         self.setObjectName("palette")
+        shadow = QGraphicsDropShadowEffect(self)
+        shadow.setBlurRadius(28)
+        shadow.setOffset(0, 6)
+        shadow.setColor(QColor(0, 0, 0, 90))
+        self.setGraphicsEffect(shadow)
         self.field = QLineEdit(self)
         self.field.setPlaceholderText("Type a command, a chat or a model…")
         self.list = QListWidget(self)

@@ -270,3 +270,14 @@ def test_the_sidebar_groups_conversations_under_date_headings(qtbot: QtBot) -> N
     assert "Yesterday" not in [sidebar.list.item(r).text() for r in range(sidebar.list.count())]
     heading = sidebar.list.item(0)
     assert not heading.flags() & Qt.ItemFlag.ItemIsSelectable
+
+
+@pytest.mark.asyncio
+async def test_the_prompt_box_uses_the_transcript_s_font_size(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as window:
+        view = window.current_session().view
+        assert window.prompt.font().pointSize() == view.font().pointSize()
+        settings = window.settings
+        settings.font_size = 14
+        window.settings_ui.apply(settings)
+        assert window.prompt.font().pointSize() == view.font().pointSize() == 14

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from streamdesk.ui.theme import colors
 
-PROMPT_FONT_PX = 15  # the transcript's body size (LOOK.md): what is typed reads like what is read
-
 
 def _tint(hex_colour: str, alpha: float) -> str:
     """`hex_colour` at `alpha` opacity, as a style-sheet rgba()."""
@@ -56,7 +54,7 @@ def chrome_style(dark: bool) -> str:
         padding: 12px 8px 3px 8px; }}
     QFrame#composer {{ background: {c["base"]}; border: none; }}
     PromptBox {{ border: 1px solid {border}; border-radius: 12px; padding: 6px 8px;
-        background: {c["base"]}; font-size: {PROMPT_FONT_PX}px; }}
+        background: {c["base"]}; }}
     PromptBox:focus {{ border-color: {_tint(accent, 0.7)}; }}
     QToolButton#sendButton, QToolButton#stopButton {{ border: none; border-radius: 16px;
         background: {accent}; padding: 6px; }}
@@ -66,8 +64,8 @@ def chrome_style(dark: bool) -> str:
     QScrollArea#welcome, QWidget#welcomePage {{ background: {c["base"]}; border: none; }}
     QLabel#welcomeTitle {{ font-size: 26px; font-weight: 600; }}
     QLabel#welcomeAbout {{ font-size: 15px; color: {muted}; }}
-    QWidget#welcomeSource {{ background: {_tint(badge, 0.08)};
-        border: 1px solid {_tint(badge, 0.30)}; border-radius: 10px; }}
+    QWidget#welcomeSource {{ background: {c["alt"]}; border: 1px solid {border};
+        border-left: 3px solid {badge}; border-radius: 10px; }}
     QLabel#welcomeSourceTitle {{ font-weight: 600; font-size: 14px; color: {badge}; }}
     QLabel#welcomeSourceText {{ font-size: 13px; }}
     QLabel#welcomeSection {{ font-size: 13px; color: {muted}; font-weight: 600; }}
@@ -87,4 +85,13 @@ def chrome_style(dark: bool) -> str:
     QFrame#palette QListWidget {{ border: none; background: transparent; outline: none; }}
     QFrame#palette QListWidget::item {{ padding: 6px 10px; border-radius: 6px; }}
     QFrame#palette QListWidget::item:selected {{ background: {soft}; color: {c["text"]}; }}
+    QFrame#palette QScrollBar:vertical, QFrame#sidebar QScrollBar:vertical {{ width: 8px;
+        background: transparent; margin: 2px; border: none; }}
+    QFrame#palette QScrollBar::handle:vertical, QFrame#sidebar QScrollBar::handle:vertical {{
+        background: {_tint(c["text"], 0.25)}; border-radius: 3px; min-height: 24px; }}
+    QFrame#palette QScrollBar::add-line, QFrame#palette QScrollBar::sub-line,
+    QFrame#sidebar QScrollBar::add-line, QFrame#sidebar QScrollBar::sub-line {{ height: 0; }}
+    QFrame#palette QScrollBar::add-page, QFrame#palette QScrollBar::sub-page,
+    QFrame#sidebar QScrollBar::add-page, QFrame#sidebar QScrollBar::sub-page {{
+        background: transparent; }}
     """

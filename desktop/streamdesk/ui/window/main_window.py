@@ -244,6 +244,7 @@ class MainWindow(QMainWindow):
 
         self.menus.fill(self.settings.theme)
         self.menus.add_scenarios()
+        self.prompt.set_point_size(self.settings.font_size)  # the transcript's body size
         for part in (self.header, self.composer, self.conversations):
             part.add_icons()
         self.welcome = WelcomePage(self.content)
@@ -302,6 +303,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.switcher.set_providers(settings)
         self.set_theme(settings.theme)
+        self.prompt.set_point_size(settings.font_size)
 
     def _remember_protocol(self, protocol: str) -> None:
         self.settings.protocol = protocol

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from PySide6 import QtCore
 from PySide6.QtCore import QSize, Signal
-from PySide6.QtGui import QFontMetrics, QKeyEvent
+from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import QPlainTextEdit, QSizePolicy, QWidget
 
 
@@ -52,6 +52,13 @@ class PromptBox(QPlainTextEdit):
             return
         text = self.take_text()
         self.submitted.emit(text)
+
+    def set_point_size(self, points: int) -> None:
+        """The transcript's body size: what is typed reads like what is read."""
+        font = QFont(self.font())
+        font.setPointSize(points)
+        self.setFont(font)
+        self._fit()
 
     def take_text(self) -> str:
         """The prompt to send (stripped), clearing the box and remembering it."""
