@@ -61,7 +61,7 @@ import json
 
 import httpx
 
-with httpx.stream("POST", url, json=body, headers=headers, timeout=None) as response:
+with httpx.stream("POST", url, json=body, timeout=None) as response:
     for line in response.iter_lines():
         if not line.startswith("data: ") or line == "data: [DONE]":
             continue
@@ -455,7 +455,7 @@ def count_words(paths: list[Path]) -> Counter[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Count the most common words.")
+    parser = argparse.ArgumentParser(description="Count common words.")
     parser.add_argument("files", nargs="+", type=Path)
     parser.add_argument("-n", "--top", type=int, default=10)
     args = parser.parse_args()
@@ -513,7 +513,7 @@ async def main(urls: list[str]) -> None:
     async with httpx.AsyncClient() as client:
         async with asyncio.timeout(10):
             async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(fetch(client, url)) for url in urls]
+                tasks = [group.create_task(fetch(client, u)) for u in urls]
     for url, task in zip(urls, tasks):
         print(f"{task.result():>8} bytes  {url}")
 
@@ -549,7 +549,7 @@ async def producer(queue: asyncio.Queue[int], count: int) -> None:
 
 async def consumer(queue: asyncio.Queue[int]) -> None:
     while (item := await queue.get()) != -1:
-        await asyncio.sleep(random.uniform(0.01, 0.05))  # pretend to work
+        await asyncio.sleep(random.uniform(0.01, 0.05))  # the work
         print(f"handled {item}")
 
 
@@ -802,7 +802,9 @@ Content-Type: application/json
 ### Try it
 
 ```bash
-curl -s https://httpbin.org/post -H 'Content-Type: application/json' -d '{"hello": "world"}'
+curl -s https://httpbin.org/post \\
+  -H 'Content-Type: application/json' \\
+  -d '{"hello": "world"}'
 ```
 """,
         """## JSON in five rules
