@@ -7,17 +7,15 @@ each fault must reach them as their own error (or a stream without its terminal 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import anthropic
 import httpx2
 import openai
 import pytest
-import pytest_asyncio
-from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
+from tests.mock.sdks import Clients
 from tests.mock.wire import PROMPT, chat_body, raw_post
 
 from streamdesk.mock import MockServer, reasoning_for, reply_for
@@ -40,28 +38,6 @@ class Received:
     stop: str | None = None  # the dialect's stop reason; None without the terminal event
     usage: dict[str, int | None] = field(default_factory=dict)
     events: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Clients:
-    anthropic: anthropic.AsyncAnthropic
-    gemini: genai.Client
-    openai: openai.AsyncOpenAI
-
-
-@pytest_asyncio.fixture
-async def clients(server: MockServer) -> AsyncIterator[Clients]:
-    base = f"http://127.0.0.1:{server.port}"
-    gemini_options = types.HttpOptions(base_url=base, api_version="v1beta")
-    both = Clients(
-        anthropic.AsyncAnthropic(base_url=base, api_key="x", max_retries=0),
-        genai.Client(api_key="x", http_options=gemini_options),
-        openai.AsyncOpenAI(base_url=f"{base}/v1", api_key="x", max_retries=0),
-    )
-    yield both
-    await both.anthropic.close()
-    await both.gemini.aio.aclose()
-    await both.openai.close()
 
 
 async def via_anthropic(

@@ -32,6 +32,19 @@ Endpoints (all on the same port):
 Every dialect carries the same reply, pacing and fault scenarios, each fault in its own shape
 (a dialect's stream without its terminal event is a cut or a truncation).
 
+Tools (``mock.tools``): a request that offers tools (chat ``tools``, Anthropic ``tools`` with
+``input_schema``, Gemini ``functionDeclarations``, Responses function ``tools``) whose last user
+prompt names one as a word gets a streamed call of each named tool instead of text, arguments
+built from the tool's JSON Schema (numbers and quoted text from the prompt) in fragments:
+chat ``delta.tool_calls`` with ``finish_reason: "tool_calls"``, Anthropic ``tool_use`` blocks
+with ``input_json_delta`` and ``stop_reason: "tool_use"``, Gemini ``functionCall`` parts (whole
+``args``, no id), Responses ``function_call`` items with
+``response.function_call_arguments.delta``/``.done``, and WebSocket
+``{"type": "tool_call.delta", "index", "id", "name", "arguments"}`` frames (id and name in a
+call's first frame) before ``completion.done`` with ``"tool_calls"``. A conversation that ends
+with tool results gets text quoting each result once ("The add tool returned: 5."), an error
+result as a failure, a denied one as not run.
+
 Replies are deterministic Markdown (same last user message, same reply: ``reply_for(prompt)``),
 300-600 tokens by default. ``max_tokens`` (or ``max_completion_tokens``) caps the reply
 (``finish_reason: "length"``); reasoning tokens, streamed first when the last user message is

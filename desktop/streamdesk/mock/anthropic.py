@@ -5,12 +5,17 @@ A stream is `message_start`, `ping`, then per content block `content_block_start
 `text_delta` for the text block) and `content_block_stop`; then `message_delta` with the stop
 reason and output tokens, and `message_stop`, the terminal event. A `ping` also comes every
 `PING_EVERY` tokens. A mid-stream error is `event: error` with an `overloaded_error`.
+
+Tool calls (see `mock.tools`) take the text block's place: one `tool_use` block per call whose
+input streams as `input_json_delta`s, and the stop reason `tool_use`. Requests may offer `tools`
+(`input_schema`) and carry `tool_use` and `tool_result` blocks.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,9 +23,10 @@ from streamdesk.mock.chat import Chat, ChatRejected
 from streamdesk.mock.dialect import Dialect
 from streamdesk.mock.scenarios import HttpError
 from streamdesk.mock.sse import SseFaults, SseReply, sse_event
+from streamdesk.mock.tools import MockCall
 
 PING_EVERY = 100
-STOP_REASONS = {"stop": "end_turn", "length": "max_tokens"}
+STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use"}
 ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -50,8 +56,56 @@ def translate(body: Mapping[str, Any], path_model: str | None) -> tuple[dict[str
     head = [{"role": "system", "content": system}] if system else []
     thinking = body.get("thinking")
     wants = isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
-    chat = {"model": body.get("model"), "messages": [*head, *messages]}
+    chat = {"model": body.get("model"), "messages": [*head, *_chat_messages(messages)]}
+    tools = body.get("tools")
+    if isinstance(tools, list):
+        chat["tools"] = [_chat_tool(tool) for tool in tools if isinstance(tool, dict)]
     return {**chat, "max_tokens": body["max_tokens"]}, wants
+
+
+def _chat_tool(tool: dict[str, Any]) -> dict[str, object]:
+    function = {"name": tool.get("name"), "parameters": tool.get("input_schema")}
+    return {"type": "function", "function": {**function, "description": tool.get("description")}}
+
+
+def _chat_messages(messages: list[Any]) -> list[Any]:
+    """Messages whose content blocks hold tool use in the chat-completions shape: `tool_use`
+    blocks as the assistant's `tool_calls`, `tool_result` blocks as `tool` messages."""
+    out: list[Any] = []
+    for message in messages:
+        blocks = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(blocks, list):
+            out.append(message)
+            continue
+        kinds = {b.get("type") for b in blocks if isinstance(b, dict)}
+        texts = [b for b in blocks if isinstance(b, dict) and b.get("type") == "text"]
+        if "tool_use" in kinds:
+            calls = [
+                {
+                    "id": b.get("id"),
+                    "type": "function",
+                    "function": {"name": b.get("name"), "arguments": json.dumps(b.get("input"))},
+                }
+                for b in blocks
+                if isinstance(b, dict) and b.get("type") == "tool_use"
+            ]
+            out.append({"role": "assistant", "content": texts, "tool_calls": calls})
+        elif "tool_result" in kinds:
+            out += [
+                {
+                    "role": "tool",
+                    "tool_call_id": b.get("tool_use_id"),
+                    "content": b.get("content"),
+                    "is_error": b.get("is_error") is True,
+                }
+                for b in blocks
+                if isinstance(b, dict) and b.get("type") == "tool_result"
+            ]
+            if texts:
+                out.append({"role": "user", "content": texts})
+        else:
+            out.append(message)
+    return out
 
 
 def error_body(error: HttpError) -> dict[str, object]:
@@ -100,7 +154,12 @@ def stream(chat: Chat) -> SseReply:
     start = {"type": "message_start", "message": _message(chat, mid)}
     prelude = [sse_event("message_start", start)]
     text_index = 1 if chat.reasoning else 0
-    opening = [_block_start(text_index, {"type": "text", "text": ""})]
+    if chat.tool_calls:  # tool_use blocks, each with its own start and stop, instead of text
+        opening, body, closing = [], _tool_use_events(chat, text_index), []
+    else:
+        opening = [_block_start(text_index, {"type": "text", "text": ""})]
+        body = [_delta(text_index, {"type": "text_delta", "text": t}) for t in chat.content]
+        closing = [_stop(text_index)]
     events: list[str] = []
     if chat.reasoning:
         prelude.append(_block_start(0, {"type": "thinking", "thinking": "", "signature": ""}))
@@ -111,7 +170,7 @@ def stream(chat: Chat) -> SseReply:
         prelude.extend(opening)
         opening = []
     prelude.append(PING)
-    events += [_delta(text_index, {"type": "text_delta", "text": t}) for t in chat.content]
+    events += body
     first_text = len(chat.reasoning)
     if opening and first_text < len(events):  # the thinking block ends as the text begins
         events[first_text] = "\n\n".join([*opening, events[first_text]])
@@ -125,13 +184,31 @@ def stream(chat: Chat) -> SseReply:
     }
     trailer = [
         *opening,
-        _stop(text_index),
+        *closing,
         sse_event("message_delta", message_delta),
         sse_event("message_stop", {"type": "message_stop"}),
     ]
     bad = 'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "oops'  # noqa: E501
     faults = SseFaults(bad_json=bad, error=OVERLOADED)
     return SseReply(mid, prelude, events, trailer, faults, head=[("request-id", f"req_{mid}")])
+
+
+def _tool_use(call: MockCall, streaming: bool) -> dict[str, object]:
+    arguments = {} if streaming else call.arguments
+    return {"type": "tool_use", "id": f"toolu_{call.suffix}", "name": call.name, "input": arguments}
+
+
+def _tool_use_events(chat: Chat, first_index: int) -> list[str]:
+    """Each call as a `tool_use` block: its start, its input in `input_json_delta`s, its stop."""
+    events = []
+    for index, call in enumerate(chat.tool_calls, first_index):
+        events.append(_block_start(index, _tool_use(call, streaming=True)))
+        events += [
+            _delta(index, {"type": "input_json_delta", "partial_json": piece})
+            for piece in call.fragments
+        ]
+        events.append(_stop(index))
+    return events
 
 
 def whole(chat: Chat) -> dict[str, object]:
@@ -141,7 +218,10 @@ def whole(chat: Chat) -> dict[str, object]:
     if chat.reasoning:
         thinking = "".join(chat.reasoning)
         content.append({"type": "thinking", "thinking": thinking, "signature": _signature(chat)})
-    content.append({"type": "text", "text": "".join(chat.content)})
+    if chat.tool_calls:
+        content += [_tool_use(call, streaming=False) for call in chat.tool_calls]
+    else:
+        content.append({"type": "text", "text": "".join(chat.content)})
     usage = {"input_tokens": chat.prompt_tokens, "output_tokens": chat.completion_tokens}
     stop = STOP_REASONS[chat.finish_reason]
     return {**message, "content": content, "stop_reason": stop, "usage": usage}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from streamdesk.mock.replies import count_tokens, reasoning_for, reply_for
@@ -17,6 +17,7 @@ from streamdesk.mock.scenarios import (
     pace_from,
     split_model,
 )
+from streamdesk.mock.tools import MockCall, with_tools
 
 
 class ChatRejected(Exception):
@@ -45,10 +46,15 @@ class Chat:
     prompt_tokens: int
     include_usage: bool
     pace: Pace
+    tool_calls: list[MockCall] = field(default_factory=list)  # instead of text, when asked
 
     @property
     def completion_tokens(self) -> int:
-        return len(self.reasoning) + len(self.content)
+        return len(self.reasoning) + len(self.content) + self.tool_call_tokens
+
+    @property
+    def tool_call_tokens(self) -> int:
+        return sum(len(call.fragments) for call in self.tool_calls)
 
     def usage(self) -> dict[str, int]:
         return {
@@ -149,7 +155,7 @@ def plan_chat(
         or "r1" in lowered
     )
     options = body.get("stream_options")
-    return Chat(
+    chat = Chat(
         model=name,
         scenario=scenario,
         prompt=prompt,
@@ -160,3 +166,4 @@ def plan_chat(
         include_usage=isinstance(options, dict) and options.get("include_usage") is True,
         pace=pace,
     )
+    return with_tools(chat, body)

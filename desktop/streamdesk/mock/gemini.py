@@ -5,6 +5,10 @@ reasoning as parts with `"thought": true` first. The last chunk carries `finishR
 MAX_TOKENS) and `usageMetadata`; the stream has no other end marker. Errors are Google's error
 JSON (`{"error": {"code", "message", "status"}}`), also as a data line mid-stream.
 `:generateContent` answers the whole reply as one such object.
+
+Tool calls (see `mock.tools`) are `functionCall` parts with their whole `args` and no id, one
+chunk per call, and finish with STOP as Gemini does. Requests may offer `functionDeclarations`
+(`parameters` or `parametersJsonSchema`) and carry `functionCall` and `functionResponse` parts.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from streamdesk.mock.chat import Chat, ChatRejected
 from streamdesk.mock.dialect import Dialect
 from streamdesk.mock.scenarios import STREAM_ERROR, HttpError
 from streamdesk.mock.sse import SseFaults, SseReply
+from streamdesk.mock.tools import MockCall
 
-FINISH_REASONS = {"stop": "STOP", "length": "MAX_TOKENS"}
+FINISH_REASONS = {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP"}
 STATUSES = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
@@ -53,14 +58,22 @@ def translate(body: Mapping[str, Any], path_model: str | None) -> tuple[dict[str
     contents = body.get("contents")
     if not isinstance(contents, list) or not all(isinstance(c, dict) for c in contents):
         raise ChatRejected("contents: a list of Content objects is required")
-    messages = [
-        {"role": ROLES.get(c.get("role", "user"), "user"), "content": _parts_text(c)}
-        for c in contents
-    ]
+    messages = [message for c in contents for message in _chat_messages(c)]
     system = body.get("systemInstruction")
     if system is not None:
         messages.insert(0, {"role": "system", "content": _parts_text(system)})
     chat: dict[str, Any] = {"model": path_model, "messages": messages}
+    tools = body.get("tools")
+    if isinstance(tools, list):
+        chat["tools"] = [
+            _chat_tool(declaration)
+            for tool in tools
+            if isinstance(tool, dict)
+            for declaration in tool.get("functionDeclarations")
+            or tool.get("function_declarations")
+            or ()
+            if isinstance(declaration, dict)
+        ]
     config = body.get("generationConfig")
     config = config if isinstance(config, dict) else {}
     if "maxOutputTokens" in config:
@@ -72,6 +85,71 @@ def translate(body: Mapping[str, Any], path_model: str | None) -> tuple[dict[str
         thinking.get("include_thoughts"),
     )
     return chat, wants
+
+
+def _chat_tool(declaration: dict[str, Any]) -> dict[str, object]:
+    schema: object = next(
+        (
+            declaration[key]
+            for key in ("parametersJsonSchema", "parameters_json_schema", "parameters")
+            if isinstance(declaration.get(key), dict)
+        ),
+        {},
+    )
+    function = {"name": declaration.get("name"), "parameters": _lower_types(schema)}
+    return {"type": "function", "function": function}
+
+
+def _lower_types(schema: object) -> object:
+    """A Gemini `Schema` as JSON Schema: its types are upper case (`OBJECT`, `INTEGER`)."""
+    if isinstance(schema, list):
+        return [_lower_types(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    lowered = {key: _lower_types(value) for key, value in schema.items()}
+    kind = lowered.get("type")
+    if isinstance(kind, str):
+        lowered["type"] = kind.lower()
+    return lowered
+
+
+def _chat_messages(content: dict[str, Any]) -> list[dict[str, Any]]:
+    """A Content as chat messages: `functionCall` parts as the assistant's `tool_calls`,
+    `functionResponse` parts as `tool` messages (an `error` response is an error result)."""
+    role = ROLES.get(content.get("role", "user"), "user")
+    parts = content.get("parts")
+    parts = [p for p in parts if isinstance(p, dict)] if isinstance(parts, list) else []
+    calls = [p["functionCall"] for p in parts if isinstance(p.get("functionCall"), dict)]
+    responses = [
+        p["functionResponse"] for p in parts if isinstance(p.get("functionResponse"), dict)
+    ]
+    if calls:
+        tool_calls = [
+            {
+                "id": call.get("id") or call.get("name"),
+                "type": "function",
+                "function": {"name": call.get("name"), "arguments": _dumps(call.get("args") or {})},
+            }
+            for call in calls
+        ]
+        return [{"role": "assistant", "content": _parts_text(content), "tool_calls": tool_calls}]
+    if responses:
+        return [_tool_message(response) for response in responses]
+    return [{"role": role, "content": _parts_text(content)}]
+
+
+def _tool_message(response: dict[str, Any]) -> dict[str, Any]:
+    result = response.get("response")
+    result = result if isinstance(result, dict) else {"output": result}
+    failed = "error" in result and "output" not in result
+    said = result.get("error" if failed else "output", result)
+    return {
+        "role": "tool",
+        "tool_call_id": response.get("id") or response.get("name"),
+        "name": response.get("name"),
+        "content": said if isinstance(said, str) else _dumps(said),
+        "is_error": failed,
+    }
 
 
 def error_body(error: HttpError) -> dict[str, object]:
@@ -89,7 +167,7 @@ def error_body(error: HttpError) -> dict[str, object]:
 def _usage(chat: Chat) -> dict[str, int]:
     usage = {
         "promptTokenCount": chat.prompt_tokens,
-        "candidatesTokenCount": len(chat.content),
+        "candidatesTokenCount": len(chat.content) + chat.tool_call_tokens,
         "totalTokenCount": chat.prompt_tokens + chat.completion_tokens,
     }
     if chat.reasoning:
@@ -120,6 +198,7 @@ def stream(chat: Chat) -> SseReply:
 
     events = [chunk({"text": t, "thought": True}) for t in chat.reasoning]
     events += [chunk({"text": t}) for t in chat.content]
+    events += [chunk(_function_call(call)) for call in chat.tool_calls]
     trailer = ["data: " + _dumps(_response(chat, rid, [{"text": ""}], last=True))]
     faults = SseFaults(
         bad_json='data: {"candidates": [{"content": {"parts": [{"text": "oops',
@@ -133,8 +212,15 @@ def whole(chat: Chat) -> dict[str, object]:
     parts: list[dict[str, object]] = []
     if chat.reasoning:
         parts.append({"text": "".join(chat.reasoning), "thought": True})
-    parts.append({"text": "".join(chat.content)})
+    if chat.tool_calls:
+        parts += [_function_call(call) for call in chat.tool_calls]
+    else:
+        parts.append({"text": "".join(chat.content)})
     return _response(chat, f"mock-gemini-{next(_ids)}", parts, last=True)
+
+
+def _function_call(call: MockCall) -> dict[str, object]:
+    return {"functionCall": {"name": call.name, "args": call.arguments}}
 
 
 def gemini_models(models: tuple[str, ...]) -> dict[str, object]:

@@ -6,6 +6,11 @@ summary streams as `response.reasoning_summary_text.delta`; then the message ite
 token, the `...done` events, and `response.completed` (or `response.incomplete` when
 `max_output_tokens` cut the reply) with usage, the terminal event. Every event has a
 `sequence_number`. A mid-stream failure is an `error` event followed by `response.failed`.
+
+Tool calls (see `mock.tools`) take the message item's place: one `function_call` item per call,
+`response.output_item.added`, its arguments in `response.function_call_arguments.delta`s, then
+`….done` and `response.output_item.done`. Requests may offer function `tools` and carry
+`function_call` and `function_call_output` input items.
 """
 
 from __future__ import annotations
@@ -19,21 +24,37 @@ from streamdesk.mock.chat import Chat, ChatRejected
 from streamdesk.mock.dialect import Dialect
 from streamdesk.mock.scenarios import FAULT_AFTER, STREAM_ERROR, HttpError
 from streamdesk.mock.sse import SseFaults, SseReply, sse_event
+from streamdesk.mock.tools import MockCall
 
 _ids = itertools.count(1)
 
 
 def _input_messages(items: Any) -> list[dict[str, Any]]:
-    """`input` as chat messages: a string is one user message; other item types are skipped."""
+    """`input` as chat messages: a string is one user message; `function_call` items are the
+    assistant's tool calls, `function_call_output` items tool results; other types are skipped."""
     if isinstance(items, str):
         return [{"role": "user", "content": items}]
     if not isinstance(items, list):
         raise ChatRejected("input: a string or a list of input items is required")
-    return [
-        {"role": item["role"], "content": item.get("content", "")}
-        for item in items
-        if isinstance(item, dict) and item.get("type", "message") == "message" and "role" in item
-    ]
+    messages: list[dict[str, Any]] = []
+    for item in items:
+        kind = item.get("type", "message") if isinstance(item, dict) else None
+        if kind == "message" and "role" in item:
+            messages.append({"role": item["role"], "content": item.get("content", "")})
+        elif kind == "function_call":
+            call = {"name": item.get("name"), "arguments": item.get("arguments")}
+            tool_call = {"id": item.get("call_id"), "type": "function", "function": call}
+            last = messages[-1] if messages else {}
+            if last.get("role") == "assistant":
+                last.setdefault("tool_calls", []).append(tool_call)
+            else:
+                messages.append({"role": "assistant", "content": "", "tool_calls": [tool_call]})
+        elif kind == "function_call_output":
+            output = item.get("output")
+            messages.append(
+                {"role": "tool", "tool_call_id": item.get("call_id"), "content": output}
+            )
+    return messages
 
 
 def translate(body: Mapping[str, Any], path_model: str | None) -> tuple[dict[str, Any], bool]:
@@ -43,6 +64,13 @@ def translate(body: Mapping[str, Any], path_model: str | None) -> tuple[dict[str
     if isinstance(instructions, str) and instructions:
         messages.insert(0, {"role": "system", "content": instructions})
     chat: dict[str, Any] = {"model": body.get("model"), "messages": messages}
+    tools = body.get("tools")
+    if isinstance(tools, list):
+        chat["tools"] = [
+            {"type": "function", "function": tool}
+            for tool in tools
+            if isinstance(tool, dict) and tool.get("type") == "function"
+        ]
     if body.get("max_output_tokens") is not None:
         chat["max_tokens"] = body["max_output_tokens"]
     reasoning = body.get("reasoning")
@@ -75,6 +103,9 @@ class _Ids:
         self.reasoning = f"rs_mock{n}"
         self.message = f"msg_mock{n}"
 
+    def function_call(self, call: MockCall) -> str:
+        return f"fc_{call.suffix}"
+
 
 def _reasoning_item(chat: Chat, ids: _Ids, done: bool) -> dict[str, object]:
     summary = [{"type": "summary_text", "text": "".join(chat.reasoning)}] if done else []
@@ -93,6 +124,39 @@ def _message_item(chat: Chat, ids: _Ids, done: bool) -> dict[str, object]:
     }
 
 
+def _function_call_item(call: MockCall, ids: _Ids, done: bool) -> dict[str, object]:
+    return {
+        "id": ids.function_call(call),
+        "type": "function_call",
+        "status": "completed" if done else "in_progress",
+        "call_id": f"call_{call.suffix}",
+        "name": call.name,
+        "arguments": call.arguments_text if done else "",
+    }
+
+
+def _function_call_events(chat: Chat, ids: _Ids, event: _Events, first: int) -> list[str]:
+    """Each call as a `function_call` item: added, its arguments in deltas, done."""
+    events = []
+    for out, call in enumerate(chat.tool_calls, first):
+        where = {"item_id": ids.function_call(call), "output_index": out}
+        added = _function_call_item(call, ids, done=False)
+        events.append(event("response.output_item.added", output_index=out, item=added))
+        events += [
+            event("response.function_call_arguments.delta", **where, delta=piece)
+            for piece in call.fragments
+        ]
+        arguments = call.arguments_text
+        events.append(event("response.function_call_arguments.done", **where, arguments=arguments))
+        item = _function_call_item(call, ids, done=True)
+        events.append(event("response.output_item.done", output_index=out, item=item))
+    return events
+
+
+def _status(chat: Chat) -> str:
+    return "incomplete" if chat.finish_reason == "length" else "completed"
+
+
 def _text_part(text: str) -> dict[str, object]:
     return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
 
@@ -104,7 +168,10 @@ def _response(chat: Chat, ids: _Ids, status: str, created: int) -> dict[str, obj
     if finished:
         if chat.reasoning:
             output.append(_reasoning_item(chat, ids, done=True))
-        output.append(_message_item(chat, ids, done=True))
+        if chat.tool_calls:
+            output += [_function_call_item(call, ids, done=True) for call in chat.tool_calls]
+        else:
+            output.append(_message_item(chat, ids, done=True))
     incomplete = {"reason": "max_output_tokens"} if status == "incomplete" else None
     return {
         "id": ids.response,
@@ -179,29 +246,35 @@ def stream(chat: Chat) -> SseReply:
         ]
     else:
         opening = []
-    message = _message_item(chat, ids, done=False)
-    opening.append(event("response.output_item.added", output_index=out, item=message))
-    opening.append(event("response.content_part.added", **where, part=_text_part("")))
-    texts = [
-        event("response.output_text.delta", **where, delta=t, logprobs=[]) for t in chat.content
-    ]
+    if chat.tool_calls:
+        texts = _function_call_events(chat, ids, event, out)
+    else:
+        message = _message_item(chat, ids, done=False)
+        opening.append(event("response.output_item.added", output_index=out, item=message))
+        opening.append(event("response.content_part.added", **where, part=_text_part("")))
+        texts = [
+            event("response.output_text.delta", **where, delta=t, logprobs=[]) for t in chat.content
+        ]
     if not chat.reasoning:
         prelude += opening
     elif texts:  # the reasoning item ends as the message begins
         texts[0] = "\n\n".join([*opening, texts[0]])
-    else:
+    elif opening:
         events += ["\n\n".join(opening)]
     events += texts
     before_fault = [*prelude, *events[: min(FAULT_AFTER, len(events))]]
     fault_at = sum(p.count("\n\nevent: ") + 1 for p in before_fault)
     text = "".join(chat.content)
-    status = "completed" if chat.finish_reason == "stop" else "incomplete"
-    trailer = [
-        event("response.output_text.done", **where, text=text, logprobs=[]),
-        event("response.content_part.done", **where, part=_text_part(text)),
-        event("response.output_item.done", output_index=out, item=_message_item(chat, ids, True)),
-        event(f"response.{status}", response=_response(chat, ids, status, created)),
-    ]
+    status = _status(chat)
+    trailer = []
+    if not chat.tool_calls:
+        item = _message_item(chat, ids, True)
+        trailer += [
+            event("response.output_text.done", **where, text=text, logprobs=[]),
+            event("response.content_part.done", **where, part=_text_part(text)),
+            event("response.output_item.done", output_index=out, item=item),
+        ]
+    trailer.append(event(f"response.{status}", response=_response(chat, ids, status, created)))
     return SseReply(ids.response, prelude, events, trailer, _faults(chat, ids, created, fault_at))
 
 
@@ -219,7 +292,7 @@ def _faults(chat: Chat, ids: _Ids, created: int, sequence: int) -> SseFaults:
 
 def whole(chat: Chat) -> dict[str, object]:
     """The non-streaming answer: the finished Response object."""
-    status = "completed" if chat.finish_reason == "stop" else "incomplete"
+    status = _status(chat)
     return _response(chat, _Ids(), status, int(time.time()))
 
 

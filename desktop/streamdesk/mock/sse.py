@@ -194,13 +194,47 @@ def chat_reply(chat: Chat) -> SseReply:
     events += [
         _chunk_json(base, f'{{"content":{dumps(t, ensure_ascii=False)}}}') for t in chat.content
     ]
+    events += _tool_call_chunks(base, chat)
     trailer = [_chunk_json(base, "{}", f'"{chat.finish_reason}"')]
     if chat.include_usage:
         usage = json.dumps(chat.usage(), separators=(",", ":"))
         trailer.append(f'data: {base}"choices":[],"usage":{usage}}}')
     trailer.append("data: [DONE]")
-    prelude = [_chunk_json(base, '{"role":"assistant","content":""}')]
+    opening = '{"role":"assistant","content":null}' if chat.tool_calls else None
+    prelude = [_chunk_json(base, opening or '{"role":"assistant","content":""}')]
     return SseReply(cid, prelude, events, trailer, head=[("x-request-id", cid)])
+
+
+def _tool_call_chunks(base: str, chat: Chat) -> list[str]:
+    """Each call as OpenAI streams it: its index, id and name with empty arguments, then one
+    chunk per fragment of the arguments."""
+    chunks = []
+    for index, call in enumerate(chat.tool_calls):
+        function = {"name": call.name, "arguments": ""}
+        start = {"index": index, "id": f"call_{call.suffix}", "type": "function"}
+        chunks.append(_tool_chunk(base, {**start, "function": function}))
+        chunks += [
+            _tool_chunk(base, {"index": index, "function": {"arguments": piece}})
+            for piece in call.fragments
+        ]
+    return chunks
+
+
+def _tool_chunk(base: str, call: dict[str, object]) -> str:
+    delta = {"tool_calls": [call]}
+    return _chunk_json(base, json.dumps(delta, ensure_ascii=False, separators=(",", ":")))
+
+
+def _whole_tool_calls(chat: Chat) -> list[dict[str, object]]:
+    """The calls of a whole chat-completions message."""
+    return [
+        {
+            "id": f"call_{call.suffix}",
+            "type": "function",
+            "function": {"name": call.name, "arguments": call.arguments_text},
+        }
+        for call in chat.tool_calls
+    ]
 
 
 def completion_json(chat: Chat) -> dict[str, object]:
@@ -208,6 +242,9 @@ def completion_json(chat: Chat) -> dict[str, object]:
     message: dict[str, object] = {"role": "assistant", "content": "".join(chat.content)}
     if chat.reasoning:
         message["reasoning_content"] = "".join(chat.reasoning)
+    if chat.tool_calls:
+        message["content"] = None
+        message["tool_calls"] = _whole_tool_calls(chat)
     return {
         "id": f"chatcmpl-mock{next(_ids)}",
         "object": "chat.completion",

@@ -121,11 +121,26 @@ def _frames(chat: Chat) -> tuple[list[str], list[str]]:
     events += [
         f'{{"type":"content.delta","delta":{dumps(t, ensure_ascii=False)}}}' for t in chat.content
     ]
+    events += _tool_call_frames(chat)
     trailer = [
         dumps({"type": "usage", "usage": chat.usage()}),
         dumps({"type": "completion.done", "finish_reason": chat.finish_reason}),
     ]
     return events, trailer
+
+
+def _tool_call_frames(chat: Chat) -> list[str]:
+    """`tool_call.delta` frames: the call's id and name with its first frame, then one frame
+    per fragment of the arguments."""
+    frames = []
+    for index, call in enumerate(chat.tool_calls):
+        start = {"type": "tool_call.delta", "index": index, "id": f"call_{call.suffix}"}
+        frames.append(json.dumps({**start, "name": call.name, "arguments": ""}))
+        frames += [
+            json.dumps({"type": "tool_call.delta", "index": index, "arguments": piece})
+            for piece in call.fragments
+        ]
+    return frames
 
 
 async def _read_loop(
