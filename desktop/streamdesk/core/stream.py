@@ -26,6 +26,7 @@ from streamdesk.core.events import (
     Retrying,
     StreamEvent,
     TextDelta,
+    ToolCallDelta,
 )
 from streamdesk.core.redact import redact_known
 from streamdesk.core.request import ChatRequest, Timeouts
@@ -138,7 +139,7 @@ async def stream_chat(
     the backoff goes on growing from there instead of starting again.
 
     Never raises `StreamError`; `CancelledError` propagates (the caller keeps what it received).
-    Retries only before the first text or reasoning token, so text is never duplicated.
+    Retries only before the first text, reasoning or tool-call delta, so nothing is duplicated.
     One generator layer on purpose: each extra async-generator layer costs about a microsecond
     per token.
     """
@@ -185,9 +186,10 @@ async def stream_chat(
                         dog.expired = None
                         dog.rearm()
                     cls = type(event)
-                    if cls is TextDelta or cls is ReasoningDelta:
-                        token(event.text)  # type: ignore[union-attr]
-                        tokens += 1
+                    if cls is TextDelta or cls is ReasoningDelta or cls is ToolCallDelta:
+                        if cls is not ToolCallDelta:  # a tool call's fragment is not text
+                            token(event.text)  # type: ignore[union-attr]
+                        tokens += 1  # the reply has begun: a retry would repeat it
                         if not dog.started:  # once per attempt: first-token rule -> stall rule
                             dog.started = True
                             dog.rearm()
