@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from tests.core.test_stream import Scripted, collect, err
+from tests.core.test_stream import Scripted, Step, collect, err
 
 from streamdesk.core.events import Done, Failure, FailureKind, ToolCall, ToolCallDelta
 from streamdesk.core.request import Timeouts
@@ -22,7 +22,7 @@ async def test_a_failure_after_a_tool_call_delta_is_not_retried() -> None:
 
 async def test_tool_call_fragments_end_the_first_token_wait() -> None:
     """Fragments keep coming past the first-token deadline: only a stall would fail it."""
-    script = [ToolCallDelta(0, "c", "write", "")]
+    script: list[Step] = [ToolCallDelta(0, "c", "write", "")]
     for _ in range(6):
         script += [0.05, ToolCallDelta(0, "c", "write", "x")]
     call = ToolCall(0, "c", "write", {}, "xxxxxx", error="not JSON")
