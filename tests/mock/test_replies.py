@@ -67,6 +67,8 @@ def test_every_take_is_well_formed_markdown_of_a_few_hundred_words(topic: str, t
     assert body.count("```") % 2 == 0, "every fence is closed"
     assert 80 <= len(tokenize(body)) <= 750 and len(body.split()) <= 400
     assert not re.search(r"\b(\w{3,}) \1\b", body), "no repeated words"
+    code = re.findall(r"```\w*\n(.*?)```", body, re.DOTALL)
+    assert all(len(line) <= 72 for block in code for line in block.splitlines()), "fits the column"
     for row in (line for line in body.splitlines() if line.startswith("|")):
         assert row.count("|") == body.split("\n|", 1)[1].split("\n")[0].count("|") + 1
 

@@ -511,9 +511,8 @@ async def fetch(client: httpx.AsyncClient, url: str) -> int:
 
 async def main(urls: list[str]) -> None:
     async with httpx.AsyncClient() as client:
-        async with asyncio.timeout(10):
-            async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(fetch(client, u)) for u in urls]
+        async with asyncio.timeout(10), asyncio.TaskGroup() as group:
+            tasks = [group.create_task(fetch(client, u)) for u in urls]
     for url, task in zip(urls, tasks):
         print(f"{task.result():>8} bytes  {url}")
 
