@@ -19,7 +19,14 @@ from tests.mock.wire import raw_post
 from websockets.asyncio.client import connect
 
 from streamdesk.core.dialects import dialect
-from streamdesk.core.events import Done, StreamEvent, TextDelta, ToolCall, ToolCallDelta
+from streamdesk.core.events import (
+    Done,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+)
 from streamdesk.core.openai_chunks import ChunkInterpreter
 from streamdesk.core.request import ChatRequest, Message, ToolSpec
 from streamdesk.core.sse import SSEDecoder
@@ -192,18 +199,23 @@ async def test_results_are_quoted_once_and_failures_said_as_such(
     assert events[-1] == Done("stop")
 
 
+@pytest.mark.parametrize("scenario", ["ok", "reasoning", "one-byte"])
 async def test_every_dialect_carries_the_same_calls_and_our_interpreters_read_them(
-    server: MockServer,
+    server: MockServer, scenario: str
 ) -> None:
     request = ChatRequest("gemini-2.5-flash", (Message("user", BOTH),), tools=TOOLS)
     expected = [("add", {"a": 2, "b": 3}), ("read_note", {"title": "shopping list"})]
+    headers = {"X-Mock-Scenario": scenario}
     for api, path in NATIVE_ROUTES:
         native = dialect(api)
-        stream = (await raw_post(server.port, native.request_body(request), path=path)).body
+        body = native.request_body(request)
+        stream = (await raw_post(server.port, body, headers, path=path)).body
         for cuts in ((), range(0, len(stream), 7)):
             events = chunk_events(stream, native.interpreter(), cuts)
             assert calls_of(events) == expected, api
             assert events[-1] == Done("tool_calls"), api
+            thought = any(isinstance(e, ReasoningDelta) for e in events)
+            assert thought == (scenario == "reasoning"), api
         ids = [e.call_id for e in events if isinstance(e, ToolCall)]
         assert len(set(ids)) == 2 and all(ids), api
 
