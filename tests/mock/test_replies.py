@@ -3,6 +3,7 @@ LLM's output, with another take when the same request comes again."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -67,8 +68,13 @@ def test_every_take_is_well_formed_markdown_of_a_few_hundred_words(topic: str, t
     assert body.count("```") % 2 == 0, "every fence is closed"
     assert 80 <= len(tokenize(body)) <= 750 and len(body.split()) <= 400
     assert not re.search(r"\b(\w{3,}) \1\b", body), "no repeated words"
-    code = re.findall(r"```\w*\n(.*?)```", body, re.DOTALL)
-    assert all(len(line) <= 72 for block in code for line in block.splitlines()), "fits the column"
+    code = re.findall(r"```(\w*)\n(.*?)```", body, re.DOTALL)
+    assert all(len(line) <= 72 for _, block in code for line in block.splitlines()), "fits"
+    for language, block in code:
+        if language == "python":
+            compile(block, f"{topic}-{take}", "exec")
+        elif language == "json":
+            json.loads(block)
     for row in (line for line in body.splitlines() if line.startswith("|")):
         assert row.count("|") == body.split("\n|", 1)[1].split("\n")[0].count("|") + 1
 
