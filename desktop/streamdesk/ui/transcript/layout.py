@@ -52,6 +52,7 @@ from streamdesk.ui.transcript.safe_document import (
 
 SYNC_HIGHLIGHT = 2_000  # larger code blocks are coloured in slices: ~6 ms at this size
 _LIST_START = re.compile(r"\s*(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
+_TABLE_ROW = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*\|", re.MULTILINE)  # a delimiter row
 ACTION_SCHEME = "sd-action"
 COLUMN_CHARS = 84  # the reading column holds about this many average characters per line
 COLUMN_MIN, COLUMN_MAX = 560, 860  # px of text
@@ -389,6 +390,10 @@ class DocumentLayout:
         start = c.position()
         c.insertMarkdown(break_long_runs(keep_line_breaks(text.rstrip())), MARKDOWN_FEATURES)
         defang(self._doc, start, c.position())
+        if _TABLE_ROW.search(text):  # a table is known to Qt only once the edit block ends
+            self._style(start, c.position())
+        else:  # in this edit: no second layout pass
+            self._style_now(start, c.position())
 
     def _style(self, start: int, end: int) -> None:
         """Give the blocks in [start, end] their spacing, line height and type sizes.
@@ -590,7 +595,6 @@ class DocumentLayout:
             m.body_len += self._edit(self._body_end(m), partial(self._put_block, b=b))
         if tail.strip():
             self._edit(self._body_end(m), lambda c: self._put_markdown(c, tail))
-        self._style(start, self._live_end(m))
 
     def open_code(self, m: Message, lang: str) -> None:
         """Start showing an open fence: the code frame it will keep, its code in monospace;
@@ -711,7 +715,6 @@ class DocumentLayout:
                 dim.mergeCharFormat(self._dim())
 
         m.reasoning_len = self._edit(start, put)
-        self._style(start, start + m.reasoning_len)
 
     def toggle_reasoning(self, m: Message) -> None:
         """Collapse or expand the reasoning of `m` (a click on its toggle link)."""
