@@ -37,7 +37,11 @@ def register(subparsers: Any) -> None:
     )
     sub = parser.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
     p = sub.add_parser("set", help="store a key (hidden prompt, or one line on stdin)")
-    p.add_argument("provider", help="provider id, e.g. holysheep, openai, or 'proxy'")
+    p.add_argument(
+        "provider",
+        help="provider id, e.g. holysheep, openai, 'proxy', or an ID an MCP server's settings"
+        " name as ${keychain:ID}",
+    )
     p.set_defaults(handler=_set)
     p = sub.add_parser("delete", help="remove a provider's key from the keychain")
     p.add_argument("provider")
@@ -54,8 +58,12 @@ def _known_ids() -> list[str]:
     result = load_settings()
     if result.warning:
         warn(result.warning)
+    from streamdesk.core.tools.config import keychain_references
+
     ids = [p.id for p in BUILTIN_PROVIDERS]
     ids += [p.id for p in result.settings.providers if p.id not in ids]
+    for server in result.settings.mcp_servers:  # ${keychain:ID} in a tool server's settings
+        ids += [ref for ref in keychain_references(server) if ref not in ids]
     return [*ids, PROXY_KEY_ID]
 
 

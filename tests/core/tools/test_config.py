@@ -101,3 +101,12 @@ def test_tool_names_are_unique_across_servers_and_valid_for_every_api() -> None:
     assert (
         names["notes__read"].server == "notes" and names["list_all_items"].name == "list.all/items"
     )
+
+
+def test_the_keychain_entries_a_server_names_are_found() -> None:
+    from streamdesk.core.tools.config import keychain_references
+
+    server = McpServerConfig(
+        "s", url="https://h/mcp", headers={"A": "Bearer ${keychain:mcp.s.A}", "B": "${env:B}"}
+    )
+    assert keychain_references(server) == ["mcp.s.A"]

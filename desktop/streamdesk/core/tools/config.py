@@ -84,6 +84,17 @@ def expand(value: str, keychain: SecretLookup | None, environ: Mapping[str, str]
     return _REFERENCE.sub(one, value)
 
 
+def keychain_references(server: McpServerConfig) -> list[str]:
+    """The keychain entries `server`'s headers and environment name."""
+    values = [*server.headers.values(), *server.env.values()]
+    return [
+        m.group(2).strip()
+        for v in values
+        for m in _REFERENCE.finditer(v)
+        if m.group(1) == "keychain"
+    ]
+
+
 def has_reference(value: str) -> bool:
     return _REFERENCE.search(value) is not None
 
