@@ -281,3 +281,35 @@ async def test_the_prompt_box_uses_the_transcript_s_font_size(qtbot: QtBot) -> N
         settings.font_size = 14
         window.settings_ui.apply(settings)
         assert window.prompt.font().pointSize() == view.font().pointSize() == 14
+
+
+def test_icons_follow_the_theme(qtbot: QtBot) -> None:
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QToolButton
+
+    from streamdesk.ui.window import icons
+
+    button = QToolButton()
+    qtbot.addWidget(button)
+    icons.set_dark(False)
+    icons.bind(button.setIcon, "mdi6.magnify")
+    light = button.icon().pixmap(16, 16).toImage()
+    icons.set_dark(True)
+    dark = button.icon().pixmap(16, 16).toImage()
+    assert light != dark, "a theme switch repaints bound icons"
+    icons.set_dark(False)
+    assert isinstance(icons.icon("mdi6.arrow-up", role="on-accent"), QIcon)
+
+
+@pytest.mark.asyncio
+async def test_the_chrome_gets_one_icon_set_once_the_window_is_ready(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as window:
+        window.add_icons()
+        window.add_icons()  # once only
+        header, composer = window.header, window.composer
+        for button in (header.sidebar_button, header.palette_button, composer.send_button):
+            assert not button.icon().isNull()
+        assert header.sidebar_button.text() == ""
+        new_chat = next(act for name, act in window.menus.commands() if name == "New chat")
+        assert not new_chat.icon().isNull()
+        assert window.welcome.cards[0].mark.pixmap() is not None

@@ -6,7 +6,18 @@ follow the theme when the window applies it. The transcript draws its own colour
 
 from __future__ import annotations
 
+from PySide6.QtGui import QFont, QFontMetricsF
+
 from streamdesk.ui.theme import colors
+
+
+def reading_column(font: QFont) -> int:
+    """Width in px of the transcript's reading column for its body `font`, so the welcome page
+    and the prompt box line up with the text."""
+    from streamdesk.ui.transcript.layout import COLUMN_CHARS, COLUMN_MAX, COLUMN_MIN
+
+    width = QFontMetricsF(font).averageCharWidth() * COLUMN_CHARS
+    return int(min(COLUMN_MAX, max(COLUMN_MIN, width)))
 
 
 def _tint(hex_colour: str, alpha: float) -> str:

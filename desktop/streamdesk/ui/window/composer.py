@@ -1,5 +1,5 @@
-"""The composer under the transcript: the prompt box with round Send and Stop buttons, in a
-column as wide as the transcript's reading column."""
+"""The composer under the transcript: the prompt box with round Send and Stop buttons; the box
+is as wide as the transcript's reading column and centred under it."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QToolButton, QVBoxLayout, QWi
 
 from streamdesk.ui.window.prompt_box import PromptBox
 
-COLUMN_WIDTH = 820  # px: the reading column plus the buttons
 BUTTON_SIZE = 32
+BUTTON_ROOM = BUTTON_SIZE + 8  # px beside the box: the buttons, and as much on the other side
 
 
 class Composer(QFrame):
@@ -29,10 +29,10 @@ class Composer(QFrame):
         self.stop_button.clicked.connect(self.prompt.stopRequested)
         self.stop_button.setEnabled(False)
         self.stop_button.hide()
-        column = QWidget(self)
-        column.setMaximumWidth(COLUMN_WIDTH)
-        row = QHBoxLayout(column)
-        row.setContentsMargins(0, 0, 0, 0)
+        self.column = QWidget(self)
+        self.set_column(720)
+        row = QHBoxLayout(self.column)
+        row.setContentsMargins(BUTTON_ROOM, 0, 0, 0)
         row.setSpacing(8)
         row.addWidget(self.prompt, 1)
         buttons = QVBoxLayout()
@@ -44,8 +44,12 @@ class Composer(QFrame):
         centre = QHBoxLayout(self)
         centre.setContentsMargins(16, 8, 16, 12)
         centre.addStretch(1)
-        centre.addWidget(column, 100)
+        centre.addWidget(self.column, 100)
         centre.addStretch(1)
+
+    def set_column(self, width: int) -> None:
+        """The prompt box `width` px wide at most, centred (the transcript's column)."""
+        self.column.setMaximumWidth(width + 2 * BUTTON_ROOM)
 
     def _round_button(self, name: str, glyph: str, tip: str) -> QToolButton:
         button = QToolButton(self)

@@ -39,7 +39,7 @@ def set_dark(dark: bool) -> None:
     """Repaint every bound icon for the theme; icons of deleted widgets are forgotten."""
     if _state["dark"] == dark:
         return
-    _state["dark"] = dark
+    _state["dark"] = dark  # nothing drawn yet: no qtawesome import
     alive = []
     for setter, name, role in _bound:
         try:

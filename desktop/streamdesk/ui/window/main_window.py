@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from streamdesk.ui.theme import apply_theme, resolve_dark
 from streamdesk.ui.window import icons
-from streamdesk.ui.window.chrome import chrome_style
+from streamdesk.ui.window.chrome import chrome_style, reading_column
 from streamdesk.ui.window.composer import Composer
 from streamdesk.ui.window.conversation_list import ConversationList
 from streamdesk.ui.window.header import Header
@@ -109,6 +109,7 @@ class MainWindow(QMainWindow):
         self._closed: asyncio.Event | None = None
         self.warmup: asyncio.Task[None] | None = None  # the request path, loading off the loop
         self.built = False
+        self._icons_added = False
         self.dark = resolve_dark(self._theme(), quick=deferred)
         if deferred:  # the palette before the widgets: one polish instead of a repolish
             self.apply_theme(quick=True)
@@ -242,19 +243,22 @@ class MainWindow(QMainWindow):
         from streamdesk.ui.settings.controller import SettingsController
         from streamdesk.ui.window.welcome import WelcomePage
 
+        if not self.styleSheet():  # built without a theme applied (not deferred)
+            self.setStyleSheet(chrome_style(self.dark))
         self.menus.fill(self.settings.theme)
         self.menus.add_scenarios()
-        self.prompt.set_point_size(self.settings.font_size)  # the transcript's body size
-        for part in (self.header, self.composer, self.conversations):
-            part.add_icons()
         self.welcome = WelcomePage(self.content)
         self.content.addWidget(self.welcome)
+        self._set_font_size(self.settings.font_size)
         self.welcome.promptChosen.connect(self.send_example)
         self.welcome.addProviderRequested.connect(self.open_providers)
         self.palette_popup = CommandPalette(self.content)
         install_network_tools(self)  # Ctrl+I inspector dock, View ▸ Send over both
         self.history = HistoryBridge(self)  # stored conversations, persistence, search
         self._open_last_chat()
+        # Importing qtawesome costs ~150 ms: the icons come on the next turn of the loop,
+        # after the window can send (glyphs stand in until then).
+        QtCore.QTimer.singleShot(0, self, self.add_icons)
         self.stack.removeWidget(self._placeholder)
         self._placeholder.deleteLater()
         # Ctrl+, dialog, banners, live apply
@@ -303,7 +307,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.switcher.set_providers(settings)
         self.set_theme(settings.theme)
-        self.prompt.set_point_size(settings.font_size)
+        self._set_font_size(settings.font_size)
 
     def _remember_protocol(self, protocol: str) -> None:
         self.settings.protocol = protocol
@@ -670,8 +674,7 @@ class MainWindow(QMainWindow):
         if isinstance(app, QApplication):
             apply_theme(app, self.dark)
         self.setStyleSheet(chrome_style(self.dark))
-        if self.built:  # the icon set loads after the first paint
-            icons.set_dark(self.dark)
+        icons.set_dark(self.dark)  # repaints the icons drawn so far (none before add_icons)
         for session in self.sessions.values():
             with contextlib.suppress(AttributeError):
                 session.view.set_dark(self.dark)
@@ -681,6 +684,21 @@ class MainWindow(QMainWindow):
             self.apply_theme()
 
     # -- chrome ---------------------------------------------------------------------------
+
+    def add_icons(self) -> None:
+        """One icon set for the whole chrome, drawn for the current theme (once)."""
+        if self._icons_added:
+            return
+        self._icons_added = True
+        for part in (self.header, self.composer, self.conversations, self.menus, self.welcome):
+            part.add_icons()
+
+    def _set_font_size(self, points: int) -> None:
+        """The transcript's body size for the prompt box; its column for the box and welcome."""
+        self.prompt.set_point_size(points)
+        width = reading_column(self.prompt.font())
+        self.composer.set_column(width)
+        self.welcome.set_column(width)
 
     def toggle_sidebar(self) -> None:
         """Ctrl+B: the conversation list out of the way (small windows) and back."""

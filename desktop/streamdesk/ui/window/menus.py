@@ -38,6 +38,7 @@ class Menus(QObject):
         self.debug_menu.menuAction().setEnabled(False)
         self.scenario_actions: dict[str, QAction] = {}
         self._scenario_group: QActionGroup | None = None
+        self._icons: dict[QAction, str] = {}  # filled by `fill`, drawn by `add_icons`
 
     def fill(self, theme: str) -> None:
         """The File and View actions, with `theme` checked in View ▸ Theme."""
@@ -54,7 +55,7 @@ class Menus(QObject):
         self._action(view, "Focus &prompt", "Ctrl+L", self.focusPromptRequested)
         search = self._action(view, "&Search", "Ctrl+F", self.searchRequested)
         inspector = self._action(view, "&Inspector", "Ctrl+I", self.inspectorRequested)
-        icons = {
+        self._icons = {
             new: "mdi6.chat-plus-outline",
             imp: "mdi6.import",
             settings: "mdi6.cog-outline",
@@ -63,10 +64,6 @@ class Menus(QObject):
             search: "mdi6.text-box-search-outline",
             inspector: "mdi6.console-line",
         }
-        from streamdesk.ui.window.icons import bind
-
-        for act, name in icons.items():
-            bind(act.setIcon, name)
         theme_menu = view.addMenu("&Theme")
         group = QActionGroup(self)
         for choice in THEME_CHOICES:
@@ -75,6 +72,13 @@ class Menus(QObject):
             act.setChecked(choice == theme)
             act.triggered.connect(lambda _=False, c=choice: self.themeChosen.emit(c))
             group.addAction(act)
+
+    def add_icons(self) -> None:
+        """The icon set on the actions (qtawesome loads once the window is ready)."""
+        from streamdesk.ui.window.icons import bind
+
+        for act, name in self._icons.items():
+            bind(act.setIcon, name)
 
     def add_scenarios(self) -> None:
         """One checkable Debug action per mock fault scenario."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore
 from PySide6.QtCore import QSize, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -19,10 +20,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from streamdesk.ui.window.icons import bind
-
-COLUMN_WIDTH = 720  # px: the transcript's reading column
 
 EXAMPLES: tuple[tuple[str, str, str], ...] = (
     # (icon, card title, the prompt it sends)
@@ -74,13 +71,14 @@ class PromptCard(QPushButton):
         text = QLabel(prompt, self)
         text.setObjectName("cardText")
         text.setWordWrap(True)
-        mark = QLabel(self)
-        bind(lambda i: mark.setPixmap(i.pixmap(QSize(18, 18))), icon_name, role="accent")
-        for label in (heading, text, mark):
+        self.mark = QLabel(self)
+        self.mark.setFixedSize(18, 18)
+        self.icon_name = icon_name
+        for label in (heading, text, self.mark):
             label.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         top = QHBoxLayout()
         top.setSpacing(8)
-        top.addWidget(mark)
+        top.addWidget(self.mark)
         top.addWidget(heading, 1)
         column = QVBoxLayout(self)
         column.setContentsMargins(14, 12, 14, 12)
@@ -88,6 +86,9 @@ class PromptCard(QPushButton):
         column.addLayout(top)
         column.addWidget(text)
         self._column = column
+
+    def set_mark(self, icon: QIcon) -> None:
+        self.mark.setPixmap(icon.pixmap(QSize(18, 18)))
 
     def sizeHint(self) -> QSize:
         return self._column.sizeHint()
@@ -109,8 +110,8 @@ class WelcomePage(QScrollArea):
         self.setFrameShape(QScrollArea.Shape.NoFrame)
         page = QWidget(self)
         page.setObjectName("welcomePage")
-        column = QWidget(page)
-        column.setMaximumWidth(COLUMN_WIDTH)
+        self.column = column = QWidget(page)
+        column.setMaximumWidth(720)  # until `set_column`
         title = QLabel("Streamdesk", column)
         title.setObjectName("welcomeTitle")
         about = QLabel(ABOUT, column)
@@ -138,7 +139,6 @@ class WelcomePage(QScrollArea):
             card.clicked.connect(lambda _=False, p=card.prompt: self.promptChosen.emit(p))
         self.add_provider = QPushButton("Add a provider…", column)
         self.add_provider.setObjectName("welcomeLink")
-        bind(self.add_provider.setIcon, "mdi6.key-outline", role="accent")
         self.add_provider.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
         self.add_provider.setToolTip(
             "Settings ▸ Providers: a key for OpenAI, Anthropic, … or a local server"
@@ -148,7 +148,7 @@ class WelcomePage(QScrollArea):
         links.addWidget(self.add_provider)
         links.addStretch(1)
         body = QVBoxLayout(column)
-        body.setContentsMargins(24, 0, 24, 0)
+        body.setContentsMargins(0, 0, 0, 0)
         body.setSpacing(0)
         body.addWidget(title)
         body.addSpacing(6)
@@ -166,12 +166,24 @@ class WelcomePage(QScrollArea):
         centre.addWidget(column, 100)
         centre.addStretch(1)
         outer = QVBoxLayout(page)
-        outer.setContentsMargins(0, 24, 0, 24)
+        outer.setContentsMargins(24, 24, 24, 24)
         outer.addStretch(2)
         outer.addLayout(centre)
         outer.addStretch(3)
         self.setWidget(page)
         self.set_source(demo=True)
+
+    def add_icons(self) -> None:
+        """The icon set (qtawesome loads once the window is ready)."""
+        from streamdesk.ui.window.icons import bind
+
+        for card in self.cards:
+            bind(card.set_mark, card.icon_name, role="accent")
+        bind(self.add_provider.setIcon, "mdi6.key-outline", role="accent")
+
+    def set_column(self, width: int) -> None:
+        """As wide as the transcript's reading column, `width` px."""
+        self.column.setMaximumWidth(width)
 
     def set_source(self, *, demo: bool, provider: str = "", model: str = "") -> None:
         """Say who answers: the offline demo (no key needed) or the chosen provider."""
