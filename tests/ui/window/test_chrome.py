@@ -313,3 +313,21 @@ async def test_the_chrome_gets_one_icon_set_once_the_window_is_ready(qtbot: QtBo
         new_chat = next(act for name, act in window.menus.commands() if name == "New chat")
         assert not new_chat.icon().isNull()
         assert window.welcome.cards[0].mark.pixmap() is not None
+
+
+@pytest.mark.asyncio
+async def test_the_welcome_page_says_when_the_chosen_provider_needs_its_key(
+    qtbot: QtBot,
+) -> None:
+    from streamdesk.core.store.settings import Settings
+
+    window = MainWindow(Settings(active_provider="openai"), save_on_close=False)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        await window.start()
+        assert window.content.currentWidget() is window.welcome
+        assert window.welcome.source_title.text() == "OpenAI needs a key"
+        assert "No API key for OpenAI" in window.welcome.source_text.text()
+    finally:
+        await window.shutdown()

@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Streamdesk")
         self.settings_warning: str | None = None
         self._key_missing: str | None = None  # the key-missing line shown in the banner
+        self._needs_key = ""  # why the chosen provider cannot answer yet ("": it can)
         self._settings = settings
         # Deferred without settings: the frame shows what settings.toml says without loading
         # the settings module (~50 ms); `finish_build` (or any use of .settings) loads it.
@@ -290,6 +291,8 @@ class MainWindow(QMainWindow):
             self._key_missing = why
         elif banner.isVisible() and banner.label.text() == self._key_missing:
             banner.hide()
+        self._needs_key = why
+        self._update_welcome()
 
     def _show_history_notice(self, text: str) -> None:
         """The history repaired itself, is off, or the disk is full: one line above the chat."""
@@ -618,6 +621,7 @@ class MainWindow(QMainWindow):
                 demo=self.offline,
                 provider=provider.name,
                 model=self.header.model(),
+                problem=self._needs_key,
             )
         self.content.setCurrentWidget(self.welcome if empty else self.stack)
 

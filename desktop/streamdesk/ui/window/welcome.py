@@ -185,12 +185,19 @@ class WelcomePage(QScrollArea):
         """As wide as the transcript's reading column, `width` px."""
         self.column.setMaximumWidth(width)
 
-    def set_source(self, *, demo: bool, provider: str = "", model: str = "") -> None:
-        """Say who answers: the offline demo (no key needed) or the chosen provider."""
+    def set_source(
+        self, *, demo: bool, provider: str = "", model: str = "", problem: str = ""
+    ) -> None:
+        """Say who answers: the offline demo (no key needed) or the chosen provider; `problem`
+        says why that provider cannot answer yet (its key is missing)."""
         if demo:
             self.source_title.setText(DEMO_TITLE)
             self.source_text.setText(DEMO_TEXT)
             self.add_provider.setText("Add a provider…")
+        elif problem:
+            self.source_title.setText(f"{provider} needs a key")
+            self.source_text.setText(f"{problem} Add it under Settings ▸ Providers.")
+            self.add_provider.setText("Add the key…")
         else:
             self.source_title.setText(f"Talking to {provider}" + (f" · {model}" if model else ""))
             self.source_text.setText(
