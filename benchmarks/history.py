@@ -1,5 +1,6 @@
-"""History store: first paint of a 10,000-message conversation, FTS5 search over 100,000
-messages against a LIKE scan, and the cost per streamed token of ReplyWriter against a list.
+"""History store: what the window reads to open a 10-, 1,000- and 10,000-message conversation
+(against the 10-message one, same run), FTS5 search over 100,000 messages against a LIKE scan,
+and the cost per streamed token of ReplyWriter against a list.
 
 Everything runs on a real SQLite file in a temporary folder (WAL, synchronous=NORMAL, as the app
 uses it). Bulk data is inserted in one transaction (setup, not measured).
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import closing
 from pathlib import Path
 
@@ -33,7 +34,20 @@ def texts(count: int, words: int) -> list[str]:
 
 
 def bulk(path: Path, cids: list[int], n: int, rare: str = "") -> None:
-    """n messages in each conversation, in one transaction, ids given (group_id = id).
+    """n messages of random words in each conversation (`insert_rows`)."""
+    body = iter(texts(len(cids) * n, 30))
+    insert_rows(
+        path,
+        [
+            (cid, "user" if i % 2 == 0 else "assistant",
+             next(body) + (f" {rare}" if rare and i % 997 == 0 else ""))
+            for cid in cids for i in range(n)
+        ],
+    )  # fmt: skip
+
+
+def insert_rows(path: Path, rows: Iterable[tuple[int, str, str]]) -> None:
+    """(conversation id, role, content) rows, in one transaction, ids given (group_id = id).
 
     Written through a connection of its own (a store open on the same file sees the rows once
     the transaction commits). The FTS insert trigger is dropped for the load and the index
@@ -48,17 +62,12 @@ def bulk(path: Path, cids: list[int], n: int, rare: str = "") -> None:
             "SELECT sql FROM sqlite_master WHERE name = 'messages_fts_insert'"
         ).fetchone()[0]
         db.execute("DROP TRIGGER messages_fts_insert")
-        body = iter(texts(len(cids) * n, 30))
-        rows = [
-            (first + k, first + k, cid, "user" if i % 2 == 0 else "assistant",
-             next(body) + (f" {rare}" if rare and i % 997 == 0 else ""), now)
-            for k, (cid, i) in enumerate((cid, i) for cid in cids for i in range(n))
-        ]  # fmt: skip
         db.executemany(
             "INSERT INTO messages (id, group_id, conversation_id, role, content, created)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+            ((first + k, first + k, cid, role, text, now + k * 1e-6)
+             for k, (cid, role, text) in enumerate(rows)),
+        )  # fmt: skip
         db.execute("INSERT INTO messages_fts (messages_fts) VALUES ('rebuild')")
         db.execute(trigger)
         # The index must match what the app's triggers build (raises SQLITE_CORRUPT if not).
@@ -88,24 +97,39 @@ def row(name: str, values: list[float], unit: float = 1e3, label: str = "ms") ->
 
 
 def first_paint(folder: Path) -> Path:
+    """What the window reads when a stored conversation is clicked, at 10, 1,000 and 10,000
+    messages: `HistoryBridge.open_stored`'s reads (the conversation row, then `StoredPages`:
+    the newest page of turns and the count above it) and one earlier page as the reader
+    scrolls up; reading every message (what a request needs) for contrast."""
+    from streamdesk.core.chat import Target
+    from streamdesk.core.providers import mock_provider
+    from streamdesk.ui.history.bridge import PAGE_MESSAGES, StoredPages
+
     path = folder / "h.sqlite3"
+    sizes = (10, 1_000, 10_000)
     with HistoryStore(path) as store:
-        cid = store.create_conversation(title="big")
-        bulk(path, [cid], 10_000)
-    print("(a) open a 10,000-message conversation (what the window needs for first paint)")
-
-    def paint() -> None:
-        with HistoryStore(path) as s:
-            s.count_messages(cid)
-            s.messages(cid, limit=50)
-
+        cids = {n: store.create_conversation(title=f"{n}") for n in sizes}
+    for n, cid in cids.items():
+        bulk(path, [cid], n)
+    target = Target(mock_provider("http://127.0.0.1:1/v1", "ws://127.0.0.1:1/v1/ws"), "m")
+    print("(a) open a stored conversation: what the window reads (p50 ratio vs 10 messages)")
     with HistoryStore(path) as store:
-        row("count + last 50 messages (store already open)", timed(
-            lambda: (store.count_messages(cid), store.messages(cid, limit=50)), 50))  # fmt: skip
-        row("open store + count + last 50", timed(paint, 20))
-        row("older page of 50 (scroll up)", timed(
-            lambda: store.messages(cid, limit=50, before_id=5000), 50))  # fmt: skip
-        row("all 10,000 messages (for contrast)", timed(lambda: store.messages(cid), 3))
+
+        def open_path(cid: int) -> StoredPages:
+            store.get_conversation(cid)
+            pages = StoredPages(store, cid, target)
+            pages.newest(PAGE_MESSAGES)
+            return pages
+
+        base = pct(timed(lambda: open_path(cids[10]), 50), 0.5)
+        for n in sizes:
+            runs = timed(lambda n=n: open_path(cids[n]), 50)  # type: ignore[misc]
+            row(f"open {n:>6,} messages ({pct(runs, 0.5) / base:4.1f}x)", runs)
+        pages = open_path(cids[10_000])
+        row("one earlier page (scroll up), 10,000", timed(pages.page, 50))
+        row("every message (a request's context), 10,000", timed(
+            lambda: store.messages(cids[10_000]), 3))  # fmt: skip
+    print("  goal: opening 1,000 and 10,000 within 1.5x of 10 (drawing: long_chat.py)")
     return path
 
 

@@ -64,7 +64,6 @@ class HistoryActions(QObject):
         view.deleteRequested.connect(lambda k, s=session: self.delete_message(s, k))
         view.regenerateRequested.connect(session.regenerate)
         view.alternativeRequested.connect(lambda k, step, s=session: self.flip(s, k, step))
-        view.earlierRequested.connect(lambda s=session: self.history.load_earlier(s))
 
     def _say(self, text: str, ms: int = 4000) -> None:
         self.window.statusBar().showMessage(text, ms)
@@ -219,6 +218,9 @@ class HistoryActions(QObject):
         if session is None:
             session = self.history.open_stored(key, hit.conversation_id)
         index, turn = self._turn_of(session, hit.message_id)
+        if turn is None and session.earlier is not None and session.earlier.left:
+            session.load_all()  # above the turns read so far
+            index, turn = self._turn_of(session, hit.message_id)
         store = self.history.store
         # In a branch an edit set aside, or an older alternative: flip to it.
         if turn is None and store is not None and not session.busy and store.reveal(hit.message_id):

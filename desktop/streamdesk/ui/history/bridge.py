@@ -2,22 +2,28 @@
 
 One `HistoryBridge` per window. It opens the `HistoryStore` at start, fills the conversation list
 and gives each session a `ConversationRecord` (the engine stores the prompt when the request
-starts and writes the reply as it streams). Opening a stored conversation loads its turns (cheap
-data) with the target it was held with, and renders only the last page; older pages render on
-demand. What the user does to the history (rename, delete, export, edit, flip) is the
+starts and writes the reply as it streams). Opening a stored conversation reads only its last
+page of turns (with the target it was held with) and draws only the newest few messages, so it
+costs the same at 10 or 10,000 messages; earlier messages are drawn a step at a time above the
+shown ones as the reader scrolls up (`StoredPages` reads them a page at a time), and every turn
+is read only when a request needs the whole conversation. Back at the newest message, far
+pages are dropped from the document, so what stays laid out is bounded by what the reader looks
+at. What the user does to the history (rename, delete, export, edit, flip) is the
 `HistoryActions` collaborator's.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from streamdesk.core.chat import ConversationRecord, StoredTarget, Target, Turn, turns_of
-from streamdesk.core.store.history import HistoryStore
+from streamdesk.core.store.history import HistoryStore, StoredMessage
 from streamdesk.ui.history.actions import HistoryActions
+from streamdesk.ui.session.session import first_shown, message_count
 
 if TYPE_CHECKING:
     from streamdesk.core.store.history import Conversation as StoredConversation
@@ -26,7 +32,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PAGE_MESSAGES = 50  # messages rendered when a conversation opens, and per "earlier" page
+PAGE_MESSAGES = 50  # messages read from the history at a time
+SHOWN_MESSAGES = 10  # drawn when a conversation opens (more follow while they leave room)
+STEP_BUDGET = 0.025  # seconds of drawing per step as the reader scrolls up (a frame: 50 ms)
+KEPT_MESSAGES = 50  # drawn messages kept when the reader is back at the newest ...
+KEEP_ABOVE = 150  # ... once more than this many are drawn
 
 
 class HistoryBridge(QObject):
@@ -51,6 +61,7 @@ class HistoryBridge(QObject):
                 self.warning = f"History is off: {exc}"
         self.store = store
         self.cid_of_key: dict[int, int] = {}
+        self._step = 4  # messages drawn per earlier step (adapts to what they cost)
         self.actions = HistoryActions(self, window)
         lst = window.conversations
         lst.currentChanged.connect(self._on_current)
@@ -98,6 +109,9 @@ class HistoryBridge(QObject):
             session.record = ConversationRecord(self.store, session.conversation)
             session.storedAs.connect(lambda cid, title, k=key: self._stored(k, cid, title))
         self.actions.attach(session)
+        view = session.view
+        view.earlierRequested.connect(lambda s=session: self.load_earlier(s))
+        view.latestReached.connect(lambda s=session: self._trim(s))
 
     def _stored(self, key: int, cid: int, title: str) -> None:
         self.cid_of_key[key] = cid
@@ -121,40 +135,87 @@ class HistoryBridge(QObject):
         session.system_prompt = conv.system_prompt
         session.params = dict(conv.params)
         session.conversation.target = self.target_of(conv)
-        turns = self.turns(cid)
-        session.load(turns, first_shown(turns, PAGE_MESSAGES))
+        self._load_newest(session, cid, conv, PAGE_MESSAGES, SHOWN_MESSAGES)
         self.window.show_conversation(key)
         return session
+
+    def _load_newest(
+        self, session: ChatSession, cid: int, conv: StoredConversation, read: int, draw: int
+    ) -> None:
+        """Read the newest `read` messages, draw the newest `draw` of them."""
+        assert self.store is not None
+        pages = StoredPages(self.store, cid, self.target_of(conv))
+        turns = pages.newest(read)
+        session.load(turns, first_shown(turns, draw), pages)
 
     def target_of(self, conv: StoredConversation) -> Target:
         """The target a stored conversation was held with, resolved against today's settings."""
         stored = StoredTarget(conv.provider, conv.base_url, conv.ws_url, conv.model, conv.protocol)
         return self.window.stored_target(stored)
 
-    def turns(self, cid: int) -> list[Turn]:
-        assert self.store is not None
-        conv = self.store.get_conversation(cid)
-        return turns_of(self.store.messages(cid), self.target_of(conv))
-
     def reload(self, session: ChatSession, cid: int) -> None:
-        """Load the shown branch again after the store flipped versions; keep the page."""
-        turns = self.turns(cid)
-        session.load(turns, min(session.shown_from, len(turns)))
+        """Read the shown branch again after the store flipped versions; as many messages
+        stay drawn as were (at least as many as on opening)."""
+        assert self.store is not None
+        drawn = sum(message_count(t) for t in session.turns[session.shown_from :])
+        drawn = max(drawn, SHOWN_MESSAGES)
+        conv = self.store.get_conversation(cid)
+        self._load_newest(session, cid, conv, max(PAGE_MESSAGES, drawn), drawn)
 
     def load_earlier(self, session: ChatSession) -> None:
-        if session.shown_from <= 0 or session.busy:
+        """Draw the next few earlier messages above the shown ones (one step, one edit): as
+        many as the last steps say fit in `STEP_BUDGET`, so no frame waits for a whole page."""
+        if session.busy:
             return
-        top = session.turns[session.shown_from]
-        older = session.turns[: session.shown_from]
-        session.shown_from = first_shown(older, PAGE_MESSAGES)
-        session.rerender()
-        session.view.keep_top(top.key if top.is_retry else ("user", top.key))
+        started = time.perf_counter()
+        drawn = session.show_earlier(self._step)
+        if drawn:
+            per_message = (time.perf_counter() - started) / drawn
+            self._step = max(2, min(PAGE_MESSAGES, int(STEP_BUDGET / per_message)))
+
+    def _trim(self, session: ChatSession) -> None:
+        drawn = sum(message_count(t) for t in session.turns[session.shown_from :])
+        if drawn > KEEP_ABOVE and not session.busy:
+            session.drop_earlier(KEPT_MESSAGES)
 
 
-def first_shown(turns: list[Turn], page: int) -> int:
-    """The index of the first turn of the last `page` messages."""
-    count, index = 0, len(turns)
-    while index > 0 and count < page:
-        index -= 1
-        count += (0 if turns[index].is_retry else 1) + (1 if turns[index].reply_id else 0)
-    return index
+class StoredPages:
+    """The turns of a stored conversation, newest first, read a page at a time.
+
+    Turns are keyed by the id of their first stored message, so pages read at different times
+    never give two turns one key.
+    """
+
+    def __init__(self, store: HistoryStore, cid: int, target: Target) -> None:
+        self.store = store
+        self.cid = cid
+        self.target = target
+        self.left = 0  # shown messages above the oldest read
+        self._first_group: int | None = None
+
+    def newest(self, limit: int) -> list[Turn]:
+        """The newest `limit` messages' turns."""
+        return self._turns(self.store.turn_page(self.cid, limit=limit))
+
+    def page(self) -> list[Turn]:
+        return self.rest(PAGE_MESSAGES)
+
+    def rest(self, limit: int | None = None) -> list[Turn]:
+        if not self.left or self._first_group is None:
+            return []
+        messages = self.store.turn_page(
+            self.cid, limit=limit or self.left, before_group=self._first_group
+        )
+        return self._turns(messages)
+
+    def _turns(self, messages: list[StoredMessage]) -> list[Turn]:
+        if messages:
+            self._first_group = messages[0].group_id
+            self.left = self.store.count_before(self.cid, self._first_group)
+        else:
+            self.left = 0
+        turns = turns_of(messages, self.target)
+        for turn in turns:
+            first = turn.user_id if turn.user_id is not None else turn.reply_id
+            turn.key = first if first is not None else -turn.key
+        return turns

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -50,6 +50,20 @@ _STATE_OF = {
 }
 
 
+class EarlierTurns(Protocol):
+    """Where the turns above the loaded ones come from (the history, a page at a time)."""
+
+    @property
+    def left(self) -> int:
+        """Messages not loaded yet."""
+
+    def page(self) -> list[Turn]:
+        """The next page of earlier turns (oldest first); [] when none is left."""
+
+    def rest(self) -> list[Turn]:
+        """Every turn not loaded yet (oldest first)."""
+
+
 def label(target: Target) -> str:
     return f"{target.model} · {PROTOCOL_NAMES.get(target.protocol, target.protocol)}"
 
@@ -82,7 +96,8 @@ class ChatSession(QObject):
         self.title = title
         self.conversation = Conversation()
         self.record: ConversationRecord | None = None  # set when history is on
-        self.shown_from = 0  # turns before this index are stored but not rendered (lazy pages)
+        self.shown_from = 0  # turns before this index are loaded but not drawn (lazy pages)
+        self.earlier: EarlierTurns | None = None  # stored turns above the loaded ones
         self.stats = ReplyStats()
         self.trace: StreamTrace | None = None  # of the latest request, for the inspector
         self.trace_factory: Callable[[], StreamTrace] = StreamTrace  # inspector: recording()
@@ -134,6 +149,7 @@ class ChatSession(QObject):
         """Ask `prompt`; returns the reply key, or None if a reply is still streaming."""
         if self.busy or not prompt.strip():
             return None
+        self.load_all()
         self._take_target()
         plan = self.conversation.ask(prompt)
         self.view.add_user_message(prompt, ("user", plan.turn.key))
@@ -144,6 +160,7 @@ class ChatSession(QObject):
         old = self.conversation.turn(key)
         if old is None or self.busy:
             return None
+        self.load_all()
         self._take_target()
         return self._start(self.conversation.retry(old))
 
@@ -155,6 +172,7 @@ class ChatSession(QObject):
         turn = self.conversation.turn(key)
         if turn is None or self.busy:
             return None
+        self.load_all()
         self._take_target()
         plan = self.conversation.continue_reply(turn)
         if plan is None:
@@ -167,6 +185,7 @@ class ChatSession(QObject):
         turn = self.conversation.turn(key)
         if turn is None or self.busy:
             return None
+        self.load_all()
         self._take_target()
         plan = self.conversation.regenerate(turn)
         if plan is None:
@@ -179,17 +198,64 @@ class ChatSession(QObject):
         turn = self.conversation.turn(key)
         if turn is None or self.busy or not prompt.strip():
             return None
+        self.load_all()
         self._take_target()
         plan = self.conversation.edit(turn, prompt)
         self.rerender(upto=plan.turn)
         self.view.add_user_message(prompt, ("user", plan.turn.key))
         return self._start(plan)
 
-    def load(self, turns: list[Turn], shown_from: int) -> None:
-        """Take stored turns; render those from `shown_from` on (the rest on demand)."""
+    def load(self, turns: list[Turn], shown_from: int, earlier: EarlierTurns | None = None) -> None:
+        """Take stored turns; render those from `shown_from` on (the rest on demand); `earlier`
+        gives the stored turns above them, when the history holds more than were read."""
         self.conversation.load(turns)
         self.shown_from = shown_from
+        self.earlier = earlier
         self.rerender()
+
+    def load_all(self) -> None:
+        """Read every stored turn (a request carries the whole conversation); none is drawn."""
+        if self.earlier is not None and self.earlier.left:
+            self._prepend(self.earlier.rest())
+
+    def earlier_count(self) -> int:
+        """Messages above the ones drawn: loaded but not drawn, and not loaded yet."""
+        loaded = sum(message_count(t) for t in self.turns[: self.shown_from])
+        return loaded + (self.earlier.left if self.earlier is not None else 0)
+
+    def show_earlier(self, messages: int) -> int:
+        """Draw about `messages` more messages above the drawn ones, in one edit (reading the
+        next page of the history when the loaded turns run out); the drawn messages are not
+        drawn again. Returns how many messages were added."""
+        if self.shown_from == 0 and self.earlier is not None and self.earlier.left:
+            self._prepend(self.earlier.page())
+        top = next((t for t in self.turns[self.shown_from :] if self.view.has_key(key_of(t))), None)
+        if self.shown_from == 0 or top is None:
+            return 0
+        start = first_shown(self.turns[: self.shown_from], messages)
+        older = self.turns[start : self.shown_from]
+        self.shown_from = start
+
+        def draw() -> None:
+            for turn in older:
+                self._render_turn(turn, live=False)
+
+        self.view.insert_above(key_of(top), draw)
+        self.view.set_earlier(self.earlier_count())
+        return sum(message_count(t) for t in older)
+
+    def drop_earlier(self, keep: int) -> None:
+        """Keep only about the last `keep` messages drawn (the reader is back at the newest)."""
+        start = first_shown(self.turns, keep)
+        if start <= self.shown_from or start >= len(self.turns):
+            return
+        self.view.drop_messages_above(key_of(self.turns[start]))
+        self.shown_from = start
+        self.view.set_earlier(self.earlier_count())
+
+    def _prepend(self, turns: list[Turn]) -> None:
+        self.turns[:0] = turns
+        self.shown_from += len(turns)
 
     def rerender(self, live: Turn | None = None, upto: Turn | None = None) -> None:
         """Render the shown turns from scratch (O(shown turns), once): `live` streams again with
@@ -198,7 +264,7 @@ class ChatSession(QObject):
         if upto is not None and upto in shown:
             shown = shown[: shown.index(upto)]
         with contextlib.suppress(AttributeError):
-            self.view.set_earlier(self.shown_from)
+            self.view.set_earlier(self.earlier_count())
         self.view.clear_messages()
         self.views.clear()
         for turn in shown:
@@ -419,21 +485,27 @@ class ChatSession(QObject):
             self._set_state(self.stats.state, turn)
 
     def _set_state(self, state: str, turn: Turn) -> None:
-        figures = turn.reply.figures()
-        total, any_estimated = self.conversation.cost()
-        self.stats = ReplyStats(
-            state=state,
-            protocol=figures.protocol,
-            ttft=figures.ttft,
-            tokens_per_s=figures.tokens_per_s,
-            tokens_in=figures.prompt_tokens,
-            tokens_out=figures.completion_tokens,
-            reply_cost=figures.cost,
-            conversation_cost=total,
-            estimated=figures.estimated,
-            conversation_estimated=any_estimated,
-        )
+        self.stats = ReplyStats.of(state, turn.reply.figures(), self.conversation.cost())
         self.statsChanged.emit(self.stats)
+
+
+def key_of(turn: Turn) -> object:
+    """The transcript key of a turn's first message: its prompt, or its reply for a retry."""
+    return turn.key if turn.is_retry else ("user", turn.key)
+
+
+def message_count(turn: Turn) -> int:
+    """Messages a stored turn holds: its prompt (a retry has none) and its reply, if stored."""
+    return (0 if turn.is_retry else 1) + (1 if turn.reply_id is not None else 0)
+
+
+def first_shown(turns: list[Turn], messages: int) -> int:
+    """The index of the first turn of the last `messages` messages (whole turns)."""
+    count, index = 0, len(turns)
+    while index > 0 and count < messages:
+        index -= 1
+        count += message_count(turns[index])
+    return index
 
 
 def resumed_note(reply: Reply) -> str:

@@ -2,16 +2,18 @@
 pages, and a highlighted search hit.
 
 A thin subclass of `TranscriptView` that uses only its public hooks: `header_links` puts the
-links on each message's header line, `add_action_line` the "Load earlier messages" line, and
-`actionActivated` routes their clicks to the signals the history bridge handles.
+links on each message's header line, `set_lead_line` the "Load earlier messages" line, and
+`actionActivated` routes their clicks to the signals the history bridge handles. Earlier pages
+are asked for while the reader is within a screen of the top (and while the messages shown do
+not fill the screen), one step per turn of the event loop, so no frame waits for a whole page.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor, QTextDocument
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QColor, QShowEvent, QTextCharFormat, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QTextEdit, QWidget
 
 from streamdesk.ui.transcript.view import TranscriptView
@@ -22,46 +24,102 @@ AltInfo = Callable[[object], tuple[int, int] | None]
 
 class HistoryTranscriptView(TranscriptView):
     """Emits editRequested(key), deleteRequested(key), regenerateRequested(key),
-    alternativeRequested(key, step) and earlierRequested() (a click or a scroll to the top)."""
+    alternativeRequested(key, step), earlierRequested() (a click on the line, or the reader
+    near the top) and latestReached() (the reader scrolled back down to the newest message)."""
 
     editRequested = Signal(object)
     deleteRequested = Signal(object)
     regenerateRequested = Signal(object)
     alternativeRequested = Signal(object, int)
     earlierRequested = Signal()
+    latestReached = Signal()
 
     def __init__(self, parent: QWidget | None = None, *, dark: bool = False) -> None:
         super().__init__(parent, dark=dark)
         self.alt_info: AltInfo = lambda _key: None
         self.history_actions = False  # links only once the conversation is stored
         self._earlier = 0
+        self._inserting = False
+        self._check = QTimer(self)  # the next look at the top, after this turn of the loop
+        self._check.setSingleShot(True)
+        self._check.setInterval(0)
+        self._check.timeout.connect(self._near_top)
         self.header_links = self._links
         self.actionActivated.connect(self._on_action)
-        self.verticalScrollBar().valueChanged.connect(self._at_top)
+        bar = self.verticalScrollBar()
+        bar.valueChanged.connect(self._on_value)
+        bar.rangeChanged.connect(lambda _lo, _hi: self._check.start())
 
     # -- earlier pages ---------------------------------------------------------------------
 
     def set_earlier(self, count: int) -> None:
-        """How many older turns are not rendered; the next re-render shows a link for them."""
+        """How many older messages are not shown: the lead line says so (none: no line)."""
         self._earlier = count
+        self.set_lead_line(f"↑ Load earlier messages ({count} more)" if count else "", "earlier")
+        self._check.start()
+
+    def earlier(self) -> int:
+        return self._earlier
 
     def clear_messages(self) -> None:
         super().clear_messages()
         if self._earlier:
-            self.add_action_line(f"↑ Load earlier messages ({self._earlier} more)", "earlier")
+            self.set_lead_line(f"↑ Load earlier messages ({self._earlier} more)", "earlier")
 
-    def _at_top(self, value: int) -> None:
+    def insert_above(self, key: object, add: Callable[[], None]) -> None:
+        """Run `add`, which adds earlier messages, above message `key` in one document edit; the
+        reader keeps the place they were reading (or keeps following the newest)."""
         bar = self.verticalScrollBar()
-        if self._earlier and value == 0 and bar.maximum() > 0 and not self.is_auto_scrolling():
+        following = self.is_following()
+        before, value = self._top_of(key), bar.value()
+        self._inserting = True
+        try:
+            with self.adding_above(key):
+                add()
+        finally:
+            self._inserting = False
+        if following:
+            self.jump_to_latest()
+        else:
+            self.scroll_to(value + self._top_of(key) - before)
+
+    def _top_of(self, key: object) -> int:
+        span = self.message_span(key)
+        if span is None:
+            return 0
+        block = self.document().findBlock(span[0])
+        return int(self.document().documentLayout().blockBoundingRect(block).top())
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Qt scrolls to the text cursor the first time a text view is shown: not the reader's
+        doing, so a view that followed the newest message (a conversation just opened) still
+        shows it."""
+        following = self.is_following()
+        super().showEvent(event)
+        if following and not self.is_following():
+            self.jump_to_latest()
+
+    def _on_value(self, value: int) -> None:
+        bar = self.verticalScrollBar()
+        if self.is_auto_scrolling() or self._inserting:
+            return
+        if value >= bar.maximum() - 4 and bar.maximum() > 0:
+            self.latestReached.emit()
+        self._check.start()
+
+    def _near_top(self) -> None:
+        """Ask for earlier messages while the reader is within a screen of the top."""
+        if not self._earlier or self._inserting or not self.isVisible():
+            return
+        if self.verticalScrollBar().value() <= self.viewport().height():
             self.earlierRequested.emit()
 
     def keep_top(self, key: object) -> None:
-        """After older messages were prepended: keep message `key` where the reader left it."""
+        """After older messages were drawn again: keep message `key` at the top of the screen."""
         span = self.message_span(key)
         if span is None:
             return
-        block = self.document().findBlock(span[0])
-        self.scroll_to(int(self.document().documentLayout().blockBoundingRect(block).top()))
+        self.scroll_to(self._top_of(key))
 
     # -- links on each message -------------------------------------------------------------
 

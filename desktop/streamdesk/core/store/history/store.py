@@ -354,6 +354,50 @@ class HistoryStore:
             ).fetchone()
         return int(row[0])
 
+    def turn_page(
+        self, conversation_id: int, *, limit: int, before_group: int | None = None
+    ) -> list[StoredMessage]:
+        """The newest `limit` shown messages (before group `before_group`), in transcript order,
+        widened back to the prompt the first of them answers: a page holds whole turns.
+
+        Reads only that page (an index range), whatever the conversation's length.
+        """
+        where = "m.conversation_id = ? AND m.active = 1"
+        args: list[Any] = [conversation_id]
+        if before_group is not None:
+            where += " AND m.group_id < ?"
+            args.append(before_group)
+        with self._db.reading() as db:
+            start = db.execute(
+                f"SELECT m.group_id FROM messages m WHERE {where}"
+                " ORDER BY m.group_id DESC, m.alt_index DESC LIMIT 1 OFFSET ?",
+                (*args, max(0, limit - 1)),
+            ).fetchone()
+            if start is not None:  # back to the prompt (none: the page starts with a reply)
+                prompt = db.execute(
+                    f"SELECT m.group_id FROM messages m WHERE {where} AND m.role = 'user'"
+                    " AND m.group_id <= ? ORDER BY m.group_id DESC LIMIT 1",
+                    (*args, start[0]),
+                ).fetchone()
+                where += " AND m.group_id >= ?"
+                args.append((prompt or start)[0])
+            rows = db.execute(
+                f"SELECT {MESSAGE_COLS} FROM messages m WHERE {where}"
+                " ORDER BY m.group_id, m.alt_index",
+                args,
+            ).fetchall()
+        return [message_from_row(r) for r in rows]
+
+    def count_before(self, conversation_id: int, group_id: int) -> int:
+        """Shown messages above group `group_id` (what a "load earlier" line has left)."""
+        with self._db.reading() as db:
+            row = db.execute(
+                "SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND active = 1"
+                " AND group_id < ?",
+                (conversation_id, group_id),
+            ).fetchone()
+        return int(row[0])
+
     def update_message(self, message_id: int, **fields: Any) -> None:
         """Set any of: content, reasoning, status, failure_kind, failure_message, protocol, model,
         usage (Usage or mapping), prompt_tokens, completion_tokens, timings (mapping), cost.

@@ -1,0 +1,172 @@
+"""A long stored conversation in the window: it opens at its newest message having read one
+page, earlier messages are drawn above without drawing the shown ones again, and the whole
+conversation is read only when a request needs it. Real SQLite file, real mock, qasync loop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from PySide6.QtGui import QTextCursor
+from pytestqt.qtbot import QtBot
+from ui_helpers import FAST, open_window, wait_reply
+
+from streamdesk.core.providers import MOCK_PROVIDER_ID
+from streamdesk.core.store.history import HistoryStore
+from streamdesk.ui.history.bridge import KEEP_ABOVE, KEPT_MESSAGES, PAGE_MESSAGES, SHOWN_MESSAGES
+from streamdesk.ui.session.session import ChatSession, key_of
+from streamdesk.ui.transcript.layout import DocumentLayout
+from streamdesk.ui.window.main_window import MainWindow
+
+
+def _seed(messages: int) -> None:
+    """One conversation held with the offline demo: "message 0" … "message n-1"."""
+    with HistoryStore() as store:
+        cid = store.create_conversation(title="long one", provider=MOCK_PROVIDER_ID)
+        data = store.export_json(cid)
+        data["messages"] = [
+            {
+                "role": "user" if i % 2 == 0 else "assistant",
+                "content": f"message {i}." + (" zebra" if i == 3 else ""),
+            }
+            for i in range(messages)
+        ]
+        store.delete_conversation(cid)
+        store.import_json(data)
+
+
+def _open(window: MainWindow) -> ChatSession:
+    listed = window.conversations.keys()  # a list, not a dict
+    key = next(k for k in listed if window.conversations.title(k) == "long one")
+    window.conversations.select(key)
+    return window.sessions[key]
+
+
+def _text_of(session: ChatSession, key: object) -> str:
+    span = session.view.message_span(key)
+    assert span is not None
+    c = QTextCursor(session.view.document())
+    c.setPosition(span[0])
+    c.setPosition(span[1], QTextCursor.MoveMode.KeepAnchor)
+    return c.selectedText()
+
+
+def _screen_y(session: ChatSession, key: object) -> int:
+    """Where message `key` starts on screen (document y minus the scroll position)."""
+    view = session.view
+    span = view.message_span(key)
+    assert span is not None
+    block = view.document().findBlock(span[0])
+    top = view.document().documentLayout().blockBoundingRect(block).top()
+    return int(top) - int(view.verticalScrollBar().value())
+
+
+def _drawn(session: ChatSession) -> list[object]:
+    return [key_of(t) for t in session.turns[session.shown_from :]]
+
+
+@pytest.mark.asyncio
+async def test_a_long_conversation_opens_at_its_newest_message_reading_only_what_it_shows(
+    qtbot: QtBot,
+) -> None:
+    _seed(2000)
+    async with open_window(qtbot, **FAST) as window:
+        session = _open(window)
+        view = session.view
+        # what is drawn (the newest, then more while they leave room) and the page it came from
+        assert len(session.turns) <= PAGE_MESSAGES + 1  # not 1,000 turns
+        assert SHOWN_MESSAGES <= view.message_count() <= 2 * PAGE_MESSAGES
+        assert session.earlier is not None and session.earlier.left >= 1900
+        text = view.toPlainText()
+        assert "message 1999." in text and "message 1899." not in text
+        assert f"Load earlier messages ({session.earlier_count()} more)" in text
+        view.document().documentLayout().documentSize()  # laid out to the end
+        bar = view.verticalScrollBar()
+        assert bar.maximum() > 0 and bar.value() == bar.maximum()  # the newest is on screen
+
+
+@pytest.mark.asyncio
+async def test_earlier_messages_go_above_and_the_shown_ones_stay_untouched_and_in_place(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed(400)
+    async with open_window(qtbot, **FAST) as window:
+        session = _open(window)
+        view = session.view
+        view.document().documentLayout().documentSize()
+        count = view.message_count()
+        shown = _drawn(session)
+        texts = {k: _text_of(session, k) for k in shown}
+        anchor = shown[2]  # the reader is reading the third message shown
+        block = view.document().findBlock(view.message_span(anchor)[0])
+        view.scroll_to(int(view.document().documentLayout().blockBoundingRect(block).top()) - 5)
+        before_y = _screen_y(session, anchor)
+        drawn: list[object] = []
+        render = DocumentLayout.render_static
+
+        def counting(layout: DocumentLayout, m: Any) -> None:
+            drawn.append(m.key)
+            render(layout, m)
+
+        monkeypatch.setattr(DocumentLayout, "render_static", counting)
+        window.history.load_earlier(session)
+        new = _drawn(session)[: len(_drawn(session)) - len(shown)]
+        assert new and _drawn(session)[len(new) :] == shown
+        assert not set(drawn) & set(texts)  # no shown message was drawn again
+        assert {k: _text_of(session, k) for k in shown} == texts
+        assert abs(_screen_y(session, anchor) - before_y) <= 1  # the reader's place is kept
+        assert view.message_count() == count + len(drawn)
+        assert f"({session.earlier_count()} more)" in view.toPlainText()
+
+
+@pytest.mark.asyncio
+async def test_scrolling_up_reaches_the_first_message_and_back_at_the_newest_far_pages_go(
+    qtbot: QtBot,
+) -> None:
+    _seed(400)
+    async with open_window(qtbot, **FAST) as window:
+        session = _open(window)
+        view = session.view
+        while view.earlier():
+            assert session.show_earlier(50)
+        text = view.toPlainText()
+        assert "message 0." in text and "Load earlier" not in text
+        assert view.message_count() == 400 > KEEP_ABOVE
+        assert session.earlier is not None and session.earlier.left == 0
+        bar = view.verticalScrollBar()
+        view.document().documentLayout().documentSize()
+        with qtbot.assertNotEmitted(view.earlierRequested):
+            bar.setValue(0)  # the reader is at the first message ...
+            bar.setValue(bar.maximum())  # ... and scrolls back down to the newest
+        assert view.message_count() <= KEPT_MESSAGES + 1
+        assert "message 399." in view.toPlainText() and "message 0." not in view.toPlainText()
+        assert f"({view.earlier()} more)" in view.toPlainText()
+        assert session.show_earlier(10)  # the dropped ones come back from the loaded turns
+        assert "message 340." in view.toPlainText()
+
+
+@pytest.mark.asyncio
+async def test_a_send_carries_the_whole_conversation_read_at_that_moment(qtbot: QtBot) -> None:
+    _seed(400)
+    async with open_window(qtbot, **FAST) as window:
+        session = _open(window)
+        drawn = view_count = session.view.message_count()
+        session.send("and now?")
+        turn = await wait_reply(session)
+        assert len(session.turns) == 201 and turn.reply.text
+        assert window.mock is not None
+        body = window.mock.requests[-1].body
+        assert b"message 0." in body and b"message 399." in body
+        assert session.view.message_count() == drawn + 2 == view_count + 2  # nothing redrawn
+
+
+@pytest.mark.asyncio
+async def test_a_search_hit_above_the_page_read_opens_at_that_message(qtbot: QtBot) -> None:
+    _seed(400)
+    async with open_window(qtbot, **FAST) as window:
+        session = _open(window)
+        (hit,) = window.history.actions.search("zebra")
+        assert window.history.actions.open_hit(hit)
+        (mark,) = session.view.extraSelections()
+        assert "message 3. zebra" in mark.cursor.selectedText()
+        assert session.turns[0].prompt == "message 0."
