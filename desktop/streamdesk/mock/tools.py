@@ -84,9 +84,10 @@ def _offered(tools: object) -> dict[str, Mapping[str, Any]]:
     offered: dict[str, Mapping[str, Any]] = {}
     for tool in tools if isinstance(tools, list) else ():
         function = tool.get("function") if isinstance(tool, dict) else None
-        name = function.get("name") if isinstance(function, dict) else None
+        if not isinstance(function, dict):
+            continue
+        name, parameters = function.get("name"), function.get("parameters")
         if isinstance(name, str) and name and name not in offered:
-            parameters = function.get("parameters")  # type: ignore[union-attr]
             offered[name] = parameters if isinstance(parameters, dict) else {}
     return offered
 
