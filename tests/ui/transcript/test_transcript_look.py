@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QColor, QFont, QTextCursor, QTextFrame
-from PySide6.QtWidgets import QToolButton
+from PySide6.QtWidgets import QStackedWidget, QToolButton
 from pytestqt.qtbot import QtBot
 from test_transcript import make_view
 
@@ -43,8 +43,16 @@ def colour_at(view: TranscriptView, text: str) -> QColor:
 
 
 def test_theme_switch_redraws_every_open_chat(qtbot: QtBot) -> None:
-    """Two chats, one streaming: light -> dark -> light keeps all text and takes new colours."""
-    first, second = make_view(qtbot), make_view(qtbot)
+    """Two chats in a styled window, one shown, one streaming: light -> dark -> light keeps all
+    text, and every page is painted in the new colours (the shown one and the hidden one)."""
+    window = QStackedWidget()
+    window.setStyleSheet("QLabel { color: red; }")  # a window style sheet, as the app's
+    qtbot.addWidget(window)
+    first, second = TranscriptView(), TranscriptView()
+    for view in (first, second):
+        window.addWidget(view)
+    window.resize(700, 500)
+    window.show()
     fill(first)
     fill(second, 2)
     reply = second.begin_assistant(key="live", label="m")
@@ -58,6 +66,9 @@ def test_theme_switch_redraws_every_open_chat(qtbot: QtBot) -> None:
         assert [first.toPlainText(), second.toPlainText()] == texts
         c = colors(dark)
         for view in (first, second):
+            window.setCurrentWidget(view)
+            page = view.viewport().grab().toImage().pixelColor(3, 3)
+            assert page == QColor(c["page"]), (dark, page.name())
             assert view.palette().base().color() == QColor(c["page"])
             assert view.palette().text().color() == QColor(c["text"])
             assert len(frames(view, "header")) == view.message_count()

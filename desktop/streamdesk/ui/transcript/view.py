@@ -193,6 +193,13 @@ class TranscriptView(QTextBrowser):
         pal.setColor(QPalette.ColorRole.Text, QColor(c["text"]))
         pal.setColor(QPalette.ColorRole.Link, QColor(c["highlight"]))
         self.setPalette(pal)
+        # The window's style sheet repolishes its children with their first palette (a theme
+        # switch left a white page with light text): a rule of the view's own wins over it.
+        self.setStyleSheet(
+            f"QTextBrowser {{ background: {c['page']}; color: {c['text']}; border: none; }}"
+            f"QToolButton#jumpToLatest {{ background: {c['base']}; color: {c['text']};"
+            f" border: 1px solid {c['border']}; border-radius: 12px; padding: 4px 12px; }}"
+        )
 
     def is_following(self) -> bool:
         return self._following
@@ -236,6 +243,16 @@ class TranscriptView(QTextBrowser):
         if index:
             self._layout.drop_first(index)
         return index
+
+    def drop_messages_from(self, key: object) -> int:
+        """Remove message `key` and every message below it from the document; returns how
+        many."""
+        messages = self._layout.messages
+        count = len(messages) - next(
+            (i for i, m in enumerate(messages) if m.key == key), len(messages)
+        )
+        self._layout.drop_last(count)
+        return count
 
     def set_lead_line(self, text: str, action: str) -> None:
         """The line above the first message, one link ("" text: none); a click emits
