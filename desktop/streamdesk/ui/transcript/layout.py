@@ -187,6 +187,21 @@ class DocumentLayout:
                 m.live.detach()
         del self._messages[:count]
 
+    def drop_last(self, count: int) -> None:
+        """Forget the last `count` messages and remove them from the document, in one edit
+        (the reader is far above them)."""
+        gone = self._messages[len(self._messages) - count :] if count > 0 else []
+        first = next((m.frame for m in gone if m.frame is not None), None)
+        if first is None:
+            return
+        with self.batch():
+            self._remove(first.firstPosition() - 1, self._doc.rootFrame().lastPosition())
+        for m in gone:
+            m.frame = None
+            if m.live is not None:
+                m.live.detach()
+        del self._messages[len(self._messages) - count :]
+
     def set_lead_line(self, text: str, action: str) -> None:
         """The line above the first message: one link to `action` ("" text: no line)."""
         block = self._doc.begin()
