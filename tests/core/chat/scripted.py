@@ -1,7 +1,9 @@
 """A tiny loopback chat-completions server that calls tools the way OpenAI streams them, for
 testing the tool loop on its own: a prompt naming one of its `calls` gets that call (arguments
 in two fragments, finish_reason "tool_calls"); a request ending with a tool result gets text
-quoting it. `always` makes every request ask for the tool again (the round limit)."""
+quoting it. `always` makes every request ask for the tool again (the round limit); `cut`
+cuts the first answer to a tool result after a few words (no [DONE]), and a request that
+carries a partial reply on gets the rest."""
 
 from __future__ import annotations
 
@@ -12,9 +14,12 @@ from typing import Any
 
 
 class ScriptedChat:
-    def __init__(self, calls: Mapping[str, Mapping[str, Any]], *, always: bool = False) -> None:
+    def __init__(
+        self, calls: Mapping[str, Mapping[str, Any]], *, always: bool = False, cut: bool = False
+    ) -> None:
         self.calls = dict(calls)
         self.always = always
+        self.cut = cut
         self.bodies: list[dict[str, Any]] = []
         self._server: asyncio.Server | None = None
         self._count = 0
@@ -50,8 +55,9 @@ class ScriptedChat:
             for chunk in chunks:
                 writer.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 await writer.drain()
-            writer.write(b"data: [DONE]\n\n")
-            await writer.drain()
+            if chunks[-1].get("usage"):  # a cut answer ends without usage and [DONE]
+                writer.write(b"data: [DONE]\n\n")
+                await writer.drain()
         finally:
             writer.close()
 
@@ -62,8 +68,13 @@ class ScriptedChat:
         wanted = [n for n in self.calls if n in offered and n in str(last.get("content"))]
         if self.always and offered:
             wanted = list(self.calls)[:1]
+        if last["role"] == "assistant" and not last.get("tool_calls"):
+            return [_chunk({"content": " the rest."}), _chunk({}, "stop"), _usage()]
         if last["role"] == "tool" and not self.always:
             results = [m["content"] for m in messages if m["role"] == "tool"]
+            if self.cut:
+                self.cut = False
+                return _text(f"The tool said: {results[-1]} and")[:-2]
             return _text(f"The tool said: {results[-1]}.")
         if wanted:
             self._count += 1

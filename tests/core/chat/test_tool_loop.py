@@ -23,6 +23,7 @@ from streamdesk.core.chat import (
     ConversationRecord,
     Reply,
     ReplyStatus,
+    ResumePolicy,
     Target,
     ToolRequest,
     ToolRunner,
@@ -296,3 +297,44 @@ async def test_calls_and_results_are_stored_and_sent_again(
         ]
         assert follow.request.messages[2].content == "5"
         assert follow.request.messages[3].content == "The tool said: 5."
+
+
+@pytest.mark.asyncio
+async def test_a_cut_after_a_tool_round_carries_on_from_the_text_since_the_round(
+    hub: ToolHub,
+) -> None:
+    async with ScriptedChat(CALLS, cut=True) as chat:
+        reply, request = ask(target_of(chat), "add please")
+        events = stream_reply(
+            reply,
+            request,
+            keys=None,
+            resume=ResumePolicy("restart", 2),
+            tools=ToolRunner(hub, ["notes"], allow_all),
+        )
+        async with contextlib.aclosing(events):
+            async for _ in events:
+                pass
+    assert reply.status is ReplyStatus.COMPLETE
+    assert reply.text == "Let me check.The tool said: 5 and the rest."
+    assert [a.strategy for a in reply.attempts] == ["continue"], "a round is never redone"
+    carried = chat.bodies[-1]["messages"]
+    assert [m["role"] for m in carried] == ["user", "assistant", "tool", "assistant"]
+    assert carried[-1]["content"] == "The tool said: 5 and"
+
+
+@pytest.mark.asyncio
+async def test_continuing_a_stopped_reply_with_tool_rounds_sends_them_first(
+    chat: ScriptedChat, hub: ToolHub
+) -> None:
+    conversation = Conversation(target_of(chat))
+    send = conversation.ask("add please")
+    await run(send.turn.reply, send.request, ToolRunner(hub, ["notes"], allow_all))
+    send.turn.reply.status = ReplyStatus.STOPPED
+    again = conversation.continue_reply(send.turn)
+    assert again is not None
+    messages = again.request.messages
+    assert [m.role for m in messages] == ["user", "assistant", "tool", "assistant"]
+    assert messages[1].content == "Let me check." and messages[2].content == "5"
+    assert messages[3].content == "The tool said: 5." and again.request.continuation
+    assert again.turn.reply.tool_rounds[0].results[0].content == "5"
