@@ -331,3 +331,24 @@ async def test_the_welcome_page_says_when_the_chosen_provider_needs_its_key(
         assert "No API key for OpenAI" in window.welcome.source_text.text()
     finally:
         await window.shutdown()
+
+
+@pytest.mark.asyncio
+async def test_the_last_chat_reopens_on_its_own_provider_with_its_key(qtbot: QtBot) -> None:
+    from streamdesk.core.store.history import HistoryStore
+    from streamdesk.core.store.settings import Settings
+
+    with HistoryStore() as store:
+        cid = store.create_conversation(title="held elsewhere", provider="openai", model="gpt-4o")
+        store.add_message(cid, "user", "hello")
+        store.add_message(cid, "assistant", "hi")
+    window = MainWindow(Settings(active_provider="anthropic"), save_on_close=False)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        await window.start()
+        assert window.conversations.title(window.current_key()) == "held elsewhere"
+        assert window.provider.id == window.header.provider_id() == "openai"
+        assert window.header.model() == "gpt-4o"
+    finally:
+        await window.shutdown()

@@ -256,20 +256,19 @@ class MainWindow(QMainWindow):
         self.palette_popup = CommandPalette(self.content)
         install_network_tools(self)  # Ctrl+I inspector dock, View ▸ Send over both
         self.history = HistoryBridge(self)  # stored conversations, persistence, search
+        # Ctrl+, dialog, banners, live apply; it sets each transcript's font as it is added,
+        # before the chat opened below renders its messages
+        self.settings_ui = SettingsController(
+            self, self.switcher, self.stack, lambda: self.settings, self.apply_settings
+        )
+        self._rows.insertWidget(1, self.settings_ui.banner)  # under the header
+        self.sessionAdded.connect(self.settings_ui.watch)
         self._open_last_chat()
         # Importing qtawesome costs ~150 ms: the icons come on the next turn of the loop,
         # after the window can send (glyphs stand in until then).
         QtCore.QTimer.singleShot(0, self, self.add_icons)
         self.stack.removeWidget(self._placeholder)
         self._placeholder.deleteLater()
-        # Ctrl+, dialog, banners, live apply
-        self.settings_ui = SettingsController(
-            self, self.switcher, self.stack, lambda: self.settings, self.apply_settings
-        )
-        self._rows.insertWidget(1, self.settings_ui.banner)  # under the header
-        for session in self.sessions.values():
-            self.settings_ui.watch(session)
-        self.sessionAdded.connect(self.settings_ui.watch)
         self.settingsRequested.connect(self.settings_ui.open_dialog)
         self.header.providerChanged.connect(self.settings_ui.clear_failure)
         if self.settings_warning:
@@ -398,9 +397,16 @@ class MainWindow(QMainWindow):
         """Find the key of the active provider; without one, start the offline demo."""
         self.finish_build()
         self.warmup = self._spawn(self._prewarm())
-        # The saved choice, not the reopened last chat's target (which the header shows).
-        saved = self.switcher.provider_by_id(self.settings.active_provider)
-        await self.switcher.use(saved or self.switcher.provider, at_start=True)
+        # The reopened last chat's provider when it is one of the list (its key is looked up
+        # now); else (a host no profile names any more) the saved choice.
+        switcher = self.switcher
+        shown = switcher.provider
+        saved = switcher.provider_by_id(self.settings.active_provider)
+        listed = switcher.provider_by_id(shown.id) == shown
+        await switcher.use(shown if listed or saved is None else saved, at_start=True)
+        provider = switcher.provider
+        if self.header.provider_id() != provider.id:  # the header shows what is used
+            self.header.show_target(provider.id, provider.default_model, self.header.protocol())
 
     async def _prewarm(self) -> None:
         """Import the request path and build TLS contexts in a worker thread: work the first

@@ -136,7 +136,9 @@ class ProviderSwitcher(QObject):
             await self._start_offline_demo(provider, why)
             return
         self._set_provider(provider, None, offline=False)
-        self.header.show_target(provider.id, provider.default_model, self.header.protocol())
+        shown = self.header.model() if self.header.provider_id() == provider.id else ""
+        model = shown or provider.default_model  # a reopened chat keeps its model
+        self.header.show_target(provider.id, model, self.header.protocol())
         self.header.set_key_missing(f"{why} Set it in Settings (Ctrl+,).")
         self.keyMissing.emit(why)
 
