@@ -79,6 +79,7 @@ def chrome_style(dark: bool) -> str:
         border-left: 3px solid {badge}; border-radius: 10px; }}
     QLabel#welcomeSourceTitle {{ font-weight: 600; font-size: 14px; color: {badge}; }}
     QLabel#welcomeSourceText {{ font-size: 13px; }}
+    QLabel#welcomeKeys {{ font-size: 12px; color: {muted}; }}
     QLabel#welcomeSection {{ font-size: 13px; color: {muted}; font-weight: 600; }}
     QPushButton#promptCard {{ text-align: left; border: 1px solid {border};
         border-radius: 12px; background: {c["base"]}; }}

@@ -85,6 +85,7 @@ class PromptCard(QPushButton):
         column.setSpacing(4)
         column.addLayout(top)
         column.addWidget(text)
+        column.addStretch(1)  # top-aligned when a neighbour's text is longer
         self._column = column
 
     def set_mark(self, icon: QIcon) -> None:
@@ -144,9 +145,12 @@ class WelcomePage(QScrollArea):
             "Settings ▸ Providers: a key for OpenAI, Anthropic, … or a local server"
         )
         self.add_provider.clicked.connect(self.addProviderRequested)
+        keys = QLabel("Ctrl+K  commands, chats and models  ·  Ctrl+N  new chat", column)
+        keys.setObjectName("welcomeKeys")
         links = QHBoxLayout()
         links.addWidget(self.add_provider)
         links.addStretch(1)
+        links.addWidget(keys)
         body = QVBoxLayout(column)
         body.setContentsMargins(0, 0, 0, 0)
         body.setSpacing(0)
