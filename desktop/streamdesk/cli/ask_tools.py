@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -99,19 +98,6 @@ def servers_of(settings: Settings, values: list[str]) -> list[McpServerConfig]:
     return list(found.values())
 
 
-def keychain_lookup(keys: KeySource) -> Callable[[str], str | None]:
-    """`${keychain:ID}` references read through the key store (None: not set, no keychain)."""
-    from streamdesk.core.errors import KeychainUnavailable
-
-    def lookup(entry: str) -> str | None:
-        try:
-            return keys.get(entry, environment=False)
-        except KeychainUnavailable:
-            return None
-
-    return lookup
-
-
 def approval_for(args: argparse.Namespace) -> ApproveTool:
     if args.allow_tools:
         return allow_all
@@ -139,7 +125,7 @@ async def open_tools(
     if args.tool_timeout is not None and not 0 < args.tool_timeout <= 3600:
         raise UsageError("--tool-timeout must be a number of seconds above 0, at most 3600")
     from streamdesk.core.chat import ToolRunner
-    from streamdesk.core.tools import ToolHub
+    from streamdesk.core.tools import ToolHub, keychain_lookup
 
     servers = servers_of(settings, args.mcp)
     hub = ToolHub(servers, secrets=keychain_lookup(keys))

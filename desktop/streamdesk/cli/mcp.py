@@ -78,8 +78,9 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_tools(args: argparse.Namespace) -> int:
     from streamdesk.cli.ask_setup import load_cli_settings
-    from streamdesk.cli.ask_tools import keychain_lookup, servers_of
+    from streamdesk.cli.ask_tools import servers_of
     from streamdesk.core.store.secrets import KeyStore
+    from streamdesk.core.tools import keychain_lookup
 
     try:
         servers = servers_of(load_cli_settings(), [args.server])

@@ -338,3 +338,12 @@ async def test_continuing_a_stopped_reply_with_tool_rounds_sends_them_first(
     assert messages[1].content == "Let me check." and messages[2].content == "5"
     assert messages[3].content == "The tool said: 5." and again.request.continuation
     assert again.turn.reply.tool_rounds[0].results[0].content == "5"
+
+
+def test_a_conversations_tool_servers_live_in_its_params() -> None:
+    conversation = Conversation(params={"temperature": 0.2})
+    assert conversation.tool_servers == []
+    conversation.tool_servers = ["notes", "web", "notes"]
+    assert conversation.params == {"temperature": 0.2, "mcp_servers": ["notes", "web"]}
+    conversation.tool_servers = []
+    assert conversation.params == {"temperature": 0.2}

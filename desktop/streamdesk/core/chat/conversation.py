@@ -52,6 +52,9 @@ class Send:
     request: ChatRequest
 
 
+TOOL_SERVERS = "mcp_servers"  # the params key of the MCP servers enabled for a conversation
+
+
 @dataclass(eq=False)
 class Conversation:
     """The turns of one conversation and the target its next request goes to (None until
@@ -69,6 +72,19 @@ class Conversation:
         if self.target is None:
             raise LookupError("the conversation has no target yet")
         return self.target
+
+    @property
+    def tool_servers(self) -> list[str]:
+        """The MCP servers whose tools this conversation offers (kept in its params, so they
+        are stored with it)."""
+        value = self.params.get(TOOL_SERVERS)
+        return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+    @tool_servers.setter
+    def tool_servers(self, names: list[str]) -> None:
+        self.params = {**self.params, TOOL_SERVERS: list(dict.fromkeys(names))}
+        if not names:
+            del self.params[TOOL_SERVERS]
 
     def load(self, turns: list[Turn]) -> None:
         self.turns = turns

@@ -17,9 +17,9 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from streamdesk.core.errors import SettingsError
+from streamdesk.core.errors import KeychainUnavailable, SettingsError
 from streamdesk.core.request import HTTP_SCHEMES, url_problem
 
 DEFAULT_CALL_TIMEOUT = 60.0  # seconds one tool call may run
@@ -60,6 +60,24 @@ class McpServerConfig:
         if self.url:
             return self.url
         return " ".join([self.command, *self.args])
+
+
+class KeyReader(Protocol):
+    """What reads the keychain (`core.store.secrets.KeyStore` fits)."""
+
+    def get(self, provider_id: str, *, environment: bool = True) -> str | None: ...
+
+
+def keychain_lookup(keys: KeyReader) -> SecretLookup:
+    """`${keychain:ID}` references read through `keys` (None: not set, or no keychain)."""
+
+    def lookup(entry: str) -> str | None:
+        try:
+            return keys.get(entry, environment=False)
+        except KeychainUnavailable:
+            return None
+
+    return lookup
 
 
 class MissingSecret(LookupError):

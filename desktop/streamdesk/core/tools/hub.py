@@ -252,8 +252,14 @@ class ServerConnection:
                 ready.set_exception(self.error(f"could not start ({what})."))
             else:
                 log.info("the tool server %s stopped: %s", self.name, what)
+            self._note(f"streamdesk: {what}")
         finally:
             self._session = None
+
+    def _note(self, line: str) -> None:
+        """A line of our own in the server's log (why it stopped, for HTTP servers too)."""
+        with contextlib.suppress(OSError), self.log_path.open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
 
     def _open_log(self) -> TextIO:
         path = self.log_path
