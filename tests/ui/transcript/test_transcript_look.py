@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QColor, QFont, QTextCursor, QTextFrame
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QStackedWidget, QToolButton
 from pytestqt.qtbot import QtBot
 from test_transcript import make_view
@@ -213,6 +214,9 @@ def test_hovering_a_link_shows_where_it_goes(qtbot: QtBot) -> None:
     with qtbot.waitSignal(view.linkHovered) as hovered:
         view.highlighted.emit(QUrl(found.charFormat().anchorHref()))
     assert hovered.args == ["Copy the message"]
+    doc = view.document()  # under the mouse, Qt shows each link's tooltip
+    assert doc.find("the spec").charFormat().toolTip() == "https://example.com/spec"
+    assert found.charFormat().toolTip() == "Copy the message"
 
 
 def test_a_refused_link_shows_its_target(qtbot: QtBot) -> None:
@@ -283,3 +287,17 @@ def test_the_failure_box_has_a_stripe_and_its_actions(qtbot: QtBot) -> None:
     assert stripe == QColor(colors(False)["error"])
     assert view.document().find("Connection cut").charFormat().fontWeight() >= 600
     assert "Retry" in view.toPlainText() and "partial" in view.toPlainText()
+
+
+def test_quiet_action_links_are_reachable_by_keyboard(qtbot: QtBot) -> None:
+    view = make_view(qtbot)
+    view.add_assistant_message("Hi there", key="r")
+    copy = view.document().find("Copy").charFormat()
+    assert copy.foreground().color() == QColor(colors(False)["faint"])  # quiet, small
+    assert copy.fontPointSize() < view.font().pointSizeF()
+    view.setFocus()
+    assert view.focusNextPrevChild(True)  # Tab goes to the first link
+    assert view.textCursor().selectedText() == "Copy"
+    with qtbot.waitSignal(view.copyRequested) as copied:
+        QTest.keyClick(view, Qt.Key.Key_Return)
+    assert copied.args == ["Hi there"]

@@ -54,6 +54,20 @@ SYNC_HIGHLIGHT = 2_000  # larger code blocks are coloured in slices: ~6 ms at th
 _LIST_START = re.compile(r"\s*(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 _TABLE_ROW = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*\|", re.MULTILINE)  # a delimiter row
 ACTION_SCHEME = "sd-action"
+# What each action link does (the view's own and the history view's): its tooltip.
+ACTION_TIPS = {
+    "copy-code": "Copy the code",
+    "copy-msg": "Copy the message",
+    "toggle": "Show or hide the model's reasoning",
+    "retry": "Send the request again",
+    "continue": "Ask the model to go on from here",
+    "edit": "Edit this prompt and send it again",
+    "delete": "Delete this message",
+    "regenerate": "Ask for another reply",
+    "alt-prev": "Previous version",
+    "alt-next": "Next version",
+    "earlier": "Show earlier messages",
+}
 COLUMN_CHARS = 84  # the reading column holds about this many average characters per line
 COLUMN_MIN, COLUMN_MAX = 560, 860  # px of text
 PAGE_MARGIN = 24  # the least margin either side of the column
@@ -86,6 +100,11 @@ def _gap_format() -> QTextBlockFormat:
     bf.setLineHeight(0, QTextBlockFormat.LineHeightTypes.FixedHeight.value)
     bf.setProperty(_STYLED, True)
     return bf
+
+
+def _tip(href: str) -> str:
+    """What an action link of ours does (its verb: the path of `ACTION_SCHEME:verb?...`)."""
+    return ACTION_TIPS.get(href.partition(":")[2].partition("?")[0], "")
 
 
 def _no_links(_key: object, _role: str) -> Sequence[tuple[str, str]]:
@@ -327,6 +346,7 @@ class DocumentLayout:
             f.setAnchor(True)
             f.setAnchorHref(href)
             f.setForeground(QColor(self._colors["highlight"]))
+            f.setToolTip(_tip(href))
         return f
 
     def _dim(self) -> QTextCharFormat:
@@ -340,6 +360,7 @@ class DocumentLayout:
         if href:
             f.setAnchor(True)
             f.setAnchorHref(href)
+            f.setToolTip(_tip(href))
         return f
 
     # -- editing primitives ------------------------------------------------------------------

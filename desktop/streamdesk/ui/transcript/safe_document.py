@@ -46,13 +46,14 @@ def is_safe_external(url: QUrl) -> bool:
 def defang(doc: QTextDocument, start: int, end: int) -> None:
     """Make the Markdown just inserted in [start, end) safe to look at.
 
-    A link whose scheme a click would not open (javascript:, file:, relative …) becomes plain
-    text followed by its target, "text (file:///x)", so the reader sees what was refused; an
-    image becomes the text "[image: alt] (url)" (it is never fetched, and a broken-image icon
-    would say nothing). O(fragments in the range).
+    A web link gets its URL as tooltip. A link whose scheme a click would not open
+    (javascript:, file:, relative …) becomes plain text followed by its target,
+    "text (file:///x)", so the reader sees what was refused; an image becomes the text
+    "[image: alt] (url)" (it is never fetched, and a broken-image icon would say nothing).
+    O(fragments in the range).
     """
     links: list[list[int | str]] = []  # [start, end, href] of each refused link
-    plain: list[tuple[int, int, QTextCharFormat]] = []  # its fragments, as plain text
+    plain: list[tuple[int, int, QTextCharFormat]] = []  # link fragments' new formats
     images: list[tuple[int, str]] = []
     block = doc.findBlock(start)
     while block.isValid() and block.position() < end:
@@ -73,6 +74,9 @@ def defang(doc: QTextDocument, start: int, end: int) -> None:
                     links[-1][1] = stop  # the same link, another format (bold inside it …)
                 else:
                     links.append([pos, stop, href])
+            elif fmt.isAnchor():  # a web link: hovering shows where it goes
+                fmt.setToolTip(QUrl(fmt.anchorHref()).toDisplayString())
+                plain.append((pos, stop, fmt))
             it += 1
         block = block.next()
     edits = [(int(a), 0, int(b), str(h)) for a, b, h in links]

@@ -15,18 +15,18 @@ from typing import Any
 from PySide6.QtCore import QEvent, QUrl, Signal
 from PySide6.QtGui import (
     QColor,
-    QCursor,
     QDesktopServices,
     QGuiApplication,
     QPalette,
     QResizeEvent,
     QTextCursor,
 )
-from PySide6.QtWidgets import QTextBrowser, QToolButton, QToolTip, QWidget
+from PySide6.QtWidgets import QTextBrowser, QToolButton, QWidget
 
 from streamdesk.ui.transcript.highlight import COMMON, warm
 from streamdesk.ui.transcript.layout import (
     ACTION_SCHEME,
+    ACTION_TIPS,
     SYNC_HIGHLIGHT,
     DocumentLayout,
     HeaderLinks,
@@ -38,20 +38,6 @@ from streamdesk.ui.transcript.safe_document import SafeDocument, is_safe_externa
 __all__ = ["ACTION_SCHEME", "SYNC_HIGHLIGHT", "HeaderLinks", "ReplyView", "TranscriptView"]
 
 _BUILTIN = frozenset({"copy-code", "copy-msg", "toggle", "retry", "continue"})
-# What a quiet action link does, for its tooltip (the view's own and the history view's).
-ACTION_TIPS = {
-    "copy-code": "Copy the code",
-    "copy-msg": "Copy the message",
-    "toggle": "Show or hide the model's reasoning",
-    "retry": "Send the request again",
-    "continue": "Ask the model to go on from here",
-    "edit": "Edit this prompt and send it again",
-    "delete": "Delete this message",
-    "regenerate": "Ask for another reply",
-    "alt-prev": "Previous version",
-    "alt-next": "Next version",
-    "earlier": "Show earlier messages",
-}
 
 # Qt's raster engine splits every fill taller than 64 lines across a thread pool and waits for
 # it; for narrow fills (scroll bar, frame borders) the hand-off costs more than the fill: 2-6 ms
@@ -331,9 +317,9 @@ class TranscriptView(QTextBrowser):
             self.linkFailed.emit(f"Could not open {shown}: no browser or mail app answered")
 
     def _on_hover(self, url: QUrl) -> None:
-        """Show where a link goes (an action link says what it does) and tell the status bar."""
+        """Tell the status bar where a link goes (an action link: what it does); the link's
+        own tooltip says the same under the mouse."""
         if url.isEmpty():
-            QToolTip.hideText()
             self.linkHovered.emit("")
             return
         action = self._layout.action_of(url)
@@ -344,8 +330,6 @@ class TranscriptView(QTextBrowser):
         else:
             tip = url.toDisplayString()
         self.linkHovered.emit(tip)
-        if tip:
-            QToolTip.showText(QCursor.pos(), tip, self.viewport())
 
     def _copy(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)
