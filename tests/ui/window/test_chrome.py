@@ -189,7 +189,7 @@ async def test_the_palette_runs_actions_opens_chats_and_switches_models(qtbot: Q
         _ctrl(qtbot, window, Qt.Key.Key_K)
         assert palette.isVisible() and palette.field.hasFocus()
         kinds = {e.kind for e in palette.shown()}
-        assert kinds == {"Action", "Chat", "Model"}
+        assert kinds == {"Action", "This chat", "Chat", "Model"}
         new_chat = next(e for e in palette.shown() if e.title == "New chat" and e.kind == "Action")
         assert new_chat.detail, "actions show their shortcut"
         # a conversation: typed, chosen with Enter
@@ -212,6 +212,12 @@ async def test_the_palette_runs_actions_opens_chats_and_switches_models(qtbot: Q
         qtbot.keyClicks(palette.field, "theme dark")
         qtbot.keyClick(palette.field, Qt.Key.Key_Return)
         assert window.settings.theme == "dark" and window.dark
+        # what can be done to the current chat: its context menu's commands
+        window.open_palette()
+        qtbot.keyClicks(palette.field, "pin")
+        assert palette.current() is not None and palette.current().kind == "This chat"
+        qtbot.keyClick(palette.field, Qt.Key.Key_Return)
+        assert window.conversations.is_pinned(window.current_key())
         # Escape closes without running anything
         window.open_palette()
         qtbot.keyClicks(palette.field, "theme light")

@@ -9,6 +9,7 @@ stored conversations. While the search field has text, the search results replac
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -290,20 +291,30 @@ class ConversationList(QFrame):
         item = self.list.itemAt(pos)
         if item is None or item.data(_HEADING):
             return
-        key = item.data(_KEY)
         menu = QMenu(self)
-        menu.addAction("Rename", lambda: self.rename_inline(key))
-        pinned = bool(item.data(_PINNED))
-        menu.addAction(
-            "Unpin" if pinned else "Pin", lambda: self.pinRequested.emit(key, not pinned)
-        )
-        menu.addAction("System prompt && parameters…", lambda: self.settingsRequested.emit(key))
-        menu.addSeparator()
-        menu.addAction("Export as Markdown…", lambda: self.exportRequested.emit(key, "md"))
-        menu.addAction("Export as JSON…", lambda: self.exportRequested.emit(key, "json"))
-        menu.addSeparator()
-        menu.addAction("Delete", lambda: self.deleteRequested.emit(key))
+        for group in self.chat_commands(item.data(_KEY)):
+            if menu.actions():
+                menu.addSeparator()
+            for name, run in group:
+                menu.addAction(name.replace("&", "&&"), run)
         menu.popup(self.list.viewport().mapToGlobal(pos))
+
+    def chat_commands(self, key: Any) -> list[list[tuple[str, Callable[[], None]]]]:
+        """What can be done to conversation `key`, in groups: its context menu, and the
+        command palette's "this chat" entries."""
+        pinned = self.is_pinned(key)
+        return [
+            [
+                ("Rename", lambda: self.rename_inline(key)),
+                ("Unpin" if pinned else "Pin", lambda: self.pinRequested.emit(key, not pinned)),
+                ("System prompt & parameters…", lambda: self.settingsRequested.emit(key)),
+            ],
+            [
+                ("Export as Markdown…", lambda: self.exportRequested.emit(key, "md")),
+                ("Export as JSON…", lambda: self.exportRequested.emit(key, "json")),
+            ],
+            [("Delete", lambda: self.deleteRequested.emit(key))],
+        ]
 
     # -- undo bar --------------------------------------------------------------------------
 
