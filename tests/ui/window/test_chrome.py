@@ -45,6 +45,9 @@ async def test_an_empty_chat_shows_the_welcome_page_and_a_card_sends_its_prompt(
         assert window.content.currentWidget() is window.stack, "hidden once a message exists"
         await wait_reply(session)
         assert window.conversations.title(window.current_key()).startswith("Compare SSE")
+        assert (
+            window.windowTitle().startswith("Compare SSE") and "Streamdesk" in window.windowTitle()
+        )
         window.open_new_chat()
         assert window.content.currentWidget() is window.welcome, "back on a new empty chat"
         window.conversations.select(window.history.key_of(session.conversation.conversation_id))

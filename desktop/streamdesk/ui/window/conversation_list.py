@@ -48,7 +48,8 @@ SEARCH_DELAY_MS = 150
 class ConversationList(QFrame):
     """Emits newRequested(), currentChanged(key), searchRequested(text), hitActivated(hit),
     renameRequested(key, title), pinRequested(key, pinned), deleteRequested(key),
-    exportRequested(key, "md" | "json"), settingsRequested(key), undoRequested()."""
+    exportRequested(key, "md" | "json"), settingsRequested(key), undoRequested(),
+    titleChanged(key, title)."""
 
     newRequested = Signal()
     currentChanged = Signal(object)
@@ -60,6 +61,7 @@ class ConversationList(QFrame):
     exportRequested = Signal(object, str)
     settingsRequested = Signal(object)
     undoRequested = Signal()
+    titleChanged = Signal(object, str)  # key, title: shown anew (set_title)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -207,6 +209,7 @@ class ConversationList(QFrame):
             item.setToolTip(title)
             self._refresh(item)
             self.list.blockSignals(blocked)
+            self.titleChanged.emit(key, title)
 
     def set_streaming(self, key: Any, streaming: bool) -> None:
         """Mark a conversation whose reply is streaming (visible while another is shown)."""

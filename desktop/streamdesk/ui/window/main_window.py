@@ -203,6 +203,7 @@ class MainWindow(QMainWindow):
         self.header.protocolChanged.connect(self._remember_protocol)
         self.conversations.newRequested.connect(self.open_new_chat)
         self.conversations.currentChanged.connect(self.show_conversation)
+        self.conversations.titleChanged.connect(self._show_title)
         self.prompt.submitted.connect(self._send)
         self.prompt.stopRequested.connect(self.stop)
         self.prompt.blocked.connect(
@@ -575,6 +576,12 @@ class MainWindow(QMainWindow):
         self._show_stats(key)
         self._update_buttons()
         self._update_welcome()
+        self._show_title(key, self.conversations.title(key))
+
+    def _show_title(self, key: object, title: str) -> None:
+        """The window's title names the chat in front (task switchers show it)."""
+        if key == self.conversations.current_key():
+            self.setWindowTitle(f"{title} — Streamdesk" if title else "Streamdesk")
 
     def _stored_stats(self, key: int, session: ChatSession) -> ReplyStats:
         """The figures of a reopened conversation's last reply, as they were when it ended."""
