@@ -129,6 +129,17 @@ async def test_the_scenario_line_goes_once_its_request_is_sent(qtbot: QtBot) -> 
 
 
 @pytest.mark.asyncio
+async def test_the_scenario_line_goes_when_another_provider_is_chosen(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as window:
+        window.set_next_scenario("http-500")
+        assert "http-500" in window.status.currentMessage()
+        window.switcher.select("openai")
+        await window.wait_idle()
+        assert window.provider.id == "openai" and window.switcher.next_scenario is None
+        assert window.status.currentMessage() == ""
+
+
+@pytest.mark.asyncio
 async def test_the_editing_line_goes_after_the_resend(qtbot: QtBot) -> None:
     async with open_window(qtbot) as window:
         session = window.current_session()

@@ -186,6 +186,8 @@ class ProviderSwitcher(QObject):
         self.header.set_key_missing("")
         self.keyMissing.emit("")
         self.scenariosAvailable.emit(_is_mock(provider.id))
+        if self.next_scenario and not _is_mock(provider.id):
+            self.set_next_scenario(None)  # a mock fault means nothing to another provider
         if changed:
             self.offlineChanged.emit(offline)
 
