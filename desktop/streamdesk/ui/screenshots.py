@@ -1,7 +1,9 @@
 """`python -m streamdesk.ui.screenshots OUTDIR`: PNGs of the real window against the mock.
 
 Run by `make screenshot` under Xvfb. For the light and the dark theme it writes the window
-mid-stream and after a finished reply (the mock's replies hold a code block and a table).
+mid-stream and after a finished reply (the mock's replies hold a code block and a table), and,
+with the test MCP server of a source checkout (tests/tools_server.py), a tool call awaiting
+approval, the finished call, and the call with its details open.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ PROMPTS = {
     "dark": "Explain backpressure in streaming clients",
 }
 MID_STREAM_TOKENS = 140
+TOOL_PROMPTS = {
+    "light": "Use read_note to read the note 'groceries'",
+    "dark": "Use add to add 2 and 3",
+}
+TOOLS_SERVER = Path(__file__).resolve().parents[3] / "tests" / "tools_server.py"
 
 
 async def _settle(ms: int = 150) -> None:
@@ -66,8 +73,47 @@ async def shoot(outdir: Path) -> list[Path]:
         await _settle(300)
         written.append(outdir / f"window-{theme}-reply.png")
         window.grab().save(str(written[-1]))
+    if TOOLS_SERVER.is_file():
+        for theme, prompt in TOOL_PROMPTS.items():
+            window.set_theme(theme)
+            written += await shoot_tool_call(window, outdir, theme, prompt)
     window.close()
     await window.shutdown()
+    return written
+
+
+async def shoot_tool_call(window: Any, outdir: Path, theme: str, prompt: str) -> list[Path]:
+    """A new chat with the test MCP server enabled: the call awaiting approval, then done
+    (closed, as it stays), then with its details open."""
+    from streamdesk.core.tools import McpServerConfig
+
+    if not any(s.name == "notes" for s in window.settings.mcp_servers):
+        server = McpServerConfig("notes", command=sys.executable, args=(str(TOOLS_SERVER),))
+        window.settings.mcp_servers = [*window.settings.mcp_servers, server]
+    session = window.new_chat()
+    window.tools.set_enabled("notes", True)
+    asked = asyncio.get_running_loop().create_future()
+    session.tools.approvalAsked.connect(lambda bar: asked.done() or asked.set_result(bar))
+    window.prompt.setPlainText(prompt)
+    window.prompt.submit()
+    bar = await asyncio.wait_for(asked, 60)
+    await _settle(300)
+    written = [outdir / f"window-{theme}-tool-approval.png"]
+    window.grab().save(str(written[-1]))
+    bar.once.click()
+    task = session.task
+    if task is not None:
+        await asyncio.wait_for(asyncio.shield(task), 60)
+    await _settle(300)
+    written.append(outdir / f"window-{theme}-tool-done.png")
+    window.grab().save(str(written[-1]))
+    view = session.views[session.turns[-1].key]
+    call = view.tool_rounds[0].calls[0]
+    call.expanded = True
+    view.redraw_call(call)
+    await _settle(300)
+    written.append(outdir / f"window-{theme}-tool-details.png")
+    window.grab().save(str(written[-1]))
     return written
 
 

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -36,8 +36,12 @@ from streamdesk.core.chat import (
 from streamdesk.core.events import ReasoningDelta, Retrying, TextDelta
 from streamdesk.core.trace import StreamTrace
 from streamdesk.ui.failures import FAILURE_TITLES, failure_actions, failure_text, failure_title
+from streamdesk.ui.tools.session_tools import TOOL_EVENTS, replay, stored_rounds
 from streamdesk.ui.transcript.reply_view import ReplyView, ending_marks
 from streamdesk.ui.window.status_bar import PROTOCOL_NAMES, ReplyStats
+
+if TYPE_CHECKING:
+    from streamdesk.ui.tools.session_tools import SessionTools
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +106,7 @@ class ChatSession(QObject):
         self.trace: StreamTrace | None = None  # of the latest request, for the inspector
         self.trace_factory: Callable[[], StreamTrace] = StreamTrace  # inspector: recording()
         self.views: dict[int, ReplyView] = {}  # reply key -> its view in the transcript
+        self.tools: SessionTools | None = None  # the conversation's MCP tools (the window's)
         self._task: asyncio.Task[None] | None = None
         self._running = False
         self._countdown: asyncio.Task[None] | None = None
@@ -279,7 +284,7 @@ class ChatSession(QObject):
             self.views[turn.key] = view
             if reply.reasoning:
                 view.append_reasoning(reply.reasoning_text)
-            view.append_text(reply.text)
+            replay(view, reply)
             return
         if reply.status is ReplyStatus.PENDING and not reply.parts:
             return  # a prompt whose reply row is missing (deleted, imported)
@@ -297,6 +302,7 @@ class ChatSession(QObject):
             failure_text=text,
             key=turn.key,
             label=label(reply.target),
+            tool_rounds=stored_rounds(reply),
         )
 
     def stop(self) -> None:
@@ -369,6 +375,7 @@ class ChatSession(QObject):
             trace=trace,
             recorder=recorder,
             resume=ResumePolicy.of(reply.target),
+            tools=self.tools.runner_for(view) if self.tools is not None else None,
         )
         noticed = False  # a retry notice is shown on the reply
         try:
@@ -379,6 +386,9 @@ class ChatSession(QObject):
                         view.append_text(event.text)
                     elif isinstance(event, ReasoningDelta):
                         view.append_reasoning(event.text)
+                    elif isinstance(event, TOOL_EVENTS):
+                        if self.tools is not None:
+                            self.tools.show(view, event)
                     elif isinstance(event, Retrying):
                         noticed = True
                         title = FAILURE_TITLES.get(event.failure.kind, "Failed")
@@ -409,6 +419,8 @@ class ChatSession(QObject):
     def _finish(self, turn: Turn, view: ReplyView) -> None:
         reply = turn.reply
         failure = reply.failure
+        if self.tools is not None:
+            self.tools.settle(view, reply)
         if failure is not None and reply.status is not ReplyStatus.STOPPED:
             view.finish(
                 "error",
@@ -421,7 +433,9 @@ class ChatSession(QObject):
             title, actions = ending_marks(
                 status, reply.finish_reason, reply.completion_tokens, reply.has_text
             )
-            if not title and reply.status is ReplyStatus.COMPLETE and not reply.has_text:
+            if not title and reply.tool_stop and self.tools is not None:
+                title = self.tools.ending_title(reply)
+            if not title and reply.status is ReplyStatus.COMPLETE and not reply.has_content:
                 title = "Empty reply: the server sent no text"  # a normal end, nothing in it
             view.finish(status, failure_title=title or resumed_note(reply), actions=actions)
         if self.record is not None:

@@ -1,4 +1,5 @@
-"""The settings dialog: Providers, Network, Appearance. Non-modal; Save writes the TOML file.
+"""The settings dialog: Providers, Network, Appearance, MCP servers. Non-modal; Save writes
+the TOML file.
 
 The dialog edits a deep copy of the settings and emits `saved(Settings)` after the file has been
 written atomically, so the window can apply the provider, theme and font at once. It is opened
@@ -43,6 +44,7 @@ from streamdesk.core.store.settings import (
 from streamdesk.ui.settings.ops import Tasks
 from streamdesk.ui.settings.provider_form import seconds_spin
 from streamdesk.ui.settings.providers_page import ProvidersPage
+from streamdesk.ui.tools.settings_page import McpServersPage
 
 PROXY_CHOICES = (("system", "System proxy"), ("none", "No proxy"), ("manual", "Manual"))
 THEME_LABELS = (("system", "System"), ("light", "Light"), ("dark", "Dark"))
@@ -242,6 +244,8 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self.providers, "Providers")
         self.tabs.addTab(self.network, "Network")
         self.tabs.addTab(self.appearance, "Appearance")
+        self.mcp = McpServersPage(self.settings, store, self.tasks, self)
+        self.tabs.addTab(self.mcp, "MCP servers")
         self.status = QLabel(self)
         self.status.setObjectName("settingsStatus")
         self.status.setWordWrap(True)
@@ -267,6 +271,7 @@ class SettingsDialog(QDialog):
         self.providers.commit()
         self.network.apply(self.settings)
         self.appearance.apply(self.settings)
+        self.mcp.apply(self.settings)  # an invalid form keeps the servers as they were
         return self.settings
 
     def save(self, *, close: bool) -> None:

@@ -39,6 +39,8 @@ from PySide6.QtGui import (
 
 from streamdesk.core.markdown_blocks import Block, BlockSplitter
 from streamdesk.ui.theme import colors
+from streamdesk.ui.tools.blocks import TOOL_BLOCK, ToolBlockPainter, ToolBlockStyle
+from streamdesk.ui.tools.state import CallState, RoundState
 from streamdesk.ui.transcript.code_job import SlicedHighlight, TokenPainter
 from streamdesk.ui.transcript.highlight import MAX_HIGHLIGHT, warm
 from streamdesk.ui.transcript.line_breaks import keep_line_breaks
@@ -67,6 +69,7 @@ ACTION_TIPS = {
     "alt-prev": "Previous version",
     "alt-next": "Next version",
     "earlier": "Show earlier messages",
+    "tool-toggle": "Show or hide the call's arguments and result",
 }
 COLUMN_CHARS = 84  # the reading column holds about this many average characters per line
 COLUMN_MIN, COLUMN_MAX = 560, 860  # px of text
@@ -149,6 +152,7 @@ class DocumentLayout:
         self._style_todo: list[QTextCursor] = []
         self._next_id = 0
         self._above: Message | None = None  # set while earlier messages are inserted above it
+        self._tool_calls: dict[int, tuple[Message, CallState]] = {}  # Details link -> call
         self._mono_family = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).family()
         self._width = 0  # the viewport's width, for the column
         self._measure()
@@ -252,6 +256,7 @@ class DocumentLayout:
         for m in self._messages:
             m.frame = None
         self._messages.clear()
+        self._tool_calls.clear()
         self._empty_document()
 
     def start_over(self, *, dark: bool) -> None:
@@ -568,8 +573,15 @@ class DocumentLayout:
                 self.append_reasoning(m, "")
             if not m.actions and m.status != "complete":
                 m.actions = self.failure_actions(m.key, m.status, bool(m.text))
+            start = 0
+            for found in m.tool_rounds:  # the text of each round, then its calls
+                sp = BlockSplitter()
+                self.replace_live(m, sp.feed(m.text[start : found.at]) + sp.finish())
+                self.show_tools(m, found)
+                self.commit_tools(m)
+                start = found.at
             sp = BlockSplitter()
-            self.replace_live(m, sp.feed(m.text) + sp.finish())
+            self.replace_live(m, sp.feed(m.text[start:]) + sp.finish())
             self.add_failure(m)
 
     def _insert_frame(self, c: QTextCursor, ff: QTextFrameFormat) -> QTextFrame:
@@ -721,6 +733,78 @@ class DocumentLayout:
         bf.setLineHeight(LINE_HEIGHT, QTextBlockFormat.LineHeightTypes.ProportionalHeight.value)
         bf.setProperty(_STYLED, True)
         return bf
+
+    # -- a reply's tool calls ----------------------------------------------------------------
+
+    def show_tools(self, m: Message, found: RoundState, reserve: int = 0) -> QTextCursor | None:
+        """Draw tool round `found` as the live region (after the committed text), in place of
+        what it showed: one frame per call. With `reserve` px, a call awaiting approval leaves
+        room for the approval bar; the cursor returned sits there."""
+        start = self._body_end(m)
+        self._remove(start, self._live_end(m))
+        m.open_code, m.held_newline = 0, False
+        painter = self._tool_painter()
+        reserved: list[QTextCursor] = []
+
+        def put(c: QTextCursor) -> None:
+            for call in found.calls:
+                if call.number < 0:
+                    call.number = len(self._tool_calls)
+                self._tool_calls[call.number] = (m, call)
+                self._new_block(c)
+                c.setBlockFormat(_gap_format())
+                frame, spot = painter.insert(c, call, reserve)
+                if spot is not None:
+                    reserved.append(spot)
+                c.setPosition(frame.lastPosition() + 1)
+                c.setBlockFormat(_gap_format())
+
+        self._edit(start, put)
+        return reserved[0] if reserved else None
+
+    def commit_tools(self, m: Message) -> None:
+        """The tool round the live region shows stays as drawn: it joins the body."""
+        if m.frame is not None:
+            m.body_len += self._live_end(m) - self._body_end(m)
+
+    def toggle_tool(self, number: int) -> None:
+        """Open or close the details of call block `number` (a click on its Details link)."""
+        found = self._tool_calls.get(number)
+        if found is None:
+            return
+        m, call = found
+        call.expanded = not call.expanded
+        with self.batch():
+            self.redraw_tool(m, call)
+
+    def redraw_tool(self, m: Message, call: CallState) -> None:
+        """Draw one call's block again in place, wherever it is in the reply."""
+        frame = self._tool_frame(call.number)
+        if frame is None or m.frame is None:
+            return
+        committed = frame.firstPosition() < self._body_end(m)
+        before = self._doc.characterCount()
+        self._tool_painter().redraw(frame, call)
+        if committed:
+            m.body_len += self._doc.characterCount() - before
+
+    def _tool_frame(self, number: int) -> QTextFrame | None:
+        for frame in self._doc.rootFrame().childFrames():
+            if frame.frameFormat().property(TOOL_BLOCK) == number:
+                return frame
+        return None
+
+    def _tool_painter(self) -> ToolBlockPainter:
+        return ToolBlockPainter(
+            ToolBlockStyle(
+                self._colors,
+                self._pt,
+                self._em,
+                self._mono_family,
+                lambda n: self._href("tool-toggle", n=n),
+                caption_scale=CAPTION_SCALE,
+            )
+        )
 
     # -- a reply's reasoning, notice and failure box ------------------------------------------
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QTextFrame
 
 if TYPE_CHECKING:
+    from streamdesk.ui.tools.state import RoundState
     from streamdesk.ui.transcript.reply_view import ReplyView
 
 
@@ -40,6 +41,7 @@ class Message:
     open_code: int = 0  # an open fence: where its code grows, counted back from the live end
     held_newline: bool = False  # the open fence's last newline, shown with the next line
     live: ReplyView | None = None
+    tool_rounds: list[RoundState] = field(default_factory=list)  # a stored reply's, by `at`
 
     @property
     def shown_text(self) -> str:

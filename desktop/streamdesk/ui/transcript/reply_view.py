@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer
+from PySide6.QtGui import QTextCursor
 
 from streamdesk.core.markdown_blocks import BlockSplitter
+from streamdesk.ui.tools.state import CallState, RoundState
 from streamdesk.ui.transcript.layout import DocumentLayout
 from streamdesk.ui.transcript.message import Message
 
@@ -42,6 +44,9 @@ class ReplyView:
         self._pending_reasoning: list[str] = []
         self._finished = False
         self._render_count = 0
+        self._rounds: list[RoundState] = []  # the reply's tool rounds, in order
+        self._live_round: RoundState | None = None  # drawn in the live region, not committed
+        self._tools_dirty = False
         self._timer = QTimer(parent)
         self._timer.setSingleShot(True)
         self._timer.setInterval(FRAME_MS)
@@ -103,6 +108,7 @@ class ReplyView:
         with layout.batch():
             self._render_frame()
             self._finished = True
+            self._commit_round()
             layout.replace_live(m, self._splitter.finish())
             if not m.collapsed:  # streamed as plain text: now once as Markdown
                 layout.refresh_reasoning(m)
@@ -121,8 +127,73 @@ class ReplyView:
     def rebuild(self) -> None:
         """Re-render everything received so far (theme change): O(reply) once."""
         self._reset_render_state()
-        self._pending = [self.text]
+        text, start = self.text, 0
+        with self._layout.batch():
+            for found in self._rounds:
+                self._layout.replace_live(self._msg, self._splitter.feed(text[start : found.at]))
+                self._layout.replace_live(self._msg, self._splitter.finish())
+                self._reset_render_state()
+                self._layout.show_tools(self._msg, found)
+                if found is not self._live_round:
+                    self._layout.commit_tools(self._msg)
+                start = found.at
+        self._pending = [text[start:]] if text[start:] else []
         self._render()
+
+    # -- tool calls ----------------------------------------------------------------------
+
+    @property
+    def tool_rounds(self) -> list[RoundState]:
+        return self._rounds
+
+    def tool_round(self) -> RoundState:
+        """The round being asked for now (a new one after the text so far when none is open):
+        the text before it is drawn at once and closed, so the calls come after it."""
+        if self._live_round is not None:
+            return self._live_round
+        found = RoundState(len(self.text))
+        if not self._finished:
+            with self._layout.batch():
+                self._render_frame()
+                self._layout.replace_live(self._msg, self._splitter.finish())
+            self._reset_render_state()
+        self._rounds.append(found)
+        self._live_round = found
+        return found
+
+    def tools_changed(self) -> bool:
+        """The open round's calls changed (streamed, ran, settled): drawn at the next frame.
+        False when no round is open (a closed round's call is drawn with `redraw_call`)."""
+        if self._finished or self._live_round is None:
+            return False
+        self._tools_dirty = True
+        self._schedule()
+        return True
+
+    def draw_tools_now(self, reserve: int = 0) -> QTextCursor | None:
+        """Draw the open round now; with `reserve` px, room for an approval bar is left under
+        the call awaiting it, and the cursor returned sits there."""
+        if self._finished or self._live_round is None:
+            return None
+        with self._layout.batch():
+            self._render_frame()
+            self._tools_dirty = False
+            return self._layout.show_tools(self._msg, self._live_round, reserve)
+
+    def redraw_call(self, call: CallState) -> None:
+        """Draw one call of an earlier round again (it settled after its round closed)."""
+        with self._layout.batch():
+            self._layout.redraw_tool(self._msg, call)
+
+    def _commit_round(self) -> None:
+        """Text follows the open round (or the reply ends): the round stays as drawn."""
+        if self._live_round is None:
+            return
+        if self._tools_dirty:
+            self._layout.show_tools(self._msg, self._live_round)
+            self._tools_dirty = False
+        self._layout.commit_tools(self._msg)
+        self._live_round = None
 
     def _schedule(self) -> None:
         if not self._timer.isActive():
@@ -140,6 +211,11 @@ class ReplyView:
         if self._pending_reasoning:
             layout.append_reasoning(m, "".join(self._pending_reasoning))
             self._pending_reasoning.clear()
+        if self._live_round is not None and self._pending:
+            self._commit_round()
+        elif self._tools_dirty and self._live_round is not None:
+            layout.show_tools(m, self._live_round)
+            self._tools_dirty = False
         if not self._pending:
             return
         sp = self._splitter

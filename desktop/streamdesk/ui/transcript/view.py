@@ -8,7 +8,7 @@ The document's contents are laid out by its `DocumentLayout`; the streaming repl
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,6 +23,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QTextBrowser, QToolButton, QWidget
 
+from streamdesk.ui.tools.state import RoundState
 from streamdesk.ui.transcript.highlight import COMMON, warm
 from streamdesk.ui.transcript.layout import (
     ACTION_SCHEME,
@@ -37,7 +38,6 @@ from streamdesk.ui.transcript.safe_document import SafeDocument, is_safe_externa
 
 __all__ = ["ACTION_SCHEME", "SYNC_HIGHLIGHT", "HeaderLinks", "ReplyView", "TranscriptView"]
 
-_RESTYLED = (QEvent.Type.PaletteChange, QEvent.Type.StyleChange)
 _BUILTIN = frozenset({"copy-code", "copy-msg", "toggle", "retry", "continue"})
 
 # Qt's raster engine splits every fill taller than 64 lines across a thread pool and waits for
@@ -84,6 +84,7 @@ class TranscriptView(QTextBrowser):
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.setUndoRedoEnabled(False)
+        self._apply_palette()
         self._following = True
         self._scrolling = False
         self.anchorClicked.connect(self._on_anchor)
@@ -97,8 +98,6 @@ class TranscriptView(QTextBrowser):
         self._jump.setObjectName("jumpToLatest")
         self._jump.clicked.connect(self.jump_to_latest)
         self._jump.hide()
-        self._apply_palette()
-        self.setFrameShape(QTextBrowser.Shape.NoFrame)
         warm(COMMON)  # first use of a lexer compiles regexes: do it off the GUI thread now
 
     # -- public API ------------------------------------------------------------------------
@@ -137,9 +136,11 @@ class TranscriptView(QTextBrowser):
         failure_text: str = "",
         key: object = None,
         label: str = "",
+        tool_rounds: Sequence[RoundState] = (),
     ) -> None:
         m = self._layout.add_message(key, "assistant", label=label, text=text, reasoning=reasoning)
         m.status, m.failure_title, m.failure_text = status, failure_title, failure_text
+        m.tool_rounds = list(tool_rounds)
         m.collapsed = bool(reasoning)
         self._layout.render_static(m)
 
@@ -181,17 +182,12 @@ class TranscriptView(QTextBrowser):
         pal.setColor(QPalette.ColorRole.Text, QColor(c["text"]))
         pal.setColor(QPalette.ColorRole.Link, QColor(c["highlight"]))
         self.setPalette(pal)
-        self.viewport().setPalette(pal)  # the page: a style sheet may have given it its own
-        self._jump.setStyleSheet(
-            f"QToolButton {{ background: {c['base']}; color: {c['text']};"
+        # The window's style sheet repolishes its children with their first palette (a theme
+        # switch left a white page with light text): a rule of the view's own wins over it.
+        self.setStyleSheet(
+            f"QTextBrowser {{ background: {c['page']}; color: {c['text']}; border: none; }}"
+            f"QToolButton#jumpToLatest {{ background: {c['base']}; color: {c['text']};"
             f" border: 1px solid {c['border']}; border-radius: 12px; padding: 4px 12px; }}"
-        )
-
-    def _palette_is_current(self) -> bool:
-        c = self._layout.colors
-        return all(
-            pal.base().color() == QColor(c["page"]) and pal.text().color() == QColor(c["text"])
-            for pal in (self.palette(), self.viewport().palette())
         )
 
     def is_following(self) -> bool:
@@ -298,6 +294,9 @@ class TranscriptView(QTextBrowser):
         if verb == "copy-code":
             self._copy(self._layout.code_text(num))
             return
+        if verb == "tool-toggle":
+            self._layout.toggle_tool(num)
+            return
         m = self._layout.message_by_id(num)
         if verb not in _BUILTIN:
             self.actionActivated.emit(verb, m.key if m is not None else None)
@@ -381,20 +380,7 @@ class TranscriptView(QTextBrowser):
         self._place_jump()
 
     def changeEvent(self, event: QEvent) -> None:
-        """A new font (the user's font size) re-measures the column and redraws; a palette
-        the window's style sheet put back (it repolishes children with the palette they had
-        first: a white page with light text after a theme switch) is corrected. A style rule
-        of the view's own would do that too, but doubles the cost of each paint."""
+        """A new font (the user's font size) re-measures the column and redraws."""
         super().changeEvent(event)
-        kind = event.type()
-        if kind == QEvent.Type.FontChange:
+        if event.type() == QEvent.Type.FontChange:
             self._redraw(self._layout.dark)
-        elif kind in _RESTYLED and not self._palette_is_current():
-            self._apply_palette()
-
-    def viewportEvent(self, event: QEvent) -> bool:
-        """The page (viewport) gets its palette back too (see `changeEvent`)."""
-        handled = super().viewportEvent(event)
-        if event.type() in _RESTYLED and not self._palette_is_current():
-            self._apply_palette()
-        return handled

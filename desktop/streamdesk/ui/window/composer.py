@@ -3,7 +3,7 @@ is as wide as the transcript's reading column and centred under it."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
 
 from streamdesk.ui.window.prompt_box import PromptBox
@@ -46,6 +46,15 @@ class Composer(QFrame):
         centre.addStretch(1)
         centre.addWidget(self.column, 100)
         centre.addStretch(1)
+
+    def add_tools_button(self, button: QToolButton) -> None:
+        """A button in the room left of the prompt box (the chat's tools), at its foot."""
+        row = self.column.layout()
+        assert isinstance(row, QHBoxLayout)
+        button.setFixedHeight(BUTTON_SIZE)
+        button.setMinimumWidth(BUTTON_SIZE)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.insertWidget(0, button, 0, Qt.AlignmentFlag.AlignBottom)
 
     def set_column(self, width: int) -> None:
         """The prompt box `width` px wide at most, centred (the transcript's column)."""

@@ -53,6 +53,7 @@ if TYPE_CHECKING:  # loaded by finish_build(), after the first paint
     from streamdesk.ui.palette import CommandPalette, PaletteEntry
     from streamdesk.ui.session.session import ChatSession
     from streamdesk.ui.settings.controller import SettingsController
+    from streamdesk.ui.tools.window_tools import WindowTools
     from streamdesk.ui.window.first_frame import FrameSettings
     from streamdesk.ui.window.welcome import WelcomePage
 
@@ -78,6 +79,7 @@ class MainWindow(QMainWindow):
     settings_ui: SettingsController
     welcome: WelcomePage
     palette_popup: CommandPalette
+    tools: WindowTools
 
     def __init__(
         self,
@@ -243,6 +245,7 @@ class MainWindow(QMainWindow):
         from streamdesk.ui.inspector.dock import install_network_tools
         from streamdesk.ui.palette import CommandPalette
         from streamdesk.ui.settings.controller import SettingsController
+        from streamdesk.ui.tools.window_tools import install_tools
         from streamdesk.ui.window.welcome import WelcomePage
 
         if not self.styleSheet():  # built without a theme applied (not deferred)
@@ -256,6 +259,7 @@ class MainWindow(QMainWindow):
         self.welcome.addProviderRequested.connect(self.open_providers)
         self.palette_popup = CommandPalette(self.content)
         install_network_tools(self)  # Ctrl+I inspector dock, View ▸ Send over both
+        self.tools = install_tools(self)  # MCP servers per chat, the composer's Tools button
         self.history = HistoryBridge(self)  # stored conversations, persistence, search
         # Ctrl+, dialog, banners, live apply; it sets each transcript's font as it is added,
         # before the chat opened below renders its messages
@@ -442,6 +446,7 @@ class MainWindow(QMainWindow):
         self.finish_build()  # closed before the build finished: still end cleanly
         await self.settings_ui.aclose()
         await asyncio.gather(*(s.aclose() for s in self.sessions.values()))
+        await self.tools.aclose()  # stops the MCP servers
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,165 @@
+"""Tool calls in the window against the mock and a real stdio MCP server (tests/tools_server.py,
+written with the SDK's server API): approval in the reply, the result, the reply going on;
+denial; Stop while the approval waits; a stored conversation drawn again with its calls."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+import shiboken6
+from pytestqt.qtbot import QtBot
+from ui_helpers import open_window, wait_reply
+
+from streamdesk.core.chat import ReplyStatus
+from streamdesk.core.tools import McpServerConfig
+from streamdesk.ui.session.session import ChatSession
+from streamdesk.ui.tools.approval import ApprovalBar
+from streamdesk.ui.window.main_window import MainWindow
+
+SERVER = str(Path(__file__).resolve().parents[2] / "tools_server.py")
+PROMPT = "Use add to add 2 and 3"
+
+
+@asynccontextmanager
+async def tool_window(qtbot: QtBot, **servers: list[str]) -> AsyncIterator[MainWindow]:
+    """The offline demo's window with the test server configured as "notes" and enabled for
+    the current chat (and any other `servers`: name -> command line)."""
+    async with open_window(qtbot) as window:
+        configs = [McpServerConfig("notes", command=sys.executable, args=(SERVER,))]
+        configs += [McpServerConfig(n, command=c[0], args=tuple(c[1:])) for n, c in servers.items()]
+        window.settings.mcp_servers = configs
+        window.tools.set_enabled("notes", True)
+        yield window
+
+
+async def approval_bar(session: ChatSession, limit: float = 20.0) -> ApprovalBar:
+    """Wait until the reply asks to run a call; returns the bar on screen."""
+    assert session.tools is not None
+    shown: asyncio.Future[ApprovalBar] = asyncio.get_running_loop().create_future()
+
+    def take(bar: ApprovalBar) -> None:
+        if not shown.done():
+            shown.set_result(bar)
+
+    session.tools.approvalAsked.connect(take)
+    try:
+        return await asyncio.wait_for(shown, limit)
+    finally:
+        session.tools.approvalAsked.disconnect(take)
+
+
+def gone(bar: ApprovalBar) -> bool:
+    """The bar is hidden or already deleted."""
+    return not shiboken6.isValid(bar) or not bar.isVisible()
+
+
+def transcript_text(session: ChatSession) -> str:
+    return str(session.view.toPlainText())
+
+
+@pytest.mark.asyncio
+async def test_an_approved_call_runs_and_the_reply_quotes_its_result(qtbot: QtBot) -> None:
+    async with tool_window(qtbot) as window:
+        session = window.current_session()
+        assert session.send(PROMPT) is not None
+        bar = await approval_bar(session)
+        assert bar.isVisible() and "Run add on notes?" == bar.question.text()
+        shown = transcript_text(session)
+        assert "add" in shown and '"a": 2' in shown and "Waiting for your approval" in shown
+        bar.once.click()
+        turn = await wait_reply(session, 30)
+        reply = turn.reply
+        assert reply.status is ReplyStatus.COMPLETE
+        [found] = reply.tool_rounds
+        [result] = found.results
+        assert (result.outcome, result.content, result.server) == ("ok", "5", "notes")
+        assert "5" in reply.text[found.at :]
+        shown = transcript_text(session)
+        assert "Done" in shown and "→  5" in shown  # the closed block's one-line summary
+        assert reply.text[found.at :].strip()[:20] in shown
+        assert gone(bar)
+
+
+@pytest.mark.asyncio
+async def test_allow_for_this_chat_runs_later_calls_without_asking(qtbot: QtBot) -> None:
+    async with tool_window(qtbot) as window:
+        session = window.current_session()
+        session.send(PROMPT)
+        (await approval_bar(session)).chat.click()
+        await wait_reply(session, 30)
+        asked: list[object] = []
+        assert session.tools is not None
+        session.tools.approvalAsked.connect(asked.append)
+        session.send("Use add to add 4 and 5")
+        turn = await wait_reply(session, 30)
+        assert asked == []
+        assert turn.reply.tool_rounds[0].results[0].content == "9"
+
+
+@pytest.mark.asyncio
+async def test_a_denied_call_is_reported_and_the_reply_goes_on(qtbot: QtBot) -> None:
+    async with tool_window(qtbot) as window:
+        session = window.current_session()
+        session.send(PROMPT)
+        (await approval_bar(session)).deny.click()
+        turn = await wait_reply(session, 30)
+        [found] = turn.reply.tool_rounds
+        assert found.results[0].outcome == "denied"
+        assert turn.reply.status is ReplyStatus.COMPLETE
+        assert "Denied" in transcript_text(session)
+
+
+@pytest.mark.asyncio
+async def test_stop_while_the_approval_waits_ends_the_reply(qtbot: QtBot) -> None:
+    async with tool_window(qtbot) as window:
+        session = window.current_session()
+        session.send(PROMPT)
+        bar = await approval_bar(session)
+        window.stop()
+        turn = await wait_reply(session, 30)
+        assert turn.reply.status is ReplyStatus.STOPPED
+        assert turn.reply.tool_rounds[0].results[0].outcome == "cancelled"
+        assert not session.busy
+        assert gone(bar)
+        shown = transcript_text(session)
+        assert "Not run" in shown and "Stopped" in shown
+
+
+@pytest.mark.asyncio
+async def test_a_stored_conversation_shows_its_calls(qtbot: QtBot) -> None:
+    async with tool_window(qtbot) as window:
+        session = window.current_session()
+        session.send(PROMPT)
+        (await approval_bar(session)).once.click()
+        turn = await wait_reply(session, 30)
+        assert session.params["mcp_servers"] == ["notes"]
+        session.rerender()  # the stored turns drawn again, as a reopened chat is
+        shown = transcript_text(session)
+        assert shown.count("add") >= 2 and "→  5" in shown and "Done" in shown
+        text_after = turn.reply.text[turn.reply.tool_rounds[0].at :].strip()
+        assert shown.index("→  5") < shown.index(text_after[:20])
+
+
+@pytest.mark.asyncio
+async def test_a_server_that_cannot_start_says_so_in_the_banner(qtbot: QtBot) -> None:
+    broken = [sys.executable, SERVER, "--exit-at-start"]
+    async with tool_window(qtbot, broken=broken) as window:
+        session = window.current_session()
+        window.tools.set_enabled("notes", False)
+        window.tools.set_enabled("broken", True)
+        failed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        window.tools.service.serverFailed.connect(
+            lambda _name, text: failed.done() or failed.set_result(text)
+        )
+        text = await asyncio.wait_for(failed, 30)
+        assert "broken" in text and "could not start" in text
+        assert window.settings_ui.banner.isVisibleTo(window)
+        assert "broken" in window.settings_ui.banner.label.text()
+        assert session.send("Hello") is not None  # no tools: the reply goes on without them
+        turn = await wait_reply(session, 30)
+        assert turn.reply.status is ReplyStatus.COMPLETE
