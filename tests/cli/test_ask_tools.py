@@ -164,3 +164,19 @@ def test_the_terminal_prompt_shows_the_call_and_reads_the_answer(tmp_path: Path)
     shown = err.read_text()
     assert "the model wants to run add on notes with" in shown
     assert '{"a": 2, "b": "\\u001b[31mred"}' in shown and "\x1b" not in shown
+
+
+def test_mcp_import_moves_written_out_secrets_to_the_keychain(tmp_path: Path) -> None:
+    from streamdesk.core.store.secrets import KeyStore
+    from streamdesk.core.store.settings import settings_path
+
+    path = tmp_path / "remote.json"
+    remote = {"url": "https://mcp.example.com/mcp", "headers": {"Authorization": "Bearer sk-xyz9"}}
+    path.write_text(json.dumps({"mcpServers": {"web": remote}}), encoding="utf-8")
+    done = streamdesk("mcp", "import", str(path))
+    if done.returncode == 1 and "keychain cannot keep them" in done.stderr:
+        pytest.skip("no keychain here (run under tests/with-keyring.sh)")
+    assert done.returncode == 0, done.stderr
+    text = settings_path().read_text(encoding="utf-8")
+    assert "sk-xyz9" not in text and "Bearer ${keychain:mcp.web.Authorization}" in text
+    assert KeyStore().get("mcp.web.Authorization", environment=False) == "sk-xyz9"
