@@ -172,6 +172,8 @@ def test_figures_carry_units_and_a_new_chat_shows_no_dashes(qtbot: QtBot) -> Non
     text = bar.text()
     assert "WebSocket" in text and "TTFT 312 ms" in text and "41.3 tok/s" in text
     assert "in 12 · out 80 tokens" in text and "$0.0021 reply · $0.0040 chat" in text
+    bar.show_stats(ReplyStats(state="Connecting", protocol="sse"))
+    assert bar.text() == "● Connecting  SSE", "figures not known yet are left out"
     bar.show_stats(stats, demo=True)
     assert "Cost: demo" in bar.text() and "$" not in bar.text()
     assert "$0.0021" in bar.labels["cost"].toolTip()

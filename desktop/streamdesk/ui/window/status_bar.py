@@ -1,9 +1,10 @@
 """The status bar: connection state, protocol, time to first token, speed, tokens and cost.
 
 It shows whatever `ReplyStats` the current conversation's session last reported, so switching
-conversations switches the figures with it. A brand-new chat shows only "Ready": dashes for
-figures that do not exist yet read like a debugging tool. Replies from the offline demo cost
-nothing, so their cost reads "demo" (the list-price equivalent is in the tooltip).
+conversations switches the figures with it. A brand-new chat shows only "Ready", and a figure
+not known is left out: dashes for figures that do not exist read like a debugging tool.
+Replies from the offline demo cost nothing, so their cost reads "demo" (the list-price
+equivalent is in the tooltip).
 """
 
 from __future__ import annotations
@@ -110,12 +111,15 @@ class StatusBar(QStatusBar):
         if fresh:
             return
         lab["protocol"].setText(PROTOCOL_NAMES.get(s.protocol, s.protocol.upper() or "–"))
-        lab["ttft"].setText("TTFT " + (format_duration(s.ttft) if s.ttft is not None else "–"))
-        speed = format_speed(s.tokens_per_s) if s.tokens_per_s is not None else "– tok/s"
-        lab["speed"].setText(speed)
+        # A figure not known (yet, or not stored with an old reply) is left out, not dashed.
+        lab["ttft"].setText("TTFT " + format_duration(s.ttft) if s.ttft is not None else "")
+        lab["ttft"].setVisible(s.ttft is not None)
+        lab["speed"].setText(format_speed(s.tokens_per_s) if s.tokens_per_s is not None else "")
+        lab["speed"].setVisible(s.tokens_per_s is not None)
         mark = "≈" if s.estimated else ""
         tin = f"{mark}{s.tokens_in}" if s.tokens_in is not None else "–"
         lab["tokens"].setText(f"in {tin} · out {mark}{s.tokens_out} tokens")
+        lab["tokens"].setVisible(s.tokens_in is not None or s.tokens_out > 0)
         reply = format_cost(s.reply_cost, estimated=s.estimated)
         chat = format_cost(s.conversation_cost, estimated=s.conversation_estimated)
         if demo:
@@ -127,6 +131,7 @@ class StatusBar(QStatusBar):
         else:
             lab["cost"].setText(f"{reply} reply · {chat} chat")
             lab["cost"].setToolTip("Cost of this reply / of the whole conversation")
+        lab["cost"].setVisible(s.reply_cost is not None or s.conversation_cost is not None)
 
     def note(self, text: str) -> None:
         """A line about the next request, shown until `clear_note`."""
