@@ -308,6 +308,7 @@ async def stream_reply(
                     yield done
                     return
                 request = next_request(request, reply, found)
+                reply.prompt_chars = sum(len(m.content) for m in request.messages)
                 attempt, joiner = 1, None
                 failed += reply.trace.attempts - 1  # the retries this request needed
                 continue
