@@ -21,10 +21,10 @@ class Composer(QFrame):
         self.setObjectName("composer")
         self.prompt = PromptBox(self)
         # Glyphs until the icon set loads after the first paint (`add_icons`); same size.
-        self.send_button = self._round_button("sendButton", "↑", "Send (Enter)")
+        self.send_button = self._round_button("sendButton", "↑", "Send (Enter)", "Send")
         self.send_button.clicked.connect(self.prompt.submit)
         self.stop_button = self._round_button(
-            "stopButton", "■", "Stop the reply (Esc); what arrived is kept"
+            "stopButton", "■", "Stop the reply (Esc); what arrived is kept", "Stop"
         )
         self.stop_button.clicked.connect(self.prompt.stopRequested)
         self.stop_button.setEnabled(False)
@@ -60,11 +60,12 @@ class Composer(QFrame):
         """The prompt box `width` px wide at most, centred (the transcript's column)."""
         self.column.setMaximumWidth(width + 2 * BUTTON_ROOM)
 
-    def _round_button(self, name: str, glyph: str, tip: str) -> QToolButton:
+    def _round_button(self, name: str, glyph: str, tip: str, label: str) -> QToolButton:
         button = QToolButton(self)
         button.setObjectName(name)
         button.setText(glyph)
         button.setToolTip(tip)
+        button.setAccessibleName(label)  # screen readers: the glyph or icon says nothing
         button.setFixedSize(BUTTON_SIZE, BUTTON_SIZE)
         button.setIconSize(QSize(18, 18))
         return button

@@ -69,7 +69,9 @@ class Header(QFrame):
         super().__init__(parent)
         self.setObjectName("header")
         self._providers: dict[str, Provider] = {}
-        self.sidebar_button = self._tool("Show or hide the conversations (Ctrl+B)", "☰")
+        self.sidebar_button = self._tool(
+            "Show or hide the conversations (Ctrl+B)", "☰", "Conversations"
+        )
         self.sidebar_button.clicked.connect(self.sidebarToggled)
         self.title = QLabel("Streamdesk", self)
         self.title.setObjectName("appTitle")
@@ -94,7 +96,7 @@ class Header(QFrame):
         self.offline_badge = QLabel("Offline demo", self)
         self.offline_badge.setObjectName("offlineBadge")
         self.offline_badge.hide()
-        self.palette_button = self._tool("Command palette (Ctrl+K)", "⌘")
+        self.palette_button = self._tool("Command palette (Ctrl+K)", "⌘", "Command palette")
         self.palette_button.clicked.connect(self.paletteRequested)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 6, 12, 6)
@@ -117,10 +119,11 @@ class Header(QFrame):
         self.model_box.currentTextChanged.connect(self.modelChanged)
         self.protocol_group.buttonToggled.connect(self._on_protocol)
 
-    def _tool(self, tip: str, glyph: str) -> QToolButton:
+    def _tool(self, tip: str, glyph: str, label: str) -> QToolButton:
         button = QToolButton(self)
         button.setObjectName("headerTool")
         button.setToolTip(tip)
+        button.setAccessibleName(label)  # screen readers: the icon says nothing
         button.setText(glyph)  # until `add_icons`, after the first paint
         button.setFixedSize(30, 30)
         return button
