@@ -99,7 +99,7 @@ class AskThread:
             return conv.ask(self.prompt)
         last = conv.latest
         cid = conv.conversation_id
-        if last is None or last.reply.status is ReplyStatus.COMPLETE or not last.reply.has_text:
+        if last is None or last.reply.status is ReplyStatus.COMPLETE or not last.reply.has_content:
             raise UsageError(
                 f"conversation {cid} has no unfinished last reply to continue; "
                 f'ask something new with `streamdesk ask --continue {cid} "PROMPT"`'

@@ -195,7 +195,7 @@ class Sink:
                 f"{text} (No key was sent: set one with `streamdesk keys set {provider.id}`"
                 " or STREAMDESK_API_KEY.)"
             )
-        if reply.has_text and failure.kind is not FailureKind.CANCELLED:
+        if reply.has_content and failure.kind is not FailureKind.CANCELLED:
             return f"{text} {self.resume_hint}"
         return text
 
