@@ -97,13 +97,18 @@ def chrome_style(dark: bool) -> str:
     QFrame#palette QListWidget {{ border: none; background: transparent; outline: none; }}
     QFrame#palette QListWidget::item {{ padding: 6px 10px; border-radius: 6px; }}
     QFrame#palette QListWidget::item:selected {{ background: {soft}; color: {c["text"]}; }}
-    QFrame#palette QScrollBar:vertical, QFrame#sidebar QScrollBar:vertical {{ width: 8px;
+    QFrame#palette QScrollBar:vertical, QFrame#sidebar QScrollBar:vertical,
+    QScrollArea#welcome QScrollBar:vertical {{ width: 8px;
         background: transparent; margin: 2px; border: none; }}
-    QFrame#palette QScrollBar::handle:vertical, QFrame#sidebar QScrollBar::handle:vertical {{
+    QFrame#palette QScrollBar::handle:vertical, QFrame#sidebar QScrollBar::handle:vertical,
+    QScrollArea#welcome QScrollBar::handle:vertical {{
         background: {_tint(c["text"], 0.25)}; border-radius: 3px; min-height: 24px; }}
     QFrame#palette QScrollBar::add-line, QFrame#palette QScrollBar::sub-line,
-    QFrame#sidebar QScrollBar::add-line, QFrame#sidebar QScrollBar::sub-line {{ height: 0; }}
+    QFrame#sidebar QScrollBar::add-line, QFrame#sidebar QScrollBar::sub-line,
+    QScrollArea#welcome QScrollBar::add-line, QScrollArea#welcome QScrollBar::sub-line {{
+        height: 0; }}
     QFrame#palette QScrollBar::add-page, QFrame#palette QScrollBar::sub-page,
-    QFrame#sidebar QScrollBar::add-page, QFrame#sidebar QScrollBar::sub-page {{
+    QFrame#sidebar QScrollBar::add-page, QFrame#sidebar QScrollBar::sub-page,
+    QScrollArea#welcome QScrollBar::add-page, QScrollArea#welcome QScrollBar::sub-page {{
         background: transparent; }}
     """
