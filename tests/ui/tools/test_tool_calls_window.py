@@ -17,6 +17,7 @@ from ui_helpers import open_window, wait_reply
 
 from streamdesk.core.chat import ReplyStatus
 from streamdesk.core.tools import McpServerConfig
+from streamdesk.ui.inspector.dock import InspectorDock
 from streamdesk.ui.session.session import ChatSession
 from streamdesk.ui.tools.approval import ApprovalBar
 from streamdesk.ui.window.main_window import MainWindow
@@ -163,3 +164,23 @@ async def test_a_server_that_cannot_start_says_so_in_the_banner(qtbot: QtBot) ->
         assert session.send("Hello") is not None  # no tools: the reply goes on without them
         turn = await wait_reply(session, 30)
         assert turn.reply.status is ReplyStatus.COMPLETE
+
+
+@pytest.mark.asyncio
+async def test_the_inspector_times_each_call_beside_the_frames(qtbot: QtBot) -> None:
+    async with tool_window(qtbot) as window:
+        window.inspectorRequested.emit()  # Ctrl+I
+        dock = window.findChild(InspectorDock)
+        assert isinstance(dock, InspectorDock)
+        session = window.current_session()
+        session.send(PROMPT)
+        (await approval_bar(session)).once.click()
+        await wait_reply(session, 30)
+        dock.refresh()
+        tabs = [dock.tabs.tabText(i) for i in range(dock.tabs.count())]
+        assert "Tools" in tabs
+        [row] = dock.tool_timings.rows
+        asked, tool, server, waited, ran, outcome = row
+        assert (tool, server, outcome) == ("add", "notes", "Done")
+        assert asked.startswith("+") and asked.endswith(" ms")
+        assert waited.endswith(("ms", "s")) and ran.endswith(("ms", "s"))

@@ -43,6 +43,7 @@ from streamdesk.ui.inspector.export import (
     trace_json_text,
 )
 from streamdesk.ui.inspector.models import COLUMNS, FramesModel, RequestsModel
+from streamdesk.ui.tools.inspector_tab import ToolTimingsModel, calls_in, tool_timings_view
 
 if TYPE_CHECKING:
     from streamdesk.ui.inspector.chart import GapChart
@@ -133,6 +134,8 @@ class InspectorDock(QDockWidget):
         self.tabs = QTabWidget(self)
         self.tabs.addTab(frames_tab, "Frames")
         self.tabs.addTab(self.headers_edit, "Headers")
+        self.tool_timings = ToolTimingsModel(calls_in(self._sessions), self)
+        self.tabs.addTab(tool_timings_view(self.tool_timings, self), "Tools")
         self.chart_tab = QWidget(self)
         self.chart_layout = QVBoxLayout(self.chart_tab)
         self.chart_layout.setContentsMargins(0, 0, 0, 0)
@@ -225,6 +228,7 @@ class InspectorDock(QDockWidget):
             return
         self.current = trace
         self.frames.set_trace(trace)
+        self.tool_timings.set_trace(trace)
         if self.chart is not None:
             self.chart.set_trace(trace)
         self._headers_shown = ()
@@ -239,6 +243,7 @@ class InspectorDock(QDockWidget):
         self.frames.refresh()
         if at_end:
             self.frames_view.scrollToBottom()
+        self.tool_timings.refresh()
         if self.chart is not None:
             self.chart.refresh()
         self._show_details()

@@ -85,9 +85,16 @@ class AnchoredBar(QObject):
         bar.show()
 
     def place(self, *_: object) -> None:
-        rect = self.browser.cursorRect(self.at)
-        width = max(200, self.browser.viewport().width() - 2 * rect.left())
-        self.bar.setGeometry(rect.left(), rect.top(), width, self.bar.height())
+        """Over the reserved block: from its top (past its margin), as wide as the column."""
+        browser = self.browser
+        block = self.at.block()
+        if not block.isValid():
+            return
+        box = browser.document().documentLayout().blockBoundingRect(block)
+        top = box.top() + block.blockFormat().topMargin() - browser.verticalScrollBar().value()
+        left = browser.cursorRect(self.at).left()
+        width = max(200, browser.viewport().width() - 2 * left)
+        self.bar.setGeometry(left, round(top), width, self.bar.height())
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Resize:

@@ -112,7 +112,7 @@ class ToolBlockPainter:
         ff.setBorderStyle(QTextFrameFormat.BorderStyle.BorderStyle_Solid)
         ff.setPadding(10)
         ff.setTopMargin(0.3 * self.style.em)
-        ff.setBottomMargin(0.5 * self.style.em)
+        ff.setBottomMargin(0.75 * self.style.em)
         return ff
 
     def draw_contents(

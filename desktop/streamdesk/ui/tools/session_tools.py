@@ -147,11 +147,13 @@ class SessionTools(QObject):
         if view is None or call is None:
             return Approval.STOP
         call.state, call.server = AWAITING, request.server
+        call.asked = time.perf_counter()
         try:
             return await ask_in_place(
                 self.session.view, request, view.draw_tools_now, self.approvalAsked.emit
             )
         finally:
+            call.answered = time.perf_counter()
             if call.state == AWAITING:
                 call.state = ASKED
             view.tools_changed()

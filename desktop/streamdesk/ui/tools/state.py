@@ -21,7 +21,8 @@ SETTLED = ("ok", "error", "denied", "timeout", "cancelled")
 @dataclass(eq=False)
 class CallState:
     """One call as the transcript shows it. `number` names its block in the document (its
-    Details link); `started` is when it began running (perf_counter), for the inspector."""
+    Details link); `asked`, `answered` and `started` time it for the inspector
+    (perf_counter)."""
 
     index: int
     call_id: str = ""
@@ -34,6 +35,8 @@ class CallState:
     result: str = ""
     duration: float | None = None
     started: float | None = None
+    asked: float | None = None  # approval asked (perf_counter)
+    answered: float | None = None  # ... and given
     expanded: bool = False
     number: int = -1
 
