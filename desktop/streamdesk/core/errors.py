@@ -44,3 +44,12 @@ class SettingsError(StreamdeskError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+QUOTE_LIMIT = 120  # characters of a bad line quoted in a failure message
+
+
+def quote(line: str, limit: int = QUOTE_LIMIT) -> str:
+    """`line` on one line, cut to `limit` characters (with "…"), for an error message."""
+    shown = line[:limit].replace("\r", "\\r").replace("\n", "\\n")
+    return shown + "…" if len(line) > limit else shown

@@ -23,7 +23,7 @@ import json
 from collections.abc import Hashable
 from typing import Any
 
-from streamdesk.core.errors import StreamError
+from streamdesk.core.errors import StreamError, quote
 from streamdesk.core.events import (
     Done,
     FailureKind,
@@ -46,7 +46,6 @@ __all__ = [
     "text_of",
 ]
 
-QUOTE_LIMIT = 120  # characters of a bad data line quoted in the failure message
 MAX_TOKEN_COUNT = 10**12  # above any real count; keeps cost arithmetic in float range
 
 
@@ -136,12 +135,6 @@ class ChunkInterpreter:
             optional_text(function.get("arguments")),
         )
         return [] if delta is None else [delta]
-
-
-def quote(line: str, limit: int = QUOTE_LIMIT) -> str:
-    """`line` on one line, cut to `limit` characters (with "…"), for an error message."""
-    shown = line[:limit].replace("\r", "\\r").replace("\n", "\\n")
-    return shown + "…" if len(line) > limit else shown
 
 
 def malformed(data: str) -> StreamError:

@@ -18,6 +18,7 @@ import secrets
 from collections.abc import Hashable, Mapping
 from typing import Any
 
+from streamdesk.core.errors import quote
 from streamdesk.core.events import ToolCall, ToolCallDelta
 
 __all__ = ["SYNTHETIC_ID_PREFIX", "ToolCallAssembler", "is_synthetic_id", "parse_arguments"]
@@ -119,8 +120,6 @@ def parse_arguments(text: str) -> tuple[Mapping[str, Any], str]:
     not a JSON object gives `{}` and a sentence that quotes it."""
     if not text.strip():
         return {}, ""
-    from streamdesk.core.openai_chunks import quote  # here: that module imports this one
-
     try:
         value = json.loads(text)
     except (ValueError, RecursionError) as exc:

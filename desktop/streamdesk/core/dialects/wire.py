@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from streamdesk.core.errors import StreamError
+from streamdesk.core.errors import StreamError, quote
 from streamdesk.core.events import FailureKind, StreamEvent
-from streamdesk.core.openai_chunks import error_from_object, json_object, malformed, quote
+from streamdesk.core.openai_chunks import error_from_object, json_object, malformed
 from streamdesk.core.sse import ServerSentEvent
 
 __all__ = ["finish_reason", "provider_error", "read_events"]
