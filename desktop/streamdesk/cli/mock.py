@@ -15,7 +15,9 @@ _EPILOG = (
     "Choose a fault per request with the header 'X-Mock-Scenario: NAME' (WebSocket: on the\n"
     'upgrade request, or a "scenario" field in the chat.completion message) or a model name\n'
     "ending in '#NAME', e.g. 'gpt-4.1#http-429'. Pace per request: X-Mock-Tokens-Per-Second,\n"
-    "X-Mock-First-Token-Delay, X-Mock-Tokens (reply length, up to 100000).\n\nScenarios:\n"
+    "X-Mock-First-Token-Delay, X-Mock-Tokens (reply length, up to 100000).\n\n"
+    "Tools: offer tools and name one in the prompt ('add 2 and 3') to get a streamed call\n"
+    "in the API's own shape; send the tool results to get a reply quoting them.\n\nScenarios:\n"
     + "\n".join(f"  {name:<17} {text}" for name, text in SCENARIOS.items())
 )
 
@@ -46,6 +48,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=0.05,
         help="seconds before the first token (default 0.05)",
     )
+    parser.add_argument(
+        "--vary-replies",
+        action="store_true",
+        help="answer the same request again with another take, as Regenerate does in the "
+        "window's offline demo (default: the same reply every time)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -57,6 +65,7 @@ async def _serve(args: argparse.Namespace) -> int:
         args.port,
         tokens_per_second=args.tokens_per_second,
         first_token_delay=args.first_token_delay,
+        vary_replies=args.vary_replies,
     )
     try:
         await server.start()
