@@ -231,6 +231,15 @@ def _messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
                 for c in m.tool_calls
             ]
             out.append({"role": m.role, "content": blocks})
+        elif (
+            m.role == "user"
+            and out
+            and out[-1]["role"] == "user"
+            and _all_results(out[-1]["content"])
+        ):
+            # A prompt after results that ended a reply: one user turn, results first, as
+            # the API wants them.
+            out[-1]["content"].append({"type": "text", "text": m.content})
         else:
             out.append({"role": m.role, "content": m.content})
     return out
