@@ -323,9 +323,7 @@ def test_a_tool_use_block_with_its_input_whole_and_no_deltas() -> None:
     assert events[1:] == [ToolCall(0, "toolu_a", "add", {"a": 1}, '{"a": 1}'), Done("tool_calls")]
 
 
-def test_tool_results_and_a_prompt_after_them_make_one_user_turn_and_calls_become_tool_use_blocks() -> (
-    None
-):
+def test_results_and_a_prompt_after_them_make_one_user_turn_calls_are_tool_use() -> None:
     call = ToolCall(0, "call.1", "add", {"a": 2}, '{"a": 2}')
     other = ToolCall(1, "toolu_2", "read_note", {"title": "x"}, '{"title": "x"}')
     request = ChatRequest(
