@@ -1,6 +1,7 @@
 """Tool calls in the window against the mock and a real stdio MCP server (tests/tools_server.py,
 written with the SDK's server API): approval in the reply, the result, the reply going on;
-denial; Stop while the approval waits; a stored conversation drawn again with its calls."""
+denial; Stop while the approval waits; a reopened conversation with its calls; the inspector's
+timings."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from ui_helpers import open_window, wait_reply
 
 from streamdesk.core.chat import ReplyStatus
 from streamdesk.core.tools import McpServerConfig
+from streamdesk.ui.history.params_dialog import ConversationSettingsDialog
 from streamdesk.ui.inspector.dock import InspectorDock
 from streamdesk.ui.session.session import ChatSession
 from streamdesk.ui.tools.approval import ApprovalBar
@@ -69,7 +71,7 @@ async def test_an_approved_call_runs_and_the_reply_quotes_its_result(qtbot: QtBo
         session = window.current_session()
         assert session.send(PROMPT) is not None
         bar = await approval_bar(session)
-        assert bar.isVisible() and "Run add on notes?" == bar.question.text()
+        assert bar.isVisible() and bar.question.text() == "Run add on notes?"
         shown = transcript_text(session)
         assert "add" in shown and '"a": 2' in shown and "Waiting for your approval" in shown
         bar.once.click()
@@ -132,21 +134,6 @@ async def test_stop_while_the_approval_waits_ends_the_reply(qtbot: QtBot) -> Non
 
 
 @pytest.mark.asyncio
-async def test_a_stored_conversation_shows_its_calls(qtbot: QtBot) -> None:
-    async with tool_window(qtbot) as window:
-        session = window.current_session()
-        session.send(PROMPT)
-        (await approval_bar(session)).once.click()
-        turn = await wait_reply(session, 30)
-        assert session.params["mcp_servers"] == ["notes"]
-        session.rerender()  # the stored turns drawn again, as a reopened chat is
-        shown = transcript_text(session)
-        assert shown.count("add") >= 2 and "→  5" in shown and "Done" in shown
-        text_after = turn.reply.text[turn.reply.tool_rounds[0].at :].strip()
-        assert shown.index("→  5") < shown.index(text_after[:20])
-
-
-@pytest.mark.asyncio
 async def test_a_server_that_cannot_start_says_so_in_the_banner(qtbot: QtBot) -> None:
     broken = [sys.executable, SERVER, "--exit-at-start"]
     async with tool_window(qtbot, broken=broken) as window:
@@ -184,3 +171,25 @@ async def test_the_inspector_times_each_call_beside_the_frames(qtbot: QtBot) -> 
         assert (tool, server, outcome) == ("add", "notes", "Done")
         assert asked.startswith("+") and asked.endswith(" ms")
         assert waited.endswith(("ms", "s")) and ran.endswith(("ms", "s"))
+
+
+@pytest.mark.asyncio
+async def test_a_reopened_conversation_shows_its_calls_and_keeps_its_servers(
+    qtbot: QtBot,
+) -> None:
+    async with tool_window(qtbot) as window:
+        session = window.current_session()
+        session.send(PROMPT)
+        (await approval_bar(session)).once.click()
+        turn = await wait_reply(session, 30)
+        cid = session.conversation.conversation_id
+        assert cid is not None
+        reopened = window.history.open_stored(window.new_key(), cid)
+        assert reopened.tools is not None and reopened.tools.enabled() == ["notes"]
+        shown = transcript_text(reopened)
+        assert "add" in shown and "on notes" in shown and "→  5" in shown and "Done" in shown
+        text_after = turn.reply.text[turn.reply.tool_rounds[0].at :].strip()
+        assert shown.index("→  5") < shown.index(text_after[:20])
+        dialog = ConversationSettingsDialog(None, "", reopened.params)
+        assert dialog.values()[1]["mcp_servers"] == ["notes"]  # editing settings keeps them
+        dialog.deleteLater()

@@ -20,11 +20,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+EDITED = ("temperature", "max_tokens", "reasoning")
+
 
 class ConversationSettingsDialog(QDialog):
     def __init__(self, parent: QWidget | None, system_prompt: str, params: Mapping[str, Any]):
         super().__init__(parent)
         self.setWindowTitle("Conversation settings")
+        self.others = {k: v for k, v in params.items() if k not in EDITED}  # e.g. mcp_servers
         self.system = QPlainTextEdit(system_prompt, self)
         self.system.setPlaceholderText("System prompt sent before every request (optional)")
         self.temperature = QDoubleSpinBox(self)
@@ -58,7 +61,9 @@ class ConversationSettingsDialog(QDialog):
         self.resize(520, 320)
 
     def values(self) -> tuple[str, dict[str, Any]]:
-        params: dict[str, Any] = {}
+        """The system prompt and the parameters: the ones edited here and every other one the
+        conversation had (its tools) unchanged."""
+        params: dict[str, Any] = dict(self.others)
         if self.temperature.value() >= 0:
             params["temperature"] = round(self.temperature.value(), 2)
         if self.max_tokens.value() > 0:
