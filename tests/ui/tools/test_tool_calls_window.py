@@ -22,6 +22,7 @@ from streamdesk.ui.history.params_dialog import ConversationSettingsDialog
 from streamdesk.ui.inspector.dock import InspectorDock
 from streamdesk.ui.session.session import ChatSession
 from streamdesk.ui.tools.approval import ApprovalBar
+from streamdesk.ui.tools.state import CallState
 from streamdesk.ui.window.main_window import MainWindow
 
 SERVER = str(Path(__file__).resolve().parents[2] / "tools_server.py")
@@ -193,3 +194,43 @@ async def test_a_reopened_conversation_shows_its_calls_and_keeps_its_servers(
         dialog = ConversationSettingsDialog(None, "", reopened.params)
         assert dialog.values()[1]["mcp_servers"] == ["notes"]  # editing settings keeps them
         dialog.deleteLater()
+
+
+@pytest.mark.asyncio
+async def test_stop_while_a_tool_runs_cancels_it_and_keeps_the_reply(qtbot: QtBot) -> None:
+    async with tool_window(qtbot) as window:
+        session = window.current_session()
+        assert session.tools is not None
+        started: asyncio.Future[CallState] = asyncio.get_running_loop().create_future()
+        session.tools.callStarted.connect(lambda call: started.done() or started.set_result(call))
+        session.send("Use slow to wait 30 seconds")
+        (await approval_bar(session)).once.click()
+        call = await asyncio.wait_for(started, 30)
+        assert (call.name, call.state) == ("slow", "running")
+        window.stop()
+        turn = await wait_reply(session, 10)
+        assert turn.reply.status is ReplyStatus.STOPPED
+        [result] = turn.reply.tool_rounds[0].results
+        assert result.outcome == "cancelled" and "stopped" in result.content
+        assert call.state == "cancelled" and "Stopped" in transcript_text(session)
+
+
+@pytest.mark.asyncio
+async def test_the_tools_menu_lists_servers_with_their_tool_counts(qtbot: QtBot) -> None:
+    async with tool_window(qtbot) as window:
+        started: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        window.tools.service.serverStarted.connect(
+            lambda name: started.done() or started.set_result(name)
+        )
+        window.tools.set_enabled("notes", False)
+        window.tools.set_enabled("notes", True)  # starts it
+        assert await asyncio.wait_for(started, 30) == "notes"
+        menu = window.tools.menu
+        menu.refill()
+        [notes] = [a for a in menu.actions() if a.data() == "notes"]
+        assert notes.isChecked() and notes.text() == "notes  —  6 tools"
+        assert "add: Add two integers." in notes.toolTip()
+        assert window.tools.button.text() == "1"
+        notes.setChecked(False)  # a click: this chat no longer offers them
+        assert window.current_session().params.get("mcp_servers") is None
+        assert window.tools.button.text() == ""

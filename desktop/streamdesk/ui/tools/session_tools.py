@@ -54,9 +54,11 @@ def replay(view: ReplyView, reply: Reply) -> None:
 
 class SessionTools(QObject):
     """The tools of `session`'s conversation, served by the window's `service`.
-    `approvalAsked(ApprovalBar)` once a call's approval bar is on screen."""
+    `approvalAsked(ApprovalBar)` once a call's approval bar is on screen, `callStarted(CallState)`
+    when an approved call starts running."""
 
     approvalAsked = Signal(object)
+    callStarted = Signal(object)
 
     def __init__(self, session: ChatSession, service: ToolService) -> None:
         super().__init__(session)
@@ -123,6 +125,7 @@ class SessionTools(QObject):
                 found.state, found.server = RUNNING, event.server
                 found.started = time.perf_counter()
                 self._changed(view, found)
+                self.callStarted.emit(found)
         elif isinstance(event, ToolResult):
             found = self._call(view, event.call_id)
             if found is not None:
