@@ -23,6 +23,7 @@ from streamdesk.core.store.history import (
     SearchHit,
 )
 from streamdesk.ui.history.params_dialog import ConversationSettingsDialog
+from streamdesk.ui.history.search import place_in_context
 
 if TYPE_CHECKING:
     from streamdesk.ui.history.bridge import HistoryBridge
@@ -233,7 +234,10 @@ class HistoryActions(QObject):
             session.rerender()
         msg_key = ("user", turn.key) if hit.message_id == turn.user_id else turn.key
         terms = [w.strip("\"'*") for w in self.window.conversations.search.text().split()]
-        return bool(session.view.highlight(msg_key, [t for t in terms if t]))
+        shown = bool(session.view.highlight(msg_key, [t for t in terms if t]))
+        if shown:
+            place_in_context(session.view)  # with the lines before it, not on an edge
+        return shown
 
     # -- messages --------------------------------------------------------------------------
 

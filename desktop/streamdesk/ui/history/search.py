@@ -1,5 +1,10 @@
-"""Full-text search results under the sidebar's search field: title, role and a snippet with
-the matched words highlighted (the store marks them with control characters; we escape the rest)."""
+"""Full-text search results under the sidebar's search field, and placing an opened hit.
+
+Each result is the conversation's title on one line (elided with "…", the whole title in the
+tooltip), who wrote the message, and a snippet with the matched words highlighted (the store
+marks them with control characters; we escape the rest). An opened hit is placed a third of the
+way down the transcript, so the lines before it show where it sits.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,25 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtCore
 from PySide6.QtCore import QSize, Signal
-from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QWidget
+from PySide6.QtGui import QFont, QPalette, QResizeEvent, QTextCursor
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QSizePolicy,
+    QTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 if TYPE_CHECKING:  # the store (SQLite, ~30 ms) loads after the window's first paint
     from streamdesk.core.store.history import SearchHit
+    from streamdesk.ui.transcript.view import TranscriptView
 
 _HIT = 256  # Qt.ItemDataRole.UserRole (see conversation_list on QtCore.Qt)
+CONTEXT_SHARE = 3  # an opened hit sits 1/3 of the way down the view
+SNIPPET_LINES = 3
 
 
 def snippet_html(snippet: str) -> str:
@@ -27,6 +44,73 @@ def snippet_html(snippet: str) -> str:
     )
 
 
+class ElidedLabel(QLabel):
+    """One line of plain text cut with "…" to the label's width; the whole text in the tooltip.
+
+    Its minimum width is small, so a long title never widens the sidebar or pushes its
+    neighbours out: it gives up characters instead.
+    """
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.full_text = text
+        self.setToolTip(text)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setMinimumWidth(24)
+        self.setText(text)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        shown = self.fontMetrics().elidedText(
+            self.full_text, QtCore.Qt.TextElideMode.ElideRight, max(0, self.width())
+        )
+        if shown != self.text():
+            self.setText(shown)
+
+    def sizeHint(self) -> QSize:
+        return QSize(
+            self.fontMetrics().horizontalAdvance(self.full_text), super().sizeHint().height()
+        )
+
+
+class HitRow(QWidget):
+    """One result: the title (elided) and who wrote it on top, the snippet under them."""
+
+    def __init__(self, hit: SearchHit, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.title = ElidedLabel(hit.conversation_title or "Untitled", self)
+        bold = QFont(self.title.font())
+        bold.setBold(True)
+        self.title.setFont(bold)
+        self.who = QLabel("You" if hit.role == "user" else "Assistant", self)
+        self.who.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # quiet, in both themes
+        self.snippet = QLabel(snippet_html(hit.snippet), self)
+        self.snippet.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.snippet.setWordWrap(True)
+        self.snippet.setToolTip(self.title.full_text)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.setSpacing(6)
+        top.addWidget(self.title, 1)
+        top.addWidget(self.who)
+        self.column = QVBoxLayout(self)
+        self.column.setContentsMargins(6, 4, 6, 4)
+        self.column.setSpacing(1)
+        self.column.addLayout(top)
+        self.column.addWidget(self.snippet)
+
+    def height_for(self, width: int) -> int:
+        """The row's height at `width`: one title line and the snippet, at most a few lines."""
+        margins = self.column.contentsMargins()
+        inner = max(60, width - margins.left() - margins.right())
+        line = self.snippet.fontMetrics().lineSpacing()
+        snippet = min(self.snippet.heightForWidth(inner), SNIPPET_LINES * line + 2)
+        self.snippet.setMaximumHeight(snippet)
+        title = max(self.title.sizeHint().height(), self.who.sizeHint().height())
+        return margins.top() + title + 1 + snippet + margins.bottom()
+
+
 class SearchResults(QListWidget):
     """Emits hitActivated(SearchHit) when a result is clicked or chosen with Enter."""
 
@@ -36,9 +120,8 @@ class SearchResults(QListWidget):
         super().__init__(parent)
         self.setObjectName("searchResults")
         self.setProperty("horizontalScrollBarPolicy", 1)  # Qt.ScrollBarAlwaysOff
-        # The rows are rich-text labels that keep their own text colours: a translucent
-        # selection keeps them readable in both themes (the default blue made the title black
-        # on dark blue).
+        # The rows keep their own text colours: a translucent selection keeps them readable in
+        # both themes (the default blue made the title black on dark blue).
         self.setStyleSheet(
             "QListWidget#searchResults::item:selected { background: rgba(9, 105, 218, 0.22); }"
         )
@@ -55,31 +138,26 @@ class SearchResults(QListWidget):
         for hit in hits:
             item = QListWidgetItem()
             item.setData(_HIT, hit)
-            label = QLabel(
-                f"<b>{html.escape(hit.conversation_title or 'Untitled')}</b>"
-                f' <span style="color:gray">· {"You" if hit.role == "user" else "Assistant"}'
-                f"</span><br>{snippet_html(hit.snippet)}"
-            )
-            label.setWordWrap(True)
-            label.setTextFormat(QtCore.Qt.TextFormat.RichText)
-            label.setContentsMargins(4, 3, 4, 3)
-            label.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+            row = HitRow(hit)
+            item.setToolTip(row.title.full_text)
             self.addItem(item)
-            self.setItemWidget(item, label)
+            self.setItemWidget(item, row)
         self._fit()
 
-    def _fit(self) -> None:
-        """Each row as tall as its wrapped text at the list's width.
+    def rows(self) -> list[HitRow]:
+        return [
+            r for i in range(self.count()) if isinstance(r := self.itemWidget(self.item(i)), HitRow)
+        ]
 
-        QLabel.sizeHint() wraps at a guessed width, which left gaps under some results and cut
-        others off; the scroll bar's width is always set aside (it may appear after this).
-        """
+    def _fit(self) -> None:
+        """Each row as tall as its text at the list's width (the scroll bar's width is always
+        set aside: it may appear after this)."""
         width = self.width() - 2 * self.frameWidth() - self.verticalScrollBar().sizeHint().width()
         for i in range(self.count()):
             item = self.item(i)
-            label = self.itemWidget(item)
-            if isinstance(label, QLabel):
-                item.setSizeHint(QSize(10, label.heightForWidth(max(80, width)) + 8))
+            row = self.itemWidget(item)
+            if isinstance(row, HitRow):
+                item.setSizeHint(QSize(10, row.height_for(width)))
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -95,3 +173,17 @@ class SearchResults(QListWidget):
         hit = None if item is None else item.data(_HIT)
         if hit is not None:
             self.hitActivated.emit(hit)
+
+
+def place_in_context(view: TranscriptView) -> bool:
+    """Scroll the view so its highlighted hit sits a third of the way down, with the text
+    before it in sight (not on the top or bottom edge). False when nothing is highlighted."""
+    marks: list[QTextEdit.ExtraSelection] = view.extraSelections()
+    if not marks:
+        return False
+    at = QTextCursor(marks[0].cursor)
+    at.setPosition(at.selectionStart())
+    bar = view.verticalScrollBar()
+    top = bar.value() + view.cursorRect(at).top()
+    view.scroll_to(max(0, top - view.viewport().height() // CONTEXT_SHARE))
+    return True

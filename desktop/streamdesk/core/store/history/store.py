@@ -516,10 +516,14 @@ class HistoryStore:
     # Search
 
     def search(self, text: str, limit: int = 100) -> list[SearchHit]:
-        """Full-text search over every finished message, newest first.
+        """Full-text search over every finished message, newest first, one hit per message.
 
+        A message's versions (a regenerated reply, an edited prompt) share a group: it is
+        listed once, as the shown version if that matches, else its newest matching one.
         Newest first lets FTS5 stop after `limit` hits; ranking by bm25 would score every match,
-        which is slow for a common word (benchmarks/history.py measures it).
+        which is slow for a common word (benchmarks/history.py measures it). The check for a
+        better version of the same group looks FTS5 up by rowid, so it costs one seek per
+        version, not a scan of every match.
         """
         query = fts_query(text)
         if query is None:
@@ -527,11 +531,17 @@ class HistoryStore:
         with self._db.reading() as db:
             rows = db.execute(
                 "SELECT m.conversation_id, m.id, c.title, m.role, m.created,"
-                " snippet(messages_fts, 0, ?, ?, '…', 16) AS snippet"
+                " snippet(messages_fts, 0, :start, :end, '…', 16) AS snippet"
                 " FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid"
                 " JOIN conversations c ON c.id = m.conversation_id"
-                " WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC LIMIT ?",
-                (HIGHLIGHT_START, HIGHLIGHT_END, query, limit),
+                " WHERE messages_fts MATCH :query AND NOT EXISTS ("
+                "  SELECT 1 FROM messages o JOIN messages_fts f ON f.rowid = o.id"
+                "  WHERE o.group_id = m.group_id"
+                "  AND o.id <> m.id"
+                "  AND (o.active > m.active OR (o.active = m.active AND o.id > m.id))"
+                "  AND f.messages_fts MATCH :query)"
+                " ORDER BY messages_fts.rowid DESC LIMIT :limit",
+                {"start": HIGHLIGHT_START, "end": HIGHLIGHT_END, "query": query, "limit": limit},
             ).fetchall()
         return [
             SearchHit(

@@ -1,0 +1,125 @@
+"""Search over stored history: one hit per message (not per version), titles elided with a
+tooltip, and an opened hit placed with the lines before it in sight."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+from ui_helpers import FAST
+
+from streamdesk.core.store.history import HistoryStore
+from streamdesk.ui.history.search import CONTEXT_SHARE
+from streamdesk.ui.window.main_window import MainWindow
+
+LONG_TITLE = "How do I stream chat completions over server-sent events without freezing the UI"
+FILLER = "\n\n".join(f"Paragraph {k}: " + "lorem ipsum dolor sit amet " * 10 for k in range(20))
+
+
+@asynccontextmanager
+async def open_window(qtbot: QtBot) -> AsyncIterator[MainWindow]:
+    """A window on the stored history; search needs no server, so none is asked for."""
+    window = MainWindow(mock_options=FAST, save_on_close=False)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        await window.start()
+        yield window
+    finally:
+        await window.shutdown()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[HistoryStore]:
+    with HistoryStore(tmp_path / "history.sqlite3") as opened:
+        yield opened
+
+
+def test_a_regenerated_reply_is_one_hit_its_shown_version(store: HistoryStore) -> None:
+    cid = store.create_conversation(title="zebras")
+    prompt = store.add_message(cid, "user", "tell me about zebras")
+    first = store.add_message(cid, "assistant", "zebras are striped")
+    second = store.add_message(cid, "assistant", "zebras are striped, twice", alternative_of=first)
+    third = store.add_message(cid, "assistant", "horses are not", alternative_of=first)
+    # The shown version (third) does not match: the newest one that does stands for it.
+    assert [h.message_id for h in store.search("zebras")] == [second, prompt]
+    store.set_active_alternative(first)
+    assert [h.message_id for h in store.search("zebras")] == [first, prompt]
+    store.set_active_alternative(third)
+    assert [h.message_id for h in store.search("horses")] == [third]
+    edited = store.add_message(cid, "user", "tell me about zebras again", alternative_of=prompt)
+    hits = [h.message_id for h in store.search("tell zebras")]
+    assert hits == [edited]  # an edited prompt: one hit, the version shown
+
+
+def _seed(versions: int = 3) -> None:
+    with HistoryStore() as store:
+        cid = store.create_conversation(title=LONG_TITLE, model="m")
+        store.add_message(cid, "user", "what is backpressure?")
+        reply = f"{FILLER}\n\nBackpressure slows the producer.\n\n{FILLER}"
+        first = store.add_message(cid, "assistant", reply)
+        for n in range(1, versions):
+            store.add_message(cid, "assistant", f"{reply} ({n})", alternative_of=first)
+
+
+async def _search(window: MainWindow, text: str) -> None:
+    """Type into the search field and wait (on the loop, no nested one) for the results."""
+    lst = window.conversations
+    shown: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def done(_text: str) -> None:
+        if not shown.done():
+            shown.set_result(None)
+
+    lst.searchRequested.connect(done)  # after the window's handler: the results are listed
+    try:
+        lst.search.setText(text)
+        await asyncio.wait_for(shown, 5)
+    finally:
+        lst.searchRequested.disconnect(done)
+
+
+@pytest.mark.asyncio
+async def test_search_lists_a_message_once_whatever_its_versions(qtbot: QtBot) -> None:
+    _seed(versions=3)
+    async with open_window(qtbot) as window:
+        await _search(window, "backpressure")
+        hits = window.conversations.results.hits()
+        assert [h.role for h in hits] == ["assistant", "user"]
+
+
+@pytest.mark.asyncio
+async def test_a_long_title_is_elided_with_the_whole_title_in_its_tooltip(qtbot: QtBot) -> None:
+    _seed()
+    async with open_window(qtbot) as window:
+        window.resize(1000, 700)
+        await _search(window, "backpressure")
+        results = window.conversations.results
+        (row, _user_row) = results.rows()
+        assert row.title.text().endswith("…") and row.title.text() != LONG_TITLE
+        assert row.title.toolTip() == LONG_TITLE
+        assert row.title.fontMetrics().horizontalAdvance(row.title.text()) <= row.title.width()
+        assert row.who.text() == "Assistant" and row.who.isVisible()
+        assert row.geometry().right() <= results.viewport().width()  # nothing cut at the side
+        assert row.snippet.height() <= 4 * row.snippet.fontMetrics().lineSpacing()
+
+
+@pytest.mark.asyncio
+async def test_an_opened_hit_sits_a_third_down_with_its_context(qtbot: QtBot) -> None:
+    _seed()
+    async with open_window(qtbot) as window:
+        window.resize(1100, 700)
+        await _search(window, "backpressure slows")
+        window.conversations.results.activate(0)
+        view = window.current_session().view
+        (mark,) = view.extraSelections()
+        assert mark.cursor.selectedText().lower() == "backpressure"
+        top = view.cursorRect(mark.cursor).top()
+        height = view.viewport().height()
+        assert view.verticalScrollBar().value() > 0  # deep in a long reply
+        assert abs(top - height // CONTEXT_SHARE) <= 4, (top, height)
+        assert not view.is_following()
