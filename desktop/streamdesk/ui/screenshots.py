@@ -77,6 +77,7 @@ async def shoot(outdir: Path) -> list[Path]:
         for theme, prompt in TOOL_PROMPTS.items():
             window.set_theme(theme)
             written += await shoot_tool_call(window, outdir, theme, prompt)
+        written.append(await shoot_mcp_settings(window, outdir))
     window.close()
     await window.shutdown()
     return written
@@ -115,6 +116,26 @@ async def shoot_tool_call(window: Any, outdir: Path, theme: str, prompt: str) ->
     written.append(outdir / f"window-{theme}-tool-details.png")
     window.grab().save(str(written[-1]))
     return written
+
+
+async def shoot_mcp_settings(window: Any, outdir: Path) -> Path:
+    """Settings ▸ MCP servers after Test listed the test server's tools (dark theme)."""
+    from streamdesk.ui.keys import key_store
+    from streamdesk.ui.settings.dialog import SettingsDialog
+
+    dialog = SettingsDialog(window.settings, key_store(), window)
+    dialog.tabs.setCurrentWidget(dialog.mcp)
+    dialog.show()
+    tested = asyncio.get_running_loop().create_future()
+    dialog.mcp.tested.connect(lambda text: tested.done() or tested.set_result(text))
+    dialog.mcp.test_server()
+    await asyncio.wait_for(tested, 60)
+    await _settle(300)
+    path = outdir / "settings-mcp-servers.png"
+    dialog.grab().save(str(path))
+    dialog.close()
+    await dialog.wait_idle()
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -87,7 +87,7 @@ class McpServersPage(QWidget):
         self.current = -1
         self.file_dialog: QFileDialog | None = None
         self.list = QListWidget(self)
-        self.list.setMaximumWidth(220)
+        self.list.setMaximumWidth(260)
         self.list.currentRowChanged.connect(self._select)
         add = QPushButton("Add", self)
         add.clicked.connect(self.add_server)

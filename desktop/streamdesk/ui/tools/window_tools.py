@@ -87,6 +87,7 @@ class WindowTools(QObject):
         self.button.setToolTip("Tools (MCP servers) for this chat")
         self.button.setAutoRaise(True)
         self.button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.button.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0; }")
         self.menu = ToolsMenu(self, self.button)
         self.button.setMenu(self.menu)
         window.composer.add_tools_button(self.button)
