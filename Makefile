@@ -41,10 +41,12 @@ screenshot: sysdeps venv
 	xvfb-run -a -s "-screen 0 1280x860x24" $(BIN)/python -m streamdesk.ui.screenshots resources/screenshots
 
 bundle: sysdeps venv
+	@sh packaging/sysdeps.sh bundle
 	$(BIN)/python -m pip install --quiet -e '.[bundle]'
 	$(BIN)/pyinstaller --noconfirm --clean --distpath dist --workpath build packaging/streamdesk.spec
 
 bundle-onefile: sysdeps venv
+	@sh packaging/sysdeps.sh bundle
 	$(BIN)/python -m pip install --quiet -e '.[bundle]'
 	STREAMDESK_ONEFILE=1 $(BIN)/pyinstaller --noconfirm --clean --distpath dist --workpath build/onefile packaging/streamdesk.spec
 
