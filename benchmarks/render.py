@@ -1,46 +1,55 @@
-"""Render benchmark: stream a long Markdown reply into the transcript, offscreen, on qasync.
+"""Render benchmark: the transcript's cost per token, isolated from transport cost.
 
-The reply comes from the real mock server (`streamdesk.mock.MockServer`, on the same qasync loop,
-paced by `X-Mock-Tokens-Per-Second`; headings, lists, tables, fenced code) through the real SSE
-transport and `stream_chat`; each `TextDelta` goes to `ReplyView.append_text` of the real
-`TranscriptView`. Reported per mode: the event loop's worst and p99 lag (a 5 ms QTimer probe,
-lateness beyond its interval), CPU time per token near token 1,000 and near the last token, and
-peak RSS. The baseline is a naive full `QTextBrowser.setMarkdown` per frame, fed the same way in
-the same run; a run with no view measures the pipeline's own CPU cost, subtracted in `render@end`.
+A reply's tokens (the mock's Markdown reply for a fixed prompt: headings, lists, tables, fenced
+code; no server, no httpx, no asyncio) are fed on Qt's own loop at a fixed rate, `--rate`
+tokens per second, by a 2 ms precise timer that appends whatever is due. Targets, each run in
+the same process and interleaved round by round so a busy machine slows them alike:
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/render.py [--tokens N] [--naive-tokens N]
+- incremental: `TranscriptView.begin_assistant().append_text`, the app's `ReplyView`
+  (finished blocks committed once, only the open tail re-rendered, one frame per 16 ms);
+- naive: a `QTextBrowser` whose whole document is rebuilt with `setMarkdown` on every
+  16 ms frame, what peer clients do (the baseline);
+- feeder: the same feeding with no view, whose own cost is subtracted from both.
+
+Render cost per token is the process's CPU time (all threads: layout, painting offscreen,
+highlighting) over 1,000 tokens, divided by 1,000: "at 1k" is tokens 1,000-2,000 (past the
+first frames' one-off costs: first layout, first lexer), "at end" the last 1,000 tokens. Loop
+lag is how late a 5 ms precise probe timer fires. Goal (issue 19): cost per token at 50k within
+1.1x of at 1k; worst lag < 16 ms and p99 < 8 ms while rendering.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/render.py [--runs 3] [--tokens 50000]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import os
 import resource
+import statistics
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")  # as the app sets it (ui/app.py)
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QTextBrowser
 
-from streamdesk.core.events import Failure, TextDelta, Usage
-from streamdesk.core.request import ChatRequest, Endpoint, Message, Timeouts
-from streamdesk.core.stream import stream_chat
-from streamdesk.core.transports import make_transport
-from streamdesk.mock import MockServer
-from streamdesk.ui.qtloop import QtEventLoop
+from streamdesk.mock.replies import reply_for
 from streamdesk.ui.transcript.highlight import wait_warm
 from streamdesk.ui.transcript.safe_document import MARKDOWN_FEATURES
 from streamdesk.ui.transcript.view import TranscriptView
 
-PROBE_MS = 5
 PROMPT = "benchmark: a long reply with code, lists and tables"
+FEED_MS = 2
+PROBE_MS = 5
+FRAME_MS = 16
+WINDOW = 1000  # tokens per cost measurement
+GOAL_COST_RATIO = 1.1
+GOAL_WORST_MS = 16.0
+GOAL_P99_MS = 8.0
 
 
 @dataclass
@@ -49,13 +58,10 @@ class Result:
     tokens: int
     lags: list[float] = field(default_factory=list)
     marks: list[tuple[int, float]] = field(default_factory=list)  # (tokens fed, CPU seconds)
-    seconds: float = 0.0
-    deltas: int = 0  # TextDelta events received (the mock sends one token per chunk)
     rss_mb: float = 0.0
 
-    def cost_near(self, token: int, window: int = 1000) -> float:
-        """CPU microseconds per token over a window of tokens ending near `token`."""
-        lo, hi = max(0, token - window), token
+    def cost_over(self, lo: int, hi: int) -> float:
+        """CPU microseconds per token while tokens `lo` to `hi` were fed."""
         a = min(self.marks, key=lambda m: abs(m[0] - lo))
         b = min(self.marks, key=lambda m: abs(m[0] - hi))
         return (b[1] - a[1]) / max(1, b[0] - a[0]) * 1e6
@@ -65,70 +71,57 @@ class Result:
         return s[min(len(s) - 1, int(q * len(s)))] * 1000 if s else 0.0
 
 
-async def run(
-    server: MockServer,
-    name: str,
-    tokens: int,
-    rate: float,
-    start: Callable[[], Callable[[str], None]],
-) -> Result:
-    """Stream a `tokens`-long reply from the mock at `rate`/s into `start()`'s append function
-    through the real SSE transport, probing the event loop meanwhile."""
-    res = Result(name, tokens)
-    append = start()
-    await asyncio.sleep(0.5)  # as in the app: the window is up (and lexers warm) before a reply
-    await asyncio.to_thread(wait_warm, 60.0)
-    last_probe = time.monotonic()
+def feed(name: str, tokens: list[str], rate: float, append: Callable[[str], None]) -> Result:
+    """Append `tokens` at `rate` per second on Qt's loop, probing the loop's lateness."""
+    res = Result(name, len(tokens))
+    loop = QEventLoop()
+    fed = 0
+    start = last_probe = time.perf_counter()
+
+    def tick() -> None:
+        nonlocal fed
+        due = min(len(tokens), int((time.perf_counter() - start) * rate) + 1)
+        while fed < due:
+            append(tokens[fed])
+            fed += 1
+        res.marks.append((fed, time.process_time()))
+        if fed == len(tokens):
+            feeder.stop()
+            QTimer.singleShot(4 * FRAME_MS, loop.quit)  # the last frame renders
 
     def probe() -> None:
         nonlocal last_probe
-        now = time.monotonic()
+        now = time.perf_counter()
         res.lags.append(max(0.0, now - last_probe - PROBE_MS / 1000))
         last_probe = now
 
-    headers = {"X-Mock-Tokens-Per-Second": f"{rate:g}", "X-Mock-Tokens": str(tokens)}
-    request = ChatRequest(model="gpt-4.1", messages=(Message("user", PROMPT),))
-    probe_timer = QTimer()
-    probe_timer.timeout.connect(probe)
-    transport = make_transport("sse", Endpoint(base_url=server.sse_base_url), extra_headers=headers)
-    events = stream_chat(transport, request, timeouts=Timeouts(first_token=60, stall=60))
-    t0 = time.monotonic()
-    fed = 0
-    try:
-        async with contextlib.aclosing(events):
-            async for event in events:
-                if isinstance(event, TextDelta):
-                    if not fed:  # connection set-up is the netstats benchmark's business
-                        last_probe = time.monotonic()
-                        probe_timer.start(PROBE_MS)
-                    append(event.text)
-                    fed += 1
-                    res.marks.append((fed, time.process_time()))
-                elif isinstance(event, Usage):
-                    res.tokens = event.completion_tokens
-                elif isinstance(event, Failure):
-                    raise StreamFailed(f"{name}: the stream failed: {event.message}")
-    finally:
-        await transport.aclose()
-    await asyncio.sleep(0.1)  # let the last frame render
-    probe_timer.stop()
-    res.deltas = fed
-    res.seconds = time.monotonic() - t0
+    feeder, prober = QTimer(), QTimer()
+    for timer, interval, slot in ((feeder, FEED_MS, tick), (prober, PROBE_MS, probe)):
+        timer.setTimerType(Qt.TimerType.PreciseTimer)
+        timer.timeout.connect(slot)
+        timer.start(interval)
+    res.marks.append((0, time.process_time()))
+    loop.exec()
+    prober.stop()
     res.rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return res
 
 
+_keep: list[object] = []
+
+
 def incremental() -> Callable[[str], None]:
+    """The app's transcript and its streaming reply."""
     view = TranscriptView()
     view.resize(900, 700)
     view.show()
     _keep.append(view)
-    view.add_user_message("Explain incremental rendering")
-    return view.begin_assistant(label="mock").append_text
+    view.add_user_message(PROMPT)
+    return view.begin_assistant(label="benchmark").append_text
 
 
 def naive() -> Callable[[str], None]:
-    """What peer clients do: re-parse the whole reply on every (frame-coalesced) update."""
+    """A full `setMarkdown` of the whole reply on every (frame-coalesced) update."""
     view = QTextBrowser()
     view.resize(900, 700)
     view.show()
@@ -137,7 +130,7 @@ def naive() -> Callable[[str], None]:
     parts: list[str] = []
     timer = QTimer(view)
     timer.setSingleShot(True)
-    timer.setInterval(16)
+    timer.setInterval(FRAME_MS)
 
     def render() -> None:
         view.document().setMarkdown("".join(parts), MARKDOWN_FEATURES)
@@ -146,95 +139,108 @@ def naive() -> Callable[[str], None]:
 
     timer.timeout.connect(render)
 
-    def append(tok: str) -> None:
-        parts.append(tok)
+    def append(token: str) -> None:
+        parts.append(token)
         if not timer.isActive():
             timer.start()
 
     return append
 
 
-_keep: list[object] = []
+def feeder_only() -> Callable[[str], None]:
+    return lambda _token: None
 
 
-def no_view() -> Callable[[str], None]:
-    """The pipeline alone (mock server, SSE transport, `stream_chat`): what rendering adds to."""
-    return lambda _text: None
+def settle() -> None:
+    """Let the previous view's deletion and pending paints run before the next target."""
+    for view in _keep:
+        view.deleteLater()  # type: ignore[attr-defined]
+    _keep.clear()
+    loop = QEventLoop()
+    QTimer.singleShot(300, loop.quit)
+    loop.exec()
 
 
-class StreamFailed(Exception):
-    """The reply did not arrive whole: the run measures nothing and is repeated."""
+def median_result(results: list[Result]) -> dict[str, float]:
+    """Medians over runs of each figure (each run's figures come from one stream)."""
+
+    def med(f: Callable[[Result], float]) -> float:
+        return statistics.median(f(r) for r in results)
+
+    n = results[0].tokens
+    return {
+        "tokens": n,
+        "at1k": med(lambda r: r.cost_over(min(WINDOW, n // 2), min(2 * WINDOW, n))),
+        "atend": med(lambda r: r.cost_over(max(0, n - WINDOW), n)),
+        "worst": med(lambda r: r.lag(1.0)),
+        "p99": med(lambda r: r.lag(0.99)),
+        "rss": max(r.rss_mb for r in results),
+    }
 
 
-async def measured(
-    server: MockServer, name: str, tokens: int, rate: float, start: Callable[[], Any]
-) -> Result:
-    """`run`, repeated (at most twice more) when the stream itself failed; said on stderr."""
-    for attempt in range(3):
-        try:
-            return await run(server, name, tokens, rate, start)
-        except StreamFailed as exc:
-            print(f"attempt {attempt + 1}: {exc}", file=sys.stderr)
-    raise SystemExit(f"{name}: the stream failed three times")
-
-
-async def main(args: argparse.Namespace) -> list[Result]:
-    plan = [("incremental", args.tokens, incremental)]
-    plan += [("naive setMarkdown", args.naive_tokens, naive)] if args.naive_tokens else []
-    plan += [("pipeline, no view", args.pipeline_tokens, no_view)] if args.pipeline_tokens else []
-    async with MockServer() as server:
-        return [await measured(server, name, n, args.rate, start) for name, n, start in plan]
-
-
-def report(results: list[Result], first: int) -> None:
-    pipe = next((r for r in results if r.name.startswith("pipeline")), None)
-    net = pipe.cost_near(pipe.tokens) if pipe else 0.0
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tokens", type=int, default=50_000)
+    parser.add_argument("--naive-tokens", type=int, default=0, help="default: --tokens")
+    parser.add_argument("--rate", type=float, default=1000.0, help="tokens per second")
+    parser.add_argument("--runs", type=int, default=1, help="runs per target; medians")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if a goal is missed")
+    args = parser.parse_args()
+    _app = QApplication.instance() or QApplication(sys.argv)
+    wait_warm(60.0)
+    plan = [
+        ("incremental", args.tokens, incremental),
+        ("naive setMarkdown", args.naive_tokens or args.tokens, naive),
+        ("feeder only", min(args.tokens, 5000), feeder_only),
+    ]
+    results: dict[str, list[Result]] = {name: [] for name, _n, _f in plan}
+    for _ in range(args.runs):
+        for name, n, make in plan:
+            tokens = reply_for(PROMPT, n)
+            append = make()
+            results[name].append(feed(name, tokens, args.rate, append))
+            settle()
+    figures = {name: median_result(rs) for name, rs in results.items()}
+    own = figures["feeder only"]["atend"]
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
-        f"{'mode':<20}{'tokens':>8}{'worst lag':>11}{'p99 lag':>9}"
-        f"{'µs/tok@1k':>11}{'µs/tok@end':>12}{'end/1k':>8}{'render@end':>12}{'peak RSS':>10}"
+        f"Render cost per token, tokens fed at {args.rate:g}/s on Qt's loop, "
+        f"median of {args.runs} (load average {load:.1f})"
     )
-    for r in results:
-        near, end = r.cost_near(first), r.cost_near(r.tokens)
+    print(
+        f"{'target':<19}{'tokens':>7}{'µs/tok@1k':>11}{'µs/tok@end':>12}{'end/1k':>8}"
+        f"{'worst lag':>11}{'p99 lag':>9}{'peak RSS':>10}"
+    )
+    rows = {}
+    for name, f in figures.items():
+        at1k, atend = f["at1k"] - own, f["atend"] - own
+        if name == "feeder only":
+            at1k, atend = f["at1k"], f["atend"]
+        ratio = atend / max(at1k, 1e-9)
+        rows[name] = (at1k, atend, ratio)
         print(
-            f"{r.name:<20}{r.tokens:>8}{r.lag(1.0):>9.1f}ms{r.lag(0.99):>7.1f}ms"
-            f"{near:>11.1f}{end:>12.1f}{end / max(near, 1e-9):>8.2f}"
-            f"{max(0.0, end - net):>12.1f}{r.rss_mb:>8.0f}MB"
+            f"{name:<19}{f['tokens']:>7.0f}{at1k:>11.1f}{atend:>12.1f}{ratio:>8.2f}"
+            f"{f['worst']:>9.1f}ms{f['p99']:>7.1f}ms{f['rss']:>8.0f}MB"
         )
     print(
-        "µs/tok: CPU (all threads) per token over the 1,000 tokens before the mark; "
-        "render@end: minus the pipeline's own cost; peak RSS: process high-water mark so far"
+        "µs/tok: CPU of the process (all threads) per token over tokens 1,000-2,000 and the "
+        "last 1,000, minus the feeder's own; peak RSS: the process's high-water mark so far"
     )
-    base = results[0]
-    for r in (x for x in results[1:] if x.name.startswith("naive")):
-        n = min(r.tokens, base.tokens)
-        ratio = (r.cost_near(n) - net) / max(base.cost_near(n) - net, 1e-9)
-        lag = r.lag(1.0) / max(base.lag(1.0), 1e-9)
-        print(
-            f"{r.name} vs incremental at token {n}: {ratio:.1f}x render CPU per token, "
-            f"{lag:.1f}x worst lag"
-        )
-    ok = base.lag(1.0) < 50 and base.cost_near(base.tokens) / base.cost_near(first) < 1.5
-    print("targets (worst lag < 50 ms, cost ratio < 1.5):", "met" if ok else "NOT met")
+    inc, base = rows["incremental"], rows["naive setMarkdown"]
+    print(
+        f"naive vs incremental: {base[0] / max(inc[0], 1e-9):.1f}x at 1k, "
+        f"{base[1] / max(inc[1], 1e-9):.1f}x at the end"
+    )
+    worst, p99 = figures["incremental"]["worst"], figures["incremental"]["p99"]
+    goals = {
+        f"cost at end within {GOAL_COST_RATIO}x of at 1k": inc[2] <= GOAL_COST_RATIO,
+        f"worst lag < {GOAL_WORST_MS:.0f} ms": worst < GOAL_WORST_MS,
+        f"p99 lag < {GOAL_P99_MS:.0f} ms": p99 < GOAL_P99_MS,
+    }
+    for goal, met in goals.items():
+        print(f"goal (incremental): {goal}: {'met' if met else 'NOT met'}")
+    return 1 if args.strict and not all(goals.values()) else 0
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tokens", type=int, default=50_000)
-    parser.add_argument(
-        "--naive-tokens",
-        type=int,
-        default=10_000,
-        help="baseline length (0 skips it; it is quadratic)",
-    )
-    parser.add_argument(
-        "--pipeline-tokens", type=int, default=5_000, help="pipeline-only run (0 skips it)"
-    )
-    parser.add_argument("--rate", type=float, default=1000.0, help="tokens per second")
-    ns = parser.parse_args()
-    app = QApplication.instance() or QApplication(sys.argv)
-    loop = QtEventLoop(app)  # the app's loop: qasync plus asyncio's async-generator hooks
-    asyncio.set_event_loop(loop)
-    with loop:
-        results = loop.run_until_complete(main(ns))
-        loop.run_until_complete(loop.shutdown_asyncgens())
-    report(results, min(1000, ns.tokens))
+    sys.exit(main())

@@ -5,9 +5,12 @@ just before the spawn, and subtracts it from the timestamp this module prints. W
 is used (not a monotonic clock) because the two readings come from different processes.
 
 The app (ui/app.py, from the venv or the frozen bundle alike) calls `install(window)` right
-after `window.show()` when `enabled()`. Nothing here runs unless the variable is set, and only
-QtCore/QtWidgets (loaded by the window anyway) are imported. `FirstPaint` is also what ui/app.py
-waits on before it loads the rest of the app; this module imports nothing of the app.
+after `window.show()` when `enabled()`. With `STREAMDESK_STARTUP_PROBE=ready` the process goes
+on after the first paint and leaves once the window can send: ui/app.py calls
+`report_ready(able)` when `MainWindow.start()` has resolved the provider. Nothing here runs
+unless the variable is set, and only QtCore/QtWidgets (loaded by the window anyway) are
+imported. `FirstPaint` is also what ui/app.py waits on before it loads the rest of the app;
+this module imports nothing of the app.
 """
 
 from __future__ import annotations
@@ -22,10 +25,17 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 ENV = "STREAMDESK_STARTUP_PROBE"
 MARKER = "STREAMDESK_FIRST_PAINT"
+READY_MARKER = "STREAMDESK_READY_TO_SEND"
+NOT_READY_MARKER = "STREAMDESK_NOT_READY"
 
 
 def enabled() -> bool:
     return os.environ.get(ENV, "") not in ("", "0")
+
+
+def until_ready() -> bool:
+    """The probe waits for ready-to-send, not only the first paint."""
+    return os.environ.get(ENV, "") == "ready"
 
 
 class FirstPaint(QObject):
@@ -51,9 +61,18 @@ class FirstPaint(QObject):
 
 
 def _report() -> None:
-    """Print the timestamp and leave at once: the measurement must not depend on the app's
-    shutdown path (open streams, qasync loop), and nothing is written in probe mode."""
+    """Print the timestamp and, unless waiting for ready-to-send, leave at once: the
+    measurement must not depend on the app's shutdown path (open streams, qasync loop), and
+    nothing is written in probe mode."""
     sys.stdout.write(f"{MARKER} {time.time():.6f}\n")
+    sys.stdout.flush()
+    if not until_ready():
+        os._exit(0)
+
+
+def report_ready(able: bool) -> None:
+    """The window has started: print when (or that it cannot send after all) and leave."""
+    sys.stdout.write(f"{READY_MARKER if able else NOT_READY_MARKER} {time.time():.6f}\n")
     sys.stdout.flush()
     os._exit(0)
 
