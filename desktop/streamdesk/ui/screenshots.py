@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,16 @@ async def shoot(outdir: Path) -> list[Path]:
     return written
 
 
+def resolver(future: asyncio.Future[Any]) -> Callable[[Any], None]:
+    """A slot that gives `future` the first value it is called with."""
+
+    def resolve(value: Any) -> None:
+        if not future.done():
+            future.set_result(value)
+
+    return resolve
+
+
 async def shoot_tool_call(window: Any, outdir: Path, theme: str, prompt: str) -> list[Path]:
     """A new chat with the test MCP server enabled: the call awaiting approval, then done
     (closed, as it stays), then with its details open."""
@@ -93,8 +104,8 @@ async def shoot_tool_call(window: Any, outdir: Path, theme: str, prompt: str) ->
         window.settings.mcp_servers = [*window.settings.mcp_servers, server]
     session = window.new_chat()
     window.tools.set_enabled("notes", True)
-    asked = asyncio.get_running_loop().create_future()
-    session.tools.approvalAsked.connect(lambda bar: asked.done() or asked.set_result(bar))
+    asked: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    session.tools.approvalAsked.connect(resolver(asked))
     window.prompt.setPlainText(prompt)
     window.prompt.submit()
     bar = await asyncio.wait_for(asked, 60)
@@ -126,8 +137,8 @@ async def shoot_mcp_settings(window: Any, outdir: Path) -> Path:
     dialog = SettingsDialog(window.settings, key_store(), window)
     dialog.tabs.setCurrentWidget(dialog.mcp)
     dialog.show()
-    tested = asyncio.get_running_loop().create_future()
-    dialog.mcp.tested.connect(lambda text: tested.done() or tested.set_result(text))
+    tested: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    dialog.mcp.tested.connect(resolver(tested))
     dialog.mcp.test_server()
     await asyncio.wait_for(tested, 60)
     await _settle(300)
