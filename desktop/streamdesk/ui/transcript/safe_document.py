@@ -61,23 +61,25 @@ def defang(doc: QTextDocument, start: int, end: int) -> None:
         while not it.atEnd():
             frag = it.fragment()
             fmt = frag.charFormat()
+            it += 1
+            if not (fmt.isAnchor() or fmt.isImageFormat()):
+                continue  # most fragments: plain text
             pos, stop = frag.position(), frag.position() + frag.length()
             if fmt.isImageFormat():
                 img = fmt.toImageFormat()
                 alt = str(img.property(QTextFormat.Property.ImageAltText) or "").strip()
                 url = img.name()
                 images.append((pos, f"[image: {alt}] ({url})" if alt else f"[image] ({url})"))
-            elif fmt.isAnchor() and not is_safe_external(QUrl(fmt.anchorHref())):
+            elif not is_safe_external(QUrl(fmt.anchorHref())):
                 href = fmt.anchorHref()
                 plain.append((pos, stop, _unlinked(fmt)))
                 if links and links[-1][1] == pos and links[-1][2] == href:
                     links[-1][1] = stop  # the same link, another format (bold inside it …)
                 else:
                     links.append([pos, stop, href])
-            elif fmt.isAnchor():  # a web link: hovering shows where it goes
+            else:  # a web link: hovering shows where it goes
                 fmt.setToolTip(QUrl(fmt.anchorHref()).toDisplayString())
                 plain.append((pos, stop, fmt))
-            it += 1
         block = block.next()
     edits = [(int(a), 0, int(b), str(h)) for a, b, h in links]
     edits += [(pos, 1, pos + 1, text) for pos, text in images]
