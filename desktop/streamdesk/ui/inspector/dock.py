@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from streamdesk.ui.window.main_window import MainWindow
 
 REFRESH_MS = 150
+FIRST_FIGURE = 3  # the request table's columns from here on are sized to their values
 
 
 class InspectorDock(QDockWidget):
@@ -69,6 +70,7 @@ class InspectorDock(QDockWidget):
         self.current: StreamTrace | None = None
         self._headers_shown: tuple[object, ...] = ()
         self._dialog: QFileDialog | None = None
+        self._resize_due = False  # figure columns to fit their values at the next tick
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
         self.timer.timeout.connect(self.refresh)
@@ -109,7 +111,7 @@ class InspectorDock(QDockWidget):
         self.frames_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.frames_view.setWordWrap(False)
         fh = self.frames_view.horizontalHeader()
-        for column, width in ((0, 70), (1, 36), (2, 56)):
+        for column, width in ((0, 80), (1, 36), (2, 70)):
             self.frames_view.setColumnWidth(column, width)
         fh.setStretchLastSection(True)
         copy = QAction("Copy frames", self.frames_view)
@@ -182,6 +184,7 @@ class InspectorDock(QDockWidget):
             self.ensure_chart()
             self.hook_sessions()
             self.refresh()
+            self._resize_due = True  # again at the first tick, once the table has its size
             self.timer.start()
         else:
             self.timer.stop()
@@ -217,7 +220,10 @@ class InspectorDock(QDockWidget):
             -1,
             self.requests.rowCount() - 1,
         )
-        if self.requests.add(trace, label) and following:
+        if not self.requests.add(trace, label):
+            return
+        self._resize_due = True
+        if following:
             self.table.selectRow(self.requests.rowCount() - 1)
 
     # -- showing one request --------------------------------------------------------------
@@ -238,7 +244,8 @@ class InspectorDock(QDockWidget):
         """One tick: new sessions hooked, live rows, new frames, the chart."""
         if self.isVisible():
             self.hook_sessions()
-        self.requests.refresh()
+        if self.requests.refresh() or self._resize_due:
+            self._fit_columns()
         at_end = self._frames_at_end()
         self.frames.refresh()
         if at_end:
@@ -247,6 +254,13 @@ class InspectorDock(QDockWidget):
         if self.chart is not None:
             self.chart.refresh()
         self._show_details()
+
+    def _fit_columns(self) -> None:
+        """Figures as wide as their values: a section sized to its contents does not grow when
+        a value does, and sizes only from the rows on screen (none while the dock opens)."""
+        self._resize_due = False
+        for col in range(FIRST_FIGURE, len(COLUMNS)):
+            self.table.resizeColumnToContents(col)
 
     def _frames_at_end(self) -> bool:
         bar = self.frames_view.verticalScrollBar()

@@ -29,6 +29,18 @@ def _ms(v: float | None) -> str:
     return "" if v is None else f"{v:.1f}"
 
 
+def _overhead_tip(s: TraceStats) -> str:
+    if s.overhead is None:
+        return ""
+    return (
+        f"{s.overhead * 100:.1f} % of the {s.bytes_received:,} B received were framing around"
+        f" the text (SSE lines or WebSocket frames, JSON keys, ids, usage); {s.content_bytes:,} B"
+        " were the reply's own text."
+    )
+
+
+MILESTONE = "ms after the request began (monotonic clock)"
+# Header, the figure in a cell (None: the request's label); each header names its unit.
 COLUMNS: tuple[tuple[str, Callable[[TraceStats], str] | None], ...] = (
     ("Chat", None),  # the request's label, not one of its figures
     ("Protocol", lambda s: s.protocol.upper()),
@@ -37,17 +49,46 @@ COLUMNS: tuple[tuple[str, Callable[[TraceStats], str] | None], ...] = (
     ("Status", lambda s: "" if s.status is None else str(s.status)),
     ("Retries", lambda s: f"{s.retries} ({s.retry_wait_ms / 1000:.1f} s)" if s.retries else "0"),
     ("Resumed", lambda s: _resumes(s)),
-    ("Connect", lambda s: _ms(s.connect_ms)),
-    ("Sent", lambda s: _ms(s.sent_ms)),
-    ("1st byte", lambda s: _ms(s.first_byte_ms)),
-    ("1st token", lambda s: _ms(s.first_token_ms)),
-    ("Last token", lambda s: _ms(s.last_token_ms)),
-    ("Total", lambda s: _ms(s.total_ms)),
+    ("Connect (ms)", lambda s: _ms(s.connect_ms)),
+    ("Sent (ms)", lambda s: _ms(s.sent_ms)),
+    ("1st byte (ms)", lambda s: _ms(s.first_byte_ms)),
+    ("1st token (ms)", lambda s: _ms(s.first_token_ms)),
+    ("Last token (ms)", lambda s: _ms(s.last_token_ms)),
+    ("Total (ms)", lambda s: _ms(s.total_ms)),
     ("Tokens", lambda s: str(s.tokens)),
-    ("Bytes", lambda s: str(s.bytes_received)),
+    ("tok/s", lambda s: "" if s.tokens_per_s is None else f"{s.tokens_per_s:.0f}"),
+    ("Received (B)", lambda s: f"{s.bytes_received:,}"),
     ("B/token", lambda s: "" if s.bytes_per_token is None else f"{s.bytes_per_token:.1f}"),
-    ("Overhead", lambda s: "" if s.overhead is None else f"{s.overhead * 100:.1f} %"),
+    (
+        "Overhead (% of bytes)",
+        lambda s: "" if s.overhead is None else f"{s.overhead * 100:.1f} %",
+    ),
 )
+COLUMN_TIPS: dict[str, str] = {
+    "Chat": "The conversation that made the request",
+    "Protocol": "SSE (a streamed HTTP response) or WebSocket",
+    "URL": "Where the request went",
+    "HTTP": "HTTP version of the connection (a WebSocket starts as HTTP/1.1)",
+    "Status": "HTTP status, or the WebSocket close code",
+    "Retries": "Attempts made again before the first token, and the time waited between them",
+    "Resumed": "Where the reply broke (kind @ tokens so far) and how it went on",
+    "Connect (ms)": f"Connection set up (TCP, TLS, WebSocket handshake): {MILESTONE}",
+    "Sent (ms)": f"Request written: {MILESTONE}",
+    "1st byte (ms)": f"First byte of the answer: {MILESTONE}",
+    "1st token (ms)": f"First token of text (time to first token): {MILESTONE}",
+    "Last token (ms)": f"Last token of text: {MILESTONE}",
+    "Total (ms)": f"The stream ended: {MILESTONE}",
+    "Tokens": "Text pieces received (as the server sent them)",
+    "tok/s": "Tokens per second, between the first and the last token",
+    "Received (B)": "Bytes received for the reply: the text and all the framing around it",
+    "B/token": "Bytes received per token of text",
+    "Overhead (% of bytes)": (
+        "Share of the bytes received that are not the reply's text: SSE lines or WebSocket"
+        " frames, JSON keys, ids and usage. 98.8 % means 1.2 % of the bytes were text."
+    ),
+}
+_TIPS = tuple(COLUMN_TIPS[name] for name, _ in COLUMNS)
+_OVERHEAD = len(COLUMNS) - 1
 
 
 class RequestsModel(QAbstractTableModel):
@@ -75,13 +116,17 @@ class RequestsModel(QAbstractTableModel):
         self.endInsertRows()
         return True
 
-    def refresh(self) -> None:
+    def refresh(self) -> bool:
+        """Recompute the live rows; True if any figure may have changed."""
+        changed = False
         for row, trace in enumerate(self.traces):
             if self._final[row]:
                 continue
             self._stats[row] = trace_stats(trace)
             self._final[row] = trace.t_end is not None
             self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+            changed = True
+        return changed
 
     def stats(self, row: int) -> TraceStats:
         return self._stats[row]
@@ -95,10 +140,10 @@ class RequestsModel(QAbstractTableModel):
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
         if orientation != Qt.Orientation.Horizontal:
             return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section][0]
-        if role == Qt.ItemDataRole.ToolTipRole and 6 <= section <= 11:
-            return "ms after the request began (monotonic clock); Connect: connection setup"
+        if role == Qt.ItemDataRole.DisplayRole:  # the unit on a second line: narrow columns
+            return COLUMNS[section][0].replace(" (", "\n(")
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _TIPS[section]
         return None
 
     def data(self, index: Index, role: int = 0) -> Any:
@@ -108,15 +153,23 @@ class RequestsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             figure = COLUMNS[col][1]
             return self.labels[row] if figure is None else figure(self._stats[row])
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _overhead_tip(self._stats[row]) if col == _OVERHEAD else _TIPS[col]
         if role == Qt.ItemDataRole.TextAlignmentRole and col >= 5:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
 
 class FramesModel(QAbstractTableModel):
-    """The raw frames of one request: time (ms), direction, bytes, content."""
+    """The raw frames of one request: time (ms), direction, size (B), content."""
 
-    HEADERS = ("ms", "Dir", "Bytes", "Frame")
+    HEADERS = ("Time (ms)", "Dir", "Size (B)", "Frame")
+    TIPS = (
+        MILESTONE,
+        "→ sent by us, ← received",
+        "Bytes of the frame on the wire",
+        "The frame's content (Ctrl+C copies the selected frames)",
+    )
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -170,8 +223,12 @@ class FramesModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self.HEADERS)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
             return self.HEADERS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.TIPS[section]
         return None
 
     def data(self, index: Index, role: int = 0) -> Any:
