@@ -92,3 +92,23 @@ def test_tool_and_model_text_is_shown_as_plain_text(qtbot: QtBot) -> None:
     cursor = QTextCursor(view.document())
     cursor.movePosition(QTextCursor.MoveOperation.End)
     assert not cursor.charFormat().isImageFormat()
+
+
+def test_a_theme_switch_draws_the_calls_again(qtbot: QtBot) -> None:
+    view = TranscriptView()
+    qtbot.addWidget(view)
+    reply = view.begin_assistant(1)
+    reply.append_text("Checking.")
+    found = reply.tool_round()
+    found.apply_call(ToolCall(0, "c1", "add", {"a": 1, "b": 2}, ""))
+    found.apply_result(ToolResult("c1", "add", "notes", "3", "ok", 0.01))
+    reply.tools_changed()
+    reply.append_text(" It is 3.")
+    live = view.begin_assistant(2)  # a second reply, still streaming, waiting on a call
+    live.tool_round().apply_call(ToolCall(0, "c2", "read_note", {"name": "motto"}, ""))
+    live.tools_changed()
+    reply.finish("complete")
+    view.set_dark(True)
+    shown = view.toPlainText()
+    assert shown.index("Checking.") < shown.index("→  3") < shown.index("It is 3.")
+    assert "read_note" in shown and "Asked for" in shown

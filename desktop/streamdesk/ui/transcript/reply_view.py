@@ -114,6 +114,7 @@ class ReplyView:
                 layout.refresh_reasoning(m)
             self._code_open = False
             m.text, m.status, m.live = self.text, status, None
+            m.tool_rounds = list(self._rounds)  # drawn again with the text (theme, font)
             m.failure_title, m.failure_text, m.actions = failure_title, failure_text, actions
             layout.set_notice(m, "")
             layout.add_failure(m)
