@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import shiboken6
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 from ui_helpers import open_window, wait_reply
 
@@ -234,3 +236,20 @@ async def test_the_tools_menu_lists_servers_with_their_tool_counts(qtbot: QtBot)
         notes.setChecked(False)  # a click: this chat no longer offers them
         assert window.current_session().params.get("mcp_servers") is None
         assert window.tools.button.text() == ""
+
+
+@pytest.mark.asyncio
+async def test_the_approval_answers_from_the_keyboard(qtbot: QtBot) -> None:
+    async with tool_window(qtbot) as window:
+        session = window.current_session()
+        session.send(PROMPT)
+        bar = await approval_bar(session)
+        assert all(  # Tab reaches each answer
+            b.focusPolicy() == Qt.FocusPolicy.StrongFocus for b in (bar.once, bar.chat, bar.deny)
+        )
+        window.activateWindow()
+        window.prompt.setFocus()
+        QTest.keyClick(window.prompt, Qt.Key.Key_N, Qt.KeyboardModifier.AltModifier)  # De&ny
+        turn = await wait_reply(session, 30)
+        assert turn.reply.tool_rounds[0].results[0].outcome == "denied"
+        assert gone(bar)

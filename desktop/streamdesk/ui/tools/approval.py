@@ -26,7 +26,7 @@ ReserveRoom = Callable[[int], QTextCursor | None]
 class ApprovalBar(QFrame):
     """The three answers to "run this call?"; `answered(Approval)` once one is chosen.
 
-    The buttons take keyboard focus with Tab and have mnemonics (Alt+O, Alt+C, Alt+D); the
+    The buttons take keyboard focus with Tab and have mnemonics (Alt+O, Alt+C, Alt+N); the
     bar never takes focus by itself, so typing in the prompt box cannot answer it."""
 
     answered = Signal(object)
@@ -44,7 +44,7 @@ class ApprovalBar(QFrame):
         self.chat = self._button(
             "Allow for this &chat", f"Run this call and every later call of {request.tool} here"
         )
-        self.deny = self._button("&Deny", "Do not run it; the model is told it was denied")
+        self.deny = self._button("De&ny", "Do not run it; the model is told it was denied")
         self.once.clicked.connect(lambda: self._answer(Approval.ONCE))
         self.chat.clicked.connect(lambda: self._answer(Approval.CHAT))
         self.deny.clicked.connect(lambda: self._answer(Approval.DENY))
