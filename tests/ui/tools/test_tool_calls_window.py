@@ -77,6 +77,7 @@ async def test_an_approved_call_runs_and_the_reply_quotes_its_result(qtbot: QtBo
         assert bar.isVisible() and bar.question.text() == "Run add on notes?"
         shown = transcript_text(session)
         assert "add" in shown and '"a": 2' in shown and "Waiting for your approval" in shown
+        assert session.stats.state == "Waiting for approval"  # the status bar
         bar.once.click()
         turn = await wait_reply(session, 30)
         reply = turn.reply

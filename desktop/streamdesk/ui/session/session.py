@@ -498,6 +498,15 @@ class ChatSession(QObject):
         if turn is not None:
             self._set_state(self.stats.state, turn)
 
+    def show_state(self, state: str) -> None:
+        """A state word of the streaming reply for the status bar ("Waiting for approval");
+        the next text that arrives sets "Streaming" again."""
+        turn = next(
+            (t for t in reversed(self.turns) if t.reply.status is ReplyStatus.STREAMING), None
+        )
+        if turn is not None:
+            self._set_state(state, turn)
+
     def _set_state(self, state: str, turn: Turn) -> None:
         self.stats = ReplyStats.of(state, turn.reply.figures(), self.conversation.cost())
         self.statsChanged.emit(self.stats)

@@ -125,6 +125,7 @@ class SessionTools(QObject):
                 found.state, found.server = RUNNING, event.server
                 found.started = time.perf_counter()
                 self._changed(view, found)
+                self.session.show_state(f"Running {found.name}")
                 self.callStarted.emit(found)
         elif isinstance(event, ToolResult):
             found = self._call(view, event.call_id)
@@ -151,6 +152,7 @@ class SessionTools(QObject):
             return Approval.STOP
         call.state, call.server = AWAITING, request.server
         call.asked = time.perf_counter()
+        self.session.show_state("Waiting for approval")
         try:
             return await ask_in_place(
                 self.session.view, request, view.draw_tools_now, self.approvalAsked.emit
