@@ -249,6 +249,7 @@ async def stream_once(window: Any, key: int, tokens: int, rate: float) -> dict[s
     loop = asyncio.get_running_loop()
     window.conversations.select(key)
     session = window.sessions[key]
+    await window.start_offline_demo()  # the conversation was held with the demo's mock
     await asyncio.sleep(0.5)
     done: asyncio.Future[str] = loop.create_future()
 

@@ -13,7 +13,13 @@ from ui_helpers import FAST, open_window, wait_reply
 
 from streamdesk.core.providers import MOCK_PROVIDER_ID
 from streamdesk.core.store.history import HistoryStore
-from streamdesk.ui.history.bridge import KEEP_ABOVE, KEPT_MESSAGES, PAGE_MESSAGES, SHOWN_MESSAGES
+from streamdesk.ui.history.bridge import (
+    KEEP_ABOVE,
+    KEPT_MESSAGES,
+    MAX_DRAWN,
+    PAGE_MESSAGES,
+    SHOWN_MESSAGES,
+)
 from streamdesk.ui.session.session import ChatSession, key_of
 from streamdesk.ui.transcript.layout import DocumentLayout
 from streamdesk.ui.window.main_window import MainWindow
@@ -146,6 +152,34 @@ async def test_scrolling_up_reaches_the_first_message_and_back_at_the_newest_far
 
 
 @pytest.mark.asyncio
+async def test_scrolling_far_up_keeps_a_bounded_window_and_the_newest_come_back(
+    qtbot: QtBot,
+) -> None:
+    _seed(600)
+    async with open_window(qtbot, **FAST) as window:
+        session = _open(window)
+        view = session.view
+        while view.earlier():
+            window.history.load_earlier(session)  # what the reader near the top asks for
+            assert view.message_count() <= MAX_DRAWN + PAGE_MESSAGES
+        text = view.toPlainText()
+        assert "message 0." in text and "message 599." not in text  # the far bottom went
+        assert view.later() == session.later_count() > 0
+        newest = session.turns[-1]
+        while view.later():
+            window.history.load_later(session)  # the reader scrolls back down
+            assert view.message_count() <= MAX_DRAWN + PAGE_MESSAGES
+        assert view.has_key(newest.key) and "message 0." not in view.toPlainText()
+        while view.earlier() > 300:
+            window.history.load_earlier(session)
+        assert view.later()
+        view.jump_to_latest()  # "Jump to latest" draws the newest again at once
+        assert view.later() == 0 and view.has_key(newest.key)
+        bar = view.verticalScrollBar()
+        assert bar.value() == bar.maximum()
+
+
+@pytest.mark.asyncio
 async def test_a_send_carries_the_whole_conversation_read_at_that_moment(qtbot: QtBot) -> None:
     _seed(400)
     async with open_window(qtbot, **FAST) as window:
@@ -170,3 +204,5 @@ async def test_a_search_hit_above_the_page_read_opens_at_that_message(qtbot: QtB
         (mark,) = session.view.extraSelections()
         assert "message 3. zebra" in mark.cursor.selectedText()
         assert session.turns[0].prompt == "message 0."
+        view = session.view  # a page from the hit is drawn, not everything down to the newest
+        assert view.message_count() <= PAGE_MESSAGES + 4 and view.later() > 300

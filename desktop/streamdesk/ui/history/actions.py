@@ -229,9 +229,9 @@ class HistoryActions(QObject):
             index, turn = self._turn_of(session, hit.message_id)
         if turn is None:
             return False
-        if index < session.shown_from:
-            session.shown_from = index
-            session.rerender()
+        below = session.shown_to is not None and index >= session.shown_to
+        if index < session.shown_from or below:  # not drawn: draw a page from there
+            session.show_at(index)
         msg_key = ("user", turn.key) if hit.message_id == turn.user_id else turn.key
         terms = [w.strip("\"'*") for w in self.window.conversations.search.text().split()]
         shown = bool(session.view.highlight(msg_key, [t for t in terms if t]))

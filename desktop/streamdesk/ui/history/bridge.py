@@ -6,16 +6,18 @@ starts and writes the reply as it streams). Opening a stored conversation reads 
 page of turns (with the target it was held with) and draws only the newest few messages, so it
 costs the same at 10 or 10,000 messages; earlier messages are drawn a step at a time above the
 shown ones as the reader scrolls up (`StoredPages` reads them a page at a time), and every turn
-is read only when a request needs the whole conversation. Back at the newest message, far
-pages are dropped from the document, so what stays laid out is bounded by what the reader looks
-at. What the user does to the history (rename, delete, export, edit, flip) is the
-`HistoryActions` collaborator's.
+is read only when a request needs the whole conversation. At most `MAX_DRAWN` messages stay
+drawn: scrolling up drops the far bottom (drawn again as the reader comes back down, or at once
+by "Jump to latest" and before a request), scrolling down drops the far top, so memory and the
+cost of each step stay bounded however long the conversation. What the user does to the history
+(rename, delete, export, edit, flip) is the `HistoryActions` collaborator's.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
@@ -34,9 +36,10 @@ log = logging.getLogger(__name__)
 
 PAGE_MESSAGES = 50  # messages read from the history at a time
 SHOWN_MESSAGES = 10  # drawn when a conversation opens (more follow while they leave room)
-STEP_BUDGET = 0.025  # seconds of drawing per step as the reader scrolls up (a frame: 50 ms)
+STEP_BUDGET = 0.020  # seconds of drawing per step as the reader scrolls up (a frame: 50 ms)
+MAX_DRAWN = 120  # drawn messages at most while the reader scrolls: the far side is dropped
 KEPT_MESSAGES = 50  # drawn messages kept when the reader is back at the newest ...
-KEEP_ABOVE = 150  # ... once more than this many are drawn
+KEEP_ABOVE = 100  # ... once more than this many are drawn
 
 
 class HistoryBridge(QObject):
@@ -111,6 +114,8 @@ class HistoryBridge(QObject):
         self.actions.attach(session)
         view = session.view
         view.earlierRequested.connect(lambda s=session: self.load_earlier(s))
+        view.laterRequested.connect(lambda s=session: self.load_later(s))
+        view.latestRequested.connect(session.show_latest)
         view.latestReached.connect(lambda s=session: self._trim(s))
 
     def _stored(self, key: int, cid: int, title: str) -> None:
@@ -165,10 +170,19 @@ class HistoryBridge(QObject):
     def load_earlier(self, session: ChatSession) -> None:
         """Draw the next few earlier messages above the shown ones (one step, one edit): as
         many as the last steps say fit in `STEP_BUDGET`, so no frame waits for a whole page."""
-        if session.busy:
-            return
+        if not session.busy:
+            self._timed_step(lambda: session.show_earlier(self._step))
+            session.drop_later(MAX_DRAWN)
+
+    def load_later(self, session: ChatSession) -> None:
+        """Draw the next few newer messages that were dropped below the shown ones."""
+        if not session.busy:
+            self._timed_step(lambda: session.show_later(self._step))
+            session.drop_earlier(MAX_DRAWN)
+
+    def _timed_step(self, step: Callable[[], int]) -> None:
         started = time.perf_counter()
-        drawn = session.show_earlier(self._step)
+        drawn = step()
         if drawn:
             per_message = (time.perf_counter() - started) / drawn
             self._step = max(2, min(PAGE_MESSAGES, int(STEP_BUDGET / per_message)))

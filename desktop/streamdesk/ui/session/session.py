@@ -101,6 +101,7 @@ class ChatSession(QObject):
         self.conversation = Conversation()
         self.record: ConversationRecord | None = None  # set when history is on
         self.shown_from = 0  # turns before this index are loaded but not drawn (lazy pages)
+        self.shown_to: int | None = None  # turns from here on are not drawn (None: all are)
         self.earlier: EarlierTurns | None = None  # stored turns above the loaded ones
         self.stats = ReplyStats()
         self.trace: StreamTrace | None = None  # of the latest request, for the inspector
@@ -154,7 +155,7 @@ class ChatSession(QObject):
         """Ask `prompt`; returns the reply key, or None if a reply is still streaming."""
         if self.busy or not prompt.strip():
             return None
-        self.load_all()
+        self._to_latest()
         self._take_target()
         plan = self.conversation.ask(prompt)
         self.view.add_user_message(prompt, ("user", plan.turn.key))
@@ -165,7 +166,7 @@ class ChatSession(QObject):
         old = self.conversation.turn(key)
         if old is None or self.busy:
             return None
-        self.load_all()
+        self._to_latest()
         self._take_target()
         return self._start(self.conversation.retry(old))
 
@@ -177,7 +178,7 @@ class ChatSession(QObject):
         turn = self.conversation.turn(key)
         if turn is None or self.busy:
             return None
-        self.load_all()
+        self._to_latest()
         self._take_target()
         plan = self.conversation.continue_reply(turn)
         if plan is None:
@@ -190,7 +191,7 @@ class ChatSession(QObject):
         turn = self.conversation.turn(key)
         if turn is None or self.busy:
             return None
-        self.load_all()
+        self._to_latest()
         self._take_target()
         plan = self.conversation.regenerate(turn)
         if plan is None:
@@ -203,7 +204,7 @@ class ChatSession(QObject):
         turn = self.conversation.turn(key)
         if turn is None or self.busy or not prompt.strip():
             return None
-        self.load_all()
+        self._to_latest()
         self._take_target()
         plan = self.conversation.edit(turn, prompt)
         self.rerender(upto=plan.turn)
@@ -214,7 +215,7 @@ class ChatSession(QObject):
         """Take stored turns; render those from `shown_from` on (the rest on demand); `earlier`
         gives the stored turns above them, when the history holds more than were read."""
         self.conversation.load(turns)
-        self.shown_from = shown_from
+        self.shown_from, self.shown_to = shown_from, None
         self.earlier = earlier
         self.rerender()
 
@@ -245,27 +246,96 @@ class ChatSession(QObject):
             for turn in older:
                 self._render_turn(turn, live=False)
 
-        self.view.insert_above(key_of(top), draw)
-        self.view.set_earlier(self.earlier_count())
+        self.view.insert_above(key_of(top), draw, self.earlier_count())
         return sum(message_count(t) for t in older)
 
+    def later_count(self) -> int:
+        """Messages below the ones drawn (the reader went far up)."""
+        later = self.turns[self.shown_to :] if self.shown_to is not None else []
+        return sum(message_count(t) for t in later)
+
+    def show_later(self, messages: int) -> int:
+        """Draw about `messages` of the newer messages not drawn below the drawn ones; returns
+        how many were added."""
+        if self.shown_to is None:
+            return 0
+        end, count = self.shown_to, 0
+        while end < len(self.turns) and count < messages:
+            count += message_count(self.turns[end])
+            end += 1
+        newer = self.turns[self.shown_to : end]
+        self.shown_to = end if end < len(self.turns) else None
+        for turn in newer:
+            self._render_turn(turn, live=False)
+        self._say_later()
+        return count
+
+    def show_latest(self) -> None:
+        """Draw the newest messages again (a request's reply streams below them)."""
+        if self.shown_to is not None:
+            self.shown_from = max(self.shown_from, first_shown(self.turns, LATEST_MESSAGES))
+            self.shown_to = None
+            self.rerender()
+            self.view.jump_to_latest()
+
+    def show_at(self, index: int) -> None:
+        """Draw about a page of messages from turn `index` on, with a little above it (a search
+        hit far from the drawn ones); the newer ones come as the reader scrolls down."""
+        start = first_shown(self.turns[:index], 2)
+        end, count = start, 0
+        while end < len(self.turns) and count < LATEST_MESSAGES:
+            count += message_count(self.turns[end])
+            end += 1
+        self.shown_from, self.shown_to = start, end if end < len(self.turns) else None
+        self.rerender()
+
     def drop_earlier(self, keep: int) -> None:
-        """Keep only about the last `keep` messages drawn (the reader is back at the newest)."""
-        start = first_shown(self.turns, keep)
-        if start <= self.shown_from or start >= len(self.turns):
+        """Keep only about the last `keep` drawn messages; the reader keeps their place."""
+        end = len(self.turns) if self.shown_to is None else self.shown_to
+        start = first_shown(self.turns[:end], keep)
+        if (
+            start <= self.shown_from
+            or start >= end
+            or not self.view.has_key(key_of(self.turns[start]))
+        ):
             return
-        self.view.drop_messages_above(key_of(self.turns[start]))
+        self.view.remove_above(key_of(self.turns[start]))
         self.shown_from = start
         self.view.set_earlier(self.earlier_count())
+
+    def drop_later(self, keep: int) -> None:
+        """Keep only about the first `keep` drawn messages (the reader is far above the rest)."""
+        end = len(self.turns) if self.shown_to is None else self.shown_to
+        index, count = self.shown_from, 0
+        while index < end and count < keep:
+            count += message_count(self.turns[index])
+            index += 1
+        if index >= end or not self.view.has_key(key_of(self.turns[index])):
+            return
+        self.view.drop_messages_from(key_of(self.turns[index]))
+        self.shown_to = index
+        self._say_later()
+
+    def _say_later(self) -> None:
+        with contextlib.suppress(AttributeError):
+            self.view.set_later(self.later_count())
+
+    def _to_latest(self) -> None:
+        """Before a request: every turn read, the newest drawn."""
+        self.load_all()
+        self.show_latest()
 
     def _prepend(self, turns: list[Turn]) -> None:
         self.turns[:0] = turns
         self.shown_from += len(turns)
+        if self.shown_to is not None:
+            self.shown_to += len(turns)
 
     def rerender(self, live: Turn | None = None, upto: Turn | None = None) -> None:
         """Render the shown turns from scratch (O(shown turns), once): `live` streams again with
         the text it holds; turns from `upto` on are left out (an edit about to be sent)."""
-        shown = self.turns[self.shown_from :]
+        shown = self.turns[self.shown_from : self.shown_to]
+        self._say_later()
         if upto is not None and upto in shown:
             shown = shown[: shown.index(upto)]
         with contextlib.suppress(AttributeError):
@@ -510,6 +580,9 @@ class ChatSession(QObject):
     def _set_state(self, state: str, turn: Turn) -> None:
         self.stats = ReplyStats.of(state, turn.reply.figures(), self.conversation.cost())
         self.statsChanged.emit(self.stats)
+
+
+LATEST_MESSAGES = 50  # drawn when the newest messages are drawn again for a request
 
 
 def key_of(turn: Turn) -> object:

@@ -5,7 +5,8 @@ A thin subclass of `TranscriptView` that uses only its public hooks: `header_lin
 links on each message's header line, `set_lead_line` the "Load earlier messages" line, and
 `actionActivated` routes their clicks to the signals the history bridge handles. Earlier pages
 are asked for while the reader is within a screen of the top (and while the messages shown do
-not fill the screen), one step per turn of the event loop, so no frame waits for a whole page.
+not fill the screen), newer ones that were dropped while the reader is within a screen of the
+bottom, one step per turn of the event loop, so no frame waits for a whole page.
 """
 
 from __future__ import annotations
@@ -25,13 +26,17 @@ AltInfo = Callable[[object], tuple[int, int] | None]
 class HistoryTranscriptView(TranscriptView):
     """Emits editRequested(key), deleteRequested(key), regenerateRequested(key),
     alternativeRequested(key, step), earlierRequested() (a click on the line, or the reader
-    near the top) and latestReached() (the reader scrolled back down to the newest message)."""
+    within a screen of the top), laterRequested() (the reader within a screen of the bottom
+    while newer messages are not drawn), latestRequested() ("Jump to latest" while newer
+    messages are not drawn) and latestReached() (the reader is back at the newest message)."""
 
     editRequested = Signal(object)
     deleteRequested = Signal(object)
     regenerateRequested = Signal(object)
     alternativeRequested = Signal(object, int)
     earlierRequested = Signal()
+    laterRequested = Signal()
+    latestRequested = Signal()
     latestReached = Signal()
 
     def __init__(self, parent: QWidget | None = None, *, dark: bool = False) -> None:
@@ -39,18 +44,19 @@ class HistoryTranscriptView(TranscriptView):
         self.alt_info: AltInfo = lambda _key: None
         self.history_actions = False  # links only once the conversation is stored
         self._earlier = 0
+        self._later = 0
         self._inserting = False
-        self._check = QTimer(self)  # the next look at the top, after this turn of the loop
+        self._check = QTimer(self)  # the next look at the edges, after this turn of the loop
         self._check.setSingleShot(True)
         self._check.setInterval(0)
-        self._check.timeout.connect(self._near_top)
+        self._check.timeout.connect(self._near_edge)
         self.header_links = self._links
         self.actionActivated.connect(self._on_action)
         bar = self.verticalScrollBar()
         bar.valueChanged.connect(self._on_value)
         bar.rangeChanged.connect(lambda _lo, _hi: self._check.start())
 
-    # -- earlier pages ---------------------------------------------------------------------
+    # -- earlier and later pages -----------------------------------------------------------
 
     def set_earlier(self, count: int) -> None:
         """How many older messages are not shown: the lead line says so (none: no line)."""
@@ -61,14 +67,23 @@ class HistoryTranscriptView(TranscriptView):
     def earlier(self) -> int:
         return self._earlier
 
+    def set_later(self, count: int) -> None:
+        """How many newer messages are not drawn (the reader is far above them)."""
+        self._later = count
+        self._check.start()
+
+    def later(self) -> int:
+        return self._later
+
     def clear_messages(self) -> None:
         super().clear_messages()
         if self._earlier:
             self.set_lead_line(f"↑ Load earlier messages ({self._earlier} more)", "earlier")
 
-    def insert_above(self, key: object, add: Callable[[], None]) -> None:
-        """Run `add`, which adds earlier messages, above message `key` in one document edit; the
-        reader keeps the place they were reading (or keeps following the newest)."""
+    def insert_above(self, key: object, add: Callable[[], None], earlier: int) -> None:
+        """Run `add`, which adds earlier messages, above message `key`, and say that `earlier`
+        are left, in one document edit; the reader keeps the place they were reading (or keeps
+        following the newest)."""
         bar = self.verticalScrollBar()
         following = self.is_following()
         before, value = self._top_of(key), bar.value()
@@ -76,12 +91,32 @@ class HistoryTranscriptView(TranscriptView):
         try:
             with self.adding_above(key):
                 add()
+                self.set_earlier(earlier)
         finally:
             self._inserting = False
         if following:
-            self.jump_to_latest()
+            super().jump_to_latest()
         else:
             self.scroll_to(value + self._top_of(key) - before)
+
+    def remove_above(self, key: object) -> int:
+        """Remove the messages above message `key`; the reader keeps their place."""
+        bar = self.verticalScrollBar()
+        before, value = self._top_of(key), bar.value()
+        self._inserting = True
+        try:
+            removed = self.drop_messages_above(key)
+        finally:
+            self._inserting = False
+        if not self.is_following():
+            self.scroll_to(value + self._top_of(key) - before)
+        return removed
+
+    def jump_to_latest(self) -> None:
+        """The jump to the newest message asks for newer messages that are not drawn first."""
+        if self._later:
+            self.latestRequested.emit()
+        super().jump_to_latest()
 
     def _top_of(self, key: object) -> int:
         span = self.message_span(key)
@@ -97,29 +132,26 @@ class HistoryTranscriptView(TranscriptView):
         following = self.is_following()
         super().showEvent(event)
         if following and not self.is_following():
-            self.jump_to_latest()
+            super().jump_to_latest()
 
     def _on_value(self, value: int) -> None:
         bar = self.verticalScrollBar()
         if self.is_auto_scrolling() or self._inserting:
             return
-        if value >= bar.maximum() - 4 and bar.maximum() > 0:
+        if value >= bar.maximum() - 4 and bar.maximum() > 0 and not self._later:
             self.latestReached.emit()
         self._check.start()
 
-    def _near_top(self) -> None:
-        """Ask for earlier messages while the reader is within a screen of the top."""
-        if not self._earlier or self._inserting or not self.isVisible():
+    def _near_edge(self) -> None:
+        """Ask for earlier (later) messages while the reader is within a screen of the top
+        (bottom)."""
+        if self._inserting or not self.isVisible():
             return
-        if self.verticalScrollBar().value() <= self.viewport().height():
+        bar, screen = self.verticalScrollBar(), self.viewport().height()
+        if self._earlier and bar.value() <= screen:
             self.earlierRequested.emit()
-
-    def keep_top(self, key: object) -> None:
-        """After older messages were drawn again: keep message `key` at the top of the screen."""
-        span = self.message_span(key)
-        if span is None:
-            return
-        self.scroll_to(self._top_of(key))
+        elif self._later and bar.value() >= bar.maximum() - screen:
+            self.laterRequested.emit()
 
     # -- links on each message -------------------------------------------------------------
 
