@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextBlock, QTextCharFormat, QTextDocument, QTextTable
+from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 from ui_helpers import PROMPT, online_window, open_window, recording_proxy
 
@@ -66,3 +69,73 @@ async def test_one_after_the_other_each_total_counts_from_its_own_request(qtbot:
             ws.total_ms,
         )
         compare.close()
+
+
+@pytest.mark.asyncio
+async def test_replies_are_rendered_markdown_not_raw(qtbot: QtBot) -> None:
+    prompt = "Give me a table comparing SSE and WebSocket"
+    async with open_window(qtbot) as window:
+        compare = open_compare(window, prompt)
+        await compare.run(prompt)
+        raw = "".join(compare.texts["sse"])
+        markers = [m for m in ("```", "**", "|---", "## ") if m in raw]
+        assert "|---" in markers and len(markers) >= 2, "the mock's reply holds Markdown"
+        for key in ("sse", "ws"):
+            assert compare.replies[key].text == raw  # the text itself is kept as received
+            shown = compare.panes[key].toPlainText()
+            assert [m for m in markers if m in shown] == [], shown[:300]
+            frames = compare.panes[key].document().rootFrame().childFrames()
+            tables = []
+            while frames:
+                frame = frames.pop()
+                frames += frame.childFrames()
+                tables += [frame] if isinstance(frame, QTextTable) else []
+            assert tables, "the table is a real table, not pipes"
+        compare.close()
+
+
+@pytest.mark.asyncio
+async def test_model_html_and_local_files_stay_inert(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as window:
+        compare = open_compare(window, "x")
+        pane = compare.panes["sse"]
+        reply = pane.begin_assistant("sse")
+        reply.append_text('<b>bold?</b> <img src="file:///etc/hostname"> ![x](file:///etc/passwd)')
+        reply.finish("complete")
+        shown = pane.toPlainText()
+        assert "<b>bold?</b>" in shown  # shown as text, never read as HTML
+        assert "file:///etc/passwd" in shown  # the refused image says where it pointed
+        images = [
+            f for block in _blocks(pane.document()) for f in _formats(block) if f.isImageFormat()
+        ]
+        assert images == []
+        compare.close()
+
+
+@pytest.mark.asyncio
+async def test_escape_closes_the_compare_window(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as window:
+        compare = open_compare(window, "close me")
+        assert compare.isVisible()
+        QTest.keyClick(compare.prompt_edit, Qt.Key.Key_Escape)
+        assert not compare.isVisible()
+        compare = open_compare(window, "again")  # opens again, the same window
+        assert compare.isVisible()
+        QTest.keyClick(compare.panes["ws"], Qt.Key.Key_Escape)
+        assert not compare.isVisible()
+
+
+def _blocks(doc: QTextDocument) -> list[QTextBlock]:
+    block, found = doc.begin(), []
+    while block.isValid():
+        found.append(block)
+        block = block.next()
+    return found
+
+
+def _formats(block: QTextBlock) -> list[QTextCharFormat]:
+    it, found = block.begin(), []
+    while not it.atEnd():
+        found.append(it.fragment().charFormat())
+        it += 1
+    return found

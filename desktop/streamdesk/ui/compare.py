@@ -1,9 +1,11 @@
 """Send over both: the same prompt over SSE and WebSocket, replies and timings side by side.
 
-A non-modal window. "At once" starts both streams together (they then compete for the same
-server); otherwise WebSocket runs after SSE finishes, and each run's figures count from its own
-request. Both go through the conversation engine with the window's target, so the proxy, the CA
-bundle, the key and the timeouts are the ones a chat uses. Figures come from the traces the
+A non-modal window; Escape closes it. "At once" starts both streams together (they then compete
+for the same server); otherwise WebSocket runs after SSE finishes, and each run's figures count
+from its own request. Each reply is drawn by a transcript view, as in a chat: Markdown rendered
+as it streams, model output never read as HTML, no local file or remote image loaded. Both go
+through the conversation engine with the window's target, so the proxy, the CA bundle, the key
+and the timeouts are the ones a chat uses. Figures come from the traces the
 transports stamp where bytes arrive, through `core.netstats`, as in the inspector and `bench`.
 """
 
@@ -12,16 +14,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QGridLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -30,35 +34,49 @@ from PySide6.QtWidgets import (
 )
 
 from streamdesk.core.chat import Reply, ReplyStatus, Target, stream_reply
-from streamdesk.core.events import Failure, ReasoningDelta, TextDelta
+from streamdesk.core.events import ReasoningDelta, TextDelta
 from streamdesk.core.netstats import TraceStats, trace_stats
 from streamdesk.core.request import ChatRequest, Message
 from streamdesk.core.trace import StreamTrace
+from streamdesk.ui.failures import failure_text, failure_title
+from streamdesk.ui.inspector.models import COLUMN_TIPS, COLUMNS
 from streamdesk.ui.keys import key_store
+from streamdesk.ui.transcript.reply_view import ReplyView
+from streamdesk.ui.transcript.view import TranscriptView
 
 PROTOCOLS = (("sse", "SSE"), ("ws", "WebSocket"))
+RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
-def _f(v: float | None, fmt: str = "{:.1f}") -> str:
-    return "–" if v is None else fmt.format(v)
+def _f(v: float | None) -> str:
+    return "" if v is None else f"{v:.1f}"
 
 
-ROWS: tuple[tuple[str, Any], ...] = (
-    ("Status", None),
-    ("Connection setup (ms)", lambda s: _f(s.connect_ms)),
-    ("TTFT (ms)", lambda s: _f(s.ttft_ms)),
-    ("Total (ms)", lambda s: _f(s.total_ms)),
-    ("Tokens", lambda s: str(s.tokens)),
-    ("Tokens/s", lambda s: _f(s.tokens_per_s)),
-    ("Gap p50 (ms)", lambda s: _f(s.gap_p50_ms)),
-    ("Gap p99 (ms)", lambda s: _f(s.gap_p99_ms)),
-    ("Bytes received", lambda s: str(s.bytes_received)),
-    ("Bytes/token", lambda s: _f(s.bytes_per_token)),
-    (
-        "Framing overhead",
-        lambda s: _f(None if s.overhead is None else s.overhead * 100, "{:.1f} %"),
-    ),
+Row = tuple[str, Callable[[TraceStats], str] | None, str]  # label with unit, figure, tooltip
+
+
+def _shared(*names: str) -> tuple[Row, ...]:
+    """Rows that show the inspector's figures, with its labels and tooltips."""
+    figures = dict(COLUMNS)
+    return tuple((name, figures[name], COLUMN_TIPS[name]) for name in names)
+
+
+ROWS: tuple[Row, ...] = (
+    ("Status", None, "How the run ended"),  # the run's status, not a figure
+    *_shared("Connect (ms)"),
+    ("TTFT (ms)", lambda s: _f(s.ttft_ms), "Time to first token, from the request sent"),
+    *_shared("Total (ms)", "Tokens", "tok/s"),
+    ("Gap p50 (ms)", lambda s: _f(s.gap_p50_ms), "Median time between two tokens"),
+    ("Gap p99 (ms)", lambda s: _f(s.gap_p99_ms), "99th percentile of the time between tokens"),
+    *_shared("Received (B)", "B/token", "Overhead (% of bytes)"),
 )
+
+
+class ComparePane(TranscriptView):
+    """One protocol's reply, drawn as in a chat; a failure offers no Retry (run both again)."""
+
+    def failure_actions(self, key: object, status: str, has_text: bool) -> tuple[str, ...]:
+        return ()
 
 
 class CompareWindow(QWidget):
@@ -86,19 +104,23 @@ class CompareWindow(QWidget):
         top.addWidget(self.at_once)
         top.addWidget(self.run_button)
         grid = QGridLayout()
-        self.panes: dict[str, QPlainTextEdit] = {}
+        self.panes: dict[str, ComparePane] = {}
+        self.replies: dict[str, ReplyView] = {}
         for col, (key, name) in enumerate(PROTOCOLS):
             grid.addWidget(QLabel(f"<b>{name}</b>", self), 0, col)
-            pane = QPlainTextEdit(self)
-            pane.setReadOnly(True)
+            pane = ComparePane(self, dark=bool(getattr(main_window, "dark", False)))
             pane.setObjectName(f"compare_{key}")
             grid.addWidget(pane, 1, col)
             self.panes[key] = pane
         self.table = QTableWidget(len(ROWS), len(PROTOCOLS), self)
         self.table.setHorizontalHeaderLabels([name for _, name in PROTOCOLS])
-        self.table.setVerticalHeaderLabels([label for label, _ in ROWS])
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setColumnWidth(0, 200)
+        self.table.setVerticalHeaderLabels([label for label, _, _ in ROWS])
+        for row, (_, _, tip) in enumerate(ROWS):
+            header = self.table.verticalHeaderItem(row)
+            if header is not None:
+                header.setToolTip(tip)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setDefaultSectionSize(24)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setMinimumHeight(self.table.verticalHeader().length() + 30)
         layout = QVBoxLayout(self)
@@ -119,7 +141,8 @@ class CompareWindow(QWidget):
         self.run_button.setEnabled(False)
         self.traces.clear()
         for key, _ in PROTOCOLS:
-            self.panes[key].clear()
+            self.panes[key].clear_messages()
+            self.replies.pop(key, None)
             self.status[key] = "waiting"
             self.texts[key] = []
             self._pending[key] = []
@@ -145,17 +168,42 @@ class CompareWindow(QWidget):
         trace = self.traces[protocol] = StreamTrace()
         self.status[protocol] = "streaming"
         reply = Reply(dataclasses.replace(target, protocol=protocol))
+        view = self.replies[protocol] = self.panes[protocol].begin_assistant(
+            protocol, label=dict(PROTOCOLS)[protocol]
+        )
         events = stream_reply(reply, request, keys=key_store(), trace=trace)
         try:
             async with contextlib.aclosing(events):
                 async for event in events:
-                    if isinstance(event, TextDelta | ReasoningDelta):
+                    if isinstance(event, TextDelta):
                         self._pending[protocol].append(event.text)
                         self.texts[protocol].append(event.text)
-                    elif isinstance(event, Failure):
-                        self._pending[protocol].append(f"\n\n[{event.message}]")
+                    elif isinstance(event, ReasoningDelta):
+                        view.append_reasoning(event.text)
         finally:
             self.status[protocol] = _status_of(reply)
+            self._flush(protocol)
+            self._finish(view, reply)
+
+    def _flush(self, protocol: str) -> None:
+        """Hand the text received since the last tick to the pane (it draws at frame rate)."""
+        pending = self._pending.get(protocol)
+        view = self.replies.get(protocol)
+        if pending and view is not None:
+            view.append_text("".join(pending))
+            pending.clear()
+
+    @staticmethod
+    def _finish(view: ReplyView, reply: Reply) -> None:
+        failure = reply.failure
+        if failure is not None and reply.status is not ReplyStatus.STOPPED:
+            view.finish(
+                "error",
+                failure_title=failure_title(failure, reply.completion_tokens),
+                failure_text=failure_text(failure),
+            )
+        else:
+            view.finish(reply.status.value)
 
     def stats(self, key: str) -> TraceStats | None:
         trace = self.traces.get(key)
@@ -163,19 +211,26 @@ class CompareWindow(QWidget):
 
     def refresh(self) -> None:
         for col, (key, _) in enumerate(PROTOCOLS):
-            pending = self._pending.get(key)
-            if pending:
-                pane = self.panes[key]
-                pane.moveCursor(pane.textCursor().MoveOperation.End)
-                pane.insertPlainText("".join(pending))
-                pending.clear()
+            self._flush(key)
             stats = self.stats(key)
-            for row, (_, getter) in enumerate(ROWS):
+            for row, (_, getter, _) in enumerate(ROWS):
                 if getter is None:
-                    value = self.status.get(key, "")
+                    item = QTableWidgetItem(self.status.get(key, ""))
                 else:
-                    value = "" if stats is None else getter(stats)
-                self.table.setItem(row, col, QTableWidgetItem(value))
+                    item = QTableWidgetItem(("" if stats is None else getter(stats)) or "–")
+                    item.setTextAlignment(RIGHT)
+                self.table.setItem(row, col, item)
+
+    def set_dark(self, dark: bool) -> None:
+        for pane in self.panes.values():
+            pane.set_dark(dark)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Escape closes the window (and stops a run), as in a dialog."""
+        if event.key() == Qt.Key.Key_Escape:
+            self.close()
+            return
+        super().keyPressEvent(event)
 
     def closeEvent(self, event: Any) -> None:
         if self.task is not None:
@@ -205,6 +260,7 @@ def open_compare(window: Any, prompt: str | None = None) -> CompareWindow:
             prompt = session.turns[-1].prompt if session.turns else ""
     if prompt:
         compare.prompt_edit.setText(prompt)
+    compare.set_dark(bool(getattr(window, "dark", False)))  # the theme may have changed
     compare.show()
     compare.raise_()
     return compare

@@ -178,7 +178,7 @@ async def test_send_over_both_shows_two_replies_and_their_timings(
         await asyncio.wait_for(compare.task, 15)
         for key in ("sse", "ws"):
             assert compare.status[key].startswith("done"), compare.status
-            assert compare.panes[key].toPlainText() == "".join(compare.texts[key]) != ""
+            assert compare.replies[key].text == "".join(compare.texts[key]) != ""
             stats = compare.stats(key)
             assert stats is not None and stats.tokens > 0 and stats.protocol == key
         assert compare.texts["sse"] == compare.texts["ws"]  # same prompt, same mock reply
