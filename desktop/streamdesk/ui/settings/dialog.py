@@ -213,6 +213,7 @@ class AppearancePage(QWidget):
         """A quiet line under a field, wrapped at a readable width."""
         note = QLabel(text, self)
         note.setWordWrap(True)
+        note.setMinimumWidth(360)
         note.setMaximumWidth(460)
         note.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # quiet, in both themes
         return note

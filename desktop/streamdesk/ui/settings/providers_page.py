@@ -71,6 +71,7 @@ class ProvidersPage(QWidget):
         self.current_id = ""
         self.list = QListWidget(self)
         self.list.setObjectName("providerList")
+        self.list.setStyleSheet("QListWidget#providerList::item { padding: 3px 6px; }")
         self.list.currentItemChanged.connect(self._on_select)
         buttons = QHBoxLayout()
         self.add_button = self._button("Add", self.add_provider, buttons)
