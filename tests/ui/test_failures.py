@@ -16,6 +16,7 @@ from streamdesk.core.providers import mock_provider
 from streamdesk.core.request import ChatRequest, Message
 from streamdesk.mock import MockServer
 from streamdesk.ui.failures import (
+    SET_KEY,
     adds_something,
     describe_failure,
     failure_text,
@@ -89,7 +90,8 @@ async def test_a_rejected_key_points_to_settings_providers() -> None:
     failure, reply = await _failure("http-401")
     shown = _shown(failure, reply)
     assert shown.startswith("Key rejected: HTTP 401 from 127.0.0.1:")
-    assert shown.endswith("Set the key in Settings ▸ Providers (Ctrl+,).")
+    assert shown.endswith(SET_KEY)
+    assert " ".join(SET_KEY.split()) == "Set the key in Settings ▸ Providers (Ctrl+,)."
     assert "Keys" not in shown and shown.lower().count("rejected") == 1
     assert describe_failure(failure).startswith("Key rejected: HTTP 401")
 

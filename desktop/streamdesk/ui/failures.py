@@ -36,7 +36,7 @@ FAILURE_TITLES: dict[FailureKind, str] = {
     FailureKind.MESSAGE_TOO_BIG: "Message too big",
     FailureKind.EMPTY_REPLY: "Empty reply",
 }
-SET_KEY = "Set the key in Settings ▸ Providers (Ctrl+,)."
+SET_KEY = "Set the key in Settings\u00a0▸\u00a0Providers (Ctrl+,)."  # one unbroken place name
 
 # The server's words as the core quotes them: after an HTTP status, and in an error object
 # sent inside the stream ("…mid-stream: <words> (<type>, <code>). <what to do>").
