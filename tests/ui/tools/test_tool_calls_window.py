@@ -254,3 +254,16 @@ async def test_the_approval_answers_from_the_keyboard(qtbot: QtBot) -> None:
         turn = await wait_reply(session, 30)
         assert turn.reply.tool_rounds[0].results[0].outcome == "denied"
         assert gone(bar)
+
+
+@pytest.mark.asyncio
+async def test_the_menu_opens_settings_on_the_mcp_page(qtbot: QtBot) -> None:
+    async with tool_window(qtbot) as window:
+        window.tools.menu.refill()
+        [manage] = [a for a in window.tools.menu.actions() if a.text() == "MCP servers…"]
+        manage.trigger()
+        dialog = window.settings_ui.dialog
+        assert dialog is not None and dialog.tabs.currentWidget() is dialog.mcp
+        assert dialog.mcp.name.text() == "notes"
+        dialog.close()
+        await dialog.wait_idle()

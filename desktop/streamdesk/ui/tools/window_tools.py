@@ -141,7 +141,9 @@ class WindowTools(QObject):
         )
 
     def open_settings(self) -> None:
-        self.window.settings_ui.open_dialog()
+        """Settings, on its MCP servers page."""
+        dialog = self.window.settings_ui.open_dialog()
+        dialog.tabs.setCurrentWidget(dialog.mcp)
 
     async def aclose(self) -> None:
         for task in list(self._tasks):
