@@ -69,8 +69,12 @@ def transcript_text(session: ChatSession) -> str:
 
 
 @pytest.mark.asyncio
-async def test_an_approved_call_runs_and_the_reply_quotes_its_result(qtbot: QtBot) -> None:
+@pytest.mark.parametrize("protocol", ["sse", "ws"])
+async def test_an_approved_call_runs_and_the_reply_quotes_its_result(
+    qtbot: QtBot, protocol: str
+) -> None:
     async with tool_window(qtbot) as window:
+        window.header.set_protocol(protocol)
         session = window.current_session()
         assert session.send(PROMPT) is not None
         bar = await approval_bar(session)
@@ -267,3 +271,27 @@ async def test_the_menu_opens_settings_on_the_mcp_page(qtbot: QtBot) -> None:
         assert dialog.mcp.name.text() == "notes"
         dialog.close()
         await dialog.wait_idle()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("prompt", "words"),
+    [
+        ('Use fail with "disk full"', ("Failed", "disk full")),
+        ("Use crash now", ("Failed", "stopped while running crash")),
+    ],
+)
+async def test_a_failing_tool_shows_its_error_and_the_reply_goes_on(
+    qtbot: QtBot, prompt: str, words: tuple[str, str]
+) -> None:
+    async with tool_window(qtbot) as window:
+        session = window.current_session()
+        session.send(prompt)
+        bar = await approval_bar(session)
+        bar.once.click()
+        turn = await wait_reply(session, 30)
+        [result] = turn.reply.tool_rounds[0].results
+        assert result.outcome == "error" and words[1] in result.content
+        assert turn.reply.status is ReplyStatus.COMPLETE
+        shown = transcript_text(session)
+        assert all(w in shown for w in words)
