@@ -38,6 +38,7 @@ from streamdesk.ui.transcript.safe_document import SafeDocument, is_safe_externa
 
 __all__ = ["ACTION_SCHEME", "SYNC_HIGHLIGHT", "HeaderLinks", "ReplyView", "TranscriptView"]
 
+_RESTYLED = (QEvent.Type.PaletteChange, QEvent.Type.StyleChange)
 _BUILTIN = frozenset({"copy-code", "copy-msg", "toggle", "retry", "continue"})
 
 # Qt's raster engine splits every fill taller than 64 lines across a thread pool and waits for
@@ -84,7 +85,6 @@ class TranscriptView(QTextBrowser):
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.setUndoRedoEnabled(False)
-        self._apply_palette()
         self._following = True
         self._scrolling = False
         self.anchorClicked.connect(self._on_anchor)
@@ -98,6 +98,8 @@ class TranscriptView(QTextBrowser):
         self._jump.setObjectName("jumpToLatest")
         self._jump.clicked.connect(self.jump_to_latest)
         self._jump.hide()
+        self._apply_palette()
+        self.setFrameShape(QTextBrowser.Shape.NoFrame)
         warm(COMMON)  # first use of a lexer compiles regexes: do it off the GUI thread now
 
     # -- public API ------------------------------------------------------------------------
@@ -182,12 +184,17 @@ class TranscriptView(QTextBrowser):
         pal.setColor(QPalette.ColorRole.Text, QColor(c["text"]))
         pal.setColor(QPalette.ColorRole.Link, QColor(c["highlight"]))
         self.setPalette(pal)
-        # The window's style sheet repolishes its children with their first palette (a theme
-        # switch left a white page with light text): a rule of the view's own wins over it.
-        self.setStyleSheet(
-            f"QTextBrowser {{ background: {c['page']}; color: {c['text']}; border: none; }}"
-            f"QToolButton#jumpToLatest {{ background: {c['base']}; color: {c['text']};"
+        self.viewport().setPalette(pal)  # the page: a style sheet may have given it its own
+        self._jump.setStyleSheet(
+            f"QToolButton {{ background: {c['base']}; color: {c['text']};"
             f" border: 1px solid {c['border']}; border-radius: 12px; padding: 4px 12px; }}"
+        )
+
+    def _palette_is_current(self) -> bool:
+        c = self._layout.colors
+        return all(
+            pal.base().color() == QColor(c["page"]) and pal.text().color() == QColor(c["text"])
+            for pal in (self.palette(), self.viewport().palette())
         )
 
     def is_following(self) -> bool:
@@ -380,7 +387,20 @@ class TranscriptView(QTextBrowser):
         self._place_jump()
 
     def changeEvent(self, event: QEvent) -> None:
-        """A new font (the user's font size) re-measures the column and redraws."""
+        """A new font (the user's font size) re-measures the column and redraws; a palette
+        the window's style sheet put back (it repolishes children with the palette they had
+        first: a white page with light text after a theme switch) is corrected. A style rule
+        of the view's own would do that too, but doubles the cost of each paint."""
         super().changeEvent(event)
-        if event.type() == QEvent.Type.FontChange:
+        kind = event.type()
+        if kind == QEvent.Type.FontChange:
             self._redraw(self._layout.dark)
+        elif kind in _RESTYLED and not self._palette_is_current():
+            self._apply_palette()
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        """The page (viewport) gets its palette back too (see `changeEvent`)."""
+        handled = super().viewportEvent(event)
+        if event.type() in _RESTYLED and not self._palette_is_current():
+            self._apply_palette()
+        return handled
