@@ -295,3 +295,15 @@ async def test_a_failing_tool_shows_its_error_and_the_reply_goes_on(
         assert turn.reply.status is ReplyStatus.COMPLETE
         shown = transcript_text(session)
         assert all(w in shown for w in words)
+
+
+@pytest.mark.asyncio
+async def test_closing_the_window_while_an_approval_waits_ends_cleanly(qtbot: QtBot) -> None:
+    async with tool_window(qtbot) as window:
+        session = window.current_session()
+        session.send(PROMPT)
+        await approval_bar(session)
+        window.close()
+        await asyncio.wait_for(window.shutdown(), 15)
+        assert session.turns[-1].reply.status is ReplyStatus.STOPPED
+        assert not session.busy

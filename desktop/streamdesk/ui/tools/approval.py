@@ -9,6 +9,7 @@ the wait; the bar goes with it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
@@ -102,9 +103,10 @@ class AnchoredBar(QObject):
         return False
 
     def release(self) -> None:
-        self.browser.viewport().removeEventFilter(self)
-        self.browser.verticalScrollBar().valueChanged.disconnect(self.place)
-        self.browser.document().documentLayout().documentSizeChanged.disconnect(self.place)
+        with contextlib.suppress(RuntimeError):  # the transcript is already gone
+            self.browser.viewport().removeEventFilter(self)
+            self.browser.verticalScrollBar().valueChanged.disconnect(self.place)
+            self.browser.document().documentLayout().documentSizeChanged.disconnect(self.place)
 
 
 async def ask_in_place(
@@ -134,5 +136,6 @@ async def ask_in_place(
         return await answer
     finally:
         anchor.release()
-        bar.hide()
-        bar.deleteLater()
+        with contextlib.suppress(RuntimeError):
+            bar.hide()
+            bar.deleteLater()

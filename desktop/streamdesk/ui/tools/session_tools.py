@@ -8,6 +8,7 @@ first send stores it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
@@ -161,7 +162,8 @@ class SessionTools(QObject):
             call.answered = time.perf_counter()
             if call.state == AWAITING:
                 call.state = ASKED
-            view.tools_changed()
+            with contextlib.suppress(RuntimeError):  # the window is already gone
+                view.tools_changed()
 
     @staticmethod
     def _call(view: ReplyView, call_id: str) -> CallState | None:
