@@ -262,6 +262,6 @@ def test_an_error_mid_stream_reads_the_same_over_both_protocols(mock: MockServer
         )
         assert result.returncode == EXIT_CODES[FailureKind.SERVER_ERROR], result.stderr
         lines[protocol] = result.stderr.strip()
-    said = "streamdesk: server_error: The server sent an error mid-stream: "
+    said = "streamdesk: server_error: The server sent an error mid-stream (server_error"
     assert lines["sse"].startswith(said) and lines["ws"].startswith(said)
     assert "HTTP 500" not in lines["ws"]

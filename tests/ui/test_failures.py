@@ -14,10 +14,10 @@ from streamdesk.core.chat import Reply, Target, stream_reply
 from streamdesk.core.events import Failure, FailureKind
 from streamdesk.core.providers import mock_provider
 from streamdesk.core.request import ChatRequest, Message
+from streamdesk.core.wording import adds_to
 from streamdesk.mock import MockServer
 from streamdesk.ui.failures import (
     SET_KEY,
-    adds_something,
     describe_failure,
     failure_text,
     failure_title,
@@ -55,7 +55,8 @@ def _repeats(text: str) -> list[str]:
 async def test_an_error_sent_mid_stream_is_said_once(protocol: str) -> None:
     failure, reply = await _failure("error-event", protocol)
     assert failure.kind is FailureKind.SERVER_ERROR
-    assert "The server had an error mid-stream" in failure.message  # the mock's own words
+    assert "had an error" not in failure.message  # the mock's words add nothing: not quoted
+    assert failure.message.startswith("The server sent an error mid-stream (server_error")
     shown = _shown(failure, reply)
     assert shown.startswith("Server error after 5 tokens: The server sent an error mid-stream")
     assert "had an error" not in shown, shown
@@ -68,6 +69,7 @@ async def test_an_error_sent_mid_stream_is_said_once(protocol: str) -> None:
 @pytest.mark.parametrize("protocol", ["sse", "ws"])
 async def test_rate_limited_says_it_once_and_keeps_the_wait(protocol: str) -> None:
     failure, reply = await _failure("http-429", protocol)
+    assert "Rate limit reached" not in failure.message  # the CLI prints the core's sentence
     shown = _shown(failure, reply)
     assert shown.lower().count("rate limit") == 1, shown
     assert "HTTP 429 from 127.0.0.1:" in shown and "wait 1 s" in shown
@@ -80,7 +82,9 @@ async def test_the_servers_words_are_quoted_when_they_add_something() -> None:
     failure, reply = await _failure("http-503")
     shown = _shown(failure, reply)
     assert shown.count("The server said:") == 1
-    assert "“The server is overloaded”" in shown  # "overloaded" is news next to "failed"
+    assert (
+        'The server said: "The server is overloaded."' in shown
+    )  # "overloaded" is news next to "failed"
     failure, reply = await _failure("http-500")
     assert "The server said" not in _shown(failure, reply)  # "had an error": nothing new
 
@@ -97,10 +101,10 @@ async def test_a_rejected_key_points_to_settings_providers() -> None:
 
 
 def test_words_that_only_restate_ours_add_nothing() -> None:
-    assert not adds_something("Rate limit reached.", "Rate limited")
-    assert not adds_something("Model not found.", "Not found: check the model")
-    assert adds_something("The server is overloaded.", "Server error: the server failed")
-    assert adds_something("Mock: bad request.", "Request refused: the server refused it")
+    assert not adds_to("Rate limit reached.", "Rate limited")
+    assert not adds_to("Model not found.", "Not found: check the model")
+    assert adds_to("The server is overloaded.", "Server error: the server failed")
+    assert adds_to("Mock: bad request.", "Request refused: the server refused it")
 
 
 @pytest.mark.asyncio

@@ -34,11 +34,13 @@ from streamdesk.core.events import (
 )
 from streamdesk.core.sse import ServerSentEvent
 from streamdesk.core.tool_calls import ToolCallAssembler
+from streamdesk.core.wording import adds_to
 
 __all__ = [
     "ChunkInterpreter",
     "empty_reply",
     "error_from_object",
+    "error_sentence",
     "malformed",
     "optional_text",
     "quote",
@@ -160,17 +162,25 @@ def error_from_object(error: object) -> StreamError:
     else:
         message, labels = quote(str(error), 300), []
     detail = ", ".join(label for label in labels if label)
-    said = message.rstrip(". ") + (f" ({detail})" if detail else "")
     normalized = " ".join(labels).lower().replace("_", " ")
     if "rate limit" in normalized or "ratelimit" in normalized or "429" in normalized:
-        return StreamError(
+        kind, head, tail = (
             FailureKind.RATE_LIMITED,
-            f"The server stopped the stream for rate limiting: {said}. Wait a moment and retry.",
+            "The server stopped the stream for rate limiting",
+            "Wait a moment and retry.",
         )
-    return StreamError(
-        FailureKind.SERVER_ERROR,
-        f"The server sent an error mid-stream: {said}. Retry; if it persists, check the provider.",
-    )
+    else:
+        kind, head = FailureKind.SERVER_ERROR, "The server sent an error mid-stream"
+        tail = "Retry; if it persists, check the provider."
+    return StreamError(kind, error_sentence(head, message, detail, tail))
+
+
+def error_sentence(head: str, message: str, detail: str, tail: str) -> str:
+    """ "<head>: <the server's message> (<type, code>). <tail>"; the message only when it
+    adds something to the head (see `core.wording`), the labels always."""
+    said = message.rstrip(". ")
+    sentence = f"{head}: {said}" if adds_to(said, head) else head
+    return f"{sentence}{f' ({detail})' if detail else ''}. {tail}"
 
 
 def text_of(value: object) -> str:

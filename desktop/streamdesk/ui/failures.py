@@ -1,11 +1,9 @@
 """How a failed reply is presented: a short title, one sentence, and the actions offered.
 
-The core's message says what happened and what to do, and may end with the server's own words
-(`The server said: "…"`, or an error object's message sent mid-stream). The window shows it
-under a title that already names the kind, so the sentence here is composed again from those
-parts: a clause that only restates the title goes, the server's words are quoted once and only
-when they add something the title and the sentence do not say, and the action names the place
-in this window ("Settings ▸ Providers").
+The core's message says what happened and what to do (quoting the server only where its words
+add something, see `core.wording`). The window shows it under a title that already names the
+kind, so a clause that only restates the title goes ("Rate limited: HTTP 429 from host." rather
+than "…: rate limited."), and the action names the place in this window ("Settings ▸ Providers").
 """
 
 from __future__ import annotations
@@ -13,6 +11,7 @@ from __future__ import annotations
 import re
 
 from streamdesk.core.events import Failure, FailureKind
+from streamdesk.core.wording import adds_to
 
 FAILURE_TITLES: dict[FailureKind, str] = {
     FailureKind.AUTHENTICATION: "Key rejected",
@@ -38,60 +37,15 @@ FAILURE_TITLES: dict[FailureKind, str] = {
 }
 SET_KEY = "Set the key in Settings\u00a0▸\u00a0Providers (Ctrl+,)."  # one unbroken place name
 
-# The server's words as the core quotes them: after an HTTP status, and in an error object
-# sent inside the stream ("…mid-stream: <words> (<type>, <code>). <what to do>").
-_HTTP_SAID = re.compile(r'\s*The server said: "(?P<said>.*)"\s*$', re.DOTALL)
-_STREAM_SAID = re.compile(
-    r"^(?P<head>The server (?:sent an error mid-stream|stopped the stream for rate limiting"
-    r"|refused the request mid-stream)): (?P<said>.*?)(?: \((?P<labels>[^()]*)\))?"
-    r"\. (?P<tail>.*)$",
-    re.DOTALL,
-)
 # "HTTP 429 from host: rate limited." — the clause after the host, up to its full stop.
 _HTTP_CLAUSE = re.compile(r"^(?P<head>HTTP \d+ from \S+): (?P<clause>[^.]*)\.(?P<rest>.*)$")
-# Words that carry no fact of their own when comparing the server's words with ours.
-_FILLER = frozenset(
-    {"a", "an", "and", "api", "are", "be", "been", "for", "has", "had", "have", "is", "it"}
-    | {"its", "of", "or", "please", "the", "this", "that", "to", "was", "were", "with", "you"}
-    | {"your", "reached", "exceeded", "occurred"}
-)
-
-
-def _words(text: str) -> set[str]:
-    """Content words, lower-cased and crudely stemmed ("limited" and "limit" match)."""
-    words = set()
-    for word in re.findall(r"[a-z0-9]+", text.lower()):
-        if word in _FILLER:
-            continue
-        for suffix in ("ing", "ed", "es", "s"):
-            if len(word) > len(suffix) + 3 and word.endswith(suffix):
-                word = word[: -len(suffix)]
-                break
-        words.add(word)
-    return words
-
-
-def adds_something(said: str, known: str) -> bool:
-    """Whether the server's words say something `known` (our title and sentence) does not."""
-    return bool(_words(said) - _words(known))
 
 
 def failure_sentence(failure: Failure, title: str) -> str:
-    """The core's message for showing under `title`: no clause that only repeats the title,
-    the server's words quoted once and only when they add something."""
+    """The core's message for showing under `title`, without a clause that only repeats it."""
     message = failure.message.strip()
-    said = ""
-    if match := _HTTP_SAID.search(message):
-        said, message = match["said"].strip(), message[: match.start()].rstrip()
-    elif match := _STREAM_SAID.match(message):
-        said = match["said"].strip()
-        labels = f" ({match['labels']})" if match["labels"] else ""
-        message = f"{match['head']}{labels}. {match['tail']}"
-    if (clause := _HTTP_CLAUSE.match(message)) and not adds_something(clause["clause"], title):
+    if (clause := _HTTP_CLAUSE.match(message)) and not adds_to(clause["clause"], title):
         message = f"{clause['head']}.{clause['rest']}"
-    if said and adds_something(said, f"{title} {message}"):
-        said = said.rstrip(".")
-        message = f"{message} The server said: “{said}”."
     return message
 
 

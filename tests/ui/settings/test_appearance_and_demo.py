@@ -72,8 +72,7 @@ async def test_apply_switches_the_theme_of_the_running_window(qtbot: QtBot) -> N
         assert not window.dark and not _is_dark(app)
         window.settingsRequested.emit()
         dialog = window.settings_ui.dialog
-        assert dialog is not None
-        _open.append(dialog)
+        assert dialog is not None  # the window's shutdown closes it
         await dialog.wait_idle()
         box = dialog.appearance.theme_box
         box.setCurrentIndex(box.findData("dark"))

@@ -13,7 +13,7 @@ from typing import Any
 
 from streamdesk.core.errors import StreamError, quote
 from streamdesk.core.events import FailureKind, StreamEvent
-from streamdesk.core.openai_chunks import error_from_object, json_object, malformed
+from streamdesk.core.openai_chunks import error_from_object, error_sentence, json_object, malformed
 from streamdesk.core.sse import ServerSentEvent
 
 __all__ = ["finish_reason", "provider_error", "read_events"]
@@ -32,16 +32,21 @@ _FINISH_REASONS = {
     "tool_use": "tool_calls",
 }
 
-_REFUSED = "The server refused the request mid-stream: {said}. "
+_REFUSED = "The server refused the request mid-stream"
+# What we say for each kind of error object: (head, what to do); the server's words go between.
 _SENTENCES = {
-    FailureKind.SERVER_ERROR: "The server sent an error mid-stream: {said}. "
-    "Retry; if it persists, check the provider.",
-    FailureKind.RATE_LIMITED: "The server stopped the stream for rate limiting: {said}. "
-    "Wait a moment and retry.",
-    FailureKind.AUTHENTICATION: _REFUSED + "Check the API key.",
-    FailureKind.PERMISSION: _REFUSED + "Check that the key may use this model.",
-    FailureKind.NOT_FOUND: _REFUSED + "Check the model name and the base URL.",
-    FailureKind.BAD_REQUEST: _REFUSED + "Check the model, max tokens and temperature.",
+    FailureKind.SERVER_ERROR: (
+        "The server sent an error mid-stream",
+        "Retry; if it persists, check the provider.",
+    ),
+    FailureKind.RATE_LIMITED: (
+        "The server stopped the stream for rate limiting",
+        "Wait a moment and retry.",
+    ),
+    FailureKind.AUTHENTICATION: (_REFUSED, "Check the API key."),
+    FailureKind.PERMISSION: (_REFUSED, "Check that the key may use this model."),
+    FailureKind.NOT_FOUND: (_REFUSED, "Check the model name and the base URL."),
+    FailureKind.BAD_REQUEST: (_REFUSED, "Check the model, max tokens and temperature."),
 }
 
 
@@ -82,6 +87,6 @@ def provider_error(
     kind = next((kinds[name] for name in names if name in kinds), None)
     if kind is None:
         return error_from_object({"message": error.get("message"), "type": ", ".join(names)})
-    message = quote(str(error.get("message") or "no message"), 300).rstrip(". ")
-    said = message + (f" ({', '.join(names)})" if names else "")
-    return StreamError(kind, _SENTENCES[kind].format(said=said))
+    head, tail = _SENTENCES[kind]
+    message = quote(str(error.get("message") or "no message"), 300)
+    return StreamError(kind, error_sentence(head, message, ", ".join(names), tail))

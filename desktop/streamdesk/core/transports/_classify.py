@@ -22,6 +22,7 @@ import httpx
 from streamdesk.core.errors import StreamError
 from streamdesk.core.events import FailureKind
 from streamdesk.core.redact import redact_known
+from streamdesk.core.wording import adds_to
 
 MAX_QUOTE = 200  # characters of a server's error message quoted in ours
 
@@ -182,10 +183,15 @@ def http_error(
     *,
     model: str | None = None,
 ) -> StreamError:
-    """The failure for a non-success HTTP status (also a WebSocket handshake's status)."""
+    """The failure for a non-success HTTP status (also a WebSocket handshake's status); the
+    server's own words are quoted after ours when they add something (see `core.wording`)."""
     host = host_of(url)
     quoted = server_message(body)
-    said = f' The server said: "{quoted}"' if quoted else ""
+
+    def said(kind: FailureKind, ours: str) -> str:
+        known = f"{kind.value.replace('_', ' ')} {ours}"
+        return f' The server said: "{quoted}"' if quoted and adds_to(quoted, known) else ""
+
     if 300 <= status < 400:
         return redirect_error(status, headers.get("location"), url, "base URL")
     if status == 401:
@@ -194,24 +200,29 @@ def http_error(
     if status == 403:
         msg = (
             f"HTTP 403 from {host}: the key is valid but not allowed to use this model or "
-            f"endpoint. Check the key's permissions with the provider.{said}"
+            "endpoint. Check the key's permissions with the provider."
         )
+        msg += said(FailureKind.PERMISSION, msg)
         return StreamError(FailureKind.PERMISSION, msg, status=status)
     if status == 404:
         what = f" or the model {model!r} does not exist there" if model else ""
-        msg = f"HTTP 404 from {host}: nothing at {url}{what}. Check the base URL and model.{said}"
+        msg = f"HTTP 404 from {host}: nothing at {url}{what}. Check the base URL and model."
+        msg += said(FailureKind.NOT_FOUND, msg)
         return StreamError(FailureKind.NOT_FOUND, msg, status=status)
     if status == 429:
         wait = parse_retry_after(headers)
         hint = f" The server asks to wait {format_seconds(wait)}." if wait is not None else ""
-        msg = f"HTTP 429 from {host}: rate limited.{hint} Try again later.{said}"
+        msg = f"HTTP 429 from {host}: rate limited.{hint} Try again later."
+        msg += said(FailureKind.RATE_LIMITED, msg)
         return StreamError(FailureKind.RATE_LIMITED, msg, retry_after=wait, status=status)
     if status >= 500:
-        msg = f"HTTP {status} from {host}: the server failed. Try again in a moment.{said}"
+        msg = f"HTTP {status} from {host}: the server failed. Try again in a moment."
+        msg += said(FailureKind.SERVER_ERROR, msg)
         return StreamError(
             FailureKind.SERVER_ERROR, msg, retry_after=parse_retry_after(headers), status=status
         )
-    msg = f"HTTP {status} from {host}: the server refused the request.{said}"
+    msg = f"HTTP {status} from {host}: the server refused the request."
+    msg += said(FailureKind.BAD_REQUEST, msg)
     return StreamError(FailureKind.BAD_REQUEST, msg, status=status)
 
 
