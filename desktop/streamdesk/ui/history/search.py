@@ -95,8 +95,8 @@ class HitRow(QWidget):
         top.addWidget(self.title, 1)
         top.addWidget(self.who)
         self.column = QVBoxLayout(self)
-        self.column.setContentsMargins(6, 4, 6, 4)
-        self.column.setSpacing(1)
+        self.column.setContentsMargins(6, 6, 6, 6)
+        self.column.setSpacing(2)
         self.column.addLayout(top)
         self.column.addWidget(self.snippet)
 
@@ -108,7 +108,7 @@ class HitRow(QWidget):
         snippet = min(self.snippet.heightForWidth(inner), SNIPPET_LINES * line + 2)
         self.snippet.setMaximumHeight(snippet)
         title = max(self.title.sizeHint().height(), self.who.sizeHint().height())
-        return margins.top() + title + 1 + snippet + margins.bottom()
+        return margins.top() + title + self.column.spacing() + snippet + margins.bottom()
 
 
 class SearchResults(QListWidget):
