@@ -16,7 +16,7 @@ from ui_helpers import open_window
 from streamdesk.core.providers import MOCK_PROVIDER_ID
 from streamdesk.core.store.settings import Settings, load_settings
 from streamdesk.ui.keys import key_store
-from streamdesk.ui.settings.dialog import AppearancePage, SettingsDialog
+from streamdesk.ui.settings.dialog import FIELD_WIDTH, URL_WIDTH, SettingsDialog
 from streamdesk.ui.settings.providers_page import DEMO_NAME
 
 _open: list[SettingsDialog] = []
@@ -55,12 +55,17 @@ async def test_appearance_is_a_form_of_sensible_widths_not_one_stretched_box(
     box = page.theme_box
     assert [box.itemText(i) for i in range(box.count())] == ["System", "Light", "Dark"]
     assert box.currentData() == "dark" and page.font_spin.value() == 13
-    assert box.width() == AppearancePage.FIELD_WIDTH < page.width() / 3
-    assert page.font_spin.width() <= AppearancePage.FIELD_WIDTH
+    assert box.width() == FIELD_WIDTH < page.width() / 3
+    assert page.font_spin.width() <= FIELD_WIDTH
     assert box.geometry().top() < page.height() / 3  # at the top, not centred in the page
     box.setCurrentIndex(box.findData("system"))
     assert "system" in page.theme_note.text().lower()
     assert f"default {Settings().font_size} pt" in page.font_note.text()
+    dialog.tabs.setCurrentWidget(dialog.network)
+    await asyncio.sleep(0)
+    network = dialog.network
+    assert network.proxy_box.width() == FIELD_WIDTH
+    assert network.proxy_edit.width() == network.ca_edit.width() == URL_WIDTH < network.width() / 2
 
 
 @pytest.mark.asyncio

@@ -24,8 +24,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QSizePolicy,
-    QSpacerItem,
     QSpinBox,
     QTabWidget,
     QVBoxLayout,
@@ -55,6 +53,35 @@ THEME_NOTES = {
 }
 
 
+FIELD_WIDTH = 200  # a choice or a short value: wide enough for its text, not the whole dialog
+URL_WIDTH = 440  # a URL or a path
+
+
+def settings_form() -> QFormLayout:
+    """A form whose fields keep their own widths, labels right-aligned beside them."""
+    form = QFormLayout()
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+    form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    form.setHorizontalSpacing(16)
+    form.setVerticalSpacing(6)
+    return form
+
+
+def section(text: str, parent: QWidget) -> QLabel:
+    """A heading over a group of rows, with room above it."""
+    label = QLabel(f"<b>{text}</b>", parent)
+    label.setContentsMargins(0, 10, 0, 2)
+    return label
+
+
+def page(widget: QWidget, form: QFormLayout) -> None:
+    """`form` at the top left of `widget`, with the same margins on every page."""
+    column = QVBoxLayout(widget)
+    column.setContentsMargins(24, 12, 24, 20)
+    column.addLayout(form)
+    column.addStretch(1)
+
+
 class NetworkPage(QWidget):
     """Global timeouts and retries, proxy (credentials in the keychain) and a CA bundle."""
 
@@ -82,19 +109,33 @@ class NetworkPage(QWidget):
         browse = QPushButton("Browse…", self)
         browse.clicked.connect(self.browse_ca)
         ca_row = QHBoxLayout()
-        ca_row.addWidget(self.ca_edit, 1)
+        ca_row.addWidget(self.ca_edit)
         ca_row.addWidget(browse)
-        form = QFormLayout(self)
+        ca_row.addStretch(1)
+        self.proxy_box.setFixedWidth(FIELD_WIDTH)
+        for edit, width in (
+            (self.proxy_edit, URL_WIDTH),
+            (self.ca_edit, URL_WIDTH),
+            (self.proxy_user, FIELD_WIDTH),
+            (self.proxy_password, FIELD_WIDTH),
+        ):
+            edit.setFixedWidth(width)
+        self.proxy_note.setFixedWidth(URL_WIDTH)
+        form = settings_form()
+        form.addRow(section("Timeouts and retries", self))
         form.addRow("Connect timeout", self.connect_spin)
         form.addRow("First-token timeout", self.first_token_spin)
         form.addRow("Stall timeout", self.stall_spin)
         form.addRow("Retries before the first token", self.retries_spin)
+        form.addRow(section("Proxy", self))
         form.addRow("Proxy", self.proxy_box)
         form.addRow("Proxy URL", self.proxy_edit)
         form.addRow("Proxy user", self.proxy_user)
         form.addRow("Proxy password", self.proxy_password)
         form.addRow("", self.proxy_note)
+        form.addRow(section("Certificates", self))
         form.addRow("CA bundle", ca_row)
+        page(self, form)
         self.proxy_box.currentIndexChanged.connect(self._enable_proxy)
         self.file_dialog: QFileDialog | None = None
         self.stored_credentials: str | None = None
@@ -169,7 +210,6 @@ class AppearancePage(QWidget):
     """Theme and transcript font size as a short form at the top left, each with a line that
     says what it does; Apply or Save switches them in the running window (no restart)."""
 
-    FIELD_WIDTH = 200  # wide enough for the longest choice, not the dialog's whole width
     DEFAULT_FONT_SIZE = Settings().font_size
 
     def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
@@ -179,7 +219,7 @@ class AppearancePage(QWidget):
         for value, label in THEME_LABELS:
             self.theme_box.addItem(label, value)
         self.theme_box.setCurrentIndex(max(0, self.theme_box.findData(settings.theme)))
-        self.theme_box.setFixedWidth(self.FIELD_WIDTH)
+        self.theme_box.setFixedWidth(FIELD_WIDTH)
         self.theme_note = self._note(THEME_NOTES[str(self.theme_box.currentData())])
         self.theme_box.currentIndexChanged.connect(
             lambda _i: self.theme_note.setText(THEME_NOTES[str(self.theme_box.currentData())])
@@ -189,25 +229,18 @@ class AppearancePage(QWidget):
         self.font_spin.setRange(6, 72)
         self.font_spin.setSuffix(" pt")
         self.font_spin.setValue(settings.font_size)
-        self.font_spin.setFixedWidth(self.FIELD_WIDTH // 2)
+        self.font_spin.setFixedWidth(FIELD_WIDTH // 2)
         self.font_note = self._note(
             f"Text size of the conversation and the prompt box (default {self.DEFAULT_FONT_SIZE}"
             " pt). Menus and dialogs follow the system."
         )
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        form.setHorizontalSpacing(16)
-        form.setVerticalSpacing(6)
+        form = settings_form()
+        form.addRow(section("Theme and text", self))
         form.addRow("Theme", self.theme_box)
         form.addRow("", self.theme_note)
-        form.addItem(QSpacerItem(0, 10, QSizePolicy.Policy.Minimum, QSizePolicy.Policy.Fixed))
         form.addRow("Transcript font size", self.font_spin)
         form.addRow("", self.font_note)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(24, 20, 24, 20)
-        column.addLayout(form)
-        column.addStretch(1)
+        page(self, form)
 
     def _note(self, text: str) -> QLabel:
         """A quiet line under a field, wrapped at a readable width."""
