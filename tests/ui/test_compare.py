@@ -113,6 +113,19 @@ async def test_model_html_and_local_files_stay_inert(qtbot: QtBot) -> None:
 
 
 @pytest.mark.asyncio
+async def test_the_panes_follow_a_theme_switch(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as window:
+        window.set_theme("light")
+        compare = open_compare(window, "theme")
+        assert not compare.panes["sse"].is_dark()
+        window.set_theme("dark")
+        assert all(pane.is_dark() for pane in compare.panes.values())
+        window.set_theme("light")
+        assert not any(pane.is_dark() for pane in compare.panes.values())
+        compare.close()
+
+
+@pytest.mark.asyncio
 async def test_escape_closes_the_compare_window(qtbot: QtBot) -> None:
     async with open_window(qtbot) as window:
         compare = open_compare(window, "close me")

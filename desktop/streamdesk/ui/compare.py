@@ -17,7 +17,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -224,6 +224,12 @@ class CompareWindow(QWidget):
     def set_dark(self, dark: bool) -> None:
         for pane in self.panes.values():
             pane.set_dark(dark)
+
+    def changeEvent(self, event: QEvent) -> None:
+        """The window switched theme (the application's palette changed): follow it."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self.set_dark(bool(getattr(self.main_window, "dark", False)))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         """Escape closes the window (and stops a run), as in a dialog."""
