@@ -307,3 +307,20 @@ async def test_closing_the_window_while_an_approval_waits_ends_cleanly(qtbot: Qt
         await asyncio.wait_for(window.shutdown(), 15)
         assert session.turns[-1].reply.status is ReplyStatus.STOPPED
         assert not session.busy
+
+
+@pytest.mark.asyncio
+async def test_continue_after_a_stop_keeps_the_calls_once(qtbot: QtBot) -> None:
+    async with tool_window(qtbot) as window:
+        session = window.current_session()
+        session.send(PROMPT)
+        await approval_bar(session)
+        window.stop()
+        turn = await wait_reply(session, 30)
+        assert session.resume(turn.key) is not None  # the box's Continue
+        turn = await wait_reply(session, 30)
+        assert turn.reply.status is ReplyStatus.COMPLETE
+        assert len(turn.reply.tool_rounds) == 1
+        shown = transcript_text(session)
+        assert shown.count("on notes") == 1  # the call, drawn once, then the text after it
+        assert shown.index("on notes") < shown.index(turn.reply.text.strip()[-20:])
