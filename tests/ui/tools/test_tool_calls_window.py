@@ -155,6 +155,7 @@ async def test_a_server_that_cannot_start_says_so_in_the_banner(qtbot: QtBot) ->
         text = await asyncio.wait_for(failed, 30)
         assert "broken" in text and "could not start" in text
         assert window.settings_ui.banner.isVisibleTo(window)
+        assert window.settings_ui.banner.label.textFormat() == Qt.TextFormat.PlainText
         assert "broken" in window.settings_ui.banner.label.text()
         assert session.send("Hello") is not None  # no tools: the reply goes on without them
         turn = await wait_reply(session, 30)
@@ -237,6 +238,7 @@ async def test_the_tools_menu_lists_servers_with_their_tool_counts(qtbot: QtBot)
         [notes] = [a for a in menu.actions() if a.data() == "notes"]
         assert notes.isChecked() and notes.text() == "notes  —  6 tools"
         assert "add: Add two integers." in notes.toolTip()
+        assert notes.toolTip().startswith("<qt>")  # escaped: a description is never HTML
         assert window.tools.button.text() == "1"
         notes.setChecked(False)  # a click: this chat no longer offers them
         assert window.current_session().params.get("mcp_servers") is None

@@ -9,6 +9,7 @@ away.
 from __future__ import annotations
 
 import asyncio
+import html
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl
@@ -21,6 +22,11 @@ from streamdesk.ui.tools.session_tools import SessionTools
 if TYPE_CHECKING:
     from streamdesk.ui.session.session import ChatSession
     from streamdesk.ui.window.main_window import MainWindow
+
+
+def plain_tooltip(text: str) -> str:
+    """A tooltip that shows `text` as it is: a server's words are never taken for HTML."""
+    return "<qt>" + "<br>".join(html.escape(line) for line in text.splitlines()) + "</qt>"
 
 
 def tool_count_text(count: int) -> str:
@@ -64,7 +70,7 @@ class ToolsMenu(QMenu):
                 f"{t.name}: {t.description.strip().splitlines()[0] if t.description else ''}"
                 for t in listed or ()
             )
-            action.setToolTip(tip or config.where)
+            action.setToolTip(plain_tooltip(tip or config.where))
             action.setData(config.name)
             action.toggled.connect(lambda on, name=config.name: self.tools.set_enabled(name, on))
             self.addAction(action)
