@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
@@ -22,6 +23,11 @@ BAR_HEIGHT = 40  # px the call's block leaves for the bar
 # Draws the call awaiting approval with `height` px of room under its arguments; returns the
 # cursor there (None when the reply is no longer drawn).
 ReserveRoom = Callable[[int], QTextCursor | None]
+
+
+def plain_tooltip(text: str) -> str:
+    """A tooltip that shows `text` as it is: a server's words are never taken for HTML."""
+    return "<qt>" + "<br>".join(html.escape(line) for line in text.splitlines()) + "</qt>"
 
 
 class ApprovalBar(QFrame):
@@ -43,7 +49,8 @@ class ApprovalBar(QFrame):
         self.question.setToolTip("The call's arguments are shown above")
         self.once = self._button("Allow &once", "Run this call")
         self.chat = self._button(
-            "Allow for this &chat", f"Run this call and every later call of {request.tool} here"
+            "Allow for this &chat",
+            plain_tooltip(f"Run this call and every later call of {request.tool} here"),
         )
         self.deny = self._button("De&ny", "Do not run it; the model is told it was denied")
         self.once.clicked.connect(lambda: self._answer(Approval.ONCE))

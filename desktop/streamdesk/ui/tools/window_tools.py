@@ -9,24 +9,19 @@ away.
 from __future__ import annotations
 
 import asyncio
-import html
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QMenu, QToolButton, QWidget
 
+from streamdesk.ui.tools.approval import plain_tooltip
 from streamdesk.ui.tools.service import ToolService
 from streamdesk.ui.tools.session_tools import SessionTools
 
 if TYPE_CHECKING:
     from streamdesk.ui.session.session import ChatSession
     from streamdesk.ui.window.main_window import MainWindow
-
-
-def plain_tooltip(text: str) -> str:
-    """A tooltip that shows `text` as it is: a server's words are never taken for HTML."""
-    return "<qt>" + "<br>".join(html.escape(line) for line in text.splitlines()) + "</qt>"
 
 
 def tool_count_text(count: int) -> str:
