@@ -1,8 +1,9 @@
 """Render benchmark: the transcript's cost per token, isolated from transport cost.
 
-A reply's tokens (the mock's Markdown reply for a fixed prompt: headings, lists, tables, fenced
-code; no server, no httpx, no asyncio) are fed on Qt's own loop at a fixed rate, `--rate`
-tokens per second, by a 2 ms precise timer that appends whatever is due. Targets, each run in
+A reply's tokens (the mock's Markdown reply for a fixed prompt, 300-600 tokens of headings,
+lists, tables and fenced code ending at a block boundary, repeated to `--tokens`; no server, no
+httpx, no asyncio) are fed on Qt's own loop at a fixed rate, `--rate` tokens per second, by a
+2 ms precise timer that appends whatever is due. Targets, each run in
 the same process and interleaved round by round so a busy machine slows them alike:
 
 - incremental: `TranscriptView.begin_assistant().append_text`, the app's `ReplyView`
@@ -12,8 +13,9 @@ the same process and interleaved round by round so a busy machine slows them ali
 - feeder: the same feeding with no view, whose own cost is subtracted from both.
 
 Render cost per token is the process's CPU time (all threads: layout, painting offscreen,
-highlighting) over 1,000 tokens, divided by 1,000: "at 1k" is tokens 1,000-2,000 (past the
-first frames' one-off costs: first layout, first lexer), "at end" the last 1,000 tokens. Loop
+highlighting) per token over the same stretch of content: "at 1k" over the copies of the reply
+that follow token 1,000 (past the first frames' one-off costs: first layout, first lexer), "at
+end" over as many copies at the very end, so only the document's length differs. Loop
 lag is how late a 5 ms precise probe timer fires. Goal (issue 19): cost per token at 50k within
 1.1x of at 1k; worst lag < 16 ms and p99 < 8 ms while rendering.
 
@@ -161,17 +163,25 @@ def settle() -> None:
     loop.exec()
 
 
-def median_result(results: list[Result]) -> dict[str, float]:
+def reply_tokens(total: int) -> tuple[list[str], int]:
+    """The mock's reply repeated to about `total` tokens (whole copies), and one copy's length."""
+    copy = reply_for(PROMPT)
+    return copy * max(1, round(total / len(copy))), len(copy)
+
+
+def median_result(results: list[Result], copy: int) -> dict[str, float]:
     """Medians over runs of each figure (each run's figures come from one stream)."""
 
     def med(f: Callable[[Result], float]) -> float:
         return statistics.median(f(r) for r in results)
 
     n = results[0].tokens
+    span = copy * -(-WINDOW // copy)  # whole copies, at least WINDOW tokens
+    start = span if 2 * span <= n else 0
     return {
         "tokens": n,
-        "at1k": med(lambda r: r.cost_over(min(WINDOW, n // 2), min(2 * WINDOW, n))),
-        "atend": med(lambda r: r.cost_over(max(0, n - WINDOW), n)),
+        "at1k": med(lambda r: r.cost_over(start, min(n, start + span))),
+        "atend": med(lambda r: r.cost_over(max(0, n - span), n)),
         "worst": med(lambda r: r.lag(1.0)),
         "p99": med(lambda r: r.lag(0.99)),
         "rss": max(r.rss_mb for r in results),
@@ -194,13 +204,14 @@ def main() -> int:
         ("feeder only", min(args.tokens, 5000), feeder_only),
     ]
     results: dict[str, list[Result]] = {name: [] for name, _n, _f in plan}
+    copy = len(reply_for(PROMPT))
     for _ in range(args.runs):
         for name, n, make in plan:
-            tokens = reply_for(PROMPT, n)
+            tokens, _ = reply_tokens(n)
             append = make()
             results[name].append(feed(name, tokens, args.rate, append))
             settle()
-    figures = {name: median_result(rs) for name, rs in results.items()}
+    figures = {name: median_result(rs, copy) for name, rs in results.items()}
     own = figures["feeder only"]["atend"]
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
@@ -223,8 +234,9 @@ def main() -> int:
             f"{f['worst']:>9.1f}ms{f['p99']:>7.1f}ms{f['rss']:>8.0f}MB"
         )
     print(
-        "µs/tok: CPU of the process (all threads) per token over tokens 1,000-2,000 and the "
-        "last 1,000, minus the feeder's own; peak RSS: the process's high-water mark so far"
+        f"µs/tok: CPU of the process (all threads) per token over the same {copy}-token reply "
+        "copies after token 1,000 and at the end, minus the feeder's own; peak RSS: the "
+        "process's high-water mark so far"
     )
     inc, base = rows["incremental"], rows["naive setMarkdown"]
     print(
