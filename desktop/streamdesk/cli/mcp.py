@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -22,7 +21,6 @@ from streamdesk.cli._common import warn
 from streamdesk.cli.ask_setup import UsageError
 
 if TYPE_CHECKING:
-    from streamdesk.core.store.secrets import KeyStore
     from streamdesk.core.tools import McpServerConfig
     from streamdesk.core.tools.config import SecretLookup
 
@@ -124,6 +122,7 @@ def run_import(args: argparse.Namespace) -> int:
     from streamdesk.core.errors import KeychainUnavailable, SettingsError
     from streamdesk.core.store.secrets import KeyStore
     from streamdesk.core.store.settings import load_settings, save_settings, settings_path
+    from streamdesk.core.tools.config import secrets_to_keychain
 
     try:
         servers = read_server_file(args.file)
@@ -142,7 +141,7 @@ def run_import(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     keys = KeyStore()
     try:
-        kept = [_secrets_to_keychain(s, keys) for s in servers]
+        kept = [secrets_to_keychain(s, keys).server for s in servers]
     except KeychainUnavailable as exc:
         warn(f"the file holds secrets and the keychain cannot keep them ({exc}); not imported")
         return EXIT_FAILED
@@ -157,18 +156,3 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"imported {server.name}  {server.transport}  {server.where}")
     print(f"saved to {settings_path()}", file=sys.stderr)
     return EXIT_OK
-
-
-def _secrets_to_keychain(server: McpServerConfig, keys: KeyStore) -> McpServerConfig:
-    """`server` with each secret written out in full moved to the keychain and referenced;
-    a scheme before it ("Bearer sk-…") stays in the file, only the secret moves."""
-    from streamdesk.core.tools.config import keychain_id, literal_secrets
-
-    headers, env = dict(server.headers), dict(server.env)
-    for table, name in literal_secrets(server):
-        values = headers if table == "headers" else env
-        entry = keychain_id(server.name, name)
-        scheme, _, secret = values[name].strip().rpartition(" ")
-        keys.set(entry, secret)
-        values[name] = f"{scheme} ${{keychain:{entry}}}" if scheme else f"${{keychain:{entry}}}"
-    return dataclasses.replace(server, headers=headers, env=env)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from streamdesk.core.errors import SettingsError
+from streamdesk.core.errors import KeychainUnavailable, SettingsError
 from streamdesk.core.tools import (
     McpServerConfig,
     MissingSecret,
@@ -15,7 +15,7 @@ from streamdesk.core.tools import (
     parse_mcp_json,
     server_table,
 )
-from streamdesk.core.tools.config import keychain_id, literal_secrets
+from streamdesk.core.tools.config import keychain_id, literal_secrets, secrets_to_keychain
 
 
 def test_the_mcp_servers_shape_of_other_clients_is_read() -> None:
@@ -78,6 +78,53 @@ def test_secrets_written_out_are_found_and_references_are_not() -> None:
     stdio = McpServerConfig("gh", "npx", env={"GITHUB_TOKEN": "ghp_x", "LANG": "C"})
     assert literal_secrets(stdio) == [("env", "GITHUB_TOKEN")]
     assert keychain_id("gh", "GITHUB TOKEN") == "mcp.gh.GITHUB_TOKEN"
+
+
+class Keys:
+    """A keychain in a dict; `broken` refuses every write, as a machine without one does."""
+
+    def __init__(self, *, broken: bool = False) -> None:
+        self.broken = broken
+        self.saved: dict[str, str] = {}
+        self.held: dict[str, str] = {}
+
+    def set(self, provider_id: str, key: str) -> None:
+        if self.broken:
+            raise KeychainUnavailable("no keychain")
+        self.saved[provider_id] = key
+
+    def hold_in_memory(self, provider_id: str, key: str) -> None:
+        self.held[provider_id] = key
+
+
+def test_written_out_secrets_move_to_the_keychain_and_the_scheme_stays() -> None:
+    server = McpServerConfig(
+        "web",
+        url="https://x.example/mcp",
+        headers={"Authorization": "Bearer sk-123", "X-Api-Key": "${keychain:k}", "Accept": "*/*"},
+    )
+    keys = Keys()
+    kept = secrets_to_keychain(server, keys)
+    assert kept.moved == ("Authorization",) and kept.in_memory == ()
+    assert kept.server.headers == {
+        "Authorization": "Bearer ${keychain:mcp.web.Authorization}",
+        "X-Api-Key": "${keychain:k}",
+        "Accept": "*/*",
+    }
+    assert keys.saved == {"mcp.web.Authorization": "sk-123"}
+    plain = McpServerConfig("gh", "npx", env={"LANG": "C"})
+    assert secrets_to_keychain(plain, keys).server is plain
+
+
+def test_without_a_keychain_secrets_are_held_in_memory_or_refused() -> None:
+    server = McpServerConfig("gh", "npx", env={"GITHUB_TOKEN": "ghp_x"})
+    keys = Keys(broken=True)
+    with pytest.raises(KeychainUnavailable):
+        secrets_to_keychain(server, keys)
+    kept = secrets_to_keychain(server, keys, memory_fallback=True)
+    assert kept.in_memory == ("GITHUB_TOKEN",)
+    assert kept.server.env == {"GITHUB_TOKEN": "${keychain:mcp.gh.GITHUB_TOKEN}"}
+    assert keys.held == {"mcp.gh.GITHUB_TOKEN": "ghp_x"}
 
 
 def test_a_server_table_holds_only_what_differs_from_the_defaults() -> None:

@@ -13,6 +13,7 @@ For example `headers = { Authorization = "Bearer ${keychain:mcp-github}" }`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -134,6 +135,53 @@ def literal_secrets(server: McpServerConfig) -> list[tuple[str, str]]:
 def keychain_id(server: str, name: str) -> str:
     """The keychain entry that holds the secret `name` (a header or variable) of `server`."""
     return f"mcp.{server}.{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}"
+
+
+class KeyWriter(Protocol):
+    """What keeps a secret (`core.store.secrets.KeyStore` fits)."""
+
+    def set(self, provider_id: str, key: str) -> None: ...
+
+    def hold_in_memory(self, provider_id: str, key: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class KeptSecrets:
+    """A server whose written-out secrets were moved: `moved` names each header or variable,
+    `in_memory` those only held for this session because no keychain could take them."""
+
+    server: McpServerConfig
+    moved: tuple[str, ...] = ()
+    in_memory: tuple[str, ...] = ()
+
+
+def secrets_to_keychain(
+    server: McpServerConfig, keys: KeyWriter, *, memory_fallback: bool = False
+) -> KeptSecrets:
+    """`server` with every secret written out in full (`literal_secrets`) moved to the keychain
+    and a `${keychain:ID}` reference in its place; a scheme before it ("Bearer sk-…") stays,
+    only the secret moves. Without a keychain: held in memory with `memory_fallback`,
+    else `KeychainUnavailable` is raised."""
+    headers, env = dict(server.headers), dict(server.env)
+    moved: list[str] = []
+    in_memory: list[str] = []
+    for table, name in literal_secrets(server):
+        values = headers if table == "headers" else env
+        entry = keychain_id(server.name, name)
+        scheme, _, secret = values[name].strip().rpartition(" ")
+        try:
+            keys.set(entry, secret)
+        except KeychainUnavailable:
+            if not memory_fallback:
+                raise
+            keys.hold_in_memory(entry, secret)
+            in_memory.append(name)
+        moved.append(name)
+        values[name] = f"{scheme} ${{keychain:{entry}}}" if scheme else f"${{keychain:{entry}}}"
+    if not moved:
+        return KeptSecrets(server)
+    kept = dataclasses.replace(server, headers=headers, env=env)
+    return KeptSecrets(kept, tuple(moved), tuple(in_memory))
 
 
 # --- parsing -------------------------------------------------------------------------------

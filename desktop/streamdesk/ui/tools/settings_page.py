@@ -32,11 +32,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from streamdesk.core.errors import KeychainUnavailable, SettingsError
+from streamdesk.core.errors import SettingsError
 from streamdesk.core.store.secrets import KeyStore
 from streamdesk.core.store.settings import Settings
 from streamdesk.core.tools import McpServerConfig, ToolHub, parse_mcp_json, parse_server
-from streamdesk.core.tools.config import keychain_id, literal_secrets
+from streamdesk.core.tools.config import secrets_to_keychain
 from streamdesk.ui.settings.ops import Tasks
 from streamdesk.ui.tools.service import keychain_secret
 
@@ -287,29 +287,19 @@ class McpServersPage(QWidget):
         return True
 
     def keep_secrets(self, server: McpServerConfig) -> McpServerConfig:
-        """`server` with every secret written out moved to the keychain and referenced; a
-        scheme before it ("Bearer sk-…") stays in the settings, only the secret moves."""
-        headers, env = dict(server.headers), dict(server.env)
-        moved: list[str] = []
-        for table, name in literal_secrets(server):
-            values = headers if table == "headers" else env
-            entry = keychain_id(server.name, name)
-            scheme, _, secret = values[name].strip().rpartition(" ")
-            try:
-                self.store.set(entry, secret)
-            except KeychainUnavailable:
-                self.store.hold_in_memory(entry, secret)  # for this session only
-                moved.append(f"{name} (held in memory: no keychain)")
-            else:
-                moved.append(name)
-            values[name] = f"{scheme} ${{keychain:{entry}}}" if scheme else f"${{keychain:{entry}}}"
-        if not moved:
+        """`server` with every secret written out moved to the keychain (held in memory when
+        there is none) and referenced; the form shows the references and what moved."""
+        kept = secrets_to_keychain(server, self.store, memory_fallback=True)
+        if not kept.moved:
             return server
-        server = dataclasses.replace(server, headers=headers, env=env)
-        self.env.setPlainText(pairs_text(env, "="))
-        self.headers.setPlainText(pairs_text(headers, ": "))
+        self.env.setPlainText(pairs_text(dict(kept.server.env), "="))
+        self.headers.setPlainText(pairs_text(dict(kept.server.headers), ": "))
+        moved = [
+            f"{name} (held in memory: no keychain)" if name in kept.in_memory else name
+            for name in kept.moved
+        ]
         self.note.setText("Moved to the keychain: " + ", ".join(moved))
-        return server
+        return kept.server
 
     def apply(self, settings: Settings) -> bool:
         """Write the servers into `settings`; False when the open form is not valid."""
