@@ -14,7 +14,6 @@ from ui_helpers import FAST, open_window, wait_reply
 from streamdesk.core.providers import MOCK_PROVIDER_ID
 from streamdesk.core.store.history import HistoryStore
 from streamdesk.ui.history.bridge import (
-    KEEP_ABOVE,
     KEPT_MESSAGES,
     MAX_DRAWN,
     PAGE_MESSAGES,
@@ -68,7 +67,7 @@ def _screen_y(session: ChatSession, key: object) -> int:
 
 
 def _drawn(session: ChatSession) -> list[object]:
-    return [key_of(t) for t in session.turns[session.shown_from :]]
+    return [key_of(t) for t in session.turns[session.shown_from : session.shown_to]]
 
 
 @pytest.mark.asyncio
@@ -116,12 +115,13 @@ async def test_earlier_messages_go_above_and_the_shown_ones_stay_untouched_and_i
 
         monkeypatch.setattr(DocumentLayout, "render_static", counting)
         window.history.load_earlier(session)
-        new = _drawn(session)[: len(_drawn(session)) - len(shown)]
-        assert new and _drawn(session)[len(new) :] == shown
+        kept = [k for k in shown if view.has_key(k)]  # the far bottom may go (MAX_DRAWN)
+        new = _drawn(session)[: len(_drawn(session)) - len(kept)]
+        assert new and kept == shown[: len(kept)] and _drawn(session)[len(new) :] == kept
         assert not set(drawn) & set(texts)  # no shown message was drawn again
-        assert {k: _text_of(session, k) for k in shown} == texts
+        assert {k: _text_of(session, k) for k in kept} == {k: texts[k] for k in kept}
         assert abs(_screen_y(session, anchor) - before_y) <= 1  # the reader's place is kept
-        assert view.message_count() == count + len(drawn)
+        assert view.message_count() <= max(count, MAX_DRAWN) + len(drawn)
         assert f"({session.earlier_count()} more)" in view.toPlainText()
 
 
@@ -137,7 +137,7 @@ async def test_scrolling_up_reaches_the_first_message_and_back_at_the_newest_far
             assert session.show_earlier(50)
         text = view.toPlainText()
         assert "message 0." in text and "Load earlier" not in text
-        assert view.message_count() == 400 > KEEP_ABOVE
+        assert view.message_count() == 400 > MAX_DRAWN
         assert session.earlier is not None and session.earlier.left == 0
         bar = view.verticalScrollBar()
         view.document().documentLayout().documentSize()
@@ -160,15 +160,16 @@ async def test_scrolling_far_up_keeps_a_bounded_window_and_the_newest_come_back(
         session = _open(window)
         view = session.view
         while view.earlier():
-            window.history.load_earlier(session)  # what the reader near the top asks for
-            assert view.message_count() <= MAX_DRAWN + PAGE_MESSAGES
+            view.scroll_to(0)  # the reader keeps scrolling up ...
+            window.history.load_earlier(session)  # ... and near the top asks for more
+            assert view.message_count() <= 3 * MAX_DRAWN  # of 600: bounded, whatever the length
         text = view.toPlainText()
         assert "message 0." in text and "message 599." not in text  # the far bottom went
         assert view.later() == session.later_count() > 0
         newest = session.turns[-1]
         while view.later():
             window.history.load_later(session)  # the reader scrolls back down
-            assert view.message_count() <= MAX_DRAWN + PAGE_MESSAGES
+            assert view.message_count() <= 3 * MAX_DRAWN  # of 600, whatever the length
         assert view.has_key(newest.key) and "message 0." not in view.toPlainText()
         while view.earlier() > 300:
             window.history.load_earlier(session)

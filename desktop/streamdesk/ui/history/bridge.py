@@ -37,9 +37,10 @@ log = logging.getLogger(__name__)
 PAGE_MESSAGES = 50  # messages read from the history at a time
 SHOWN_MESSAGES = 10  # drawn when a conversation opens (more follow while they leave room)
 STEP_BUDGET = 0.020  # seconds of drawing per step as the reader scrolls up (a frame: 50 ms)
-MAX_DRAWN = 120  # drawn messages at most while the reader scrolls: the far side is dropped
-KEPT_MESSAGES = 50  # drawn messages kept when the reader is back at the newest ...
-KEEP_ABOVE = 100  # ... once more than this many are drawn
+# Drawn messages at most while the reader scrolls (the far side is dropped): ~25 screens of
+# replies, and each step at the top lays out no more than this below it.
+MAX_DRAWN = 60
+KEPT_MESSAGES = 50  # drawn messages kept when the reader is back at the newest
 
 
 class HistoryBridge(QObject):
@@ -188,8 +189,8 @@ class HistoryBridge(QObject):
             self._step = max(2, min(PAGE_MESSAGES, int(STEP_BUDGET / per_message)))
 
     def _trim(self, session: ChatSession) -> None:
-        drawn = sum(message_count(t) for t in session.turns[session.shown_from :])
-        if drawn > KEEP_ABOVE and not session.busy:
+        drawn = sum(message_count(t) for t in session.turns[session.shown_from : session.shown_to])
+        if drawn > MAX_DRAWN and not session.busy:
             session.drop_earlier(KEPT_MESSAGES)
 
 

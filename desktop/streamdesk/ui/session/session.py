@@ -304,17 +304,22 @@ class ChatSession(QObject):
         self.view.set_earlier(self.earlier_count())
 
     def drop_later(self, keep: int) -> None:
-        """Keep only about the first `keep` drawn messages (the reader is far above the rest)."""
+        """Keep only about the first `keep` drawn messages, and those within a few screens below
+        the reader (who is far above the rest; never while the view follows the newest)."""
         end = len(self.turns) if self.shown_to is None else self.shown_to
         index, count = self.shown_from, 0
         while index < end and count < keep:
             count += message_count(self.turns[index])
             index += 1
-        if index >= end or not self.view.has_key(key_of(self.turns[index])):
+        if self.view.is_following():
             return
-        self.view.drop_messages_from(key_of(self.turns[index]))
+        while index < end and not self.view.far_below(key_of(self.turns[index])):
+            index += 1
+        if index >= end:
+            return
+        later = sum(message_count(t) for t in self.turns[index:])
+        self.view.remove_below(key_of(self.turns[index]), later)
         self.shown_to = index
-        self._say_later()
 
     def _say_later(self) -> None:
         with contextlib.suppress(AttributeError):

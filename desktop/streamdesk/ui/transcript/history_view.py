@@ -112,6 +112,21 @@ class HistoryTranscriptView(TranscriptView):
             self.scroll_to(value + self._top_of(key) - before)
         return removed
 
+    def far_below(self, key: object) -> bool:
+        """Message `key` is drawn and starts more than two screens below the reader's."""
+        screen = self.viewport().height()
+        bottom = self.verticalScrollBar().value() + 3 * screen
+        return self.has_key(key) and self._top_of(key) >= bottom
+
+    def remove_below(self, key: object, later: int) -> None:
+        """Remove message `key` and the messages below it (`later` in all then not drawn)."""
+        self._later = later
+        self._inserting = True
+        try:
+            self.drop_messages_from(key)
+        finally:
+            self._inserting = False
+
     def jump_to_latest(self) -> None:
         """The jump to the newest message asks for newer messages that are not drawn first."""
         if self._later:
