@@ -363,10 +363,13 @@ class JsonSink(Sink):
         trace = self.trace
         if trace is None:
             return {}
-        ttft = trace.ttft
+        # the reply's figures: TTFT of its first request, tok/s of its streaming time only
+        ttft = trace.ttft if self.reply is None else self.reply.ttft
+        speed = trace.tokens_per_second
         return {
             "ttft": None if ttft is None else round(ttft, 6),
             "tokens": len(trace.token_times),
+            "tokens_per_s": None if speed is None else round(speed, 2),
             "attempts": trace.attempts,
             "bytes": trace.bytes_received,
         }

@@ -50,6 +50,9 @@ class StreamTrace:
     t_attempt: float | None = None  # the current (after retries: final) attempt began
     retry_wait: float = 0.0  # seconds waited between attempts (backoff, Retry-After)
     token_times: array[float] = field(default_factory=lambda: array("d"))
+    # Where streaming paused (tools ran between two requests of one reply): the number of
+    # tokens before each pause, so the time in between never counts as streaming time.
+    pauses: list[int] = field(default_factory=list)
     bytes_received: int = 0
     content_bytes: int = 0  # UTF-8 bytes of text and reasoning deltas
     frames: deque[WireFrame] | None = None
@@ -93,13 +96,25 @@ class StreamTrace:
             return None
         return self.t_first_token - self.t_sent
 
+    def pause(self) -> None:
+        """Streaming stops here and later tokens start a new stretch (tools run meanwhile)."""
+        count = len(self.token_times)
+        if count and (not self.pauses or self.pauses[-1] < count):
+            self.pauses.append(count)
+
     @property
     def tokens_per_second(self) -> float | None:
-        """Tokens between the first and the last one, per second of that span."""
+        """Tokens per second of streaming: in each stretch between pauses, the tokens after
+        its first one over the time from its first to its last token, summed over stretches."""
         times = self.token_times
-        if len(times) < 2 or times[-1] <= times[0]:
+        intervals, span = 0, 0.0
+        for start, end in zip([0, *self.pauses], [*self.pauses, len(times)], strict=True):
+            if end - start >= 2:
+                intervals += end - start - 1
+                span += times[end - 1] - times[start]
+        if not intervals or span <= 0:
             return None
-        return (len(times) - 1) / (times[-1] - times[0])
+        return intervals / span
 
     @property
     def framing_overhead(self) -> float | None:

@@ -268,8 +268,10 @@ class Reply:
         own_cost = self._settle_cost()
         estimated = (self.usage is None and self.deltas > 0) or self.earlier.estimated
         self.earlier = Earlier(self.completion_tokens, own_cost, estimated)
-        if self.first_ttft is None and self.trace is not None:
-            self.first_ttft = self.trace.ttft
+        if self.trace is not None:
+            if self.first_ttft is None:
+                self.first_ttft = self.trace.ttft
+            self.trace.pause()  # the tools' time is not streaming time
         self.usage, self.deltas = None, 0
         number = len(self.tool_rounds) + 1
         named = tuple(
