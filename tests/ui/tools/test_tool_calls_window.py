@@ -113,6 +113,27 @@ async def test_allow_for_this_chat_runs_later_calls_without_asking(qtbot: QtBot)
 
 
 @pytest.mark.asyncio
+async def test_allow_for_this_chat_is_kept_when_the_chat_is_reopened(qtbot: QtBot) -> None:
+    async with tool_window(qtbot) as window:
+        session = window.current_session()
+        session.send(PROMPT)
+        (await approval_bar(session)).chat.click()
+        await wait_reply(session, 30)
+        cid = session.conversation.conversation_id
+        assert cid is not None and session.params["mcp_allowed"] == ["add"]
+        assert window.history.store is not None
+        assert window.history.store.get_conversation(cid).params["mcp_allowed"] == ["add"]
+        reopened = window.history.open_stored(window.new_key(), cid)
+        assert reopened.tools is not None
+        asked: list[object] = []
+        reopened.tools.approvalAsked.connect(asked.append)
+        reopened.send("Use add to add 4 and 5")
+        turn = await wait_reply(reopened, 30)
+        assert asked == [], "allowed for this chat: not asked again after reopening"
+        assert turn.reply.tool_rounds[0].results[0].content == "9"
+
+
+@pytest.mark.asyncio
 async def test_a_denied_call_is_reported_and_the_reply_goes_on(qtbot: QtBot) -> None:
     async with tool_window(qtbot) as window:
         session = window.current_session()

@@ -26,6 +26,7 @@ NOT_RUN = "Not run: the reply stopped before this call ran."
 STOPPED = "Cancelled: the user stopped the reply while the tool ran."
 DENIED = "The user denied this tool call."
 NOT_APPROVED = "Not run: nobody could approve this tool call (no terminal and no --allow-tools)."
+ALLOWED_TOOLS = "mcp_allowed"  # the params key of the tools allowed for a whole conversation
 
 
 class Approval(enum.Enum):
@@ -67,6 +68,13 @@ class ToolSource(Protocol):
     async def call(
         self, server: str, tool: str, arguments: Mapping[str, Any], time_limit: float | None = None
     ) -> CallOutcome: ...
+
+
+def allowed_tools(params: Mapping[str, Any]) -> list[str]:
+    """The tools "Allow for this chat" allowed in a conversation (kept in its params, so a
+    reopened conversation does not ask about them again)."""
+    value = params.get(ALLOWED_TOOLS)
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
 async def allow_all(request: ToolRequest) -> Approval:

@@ -1,9 +1,10 @@
 """One conversation's tools: which MCP servers it enables, its `ToolRunner` (which remembers
 "Allow for this chat"), approval in the transcript, and its tool events drawn in the reply.
 
-The enabled servers are stored with the conversation, in its parameters (`mcp_servers`), so a
-reopened conversation has the same tools; a conversation not stored yet keeps them until its
-first send stores it.
+The enabled servers and the tools allowed with "Allow for this chat" are stored with the
+conversation, in its parameters (`mcp_servers`, `mcp_allowed`), so a reopened conversation has
+the same tools and does not ask about those again; a conversation not stored yet keeps them
+until its first send stores it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 
 from streamdesk.core.chat import Approval, Reply, ToolRequest, ToolRunner, ToolRunning
+from streamdesk.core.chat.conversation import TOOL_SERVERS
+from streamdesk.core.chat.tools import ALLOWED_TOOLS, allowed_tools
 from streamdesk.core.events import ToolCall, ToolCallDelta, ToolResult
 from streamdesk.ui.tools.approval import ask_in_place
 from streamdesk.ui.tools.service import ToolService
@@ -28,7 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PARAM = "mcp_servers"  # the conversation parameter that lists its enabled servers
 TOOL_EVENTS = (ToolCallDelta, ToolCall, ToolRunning, ToolResult)
 ENDINGS = {
     "round_limit": "Stopped: the limit of tool rounds per reply was reached",
@@ -72,7 +74,7 @@ class SessionTools(QObject):
 
     def enabled(self) -> list[str]:
         """The conversation's enabled servers that are still configured."""
-        chosen = self.session.params.get(PARAM) or []
+        chosen = self.session.params.get(TOOL_SERVERS) or []
         configured = {s.name for s in self.service.configs()}
         return [n for n in chosen if isinstance(n, str) and n in configured]
 
@@ -81,12 +83,22 @@ class SessionTools(QObject):
         chosen = [n for n in self.enabled() if n != name] + ([name] if on else [])
         params = dict(self.session.params)
         if chosen:
-            params[PARAM] = chosen
+            params[TOOL_SERVERS] = chosen
         else:
-            params.pop(PARAM, None)
-        self.session.params = params
+            params.pop(TOOL_SERVERS, None)
+        self._keep(params)
         if self.runner is not None:
             self.runner.reset(chosen)
+
+    def allow_for_chat(self, name: str) -> None:
+        """Tool `name` runs without asking in this conversation from now on (stored with it)."""
+        allowed = allowed_tools(self.session.params)
+        if name not in allowed:
+            self._keep({**self.session.params, ALLOWED_TOOLS: [*allowed, name]})
+
+    def _keep(self, params: dict[str, object]) -> None:
+        """The conversation's new parameters, stored with it once it is in the history."""
+        self.session.params = params
         record = self.session.record
         cid = record.conversation_id if record is not None else None
         if record is not None and cid is not None:
@@ -105,6 +117,7 @@ class SessionTools(QObject):
             return None
         if self.runner is None:
             self.runner = ToolRunner(self.service, servers, self.approve)
+            self.runner.allowed.update(allowed_tools(self.session.params))
         else:
             self.runner.reset(servers)  # listed again: a server may have restarted or changed
         return self.runner
@@ -155,9 +168,12 @@ class SessionTools(QObject):
         call.asked = time.perf_counter()
         self.session.show_state("Waiting for approval")
         try:
-            return await ask_in_place(
+            answer = await ask_in_place(
                 self.session.view, request, view.draw_tools_now, self.approvalAsked.emit
             )
+            if answer is Approval.CHAT:
+                self.allow_for_chat(request.call.name)
+            return answer
         finally:
             call.answered = time.perf_counter()
             if call.state == AWAITING:
