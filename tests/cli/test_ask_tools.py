@@ -132,6 +132,43 @@ def test_continuing_a_conversation_sends_its_calls_and_results_back(
     }
 
 
+def test_continue_offers_the_conversations_configured_servers_again(
+    mock: MockServer, servers_file: Path
+) -> None:
+    assert streamdesk("mcp", "import", str(servers_file)).returncode == 0
+    first = ask(mock, ADD, "--mcp", "notes", "--allow-tools")
+    assert first.returncode == 0, first.stderr
+    with HistoryStore() as store:
+        (summary,) = store.list_conversations()
+        assert store.get_conversation(summary.id).params["mcp_servers"] == ["notes"]
+    cid = str(summary.id)
+    again = ask(mock, "Use the add tool to add 4 and 5", "--continue", cid, "--allow-tools")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.endswith("The add tool returned: 9.\n")
+    assert "add" in {t["function"]["name"] for t in json.loads(mock.requests[-1].body)["tools"]}
+    unasked = ask(mock, "Use the add tool to add 1 and 1", "--continue", cid, "--json")
+    assert unasked.returncode == EXIT_NOT_APPROVED, "no terminal, no --allow-tools: not run"
+
+
+def test_continue_names_a_stored_server_that_is_no_longer_configured(mock: MockServer) -> None:
+    with HistoryStore() as store:
+        cid = store.create_conversation(
+            provider="custom",
+            model="gpt-4.1",
+            params={"mcp_servers": ["gone"]},
+            base_url=mock.sse_base_url,
+            protocol="sse",
+        )
+        store.add_message(cid, "user", "Hello")
+        store.add_message(cid, "assistant", "Hi.", status="complete")
+    done = ask(mock, "Use the add tool to add 2 and 3", "--continue", str(cid))
+    assert done.returncode == 0, done.stderr
+    assert f"conversation {cid} used the MCP server 'gone', which is no longer configured" in (
+        done.stderr
+    )
+    assert "tools" not in json.loads(mock.requests[-1].body)
+
+
 def test_mcp_import_list_and_tools(servers_file: Path) -> None:
     imported = streamdesk("mcp", "import", str(servers_file))
     assert imported.returncode == 0, imported.stderr

@@ -75,7 +75,9 @@ _EPILOG = (
     "(exit 22). Results go back to the model and the reply carries on, up to\n"
     "--max-tool-rounds rounds (then exit 23). Each call and result is one line on stderr\n"
     "(--json: tool_call and tool_result records) and is stored with the reply. A server's\n"
-    "stderr goes to its log (`streamdesk mcp list` shows where).\n\n"
+    "stderr goes to its log (`streamdesk mcp list` shows where). `--continue ID` without\n"
+    "--mcp offers the configured servers the conversation enabled (in the window, or by\n"
+    "name with --mcp when it began), still asking about each call.\n\n"
     "Exit codes:\n  0   the reply finished\n  2   usage error\n"
     + "".join(f"  {code:<4}{kind.value}\n" for kind, code in EXIT_CODES.items())
     + f"  {EXIT_NOT_APPROVED:<4}a tool call nobody could approve ended the reply\n"
@@ -216,7 +218,7 @@ async def _ask(args: argparse.Namespace, prompt: str | None, sink: Sink) -> int:
             network=setup.network_of(settings, args),
         )
         target = dataclasses.replace(target, model=await _model(args, thread, target, keys))
-        tools = await open_tools(stack, settings, args, keys)
+        tools = await open_tools(stack, settings, args, keys, thread.conversation)
         sink.tools = tools
         plan = thread.plan(target, args)
         sink.reply = plan.turn.reply

@@ -1,5 +1,8 @@
 """Tools for `streamdesk ask`: `--mcp NAME|FILE` servers, and who approves their calls.
 
+`ask --continue ID` without `--mcp` offers the servers the conversation enabled (stored in its
+params, by the window or by an earlier `ask --mcp NAME`), when they are still configured.
+
 `--allow-tools` approves every call. Without it, when stdin and stderr are a terminal, each
 call is shown on stderr (tool, server, arguments) and the user answers y (once), a (this tool
 for the rest of the run) or n (deny: the model is told). Otherwise nobody can approve: the
@@ -21,7 +24,7 @@ from streamdesk.cli.ask_setup import UsageError
 from streamdesk.core.chat import DEFAULT_MAX_ROUNDS, Approval, ApproveTool, ToolRequest, allow_all
 
 if TYPE_CHECKING:
-    from streamdesk.core.chat import KeySource, ToolRunner
+    from streamdesk.core.chat import Conversation, KeySource, ToolRunner
     from streamdesk.core.store.settings import Settings
     from streamdesk.core.tools import McpServerConfig
 
@@ -98,6 +101,23 @@ def servers_of(settings: Settings, values: list[str]) -> list[McpServerConfig]:
     return list(found.values())
 
 
+def stored_servers(settings: Settings, conversation: Conversation) -> list[str]:
+    """The servers a continued conversation enabled that are configured and not disabled;
+    each of the others is named on stderr and left out."""
+    found: list[str] = []
+    for name in conversation.tool_servers:
+        configured = settings.mcp_server(name)
+        if configured is not None and not configured.disabled:
+            found.append(name)
+            continue
+        why = "is disabled" if configured is not None else "is no longer configured"
+        warn(
+            f"conversation {conversation.conversation_id} used the MCP server {name!r}, which"
+            f" {why}; its tools are not offered (see `streamdesk mcp list`)"
+        )
+    return found
+
+
 def approval_for(args: argparse.Namespace) -> ApproveTool:
     if args.allow_tools:
         return allow_all
@@ -115,10 +135,14 @@ async def open_tools(
     settings: Settings,
     args: argparse.Namespace,
     keys: KeySource,
+    conversation: Conversation,
 ) -> ToolRunner | None:
-    """The runner of the `--mcp` servers, started (None without `--mcp`); raises
-    `ToolServersFailed` when one cannot start (its reason and log are on stderr)."""
-    if not args.mcp:
+    """The runner of the `--mcp` servers (else the continued conversation's), started; None
+    when there are none. Raises `ToolServersFailed` when one cannot start (its reason and log
+    are on stderr). A new conversation keeps the configured servers it was given in its
+    params, so `--continue` offers them again."""
+    names = list(args.mcp) or stored_servers(settings, conversation)
+    if not names:
         return None
     if args.max_tool_rounds < 1:
         raise UsageError("--max-tool-rounds must be 1 or more")
@@ -127,7 +151,9 @@ async def open_tools(
     from streamdesk.core.chat import ToolRunner
     from streamdesk.core.tools import ToolHub, keychain_lookup
 
-    servers = servers_of(settings, args.mcp)
+    servers = servers_of(settings, names)
+    if conversation.conversation_id is None:
+        conversation.tool_servers = [s.name for s in servers if settings.mcp_server(s.name) == s]
     hub = ToolHub(servers, secrets=keychain_lookup(keys))
     stack.push_async_callback(hub.aclose)
     runner = ToolRunner(
