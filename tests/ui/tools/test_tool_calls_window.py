@@ -6,6 +6,7 @@ timings."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +19,7 @@ from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 from ui_helpers import open_window, wait_reply
 
-from streamdesk.core.chat import ReplyStatus
+from streamdesk.core.chat import ReplyStatus, Target, base_url_provider
 from streamdesk.core.tools import McpServerConfig
 from streamdesk.ui.history.params_dialog import ConversationSettingsDialog
 from streamdesk.ui.inspector.dock import InspectorDock
@@ -29,6 +30,18 @@ from streamdesk.ui.window.main_window import MainWindow
 
 SERVER = str(Path(__file__).resolve().parents[2] / "tools_server.py")
 PROMPT = "Use add to add 2 and 3"
+
+
+def scripted_chat() -> type:
+    """tests/core/chat/scripted.py's `ScriptedChat`: a loopback chat server that can keep
+    asking for a tool (the mock answers every tool result in text)."""
+    path = Path(__file__).resolve().parents[2] / "core" / "chat" / "scripted.py"
+    spec = importlib.util.spec_from_file_location("scripted_chat", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    chat: type = module.ScriptedChat
+    return chat
 
 
 @asynccontextmanager
@@ -131,6 +144,24 @@ async def test_allow_for_this_chat_is_kept_when_the_chat_is_reopened(qtbot: QtBo
         turn = await wait_reply(reopened, 30)
         assert asked == [], "allowed for this chat: not asked again after reopening"
         assert turn.reply.tool_rounds[0].results[0].content == "9"
+
+
+@pytest.mark.asyncio
+async def test_a_reply_stopped_at_the_round_limit_says_so(qtbot: QtBot) -> None:
+    async with (
+        scripted_chat()({"add": {"a": 1, "b": 1}}, always=True) as chat,
+        tool_window(qtbot) as window,
+    ):
+        session = window.current_session()
+        session.target_factory = lambda: Target(base_url_provider(chat.base_url), "scripted", "sse")
+        session.send("Use add, again and again")
+        (await approval_bar(session)).chat.click()
+        turn = await wait_reply(session, 60)
+        reply = turn.reply
+        assert reply.tool_stop == "round_limit" and len(reply.tool_rounds) == 9
+        shown = transcript_text(session)
+        assert "Stopped: the limit of tool rounds per reply was reached" in shown
+        assert "limit of 8 tool rounds" in shown, "the last call's block says why it did not run"
 
 
 @pytest.mark.asyncio
