@@ -110,23 +110,9 @@ async def test_an_approved_call_runs_and_the_reply_quotes_its_result(
 
 
 @pytest.mark.asyncio
-async def test_allow_for_this_chat_runs_later_calls_without_asking(qtbot: QtBot) -> None:
-    async with tool_window(qtbot) as window:
-        session = window.current_session()
-        session.send(PROMPT)
-        (await approval_bar(session)).chat.click()
-        await wait_reply(session, 30)
-        asked: list[object] = []
-        assert session.tools is not None
-        session.tools.approvalAsked.connect(asked.append)
-        session.send("Use add to add 4 and 5")
-        turn = await wait_reply(session, 30)
-        assert asked == []
-        assert turn.reply.tool_rounds[0].results[0].content == "9"
-
-
-@pytest.mark.asyncio
-async def test_allow_for_this_chat_is_kept_when_the_chat_is_reopened(qtbot: QtBot) -> None:
+async def test_allow_for_this_chat_runs_later_calls_without_asking_also_when_reopened(
+    qtbot: QtBot,
+) -> None:
     async with tool_window(qtbot) as window:
         session = window.current_session()
         session.send(PROMPT)
@@ -136,14 +122,15 @@ async def test_allow_for_this_chat_is_kept_when_the_chat_is_reopened(qtbot: QtBo
         assert cid is not None and session.params["mcp_allowed"] == ["add"]
         assert window.history.store is not None
         assert window.history.store.get_conversation(cid).params["mcp_allowed"] == ["add"]
-        reopened = window.history.open_stored(window.new_key(), cid)
-        assert reopened.tools is not None
-        asked: list[object] = []
-        reopened.tools.approvalAsked.connect(asked.append)
-        reopened.send("Use add to add 4 and 5")
-        turn = await wait_reply(reopened, 30)
-        assert asked == [], "allowed for this chat: not asked again after reopening"
-        assert turn.reply.tool_rounds[0].results[0].content == "9"
+        for again, prompt, total in ((False, "add 4 and 5", "9"), (True, "add 1 and 6", "7")):
+            chat = window.history.open_stored(window.new_key(), cid) if again else session
+            asked: list[object] = []
+            assert chat.tools is not None
+            chat.tools.approvalAsked.connect(asked.append)
+            chat.send(f"Use add to {prompt}")
+            turn = await wait_reply(chat, 30)
+            assert asked == [], "allowed for this chat: not asked again"
+            assert turn.reply.tool_rounds[0].results[0].content == total
 
 
 @pytest.mark.asyncio
