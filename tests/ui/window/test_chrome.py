@@ -6,11 +6,13 @@ from __future__ import annotations
 import time
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt, QUrl
 from pytestqt.qtbot import QtBot
+from test_prompt_edit import chat_with_reply, link_point
 from ui_helpers import FAST, open_window, wait_reply
 
 from streamdesk.ui.palette import PaletteEntry, matches
+from streamdesk.ui.window.composer import BUTTON_ROOM
 from streamdesk.ui.window.main_window import NARROW_SIDEBAR_WIDTH, MainWindow
 from streamdesk.ui.window.status_bar import ReplyStats, StatusBar
 from streamdesk.ui.window.welcome import DEMO_TITLE, EXAMPLES
@@ -112,6 +114,22 @@ async def test_a_restart_opens_the_last_chat_with_its_figures(qtbot: QtBot) -> N
         await second.shutdown()
 
 
+@pytest.mark.asyncio
+async def test_the_prompt_box_and_welcome_page_line_up_with_the_reading_column(
+    qtbot: QtBot,
+) -> None:
+    async with open_window(qtbot) as window:
+        view = window.current_session().view
+        for size in (window.settings.font_size, 18):
+            settings = window.settings
+            settings.font_size = size
+            window.apply_settings(settings)
+            window.settings_ui.apply_font(size)
+            assert window.composer.column.maximumWidth() == view.column_width + 2 * BUTTON_ROOM
+            assert window.welcome.column.maximumWidth() == view.column_width
+        assert view.column_width > 0
+
+
 # -- status bar ----------------------------------------------------------------------------
 
 
@@ -152,6 +170,52 @@ async def test_the_editing_line_goes_after_the_resend(qtbot: QtBot) -> None:
         assert window.status.currentMessage() == ""
         await wait_reply(session)
         assert "Editing" not in window.status.text()
+
+
+@pytest.mark.asyncio
+async def test_a_demo_reply_reads_demo_not_dollars(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as window:
+        session = await chat_with_reply(window, "What does a table of prices look like?")
+        lines = session.view.toPlainText().split("\n")
+        caption = next(line for line in lines if line.startswith("Assistant"))
+        assert caption.startswith("Assistant · gpt-4.1 · SSE"), caption
+        assert "$" not in caption, "the caption names model and protocol, never a price"
+        assert "Cost: demo" in window.status.text() and "$" not in window.status.text()
+
+
+@pytest.mark.asyncio
+async def test_links_say_where_they_go_and_why_they_did_not_open(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as window:
+        view = (await chat_with_reply(window, "a chat with a link")).view
+        opened: list[str] = []
+        view.open_url = lambda url: bool(opened.append(url.toString()))  # the desktop refuses
+        window.set_next_scenario("http-500")
+        note = window.status.currentMessage()
+        view.add_assistant_message("See [the spec](https://example.com/spec).")
+        link = link_point(view, "the spec")
+        qtbot.mouseMove(view.viewport(), link)  # the mouse is on the link
+        assert window.status.currentMessage() == "https://example.com/spec"
+        qtbot.mouseMove(view.viewport(), QPoint(link.x(), 2))  # and leaves it
+        assert window.status.currentMessage() == note, "the line it covered comes back"
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=link)
+        assert opened == ["https://example.com/spec"]
+        said = window.status.currentMessage()
+        assert said.startswith("Could not open https://example.com/spec")
+        qtbot.mouseMove(view.viewport(), QPoint(link.x(), 2))  # leaving keeps the sentence up
+        assert window.status.currentMessage() == said
+        view.anchorClicked.emit(QUrl("file:///etc/passwd"))
+        assert window.status.currentMessage().startswith("Not opened: file:///etc/passwd")
+
+
+def test_a_passing_message_gives_the_note_back_when_it_times_out(qtbot: QtBot) -> None:
+    bar = StatusBar()
+    qtbot.addWidget(bar)
+    bar.note("Next request uses mock scenario 'http-500'")
+    bar.say("Could not open https://example.com", ms=20)
+    assert bar.currentMessage().startswith("Could not open")
+    qtbot.waitUntil(lambda: bar.currentMessage().startswith("Next request"), timeout=2000)
+    bar.clear_note()
+    assert bar.currentMessage() == ""
 
 
 def test_figures_carry_units_and_a_new_chat_shows_no_dashes(qtbot: QtBot) -> None:

@@ -75,6 +75,7 @@ COLUMN_CHARS = 84  # the reading column holds about this many average characters
 COLUMN_MIN, COLUMN_MAX = 560, 860  # px of text
 PAGE_MARGIN = 24  # the least margin either side of the column
 PROMPT_PADDING = 12
+EDIT_OUTLINE = 2  # px of accent border around the prompt being edited
 CODE_PADDING = 12
 MESSAGE_GAP = 28  # above a prompt
 REPLY_GAP = 14  # between a prompt and the caption of its reply
@@ -116,6 +117,13 @@ def _no_links(_key: object, _role: str) -> Sequence[tuple[str, str]]:
 
 def _no_actions(_key: object, _status: str, _has_text: bool) -> tuple[str, ...]:
     return ()
+
+
+def column_width_for(font: QFont) -> int:
+    """Width in px of the reading column's text for body `font`: about `COLUMN_CHARS`
+    average characters, within `COLUMN_MIN` and `COLUMN_MAX`."""
+    column = QFontMetricsF(font).averageCharWidth() * COLUMN_CHARS
+    return int(min(COLUMN_MAX, max(COLUMN_MIN, column)))
 
 
 def chrome_kind(fmt: QTextFormat) -> str:
@@ -285,8 +293,7 @@ class DocumentLayout:
         self._pt = font.pointSizeF() if font.pointSizeF() > 0 else font.pixelSize() * 0.75
         metrics = QFontMetricsF(font)
         self._em = metrics.height() / 1.17  # ~the font's pixel size, without a QFontInfo
-        column = metrics.averageCharWidth() * COLUMN_CHARS
-        self._column = int(min(COLUMN_MAX, max(COLUMN_MIN, column)))
+        self._column = column_width_for(font)
         self._doc.setIndentWidth(round(self._em * 1.6))  # per list level (bullet included)
 
     @property
@@ -583,6 +590,18 @@ class DocumentLayout:
             sp = BlockSplitter()
             self.replace_live(m, sp.feed(m.text[start:]) + sp.finish())
             self.add_failure(m)
+
+    def outline(self, m: Message, on: bool) -> None:
+        """Outline prompt `m`'s block in the accent colour (the prompt being edited) or not; the
+        padding gives the border its room, so nothing around it moves."""
+        if m.frame is None or m.role != "user":
+            return
+        ff = m.frame.frameFormat()
+        ff.setBorder(EDIT_OUTLINE if on else 0)
+        ff.setBorderBrush(QColor(self._colors["highlight"]))
+        ff.setBorderStyle(QTextFrameFormat.BorderStyle.BorderStyle_Solid)
+        ff.setPadding(PROMPT_PADDING - (EDIT_OUTLINE if on else 0))
+        m.frame.setFrameFormat(ff)
 
     def _insert_frame(self, c: QTextCursor, ff: QTextFrameFormat) -> QTextFrame:
         """A frame at `c` (an empty block): the blocks Qt keeps around it get no height."""

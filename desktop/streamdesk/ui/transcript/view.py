@@ -87,6 +87,7 @@ class TranscriptView(QTextBrowser):
         self.setUndoRedoEnabled(False)
         self._following = True
         self._scrolling = False
+        self._editing: object = None  # key of the prompt being edited, outlined
         self.anchorClicked.connect(self._on_anchor)
         self.highlighted.connect(self._on_hover)
         bar = self.verticalScrollBar()
@@ -117,6 +118,22 @@ class TranscriptView(QTextBrowser):
     def add_user_message(self, text: str, key: object = None) -> None:
         m = self._layout.add_message(key, "user", text=text)
         self._layout.render_static(m)
+        if key is not None and key == self._editing:
+            self._layout.outline(m, True)
+
+    def mark_editing(self, key: object) -> None:
+        """Outline prompt `key` as the one being edited in the prompt box (None: none is)."""
+        old = self._last_with_key(self._editing) if self._editing is not None else None
+        if old is not None:
+            self._layout.outline(old, False)
+        self._editing = key
+        m = self._last_with_key(key) if key is not None else None
+        if m is not None:
+            self._layout.outline(m, True)
+
+    def editing_key(self) -> object:
+        """The key of the prompt outlined as being edited (None: none)."""
+        return self._editing
 
     def begin_assistant(self, key: object = None, *, label: str = "") -> ReplyView:
         for old in self._layout.messages:  # only the last message streams
@@ -172,6 +189,13 @@ class TranscriptView(QTextBrowser):
                     m.live.rebuild()
                 else:
                     layout.render_static(m)
+                    if m.key is not None and m.key == self._editing:
+                        layout.outline(m, True)
+
+    @property
+    def column_width(self) -> int:
+        """Width in px of the reading column's text (it follows the body font)."""
+        return self._layout.column_width
 
     def message_count(self) -> int:
         """How many messages are rendered (prompts and replies)."""

@@ -6,18 +6,17 @@ follow the theme when the window applies it. The transcript draws its own colour
 
 from __future__ import annotations
 
-from PySide6.QtGui import QFont, QFontMetricsF
+from PySide6.QtGui import QFont
 
 from streamdesk.ui.theme import colors
 
 
 def reading_column(font: QFont) -> int:
-    """Width in px of the transcript's reading column for its body `font`, so the welcome page
-    and the prompt box line up with the text."""
-    from streamdesk.ui.transcript.layout import COLUMN_CHARS, COLUMN_MAX, COLUMN_MIN
+    """Width in px of the transcript's reading column for its body `font` (the transcript's
+    own rule), so the welcome page and the prompt box line up with the text."""
+    from streamdesk.ui.transcript.layout import column_width_for
 
-    width = QFontMetricsF(font).averageCharWidth() * COLUMN_CHARS
-    return int(min(COLUMN_MAX, max(COLUMN_MIN, width)))
+    return column_width_for(font)
 
 
 def _tint(hex_colour: str, alpha: float) -> str:
@@ -67,6 +66,12 @@ def chrome_style(dark: bool) -> str:
     PromptBox {{ border: 1px solid {border}; border-radius: 12px; padding: 6px 8px;
         background: {c["base"]}; }}
     PromptBox:focus {{ border-color: {_tint(accent, 0.7)}; }}
+    QFrame#editBar {{ background: {soft}; border-radius: 8px; }}
+    QLabel#editLabel {{ color: {accent}; font-weight: 600; }}
+    QToolButton#editCancel {{ border: none; background: transparent; color: {accent};
+        padding: 0 2px; }}
+    QToolButton#editCancel:hover, QToolButton#editCancel:focus {{
+        text-decoration: underline; }}
     QToolButton#sendButton, QToolButton#stopButton {{ border: none; border-radius: 16px;
         background: {accent}; padding: 6px; }}
     QToolButton#sendButton:disabled {{ background: {border}; }}

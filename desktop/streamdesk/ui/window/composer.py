@@ -1,10 +1,11 @@
 """The composer under the transcript: the prompt box with round Send and Stop buttons; the box
-is as wide as the transcript's reading column and centred under it."""
+is as wide as the transcript's reading column and centred under it. While a sent prompt is being
+edited, a bar above the box says so and offers Cancel."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from streamdesk.ui.window.prompt_box import PromptBox
 
@@ -14,7 +15,8 @@ BUTTON_ROOM = BUTTON_SIZE + 8  # px beside the box: the buttons, and as much on 
 
 class Composer(QFrame):
     """`prompt` emits what is sent and Esc; Send submits the prompt, Stop emits
-    `prompt.stopRequested` too. `set_busy` swaps which of the two buttons is enabled."""
+    `prompt.stopRequested` too, the edit bar's Cancel `prompt.editCancelled`. `set_busy` swaps
+    which of the two buttons is enabled."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -29,12 +31,18 @@ class Composer(QFrame):
         self.stop_button.clicked.connect(self.prompt.stopRequested)
         self.stop_button.setEnabled(False)
         self.stop_button.hide()
+        self.edit_bar = self._edit_bar()
+        self.prompt.editingChanged.connect(self.edit_bar.setVisible)
         self.column = QWidget(self)
         self.set_column(720)
-        row = QHBoxLayout(self.column)
+        self._row = row = QHBoxLayout(self.column)
         row.setContentsMargins(BUTTON_ROOM, 0, 0, 0)
         row.setSpacing(8)
-        row.addWidget(self.prompt, 1)
+        box = QVBoxLayout()
+        box.setSpacing(4)
+        box.addWidget(self.edit_bar)
+        box.addWidget(self.prompt)
+        row.addLayout(box, 1)
         buttons = QVBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.send_button)
@@ -49,8 +57,7 @@ class Composer(QFrame):
 
     def add_tools_button(self, button: QToolButton) -> None:
         """A button in the room left of the prompt box (the chat's tools), at its foot."""
-        row = self.column.layout()
-        assert isinstance(row, QHBoxLayout)
+        row = self._row
         button.setFixedHeight(BUTTON_SIZE)
         button.setMinimumWidth(BUTTON_SIZE)
         row.setContentsMargins(0, 0, 0, 0)
@@ -59,6 +66,30 @@ class Composer(QFrame):
     def set_column(self, width: int) -> None:
         """The prompt box `width` px wide at most, centred (the transcript's column)."""
         self.column.setMaximumWidth(width + 2 * BUTTON_ROOM)
+
+    def _edit_bar(self) -> QFrame:
+        """The edit bar ("Editing your message · Cancel (Esc)"), shown while editing a prompt."""
+        bar = QFrame(self)
+        bar.setObjectName("editBar")
+        label = QLabel("Editing your message", bar)
+        label.setObjectName("editLabel")
+        dot = QLabel("·", bar)
+        dot.setObjectName("editLabel")
+        self.cancel_edit_button = cancel = QToolButton(bar)
+        cancel.setObjectName("editCancel")
+        cancel.setText("Cancel (Esc)")
+        cancel.setToolTip("Leave the message as it was and bring back what you were typing")
+        cancel.setCursor(Qt.CursorShape.PointingHandCursor)
+        cancel.clicked.connect(self.prompt.editCancelled)
+        line = QHBoxLayout(bar)
+        line.setContentsMargins(10, 3, 6, 3)
+        line.setSpacing(4)
+        line.addWidget(label)
+        line.addWidget(dot)
+        line.addWidget(cancel)
+        line.addStretch(1)
+        bar.hide()
+        return bar
 
     def _round_button(self, name: str, glyph: str, tip: str, label: str) -> QToolButton:
         button = QToolButton(self)

@@ -105,6 +105,7 @@ class MainWindow(QMainWindow):
             self._frame = read_frame_settings()
         self.save_on_close = save_on_close
         self.sessions: dict[int, ChatSession] = {}
+        self._editing: ChatSession | None = None  # whose prompt the box holds for an edit
         self._demo_chats: set[int] = set()  # reopened chats whose replies came from the demo
         self._next_conversation = 1
         self._shutdown_task: asyncio.Task[None] | None = None
@@ -208,6 +209,7 @@ class MainWindow(QMainWindow):
         self.conversations.titleChanged.connect(self._show_title)
         self.prompt.submitted.connect(self._send)
         self.prompt.stopRequested.connect(self.stop)
+        self.prompt.editCancelled.connect(self.cancel_edit)
         self.prompt.blocked.connect(
             lambda: self.statusBar().showMessage("A reply is still streaming; Esc stops it.", 4000)
         )
@@ -519,8 +521,14 @@ class MainWindow(QMainWindow):
 
         view = HistoryTranscriptView(self.stack)
         view.set_dark(self.dark)
+        # Connected before the history's edit, which puts the prompt in the box: what the user
+        # was typing is kept and comes back when the edit ends.
+        view.editRequested.connect(lambda _key: self.prompt.hold_draft())
+        view.linkHovered.connect(self.status.show_link)
+        view.linkFailed.connect(self.status.say)
         session = ChatSession(view, self.target, keys=key_store(), parent=self)
         self.history.attach(key, session)
+        view.editRequested.connect(lambda k, s=session: self._show_editing(s, k))
         self.sessions[key] = session
         self.stack.addWidget(view)
         self.sessionAdded.emit(session)
@@ -573,6 +581,8 @@ class MainWindow(QMainWindow):
         if not isinstance(key, int) or key not in self.sessions:
             return
         session = self.sessions[key]
+        if self._editing is not None and self._editing is not session:
+            self.cancel_edit()  # the box is shared: the edit belongs to the chat left
         self.stack.setCurrentWidget(session.view)
         if session.conversation.target is not None:
             self.switcher.show(session.conversation.target)
@@ -643,10 +653,36 @@ class MainWindow(QMainWindow):
             )
         self.content.setCurrentWidget(self.welcome if empty else self.stack)
 
+    def _show_editing(self, session: ChatSession, key: object) -> None:
+        """The history took prompt `key` into the box to edit: the box and the prompt say so."""
+        editing = self.history.actions.editing
+        if editing is None or editing[0] is not session:  # refused: a reply is streaming
+            return
+        if self._editing is not None and self._editing is not session:
+            self._editing.view.mark_editing(None)
+        self._editing = session
+        session.view.mark_editing(key)
+        self.prompt.begin_edit()
+
+    def cancel_edit(self) -> None:
+        """Esc or Cancel while editing a prompt: it stays as it was, the draft comes back."""
+        self.history.actions.editing = None
+        self.status.clear_note()  # "Editing a prompt: Enter resends it"
+        self._leave_edit()
+
+    def _leave_edit(self) -> None:
+        session, self._editing = self._editing, None
+        if session is not None:
+            session.view.mark_editing(None)
+        self.prompt.end_edit()
+
     def _send(self, text: str) -> None:
         key = self.current_key()
         session = self.sessions[key]
-        if self.history.actions.submit(session, text):
+        resent = self.history.actions.submit(session, text)
+        if self.prompt.editing:  # resent, or sent as a new prompt if the edited one is gone
+            self._leave_edit()
+        if resent:
             return
         if not session.turns:
             title = " ".join(text.split())

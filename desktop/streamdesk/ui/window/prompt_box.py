@@ -1,7 +1,8 @@
 """The prompt box: Enter sends, Shift+Enter breaks the line, Esc stops, Up recalls.
 
 It never blocks on a reply: the user can type the next prompt while one streams. The box grows
-with its content up to `max_lines`, then scrolls.
+with its content up to `max_lines`, then scrolls. While it holds a sent prompt being edited, Esc
+cancels the edit instead, and the draft the edit pushed aside comes back when the edit ends.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from PySide6.QtWidgets import QPlainTextEdit, QSizePolicy, QWidget
 
 
 class PromptBox(QPlainTextEdit):
-    """Emits `submitted(text)` on Enter and `stopRequested()` on Esc."""
+    """Emits `submitted(text)` on Enter and `stopRequested()` on Esc (`editCancelled()` while
+    editing)."""
 
     submitted = Signal(str)
     stopRequested = Signal()
     blocked = Signal()  # Enter while sending is not possible; the text is kept
+    editCancelled = Signal()  # Esc while editing a sent prompt
+    editingChanged = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None, *, min_lines: int = 2, max_lines: int = 10):
         super().__init__(parent)
@@ -28,6 +32,8 @@ class PromptBox(QPlainTextEdit):
         self._sent: list[str] = []  # prompts sent from this box, oldest first
         self._recall = -1  # index into _sent while browsing with Up/Down; -1 when not
         self.can_submit: Callable[[], bool] = lambda: True
+        self._draft: str | None = None  # what was typed before an edit replaced it
+        self._editing = False
         self.setTabChangesFocus(True)
         self.setPlaceholderText("Ask anything…  (Enter to send, Shift+Enter for a new line)")
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
@@ -52,6 +58,31 @@ class PromptBox(QPlainTextEdit):
             return
         text = self.take_text()
         self.submitted.emit(text)
+
+    def hold_draft(self) -> None:
+        """Keep what is typed now: an edit is about to replace it (kept once per edit)."""
+        if not self._editing:
+            self._draft = self.toPlainText()
+
+    def begin_edit(self) -> None:
+        """The box now holds a sent prompt being edited (its text is set by the caller)."""
+        if not self._editing:
+            self._editing = True
+            self.editingChanged.emit(True)
+
+    def end_edit(self) -> None:
+        """Leave editing (cancelled or resent): the draft held before it comes back."""
+        draft, self._draft = self._draft, None
+        if not self._editing:
+            return
+        self._editing = False
+        self.setPlainText(draft or "")
+        self.moveCursor(self.textCursor().MoveOperation.End)
+        self.editingChanged.emit(False)
+
+    @property
+    def editing(self) -> bool:
+        return self._editing
 
     def set_point_size(self, points: int) -> None:
         """The transcript's body size: what is typed reads like what is read."""
@@ -82,7 +113,7 @@ class PromptBox(QPlainTextEdit):
             e.accept()
             return
         if key == QtCore.Qt.Key.Key_Escape:
-            self.stopRequested.emit()
+            (self.editCancelled if self._editing else self.stopRequested).emit()
             e.accept()
             return
         recalling = not self.toPlainText() or self._recall >= 0

@@ -85,7 +85,9 @@ FIGURES = ("protocol", "ttft", "speed", "tokens", "cost")
 
 class StatusBar(QStatusBar):
     """Labels kept in fixed order; `show_stats` rewrites their text only. `note` shows a line
-    about the next request until `clear_note` (the window clears it once a request starts)."""
+    about the next request until `clear_note` (the window clears it once a request starts);
+    a link's address while the mouse is on it, or a passing message, covers the note for a
+    while and the note comes back after."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -99,6 +101,9 @@ class StatusBar(QStatusBar):
         self.labels["ttft"].setToolTip("Time to first token")
         self.labels["speed"].setToolTip("Output tokens per second while streaming")
         self.labels["tokens"].setToolTip("Prompt and reply tokens (≈: estimated)")
+        self._note = ""
+        self._hovered = ""  # the link address shown while the mouse is on it
+        self.messageChanged.connect(self._bring_back_note)
         self.show_stats(ReplyStats())
 
     def show_stats(self, s: ReplyStats, *, demo: bool = False) -> None:
@@ -135,11 +140,32 @@ class StatusBar(QStatusBar):
 
     def note(self, text: str) -> None:
         """A line about the next request, shown until `clear_note`."""
+        self._note = text
         self.showMessage(text)
 
     def clear_note(self) -> None:
         """A request started: a line about the next one (or an edit being made) is stale."""
+        self._note = ""
         self.clearMessage()
+
+    def show_link(self, address: str) -> None:
+        """Where the link under the mouse goes; "" (the mouse left it) takes it away again,
+        unless something else was said since (a link that could not be opened)."""
+        if address:
+            self._hovered = address
+            self.showMessage(address)
+        elif self._hovered and self.currentMessage() == self._hovered:
+            self._hovered = ""
+            self.clearMessage()
+
+    def say(self, sentence: str, ms: int = 8000) -> None:
+        """A passing message (a link that was refused or could not be opened), for `ms`."""
+        self._hovered = ""
+        self.showMessage(sentence, ms)
+
+    def _bring_back_note(self, message: str) -> None:
+        if not message and self._note:
+            self.showMessage(self._note)
 
     def text(self) -> str:
         """Everything shown, for tests and accessibility."""
