@@ -244,6 +244,24 @@ async def test_allow_for_this_chat_asks_once_per_tool(chat: ScriptedChat, hub: T
 
 
 @pytest.mark.asyncio
+async def test_allowed_for_this_chat_is_the_tool_of_its_server(hub: ToolHub) -> None:
+    asked: list[str] = []
+
+    async def approve(request: ToolRequest) -> Approval:
+        asked.append(request.server)
+        return Approval.ONCE
+
+    runner = ToolRunner(hub, ["notes"], approve)
+    runner.allowed = {"elsewhere/add"}  # the same tool name allowed on another server
+    call = ToolCall(0, "c1", "add", {"a": 1, "b": 2})
+    [*_, result] = [e async for e in runner.run([call])]
+    assert asked == ["notes"] and isinstance(result, ToolResult) and result.content == "3"
+    runner.allowed.add("notes/add")
+    [*_, result] = [e async for e in runner.run([call])]
+    assert asked == ["notes"], "allowed for this chat: not asked again"
+
+
+@pytest.mark.asyncio
 async def test_a_call_with_bad_arguments_is_an_error_result_not_run(hub: ToolHub) -> None:
     runner = ToolRunner(hub, ["notes"], allow_all)
     await runner.prepare()

@@ -119,9 +119,9 @@ async def test_allow_for_this_chat_runs_later_calls_without_asking_also_when_reo
         (await approval_bar(session)).chat.click()
         await wait_reply(session, 30)
         cid = session.conversation.conversation_id
-        assert cid is not None and session.params["mcp_allowed"] == ["add"]
+        assert cid is not None and session.params["mcp_allowed"] == ["notes/add"]
         assert window.history.store is not None
-        assert window.history.store.get_conversation(cid).params["mcp_allowed"] == ["add"]
+        assert window.history.store.get_conversation(cid).params["mcp_allowed"] == ["notes/add"]
         for again, prompt, total in ((False, "add 4 and 5", "9"), (True, "add 1 and 6", "7")):
             chat = window.history.open_stored(window.new_key(), cid) if again else session
             asked: list[object] = []

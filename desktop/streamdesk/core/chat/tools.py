@@ -70,9 +70,15 @@ class ToolSource(Protocol):
     ) -> CallOutcome: ...
 
 
+def allowed_key(server: str, tool: str) -> str:
+    """How an allowed tool is remembered: by its server and its own name there, so a tool of
+    the same name on another server is still asked about."""
+    return f"{server}/{tool}"
+
+
 def allowed_tools(params: Mapping[str, Any]) -> list[str]:
-    """The tools "Allow for this chat" allowed in a conversation (kept in its params, so a
-    reopened conversation does not ask about them again)."""
+    """The tools "Allow for this chat" allowed in a conversation (`allowed_key`s kept in its
+    params, so a reopened conversation does not ask about them again)."""
     value = params.get(ALLOWED_TOOLS)
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
@@ -100,7 +106,7 @@ class ToolRunner:
         self.approve = approve
         self.max_rounds = max_rounds
         self.timeout = timeout  # seconds per call; None: each server's own setting
-        self.allowed: set[str] = set()  # offered names allowed for this conversation
+        self.allowed: set[str] = set()  # `allowed_key`s allowed for this conversation
         self.catalog: Catalog | None = None
         self.stop_reason = ""  # set by `run` when a call could not be approved
         self._running: tuple[ToolCall, str, float] | None = None
@@ -140,10 +146,11 @@ class ToolRunner:
                 text = f"Not run: no tool called {call.name!r} is offered (offered: {offered})."
                 yield ToolResult(call.call_id, call.name, "", text, "error")
                 continue
-            if call.name not in self.allowed:
+            key = allowed_key(server, tool.name)
+            if key not in self.allowed:
                 answer = await self.approve(ToolRequest(call, server, tool.name))
                 if answer is Approval.CHAT:
-                    self.allowed.add(call.name)
+                    self.allowed.add(key)
                 elif answer is Approval.DENY:
                     yield ToolResult(call.call_id, call.name, server, DENIED, "denied")
                     continue

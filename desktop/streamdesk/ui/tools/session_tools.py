@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from streamdesk.core.chat import Approval, Reply, ToolRequest, ToolRunner, ToolRunning
 from streamdesk.core.chat.conversation import TOOL_SERVERS
-from streamdesk.core.chat.tools import ALLOWED_TOOLS, allowed_tools
+from streamdesk.core.chat.tools import ALLOWED_TOOLS, allowed_key, allowed_tools
 from streamdesk.core.events import ToolCall, ToolCallDelta, ToolResult
 from streamdesk.ui.tools.approval import ask_in_place
 from streamdesk.ui.tools.service import ToolService
@@ -90,11 +90,13 @@ class SessionTools(QObject):
         if self.runner is not None:
             self.runner.reset(chosen)
 
-    def allow_for_chat(self, name: str) -> None:
-        """Tool `name` runs without asking in this conversation from now on (stored with it)."""
+    def allow_for_chat(self, server: str, tool: str) -> None:
+        """Tool `tool` of `server` runs without asking in this conversation from now on
+        (stored with it)."""
         allowed = allowed_tools(self.session.params)
-        if name not in allowed:
-            self._keep({**self.session.params, ALLOWED_TOOLS: [*allowed, name]})
+        key = allowed_key(server, tool)
+        if key not in allowed:
+            self._keep({**self.session.params, ALLOWED_TOOLS: [*allowed, key]})
 
     def _keep(self, params: dict[str, object]) -> None:
         """The conversation's new parameters, stored with it once it is in the history."""
@@ -172,7 +174,7 @@ class SessionTools(QObject):
                 self.session.view, request, view.draw_tools_now, self.approvalAsked.emit
             )
             if answer is Approval.CHAT:
-                self.allow_for_chat(request.call.name)
+                self.allow_for_chat(request.server, request.tool)
             return answer
         finally:
             call.answered = time.perf_counter()
