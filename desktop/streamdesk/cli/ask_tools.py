@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from streamdesk.cli._common import warn
 from streamdesk.cli.ask_setup import UsageError
+from streamdesk.cli.sinks import one_line
 from streamdesk.core.chat import DEFAULT_MAX_ROUNDS, Approval, ApproveTool, ToolRequest, allow_all
 
 if TYPE_CHECKING:
@@ -171,12 +172,6 @@ async def open_tools(
     return runner
 
 
-def _shown(text: str, limit: int) -> str:
-    """Model-made text for the terminal: control characters escaped, length capped."""
-    safe = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return safe if len(safe) <= limit else safe[: limit - 1] + "…"
-
-
 class TerminalApproval:
     """Asks on the terminal before each call: y = once, a = this tool for the rest of the
     run, anything else = deny. The answer is read without blocking the loop, so Ctrl-C
@@ -189,10 +184,10 @@ class TerminalApproval:
     async def ask(self, request: ToolRequest) -> Approval:
         call = request.call
         arguments = json.dumps(dict(call.arguments), ensure_ascii=False)
-        server = f" on {_shown(request.server, 64)}" if request.server else ""
+        server = f" on {one_line(request.server, 64)}" if request.server else ""
         self.stderr.write(
-            f"streamdesk: the model wants to run {_shown(call.name, 64)}{server} with\n"
-            f"  {_shown(arguments, SHOWN_ARGUMENTS)}\n"
+            f"streamdesk: the model wants to run {one_line(call.name, 64)}{server} with\n"
+            f"  {one_line(arguments, SHOWN_ARGUMENTS)}\n"
             "Run it? [y] once, [a] always in this run, [N] no: "
         )
         self.stderr.flush()

@@ -102,24 +102,25 @@ def tool_stop_notice(reply: Reply) -> str | None:
     return "the model asked for a tool, but none was offered; pass --mcp to offer some"
 
 
-def _one_line(text: str) -> str:
-    """Untrusted text on one short line: control characters and newlines escaped."""
+def one_line(text: str, limit: int = NOTE_CHARS) -> str:
+    """Untrusted text for the terminal: control characters and newlines escaped, at most
+    `limit` characters."""
     safe = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return safe if len(safe) <= NOTE_CHARS else safe[: NOTE_CHARS - 1] + "…"
+    return safe if len(safe) <= limit else safe[: limit - 1] + "…"
 
 
 def tool_call_note(call: ToolCall, server: str) -> str:
     where = f" on {server}" if server else ""
     if call.error:
-        return f"tool call {_one_line(call.name)}{where}: {_one_line(call.error)}"
+        return f"tool call {one_line(call.name)}{where}: {one_line(call.error)}"
     arguments = json.dumps(dict(call.arguments), ensure_ascii=False)
-    return f"tool call {_one_line(call.name)}{where} {_one_line(arguments)}"
+    return f"tool call {one_line(call.name)}{where} {one_line(arguments)}"
 
 
 def tool_result_note(result: ToolResult) -> str:
     return (
-        f"tool result {_one_line(result.name)}: {result.outcome} in"
-        f" {format_seconds(result.duration)}: {_one_line(result.content)}"
+        f"tool result {one_line(result.name)}: {result.outcome} in"
+        f" {format_seconds(result.duration)}: {one_line(result.content)}"
     )
 
 
