@@ -16,9 +16,15 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from streamdesk.core.errors import KeychainUnavailable
 from streamdesk.core.store.settings import Settings
-from streamdesk.core.tools import CallOutcome, Catalog, McpServerConfig, ServerTool, ToolHub
+from streamdesk.core.tools import (
+    CallOutcome,
+    Catalog,
+    McpServerConfig,
+    ServerTool,
+    ToolHub,
+    keychain_lookup,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +33,7 @@ def keychain_secret(entry: str) -> str | None:
     """A `${keychain:ID}` reference read from the window's key store (None: not set)."""
     from streamdesk.ui.keys import key_store
 
-    try:
-        return key_store().get(entry, environment=False)
-    except KeychainUnavailable:
-        return None
+    return keychain_lookup(key_store())(entry)
 
 
 class ToolService(QObject):
