@@ -1,28 +1,57 @@
-"""`python -m streamdesk.ui.screenshots OUTDIR`: PNGs of the real window against the mock.
+"""`python -m streamdesk.ui.screenshots OUTDIR`: PNGs of the real window against the offline demo.
 
-Run by `make screenshot` under Xvfb. For the light and the dark theme it writes the window
-mid-stream and after a finished reply (the mock's replies hold a code block and a table), and,
+Run by `make screenshot` under Xvfb, on a throwaway STREAMDESK_HOME (a temporary folder removed
+afterwards), so the shots never add chats or settings to the user's own. It writes, light and
+dark where the theme changes the look: the welcome page; a reply while it streams and when it
+has finished (headings, code, a table), at 1280x800 and at 1920x1080; a reply cut mid-stream
+(the partial text and the failure box); the command palette; the window at 800x600 with its
+sidebar narrowed; the compare window after both replies; Settings (Providers, Appearance); and,
 with the test MCP server of a source checkout (tests/tools_server.py), a tool call awaiting
-approval, the finished call, and the call with its details open.
+approval, the finished call, the call with its details open, and Settings ▸ MCP servers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import keyring
+import keyring.backend
+import keyring.errors
+from PySide6.QtWidgets import QWidget
+
+from streamdesk.core.paths import HOME_ENV
 from streamdesk.core.store.settings import Settings
 from streamdesk.ui.app import make_app
 from streamdesk.ui.qtloop import QtEventLoop
 
-PROMPTS = {
-    "light": "How do I stream a chat completion without freezing the UI?",
-    "dark": "Explain backpressure in streaming clients",
+if TYPE_CHECKING:
+    from streamdesk.ui.session.session import ChatSession
+    from streamdesk.ui.window.main_window import MainWindow
+
+SIZE = (1280, 800)
+LARGE = (1920, 1080)
+SMALL = (800, 600)
+REPLY_PROMPTS = {  # the demo answers both with headings, code blocks and a table
+    "light": "Explain server-sent events and the event-stream format",
+    "dark": "How should a client handle HTTP status codes from a JSON API?",
+}
+NEXT_PROMPTS = {  # typed in the box while the reply streams
+    "light": "How does the browser reconnect after a drop?",
+    "dark": "Show the same with retries and backoff",
 }
 MID_STREAM_TOKENS = 140
+FAILURE_PROMPTS = ("Write a short poem about packets crossing the sea.", "Now explain WebSockets")
+FAILURE_SCENARIO = "cut"  # the connection closes after a few tokens, no [DONE]
+COMPARE_PROMPT = "Compare SSE and WebSocket for streaming LLM replies."  # asked nowhere else
+COMPARE_SIZE = (1200, 800)
+INSPECTOR_PROMPT = "Write a Python function that reads a JSON lines file"
+SEARCH_TEXT = "EventSource"
 TOOL_PROMPTS = {
     "light": "Use read_note to read the note 'groceries'",
     "dark": "Use add to add 2 and 3",
@@ -30,9 +59,225 @@ TOOL_PROMPTS = {
 TOOLS_SERVER = Path(__file__).resolve().parents[3] / "tests" / "tools_server.py"
 
 
-async def _settle(ms: int = 150) -> None:
+async def settle(ms: int = 300) -> None:
     """Let a few frames render (the transcript coalesces updates at ~60 Hz)."""
     await asyncio.sleep(ms / 1000)
+
+
+def resolver(future: asyncio.Future[Any]) -> Callable[..., None]:
+    """A slot that gives `future` the first value it is called with."""
+
+    def resolve(value: Any = None, *_: Any) -> None:
+        if not future.done():
+            future.set_result(value)
+
+    return resolve
+
+
+async def wait_reply(session: ChatSession) -> None:
+    """Until the reply that is streaming in `session` has finished (however it ended)."""
+    task = session.task
+    if task is not None:
+        await asyncio.wait_for(asyncio.shield(task), 60)
+
+
+async def wait_tokens(session: ChatSession, count: int) -> None:
+    """Until the streaming reply holds `count` tokens."""
+    arrived: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def check(_key: object = None) -> None:
+        if len(session.turns[-1].reply.parts) >= count and not arrived.done():
+            arrived.set_result(None)
+
+    session.updated.connect(check)
+    try:
+        await asyncio.wait_for(arrived, 30)
+    finally:
+        session.updated.disconnect(check)
+
+
+async def until(ready: Callable[[], bool], limit: float = 10.0) -> None:
+    """Until `ready()` holds, checked once a frame (for a state no signal announces)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + limit
+    while not ready():
+        if loop.time() > end:
+            raise TimeoutError("the window did not get there")
+        await asyncio.sleep(0.016)
+
+
+class SessionKeyring(keyring.backend.KeyringBackend):
+    """Keys in memory for the run: the shots show a working keychain whether or not the
+    machine has one, and never read or write the user's own."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.keys: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.keys.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.keys[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.keys.pop((service, username), None) is None:
+            raise keyring.errors.PasswordDeleteError(username)
+
+
+class Shots:
+    """Drives one main window through the screens the README and the issues show."""
+
+    def __init__(self, window: MainWindow, outdir: Path) -> None:
+        self.window = window
+        self.outdir = outdir
+        self.written: list[Path] = []
+
+    async def save(self, name: str, widget: QWidget | None = None, ms: int = 300) -> None:
+        await settle(ms)
+        path = self.outdir / f"{name}.png"
+        (widget or self.window).grab().save(str(path))
+        self.written.append(path)
+
+    async def resize(self, size: tuple[int, int]) -> None:
+        self.window.resize(*size)
+        await settle(150)
+
+    def send(self, prompt: str) -> ChatSession:
+        """Type `prompt` into the current chat and send it; returns that chat."""
+        self.window.prompt.setPlainText(prompt)
+        self.window.prompt.submit()
+        return self.window.current_session()
+
+    async def welcome(self) -> None:
+        for theme in ("light", "dark"):
+            self.window.set_theme(theme)
+            await self.save(f"window-{theme}-welcome")
+
+    async def reply(self, theme: str) -> int:
+        """Mid-stream (the next prompt typed), finished, and finished at 1920x1080; returns
+        the chat's key."""
+        window = self.window
+        window.set_theme(theme)
+        if window.current_session().turns:
+            window.new_chat()
+        session = self.send(REPLY_PROMPTS[theme])
+        await wait_tokens(session, MID_STREAM_TOKENS)
+        window.prompt.setPlainText(NEXT_PROMPTS[theme])
+        await self.save(f"window-{theme}-streaming", ms=150)
+        window.prompt.clear()
+        await wait_reply(session)
+        await self.save(f"window-{theme}-reply")
+        await self.resize(LARGE)
+        await self.save(f"window-{theme}-reply-1920x1080")
+        await self.resize(SIZE)
+        return window.current_key()
+
+    async def failure(self) -> None:
+        """A finished short reply, then one cut mid-stream with resuming off."""
+        window = self.window
+        window.new_chat()
+        await wait_reply(self.send(FAILURE_PROMPTS[0]))
+        window.resume_override = "off"
+        window.set_next_scenario(FAILURE_SCENARIO)
+        await wait_reply(self.send(FAILURE_PROMPTS[1]))
+        window.resume_override = None
+        await self.save("window-light-failure")
+
+    async def palette(self, chat: int) -> None:
+        self.window.conversations.select(chat)
+        self.window.open_palette()
+        await self.save("window-light-palette")
+        self.window.palette_popup.close_palette()
+
+    async def small(self, chat: int) -> None:
+        """800x600: the sidebar narrows by itself to leave the reading column room."""
+        self.window.conversations.select(chat)
+        await self.resize(SMALL)
+        await self.save("window-light-800x600")
+        await self.resize(SIZE)
+
+    async def compare(self) -> None:
+        """Both replies finished. A prompt no chat has asked: the demo gives a repeated
+        request its next take, and both panes should show the same reply."""
+        from streamdesk.ui.compare import open_compare
+
+        compare = open_compare(self.window, COMPARE_PROMPT)
+        compare.resize(*COMPARE_SIZE)
+        await compare.run(COMPARE_PROMPT)
+        await self.save("compare-light", compare)
+        compare.close()
+
+    async def inspector(self) -> None:
+        """The inspector (Ctrl+I) under a reply it watched from its first frame."""
+        window = self.window
+        window.new_chat()
+        window.inspectorRequested.emit()
+        await wait_reply(self.send(INSPECTOR_PROMPT))
+        await self.save("inspector")
+        window.inspectorRequested.emit()  # hidden again
+
+    async def search(self) -> None:
+        """Search all messages: the hits listed, the first one opened in its chat."""
+        chats = self.window.conversations
+        chats.search.setText(SEARCH_TEXT)
+        chats.search.returnPressed.emit()
+        await until(chats.results.isVisible)
+        chats.results.activate(0)
+        await self.save("history-search")
+        chats.search.clear()
+
+    async def settings(self) -> None:
+        dialog = self.window.settings_ui.open_dialog()
+        dialog.tabs.setCurrentWidget(dialog.providers)
+        await dialog.wait_idle()
+        await self.save("settings-providers", dialog)
+        dialog.tabs.setCurrentWidget(dialog.appearance)
+        await self.save("settings-appearance", dialog)
+        dialog.close()
+        await dialog.wait_idle()
+
+    async def tool_call(self, theme: str) -> None:
+        """A new chat with the test MCP server enabled: the call awaiting approval, then done
+        (closed, as it stays), then with its details open."""
+        from streamdesk.core.tools import McpServerConfig
+
+        window = self.window
+        window.set_theme(theme)
+        if not any(s.name == "notes" for s in window.settings.mcp_servers):
+            server = McpServerConfig("notes", command=sys.executable, args=(str(TOOLS_SERVER),))
+            window.settings.mcp_servers = [*window.settings.mcp_servers, server]
+        session = window.new_chat()
+        window.tools.set_enabled("notes", True)
+        if session.tools is None:
+            raise RuntimeError("the window gave the chat no tools")
+        asked: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        session.tools.approvalAsked.connect(resolver(asked))
+        self.send(TOOL_PROMPTS[theme])
+        bar = await asyncio.wait_for(asked, 60)
+        await self.save(f"window-{theme}-tool-approval")
+        bar.once.click()
+        await wait_reply(session)
+        await self.save(f"window-{theme}-tool-done")
+        view = session.views[session.turns[-1].key]
+        call = view.tool_rounds[0].calls[0]
+        call.expanded = True
+        view.redraw_call(call)
+        await self.save(f"window-{theme}-tool-details")
+
+    async def mcp_settings(self) -> None:
+        """Settings ▸ MCP servers after Test listed the test server's tools."""
+        dialog = self.window.settings_ui.open_dialog()
+        dialog.tabs.setCurrentWidget(dialog.mcp)
+        tested: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        dialog.mcp.tested.connect(resolver(tested))
+        dialog.mcp.test_server()
+        await asyncio.wait_for(tested, 60)
+        await self.save("settings-mcp-servers", dialog)
+        dialog.close()
+        await dialog.wait_idle()
 
 
 async def shoot(outdir: Path) -> list[Path]:
@@ -43,123 +288,45 @@ async def shoot(outdir: Path) -> list[Path]:
         mock_options={"tokens_per_second": 250.0, "first_token_delay": 0.05},
         save_on_close=False,
     )
-    window.resize(1280, 800)
+    window.resize(*SIZE)
     window.apply_theme()
     window.show()
     await window.start_offline_demo("No API key configured.")
-    written: list[Path] = []
-    for n, (theme, prompt) in enumerate(PROMPTS.items()):
-        window.set_theme(theme)
-        session = window.current_session() if n == 0 else window.new_chat()
-        window.prompt.setPlainText(prompt)
-        window.prompt.submit()
-        arrived = asyncio.get_running_loop().create_future()
-
-        def enough(_key: object, s: Any = session, f: asyncio.Future[None] = arrived) -> None:
-            turn = s.turns[-1]
-            if len(turn.reply.parts) >= MID_STREAM_TOKENS and not f.done():
-                f.set_result(None)
-
-        session.updated.connect(enough)
-        await asyncio.wait_for(arrived, 30)
-        await _settle()
-        window.prompt.setPlainText("Can you add a table of defaults?")
-        written.append(outdir / f"window-{theme}-streaming.png")
-        window.grab().save(str(written[-1]))
-        session.updated.disconnect(enough)
-        window.prompt.clear()
-        task = session.task
-        if task is not None:
-            await asyncio.wait_for(asyncio.shield(task), 60)
-        await _settle(300)
-        written.append(outdir / f"window-{theme}-reply.png")
-        window.grab().save(str(written[-1]))
+    shots = Shots(window, outdir)
+    await shots.welcome()
+    light = await shots.reply("light")
+    await shots.reply("dark")
+    window.set_theme("light")
+    await shots.palette(light)
+    await shots.small(light)
+    await shots.failure()
+    await shots.compare()
+    await shots.settings()
+    await shots.inspector()
+    await shots.search()
     if TOOLS_SERVER.is_file():
-        for theme, prompt in TOOL_PROMPTS.items():
-            window.set_theme(theme)
-            written += await shoot_tool_call(window, outdir, theme, prompt)
-        written.append(await shoot_mcp_settings(window, outdir))
+        for theme in TOOL_PROMPTS:
+            await shots.tool_call(theme)
+        await shots.mcp_settings()
     window.close()
     await window.shutdown()
-    return written
-
-
-def resolver(future: asyncio.Future[Any]) -> Callable[[Any], None]:
-    """A slot that gives `future` the first value it is called with."""
-
-    def resolve(value: Any) -> None:
-        if not future.done():
-            future.set_result(value)
-
-    return resolve
-
-
-async def shoot_tool_call(window: Any, outdir: Path, theme: str, prompt: str) -> list[Path]:
-    """A new chat with the test MCP server enabled: the call awaiting approval, then done
-    (closed, as it stays), then with its details open."""
-    from streamdesk.core.tools import McpServerConfig
-
-    if not any(s.name == "notes" for s in window.settings.mcp_servers):
-        server = McpServerConfig("notes", command=sys.executable, args=(str(TOOLS_SERVER),))
-        window.settings.mcp_servers = [*window.settings.mcp_servers, server]
-    session = window.new_chat()
-    window.tools.set_enabled("notes", True)
-    asked: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    session.tools.approvalAsked.connect(resolver(asked))
-    window.prompt.setPlainText(prompt)
-    window.prompt.submit()
-    bar = await asyncio.wait_for(asked, 60)
-    await _settle(300)
-    written = [outdir / f"window-{theme}-tool-approval.png"]
-    window.grab().save(str(written[-1]))
-    bar.once.click()
-    task = session.task
-    if task is not None:
-        await asyncio.wait_for(asyncio.shield(task), 60)
-    await _settle(300)
-    written.append(outdir / f"window-{theme}-tool-done.png")
-    window.grab().save(str(written[-1]))
-    view = session.views[session.turns[-1].key]
-    call = view.tool_rounds[0].calls[0]
-    call.expanded = True
-    view.redraw_call(call)
-    await _settle(300)
-    written.append(outdir / f"window-{theme}-tool-details.png")
-    window.grab().save(str(written[-1]))
-    return written
-
-
-async def shoot_mcp_settings(window: Any, outdir: Path) -> Path:
-    """Settings ▸ MCP servers after Test listed the test server's tools (dark theme)."""
-    from streamdesk.ui.keys import key_store
-    from streamdesk.ui.settings.dialog import SettingsDialog
-
-    dialog = SettingsDialog(window.settings, key_store(), window)
-    dialog.tabs.setCurrentWidget(dialog.mcp)
-    dialog.show()
-    tested: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-    dialog.mcp.tested.connect(resolver(tested))
-    dialog.mcp.test_server()
-    await asyncio.wait_for(tested, 60)
-    await _settle(300)
-    path = outdir / "settings-mcp-servers.png"
-    dialog.grab().save(str(path))
-    dialog.close()
-    await dialog.wait_idle()
-    return path
+    return shots.written
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    outdir = Path(args[0] if args else "resources/screenshots")
+    outdir = Path(args[0] if args else "resources/screenshots").resolve()
     outdir.mkdir(parents=True, exist_ok=True)
-    app = make_app(["streamdesk-screenshots"])
-    app.setQuitOnLastWindowClosed(False)
-    loop = QtEventLoop(app)
-    asyncio.set_event_loop(loop)
-    with loop:
-        paths = loop.run_until_complete(shoot(outdir))
-        loop.run_until_complete(loop.shutdown_asyncgens())
+    with tempfile.TemporaryDirectory(prefix="streamdesk-screenshots-") as home:
+        os.environ[HOME_ENV] = home  # history and settings of the run, never the user's own
+        keyring.set_keyring(SessionKeyring())
+        app = make_app(["streamdesk-screenshots"])
+        app.setQuitOnLastWindowClosed(False)
+        loop = QtEventLoop(app)
+        asyncio.set_event_loop(loop)
+        with loop:
+            paths = loop.run_until_complete(shoot(outdir))
+            loop.run_until_complete(loop.shutdown_asyncgens())
     for path in paths:
         print(path)
     return 0
