@@ -4,6 +4,8 @@ conversation is read only when a request needs it. Real SQLite file, real mock, 
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Any
 
 import pytest
@@ -181,18 +183,77 @@ async def test_scrolling_far_up_keeps_a_bounded_window_and_the_newest_come_back(
 
 
 @pytest.mark.asyncio
-async def test_a_send_carries_the_whole_conversation_read_at_that_moment(qtbot: QtBot) -> None:
+async def test_a_send_carries_the_whole_conversation_read_off_the_loop(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _seed(400)
     async with open_window(qtbot, **FAST) as window:
         session = _open(window)
         drawn = view_count = session.view.message_count()
+        threads: list[threading.Thread] = []
+        read = HistoryStore.messages_before
+
+        def recording(store: HistoryStore, cid: int, group: int) -> list[Any]:
+            threads.append(threading.current_thread())
+            return read(store, cid, group)
+
+        monkeypatch.setattr(HistoryStore, "messages_before", recording)
+        loaded = len(session.turns)
         session.send("and now?")
+        assert len(session.turns) == loaded + 1  # the send did not wait for the whole read
         turn = await wait_reply(session)
+        assert threads and threading.main_thread() not in threads  # read on a worker thread
         assert len(session.turns) == 201 and turn.reply.text
         assert window.mock is not None
         body = window.mock.requests[-1].body
         assert b"message 0." in body and b"message 399." in body
+        assert turn.reply.prompt_chars > 400 * len("message 0.")
         assert session.view.message_count() == drawn + 2 == view_count + 2  # nothing redrawn
+        assert session.earlier is not None and session.earlier.left == 0
+        session.send("and again?")  # everything is read: the next request goes at once
+        await wait_reply(session)
+        assert len(threads) == 1 and b"message 0." in window.mock.requests[-1].body
+
+
+@pytest.mark.asyncio
+async def test_stop_while_the_earlier_messages_are_read_keeps_the_prompt_and_stops_the_reply(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed(400)
+    async with open_window(qtbot, **FAST) as window:
+        session = _open(window)
+        loop = asyncio.get_running_loop()
+        reading: asyncio.Future[None] = loop.create_future()
+        release = threading.Event()
+        read = HistoryStore.messages_before
+
+        def held(store: HistoryStore, cid: int, group: int) -> list[Any]:
+            loop.call_soon_threadsafe(lambda: reading.done() or reading.set_result(None))
+            release.wait(10)
+            return read(store, cid, group)
+
+        monkeypatch.setattr(HistoryStore, "messages_before", held)
+        requests = len(window.mock.requests) if window.mock is not None else 0
+        key = session.send("stop me while you read")
+        await asyncio.wait_for(reading, 10)
+        assert session.busy  # the window is free while the read runs; Stop still works
+        session.stop()
+        release.set()
+        turn = await wait_reply(session)
+        assert turn.key == key and turn.reply.status.value == "stopped"
+        assert window.mock is not None and len(window.mock.requests) == requests  # none sent
+        assert not session.busy
+        with HistoryStore() as store:
+            cid = session.conversation.conversation_id
+            assert cid is not None
+            last = store.messages(cid)[-2:]
+        assert [(m.role, m.status) for m in last] == [
+            ("user", "complete"),
+            ("assistant", "stopped"),
+        ]
+        session.send("and now?")  # the next send reads them and goes out whole
+        await wait_reply(session)
+        assert b"message 0." in window.mock.requests[-1].body
 
 
 @pytest.mark.asyncio

@@ -15,6 +15,7 @@ cost of each step stay bounded however long the conversation. What the user does
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -223,13 +224,32 @@ class StoredPages:
         )
         return self._turns(messages)
 
+    async def read_rest(self) -> list[Turn]:
+        """Every turn not loaded yet, read on a worker thread with a connection of its own, so
+        the loop never waits on it (10,000 messages are a few frames' work); [] when none is
+        left, or when another read took them meanwhile."""
+        first = self._first_group
+        if not self.left or first is None:
+            return []
+        turns = await asyncio.to_thread(self._read_before, first)
+        if first != self._first_group:
+            return []
+        self._first_group, self.left = None, 0
+        return turns
+
+    def _read_before(self, group: int) -> list[Turn]:
+        return self._keyed(turns_of(self.store.messages_before(self.cid, group), self.target))
+
     def _turns(self, messages: list[StoredMessage]) -> list[Turn]:
         if messages:
             self._first_group = messages[0].group_id
             self.left = self.store.count_before(self.cid, self._first_group)
         else:
             self.left = 0
-        turns = turns_of(messages, self.target)
+        return self._keyed(turns_of(messages, self.target))
+
+    @staticmethod
+    def _keyed(turns: list[Turn]) -> list[Turn]:
         for turn in turns:
             first = turn.user_id if turn.user_id is not None else turn.reply_id
             turn.key = first if first is not None else -turn.key

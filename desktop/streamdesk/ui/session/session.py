@@ -34,6 +34,7 @@ from streamdesk.core.chat import (
     stream_reply,
 )
 from streamdesk.core.events import ReasoningDelta, Retrying, TextDelta
+from streamdesk.core.request import ChatRequest
 from streamdesk.core.trace import StreamTrace
 from streamdesk.ui.failures import FAILURE_TITLES, failure_actions, failure_text, failure_title
 from streamdesk.ui.tools.session_tools import TOOL_EVENTS, replay, stored_rounds
@@ -66,6 +67,10 @@ class EarlierTurns(Protocol):
 
     def rest(self) -> list[Turn]:
         """Every turn not loaded yet (oldest first)."""
+
+    async def read_rest(self) -> list[Turn]:
+        """Every turn not loaded yet (oldest first), read off the loop; [] when another read
+        took them meanwhile."""
 
 
 def label(target: Target) -> str:
@@ -159,7 +164,7 @@ class ChatSession(QObject):
         self._take_target()
         plan = self.conversation.ask(prompt)
         self.view.add_user_message(prompt, ("user", plan.turn.key))
-        return self._start(plan)
+        return self._start(plan, whole=lambda: self.conversation.request_for(plan.turn))
 
     def retry(self, key: object) -> int | None:
         """Resend the prompt of reply `key` as a new reply below; the old one leaves the context."""
@@ -168,7 +173,10 @@ class ChatSession(QObject):
             return None
         self._to_latest()
         self._take_target()
-        return self._start(self.conversation.retry(old))
+        plan = self.conversation.retry(old)
+        return self._start(
+            plan, whole=lambda: self.conversation.request_for(plan.turn, upto=self.turns.index(old))
+        )
 
     def resume(self, key: object) -> int | None:
         """Send the partial reply as the assistant's prefix and append what comes to it.
@@ -184,7 +192,9 @@ class ChatSession(QObject):
         if plan is None:
             return None
         self.rerender(live=turn)
-        return self._start(plan, rebuilt=True)
+        return self._start(
+            plan, rebuilt=True, whole=lambda: self.conversation.request_for(turn, prefix=turn.reply)
+        )
 
     def regenerate(self, key: object) -> int | None:
         """A new alternative of the latest reply, streamed in its place (the old one is kept)."""
@@ -197,7 +207,7 @@ class ChatSession(QObject):
         if plan is None:
             return None
         self.rerender(live=turn)
-        return self._start(plan, rebuilt=True)
+        return self._start(plan, rebuilt=True, whole=lambda: self.conversation.request_for(turn))
 
     def resend_edited(self, key: object, prompt: str) -> int | None:
         """Send an edited prompt in place of turn `key`'s; that turn and later ones leave."""
@@ -209,7 +219,7 @@ class ChatSession(QObject):
         plan = self.conversation.edit(turn, prompt)
         self.rerender(upto=plan.turn)
         self.view.add_user_message(prompt, ("user", plan.turn.key))
-        return self._start(plan)
+        return self._start(plan, whole=lambda: self.conversation.request_for(plan.turn))
 
     def load(self, turns: list[Turn], shown_from: int, earlier: EarlierTurns | None = None) -> None:
         """Take stored turns; render those from `shown_from` on (the rest on demand); `earlier`
@@ -326,8 +336,8 @@ class ChatSession(QObject):
             self.view.set_later(self.later_count())
 
     def _to_latest(self) -> None:
-        """Before a request: every turn read, the newest drawn."""
-        self.load_all()
+        """Before a request: the newest drawn (the turns not read yet are read off the loop
+        before the request goes out, `_whole_request`)."""
         self.show_latest()
 
     def _prepend(self, turns: list[Turn]) -> None:
@@ -412,12 +422,16 @@ class ChatSession(QObject):
             except Exception:
                 log.exception("could not store the conversation's new target")
 
-    def _start(self, plan: Send, *, rebuilt: bool = False) -> int:
+    def _start(
+        self, plan: Send, *, rebuilt: bool = False, whole: Callable[[], ChatRequest] | None = None
+    ) -> int:
+        """Stream `plan`'s reply; `whole` builds its request again once every stored turn is
+        read (the plan was made from the turns loaded so far)."""
         turn = plan.turn
         if not rebuilt:
             self.views[turn.key] = self.view.begin_assistant(turn.key, label=label(turn.target))
         self._running = True
-        self._task = asyncio.get_running_loop().create_task(self._run(plan))
+        self._task = asyncio.get_running_loop().create_task(self._run(plan, whole))
         self.busyChanged.emit(True)
         self.started.emit(turn.key)
         return turn.key
@@ -436,16 +450,28 @@ class ChatSession(QObject):
             self.storedAs.emit(self.record.conversation_id, self.title)
         return recorder
 
-    async def _run(self, plan: Send) -> None:
+    async def _run(self, plan: Send, whole: Callable[[], ChatRequest] | None) -> None:
         turn = plan.turn
         reply, view = turn.reply, self.views[turn.key]
         trace = self.trace_factory()
         self.trace = trace
         recorder = self._open_record(turn)
         self._set_state("Connecting", turn)
+        request = plan.request
+        if whole is not None and self.earlier is not None and self.earlier.left:
+            try:
+                request = await self._whole_request(turn, whole)
+            except BaseException as exc:
+                if not isinstance(exc, asyncio.CancelledError):  # ours: Stop, Esc, close
+                    log.exception("could not read the conversation's earlier messages")
+                reply.stop()
+                if recorder is not None:
+                    recorder.finish(reply)
+                self._finish(turn, view)
+                return
         events = stream_reply(
             reply,
-            plan.request,
+            request,
             keys=self.keys,
             trace=trace,
             recorder=recorder,
@@ -490,6 +516,19 @@ class ChatSession(QObject):
         finally:
             self._stop_countdown()
         self._finish(turn, view)
+
+    async def _whole_request(self, turn: Turn, build: Callable[[], ChatRequest]) -> ChatRequest:
+        """`turn`'s request again, from every turn: the stored ones not read yet are read on a
+        worker thread first, so the loop never waits on a long conversation's read."""
+        assert self.earlier is not None
+        try:
+            self._prepend(await self.earlier.read_rest())
+        except Exception:  # the shared connection reads it below (and repairs a damaged file)
+            log.warning("could not read the earlier messages apart", exc_info=True)
+        self.load_all()  # whatever is still unread (that failed, or a page read moved its start)
+        request = build()
+        turn.reply.prompt_chars = sum(len(m.content) for m in request.messages)
+        return request
 
     def _finish(self, turn: Turn, view: ReplyView) -> None:
         reply = turn.reply

@@ -338,6 +338,23 @@ class HistoryDatabase:
                 raise HistoryRepaired(self.recovery_notice or str(exc)) from None
 
     @contextmanager
+    def reading_apart(self) -> Iterator[sqlite3.Connection]:
+        """A connection of its own, in one read transaction, for a long read on a worker thread:
+        the shared connection and its lock stay free meanwhile for the window's reads and the
+        replies' writes (WAL lets them run beside it). Damage met here raises; the shared
+        connection's next read repairs it."""
+        conn = sqlite3.connect(
+            str(self.path), timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.row_factory = sqlite3.Row
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            conn.execute("BEGIN")
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
         """A consistent snapshot across several reads."""
         with self.reading() as conn:

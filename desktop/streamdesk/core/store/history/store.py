@@ -362,31 +362,15 @@ class HistoryStore:
 
         Reads only that page (an index range), whatever the conversation's length.
         """
-        where = "m.conversation_id = ? AND m.active = 1"
-        args: list[Any] = [conversation_id]
-        if before_group is not None:
-            where += " AND m.group_id < ?"
-            args.append(before_group)
         with self._db.reading() as db:
-            start = db.execute(
-                f"SELECT m.group_id FROM messages m WHERE {where}"
-                " ORDER BY m.group_id DESC, m.alt_index DESC LIMIT 1 OFFSET ?",
-                (*args, max(0, limit - 1)),
-            ).fetchone()
-            if start is not None:  # back to the prompt (none: the page starts with a reply)
-                prompt = db.execute(
-                    f"SELECT m.group_id FROM messages m WHERE {where} AND m.role = 'user'"
-                    " AND m.group_id <= ? ORDER BY m.group_id DESC LIMIT 1",
-                    (*args, start[0]),
-                ).fetchone()
-                where += " AND m.group_id >= ?"
-                args.append((prompt or start)[0])
-            rows = db.execute(
-                f"SELECT {MESSAGE_COLS} FROM messages m WHERE {where}"
-                " ORDER BY m.group_id, m.alt_index",
-                args,
-            ).fetchall()
-        return [message_from_row(r) for r in rows]
+            return _turn_page(db, conversation_id, limit, before_group)
+
+    def messages_before(self, conversation_id: int, group_id: int) -> list[StoredMessage]:
+        """Every shown message above group `group_id`, in transcript order, read on a connection
+        of its own: safe on a worker thread, and the shared connection stays free meanwhile (a
+        long conversation's whole read never holds up the window's reads or a reply's writes)."""
+        with self._db.reading_apart() as db:
+            return _turn_page(db, conversation_id, None, group_id)
 
     def count_before(self, conversation_id: int, group_id: int) -> int:
         """Shown messages above group `group_id` (what a "load earlier" line has left)."""
@@ -575,6 +559,36 @@ class HistoryStore:
     def _insert_export(self, data: Mapping[str, Any], *, keep_ids: bool) -> int:
         with self._db.writing() as db:
             return export.insert_export(db, data, keep_ids=keep_ids)
+
+
+def _turn_page(
+    db: sqlite3.Connection, conversation_id: int, limit: int | None, before_group: int | None
+) -> list[StoredMessage]:
+    """`HistoryStore.turn_page` on connection `db`; `limit` None: every message."""
+    where = "m.conversation_id = ? AND m.active = 1"
+    args: list[Any] = [conversation_id]
+    if before_group is not None:
+        where += " AND m.group_id < ?"
+        args.append(before_group)
+    if limit is not None:
+        start = db.execute(
+            f"SELECT m.group_id FROM messages m WHERE {where}"
+            " ORDER BY m.group_id DESC, m.alt_index DESC LIMIT 1 OFFSET ?",
+            (*args, max(0, limit - 1)),
+        ).fetchone()
+        if start is not None:  # back to the prompt (none: the page starts with a reply)
+            prompt = db.execute(
+                f"SELECT m.group_id FROM messages m WHERE {where} AND m.role = 'user'"
+                " AND m.group_id <= ? ORDER BY m.group_id DESC LIMIT 1",
+                (*args, start[0]),
+            ).fetchone()
+            where += " AND m.group_id >= ?"
+            args.append((prompt or start)[0])
+    rows = db.execute(
+        f"SELECT {MESSAGE_COLS} FROM messages m WHERE {where} ORDER BY m.group_id, m.alt_index",
+        args,
+    ).fetchall()
+    return [message_from_row(r) for r in rows]
 
 
 def _switch_group(
