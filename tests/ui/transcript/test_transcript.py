@@ -331,3 +331,56 @@ def test_messages_are_spaced_by_frame_margins_only(qtbot: QtBot) -> None:
     assert tops[2] - code_end >= 12  # the next prompt does not touch the code block
     assert abs((tops[2] - code_end) - (tops[4] - text_end)) <= 14
     assert view.document().rootFrame().frameFormat().bottomMargin() >= 16
+
+
+def table_cells(view: TranscriptView) -> list[list[tuple[str, int]]]:
+    """The text and alignment of each cell of the document's first Markdown table."""
+    for frame in view.document().rootFrame().childFrames():
+        table = QTextCursor(frame.firstCursorPosition()).currentTable()
+        if table is not None and not chrome_kind(table.format()):
+            return [
+                [
+                    (
+                        cell.firstCursorPosition().block().text(),
+                        int(cell.firstCursorPosition().blockFormat().alignment()),
+                    )
+                    for cell in (table.cellAt(r, c) for c in range(table.columns()))
+                ]
+                for r in range(table.rows())
+            ]
+    return []
+
+
+def raw_rows(view: TranscriptView) -> list[str]:
+    """Lines shown as Markdown source of a table row."""
+    return [ln for ln in view.toPlainText().splitlines() if ln.lstrip().startswith("|")]
+
+
+def test_a_streaming_table_grows_row_by_row_as_the_whole_markdown_draws_it(
+    qtbot: QtBot,
+) -> None:
+    rows = ["| **SSE** | `feeds` | one \\| two |", "| WebSocket | chat | [docs](https://x.org) |"]
+    head = "| Technique | Good for | Note |\n|:---|:---:|---:|\n"
+    view = make_view(qtbot)
+    reply = view.begin_assistant()
+    text = "Before.\n\n"
+    reply.append_text(text)
+    for line in [head, *(r + "\n" for r in rows)]:
+        text += line
+        reply.append_text(line[:-9])  # half a row first: never shown as raw pipes
+        before = reply.render_count
+        qtbot.waitUntil(lambda b=before: reply.render_count > b, timeout=2000)
+        assert not raw_rows(view)
+        reply.append_text(line[-9:])
+        before = reply.render_count
+        qtbot.waitUntil(lambda b=before: reply.render_count > b, timeout=2000)
+        if line == head:  # a table shows from its first row (its alignment is known then)
+            assert table_cells(view) == [] and not raw_rows(view)
+            continue
+        whole_so_far = make_view(qtbot)
+        whole_so_far.add_assistant_message(text)
+        assert table_cells(view) == table_cells(whole_so_far), "as if drawn whole"
+    assert len(table_cells(view)) == 3 and table_cells(view)[2][0][0] == "WebSocket"
+    reply.append_text("\nAfter.")
+    reply.finish("complete")
+    assert content_lines(view.toPlainText()) == whole(text + "\nAfter.")

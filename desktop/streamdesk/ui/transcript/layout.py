@@ -34,6 +34,7 @@ from PySide6.QtGui import (
     QTextFrame,
     QTextFrameFormat,
     QTextLength,
+    QTextTable,
     QTextTableFormat,
 )
 
@@ -663,6 +664,46 @@ class DocumentLayout:
         if tail.strip():
             self._edit(self._body_end(m), lambda c: self._put_markdown(c, tail))
 
+    def grow_table(self, m: Message, rows: Sequence[str]) -> bool:
+        """Append complete Markdown table `rows` to the table the live region shows, cell by
+        cell, each cell aligned as the one above it: O(new rows), where drawing the tail again
+        would parse and style the whole table. False when the live region shows no table."""
+        table = self._live_table(m)
+        if table is None:
+            return False
+        columns = table.columns()
+        for line in rows:
+            if not line.strip():
+                continue
+            cells = split_table_row(line)
+            row = table.rows()
+            table.appendRows(1)
+            for col in range(columns):
+                above = table.cellAt(row - 1, col).firstCursorPosition().blockFormat()
+                c = table.cellAt(row, col).firstCursorPosition()
+                c.setBlockFormat(above)
+                text = cells[col] if col < len(cells) else ""
+                if text:
+                    start = c.position()
+                    c.insertMarkdown(break_long_runs(text), MARKDOWN_FEATURES)
+                    defang(self._doc, start, c.position())
+        return True
+
+    def _live_table(self, m: Message) -> QTextTable | None:
+        """The table the live region starts with (a streaming tail), if it does."""
+        if m.frame is None:
+            return None
+        end = self._live_end(m)
+        block = self._doc.findBlock(self._body_end(m))
+        for _ in range(3):  # the tail's fresh block, then the table's first cell
+            if not block.isValid() or block.position() >= end:
+                return None
+            table = QTextCursor(block).currentTable()
+            if table is not None:
+                return table
+            block = block.next()
+        return None
+
     def open_code(self, m: Message, lang: str) -> None:
         """Start showing an open fence: the code frame it will keep, its code in monospace;
         colours come once the fence closes."""
@@ -945,6 +986,18 @@ class DocumentLayout:
             ]
         )
         return tf
+
+
+_CELL_SEPARATOR = re.compile(r"(?<!\\)\|")
+
+
+def split_table_row(line: str) -> list[str]:
+    """The cells of a GitHub Markdown table row: split at unescaped pipes, the outer pipes
+    and the spaces around each cell dropped."""
+    row = line.strip()
+    row = row[1:] if row.startswith("|") else row
+    row = row[:-1] if row.endswith("|") and not row.endswith("\\|") else row
+    return [cell.strip() for cell in _CELL_SEPARATOR.split(row)]
 
 
 _PAREN = re.compile(r"\s*\(((?:[^()]|\([^()]*\))*)\)")

@@ -15,7 +15,7 @@ _LIST_ITEM = re.compile(r"^ {0,3}(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 _HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
 _SETEXT = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
 _RULE = re.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
-_TABLE_DELIMITER = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
+TABLE_DELIMITER = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
 _HTML_OR_REFERENCE = re.compile(r"^ {0,3}(?:<|\[[^\]]+\]:)")
 _HARD_BREAK = re.compile(r"(?: {2,}|(?<!\\)\\)$")
 LINE_SEPARATOR = "\u2028"
@@ -71,7 +71,7 @@ def keep_line_breaks(text: str) -> str:
             continue
         if _LIST_ITEM.match(line):
             in_list = True
-        if nxt is not None and _TABLE_DELIMITER.match(nxt) and "|" in line:
+        if nxt is not None and TABLE_DELIMITER.match(nxt) and "|" in line:
             in_table = True
         indented_code = not paragraph and line.startswith(("    ", "\t"))
         prose = not (in_list or in_table or indented_code or _starts_block(line))
@@ -87,7 +87,7 @@ def keep_line_breaks(text: str) -> str:
             and nxt.strip()
             and not _starts_block(nxt)
             and not _SETEXT.match(nxt)
-            and not _TABLE_DELIMITER.match(nxt)
+            and not TABLE_DELIMITER.match(nxt)
             and (not quote or nxt.lstrip().startswith(">"))
             and (quote or not nxt.lstrip().startswith(">"))
         )

@@ -7,6 +7,7 @@ code fence grows by appending. Each frame's edits form one document change (one 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer
@@ -15,9 +16,11 @@ from PySide6.QtGui import QTextCursor
 from streamdesk.core.markdown_blocks import BlockSplitter
 from streamdesk.ui.tools.state import CallState, RoundState
 from streamdesk.ui.transcript.layout import DocumentLayout
+from streamdesk.ui.transcript.line_breaks import TABLE_DELIMITER
 from streamdesk.ui.transcript.message import Message
 
 FRAME_MS = 16
+_TABLE_START = re.compile(r" {0,3}\|")
 
 
 class ReplyView:
@@ -234,9 +237,32 @@ class ReplyView:
             new = "".join(sp.code_parts[self._code_done :])
             self._code_done = len(sp.code_parts)
             layout.append_code(m, new)
-        elif sp.tail != self._tail_shown:
-            self._tail_shown = sp.tail
-            layout.replace_live(m, [], tail=self._tail_shown)
+        else:
+            tail, shown = shown_tail(sp.tail), self._tail_shown
+            if tail != shown:
+                self._tail_shown = tail
+                rows = tail[len(shown) :].split("\n") if shown and tail.startswith(shown) else []
+                if not (rows and _TABLE_START.match(tail) and layout.grow_table(m, rows)):
+                    layout.replace_live(m, [], tail=tail)
+
+
+def shown_tail(tail: str) -> str:
+    """What of the open tail to draw now: an open table only up to its last complete row.
+
+    A table re-laid out costs O(table) and Qt re-lays out all of it whenever one cell changes;
+    held to whole rows it changes once per row instead of once per frame, and a half-typed
+    row never shows as raw pipes. Until its first row is complete (after the header and the
+    delimiter row: rows added later take their alignment from it), a tail that may begin a
+    table shows nothing; a tail that is not a table shows whole.
+    """
+    if not _TABLE_START.match(tail):
+        return tail
+    lines = tail.split("\n")
+    if len(lines) < 4:  # header, delimiter and a first row are not all complete yet
+        return ""
+    if not TABLE_DELIMITER.match(lines[1]):
+        return tail  # a paragraph that begins with a pipe
+    return tail[: tail.rfind("\n") + 1]
 
 
 def ending_marks(
