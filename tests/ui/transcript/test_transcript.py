@@ -384,3 +384,37 @@ def test_a_streaming_table_grows_row_by_row_as_the_whole_markdown_draws_it(
     reply.append_text("\nAfter.")
     reply.finish("complete")
     assert content_lines(view.toPlainText()) == whole(text + "\nAfter.")
+
+
+def list_items(view: TranscriptView) -> list[tuple[str, str]]:
+    """(text, marker) of each list item in the document, top to bottom."""
+    items, block = [], view.document().begin()
+    while block.isValid():
+        found = block.textList()
+        if found is not None:
+            items.append((block.text(), found.itemText(block)))
+        block = block.next()
+    return items
+
+
+def test_a_streaming_list_draws_only_its_last_item_again(qtbot: QtBot) -> None:
+    view = make_view(qtbot)
+    reply = view.begin_assistant()
+    text = ""
+    for part in ["Steps:\n\n1. one\n", "2. two\n   - nested\n", "3", ". thr", "ee is long", "\n4."]:
+        text += part
+        reply.append_text(part)
+        before = reply.render_count
+        qtbot.waitUntil(lambda b=before: reply.render_count > b, timeout=2000)
+        if part == ". thr":  # a third item began: the first two are drawn for the last time
+            first = view.document().find("one")  # a cursor on an item drawn again collapses
+        if part == "ee is long":
+            assert first.selectedText() == "one", "the earlier items stayed as drawn"
+        whole_so_far = make_view(qtbot)
+        whole_so_far.add_assistant_message(text.removesuffix("\n4."))  # a bare marker waits
+        assert list_items(view) == list_items(whole_so_far), "as if drawn whole"
+        assert view.document().size().height() == whole_so_far.document().size().height()
+    assert list_items(view)[-1] == ("three is long", "3."), "no empty item for a bare marker"
+    reply.append_text(" four\n\nAfter.")
+    reply.finish("complete")
+    assert content_lines(view.toPlainText()) == whole(text + " four\n\nAfter.")

@@ -664,6 +664,24 @@ class DocumentLayout:
         if tail.strip():
             self._edit(self._body_end(m), lambda c: self._put_markdown(c, tail))
 
+    def live_length(self, m: Message) -> int:
+        """Characters the live region (the open tail) takes in the document."""
+        return self._live_end(m) - self._body_end(m)
+
+    def replace_live_after(self, m: Message, keep: int, tail: str) -> None:
+        """Draw list `tail` again after the first `keep` characters of the live region (an
+        open list's earlier items, which stay as drawn). A block with no height comes first:
+        Markdown inserted at a list item's end would join that item."""
+        start = self._body_end(m) + keep
+        self._remove(start, self._live_end(m))
+
+        def put(c: QTextCursor) -> None:
+            c.insertBlock(_gap_format(), QTextCharFormat())
+            self._put_markdown(c, tail)
+
+        if tail.strip():
+            self._edit(start, put)
+
     def grow_table(self, m: Message, rows: Sequence[str]) -> bool:
         """Append complete Markdown table `rows` to the table the live region shows, cell by
         cell, each cell aligned as the one above it: O(new rows), where drawing the tail again

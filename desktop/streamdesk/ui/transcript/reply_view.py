@@ -21,6 +21,7 @@ from streamdesk.ui.transcript.message import Message
 
 FRAME_MS = 16
 _TABLE_START = re.compile(r" {0,3}\|")
+_LIST_AT_MARGIN = re.compile(r"^(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)", re.MULTILINE)
 
 
 class ReplyView:
@@ -61,6 +62,8 @@ class ReplyView:
         self._code_open = False
         self._code_done = 0
         self._tail_shown = ""
+        self._list_head = ""  # an open list's earlier items, drawn once (`_show_tail`)
+        self._list_head_len = 0
 
     @property
     def text(self) -> str:
@@ -228,7 +231,7 @@ class ReplyView:
         self._render_count += 1
         if blocks:
             layout.replace_live(m, blocks)
-            self._code_open, self._tail_shown = False, ""
+            self._code_open, self._tail_shown, self._list_head = False, "", ""
         if sp.in_code:
             if not self._code_open:
                 layout.replace_live(m, [])
@@ -238,12 +241,27 @@ class ReplyView:
             self._code_done = len(sp.code_parts)
             layout.append_code(m, new)
         else:
-            tail, shown = shown_tail(sp.tail), self._tail_shown
-            if tail != shown:
-                self._tail_shown = tail
-                rows = tail[len(shown) :].split("\n") if shown and tail.startswith(shown) else []
-                if not (rows and _TABLE_START.match(tail) and layout.grow_table(m, rows)):
-                    layout.replace_live(m, [], tail=tail)
+            self._show_tail(shown_tail(sp.tail))
+
+    def _show_tail(self, tail: str) -> None:
+        """Draw the open tail again, as little of it as it takes: a table's new rows only; an
+        open list's last item only, its earlier items staying as drawn."""
+        layout, m, shown = self._layout, self._msg, self._tail_shown
+        if tail == shown:
+            return
+        self._tail_shown = tail
+        rows = tail[len(shown) :].split("\n") if shown and tail.startswith(shown) else []
+        if rows and _TABLE_START.match(tail) and layout.grow_table(m, rows):
+            return
+        head, last = split_open_list(tail)
+        if not head:
+            self._list_head = ""
+            layout.replace_live(m, [], tail=tail)
+            return
+        if head != self._list_head:
+            layout.replace_live(m, [], tail=head)
+            self._list_head, self._list_head_len = head, layout.live_length(m)
+        layout.replace_live_after(m, self._list_head_len, last)
 
 
 def shown_tail(tail: str) -> str:
@@ -263,6 +281,17 @@ def shown_tail(tail: str) -> str:
     if not TABLE_DELIMITER.match(lines[1]):
         return tail  # a paragraph that begins with a pipe
     return tail[: tail.rfind("\n") + 1]
+
+
+def split_open_list(tail: str) -> tuple[str, str]:
+    """An open list's earlier items and its last item (which is still growing; "" while it
+    is only its marker, not an empty bullet for a frame); ("", tail) when the tail is not a
+    list starting at the margin or has one item so far."""
+    if not _LIST_AT_MARGIN.match(tail):
+        return "", tail
+    last = max(match.start() for match in _LIST_AT_MARGIN.finditer(tail))
+    item = tail[last:]
+    return tail[:last], "" if _LIST_AT_MARGIN.fullmatch(item.strip()) else item
 
 
 def ending_marks(
