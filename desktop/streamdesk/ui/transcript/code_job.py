@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 
 from pygments.styles import get_style_by_name  # type: ignore[import-untyped]
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor, QTextDocument
 
 from streamdesk.ui.transcript.highlight import lexer_for, palette
@@ -55,9 +55,10 @@ class TokenPainter:
         self._tokens: Iterator[tuple[int, object, str]] = lexer_for(lang).get_tokens_unprocessed(
             code
         )
+        self._code = code
         self._len = len(code)
         # Qt counts UTF-16 units, Python code points: characters beyond the BMP shift positions
-        self._wide = [i for i, ch in enumerate(code) if ch > "\uffff"]
+        self._wide = [] if code.isascii() else [i for i, ch in enumerate(code) if ch > "\uffff"]
 
     def paint(self, deadline: float | None = None) -> bool:
         """Colour tokens until `deadline` (perf_counter; None: all of them); True when done."""
@@ -81,6 +82,17 @@ class TokenPainter:
             return False
         finally:
             c.endEditBlock()
+
+    def in_place(self) -> bool:
+        """The code is still just after the anchor (its message was not dropped or redrawn)."""
+        base = self._anchor.position() + 1
+        end = base + self._utf16(self._len)
+        if end >= self._doc.characterCount():
+            return False
+        c = QTextCursor(self._doc)
+        c.setPosition(base)
+        c.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        return c.selectedText() == self._code.replace("\n", "\u2029")
 
     def _utf16(self, index: int) -> int:
         return index + bisect_left(self._wide, index) if self._wide else index
@@ -109,3 +121,54 @@ class SlicedHighlight(QObject):
         """Lex and colour tokens until the slice's time is used up."""
         if self._painter.paint(time.perf_counter() + SLICE_S):
             self.cancel()
+
+
+class HighlightQueue(QObject):
+    """Code blocks shown plain and coloured later, one after another, a slice per event-loop
+    turn under one time budget however many wait: a page of earlier messages is drawn at once
+    and gains its colours once the reader stops paging (`QUIET_MS` after the last block came;
+    colouring between steps would lengthen the frames of a fast scroll, and the reader does not
+    read blocks flying past). The block added last (the nearest to a reader scrolling up) goes
+    first; a block whose message left the document is skipped. Emits `drained` when none is
+    left."""
+
+    QUIET_MS = 80
+    KEPT = 256  # waiting blocks beyond this are checked and the ones gone forgotten
+
+    drained = Signal()
+
+    def __init__(self, doc: QTextDocument) -> None:
+        super().__init__(doc)
+        self._waiting: list[TokenPainter] = []
+        self._quiet = QTimer(self)
+        self._quiet.setSingleShot(True)
+        self._quiet.setInterval(self.QUIET_MS)
+        self._timer = QTimer(self)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._slice)
+        self._quiet.timeout.connect(self._timer.start)
+
+    def add(self, painter: TokenPainter) -> None:
+        self._waiting.append(painter)
+        if len(self._waiting) > self.KEPT:
+            self._waiting = [p for p in self._waiting if p.in_place()]
+        self._timer.stop()
+        self._quiet.start()
+
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    def cancel(self) -> None:
+        self._quiet.stop()
+        self._timer.stop()
+        self._waiting.clear()
+
+    def _slice(self) -> None:
+        deadline = time.perf_counter() + SLICE_S
+        while self._waiting and time.perf_counter() < deadline:
+            painter = self._waiting[-1]
+            if not painter.in_place() or painter.paint(deadline):
+                self._waiting.pop()
+        if not self._waiting:
+            self._timer.stop()
+            self.drained.emit()

@@ -42,7 +42,7 @@ from streamdesk.core.markdown_blocks import Block, BlockSplitter
 from streamdesk.ui.theme import colors
 from streamdesk.ui.tools.blocks import TOOL_BLOCK, ToolBlockPainter, ToolBlockStyle
 from streamdesk.ui.tools.state import CallState, RoundState
-from streamdesk.ui.transcript.code_job import SlicedHighlight, TokenPainter
+from streamdesk.ui.transcript.code_job import HighlightQueue, SlicedHighlight, TokenPainter
 from streamdesk.ui.transcript.highlight import MAX_HIGHLIGHT, warm
 from streamdesk.ui.transcript.line_breaks import keep_line_breaks
 from streamdesk.ui.transcript.message import Message
@@ -157,6 +157,7 @@ class DocumentLayout:
         self._messages: list[Message] = []
         self._codes: dict[int, str] = {}  # copy-code link number -> the code
         self._jobs: list[SlicedHighlight] = []
+        self._later_colours = HighlightQueue(doc)  # code of earlier pages, coloured after showing
         self._batch_depth = 0
         self._style_todo: list[QTextCursor] = []
         self._next_id = 0
@@ -785,7 +786,11 @@ class DocumentLayout:
         return frame
 
     def _colour(self, anchor: QTextCursor, code: str, lang: str) -> None:
-        """Colour the code just after `anchor`: now when small, else in slices."""
+        """Colour the code just after `anchor`: now when small, else in slices; code drawn above
+        the reader's messages (an earlier page) once it is shown."""
+        if self._above is not None and len(code) <= SYNC_HIGHLIGHT:
+            self._later_colours.add(TokenPainter(self._doc, anchor, code, lang, dark=self._dark))
+            return
         if len(code) <= SYNC_HIGHLIGHT:
             TokenPainter(self._doc, anchor, code, lang, dark=self._dark).paint()
             return
@@ -793,6 +798,7 @@ class DocumentLayout:
         self._jobs.append(SlicedHighlight(self._doc, anchor, code, lang, dark=self._dark))
 
     def _cancel_jobs(self) -> None:
+        self._later_colours.cancel()
         for job in self._jobs:
             job.cancel()
         self._jobs.clear()
