@@ -1,16 +1,18 @@
 """The window's link to the history store: every conversation stored, stored ones reopened.
 
-One `HistoryBridge` per window. It opens the `HistoryStore` at start, fills the conversation list
-and gives each session a `ConversationRecord` (the engine stores the prompt when the request
-starts and writes the reply as it streams). Opening a stored conversation reads only its last
-page of turns (with the target it was held with) and draws only the newest few messages, so it
-costs the same at 10 or 10,000 messages; earlier messages are drawn a step at a time above the
-shown ones as the reader scrolls up (`StoredPages` reads them a page at a time), and every turn
-is read only when a request needs the whole conversation. At most `MAX_DRAWN` messages stay
-drawn: scrolling up drops the far bottom (drawn again as the reader comes back down, or at once
-by "Jump to latest" and before a request), scrolling down drops the far top, so memory and the
-cost of each step stay bounded however long the conversation. What the user does to the history
-(rename, delete, export, edit, flip) is the `HistoryActions` collaborator's.
+One `HistoryBridge` per window. It opens the `HistoryStore` at start, fills the conversation
+list and gives each session a `ConversationRecord` (the engine stores the prompt when the
+request starts and writes the reply as it streams). Opening a stored conversation reads only its
+last page of turns (with the target it was held with) and draws only the newest few messages, so
+it costs the same at 10 or 10,000 messages; earlier messages are drawn a step at a time above
+the shown ones as the reader scrolls up (`StoredPages` reads them a page at a time), and every
+turn is read only when a request needs the whole conversation, on a worker thread with a
+connection of its own (`StoredPages.read_rest`), so the window's loop never waits on it. At most
+`MAX_DRAWN` messages stay drawn: scrolling up drops the far bottom (drawn again as the reader
+comes back down, or at once by "Jump to latest" and before a request), scrolling down drops the
+far top, so memory and the cost of each step stay bounded however long the conversation. What
+the user does to the history (rename, delete, export, edit, flip) is the `HistoryActions`
+collaborator's.
 """
 
 from __future__ import annotations
