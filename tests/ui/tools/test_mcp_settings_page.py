@@ -102,11 +102,16 @@ def test_import_moves_written_out_secrets_to_the_keychain(qtbot: QtBot, tmp_path
     assert load_settings().settings.mcp_server("remote") == remote
 
 
-def test_the_dialog_has_the_page_and_saves_its_servers(qtbot: QtBot) -> None:
+@pytest.mark.asyncio
+async def test_the_dialog_has_the_page_and_saves_its_servers(qtbot: QtBot) -> None:
     server = McpServerConfig("notes", command=sys.executable, args=(SERVER,))
     dialog = SettingsDialog(Settings(mcp_servers=[server]), KeyStore())
     qtbot.addWidget(dialog)
-    titles = [dialog.tabs.tabText(i) for i in range(dialog.tabs.count())]
-    assert "MCP servers" in titles
-    dialog.mcp.timeout.setText("15")
-    assert dialog.collect().mcp_servers[0].call_timeout == 15.0
+    try:
+        titles = [dialog.tabs.tabText(i) for i in range(dialog.tabs.count())]
+        assert "MCP servers" in titles
+        dialog.mcp.timeout.setText("15")
+        assert dialog.collect().mcp_servers[0].call_timeout == 15.0
+    finally:  # the dialog's key lookups end on this test's loop, not a later one
+        dialog.reject()
+        await dialog.wait_idle()
