@@ -11,6 +11,7 @@ flips which one is shown.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sqlite3
@@ -51,6 +52,7 @@ from streamdesk.core.store.history.rows import (
     update_message_row,
 )
 from streamdesk.core.store.history.schema import BUSY_TIMEOUT
+from streamdesk.core.store.history.usage import Grouping, UsageReport, usage_report
 
 
 def default_path() -> Path:
@@ -496,6 +498,16 @@ class HistoryStore:
         if row is None:
             raise MessageNotFound(message_id)
         return int(row[0]), int(row[1])
+
+    # Usage
+
+    def usage(
+        self, by: Grouping = "day", *, since: dt.date | None = None, until: dt.date | None = None
+    ) -> UsageReport:
+        """Tokens and cost of the stored replies per day, provider or model (`usage.py`), read
+        on a connection of its own: safe on a worker thread, the shared connection stays free."""
+        with self._db.reading_apart() as db:
+            return usage_report(db, by, since=since, until=until)
 
     # Search
 
