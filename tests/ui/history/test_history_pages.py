@@ -68,6 +68,26 @@ def _screen_y(session: ChatSession, key: object) -> int:
     return int(top) - int(view.verticalScrollBar().value())
 
 
+def _read_apart(
+    monkeypatch: pytest.MonkeyPatch, release: threading.Event | None = None
+) -> asyncio.Future[threading.Thread]:
+    """Resolves with the thread that reads the turns not loaded yet, once it starts (the read
+    then waits for `release`, when given)."""
+    loop = asyncio.get_running_loop()
+    started: asyncio.Future[threading.Thread] = loop.create_future()
+    messages_before = HistoryStore.messages_before
+
+    def recording(store: HistoryStore, cid: int, group: int) -> list[Any]:
+        here = threading.current_thread()
+        loop.call_soon_threadsafe(lambda: started.done() or started.set_result(here))
+        if release is not None:
+            release.wait(10)
+        return messages_before(store, cid, group)
+
+    monkeypatch.setattr(HistoryStore, "messages_before", recording)
+    return started
+
+
 def _drawn(session: ChatSession) -> list[object]:
     return [key_of(t) for t in session.turns[session.shown_from : session.shown_to]]
 
@@ -216,23 +236,39 @@ async def test_a_send_carries_the_whole_conversation_read_off_the_loop(
 
 
 @pytest.mark.asyncio
+async def test_writing_a_prompt_reads_the_earlier_messages_off_the_loop_before_the_send(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed(400)
+    async with open_window(qtbot, **FAST) as window:
+        session = _open(window)
+        read = _read_apart(monkeypatch)
+        loaded = len(session.turns)
+        window.prompt.insertPlainText("and n")  # the user starts writing
+        window.prompt.insertPlainText("ow?")
+        assert len(session.turns) == loaded  # the keystroke did not wait for the read
+        assert await asyncio.wait_for(read, 10) is not threading.main_thread()
+        reading = session.read_earlier()  # the read the typing started
+        assert reading is not None
+        await asyncio.wait_for(reading, 10)
+        assert session.earlier is not None and not session.earlier.left
+        assert len(session.turns) == 200 and session.view.message_count() < 100  # not drawn
+        monkeypatch.setattr(HistoryStore, "messages_before", None)  # nothing is read again
+        window.prompt.submit()
+        turn = await wait_reply(session)
+        assert turn.reply.text and len(session.turns) == 201
+        assert window.mock is not None and b"message 0." in window.mock.requests[-1].body
+
+
+@pytest.mark.asyncio
 async def test_stop_while_the_earlier_messages_are_read_keeps_the_prompt_and_stops_the_reply(
     qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _seed(400)
     async with open_window(qtbot, **FAST) as window:
         session = _open(window)
-        loop = asyncio.get_running_loop()
-        reading: asyncio.Future[None] = loop.create_future()
         release = threading.Event()
-        read = HistoryStore.messages_before
-
-        def held(store: HistoryStore, cid: int, group: int) -> list[Any]:
-            loop.call_soon_threadsafe(lambda: reading.done() or reading.set_result(None))
-            release.wait(10)
-            return read(store, cid, group)
-
-        monkeypatch.setattr(HistoryStore, "messages_before", held)
+        reading = _read_apart(monkeypatch, release)
         requests = len(window.mock.requests) if window.mock is not None else 0
         key = session.send("stop me while you read")
         await asyncio.wait_for(reading, 10)

@@ -72,6 +72,7 @@ class HistoryBridge(QObject):
         self.actions = HistoryActions(self, window)
         lst = window.conversations
         lst.currentChanged.connect(self._on_current)
+        window.prompt.textChanged.connect(self._on_typing)
         self.actions.connect_list(lst)
         self._notices: set[str] = set()  # every notice shown, to know which banner is ours
         if store is not None:
@@ -121,6 +122,12 @@ class HistoryBridge(QObject):
         view.laterRequested.connect(lambda s=session: self.load_later(s))
         view.latestRequested.connect(session.show_latest)
         view.latestReached.connect(lambda s=session: self._trim(s))
+
+    def _on_typing(self) -> None:
+        """A prompt is being written: its request will need the whole conversation, so the
+        turns not read yet are read now, off the loop, while the user types."""
+        if self.window.sessions and not self.window.prompt.document().isEmpty():
+            self.window.sessions[self.window.current_key()].read_earlier()
 
     def _stored(self, key: int, cid: int, title: str) -> None:
         self.cid_of_key[key] = cid

@@ -108,6 +108,7 @@ class ChatSession(QObject):
         self.shown_from = 0  # turns before this index are loaded but not drawn (lazy pages)
         self.shown_to: int | None = None  # turns from here on are not drawn (None: all are)
         self.earlier: EarlierTurns | None = None  # stored turns above the loaded ones
+        self._reading: asyncio.Task[None] | None = None  # of the turns not loaded yet
         self.stats = ReplyStats()
         self.trace: StreamTrace | None = None  # of the latest request, for the inspector
         self.trace_factory: Callable[[], StreamTrace] = StreamTrace  # inspector: recording()
@@ -233,6 +234,29 @@ class ChatSession(QObject):
         """Read every stored turn (a request carries the whole conversation); none is drawn."""
         if self.earlier is not None and self.earlier.left:
             self._prepend(self.earlier.rest())
+
+    def read_earlier(self) -> asyncio.Task[None] | None:
+        """Start reading the stored turns not loaded yet off the loop (the user is writing a
+        prompt: its request will need them), so the next request waits for nothing; returns
+        the read's task (None: nothing is left to read)."""
+        if self._reading is not None or self.earlier is None or not self.earlier.left:
+            return self._reading
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop runs (a test drives the window without one)
+            return None
+        self._reading = loop.create_task(self._take_earlier(self.earlier))
+        return self._reading
+
+    async def _take_earlier(self, earlier: EarlierTurns) -> None:
+        try:
+            turns = await earlier.read_rest()
+            if earlier is self.earlier:  # not reloaded meanwhile
+                self._prepend(turns)
+        except Exception:  # a request reads them on the shared connection (which repairs)
+            log.warning("could not read the earlier messages apart", exc_info=True)
+        finally:
+            self._reading = None
 
     def earlier_count(self) -> int:
         """Messages above the ones drawn: loaded but not drawn, and not loaded yet."""
@@ -402,6 +426,10 @@ class ChatSession(QObject):
         if task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._reading is not None:
+            self._reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reading
 
     def conversation_cost(self) -> float | None:
         """Sum of the known reply costs, estimates included (None when none is known)."""
@@ -520,11 +548,9 @@ class ChatSession(QObject):
     async def _whole_request(self, turn: Turn, build: Callable[[], ChatRequest]) -> ChatRequest:
         """`turn`'s request again, from every turn: the stored ones not read yet are read on a
         worker thread first, so the loop never waits on a long conversation's read."""
-        assert self.earlier is not None
-        try:
-            self._prepend(await self.earlier.read_rest())
-        except Exception:  # the shared connection reads it below (and repairs a damaged file)
-            log.warning("could not read the earlier messages apart", exc_info=True)
+        reading = self.read_earlier()
+        if reading is not None:
+            await asyncio.shield(reading)  # Stop leaves the read to finish on its own
         self.load_all()  # whatever is still unread (that failed, or a page read moved its start)
         request = build()
         turn.reply.prompt_chars = sum(len(m.content) for m in request.messages)
