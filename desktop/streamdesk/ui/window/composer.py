@@ -102,7 +102,7 @@ class Composer(QFrame):
         return button
 
     def add_icons(self) -> None:
-        """The icon set (qtawesome loads after the first paint)."""
+        """The icon set (drawn after the first paint)."""
         from streamdesk.ui.window.icons import bind
 
         bind(self.send_button.setIcon, "mdi6.arrow-up", role="on-accent")

@@ -110,7 +110,7 @@ class ConversationList(QFrame):
         self.undo_button.clicked.connect(self._undo)
 
     def add_icons(self) -> None:
-        """The icon set (qtawesome loads after the first paint)."""
+        """The icon set (drawn after the first paint)."""
         from streamdesk.ui.window.icons import bind
 
         bind(self.new_button.setIcon, "mdi6.chat-plus-outline", role="accent")

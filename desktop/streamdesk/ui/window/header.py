@@ -138,7 +138,7 @@ class Header(QFrame):
         return button
 
     def add_icons(self) -> None:
-        """The icon set (qtawesome loads after the first paint)."""
+        """The icon set (drawn after the first paint)."""
         from streamdesk.ui.window.icons import bind
 
         bind(self.sidebar_button.setIcon, "mdi6.dock-left")

@@ -1,15 +1,16 @@
-"""The window's one icon set: Material Design Icons through qtawesome, tinted for the theme.
+"""The window's one icon set: Material Design Icons 6 from SVG files in the package, tinted for
+the theme.
 
-qtawesome draws glyphs from a font, so the icons are sharp at any device pixel ratio. An icon is
-painted in one colour, so a theme switch has to set it again: `bind` remembers where each icon
-went and `set_dark` repaints them all.
+An icon is one symbol (ui/window/symbols.py) painted in one colour, so a theme switch has to
+set it again: `bind` remembers where each icon went and `set_dark` repaints them all. This
+module imports only QtGui's QIcon: the first frame imports it, the icons come after.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QColor, QIcon
 
 from streamdesk.ui.theme import colors
 
@@ -19,14 +20,13 @@ _bound: list[tuple[Callable[[QIcon], object], str, str]] = []
 
 
 def icon(name: str, *, role: str = "text") -> QIcon:
-    """The icon `name` ("mdi6.send") in the colour of `role` for the current theme."""
-    import qtawesome  # type: ignore[import-untyped]  # no stubs
+    """The icon `name` ("mdi6.arrow-up") in the colour of `role` for the current theme."""
+    from streamdesk.ui.window.symbols import SymbolEngine, symbol
 
     palette = colors(_state["dark"])
     key = ROLES[role]
-    colour = palette[key] if key else "#ffffff"
-    made: QIcon = qtawesome.icon(name, color=colour, color_disabled=palette["border"])
-    return made
+    colour = QColor(palette[key] if key else "#ffffff")
+    return QIcon(SymbolEngine(symbol(name), colour, QColor(palette["border"])))
 
 
 def bind(setter: Callable[[QIcon], object], name: str, *, role: str = "text") -> None:
@@ -39,7 +39,7 @@ def set_dark(dark: bool) -> None:
     """Repaint every bound icon for the theme; icons of deleted widgets are forgotten."""
     if _state["dark"] == dark:
         return
-    _state["dark"] = dark  # nothing drawn yet: no qtawesome import
+    _state["dark"] = dark
     alive = []
     for setter, name, role in _bound:
         try:

@@ -253,7 +253,6 @@ class MainWindow(QMainWindow):
         if not self.styleSheet():  # built without a theme applied (not deferred)
             self.setStyleSheet(chrome_style(self.dark))
         self.menus.fill(self.settings.theme)
-        self.menus.add_scenarios()
         self.welcome = WelcomePage(self.content)
         self.content.addWidget(self.welcome)
         self._set_font_size(self.settings.font_size)
@@ -271,9 +270,7 @@ class MainWindow(QMainWindow):
         self._rows.insertWidget(1, self.settings_ui.banner)  # under the header
         self.sessionAdded.connect(self.settings_ui.watch)
         self._open_last_chat()
-        # Importing qtawesome costs ~150 ms: the icons come on the next turn of the loop,
-        # after the window can send (glyphs stand in until then).
-        QtCore.QTimer.singleShot(0, self, self.add_icons)
+        self.add_icons()
         self.stack.removeWidget(self._placeholder)
         self._placeholder.deleteLater()
         self.settingsRequested.connect(self.settings_ui.open_dialog)

@@ -2,8 +2,9 @@
 
 `Menus` only builds actions and reports what the user chose through signals; the window decides
 what each one does. The first frame gets the menu titles only: the actions (QKeySequence's
-overloads build QtCore.Qt, ~45 ms) come with `fill()` and the mock scenarios (importing the mock
-package costs ~70 ms) with `add_scenarios()`, both after the first paint.
+overloads build QtCore.Qt, ~45 ms) come with `fill()` after the first paint, and the mock
+scenarios (importing the mock package costs ~70 ms) only when the Debug menu opens or something
+asks for them (`scenario_actions`, `commands()`).
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ class Menus(QObject):
         self.view_menu = bar.addMenu("&View")
         self.debug_menu = bar.addMenu("&Debug")
         self.debug_menu.menuAction().setEnabled(False)
-        self.scenario_actions: dict[str, QAction] = {}
+        self.debug_menu.aboutToShow.connect(self.add_scenarios)
+        self._scenario_actions: dict[str, QAction] = {}
         self._scenario_group: QActionGroup | None = None
+        self._checked_scenario: str | None = None
         self._icons: dict[QAction, str] = {}  # filled by `fill`, drawn by `add_icons`
 
     def fill(self, theme: str) -> None:
@@ -74,25 +77,34 @@ class Menus(QObject):
             group.addAction(act)
 
     def add_icons(self) -> None:
-        """The icon set on the actions (qtawesome loads once the window is ready)."""
+        """The icon set on the actions (after the first paint, like the rest of the chrome's)."""
         from streamdesk.ui.window.icons import bind
 
         for act, name in self._icons.items():
             bind(act.setIcon, name)
 
+    @property
+    def scenario_actions(self) -> dict[str, QAction]:
+        """The Debug menu's action of each mock scenario by name (built on first use)."""
+        self.add_scenarios()
+        return self._scenario_actions
+
     def add_scenarios(self) -> None:
-        """One checkable Debug action per mock fault scenario."""
+        """One checkable Debug action per mock fault scenario (once)."""
+        if self._scenario_group is not None:
+            return
         self._scenario_group = QActionGroup(self)
         from streamdesk.mock.scenarios import SCENARIOS
 
         for name, description in SCENARIOS.items():
             act = self.debug_menu.addAction(name)
             act.setCheckable(True)
+            act.setChecked(name == self._checked_scenario)
             act.setToolTip(description)
             act.setStatusTip(f"Next request: {description}")
             act.triggered.connect(lambda _=False, n=name: self.scenarioChosen.emit(n))
             self._scenario_group.addAction(act)
-            self.scenario_actions[name] = act
+            self._scenario_actions[name] = act
         self.debug_menu.setToolTipsVisible(True)
 
     def enable_scenarios(self, enabled: bool) -> None:
@@ -100,8 +112,9 @@ class Menus(QObject):
         self.debug_menu.menuAction().setEnabled(enabled)
 
     def check_scenario(self, name: str | None) -> None:
-        """Show `name` as the chosen scenario (None: none)."""
-        for scenario, act in self.scenario_actions.items():
+        """Show `name` as the chosen scenario (None: none), now or when the actions are built."""
+        self._checked_scenario = name
+        for scenario, act in self._scenario_actions.items():
             act.setChecked(scenario == name)
 
     def _action(
@@ -134,5 +147,7 @@ class Menus(QObject):
 
         walk(self.file_menu, "")
         walk(self.view_menu, "")
+        if self.debug_menu.menuAction().isEnabled():
+            self.add_scenarios()
         walk(self.debug_menu, "Mock fault ▸ ")
         return found

@@ -178,7 +178,7 @@ class WelcomePage(QScrollArea):
         self.set_source(demo=True)
 
     def add_icons(self) -> None:
-        """The icon set (qtawesome loads once the window is ready)."""
+        """The icon set (drawn after the first paint)."""
         from streamdesk.ui.window.icons import bind
 
         for card in self.cards:
