@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -173,3 +176,58 @@ def test_a_key_with_whitespace_or_control_characters_inside_is_refused(
     monkeypatch.setenv(ENV_KEY, key)
     with pytest.raises(InvalidKey):
         KeyStore().get(pid)
+
+
+BACKEND_OF = """
+import sys
+if sys.argv[1] == "app":
+    from streamdesk.core.store.secrets import load_backend
+    backend = load_backend()
+else:
+    import keyring
+    backend = keyring.get_keyring()
+print(type(backend).__module__ + "." + type(backend).__qualname__)
+print("keyring.backends.macOS" in sys.modules)
+"""
+
+
+def _chosen(who: str, env: dict[str, str]) -> tuple[str, bool]:
+    """(the backend class a fresh process chooses, whether it loaded keyring's macOS backend)."""
+    result = subprocess.run(
+        [sys.executable, "-c", BACKEND_OF, who],
+        capture_output=True, text=True, timeout=60, env={**os.environ, **env},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    name, mac = result.stdout.split()
+    return name, mac == "True"
+
+
+@needs_keychain
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the direct choice is Linux's")
+def test_start_up_takes_the_secret_service_without_probing_every_backend() -> None:
+    """Where keyring would choose the Secret Service, the app takes it directly (keyring's
+    detection loads macOS's backend too, which runs ldconfig and a compiler)."""
+    env = {"XDG_CURRENT_DESKTOP": "GNOME"}
+    assert _chosen("app", env) == ("keyring.backends.SecretService.Keyring", False)
+    assert _chosen("keyring", env) == ("keyring.backends.SecretService.Keyring", True)
+
+
+@pytest.mark.parametrize("case", ["environment", "config file", "no secret service", "KDE"])
+def test_start_up_chooses_the_backend_keyring_would(case: str, tmp_path: Path) -> None:
+    """A backend the user names (PYTHON_KEYRING_BACKEND, keyringrc.cfg), a session without a
+    Secret Service and KDE (KWallet may rank first) all go through keyring's own choice."""
+    env = {"XDG_CONFIG_HOME": str(tmp_path)}
+    if case == "environment":
+        env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+    elif case == "config file":
+        config = tmp_path / "python_keyring" / "keyringrc.cfg"
+        config.parent.mkdir()
+        config.write_text("[backend]\ndefault-keyring=keyring.backends.null.Keyring\n")
+    elif case == "no secret service":
+        env["DBUS_SESSION_BUS_ADDRESS"] = f"unix:path={tmp_path / 'no-bus'}"
+    else:
+        env["XDG_CURRENT_DESKTOP"] = "KDE"
+    app, _ = _chosen("app", env)
+    assert app == _chosen("keyring", env)[0]
+    if case == "config file":
+        assert app == "keyring.backends.null.Keyring"

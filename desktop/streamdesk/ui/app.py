@@ -70,13 +70,13 @@ def paint_first(app: QApplication, window: QWidget) -> None:
 
 
 def _load_keychain() -> None:
-    """Load the keychain backend while the window builds: keyring imports every backend it
-    knows and probes each (subprocesses, a D-Bus connection), mostly waiting, not computing.
-    `MainWindow.start()` looks the provider's key up next and then finds it loaded."""
+    """Choose the keychain backend while the window builds (secrets.load_backend: imports and
+    a D-Bus round trip, mostly waiting). `MainWindow.start()` looks the provider's key up next
+    and then finds it chosen."""
     try:
-        import keyring
+        from streamdesk.core.store.secrets import load_backend
 
-        keyring.get_keyring()
+        load_backend()
     except Exception:  # the lookup itself reports a broken keychain, with its reason
         logging.getLogger(__name__).debug("loading the keychain backend failed", exc_info=True)
 

@@ -25,6 +25,7 @@ import unicodedata
 
 import keyring
 import keyring.backend
+import keyring.core
 import keyring.errors
 
 from streamdesk.core.errors import KeychainUnavailable
@@ -97,6 +98,44 @@ def clean_key(provider_id: str, raw: str) -> tuple[str, str | None]:
     if key == raw or not key:
         return key, None
     return key, f"The API key for {provider_id} had whitespace around it; it was removed."
+
+
+KEYRING_ENV = "PYTHON_KEYRING_BACKEND"
+_KEYRINGS_OWN = "keyring.backends."
+
+
+def _secret_service_is_keyrings_choice() -> bool:
+    """Keyring would pick the Secret Service here: Linux, no backend named in its environment
+    variable or config file, no third-party backend installed, not KDE (KWallet ranks above)."""
+    if not sys.platform.startswith("linux") or os.environ.get(KEYRING_ENV):
+        return False
+    if "KDE" in os.environ.get("XDG_CURRENT_DESKTOP", "").split(":"):
+        return False
+    from importlib.metadata import entry_points
+
+    from keyring.util.platform_ import config_root
+
+    if (config_root() / "keyringrc.cfg").exists():
+        return False
+    backends = entry_points(group="keyring.backends")
+    return all(point.value.startswith(_KEYRINGS_OWN) for point in backends)
+
+
+def load_backend() -> keyring.backend.KeyringBackend:
+    """Choose the keychain backend now (the app calls it on a worker thread at start-up).
+
+    Keyring's own detection imports and probes every backend it knows, macOS's too (which runs
+    ldconfig and a compiler to find its library); on Linux, where it would choose the Secret
+    Service anyway, that backend is taken directly when its daemon answers. Anything else
+    (another system, a backend named by the user, no Secret Service) goes through keyring."""
+    if _secret_service_is_keyrings_choice():
+        try:  # raises unless the daemon answers
+            chosen = keyring.core.load_keyring("keyring.backends.SecretService.Keyring")
+        except Exception:  # keyring's detection below says what is missing
+            _log.debug("the Secret Service did not answer", exc_info=True)
+        else:
+            keyring.set_keyring(chosen)
+    return keyring.get_keyring()
 
 
 def _is_fail_backend(backend: keyring.backend.KeyringBackend) -> bool:
