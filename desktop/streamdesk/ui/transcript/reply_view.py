@@ -2,7 +2,8 @@
 
 `ReplyView` buffers appends and renders at most once per frame (16 ms single-shot timer): new
 Markdown blocks are committed once (`BlockSplitter`), only the open tail is re-rendered, an open
-code fence grows by appending. Each frame's edits form one document change (one layout pass).
+code fence grows by appending, an open table by whole rows and an open list redraws only its
+last item. Each frame's edits form one document change (one layout pass).
 """
 
 from __future__ import annotations
