@@ -12,8 +12,9 @@ import itertools
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 from streamdesk.mock.chat import Chat
 from streamdesk.mock.http import HttpConnection
@@ -178,23 +179,86 @@ def _chunk_json(base: str, delta: str, finish: str = "null") -> str:
     return f'data: {base}"choices":[{choice}]}}'
 
 
+class LazyEvents(Sequence[str]):
+    """Event payloads made from their tokens only when they are read (`play` slices them out as
+    they fall due), so a reply of 50,000 tokens costs nothing up front on the loop it shares.
+
+    Segments follow each other: each is a sequence of tokens and how one becomes a payload.
+    """
+
+    def __init__(self, *segments: tuple[Sequence[str], Callable[[str], str]]) -> None:
+        self._segments = [segment for segment in segments if segment[0]]
+        self._length = sum(len(tokens) for tokens, _ in self._segments)
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._length)
+            if step != 1:
+                return [self._payload(i) for i in range(start, stop, step)]
+            return self._run(start, stop)
+        if index < 0:
+            index += self._length
+        if not 0 <= index < self._length:
+            raise IndexError(index)
+        return self._payload(index)
+
+    def _run(self, start: int, stop: int) -> list[str]:
+        """Payloads `start` to `stop`: one comprehension per segment they cross."""
+        payloads: list[str] = []
+        offset = 0
+        for tokens, make in self._segments:
+            end = offset + len(tokens)
+            if start < end and offset < stop:
+                payloads += map(make, tokens[max(start - offset, 0) : stop - offset])
+            offset = end
+        return payloads
+
+    def _payload(self, index: int) -> str:
+        for tokens, make in self._segments:
+            if index < len(tokens):
+                return make(tokens[index])
+            index -= len(tokens)
+        raise IndexError(index)
+
+
+def _as_is(payload: str) -> str:
+    return payload
+
+
 def chat_reply(chat: Chat) -> SseReply:
-    """Chat-completions chunks as `data:` events, ending with `data: [DONE]`."""
+    """Chat-completions chunks as `data:` events, ending with `data: [DONE]`; the token events
+    are framed as they are sent (`LazyEvents`)."""
     cid = f"chatcmpl-mock{next(_ids)}"
     model = json.dumps(chat.model, ensure_ascii=False)
     base = (
         f'{{"id":"{cid}","object":"chat.completion.chunk","created":{int(time.time())},'
         f'"model":{model},"system_fingerprint":"fp_mock",'
     )
-    dumps = json.dumps
-    events = [
-        _chunk_json(base, f'{{"reasoning_content":{dumps(t, ensure_ascii=False)}}}')
-        for t in chat.reasoning
-    ]
-    events += [
-        _chunk_json(base, f'{{"content":{dumps(t, ensure_ascii=False)}}}') for t in chat.content
-    ]
-    events += _tool_call_chunks(base, chat)
+
+    def delta(field: str) -> Callable[[str], str]:
+        """`_chunk_json` of one token's delta, cut around the token once for all of them."""
+        head, tail = _chunk_json(base, f'{{"{field}":\0}}').split("\0")
+        dumps = json.dumps
+
+        def event(token: str) -> str:
+            return head + dumps(token, ensure_ascii=False) + tail
+
+        return event
+
+    events = LazyEvents(
+        (chat.reasoning, delta("reasoning_content")),
+        (chat.content, delta("content")),
+        (_tool_call_chunks(base, chat), _as_is),
+    )
     trailer = [_chunk_json(base, "{}", f'"{chat.finish_reason}"')]
     if chat.include_usage:
         usage = json.dumps(chat.usage(), separators=(",", ":"))
