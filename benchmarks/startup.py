@@ -12,12 +12,14 @@ it prints `time.time()` at its first painted frame and again once the window can
 prompt and Send enabled, a chat taking the prompt, the provider resolved: its key looked up, or
 the offline demo's mock started when nothing is configured, as on a first run); the parent
 subtracts its own `time.time()` taken just before the spawn. The bare window's ready-to-send is
-its first paint. One warm-up run per target is discarded (byte code compiled, files in the page
-cache); the median of the rest counts. Children get a temporary STREAMDESK_HOME and byte-code
-cache. Goals (issue 19): first paint within 1.3x the bare window's, ready-to-send within 2x the
-bare window's first paint.
+its first paint. The CPU columns (the child's own, all threads) say the same with less noise
+from whatever else runs on the machine. One warm-up run per target is discarded (byte code
+compiled, files in the page cache); the median of the rest counts. Children get a temporary
+STREAMDESK_HOME and byte-code cache. Goals (issue 19): first paint within 1.3x the bare
+window's, ready-to-send within 2x the bare window's first paint.
 
-Run: QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/startup.py [--runs N] [--importtime]
+Run: sh tests/with-keyring.sh .venv/bin/python benchmarks/startup.py [--runs N] [--importtime]
+     [--no-bundle]  (with-keyring: a real Secret Service, as on a desktop)
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 PAINT_MARKER = "STREAMDESK_FIRST_PAINT"
@@ -53,8 +56,8 @@ app.exec()
 """
 
 
-def targets() -> dict[str, list[str]]:
-    """Command lines to measure, bare first (the baseline)."""
+def targets(bundles: bool = True) -> dict[str, list[str]]:
+    """Command lines to measure, bare first (the baseline); the built bundles if `bundles`."""
     python = sys.executable
     found = {
         BARE: [python, "-c", BARE_WINDOW],
@@ -63,9 +66,9 @@ def targets() -> dict[str, list[str]]:
     exe = ".exe" if sys.platform == "win32" else ""
     bundle = ROOT / "dist" / "streamdesk" / f"streamdesk{exe}"
     onefile = ROOT / "dist" / f"streamdesk-onefile{exe}"
-    if bundle.exists():
+    if bundles and bundle.exists():
         found["app (one-folder bundle)"] = [str(bundle)]
-    if onefile.exists():
+    if bundles and onefile.exists():
         found["app (one-file bundle)"] = [str(onefile)]
     return found
 
@@ -81,28 +84,43 @@ def child_env(scratch: Path, probe: str) -> dict[str, str]:
     return env
 
 
-def timings(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Seconds from just before the spawn to the child's first paint and to ready-to-send."""
+class Marks(NamedTuple):
+    """One start: seconds from just before the spawn (wall) and of the child's CPU (all its
+    threads, load-proof) to its first paint and to ready-to-send."""
+
+    paint: float
+    ready: float
+    paint_cpu: float
+    ready_cpu: float
+
+
+def timings(cmd: list[str], env: dict[str, str]) -> Marks:
+    """When the child painted its first frame and when it could send."""
     started = time.time()
     try:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:  # run() has killed it
         raise RuntimeError(f"{cmd[-1]!r} was not ready within {TIMEOUT_S:.0f} s") from None
-    marks = dict(line.split()[:2] for line in proc.stdout.splitlines() if line.startswith("STREAM"))
+    marks = {
+        fields[0]: (float(fields[1]), float(fields[2]))
+        for fields in (line.split() for line in proc.stdout.splitlines())
+        if len(fields) >= 3 and fields[0].startswith("STREAM")
+    }
     if PAINT_MARKER not in marks:
         raise RuntimeError(
             f"{cmd[-1]!r} exited {proc.returncode} without reporting a first paint "
             f"(is the probe wired in?)\n{proc.stderr[-2000:]}"
         )
-    paint = float(marks[PAINT_MARKER]) - started
+    paint, paint_cpu = marks[PAINT_MARKER]
     if cmd[1:2] == ["-c"]:  # the bare window: ready when painted
-        return paint, paint
+        return Marks(paint - started, paint - started, paint_cpu, paint_cpu)
     if READY_MARKER not in marks:
         raise RuntimeError(
             f"{cmd[-1]!r} exited {proc.returncode} without being able to send "
             f"({', '.join(marks)})\n{proc.stderr[-2000:]}"
         )
-    return paint, float(marks[READY_MARKER]) - started
+    ready, ready_cpu = marks[READY_MARKER]
+    return Marks(paint - started, ready - started, paint_cpu, ready_cpu)
 
 
 def import_offenders(env: dict[str, str], top: int) -> str:
@@ -126,35 +144,39 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7, help="measured runs per target (7)")
     parser.add_argument("--importtime", action="store_true", help="also list the slowest imports")
     parser.add_argument("--strict", action="store_true", help="exit 1 if a goal is missed")
+    parser.add_argument("--no-bundle", action="store_true", help="the venv only, not dist/")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="streamdesk-startup-") as tmp:
         env = child_env(Path(tmp), "ready")
-        cmds = targets()
-        paint: dict[str, list[float]] = {name: [] for name in cmds}
-        ready: dict[str, list[float]] = {name: [] for name in cmds}
+        cmds = targets(not args.no_bundle)
+        runs: dict[str, list[Marks]] = {name: [] for name in cmds}
         for cmd in cmds.values():  # warm-up, discarded
             timings(cmd, env)
         for _ in range(args.runs):
             for name, cmd in cmds.items():
-                p, r = timings(cmd, env)
-                paint[name].append(p)
-                ready[name].append(r)
+                runs[name].append(timings(cmd, env))
         offenders = import_offenders(env, 25) if args.importtime else ""
 
-    base = statistics.median(paint[BARE])
+    def median(name: str, field: str) -> float:
+        return statistics.median(float(getattr(m, field)) for m in runs[name])
+
+    base, base_cpu = median(BARE, "paint"), median(BARE, "paint_cpu")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"Start-up, median of {args.runs} warm runs, fresh processes (load average {load:.1f})")
     print(
         f"{'target':<26} {'first paint s':>13} {'x bare':>7} {'ready-to-send s':>16} "
-        f"{'x bare paint':>13}  (min-max ready)"
+        f"{'x bare paint':>13}  (min-max ready)   CPU s: paint  ready (x bare paint)"
     )
     missed = []
     for name in cmds:
-        p, r = statistics.median(paint[name]), statistics.median(ready[name])
+        p, r = median(name, "paint"), median(name, "ready")
+        ready = [m.ready for m in runs[name]]
+        cpu_p, cpu_r = median(name, "paint_cpu"), median(name, "ready_cpu")
         print(
             f"{name:<26} {p:13.3f} {p / base:7.2f} {r:16.3f} {r / base:13.2f}"
-            f"  ({min(ready[name]):.3f}-{max(ready[name]):.3f})"
+            f"  ({min(ready):.3f}-{max(ready):.3f})"
+            f"  {cpu_p:11.3f} {cpu_r:6.3f} ({cpu_r / base_cpu:.2f}x)"
         )
         if name != BARE and (p / base >= GOAL_PAINT or r / base >= GOAL_READY):
             missed.append(name)

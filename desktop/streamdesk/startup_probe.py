@@ -2,7 +2,9 @@
 
 `benchmarks/startup.py` spawns the app with `STREAMDESK_STARTUP_PROBE=1`, notes `time.time()`
 just before the spawn, and subtracts it from the timestamp this module prints. Wall-clock time
-is used (not a monotonic clock) because the two readings come from different processes.
+is used (not a monotonic clock) because the two readings come from different processes. Each
+line also carries the process's CPU time so far (all threads): on a machine other work keeps
+busy, it moves far less than the wall clock.
 
 The app (ui/app.py, from the venv or the frozen bundle alike) calls `install(window)` right
 after `window.show()` when `enabled()`. With `STREAMDESK_STARTUP_PROBE=ready` the process goes
@@ -64,7 +66,7 @@ def _report() -> None:
     """Print the timestamp and, unless waiting for ready-to-send, leave at once: the
     measurement must not depend on the app's shutdown path (open streams, qasync loop), and
     nothing is written in probe mode."""
-    sys.stdout.write(f"{MARKER} {time.time():.6f}\n")
+    sys.stdout.write(f"{MARKER} {time.time():.6f} {time.process_time():.6f}\n")
     sys.stdout.flush()
     if not until_ready():
         os._exit(0)
@@ -72,7 +74,8 @@ def _report() -> None:
 
 def report_ready(able: bool) -> None:
     """The window has started: print when (or that it cannot send after all) and leave."""
-    sys.stdout.write(f"{READY_MARKER if able else NOT_READY_MARKER} {time.time():.6f}\n")
+    marker = READY_MARKER if able else NOT_READY_MARKER
+    sys.stdout.write(f"{marker} {time.time():.6f} {time.process_time():.6f}\n")
     sys.stdout.flush()
     os._exit(0)
 
