@@ -11,6 +11,7 @@ import pytest_asyncio
 from PySide6.QtGui import QColor, QImage
 from pytestqt.qtbot import QtBot
 from tests.core.store.history.usage_history import COUNTED, DEMO, seed
+from tests.ui.ui_helpers import open_window
 
 from streamdesk.core.store.history import HistoryStore
 from streamdesk.core.store.history.usage import UsageRow
@@ -146,3 +147,19 @@ def test_hovering_a_bar_describes_its_day(qtbot: QtBot) -> None:
     text = chart.describe(1)
     assert "Mon 30 Nov 2026" in text and "exact $0.0200" in text and "~$0.0100" in text
     assert chart.describe(0).endswith("no replies")
+
+
+@pytest.mark.asyncio
+async def test_view_usage_is_a_menu_and_palette_command_that_opens_the_dialog(
+    qtbot: QtBot,
+) -> None:
+    async with open_window(qtbot) as window:
+        commands = dict(window.menus.commands())
+        assert "Usage" in commands
+        assert any(entry.title == "Usage" for entry in window.palette_entries())
+        commands["Usage"].trigger()
+        dialog = window.findChild(UsageDialog)
+        assert isinstance(dialog, UsageDialog) and dialog.isVisible()
+        await dialog.reload()
+        assert dialog.snapshot is not None and len(dialog.chart.bars) == 30
+        dialog.close()

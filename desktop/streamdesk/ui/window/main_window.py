@@ -220,6 +220,7 @@ class MainWindow(QMainWindow):
         menus.focusPromptRequested.connect(self.focus_prompt)
         menus.searchRequested.connect(self.conversations.focus_search)
         menus.inspectorRequested.connect(self.inspectorRequested)
+        menus.usageRequested.connect(self.open_usage)
         menus.themeChosen.connect(self.set_theme)
         menus.paletteRequested.connect(self.open_palette)
         menus.sidebarToggled.connect(self.toggle_sidebar)
@@ -773,6 +774,16 @@ class MainWindow(QMainWindow):
         """Settings ▸ Providers (the welcome page's "Add a provider")."""
         dialog = self.settings_ui.open_dialog()
         dialog.tabs.setCurrentWidget(dialog.providers)
+
+    def open_usage(self) -> None:
+        """View ▸ Usage: tokens and cost of the stored replies per day, provider and model."""
+        from streamdesk.ui.usage import open_usage
+
+        self.finish_build()
+        if self.history.store is None:
+            self.statusBar().showMessage("The history is off: there is no usage to show.", 4000)
+            return
+        open_usage(self, self.history.store)
 
     def open_palette(self) -> None:
         """Ctrl+K: every command, conversation and model in one filterable list."""

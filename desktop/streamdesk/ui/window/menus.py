@@ -26,6 +26,7 @@ class Menus(QObject):
     focusPromptRequested = Signal()
     searchRequested = Signal()
     inspectorRequested = Signal()
+    usageRequested = Signal()
     paletteRequested = Signal()
     sidebarToggled = Signal()
     themeChosen = Signal(str)
@@ -58,6 +59,7 @@ class Menus(QObject):
         self._action(view, "Focus &prompt", "Ctrl+L", self.focusPromptRequested)
         search = self._action(view, "&Search", "Ctrl+F", self.searchRequested)
         inspector = self._action(view, "&Inspector", "Ctrl+I", self.inspectorRequested)
+        self._action(view, "&Usage…", "Ctrl+Shift+U", self.usageRequested)
         self._icons = {
             new: "mdi6.chat-plus-outline",
             imp: "mdi6.import",
