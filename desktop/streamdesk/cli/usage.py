@@ -86,10 +86,10 @@ def read_report(by: Grouping, since: dt.date | None, until: dt.date | None) -> U
     with HistoryStore() as store:
         try:
             try:
-                return store.usage(by, since=since, until=until)
+                return store.usage(since=since, until=until).by(by)
             except sqlite3.DatabaseError:
                 store.check()  # repairs the file; its notice is said below
-                return store.usage(by, since=since, until=until)
+                return store.usage(since=since, until=until).by(by)
         except sqlite3.Error as exc:
             warn(
                 f"the history at {store.path} cannot be read ({exc});"

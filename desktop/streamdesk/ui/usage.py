@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from streamdesk.core.store.history import HistoryError, HistoryStore
-from streamdesk.core.store.history.usage import UsageReport, UsageRow
+from streamdesk.core.store.history.usage import UsageReport, UsageReports, UsageRow
 from streamdesk.ui.usage_chart import Measure, UsageChart, count, money
 
 log = logging.getLogger(__name__)
@@ -44,24 +44,16 @@ COLUMNS = ("Replies", "Tokens in", "Tokens out", "Exact", "Estimated")
 
 @dataclass(frozen=True, slots=True)
 class UsageSnapshot:
-    """What the dialog shows: one range's reports by day, by provider and by model."""
+    """What the dialog shows: the days from `first` to `last`, grouped three ways."""
 
     first: dt.date
     last: dt.date
-    days: UsageReport
-    providers: UsageReport
-    models: UsageReport
+    reports: UsageReports
 
 
 def read_usage(store: HistoryStore, first: dt.date, last: dt.date) -> UsageSnapshot:
-    """The three reports of one range (blocking: call it on a worker thread)."""
-    return UsageSnapshot(
-        first,
-        last,
-        store.usage("day", since=first, until=last),
-        store.usage("provider", since=first, until=last),
-        store.usage("model", since=first, until=last),
-    )
+    """One range's usage (blocking: call it on a worker thread)."""
+    return UsageSnapshot(first, last, store.usage(since=first, until=last))
 
 
 class UsageDialog(QDialog):
@@ -168,11 +160,16 @@ class UsageDialog(QDialog):
 
     def show_usage(self, snapshot: UsageSnapshot) -> None:
         self.snapshot = snapshot
-        self.tiles.show_totals(snapshot.days.totals)
-        self.chart.set_days(snapshot.days.rows, snapshot.first, snapshot.last)
-        self.providers.show_rows(snapshot.providers.rows, snapshot.providers.totals)
-        self.models.show_rows(snapshot.models.rows, snapshot.models.totals)
-        self.note.setText(_note(snapshot.days))
+        days, providers, models = (
+            snapshot.reports.days,
+            snapshot.reports.providers,
+            snapshot.reports.models,
+        )
+        self.tiles.show_totals(days.totals)
+        self.chart.set_days(days.rows, snapshot.first, snapshot.last)
+        self.providers.show_rows(providers.rows, providers.totals)
+        self.models.show_rows(models.rows, models.totals)
+        self.note.setText(_note(days))
 
     def showEvent(self, event: QShowEvent) -> None:
         """Each time it is shown: the history may have grown since."""

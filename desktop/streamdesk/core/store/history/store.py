@@ -52,7 +52,7 @@ from streamdesk.core.store.history.rows import (
     update_message_row,
 )
 from streamdesk.core.store.history.schema import BUSY_TIMEOUT
-from streamdesk.core.store.history.usage import Grouping, UsageReport, usage_report
+from streamdesk.core.store.history.usage import UsageReports, usage_reports
 
 
 def default_path() -> Path:
@@ -501,13 +501,11 @@ class HistoryStore:
 
     # Usage
 
-    def usage(
-        self, by: Grouping = "day", *, since: dt.date | None = None, until: dt.date | None = None
-    ) -> UsageReport:
-        """Tokens and cost of the stored replies per day, provider or model (`usage.py`), read
-        on a connection of its own: safe on a worker thread, the shared connection stays free."""
+    def usage(self, *, since: dt.date | None = None, until: dt.date | None = None) -> UsageReports:
+        """Tokens and cost of the stored replies by day, by provider and by model (`usage.py`),
+        read on a connection of its own: safe on a worker thread, the shared one stays free."""
         with self._db.reading_apart() as db:
-            return usage_report(db, by, since=since, until=until)
+            return usage_reports(db, since=since, until=until)
 
     # Search
 

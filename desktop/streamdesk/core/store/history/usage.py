@@ -23,14 +23,13 @@ from streamdesk.core.providers import MOCK_PROVIDER_ID
 Grouping = Literal["day", "provider", "model"]
 GROUPINGS: tuple[Grouping, ...] = ("day", "provider", "model")
 
-_KEYS: dict[Grouping, str] = {
-    "day": "date(m.created, 'unixepoch', 'localtime')",
-    "provider": "c.provider",
-    "model": "COALESCE(NULLIF(m.model, ''), c.model)",
-}
-
+# One scan for all three groupings: the cells (demo or not, day, provider, model) are few (days
+# times models), and folding them in Python costs nothing beside reading the replies.
 _SQL = """
-SELECT c.provider = ? AS demo, {key} AS key,
+SELECT c.provider = ? AS demo,
+    date(m.created, 'unixepoch', 'localtime') AS day_key,
+    c.provider AS provider_key,
+    COALESCE(NULLIF(m.model, ''), c.model) AS model_key,
     COUNT(*) AS replies,
     COALESCE(SUM(m.prompt_tokens), 0) AS prompt_tokens,
     COALESCE(SUM(m.completion_tokens), 0) AS completion_tokens,
@@ -45,7 +44,7 @@ SELECT c.provider = ? AS demo, {key} AS key,
         AS unpriced_replies
 FROM messages AS m JOIN conversations AS c ON c.id = m.conversation_id
 WHERE m.role = 'assistant' AND m.status != 'streaming' AND m.created >= ? AND m.created < ?
-GROUP BY demo, key
+GROUP BY demo, day_key, provider_key, model_key
 """
 
 
@@ -113,30 +112,40 @@ class UsageReport:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class UsageReports:
+    """The same replies grouped by day, by provider and by model (one read of the history)."""
+
+    days: UsageReport
+    providers: UsageReport
+    models: UsageReport
+
+    def by(self, grouping: Grouping) -> UsageReport:
+        reports = {"day": self.days, "provider": self.providers, "model": self.models}
+        if grouping not in reports:
+            raise ValueError(
+                f"unknown grouping {grouping!r}; expected one of {', '.join(GROUPINGS)}"
+            )
+        return reports[grouping]
+
+
 def day_start(day: dt.date) -> float:
     """Unix time of local midnight at the start of `day`."""
     return dt.datetime.combine(day, dt.time()).timestamp()
 
 
-def usage_report(
-    db: sqlite3.Connection,
-    by: Grouping = "day",
-    *,
-    since: dt.date | None = None,
-    until: dt.date | None = None,
-) -> UsageReport:
-    """The usage of replies created from local day `since` through local day `until`
-    (both included; None: no bound), grouped `by` day, provider or model."""
-    if by not in _KEYS:
-        raise ValueError(f"unknown grouping {by!r}; expected one of {', '.join(GROUPINGS)}")
+def usage_reports(
+    db: sqlite3.Connection, *, since: dt.date | None = None, until: dt.date | None = None
+) -> UsageReports:
+    """The usage of replies created from local day `since` through local day `until` (both
+    included; None: no bound), grouped by day, by provider and by model."""
     start = day_start(since) if since is not None else float("-inf")
     end = day_start(until + dt.timedelta(days=1)) if until is not None else float("inf")
-    cursor = db.execute(_SQL.format(key=_KEYS[by]), (MOCK_PROVIDER_ID, start, end))
-    rows: list[UsageRow] = []
+    groups: dict[Grouping, dict[str, UsageRow]] = {by: {} for by in GROUPINGS}
     demo = UsageRow("demo")
-    for record in cursor:
-        row = UsageRow(
-            str(record["key"] or ""),
+    for record in db.execute(_SQL, (MOCK_PROVIDER_ID, start, end)):
+        cell = UsageRow(
+            "",
             record["replies"],
             record["prompt_tokens"],
             record["completion_tokens"],
@@ -147,14 +156,22 @@ def usage_report(
             record["unpriced_replies"],
         )
         if record["demo"]:
-            demo = demo.plus(row)
-        else:
-            rows.append(row)
-    if by == "day":
-        rows.sort(key=lambda r: r.key)
-    else:
-        rows.sort(key=lambda r: (-(r.cost_exact + r.cost_estimated), -r.tokens, r.key))
+            demo = demo.plus(cell)
+            continue
+        for by in GROUPINGS:
+            key = str(record[f"{by}_key"] or "")
+            rows = groups[by]
+            rows[key] = rows[key].plus(cell) if key in rows else cell.plus(UsageRow(key), key)
     totals = UsageRow("total")
-    for row in rows:
+    for row in groups["day"].values():
         totals = totals.plus(row)
-    return UsageReport(by, since, until, tuple(rows), totals, demo)
+
+    def report(by: Grouping) -> UsageReport:
+        rows = list(groups[by].values())
+        if by == "day":
+            rows.sort(key=lambda r: r.key)
+        else:
+            rows.sort(key=lambda r: (-(r.cost_exact + r.cost_estimated), -r.tokens, r.key))
+        return UsageReport(by, since, until, tuple(rows), totals, demo)
+
+    return UsageReports(report("day"), report("provider"), report("model"))

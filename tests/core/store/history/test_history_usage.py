@@ -11,7 +11,7 @@ import pytest
 from tests.core.store.history.usage_history import COUNTED, DEMO, SeedReply, seed
 
 from streamdesk.core.store.history import HistoryStore
-from streamdesk.core.store.history.usage import UsageRow, usage_report
+from streamdesk.core.store.history.usage import UsageRow
 
 TODAY = dt.date(2026, 11, 30)
 
@@ -54,7 +54,7 @@ def _stored_sums(store: HistoryStore) -> tuple[int, int, int, float]:
 
 
 def test_totals_equal_the_sum_of_the_stored_replies(seeded: HistoryStore) -> None:
-    report = seeded.usage("day")
+    report = seeded.usage().by("day")
     totals = report.totals
     replies, prompt, completion, cost = _stored_sums(seeded)
     assert (totals.replies, totals.prompt_tokens, totals.completion_tokens) == (
@@ -68,7 +68,7 @@ def test_totals_equal_the_sum_of_the_stored_replies(seeded: HistoryStore) -> Non
 
 
 def test_exact_and_estimated_costs_are_kept_apart(seeded: HistoryStore) -> None:
-    totals = seeded.usage("provider").totals
+    totals = seeded.usage().by("provider").totals
     assert totals.cost_exact == pytest.approx(_exact(COUNTED))
     assert totals.cost_estimated == pytest.approx(_estimated(COUNTED))
     estimated = tuple(r for r in COUNTED if r.estimated)
@@ -77,14 +77,15 @@ def test_exact_and_estimated_costs_are_kept_apart(seeded: HistoryStore) -> None:
 
 
 def test_a_reply_with_tokens_and_no_price_is_counted_as_unpriced(seeded: HistoryStore) -> None:
-    report = seeded.usage("model")
+    report = seeded.usage().by("model")
     (unknown,) = [r for r in report.rows if r.key == "some/new-model"]
     assert unknown.unpriced_replies == 1 and unknown.cost_exact == 0.0
     assert report.totals.unpriced_replies == 1  # the errored reply had no tokens: not unpriced
 
 
 def test_every_grouping_adds_up_to_the_same_totals(seeded: HistoryStore) -> None:
-    reports = [seeded.usage(by) for by in ("day", "provider", "model")]
+    both = seeded.usage()
+    reports = [both.days, both.providers, both.models]
     assert reports[0].totals == reports[1].totals == reports[2].totals
     for report in reports:
         summed = UsageRow("total")
@@ -95,7 +96,7 @@ def test_every_grouping_adds_up_to_the_same_totals(seeded: HistoryStore) -> None
 
 
 def test_rows_per_day_are_local_days_oldest_first(seeded: HistoryStore) -> None:
-    report = seeded.usage("day")
+    report = seeded.usage().by("day")
     days = [row.key for row in report.rows]
     expected = sorted({(TODAY - dt.timedelta(days=r.days_ago)).isoformat() for r in COUNTED})
     assert days == expected
@@ -106,27 +107,27 @@ def test_rows_per_day_are_local_days_oldest_first(seeded: HistoryStore) -> None:
 
 
 def test_providers_and_models_come_highest_cost_first(seeded: HistoryStore) -> None:
-    providers = [row.key for row in seeded.usage("provider").rows]
+    providers = [row.key for row in seeded.usage().by("provider").rows]
     assert providers[0] == "anthropic" and set(providers) == {r.provider for r in COUNTED}
-    models = {row.key: row for row in seeded.usage("model").rows}
+    models = {row.key: row for row in seeded.usage().by("model").rows}
     assert models["gpt-4.1"].replies == sum(1 for r in COUNTED if r.model == "gpt-4.1")
 
 
 def test_since_and_until_bound_by_local_day(seeded: HistoryStore) -> None:
     since = TODAY - dt.timedelta(days=3)
-    report = seeded.usage("day", since=since)
+    report = seeded.usage(since=since).days
     recent = tuple(r for r in COUNTED if r.days_ago <= 3)
     assert report.totals.replies == len(recent)
     assert report.totals.cost_exact == pytest.approx(_exact(recent))
     assert report.rows[0].key == since.isoformat()
-    window = seeded.usage("provider", since=since, until=TODAY - dt.timedelta(days=1))
+    window = seeded.usage(since=since, until=TODAY - dt.timedelta(days=1)).providers
     middle = tuple(r for r in COUNTED if 1 <= r.days_ago <= 3)
     assert window.totals.replies == len(middle)
-    assert seeded.usage("day", since=TODAY + dt.timedelta(days=1)).rows == ()
+    assert seeded.usage(since=TODAY + dt.timedelta(days=1)).days.rows == ()
 
 
 def test_the_offline_demo_is_summed_apart_from_real_dollars(seeded: HistoryStore) -> None:
-    report = seeded.usage("provider")
+    report = seeded.usage().by("provider")
     assert "mock" not in [row.key for row in report.rows]
     assert report.demo.replies == len(DEMO)
     assert (report.demo.prompt_tokens, report.demo.completion_tokens) == _tokens(DEMO)
@@ -141,18 +142,18 @@ def test_streaming_replies_and_prompts_are_not_counted(seeded: HistoryStore) -> 
         assert streaming.fetchone()[0] == 1
     finally:
         db.close()
-    assert seeded.usage("day").totals.replies == len(COUNTED)
+    assert seeded.usage().by("day").totals.replies == len(COUNTED)
 
 
 def test_an_empty_history_reports_zeros(tmp_path: Path) -> None:
     with HistoryStore(tmp_path / "h.sqlite3") as store:
-        report = store.usage("model")
+        report = store.usage().models
     assert report.rows == () and report.totals == UsageRow("total")
     assert report.demo == UsageRow("demo")
 
 
 def test_json_shape_is_stable(seeded: HistoryStore) -> None:
-    report = seeded.usage("day", since=TODAY - dt.timedelta(days=6))
+    report = seeded.usage(since=TODAY - dt.timedelta(days=6)).days
     data = report.as_dict()
     assert list(data) == ["by", "since", "until", "rows", "totals", "demo"]
     assert data["since"] == "2026-11-24" and data["until"] is None
@@ -163,10 +164,5 @@ def test_json_shape_is_stable(seeded: HistoryStore) -> None:
 
 
 def test_an_unknown_grouping_is_refused(seeded: HistoryStore) -> None:
-    db = sqlite3.connect(seeded.path)
-    db.row_factory = sqlite3.Row
-    try:
-        with pytest.raises(ValueError, match="unknown grouping"):
-            usage_report(db, "week")  # type: ignore[arg-type]
-    finally:
-        db.close()
+    with pytest.raises(ValueError, match="unknown grouping"):
+        seeded.usage().by("week")  # type: ignore[arg-type]

@@ -56,7 +56,7 @@ async def test_the_dialog_shows_the_last_30_days_totals(dialog: UsageDialog) -> 
     snapshot = dialog.snapshot
     assert snapshot is not None
     assert snapshot.first == TODAY - dt.timedelta(days=29) and snapshot.last == TODAY
-    totals = snapshot.days.totals
+    totals = snapshot.reports.days.totals
     assert totals.replies == len(IN_30_DAYS)  # the 40-day-old reply is outside
     exact = sum(r.cost or 0.0 for r in IN_30_DAYS if not r.estimated)
     assert totals.cost_exact == pytest.approx(exact)
@@ -99,7 +99,7 @@ async def test_a_shorter_range_reads_again(dialog: UsageDialog) -> None:
     await task
     assert dialog.snapshot is not None
     assert len(dialog.chart.bars) == 7
-    assert dialog.snapshot.days.totals.replies == sum(1 for r in COUNTED if r.days_ago < 7)
+    assert dialog.snapshot.reports.days.totals.replies == sum(1 for r in COUNTED if r.days_ago < 7)
 
 
 @pytest.mark.asyncio
