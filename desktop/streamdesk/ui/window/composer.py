@@ -4,7 +4,7 @@ edited, a bar above the box says so and offers Cancel."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from streamdesk.ui.window.prompt_box import PromptBox
@@ -61,6 +61,8 @@ class Composer(QFrame):
         button.setFixedHeight(BUTTON_SIZE)
         button.setMinimumWidth(BUTTON_SIZE)
         row.setContentsMargins(0, 0, 0, 0)
+        from PySide6.QtCore import Qt  # not in the first frame: see add_icons
+
         row.insertWidget(0, button, 0, Qt.AlignmentFlag.AlignBottom)
 
     def set_column(self, width: int) -> None:
@@ -79,7 +81,6 @@ class Composer(QFrame):
         cancel.setObjectName("editCancel")
         cancel.setText("Cancel (Esc)")
         cancel.setToolTip("Leave the message as it was and bring back what you were typing")
-        cancel.setCursor(Qt.CursorShape.PointingHandCursor)
         cancel.clicked.connect(self.prompt.editCancelled)
         line = QHBoxLayout(bar)
         line.setContentsMargins(10, 3, 6, 3)
@@ -102,8 +103,13 @@ class Composer(QFrame):
         return button
 
     def add_icons(self) -> None:
-        """The icon set (drawn after the first paint)."""
+        """The icon set, and the edit bar's hand cursor, after the first paint (the cursor's
+        enum loads all of QtCore.Qt, which nothing in the first frame needs)."""
+        from PySide6.QtCore import Qt
+
         from streamdesk.ui.window.icons import bind
+
+        self.cancel_edit_button.setCursor(Qt.CursorShape.PointingHandCursor)
 
         bind(self.send_button.setIcon, "mdi6.arrow-up", role="on-accent")
         bind(self.stop_button.setIcon, "mdi6.stop", role="on-accent")

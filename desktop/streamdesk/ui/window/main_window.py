@@ -401,7 +401,6 @@ class MainWindow(QMainWindow):
     async def start(self) -> None:
         """Find the key of the active provider; without one, start the offline demo."""
         self.finish_build()
-        self.warmup = self._spawn(self._prewarm())
         # The reopened last chat's provider when it is one of the list (its key is looked up
         # now); else (a host no profile names any more) the saved choice.
         switcher = self.switcher
@@ -412,6 +411,9 @@ class MainWindow(QMainWindow):
         provider = switcher.provider
         if self.header.provider_id() != provider.id:  # the header shows what is used
             self.header.show_target(provider.id, provider.default_model, self.header.protocol())
+        # The request path loads once the provider is resolved, not beside it: on the threads
+        # that resolve it, its imports would only take turns with theirs.
+        self.warmup = self._spawn(self._prewarm())
 
     async def _prewarm(self) -> None:
         """Import the request path and build TLS contexts in a worker thread: work the first
