@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from streamdesk import __version__
 from streamdesk.core.redact import install_log_redaction
 
-SUBCOMMANDS = ("ask", "mock", "keys", "history", "usage", "bench", "mcp")
+SUBCOMMANDS = ("ask", "compare", "mock", "keys", "history", "usage", "bench", "mcp")
 
 
 def build_parser() -> argparse.ArgumentParser:
