@@ -83,7 +83,7 @@ def test_table_has_a_row_per_provider_and_a_totals_row(
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split() == ["PROVIDER", "REPLIES", "TOKENS", "IN", "TOKENS", "OUT", "EXACT",
-                                "ESTIMATED"]  # fmt: skip
+                                "ESTIMATED", "UNPRICED"]  # fmt: skip
     providers = [line.split()[0] for line in lines[1:5]]
     assert providers == ["anthropic", "openai", "ollama", "openrouter"]  # by cost, then tokens
     total = next(line for line in lines if line.startswith("TOTAL")).split()
@@ -91,6 +91,9 @@ def test_table_has_a_row_per_provider_and_a_totals_row(
     assert total[1] == str(len(COUNTED))
     assert total[4] == f"${stored['cost_exact']:.6f}"
     assert total[5] == f"~${stored['cost_estimated']:.6f}"
+    assert total[6] == "1"  # the reply with no known price
+    openrouter = next(line for line in lines if line.startswith("openrouter")).split()
+    assert openrouter[4] == "$0.000000" and openrouter[6] == "1"
     assert "Unpriced: 1 reply" in out
     assert "Offline demo, not counted: 2 replies" in out
     assert "mock" not in [line.split()[0] for line in lines if line.split()]
@@ -155,3 +158,11 @@ def test_a_file_that_is_no_database_is_replaced_and_said(
     code, out, err = _run(capsys)
     assert code == 0 and "The history file was damaged" in err
     assert out.startswith(("DAY", "No replies"))  # whatever could be saved, as a report
+
+
+def test_no_unpriced_column_when_every_reply_has_a_price(
+    history: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = _run(capsys, "--since", "1d")  # today: every reply priced
+    assert code == 0
+    assert "UNPRICED" not in out.splitlines()[0] and "Unpriced:" not in out

@@ -107,9 +107,11 @@ def format_table(report: UsageReport) -> str:
     if not report.rows:
         lines = [f"No replies in the history{span}."]
     else:
-        table = [(_label(report.by, row.key), *_figures(row)) for row in report.rows]
-        table.append(("TOTAL", *_figures(report.totals)))
-        head = (_HEADINGS[report.by], "REPLIES", "TOKENS IN", "TOKENS OUT", "EXACT", "ESTIMATED")
+        unpriced = report.totals.unpriced_replies > 0  # a column only when there are any
+        table = [(_label(report.by, row.key), *_figures(row, unpriced)) for row in report.rows]
+        table.append(("TOTAL", *_figures(report.totals, unpriced)))
+        head: tuple[str, ...] = (_HEADINGS[report.by], "REPLIES", "TOKENS IN", "TOKENS OUT")
+        head += ("EXACT", "ESTIMATED", "UNPRICED") if unpriced else ("EXACT", "ESTIMATED")
         widths = [max(len(r[i]) for r in (head, *table)) for i in range(len(head))]
         lines = [_line(head, widths)]
         lines += [_line(r, widths) for r in table[:-1]]
@@ -124,7 +126,7 @@ def format_table(report: UsageReport) -> str:
     if totals.unpriced_replies:
         lines.append(
             f"Unpriced: {_replies(totals.unpriced_replies)} with tokens but no known price "
-            "(in neither cost)."
+            "(in neither cost column)."
         )
     demo = report.demo
     if demo.replies:
@@ -134,17 +136,21 @@ def format_table(report: UsageReport) -> str:
     return "\n".join(lines)
 
 
-def _figures(row: UsageRow) -> tuple[str, str, str, str, str]:
+def _figures(row: UsageRow, unpriced: bool) -> tuple[str, ...]:
+    """The row's cells; with `unpriced`, the count of its replies with no known price last."""
     from streamdesk.cli.history import format_cost
 
     estimated = f"~{format_cost(row.cost_estimated)}" if row.estimated_replies else "-"
-    return (
+    cells = (
         f"{row.replies:,}",
         f"{row.prompt_tokens:,}",
         f"{row.completion_tokens:,}",
         format_cost(row.cost_exact),
         estimated,
     )
+    if not unpriced:
+        return cells
+    return (*cells, f"{row.unpriced_replies:,}" if row.unpriced_replies else "-")
 
 
 def _line(cells: tuple[str, ...], widths: list[int]) -> str:
