@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from streamdesk.cli._common import warn
+from streamdesk.cli.ask_attach import EXIT_ATTACHMENT, Attached, add_attach_flag
 from streamdesk.cli.ask_setup import UsageError, add_network_flags
 from streamdesk.cli.ask_tools import ToolServersFailed, add_tool_flags
 from streamdesk.cli.sinks import (
@@ -30,6 +31,7 @@ from streamdesk.cli.sinks import (
     Sink,
     TextSink,
 )
+from streamdesk.core.attachments import AttachmentRefused
 from streamdesk.core.events import Failure, FailureKind
 
 if TYPE_CHECKING:
@@ -78,11 +80,19 @@ _EPILOG = (
     "stderr goes to its log (`streamdesk mcp list` shows where). `--continue ID` without\n"
     "--mcp offers the configured servers the conversation enabled (in the window, or by\n"
     "name with --mcp when it began), still asking about each call.\n\n"
+    "Attachments: --attach FILE (repeatable). PNG, JPEG, GIF and WebP images go as image\n"
+    "parts in the API's own shape, downscaled with Qt when larger than it takes (long edge:\n"
+    "chat and Responses 2048 px, Anthropic 1568 px, Gemini 3072 px; at most 5 MB each).\n"
+    "UTF-8 text and code files are inlined after the prompt as fenced blocks named by the\n"
+    "file. A file over 20 MB, any other binary file, or images for a model without vision\n"
+    "exit 25 before anything is sent. Images are stored once in the history and sent again\n"
+    "by --continue.\n\n"
     "Exit codes:\n  0   the reply finished\n  2   usage error\n"
     + "".join(f"  {code:<4}{kind.value}\n" for kind, code in EXIT_CODES.items())
     + f"  {EXIT_NOT_APPROVED:<4}a tool call nobody could approve ended the reply\n"
     + f"  {EXIT_TOOL_LIMIT:<4}the reply stopped at the tool round limit\n"
     + f"  {EXIT_TOOL_SERVER:<4}an --mcp server could not start\n"
+    + f"  {EXIT_ATTACHMENT:<4}an --attach file cannot be sent (nothing was sent)\n"
 )
 
 
@@ -143,6 +153,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help="how many times a cut reply is resumed (default: the provider's, 2)",
     )
+    add_attach_flag(p)
     add_tool_flags(p)
     add_network_flags(p)
     p.add_argument("--no-save", action="store_true", help="do not store the exchange in history")
@@ -168,9 +179,20 @@ def run(args: argparse.Namespace) -> int:
     if prompt is not None and not prompt.strip():
         warn("usage: the prompt is empty")
         return EXIT_USAGE
+    if args.attach and prompt is None:
+        warn("usage: --attach needs a PROMPT (a new turn), not a continued reply")
+        return EXIT_USAGE
+    try:
+        attached = Attached.read(args.attach)
+    except AttachmentRefused as exc:
+        warn(str(exc))
+        return EXIT_ATTACHMENT
     sink = JsonSink(sys.stdout) if args.json else TextSink(sys.stdout, sys.stderr)
     try:
-        return asyncio.run(_ask(args, prompt, sink))
+        return asyncio.run(_ask(args, prompt, sink, attached))
+    except AttachmentRefused as exc:
+        warn(str(exc))
+        return EXIT_ATTACHMENT
     except UsageError as exc:
         warn(f"usage: {exc}")
         return EXIT_USAGE
@@ -181,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
         return sink.finish()
 
 
-async def _ask(args: argparse.Namespace, prompt: str | None, sink: Sink) -> int:
+async def _ask(args: argparse.Namespace, prompt: str | None, sink: Sink, attached: Attached) -> int:
     from streamdesk.cli import ask_setup as setup
     from streamdesk.cli.ask_history import AskThread
     from streamdesk.cli.ask_tools import open_tools
@@ -192,7 +214,7 @@ async def _ask(args: argparse.Namespace, prompt: str | None, sink: Sink) -> int:
     settings = setup.load_cli_settings()
     keys = KeyStore()
     async with contextlib.AsyncExitStack() as stack:
-        thread = AskThread.open(args, prompt)
+        thread = AskThread.open(args, None if prompt is None else attached.prompt(prompt))
         if thread.store is not None:
             stack.callback(thread.store.close)
         provider = setup.pick_provider(settings, args, keys, thread.stored_target)
@@ -218,9 +240,10 @@ async def _ask(args: argparse.Namespace, prompt: str | None, sink: Sink) -> int:
             network=setup.network_of(settings, args),
         )
         target = dataclasses.replace(target, model=await _model(args, thread, target, keys))
+        images = attached.images_for(target)
         tools = await open_tools(stack, settings, args, keys, thread.conversation)
         sink.tools = tools
-        plan = thread.plan(target, args)
+        plan = thread.plan(target, args, images)
         sink.reply = plan.turn.reply
         sink.max_attempts = (
             args.max_retries if args.max_retries is not None else provider.max_retries

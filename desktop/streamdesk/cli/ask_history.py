@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from streamdesk.cli._common import warn
 from streamdesk.cli.ask_setup import UsageError
+from streamdesk.core.attachments import Attachment
 from streamdesk.core.chat import (
     Conversation,
     ConversationRecord,
@@ -83,8 +84,11 @@ class AskThread:
         self.conversation.params = dict(stored.params)
         self.messages = self.store.messages(cid)
 
-    def plan(self, target: Target, args: argparse.Namespace) -> Send:
-        """The turn to stream and its request, by the engine's rules."""
+    def plan(
+        self, target: Target, args: argparse.Namespace, images: tuple[Attachment, ...] = ()
+    ) -> Send:
+        """The turn to stream and its request, by the engine's rules; `images` go with the
+        prompt."""
         conv = self.conversation
         conv.target = target
         if args.system:
@@ -94,9 +98,10 @@ class AskThread:
         if args.reasoning:
             conv.params = {**conv.params, "reasoning": True}
         if conv.conversation_id is not None:
-            conv.load(turns_of(self.messages, target))
+            found = self.store.images_of(self.messages) if self.store is not None else {}
+            conv.load(turns_of(self.messages, target, found))
         if self.prompt is not None:
-            return conv.ask(self.prompt)
+            return conv.ask(self.prompt, images)
         last = conv.latest
         cid = conv.conversation_id
         if last is None or last.reply.status is ReplyStatus.COMPLETE or not last.reply.has_content:

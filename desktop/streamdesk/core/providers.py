@@ -34,6 +34,7 @@ class ModelInfo:
     output_price: float | None = None  # USD per million completion tokens
     cached_input_price: float | None = None  # prompt tokens read from the cache (None: input's)
     reasoning_price: float | None = None  # reasoning tokens, where billed apart (None: output's)
+    vision: bool = True  # reads images; False only where the vendor says it does not
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,12 @@ class Provider:
             if info.id == model_id:
                 return info
         return None
+
+    def reads_images(self, model_id: str) -> bool:
+        """Whether `model_id` takes images. A model not listed is assumed to (a server that
+        disagrees answers 400, which is a clear failure of its own)."""
+        info = self.model(model_id)
+        return info is None or info.vision
 
     def cost(
         self,
@@ -129,7 +136,7 @@ _HOLYSHEEP_MODELS = (
     ModelInfo("gpt-4.1", 2.00, 8.00),
     ModelInfo("claude-sonnet-4.5", 3.00, 15.00),
     ModelInfo("gemini-2.5-flash", 0.30, 2.50),
-    ModelInfo("deepseek-v3.2", 0.28, 0.42),
+    ModelInfo("deepseek-v3.2", 0.28, 0.42, vision=False),
 )
 _LOCAL_TIMEOUTS = Timeouts(connect=2.0, first_token=300.0, stall=120.0)  # cold model loads
 
@@ -193,7 +200,10 @@ BUILTIN_PROVIDERS: tuple[Provider, ...] = (
             "deepseek",
             "DeepSeek",
             "https://api.deepseek.com/v1",
-            (ModelInfo("deepseek-chat", 0.28, 0.42), ModelInfo("deepseek-reasoner", 0.28, 0.42)),
+            (
+                ModelInfo("deepseek-chat", 0.28, 0.42, vision=False),
+                ModelInfo("deepseek-reasoner", 0.28, 0.42, vision=False),
+            ),
             "deepseek-chat",
         ),
         resume="continue",

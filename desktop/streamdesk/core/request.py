@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from streamdesk.core.attachments import Attachment
 from streamdesk.core.errors import StreamError
 from streamdesk.core.events import FailureKind, ToolCall
 from streamdesk.core.redact import redact_known, redact_url
@@ -32,6 +33,10 @@ class Message:
     tool_call_id: str = ""
     name: str = ""
     is_error: bool = False
+    # Images sent with a user message; each dialect writes them as its own image parts after
+    # the text (chat `image_url`, Anthropic `image`, Gemini `inlineData`, Responses
+    # `input_image`).
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,11 @@ class ChatRequest:
     reasoning: bool = False
     # Tools the model may call; each dialect writes them in its own request shape.
     tools: tuple[ToolSpec, ...] = ()
+
+    @property
+    def images(self) -> tuple[Attachment, ...]:
+        """Every image the request carries, in order."""
+        return tuple(image for m in self.messages for image in m.attachments)
 
     def _messages(self) -> list[dict[str, Any]]:
         out = [_chat_message(m) for m in self.messages]
@@ -106,6 +116,13 @@ def _chat_message(message: Message) -> dict[str, Any]:
     """A message in the chat-completions shape (also the WebSocket protocol's)."""
     if message.role == "tool":
         return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+    if message.attachments:
+        parts: list[dict[str, Any]] = [{"type": "text", "text": message.content}]
+        parts += [
+            {"type": "image_url", "image_url": {"url": image.data_url}}
+            for image in message.attachments
+        ]
+        return {"role": message.role, "content": parts}
     if not message.tool_calls:
         return {"role": message.role, "content": message.content}
     calls = [

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from streamdesk.mock.replies import count_tokens, reasoning_for, reply_for
+from streamdesk.mock.images import BadImage, received_images, received_sentence
+from streamdesk.mock.replies import count_tokens, reasoning_for, reply_for, tokenize
 from streamdesk.mock.scenarios import (
     SCENARIOS,
     SLOW_FIRST_TOKEN_SECONDS,
@@ -140,6 +141,12 @@ def plan_chat(
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
         raise ChatRejected("'max_tokens' must be a positive integer.")
     content = reply_for(prompt, pace.tokens, variant)
+    try:
+        images = received_images(messages)
+    except BadImage as exc:
+        raise ChatRejected(f"Invalid image: {exc}.") from exc
+    if images:  # say what arrived, so the round trip shows
+        content = [*tokenize(received_sentence(images) + "\n\n"), *content]
     last = messages[-1] if messages else {}
     if last.get("role") == "assistant":  # a partial reply sent as the prefix: continue it
         content = _after(content, len(_text(last.get("content"))))

@@ -135,6 +135,11 @@ def _chat_messages(content: dict[str, Any]) -> list[dict[str, Any]]:
         return [{"role": "assistant", "content": _parts_text(content), "tool_calls": tool_calls}]
     if responses:
         return [_tool_message(response) for response in responses]
+    images = [p for p in parts if isinstance(p.get("inlineData", p.get("inline_data")), dict)]
+    if images:  # kept as parts, for the reply to say what it received
+        return [
+            {"role": role, "content": [{"type": "text", "text": _parts_text(content)}, *images]}
+        ]
     return [{"role": role, "content": _parts_text(content)}]
 
 

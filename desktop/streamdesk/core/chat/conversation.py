@@ -9,10 +9,11 @@ text is the last message, the assistant's, so the server carries on from where i
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from streamdesk.core.attachments import Attachment
 from streamdesk.core.chat.reply import Attempt, Earlier, Reply, ReplyStatus, ToolRound, rounds_of
 from streamdesk.core.chat.target import Target
 from streamdesk.core.chat.tools import reply_messages
@@ -38,6 +39,7 @@ class Turn:
     regen_of: int | None = None  # the next reply is a new alternative of this stored reply
     edit_of: int | None = None  # the prompt is a new alternative of this stored user message
     resume: bool = False  # a continuation: the reply is appended to `reply_id`
+    attachments: tuple[Attachment, ...] = ()  # images sent with the prompt, every time
 
     @property
     def target(self) -> Target:
@@ -99,8 +101,9 @@ class Conversation:
 
     # -- the rules ------------------------------------------------------------------------
 
-    def ask(self, prompt: str) -> Send:
+    def ask(self, prompt: str, attachments: tuple[Attachment, ...] = ()) -> Send:
         turn = self._new_turn(prompt)
+        turn.attachments = attachments
         turn.reply.prompt_chars = _chars(request := self.request_for(turn))
         return Send(turn, request)
 
@@ -108,6 +111,7 @@ class Conversation:
         """The prompt of `old` again, as a new reply below; `old` leaves the context."""
         old.superseded = True
         turn = self._new_turn(old.prompt)
+        turn.attachments = old.attachments
         turn.is_retry = True
         turn.regen_of = old.reply_id
         request = self.request_for(turn, upto=self.turns.index(old))
@@ -151,10 +155,14 @@ class Conversation:
         turn.reply = Reply(self.require_target, prompt_chars=_chars(request))
         return Send(turn, request)
 
-    def edit(self, turn: Turn, prompt: str) -> Send:
-        """`prompt` in place of `turn`'s; that turn and every later one leave the conversation."""
+    def edit(
+        self, turn: Turn, prompt: str, attachments: tuple[Attachment, ...] | None = None
+    ) -> Send:
+        """`prompt` in place of `turn`'s; that turn and every later one leave the conversation.
+        Its images go with the new prompt unless `attachments` says otherwise."""
         del self.turns[self.turns.index(turn) :]
         new = self._new_turn(prompt)
+        new.attachments = turn.attachments if attachments is None else attachments
         new.edit_of = turn.user_id
         request = self.request_for(new)
         new.reply.prompt_chars = _chars(request)
@@ -177,12 +185,12 @@ class Conversation:
             if earlier.superseded or not earlier.reply.has_content:
                 continue
             if earlier.prompt or not earlier.is_retry:
-                messages.append(Message("user", earlier.prompt))
+                messages.append(Message("user", earlier.prompt, attachments=earlier.attachments))
             rounds, tail = reply_messages(earlier.reply)
             messages += rounds
             if tail or not rounds:
                 messages.append(Message("assistant", tail))
-        messages.append(Message("user", turn.prompt))
+        messages.append(Message("user", turn.prompt, attachments=turn.attachments))
         tail = ""
         if prefix is not None:
             rounds, tail = reply_messages(prefix)
@@ -269,12 +277,24 @@ def fill_turn(turn: Turn, message: StoredMessage, target: Target) -> None:
     turn.alt_index = min(message.alt_index, turn.alt_count - 1)
 
 
-def turns_of(messages: Iterable[StoredMessage], target: Target) -> list[Turn]:
-    """The turns of stored messages (the active branch, in order)."""
+def turns_of(
+    messages: Iterable[StoredMessage],
+    target: Target,
+    images: Mapping[str, Attachment] | None = None,
+) -> list[Turn]:
+    """The turns of stored messages (the active branch, in order); `images` (by content hash,
+    `HistoryStore.images`) gives the prompts their images back, so they are sent again."""
     turns: list[Turn] = []
+    found = images or {}
     for m in messages:
         if m.role == "user":
-            turns.append(Turn(len(turns) + 1, m.content, Reply(target), user_id=m.id))
+            turn = Turn(len(turns) + 1, m.content, Reply(target), user_id=m.id)
+            turn.attachments = tuple(
+                dataclasses.replace(found[a.digest], name=a.name)
+                for a in m.attachments
+                if a.digest in found
+            )
+            turns.append(turn)
         elif m.role == "assistant":
             last = turns[-1] if turns else None
             if last is None or last.reply_id is not None or last.reply.status.finished:

@@ -119,6 +119,18 @@ def missing_key_failure(exc: MissingKey) -> Failure:
     return Failure(FailureKind.AUTHENTICATION, f"No API key is set for {exc.provider_name}.")
 
 
+def vision_failure(target: Target, request: ChatRequest) -> Failure | None:
+    """Why `request` cannot go to `target`: it carries images and the model reads none.
+    Checked before anything is sent, so the user hears it from us, not as a server's 400."""
+    if not request.images or target.provider.reads_images(target.model):
+        return None
+    return Failure(
+        FailureKind.BAD_REQUEST,
+        f"{target.model} cannot read images, so nothing was sent. "
+        "Choose a model with vision (such as gpt-4.1) or remove the images.",
+    )
+
+
 def continuation_of(request: ChatRequest, text: str, style: str, tokens: int) -> ChatRequest:
     """`request` with `text` as the assistant's message to carry on (replacing a prefix the
     request already ended with); a max_tokens cap keeps counting the `tokens` already had."""
@@ -206,6 +218,9 @@ async def stream_reply(
     failure: Failure | None = None
     try:
         try:
+            failure = vision_failure(target, request)
+            if failure is not None:
+                raise StreamError(failure.kind, failure.message)
             problems: list[str] = []
             endpoint = await resolve_endpoint(target, keys, problems)
             reply.keychain_problem = problems[0] if problems else None

@@ -157,6 +157,7 @@ class ConversationRecord:
             return ReplyRecord(store, turn.reply_id, resume=True, turn=turn)
         if turn.user_id is None and not turn.is_retry:
             turn.user_id = store.add_message(cid, "user", turn.prompt, alternative_of=turn.edit_of)
+            store.attach_images(turn.user_id, turn.attachments)
         target = turn.reply.target
         turn.reply_id = store.add_message(
             cid,

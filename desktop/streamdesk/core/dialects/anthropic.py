@@ -12,6 +12,7 @@ A tool call is a `tool_use` content block: its start carries the id and name, it
 `ToolCall`); the stop reason is then `tool_use` ("tool_calls" in `Done`). In requests, tools are
 `{name, description, input_schema}`, an assistant's calls `tool_use` blocks, and results
 `tool_result` blocks (with `is_error`) in one user message per run of consecutive results.
+Images are `image` blocks with a base64 `source`, before the prompt's text.
 """
 
 from __future__ import annotations
@@ -239,10 +240,22 @@ def _messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
         ):
             # A prompt after results that ended a reply: one user turn, results first, as
             # the API wants them.
-            out[-1]["content"].append({"type": "text", "text": m.content})
+            out[-1]["content"] += _blocks(m)
+        elif m.attachments:
+            out.append({"role": m.role, "content": _blocks(m)})
         else:
             out.append({"role": m.role, "content": m.content})
     return out
+
+
+def _blocks(m: Message) -> list[dict[str, Any]]:
+    """A prompt as content blocks: its images first (where Claude reads them best), then its
+    text."""
+    images = [
+        {"type": "image", "source": {"type": "base64", "media_type": a.mime, "data": a.base64}}
+        for a in m.attachments
+    ]
+    return [*images, {"type": "text", "text": m.content}]
 
 
 def _all_results(content: object) -> bool:

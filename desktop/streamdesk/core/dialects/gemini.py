@@ -13,7 +13,8 @@ arguments and one `ToolCall` at once. A call without an id gets `sd-<tag>-<n>`, 
 the response id; such ids are left out of requests. The finish reason is then "tool_calls". In
 requests, tools are `functionDeclarations` (with `parametersJsonSchema`, which takes any JSON
 Schema), calls `functionCall` parts of the model's turn, and each run of results one user turn
-of `functionResponse` parts (`response: {"output": …}` or `{"error": …}`).
+of `functionResponse` parts (`response: {"output": …}` or `{"error": …}`). Images are
+`inlineData` parts (`mimeType`, base64 `data`) after the prompt's text.
 """
 
 from __future__ import annotations
@@ -191,6 +192,7 @@ def _contents(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
             if call.signature:
                 part["thoughtSignature"] = call.signature
             parts.append(part)
+        parts += [{"inlineData": {"mimeType": a.mime, "data": a.base64}} for a in m.attachments]
         contents.append({"role": "model" if m.role == "assistant" else "user", "parts": parts})
     return contents
 

@@ -12,7 +12,8 @@ and `name`, `response.function_call_arguments.delta` the arguments' JSON text in
 `response.function_call_arguments.done` (or else the item's `response.output_item.done`)
 completes it (one `ToolCall`); a response that asked for tools ends "tool_calls". In requests,
 tools are `{type: "function", name, description, parameters}`, calls `function_call` input items
-and results `function_call_output` items.
+and results `function_call_output` items. A prompt with images is a message whose content is an
+`input_text` part and one `input_image` part (a base64 data URL) per image.
 """
 
 from __future__ import annotations
@@ -184,7 +185,11 @@ def _items(message: Message) -> list[dict[str, Any]]:
             }
         ]
     items: list[dict[str, Any]] = []
-    if message.content or not message.tool_calls:
+    if message.attachments:
+        content = [{"type": "input_text", "text": message.content}]
+        content += [{"type": "input_image", "image_url": a.data_url} for a in message.attachments]
+        items.append({"role": message.role, "content": content})
+    elif message.content or not message.tool_calls:
         items.append({"role": message.role, "content": message.content})
     items += [
         {

@@ -1,13 +1,18 @@
 """Conversation export (Markdown for people, JSON for import) and import of that JSON.
 
 The JSON format is versioned (`format`, `version`); it carries every message including
-alternatives, usage and timings, and never a secret: parameter names that look like credentials
-are dropped, and the store holds no keys in the first place.
+alternatives, usage and timings, each image once (base64 under `images`, by content hash,
+linked from its messages' `attachments`), and never a secret: parameter names that look like
+credentials are dropped, and the store holds no keys in the first place.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import dataclasses
 import datetime as dt
+import hashlib
 import json
 import re
 import sqlite3
@@ -15,13 +20,14 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from streamdesk.core.attachments import Attachment
 from streamdesk.core.store.history.models import (
     FINAL_STATUSES,
     Conversation,
     HistoryImportError,
     StoredMessage,
 )
-from streamdesk.core.store.history.rows import insert_row, json_column
+from streamdesk.core.store.history.rows import insert_row, json_column, link_images
 
 FORMAT = "streamdesk.conversation"
 FORMAT_VERSION = 1
@@ -84,6 +90,9 @@ def to_markdown(conv: Conversation, messages: Sequence[StoredMessage]) -> str:
         if m.reasoning:
             out += ["<details><summary>Reasoning</summary>", "", m.reasoning, "", "</details>", ""]
         out += [*_content_with_tools(m), ""]
+        if m.attachments:
+            names = ", ".join(a.label for a in m.attachments)
+            out += [f"*{'Image' if len(m.attachments) == 1 else 'Images'}: {names}*", ""]
         facts = []
         if m.completion_tokens is not None:
             facts.append(f"{m.prompt_tokens or 0} prompt + {m.completion_tokens} completion tokens")
@@ -161,13 +170,29 @@ def message_to_json(m: StoredMessage) -> dict[str, Any]:
         "created": m.created,
         "superseded_by": m.superseded_by,
         "tool_rounds": [dict(r) for r in m.tool_rounds],
+        "attachments": [{"hash": a.digest, "name": a.name} for a in m.attachments],
     }
 
 
 def to_json(
-    conv: Conversation, messages: Sequence[StoredMessage], *, public: bool = True
+    conv: Conversation,
+    messages: Sequence[StoredMessage],
+    *,
+    public: bool = True,
+    images: Mapping[str, Attachment] | None = None,
 ) -> dict[str, Any]:
-    """Everything needed to rebuild the conversation; `public` drops credential-like params."""
+    """Everything needed to rebuild the conversation; `public` drops credential-like params.
+    `images` (by content hash) are the bytes of the images the messages link to."""
+    stored = {
+        digest: {
+            "name": image.name,
+            "mime": image.mime,
+            "width": image.width,
+            "height": image.height,
+            "data": image.base64,
+        }
+        for digest, image in (images or {}).items()
+    }
     return {
         "format": FORMAT,
         "version": FORMAT_VERSION,
@@ -186,6 +211,7 @@ def to_json(
             "pinned": conv.pinned,
         },
         "messages": [message_to_json(m) for m in messages],
+        "images": stored,
     }
 
 
@@ -265,9 +291,46 @@ def parse_import(data: object) -> tuple[dict[str, Any], list[dict[str, Any]]]:
                 "created": _opt(m, "created", num, where),
                 "superseded_by": _opt(m, "superseded_by", int, where),
                 "tool_rounds": _tool_rounds(m, where),
+                "attachments": _links(m, where),
             }
         )
     return conv, messages
+
+
+def _links(m: Mapping[str, Any], where: str) -> list[tuple[str, str]]:
+    """A message's image links: (content hash, name) pairs."""
+    links = []
+    for link in _opt(m, "attachments", list, where) or []:
+        if not isinstance(link, Mapping):
+            raise HistoryImportError(f"{where}: an attachment is not an object")
+        links.append((_need(link, "hash", str, where), _opt(link, "name", str, where) or ""))
+    return links
+
+
+def parse_images(data: Mapping[str, Any]) -> dict[str, Attachment]:
+    """The export's images by content hash; each must be base64 whose SHA-256 is its key."""
+    raw = data.get("images") or {}
+    if not isinstance(raw, Mapping):
+        raise HistoryImportError("`images` is not an object")
+    images = {}
+    for digest, item in raw.items():
+        where = f"image {str(digest)[:12]}"
+        if not isinstance(item, Mapping):
+            raise HistoryImportError(f"{where} is not an object")
+        try:
+            payload = base64.b64decode(_need(item, "data", str, where), validate=True)
+        except (binascii.Error, ValueError):
+            raise HistoryImportError(f"{where}: `data` is not base64") from None
+        if hashlib.sha256(payload).hexdigest() != digest:
+            raise HistoryImportError(f"{where}: the data does not match its hash")
+        images[digest] = Attachment(
+            _opt(item, "name", str, where) or "",
+            _need(item, "mime", str, where),
+            payload,
+            _opt(item, "width", int, where) or 0,
+            _opt(item, "height", int, where) or 0,
+        )
+    return images
 
 
 def _tool_rounds(m: Mapping[str, Any], where: str) -> str | None:
@@ -287,6 +350,7 @@ def _tool_rounds(m: Mapping[str, Any], where: str) -> str | None:
 def insert_export(db: sqlite3.Connection, data: Mapping[str, Any], *, keep_ids: bool) -> int:
     """Insert a checked export inside the caller's transaction; ids kept for undo, else new."""
     conv, msgs = parse_import(data)
+    images = parse_images(data)
     if keep_ids:
         conv["params"] = dict(data["conversation"].get("params") or {})
     now = time.time()
@@ -302,12 +366,19 @@ def insert_export(db: sqlite3.Connection, data: Mapping[str, Any], *, keep_ids: 
     hidden: list[tuple[int, int]] = []  # (new id, old superseded_by)
     for m in msgs:
         old_id, old_group = m.pop("old_id"), m.pop("old_group")
+        links = m.pop("attachments")
         m["created"] = m["created"] if m["created"] is not None else now
         m["timings"] = json_column(m["timings"])
         m["conversation_id"] = conversation_id
         if keep_ids:
             m["id"] = old_id
         new_id = new_ids[old_id] = insert_row(db, "messages", m)
+        linked = [
+            dataclasses.replace(images[digest], name=name)
+            for digest, name in links
+            if digest in images
+        ]
+        link_images(db, new_id, linked)
         if m["superseded_by"] is not None:
             hidden.append((new_id, m["superseded_by"]))
         key = old_group if old_group is not None else old_id

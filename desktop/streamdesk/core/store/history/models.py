@@ -88,6 +88,22 @@ class Conversation:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredAttachment:
+    """An image linked to a message: its content hash, the name it was attached under, and
+    what it is; its bytes are stored once per hash and read apart (`HistoryStore.images`)."""
+
+    digest: str
+    name: str
+    mime: str
+    width: int
+    height: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.width}×{self.height})"
+
+
+@dataclass(frozen=True, slots=True)
 class StoredMessage:
     """A message; alternatives of one reply share `group_id`, one of them is `active`."""
 
@@ -116,6 +132,8 @@ class StoredMessage:
     superseded_by: int | None = None
     # A reply that called tools: its rounds as stored (`core.chat.ToolRound.as_dict`), in order.
     tool_rounds: tuple[Mapping[str, Any], ...] = ()
+    # A prompt's images, in the order they were attached.
+    attachments: tuple[StoredAttachment, ...] = ()
 
     @property
     def usage(self) -> Usage | None:

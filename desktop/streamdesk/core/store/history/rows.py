@@ -6,12 +6,13 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, is_dataclass
 from typing import Any
 
+from streamdesk.core.attachments import Attachment
 from streamdesk.core.events import FailureKind, Usage
-from streamdesk.core.store.history.models import StoredMessage
+from streamdesk.core.store.history.models import StoredAttachment, StoredMessage
 from streamdesk.core.store.history.schema import STATUSES
 
 _MESSAGE_FIELDS = frozenset(
@@ -28,7 +29,10 @@ MESSAGE_COLS = (
     " (SELECT group_concat(c.content, '') FROM message_chunks c WHERE c.message_id = m.id)"
     " AS chunk_content,"
     " (SELECT group_concat(c.reasoning, '') FROM message_chunks c WHERE c.message_id = m.id)"
-    " AS chunk_reasoning"
+    " AS chunk_reasoning,"
+    " (SELECT json_group_array(json_array(l.position, l.hash, l.name, a.mime, a.width, a.height))"
+    " FROM (SELECT * FROM message_attachments WHERE message_id = m.id ORDER BY position) l"
+    " JOIN attachments a ON a.hash = l.hash) AS attachment_list"
 )
 
 
@@ -140,7 +144,48 @@ def message_from_row(row: sqlite3.Row) -> StoredMessage:
         created=row["created"],
         superseded_by=row["superseded_by"],
         tool_rounds=tool_rounds_of(row["tool_rounds"]),
+        attachments=attachments_of(row["attachment_list"]),
     )
+
+
+def attachments_of(text: str | None) -> tuple[StoredAttachment, ...]:
+    """A message's image links as `MESSAGE_COLS` reads them (JSON rows of position, hash, name,
+    MIME type, width, height), in position order."""
+    if not text:
+        return ()
+    rows = sorted(item for item in json.loads(text) if len(item) == 6)
+    return tuple(StoredAttachment(*item[1:]) for item in rows)
+
+
+def link_images(db: sqlite3.Connection, message_id: int, images: Sequence[Attachment]) -> None:
+    """Store `images` (each once, by content hash) and link them to the message, in order."""
+    for position, image in enumerate(images):
+        db.execute(
+            "INSERT OR IGNORE INTO attachments (hash, mime, data, width, height, name)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (image.digest, image.mime, image.data, image.width, image.height, image.name),
+        )
+        db.execute(
+            "INSERT INTO message_attachments (message_id, position, hash, name)"
+            " VALUES (?, ?, ?, ?)",
+            (message_id, position, image.digest, image.name),
+        )
+
+
+def read_images(db: sqlite3.Connection, digests: Iterable[str]) -> dict[str, Attachment]:
+    """The stored images with these content hashes (one query per hundred)."""
+    wanted = list(dict.fromkeys(digests))
+    found: dict[str, Attachment] = {}
+    for start in range(0, len(wanted), 100):
+        batch = wanted[start : start + 100]
+        rows = db.execute(
+            "SELECT hash, name, mime, data, width, height FROM attachments"
+            f" WHERE hash IN ({', '.join('?' * len(batch))})",
+            batch,
+        ).fetchall()
+        for r in rows:
+            found[r[0]] = Attachment(r[1], r[2], bytes(r[3]), r[4], r[5])
+    return found
 
 
 def tool_rounds_of(text: str | None) -> tuple[dict[str, Any], ...]:

@@ -121,7 +121,33 @@ _V5 = (
 # results) as JSON beside its text, so it shows, exports and is sent again as it happened.
 _V6 = ("ALTER TABLE messages ADD COLUMN tool_rounds TEXT",)
 
-MIGRATIONS: list[tuple[str, ...]] = [_V1, _V2, _V3, _V4, _V5, _V6]
+# v7: images sent with a prompt. Each is stored once, by the SHA-256 of its bytes, however many
+# messages link to it; a link names the image as it was attached there. The last link to go
+# takes the image with it.
+_V7 = (
+    """CREATE TABLE attachments (
+        hash TEXT PRIMARY KEY,
+        mime TEXT NOT NULL,
+        data BLOB NOT NULL,
+        width INTEGER NOT NULL DEFAULT 0,
+        height INTEGER NOT NULL DEFAULT 0,
+        name TEXT NOT NULL DEFAULT ''
+    )""",
+    """CREATE TABLE message_attachments (
+        message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        hash TEXT NOT NULL REFERENCES attachments (hash),
+        name TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (message_id, position)
+    )""",
+    "CREATE INDEX message_attachments_hash ON message_attachments (hash)",
+    """CREATE TRIGGER attachments_unlinked AFTER DELETE ON message_attachments
+        WHEN NOT EXISTS (SELECT 1 FROM message_attachments WHERE hash = old.hash) BEGIN
+        DELETE FROM attachments WHERE hash = old.hash;
+    END""",
+)
+
+MIGRATIONS: list[tuple[str, ...]] = [_V1, _V2, _V3, _V4, _V5, _V6, _V7]
 LATEST_VERSION = len(MIGRATIONS)
 
 

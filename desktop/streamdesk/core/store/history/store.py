@@ -17,10 +17,11 @@ import os
 import sqlite3
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from streamdesk.core.attachments import Attachment
 from streamdesk.core.paths import data_dir
 from streamdesk.core.store.history import export
 from streamdesk.core.store.history.database import (
@@ -48,7 +49,9 @@ from streamdesk.core.store.history.rows import (
     columns,
     fold_chunks,
     insert_row,
+    link_images,
     message_from_row,
+    read_images,
     update_message_row,
 )
 from streamdesk.core.store.history.schema import BUSY_TIMEOUT
@@ -428,6 +431,26 @@ class HistoryStore:
                     (row["group_id"],),
                 )
 
+    # Images
+
+    def attach_images(self, message_id: int, images: Sequence[Attachment]) -> None:
+        """Link `images` to a message, storing each image once by its content hash."""
+        if not images:
+            return
+        with self._db.writing() as db:
+            if db.execute("SELECT 1 FROM messages WHERE id = ?", (message_id,)).fetchone() is None:
+                raise MessageNotFound(message_id)
+            link_images(db, message_id, images)
+
+    def images(self, digests: Iterable[str]) -> dict[str, Attachment]:
+        """The stored images with these content hashes (as `StoredAttachment.digest` names them)."""
+        with self._db.reading() as db:
+            return read_images(db, digests)
+
+    def images_of(self, messages: Iterable[StoredMessage]) -> dict[str, Attachment]:
+        """Every image the messages link to, by content hash (for `turns_of`)."""
+        return self.images(a.digest for m in messages for a in m.attachments)
+
     # Alternatives and branches
 
     def alternatives(self, message_id: int) -> list[StoredMessage]:
@@ -550,7 +573,8 @@ class HistoryStore:
         with self._db.snapshot():
             conv = self.get_conversation(conversation_id)
             msgs = self.messages(conversation_id, active_only=False)
-        return export.to_json(conv, msgs, public=public)
+            images = self.images_of(msgs)
+        return export.to_json(conv, msgs, public=public, images=images)
 
     def export_markdown(self, conversation_id: int) -> str:
         with self._db.snapshot():

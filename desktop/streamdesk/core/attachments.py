@@ -1,0 +1,295 @@
+"""Files sent with a prompt: images as image parts, text and code inlined as fenced blocks.
+
+Everything here is pure Python: the MIME type comes from the file's first bytes (never its
+name), the pixel size from the image header (PNG IHDR, JPEG SOF, GIF screen descriptor, WebP
+VP8/VP8L/VP8X), and the size rules are checked before anything is decoded. Decoding and
+downscaling need an image library, so they sit behind `ImageScaler`; the desktop package
+implements it with Qt's QImage (`streamdesk.ui.image_scaler`), which the core never imports.
+
+Limits per API (`IMAGE_LIMITS`), chosen from each vendor's documentation: OpenAI scales an
+image to fit 2048 px and bills its tiles, so a longer edge only costs upload time; Anthropic
+resizes anything over 1568 px on the long edge and takes at most 5 MB per image; Gemini
+tiles at up to 3072 px and caps an inline request at 20 MB, so its images are held to 5 MB
+too. An image within its API's limits is sent as it came, byte for byte.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from streamdesk.core.errors import StreamdeskError
+
+IMAGE_MIMES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+MAX_FILE_BYTES = 20 * 1024 * 1024  # what may be attached at all, before any downscaling
+MAX_TEXT_BYTES = 1024 * 1024  # a text file inlined into the prompt
+MAX_IMAGE_BYTES = 5 * 1024 * 1024  # an image as sent, after downscaling
+
+
+class AttachmentRefused(StreamdeskError):
+    """A file cannot be attached; the message says which, why and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """An image as it is sent (and stored): its bytes, MIME type and pixel size."""
+
+    name: str
+    mime: str
+    data: bytes = field(repr=False)
+    width: int = 0
+    height: int = 0
+
+    @property
+    def digest(self) -> str:
+        """The SHA-256 of the bytes: one stored copy however often it is attached."""
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def base64(self) -> str:
+        return base64.b64encode(self.data).decode("ascii")
+
+    @property
+    def data_url(self) -> str:
+        return f"data:{self.mime};base64,{self.base64}"
+
+    @property
+    def label(self) -> str:
+        """What the image is, as the mock and the chips say it: "64×64 PNG"."""
+        return f"{self.width}×{self.height} {format_name(self.mime)}"
+
+
+@dataclass(frozen=True, slots=True)
+class ImageLimits:
+    """The largest image one API is sent: its longer edge in pixels and its size in bytes."""
+
+    long_edge: int
+    max_bytes: int = MAX_IMAGE_BYTES
+
+
+IMAGE_LIMITS = {
+    "chat": ImageLimits(2048),
+    "responses": ImageLimits(2048),
+    "anthropic": ImageLimits(1568),
+    "gemini": ImageLimits(3072),
+}
+
+
+def limits_for(api: str) -> ImageLimits:
+    """The limits of `api`; an API not listed gets the strictest (Anthropic's)."""
+    return IMAGE_LIMITS.get(api, IMAGE_LIMITS["anthropic"])
+
+
+class ImageScaler(Protocol):
+    """Decodes an image and encodes it again no larger than `limits` (PNG for images with few
+    colours or transparency, JPEG for photos); raises `AttachmentRefused` when it cannot."""
+
+    def scale(self, image: Attachment, limits: ImageLimits) -> Attachment: ...
+
+
+def format_name(mime: str) -> str:
+    return {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WebP"}.get(
+        mime, mime
+    )
+
+
+def sniff_image(data: bytes) -> str | None:
+    """The MIME type of an image we send, from its magic bytes; None for anything else."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def image_size(data: bytes, mime: str) -> tuple[int, int] | None:
+    """(width, height) read from the header of a PNG, JPEG, GIF or WebP; None when the header
+    is damaged or cut short."""
+    try:
+        if mime == "image/png":
+            if data[12:16] != b"IHDR":
+                return None
+            width, height = struct.unpack(">II", data[16:24])
+            return width, height
+        if mime == "image/gif":
+            width, height = struct.unpack("<HH", data[6:10])
+            return width, height
+        if mime == "image/webp":
+            return _webp_size(data)
+        if mime == "image/jpeg":
+            return _jpeg_size(data)
+    except struct.error:
+        return None
+    return None
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    chunk = data[12:16]
+    if chunk == b"VP8 ":  # lossy: the frame header after a 3-byte tag and a start code
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    if chunk == b"VP8L":  # lossless: 14 bits each, after the 0x2F signature
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X":  # extended: 24-bit canvas size minus one
+        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    return None
+
+
+_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """The size in the first start-of-frame segment, walking the segments from SOI."""
+    at = 2
+    while at + 4 <= len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # markers without a length
+            at += 2
+            continue
+        (length,) = struct.unpack(">H", data[at + 2 : at + 4])
+        if marker in _SOF:
+            height, width = struct.unpack(">HH", data[at + 5 : at + 9])
+            return width, height
+        at += 2 + length
+    return None
+
+
+def image_attachment(name: str, data: bytes) -> Attachment:
+    """An image from its bytes (type and size from its header); `AttachmentRefused` when it is
+    not a PNG, JPEG, GIF or WebP or its header cannot be read."""
+    mime = sniff_image(data)
+    if mime is None:
+        raise AttachmentRefused(f"{name} is not a PNG, JPEG, GIF or WebP image.")
+    size = image_size(data, mime)
+    if size is None or min(size) < 1:
+        raise AttachmentRefused(f"{name} is a damaged {format_name(mime)} image.")
+    return Attachment(name, mime, data, *size)
+
+
+def too_large(name: str, size: int, limit: int = MAX_FILE_BYTES) -> AttachmentRefused:
+    return AttachmentRefused(
+        f"{name} is {megabytes(size)}; files up to {megabytes(limit)} can be attached. "
+        "Make it smaller or attach a part of it."
+    )
+
+
+def megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+@dataclass(frozen=True, slots=True)
+class TextFile:
+    """A text or code file, inlined into the prompt as a fenced block named by the file."""
+
+    name: str
+    text: str
+
+    def block(self) -> str:
+        fence = fence_for(self.text)
+        language = _LANGUAGES.get(Path(self.name).suffix.lower(), "")
+        return f"{self.name}\n{fence}{language}\n{self.text.rstrip(chr(10))}\n{fence}"
+
+
+_LANGUAGES = {
+    ".py": "python", ".js": "javascript", ".ts": "typescript", ".json": "json", ".md": "markdown",
+    ".rs": "rust", ".go": "go", ".c": "c", ".h": "c", ".cpp": "cpp", ".java": "java",
+    ".sh": "sh", ".toml": "toml", ".yaml": "yaml", ".yml": "yaml", ".html": "html",
+    ".css": "css", ".sql": "sql", ".rb": "ruby", ".kt": "kotlin", ".swift": "swift",
+}  # fmt: skip
+
+
+def fence_for(text: str) -> str:
+    """A backtick fence longer than any run of backticks in `text`, so the file cannot close it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def text_file(name: str, data: bytes) -> TextFile:
+    """A text file from its bytes: UTF-8 (a BOM allowed) without NUL characters; anything else
+    is a binary file we cannot send (`AttachmentRefused`)."""
+    if len(data) > MAX_TEXT_BYTES:
+        raise too_large(name, len(data), MAX_TEXT_BYTES)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = ""
+    if (not text and data) or "\x00" in text:
+        raise AttachmentRefused(
+            f"{name} is neither an image (PNG, JPEG, GIF, WebP) nor a UTF-8 text file; "
+            "only those can be attached."
+        )
+    return TextFile(name, text)
+
+
+def read_attachment(path: Path) -> Attachment | TextFile:
+    """The file at `path` as an image or a text file. Its size is checked before it is read,
+    so a huge file costs nothing; `AttachmentRefused` says why a file cannot be attached."""
+    name = path.name
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise too_large(name, size)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise AttachmentRefused(f"{path} cannot be read: {exc.strerror or exc}.") from None
+    return load_attachment(name, data)
+
+
+def load_attachment(name: str, data: bytes) -> Attachment | TextFile:
+    """Bytes given by a file picker, a drop or a paste, as an image or a text file."""
+    if len(data) > MAX_FILE_BYTES:
+        raise too_large(name, len(data))
+    if sniff_image(data) is not None:
+        return image_attachment(name, data)
+    return text_file(name, data)
+
+
+def fits(image: Attachment, limits: ImageLimits) -> bool:
+    small = len(image.data) <= limits.max_bytes
+    return small and max(image.width, image.height) <= limits.long_edge
+
+
+def fit_image(image: Attachment, api: str, scaler: ImageScaler | None) -> Attachment:
+    """`image` as `api` is sent it: unchanged when within its limits, else downscaled."""
+    limits = limits_for(api)
+    if fits(image, limits):
+        return image
+    if scaler is None:
+        raise AttachmentRefused(f"{image.name} is larger than this API takes and cannot be scaled.")
+    return scaler.scale(image, limits)
+
+
+def with_files(prompt: str, files: Sequence[TextFile]) -> str:
+    """The prompt followed by each text file as a fenced block named by the file."""
+    return "\n\n".join([prompt, *(f.block() for f in files)]) if files else prompt
+
+
+def describe(images: Sequence[Attachment]) -> str:
+    """ "1 image, 64×64 PNG" / "2 images: 64×64 PNG, 800×600 JPEG"."""
+    if len(images) == 1:
+        return f"1 image, {images[0].label}"
+    return f"{len(images)} images: " + ", ".join(i.label for i in images)
+
+
+def scaled_size(width: int, height: int, long_edge: int) -> tuple[int, int]:
+    """The size of `width`×`height` with its longer edge at most `long_edge`, aspect kept."""
+    longest = max(width, height)
+    if longest <= long_edge:
+        return width, height
+    return max(1, round(width * long_edge / longest)), max(1, round(height * long_edge / longest))
