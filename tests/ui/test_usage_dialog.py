@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QColor, QImage, QPalette
 from pytestqt.qtbot import QtBot
 from tests.core.store.history.usage_history import COUNTED, DEMO, seed
 from tests.ui.ui_helpers import open_window
@@ -163,3 +163,17 @@ async def test_view_usage_is_a_menu_and_palette_command_that_opens_the_dialog(
         await dialog.reload()
         assert dialog.snapshot is not None and len(dialog.chart.bars) == 30
         dialog.close()
+
+
+def test_the_chart_draws_in_the_dark_theme_colours_of_a_dark_palette(qtbot: QtBot) -> None:
+    chart = UsageChart()
+    qtbot.addWidget(chart)
+    chart.resize(600, 260)
+    row = UsageRow("2026-11-30", replies=1, cost_exact=0.02)
+    chart.set_days([row], dt.date(2026, 11, 29), TODAY)
+    dark = QPalette(chart.palette())
+    dark.setColor(QPalette.ColorRole.Window, QColor(colors(True)["window"]))
+    chart.setPalette(dark)
+    image = chart.grab().toImage()
+    assert _pixels(image, colors(True)["highlight"]) > 50
+    assert _pixels(image, colors(False)["highlight"]) == 0
