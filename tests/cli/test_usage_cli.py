@@ -90,7 +90,7 @@ def test_table_has_a_row_per_provider_and_a_totals_row(
     stored = _stored_sums(history)
     assert total[1] == str(len(COUNTED))
     assert total[4] == f"${stored['cost_exact']:.6f}"
-    assert total[5] == f"~${stored['cost_estimated']:.6f}"
+    assert total[5] == f"≈${stored['cost_estimated']:.6f}"
     assert total[6] == "1"  # the reply with no known price
     openrouter = next(line for line in lines if line.startswith("openrouter")).split()
     assert openrouter[4] == "$0.000000" and openrouter[6] == "1"

@@ -62,7 +62,7 @@ async def test_the_dialog_shows_the_last_30_days_totals(dialog: UsageDialog) -> 
     assert totals.cost_exact == pytest.approx(exact)
     assert dialog.tiles.values["Exact cost"].text() == money(exact)
     assert dialog.tiles.values["Replies"].text() == str(len(IN_30_DAYS))
-    assert dialog.tiles.values["Estimated cost"].text().startswith("~$")
+    assert dialog.tiles.values["Estimated cost"].text().startswith("≈$")
 
 
 @pytest.mark.asyncio
@@ -145,7 +145,7 @@ def test_hovering_a_bar_describes_its_day(qtbot: QtBot) -> None:
     plot = chart.plot_rect()
     assert chart.bar_at(plot.right() - 1) == 1 and chart.bar_at(plot.left() + 1) == 0
     text = chart.describe(1)
-    assert "Mon 30 Nov 2026" in text and "exact $0.0200" in text and "~$0.0100" in text
+    assert "Mon 30 Nov 2026" in text and "exact $0.0200" in text and "≈$0.0100" in text
     assert chart.describe(0).endswith("no replies")
 
 

@@ -140,7 +140,7 @@ def _figures(row: UsageRow, unpriced: bool) -> tuple[str, ...]:
     """The row's cells; with `unpriced`, the count of its replies with no known price last."""
     from streamdesk.cli.history import format_cost
 
-    estimated = f"~{format_cost(row.cost_estimated)}" if row.estimated_replies else "-"
+    estimated = f"≈{format_cost(row.cost_estimated)}" if row.estimated_replies else "-"
     cells = (
         f"{row.replies:,}",
         f"{row.prompt_tokens:,}",

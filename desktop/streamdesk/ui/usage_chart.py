@@ -256,7 +256,7 @@ class UsageChart(QWidget):
         lines.append(f"exact {money(row.cost_exact)}")
         if row.estimated_replies:
             lines.append(
-                f"estimated ~{money(row.cost_estimated)} ({row.estimated_replies:,} replies "
+                f"estimated ≈{money(row.cost_estimated)} ({row.estimated_replies:,} replies "
                 "without usage from the server)"
             )
         if row.unpriced_replies:
