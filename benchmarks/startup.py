@@ -10,7 +10,8 @@ Measured in one run, interleaved round by round so a busy machine slows every ta
 Each child is a fresh process with STREAMDESK_STARTUP_PROBE=ready (streamdesk/startup_probe.py):
 it prints `time.time()` at its first painted frame and again once the window can send (the
 prompt and Send enabled, a chat taking the prompt, the provider resolved: its key looked up, or
-the offline demo's mock started when nothing is configured, as on a first run); the parent
+the offline demo's mock started when nothing is configured, as on a first run; and what
+start-up queued on Qt's loop has run, so a key pressed then is handled at once); the parent
 subtracts its own `time.time()` taken just before the spawn. The bare window's ready-to-send is
 its first paint. The CPU columns (the child's own, all threads) say the same with less noise
 from whatever else runs on the machine. One warm-up run per target is discarded (byte code

@@ -9,7 +9,8 @@ busy, it moves far less than the wall clock.
 The app (ui/app.py, from the venv or the frozen bundle alike) calls `install(window)` right
 after `window.show()` when `enabled()`. With `STREAMDESK_STARTUP_PROBE=ready` the process goes
 on after the first paint and leaves once the window can send: ui/app.py calls
-`report_ready(able)` when `MainWindow.start()` has resolved the provider. Nothing here runs
+`report_ready(able)` when `MainWindow.start()` has resolved the provider and Qt has run what
+start-up queued on its loop (a key pressed then is handled at once). Nothing here runs
 unless the variable is set, and only QtCore/QtWidgets (loaded by the window anyway) are
 imported. `FirstPaint` is also what ui/app.py waits on before it loads the rest of the app;
 this module imports nothing of the app.

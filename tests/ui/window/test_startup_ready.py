@@ -1,0 +1,36 @@
+"""The start-up probe's ready-to-send, as benchmarks/startup.py reads it from a fresh app."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from streamdesk.startup_probe import MARKER, READY_MARKER
+
+ENTRY = Path(__file__).resolve().parents[3] / "packaging" / "entry.py"
+
+
+def test_a_first_run_app_is_ready_to_send_after_its_first_paint(tmp_path: Path) -> None:
+    """Nothing configured: the offline demo answers, so the window can send; each line gives
+    the wall-clock time and the process's CPU time, ready after the first paint."""
+    env = dict(
+        os.environ,
+        STREAMDESK_STARTUP_PROBE="ready",
+        STREAMDESK_HOME=str(tmp_path / "home"),
+        QT_QPA_PLATFORM="offscreen",
+    )
+    env.pop("STREAMDESK_API_KEY", None)
+    before = time.time()
+    result = subprocess.run(
+        [sys.executable, str(ENTRY)], capture_output=True, text=True, timeout=90, env=env
+    )
+    after = time.time()
+    assert result.returncode == 0, result.stderr
+    marks = [line.split() for line in result.stdout.splitlines() if line.startswith("STREAMDESK_")]
+    assert [m[0] for m in marks] == [MARKER, READY_MARKER], result.stdout + result.stderr
+    (_, paint, paint_cpu), (_, ready, ready_cpu) = marks
+    assert before < float(paint) <= float(ready) < after
+    assert 0 < float(paint_cpu) <= float(ready_cpu)
