@@ -1,5 +1,6 @@
-"""'Send over both' streams through the engine: the window's proxy, key and timeouts apply, and
-each protocol's figures count from its own request."""
+"""Compare streams every column through the engine: the window's proxy, key and timeouts apply,
+each column's figures count from its own request, replies are rendered Markdown, and one reply
+can carry the chat on (stored with its own tokens and cost)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextBlock, QTextCharFormat, QTextDocument, QTextTable
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
-from ui_helpers import PROMPT, online_window, open_window, recording_proxy
+from ui_helpers import FAST, PROMPT, online_window, open_window, recording_proxy, wait_reply
 
+from streamdesk.core.chat import ReplyStatus
+from streamdesk.core.store.history import HistoryStore
 from streamdesk.mock import reply_for
 from streamdesk.ui.compare import open_compare
+from streamdesk.ui.window.status_bar import format_cost
 
 PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
@@ -40,7 +44,7 @@ async def test_send_over_both_goes_through_the_configured_proxy(
             compare = open_compare(window, PROMPT)
             await compare.run(PROMPT)
             heads = [(await asyncio.wait_for(seen.get(), 10)).decode("latin-1") for _ in "ab"]
-            assert all(s.startswith("failed") for s in compare.status.values()), compare.status
+            assert all(s.startswith("failed") for s in compare.status), compare.status
             compare.close()
     finally:
         proxy.close()
@@ -55,13 +59,15 @@ async def test_one_after_the_other_each_total_counts_from_its_own_request(qtbot:
     options = {"tokens_per_second": 100.0, "first_token_delay": 0.0, "reply_tokens": 30}
     async with open_window(qtbot, **options) as window:
         compare = open_compare(window, "time both")
-        assert not compare.at_once.isChecked()
+        compare.at_once.setChecked(False)
         await compare.run("time both")
-        sse, ws = compare.stats("sse"), compare.stats("ws")
+        assert [lane.target.protocol for lane in compare.lanes] == ["sse", "ws"]
+        sse, ws = compare.stats(0), compare.stats(1)
         assert sse is not None and ws is not None
         assert sse.total_ms is not None and ws.total_ms is not None
         whole = "".join(reply_for("time both", tokens=30))
-        assert "".join(compare.texts["sse"]) == "".join(compare.texts["ws"]) == whole
+        assert [lane.reply.text for lane in compare.lanes] == [whole, whole]
+        assert [view.text for view in compare.views] == [whole, whole]
         # both replies take about as long; a WebSocket total counted from the SSE request
         # would be about twice the SSE one
         assert ws.total_ms < 1.5 * sse.total_ms and sse.total_ms < 1.5 * ws.total_ms, (
@@ -77,14 +83,14 @@ async def test_replies_are_rendered_markdown_not_raw(qtbot: QtBot) -> None:
     async with open_window(qtbot) as window:
         compare = open_compare(window, prompt)
         await compare.run(prompt)
-        raw = "".join(compare.texts["sse"])
+        raw = compare.lanes[0].reply.text
         markers = [m for m in ("```", "**", "|---", "## ") if m in raw]
         assert "|---" in markers and len(markers) >= 2, "the mock's reply holds Markdown"
-        for key in ("sse", "ws"):
-            assert compare.replies[key].text == raw  # the text itself is kept as received
-            shown = compare.panes[key].toPlainText()
+        for view, pane in zip(compare.views, compare.panes, strict=True):
+            assert view.text == raw  # the text itself is kept as received
+            shown = pane.toPlainText()
             assert [m for m in markers if m in shown] == [], shown[:300]
-            frames = compare.panes[key].document().rootFrame().childFrames()
+            frames = pane.document().rootFrame().childFrames()
             tables = []
             while frames:
                 frame = frames.pop()
@@ -98,7 +104,7 @@ async def test_replies_are_rendered_markdown_not_raw(qtbot: QtBot) -> None:
 async def test_model_html_and_local_files_stay_inert(qtbot: QtBot) -> None:
     async with open_window(qtbot) as window:
         compare = open_compare(window, "x")
-        pane = compare.panes["sse"]
+        pane = compare.panes[0]
         reply = pane.begin_assistant("sse")
         reply.append_text('<b>bold?</b> <img src="file:///etc/hostname"> ![x](file:///etc/passwd)')
         reply.finish("complete")
@@ -117,11 +123,11 @@ async def test_the_panes_follow_a_theme_switch(qtbot: QtBot) -> None:
     async with open_window(qtbot) as window:
         window.set_theme("light")
         compare = open_compare(window, "theme")
-        assert not compare.panes["sse"].is_dark()
+        assert not compare.panes[0].is_dark()
         window.set_theme("dark")
-        assert all(pane.is_dark() for pane in compare.panes.values())
+        assert all(pane.is_dark() for pane in compare.panes)
         window.set_theme("light")
-        assert not any(pane.is_dark() for pane in compare.panes.values())
+        assert not any(pane.is_dark() for pane in compare.panes)
         compare.close()
 
 
@@ -134,8 +140,105 @@ async def test_escape_closes_the_compare_window(qtbot: QtBot) -> None:
         assert not compare.isVisible()
         compare = open_compare(window, "again")  # opens again, the same window
         assert compare.isVisible()
-        QTest.keyClick(compare.panes["ws"], Qt.Key.Key_Escape)
+        QTest.keyClick(compare.panes[1], Qt.Key.Key_Escape)
         assert not compare.isVisible()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("at_once", [False, True])
+async def test_the_default_columns_compare_sse_and_websocket(qtbot: QtBot, at_once: bool) -> None:
+    async with open_window(qtbot, **FAST) as window:
+        compare = open_compare(window, "Compare me")
+        compare.at_once.setChecked(at_once)
+        compare.start()
+        assert compare.task is not None
+        await asyncio.wait_for(compare.task, 15)
+        assert all(s.startswith("done") for s in compare.status), compare.status
+        for index, protocol in enumerate(("sse", "ws")):
+            stats = compare.stats(index)
+            assert stats is not None and stats.tokens > 0 and stats.protocol == protocol
+        texts = [lane.reply.text for lane in compare.lanes]
+        assert texts[0] == texts[1] != ""  # same prompt, same mock reply
+        assert compare.table.item(2, 0).text() != "–"  # TTFT shown
+        compare.close()
+
+
+@pytest.mark.asyncio
+async def test_three_columns_show_each_reply_its_figures_and_a_summary(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as window:
+        compare = open_compare(window, "Three models")
+        column = compare.add_column("mock", "deepseek-v3.2", "ws")
+        assert column is not None and len(compare.columns) == 3
+        compare.columns[1].choose("mock", "claude-sonnet-4.5", "sse")
+        await compare.run("Three models")
+        targets = [(lane.target.model, lane.target.protocol) for lane in compare.lanes]
+        assert targets == [
+            ("gpt-4.1", "sse"),
+            ("claude-sonnet-4.5", "sse"),
+            ("deepseek-v3.2", "ws"),
+        ]
+        assert compare.table.columnCount() == 3
+        for column, lane in zip(compare.columns, compare.lanes, strict=True):
+            reply = lane.reply
+            assert reply.status is ReplyStatus.COMPLETE and reply.cost is not None
+            shown = column.figures.text()
+            assert f"{reply.prompt_tokens} → {reply.completion_tokens} tokens" in shown
+            assert format_cost(reply.cost) in shown and "TTFT" in shown
+            assert column.continue_button.isEnabled()
+        summary = compare.summary.text()
+        assert "3 of 3 complete" in summary
+        assert "Cheapest: deepseek-v3.2 · WebSocket" in summary  # the lowest prices
+        compare.close()
+
+
+@pytest.mark.asyncio
+async def test_two_to_four_columns(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as window:
+        compare = open_compare(window, "columns")
+        assert len(compare.columns) == 2
+        assert not compare.columns[0].remove_button.isVisible()
+        compare.remove_column(compare.columns[0])
+        assert len(compare.columns) == 2
+        assert compare.add_column() is not None and compare.add_column() is not None
+        assert compare.add_column() is None and not compare.add_button.isEnabled()
+        models = {c.model_box.currentText() for c in compare.columns}
+        assert len(models) >= 3, "an added column picks a model no column has yet"
+        compare.remove_column(compare.columns[3])
+        assert len(compare.columns) == 3 and compare.table.columnCount() == 3
+        compare.close()
+
+
+@pytest.mark.asyncio
+async def test_continue_with_a_reply_adds_it_to_the_chat_and_its_history(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as window:
+        session = window.current_session()
+        session.send("First question")
+        await wait_reply(session)
+        compare = open_compare(window, "Second question")
+        assert compare.with_chat.isChecked(), "a new prompt goes after the chat"
+        compare.columns[1].choose("mock", "deepseek-v3.2", "ws")
+        await compare.run("Second question")
+        sent = compare.lanes[1].send.request.messages
+        assert [m.content for m in sent if m.role == "user"] == [
+            "First question",
+            "Second question",
+        ]
+        chosen = compare.lanes[1].reply
+        compare.columns[1].continue_button.click()
+        assert not compare.isVisible()
+        turn = session.turns[-1]
+        assert (turn.prompt, turn.reply) == ("Second question", chosen)
+        assert "Second question" in session.view.toPlainText()
+        cid = session.conversation.conversation_id
+        assert cid is not None
+        with HistoryStore() as store:
+            messages = store.messages(cid)
+        assert [m.role for m in messages] == ["user", "assistant", "user", "assistant"]
+        stored = messages[-1]
+        assert stored.content == chosen.text and stored.status == "complete"
+        assert (stored.model, stored.protocol) == ("deepseek-v3.2", "ws")
+        assert stored.completion_tokens == chosen.completion_tokens
+        assert stored.prompt_tokens == chosen.prompt_tokens and stored.cost == chosen.cost
 
 
 def _blocks(doc: QTextDocument) -> list[QTextBlock]:

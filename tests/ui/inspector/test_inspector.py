@@ -1,4 +1,4 @@
-"""The inspector dock, its exports and the compare window, on the real window and mock."""
+"""The inspector dock and its exports, on the real window and mock."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from streamdesk.core.request import ChatRequest, Endpoint, Message, Timeouts
 from streamdesk.core.stream import make_transport, stream_chat
 from streamdesk.core.trace import StreamTrace, WireFrame
 from streamdesk.mock import MockServer
-from streamdesk.ui.compare import open_compare
 from streamdesk.ui.inspector.dock import InspectorDock
 from streamdesk.ui.inspector.export import (
     FrameSplitter,
@@ -163,27 +162,6 @@ def test_sse_lines_split_across_chunks_are_joined() -> None:
     rows += split.feed([WireFrame(0.003, "in", b"ta: [DONE]\r\n\r\n")])
     assert [r.text for r in rows] == ['data: {"a":1}', "data: [DONE]"]
     assert rows[0].t_ms == pytest.approx(2.0)
-
-
-@pytest.mark.asyncio
-@pytest.mark.parametrize("at_once", [False, True])
-async def test_send_over_both_shows_two_replies_and_their_timings(
-    qtbot: QtBot, at_once: bool
-) -> None:
-    async with open_window(qtbot, **FAST) as window:
-        compare = open_compare(window, "Compare me")
-        compare.at_once.setChecked(at_once)
-        compare.start()
-        assert compare.task is not None
-        await asyncio.wait_for(compare.task, 15)
-        for key in ("sse", "ws"):
-            assert compare.status[key].startswith("done"), compare.status
-            assert compare.replies[key].text == "".join(compare.texts[key]) != ""
-            stats = compare.stats(key)
-            assert stats is not None and stats.tokens > 0 and stats.protocol == key
-        assert compare.texts["sse"] == compare.texts["ws"]  # same prompt, same mock reply
-        assert compare.table.item(2, 0).text() != "–"  # TTFT shown
-        compare.close()
 
 
 def test_pyqtgraph_is_not_loaded_at_start_up() -> None:

@@ -339,7 +339,7 @@ DOCK_MIN_HEIGHT = 220
 
 class NetworkTools(QObject):
     """One window's network tools: the inspector dock (Ctrl+I; made on first use, at the
-    bottom) and View ▸ Send over both (the compare window)."""
+    bottom) and View ▸ Compare (the compare window)."""
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)  # the window keeps it alive
@@ -353,7 +353,7 @@ class NetworkTools(QObject):
             None,
         )
         if isinstance(view_menu, QMenu):
-            act = QAction("Send over &both (SSE and WebSocket)…", window)
+            act = QAction("&Compare (models, providers, SSE and WebSocket)…", window)
             act.setShortcut(QKeySequence("Ctrl+Shift+B"))
             act.triggered.connect(self.open_compare)
             view_menu.addAction(act)
@@ -381,7 +381,7 @@ class NetworkTools(QObject):
 
 
 def install_network_tools(window: MainWindow) -> NetworkTools:
-    """Wire Ctrl+I to the inspector and add View ▸ Send over both to `window`."""
+    """Wire Ctrl+I to the inspector and add View ▸ Compare to `window`."""
     return NetworkTools(window)
 
 

@@ -260,7 +260,7 @@ class MainWindow(QMainWindow):
         self.welcome.promptChosen.connect(self.send_example)
         self.welcome.addProviderRequested.connect(self.open_providers)
         self.palette_popup = CommandPalette(self.content)
-        install_network_tools(self)  # Ctrl+I inspector dock, View ▸ Send over both
+        install_network_tools(self)  # Ctrl+I inspector dock, View ▸ Compare
         self.tools = install_tools(self)  # MCP servers per chat, the composer's Tools button
         self.history = HistoryBridge(self)  # stored conversations, persistence, search
         # Ctrl+, dialog, banners, live apply; it sets each transcript's font as it is added,
