@@ -11,7 +11,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextBlock, QTextCharFormat, QTextDocument, QTextTable
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
-from ui_helpers import FAST, PROMPT, online_window, open_window, recording_proxy, wait_reply
+from ui_helpers import (
+    FAST,
+    PROMPT,
+    SLOW,
+    online_window,
+    open_window,
+    recording_proxy,
+    wait_reply,
+)
 
 from streamdesk.core.chat import ReplyStatus
 from streamdesk.core.store.history import HistoryStore
@@ -239,6 +247,37 @@ async def test_continue_with_a_reply_adds_it_to_the_chat_and_its_history(qtbot: 
         assert (stored.model, stored.protocol) == ("deepseek-v3.2", "ws")
         assert stored.completion_tokens == chosen.completion_tokens
         assert stored.prompt_tokens == chosen.prompt_tokens and stored.cost == chosen.cost
+
+
+@pytest.mark.asyncio
+async def test_continuing_a_new_chat_stores_and_titles_it(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as window:
+        session = window.current_session()
+        assert not session.turns
+        compare = open_compare(window, "A fresh start")
+        assert not compare.with_chat.isChecked()
+        await compare.run("A fresh start")
+        assert compare.continue_with(0)
+        cid = session.conversation.conversation_id
+        assert cid is not None and session.title == "A fresh start"
+        assert window.conversations.title(window.current_key()) == "A fresh start"
+        with HistoryStore() as store:
+            user, reply = store.messages(cid)
+        assert (user.content, reply.content) == ("A fresh start", compare.lanes[0].reply.text)
+
+
+@pytest.mark.asyncio
+async def test_a_busy_chat_is_not_continued(qtbot: QtBot) -> None:
+    async with open_window(qtbot, **SLOW) as window:
+        compare = open_compare(window, "wait for me")
+        compare.with_chat.setChecked(False)
+        await compare.run("wait for me")
+        session = window.current_session()
+        session.send("still streaming")
+        assert not compare.continue_with(0)
+        assert "busy" in compare.summary.text() and compare.isVisible()
+        await session.aclose()  # stops the reply and waits until it is marked
+        compare.close()
 
 
 def _blocks(doc: QTextDocument) -> list[QTextBlock]:
