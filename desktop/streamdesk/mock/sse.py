@@ -212,7 +212,7 @@ class LazyEvents(Sequence[str]):
         return self._payload(index)
 
     def _run(self, start: int, stop: int) -> list[str]:
-        """Payloads `start` to `stop`: one comprehension per segment they cross."""
+        """Payloads `start` to `stop`, made segment by segment."""
         payloads: list[str] = []
         offset = 0
         for tokens, make in self._segments:
