@@ -23,7 +23,7 @@ from streamdesk.cli._common import warn
 from streamdesk.cli.ask_setup import UsageError, add_network_flags
 
 if TYPE_CHECKING:
-    from streamdesk.core.chat import KeySource, Reply, Target
+    from streamdesk.core.chat import ChatEvent, KeySource, Reply, Target
     from streamdesk.core.chat.compare import Lane, Standings
     from streamdesk.core.providers import Provider
     from streamdesk.core.store.history import HistoryStore
@@ -170,10 +170,11 @@ async def _compare(args: argparse.Namespace, prompt: str) -> int:
         store = None if args.no_save else _open_store(lanes)
         if store is not None:
             stack.callback(store.close)
-        replies = await run_lanes(lanes, keys=keys)
         labels = [
             spec_label(spec, lane.target) for spec, lane in zip(args.targets, lanes, strict=True)
         ]
+        listener = Progress(labels, lanes) if sys.stderr.isatty() else None
+        replies = await run_lanes(lanes, keys=keys, listener=listener)
         standings = Standings.of(replies)
         if args.json:
             print(json.dumps(as_json(prompt, labels, lanes, standings), ensure_ascii=False))
@@ -189,6 +190,22 @@ async def _compare(args: argparse.Namespace, prompt: str) -> int:
             if line:
                 warn(f"{label}: {line}")
         return EXIT_OK if standings.complete == len(lanes) else EXIT_SOME_FAILED
+
+
+class Progress:
+    """On a terminal, one line on stderr as each target ends (a slow model keeps the table
+    waiting)."""
+
+    def __init__(self, labels: Sequence[str], lanes: Sequence[Lane]) -> None:
+        self.labels = labels
+        self.lanes = lanes
+
+    def __call__(self, index: int, event: ChatEvent) -> None:
+        from streamdesk.core.events import Done, Failure
+
+        reply = self.lanes[index].reply
+        if isinstance(event, Done | Failure) and reply.status.finished:
+            warn(f"{self.labels[index]}: {status_of(reply)}")
 
 
 def _wants_mock(specs: Sequence[TargetSpec]) -> bool:
