@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from streamdesk import __version__
 from streamdesk.core.redact import install_log_redaction
 
-SUBCOMMANDS = ("ask", "compare", "mock", "keys", "history", "usage", "bench", "mcp")
+SUBCOMMANDS = ("ask", "compare", "mock", "keys", "history", "usage", "bench", "mcp", "assistants")
 
 
 def build_parser() -> argparse.ArgumentParser:

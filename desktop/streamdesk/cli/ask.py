@@ -20,6 +20,7 @@ from streamdesk.cli._common import warn
 from streamdesk.cli.ask_attach import EXIT_ATTACHMENT, Attached, add_attach_flag
 from streamdesk.cli.ask_setup import UsageError, add_network_flags
 from streamdesk.cli.ask_tools import ToolServersFailed, add_tool_flags
+from streamdesk.cli.assistants import add_assistant_flag, use_assistant
 from streamdesk.cli.sinks import (
     EXIT_CODES,
     EXIT_NOT_APPROVED,
@@ -154,6 +155,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="how many times a cut reply is resumed (default: the provider's, 2)",
     )
     add_attach_flag(p)
+    add_assistant_flag(p)
     add_tool_flags(p)
     add_network_flags(p)
     p.add_argument("--no-save", action="store_true", help="do not store the exchange in history")
@@ -217,6 +219,7 @@ async def _ask(args: argparse.Namespace, prompt: str | None, sink: Sink, attache
         thread = AskThread.open(args, None if prompt is None else attached.prompt(prompt))
         if thread.store is not None:
             stack.callback(thread.store.close)
+        use_assistant(settings, args, thread.conversation)
         provider = setup.pick_provider(settings, args, keys, thread.stored_target)
         if provider is None:
             provider = await _offline_demo(stack, settings, keys)

@@ -178,9 +178,10 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
         doc = tomlkit.document()
         doc.add(tomlkit.comment(_HEADER))
     for f in dataclasses.fields(Settings):
-        if f.name not in ("providers", "mcp_servers"):
+        if f.name not in ("providers", "mcp_servers", "assistants"):
             _set(doc, f.name, getattr(settings, f.name))
     _save_mcp_servers(doc, settings)
+    _save_assistants(doc, settings)
     existing: dict[str, Table] = {}
     old = doc.get("providers")
     if isinstance(old, AoT):
@@ -196,8 +197,7 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
 
 
 def _save_mcp_servers(doc: Any, settings: Settings) -> None:
-    """`[mcp.servers.NAME]` tables: changed keys set in place (comments kept), servers no
-    longer configured removed, the `mcp` table dropped when it ends up empty."""
+    """`[mcp.servers.NAME]` tables; the `mcp` table dropped when it ends up empty."""
     import tomlkit
 
     mcp = doc.get("mcp")
@@ -205,28 +205,49 @@ def _save_mcp_servers(doc: Any, settings: Settings) -> None:
         return
     if mcp is None:
         mcp = doc["mcp"] = tomlkit.table(is_super_table=True)
-    servers = mcp.get("servers")
-    if servers is None:
-        servers = mcp["servers"] = tomlkit.table(is_super_table=True)
-    wanted = {s.name: server_table(s) for s in settings.mcp_servers}
-    for name in [n for n in servers if n not in wanted]:
-        del servers[name]
+    if "servers" not in mcp:
+        mcp["servers"] = tomlkit.table(is_super_table=True)
+    _sync_tables(mcp, "servers", {s.name: server_table(s) for s in settings.mcp_servers})
+    if not mcp:
+        del doc["mcp"]
+
+
+def _save_assistants(doc: Any, settings: Settings) -> None:
+    """`[assistants.NAME]` tables of the user's assistants (built-ins are never written)."""
+    import tomlkit
+
+    if "assistants" not in doc:
+        if not settings.assistants:
+            return
+        doc["assistants"] = tomlkit.table(is_super_table=True)
+    _sync_tables(doc, "assistants", {a.name: a.table() for a in settings.assistants})
+
+
+def _sync_tables(parent: Any, key: str, wanted: dict[str, dict[str, Any]]) -> None:
+    """Make `parent[key]` hold one table per name of `wanted`: changed keys set in place
+    (comments kept), names no longer wanted removed, `parent[key]` dropped when empty. A
+    multi-line string is written as one (a system prompt stays readable), a dict inline."""
+    import tomlkit
+
+    tables = parent[key]
+    for name in [n for n in tables if n not in wanted]:
+        del tables[name]
     for name, values in wanted.items():
-        table = servers.get(name)
+        table = tables.get(name)
         if table is None:
-            table = servers[name] = tomlkit.table()
-        for key in [k for k in table if k not in values]:
-            del table[key]
-        for key, value in values.items():
+            table = tables[name] = tomlkit.table()
+        for old in [k for k in table if k not in values]:
+            del table[old]
+        for field, value in values.items():
             if isinstance(value, dict):
                 inline = tomlkit.inline_table()
                 inline.update(value)
                 value = inline
-            _set(table, key, value)
-    if not servers:
-        del mcp["servers"]
-    if not mcp:
-        del doc["mcp"]
+            elif isinstance(value, str) and "\n" in value:
+                value = tomlkit.string(value, multiline=True)
+            _set(table, field, value)
+    if not tables:
+        del parent[key]
 
 
 # --- providers ---------------------------------------------------------------------------------

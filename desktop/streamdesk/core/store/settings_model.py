@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from streamdesk.core.assistants import Assistant, parse_table
 from streamdesk.core.errors import SettingsError
 from streamdesk.core.providers import BUILTIN_PROVIDERS, DEFAULT_PROVIDER_ID, ModelInfo, Provider
 from streamdesk.core.request import (
@@ -89,6 +90,8 @@ class Settings:
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
     # MCP tool servers, `[mcp.servers.NAME]` tables (see core.tools.config for the keys)
     mcp_servers: list[McpServerConfig] = field(default_factory=list)
+    # the user's assistants and edits of built-ins, `[assistants.NAME]` (core.assistants)
+    assistants: list[Assistant] = field(default_factory=list)
 
     def profile(self, provider_id: str) -> ProviderSettings | None:
         return next((p for p in self.providers if p.id == provider_id), None)
@@ -295,6 +298,7 @@ def parse_settings(data: dict[str, Any]) -> Settings:
         max_retries=_retries(_get(data, "max_retries", int, d.max_retries), "max_retries"),
         window_geometry=_get(data, "window_geometry", str, d.window_geometry),
         mcp_servers=parse_servers(mcp.get("servers", {}), "mcp.servers"),
+        assistants=parse_table(data.get("assistants", {})),
     )
 
 
