@@ -8,7 +8,13 @@ import asyncio
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QTextBlock, QTextCharFormat, QTextDocument, QTextTable
+from PySide6.QtGui import (
+    QStandardItemModel,
+    QTextBlock,
+    QTextCharFormat,
+    QTextDocument,
+    QTextTable,
+)
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 from ui_helpers import (
@@ -277,6 +283,27 @@ async def test_a_busy_chat_is_not_continued(qtbot: QtBot) -> None:
         assert not compare.continue_with(0)
         assert "busy" in compare.summary.text() and compare.isVisible()
         await session.aclose()  # stops the reply and waits until it is marked
+        compare.close()
+
+
+@pytest.mark.asyncio
+async def test_websocket_is_offered_only_where_the_provider_has_it(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as window:
+        compare = open_compare(window, "pick")
+        column = compare.columns[1]
+        assert column.target(window.target()).protocol == "ws"  # the mock has a WebSocket
+        column.choose("anthropic", "claude-haiku-4-5", "ws")
+        target = column.target(window.target())
+        assert (target.provider.id, target.model, target.protocol) == (
+            "anthropic",
+            "claude-haiku-4-5",
+            "sse",
+        )
+        index = column.protocol_box.findData("ws")
+        model = column.protocol_box.model()
+        assert isinstance(model, QStandardItemModel)
+        item = model.item(index)
+        assert item is not None and not item.isEnabled()
         compare.close()
 
 

@@ -181,6 +181,7 @@ class CompareColumn(QWidget):
         self._provider_changed()
         self.model_box.setCurrentText(model or self.provider.default_model)
         self.protocol_box.setCurrentIndex(max(0, self.protocol_box.findData(protocol)))
+        self._fit_protocol()
 
     def _provider_changed(self, *_: object) -> None:
         """The models of the provider chosen; WebSocket only where it has an endpoint."""
@@ -190,13 +191,21 @@ class CompareColumn(QWidget):
         models = [m.id for m in provider.models] or [provider.default_model]
         self.model_box.addItems([m for m in models if m])
         self.model_box.setCurrentText(shown if shown in models else provider.default_model)
-        can_ws = bool(provider.ws_url) and provider.api == "chat"
         model = self.protocol_box.model()
         if isinstance(model, QStandardItemModel):
             item = model.item(self.protocol_box.findData("ws"))
             if item is not None:
-                item.setEnabled(can_ws)
-        if not can_ws:
+                item.setEnabled(self.can_use_websocket)
+        self._fit_protocol()
+
+    @property
+    def can_use_websocket(self) -> bool:
+        """WebSocket needs the provider's endpoint, and carries chat completions only."""
+        provider = self.provider
+        return bool(provider.ws_url) and provider.api == "chat"
+
+    def _fit_protocol(self) -> None:
+        if not self.can_use_websocket:
             self.protocol_box.setCurrentIndex(self.protocol_box.findData("sse"))
 
     def target(self, base: Target) -> Target:
