@@ -14,11 +14,9 @@ from pathlib import Path
 
 from streamdesk.core.attachments import (
     Attachment,
-    AttachmentRefused,
+    ImageScaler,
     TextFile,
-    fit_image,
-    fits,
-    limits_for,
+    images_to_send,
     read_attachment,
     with_files,
 )
@@ -64,17 +62,10 @@ class Attached:
     def images_for(self, target: Target) -> tuple[Attachment, ...]:
         """The images as `target` is sent them: refused when its model reads no images,
         downscaled where they are larger than its API takes."""
-        if not self.images:
-            return ()
-        if not target.provider.reads_images(target.model):
-            raise AttachmentRefused(
-                f"{target.model} cannot read images, so nothing was sent. Choose a model with"
-                " vision (--model gpt-4.1, for example) or leave the images out."
-            )
-        api = target.provider.api
-        if all(fits(image, limits_for(api)) for image in self.images):
-            return self.images
-        from streamdesk.ui.image_scaler import QtImageScaler
+        return images_to_send(self.images, target.provider, target.model, _qt_scaler)
 
-        scaler = QtImageScaler()
-        return tuple(fit_image(image, api, scaler) for image in self.images)
+
+def _qt_scaler() -> ImageScaler:
+    from streamdesk.ui.image_scaler import QtImageScaler
+
+    return QtImageScaler()

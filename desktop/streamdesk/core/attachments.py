@@ -19,12 +19,15 @@ import base64
 import hashlib
 import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from streamdesk.core.errors import StreamdeskError
+
+if TYPE_CHECKING:
+    from streamdesk.core.providers import Provider
 
 IMAGE_MIMES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 MAX_FILE_BYTES = 20 * 1024 * 1024  # what may be attached at all, before any downscaling
@@ -273,6 +276,33 @@ def fit_image(image: Attachment, api: str, scaler: ImageScaler | None) -> Attach
     if scaler is None:
         raise AttachmentRefused(f"{image.name} is larger than this API takes and cannot be scaled.")
     return scaler.scale(image, limits)
+
+
+def no_vision(model: str) -> str:
+    """What to tell the user who sends images to a model that reads none."""
+    return (
+        f"{model} cannot read images, so nothing was sent. "
+        "Choose a model with vision (such as gpt-4.1) or remove the images."
+    )
+
+
+def images_to_send(
+    images: Sequence[Attachment],
+    provider: Provider,
+    model: str,
+    make_scaler: Callable[[], ImageScaler],
+) -> tuple[Attachment, ...]:
+    """`images` as `model` on `provider` is sent them: refused (`AttachmentRefused`) when the
+    model reads no images, downscaled where larger than its API takes. The scaler is made only
+    when one is needed (it loads an image library)."""
+    if not images:
+        return ()
+    if not provider.reads_images(model):
+        raise AttachmentRefused(no_vision(model))
+    if all(fits(image, limits_for(provider.api)) for image in images):
+        return tuple(images)
+    scaler = make_scaler()
+    return tuple(fit_image(image, provider.api, scaler) for image in images)
 
 
 def with_files(prompt: str, files: Sequence[TextFile]) -> str:

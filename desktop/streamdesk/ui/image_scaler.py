@@ -41,7 +41,7 @@ class QtImageScaler:
             )
         keep_png = decoded.hasAlphaChannel() or image.mime in ("image/png", "image/gif")
         if keep_png:
-            data = _encode(decoded, "PNG", -1)
+            data = encode(decoded, "PNG", -1)
             if len(data) <= limits.max_bytes:
                 return _scaled(image, "image/png", data, decoded)
         if decoded.hasAlphaChannel():  # JPEG has no alpha: flatten onto white
@@ -54,7 +54,7 @@ class QtImageScaler:
             decoded = flat
         while True:
             for quality in JPEG_QUALITIES:
-                data = _encode(decoded, "JPEG", quality)
+                data = encode(decoded, "JPEG", quality)
                 if len(data) <= limits.max_bytes:
                     return _scaled(image, "image/jpeg", data, decoded)
             if min(decoded.width(), decoded.height()) <= 16:
@@ -67,7 +67,8 @@ class QtImageScaler:
             )
 
 
-def _encode(image: QImage, fmt: str, quality: int) -> bytes:
+def encode(image: QImage, fmt: str, quality: int = -1) -> bytes:
+    """`image` encoded as `fmt` ("PNG", "JPEG"); -1: the format's default quality."""
     array = QByteArray()
     buffer = QBuffer(array)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)

@@ -18,6 +18,7 @@ from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from streamdesk.core.attachments import no_vision
 from streamdesk.core.chat.reply import Reply, ToolRound
 from streamdesk.core.chat.target import KeySource, MissingKey, Target, resolve_endpoint
 from streamdesk.core.chat.tools import (
@@ -124,11 +125,7 @@ def vision_failure(target: Target, request: ChatRequest) -> Failure | None:
     Checked before anything is sent, so the user hears it from us, not as a server's 400."""
     if not request.images or target.provider.reads_images(target.model):
         return None
-    return Failure(
-        FailureKind.BAD_REQUEST,
-        f"{target.model} cannot read images, so nothing was sent. "
-        "Choose a model with vision (such as gpt-4.1) or remove the images.",
-    )
+    return Failure(FailureKind.BAD_REQUEST, no_vision(target.model))
 
 
 def continuation_of(request: ChatRequest, text: str, style: str, tokens: int) -> ChatRequest:

@@ -247,7 +247,8 @@ class StoredPages:
         return turns
 
     def _read_before(self, group: int) -> list[Turn]:
-        return self._keyed(turns_of(self.store.messages_before(self.cid, group), self.target))
+        messages = self.store.messages_before(self.cid, group)
+        return self._keyed(turns_of(messages, self.target, self.store.images_of(messages)))
 
     def _turns(self, messages: list[StoredMessage]) -> list[Turn]:
         if messages:
@@ -255,7 +256,7 @@ class StoredPages:
             self.left = self.store.count_before(self.cid, self._first_group)
         else:
             self.left = 0
-        return self._keyed(turns_of(messages, self.target))
+        return self._keyed(turns_of(messages, self.target, self.store.images_of(messages)))
 
     @staticmethod
     def _keyed(turns: list[Turn]) -> list[Turn]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from streamdesk.core.attachments import Attachment
 from streamdesk.core.chat import (
     Conversation,
     ConversationRecord,
@@ -157,14 +158,15 @@ class ChatSession(QObject):
     def task(self) -> asyncio.Task[None] | None:
         return self._task
 
-    def send(self, prompt: str) -> int | None:
-        """Ask `prompt`; returns the reply key, or None if a reply is still streaming."""
+    def send(self, prompt: str, images: tuple[Attachment, ...] = ()) -> int | None:
+        """Ask `prompt` with `images`; returns the reply key, or None if a reply is still
+        streaming."""
         if self.busy or not prompt.strip():
             return None
         self._to_latest()
         self._take_target()
-        plan = self.conversation.ask(prompt)
-        self.view.add_user_message(prompt, ("user", plan.turn.key))
+        plan = self.conversation.ask(prompt, images)
+        self.view.add_user_message(prompt, ("user", plan.turn.key), images)
         return self._start(plan, whole=lambda: self.conversation.request_for(plan.turn))
 
     def retry(self, key: object) -> int | None:
@@ -219,7 +221,7 @@ class ChatSession(QObject):
         self._take_target()
         plan = self.conversation.edit(turn, prompt)
         self.rerender(upto=plan.turn)
-        self.view.add_user_message(prompt, ("user", plan.turn.key))
+        self.view.add_user_message(prompt, ("user", plan.turn.key), plan.turn.attachments)
         return self._start(plan, whole=lambda: self.conversation.request_for(plan.turn))
 
     def load(self, turns: list[Turn], shown_from: int, earlier: EarlierTurns | None = None) -> None:
@@ -387,7 +389,7 @@ class ChatSession(QObject):
     def _render_turn(self, turn: Turn, *, live: bool) -> None:
         reply = turn.reply
         if not turn.is_retry:
-            self.view.add_user_message(turn.prompt, ("user", turn.key))
+            self.view.add_user_message(turn.prompt, ("user", turn.key), turn.attachments)
         if live:
             view = self.view.begin_assistant(turn.key, label=label(reply.target))
             self.views[turn.key] = view

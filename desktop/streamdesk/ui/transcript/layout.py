@@ -52,6 +52,7 @@ from streamdesk.ui.transcript.safe_document import (
     break_long_runs,
     defang,
 )
+from streamdesk.ui.transcript.thumbnails import put_thumbnails
 
 SYNC_HIGHLIGHT = 2_000  # larger code blocks are coloured in slices: ~6 ms at this size
 _LIST_START = re.compile(r"\s*(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
@@ -577,6 +578,10 @@ class DocumentLayout:
                 self._edit(
                     m.frame.lastPosition(), lambda c: self._put_text(c, m.text, QTextCharFormat())
                 )
+                if m.images:  # thumbnails under the text, registered with the document
+                    images, caption = m.images, self._small("muted")
+                    end = m.frame.lastPosition()
+                    self._edit(end, lambda c: put_thumbnails(self._doc, c, images, caption))
                 return
             if m.reasoning:
                 self.append_reasoning(m, "")

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QTextFrame
 
+from streamdesk.core.attachments import Attachment
+
 if TYPE_CHECKING:
     from streamdesk.ui.tools.state import RoundState
     from streamdesk.ui.transcript.reply_view import ReplyView
@@ -42,6 +44,7 @@ class Message:
     held_newline: bool = False  # the open fence's last newline, shown with the next line
     live: ReplyView | None = None
     tool_rounds: list[RoundState] = field(default_factory=list)  # a stored reply's, by `at`
+    images: tuple[Attachment, ...] = ()  # a prompt's, shown as thumbnails under its text
 
     @property
     def shown_text(self) -> str:

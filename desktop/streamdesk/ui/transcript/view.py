@@ -23,6 +23,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QTextBrowser, QToolButton, QWidget
 
+from streamdesk.core.attachments import Attachment
 from streamdesk.ui.tools.state import RoundState
 from streamdesk.ui.transcript.highlight import COMMON, warm
 from streamdesk.ui.transcript.layout import (
@@ -115,8 +116,12 @@ class TranscriptView(QTextBrowser):
     def header_links(self, links: HeaderLinks) -> None:
         self._layout.header_links = links
 
-    def add_user_message(self, text: str, key: object = None) -> None:
+    def add_user_message(
+        self, text: str, key: object = None, images: Sequence[Attachment] = ()
+    ) -> None:
+        """A prompt, with its images as thumbnails under its text."""
         m = self._layout.add_message(key, "user", text=text)
+        m.images = tuple(images)
         self._layout.render_static(m)
         if key is not None and key == self._editing:
             self._layout.outline(m, True)
