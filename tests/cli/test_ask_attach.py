@@ -164,3 +164,12 @@ def test_the_history_keeps_one_copy_of_an_image_attached_twice(
         assert conn.execute("SELECT COUNT(*) FROM message_attachments").fetchone()[0] == 2
     finally:
         conn.close()
+
+
+def test_the_websocket_protocol_sends_the_chat_shape(mock: MockServer, wide_png: Path) -> None:
+    done = ask(mock, "--protocol", "ws", "--no-save", "--attach", str(wide_png))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("I received 1 image, 2048×512 PNG.")
+    frame = next(r for r in reversed(mock.requests) if r.method == "WS" and r.body)
+    ((mime, data),) = image_parts("chat", json.loads(frame.body))
+    assert mime == "image/png" and QImage.fromData(data).width() == 2048
