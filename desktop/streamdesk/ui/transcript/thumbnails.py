@@ -37,10 +37,13 @@ def thumbnail(image: Attachment, edge: int = THUMB_EDGE) -> QImage | None:
 def put_thumbnails(
     doc: SafeDocument, c: QTextCursor, images: Sequence[Attachment], caption: QTextCharFormat
 ) -> None:
-    """At `c` (the end of a block): each image's thumbnail, then its caption line below."""
+    """After `c`'s block: a line of thumbnails, then a caption line naming each image."""
+    c.insertBlock()
     for image in images:
         thumb = thumbnail(image)
         if thumb is not None:
+            if c.positionInBlock():
+                c.insertText("  ", QTextCharFormat())
             name = SCHEME + image.digest
             doc.register(name, QTextDocument.ResourceType.ImageResource.value, thumb)
             fmt = QTextImageFormat()
@@ -48,7 +51,6 @@ def put_thumbnails(
             fmt.setWidth(thumb.width())
             fmt.setHeight(thumb.height())
             fmt.setToolTip(f"{image.name} · {image.label}")
-            c.insertText("  ", QTextCharFormat())
             c.insertImage(fmt)
     c.insertBlock()
     c.insertText("  ".join(f"{image.name} ({image.label})" for image in images), caption)
