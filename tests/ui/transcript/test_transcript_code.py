@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QTextCursor
 from pytestqt.qtbot import QtBot
 
-from streamdesk.ui.transcript.layout import CODE_PADDING, chrome_kind
+from streamdesk.ui.transcript.layout import CODE_PADDING, TABLE_PADDING, chrome_kind
 from streamdesk.ui.transcript.view import SYNC_HIGHLIGHT, TranscriptView
 
 KEYWORD = {False: QColor("#008000"), True: QColor("#ff7b72")}  # "def": default / github-dark
@@ -106,5 +106,7 @@ def test_the_reply_body_lines_up_with_its_caption(qtbot: QtBot) -> None:
         f for f in frames if f.frameFormat().isTableFormat() and not chrome_kind(f.frameFormat())
     ]
     assert len(tables) == 2
-    assert all(t.frameFormat().leftMargin() == 0 for t in tables)
+    for table in tables:  # the rule on the caption's edge, then the cell's padding
+        text = view.cursorRect(table.cellAt(0, 0).firstCursorPosition()).left()
+        assert 1 <= text - caption - TABLE_PADDING <= 3
     assert left_of(view, "Stopped") > caption

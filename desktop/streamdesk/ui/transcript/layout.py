@@ -79,6 +79,7 @@ PAGE_MARGIN = 24  # the least margin either side of the column
 PROMPT_PADDING = 12
 EDIT_OUTLINE = 2  # px of accent border around the prompt being edited
 CODE_PADDING = 12
+TABLE_PADDING = 6  # around the text of a table cell
 MESSAGE_GAP = 28  # above a prompt
 REPLY_GAP = 14  # between a prompt and the caption of its reply
 HEADER_GAP = 6  # between a reply's caption and its body
@@ -469,7 +470,7 @@ class DocumentLayout:
             if table is not None:
                 tf = table.format()
                 if not tf.boolProperty(_STYLED) and not chrome_kind(tf):
-                    table.setFormat(self._table_format(tf))
+                    self._style_table(table, tf)
                 block = self._doc.findBlock(table.lastPosition() + 1)
                 continue
             frame = c.currentFrame()
@@ -524,18 +525,41 @@ class DocumentLayout:
             c.setPosition(pos + length, QTextCursor.MoveMode.KeepAnchor)
             c.setCharFormat(fmt)
 
-    def _table_format(self, tf: QTextTableFormat) -> QTextTableFormat:
-        """A Markdown table: thin grey rules, roomy cells, spaced like a paragraph."""
-        tf.setBorder(1)
-        tf.setBorderBrush(QColor(self._colors["code_border"]))
-        tf.setBorderStyle(QTextFrameFormat.BorderStyle.BorderStyle_Solid)
-        tf.setBorderCollapse(True)
-        tf.setCellSpacing(0)
-        tf.setCellPadding(6)
-        tf.setTopMargin(0.25 * self._em)
-        tf.setBottomMargin(PARAGRAPH_BELOW * self._em)
+    def _style_table(self, table: QTextTable, tf: QTextTableFormat) -> None:
+        """A Markdown table: thin grey rules, roomy cells, spaced like a paragraph.
+
+        The rules are the table's background showing through 1 px of cell spacing between
+        cells filled with the page colour, not collapsed borders: Qt paints and lays out a
+        collapsed border by looking each cell up again per edge, O(log document) each time,
+        which made a table on screen the dearest thing to draw and dearer the longer the
+        document. Margins and the cells' uneven padding put every rule and every glyph on
+        the pixel a collapsed 1 px border gave them.
+        """
+        tf.setBorder(0)
+        tf.setBorderCollapse(False)
+        tf.setCellSpacing(1)
+        tf.setCellPadding(0)
+        tf.setBackground(QColor(self._colors["code_border"]))
+        tf.setLeftMargin(1)
+        tf.setRightMargin(2)
+        tf.setTopMargin(0.25 * self._em + 1)
+        tf.setBottomMargin(PARAGRAPH_BELOW * self._em + 2)
         tf.setProperty(_STYLED, True)
-        return tf
+        table.setFormat(tf)
+        for row in range(table.rows()):
+            self._style_cells(table, row)
+
+    def _style_cells(self, table: QTextTable, row: int) -> None:
+        """The page colour and padding of the cells of `row` (see `_style_table`)."""
+        for col in range(table.columns()):
+            cell = table.cellAt(row, col)
+            cf = cell.format().toTableCellFormat()
+            cf.setBackground(QColor(self._colors["page"]))
+            cf.setLeftPadding(TABLE_PADDING + 0.5)
+            cf.setTopPadding(TABLE_PADDING + 0.5)
+            cf.setRightPadding(TABLE_PADDING - 0.5)
+            cf.setBottomPadding(TABLE_PADDING - 0.5)
+            cell.setFormat(cf)
 
     # -- where a message's regions are -------------------------------------------------------
 
@@ -702,6 +726,7 @@ class DocumentLayout:
             cells = split_table_row(line)
             row = table.rows()
             table.appendRows(1)
+            self._style_cells(table, row)
             for col in range(columns):
                 above = table.cellAt(row - 1, col).firstCursorPosition().blockFormat()
                 c = table.cellAt(row, col).firstCursorPosition()
