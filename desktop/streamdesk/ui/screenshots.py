@@ -200,11 +200,12 @@ class Shots:
         await self.resize(SIZE)
 
     async def compare(self) -> None:
-        """Both replies finished. A prompt no chat has asked: the demo gives a repeated
-        request its next take, and both panes should show the same reply."""
+        """Every column finished. A prompt no chat has asked: the demo gives a repeated
+        request its next take, and the columns should show the same reply."""
         from streamdesk.ui.compare import open_compare
 
         compare = open_compare(self.window, COMPARE_PROMPT)
+        compare.with_chat.setChecked(False)  # the prompt alone, not the chat shown behind it
         compare.resize(*COMPARE_SIZE)
         await compare.run(COMPARE_PROMPT)
         await self.save("compare-light", compare)
