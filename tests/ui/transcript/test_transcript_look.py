@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import QColor, QFont, QTextCursor, QTextFrame
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QTextCursor,
+    QTextFrame,
+    QTextFrameFormat,
+    QTextTable,
+    QTextTableCellFormat,
+)
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QStackedWidget, QToolButton
 from pytestqt.qtbot import QtBot
@@ -264,6 +272,56 @@ def test_a_font_change_redraws_with_the_new_size(qtbot: QtBot) -> None:
     view.setFont(font)
     after = view.document().find("return").charFormat().fontPointSize()
     assert after > before and view.toPlainText().count("Title") == 1
+
+
+TABLES = (
+    "| Technique | Direction | Good for |\n|---|:---:|---:|\n"
+    "| **Server-sent events** | Server to client | LLM replies, feeds, progress |\n"
+    "| WebSocket | Both ways | Chat, games, collaboration and anything else |\n\n"
+    "Between.\n\n| one |\n|---|\n| only column |\n\nAfter.\n"
+)
+
+
+def as_collapsed_borders(view: TranscriptView) -> None:
+    """Give the transcript's tables the look they are drawn to match: a collapsed 1 px
+    border in the rule colour, 6 px cell padding, no fills."""
+    rule = QColor(colors(view.is_dark())["code_border"])
+    for frame in view.document().rootFrame().childFrames():
+        if not isinstance(frame, QTextTable) or chrome_kind(frame.format()):
+            continue
+        tf = frame.format()
+        tf.setTopMargin(tf.topMargin() - 1)
+        tf.setBottomMargin(tf.bottomMargin() - 2)
+        tf.setLeftMargin(0)
+        tf.setRightMargin(0)
+        tf.clearBackground()
+        tf.setBorder(1)
+        tf.setBorderBrush(rule)
+        tf.setBorderStyle(QTextFrameFormat.BorderStyle.BorderStyle_Solid)
+        tf.setBorderCollapse(True)
+        tf.setCellSpacing(0)
+        tf.setCellPadding(6)
+        frame.setFormat(tf)
+        for row in range(frame.rows()):
+            for col in range(frame.columns()):
+                frame.cellAt(row, col).setFormat(QTextTableCellFormat())
+
+
+@pytest.mark.parametrize("dark", [False, True])
+def test_a_table_looks_as_with_collapsed_one_pixel_borders(qtbot: QtBot, dark: bool) -> None:
+    """Tables are drawn with cell spacing (collapsed borders cost O(log document) per cell
+    edge to draw): every rule and glyph lands on the pixel a collapsed border put it."""
+    view = make_view(qtbot, dark=dark)
+    reply = view.begin_assistant(label="m")
+    for i in range(0, len(TABLES), 7):  # streamed: rows are added to the open table
+        before = reply.render_count
+        reply.append_text(TABLES[i : i + 7])
+        qtbot.waitUntil(lambda b=before: reply.render_count > b, timeout=2000)
+    reply.finish("complete")
+    view.add_assistant_message(TABLES, label="stored")
+    drawn = view.viewport().grab().toImage()
+    as_collapsed_borders(view)
+    assert view.viewport().grab().toImage() == drawn
 
 
 def test_the_failure_box_has_a_stripe_and_its_actions(qtbot: QtBot) -> None:
