@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -65,8 +66,8 @@ def ask(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def last_body(mock: MockServer) -> dict[str, object]:
-    body: dict[str, object] = json.loads(mock.requests[-1].body)
+def last_body(mock: MockServer) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(mock.requests[-1].body)
     return body
 
 
@@ -89,7 +90,7 @@ def test_explicit_flags_win_over_the_assistant(streamdesk_home: Path, mock: Mock
     result = ask("--assistant", "Pirate", "--system", "Be brief.", "--model", "other")
     assert result.returncode == 0, result.stderr
     body = last_body(mock)
-    assert body["messages"][0] == {"role": "system", "content": "Be brief."}  # type: ignore[index]
+    assert body["messages"][0] == {"role": "system", "content": "Be brief."}
     assert body["model"] == "other" and body["temperature"] == 1.3
 
 

@@ -21,6 +21,41 @@ from PySide6.QtWidgets import (
 )
 
 EDITED = ("temperature", "max_tokens", "reasoning")
+DEFAULT_TEMPERATURE = -0.1  # the spin box's "Default": no temperature is sent
+
+
+def temperature_spin(parent: QWidget, value: float | None) -> QDoubleSpinBox:
+    """0 to 2 in tenths, or "Default" (read it back with `spin_temperature`)."""
+    spin = QDoubleSpinBox(parent)
+    spin.setRange(DEFAULT_TEMPERATURE, 2.0)
+    spin.setSingleStep(0.1)
+    spin.setDecimals(1)
+    spin.setSpecialValueText("Default")
+    spin.setValue(DEFAULT_TEMPERATURE if value is None else float(value))
+    return spin
+
+
+def spin_temperature(spin: QDoubleSpinBox) -> float | None:
+    return None if spin.value() < 0 else round(spin.value(), 2)
+
+
+def max_tokens_spin(parent: QWidget, value: int | None) -> QSpinBox:
+    """A token cap, or "Default" (0)."""
+    spin = QSpinBox(parent)
+    spin.setRange(0, 1_000_000)
+    spin.setSpecialValueText("Default")
+    spin.setValue(int(value or 0))
+    return spin
+
+
+def reasoning_check(parent: QWidget, on: bool) -> QCheckBox:
+    check = QCheckBox("Ask for the model's thinking", parent)
+    check.setToolTip(
+        "Anthropic extended thinking, Gemini thought summaries, OpenAI Responses reasoning"
+        " summaries (reasoning models); chat completions show reasoning when sent"
+    )
+    check.setChecked(on)
+    return check
 
 
 class ConversationSettingsDialog(QDialog):
@@ -30,23 +65,9 @@ class ConversationSettingsDialog(QDialog):
         self.others = {k: v for k, v in params.items() if k not in EDITED}  # e.g. mcp_servers
         self.system = QPlainTextEdit(system_prompt, self)
         self.system.setPlaceholderText("System prompt sent before every request (optional)")
-        self.temperature = QDoubleSpinBox(self)
-        self.temperature.setRange(-0.1, 2.0)
-        self.temperature.setSingleStep(0.1)
-        self.temperature.setDecimals(1)
-        self.temperature.setSpecialValueText("Default")
-        temp = params.get("temperature")
-        self.temperature.setValue(float(temp) if temp is not None else -0.1)
-        self.max_tokens = QSpinBox(self)
-        self.max_tokens.setRange(0, 1_000_000)
-        self.max_tokens.setSpecialValueText("Default")
-        self.max_tokens.setValue(int(params.get("max_tokens") or 0))
-        self.reasoning = QCheckBox("Ask for the model's thinking", self)
-        self.reasoning.setToolTip(
-            "Anthropic extended thinking, Gemini thought summaries, OpenAI Responses reasoning"
-            " summaries (reasoning models); chat completions show reasoning when sent"
-        )
-        self.reasoning.setChecked(bool(params.get("reasoning")))
+        self.temperature = temperature_spin(self, params.get("temperature"))
+        self.max_tokens = max_tokens_spin(self, params.get("max_tokens"))
+        self.reasoning = reasoning_check(self, bool(params.get("reasoning")))
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -64,8 +85,9 @@ class ConversationSettingsDialog(QDialog):
         """The system prompt and the parameters: the ones edited here and every other one the
         conversation had (its tools) unchanged."""
         params: dict[str, Any] = dict(self.others)
-        if self.temperature.value() >= 0:
-            params["temperature"] = round(self.temperature.value(), 2)
+        temperature = spin_temperature(self.temperature)
+        if temperature is not None:
+            params["temperature"] = temperature
         if self.max_tokens.value() > 0:
             params["max_tokens"] = self.max_tokens.value()
         if self.reasoning.isChecked():

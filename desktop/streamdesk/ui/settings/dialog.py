@@ -39,6 +39,7 @@ from streamdesk.core.store.settings import (
     save_settings,
     split_proxy_credentials,
 )
+from streamdesk.ui.settings.assistants_page import AssistantsPage
 from streamdesk.ui.settings.ops import Tasks
 from streamdesk.ui.settings.provider_form import seconds_spin
 from streamdesk.ui.settings.providers_page import ProvidersPage
@@ -280,6 +281,8 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self.appearance, "Appearance")
         self.mcp = McpServersPage(self.settings, store, self.tasks, self)
         self.tabs.addTab(self.mcp, "MCP servers")
+        self.assistants = AssistantsPage(self.settings, self)
+        self.tabs.addTab(self.assistants, "Assistants")
         self.status = QLabel(self)
         self.status.setObjectName("settingsStatus")
         self.status.setWordWrap(True)
@@ -306,6 +309,7 @@ class SettingsDialog(QDialog):
         self.network.apply(self.settings)
         self.appearance.apply(self.settings)
         self.mcp.apply(self.settings)  # an invalid form keeps the servers as they were
+        self.assistants.apply(self.settings)
         return self.settings
 
     def save(self, *, close: bool) -> None:

@@ -54,6 +54,7 @@ if TYPE_CHECKING:  # loaded by finish_build(), after the first paint
     from streamdesk.ui.session.session import ChatSession
     from streamdesk.ui.settings.controller import SettingsController
     from streamdesk.ui.tools.window_tools import WindowTools
+    from streamdesk.ui.window.assistant_picker import AssistantPicker
     from streamdesk.ui.window.first_frame import FrameSettings
     from streamdesk.ui.window.welcome import WelcomePage
 
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
     welcome: WelcomePage
     palette_popup: CommandPalette
     tools: WindowTools
+    assistants: AssistantPicker
 
     def __init__(
         self,
@@ -249,6 +251,7 @@ class MainWindow(QMainWindow):
         from streamdesk.ui.palette import CommandPalette
         from streamdesk.ui.settings.controller import SettingsController
         from streamdesk.ui.tools.window_tools import install_tools
+        from streamdesk.ui.window.assistant_picker import install_assistants
         from streamdesk.ui.window.welcome import WelcomePage
 
         if not self.styleSheet():  # built without a theme applied (not deferred)
@@ -270,6 +273,7 @@ class MainWindow(QMainWindow):
         )
         self._rows.insertWidget(1, self.settings_ui.banner)  # under the header
         self.sessionAdded.connect(self.settings_ui.watch)
+        self.assistants = install_assistants(self)  # header and welcome page pickers
         self._open_last_chat()
         self.add_icons()
         self.stack.removeWidget(self._placeholder)
@@ -315,6 +319,8 @@ class MainWindow(QMainWindow):
         self.switcher.set_providers(settings)
         self.set_theme(settings.theme)
         self._set_font_size(settings.font_size)
+        if self.built:
+            self.assistants.refresh()  # Settings ▸ Assistants may have changed the list
 
     def _remember_protocol(self, protocol: str) -> None:
         self.settings.protocol = protocol

@@ -1,8 +1,9 @@
 """The welcome page an empty chat shows in place of its blank transcript.
 
 One line on what Streamdesk is, what answers (the offline demo, which needs no key, or the
-chosen provider), a few example prompts that send when clicked, and "Add a provider". The window
-shows it while the current chat has no message and hides it at the first send.
+chosen provider), the assistants to start the chat with (one is checked: the chat's), a few
+example prompts that send when clicked, and "Add a provider". The window shows it while the
+current chat has no message and hides it at the first send.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from PySide6 import QtCore
 from PySide6.QtCore import QSize, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
+    QButtonGroup,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -56,40 +58,33 @@ DEMO_TEXT = (
 )
 
 
-class PromptCard(QPushButton):
-    """A clickable example: an icon, a title and the prompt it sends (Enter or Space too)."""
+class Card(QPushButton):
+    """A button drawn as a card: a heading row, a wrapped line of text under it, sized by its
+    content and top-aligned (a neighbour's longer text makes it taller, not centred)."""
 
-    def __init__(self, icon_name: str, title: str, prompt: str, parent: QWidget) -> None:
+    def __init__(
+        self, title: str, text: str, parent: QWidget, *, names: tuple[str, str], roomy: bool
+    ) -> None:
         super().__init__(parent)
-        self.setObjectName("promptCard")
-        self.prompt = prompt
-        self.setToolTip(f"Send: {prompt}")
         self.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
         heading = QLabel(title, self)
-        heading.setObjectName("cardTitle")
-        text = QLabel(prompt, self)
-        text.setObjectName("cardText")
-        text.setWordWrap(True)
-        self.mark = QLabel(self)
-        self.mark.setFixedSize(18, 18)
-        self.icon_name = icon_name
-        for label in (heading, text, self.mark):
+        heading.setObjectName(names[0])
+        body = QLabel(text, self)
+        body.setObjectName(names[1])
+        body.setWordWrap(True)
+        for label in (heading, body):
             label.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        top = QHBoxLayout()
-        top.setSpacing(8)
-        top.addWidget(self.mark)
-        top.addWidget(heading, 1)
+        self.top = QHBoxLayout()
+        self.top.setSpacing(8)
+        self.top.addWidget(heading, 1)
         column = QVBoxLayout(self)
-        column.setContentsMargins(14, 12, 14, 12)
-        column.setSpacing(4)
-        column.addLayout(top)
-        column.addWidget(text)
-        column.addStretch(1)  # top-aligned when a neighbour's text is longer
+        column.setContentsMargins(*((14, 12, 14, 12) if roomy else (12, 8, 12, 8)))
+        column.setSpacing(4 if roomy else 2)
+        column.addLayout(self.top)
+        column.addWidget(body)
+        column.addStretch(1)
         self._column = column
-
-    def set_mark(self, icon: QIcon) -> None:
-        self.mark.setPixmap(icon.pixmap(QSize(18, 18)))
 
     def sizeHint(self) -> QSize:
         return self._column.sizeHint()
@@ -98,10 +93,55 @@ class PromptCard(QPushButton):
         return self._column.minimumSize()
 
 
+class PromptCard(Card):
+    """A clickable example: an icon, a title and the prompt it sends (Enter or Space too)."""
+
+    def __init__(self, icon_name: str, title: str, prompt: str, parent: QWidget) -> None:
+        super().__init__(title, prompt, parent, names=("cardTitle", "cardText"), roomy=True)
+        self.setObjectName("promptCard")
+        self.prompt = prompt
+        self.setToolTip(f"Send: {prompt}")
+        self.mark = QLabel(self)
+        self.mark.setFixedSize(18, 18)
+        self.mark.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.icon_name = icon_name
+        self.top.insertWidget(0, self.mark)
+
+    def set_mark(self, icon: QIcon) -> None:
+        self.mark.setPixmap(icon.pixmap(QSize(18, 18)))
+
+
+ASSISTANT_COLUMNS = 3
+# The chips' look from the palette, so they follow the theme without a rule in chrome.py.
+CHIP_STYLE = """
+QPushButton#assistantChip { text-align: left; border: 1px solid palette(mid);
+    border-radius: 10px; background: palette(base); }
+QPushButton#assistantChip:hover, QPushButton#assistantChip:focus {
+    border-color: palette(highlight); }
+QPushButton#assistantChip:checked { border: 2px solid palette(highlight); }
+QLabel#chipTitle { font-weight: 600; font-size: 13px; }
+QLabel#chipText { font-size: 12px; color: palette(placeholder-text); }
+"""
+
+
+class AssistantChip(Card):
+    """An assistant to start the chat with: its name and one line on what it does."""
+
+    def __init__(self, name: str, description: str, parent: QWidget) -> None:
+        super().__init__(name, description, parent, names=("chipTitle", "chipText"), roomy=False)
+        self.setObjectName("assistantChip")
+        self.name = name
+        self.setCheckable(True)
+        self.setToolTip(f"Start this chat with the {name} assistant")
+        self.setAccessibleName(f"Assistant {name}")
+
+
 class WelcomePage(QScrollArea):
-    """Emits `promptChosen(prompt)` when a card is clicked and `addProviderRequested()`."""
+    """Emits `promptChosen(prompt)` when a card is clicked, `assistantChosen(name)` when an
+    assistant chip is, and `addProviderRequested()`."""
 
     promptChosen = Signal(str)
+    assistantChosen = Signal(str)
     addProviderRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -130,6 +170,17 @@ class WelcomePage(QScrollArea):
         source_box.setSpacing(2)
         source_box.addWidget(self.source_title)
         source_box.addWidget(self.source_text)
+        assistant_label = QLabel("Start with an assistant", column)
+        assistant_label.setObjectName("welcomeSection")
+        self.assistant_box = QWidget(column)
+        self.assistant_box.setStyleSheet(CHIP_STYLE)
+        self.assistant_grid = QGridLayout(self.assistant_box)
+        self.assistant_grid.setContentsMargins(0, 0, 0, 0)
+        self.assistant_grid.setSpacing(8)
+        self.chips: list[AssistantChip] = []
+        self._assistants: list[tuple[str, str]] = []  # (name, description) of the chips
+        self.chip_group = QButtonGroup(self)
+        self.chip_group.setExclusive(True)
         try_label = QLabel("Try one of these", column)
         try_label.setObjectName("welcomeSection")
         self.cards = [PromptCard(*example, column) for example in EXAMPLES]
@@ -159,6 +210,10 @@ class WelcomePage(QScrollArea):
         body.addWidget(about)
         body.addSpacing(18)
         body.addWidget(source)
+        body.addSpacing(22)
+        body.addWidget(assistant_label)
+        body.addSpacing(8)
+        body.addWidget(self.assistant_box)
         body.addSpacing(22)
         body.addWidget(try_label)
         body.addSpacing(8)
@@ -208,3 +263,24 @@ class WelcomePage(QScrollArea):
                 "Switch provider or model in the header, or with the command palette (Ctrl+K)."
             )
             self.add_provider.setText("Providers and keys…")
+
+    def set_assistants(self, assistants: list[tuple[str, str]], current: str) -> None:
+        """The assistants as chips, (name, description) each; `current` is checked."""
+        if assistants != self._assistants:
+            self._assistants = list(assistants)
+            for chip in self.chips:
+                self.chip_group.removeButton(chip)
+                chip.deleteLater()
+            self.chips = []
+            for n, (name, description) in enumerate(assistants):
+                chip = AssistantChip(name, description, self.assistant_box)
+                self.chip_group.addButton(chip)
+                chip.clicked.connect(lambda _=False, a=name: self.assistantChosen.emit(a))
+                self.assistant_grid.addWidget(chip, n // ASSISTANT_COLUMNS, n % ASSISTANT_COLUMNS)
+                self.chips.append(chip)
+        self.show_assistant(current)
+
+    def show_assistant(self, name: str) -> None:
+        """Check the chip of the chat's assistant."""
+        for chip in self.chips:
+            chip.setChecked(chip.name == name)
