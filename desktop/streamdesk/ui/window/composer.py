@@ -4,10 +4,15 @@ edited, a bar above the box says so and offers Cancel."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
 from streamdesk.ui.window.prompt_box import PromptBox
+
+if TYPE_CHECKING:
+    from streamdesk.ui.window.attachment_tray import AttachmentTray
 
 BUTTON_SIZE = 32
 BUTTON_ROOM = BUTTON_SIZE + 8  # px beside the box: the buttons, and as much on the other side
@@ -16,7 +21,10 @@ BUTTON_ROOM = BUTTON_SIZE + 8  # px beside the box: the buttons, and as much on 
 class Composer(QFrame):
     """`prompt` emits what is sent and Esc; Send submits the prompt, Stop emits
     `prompt.stopRequested` too, the edit bar's Cancel `prompt.editCancelled`. `set_busy` swaps
-    which of the two buttons is enabled."""
+    which of the two buttons is enabled. Files picked with the attach button, dropped or pasted
+    wait in `attachments` for the next prompt; `attachmentRefused(reason)` says why one cannot."""
+
+    attachmentRefused = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -38,11 +46,12 @@ class Composer(QFrame):
         self._row = row = QHBoxLayout(self.column)
         row.setContentsMargins(BUTTON_ROOM, 0, 0, 0)
         row.setSpacing(8)
-        box = QVBoxLayout()
+        self._box = box = QVBoxLayout()
         box.setSpacing(4)
         box.addWidget(self.edit_bar)
         box.addWidget(self.prompt)
         row.addLayout(box, 1)
+        self.attachments: AttachmentTray | None = None  # made after the first paint
         buttons = QVBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.send_button)
@@ -113,6 +122,50 @@ class Composer(QFrame):
 
         bind(self.send_button.setIcon, "mdi6.arrow-up", role="on-accent")
         bind(self.stop_button.setIcon, "mdi6.stop", role="on-accent")
+        self._add_attachments()
+
+    def _add_attachments(self) -> None:
+        """The attach button left of the prompt box and the tray of chips above it; files
+        dropped or pasted onto the box go to the tray too."""
+        from PySide6.QtCore import Qt
+
+        from streamdesk.ui.window.attachment_tray import AttachmentTray
+        from streamdesk.ui.window.icons import bind
+
+        self.attachments = tray = AttachmentTray(self)
+        self._box.insertWidget(1, tray)  # under the edit bar, over the prompt box
+        self.attach_button = button = QToolButton(self)
+        button.setObjectName("attachButton")
+        button.setToolTip("Attach images or text files (or drop or paste them on the prompt)")
+        button.setAccessibleName("Attach files")
+        button.setFixedSize(BUTTON_SIZE, BUTTON_SIZE)
+        button.setCursor(Qt.CursorShape.PointingHandCursor)
+        bind(button.setIcon, "mdi6.paperclip")
+        button.clicked.connect(self.pick_files)
+        self._row.setContentsMargins(0, 0, 0, 0)
+        self._row.insertWidget(0, button, 0, Qt.AlignmentFlag.AlignBottom)
+        self.prompt.filesDropped.connect(self.attach_paths)
+        self.prompt.imagePasted.connect(tray.add_image)
+        tray.refused.connect(self.attachmentRefused)
+
+    def attach_paths(self, paths: list[str]) -> None:
+        if self.attachments is not None:
+            for path in paths:
+                self.attachments.add_path(path)
+
+    def pick_files(self) -> None:
+        """The file picker, opened without a nested event loop (the chat keeps streaming)."""
+        from PySide6.QtWidgets import QFileDialog
+
+        dialog = QFileDialog(self, "Attach files")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
+        dialog.setNameFilters(
+            ["Images and text (*.png *.jpg *.jpeg *.gif *.webp *.txt *.md *.py *.json *.csv)",
+             "All files (*)"]
+        )  # fmt: skip
+        dialog.filesSelected.connect(self.attach_paths)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
 
     def set_busy(self, busy: bool) -> None:
         """While a reply streams, Stop takes Send's place."""

@@ -44,6 +44,7 @@ from streamdesk.ui.window.status_bar import ReplyStats, StatusBar, finished_stat
 if TYPE_CHECKING:  # loaded by finish_build(), after the first paint
     import asyncio
 
+    from streamdesk.core.attachments import Attachment
     from streamdesk.core.chat import StoredTarget, Target
     from streamdesk.core.providers import Provider
     from streamdesk.core.request import Timeouts
@@ -212,6 +213,7 @@ class MainWindow(QMainWindow):
         self.prompt.submitted.connect(self._send)
         self.prompt.stopRequested.connect(self.stop)
         self.prompt.editCancelled.connect(self.cancel_edit)
+        self.composer.attachmentRefused.connect(self.say_attachment_problem)
         self.prompt.blocked.connect(
             lambda: self.statusBar().showMessage("A reply is still streaming; Esc stops it.", 4000)
         )
@@ -690,11 +692,38 @@ class MainWindow(QMainWindow):
             self._leave_edit()
         if resent:
             return
+        outgoing = self._with_attachments(session, text)
+        if outgoing is None:
+            return
         if not session.turns:
             title = " ".join(text.split())
             session.title = title[:40] + ("…" if len(title) > 40 else "")
             self.conversations.set_title(key, session.title)
-        session.send(text)
+        session.send(*outgoing)
+        if self.composer.attachments is not None:
+            self.composer.attachments.clear()
+
+    def _with_attachments(
+        self, session: ChatSession, text: str
+    ) -> tuple[str, tuple[Attachment, ...]] | None:
+        """The prompt with the files waiting in the composer: text files inlined, images as
+        this chat's model is sent them. None when they cannot go to it (a model without vision):
+        the banner says why, the prompt is back in the box and nothing is sent."""
+        from streamdesk.core.attachments import AttachmentRefused
+
+        tray = self.composer.attachments
+        if tray is None or not tray.items:
+            return text, ()
+        try:
+            return tray.outgoing(text, session.target_factory())
+        except AttachmentRefused as exc:
+            self.say_attachment_problem(str(exc))
+            self.prompt.setPlainText(text)
+            return None
+
+    def say_attachment_problem(self, text: str) -> None:
+        """A file that cannot be attached or sent: the reason, in the banner under the header."""
+        self.settings_ui.banner.show_message(text)
 
     def stop(self) -> None:
         self.current_session().stop()

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6 import QtCore
-from PySide6.QtCore import QSize, Signal
-from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent
+from PySide6.QtCore import QMimeData, QSize, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QImage, QKeyEvent
 from PySide6.QtWidgets import QPlainTextEdit, QSizePolicy, QWidget
 
 
@@ -24,6 +24,8 @@ class PromptBox(QPlainTextEdit):
     blocked = Signal()  # Enter while sending is not possible; the text is kept
     editCancelled = Signal()  # Esc while editing a sent prompt
     editingChanged = Signal(bool)
+    filesDropped = Signal(list)  # local file paths dropped or pasted: attachments, not text
+    imagePasted = Signal(QImage)
 
     def __init__(self, parent: QWidget | None = None, *, min_lines: int = 2, max_lines: int = 10):
         super().__init__(parent)
@@ -99,6 +101,26 @@ class PromptBox(QPlainTextEdit):
             self.clear()
         return text
 
+    # -- drops and pastes -----------------------------------------------------------------
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
+        if source.hasImage() or _local_files(source):
+            return True
+        return super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        """Files dropped or pasted go with the prompt (their paths are not typed in), and so
+        does a pasted image; anything else is text as usual."""
+        paths = _local_files(source)
+        if paths:
+            self.filesDropped.emit(paths)
+            return
+        image = source.imageData() if source.hasImage() else None
+        if isinstance(image, QImage) and not image.isNull():
+            self.imagePasted.emit(image)
+            return
+        super().insertFromMimeData(source)
+
     # -- keys -----------------------------------------------------------------------------
 
     def keyPressEvent(self, e: QKeyEvent) -> None:
@@ -159,3 +181,10 @@ class PromptBox(QPlainTextEdit):
 
     def sizeHint(self) -> QSize:
         return QSize(400, self._height_for(self._min_lines))
+
+
+def _local_files(source: QMimeData) -> list[str]:
+    """The local files a drop or paste carries (a web address is text, not a file)."""
+    if not source.hasUrls():
+        return []
+    return [url.toLocalFile() for url in source.urls() if url.isLocalFile()]
