@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QTextCursor
+from PySide6.QtGui import QColor, QTextCursor, QTextTable
 from pytestqt.qtbot import QtBot
 
 from streamdesk.ui.transcript.layout import CODE_PADDING, TABLE_PADDING, chrome_kind
@@ -107,6 +107,7 @@ def test_the_reply_body_lines_up_with_its_caption(qtbot: QtBot) -> None:
     ]
     assert len(tables) == 2
     for table in tables:  # the rule on the caption's edge, then the cell's padding
-        text = view.cursorRect(table.cellAt(0, 0).firstCursorPosition()).left()
-        assert 1 <= text - caption - TABLE_PADDING <= 3
+        assert isinstance(table, QTextTable)
+        cell = view.cursorRect(table.cellAt(0, 0).firstCursorPosition()).left()
+        assert 1 <= cell - caption - TABLE_PADDING <= 3
     assert left_of(view, "Stopped") > caption

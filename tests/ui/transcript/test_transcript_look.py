@@ -3,6 +3,8 @@ code block style while streaming and after, line breaks, jump-to-latest, links."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import (
@@ -22,7 +24,7 @@ from test_transcript import make_view
 from streamdesk.ui.theme import colors
 from streamdesk.ui.transcript.layout import PAGE_MARGIN, chrome_kind
 from streamdesk.ui.transcript.line_breaks import LINE_SEPARATOR, keep_line_breaks
-from streamdesk.ui.transcript.view import TranscriptView
+from streamdesk.ui.transcript.view import ReplyView, TranscriptView
 
 REPLY = (
     "## Title\n\nFirst paragraph with `code`.\n\n- one\n- two\n\n"
@@ -282,6 +284,11 @@ TABLES = (
 )
 
 
+def rendered_after(reply: ReplyView, count: int) -> Callable[[], bool]:
+    """True once `reply` has drawn a frame after its `count`th."""
+    return lambda: reply.render_count > count
+
+
 def as_collapsed_borders(view: TranscriptView) -> None:
     """Give the transcript's tables the look they are drawn to match: a collapsed 1 px
     border in the rule colour, 6 px cell padding, no fills."""
@@ -316,7 +323,7 @@ def test_a_table_looks_as_with_collapsed_one_pixel_borders(qtbot: QtBot, dark: b
     for i in range(0, len(TABLES), 7):  # streamed: rows are added to the open table
         before = reply.render_count
         reply.append_text(TABLES[i : i + 7])
-        qtbot.waitUntil(lambda b=before: reply.render_count > b, timeout=2000)
+        qtbot.waitUntil(rendered_after(reply, before), timeout=2000)
     reply.finish("complete")
     view.add_assistant_message(TABLES, label="stored")
     drawn = view.viewport().grab().toImage()
