@@ -43,13 +43,13 @@ async def test_choosing_an_assistant_on_the_welcome_page_sends_its_prompt_and_st
         window.assistants.refresh()
         assert window.content.currentWidget() is window.welcome
         assert [c.name for c in window.welcome.chips][-1] == "Poet"
-        assert window.assistants.button.text() == "Assistant: General"
+        assert window.assistants.button.full_text() == "Assistant: General"
         chip = next(c for c in window.welcome.chips if c.name == "Poet")
         applied: list[str] = []
         window.assistants.applied.connect(applied.append)
         QTest.mouseClick(chip, Qt.MouseButton.LeftButton)
         assert applied == ["Poet"]
-        assert chip.isChecked() and window.assistants.button.text() == "Assistant: Poet"
+        assert chip.isChecked() and window.assistants.button.full_text() == "Assistant: Poet"
         session = window.current_session()
         session.send("Tell me about streams")
         await wait_reply(session)
@@ -73,7 +73,7 @@ async def test_switching_in_an_open_chat_applies_to_the_next_request_and_is_stor
             a for a in window.assistants.button.choices.actions() if a.text() == REVIEWER.name
         )
         action.trigger()
-        assert window.assistants.button.text() == f"Assistant: {REVIEWER.name}"
+        assert window.assistants.button.full_text() == f"Assistant: {REVIEWER.name}"
         prompt, params = stored(window)  # stored at once, before any request
         assert prompt == REVIEWER.system_prompt and params[ASSISTANT] == REVIEWER.name
         session.send("Second question")
@@ -97,6 +97,19 @@ async def test_each_chat_shows_its_own_assistant(qtbot: QtBot) -> None:
         await wait_reply(window.current_session())
         second = window.new_chat()
         assert second is window.current_session()
-        assert window.assistants.button.text() == "Assistant: General"
+        assert window.assistants.button.full_text() == "Assistant: General"
         window.conversations.select(first)
-        assert window.assistants.button.text() == "Assistant: Translator"
+        assert window.assistants.button.full_text() == "Assistant: Translator"
+
+
+@pytest.mark.asyncio
+async def test_an_assistants_model_is_what_the_next_request_asks_for(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as window:
+        window.settings.assistants = [Assistant("Small", model="small-model")]
+        window.assistants.refresh()
+        assert window.assistants.choose("Small")
+        assert window.header.model() == "small-model"
+        session = window.current_session()
+        session.send("Which model?")
+        await wait_reply(session)
+        assert last_body(window)["model"] == "small-model"

@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import QHBoxLayout, QMenu, QToolButton, QWidget
+from PySide6.QtCore import QObject, QSize, Signal
+from PySide6.QtGui import QAction, QActionGroup, QResizeEvent
+from PySide6.QtWidgets import QHBoxLayout, QMenu, QSizePolicy, QToolButton, QWidget
 
 from streamdesk.core.assistants import (
     DEFAULT_ASSISTANT,
@@ -42,6 +42,9 @@ QToolButton#assistantButton::menu-indicator { subcontrol-origin: padding;
     subcontrol-position: right center; right: 6px; }
 """
 
+BUTTON_CHROME = 34  # px beside the text: padding, border, the menu arrow
+MIN_WIDTH = 90  # px the button keeps in a narrow header
+
 
 class AssistantButton(QToolButton):
     """ "Assistant: NAME" with a menu of every assistant; emits `chosen(name)`."""
@@ -54,11 +57,33 @@ class AssistantButton(QToolButton):
         self.setAccessibleName("Assistant")
         self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.setStyleSheet(BUTTON_STYLE)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.list_menu = QMenu(self)
         self.setMenu(self.list_menu)
         self.choices = QActionGroup(self)
         self.choices.setExclusive(True)
         self._listed: list[Assistant] = []
+        self._full = ""  # the text before eliding
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        width = self.fontMetrics().horizontalAdvance(self._full) + BUTTON_CHROME
+        return QSize(max(hint.width(), width), hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(MIN_WIDTH, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        from PySide6.QtCore import Qt
+
+        room = self.width() - BUTTON_CHROME
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, room)
+        if shown != self.text():
+            self.setText(shown)
 
     def set_assistants(self, assistants: list[Assistant]) -> None:
         if assistants == self._listed:
@@ -78,11 +103,18 @@ class AssistantButton(QToolButton):
         self.list_menu.setToolTipsVisible(True)
 
     def show_assistant(self, assistant: Assistant) -> None:
-        self.setText(f"Assistant: {assistant.name}")
+        self._full = f"Assistant: {assistant.name}"
+        self.setText(self._full)
+        self.updateGeometry()
+        self._elide()
         tip = assistant.description or assistant.name
         self.setToolTip(f"{tip}\n{assistant.summary()}\nClick to switch for the next request.")
         for action in self.choices.actions():
             action.setChecked(action.text() == assistant.name)
+
+    def full_text(self) -> str:
+        """What the button says when it has room for it."""
+        return self._full
 
     def names(self) -> list[str]:
         return [action.text() for action in self.choices.actions()]
