@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -199,6 +200,30 @@ async def test_a_stopped_reply_says_how_many_tokens_arrived(qtbot: QtBot) -> Non
         assert turn.reply.estimated and turn.reply.cost, "a stopped reply still cost its tokens"
         assert session.conversation_cost() == turn.reply.cost
         assert "≈$" in window.status.labels["cost"].toolTip()
+
+
+@pytest.mark.asyncio
+async def test_stop_in_the_same_loop_turn_as_send_leaves_the_session_idle(qtbot: QtBot) -> None:
+    async with open_window(qtbot) as window:
+        session = window.current_session()
+        ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+        def end(_key: object, status: str) -> None:
+            if not ended.done():
+                ended.set_result(status)
+
+        session.finished.connect(end)
+        session.send("stop before the first step")
+        session.stop()  # the reply's task has not taken a step yet
+        assert await asyncio.wait_for(ended, 5.0) == "stopped"
+        assert not session.busy, "Stop at any moment leaves the session idle"
+        turn = session.turns[-1]
+        assert turn.prompt == "stop before the first step"
+        assert "stop before the first step" in session.view.toPlainText()
+        assert window.history.store is not None and turn.reply_id is not None
+        assert window.history.store.get_message(turn.reply_id).status == "stopped"
+        assert session.send("and again") is not None, "the next prompt can be sent"
+        assert (await wait_reply(session)).reply.status.value == "complete"
 
 
 @pytest.mark.asyncio

@@ -462,6 +462,7 @@ class ChatSession(QObject):
             self.views[turn.key] = self.view.begin_assistant(turn.key, label=label(turn.target))
         self._running = True
         self._task = asyncio.get_running_loop().create_task(self._run(plan, whole))
+        self._task.add_done_callback(lambda task: self._stopped_unstarted(task, turn))
         self.busyChanged.emit(True)
         self.started.emit(turn.key)
         return turn.key
@@ -494,10 +495,7 @@ class ChatSession(QObject):
             except BaseException as exc:
                 if not isinstance(exc, asyncio.CancelledError):  # ours: Stop, Esc, close
                     log.exception("could not read the conversation's earlier messages")
-                reply.stop()
-                if recorder is not None:
-                    recorder.finish(reply)
-                self._finish(turn, view)
+                self._finish_stopped(turn, recorder)
                 return
         events = stream_reply(
             reply,
@@ -546,6 +544,18 @@ class ChatSession(QObject):
         finally:
             self._stop_countdown()
         self._finish(turn, view)
+
+    def _stopped_unstarted(self, task: asyncio.Task[None], turn: Turn) -> None:
+        """A reply cancelled before its first step (Stop in the same loop turn as Enter) never
+        ran `_run`: it ends here as stopped, stored like any other stopped reply."""
+        if task.cancelled() and self._running and task is self._task:
+            self._finish_stopped(turn, self._open_record(turn))
+
+    def _finish_stopped(self, turn: Turn, recorder: ReplyRecord | None) -> None:
+        turn.reply.stop()
+        if recorder is not None:
+            recorder.finish(turn.reply)
+        self._finish(turn, self.views[turn.key])
 
     async def _whole_request(self, turn: Turn, build: Callable[[], ChatRequest]) -> ChatRequest:
         """`turn`'s request again, from every turn: the stored ones not read yet are read on a
