@@ -7,6 +7,7 @@ import dataclasses
 import re
 
 import pytest
+from PySide6.QtGui import QTextDocument
 from pytestqt.qtbot import QtBot
 from ui_helpers import open_window, wait_reply
 
@@ -118,3 +119,36 @@ async def test_the_message_box_shows_the_composed_sentence(qtbot: QtBot) -> None
         shown = session.view.toPlainText()
         assert "The server sent an error mid-stream (server_error)" in shown, shown[-400:]
         assert "had an error mid-stream" not in shown
+
+
+def test_a_cut_reads_as_our_sentence_with_quiet_actions(qtbot: QtBot) -> None:
+    """httpx's wording is not a line of the box (a "Details" tooltip holds it); Retry and
+    Continue are as small as the message's other actions, not body-size links."""
+    from streamdesk.ui.transcript.view import TranscriptView
+
+    view = TranscriptView()
+    qtbot.addWidget(view)
+    view.resize(700, 500)
+    view.show()
+    reply = view.begin_assistant()
+    reply.append_text("partial")
+    raw = "peer closed connection without sending complete message body (incomplete chunked read)"
+    message = f"The connection to h:1 broke during the reply ({raw}); the partial reply was kept."
+    reply.finish(
+        "partial",
+        failure_title="Connection cut after 5 tokens",
+        failure_text=message,
+        actions=("Retry", "Continue"),
+    )
+    shown = view.toPlainText()
+    assert "Connection cut after 5 tokens: The connection to h:1 broke during the reply;" in shown
+    assert raw not in shown and "Details:" not in shown
+    doc = view.document()
+    body = doc.find("partial").charFormat()
+    body_size = body.fontPointSize() or doc.defaultFont().pointSizeF()
+    for verb in ("Retry", "Continue"):
+        found = doc.find(verb, 0, QTextDocument.FindFlag.FindCaseSensitively)
+        assert not found.isNull()
+        size = found.charFormat().fontPointSize()
+        assert 0 < size < body_size, (verb, size, body_size)
+    assert doc.find("Details").charFormat().toolTip() == raw

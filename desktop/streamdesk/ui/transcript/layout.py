@@ -39,6 +39,7 @@ from PySide6.QtGui import (
 )
 
 from streamdesk.core.markdown_blocks import Block, BlockSplitter
+from streamdesk.core.wording import adds_to
 from streamdesk.ui.theme import colors
 from streamdesk.ui.tools.blocks import TOOL_BLOCK, ToolBlockPainter, ToolBlockStyle
 from streamdesk.ui.tools.state import CallState, RoundState
@@ -1013,16 +1014,19 @@ class DocumentLayout:
             plain.setToolTip(m.failure_text)
             c.insertText(f": {sentence}", plain)
         verbs = [v for v in (a.strip().lower() for a in m.actions) if v in ("retry", "continue")]
-        if verbs:
+        # The library's own words ("peer closed connection …") stay behind a quiet "Details"
+        # whose tooltip holds them, and only when they say more than the title and sentence.
+        detail = detail if adds_to(detail, f"{title} {sentence}") else ""
+        if verbs or detail:
             c.insertBlock(self._text_block_format(), QTextCharFormat())
             for i, verb in enumerate(verbs):
                 if i:
                     c.insertText("   ", QTextCharFormat())
-                c.insertText(verb.capitalize(), self._fmt(href=self._href(verb, m=m.id)))
-        if detail:
-            small = self._small("muted")
-            small.setToolTip(m.failure_text)
-            self._put_text(c, f"Details: {detail}", small)
+                c.insertText(verb.capitalize(), self._small("highlight", self._href(verb, m=m.id)))
+            if detail:
+                small = self._small("faint")
+                small.setToolTip(detail)
+                c.insertText(("   " if verbs else "") + "Details", small)
 
     def _failure_format(self) -> QTextTableFormat:
         tf = QTextTableFormat()
