@@ -1,23 +1,21 @@
 """Turn HTTP statuses and low-level exceptions into one `StreamError` a user can act on.
 
 Both transports share these functions so that a 401 at a WebSocket handshake reads exactly like a
-401 on an SSE POST, and a refused TCP connection reads the same whichever library saw it.
+401 on an SSE POST, and a refused TCP connection reads the same whichever library saw it. The
+window imports this module at start (through the engine) before any request: httpx, urllib and
+email load inside the functions that need them.
 """
 
 from __future__ import annotations
 
-import email.utils
 import errno
 import json
 import math
 import socket
 import ssl
 import time
-import urllib.request
 from collections.abc import Iterator, Mapping
 from urllib.parse import urljoin, urlsplit
-
-import httpx
 
 from streamdesk.core.errors import StreamError
 from streamdesk.core.events import FailureKind
@@ -129,6 +127,8 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
     value = headers.get("retry-after")
     if value is None:
         return None
+    import email.utils
+
     try:
         parsed = email.utils.parsedate_tz(value)
         if parsed is None:
@@ -252,6 +252,8 @@ def environment_proxy(url: str) -> str | None:
         port = parts.port
     except ValueError:
         return None
+    import urllib.request
+
     netloc = f"{host}:{port}" if port else host
     if urllib.request.proxy_bypass(netloc):
         return None
@@ -306,6 +308,8 @@ def network_error(
                 FailureKind.CONNECTION_REFUSED,
                 f"Nothing is listening at {host_port(url)}. Is the server running?",
             )
+    import httpx
+
     for err in chain:
         if isinstance(err, TimeoutError | httpx.ConnectTimeout | httpx.PoolTimeout):
             return StreamError(

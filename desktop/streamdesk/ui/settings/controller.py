@@ -3,7 +3,8 @@
 `SettingsController` opens the dialog (File ▸ Settings…, Ctrl+,), applies a saved dialog without
 a restart (providers, active provider or the offline demo, theme, font size), re-checks the key
 when one is saved or deleted, shows a corrupt settings file once in a banner, and offers "Open
-Settings" under a rejected key.
+Settings" under a rejected key. The dialog and the keychain load when the dialog first opens:
+the window builds this controller at start, and the keychain loads on a worker thread then.
 """
 
 from __future__ import annotations
@@ -26,11 +27,10 @@ from PySide6.QtWidgets import (
 
 from streamdesk.core.events import Failure, FailureKind
 from streamdesk.core.store.settings import Settings
-from streamdesk.ui.keys import key_store
-from streamdesk.ui.settings.dialog import SettingsDialog
 
 if TYPE_CHECKING:
     from streamdesk.ui.session.session import ChatSession
+    from streamdesk.ui.settings.dialog import SettingsDialog
     from streamdesk.ui.window.provider_switcher import ProviderSwitcher
 
 # Failures the network settings can cause: they offer "Open Settings" when a proxy is named.
@@ -128,6 +128,9 @@ class SettingsController(QObject):
             self.dialog.raise_()
             self.dialog.activateWindow()
             return self.dialog
+        from streamdesk.ui.keys import key_store
+        from streamdesk.ui.settings.dialog import SettingsDialog
+
         settings = self._settings()
         settings.active_provider = self.switcher.wanted_provider_id()
         dialog = SettingsDialog(settings, key_store(), self._dialog_parent)

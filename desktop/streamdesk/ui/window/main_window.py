@@ -66,6 +66,22 @@ NARROW_SIDEBAR_WIDTH = 180  # px, in windows narrower than NARROW_WINDOW
 NARROW_WINDOW = 960
 
 
+class KeysOnUse:
+    """The window's key store (`ui.keys.key_store()`), loaded when a request first asks it for
+    a key: sessions exist from the start, and the keychain's modules load on a worker thread
+    then (ui/app.py), never on the window's thread. Requests read keys on worker threads."""
+
+    def get(self, provider_id: str, *, environment: bool = True) -> str | None:
+        from streamdesk.ui.keys import key_store
+
+        return key_store().get(provider_id, environment=environment)
+
+    def list(self) -> list[str]:
+        from streamdesk.ui.keys import key_store
+
+        return key_store().list()
+
+
 class MainWindow(QMainWindow):
     """`await start()` once the loop runs; `await shutdown()` (or close) to end cleanly.
 
@@ -108,6 +124,7 @@ class MainWindow(QMainWindow):
             self._frame = read_frame_settings()
         self.save_on_close = save_on_close
         self.sessions: dict[int, ChatSession] = {}
+        self._keys = KeysOnUse()
         self._editing: ChatSession | None = None  # whose prompt the box holds for an edit
         self._demo_chats: set[int] = set()  # reopened chats whose replies came from the demo
         self._next_conversation = 1
@@ -523,7 +540,6 @@ class MainWindow(QMainWindow):
         """A new conversation; with `key`, the session of a listed stored one (history)."""
         listed = key is not None
         key = self.new_key() if key is None else key
-        from streamdesk.ui.keys import key_store
         from streamdesk.ui.session.session import ChatSession
         from streamdesk.ui.transcript.history_view import HistoryTranscriptView
 
@@ -534,7 +550,7 @@ class MainWindow(QMainWindow):
         view.editRequested.connect(lambda _key: self.prompt.hold_draft())
         view.linkHovered.connect(self.status.show_link)
         view.linkFailed.connect(self.status.say)
-        session = ChatSession(view, self.target, keys=key_store(), parent=self)
+        session = ChatSession(view, self.target, keys=self._keys, parent=self)
         self.history.attach(key, session)
         view.editRequested.connect(lambda k, s=session: self._show_editing(s, k))
         self.sessions[key] = session

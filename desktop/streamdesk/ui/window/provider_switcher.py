@@ -35,6 +35,30 @@ def _is_mock(provider_id: str) -> bool:
     return provider_id == MOCK_PROVIDER_ID
 
 
+def _mock_server_class() -> type[MockServer]:
+    """The offline demo's server class, imported on a worker thread (the mock's modules, h11
+    and websockets are work the window's thread need not wait on); started on the loop."""
+    from streamdesk.mock.server import MockServer
+
+    return MockServer
+
+
+def _look_up_key(provider_id: str) -> tuple[str | None, str | None]:
+    """`keys.lookup_now`, for a worker thread: the keychain's modules load there too, never on
+    the window's thread (ui/app.py starts loading them on a worker thread at start)."""
+    from streamdesk.ui import keys
+
+    return keys.lookup_now(provider_id)
+
+
+def _nothing_configured(settings: Settings) -> bool:
+    """`unconfigured` with the window's key store, for a worker thread (see `_look_up_key`)."""
+    from streamdesk.core.chat import unconfigured
+    from streamdesk.ui import keys
+
+    return unconfigured(settings, keys.key_store())
+
+
 class ProviderSwitcher(QObject):
     """Emits `offlineChanged(offline)`, `scenariosAvailable(bool)` (the mock serves the next
     request, so its debug scenarios apply) and `scenarioChanged(name | None)`."""
@@ -122,17 +146,14 @@ class ProviderSwitcher(QObject):
             return
         import asyncio
 
-        from streamdesk.core.chat import unconfigured
-        from streamdesk.ui import keys
-
-        key, problem = await keys.lookup(provider.id)
+        key, problem = await asyncio.to_thread(_look_up_key, provider.id)
         if key or not provider.needs_key:
             self._set_provider(provider, key, offline=False)
             if not provider.default_model:
                 self._spawn(self._take_the_only_server_model(provider))
             return
         why = problem or f"No API key for {provider.name}."
-        if at_start and await asyncio.to_thread(unconfigured, self._settings(), keys.key_store()):
+        if at_start and await asyncio.to_thread(_nothing_configured, self._settings()):
             await self._start_offline_demo(provider, why)
             return
         self._set_provider(provider, None, offline=False)
@@ -161,9 +182,10 @@ class ProviderSwitcher(QObject):
 
     async def _start_offline_demo(self, wanted: Provider, why: str) -> None:
         if self.mock is None:
-            from streamdesk.mock.server import MockServer
+            import asyncio
 
-            server = MockServer(**{"vary_replies": True, **self._mock_options})
+            mock_server = await asyncio.to_thread(_mock_server_class)
+            server = mock_server(**{"vary_replies": True, **self._mock_options})
             await server.start()
             self.mock = server
         from streamdesk.core.providers import mock_provider
