@@ -5,6 +5,9 @@ can carry the chat on (stored with its own tokens and cost)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
@@ -27,11 +30,11 @@ from ui_helpers import (
     wait_reply,
 )
 
-from streamdesk.core.chat import ReplyStatus
+from streamdesk.core.chat import ReplyStatus, Target
+from streamdesk.core.providers import mock_provider
 from streamdesk.core.store.history import HistoryStore
 from streamdesk.mock import reply_for
-from streamdesk.ui.compare import open_compare
-from streamdesk.ui.window.status_bar import format_cost
+from streamdesk.ui.compare import figures_text, open_compare, summary_text
 
 PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
@@ -197,11 +200,12 @@ async def test_three_columns_show_each_reply_its_figures_and_a_summary(qtbot: Qt
             assert reply.status is ReplyStatus.COMPLETE and reply.cost is not None
             shown = column.figures.text()
             assert f"{reply.prompt_tokens} → {reply.completion_tokens} tokens" in shown
-            assert format_cost(reply.cost) in shown and "TTFT" in shown
+            # the offline demo costs nothing: worded as the chat's status bar words it
+            assert "Cost: demo" in shown and "$" not in shown and "TTFT" in shown
             assert column.continue_button.isEnabled()
         summary = compare.summary.text()
         assert "3 of 3 complete" in summary
-        assert "Cheapest: deepseek-v3.2 · WebSocket" in summary  # the lowest prices
+        assert "Cheapest" not in summary and "$" not in summary and "Cost: demo" in summary
         compare.close()
 
 
@@ -321,3 +325,41 @@ def _formats(block: QTextBlock) -> list[QTextCharFormat]:
         found.append(it.fragment().charFormat())
         it += 1
     return found
+
+
+def _lane(model: str, protocol: str, *, ttft: float, speed: float, cost: float) -> Any:
+    """A lane whose run of `model` over `protocol` completed with these figures, on a priced
+    provider (a stand-in: the summary reads only the reply's figures)."""
+    provider = dataclasses.replace(
+        mock_provider("http://127.0.0.1:1/v1", "ws://127.0.0.1:1/ws"), id="priced"
+    )
+    reply = SimpleNamespace(
+        target=Target(provider=provider, model=model, protocol=protocol),
+        status=ReplyStatus.COMPLETE,
+        ttft=ttft,
+        cost=cost,
+        estimated=False,
+        trace=SimpleNamespace(tokens_per_second=speed),
+        prompt_tokens=5,
+        completion_tokens=20,
+    )
+    return SimpleNamespace(reply=reply)
+
+
+def test_a_tie_names_both_and_a_demo_reply_costs_demo() -> None:
+    lanes = [
+        _lane("gpt-4.1", "sse", ttft=0.05, speed=250.0, cost=0.002),
+        _lane("gpt-4.1", "ws", ttft=0.08, speed=250.2, cost=0.002),
+    ]
+    summary = summary_text(lanes)
+    assert "First token soonest: gpt-4.1 · SSE (50 ms)" in summary
+    assert "Fastest: tie, gpt-4.1 · SSE and gpt-4.1 · WebSocket (250 tok/s)" in summary
+    assert "Cheapest: tie, gpt-4.1 · SSE and gpt-4.1 · WebSocket ($0.0020)" in summary
+    demo = lanes[0].reply
+    demo.target = dataclasses.replace(
+        demo.target, provider=mock_provider("http://127.0.0.1:1/v1", "ws://127.0.0.1:1/ws")
+    )
+    shown = figures_text(demo)
+    assert "$" not in shown and "Cost: demo" in shown
+    summary = summary_text(lanes)
+    assert "Cheapest: gpt-4.1 · WebSocket ($0.0020)" in summary and "demo" in summary

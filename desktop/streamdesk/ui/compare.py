@@ -50,7 +50,12 @@ from streamdesk.ui.keys import key_store
 from streamdesk.ui.session.session import ChatSession
 from streamdesk.ui.transcript.reply_view import ReplyView
 from streamdesk.ui.transcript.view import TranscriptView
-from streamdesk.ui.window.status_bar import PROTOCOL_NAMES, format_cost, format_speed
+from streamdesk.ui.window.status_bar import (
+    DEMO_COST,
+    PROTOCOL_NAMES,
+    format_cost,
+    format_speed,
+)
 
 PROTOCOLS = (("sse", "SSE"), ("ws", "WebSocket"))
 MIN_COLUMNS, MAX_COLUMNS = 2, 4
@@ -85,6 +90,15 @@ def target_label(target: Target) -> str:
     return f"{target.model} · {PROTOCOL_NAMES.get(target.protocol, target.protocol)}"
 
 
+def cost_text(reply: Reply) -> str:
+    """The reply's cost as the chat's status bar words it: "demo" for the offline demo (no
+    money is involved), else "$0.0039" ("≈" when estimated, "–" until it is known)."""
+    if reply.target.is_mock:
+        return DEMO_COST
+    cost = reply.cost if reply.status.finished else None
+    return format_cost(cost, estimated=reply.estimated)
+
+
 def figures_text(reply: Reply | None) -> str:
     """A column's live figures: "TTFT 52 ms · 199.7 tok/s · 5 → 490 tokens · $0.0039"."""
     if reply is None:
@@ -94,28 +108,59 @@ def figures_text(reply: Reply | None) -> str:
     parts.append("– tok/s" if speed is None else format_speed(speed))
     tokens_in = "–" if reply.prompt_tokens is None else str(reply.prompt_tokens)
     parts.append(f"{tokens_in} → {reply.completion_tokens} tokens")
-    cost = reply.cost if reply.status.finished else None
-    parts.append(format_cost(cost, estimated=reply.estimated))
+    cost = cost_text(reply)
+    parts.append(f"Cost: {cost}" if cost == DEMO_COST else cost)
     return " · ".join(parts)
 
 
+def _ttft_text(reply: Reply) -> str:
+    return f"{(reply.ttft or 0) * 1000:.0f} ms"
+
+
+def _speed(reply: Reply) -> float | None:
+    return None if reply.trace is None else reply.trace.tokens_per_second
+
+
+def _standing(
+    title: str,
+    replies: Sequence[Reply],
+    figure: Callable[[Reply], float | None],
+    shown: Callable[[Reply], str],
+    *,
+    highest: bool = False,
+) -> str | None:
+    """ "Fastest: A (250 tok/s)"; when the best figure reads the same for several replies,
+    "Fastest: tie, A and B (250 tok/s)": a winner by a rounding error is no winner."""
+    known = [
+        (value, reply)
+        for reply in replies
+        if reply.status is ReplyStatus.COMPLETE and (value := figure(reply)) is not None
+    ]
+    if not known:
+        return None
+    best = shown((max if highest else min)(known, key=lambda pair: pair[0])[1])
+    winners = [target_label(reply.target) for _, reply in known if shown(reply) == best]
+    if len(winners) == 1:
+        return f"{title}: {winners[0]} ({best})"
+    return f"{title}: tie, {', '.join(winners[:-1])} and {winners[-1]} ({best})"
+
+
 def summary_text(lanes: Sequence[Lane]) -> str:
-    """Who won: the first token soonest, the most tokens per second, the lowest cost."""
+    """Who won: the first token soonest, the most tokens per second, the lowest cost (the
+    offline demo's replies cost nothing: they do not compete on cost)."""
     replies = [lane.reply for lane in lanes]
     standings = Standings.of(replies)
+    paid = [reply for reply in replies if not reply.target.is_mock]
     parts = [f"{standings.complete} of {len(replies)} complete"]
-    if standings.fastest_first_token is not None:
-        reply = replies[standings.fastest_first_token]
-        ms = (reply.ttft or 0) * 1000
-        parts.append(f"First token soonest: {target_label(reply.target)} ({ms:.0f} ms)")
-    if standings.fastest_speed is not None:
-        reply = replies[standings.fastest_speed]
-        speed = reply.trace.tokens_per_second if reply.trace is not None else None
-        parts.append(f"Fastest: {target_label(reply.target)} ({format_speed(speed or 0)})")
-    if standings.cheapest is not None:
-        reply = replies[standings.cheapest]
-        cost = format_cost(reply.cost, estimated=reply.estimated)
-        parts.append(f"Cheapest: {target_label(reply.target)} ({cost})")
+    for part in (
+        _standing("First token soonest", replies, lambda r: r.ttft, _ttft_text),
+        _standing("Fastest", replies, _speed, lambda r: format_speed(_speed(r) or 0), highest=True),
+        _standing("Cheapest", paid, lambda r: r.cost, cost_text),
+    ):
+        if part is not None:
+            parts.append(part)
+    if len(paid) < len(replies) and standings.complete:
+        parts.append(f"Cost: {DEMO_COST}" if not paid else f"Offline demo: {DEMO_COST}")
     return "   ·   ".join(parts)
 
 
@@ -262,6 +307,7 @@ class CompareWindow(QWidget):
         top.addWidget(self.run_button)
         self.row = QHBoxLayout()
         self.table = QTableWidget(len(ROWS), 0, self)
+        self.table.setObjectName("compareTable")  # its headers styled as its cells (ui/theme.py)
         self.table.setVerticalHeaderLabels([label for label, _, _ in ROWS])
         for row, (_, _, tip) in enumerate(ROWS):
             header = self.table.verticalHeaderItem(row)
