@@ -312,8 +312,17 @@ async def test_the_palette_runs_actions_opens_chats_and_switches_models(qtbot: Q
 async def test_a_small_window_narrows_the_sidebar_and_ctrl_b_hides_it(qtbot: QtBot) -> None:
     async with open_window(qtbot) as window:
         await _activate(qtbot, window)
+        window.resize(1280, 800)  # shown wide first: the app's name and assistant are shown
+        qtbot.waitUntil(lambda: window.width() == 1280)
         window.resize(800, 600)
         qtbot.waitUntil(lambda: window.width() == 800)
+        header = window.header
+        for part in (header.provider_box, header.model_box, header.sse_button, header.ws_button):
+            assert part.isVisible() and part.geometry().right() < header.width(), part
+        assistant = window.assistants.button
+        if assistant.isVisible():  # elided, its full text in the tooltip
+            assert assistant.geometry().right() < header.width()
+            assert assistant.full_text().removeprefix("Assistant: ") in assistant.toolTip()
         assert window.splitter.sizes()[0] <= NARROW_SIDEBAR_WIDTH
         box = window.header.provider_box
         assert box.currentText() in box.toolTip(), "a squeezed provider name is in the tooltip"

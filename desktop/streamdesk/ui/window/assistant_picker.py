@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QSize, Signal
+from PySide6.QtCore import QObject, QSize, Signal
 from PySide6.QtGui import QAction, QActionGroup, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QMenu, QSizePolicy, QToolButton, QWidget
 
@@ -44,7 +44,7 @@ QToolButton#assistantButton::menu-indicator { subcontrol-origin: padding;
 
 BUTTON_CHROME = 34  # px beside the text: padding, border, the menu arrow
 MIN_WIDTH = 90  # px the button keeps in a narrow header
-HIDDEN_BELOW = 800  # px of header below which the button gives way
+HIDDEN_BELOW = 880  # px of header below which the button gives way (the pickers keep room)
 
 
 class AssistantButton(QToolButton):
@@ -134,19 +134,11 @@ class AssistantPicker(QObject):
         row = window.header.layout()
         if isinstance(row, QHBoxLayout):  # after the SSE | WebSocket switch, before the stretch
             row.insertWidget(row.indexOf(window.header.offline_badge) - 1, self.button)
-        self.button.setVisible(window.header.width() >= HIDDEN_BELOW)
-        window.header.installEventFilter(self)
+        window.header.add_optional(self.button, HIDDEN_BELOW)
         self.button.chosen.connect(self.choose)
         window.welcome.assistantChosen.connect(self.choose)
         window.conversations.currentChanged.connect(self.show_current)
         self.refresh()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """A header narrower than HIDDEN_BELOW leaves the button out, as it does the app's
-        name, so a small window still fits its pickers."""
-        if watched is self.window.header and event.type() == QEvent.Type.Resize:
-            self.button.setVisible(self.window.header.width() >= HIDDEN_BELOW)
-        return False
 
     def assistants(self) -> list[Assistant]:
         return all_assistants(self.window.settings.assistants)

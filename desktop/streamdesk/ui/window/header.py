@@ -75,17 +75,18 @@ class Header(QFrame):
         self.sidebar_button.clicked.connect(self.sidebarToggled)
         self.title = QLabel("Streamdesk", self)
         self.title.setObjectName("appTitle")
+        self._optional: list[tuple[QWidget, int]] = [(self.title, TITLE_MIN_WIDTH)]
         self.provider_box = ElidingComboBox(self)
         self.provider_box.setToolTip("Provider")
         # Prefers its longest name ("Built-in mock (offline demo)"); elided when squeezed.
         self.provider_box.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
-        self.provider_box.setMinimumContentsLength(10)
+        self.provider_box.setMinimumContentsLength(8)
         self.model_box = QComboBox(self)
         self.model_box.setEditable(True)  # any model name the server knows may be typed
         self.model_box.setToolTip("Model (type any name the provider serves)")
-        self.model_box.setMinimumContentsLength(14)
+        self.model_box.setMinimumContentsLength(10)
         # A segmented control: two checkable buttons drawn as one (chrome.py).
         self.sse_button = self._segment("SSE", first=True)
         self.ws_button = self._segment("WebSocket", first=False)
@@ -147,8 +148,25 @@ class Header(QFrame):
             button.setText("")
             button.setIconSize(QSize(20, 20))
 
+    def add_optional(self, widget: QWidget, shown_from: int) -> None:
+        """`widget` gives way in a header narrower than `shown_from` px, as the app's name does."""
+        self._optional.append((widget, shown_from))
+        widget.setVisible(self.width() >= shown_from)
+
+    def minimumSizeHint(self) -> QSize:
+        """The pickers' minimum without the parts that give way: a window shown wide can still
+        be made narrow (they hide once it is)."""
+        hint = super().minimumSizeHint()
+        row = self.layout()
+        spacing = row.spacing() if row is not None else 0
+        optional = sum(
+            w.minimumSizeHint().width() + spacing for w, _ in self._optional if not w.isHidden()
+        )
+        return QSize(hint.width() - optional, hint.height())
+
     def resizeEvent(self, event: QResizeEvent) -> None:
-        self.title.setVisible(event.size().width() >= TITLE_MIN_WIDTH)
+        for widget, shown_from in self._optional:
+            widget.setVisible(event.size().width() >= shown_from)
         super().resizeEvent(event)
 
     # -- providers and models -------------------------------------------------------------
