@@ -182,3 +182,13 @@ def test_import_refuses_a_tool_round_that_is_not_one(store: HistoryStore) -> Non
     data["messages"][0]["tool_rounds"] = [{"calls": "nope"}]
     with pytest.raises(HistoryImportError, match="tool round"):
         store.import_json(data)
+
+
+def test_a_demo_reply_costs_demo_in_markdown(store: HistoryStore) -> None:
+    """The offline demo is free: its replies read "cost: demo", as in the window, not the
+    list-price figure the engine stores."""
+    cid = store.create_conversation(title="Demo", provider="mock", model="gpt-4.1")
+    store.add_message(cid, "user", "Hi")
+    store.add_message(cid, "assistant", "Hello.", cost=0.000123, usage=Usage(5, 2))
+    text = store.export_markdown(cid)
+    assert "cost: demo" in text and "$" not in text

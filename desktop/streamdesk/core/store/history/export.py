@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from streamdesk.core.attachments import Attachment
+from streamdesk.core.providers import MOCK_PROVIDER_ID
 from streamdesk.core.store.history.models import (
     FINAL_STATUSES,
     Conversation,
@@ -73,6 +74,7 @@ def to_markdown(conv: Conversation, messages: Sequence[StoredMessage]) -> str:
     meta = [f"- Created: {_when(conv.created)}", f"- Updated: {_when(conv.updated)}"]
     if conv.provider or conv.model:
         meta.append(f"- Model: {' / '.join(x for x in (conv.provider, conv.model) if x)}")
+    demo = conv.provider == MOCK_PROVIDER_ID
     params = public_params(conv.params)
     if params:
         meta.append("- Parameters: " + ", ".join(f"{k}={v}" for k, v in sorted(params.items())))
@@ -96,7 +98,9 @@ def to_markdown(conv: Conversation, messages: Sequence[StoredMessage]) -> str:
         facts = []
         if m.completion_tokens is not None:
             facts.append(f"{m.prompt_tokens or 0} prompt + {m.completion_tokens} completion tokens")
-        if m.cost is not None:
+        if m.cost is not None and demo:
+            facts.append("cost: demo")  # the offline demo is free, whatever a list price says
+        elif m.cost is not None:
             facts.append(f"cost {'≈' if m.estimated else ''}${m.cost:.6f}")
         if facts:
             out += [f"*{'; '.join(facts)}*", ""]
