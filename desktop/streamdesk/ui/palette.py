@@ -143,10 +143,23 @@ class CommandPalette(QFrame):
         if parent is None:
             return
         width = min(WIDTH, parent.width() - 40)
+        margins = self.contentsMargins()
+        layout = self.layout()
+        spacing = layout.spacing() if layout is not None else 0
+        inner = layout.contentsMargins() if layout is not None else margins
+        chrome = (
+            self.field.sizeHint().height()
+            + spacing
+            + margins.top()
+            + margins.bottom()
+            + inner.top()
+            + inner.bottom()
+        )
         row = self.list.sizeHintForRow(0) if self.list.count() else 28
-        height = self.field.sizeHint().height() + row * MAX_ROWS + 24
-        height = min(height, parent.height() - 80)
-        self.setGeometry((parent.width() - width) // 2, 48, width, height)
+        frame = 2 * self.list.frameWidth()
+        rows = max(1, min(MAX_ROWS, (parent.height() - 80 - chrome - frame) // row))
+        self.list.setFixedHeight(rows * row + frame)  # whole rows: none shown cut in half
+        self.setGeometry((parent.width() - width) // 2, 48, width, chrome + rows * row + frame)
 
     def _filter(self, text: str) -> None:
         self.list.clear()

@@ -258,6 +258,21 @@ def test_the_filter_wants_every_word_and_ranks_title_prefixes_first() -> None:
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize("size", [(1280, 800), (800, 600), (800, 420)])
+async def test_the_palette_list_shows_whole_rows(qtbot: QtBot, size: tuple[int, int]) -> None:
+    async with open_window(qtbot) as window:
+        await _activate(qtbot, window)
+        window.resize(*size)
+        qtbot.waitUntil(lambda: window.size().toTuple() == size)
+        window.open_palette()
+        palette = window.palette_popup
+        rows = palette.list.viewport().height() / palette.list.sizeHintForRow(0)
+        assert rows == int(rows) and rows >= 1, f"{rows} rows: the last one is cut"
+        assert palette.geometry().bottom() < window.centralWidget().height()
+        assert palette.list.geometry().bottom() < palette.height()
+
+
+@pytest.mark.asyncio
 async def test_the_palette_runs_actions_opens_chats_and_switches_models(qtbot: QtBot) -> None:
     async with open_window(qtbot) as window:
         await _activate(qtbot, window)
