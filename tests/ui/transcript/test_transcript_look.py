@@ -366,3 +366,34 @@ def test_quiet_action_links_are_reachable_by_keyboard(qtbot: QtBot) -> None:
     with qtbot.waitSignal(view.copyRequested) as copied:
         QTest.keyClick(view, Qt.Key.Key_Return)
     assert copied.args == ["Hi there"]
+
+
+CODE_IN_TABLE = "Para with `code` here.\n\n| Field | Code |\n|---|---|\n| `data` | `200` |\n"
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_inline_code_is_body_sized_on_a_background_in_paragraphs_and_cells(
+    qtbot: QtBot, streamed: bool
+) -> None:
+    """Qt's Markdown importer gives inline code the system fixed font's size: in a bigger
+    body (the user's font size) a table cell's `data` read small, bare and high."""
+    view = make_view(qtbot)
+    font = view.font()
+    font.setPointSize(font.pointSize() + 4)
+    view.setFont(font)
+    if streamed:  # the table grows row by row while it streams
+        reply = view.begin_assistant(label="m")
+        reply.append_text(CODE_IN_TABLE + "| `retry` | `204` |\n")
+        qtbot.waitUntil(lambda: "204" in view.toPlainText(), timeout=2000)
+        reply.finish("complete")
+    else:
+        view.add_assistant_message(CODE_IN_TABLE + "| `retry` | `204` |\n")
+    doc = view.document()
+    body = doc.find("Para").charFormat().font().pointSizeF()
+    background = QColor(colors(view.is_dark())["inline_code_bg"])
+    for code in ("code", "data", "200", "retry", "204"):
+        fmt = doc.find(code).charFormat()
+        in_cell = doc.find(code).currentTable() is not None
+        assert in_cell == (code != "code")
+        assert fmt.font().pointSizeF() >= 0.9 * body, (code, fmt.font().pointSizeF(), body)
+        assert fmt.background().color() == background, code

@@ -499,9 +499,8 @@ class DocumentLayout:
                 fmt.setFontPointSize(self._pt * HEADING_SCALE.get(level, 1.0))
                 fmt.setFontWeight(QFont.Weight.DemiBold)
                 spans.append((frag.position(), frag.length(), fmt))
-            elif fmt.fontFixedPitch() or self._mono_family in (fmt.fontFamilies() or []):
-                fmt.setFontPointSize(self._pt * CODE_SCALE)
-                fmt.setBackground(QColor(self._colors["inline_code_bg"]))
+            elif self._is_code(fmt):
+                self._code_look(fmt)
                 spans.append((frag.position(), frag.length(), fmt))
             it += 1
         em = self._em
@@ -526,6 +525,32 @@ class DocumentLayout:
             c.setPosition(pos + length, QTextCursor.MoveMode.KeepAnchor)
             c.setCharFormat(fmt)
 
+    def _is_code(self, fmt: QTextCharFormat) -> bool:
+        return fmt.fontFixedPitch() or self._mono_family in (fmt.fontFamilies() or [])
+
+    def _code_look(self, fmt: QTextCharFormat) -> None:
+        """Inline code: ~0.92 of the body size (Qt's importer gives it the system fixed
+        font's size) on a subtle background."""
+        fmt.setFontPointSize(self._pt * CODE_SCALE)
+        fmt.setBackground(QColor(self._colors["inline_code_bg"]))
+
+    def _style_inline_code(self, start: int, end: int) -> None:
+        """Inline code between `start` and `end` (table cells, which `_style_block` skips)."""
+        c = QTextCursor(self._doc)
+        block = self._doc.findBlock(start)
+        while block.isValid() and block.position() <= end:
+            it = block.begin()
+            while not it.atEnd():
+                frag = it.fragment()
+                fmt = frag.charFormat()
+                if self._is_code(fmt):
+                    self._code_look(fmt)
+                    c.setPosition(frag.position())
+                    c.setPosition(frag.position() + frag.length(), QTextCursor.MoveMode.KeepAnchor)
+                    c.setCharFormat(fmt)
+                it += 1
+            block = block.next()
+
     def _style_table(self, table: QTextTable, tf: QTextTableFormat) -> None:
         """A Markdown table: thin grey rules, roomy cells, spaced like a paragraph.
 
@@ -549,6 +574,7 @@ class DocumentLayout:
         table.setFormat(tf)
         for row in range(table.rows()):
             self._style_cells(table, row)
+        self._style_inline_code(table.firstPosition(), table.lastPosition())
 
     def _style_cells(self, table: QTextTable, row: int) -> None:
         """The page colour and padding of the cells of `row` (see `_style_table`)."""
@@ -737,6 +763,7 @@ class DocumentLayout:
                     start = c.position()
                     c.insertMarkdown(break_long_runs(text), MARKDOWN_FEATURES)
                     defang(self._doc, start, c.position())
+                    self._style_inline_code(start, c.position())
         return True
 
     def _live_table(self, m: Message) -> QTextTable | None:
