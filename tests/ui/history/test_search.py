@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 from ui_helpers import FAST
 
 from streamdesk.core.store.history import HistoryStore
-from streamdesk.ui.history.search import CONTEXT_SHARE
+from streamdesk.ui.history.search import CONTEXT_SHARE, SNIPPET_LINES
 from streamdesk.ui.window.main_window import MainWindow
 
 LONG_TITLE = "How do I stream chat completions over server-sent events without freezing the UI"
@@ -123,3 +123,19 @@ async def test_an_opened_hit_sits_a_third_down_with_its_context(qtbot: QtBot) ->
         assert view.verticalScrollBar().value() > 0  # deep in a long reply
         assert abs(top - height // CONTEXT_SHARE) <= 4, (top, height)
         assert not view.is_following()
+
+
+@pytest.mark.asyncio
+async def test_a_long_snippet_shows_whole_lines_ending_in_an_ellipsis(qtbot: QtBot) -> None:
+    """A snippet longer than a row's lines is cut after a whole line, not through one."""
+    _seed()
+    async with open_window(qtbot) as window:
+        window.resize(1000, 700)
+        await _search(window, "backpressure")
+        (row, _user_row) = window.conversations.results.rows()
+        label = row.snippet
+        assert label.text().endswith("…")
+        assert label.height() >= label.heightForWidth(label.width())  # nothing clipped
+        lines = label.heightForWidth(label.width()) / label.fontMetrics().lineSpacing()
+        assert 1 <= lines <= SNIPPET_LINES + 0.5, lines
+        assert "#ffd33d" in label.text()  # the match is still highlighted

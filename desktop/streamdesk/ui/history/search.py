@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtCore
 from PySide6.QtCore import QSize, Signal
-from PySide6.QtGui import QFont, QPalette, QResizeEvent, QTextCursor
+from PySide6.QtGui import QFont, QPalette, QResizeEvent, QTextCursor, QTextLayout, QTextOption
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -34,14 +34,55 @@ CONTEXT_SHARE = 3  # an opened hit sits 1/3 of the way down the view
 SNIPPET_LINES = 3
 
 
-def snippet_html(snippet: str) -> str:
-    """Markdown markers stripped, the rest escaped, the store's markers turned into highlights."""
+def snippet_html(snippet: str, font: QFont | None = None, width: int = 0) -> str:
+    """Markdown markers stripped, the rest escaped, the store's markers turned into highlights;
+    given a `font` and `width`, cut with "…" after `SNIPPET_LINES` whole lines."""
     from streamdesk.core.store.history import HIGHLIGHT_END, HIGHLIGHT_START, plain_snippet
 
-    text = html.escape(plain_snippet(snippet))
+    marked = plain_snippet(snippet)
+    if font is not None and width > 0:
+        marked = _whole_lines(marked, font, width)
+    text = html.escape(marked)
     return text.replace(HIGHLIGHT_START, '<span style="background:#ffd33d;color:#1f2328">').replace(
         HIGHLIGHT_END, "</span>"
     )
+
+
+def _whole_lines(marked: str, font: QFont, width: int) -> str:
+    """`marked` (text with highlight markers) cut to what `SNIPPET_LINES` lines of `width`
+    hold, ending in "…": a row then shows whole lines, never a line cut through."""
+    from streamdesk.core.store.history import HIGHLIGHT_END, HIGHLIGHT_START
+
+    markers = (HIGHLIGHT_START, HIGHLIGHT_END)
+    visible = "".join(ch for ch in marked if ch not in markers)
+    layout = QTextLayout(visible, font)
+    option = QTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+    layout.setTextOption(option)
+    layout.beginLayout()
+    ends: list[int] = []
+    while len(ends) <= SNIPPET_LINES:
+        line = layout.createLine()
+        if not line.isValid():
+            break
+        line.setLineWidth(width)
+        ends.append(line.textStart() + line.textLength())
+    layout.endLayout()
+    if len(ends) <= SNIPPET_LINES:
+        return marked
+    keep = max(0, ends[SNIPPET_LINES - 1] - 2)  # room for the "…" on the last line
+    out: list[str] = []
+    shown = 0
+    for ch in marked:
+        if ch not in markers:
+            if shown == keep:
+                break
+            shown += 1
+        out.append(ch)
+    cut = "".join(out).rstrip()
+    if cut.count(HIGHLIGHT_START) > cut.count(HIGHLIGHT_END):
+        cut += HIGHLIGHT_END
+    return cut + "…"
 
 
 class ElidedLabel(QLabel):
@@ -85,6 +126,7 @@ class HitRow(QWidget):
         self.title.setFont(bold)
         self.who = QLabel("You" if hit.role == "user" else "Assistant", self)
         self.who.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # quiet, in both themes
+        self.hit_snippet = hit.snippet
         self.snippet = QLabel(snippet_html(hit.snippet), self)
         self.snippet.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.snippet.setWordWrap(True)
@@ -101,12 +143,12 @@ class HitRow(QWidget):
         self.column.addWidget(self.snippet)
 
     def height_for(self, width: int) -> int:
-        """The row's height at `width`: one title line and the snippet, at most a few lines."""
+        """The row's height at `width`: one title line and the snippet, cut to a few whole
+        lines at this width."""
         margins = self.column.contentsMargins()
         inner = max(60, width - margins.left() - margins.right())
-        line = self.snippet.fontMetrics().lineSpacing()
-        snippet = min(self.snippet.heightForWidth(inner), SNIPPET_LINES * line + 2)
-        self.snippet.setMaximumHeight(snippet)
+        self.snippet.setText(snippet_html(self.hit_snippet, self.snippet.font(), inner))
+        snippet = self.snippet.heightForWidth(inner)
         title = max(self.title.sizeHint().height(), self.who.sizeHint().height())
         return margins.top() + title + self.column.spacing() + snippet + margins.bottom()
 
