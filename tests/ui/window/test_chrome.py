@@ -3,6 +3,7 @@ at start, a status bar that is never stale, the sidebar and header in a small wi
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -119,7 +120,10 @@ async def test_the_prompt_box_and_welcome_page_line_up_with_the_reading_column(
     qtbot: QtBot,
 ) -> None:
     async with open_window(qtbot) as window:
+        window.resize(1280, 800)
         view = window.current_session().view
+        window.current_session().send("a reply to line the prompt box up with")
+        await wait_reply(window.current_session())
         for size in (window.settings.font_size, 18):
             settings = window.settings
             settings.font_size = size
@@ -127,7 +131,28 @@ async def test_the_prompt_box_and_welcome_page_line_up_with_the_reading_column(
             window.settings_ui.apply_font(size)
             assert window.composer.column.maximumWidth() == view.column_width + 2 * BUTTON_ROOM
             assert window.welcome.column.maximumWidth() == view.column_width
+            await asyncio.sleep(0.05)  # the layouts take the new font in the next frames
+            _assert_prompt_box_on_the_column(window)
         assert view.column_width > 0
+
+
+def _assert_prompt_box_on_the_column(window: MainWindow) -> None:
+    """The prompt box's left edge is the reading column's, with Attach and Tools present
+    (flat, under the box, not pushing it right)."""
+    view = window.current_session().view
+    doc = view.document()
+    margin = doc.rootFrame().frameFormat().leftMargin() + doc.documentMargin()
+    column_left = view.viewport().mapTo(window, QPoint(round(margin), 0)).x()
+    composer = window.composer
+    box_left = composer.prompt.mapTo(window, QPoint(0, 0)).x()
+    assert abs(box_left - column_left) <= 4, (box_left, column_left)  # half a scrollbar
+    buttons = [composer.attach_button, window.tools.button]
+    for button in buttons:
+        assert button.isVisible() and button.autoRaise(), button.objectName()
+        assert (
+            button.mapTo(window, QPoint(0, 0)).y() > composer.prompt.mapTo(window, QPoint(0, 0)).y()
+        )
+    assert buttons[0].mapTo(window, QPoint(0, 0)).x() >= box_left - 2
 
 
 # -- status bar ----------------------------------------------------------------------------

@@ -75,6 +75,9 @@ def chrome_style(dark: bool) -> str:
     QToolButton#sendButton, QToolButton#stopButton {{ border: none; border-radius: 16px;
         background: {accent}; padding: 6px; }}
     QToolButton#sendButton:disabled {{ background: {border}; }}
+    QToolButton#attachButton, QToolButton#toolsButton {{ border: none; border-radius: 6px;
+        background: transparent; padding: 3px; }}
+    QToolButton#attachButton:hover, QToolButton#toolsButton:hover {{ background: {hover}; }}
     QStatusBar {{ background: {c["window"]}; border-top: 1px solid {border}; }}
     QStatusBar QLabel {{ color: {muted}; padding: 0 6px; }}
     QScrollArea#welcome, QWidget#welcomePage {{ background: {c["base"]}; border: none; }}

@@ -1,5 +1,6 @@
 """The composer under the transcript: the prompt box with round Send and Stop buttons; the box
-is as wide as the transcript's reading column and centred under it. While a sent prompt is being
+is as wide as the transcript's reading column and centred under it, its left edge on the
+column's. Flat Attach and Tools buttons sit in a row under the box. While a sent prompt is being
 edited, a bar above the box says so and offers Cancel."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
 BUTTON_SIZE = 32
 BUTTON_ROOM = BUTTON_SIZE + 8  # px beside the box: the buttons, and as much on the other side
+EXTRA_SIZE = 28  # px of the flat buttons under the box (attach, tools)
 
 
 class Composer(QFrame):
@@ -43,9 +45,18 @@ class Composer(QFrame):
         self.prompt.editingChanged.connect(self.edit_bar.setVisible)
         self.column = QWidget(self)
         self.set_column(720)
-        self._row = row = QHBoxLayout(self.column)
+        rows = QVBoxLayout(self.column)
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(2)
+        row = QHBoxLayout()
         row.setContentsMargins(BUTTON_ROOM, 0, 0, 0)
         row.setSpacing(8)
+        rows.addLayout(row)
+        self._extras = QHBoxLayout()  # the flat buttons under the box, from its left edge
+        self._extras.setContentsMargins(BUTTON_ROOM, 0, BUTTON_ROOM, 0)
+        self._extras.setSpacing(2)
+        self._extras.addStretch(1)
+        rows.addLayout(self._extras)
         self._box = box = QVBoxLayout()
         box.setSpacing(4)
         box.addWidget(self.edit_bar)
@@ -65,14 +76,16 @@ class Composer(QFrame):
         centre.addStretch(1)
 
     def add_tools_button(self, button: QToolButton) -> None:
-        """A button in the room left of the prompt box (the chat's tools), at its foot."""
-        row = self._row
-        button.setFixedHeight(BUTTON_SIZE)
-        button.setMinimumWidth(BUTTON_SIZE)
-        row.setContentsMargins(0, 0, 0, 0)
-        from PySide6.QtCore import Qt  # not in the first frame: see add_icons
+        """A flat button in the row under the prompt box (the chat's tools), after Attach."""
+        self._add_extra(button, self._extras.count() - 1)  # the stretch stays last
 
-        row.insertWidget(0, button, 0, Qt.AlignmentFlag.AlignBottom)
+    def _add_extra(self, button: QToolButton, index: int) -> None:
+        """`button` flat, like every button in the row under the box, at `index` in it."""
+        button.setFixedHeight(EXTRA_SIZE)
+        button.setMinimumWidth(EXTRA_SIZE)
+        button.setAutoRaise(True)
+        button.setIconSize(QSize(18, 18))
+        self._extras.insertWidget(index, button)
 
     def set_column(self, width: int) -> None:
         """The prompt box `width` px wide at most, centred (the transcript's column)."""
@@ -125,7 +138,7 @@ class Composer(QFrame):
         self._add_attachments()
 
     def _add_attachments(self) -> None:
-        """The attach button left of the prompt box and the tray of chips above it; files
+        """The attach button under the prompt box and the tray of chips above it; files
         dropped or pasted onto the box go to the tray too."""
         from PySide6.QtCore import Qt
 
@@ -138,12 +151,10 @@ class Composer(QFrame):
         button.setObjectName("attachButton")
         button.setToolTip("Attach images or text files (or drop or paste them on the prompt)")
         button.setAccessibleName("Attach files")
-        button.setFixedSize(BUTTON_SIZE, BUTTON_SIZE)
         button.setCursor(Qt.CursorShape.PointingHandCursor)
         bind(button.setIcon, "mdi6.paperclip")
         button.clicked.connect(self.pick_files)
-        self._row.setContentsMargins(0, 0, 0, 0)
-        self._row.insertWidget(0, button, 0, Qt.AlignmentFlag.AlignBottom)
+        self._add_extra(button, 0)
         self.prompt.filesDropped.connect(self.attach_paths)
         self.prompt.imagePasted.connect(tray.add_image)
         tray.refused.connect(self.attachmentRefused)
