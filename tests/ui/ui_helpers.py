@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -34,6 +34,17 @@ async def open_window(qtbot: QtBot, **mock_options: Any) -> AsyncIterator[MainWi
         yield window
     finally:
         await window.shutdown()
+
+
+async def until(condition: Callable[[], object], limit: float = 5.0) -> None:
+    """Let the loop run until `condition()` holds: the async tests' `qtbot.waitUntil`, which
+    would spin a nested event loop inside the running qasync loop and hang there."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    while not condition():
+        if loop.time() > deadline:
+            raise TimeoutError(f"not true within {limit} s: {condition}")
+        await asyncio.sleep(0.005)  # one turn of Qt's loop: events, timers and paints run
 
 
 async def wait_reply(session: ChatSession, limit: float = 15.0) -> Turn:

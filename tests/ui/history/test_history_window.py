@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from pytestqt.qtbot import QtBot
-from ui_helpers import FAST, open_window, wait_reply
+from ui_helpers import FAST, open_window, until, wait_reply
 
 from streamdesk.core.store.history import HistoryStore
 from streamdesk.mock.replies import reply_for
@@ -56,8 +56,7 @@ async def test_search_finds_a_message_and_jumps_to_it_highlighted(qtbot: QtBot) 
     async with open_window(qtbot, **FAST) as window:
         lst = window.conversations
         lst.search.setText("zebra1")
-        with qtbot.waitSignal(lst.searchRequested, timeout=2000):
-            pass
+        await until(lambda: lst.results.hits())
         hits = lst.results.hits()
         assert [h.conversation_title for h in hits] == ["conv 1"]
         assert lst.results.isVisibleTo(window) and not lst.list.isVisibleTo(window)

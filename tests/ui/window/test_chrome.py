@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt, QUrl
 from pytestqt.qtbot import QtBot
 from test_prompt_edit import chat_with_reply, link_point
-from ui_helpers import FAST, open_window, wait_reply
+from ui_helpers import FAST, open_window, until, wait_reply
 
 from streamdesk.ui.palette import PaletteEntry, matches
 from streamdesk.ui.window.composer import BUTTON_ROOM
@@ -27,7 +27,7 @@ def _ctrl(qtbot: QtBot, window: MainWindow, key: Qt.Key) -> None:
 
 async def _activate(qtbot: QtBot, window: MainWindow) -> None:
     window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
+    await until(window.isActiveWindow)
 
 
 # -- welcome page --------------------------------------------------------------------------
@@ -288,7 +288,7 @@ async def test_the_palette_list_shows_whole_rows(qtbot: QtBot, size: tuple[int, 
     async with open_window(qtbot) as window:
         await _activate(qtbot, window)
         window.resize(*size)
-        qtbot.waitUntil(lambda: window.size().toTuple() == size)
+        await until(lambda: window.size().toTuple() == size)
         window.open_palette()
         palette = window.palette_popup
         rows = palette.list.viewport().height() / palette.list.sizeHintForRow(0)
@@ -353,9 +353,9 @@ async def test_a_small_window_narrows_the_sidebar_and_ctrl_b_hides_it(qtbot: QtB
     async with open_window(qtbot) as window:
         await _activate(qtbot, window)
         window.resize(1280, 800)  # shown wide first: the app's name and assistant are shown
-        qtbot.waitUntil(lambda: window.width() == 1280)
+        await until(lambda: window.width() == 1280)
         window.resize(800, 600)
-        qtbot.waitUntil(lambda: window.width() == 800)
+        await until(lambda: window.width() == 800)
         header = window.header
         for part in (header.provider_box, header.model_box, header.sse_button, header.ws_button):
             assert part.isVisible() and part.geometry().right() < header.width(), part

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
-from ui_helpers import SLOW, open_window, wait_reply, wait_text
+from ui_helpers import SLOW, open_window, until, wait_reply, wait_text
 
 from streamdesk.core.store.settings import load_settings
 from streamdesk.mock.replies import reply_for
@@ -170,7 +170,7 @@ async def test_shortcuts_focus_the_prompt_and_the_search_field(qtbot: QtBot) -> 
         window.current_session().send("fill the first chat")  # Ctrl+N reuses an empty one
         await wait_reply(window.current_session())
         window.activateWindow()
-        qtbot.waitUntil(window.isActiveWindow)
+        await until(window.isActiveWindow)
         asked = []
         window.settingsRequested.connect(lambda: asked.append("settings"))
         window.inspectorRequested.connect(lambda: asked.append("inspector"))
