@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore
 from PySide6.QtCore import QSize, Signal
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QIcon, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGridLayout,
@@ -58,29 +58,61 @@ DEMO_TEXT = (
 )
 
 
+COMPACT_BELOW = 560  # px of page height below which the cards drop their text (a small window)
+
+
+class OneLineLabel(QLabel):
+    """A label on one line that elides its text when narrower than it (the full text is in
+    its card's tooltip)."""
+
+    def __init__(self, text: str, parent: QWidget) -> None:
+        super().__init__(text, parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(0, super().minimumSizeHint().height())
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        room = self.contentsRect()
+        shown = self.fontMetrics().elidedText(
+            self.text(), QtCore.Qt.TextElideMode.ElideRight, room.width()
+        )
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(room, int(self.alignment()), shown)
+
+
 class Card(QPushButton):
-    """A button drawn as a card: a heading row, a wrapped line of text under it, sized by its
-    content and top-aligned (a neighbour's longer text makes it taller, not centred)."""
+    """A button drawn as a card: a heading row, a line of text under it (wrapped, or on one
+    elided line when `one_line`), sized by its content and top-aligned (a neighbour's longer
+    text makes it taller, not centred)."""
 
     def __init__(
-        self, title: str, text: str, parent: QWidget, *, names: tuple[str, str], roomy: bool
+        self,
+        title: str,
+        text: str,
+        parent: QWidget,
+        *,
+        names: tuple[str, str],
+        roomy: bool,
+        one_line: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
         heading = QLabel(title, self)
         heading.setObjectName(names[0])
-        body = QLabel(text, self)
+        self.body = body = OneLineLabel(text, self) if one_line else QLabel(text, self)
         body.setObjectName(names[1])
-        body.setWordWrap(True)
+        body.setWordWrap(not one_line)
         for label in (heading, body):
             label.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.top = QHBoxLayout()
         self.top.setSpacing(8)
         self.top.addWidget(heading, 1)
         column = QVBoxLayout(self)
-        column.setContentsMargins(*((14, 12, 14, 12) if roomy else (12, 8, 12, 8)))
-        column.setSpacing(4 if roomy else 2)
+        column.setContentsMargins(*((14, 10, 14, 10) if roomy else (12, 6, 12, 6)))
+        column.setSpacing(3 if roomy else 1)
         column.addLayout(self.top)
         column.addWidget(body)
         column.addStretch(1)
@@ -91,6 +123,10 @@ class Card(QPushButton):
 
     def minimumSizeHint(self) -> QSize:
         return self._column.minimumSize()
+
+    def set_compact(self, compact: bool) -> None:
+        """Only the heading (a short window): the text stays in the tooltip."""
+        self.body.setVisible(not compact)
 
 
 class PromptCard(Card):
@@ -128,11 +164,16 @@ class AssistantChip(Card):
     """An assistant to start the chat with: its name and one line on what it does."""
 
     def __init__(self, name: str, description: str, parent: QWidget) -> None:
-        super().__init__(name, description, parent, names=("chipTitle", "chipText"), roomy=False)
+        super().__init__(
+            name, description, parent, names=("chipTitle", "chipText"), roomy=False, one_line=True
+        )
         self.setObjectName("assistantChip")
         self.name = name
         self.setCheckable(True)
-        self.setToolTip(f"Start this chat with the {name} assistant")
+        self.setToolTip(
+            f"Start this chat with the {name} assistant"
+            + (f": {description}" if description else "")
+        )
         self.setAccessibleName(f"Assistant {name}")
 
 
@@ -185,7 +226,7 @@ class WelcomePage(QScrollArea):
         try_label.setObjectName("welcomeSection")
         self.cards = [PromptCard(*example, column) for example in EXAMPLES]
         grid = QGridLayout()
-        grid.setSpacing(10)
+        grid.setSpacing(8)
         for n, card in enumerate(self.cards):
             grid.addWidget(card, n // 2, n % 2)
             card.clicked.connect(lambda _=False, p=card.prompt: self.promptChosen.emit(p))
@@ -208,29 +249,37 @@ class WelcomePage(QScrollArea):
         body.addWidget(title)
         body.addSpacing(6)
         body.addWidget(about)
-        body.addSpacing(18)
-        body.addWidget(source)
-        body.addSpacing(22)
-        body.addWidget(assistant_label)
-        body.addSpacing(8)
-        body.addWidget(self.assistant_box)
-        body.addSpacing(22)
-        body.addWidget(try_label)
-        body.addSpacing(8)
-        body.addLayout(grid)
         body.addSpacing(14)
+        body.addWidget(source)
+        body.addSpacing(16)
+        body.addWidget(assistant_label)
+        body.addSpacing(6)
+        body.addWidget(self.assistant_box)
+        body.addSpacing(16)
+        body.addWidget(try_label)
+        body.addSpacing(6)
+        body.addLayout(grid)
+        body.addSpacing(12)
         body.addLayout(links)
         centre = QHBoxLayout()
         centre.addStretch(1)
         centre.addWidget(column, 100)
         centre.addStretch(1)
         outer = QVBoxLayout(page)
-        outer.setContentsMargins(24, 24, 24, 24)
+        outer.setContentsMargins(24, 16, 24, 16)
         outer.addStretch(2)
         outer.addLayout(centre)
         outer.addStretch(3)
+        self._compact = False  # the cards show their headings only (`resizeEvent`)
         self.setWidget(page)
         self.set_source(demo=True)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """A short page (a small window) shows the cards' headings only."""
+        self._compact = event.size().height() < COMPACT_BELOW
+        for card in [*self.cards, *self.chips]:
+            card.set_compact(self._compact)
+        super().resizeEvent(event)
 
     def add_icons(self) -> None:
         """The icon set (drawn after the first paint)."""
@@ -274,6 +323,7 @@ class WelcomePage(QScrollArea):
             self.chips = []
             for n, (name, description) in enumerate(assistants):
                 chip = AssistantChip(name, description, self.assistant_box)
+                chip.set_compact(self._compact)
                 self.chip_group.addButton(chip)
                 chip.clicked.connect(lambda _=False, a=name: self.assistantChosen.emit(a))
                 self.assistant_grid.addWidget(chip, n // ASSISTANT_COLUMNS, n % ASSISTANT_COLUMNS)
