@@ -65,7 +65,7 @@ async def test_the_welcome_page_fits_at_1280x800_and_shortens_its_cards_at_800x6
         await _activate(qtbot, window)
         welcome = window.welcome
         window.resize(1280, 800)
-        qtbot.waitUntil(lambda: window.width() == 1280 and welcome.height() > 500)
+        await until(lambda: window.width() == 1280 and welcome.height() > 500)
         assert len(welcome.chips) >= 4, "the assistants are on the page"
         bottom = welcome.add_provider.mapTo(welcome.viewport(), QPoint(0, 0)).y()
         assert welcome.verticalScrollBar().maximum() == 0, "the page fits without a scrollbar"
@@ -74,7 +74,7 @@ async def test_the_welcome_page_fits_at_1280x800_and_shortens_its_cards_at_800x6
         chip = welcome.chips[1]
         assert chip.body.height() < 2 * chip.body.fontMetrics().height(), "one line per chip"
         window.resize(800, 600)
-        qtbot.waitUntil(lambda: window.width() == 800)
+        await until(lambda: window.width() == 800)
         assert not any(card.body.isVisible() for card in [*welcome.cards, *welcome.chips])
         assert welcome.cards[0].prompt in welcome.cards[0].toolTip()
         assert welcome.column.width() <= welcome.viewport().width()
