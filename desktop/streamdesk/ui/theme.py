@@ -111,6 +111,11 @@ def apply_theme(app: QApplication, dark: bool) -> None:
     for r in (role.Text, role.WindowText, role.ButtonText):
         pal.setColor(disabled, r, QColor(c["muted"]))
     app.setPalette(pal)
+    # A combo box draws its arrow on the Button colour: on the field's colour instead, an
+    # editable one's arrow no longer sits in a lighter square (dark) or grey box (light).
+    combo = QPalette(pal)
+    combo.setColor(role.Button, QColor(c["base"]))
+    app.setPalette(combo, "QComboBox")  # type: ignore[arg-type]  # stubs say bytes; Qt wants str
     app.setStyleSheet(
         f"""
         QFrame#header {{ background: {c["alt"]}; border-bottom: 1px solid {c["border"]}; }}
@@ -133,6 +138,9 @@ def apply_theme(app: QApplication, dark: bool) -> None:
         QPushButton#sendButton {{ background: {c["highlight"]}; color: #ffffff; border: none;
                                   border-radius: 6px; padding: 6px 16px; font-weight: 600; }}
         QPushButton#sendButton:disabled {{ background: {c["border"]}; color: {c["muted"]}; }}
+        QTableWidget#compareTable QHeaderView::section {{ background: {c["base"]};
+            color: {c["muted"]}; border: none; border-bottom: 1px solid {c["border"]};
+            padding: 0 8px; }}
         QStatusBar QLabel {{ color: {c["muted"]}; padding: 0 6px; }}
         """
     )

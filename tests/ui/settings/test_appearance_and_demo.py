@@ -113,3 +113,29 @@ async def test_the_offline_demo_is_listed_read_only_and_explained(qtbot: QtBot) 
     settings = dialog.collect()
     assert MOCK_PROVIDER_ID not in {p.id for p in settings.providers}
     assert settings.active_provider != MOCK_PROVIDER_ID
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("dark", [False, True])
+async def test_dialog_buttons_carry_no_icons_and_combos_draw_on_the_field_colour(
+    qtbot: QtBot, dark: bool
+) -> None:
+    """Fusion's floppy disk, red X and green tick are outside the app's icon set; a combo's
+    arrow sits on the field's colour, not in a lighter square."""
+    from streamdesk.ui.theme import apply_theme
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    was_dark = _is_dark(app)
+    apply_theme(app, dark)
+    try:
+        dialog = _dialog(qtbot, Settings())
+        await asyncio.sleep(0)
+        buttons = dialog.buttons.buttons()
+        assert {b.text().replace("&", "") for b in buttons} == {"Save", "Apply", "Cancel"}
+        assert all(b.icon().isNull() for b in buttons)
+        combo = dialog.network.proxy_box
+        palette = combo.palette()
+        assert palette.color(QPalette.ColorRole.Button) == palette.color(QPalette.ColorRole.Base)
+    finally:
+        apply_theme(app, was_dark)

@@ -13,7 +13,7 @@ import asyncio
 import copy
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QIcon, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -291,6 +291,8 @@ class SettingsDialog(QDialog):
         self.buttons.button(Button.Save).clicked.connect(lambda: self.save(close=True))
         self.buttons.button(Button.Apply).clicked.connect(lambda: self.save(close=False))
         self.buttons.rejected.connect(self.reject)
+        for button in self.buttons.buttons():  # Fusion's own pictures, outside the app's icons
+            button.setIcon(QIcon())
         bottom = QHBoxLayout()
         bottom.addWidget(self.status, 1)
         bottom.addWidget(self.buttons)
