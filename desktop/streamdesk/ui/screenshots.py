@@ -5,15 +5,20 @@ afterwards), so the shots never add chats or settings to the user's own. It writ
 dark where the theme changes the look: the welcome page; a reply while it streams and when it
 has finished (headings, code, a table), at 1280x800 and at 1920x1080; a reply cut mid-stream
 (the partial text and the failure box); the command palette; the window at 800x600 with its
-sidebar narrowed; the compare window after both replies; Settings (Providers, Appearance); and,
-with the test MCP server of a source checkout (tests/tools_server.py), a tool call awaiting
-approval, the finished call, the call with its details open, and Settings ▸ MCP servers.
+sidebar narrowed; the compare window with three columns finished; a prompt sent with an image
+and a text file; Settings (Providers, Appearance); with the test MCP server of a source checkout
+(tests/tools_server.py), a tool call awaiting approval, the finished call, the call with its
+details open, and Settings ▸ MCP servers; the header's assistant menu and Settings ▸ Assistants;
+and, last, View ▸ Usage over a month of replies seeded into the throwaway history.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
+import random
+import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable
@@ -23,9 +28,13 @@ from typing import TYPE_CHECKING, Any
 import keyring
 import keyring.backend
 import keyring.errors
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QLinearGradient, QPainter
 from PySide6.QtWidgets import QWidget
 
 from streamdesk.core.paths import HOME_ENV
+from streamdesk.core.store.history import HistoryStore
+from streamdesk.core.store.history.usage import day_start
 from streamdesk.core.store.settings import Settings
 from streamdesk.ui.app import make_app
 from streamdesk.ui.qtloop import QtEventLoop
@@ -49,7 +58,18 @@ MID_STREAM_TOKENS = 140
 FAILURE_PROMPTS = ("Write a short poem about packets crossing the sea.", "Now explain WebSockets")
 FAILURE_SCENARIO = "cut"  # the connection closes after a few tokens, no [DONE]
 COMPARE_PROMPT = "Compare SSE and WebSocket for streaming LLM replies."  # asked nowhere else
-COMPARE_SIZE = (1200, 800)
+COMPARE_SIZE = (1500, 800)  # three columns side by side
+COMPARE_THIRD = ("mock", "deepseek-v3.2", "ws")  # next to the window's model over SSE and WS
+ATTACH_PROMPT = "A short poem about this sunrise and my shopping list"  # a reply that fits
+ATTACH_NOTE = ("shopping.txt", "eggs\nflour\nmilk\n")
+ATTACH_SIZE = (1280, 1080)  # tall enough for the prompt, its attachments and the whole reply
+USAGE_MODELS = {  # USD per million tokens in, out: a made-up month's plausible prices
+    "openai": [("gpt-4.1", 2.0, 8.0), ("gpt-4.1-mini", 0.4, 1.6)],
+    "anthropic": [("claude-sonnet-4", 3.0, 15.0)],
+    "deepseek": [("deepseek-v3.2", 0.28, 0.42)],
+    "ollama": [("llama3.2", 0.0, 0.0)],
+}
+USAGE_SIZE = (1000, 760)
 INSPECTOR_PROMPT = "Write a Python function that reads a JSON lines file"
 SEARCH_TEXT = "EventSource"
 TOOL_PROMPTS = {
@@ -104,6 +124,66 @@ async def until(ready: Callable[[], bool], limit: float = 10.0) -> None:
         if loop.time() > end:
             raise TimeoutError("the window did not get there")
         await asyncio.sleep(0.016)
+
+
+def sample_image(path: Path, size: int = 64) -> None:
+    """A small PNG with a gradient and a circle, so the thumbnail reads as a picture."""
+    image = QImage(size, size, QImage.Format.Format_RGB32)
+    gradient = QLinearGradient(0, 0, size, size)
+    gradient.setColorAt(0, QColor("#3b82f6"))
+    gradient.setColorAt(1, QColor("#14b8a6"))
+    painter = QPainter(image)
+    painter.fillRect(image.rect(), gradient)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setBrush(QColor("#fde68a"))
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.drawEllipse(size // 4, size // 4, size // 2, size // 2)
+    painter.end()
+    image.save(str(path))
+
+
+def seed_usage_month(path: Path, today: dt.date, days: int = 34) -> None:
+    """A month of replies in the history at `path`: weekdays busier than weekends, about one in
+    eight estimated (no usage from the server), a demo chat the usage never counts."""
+    rng = random.Random(7)
+    created: dict[int, float] = {}
+    with HistoryStore(path) as store:
+        chats = {
+            (provider, model): store.create_conversation(
+                title=f"Notes with {model}", provider=provider, model=model
+            )
+            for provider, models in USAGE_MODELS.items()
+            for model, _, _ in models
+        }
+        demo = store.create_conversation(title="Demo", provider="mock", model="mock-fast")
+        for back in range(days):
+            day = today - dt.timedelta(days=back)
+            noon = day_start(day) + 12 * 3600
+            for _ in range(rng.randint(0, 3) if day.weekday() >= 5 else rng.randint(3, 11)):
+                provider = rng.choice(list(USAGE_MODELS))
+                model, price_in, price_out = rng.choice(USAGE_MODELS[provider])
+                prompt, completion = rng.randint(300, 6000), rng.randint(100, 1800)
+                estimated = rng.random() < 0.12
+                reply = store.add_message(
+                    chats[(provider, model)], "assistant", "…", model=model,
+                    status="partial" if estimated else "complete", cost_estimated=estimated,
+                    usage={"prompt_tokens": prompt, "completion_tokens": completion},
+                    cost=(prompt * price_in + completion * price_out) / 1e6,
+                )  # fmt: skip
+                created[reply] = noon + rng.randint(-30000, 30000)
+            if back % 6 == 0:
+                reply = store.add_message(
+                    demo, "assistant", "demo", model="mock-fast", cost=0.0,
+                    usage={"prompt_tokens": 40, "completion_tokens": 120},
+                )  # fmt: skip
+                created[reply] = noon
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.executemany(
+            "UPDATE messages SET created = ? WHERE id = ?", [(t, m) for m, t in created.items()]
+        )
+    finally:
+        db.close()
 
 
 class SessionKeyring(keyring.backend.KeyringBackend):
@@ -206,10 +286,72 @@ class Shots:
 
         compare = open_compare(self.window, COMPARE_PROMPT)
         compare.with_chat.setChecked(False)  # the prompt alone, not the chat shown behind it
+        compare.add_column(*COMPARE_THIRD)
         compare.resize(*COMPARE_SIZE)
         await compare.run(COMPARE_PROMPT)
         await self.save("compare-light", compare)
         compare.close()
+
+    async def attachments(self) -> None:
+        """A prompt sent with an image and a text file, and the demo's reply saying what it
+        received."""
+        window = self.window
+        window.new_chat()
+        with tempfile.TemporaryDirectory(prefix="streamdesk-attach-") as folder:
+            photo, note = Path(folder) / "sunrise.png", Path(folder) / ATTACH_NOTE[0]
+            sample_image(photo)
+            note.write_text(ATTACH_NOTE[1], encoding="utf-8")
+            window.composer.attach_paths([str(photo), str(note)])
+            await wait_reply(self.send(ATTACH_PROMPT))
+        await self.resize(ATTACH_SIZE)
+        await self.save("window-light-attachments")
+        await self.resize(SIZE)
+
+    async def assistant_picker(self, chat: int) -> None:
+        """The header's assistant menu open on `chat`, grabbed from the screen (the menu is a
+        window of its own), and Settings ▸ Assistants."""
+        window = self.window
+        window.conversations.select(chat)
+        button = window.assistants.button
+        menu = button.list_menu
+        menu.popup(button.mapToGlobal(QPoint(0, button.height())))
+        await settle()
+        top_left = window.mapToGlobal(QPoint(0, 0))
+        screen = QGuiApplication.primaryScreen()
+        shot = screen.grabWindow(0, top_left.x(), top_left.y(), window.width(), window.height())
+        path = self.outdir / "window-light-assistant-picker.png"
+        shot.save(str(path))
+        self.written.append(path)
+        menu.hide()
+        dialog = self.window.settings_ui.open_dialog()
+        dialog.tabs.setCurrentWidget(dialog.assistants)
+        dialog.assistants.list.setCurrentRow(1)
+        await dialog.wait_idle()
+        await self.save("settings-assistants", dialog)
+        dialog.close()
+        await dialog.wait_idle()
+
+    async def usage(self) -> None:
+        """View ▸ Usage on a seeded month, light and dark. Last: the seeded chats join the
+        history the other shots list."""
+        from streamdesk.ui.usage import UsageDialog
+
+        window = self.window
+        store = window.history.store
+        if store is None:
+            raise RuntimeError("the window has no history to seed")
+        seed_usage_month(store.path, dt.date.today())
+        for theme in ("light", "dark"):
+            window.set_theme(theme)
+            window.open_usage()
+            dialog = window.findChild(UsageDialog)
+            if not isinstance(dialog, UsageDialog):
+                raise RuntimeError("View ▸ Usage opened no dialog")
+            dialog.resize(*USAGE_SIZE)
+            await dialog.reload()
+            await self.save(f"usage-{theme}", dialog)
+            dialog.close()
+        window.set_theme("light")
 
     async def inspector(self) -> None:
         """The inspector (Ctrl+I) under a reply it watched from its first frame."""
@@ -302,6 +444,7 @@ async def shoot(outdir: Path) -> list[Path]:
     await shots.small(light)
     await shots.failure()
     await shots.compare()
+    await shots.attachments()
     await shots.settings()
     await shots.inspector()
     await shots.search()
@@ -309,6 +452,9 @@ async def shoot(outdir: Path) -> list[Path]:
         for theme in TOOL_PROMPTS:
             await shots.tool_call(theme)
         await shots.mcp_settings()
+    window.set_theme("light")
+    await shots.assistant_picker(light)
+    await shots.usage()
     window.close()
     await window.shutdown()
     return shots.written
