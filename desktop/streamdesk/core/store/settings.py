@@ -131,6 +131,12 @@ def _model_item(m: ModelInfo) -> Any:
         item["input_price"] = m.input_price
     if m.output_price is not None:
         item["output_price"] = m.output_price
+    if m.cached_input_price is not None:
+        item["cached_input_price"] = m.cached_input_price
+    if m.reasoning_price is not None:
+        item["reasoning_price"] = m.reasoning_price
+    if not m.vision:
+        item["vision"] = False
     return item
 
 

@@ -212,6 +212,9 @@ def _parse_provider(data: Any, index: int) -> ProviderSettings:
                     _get(m, "id", str, "", mw),
                     _get(m, "input_price", float, None, mw),
                     _get(m, "output_price", float, None, mw),
+                    _get(m, "cached_input_price", float, None, mw),
+                    _get(m, "reasoning_price", float, None, mw),
+                    _get(m, "vision", bool, True, mw),
                 )
             )
     timeouts = d.timeouts

@@ -6,6 +6,8 @@ the page around it owns the list, the working settings, the key box and the test
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -228,7 +230,11 @@ class ProviderForm(QWidget):
             name = cells[0].text().strip() if cells[0] else ""
             if name:
                 prices = [_price(c.text()) if c else None for c in cells[1:]]
-                models.append(ModelInfo(name, prices[0], prices[1]))
+                # What the table does not show (vision, cache and reasoning prices) stays as
+                # the row was given, so an untouched built-in is not saved as an override.
+                shown = cells[0].data(Qt.ItemDataRole.UserRole) if cells[0] else None
+                base = shown if isinstance(shown, ModelInfo) else ModelInfo(name)
+                models.append(replace(base, id=name, input_price=prices[0], output_price=prices[1]))
         own = self.own_timeouts.isChecked()
         timeouts = Timeouts(
             connect=self.connect_spin.value(),
@@ -276,6 +282,8 @@ class ProviderForm(QWidget):
             text = value if isinstance(value, str) else ("" if value is None else f"{value:g}")
             self.models_table.setItem(row, col, QTableWidgetItem(text))
         first = self.models_table.item(row, 0)
+        if first is not None:
+            first.setData(Qt.ItemDataRole.UserRole, m)
         if not m.id and first is not None:
             self.models_table.editItem(first)
 
