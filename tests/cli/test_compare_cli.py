@@ -180,3 +180,15 @@ def test_target_specs(text: str, spec: TargetSpec) -> None:
 def test_bad_target_specs_say_the_form(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError):
         parse_target(text)
+
+
+def test_two_targets_with_the_same_price_and_reply_tie_for_cheapest(
+    priced: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = compare(
+        capsys, PROMPT, "--no-save", *targets("priced:gpt-4.1@sse", "priced:gpt-4.1@ws")
+    )
+    assert code == 0, out
+    (line,) = [line for line in out.splitlines() if " completed; " in line]
+    cheapest = line.split("cheapest: ", 1)[1]
+    assert cheapest.startswith("tie, priced:gpt-4.1@sse and priced:gpt-4.1@ws ("), line

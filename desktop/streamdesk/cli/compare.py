@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -342,18 +342,32 @@ def table(labels: Sequence[str], replies: Sequence[Reply]) -> str:
 
 
 def summary(labels: Sequence[str], replies: Sequence[Reply], standings: Standings) -> str:
-    parts = []
-    if standings.fastest_first_token is not None:
-        i = standings.fastest_first_token
-        parts.append(f"first token soonest: {labels[i]} ({(replies[i].ttft or 0) * 1000:.0f} ms)")
-    if standings.fastest_speed is not None:
-        i = standings.fastest_speed
-        parts.append(f"fastest: {labels[i]} ({speed_of(replies[i]) or 0:.1f} tok/s)")
-    if standings.cheapest is not None:
-        i = standings.cheapest
-        parts.append(f"cheapest: {labels[i]} ({cost_text(replies[i])})")
+    from streamdesk.core.chat import ReplyStatus
+
+    complete = [i for i, r in enumerate(replies) if r.status is ReplyStatus.COMPLETE]
+
+    def winners(best: int | None, shown: Callable[[int], str], word: str) -> str | None:
+        """The best lane, or every complete lane whose figure reads the same: a tie."""
+        if best is None:
+            return None
+        figure = shown(best)
+        tied = [labels[i] for i in complete if shown(i) == figure]
+        names = labels[best] if len(tied) < 2 else "tie, " + " and ".join(tied)
+        return f"{word}: {names} ({figure})"
+
+    parts = [
+        winners(
+            standings.fastest_first_token,
+            lambda i: f"{(replies[i].ttft or 0) * 1000:.0f} ms",
+            "first token soonest",
+        ),
+        winners(
+            standings.fastest_speed, lambda i: f"{speed_of(replies[i]) or 0:.1f} tok/s", "fastest"
+        ),
+        winners(standings.cheapest, lambda i: cost_text(replies[i]), "cheapest"),
+    ]
     done = f"{standings.complete} of {len(replies)} completed"
-    return "; ".join([done, *parts])
+    return "; ".join([done, *(p for p in parts if p)])
 
 
 def stored_note(lanes: Sequence[Lane]) -> str:
