@@ -522,7 +522,7 @@ class CompareWindow(QWidget):
         if session.busy or self.running or not lane.reply.status.finished:
             self.summary.setText("The chat is busy: wait for its reply, then continue.")
             return False
-        adopt(session, self.prompt, lane.reply)
+        session.adopt(self.prompt, lane.reply)
         self.close()
         return True
 
@@ -549,32 +549,6 @@ class CompareWindow(QWidget):
         if self.task is not None:
             self.task.cancel()
         super().closeEvent(event)
-
-
-def adopt(session: ChatSession, prompt: str, reply: Reply) -> None:
-    """`prompt` and its finished `reply` as the chat's newest turn: drawn, and stored in the
-    chat's history with the reply's model, protocol, tokens and cost."""
-    conversation = session.conversation
-    session.show_latest()
-    if conversation.target is None:
-        conversation.target = session.target_factory()
-    turn = conversation.ask(prompt).turn
-    turn.reply = reply
-    record = session.record
-    if record is not None:
-        new = record.conversation_id is None
-        recorder = record.open_reply(turn)
-        if reply.reasoning:
-            recorder.apply(ReasoningDelta(reply.reasoning_text))
-        if reply.parts:
-            recorder.apply(TextDelta(reply.text))
-        recorder.finish(reply)
-        record.reply_finished(turn)
-        if new and record.conversation_id is not None:
-            session.title = record.title or session.title
-            session.storedAs.emit(record.conversation_id, session.title)
-    session.rerender()
-    session.view.jump_to_latest()
 
 
 def _finish(view: ReplyView, reply: Reply) -> None:

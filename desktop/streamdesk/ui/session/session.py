@@ -467,6 +467,25 @@ class ChatSession(QObject):
         self.started.emit(turn.key)
         return turn.key
 
+    def adopt(self, prompt: str, reply: Reply) -> None:
+        """`prompt` and a finished `reply` streamed elsewhere (the compare window) as this
+        chat's newest turn: drawn, and stored with the reply's model, protocol, tokens and cost."""
+        self.show_latest()
+        if self.conversation.target is None:
+            self.conversation.target = self.target_factory()
+        turn = self.conversation.ask(prompt).turn
+        turn.reply = reply
+        recorder = self._open_record(turn)
+        if recorder is not None and self.record is not None:
+            if reply.reasoning:
+                recorder.apply(ReasoningDelta(reply.reasoning_text))
+            if reply.parts:
+                recorder.apply(TextDelta(reply.text))
+            recorder.finish(reply)
+            self.record.reply_finished(turn)
+        self.rerender()
+        self.view.jump_to_latest()
+
     def _open_record(self, turn: Turn) -> ReplyRecord | None:
         if self.record is None:
             return None
