@@ -13,7 +13,10 @@ prompt and Send enabled, a chat taking the prompt, the provider resolved: its ke
 the offline demo's mock started when nothing is configured, as on a first run; and what
 start-up queued on Qt's loop has run, so a key pressed then is handled at once); the parent
 subtracts its own `time.time()` taken just before the spawn. The bare window's ready-to-send is
-its first paint. The CPU columns (the child's own, all threads) say the same with less noise
+its first paint. Typing while the app starts is measured too: the probe presses a key for the
+prompt as the first frame is done and reports when the prompt got it, and the longest a 5 ms
+timer (any input) waited from then until ready-to-send; a prompt sent before ready-to-send is
+held and goes out then. The CPU columns (the child's own, all threads) say the same with less noise
 from whatever else runs on the machine. One warm-up run per target is discarded (byte code
 compiled, files in the page cache); the median of the rest counts. Children get a temporary
 STREAMDESK_HOME and byte-code cache. Goals (issue 19): first paint within 1.3x the bare
@@ -39,6 +42,8 @@ from typing import NamedTuple
 ROOT = Path(__file__).resolve().parent.parent
 PAINT_MARKER = "STREAMDESK_FIRST_PAINT"
 READY_MARKER = "STREAMDESK_READY_TO_SEND"
+KEY_MARKER = "STREAMDESK_FIRST_KEY"
+WAIT_MARKER = "STREAMDESK_LONGEST_INPUT_WAIT"
 GOAL_PAINT = 1.3
 GOAL_READY = 2.0
 TIMEOUT_S = 60.0
@@ -88,12 +93,16 @@ def child_env(scratch: Path, probe: str) -> dict[str, str]:
 
 class Marks(NamedTuple):
     """One start: seconds from just before the spawn (wall) and of the child's CPU (all its
-    threads, load-proof) to its first paint and to ready-to-send."""
+    threads, load-proof) to its first paint and to ready-to-send; when the key pressed as the
+    first frame was done reached the prompt, and the longest any input waited from then until
+    ready-to-send (nan: the bare window, or an app without the probe's key)."""
 
     paint: float
     ready: float
     paint_cpu: float
     ready_cpu: float
+    key: float = math.nan
+    longest_wait: float = math.nan
 
 
 def timings(cmd: list[str], env: dict[str, str]) -> Marks:
@@ -122,7 +131,9 @@ def timings(cmd: list[str], env: dict[str, str]) -> Marks:
             f"({', '.join(marks)})\n{proc.stderr[-2000:]}"
         )
     ready, ready_cpu = marks[READY_MARKER]
-    return Marks(paint - started, ready - started, paint_cpu, ready_cpu)
+    key = marks[KEY_MARKER][0] - started if KEY_MARKER in marks else math.nan
+    wait = marks[WAIT_MARKER][0] if WAIT_MARKER in marks else math.nan
+    return Marks(paint - started, ready - started, paint_cpu, ready_cpu, key, wait)
 
 
 def import_offenders(env: dict[str, str], top: int) -> str:
@@ -187,6 +198,22 @@ def main() -> int:
         f"{GOAL_READY}x the bare window's first paint:",
         "met" if not missed else f"NOT met by {', '.join(missed)}",
     )
+    print(
+        "\nTyping while it starts: a key pressed as the first frame is done, and any input "
+        "until ready-to-send"
+    )
+    print(
+        f"{'target':<26} {'key in prompt s':>15} {'x bare paint':>13} {'longest input wait ms':>22}"
+    )
+    for name in cmds:
+        key = median(name, "key")
+        if math.isnan(key):
+            continue
+        waits = sorted(m.longest_wait * 1000 for m in runs[name])
+        print(
+            f"{name:<26} {key:15.3f} {key / base:13.2f} {statistics.median(waits):22.1f}"
+            f"  (runs: {', '.join(f'{w:.0f}' for w in waits)} ms)"
+        )
     if offenders:
         print("\nSlowest imports of the app (python -X importtime, warm):")
         print(offenders)

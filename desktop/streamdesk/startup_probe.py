@@ -10,7 +10,10 @@ The app (ui/app.py, from the venv or the frozen bundle alike) calls `install(win
 after `window.show()` when `enabled()`. With `STREAMDESK_STARTUP_PROBE=ready` the process goes
 on after the first paint and leaves once the window can send: ui/app.py calls
 `report_ready(able)` when `MainWindow.start()` has resolved the provider and Qt has run what
-start-up queued on its loop (a key pressed then is handled at once). Nothing here runs
+start-up queued on its loop (a key pressed then is handled at once). Meanwhile it measures
+what typing is like while the window finishes starting: ui/app.py calls `press_key(prompt)`
+as the first frame is done, and the probe reports when the prompt handled that key and the
+longest a 5 ms timer (any input) waited between then and ready-to-send. Nothing here runs
 unless the variable is set, and only QtCore/QtWidgets (loaded by the window anyway) are
 imported. `FirstPaint` is also what ui/app.py waits on before it loads the rest of the app;
 this module imports nothing of the app.
@@ -23,13 +26,17 @@ import sys
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
 ENV = "STREAMDESK_STARTUP_PROBE"
 MARKER = "STREAMDESK_FIRST_PAINT"
 READY_MARKER = "STREAMDESK_READY_TO_SEND"
 NOT_READY_MARKER = "STREAMDESK_NOT_READY"
+KEY_MARKER = "STREAMDESK_FIRST_KEY"
+WAIT_MARKER = "STREAMDESK_LONGEST_INPUT_WAIT"
+TICK_MS = 5
 
 
 def enabled() -> bool:
@@ -73,10 +80,55 @@ def _report() -> None:
         os._exit(0)
 
 
+class KeyWatch(QObject):
+    """Sends a key to the prompt as a user would press it, notes when the prompt gets it, and
+    how late a 5 ms timer fires until ready-to-send (the longest any input waited)."""
+
+    def __init__(self, prompt: QWidget) -> None:
+        super().__init__(prompt)
+        self.handled: tuple[float, float] | None = None
+        self.longest_wait_ms = 0.0
+        self._last = time.perf_counter()
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self.tick)
+        self._timer.start()
+        prompt.installEventFilter(self)
+        press = QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_X, Qt.KeyboardModifier.NoModifier, "x")
+        QCoreApplication.postEvent(prompt, press)
+
+    def tick(self) -> None:
+        now = time.perf_counter()
+        self.longest_wait_ms = max(self.longest_wait_ms, (now - self._last) * 1000 - TICK_MS)
+        self._last = now
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if self.handled is None and event.type() == QEvent.Type.KeyPress:
+            self.handled = (time.time(), time.process_time())
+        return False
+
+
+_watch: list[KeyWatch] = []
+
+
+def press_key(prompt: QWidget) -> None:
+    """Press a key for the prompt now (the first frame is done) and watch input until ready."""
+    if until_ready():
+        _watch.append(KeyWatch(prompt))
+
+
 def report_ready(able: bool) -> None:
-    """The window has started: print when (or that it cannot send after all) and leave."""
+    """The window has started: print when (or that it cannot send after all), how typing
+    went meanwhile, and leave."""
     marker = READY_MARKER if able else NOT_READY_MARKER
-    sys.stdout.write(f"{marker} {time.time():.6f} {time.process_time():.6f}\n")
+    lines = [f"{marker} {time.time():.6f} {time.process_time():.6f}"]
+    for watch in _watch:
+        watch.tick()
+        if watch.handled is not None:
+            lines.append(f"{KEY_MARKER} {watch.handled[0]:.6f} {watch.handled[1]:.6f}")
+        lines.append(f"{WAIT_MARKER} {watch.longest_wait_ms / 1000:.6f}")
+    sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
     os._exit(0)
 

@@ -6,12 +6,15 @@ app quits only after that coroutine has cancelled the streams and stopped the mo
 
 Start-up shows the window first: the frame is built from light modules, Qt's own loop runs until
 its first frame is painted, and only then do asyncio/qasync, the history store, the transcript,
-the keychain and the mock load (`MainWindow.finish_build`), the keychain's backend on a worker
-thread meanwhile. benchmarks/startup.py measures first paint and ready-to-send.
+the keychain and the mock load (`MainWindow.build_step`, part by part, with what the user typed
+or clicked meanwhile handled between two parts), the keychain's backend on a worker thread.
+A prompt sent before the window has started goes out once it has (`MainWindow.start`).
+benchmarks/startup.py measures first paint, ready-to-send and typing meanwhile.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
@@ -31,6 +34,7 @@ if TYPE_CHECKING:  # the window's module loads after the QApplication exists
 
 STYLE_SET = "streamdeskFusion"  # dynamic property: theme.apply_theme need not set the style
 FIRST_PAINT_WAIT_MS = 2000  # a window that is never exposed (minimised, no compositor) waits this
+LOOP_IMPORTS = ("qasync", "streamdesk.ui.qtloop")  # one at a time, input handled between
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
@@ -97,8 +101,15 @@ def start_window(
     if startup_probe.enabled():
         startup_probe.install(window)
     paint_first(app, window)
+    if startup_probe.enabled():
+        startup_probe.press_key(window.prompt)
     threading.Thread(target=_load_keychain, name="keychain-load", daemon=True).start()
-    window.finish_build()
+    while window.build_step():
+        app.processEvents()  # what the user typed or clicked meanwhile, between two parts
+    for name in LOOP_IMPORTS:
+        app.processEvents()
+        importlib.import_module(name)
+    app.processEvents()
     import asyncio
 
     from streamdesk.ui.qtloop import QtEventLoop

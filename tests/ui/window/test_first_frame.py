@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtGui import QKeyEvent
 from pytestqt.qtbot import QtBot
+from ui_helpers import FAST, wait_reply
 
 from streamdesk.core.paths import config_dir
 from streamdesk.core.store.settings import Settings, save_settings
@@ -47,5 +50,52 @@ async def test_a_deferred_window_fills_the_providers_and_warning_in_finish_build
         assert window.provider.id == window.header.provider_id()
         assert window.settings_warning and "font_size" in window.settings_warning
         assert window.header.protocol() == "sse", "the invalid file's defaults win"
+    finally:
+        await window.shutdown()
+
+
+def test_a_key_typed_while_the_window_builds_reaches_the_prompt_between_two_parts(
+    qtbot: QtBot,
+) -> None:
+    """Start-up (ui/app.py) handles input between the parts of the build: the key waits for
+    one part, not for the whole build."""
+    window = MainWindow(deferred=True, save_on_close=False)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.build_step(), "the build has more than one part"
+    press = QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_X, Qt.KeyboardModifier.NoModifier, "x")
+    QCoreApplication.postEvent(window.prompt, press)
+    QCoreApplication.processEvents()
+    assert window.prompt.toPlainText() == "x"
+    assert not window.built
+    window.finish_build()  # the rest at once, as a shortcut pressed meanwhile asks
+    assert window.built and not window.build_step()
+    assert window.prompt.toPlainText() == "x", "the build leaves what was typed alone"
+
+
+@pytest.mark.asyncio
+async def test_a_prompt_sent_while_the_window_starts_goes_out_once_it_has_started(
+    qtbot: QtBot,
+) -> None:
+    """Enter before the provider is resolved: the prompt leaves the box, the status bar says
+    it waits, and `start()` sends it (to the offline demo here); a second one is refused."""
+    window = MainWindow(deferred=True, save_on_close=False, mock_options=FAST)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        window.finish_build()
+        window.prompt.setPlainText("Sent before the start")
+        window.prompt.submit()
+        assert window.prompt.toPlainText() == ""
+        assert "as soon as" in window.status.currentMessage()
+        assert not window.current_session().turns, "nothing goes out before the start"
+        window.prompt.setPlainText("A second one")
+        window.prompt.submit()
+        assert window.prompt.toPlainText() == "A second one", "one prompt waits, not two"
+        await window.start()
+        session = window.current_session()
+        turn = await wait_reply(session)
+        assert turn.prompt == "Sent before the start"
+        assert turn.reply.text, "the demo answered the held prompt"
     finally:
         await window.shutdown()

@@ -109,6 +109,9 @@ class WindowTools(QObject):
         session.tools = SessionTools(session, self.service)
 
     def current(self) -> SessionTools | None:
+        """The current chat's tools (None before the first chat is open, as the window starts)."""
+        if not self.window.sessions:
+            return None
         return self.window.current_session().tools
 
     def set_enabled(self, name: str, on: bool) -> None:

@@ -13,10 +13,13 @@ the window is visible; `start()` finishes the build if nobody did.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import importlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtCore
@@ -64,6 +67,42 @@ log = logging.getLogger(__name__)
 SIDEBAR_WIDTH = 232  # px; the conversation column stays narrower than the content
 NARROW_SIDEBAR_WIDTH = 180  # px, in windows narrower than NARROW_WINDOW
 NARROW_WINDOW = 960
+
+# What the build imports, heaviest parts first and each after what it needs, so that each is a
+# part of its own (`build_step`): the first BUILD_IMPORTS_FOR_SETTINGS come before the
+# settings are read, the rest before the window's parts are built.
+BUILD_IMPORTS = (
+    "tomllib",
+    "streamdesk.core.events",
+    "streamdesk.core.attachments",
+    "streamdesk.core.request",
+    "streamdesk.core.providers",
+    "socket",
+    "ssl",
+    "subprocess",
+    "asyncio.base_events",
+    "asyncio",
+    "streamdesk.core.tools",
+    "streamdesk.core.store.settings_model",
+    "streamdesk.core.store.settings",
+    "streamdesk.core.store.history.models",
+    "streamdesk.core.store.history.database",
+    "streamdesk.core.store.history",
+    "streamdesk.core.chat.target",
+    "streamdesk.core.chat.reply",
+    "streamdesk.core.chat.conversation",
+    "streamdesk.core.chat",
+    "streamdesk.ui.transcript.highlight",
+    "streamdesk.ui.transcript.code_job",
+    "streamdesk.ui.transcript.layout",
+    "streamdesk.ui.transcript.reply_view",
+    "streamdesk.ui.session.session",
+    "streamdesk.ui.history.bridge",
+    "streamdesk.ui.inspector.dock",
+    "streamdesk.ui.palette",
+    "streamdesk.ui.window.welcome",
+)
+BUILD_IMPORTS_FOR_SETTINGS = BUILD_IMPORTS.index("streamdesk.core.store.settings") + 1
 
 
 class KeysOnUse:
@@ -132,7 +171,11 @@ class MainWindow(QMainWindow):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed: asyncio.Event | None = None
         self.warmup: asyncio.Task[None] | None = None  # the request path, loading off the loop
-        self.built = False
+        self.built = False  # every part of the build has run (`build_step`)
+        self._steps: collections.deque[Callable[[], object]] | None = None
+        self._in_step = False
+        self._starting = deferred  # until start() has run, a sent prompt is held (_send)
+        self._held_prompt: str | None = None
         self._icons_added = False
         self.dark = resolve_dark(self._theme(), quick=deferred)
         if deferred:  # the palette before the widgets: one polish instead of a repolish
@@ -191,7 +234,7 @@ class MainWindow(QMainWindow):
         self.content.addWidget(self.stack)
         self.composer = Composer(self)
         self.prompt = self.composer.prompt
-        self.prompt.can_submit = lambda: bool(self.sessions) and not self.current_session().busy
+        self.prompt.can_submit = self._takes_prompt
         right = QWidget(self)
         column = QVBoxLayout(right)
         column.setContentsMargins(0, 0, 0, 0)
@@ -231,16 +274,16 @@ class MainWindow(QMainWindow):
         self.prompt.stopRequested.connect(self.stop)
         self.prompt.editCancelled.connect(self.cancel_edit)
         self.composer.attachmentRefused.connect(self.say_attachment_problem)
-        self.prompt.blocked.connect(
-            lambda: self.statusBar().showMessage("A reply is still streaming; Esc stops it.", 4000)
-        )
+        self.prompt.blocked.connect(self._say_prompt_blocked)
         menus.newChatRequested.connect(self.open_new_chat)
-        menus.importRequested.connect(lambda: self.history.actions.import_dialog())
-        menus.settingsRequested.connect(self.settingsRequested)
+        menus.importRequested.connect(
+            self._built_first(lambda: self.history.actions.import_dialog())
+        )
+        menus.settingsRequested.connect(self._built_first(self.settingsRequested.emit))
         menus.quitRequested.connect(self.close)
         menus.focusPromptRequested.connect(self.focus_prompt)
         menus.searchRequested.connect(self.conversations.focus_search)
-        menus.inspectorRequested.connect(self.inspectorRequested)
+        menus.inspectorRequested.connect(self._built_first(self.inspectorRequested.emit))
         menus.usageRequested.connect(self.open_usage)
         menus.themeChosen.connect(self.set_theme)
         menus.paletteRequested.connect(self.open_palette)
@@ -251,50 +294,102 @@ class MainWindow(QMainWindow):
         switcher.scenariosAvailable.connect(menus.enable_scenarios)
         switcher.scenarioChanged.connect(self._show_scenario)
 
+    def _built_first(self, then: Callable[[], object]) -> Callable[[], None]:
+        """`then`, after the rest of the build (a shortcut pressed while the window starts)."""
+
+        def run() -> None:
+            self.finish_build()
+            then()
+
+        return run
+
     def _fill_header(self) -> None:
         """Providers (built-ins plus the user's profiles) into the header's pickers."""
         self.switcher.load(self.settings)
         self._frame = None
 
     def finish_build(self) -> None:
-        """What the first paint does not need: inspector, history, first chat, settings."""
-        if self.built:
-            return
-        self.built = True
+        """What the first paint does not need: inspector, history, first chat, settings (the
+        steps `build_step` has not run yet, all at once)."""
+        while self.build_step():
+            pass
+
+    def build_step(self) -> bool:
+        """Run the next part of the build; False once it is complete. Start-up (ui/app.py)
+        lets Qt handle input between two parts, so a key pressed meanwhile waits for one part,
+        not the whole build. A part that itself asks for the build (a slot run between two
+        parts) finishes the rest first; inside a part the call does nothing."""
+        if self._steps is None:
+            self._steps = collections.deque(self._build_parts())
+        if self._in_step or not self._steps:
+            return False
+        self._in_step = True
+        try:
+            self._steps.popleft()()
+        finally:
+            self._in_step = False
+        return bool(self._steps)
+
+    def _build_parts(self) -> list[Callable[[], object]]:
+        """The build, in parts of a few milliseconds each: the slow imports one at a time
+        (`BUILD_IMPORTS`), then the window's parts."""
+        imports = [partial(importlib.import_module, name) for name in BUILD_IMPORTS]
+        return [
+            *imports[:BUILD_IMPORTS_FOR_SETTINGS],
+            self._build_settings,
+            *imports[BUILD_IMPORTS_FOR_SETTINGS:],
+            self._build_welcome,
+            self._build_tools,
+            self._build_history,
+            self._open_last_chat,
+            self.add_icons,
+            self._build_done,
+        ]
+
+    def _build_settings(self) -> None:
         if self._frame is not None:
             self._fill_header()
         if resolve_dark(self.settings.theme) != self.dark:  # the first frame only guessed
             self.apply_theme()
-        from streamdesk.ui.history.bridge import HistoryBridge
-        from streamdesk.ui.inspector.dock import install_network_tools
-        from streamdesk.ui.palette import CommandPalette
-        from streamdesk.ui.settings.controller import SettingsController
-        from streamdesk.ui.tools.window_tools import install_tools
-        from streamdesk.ui.window.assistant_picker import install_assistants
-        from streamdesk.ui.window.welcome import WelcomePage
-
         if not self.styleSheet():  # built without a theme applied (not deferred)
             self.setStyleSheet(chrome_style(self.dark))
         self.menus.fill(self.settings.theme)
+
+    def _build_welcome(self) -> None:
+        from streamdesk.ui.palette import CommandPalette
+        from streamdesk.ui.window.welcome import WelcomePage
+
         self.welcome = WelcomePage(self.content)
         self.content.addWidget(self.welcome)
         self._set_font_size(self.settings.font_size)
         self.welcome.promptChosen.connect(self.send_example)
         self.welcome.addProviderRequested.connect(self.open_providers)
         self.palette_popup = CommandPalette(self.content)
+
+    def _build_tools(self) -> None:
+        from streamdesk.ui.inspector.dock import install_network_tools
+        from streamdesk.ui.tools.window_tools import install_tools
+
         install_network_tools(self)  # Ctrl+I inspector dock, View ▸ Compare
         self.tools = install_tools(self)  # MCP servers per chat, the composer's Tools button
+
+    def _build_history(self) -> None:
+        from streamdesk.ui.history.bridge import HistoryBridge
+        from streamdesk.ui.settings.controller import SettingsController
+        from streamdesk.ui.window.assistant_picker import install_assistants
+
         self.history = HistoryBridge(self)  # stored conversations, persistence, search
         # Ctrl+, dialog, banners, live apply; it sets each transcript's font as it is added,
-        # before the chat opened below renders its messages
+        # before the chat opened next renders its messages
         self.settings_ui = SettingsController(
             self, self.switcher, self.stack, lambda: self.settings, self.apply_settings
         )
         self._rows.insertWidget(1, self.settings_ui.banner)  # under the header
         self.sessionAdded.connect(self.settings_ui.watch)
         self.assistants = install_assistants(self)  # header and welcome page pickers
-        self._open_last_chat()
-        self.add_icons()
+
+    def _build_done(self) -> None:
+        self.built = True
         self.stack.removeWidget(self._placeholder)
         self._placeholder.deleteLater()
         self.settingsRequested.connect(self.settings_ui.open_dialog)
@@ -436,6 +531,11 @@ class MainWindow(QMainWindow):
         provider = switcher.provider
         if self.header.provider_id() != provider.id:  # the header shows what is used
             self.header.show_target(provider.id, provider.default_model, self.header.protocol())
+        self._starting = False
+        held, self._held_prompt = self._held_prompt, None
+        if held is not None:
+            self.status.clear_note()
+            self._send(held)
         # The request path loads once the provider is resolved, not beside it: on the threads
         # that resolve it, its imports would only take turns with theirs.
         self.warmup = self._spawn(self._prewarm())
@@ -568,6 +668,7 @@ class MainWindow(QMainWindow):
 
     def open_new_chat(self) -> ChatSession:
         """Ctrl+N and "New chat": bring forward an empty chat if one is listed, else add one."""
+        self.finish_build()
         listed = self.conversations.keys()
         stored = self.history.cid_of_key
         for key, session in self.sessions.items():
@@ -700,7 +801,23 @@ class MainWindow(QMainWindow):
             session.view.mark_editing(None)
         self.prompt.end_edit()
 
+    def _takes_prompt(self) -> bool:
+        """Enter sends now, or once the window has started (one prompt is held till then)."""
+        if self._starting:
+            return self._held_prompt is None
+        return bool(self.sessions) and not self.current_session().busy
+
+    def _say_prompt_blocked(self) -> None:
+        if self._starting:
+            self.statusBar().showMessage("A prompt is already waiting for the start.", 4000)
+        else:
+            self.statusBar().showMessage("A reply is still streaming; Esc stops it.", 4000)
+
     def _send(self, text: str) -> None:
+        if self._starting:  # Enter pressed while the window was still starting
+            self._held_prompt = text
+            self.status.note("Sending as soon as Streamdesk has started…")
+            return
         key = self.current_key()
         session = self.sessions[key]
         resent = self.history.actions.submit(session, text)
