@@ -12,6 +12,10 @@ started the way `streamdesk` starts it (frame, first paint, `finish_build`, qasy
 - scroll: the user drags the scroll bar's thumb to the top every frame (a 16 ms timer) until
   the conversation's first prompt is shown at the top; timed, with the longest gap between two
   ticks (a frame the user sees frozen).
+- search hit: the user searches a prompt and clicks its result in the sidebar, in an opened
+  10,000-message conversation: a recent one (in the page read on opening) and one near the top
+  (above every turn read so far); timed until a paint shows it highlighted, with the time the
+  click held the loop and a 10 ms QTimer's worst lateness.
 - stream: a reply of --tokens tokens at --rate tokens/s sent from the prompt box, into a new
   chat (baseline) and at the end of a 1,000-message chat; lateness of a 10 ms QTimer from the
   send until the reply has finished.
@@ -44,6 +48,7 @@ SIZES = (10, 1_000, 10_000)
 STREAM_PROMPT = "benchmark: a long reply with code, lists and tables"
 OPEN_GOAL_MS, OPEN_GOAL_RATIO = 150.0, 1.5
 SCROLL_GOAL_S, FRAME_GOAL_MS = 3.0, 50.0
+HITS = {"recent": 4_990, "near the top": 5}  # prompt numbers of the 10,000 (5,000 prompts)
 TOPICS = ("parse a config file", "retry a request", "stream a file", "sort records",
           "cache a result", "read CSV rows", "time a function", "merge two dicts")  # fmt: skip
 
@@ -245,6 +250,61 @@ async def scroll_once(window: Any, title: str, first: str, limit: float) -> dict
     }
 
 
+def search_text(size: int, copy: int, n: int) -> str:
+    """What the user types to find prompt `n` of conversation `size`/`copy` (FTS words)."""
+    return f"Question {n} conversation {size} {copy}"
+
+
+async def hit_once(window: Any, size: int, copy: int, n: int, limit: float) -> dict[str, Any]:
+    """Search prompt `n` of conversation `size`/`copy`, click its result; time until a paint
+    shows it highlighted."""
+    loop = asyncio.get_running_loop()
+    key = key_of(window, f"{size} messages #{copy}")
+    cid = window.history.cid_of_key[key]
+    text = search_text(size, copy, n)
+    window.conversations.search.setText(text)
+    hit = next(
+        h
+        for h in window.history.actions.search(text)
+        if h.conversation_id == cid and h.role == "user"
+    )
+    session = window.sessions[key]
+    view = session.view
+    painted: asyncio.Future[float] = loop.create_future()
+
+    def check() -> None:
+        turn = next((t for t in session.turns if t.user_id == hit.message_id), None)
+        span = None if turn is None else view.message_span(("user", turn.key))
+        marks = view.extraSelections()
+        if painted.done() or span is None or not marks:
+            return
+        if span[0] <= marks[0].cursor.selectionStart() <= span[1]:
+            painted.set_result(time.perf_counter() - t0)
+
+    watch = Paints(check)
+    view.viewport().installEventFilter(watch)
+    probe = Ticks(10)
+    probe.start()
+    t0 = time.perf_counter()
+    window.conversations.hitActivated.emit(hit)  # what a click on the result emits
+    blocked = time.perf_counter() - t0
+    try:
+        shown = await asyncio.wait_for(asyncio.shield(painted), limit)
+    except TimeoutError:
+        shown = None
+    view.viewport().removeEventFilter(watch)
+    await asyncio.sleep(0.3)
+    probe.stop()
+    left = session.earlier.left if session.earlier is not None else 0
+    return {
+        "blocked": blocked,
+        "shown": shown,
+        "worst": quantile(probe.lateness(), 1.0),
+        "read": len(session.turns),
+        "left": left,
+    }
+
+
 async def stream_once(window: Any, key: int, tokens: int, rate: float) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     window.conversations.select(key)
@@ -278,11 +338,19 @@ async def stream_once(window: Any, key: int, tokens: int, rate: float) -> dict[s
 async def main(window: Any, args: argparse.Namespace) -> dict[str, Any]:
     await window.start()
     await asyncio.sleep(args.settle)
-    out: dict[str, Any] = {"open": {n: [] for n in SIZES}, "scroll": {}, "stream": {}}
+    out: dict[str, Any] = {
+        "open": {n: [] for n in SIZES},
+        "hit": {name: [] for name in HITS},
+        "scroll": {},
+        "stream": {},
+    }
     for copy in range(args.runs):
         for size in SIZES:
             res = await open_once(window, f"{size} messages #{copy}", args.open_limit)
             out["open"][size].append(res)
+    for copy in range(args.runs):  # opened above: the newest page is read, the rest is not
+        for name, n in HITS.items():
+            out["hit"][name].append(await hit_once(window, 10_000, copy, n, args.open_limit))
     for size in args.scroll_sizes:
         out["scroll"][size] = [
             await scroll_once(
@@ -336,6 +404,17 @@ def report(out: dict[str, Any], args: argparse.Namespace) -> None:
             verdicts.append(f"{size:,}: {'met' if ok else 'NOT met'}")
     print(f"goal: newest painted within {OPEN_GOAL_MS:.0f} ms and {OPEN_GOAL_RATIO}x the "
           f"10-message open -> {'; '.join(verdicts)}")  # fmt: skip
+    print(f"\nsearch hit in 10,000: click -> highlighted painted (medians of {args.runs})")
+    print(f"{'hit':>14}{'blocked':>10}{'shown':>10}{'worst lag':>11}{'turns read':>12}"
+          f"{'left':>7}  runs (shown, ms)")  # fmt: skip
+    for name, runs in out["hit"].items():
+        print(
+            f"{name:>14}{ms(median([r['blocked'] for r in runs]))}ms"
+            f"{ms(median([r['shown'] for r in runs]))}ms"
+            f"{ms(statistics.median(r['worst'] for r in runs))}ms"
+            f"{runs[0]['read']:>12,}{runs[0]['left']:>7,}"
+            f"  {', '.join(ms(r['shown']).strip() for r in runs)}"
+        )
     for size, runs in out["scroll"].items():
         total = median([r["total"] for r in runs])
         worst = statistics.median(r["worst"] for r in runs)

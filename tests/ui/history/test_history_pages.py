@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PySide6.QtGui import QTextCursor
 from pytestqt.qtbot import QtBot
-from ui_helpers import FAST, open_window, wait_reply
+from ui_helpers import FAST, open_window, until, wait_reply
 
 from streamdesk.core.providers import MOCK_PROVIDER_ID
 from streamdesk.core.store.history import HistoryStore
@@ -26,15 +26,16 @@ from streamdesk.ui.transcript.layout import DocumentLayout
 from streamdesk.ui.window.main_window import MainWindow
 
 
-def _seed(messages: int) -> None:
-    """One conversation held with the offline demo: "message 0" … "message n-1"."""
+def _seed(messages: int, zebra: int = 3) -> None:
+    """One conversation held with the offline demo: "message 0" … "message n-1", message
+    `zebra` with " zebra" after it."""
     with HistoryStore() as store:
         cid = store.create_conversation(title="long one", provider=MOCK_PROVIDER_ID)
         data = store.export_json(cid)
         data["messages"] = [
             {
                 "role": "user" if i % 2 == 0 else "assistant",
-                "content": f"message {i}." + (" zebra" if i == 3 else ""),
+                "content": f"message {i}." + (" zebra" if i == zebra else ""),
             }
             for i in range(messages)
         ]
@@ -298,9 +299,115 @@ async def test_a_search_hit_above_the_page_read_opens_at_that_message(qtbot: QtB
     async with open_window(qtbot, **FAST) as window:
         session = _open(window)
         (hit,) = window.history.actions.search("zebra")
-        assert window.history.actions.open_hit(hit)
+        assert await window.history.actions.open_hit(hit)
         (mark,) = session.view.extraSelections()
         assert "message 3. zebra" in mark.cursor.selectedText()
         assert session.turns[0].prompt == "message 0."
         view = session.view  # a page from the hit is drawn, not everything down to the newest
-        assert view.message_count() <= PAGE_MESSAGES + 4 and view.later() > 300
+        assert view.message_count() <= MAX_DRAWN and view.later() > 300
+
+
+def _hit_mark(session: ChatSession, message_id: int) -> str:
+    """The highlighted text, checked to lie in the message with stored id `message_id`."""
+    index = session.position_of(message_id)
+    assert index is not None
+    turn = session.turns[index]
+    span = session.view.message_span(("user", turn.key) if turn.user_id == message_id else turn.key)
+    (mark,) = session.view.extraSelections()
+    assert span is not None and span[0] <= mark.cursor.selectionStart() <= span[1]
+    return str(mark.cursor.selectedText())
+
+
+@pytest.mark.asyncio
+async def test_a_search_hit_far_above_reads_only_the_turns_down_to_it_off_the_loop(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _seed(2000, zebra=1001)
+    async with open_window(qtbot, **FAST) as window:
+        session = _open(window)
+        threads: list[threading.Thread] = []
+        read = HistoryStore.messages_down_to
+
+        def recording(store: HistoryStore, *args: Any, **kwargs: Any) -> list[Any]:
+            threads.append(threading.current_thread())
+            return read(store, *args, **kwargs)
+
+        monkeypatch.setattr(HistoryStore, "messages_down_to", recording)
+        window.conversations.search.setText("zebra")
+        (hit,) = window.history.actions.search("zebra")
+        opening = window.history.actions.open_hit(hit)
+        assert not opening.done()  # the loop is free while the turns are read
+        assert await asyncio.wait_for(opening, 10)
+        assert threads and threading.main_thread() not in threads
+        assert _hit_mark(session, hit.message_id) == "zebra"
+        assert "message 1001. zebra" in session.view.toPlainText()
+        # Read: from just above the hit down to the newest; the 990-odd above it are not.
+        earlier = session.earlier
+        assert earlier is not None and 950 <= earlier.left <= 1000
+        prompts = [t.prompt for t in session.turns]
+        first = int(prompts[0].split()[1].rstrip("."))
+        assert prompts == [f"message {n}." for n in range(first, 2000, 2)]
+        assert first == earlier.left and session.position_of(hit.message_id) is not None
+        view = session.view  # a page from the hit is drawn, the newer ones come on scrolling
+        assert view.message_count() <= MAX_DRAWN and view.later() > 900
+        later = view.later()
+        window.history.load_later(session)
+        assert view.later() < later
+        for _step in range(100):  # scrolling up: the turns read, then the pages above them
+            if earlier.left < first:
+                break
+            window.history.load_earlier(session)
+        assert earlier.left < first and session.turns[0].prompt == f"message {earlier.left}."
+        assert f"message {first - 2}." in view.toPlainText()
+        session.send("and now?")  # the request still carries the whole conversation
+        turn = await wait_reply(session)
+        assert turn.reply.text and len(session.turns) == 1001
+        assert window.mock is not None
+        body = window.mock.requests[-1].body
+        assert b"message 0." in body and b"message 1999." in body and b"zebra" in body
+
+
+@pytest.mark.asyncio
+async def test_a_clicked_hit_opens_whole_while_the_rest_is_being_read(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Typing started reading every turn, then a result is clicked: the hit comes with that
+    read (nothing is read twice, no turn twice), and is highlighted once it is drawn."""
+    _seed(600, zebra=101)
+    async with open_window(qtbot, **FAST) as window:
+        session = _open(window)
+        release = threading.Event()
+        reading = _read_apart(monkeypatch, release)
+        window.prompt.insertPlainText("and n")  # the user starts writing: the rest is read
+        await asyncio.wait_for(reading, 10)
+        monkeypatch.setattr(HistoryStore, "messages_down_to", None)  # not read apart again
+        lst = window.conversations
+        clicked: list[object] = []
+        lst.hitActivated.connect(clicked.append)
+        lst.search.setText("zebra")
+        (hit,) = window.history.actions.search("zebra")
+        lst.results.activate(0)  # the click
+        assert clicked == [hit]
+        assert not session.view.extraSelections()  # waiting for the read: the loop is free
+        release.set()
+        await until(lambda: session.view.extraSelections())
+        assert _hit_mark(session, hit.message_id) == "zebra"
+        assert [t.prompt for t in session.turns] == [f"message {n}." for n in range(0, 600, 2)]
+        assert session.earlier is not None and session.earlier.left == 0
+
+
+@pytest.mark.asyncio
+async def test_a_newer_hit_opened_while_one_is_read_wins(qtbot: QtBot) -> None:
+    _seed(600, zebra=101)
+    async with open_window(qtbot, **FAST) as window:
+        session = _open(window)
+        actions = window.history.actions
+        window.conversations.search.setText("message 597.")
+        (far,) = actions.search("zebra")
+        newest = next(h for h in actions.search("message 597.") if h.role == "assistant")
+        reading = actions.open_hit(far)
+        assert await actions.open_hit(newest)  # loaded: drawn and highlighted at once
+        with pytest.raises(asyncio.CancelledError):
+            await reading
+        assert _hit_mark(session, newest.message_id) == "message"  # the first search word
+        assert session.earlier is not None and session.earlier.left > 0  # the far one left

@@ -189,7 +189,7 @@ async def test_editing_a_prompt_resends_it_and_keeps_what_followed(qtbot: QtBot)
         ]
         # A search hit in the set-aside branch opens that branch.
         (hit,) = [h for h in window.history.actions.search("second prompt") if h.role == "user"]
-        assert window.history.actions.open_hit(hit)
+        assert await window.history.actions.open_hit(hit)
         assert [t.prompt for t in session.turns] == ["first prompt", "second prompt"]
 
 

@@ -8,6 +8,7 @@ nested loop would break qasync).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
 
-from streamdesk.core.chat import Reply, Turn, fill_turn
+from streamdesk.core.chat import Reply, fill_turn
 from streamdesk.core.store.history import (
     ConversationSnapshot,
     HistoryError,
@@ -33,6 +34,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 UNDO_MS = 6000
+HIT_MESSAGES = 12  # drawn from an opened search hit on (about a screen; more as the reader scrolls)
+
+
+def _resolved(loop: asyncio.AbstractEventLoop, value: bool) -> asyncio.Future[bool]:
+    done: asyncio.Future[bool] = loop.create_future()
+    done.set_result(value)
+    return done
 
 
 class HistoryActions(QObject):
@@ -45,6 +53,7 @@ class HistoryActions(QObject):
         self.editing: tuple[ChatSession, object] | None = None  # prompt being edited
         self._snapshot: ConversationSnapshot | None = None
         self._dialogs: list[Any] = []  # keep open dialogs referenced
+        self._opening: asyncio.Task[bool] | None = None  # a search hit being read
 
     def connect_list(self, lst: ConversationList) -> None:
         lst.renameRequested.connect(self.rename)
@@ -209,29 +218,62 @@ class HistoryActions(QObject):
         self.window.conversations.show_results(hits, text)
         return hits
 
-    def open_hit(self, hit: SearchHit) -> bool:
-        """Open the hit's conversation, render the page holding the message, highlight it."""
+    def open_hit(self, hit: SearchHit) -> asyncio.Future[bool]:
+        """Open the hit's conversation, draw the page holding the message, highlight it; the
+        future says whether it is shown. A message above the turns read so far is read first
+        (the turns from it down to them, off the loop): the future resolves once it is drawn.
+        A newer open cancels one still reading."""
+        loop = asyncio.get_running_loop()
+        if self._opening is not None:
+            self._opening.cancel()
+            self._opening = None
         key = self.history.key_of(hit.conversation_id)
         if key is None:
-            return False
+            return _resolved(loop, False)
         self.window.conversations.select(key)
         session = self.window.sessions.get(key)
         if session is None:
             session = self.history.open_stored(key, hit.conversation_id)
-        index, turn = self._turn_of(session, hit.message_id)
-        if turn is None and session.earlier is not None and session.earlier.left:
-            session.load_all()  # above the turns read so far
-            index, turn = self._turn_of(session, hit.message_id)
+        unread = session.earlier.left if session.earlier is not None else 0
+        if unread and session.position_of(hit.message_id) is None:  # above the turns read
+            self._opening = loop.create_task(self._read_and_show(hit, key, session))
+            return self._opening
+        return _resolved(loop, self._show_hit(hit, session))
+
+    async def _read_and_show(self, hit: SearchHit, key: int, session: ChatSession) -> bool:
+        try:
+            await session.read_down_to(hit.message_id)
+        except Exception:
+            log.exception("could not read the messages down to a search hit")
+            self._say("Could not read that message from the history.", 8000)
+            return False
+        finally:
+            if self._opening is asyncio.current_task():
+                self._opening = None
+        if self.window.sessions.get(key) is not session:  # closed or deleted meanwhile
+            return False
+        return self._show_hit(hit, session)
+
+    def _show_hit(self, hit: SearchHit, session: ChatSession) -> bool:
+        """Draw the loaded turn holding the hit (a version set aside: flipped to first) and
+        highlight the hit in it, with the lines before it in sight."""
+        index = session.position_of(hit.message_id)
         store = self.history.store
         # In a branch an edit set aside, or an older alternative: flip to it.
-        if turn is None and store is not None and not session.busy and store.reveal(hit.message_id):
+        if (
+            index is None
+            and store is not None
+            and not session.busy
+            and store.reveal(hit.message_id)
+        ):
             self.history.reload(session, hit.conversation_id)
-            index, turn = self._turn_of(session, hit.message_id)
-        if turn is None:
+            index = session.position_of(hit.message_id)
+        if index is None:
             return False
+        turn = session.turns[index]
         below = session.shown_to is not None and index >= session.shown_to
         if index < session.shown_from or below:  # not drawn: draw a page from there
-            session.show_at(index)
+            session.show_at(index, HIT_MESSAGES)
         msg_key = ("user", turn.key) if hit.message_id == turn.user_id else turn.key
         terms = [w.strip("\"'*") for w in self.window.conversations.search.text().split()]
         shown = bool(session.view.highlight(msg_key, [t for t in terms if t]))
@@ -316,13 +358,6 @@ class HistoryActions(QObject):
         self.history.store.set_active_alternative(alts[(index + step) % len(alts)].id)
         if cid is not None:
             self.history.reload(session, cid)
-
-    @staticmethod
-    def _turn_of(session: ChatSession, message_id: int) -> tuple[int, Turn | None]:
-        return next(
-            ((i, t) for i, t in enumerate(session.turns) if message_id in (t.user_id, t.reply_id)),
-            (-1, None),
-        )
 
     def _alt_info(self, session: ChatSession, key: object) -> tuple[int, int] | None:
         """(shown version, versions) of a prompt or reply, None when it has one version."""

@@ -7,12 +7,13 @@ last page of turns (with the target it was held with) and draws only the newest 
 it costs the same at 10 or 10,000 messages; earlier messages are drawn a step at a time above
 the shown ones as the reader scrolls up (`StoredPages` reads them a page at a time), and every
 turn is read only when a request needs the whole conversation, on a worker thread with a
-connection of its own (`StoredPages.read_rest`), so the window's loop never waits on it. At most
-`MAX_DRAWN` messages stay drawn: scrolling up drops the far bottom (drawn again as the reader
-comes back down, or at once by "Jump to latest" and before a request), scrolling down drops the
-far top, so memory and the cost of each step stay bounded however long the conversation. What
-the user does to the history (rename, delete, export, edit, flip) is the `HistoryActions`
-collaborator's.
+connection of its own (`StoredPages.read_rest`), so the window's loop never waits on it. A
+search hit above the turns read so far reads the same way only the turns from it down to them
+(`StoredPages.read_down_to`). At most `MAX_DRAWN` messages stay drawn: scrolling up drops the
+far bottom (drawn again as the reader comes back down, or at once by "Jump to latest" and before
+a request), scrolling down drops the far top, so memory and the cost of each step stay bounded
+however long the conversation. What the user does to the history (rename, delete, export, edit,
+flip) is the `HistoryActions` collaborator's.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ STEP_BUDGET = 0.020  # seconds of drawing per step as the reader scrolls up (a f
 # replies, and each step at the top lays out no more than this below it.
 MAX_DRAWN = 60
 KEPT_MESSAGES = 50  # drawn messages kept when the reader is back at the newest
+HIT_CONTEXT = SHOWN_MESSAGES  # messages read above a search hit (there when the reader scrolls up)
 
 
 class HistoryBridge(QObject):
@@ -236,7 +238,7 @@ class StoredPages:
     async def read_rest(self) -> list[Turn]:
         """Every turn not loaded yet, read on a worker thread with a connection of its own, so
         the loop never waits on it (10,000 messages are a few frames' work); [] when none is
-        left, or when another read took them meanwhile."""
+        left, or when another read took some meanwhile (the caller reads again from there)."""
         first = self._first_group
         if not self.left or first is None:
             return []
@@ -246,9 +248,31 @@ class StoredPages:
         self._first_group, self.left = None, 0
         return turns
 
+    async def read_down_to(self, message_id: int) -> list[Turn] | None:
+        """The turns from the one holding `message_id` (with a few above it) down to the loaded
+        ones, read on a worker thread like `read_rest`: a search hit above the turns read so far
+        costs the turns between, never the ones above it. [] when the message is not above the
+        loaded turns; None when another read took some meanwhile (read again from there)."""
+        first = self._first_group
+        if not self.left or first is None:
+            return []
+        start, turns = await asyncio.to_thread(self._read_down_to, message_id, first)
+        if first != self._first_group:
+            return None
+        if start is not None:
+            self._first_group = start
+            self.left = self.store.count_before(self.cid, start)
+        return turns
+
     def _read_before(self, group: int) -> list[Turn]:
         messages = self.store.messages_before(self.cid, group)
         return self._keyed(turns_of(messages, self.target, self.store.images_of(messages)))
+
+    def _read_down_to(self, message_id: int, group: int) -> tuple[int | None, list[Turn]]:
+        """(the first group read, None: nothing; the turns), on the worker thread."""
+        messages = self.store.messages_down_to(self.cid, message_id, group, above=HIT_CONTEXT)
+        turns = turns_of(messages, self.target, self.store.images_of(messages))
+        return (messages[0].group_id if messages else None), self._keyed(turns)
 
     def _turns(self, messages: list[StoredMessage]) -> list[Turn]:
         if messages:

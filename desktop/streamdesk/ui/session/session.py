@@ -71,7 +71,12 @@ class EarlierTurns(Protocol):
 
     async def read_rest(self) -> list[Turn]:
         """Every turn not loaded yet (oldest first), read off the loop; [] when another read
-        took them meanwhile."""
+        took some meanwhile."""
+
+    async def read_down_to(self, message_id: int) -> list[Turn] | None:
+        """The turns from the one holding stored message `message_id` down to the loaded ones
+        (oldest first), read off the loop; [] when it is not above them, None when another read
+        took some meanwhile."""
 
 
 def label(target: Target) -> str:
@@ -252,13 +257,35 @@ class ChatSession(QObject):
 
     async def _take_earlier(self, earlier: EarlierTurns) -> None:
         try:
-            turns = await earlier.read_rest()
-            if earlier is self.earlier:  # not reloaded meanwhile
-                self._prepend(turns)
+            while earlier is self.earlier and earlier.left:  # not reloaded meanwhile
+                turns = await earlier.read_rest()  # [] when a page or a hit read took some
+                if earlier is self.earlier:
+                    self._prepend(turns)
         except Exception:  # a request reads them on the shared connection (which repairs)
             log.warning("could not read the earlier messages apart", exc_info=True)
         finally:
             self._reading = None
+
+    async def read_down_to(self, message_id: int) -> None:
+        """Load the stored turns from the one holding `message_id` down to the loaded ones, read
+        off the loop (a search hit above them), and none above it; nothing when it is loaded
+        already or not among the stored turns above (a version set aside)."""
+        if self._reading is not None:  # every turn is being read: the hit comes with them
+            await asyncio.shield(self._reading)
+        while (earlier := self.earlier) is not None and earlier.left:
+            if self.position_of(message_id) is not None:
+                return
+            turns = await earlier.read_down_to(message_id)
+            if turns is None or earlier is not self.earlier:  # another read took some, or a
+                continue  # reload: read again from there
+            self._prepend(turns)
+            return
+
+    def position_of(self, message_id: int) -> int | None:
+        """Index of the loaded turn holding stored message `message_id` (None: not loaded)."""
+        return next(
+            (i for i, t in enumerate(self.turns) if message_id in (t.user_id, t.reply_id)), None
+        )
 
     def earlier_count(self) -> int:
         """Messages above the ones drawn: loaded but not drawn, and not loaded yet."""
@@ -314,12 +341,12 @@ class ChatSession(QObject):
             self.rerender()
             self.view.jump_to_latest()
 
-    def show_at(self, index: int) -> None:
-        """Draw about a page of messages from turn `index` on, with a little above it (a search
-        hit far from the drawn ones); the newer ones come as the reader scrolls down."""
+    def show_at(self, index: int, messages: int) -> None:
+        """Draw about `messages` messages from turn `index` on, with a little above it (a search
+        hit far from the drawn ones); the rest come as the reader scrolls either way."""
         start = first_shown(self.turns[:index], 2)
         end, count = start, 0
-        while end < len(self.turns) and count < LATEST_MESSAGES:
+        while end < len(self.turns) and count < messages:
             count += message_count(self.turns[end])
             end += 1
         self.shown_from, self.shown_to = start, end if end < len(self.turns) else None

@@ -377,6 +377,17 @@ class HistoryStore:
         with self._db.reading_apart() as db:
             return _turn_page(db, conversation_id, None, group_id)
 
+    def messages_down_to(
+        self, conversation_id: int, message_id: int, before_group: int, *, above: int = 0
+    ) -> list[StoredMessage]:
+        """The shown messages from the turn holding message `message_id` (with about `above`
+        messages before it, back to a prompt) down to group `before_group`, in transcript order:
+        what a search hit above the turns read so far needs, not the turns above it. [] when the
+        message is not above `before_group`. Reads only that index range, on a connection of its
+        own (safe on a worker thread, like `messages_before`)."""
+        with self._db.reading_apart() as db:
+            return _turns_down_to(db, conversation_id, message_id, before_group, above)
+
     def count_before(self, conversation_id: int, group_id: int) -> int:
         """Shown messages above group `group_id` (what a "load earlier" line has left)."""
         with self._db.reading() as db:
@@ -604,20 +615,52 @@ def _turn_page(
     if before_group is not None:
         where += " AND m.group_id < ?"
         args.append(before_group)
-    if limit is not None:
-        start = db.execute(
-            f"SELECT m.group_id FROM messages m WHERE {where}"
-            " ORDER BY m.group_id DESC, m.alt_index DESC LIMIT 1 OFFSET ?",
-            (*args, max(0, limit - 1)),
-        ).fetchone()
-        if start is not None:  # back to the prompt (none: the page starts with a reply)
-            prompt = db.execute(
-                f"SELECT m.group_id FROM messages m WHERE {where} AND m.role = 'user'"
-                " AND m.group_id <= ? ORDER BY m.group_id DESC LIMIT 1",
-                (*args, start[0]),
-            ).fetchone()
-            where += " AND m.group_id >= ?"
-            args.append((prompt or start)[0])
+    start = None if limit is None else _page_start(db, where, args, limit)
+    if start is not None:
+        where += " AND m.group_id >= ?"
+        args.append(start)
+    return _shown_rows(db, where, args)
+
+
+def _turns_down_to(
+    db: sqlite3.Connection, conversation_id: int, message_id: int, before_group: int, above: int
+) -> list[StoredMessage]:
+    """`HistoryStore.messages_down_to` on connection `db`."""
+    row = db.execute(
+        "SELECT group_id FROM messages WHERE id = ? AND conversation_id = ?",
+        (message_id, conversation_id),
+    ).fetchone()
+    if row is None or row[0] >= before_group:
+        return []
+    upto = "m.conversation_id = ? AND m.active = 1 AND m.group_id <= ?"
+    start = _page_start(db, upto, [conversation_id, row[0]], above + 1)
+    where = "m.conversation_id = ? AND m.active = 1 AND m.group_id < ?"
+    args: list[Any] = [conversation_id, before_group]
+    if start is not None:
+        where += " AND m.group_id >= ?"
+        args.append(start)
+    return _shown_rows(db, where, args)
+
+
+def _page_start(db: sqlite3.Connection, where: str, args: list[Any], limit: int) -> int | None:
+    """The group the newest `limit` messages matching `where` start at, back to the prompt the
+    first of them answers (a page holds whole turns); None when fewer match (from the first)."""
+    start = db.execute(
+        f"SELECT m.group_id FROM messages m WHERE {where}"
+        " ORDER BY m.group_id DESC, m.alt_index DESC LIMIT 1 OFFSET ?",
+        (*args, max(0, limit - 1)),
+    ).fetchone()
+    if start is None:
+        return None
+    prompt = db.execute(  # none: the page starts with a reply
+        f"SELECT m.group_id FROM messages m WHERE {where} AND m.role = 'user'"
+        " AND m.group_id <= ? ORDER BY m.group_id DESC LIMIT 1",
+        (*args, start[0]),
+    ).fetchone()
+    return int((prompt or start)[0])
+
+
+def _shown_rows(db: sqlite3.Connection, where: str, args: list[Any]) -> list[StoredMessage]:
     rows = db.execute(
         f"SELECT {MESSAGE_COLS} FROM messages m WHERE {where} ORDER BY m.group_id, m.alt_index",
         args,
