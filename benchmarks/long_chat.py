@@ -261,13 +261,21 @@ async def hit_once(window: Any, size: int, copy: int, n: int, limit: float) -> d
     loop = asyncio.get_running_loop()
     key = key_of(window, f"{size} messages #{copy}")
     cid = window.history.cid_of_key[key]
-    text = search_text(size, copy, n)
-    window.conversations.search.setText(text)
-    hit = next(
-        h
-        for h in window.history.actions.search(text)
-        if h.conversation_id == cid and h.role == "user"
-    )
+    lst = window.conversations
+    searched: asyncio.Future[None] = loop.create_future()
+
+    def listed(_text: str) -> None:
+        if not searched.done():
+            searched.set_result(None)
+
+    lst.searchRequested.connect(listed)  # after the window's handler: the results are listed
+    lst.search.setText(search_text(size, copy, n))  # typed; the list searches after a pause
+    await asyncio.wait_for(searched, limit)
+    lst.searchRequested.disconnect(listed)
+    await asyncio.sleep(0.3)  # the results are painted and read
+    hits = lst.results.hits()
+    row = next(i for i, h in enumerate(hits) if h.conversation_id == cid and h.role == "user")
+    hit = hits[row]
     session = window.sessions[key]
     view = session.view
     painted: asyncio.Future[float] = loop.create_future()
@@ -286,7 +294,7 @@ async def hit_once(window: Any, size: int, copy: int, n: int, limit: float) -> d
     probe = Ticks(10)
     probe.start()
     t0 = time.perf_counter()
-    window.conversations.hitActivated.emit(hit)  # what a click on the result emits
+    lst.results.activate(row)  # the click on the result
     blocked = time.perf_counter() - t0
     try:
         shown = await asyncio.wait_for(asyncio.shield(painted), limit)
