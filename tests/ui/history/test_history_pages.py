@@ -411,3 +411,26 @@ async def test_a_newer_hit_opened_while_one_is_read_wins(qtbot: QtBot) -> None:
             await reading
         assert _hit_mark(session, newest.message_id) == "message"  # the first search word
         assert session.earlier is not None and session.earlier.left > 0  # the far one left
+
+
+@pytest.mark.asyncio
+async def test_a_hit_in_a_branch_set_aside_above_the_turns_read_opens_that_branch(
+    qtbot: QtBot,
+) -> None:
+    with HistoryStore() as store:
+        cid = store.create_conversation(title="long one", provider=MOCK_PROVIDER_ID)
+        prompt = store.add_message(cid, "user", "message 0.")
+        store.add_message(cid, "assistant", "message 1.")
+        store.add_message(cid, "user", "message 2. okapi")  # set aside by the edit below
+        store.add_message(cid, "assistant", "message 3.")
+        store.add_message(cid, "user", "message 0, edited.", alternative_of=prompt)
+        for n in range(400):
+            store.add_message(cid, "assistant" if n % 2 == 0 else "user", f"branch {n}.")
+    async with open_window(qtbot, **FAST) as window:
+        session = _open(window)
+        assert session.earlier is not None and session.earlier.left > 300
+        window.conversations.search.setText("okapi")
+        (hit,) = window.history.actions.search("okapi")
+        assert await window.history.actions.open_hit(hit)
+        assert _hit_mark(session, hit.message_id) == "okapi"
+        assert [t.prompt for t in session.turns][:2] == ["message 0.", "message 2. okapi"]
