@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
 
     settingsRequested = Signal()
     inspectorRequested = Signal()
+    warmedUp = Signal()  # start-up is over: the request path is loaded too (ui/app.py)
     sessionAdded = Signal(object)  # ChatSession, once its view is in the stack
     history: HistoryBridge  # these exist once finish_build() has run
     settings_ui: SettingsController
@@ -551,6 +552,7 @@ class MainWindow(QMainWindow):
             await asyncio.to_thread(prewarm)
         except Exception:  # a missing optional module must not break start-up
             log.exception("warming the request path failed")
+        self.warmedUp.emit()
 
     async def run(self) -> int:
         """The app's main coroutine: start, wait for the window to close, shut down."""
