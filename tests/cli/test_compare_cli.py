@@ -13,8 +13,8 @@ import pytest
 
 from streamdesk.cli import main
 from streamdesk.cli.compare import EXIT_SOME_FAILED, EXIT_USAGE, TargetSpec, parse_target
-from streamdesk.cli.history import format_cost
 from streamdesk.core.store.history import HistoryStore
+from streamdesk.core.wording import money
 from streamdesk.mock import MockServer
 
 PROMPT = "Compare these, please"
@@ -103,7 +103,7 @@ def test_three_targets_print_three_rows_whose_tokens_and_cost_the_history_stores
         assert stored_cost in line.split()
         with HistoryStore() as store:
             reply = store.messages(cid)[-1]
-        assert format_cost(reply.cost or 0) == stored_cost
+        assert money(reply.cost) == stored_cost
         cells = line.split()
         assert cells[4:6] == [str(reply.prompt_tokens), str(reply.completion_tokens)], line
     assert lines[4].startswith("3 of 3 completed; first token soonest: ")
@@ -192,3 +192,21 @@ def test_two_targets_with_the_same_price_and_reply_tie_for_cheapest(
     (line,) = [line for line in out.splitlines() if " completed; " in line]
     cheapest = line.split("cheapest: ", 1)[1]
     assert cheapest.startswith("tie, priced:gpt-4.1@sse and priced:gpt-4.1@ws ("), line
+
+
+def test_the_offline_demo_costs_demo_and_is_never_the_cheapest(
+    priced: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    specs = targets("mock:gpt-4.1", "priced:gpt-4.1")
+    code, out, err = compare(capsys, PROMPT, "--no-save", "--json", *specs)
+    assert code == 0, err
+    demo, paid = json.loads(out)["rows"]
+    assert demo["demo"] is True and paid["demo"] is False
+    assert json.loads(out)["summary"]["cheapest"] == "priced:gpt-4.1@sse"
+    code, out, err = compare(capsys, PROMPT, "--no-save", *specs)
+    assert code == 0, err
+    demo_row, paid_row = out.splitlines()[1:3]
+    assert "demo" in demo_row.split() and "$" not in demo_row
+    assert money(paid["cost"]) in paid_row.split()
+    (line,) = [line for line in out.splitlines() if " completed; " in line]
+    assert line.endswith(f"cheapest: priced:gpt-4.1@sse ({money(paid['cost'])})"), line

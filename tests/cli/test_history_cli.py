@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.core.attachment_files import png
 from tests.core.store.history.history_damage import (
     CONVERSATIONS,
     bad_header,
@@ -21,6 +22,8 @@ from tests.core.store.history.history_damage import (
 )
 
 from streamdesk.cli.history import EXIT_DAMAGED, EXIT_DISK_FULL
+from streamdesk.core.attachments import Attachment
+from streamdesk.core.providers import MOCK_PROVIDER_ID
 from streamdesk.core.store.history import HistoryStore, default_path
 from streamdesk.mock import MockServer
 
@@ -62,6 +65,29 @@ def test_show_prints_transcript_and_marks_partial(cid: int) -> None:
     assert result.returncode == 0, result.stderr
     assert "When should I plant tulips?" in result.stdout
     assert "[assistant] [partial: the reply was cut off]\nPlant tulip bulbs in aut" in result.stdout
+
+
+def test_show_lists_a_prompts_images_and_says_each_cost_as_money(streamdesk_home: Path) -> None:
+    photo = Attachment("garden.png", "image/png", png(64, 48), 64, 48)
+    with HistoryStore() as store:
+        cid = store.create_conversation(title="Garden", provider="openai")
+        prompt = store.add_message(cid, "user", "What grows here?")
+        store.attach_images(prompt, [photo])
+        store.add_message(cid, "assistant", "Tulips.", cost=0.00042, cost_estimated=True)
+    result = _cli("show", str(cid))
+    assert result.returncode == 0, result.stderr
+    size = f"{len(photo.data):,} bytes"
+    assert f"What grows here?\n  attached: garden.png (PNG, 64×48, {size})\n" in result.stdout
+    assert "[assistant] (cost ≈$0.00042)\nTulips." in result.stdout
+
+
+def test_show_says_an_offline_demo_reply_costs_demo(streamdesk_home: Path) -> None:
+    with HistoryStore() as store:
+        cid = store.create_conversation(title="Demo", provider=MOCK_PROVIDER_ID)
+        store.add_message(cid, "user", "Hi")
+        store.add_message(cid, "assistant", "Hello!", cost=0.0123)
+    result = _cli("show", str(cid))
+    assert "[assistant] (cost demo)\nHello!" in result.stdout and "$" not in result.stdout
 
 
 def test_search_prints_hits_with_highlighted_snippet(cid: int) -> None:

@@ -23,6 +23,7 @@ from tests.core.store.history.usage_history import COUNTED, DEMO, seed
 from streamdesk.cli import main
 from streamdesk.cli.usage import parse_day
 from streamdesk.core.store.history import default_path
+from streamdesk.core.wording import money
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,11 +90,11 @@ def test_table_has_a_row_per_provider_and_a_totals_row(
     total = next(line for line in lines if line.startswith("TOTAL")).split()
     stored = _stored_sums(history)
     assert total[1] == str(len(COUNTED))
-    assert total[4] == f"${stored['cost_exact']:.6f}"
-    assert total[5] == f"≈${stored['cost_estimated']:.6f}"
+    assert total[4] == money(stored["cost_exact"])
+    assert total[5] == money(stored["cost_estimated"], estimated=True)
     assert total[6] == "1"  # the reply with no known price
     openrouter = next(line for line in lines if line.startswith("openrouter")).split()
-    assert openrouter[4] == "$0.000000" and openrouter[6] == "1"
+    assert openrouter[4] == "$0.00" and openrouter[6] == "1"
     assert "Unpriced: 1 reply" in out
     assert "Offline demo, not counted: 2 replies" in out
     assert "mock" not in [line.split()[0] for line in lines if line.split()]

@@ -41,7 +41,8 @@ REPLY_CHARS = 48  # of the reply's first line in the table
 _EPILOG = f"""\
 A target is PROVIDER[/API][:MODEL][@sse|@ws]:
   PROVIDER  a provider id from the settings or built in (openai, anthropic, ollama, …), or
-            "mock": the built-in offline mock, started in this process, priced like the relay
+            "mock": the built-in offline demo, started in this process; it costs no money, so
+            its cost reads "demo" and it is never the cheapest
   API       another API the provider speaks: {", ".join(APIS)} (WebSocket is chat only)
   MODEL     default: the provider's default model
   @sse|@ws  the protocol (default: sse)
@@ -54,7 +55,7 @@ Examples:
 All targets stream at once. Each is stored as a conversation of its own (unless --no-save):
 the table's tokens and cost are the ones `streamdesk history show ID` shows, and
 `streamdesk ask --continue ID "…"` carries one of them on. A cost marked ≈ is estimated (the
-server sent no usage), – is unknown (no price for the model).
+server sent no usage), – is unknown (no price for the model), demo is the offline demo's.
 
 Exit codes:
   {EXIT_OK}    every target completed
@@ -293,12 +294,26 @@ def status_of(reply: Reply) -> str:
 
 
 def cost_text(reply: Reply) -> str:
-    """As `streamdesk history show` prints it; ≈ when estimated, – when no price is known."""
-    from streamdesk.cli.history import format_cost
+    """As `streamdesk history show` prints it; ≈ when estimated, – when no price is known,
+    "demo" for the offline demo (no money is involved)."""
+    from streamdesk.core.wording import money
 
-    if reply.cost is None:
-        return "–"
-    return ("≈" if reply.estimated else "") + format_cost(reply.cost)
+    return money(reply.cost, estimated=reply.estimated, demo=reply.target.is_mock)
+
+
+def cheapest(replies: Sequence[Reply]) -> int | None:
+    """The complete reply that cost least; the offline demo's cost no money, so they do not
+    compete (as in the window's compare)."""
+    from streamdesk.core.chat import ReplyStatus
+
+    priced = [
+        (cost, index)
+        for index, reply in enumerate(replies)
+        if reply.status is ReplyStatus.COMPLETE
+        and not reply.target.is_mock
+        and (cost := reply.cost) is not None
+    ]
+    return min(priced)[1] if priced else None
 
 
 def speed_of(reply: Reply) -> float | None:
@@ -364,7 +379,7 @@ def summary(labels: Sequence[str], replies: Sequence[Reply], standings: Standing
         winners(
             standings.fastest_speed, lambda i: f"{speed_of(replies[i]) or 0:.1f} tok/s", "fastest"
         ),
-        winners(standings.cheapest, lambda i: cost_text(replies[i]), "cheapest"),
+        winners(cheapest(replies), lambda i: cost_text(replies[i]), "cheapest"),
     ]
     done = f"{standings.complete} of {len(replies)} completed"
     return "; ".join([done, *(p for p in parts if p)])
@@ -428,6 +443,7 @@ def as_json(
                 "completion_tokens": reply.completion_tokens,
                 "cost": reply.cost,
                 "cost_estimated": reply.estimated,
+                "demo": target.is_mock,  # the offline demo: its cost is a list price, not paid
                 "conversation_id": lane.conversation.conversation_id,
                 "message_id": lane.turn.reply_id,
                 "text": reply.text,
@@ -444,7 +460,7 @@ def as_json(
             "failed": len(standings.failed),
             "fastest_first_token": name(standings.fastest_first_token),
             "fastest_speed": name(standings.fastest_speed),
-            "cheapest": name(standings.cheapest),
+            "cheapest": name(cheapest([lane.reply for lane in lanes])),
         },
     }
 

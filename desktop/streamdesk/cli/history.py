@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 from streamdesk.cli._common import warn
 
 if TYPE_CHECKING:  # sqlite and the store load only for the subcommand that runs
+    from streamdesk.core.attachments import Attachment
     from streamdesk.core.store.history import HistoryStore
+    from streamdesk.core.store.history.models import StoredAttachment
 
 Action = Callable[["HistoryStore", argparse.Namespace], int]
 
@@ -57,11 +59,6 @@ def register(subparsers: Any) -> None:
 
 def _when(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
-
-
-def format_cost(usd: float) -> str:
-    """To the micro-dollar: one short reply costs a few of them ("$0.000052")."""
-    return f"${usd:.6f}"
 
 
 def _run(args: argparse.Namespace, action: Action) -> int:
@@ -115,25 +112,41 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    from streamdesk.core.providers import MOCK_PROVIDER_ID
     from streamdesk.core.store.history import status_note
+    from streamdesk.core.wording import money
 
     def action(store: HistoryStore, args: argparse.Namespace) -> int:
         conv = store.get_conversation(args.id)
+        demo = conv.provider == MOCK_PROVIDER_ID
         out = [f"# {conv.title or '(untitled)'}  (id {conv.id}, {_when(conv.updated)})"]
         if conv.system_prompt:
             out.append(f"\n[system]\n{conv.system_prompt}")
-        for m in store.messages(conv.id):
+        messages = store.messages(conv.id)
+        images = store.images_of(messages)
+        for m in messages:
             note = status_note(m)
             head = f"[{m.role}]" + (f" [{note}]" if note else "")
             if m.alt_count > 1:
                 head += f" (alternative {m.alt_index + 1}/{m.alt_count})"
             if m.cost is not None:
-                head += f" (cost {format_cost(m.cost)})"
+                head += f" (cost {money(m.cost, estimated=m.estimated, demo=demo)})"
             out.append(f"\n{head}\n{m.content}")
+            out += [attachment_line(a, images.get(a.digest)) for a in m.attachments]
         print("\n".join(out))
         return 0
 
     return _run(args, action)
+
+
+def attachment_line(link: StoredAttachment, image: Attachment | None) -> str:
+    """An image under its prompt: "  attached: cat.png (PNG, 640×480, 12,345 bytes)"."""
+    from streamdesk.core.attachments import format_name
+
+    facts = [format_name(link.mime), f"{link.width}×{link.height}"]
+    if image is not None:
+        facts.append(f"{len(image.data):,} bytes")
+    return f"  attached: {link.name} ({', '.join(facts)})"
 
 
 def _search(args: argparse.Namespace) -> int:

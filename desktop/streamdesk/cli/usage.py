@@ -138,14 +138,14 @@ def format_table(report: UsageReport) -> str:
 
 def _figures(row: UsageRow, unpriced: bool) -> tuple[str, ...]:
     """The row's cells; with `unpriced`, the count of its replies with no known price last."""
-    from streamdesk.cli.history import format_cost
+    from streamdesk.core.wording import money
 
-    estimated = f"≈{format_cost(row.cost_estimated)}" if row.estimated_replies else "-"
+    estimated = money(row.cost_estimated, estimated=True) if row.estimated_replies else "-"
     cells = (
         f"{row.replies:,}",
         f"{row.prompt_tokens:,}",
         f"{row.completion_tokens:,}",
-        format_cost(row.cost_exact),
+        money(row.cost_exact),
         estimated,
     )
     if not unpriced:

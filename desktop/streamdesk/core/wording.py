@@ -1,4 +1,10 @@
-"""Whether a server's own words add something to the sentence we already say.
+"""Phrasing the window and the command line share: money, and whether a server's own words add
+something to the sentence we already say.
+
+Money reads the same everywhere (`money`): whole cents from a cent up ("$0.01", "$12.50",
+"$1,234.00"), two significant digits under a cent so a short reply is not "$0.00" ("$0.00042",
+"$0.0021"), "<$0.000001" under a millionth, "≈" before an estimate, "–" when no price is known,
+and "demo" for a reply of the offline demo (no money is involved).
 
 A failure's message quotes the server ("The server said: …") so a user sees what it meant;
 but "Rate limit reached." under "HTTP 429: rate limited" or "The server had an error
@@ -10,8 +16,13 @@ fact of its own ("The server is overloaded", "Mock: bad request").
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
-__all__ = ["adds_to"]
+__all__ = ["DEMO_COST", "UNKNOWN_COST", "adds_to", "money"]
+
+DEMO_COST = "demo"
+UNKNOWN_COST = "–"
+_SMALLEST = 0.000001  # a millionth of a dollar: one token of the cheapest model costs less
 
 _FILLER = frozenset(
     {"a", "an", "and", "api", "are", "be", "been", "for", "has", "had", "have", "is", "it"}
@@ -38,3 +49,21 @@ def _words(text: str) -> set[str]:
 def adds_to(said: str, known: str) -> bool:
     """Whether `said` (the server's words) holds a word `known` (our sentence) does not."""
     return bool(_words(said) - _words(known))
+
+
+def money(usd: float | None, *, estimated: bool = False, demo: bool = False) -> str:
+    """A cost as a person reads it: "$12.50", "$0.0021", "≈$0.01" when estimated, "–" when no
+    price is known, "demo" when it came from the offline demo (whatever its list price)."""
+    if demo:
+        return DEMO_COST
+    if usd is None:
+        return UNKNOWN_COST
+    mark = "≈" if estimated else ""
+    if usd == 0:
+        return f"{mark}$0.00"
+    if usd < _SMALLEST:
+        return f"{mark}<${_SMALLEST:.6f}"
+    shown = Decimal(f"{usd:.2g}")  # two significant digits; 0.00999 rounds up to a cent
+    if shown >= Decimal("0.01"):
+        return f"{mark}${usd:,.2f}"
+    return f"{mark}${shown:.{1 - shown.adjusted()}f}"

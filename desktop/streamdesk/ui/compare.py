@@ -44,18 +44,14 @@ from streamdesk.core.chat.engine import ChatEvent
 from streamdesk.core.events import ReasoningDelta, TextDelta
 from streamdesk.core.netstats import TraceStats, trace_stats
 from streamdesk.core.providers import Provider
+from streamdesk.core.wording import DEMO_COST, money
 from streamdesk.ui.failures import failure_text, failure_title
 from streamdesk.ui.inspector.models import COLUMN_TIPS, COLUMNS
 from streamdesk.ui.keys import key_store
 from streamdesk.ui.session.session import ChatSession
 from streamdesk.ui.transcript.reply_view import ReplyView
 from streamdesk.ui.transcript.view import TranscriptView
-from streamdesk.ui.window.status_bar import (
-    DEMO_COST,
-    PROTOCOL_NAMES,
-    format_cost,
-    format_speed,
-)
+from streamdesk.ui.window.status_bar import PROTOCOL_NAMES, format_speed
 
 PROTOCOLS = (("sse", "SSE"), ("ws", "WebSocket"))
 MIN_COLUMNS, MAX_COLUMNS = 2, 4
@@ -93,10 +89,8 @@ def target_label(target: Target) -> str:
 def cost_text(reply: Reply) -> str:
     """The reply's cost as the chat's status bar words it: "demo" for the offline demo (no
     money is involved), else "$0.0039" ("≈" when estimated, "–" until it is known)."""
-    if reply.target.is_mock:
-        return DEMO_COST
     cost = reply.cost if reply.status.finished else None
-    return format_cost(cost, estimated=reply.estimated)
+    return money(cost, estimated=reply.estimated, demo=reply.target.is_mock)
 
 
 def figures_text(reply: Reply | None) -> str:

@@ -33,7 +33,8 @@ from PySide6.QtWidgets import (
 
 from streamdesk.core.store.history import HistoryError, HistoryStore
 from streamdesk.core.store.history.usage import UsageReport, UsageReports, UsageRow
-from streamdesk.ui.usage_chart import Measure, UsageChart, count, money
+from streamdesk.core.wording import money
+from streamdesk.ui.usage_chart import Measure, UsageChart, count
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +207,9 @@ class _Tiles(QWidget):
         grid.setColumnStretch(4, 1)
 
     def show_totals(self, totals: UsageRow) -> None:
-        estimated = f"≈{money(totals.cost_estimated)}" if totals.estimated_replies else "–"
+        estimated = (
+            money(totals.cost_estimated, estimated=True) if totals.estimated_replies else "–"
+        )
         self.values["Exact cost"].setText(money(totals.cost_exact))
         self.values["Estimated cost"].setText(estimated)
         tokens = f"{count(totals.prompt_tokens)} in · {count(totals.completion_tokens)} out"
@@ -239,7 +242,7 @@ class _UsageTable(QTableWidget):
         index = self.rowCount()
         self.insertRow(index)
         name = "Total" if bold else (row.key or "(unknown)")
-        estimated = f"≈{money(row.cost_estimated)}" if row.estimated_replies else "–"
+        estimated = money(row.cost_estimated, estimated=True) if row.estimated_replies else "–"
         cells = (
             name,
             f"{row.replies:,}",

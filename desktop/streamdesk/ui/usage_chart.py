@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor, QFontMetrics, QMouseEvent, QPainter, QPaintEve
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from streamdesk.core.store.history.usage import UsageRow
+from streamdesk.core.wording import money
 from streamdesk.ui.theme import colors
 
 Measure = Literal["cost", "tokens"]
@@ -37,17 +38,6 @@ class DayBar:
     @property
     def total(self) -> float:
         return self.exact + self.estimated
-
-
-def money(usd: float) -> str:
-    """Dollars as a person reads them: cents from a dollar up, four places below it."""
-    if usd == 0:
-        return "$0"
-    if usd >= 1:
-        return f"${usd:,.2f}"
-    if usd < 0.0001:
-        return "<$0.0001"
-    return f"${usd:.4f}"
 
 
 def count(tokens: float) -> str:
@@ -255,8 +245,9 @@ class UsageChart(QWidget):
                      f"{row.completion_tokens:,} out")  # fmt: skip
         lines.append(f"exact {money(row.cost_exact)}")
         if row.estimated_replies:
+            estimated = money(row.cost_estimated, estimated=True)
             lines.append(
-                f"estimated ≈{money(row.cost_estimated)} ({row.estimated_replies:,} replies "
+                f"estimated {estimated} ({row.estimated_replies:,} replies "
                 "without usage from the server)"
             )
         if row.unpriced_replies:

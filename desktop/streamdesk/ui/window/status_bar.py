@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
+from streamdesk.core.wording import DEMO_COST, money
+
 if TYPE_CHECKING:
     from streamdesk.core.chat import ReplyFigures
 
@@ -53,16 +55,6 @@ class ReplyStats:
         )
 
 
-def format_cost(usd: float | None, *, estimated: bool = False) -> str:
-    """Like "$0.0012", "≈$0.0012" when estimated, "–" when unknown."""
-    if usd is None:
-        return "–"
-    mark = "≈" if estimated else ""
-    if usd == 0:
-        return f"{mark}$0"
-    return f"{mark}${usd:.4f}" if usd < 0.01 else f"{mark}${usd:.3f}"
-
-
 def format_duration(seconds: float) -> str:
     """ "312 ms" below a second, "1.24 s" above."""
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
@@ -79,7 +71,6 @@ def finished_state(status: str) -> str:
 
 
 PROTOCOL_NAMES = {"sse": "SSE", "ws": "WebSocket"}
-DEMO_COST = "demo"
 FIGURES = ("protocol", "ttft", "speed", "tokens", "cost")
 
 
@@ -125,8 +116,8 @@ class StatusBar(QStatusBar):
         tin = f"{mark}{s.tokens_in}" if s.tokens_in is not None else "–"
         lab["tokens"].setText(f"in {tin} · out {mark}{s.tokens_out} tokens")
         lab["tokens"].setVisible(s.tokens_in is not None or s.tokens_out > 0)
-        reply = format_cost(s.reply_cost, estimated=s.estimated)
-        chat = format_cost(s.conversation_cost, estimated=s.conversation_estimated)
+        reply = money(s.reply_cost, estimated=s.estimated)
+        chat = money(s.conversation_cost, estimated=s.conversation_estimated)
         if demo:
             lab["cost"].setText(f"Cost: {DEMO_COST}")
             lab["cost"].setToolTip(
