@@ -1,4 +1,5 @@
-"""The command palette (Ctrl+K): one filterable list of actions, conversations and models.
+"""The command palette (Ctrl+K): one filterable list of actions, conversations, models and
+assistants.
 
 Type to filter (every word must appear, in any order), Up/Down to move, Enter to run, Escape to
 close. The palette knows nothing about the window: whoever opens it passes `PaletteEntry`s, each
@@ -33,8 +34,8 @@ _ENTRY_ROLE = 256  # Qt.ItemDataRole.UserRole: the row's PaletteEntry
 
 @dataclass(frozen=True)
 class PaletteEntry:
-    """One row: `title`, its `kind` ("Action", "Chat", "Model") and `detail` (a shortcut, a
-    provider), right-aligned; `run` is called when it is chosen."""
+    """One row: `title`, its `kind` ("Action", "Chat", "Model", "Assistant") and `detail` (a
+    shortcut, a provider, a description), right-aligned; `run` is called when it is chosen."""
 
     kind: str
     title: str
@@ -94,7 +95,7 @@ class CommandPalette(QFrame):
         shadow.setColor(QColor(0, 0, 0, 90))
         self.setGraphicsEffect(shadow)
         self.field = QLineEdit(self)
-        self.field.setPlaceholderText("Type a command, a chat or a model…")
+        self.field.setPlaceholderText("Type a command, a chat, a model or an assistant…")
         self.list = QListWidget(self)
         self.list.setItemDelegate(_RowDelegate(self.list))
         self.list.setUniformItemSizes(True)

@@ -113,3 +113,31 @@ async def test_an_assistants_model_is_what_the_next_request_asks_for(qtbot: QtBo
         session.send("Which model?")
         await wait_reply(session)
         assert last_body(window)["model"] == "small-model"
+
+
+@pytest.mark.asyncio
+async def test_the_palette_lists_every_assistant_and_applies_one_as_the_picker_does(
+    qtbot: QtBot,
+) -> None:
+    async with open_window(qtbot) as window:
+        poet = Assistant("Poet", "Answers in verse", "Answer in rhyming verse.", model="verse-1")
+        window.settings.assistants = [poet]
+        window.assistants.refresh()
+        window.open_palette()
+        palette = window.palette_popup
+        listed = [e for e in palette.shown() if e.kind == "Assistant"]
+        assert [e.title for e in listed] == [a.name for a in window.assistants.assistants()]
+        assert listed[-1].detail == "verse-1", "the model it switches to"
+        applied: list[str] = []
+        window.assistants.applied.connect(applied.append)
+        qtbot.keyClicks(palette.field, "assistant poet")
+        qtbot.keyClick(palette.field, Qt.Key.Key_Return)
+        assert applied == ["Poet"] and not palette.isVisible()
+        assert window.assistants.button.full_text() == "Assistant: Poet"
+        assert window.header.model() == "verse-1"
+        session = window.current_session()
+        session.send("Tell me about streams")
+        await wait_reply(session)
+        body = last_body(window)
+        assert body["messages"][0] == {"role": "system", "content": poet.system_prompt}
+        assert stored(window)[1][ASSISTANT] == "Poet"

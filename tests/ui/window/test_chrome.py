@@ -332,7 +332,7 @@ async def test_the_palette_runs_actions_opens_chats_and_switches_models(qtbot: Q
         _ctrl(qtbot, window, Qt.Key.Key_K)
         assert palette.isVisible() and palette.field.hasFocus()
         kinds = {e.kind for e in palette.shown()}
-        assert kinds == {"Action", "This chat", "Chat", "Model"}
+        assert kinds == {"Action", "This chat", "Chat", "Model", "Assistant"}
         new_chat = next(e for e in palette.shown() if e.title == "New chat" and e.kind == "Action")
         assert new_chat.detail, "actions show their shortcut"
         # a conversation: typed, chosen with Enter

@@ -999,6 +999,9 @@ class MainWindow(QMainWindow):
                         provider.name,
                     )
                 )
+        for assistant in self.assistants.assistants():  # the model it switches to, if any
+            choose = partial(self.assistants.choose, assistant.name)
+            entries.append(PaletteEntry("Assistant", assistant.name, choose, assistant.model))
         return entries
 
     def _go_to(self, key: int) -> None:
