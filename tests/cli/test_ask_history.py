@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from streamdesk.core.providers import MOCK_PROVIDER_ID
 from streamdesk.core.store.history import HistoryStore, default_path
+from streamdesk.core.wording import money
 from streamdesk.mock.replies import reply_for
 from streamdesk.mock.server import MockServer, run_mock_in_thread
 
@@ -137,6 +139,14 @@ def test_the_cost_is_stored_from_usage_and_prices_and_shown(slow_mock: MockServe
             "gpt-4.1", usage.prompt_tokens, usage.completion_tokens
         )
         assert expected and reply.cost == pytest.approx(expected)
-    cmd = [sys.executable, "-m", "streamdesk", "history", "show", str(replies[0].conversation_id)]
-    shown = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout
-    assert f"[assistant] (cost ${replies[0].cost:.6f})" in shown
+    providers = set()
+    for reply in replies:  # the offline demo's reply costs no money: its cost reads "demo"
+        with HistoryStore() as store:
+            provider = store.get_conversation(reply.conversation_id).provider
+        providers.add(provider)
+        cid = str(reply.conversation_id)
+        cmd = [sys.executable, "-m", "streamdesk", "history", "show", cid]
+        shown = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout
+        cost = "demo" if provider == MOCK_PROVIDER_ID else money(reply.cost)
+        assert f"[assistant] (cost {cost})" in shown
+    assert providers == {"holysheep", MOCK_PROVIDER_ID}

@@ -22,7 +22,7 @@ __all__ = ["DEMO_COST", "UNKNOWN_COST", "adds_to", "money"]
 
 DEMO_COST = "demo"
 UNKNOWN_COST = "–"
-_SMALLEST = 0.000001  # a millionth of a dollar: one token of the cheapest model costs less
+_SMALLEST = 0.000001  # a millionth of a dollar: any less reads "<$0.000001"
 
 _FILLER = frozenset(
     {"a", "an", "and", "api", "are", "be", "been", "for", "has", "had", "have", "is", "it"}
