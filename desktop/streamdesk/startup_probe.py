@@ -81,8 +81,9 @@ def _report() -> None:
 
 
 class KeyWatch(QObject):
-    """Sends a key to the prompt as a user would press it, notes when the prompt gets it, and
-    how late a 5 ms timer fires until ready-to-send (the longest any input waited)."""
+    """Sends a key to the window's focus widget as a user's key press goes, notes when the
+    prompt gets it, and how late a 5 ms timer fires until ready-to-send (the longest any input
+    waited)."""
 
     def __init__(self, prompt: QWidget) -> None:
         super().__init__(prompt)
@@ -96,7 +97,10 @@ class KeyWatch(QObject):
         self._timer.start()
         prompt.installEventFilter(self)
         press = QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_X, Qt.KeyboardModifier.NoModifier, "x")
-        QCoreApplication.postEvent(prompt, press)
+        # Where a key the user presses goes: the window's focus widget (the prompt, if the
+        # window gives it the focus as it should; else the key never reaches it).
+        target = prompt.window().focusWidget() or prompt.window()
+        QCoreApplication.postEvent(target, press)
 
     def tick(self) -> None:
         now = time.perf_counter()

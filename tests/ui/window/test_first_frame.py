@@ -57,14 +57,15 @@ async def test_a_deferred_window_fills_the_providers_and_warning_in_finish_build
 def test_a_key_typed_while_the_window_builds_reaches_the_prompt_between_two_parts(
     qtbot: QtBot,
 ) -> None:
-    """Start-up (ui/app.py) handles input between the parts of the build: the key waits for
-    one part, not for the whole build."""
+    """Start-up (ui/app.py) handles input between the parts of the build: a key typed into the
+    frame (its focus is on the prompt) waits for one part, not for the whole build."""
     window = MainWindow(deferred=True, save_on_close=False)
     qtbot.addWidget(window)
     window.show()
+    assert window.focusWidget() is window.prompt, "keys typed at the first frame go to the prompt"
     assert window.build_step(), "the build has more than one part"
     press = QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_X, Qt.KeyboardModifier.NoModifier, "x")
-    QCoreApplication.postEvent(window.prompt, press)
+    QCoreApplication.postEvent(window.focusWidget(), press)
     QCoreApplication.processEvents()
     assert window.prompt.toPlainText() == "x"
     assert not window.built

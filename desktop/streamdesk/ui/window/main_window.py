@@ -262,6 +262,10 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
+        # What the user types first goes to the prompt, from the first frame on (else Qt gives
+        # the focus to the first button of the tab chain, and keys typed while the window
+        # starts would press it).
+        self.prompt.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
 
     def _connect_signals(self) -> None:
         """Every connection between the frame's parts (the slow parts: `finish_build`)."""
