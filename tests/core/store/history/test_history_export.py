@@ -192,3 +192,15 @@ def test_a_demo_reply_costs_demo_in_markdown(store: HistoryStore) -> None:
     store.add_message(cid, "assistant", "Hello.", cost=0.000123, usage=Usage(5, 2))
     text = store.export_markdown(cid)
     assert "cost: demo" in text and "$" not in text
+
+
+def test_a_priced_reply_says_its_cost_as_the_window_and_cli_do(store: HistoryStore) -> None:
+    """One rule for money everywhere (core/wording.money): whole cents from a cent up, two
+    significant digits under one, ≈ for an estimate."""
+    cid = store.create_conversation(title="Priced", provider="openai", model="gpt-x")
+    store.add_message(cid, "user", "Hi")
+    store.add_message(cid, "assistant", "Hello.", cost=0.0012, usage=Usage(5, 2))
+    store.add_message(cid, "user", "Again")
+    store.add_message(cid, "assistant", "Hi.", cost=0.0345, usage=Usage(5, 2), cost_estimated=True)
+    text = store.export_markdown(cid)
+    assert "cost $0.0012*" in text and "cost ≈$0.03*" in text

@@ -29,6 +29,7 @@ from streamdesk.core.store.history.models import (
     StoredMessage,
 )
 from streamdesk.core.store.history.rows import insert_row, json_column, link_images
+from streamdesk.core.wording import money
 
 FORMAT = "streamdesk.conversation"
 FORMAT_VERSION = 1
@@ -101,7 +102,7 @@ def to_markdown(conv: Conversation, messages: Sequence[StoredMessage]) -> str:
         if m.cost is not None and demo:
             facts.append("cost: demo")  # the offline demo is free, whatever a list price says
         elif m.cost is not None:
-            facts.append(f"cost {'≈' if m.estimated else ''}${m.cost:.6f}")
+            facts.append(f"cost {money(m.cost, estimated=m.estimated)}")
         if facts:
             out += [f"*{'; '.join(facts)}*", ""]
     return "\n".join(out).rstrip() + "\n"
