@@ -70,6 +70,19 @@ class ReasoningDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ReasoningBlock:
+    """One finished block of the model's reasoning, as the API must get it back unchanged in
+    the assistant turn of a tool round (Anthropic's `thinking` and `redacted_thinking` blocks).
+    `text` is the reasoning already streamed as `ReasoningDelta`s and `signature` the server's
+    opaque token over it; a block the server encrypted has only its `redacted` data. Emitted
+    when the block ends, in the order the blocks came."""
+
+    text: str = ""
+    signature: str = ""
+    redacted: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ToolCallDelta:
     """A fragment of a tool call as it streams, for showing it live. `index` numbers the
     reply's calls 0, 1, … in the order they began (whatever the API numbers them by), telling
@@ -161,6 +174,7 @@ class Failure:
 StreamEvent = (
     TextDelta
     | ReasoningDelta
+    | ReasoningBlock
     | ToolCallDelta
     | ToolCall
     | ToolResult

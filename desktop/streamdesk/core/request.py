@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from streamdesk.core.attachments import Attachment
 from streamdesk.core.errors import StreamError
-from streamdesk.core.events import FailureKind, ToolCall
+from streamdesk.core.events import FailureKind, ReasoningBlock, ToolCall
 from streamdesk.core.redact import redact_known, redact_url
 
 HTTP_SCHEMES = ("http", "https")
@@ -37,6 +37,9 @@ class Message:
     # the text (chat `image_url`, Anthropic `image`, Gemini `inlineData`, Responses
     # `input_image`).
     attachments: tuple[Attachment, ...] = ()
+    # The reasoning blocks the reply gave before asking for `tool_calls`: APIs that sign their
+    # reasoning (Anthropic) want them back first in that assistant message; others ignore them.
+    reasoning_blocks: tuple[ReasoningBlock, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,11 @@ reason and output tokens, and `message_stop`, the terminal event. A `ping` also 
 Tool calls (see `mock.tools`) take the text block's place: one `tool_use` block per call whose
 input streams as `input_json_delta`s, and the stop reason `tool_use`. Requests may offer `tools`
 (`input_schema`) and carry `tool_use` and `tool_result` blocks.
+
+With thinking on, the thinking block comes before the calls too, and the request that brings
+their results is checked as the real API checks it: each assistant message with `tool_use` in
+the turn under way must start with its thinking block, and every thinking block must carry the
+signature the mock gave it (a hash of its text), else 400 `invalid_request_error`.
 """
 
 from __future__ import annotations
@@ -56,11 +61,57 @@ def translate(body: Mapping[str, Any], path_model: str | None) -> tuple[dict[str
     head = [{"role": "system", "content": system}] if system else []
     thinking = body.get("thinking")
     wants = isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
+    if wants:
+        _check_thinking(messages)
     chat = {"model": body.get("model"), "messages": [*head, *_chat_messages(messages)]}
     tools = body.get("tools")
     if isinstance(tools, list):
         chat["tools"] = [_chat_tool(tool) for tool in tools if isinstance(tool, dict)]
     return {**chat, "max_tokens": body["max_tokens"]}, wants
+
+
+def _check_thinking(messages: list[Any]) -> None:
+    """Raise ChatRejected as the API answers a thinking request whose tool rounds lost or
+    changed their thinking blocks."""
+    for i, message in enumerate(messages):
+        for j, block in enumerate(_blocks_of(message)):
+            if block.get("type") == "thinking" and block.get("signature") != _signed(
+                str(block.get("thinking") or "")
+            ):
+                raise ChatRejected(
+                    f"messages.{i}.content.{j}: Invalid `signature` in `thinking` block"
+                )
+    for i in range(_turn_start(messages), len(messages)):
+        kinds = [b.get("type") for b in _blocks_of(messages[i])]
+        if (
+            "tool_use" in kinds
+            and messages[i].get("role") == "assistant"
+            and kinds[0] not in ("thinking", "redacted_thinking")
+        ):
+            raise ChatRejected(
+                f"messages.{i}.content.0.type: Expected `thinking` or `redacted_thinking`, "
+                f"but found `{kinds[0]}`. When `thinking` is enabled, a final `assistant` "
+                "message must start with a thinking block (preceding the lastmost set of "
+                "`tool_use` and `tool_result` blocks). To avoid this requirement, disable "
+                "`thinking`."
+            )
+
+
+def _blocks_of(message: object) -> list[dict[str, Any]]:
+    content = message.get("content") if isinstance(message, dict) else None
+    return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
+
+
+def _turn_start(messages: list[Any]) -> int:
+    """Where the assistant turn under way starts: after the last user message that is a
+    prompt rather than tool results."""
+    for i in range(len(messages) - 1, -1, -1):
+        message = messages[i]
+        if isinstance(message, dict) and message.get("role") == "user":
+            kinds = {b.get("type") for b in _blocks_of(message)}
+            if kinds != {"tool_result"}:
+                return i + 1
+    return 0
 
 
 def _chat_tool(tool: dict[str, Any]) -> dict[str, object]:
@@ -114,7 +165,13 @@ def error_body(error: HttpError) -> dict[str, object]:
 
 
 def _signature(chat: Chat) -> str:
-    return hashlib.sha256("".join(chat.reasoning).encode()).hexdigest()
+    return _signed("".join(chat.reasoning))
+
+
+def _signed(thinking: str) -> str:
+    """The mock's signature of a thinking block: a hash of its text, so a changed text or a
+    made-up signature shows without the mock keeping state."""
+    return hashlib.sha256(thinking.encode()).hexdigest()
 
 
 def _block_start(index: int, block: dict[str, object]) -> str:

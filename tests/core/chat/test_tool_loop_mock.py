@@ -1,14 +1,18 @@
 """The whole tool loop against the built-in mock over SSE and WebSocket and every API (chat
 completions, Anthropic, Gemini, Responses), with the real MCP test server: approval, denial, a
-tool error, a timeout, a server crash and Stop mid-tool."""
+tool error, a timeout, a server crash and Stop mid-tool; with reasoning on, Anthropic's signed
+thinking goes back with the calls, also from the history when a stopped reply is continued."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -17,7 +21,9 @@ from streamdesk.core.chat import (
     Approval,
     ChatEvent,
     Conversation,
+    ConversationRecord,
     Reply,
+    ReplyRecord,
     ReplyStatus,
     Target,
     ToolRequest,
@@ -25,10 +31,13 @@ from streamdesk.core.chat import (
     ToolRunning,
     allow_all,
     stream_reply,
+    turns_of,
     with_api,
 )
-from streamdesk.core.events import ToolCall, ToolResult
+from streamdesk.core.events import ReasoningBlock, ToolCall, ToolResult
 from streamdesk.core.providers import mock_provider
+from streamdesk.core.request import ChatRequest
+from streamdesk.core.store.history import HistoryStore
 from streamdesk.core.tools import McpServerConfig, ToolHub
 from streamdesk.mock import MockServer
 
@@ -152,18 +161,16 @@ async def test_a_crashed_server_is_an_error_naming_it_and_runs_again_next_time(
     assert again.tool_rounds[0].results[0].content == "42"
 
 
-@pytest.mark.asyncio
-@pytest.mark.parametrize("wire", WIRES, ids=ids)
-async def test_stop_mid_tool_stops_the_reply_and_keeps_the_call(
-    mock: MockServer, hub: ToolHub, wire: tuple[str, str]
+async def stop_mid_tool(
+    reply: Reply, request: ChatRequest, hub: ToolHub, recorder: ReplyRecord | None = None
 ) -> None:
-    send = Conversation(target(mock, wire)).ask("Use the slow tool to wait 30 seconds")
-    reply = send.turn.reply
+    """Stream `request` with the notes tools and stop it once a tool is running."""
     running = asyncio.get_running_loop().create_future()
 
     async def consume() -> None:
         runner = ToolRunner(hub, ["notes"], allow_all)
-        async for event in stream_reply(reply, send.request, keys=None, tools=runner):
+        events = stream_reply(reply, request, keys=None, recorder=recorder, tools=runner)
+        async for event in events:
             if isinstance(event, ToolRunning):
                 running.set_result(None)
 
@@ -172,5 +179,89 @@ async def test_stop_mid_tool_stops_the_reply_and_keeps_the_call(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("wire", WIRES, ids=ids)
+async def test_stop_mid_tool_stops_the_reply_and_keeps_the_call(
+    mock: MockServer, hub: ToolHub, wire: tuple[str, str]
+) -> None:
+    send = Conversation(target(mock, wire)).ask("Use the slow tool to wait 30 seconds")
+    reply = send.turn.reply
+    await stop_mid_tool(reply, send.request, hub)
     assert reply.status is ReplyStatus.STOPPED
     assert [r.outcome for r in reply.tool_rounds[0].results] == ["cancelled"]
+
+
+ANTHROPIC = ("sse", "anthropic")
+
+
+def signed(thinking: str) -> ReasoningBlock:
+    """A thinking block as the mock signs it."""
+    return ReasoningBlock(thinking, hashlib.sha256(thinking.encode()).hexdigest())
+
+
+def sent_messages(mock: MockServer) -> list[dict[str, Any]]:
+    messages = json.loads(mock.requests[-1].body)["messages"]
+    assert isinstance(messages, list)
+    return messages
+
+
+@pytest.mark.asyncio
+async def test_with_reasoning_on_the_anthropic_round_sends_its_signed_thinking_back(
+    mock: MockServer, hub: ToolHub
+) -> None:
+    send = Conversation(target(mock, ANTHROPIC), params={"reasoning": True}).ask(
+        "Use the add tool to add 2 and 3"
+    )
+    reply, runner = send.turn.reply, ToolRunner(hub, ["notes"], allow_all)
+    seen = [e async for e in stream_reply(reply, send.request, keys=None, tools=runner)]
+    assert reply.status is ReplyStatus.COMPLETE, reply.failure
+    assert "The add tool returned: 5." in reply.text
+    (found,) = reply.tool_rounds
+    (block,) = found.reasoning_blocks
+    assert block == signed(block.text) and block.text and block.text in reply.reasoning_text
+    assert next(e for e in seen if isinstance(e, ReasoningBlock)) == block
+    assistant = sent_messages(mock)[1]
+    assert assistant["content"][0] == {
+        "type": "thinking",
+        "thinking": block.text,
+        "signature": block.signature,
+    }
+
+
+@pytest.mark.asyncio
+async def test_a_stopped_round_continued_from_the_history_keeps_its_thinking(
+    mock: MockServer, hub: ToolHub
+) -> None:
+    chat_target = target(mock, ANTHROPIC)
+    with HistoryStore() as store:
+        conversation = Conversation(chat_target, params={"reasoning": True})
+        record = ConversationRecord(store, conversation)
+        send = conversation.ask("Use the slow tool to wait 30 seconds")
+        await stop_mid_tool(send.turn.reply, send.request, hub, record.open_reply(send.turn))
+        (block,) = send.turn.reply.tool_rounds[0].reasoning_blocks
+        cid = conversation.conversation_id
+        assert cid is not None
+        stored = store.messages(cid)
+        assert stored[1].tool_rounds[0]["reasoning_blocks"] == [
+            {"text": block.text, "signature": block.signature}
+        ]
+
+        again = Conversation(chat_target, params={"reasoning": True}, conversation_id=cid)
+        again.load(turns_of(stored, chat_target))
+        latest = again.latest
+        assert latest is not None
+        carried = again.continue_reply(latest)
+        assert carried is not None
+        assert carried.request.messages[1].reasoning_blocks == (block,)
+        reply = carried.turn.reply
+        events = stream_reply(
+            reply, carried.request, keys=None, tools=ToolRunner(hub, ["notes"], allow_all)
+        )
+        async with contextlib.aclosing(events):
+            async for _ in events:
+                pass
+        assert reply.status is ReplyStatus.COMPLETE, reply.failure
+        assert reply.tool_rounds[0].reasoning_blocks == (block,)
+        assert "The slow tool" in reply.tail

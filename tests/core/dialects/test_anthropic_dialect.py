@@ -20,6 +20,7 @@ from streamdesk.core.errors import StreamError
 from streamdesk.core.events import (
     Done,
     FailureKind,
+    ReasoningBlock,
     ReasoningDelta,
     StreamEvent,
     TextDelta,
@@ -85,6 +86,7 @@ MESSAGE_STOP = frame("message_stop")
 STREAM = (MESSAGE_START + BODY + MESSAGE_STOP).encode()
 EXPECTED = [
     ReasoningDelta("Let me think"),
+    ReasoningBlock("Let me think", "EqQBCgIYAhIM1gbcDa9GJwZA"),
     TextDelta("Hello"),
     TextDelta(", 世界 🙂"),
     ToolCallDelta(0, "toolu_1", "get_weather", ""),
@@ -371,3 +373,105 @@ def test_results_and_a_prompt_after_them_make_one_user_turn_calls_are_tool_use()
             ],
         },
     ]
+
+
+REDACTED = "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP"
+THINKING = (
+    MESSAGE_START
+    + frame(
+        "content_block_start",
+        index=0,
+        content_block={"type": "redacted_thinking", "data": REDACTED},
+    )
+    + frame("content_block_stop", index=0)
+    + frame(
+        "content_block_start",
+        index=1,
+        content_block={"type": "thinking", "thinking": "", "signature": ""},
+    )
+    + delta(1, type="thinking_delta", thinking="I should ")
+    + delta(1, type="thinking_delta", thinking="add them, 二 + 三.")
+    + delta(1, type="signature_delta", signature="EqQBCgIY")
+    + delta(1, type="signature_delta", signature="AhIM1gbc")
+    + frame("content_block_stop", index=1)
+    + tool_block(2, "toolu_a", "add", input={"a": 2, "b": 3})
+    + frame("content_block_stop", index=2)
+    + frame("message_delta", delta={"stop_reason": "tool_use"}, usage={"output_tokens": 9})
+    + MESSAGE_STOP
+).encode()
+THOUGHTS = [
+    ReasoningBlock(redacted=REDACTED),
+    ReasoningBlock("I should add them, 二 + 三.", "EqQBCgIYAhIM1gbc"),
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(cuts=st.lists(st.integers(0, len(THINKING)), max_size=20))
+def test_thinking_blocks_come_whole_with_their_signatures_in_any_chunking(
+    wire: Feed, cuts: list[int]
+) -> None:
+    events = wire(AnthropicInterpreter(), THINKING, cuts)
+    assert events == [
+        THOUGHTS[0],
+        ReasoningDelta("I should "),
+        ReasoningDelta("add them, 二 + 三."),
+        THOUGHTS[1],
+        ToolCallDelta(0, "toolu_a", "add", ""),
+        ToolCall(0, "toolu_a", "add", {"a": 2, "b": 3}, '{"a": 2, "b": 3}'),
+        Usage(38, 9, cached_tokens=10),
+        Done("tool_calls"),
+    ]
+
+
+def test_a_thinking_block_never_stopped_ends_before_the_calls_at_message_stop() -> None:
+    events = run(
+        frame("content_block_start", index=0, content_block={"type": "thinking", "thinking": "Hm"}),
+        delta(0, type="signature_delta", signature="sig"),
+        tool_block(1, "toolu_a", "add"),
+        delta(1, type="input_json_delta", partial_json='{"a": 1}'),
+        MESSAGE_STOP,
+    )
+    assert events == [
+        ReasoningDelta("Hm"),
+        ToolCallDelta(0, "toolu_a", "add", ""),
+        ToolCallDelta(0, "toolu_a", "add", '{"a": 1}'),
+        ReasoningBlock("Hm", "sig"),
+        ToolCall(0, "toolu_a", "add", {"a": 1}, '{"a": 1}'),
+        Done("tool_calls"),
+    ]
+
+
+ADD = ToolCall(0, "toolu_a", "add", {"a": 2, "b": 3}, '{"a": 2, "b": 3}')
+ROUND = (
+    Message("user", "add 2 and 3"),
+    Message("assistant", "Adding.", tool_calls=(ADD,), reasoning_blocks=tuple(THOUGHTS)),
+    Message("tool", "5", tool_call_id="toolu_a", name="add"),
+)
+
+
+def test_the_reasoning_blocks_go_first_in_the_assistant_message_of_their_calls() -> None:
+    body = request_body(ChatRequest("claude", ROUND, reasoning=True))
+    assert body["messages"][1] == {
+        "role": "assistant",
+        "content": [
+            {"type": "redacted_thinking", "data": REDACTED},
+            {
+                "type": "thinking",
+                "thinking": "I should add them, 二 + 三.",
+                "signature": "EqQBCgIYAhIM1gbc",
+            },
+            {"type": "text", "text": "Adding."},
+            {"type": "tool_use", "id": "toolu_a", "name": "add", "input": {"a": 2, "b": 3}},
+        ],
+    }
+
+
+def test_without_thinking_the_reasoning_blocks_stay_out() -> None:
+    with_blocks = request_body(ChatRequest("claude", ROUND))
+    without = request_body(
+        ChatRequest(
+            "claude", (ROUND[0], Message("assistant", "Adding.", tool_calls=(ADD,)), ROUND[2])
+        )
+    )
+    assert with_blocks == without
+    assert [b["type"] for b in with_blocks["messages"][1]["content"]] == ["text", "tool_use"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streamdesk.core.attachments import Attachment
-from streamdesk.core.chat.reply import Attempt, Earlier, Reply, ReplyStatus, ToolRound, rounds_of
+from streamdesk.core.chat.reply import Attempt, Earlier, Reply, ReplyStatus, rounds_of
 from streamdesk.core.chat.target import Target
 from streamdesk.core.chat.tools import reply_messages
 from streamdesk.core.events import Failure, FailureKind
@@ -140,7 +140,7 @@ class Conversation:
             earlier=Earlier(old.completion_tokens, old.cost, old.estimated),
             parts=list(old.parts),
             reasoning=list(old.reasoning),
-            tool_rounds=[ToolRound(r.at, r.calls, list(r.results)) for r in old.tool_rounds],
+            tool_rounds=[r.copy() for r in old.tool_rounds],
         )
         turn.resume = True
         return Send(turn, request)

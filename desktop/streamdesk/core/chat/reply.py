@@ -24,6 +24,7 @@ from streamdesk.core.events import (
     Done,
     Failure,
     FailureKind,
+    ReasoningBlock,
     ReasoningDelta,
     Retrying,
     StreamEvent,
@@ -83,14 +84,20 @@ class Attempt:
 class ToolRound:
     """The model asked for tools after `at` characters of the reply's text: its calls, and
     the result of each once it ran (in call order). The text after `at` came once the results
-    went back, so the window shows the calls as a block between the two."""
+    went back, so the window shows the calls as a block between the two. `reasoning_blocks`
+    are the signed reasoning the request gave before its calls, sent back with them."""
 
     at: int
     calls: tuple[ToolCall, ...]
     results: list[ToolResult] = field(default_factory=list)
+    reasoning_blocks: tuple[ReasoningBlock, ...] = ()
 
     def result_of(self, call_id: str) -> ToolResult | None:
         return next((r for r in self.results if r.call_id == call_id), None)
+
+    def copy(self) -> ToolRound:
+        """The same round with a results list of its own (a continued reply adds to it)."""
+        return dataclasses.replace(self, results=list(self.results))
 
     def as_dict(self) -> dict[str, Any]:
         """The stored form (history, exports)."""
@@ -118,6 +125,11 @@ class ToolRound:
                 }
                 for r in self.results
             ],
+            **(
+                {"reasoning_blocks": [_block_dict(b) for b in self.reasoning_blocks]}
+                if self.reasoning_blocks
+                else {}
+            ),
         }
 
     @classmethod
@@ -146,7 +158,22 @@ class ToolRound:
             )
             for r in data.get("results") or ()
         ]
-        return cls(int(data["at"]), calls, results)
+        blocks = tuple(
+            ReasoningBlock(
+                text=str(b.get("text") or ""),
+                signature=str(b.get("signature") or ""),
+                redacted=str(b.get("redacted") or ""),
+            )
+            for b in data.get("reasoning_blocks") or ()
+        )
+        return cls(int(data["at"]), calls, results, blocks)
+
+
+def _block_dict(block: ReasoningBlock) -> dict[str, str]:
+    """A reasoning block's stored form: only the fields it has."""
+    if block.redacted:
+        return {"redacted": block.redacted}
+    return {"text": block.text, "signature": block.signature}
 
 
 def rounds_of(stored: Sequence[Mapping[str, Any]] | None) -> list[ToolRound]:
@@ -201,6 +228,8 @@ class Reply:
     attempts: list[Attempt] = field(default_factory=list)  # earlier attempts, when resumed
     first_ttft: float | None = None  # of the first attempt: a resumed reply keeps its TTFT
     tool_rounds: list[ToolRound] = field(default_factory=list)  # in order, between the text
+    # Reasoning blocks this request has finished so far: its tool round keeps them.
+    reasoning_blocks: list[ReasoningBlock] = field(default_factory=list)
     # The reply ended on a tool request that was not run: "not_approved" (nobody could
     # approve it) or "round_limit" (too many rounds); "" otherwise.
     tool_stop: str = ""
@@ -247,10 +276,13 @@ class Reply:
             self.reasoning.append(event.text)
             self.deltas += 1
             self.retrying = None
+        elif isinstance(event, ReasoningBlock):
+            self.reasoning_blocks.append(event)
         elif isinstance(event, Usage):
             self.usage = event
         elif isinstance(event, Retrying):
             self.retrying = event
+            self.reasoning_blocks.clear()  # of the attempt that failed; the next one thinks anew
         elif isinstance(event, Done):
             self.finish_reason = event.finish_reason
             self._end(ReplyStatus.COMPLETE, None)
@@ -278,7 +310,8 @@ class Reply:
             c if c.call_id else dataclasses.replace(c, call_id=f"call_{number}_{c.index}")
             for c in calls
         )
-        found = ToolRound(len(self.text), named)
+        found = ToolRound(len(self.text), named, reasoning_blocks=tuple(self.reasoning_blocks))
+        self.reasoning_blocks.clear()
         self.tool_rounds.append(found)
         return found
 
@@ -305,6 +338,7 @@ class Reply:
             self.earlier = Earlier(0, self.cost, self.estimated)
             self.parts, self.reasoning = [], []
         self.usage, self.deltas, self.prompt_chars = None, 0, prompt_chars
+        self.reasoning_blocks.clear()  # the broken request's: its calls never came
         self.status, self.failure, self.finish_reason = ReplyStatus.STREAMING, None, None
         self.ended_at, self.cost, self.estimated = None, None, False
         return attempt

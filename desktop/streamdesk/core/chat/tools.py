@@ -200,9 +200,12 @@ def unanswered(
 
 
 def round_messages(found: ToolRound, text: str) -> list[Message]:
-    """The assistant's message that asked for the calls (with `text`, what it said before),
-    then one tool message per call, in call order."""
-    out = [Message("assistant", text, tool_calls=found.calls)]
+    """The assistant's message that asked for the calls (with `text`, what it said before,
+    and the reasoning blocks that came with them), then one tool message per call, in call
+    order."""
+    out = [
+        Message("assistant", text, tool_calls=found.calls, reasoning_blocks=found.reasoning_blocks)
+    ]
     for call in found.calls:
         result = found.result_of(call.call_id)
         content, failed = NOT_RUN, True

@@ -13,6 +13,12 @@ A tool call is a `tool_use` content block: its start carries the id and name, it
 `{name, description, input_schema}`, an assistant's calls `tool_use` blocks, and results
 `tool_result` blocks (with `is_error`) in one user message per run of consecutive results.
 Images are `image` blocks with a base64 `source`, before the prompt's text.
+
+With extended thinking, a `thinking` block's text streams as `thinking_delta`s (shown as
+reasoning) and its `signature_delta` signs it; a `redacted_thinking` block carries encrypted
+`data` whole. Each ends as one `ReasoningBlock`, which a tool round keeps: the API rejects the
+next request unless the assistant message with the `tool_use` starts with those blocks
+exactly as received.
 """
 
 from __future__ import annotations
@@ -22,7 +28,15 @@ import re
 from typing import Any
 
 from streamdesk.core.dialects.wire import finish_reason, provider_error, read_events
-from streamdesk.core.events import Done, FailureKind, ReasoningDelta, StreamEvent, TextDelta, Usage
+from streamdesk.core.events import (
+    Done,
+    FailureKind,
+    ReasoningBlock,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
 from streamdesk.core.openai_chunks import count, optional_text, text_of
 from streamdesk.core.request import ChatRequest, Message
 from streamdesk.core.sse import ServerSentEvent
@@ -56,7 +70,15 @@ _USAGE_KEYS = (
 class AnthropicInterpreter:
     """State of one stream: events seen, usage and stop reason so far, whether it stopped."""
 
-    __slots__ = ("_inputs", "_tools", "_usage", "done", "events_seen", "finish_reason")
+    __slots__ = (
+        "_inputs",
+        "_reasoning",
+        "_tools",
+        "_usage",
+        "done",
+        "events_seen",
+        "finish_reason",
+    )
 
     def __init__(self) -> None:
         self.done = False
@@ -65,6 +87,7 @@ class AnthropicInterpreter:
         self._usage: dict[str, int] = {}  # the latest value of each count the server sent
         self._tools = ToolCallAssembler()
         self._inputs: dict[int, str] = {}  # a tool_use block's `input` given whole at its start
+        self._reasoning: dict[int, _OpenBlock] = {}  # thinking blocks not ended yet, by index
 
     def interpret(self, sse: ServerSentEvent) -> list[StreamEvent]:
         """Events for one SSE event; raises `StreamError` for error events and bad data."""
@@ -75,17 +98,26 @@ class AnthropicInterpreter:
 
     def _events(self, kind: str, event: dict[str, Any]) -> list[StreamEvent]:
         if kind == "content_block_delta":
-            if event["delta"].get("type") == "input_json_delta":
-                return self._tool_fragment(event["index"], event["delta"])
-            return _delta(event["delta"])
+            delta = event["delta"]
+            if delta.get("type") == "input_json_delta":
+                return self._tool_fragment(event["index"], delta)
+            if delta.get("type") in ("thinking_delta", "signature_delta"):
+                self._open_block(event["index"]).add(delta)
+            return _delta(delta)
         if kind == "content_block_start":
-            if event["content_block"].get("type") == "tool_use":
-                return self._tool_start(event["index"], event["content_block"])
-            return _delta(event["content_block"])
+            block = event["content_block"]
+            if block.get("type") == "tool_use":
+                return self._tool_start(event["index"], block)
+            if block.get("type") in ("thinking", "redacted_thinking"):
+                self._open_block(event["index"]).add(block)
+            return _delta(block)
         if kind == "content_block_stop":
             index = event.get("index")
             if not isinstance(index, int):
                 return []
+            thought = self._reasoning.pop(index, None)
+            if thought is not None:
+                return [thought.finish()]
             call = self._tools.finish(index, self._inputs.pop(index, None))
             return [] if call is None else [call]
         if kind == "message_start":
@@ -95,7 +127,9 @@ class AnthropicInterpreter:
             self._add_usage(event.get("usage"))
         elif kind == "message_stop":
             self.done = True
-            calls: list[StreamEvent] = [*self._tools.finish_all()]
+            thoughts = [block.finish() for block in self._reasoning.values()]
+            self._reasoning.clear()
+            calls: list[StreamEvent] = [*thoughts, *self._tools.finish_all()]
             return [
                 *calls,
                 *self._usage_event(),
@@ -104,6 +138,13 @@ class AnthropicInterpreter:
         elif kind == "error":
             raise provider_error(event.get("error"), ERROR_KINDS, ("type",))
         return []  # ping, and types added after this was written
+
+    def _open_block(self, index: object) -> _OpenBlock:
+        key = _block_index(index)
+        block = self._reasoning.get(key)
+        if block is None:
+            block = self._reasoning[key] = _OpenBlock()
+        return block
 
     def _tool_start(self, index: object, block: dict[str, Any]) -> list[StreamEvent]:
         key = _block_index(index)
@@ -139,6 +180,32 @@ class AnthropicInterpreter:
         return [Usage(prompt, self._usage.get("output_tokens", 0), cached_tokens=cached)]
 
 
+class _OpenBlock:
+    """A thinking or redacted_thinking block as far as it has come: its pieces of text,
+    signature and redacted data, joined when it ends."""
+
+    __slots__ = ("redacted", "signature", "text")
+
+    def __init__(self) -> None:
+        self.text: list[str] = []
+        self.signature: list[str] = []
+        self.redacted: list[str] = []
+
+    def add(self, part: dict[str, Any]) -> None:
+        """A block's start or one of its deltas; fields it does not have add nothing."""
+        for key, pieces in (
+            ("thinking", self.text),
+            ("signature", self.signature),
+            ("data", self.redacted),
+        ):
+            value = part.get(key)
+            if value:
+                pieces.append(text_of(value))
+
+    def finish(self) -> ReasoningBlock:
+        return ReasoningBlock("".join(self.text), "".join(self.signature), "".join(self.redacted))
+
+
 def _block_index(index: object) -> int:
     if not isinstance(index, int) or isinstance(index, bool):
         raise TypeError("index")
@@ -162,7 +229,7 @@ def request_body(request: ChatRequest) -> dict[str, Any]:
     `system`; a last assistant message is Anthropic's prefill, which the model continues (the
     API refuses one ending in whitespace, so that is trimmed)."""
     system = "\n\n".join(m.content for m in request.messages if m.role == "system")
-    messages = _messages(request.messages)
+    messages = _messages(request.messages, request.reasoning)
     if (
         messages
         and isinstance(messages[-1]["content"], str)
@@ -199,9 +266,10 @@ THINKING_MIN_BUDGET = 1024
 _NOT_IN_IDS = re.compile(r"[^A-Za-z0-9_-]")  # the API's tool_use id pattern
 
 
-def _messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
-    """The conversation without system messages; tool calls as `tool_use` blocks and each run
-    of tool results as one user message of `tool_result` blocks."""
+def _messages(messages: tuple[Message, ...], thinking: bool) -> list[dict[str, Any]]:
+    """The conversation without system messages; tool calls as `tool_use` blocks, after the
+    reasoning blocks that came before them when `thinking` is on (the API wants none when it is
+    off), and each run of tool results as one user message of `tool_result` blocks."""
     out: list[dict[str, Any]] = []
     for m in messages:
         if m.role == "system":
@@ -219,9 +287,9 @@ def _messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
             else:
                 out.append({"role": "user", "content": [result]})
         elif m.tool_calls:
-            blocks: list[dict[str, Any]] = (
-                [{"type": "text", "text": m.content}] if m.content else []
-            )
+            blocks = [_reasoning_block(b) for b in m.reasoning_blocks] if thinking else []
+            if m.content:
+                blocks.append({"type": "text", "text": m.content})
             blocks += [
                 {
                     "type": "tool_use",
@@ -246,6 +314,13 @@ def _messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
         else:
             out.append({"role": m.role, "content": m.content})
     return out
+
+
+def _reasoning_block(block: ReasoningBlock) -> dict[str, Any]:
+    """A thinking block as the API sent it: its text and signature, or its redacted data."""
+    if block.redacted:
+        return {"type": "redacted_thinking", "data": block.redacted}
+    return {"type": "thinking", "thinking": block.text, "signature": block.signature}
 
 
 def _blocks(m: Message) -> list[dict[str, Any]]:
