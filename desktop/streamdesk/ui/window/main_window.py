@@ -347,7 +347,7 @@ class MainWindow(QMainWindow):
             self._build_tools,
             self._build_history,
             self._open_last_chat,
-            self.add_icons,
+            self._add_icons_in_parts,
             self._build_done,
         ]
 
@@ -919,11 +919,22 @@ class MainWindow(QMainWindow):
 
     def add_icons(self) -> None:
         """One icon set for the whole chrome, drawn for the current theme (once)."""
+        for add in self._icon_parts():
+            add()
+
+    def _icon_parts(self) -> list[Callable[[], None]]:
+        """Each part's `add_icons`, once (an empty list after the first call)."""
         if self._icons_added:
-            return
+            return []
         self._icons_added = True
-        for part in (self.header, self.composer, self.conversations, self.menus, self.welcome):
-            part.add_icons()
+        parts = (self.header, self.composer, self.conversations, self.menus, self.welcome)
+        return [part.add_icons for part in parts]
+
+    def _add_icons_in_parts(self) -> None:
+        """The icons as build parts of their own, one part of the chrome each: adding and
+        first drawing them is the longest stretch of the build."""
+        assert self._steps is not None
+        self._steps.extendleft(reversed(self._icon_parts()))
 
     def _set_font_size(self, points: int) -> None:
         """The transcript's body size for the prompt box; its column for the box and welcome."""
