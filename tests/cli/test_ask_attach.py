@@ -1,7 +1,9 @@
 """`ask --attach`: the recording mock receives each API's own image part with the right MIME
 type and the pixel size after downscaling; text files arrive inlined; a 50 MB file, an unknown
 binary and a model without vision are refused with a clear message and nothing is sent; the
-history keeps one copy of an image attached twice."""
+history keeps one copy of an image attached twice; a conversation continued on another API
+sends its stored image scaled for it (or as stored when it fits), and one continued on a model
+without vision sends the text and says on stderr that the image was left out."""
 
 from __future__ import annotations
 
@@ -173,3 +175,80 @@ def test_the_websocket_protocol_sends_the_chat_shape(mock: MockServer, wide_png:
     frame = next(r for r in reversed(mock.requests) if r.method == "WS" and r.body)
     ((mime, data),) = image_parts("chat", json.loads(frame.body))
     assert mime == "image/png" and QImage.fromData(data).width() == 2048
+
+
+def continue_chat(
+    mock: MockServer, *args: str, key: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "STREAMDESK_API_KEY"}
+    if key is not None:
+        env["STREAMDESK_API_KEY"] = key
+    return subprocess.run(
+        [sys.executable, "-m", "streamdesk", "ask", "--continue", "1", "And now?",
+         "--base-url", mock.sse_base_url, *args],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def asked_with_photo(mock: MockServer, tmp_path: Path, size: tuple[int, int]) -> Path:
+    """Conversation 1: the prompt asked on chat completions with a PNG of `size` attached."""
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(png(*size))
+    done = ask(mock, "--attach", str(photo))
+    assert done.returncode == 0, done.stderr
+    return photo
+
+
+def stored_images(home: Path) -> list[tuple[int, int, bytes]]:
+    (database,) = home.rglob("history.sqlite3")
+    conn = sqlite3.connect(database)
+    try:
+        return list(conn.execute("SELECT width, height, data FROM attachments"))
+    finally:
+        conn.close()
+
+
+def test_a_chat_continued_on_anthropic_sends_its_image_scaled_and_keeps_the_stored_one(
+    mock: MockServer, tmp_path: Path, streamdesk_home: Path
+) -> None:
+    asked_with_photo(mock, tmp_path, (2600, 1800))
+    before = stored_images(streamdesk_home)
+    again = continue_chat(mock, "--api", "anthropic")
+    assert again.returncode == 0, again.stderr
+    body = last_body(mock)
+    ((mime, data),) = image_parts("anthropic", {"messages": body["messages"][:1]})
+    decoded = QImage.fromData(data)
+    assert mime == "image/png" and (decoded.width(), decoded.height()) == (1568, 1086)
+    assert "left out" not in again.stderr
+    assert stored_images(streamdesk_home) == before  # the history keeps the image it had
+    ((width, height, _),) = before
+    assert (width, height) == (2048, 1418)  # as it went to OpenAI, within its 2048 px
+
+
+def test_a_chat_continued_on_a_model_without_vision_sends_the_text_and_says_so(
+    mock: MockServer, tmp_path: Path, streamdesk_home: Path
+) -> None:
+    photo = asked_with_photo(mock, tmp_path, (64, 64))
+    flags = ("--provider", "holysheep", "--model", "deepseek-v3.2")
+    again = continue_chat(mock, *flags, key="sk-test")
+    assert again.returncode == 0, again.stderr
+    assert (
+        "1 image of this chat left out of the request (deepseek-v3.2 cannot read images);"
+        " the text was sent." in again.stderr
+    )
+    first = last_body(mock)["messages"][0]
+    assert first == {"role": "user", "content": PROMPT}
+    ((_, _, data),) = stored_images(streamdesk_home)
+    assert data == photo.read_bytes()
+
+
+def test_a_chat_continued_on_another_api_sends_an_image_that_fits_byte_for_byte(
+    mock: MockServer, tmp_path: Path, streamdesk_home: Path
+) -> None:
+    photo = asked_with_photo(mock, tmp_path, (64, 64))
+    again = continue_chat(mock, "--api", "anthropic")
+    assert again.returncode == 0, again.stderr
+    body = last_body(mock)
+    assert image_parts("anthropic", {"messages": body["messages"][:1]}) == [
+        ("image/png", photo.read_bytes())
+    ]

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from streamdesk.cli._common import warn
-from streamdesk.cli.ask_attach import EXIT_ATTACHMENT, Attached, add_attach_flag
+from streamdesk.cli.ask_attach import EXIT_ATTACHMENT, Attached, add_attach_flag, image_fitter
 from streamdesk.cli.ask_setup import UsageError, add_network_flags
 from streamdesk.cli.ask_tools import ToolServersFailed, add_tool_flags
 from streamdesk.cli.assistants import add_assistant_flag, use_assistant
@@ -246,7 +246,10 @@ async def _ask(args: argparse.Namespace, prompt: str | None, sink: Sink, attache
         images = attached.images_for(target)
         tools = await open_tools(stack, settings, args, keys, thread.conversation)
         sink.tools = tools
+        thread.conversation.image_fitter = image_fitter()
         plan = thread.plan(target, args, images)
+        if plan.request.image_notice:
+            warn(plan.request.image_notice)
         sink.reply = plan.turn.reply
         sink.max_attempts = (
             args.max_retries if args.max_retries is not None else provider.max_retries

@@ -2,7 +2,8 @@
 
 Every file is checked before anything is sent: its size (before it is read), its type (from
 its bytes), and, for images, whether the model reads images at all. Images larger than the
-API takes are downscaled with Qt's QImage, imported only then (the CLI otherwise loads no Qt).
+API takes are downscaled with Qt's QImage, imported only then (the CLI otherwise loads no Qt);
+so are the stored images of a conversation continued on another API (`image_fitter`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from streamdesk.core.attachments import (
     Attachment,
+    ImageFitter,
     ImageScaler,
     TextFile,
     images_to_send,
@@ -63,6 +65,12 @@ class Attached:
         """The images as `target` is sent them: refused when its model reads no images,
         downscaled where they are larger than its API takes."""
         return images_to_send(self.images, target.provider, target.model, _qt_scaler)
+
+
+def image_fitter() -> ImageFitter:
+    """What makes a continued conversation's stored images fit the API it goes to now; Qt is
+    loaded only when one has to be scaled."""
+    return ImageFitter(_qt_scaler)
 
 
 def _qt_scaler() -> ImageScaler:

@@ -16,9 +16,11 @@ too. An image within its API's limits is sent as it came, byte for byte.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import re
 import struct
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +35,7 @@ IMAGE_MIMES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 MAX_FILE_BYTES = 20 * 1024 * 1024  # what may be attached at all, before any downscaling
 MAX_TEXT_BYTES = 1024 * 1024  # a text file inlined into the prompt
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # an image as sent, after downscaling
+FITTED_CACHE_BYTES = 64 * 1024 * 1024  # scaled copies of stored images kept for later requests
 
 
 class AttachmentRefused(StreamdeskError):
@@ -276,6 +279,65 @@ def fit_image(image: Attachment, api: str, scaler: ImageScaler | None) -> Attach
     if scaler is None:
         raise AttachmentRefused(f"{image.name} is larger than this API takes and cannot be scaled.")
     return scaler.scale(image, limits)
+
+
+class ImageFitter:
+    """Makes the images a conversation stored fit the API each request goes to, with the scaler
+    its caller has (made only when an image needs it). Scaled copies are kept per (content
+    hash, API), the least recently used dropped past `max_bytes`, so a long chat continued on
+    another API scales each image once rather than on every request."""
+
+    def __init__(
+        self,
+        make_scaler: Callable[[], ImageScaler] | None = None,
+        max_bytes: int = FITTED_CACHE_BYTES,
+    ) -> None:
+        self._make_scaler = make_scaler
+        self._scaler: ImageScaler | None = None
+        self._max_bytes = max_bytes
+        self._held = 0
+        self._fitted: OrderedDict[tuple[str, str], Attachment | str] = OrderedDict()
+
+    def fit(self, image: Attachment, api: str) -> Attachment:
+        """`image` as `api` is sent it: itself when within its limits, else a scaled copy;
+        `AttachmentRefused` when it cannot be scaled (said again from the cache next time)."""
+        if fits(image, limits_for(api)):
+            return image
+        key = (image.digest, api)
+        found = self._fitted.get(key)
+        if found is None:
+            try:
+                found = fit_image(image, api, self._scaler_now())
+            except AttachmentRefused as exc:
+                found = str(exc)
+            self._keep(key, found)
+        else:
+            self._fitted.move_to_end(key)
+        if isinstance(found, str):
+            raise AttachmentRefused(found)
+        return found if found.name == image.name else dataclasses.replace(found, name=image.name)
+
+    def _scaler_now(self) -> ImageScaler | None:
+        if self._scaler is None and self._make_scaler is not None:
+            self._scaler = self._make_scaler()
+        return self._scaler
+
+    def _keep(self, key: tuple[str, str], fitted: Attachment | str) -> None:
+        self._fitted[key] = fitted
+        self._held += _held_bytes(fitted)
+        while self._held > self._max_bytes and len(self._fitted) > 1:
+            _, dropped = self._fitted.popitem(last=False)
+            self._held -= _held_bytes(dropped)
+
+
+def _held_bytes(fitted: Attachment | str) -> int:
+    return len(fitted.data) if isinstance(fitted, Attachment) else 0
+
+
+def images_left_out(count: int, why: str) -> str:
+    """The one line said when `count` stored images stay out of a request, and why."""
+    images = "1 image" if count == 1 else f"{count} images"
+    return f"{images} of this chat left out of the request ({why.rstrip('.')}); the text was sent."
 
 
 def no_vision(model: str) -> str:

@@ -68,6 +68,9 @@ class ChatRequest:
     reasoning: bool = False
     # Tools the model may call; each dialect writes them in its own request shape.
     tools: tuple[ToolSpec, ...] = ()
+    # What the user is told about stored images left out of this request (a model that reads
+    # none, an image that could not be scaled for the API); "" when every image goes.
+    image_notice: str = ""
 
     @property
     def images(self) -> tuple[Attachment, ...]:

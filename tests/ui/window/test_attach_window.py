@@ -1,8 +1,10 @@
 """Attaching in the window as a user does it: the paperclip's picker, a file dropped and an image
-pasted onto the prompt box, Enter; and a model without vision told in the banner, nothing sent."""
+pasted onto the prompt box, Enter; a model without vision told in the banner, nothing sent; and
+a chat switched to such a model sending its text without the earlier image, and saying so."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -99,3 +101,34 @@ async def test_a_file_too_large_is_told_in_the_banner(qtbot: QtBot, tmp_path: Pa
         window.prompt.insertFromMimeData(dropped(huge))
         banner = window.settings_ui.banner
         assert banner.label.text().startswith("huge.png is 50.0 MB; files up to 20.0 MB")
+
+
+@pytest.mark.asyncio
+async def test_a_chat_switched_to_a_model_without_vision_sends_its_text_and_says_so(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(png(64, 64))
+    async with open_window(qtbot) as window:
+        assert window.mock is not None
+        session, box = window.current_session(), window.prompt
+        box.insertFromMimeData(dropped(photo))
+        qtbot.keyClicks(box, "What is it?")
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+        await wait_reply(session)
+        window.header.choose("mock", "deepseek-v3.2")  # switched on purpose, mid-chat
+        notices: list[str] = []
+        session.noticeChanged.connect(lambda _key, text: notices.append(text))
+        qtbot.keyClicks(box, "And now?")
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+        turn = await wait_reply(session)
+        assert turn.reply.failure is None and turn.reply.has_text
+        said = (
+            "1 image of this chat left out of the request (deepseek-v3.2 cannot read images);"
+            " the text was sent."
+        )
+        assert notices == [said]
+        assert said in session.view.toPlainText()  # the quiet mark under the reply
+        body = json.loads(window.mock.requests[-1].body)
+        assert body["messages"][0] == {"role": "user", "content": "What is it?"}
+        assert session.turns[0].attachments[0].data == photo.read_bytes()

@@ -13,7 +13,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from streamdesk.core.attachments import Attachment
+from streamdesk.core.attachments import (
+    Attachment,
+    AttachmentRefused,
+    ImageFitter,
+    images_left_out,
+)
 from streamdesk.core.chat.reply import Attempt, Earlier, Reply, ReplyStatus, rounds_of
 from streamdesk.core.chat.target import Target
 from streamdesk.core.chat.tools import reply_messages
@@ -67,6 +72,9 @@ class Conversation:
     params: dict[str, Any] = field(default_factory=dict)  # temperature, max_tokens
     turns: list[Turn] = field(default_factory=list)
     conversation_id: int | None = None  # in the history, once stored
+    # Makes the stored images fit the API of each request (given by the callers that have an
+    # image library: the window, the CLI); without one they go as they were stored.
+    image_fitter: ImageFitter | None = None
     _next_key: int = 1
 
     @property
@@ -104,7 +112,7 @@ class Conversation:
     def ask(self, prompt: str, attachments: tuple[Attachment, ...] = ()) -> Send:
         turn = self._new_turn(prompt)
         turn.attachments = attachments
-        turn.reply.prompt_chars = _chars(request := self.request_for(turn))
+        turn.reply.prompt_chars = _chars(request := self.request_for(turn, fresh=True))
         return Send(turn, request)
 
     def retry(self, old: Turn) -> Send:
@@ -164,17 +172,24 @@ class Conversation:
         new = self._new_turn(prompt)
         new.attachments = turn.attachments if attachments is None else attachments
         new.edit_of = turn.user_id
-        request = self.request_for(new)
+        request = self.request_for(new, fresh=attachments is not None)
         new.reply.prompt_chars = _chars(request)
         return Send(new, request)
 
     # -- requests and figures -------------------------------------------------------------
 
     def request_for(
-        self, turn: Turn, *, upto: int | None = None, prefix: Reply | None = None
+        self,
+        turn: Turn,
+        *,
+        upto: int | None = None,
+        prefix: Reply | None = None,
+        fresh: bool = False,
     ) -> ChatRequest:
         """The history before `turn` (or before index `upto`), then `turn`'s prompt, then the
-        `prefix` reply's tool rounds and text as the assistant's when continuing."""
+        `prefix` reply's tool rounds and text as the assistant's when continuing. Every image is
+        made to fit the target's API, and left out when its model reads none, except those
+        `fresh`ly attached to `turn`: a model without vision refuses them (`vision_failure`)."""
         index = self.turns.index(turn) if upto is None else upto
         messages: list[Message] = []
         if self.system_prompt.strip():
@@ -190,20 +205,25 @@ class Conversation:
             messages += rounds
             if tail or not rounds:
                 messages.append(Message("assistant", tail))
-        messages.append(Message("user", turn.prompt, attachments=turn.attachments))
+        messages.append(prompt := Message("user", turn.prompt, attachments=turn.attachments))
         tail = ""
         if prefix is not None:
             rounds, tail = reply_messages(prefix)
             messages += rounds
             if tail:
                 messages.append(Message("assistant", tail))
+        target = self.require_target
+        sent, notice = images_for_target(
+            messages, target, self.image_fitter, new=prompt if fresh else None
+        )
         return ChatRequest(
-            model=self.require_target.request_model,
-            messages=tuple(messages),
+            model=target.request_model,
+            messages=tuple(sent),
             max_tokens=self.params.get("max_tokens") or None,
             temperature=self.params.get("temperature"),
-            continuation=self.require_target.provider.continuation if tail else "",
+            continuation=target.provider.continuation if tail else "",
             reasoning=bool(self.params.get("reasoning")),
+            image_notice=notice,
         )
 
     def cost(self) -> tuple[float | None, bool]:
@@ -218,6 +238,36 @@ class Conversation:
         self._next_key += 1
         self.turns.append(turn)
         return turn
+
+
+def images_for_target(
+    messages: list[Message],
+    target: Target,
+    fitter: ImageFitter | None,
+    *,
+    new: Message | None = None,
+) -> tuple[list[Message], str]:
+    """`messages` with their images as `target` takes them: each made to fit its API by
+    `fitter` (byte for byte when it fits already), or left out when its model reads none, but
+    for the `new` prompt's, which go to be refused. The turns keep the images as stored; the
+    notice says what was left out ("" when nothing)."""
+    if not any(m.attachments for m in messages):
+        return messages, ""
+    reads = target.provider.reads_images(target.model)
+    why = "" if reads else f"{target.model} cannot read images"
+    sent: list[Message] = []
+    left_out = 0
+    for message in messages:
+        kept: list[Attachment] = []
+        for image in message.attachments if reads or message is new else ():
+            try:
+                kept.append(image if fitter is None else fitter.fit(image, target.provider.api))
+            except AttachmentRefused as exc:
+                why = why or str(exc)
+        left_out += len(message.attachments) - len(kept)
+        same = tuple(kept) == message.attachments
+        sent.append(message if same else dataclasses.replace(message, attachments=tuple(kept)))
+    return sent, images_left_out(left_out, why) if left_out else ""
 
 
 def _chars(request: ChatRequest) -> int:

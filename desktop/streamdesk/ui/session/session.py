@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from streamdesk.core.attachments import Attachment
+from streamdesk.core.attachments import Attachment, ImageFitter
 from streamdesk.core.chat import (
     Conversation,
     ConversationRecord,
@@ -38,6 +38,7 @@ from streamdesk.core.events import ReasoningDelta, Retrying, TextDelta
 from streamdesk.core.request import ChatRequest
 from streamdesk.core.trace import StreamTrace
 from streamdesk.ui.failures import FAILURE_TITLES, failure_actions, failure_text, failure_title
+from streamdesk.ui.image_scaler import QtImageScaler
 from streamdesk.ui.tools.session_tools import TOOL_EVENTS, replay, stored_rounds
 from streamdesk.ui.transcript.reply_view import ReplyView, ending_marks
 from streamdesk.ui.window.status_bar import PROTOCOL_NAMES, ReplyStats
@@ -109,7 +110,7 @@ class ChatSession(QObject):
         self.target_factory = target_factory
         self.keys = keys
         self.title = title
-        self.conversation = Conversation()
+        self.conversation = Conversation(image_fitter=ImageFitter(QtImageScaler))
         self.record: ConversationRecord | None = None  # set when history is on
         self.shown_from = 0  # turns before this index are loaded but not drawn (lazy pages)
         self.shown_to: int | None = None  # turns from here on are not drawn (None: all are)
@@ -172,7 +173,7 @@ class ChatSession(QObject):
         self._take_target()
         plan = self.conversation.ask(prompt, images)
         self.view.add_user_message(prompt, ("user", plan.turn.key), images)
-        return self._start(plan, whole=lambda: self.conversation.request_for(plan.turn))
+        return self._start(plan, whole=lambda: self.conversation.request_for(plan.turn, fresh=True))
 
     def retry(self, key: object) -> int | None:
         """Resend the prompt of reply `key` as a new reply below; the old one leaves the context."""
@@ -543,6 +544,8 @@ class ChatSession(QObject):
                     log.exception("could not read the conversation's earlier messages")
                 self._finish_stopped(turn, recorder)
                 return
+        if request.image_notice:  # stored images this target cannot take stay out
+            self._notice(turn.key, view, request.image_notice)
         events = stream_reply(
             reply,
             request,
@@ -589,7 +592,7 @@ class ChatSession(QObject):
             pass  # our own cancellation (Stop, Esc, close): the reply is stopped and recorded
         finally:
             self._stop_countdown()
-        self._finish(turn, view)
+        self._finish(turn, view, note=request.image_notice)
 
     def _stopped_unstarted(self, task: asyncio.Task[None], turn: Turn) -> None:
         """A reply cancelled before its first step (Stop in the same loop turn as Enter) never
@@ -614,7 +617,9 @@ class ChatSession(QObject):
         turn.reply.prompt_chars = sum(len(m.content) for m in request.messages)
         return request
 
-    def _finish(self, turn: Turn, view: ReplyView) -> None:
+    def _finish(self, turn: Turn, view: ReplyView, *, note: str = "") -> None:
+        """Show how the reply ended; `note` is the quiet mark under a reply that ended well
+        with nothing else to say (the stored images its request left out)."""
         reply = turn.reply
         failure = reply.failure
         if self.tools is not None:
@@ -635,7 +640,8 @@ class ChatSession(QObject):
                 title = self.tools.ending_title(reply)
             if not title and reply.status is ReplyStatus.COMPLETE and not reply.has_content:
                 title = "Empty reply: the server sent no text"  # a normal end, nothing in it
-            view.finish(status, failure_title=title or resumed_note(reply), actions=actions)
+            title = title or resumed_note(reply) or note
+            view.finish(status, failure_title=title, actions=actions)
         if self.record is not None:
             self.record.reply_finished(turn)
         else:
