@@ -11,6 +11,10 @@ image to fit 2048 px and bills its tiles, so a longer edge only costs upload tim
 resizes anything over 1568 px on the long edge and takes at most 5 MB per image; Gemini
 tiles at up to 3072 px and caps an inline request at 20 MB, so its images are held to 5 MB
 too. An image within its API's limits is sent as it came, byte for byte.
+
+Images are stored as they were sent and go again with every later request of their
+conversation, which may be to another API or model: `ImageFitter` makes them fit it then, by
+the same rules, without changing what is stored.
 """
 
 from __future__ import annotations
