@@ -415,7 +415,16 @@ class CompareWindow(QWidget):
         session: ChatSession = self.main_window.current_session()
         earlier = []
         if self.with_chat.isChecked():
-            session.load_all()  # a request carries the whole chat, not only the drawn turns
+            # A request carries the whole chat, not only the drawn turns: the rest is read
+            # off the loop (a long chat's would stall the window), shared with the session.
+            reading = session.read_earlier()
+            try:
+                if reading is not None:
+                    await asyncio.shield(reading)
+            except asyncio.CancelledError:
+                self._set_running(False)
+                raise
+            session.load_all()  # what that read could not take
             earlier = list(session.turns)
         self.lanes = plan_lanes(
             prompt,
@@ -423,6 +432,7 @@ class CompareWindow(QWidget):
             system_prompt=session.system_prompt if earlier else "",
             params=session.params if earlier else None,
             earlier=earlier,
+            image_fitter=session.conversation.image_fitter,
         )
         self.views = []
         self.status = ["waiting"] * len(self.lanes)

@@ -26,6 +26,7 @@ from streamdesk.core.chat import (
     turns_of,
     with_api,
 )
+from streamdesk.core.chat.compare import plan_lanes
 from streamdesk.core.providers import mock_provider
 from streamdesk.core.store.history import HistoryStore
 from streamdesk.mock import MockServer
@@ -175,3 +176,28 @@ def test_an_image_that_cannot_be_scaled_is_left_out_with_its_reason() -> None:
         "1 image of this chat left out of the request (broken.png could not be decoded as a PNG"
         " image); the text was sent."
     )
+
+
+@pytest.mark.asyncio
+async def test_compare_lanes_after_a_chat_fit_its_images_to_each_lanes_api(
+    mock: MockServer,
+) -> None:
+    """Compare with "Include this chat": each lane's request carries the chat's images fitted
+    to that lane's API, as the chat's own next request would."""
+    scaler = CountingScaler()
+    with HistoryStore() as store:
+        cid = await stored_on_chat(mock, store, BIG)
+        stored = store.messages(cid)
+        earlier = turns_of(stored, target(mock, "chat"), store.images_of(stored))
+        lanes = plan_lanes(
+            "And the colour?",
+            [target(mock, "anthropic"), target(mock, "chat", "deepseek-v3.2")],
+            earlier=earlier,
+            image_fitter=ImageFitter(lambda: scaler),
+        )
+        anthropic, deepseek = (lane.send.request for lane in lanes)
+        (image,) = anthropic.images
+        decoded = QImage.fromData(image.data)
+        assert (decoded.width(), decoded.height()) == (1568, 1086)
+        assert deepseek.images == () and "left out" in deepseek.image_notice
+        assert earlier[0].attachments[0].data == BIG.data, "the chat's turns are not changed"

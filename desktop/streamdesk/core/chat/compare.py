@@ -15,12 +15,15 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streamdesk.core.chat.conversation import Conversation, Send, Turn
 from streamdesk.core.chat.engine import ChatEvent, ReplyRecorder, ResumePolicy, stream_reply
 from streamdesk.core.chat.reply import Reply, ReplyStatus
 from streamdesk.core.chat.target import KeySource, Target
+
+if TYPE_CHECKING:
+    from streamdesk.core.attachments import ImageFitter
 
 # Called with the lane's index and each event it streams (the window redraws from it).
 Listener = Callable[[int, ChatEvent], None]
@@ -54,13 +57,18 @@ def plan_lanes(
     system_prompt: str = "",
     params: Mapping[str, Any] | None = None,
     earlier: Sequence[Turn] = (),
+    image_fitter: ImageFitter | None = None,
 ) -> list[Lane]:
     """A lane per target, each asking `prompt` after the `earlier` turns (a conversation's
-    context; they are read, never changed) with the same system prompt and parameters."""
+    context; they are read, never changed) with the same system prompt and parameters; the
+    earlier turns' images are fitted to each lane's API with `image_fitter`."""
     lanes = []
     for target in targets:
         conversation = Conversation(
-            target=target, system_prompt=system_prompt, params=dict(params or {})
+            target=target,
+            system_prompt=system_prompt,
+            params=dict(params or {}),
+            image_fitter=image_fitter,
         )
         conversation.load(list(earlier))
         lanes.append(Lane(conversation, conversation.ask(prompt)))
