@@ -139,3 +139,25 @@ async def test_a_long_snippet_shows_whole_lines_ending_in_an_ellipsis(qtbot: QtB
         lines = label.heightForWidth(label.width()) / label.fontMetrics().lineSpacing()
         assert 1 <= lines <= SNIPPET_LINES + 0.5, lines
         assert "#ffd33d" in label.text()  # the match is still highlighted
+
+
+@pytest.mark.asyncio
+async def test_a_search_still_waiting_when_the_window_closes_finds_the_history_off(
+    qtbot: QtBot,
+) -> None:
+    """The list starts a search a moment after the last key; if the window shut down (and
+    closed the history) meanwhile, that search finds no history instead of raising on a
+    closed database in Qt's loop."""
+    window = MainWindow(mock_options=FAST, save_on_close=False)
+    qtbot.addWidget(window)
+    window.show()
+    await window.start()
+    asked: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    window.conversations.searchRequested.connect(
+        lambda text: asked.done() or asked.set_result(text)
+    )
+    window.conversations.search.setText("merge sort")  # the delay timer starts
+    await window.shutdown()
+    assert await asyncio.wait_for(asked, 5.0) == "merge sort"
+    assert window.history.store is None
+    assert window.history.actions.search("merge sort") == []

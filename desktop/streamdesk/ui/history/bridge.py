@@ -96,8 +96,11 @@ class HistoryBridge(QObject):
         return text in self._notices
 
     def close(self) -> None:
-        if self.store is not None:
-            self.store.close()
+        """Close the store; what still runs after (a search the list's delay timer starts)
+        then finds the history off instead of a closed database."""
+        store, self.store = self.store, None
+        if store is not None:
+            store.close()
 
     def key_of(self, cid: int) -> int | None:
         return next((k for k, c in self.cid_of_key.items() if c == cid), None)
