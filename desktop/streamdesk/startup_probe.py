@@ -13,7 +13,8 @@ on after the first paint and leaves once the window can send: ui/app.py calls
 start-up queued on its loop (a key pressed then is handled at once). Meanwhile it measures
 what typing is like while the window finishes starting: ui/app.py calls `press_key(prompt)`
 as the first frame is done, and the probe reports when the prompt handled that key and the
-longest a 5 ms timer (any input) waited between then and ready-to-send. Nothing here runs
+longest any input waited between then and ready-to-send; `take_input()` when the app starts
+taking input (the window system holds the key until then). Nothing here runs
 unless the variable is set, and only QtCore/QtWidgets (loaded by the window anyway) are
 imported. `FirstPaint` is also what ui/app.py waits on before it loads the rest of the app;
 this module imports nothing of the app.
@@ -81,26 +82,32 @@ def _report() -> None:
 
 
 class KeyWatch(QObject):
-    """Sends a key to the window's focus widget as a user's key press goes, notes when the
-    prompt gets it, and how late a 5 ms timer fires until ready-to-send (the longest any input
-    waited)."""
+    """A key the user presses for the prompt as the first frame is done: notes when the prompt
+    gets it, and the longest any input waited until ready-to-send (a 5 ms timer's lateness,
+    and the stretch in which the app took no input at all)."""
 
     def __init__(self, prompt: QWidget) -> None:
         super().__init__(prompt)
         self.handled: tuple[float, float] | None = None
         self.longest_wait_ms = 0.0
-        self._last = time.perf_counter()
+        self._prompt = prompt
+        self._pressed = self._last = time.perf_counter()
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.setInterval(TICK_MS)
         self._timer.timeout.connect(self.tick)
         self._timer.start()
         prompt.installEventFilter(self)
+
+    def deliver(self) -> None:
+        """The app takes input from now on: the window system hands over the key it held
+        since it was pressed, to the window's focus widget (the prompt, if the window gives
+        it the focus as it should; else the key never reaches it)."""
+        held_ms = (time.perf_counter() - self._pressed) * 1000
+        self.longest_wait_ms = max(self.longest_wait_ms, held_ms)
         press = QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_X, Qt.KeyboardModifier.NoModifier, "x")
-        # Where a key the user presses goes: the window's focus widget (the prompt, if the
-        # window gives it the focus as it should; else the key never reaches it).
-        target = prompt.window().focusWidget() or prompt.window()
-        QCoreApplication.postEvent(target, press)
+        window = self._prompt.window()
+        QCoreApplication.postEvent(window.focusWidget() or window, press)
 
     def tick(self) -> None:
         now = time.perf_counter()
@@ -117,9 +124,16 @@ _watch: list[KeyWatch] = []
 
 
 def press_key(prompt: QWidget) -> None:
-    """Press a key for the prompt now (the first frame is done) and watch input until ready."""
+    """A key is pressed for the prompt now (the first frame is done); input is watched until
+    ready-to-send. The app calls `take_input()` once it takes input."""
     if until_ready():
         _watch.append(KeyWatch(prompt))
+
+
+def take_input() -> None:
+    """The app handles input from now on: the key pressed at the first frame arrives."""
+    for watch in _watch:
+        watch.deliver()
 
 
 def report_ready(able: bool) -> None:

@@ -6,8 +6,9 @@ app quits only after that coroutine has cancelled the streams and stopped the mo
 
 Start-up shows the window first: the frame is built from light modules, Qt's own loop runs until
 its first frame is painted, and only then do asyncio/qasync, the history store, the transcript,
-the keychain and the mock load (`MainWindow.build_step`, part by part, with what the user typed
-or clicked meanwhile handled between two parts), the keychain's backend on a worker thread.
+the keychain and the mock load (`MainWindow.start` runs `build_step` part by part on the
+running loop, handling what the user typed or clicked between two parts), the keychain's
+backend on a worker thread.
 A prompt sent before the window has started goes out once it has (`MainWindow.start`).
 benchmarks/startup.py measures first paint, ready-to-send and typing meanwhile.
 """
@@ -35,7 +36,8 @@ if TYPE_CHECKING:  # the window's module loads after the QApplication exists
 
 STYLE_SET = "streamdeskFusion"  # dynamic property: theme.apply_theme need not set the style
 FIRST_PAINT_WAIT_MS = 2000  # a window that is never exposed (minimised, no compositor) waits this
-LOOP_IMPORTS = ("qasync", "streamdesk.ui.qtloop")  # one at a time, input handled between
+# Imported one at a time before the loop exists, Qt painting (not taking input) between them.
+LOOP_IMPORTS = ("socket", "ssl", "subprocess", "asyncio", "qasync", "streamdesk.ui.qtloop")
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
@@ -89,8 +91,10 @@ def _load_keychain() -> None:
 def start_window(
     argv: list[str] | None = None, **window_options: Any
 ) -> tuple[MainWindow, QtEventLoop]:
-    """The window painted and built, and the asyncio loop to run it on (not running yet);
-    `window_options` go to `MainWindow` (benchmarks/window_lag.py passes mock options)."""
+    """The window painted, and the asyncio loop to run it on (not running yet): the loop's
+    first work, `MainWindow.start()`, builds the rest part by part, handling input between
+    two parts; `window_options` go to `MainWindow` (benchmarks/window_lag.py passes mock
+    options)."""
     app = make_app(argv)
     app.setQuitOnLastWindowClosed(False)  # run() ends the loop after a clean shutdown
     from streamdesk.ui.window.main_window import MainWindow
@@ -105,18 +109,19 @@ def start_window(
     if startup_probe.enabled():
         startup_probe.press_key(window.prompt)
     threading.Thread(target=_load_keychain, name="keychain-load", daemon=True).start()
-    while window.build_step():
-        app.processEvents()  # what the user typed or clicked meanwhile, between two parts
+    # The loop first, so that whatever the user does while the rest is built (a shortcut, a
+    # provider picked) runs on it as it does later; input waits for these few imports only.
     for name in LOOP_IMPORTS:
-        app.processEvents()
+        app.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
         importlib.import_module(name)
-    app.processEvents()
     import asyncio
 
     from streamdesk.ui.qtloop import QtEventLoop
 
     loop = QtEventLoop(app)
     asyncio.set_event_loop(loop)
+    if startup_probe.enabled():
+        startup_probe.take_input()  # the loop's first turn takes the input held since paint
     # What start-up made lives as long as the app: the collector's full passes need not walk
     # it again (each walk stalls the window's loop for tens of milliseconds).
     window.warmedUp.connect(gc.freeze)

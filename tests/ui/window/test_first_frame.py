@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
 from PySide6.QtGui import QKeyEvent
 from pytestqt.qtbot import QtBot
 from ui_helpers import FAST, wait_reply
@@ -100,3 +100,35 @@ async def test_a_prompt_sent_while_the_window_starts_goes_out_once_it_has_starte
         assert turn.reply.text, "the demo answered the held prompt"
     finally:
         await window.shutdown()
+
+
+@pytest.mark.asyncio
+async def test_settings_asked_for_while_the_window_builds_opens_on_the_running_loop(
+    qtbot: QtBot,
+) -> None:
+    """`start()` builds the window part by part on the running loop: Ctrl+, pressed between two
+    parts finishes the build and opens Settings, whose work runs on the app's loop, and the
+    window still starts and shuts down cleanly."""
+    window = MainWindow(deferred=True, save_on_close=False, mock_options=FAST)
+    qtbot.addWidget(window)
+    window.show()
+    QTimer.singleShot(0, window.menus.settingsRequested.emit)  # runs between the first parts
+    try:
+        await window.start()
+        assert window.built
+        dialog = window.settings_ui.dialog
+        assert dialog is not None and dialog.isVisible()
+        assert window.mock is not None, "the start went on: the offline demo answers"
+    finally:
+        await window.shutdown()
+
+
+@pytest.mark.asyncio
+async def test_a_window_closed_while_it_builds_starts_nothing(qtbot: QtBot) -> None:
+    window = MainWindow(deferred=True, save_on_close=False, mock_options=FAST)
+    qtbot.addWidget(window)
+    window.show()
+    QTimer.singleShot(0, window.close)
+    await window.start()
+    await window.shutdown()
+    assert window.mock is None and window.warmup is None

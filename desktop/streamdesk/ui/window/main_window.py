@@ -77,11 +77,6 @@ BUILD_IMPORTS = (
     "streamdesk.core.attachments",
     "streamdesk.core.request",
     "streamdesk.core.providers",
-    "socket",
-    "ssl",
-    "subprocess",
-    "asyncio.base_events",
-    "asyncio",
     "streamdesk.core.tools",
     "streamdesk.core.store.settings_model",
     "streamdesk.core.store.settings",
@@ -103,6 +98,21 @@ BUILD_IMPORTS = (
     "streamdesk.ui.window.welcome",
 )
 BUILD_IMPORTS_FOR_SETTINGS = BUILD_IMPORTS.index("streamdesk.core.store.settings") + 1
+
+
+async def next_turn_of_qt() -> None:
+    """Until Qt's loop has gone round once: the input, paints and timers waiting meanwhile
+    have run."""
+    import asyncio
+
+    turned: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def turn() -> None:
+        if not turned.done():
+            turned.set_result(None)
+
+    QtCore.QTimer.singleShot(0, turn)
+    await turned
 
 
 class KeysOnUse:
@@ -524,8 +534,12 @@ class MainWindow(QMainWindow):
     # -- start and end --------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Find the key of the active provider; without one, start the offline demo."""
-        self.finish_build()
+        """Build what is left, part by part, handling input between two parts; then find the
+        key of the active provider, and without one start the offline demo."""
+        while self.build_step():
+            await next_turn_of_qt()
+        if self._shutdown_task is not None:  # closed while it was being built: nothing to start
+            return
         # The reopened last chat's provider when it is one of the list (its key is looked up
         # now); else (a host no profile names any more) the saved choice.
         switcher = self.switcher
@@ -542,8 +556,10 @@ class MainWindow(QMainWindow):
             self.status.clear_note()
             self._send(held)
         # The request path loads once the provider is resolved, not beside it: on the threads
-        # that resolve it, its imports would only take turns with theirs.
-        self.warmup = self._spawn(self._prewarm())
+        # that resolve it, its imports would only take turns with theirs. Not once the window
+        # was closed while it started: its shutdown has ended the window's tasks.
+        if self._shutdown_task is None:
+            self.warmup = self._spawn(self._prewarm())
 
     async def _prewarm(self) -> None:
         """Import the request path and build TLS contexts in a worker thread: work the first
