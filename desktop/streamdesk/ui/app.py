@@ -154,26 +154,13 @@ def can_send(window: MainWindow) -> bool:
     )
 
 
-async def _queued_work_done() -> None:
-    """Until Qt has run what start-up queued on its loop (zero timers, posted events): a key
-    the user presses now is handled next, not after them."""
-    import asyncio
-
-    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def finish() -> None:
-        if not done.done():
-            done.set_result(None)
-
-    QTimer.singleShot(0, finish)
-    await done
-
-
 async def _main(window: MainWindow) -> int:
     """`window.run()`, plus the end-to-end tests' autosend hook between start and close."""
     if startup_probe.until_ready():  # benchmarks/startup.py: when could the user send?
+        from streamdesk.ui.window.main_window import next_turn_of_qt
+
         await window.start()
-        await _queued_work_done()
+        await next_turn_of_qt()  # what start-up queued on Qt's loop has run: a key goes next
         startup_probe.report_ready(can_send(window))
     prompt = os.environ.get(AUTOSEND_ENV, "")
     if not prompt.strip():

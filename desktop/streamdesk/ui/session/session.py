@@ -259,9 +259,12 @@ class ChatSession(QObject):
     async def _take_earlier(self, earlier: EarlierTurns) -> None:
         try:
             while earlier is self.earlier and earlier.left:  # not reloaded meanwhile
+                left = earlier.left
                 turns = await earlier.read_rest()  # [] when a page or a hit read took some
                 if earlier is self.earlier:
                     self._prepend(turns)
+                if not turns and earlier.left == left:  # nothing read, nothing taken: stop
+                    break
         except Exception:  # a request reads them on the shared connection (which repairs)
             log.warning("could not read the earlier messages apart", exc_info=True)
         finally:
