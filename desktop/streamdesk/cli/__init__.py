@@ -6,20 +6,25 @@ only when needed so `streamdesk ask` starts fast.
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from streamdesk import __version__
 from streamdesk.core.redact import install_log_redaction
+
+if TYPE_CHECKING:  # argparse loads only for a subcommand, not before the window's first paint
+    import argparse
 
 SUBCOMMANDS = ("ask", "compare", "mock", "keys", "history", "usage", "bench", "mcp", "assistants")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="streamdesk",
         description="Desktop chat client for LLMs. With no subcommand, opens the window.",

@@ -12,7 +12,6 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 REDACTED = "[redacted]"
 
@@ -64,6 +63,8 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 def redact_url(url: str) -> str:
     """Hide secret query parameters and a userinfo password; the rest stays readable."""
+    from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit  # after paint
+
     try:
         parts = urlsplit(url)
     except ValueError:

@@ -16,7 +16,6 @@ fact of its own ("The server is overloaded", "Mock: bad request").
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 __all__ = ["DEMO_COST", "UNKNOWN_COST", "adds_to", "money"]
 
@@ -63,6 +62,8 @@ def money(usd: float | None, *, estimated: bool = False, demo: bool = False) -> 
         return f"{mark}$0.00"
     if usd < _SMALLEST:
         return f"{mark}<${_SMALLEST:.6f}"
+    from decimal import Decimal  # not before the window's first paint (its status bar)
+
     shown = Decimal(f"{usd:.2g}")  # two significant digits; 0.00999 rounds up to a cent
     if shown >= Decimal("0.01"):
         return f"{mark}${usd:,.2f}"

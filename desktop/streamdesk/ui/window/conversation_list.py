@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtCore
@@ -28,10 +27,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from streamdesk.ui.history.search import SearchResults
-
 if TYPE_CHECKING:  # the store (SQLite, ~30 ms) loads after the window's first paint
+    from datetime import date
+
     from streamdesk.core.store.history import SearchHit
+    from streamdesk.ui.history.search import SearchResults
 
 # Qt's namespace is reached as QtCore.Qt inside functions only: its Python type (every Qt::
 # enum) costs ~45 ms to build, which must not happen before the window's first paint.
@@ -79,8 +79,7 @@ class ConversationList(QFrame):
         self.list.setProperty("textElideMode", 1)  # ElideRight
         self.list.setProperty("contextMenuPolicy", 3)  # CustomContextMenu
         self.list.setEditTriggers(QListWidget.EditTrigger.EditKeyPressed)
-        self.results = SearchResults(self)
-        self.results.hide()
+        self._results: SearchResults | None = None  # made at the first search
         self.undo_bar = QFrame(self)
         self.undo_label = QLabel(self.undo_bar)
         self.undo_button = QPushButton("Undo", self.undo_bar)
@@ -98,16 +97,30 @@ class ConversationList(QFrame):
         self._search_timer.timeout.connect(self._run_search)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
-        for widget in (self.new_button, self.search, self.list, self.results, self.undo_bar):
-            layout.addWidget(widget, 1 if widget in (self.list, self.results) else 0)
+        for widget in (self.new_button, self.search, self.list, self.undo_bar):
+            layout.addWidget(widget, 1 if widget is self.list else 0)
         self.new_button.clicked.connect(self.newRequested)
         self.search.returnPressed.connect(self._run_search)
         self.search.textChanged.connect(self._on_search_text)
-        self.results.hitActivated.connect(self.hitActivated)
         self.list.currentItemChanged.connect(self._on_current)
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.itemChanged.connect(self._on_item_changed)
         self.undo_button.clicked.connect(self._undo)
+
+    @property
+    def results(self) -> SearchResults:
+        """The hits of a search, shown in the list's place; made at the first search, not
+        before the window's first paint."""
+        if self._results is None:
+            from streamdesk.ui.history.search import SearchResults
+
+            self._results = SearchResults(self)
+            self._results.hide()
+            layout = self.layout()
+            assert isinstance(layout, QVBoxLayout)
+            layout.insertWidget(layout.indexOf(self.list) + 1, self._results, 1)
+            self._results.hitActivated.connect(self.hitActivated)
+        return self._results
 
     def add_icons(self) -> None:
         """The icon set (drawn after the first paint)."""
@@ -185,6 +198,8 @@ class ConversationList(QFrame):
         current = self.list.currentItem()
         shown = None
         row = 0
+        from datetime import date
+
         today = date.today()
         while row < self.list.count():
             item = self.list.item(row)
@@ -342,7 +357,8 @@ class ConversationList(QFrame):
             self._search_timer.start()
         else:
             self._search_timer.stop()
-            self.results.hide()
+            if self._results is not None:
+                self._results.hide()
             self.list.show()
 
     def _run_search(self) -> None:
@@ -364,6 +380,8 @@ class ConversationList(QFrame):
 
 def section_of(pinned: bool, when: float | None, today: date) -> str:
     """The heading a conversation is listed under."""
+    from datetime import datetime, timedelta
+
     if pinned:
         return "Pinned"
     day = today if when is None else datetime.fromtimestamp(when).date()
