@@ -39,3 +39,39 @@ def test_a_first_run_app_is_ready_to_send_after_its_first_paint(tmp_path: Path) 
     assert 0 < float(paint_cpu) <= float(ready_cpu)
     assert float(paint) <= float(key) < float(ready), "the key waited for the whole start"
     assert 0 <= float(wait) < float(ready) - float(paint)
+
+
+WARM_SCRIPT = """
+import asyncio, gc, sys
+from streamdesk.ui.app import start_window
+
+window, loop = start_window(["streamdesk"])
+
+async def main():
+    warm = asyncio.get_running_loop().create_future()
+    window.warmedUp.connect(lambda: warm.done() or warm.set_result(None))
+    print("frozen before start", gc.get_freeze_count(), flush=True)
+    await window.start()
+    await asyncio.wait_for(warm, 60)
+    print("frozen once warm", gc.get_freeze_count(), flush=True)
+    window.close()
+    await window.shutdown()
+
+with loop:
+    loop.run_until_complete(main())
+"""
+
+
+def test_what_start_up_made_is_frozen_for_the_collector_once_warm(tmp_path: Path) -> None:
+    """A full collection would walk every object start-up made, on the window's loop; the app
+    freezes them (gc.freeze) once the request path is warm, not before."""
+    env = dict(os.environ, STREAMDESK_HOME=str(tmp_path / "home"), QT_QPA_PLATFORM="offscreen")
+    env.pop("STREAMDESK_API_KEY", None)
+    env.pop("STREAMDESK_STARTUP_PROBE", None)
+    result = subprocess.run(
+        [sys.executable, "-c", WARM_SCRIPT], capture_output=True, text=True, timeout=90, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    counts = dict(line.rsplit(" ", 1) for line in result.stdout.splitlines())
+    assert counts["frozen before start"] == "0"
+    assert int(counts["frozen once warm"]) > 10_000, result.stdout
