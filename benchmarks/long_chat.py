@@ -16,6 +16,10 @@ started the way `streamdesk` starts it (frame, first paint, `finish_build`, qasy
   10,000-message conversation: a recent one (in the page read on opening) and one near the top
   (above every turn read so far); timed until a paint shows it highlighted, with the time the
   click held the loop and a 10 ms QTimer's worst lateness.
+- memory: the process's resident size before and after each open and each scroll (the growth
+  an open or a scroll leaves, the window's native text layouts included).
+- collector: at the end, one full collection timed, and how many objects it walked (what start-up
+  made is frozen, as the app does; what the session made since is not).
 - stream: a reply of --tokens tokens at --rate tokens/s sent from the prompt box, into a new
   chat (baseline) and at the end of a 1,000-message chat; lateness of a 10 ms QTimer from the
   send until the reply has finished.
@@ -159,6 +163,12 @@ class Ticks:
         return [max(0.0, g - self.interval) for g in self.gaps]
 
 
+def resident_mb() -> float:
+    """This process's resident set size, MB (Linux /proc)."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
 def quantile(values: list[float], q: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(q * len(s)))] if s else 0.0
@@ -182,6 +192,7 @@ async def open_once(window: Any, title: str, limit: float) -> dict[str, Any]:
     painted: asyncio.Future[float] = loop.create_future()
     probe = Ticks(10)
     probe.start()
+    before = resident_mb()
     t0 = time.perf_counter()
     window.conversations.select(key)
     blocked = time.perf_counter() - t0
@@ -207,6 +218,7 @@ async def open_once(window: Any, title: str, limit: float) -> dict[str, Any]:
         "worst": quantile(probe.lateness(), 1.0),
         "shown": view.message_count(),
         "at_bottom": at_bottom(view),
+        "grown": resident_mb() - before,
     }
 
 
@@ -218,6 +230,7 @@ async def scroll_once(window: Any, title: str, first: str, limit: float) -> dict
     session = window.sessions[key]
     view = session.view
     bar = view.verticalScrollBar()
+    before = resident_mb()
     done: asyncio.Future[float] = loop.create_future()
     t0 = time.perf_counter()
 
@@ -247,6 +260,7 @@ async def scroll_once(window: Any, title: str, first: str, limit: float) -> dict
         "worst": quantile(gaps, 1.0),
         "p99": quantile(gaps, 0.99),
         "shown": view.message_count(),
+        "grown": resident_mb() - before,
     }
 
 
@@ -374,9 +388,20 @@ async def main(window: Any, args: argparse.Namespace) -> dict[str, Any]:
         out["stream"]["new chat"] = await stream_once(window, fresh, args.tokens, args.rate)
         long_key = key_of(window, "1000 messages #stream")
         out["stream"]["end of 1,000"] = await stream_once(window, long_key, args.tokens, args.rate)
+    out["collect"] = full_collection()
     window.close()
     await window.shutdown()
     return out
+
+
+def full_collection() -> dict[str, float]:
+    """One full garbage collection now: its pause and the objects it walked."""
+    import gc
+
+    walked = len(gc.get_objects())
+    t0 = time.perf_counter()
+    gc.collect()
+    return {"pause": time.perf_counter() - t0, "walked": walked, "frozen": gc.get_freeze_count()}
 
 
 def ms(seconds: float | None) -> str:
@@ -395,7 +420,7 @@ def median(values: list[float | None]) -> float | None:
 def report(out: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"\nopen: click in the list -> newest message painted (medians of {args.runs})")
     print(f"{'messages':>10}{'blocked':>10}{'newest':>10}{'ratio':>8}{'worst lag':>11}"
-          f"{'shown':>7}  runs (newest, ms)")  # fmt: skip
+          f"{'shown':>7}{'memory':>10}  runs (newest, ms)")  # fmt: skip
     base = median([r["newest"] for r in out["open"][10]])
     verdicts = []
     for size in SIZES:
@@ -406,7 +431,8 @@ def report(out: dict[str, Any], args: argparse.Namespace) -> None:
             f"{size:>10,}{ms(median([r['blocked'] for r in runs]))}ms{ms(newest)}ms"
             f"{'   —  ' if ratio is None else f'{ratio:6.2f}x'}"
             f"{ms(statistics.median(r['worst'] for r in runs))}ms"
-            f"{runs[0]['shown']:>7}  {', '.join(ms(r['newest']).strip() for r in runs)}"
+            f"{runs[0]['shown']:>7}{statistics.median(r['grown'] for r in runs):+7.1f} MB"
+            f"  {', '.join(ms(r['newest']).strip() for r in runs)}"
         )
         if size != 10:
             ok = newest is not None and newest * 1000 <= OPEN_GOAL_MS
@@ -433,7 +459,8 @@ def report(out: dict[str, Any], args: argparse.Namespace) -> None:
               f"   longest frame {worst * 1000:.1f} ms"
               f"   p99 frame {statistics.median(r['p99'] for r in runs) * 1000:.1f} ms"
               f"   runs: {', '.join(seconds(r['total']) for r in runs)} s"
-              f"   shown at the end: {runs[0]['shown']}")  # fmt: skip
+              f"   shown at the end: {runs[0]['shown']}"
+              f"   memory {statistics.median(r['grown'] for r in runs):+.1f} MB")  # fmt: skip
         if size == 1_000:
             ok = total is not None and total < SCROLL_GOAL_S and worst * 1000 < FRAME_GOAL_MS
             print(f"  goal: under {SCROLL_GOAL_S:.0f} s, no frame over {FRAME_GOAL_MS:.0f} ms"
@@ -446,6 +473,11 @@ def report(out: dict[str, Any], args: argparse.Namespace) -> None:
                   f"   worst vs new chat {r['worst'] / max(base_worst, 1e-9):5.2f}x"
                   f"   {r['status']}, {r['tokens']} tokens")  # fmt: skip
         print("  goal (issue 19): worst under 16 ms, p99 under 8 ms")
+    gc_end = out["collect"]
+    print(
+        f"\nfull collection after all of the above: {gc_end['pause'] * 1000:.1f} ms, "
+        f"{gc_end['walked']:,} objects walked ({gc_end['frozen']:,} frozen at start-up)"
+    )
 
 
 if __name__ == "__main__":
@@ -462,6 +494,7 @@ if __name__ == "__main__":
     ns = parser.parse_args()
     started = time.perf_counter()
     ids = seed()
+    print(f"resident at start {resident_mb():.0f} MB")
     print(f"seeded {sum(n for n, _c in ids):,} messages in {time.perf_counter() - started:.1f} s")
     mock = {"tokens_per_second": ns.rate, "first_token_delay": 0.0, "reply_tokens": ns.tokens}
     win, loop = start_window(mock_options=mock, save_on_close=False)  # as `streamdesk` starts
