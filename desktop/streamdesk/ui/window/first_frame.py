@@ -11,8 +11,8 @@ warnings) right after the first paint and corrects whatever differs.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from streamdesk.core.paths import config_dir
 
@@ -21,8 +21,7 @@ _KEYS = frozenset({"theme", "window_geometry", "protocol"})
 _LINE = re.compile(r'\s*([A-Za-z_]+)\s*=\s*"([^"\\]*)"\s*(?:#.*)?')
 
 
-@dataclass(frozen=True)
-class FrameSettings:
+class FrameSettings(NamedTuple):
     theme: str = "system"
     window_geometry: str = ""  # base64 of QWidget.saveGeometry()
     protocol: str = "sse"

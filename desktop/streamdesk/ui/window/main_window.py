@@ -18,7 +18,6 @@ import contextlib
 import importlib
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -763,6 +762,8 @@ class MainWindow(QMainWindow):
                 log.exception("could not read the stored timings")
         ttft = figures.ttft if figures.ttft is not None else timings.get("ttft")
         speed = figures.tokens_per_s or timings.get("tokens_per_s")
+        from dataclasses import replace
+
         stored = replace(
             figures,
             ttft=ttft if isinstance(ttft, (int, float)) else None,

@@ -9,8 +9,7 @@ equivalent is in the tooltip).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
@@ -20,9 +19,9 @@ if TYPE_CHECKING:
     from streamdesk.core.chat import ReplyFigures
 
 
-@dataclass(frozen=True, slots=True)
-class ReplyStats:
-    """Figures about the latest reply of one conversation (None: not known yet)."""
+class ReplyStats(NamedTuple):
+    """Figures about the latest reply of one conversation (None: not known yet). A NamedTuple:
+    the status bar is part of the first frame, which loads no dataclasses."""
 
     state: str = "Idle"  # "Connecting", "Streaming", "Retrying", "Done", "Stopped", "Failed"
     protocol: str = ""  # "sse" | "ws"
