@@ -19,6 +19,7 @@ the same rules, without changing what is stored.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import hashlib
@@ -28,7 +29,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from streamdesk.core.errors import StreamdeskError
 
@@ -40,6 +41,8 @@ MAX_FILE_BYTES = 20 * 1024 * 1024  # what may be attached at all, before any dow
 MAX_TEXT_BYTES = 1024 * 1024  # a text file inlined into the prompt
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # an image as sent, after downscaling
 FITTED_CACHE_BYTES = 64 * 1024 * 1024  # scaled copies of stored images kept for later requests
+
+_T = TypeVar("_T")
 
 
 class AttachmentRefused(StreamdeskError):
@@ -289,37 +292,71 @@ class ImageFitter:
     """Makes the images a conversation stored fit the API each request goes to, with the scaler
     its caller has (made only when an image needs it). Scaled copies are kept per (content
     hash, API), the least recently used dropped past `max_bytes`, so a long chat continued on
-    another API scales each image once rather than on every request."""
+    another API scales each image once rather than on every request.
+
+    A `deferred` fitter scales nothing while a request is built: an image it has no copy of yet
+    goes as it is and waits in `pending`, so the request is provisional; `scale_pending()`
+    scales the waiting images on a worker thread (a window's loop stays free), and the request
+    built again then is the one a fitter that scales at once would have built."""
 
     def __init__(
         self,
         make_scaler: Callable[[], ImageScaler] | None = None,
         max_bytes: int = FITTED_CACHE_BYTES,
+        *,
+        deferred: bool = False,
     ) -> None:
         self._make_scaler = make_scaler
         self._scaler: ImageScaler | None = None
         self._max_bytes = max_bytes
+        self._deferred = deferred
         self._held = 0
         self._fitted: OrderedDict[tuple[str, str], Attachment | str] = OrderedDict()
+        self._pending: dict[tuple[str, str], Attachment] = {}
+        # the last scale_pending's copies, found even when the cache had to drop some of them
+        self._settled: dict[tuple[str, str], Attachment | str] = {}
+
+    @property
+    def pending(self) -> bool:
+        """Images wait to be scaled: a request built since carries them as stored, and must be
+        built again after `scale_pending()`."""
+        return bool(self._pending)
 
     def fit(self, image: Attachment, api: str) -> Attachment:
         """`image` as `api` is sent it: itself when within its limits, else a scaled copy;
-        `AttachmentRefused` when it cannot be scaled (said again from the cache next time)."""
+        `AttachmentRefused` when it cannot be scaled (said again from the cache next time). A
+        deferred fitter without a copy yet returns `image` itself and marks it `pending`."""
         if fits(image, limits_for(api)):
             return image
         key = (image.digest, api)
         found = self._fitted.get(key)
-        if found is None:
-            try:
-                found = fit_image(image, api, self._scaler_now())
-            except AttachmentRefused as exc:
-                found = str(exc)
-            self._keep(key, found)
-        else:
+        if found is not None:
             self._fitted.move_to_end(key)
+        else:
+            found = self._settled.get(key)
+        if found is None:
+            if self._deferred:
+                self._pending[key] = image
+                return image
+            found = _fitted_or_refusal(image, api, self._scaler_now())
+            self._keep(key, found)
         if isinstance(found, str):
             raise AttachmentRefused(found)
         return found if found.name == image.name else dataclasses.replace(found, name=image.name)
+
+    async def scale_pending(self) -> None:
+        """Scale the images waiting in `pending` on a worker thread and keep the copies (and
+        refusals), so every request built next finds them."""
+        waiting = dict(self._pending)
+        if not waiting:
+            return
+        scaler = self._scaler_now()
+        scaled = await asyncio.to_thread(_fit_each, waiting, scaler)
+        for key, fitted in scaled.items():
+            self._pending.pop(key, None)  # another scale_pending may have taken it meanwhile
+            if key not in self._fitted:
+                self._keep(key, fitted)
+        self._settled = scaled
 
     def _scaler_now(self) -> ImageScaler | None:
         if self._scaler is None and self._make_scaler is not None:
@@ -332,6 +369,30 @@ class ImageFitter:
         while self._held > self._max_bytes and len(self._fitted) > 1:
             _, dropped = self._fitted.popitem(last=False)
             self._held -= _held_bytes(dropped)
+
+
+async def once_scaled(fitter: ImageFitter | None, build: Callable[[], _T], built: _T) -> _T:
+    """`built` (made by `build`), or `build()` again once the images `fitter` deferred meanwhile
+    are scaled off the loop: what is returned carries no image still waiting to be scaled."""
+    while fitter is not None and fitter.pending:
+        await fitter.scale_pending()
+        built = build()
+    return built
+
+
+def _fit_each(
+    waiting: dict[tuple[str, str], Attachment], scaler: ImageScaler | None
+) -> dict[tuple[str, str], Attachment | str]:
+    """Each waiting image (keyed by content hash and API) fitted to its API, or its refusal."""
+    return {key: _fitted_or_refusal(image, key[1], scaler) for key, image in waiting.items()}
+
+
+def _fitted_or_refusal(image: Attachment, api: str, scaler: ImageScaler | None) -> Attachment | str:
+    """`fit_image`'s copy, or the reason it refused (kept and said again like a copy)."""
+    try:
+        return fit_image(image, api, scaler)
+    except AttachmentRefused as exc:
+        return str(exc)
 
 
 def _held_bytes(fitted: Attachment | str) -> int:

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from streamdesk.core.attachments import once_scaled
 from streamdesk.core.chat import Reply, ReplyStatus, Target
 from streamdesk.core.chat.compare import Lane, Standings, plan_lanes, run_lane
 from streamdesk.core.chat.engine import ChatEvent
@@ -426,14 +427,25 @@ class CompareWindow(QWidget):
                 raise
             session.load_all()  # what that read could not take
             earlier = list(session.turns)
-        self.lanes = plan_lanes(
-            prompt,
-            [column.target(base) for column in self.columns],
-            system_prompt=session.system_prompt if earlier else "",
-            params=session.params if earlier else None,
-            earlier=earlier,
-            image_fitter=session.conversation.image_fitter,
-        )
+        fitter = session.conversation.image_fitter
+        targets = [column.target(base) for column in self.columns]
+
+        def plan() -> list[Lane]:
+            return plan_lanes(
+                prompt,
+                targets,
+                system_prompt=session.system_prompt if earlier else "",
+                params=session.params if earlier else None,
+                earlier=earlier,
+                image_fitter=fitter,
+            )
+
+        try:  # the chat's images are scaled off the loop: no lane goes with one unscaled
+            lanes = await once_scaled(fitter, plan, plan())
+        except asyncio.CancelledError:
+            self._set_running(False)
+            raise
+        self.lanes = lanes
         self.views = []
         self.status = ["waiting"] * len(self.lanes)
         self._pending = [[] for _ in self.lanes]

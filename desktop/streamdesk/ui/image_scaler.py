@@ -9,7 +9,7 @@ a JPEG's quality steps down, and then its size, until it fits. A scaled GIF is i
 from __future__ import annotations
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
-from PySide6.QtGui import QImage, QImageWriter, QPainter
+from PySide6.QtGui import QImage, QImageReader, QImageWriter, QPainter
 
 from streamdesk.core.attachments import (
     Attachment,
@@ -27,7 +27,7 @@ class QtImageScaler:
     """Downscales and re-encodes images with QImage."""
 
     def scale(self, image: Attachment, limits: ImageLimits) -> Attachment:
-        decoded = QImage.fromData(image.data)
+        decoded = decode(image.data)
         if decoded.isNull():
             kind = format_name(image.mime)
             raise AttachmentRefused(f"{image.name} could not be decoded as a {kind} image.")
@@ -65,6 +65,15 @@ class QtImageScaler:
                 Qt.AspectRatioMode.IgnoreAspectRatio,
                 Qt.TransformationMode.SmoothTransformation,
             )
+
+
+def decode(data: bytes) -> QImage:
+    """`data` decoded as `QImage.fromData` decodes it, by the same QImageReader; its read lets
+    other Python threads run (the window's loop while a worker scales), fromData does not."""
+    buffer = QBuffer()
+    buffer.setData(QByteArray(data))
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    return QImageReader(buffer).read()
 
 
 def encode(image: QImage, fmt: str, quality: int = -1) -> bytes:

@@ -1,13 +1,15 @@
 """A conversation's stored images on the API its next request goes to: a 2600×1800 PNG that
 went to OpenAI is scaled for Anthropic's 1568 px in the request while the history keeps the
 original; a model without vision gets the text without the images and a notice (an image
-attached just now still goes, to be refused); an image that fits goes byte for byte; and each
-image is scaled once per API, not on every request."""
+attached just now still goes, to be refused); an image that fits goes byte for byte; each
+image is scaled once per API, not on every request; and a deferred fitter (the window's) scales
+on a worker thread to the very request a fitter that scales at once builds."""
 
 from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,7 +18,13 @@ import pytest_asyncio
 from PySide6.QtGui import QImage
 from tests.core.attachment_files import png
 
-from streamdesk.core.attachments import Attachment, ImageFitter, ImageLimits, image_attachment
+from streamdesk.core.attachments import (
+    Attachment,
+    ImageFitter,
+    ImageLimits,
+    image_attachment,
+    once_scaled,
+)
 from streamdesk.core.chat import (
     Conversation,
     ConversationRecord,
@@ -41,10 +49,12 @@ class CountingScaler:
 
     def __init__(self) -> None:
         self.calls = 0
+        self.threads: list[threading.Thread] = []
         self._qt = QtImageScaler()
 
     def scale(self, image: Attachment, limits: ImageLimits) -> Attachment:
         self.calls += 1
+        self.threads.append(threading.current_thread())
         return self._qt.scale(image, limits)
 
 
@@ -201,3 +211,53 @@ async def test_compare_lanes_after_a_chat_fit_its_images_to_each_lanes_api(
         assert (decoded.width(), decoded.height()) == (1568, 1086)
         assert deepseek.images == () and "left out" in deepseek.image_notice
         assert earlier[0].attachments[0].data == BIG.data, "the chat's turns are not changed"
+
+
+def offline(api: str) -> Target:
+    """A target whose requests are only built here, never sent."""
+    provider = mock_provider("http://127.0.0.1:9/v1", "ws://127.0.0.1:9/ws")
+    return Target(with_api(provider, api), "gpt-4.1")
+
+
+@pytest.mark.asyncio
+async def test_a_deferred_fitter_scales_on_a_worker_thread_to_the_same_request() -> None:
+    """The window's fitter builds a provisional request (the images as stored, marked pending),
+    scales them off the loop, and the request built then is byte for byte the one a fitter that
+    scales at once builds: the same scaled copy, the same refusal and notice."""
+    broken = Attachment("broken.png", "image/png", png(8, 8)[:40], 4000, 3000)
+    conversation = Conversation(offline("anthropic"))
+    turn = conversation.ask("Look", (BIG, broken, SMALL)).turn
+    conversation.image_fitter = ImageFitter(QtImageScaler)
+    at_once = conversation.request_for(turn, fresh=True)
+    assert [i.width for i in at_once.images] == [1568, 64] and "broken.png" in at_once.image_notice
+
+    scaler = CountingScaler()
+    fitter = ImageFitter(lambda: scaler, deferred=True)
+    conversation.image_fitter = fitter
+    provisional = conversation.request_for(turn, fresh=True)
+    assert fitter.pending and scaler.calls == 0
+    assert provisional.images == (BIG, broken, SMALL) and provisional.image_notice == ""
+    assert provisional.messages[-1].content == at_once.messages[-1].content  # prompt_chars
+    request = await once_scaled(
+        fitter, lambda: conversation.request_for(turn, fresh=True), provisional
+    )
+    assert request == at_once
+    assert not fitter.pending and scaler.calls == 2
+    assert threading.main_thread() not in scaler.threads
+    assert conversation.request_for(turn, fresh=True) == at_once  # from its copies
+    assert scaler.calls == 2 and not fitter.pending
+
+
+@pytest.mark.asyncio
+async def test_a_deferred_request_larger_than_the_cache_still_goes_scaled() -> None:
+    """Copies the cache has to drop at once are still found by the request built next."""
+    red = image_attachment("red.png", png(2600, 1800, (200, 30, 30)))
+    scaler = CountingScaler()
+    fitter = ImageFitter(lambda: scaler, max_bytes=1, deferred=True)
+    conversation = Conversation(offline("anthropic"), image_fitter=fitter)
+    send = conversation.ask("Look", (BIG, red))
+    request = await once_scaled(
+        fitter, lambda: conversation.request_for(send.turn, fresh=True), send.request
+    )
+    assert [(i.width, i.height) for i in request.images] == [(1568, 1086)] * 2
+    assert scaler.calls == 2 and not fitter.pending

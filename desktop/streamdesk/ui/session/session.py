@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from streamdesk.core.attachments import Attachment, ImageFitter
+from streamdesk.core.attachments import Attachment, ImageFitter, once_scaled
 from streamdesk.core.chat import (
     Conversation,
     ConversationRecord,
@@ -110,7 +110,8 @@ class ChatSession(QObject):
         self.target_factory = target_factory
         self.keys = keys
         self.title = title
-        self.conversation = Conversation(image_fitter=ImageFitter(QtImageScaler))
+        # stored images are scaled for another API off the loop, before the request goes
+        self.conversation = Conversation(image_fitter=ImageFitter(QtImageScaler, deferred=True))
         self.record: ConversationRecord | None = None  # set when history is on
         self.shown_from = 0  # turns before this index are loaded but not drawn (lazy pages)
         self.shown_to: int | None = None  # turns from here on are not drawn (None: all are)
@@ -483,11 +484,10 @@ class ChatSession(QObject):
             except Exception:
                 log.exception("could not store the conversation's new target")
 
-    def _start(
-        self, plan: Send, *, rebuilt: bool = False, whole: Callable[[], ChatRequest] | None = None
-    ) -> int:
+    def _start(self, plan: Send, *, rebuilt: bool = False, whole: Callable[[], ChatRequest]) -> int:
         """Stream `plan`'s reply; `whole` builds its request again once every stored turn is
-        read (the plan was made from the turns loaded so far)."""
+        read and every image scaled (the plan was made from the turns loaded so far, with the
+        images the fitter had scaled already)."""
         turn = plan.turn
         if not rebuilt:
             self.views[turn.key] = self.view.begin_assistant(turn.key, label=label(turn.target))
@@ -531,22 +531,20 @@ class ChatSession(QObject):
             self.storedAs.emit(self.record.conversation_id, self.title)
         return recorder
 
-    async def _run(self, plan: Send, whole: Callable[[], ChatRequest] | None) -> None:
+    async def _run(self, plan: Send, whole: Callable[[], ChatRequest]) -> None:
         turn = plan.turn
         reply, view = turn.reply, self.views[turn.key]
         trace = self.trace_factory()
         self.trace = trace
         recorder = self._open_record(turn)
         self._set_state("Connecting", turn)
-        request = plan.request
-        if whole is not None and self.earlier is not None and self.earlier.left:
-            try:
-                request = await self._whole_request(turn, whole)
-            except BaseException as exc:
-                if not isinstance(exc, asyncio.CancelledError):  # ours: Stop, Esc, close
-                    log.exception("could not read the conversation's earlier messages")
-                self._finish_stopped(turn, recorder)
-                return
+        try:
+            request = await self._final_request(turn, plan.request, whole)
+        except BaseException as exc:
+            if not isinstance(exc, asyncio.CancelledError):  # ours: Stop, Esc, close
+                log.exception("could not build the request")
+            self._finish_stopped(turn, recorder)
+            return
         if request.image_notice:  # stored images this target cannot take stay out
             self._notice(turn.key, view, request.image_notice)
         events = stream_reply(
@@ -609,13 +607,24 @@ class ChatSession(QObject):
             recorder.finish(turn.reply)
         self._finish(turn, self.views[turn.key])
 
-    async def _whole_request(self, turn: Turn, build: Callable[[], ChatRequest]) -> ChatRequest:
-        """`turn`'s request again, from every turn: the stored ones not read yet are read on a
-        worker thread first, so the loop never waits on a long conversation's read."""
-        reading = self.read_earlier()
-        if reading is not None:
-            await asyncio.shield(reading)  # Stop leaves the read to finish on its own
-        self.load_all()  # whatever is still unread (that failed, or a page read moved its start)
+    async def _final_request(
+        self, turn: Turn, planned: ChatRequest, build: Callable[[], ChatRequest]
+    ) -> ChatRequest:
+        """`turn`'s request as it goes out: `planned`, or built again from every turn once the
+        stored ones not read yet are read and the images the fitter deferred are scaled, each
+        on a worker thread, so the loop never waits on a long conversation or a large image.
+        A request built while images are pending carries them unscaled: it never goes."""
+        request = planned
+        if self.earlier is not None and self.earlier.left:
+            reading = self.read_earlier()
+            if reading is not None:
+                await asyncio.shield(reading)  # Stop leaves the read to finish on its own
+            self.load_all()  # what is still unread (that failed, or a page read moved its start)
+            request = self._built_again(turn, build)
+        fitter = self.conversation.image_fitter
+        return await once_scaled(fitter, lambda: self._built_again(turn, build), request)
+
+    def _built_again(self, turn: Turn, build: Callable[[], ChatRequest]) -> ChatRequest:
         request = build()
         turn.reply.prompt_chars = sum(len(m.content) for m in request.messages)
         return request
