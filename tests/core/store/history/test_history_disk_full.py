@@ -177,6 +177,11 @@ def test_opening_on_a_full_disk_reads_and_refuses_writes_clearly(tmpfs: Tmpfs) -
         assert store.disk_full and store.disk_full_notice == DISK_FULL_NOTICE
         assert [m.content for m in store.messages(cid)] == ["hello there"]
         assert store.search("hello")[0].conversation_id == cid
+        # the reads made on connections of their own (exports, earlier turns, usage) too
+        assert "hello there" in store.export_markdown(cid)
+        assert [m["content"] for m in store.export_json(cid)["messages"]] == ["hello there"]
+        assert store.messages_before(cid, 10**9)[0].content == "hello there"
+        assert store.usage().days.totals.replies == 0
         with pytest.raises(HistoryDiskFull, match="the disk is full"):
             store.create_conversation(title="During")
         tmpfs.free(store)

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import sqlite3
@@ -343,28 +342,29 @@ class HistoryDatabase:
         the shared connection and its lock stay free meanwhile for the window's reads and the
         replies' writes (WAL lets them run beside it). Damage met here raises; the shared
         connection's next read repairs it."""
+        conn = self._connect_apart()
+        try:
+            conn.execute("BEGIN")
+            yield conn
+        finally:
+            conn.close()
+
+    def _connect_apart(self) -> sqlite3.Connection:
+        """A reading connection of its own; on a full disk (no room for the WAL's index file),
+        a read-only one, as the shared connection then is."""
         conn = sqlite3.connect(
             str(self.path), timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
         )
         conn.row_factory = sqlite3.Row
         try:
             conn.execute("PRAGMA query_only = ON")
-            conn.execute("BEGIN")
-            yield conn
-        finally:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()  # opens the files
+        except sqlite3.OperationalError as exc:
             conn.close()
-
-    @contextmanager
-    def snapshot(self) -> Iterator[sqlite3.Connection]:
-        """A consistent snapshot across several reads."""
-        with self.reading() as conn:
-            conn.execute("BEGIN")
-            try:
-                yield conn
-            finally:
-                with contextlib.suppress(sqlite3.ProgrammingError):  # closed by a repair
-                    if conn.in_transaction:
-                        conn.execute("COMMIT")
+            if not (is_disk_full(exc) or is_io_error(exc)):
+                raise
+            return connect_read_only(self.path)
+        return conn
 
     @contextmanager
     def writing(self) -> Iterator[sqlite3.Connection]:

@@ -200,18 +200,7 @@ class HistoryStore:
 
     def get_conversation(self, conversation_id: int) -> Conversation:
         with self._db.reading() as db:
-            r = db.execute(
-                "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id"
-                " AND m.active = 1) AS message_count FROM conversations c WHERE c.id = ?",
-                (conversation_id,),
-            ).fetchone()
-        if r is None:
-            raise ConversationNotFound(conversation_id)
-        return Conversation(
-            r["id"], r["title"], r["created"], r["updated"], r["provider"], r["model"],
-            r["system_prompt"], json.loads(r["params"]), bool(r["pinned"]), r["message_count"],
-            r["base_url"], r["ws_url"], r["protocol"],
-        )  # fmt: skip
+            return _conversation(db, conversation_id)
 
     def _update_conv(self, conversation_id: int, **cols: Any) -> None:
         cols["updated"] = time.time()
@@ -324,22 +313,8 @@ class HistoryStore:
         before_id: int | None = None,
     ) -> list[StoredMessage]:
         """Messages in transcript order; with `limit`, the newest page (before `before_id`)."""
-        where, args = ["m.conversation_id = ?"], [conversation_id]
-        if active_only:
-            where.append("m.active = 1")
         with self._db.reading() as db:
-            if before_id is not None:
-                row = db.execute(
-                    "SELECT group_id FROM messages WHERE id = ?", (before_id,)
-                ).fetchone()
-                where.append("m.group_id < ?")
-                args.append(row[0] if row else before_id)
-            rows = db.execute(
-                f"SELECT {MESSAGE_COLS} FROM messages m WHERE {' AND '.join(where)}"
-                " ORDER BY m.group_id DESC, m.alt_index DESC LIMIT ?",
-                (*args, -1 if limit is None else limit),
-            ).fetchall()
-        return [message_from_row(r) for r in reversed(rows)]
+            return _messages(db, conversation_id, active_only, limit, before_id)
 
     def get_message(self, message_id: int) -> StoredMessage:
         with self._db.reading() as db:
@@ -580,17 +555,21 @@ class HistoryStore:
 
     # Export and import
 
+    # Exports read in one transaction on a connection of their own: a consistent snapshot,
+    # safe on a worker thread, and a long conversation's read never holds up the window's
+    # reads or a reply's writes on the shared connection.
+
     def _dump(self, conversation_id: int, *, public: bool) -> dict[str, Any]:
-        with self._db.snapshot():
-            conv = self.get_conversation(conversation_id)
-            msgs = self.messages(conversation_id, active_only=False)
-            images = self.images_of(msgs)
+        with self._db.reading_apart() as db:
+            conv = _conversation(db, conversation_id)
+            msgs = _messages(db, conversation_id, active_only=False)
+            images = read_images(db, (a.digest for m in msgs for a in m.attachments))
         return export.to_json(conv, msgs, public=public, images=images)
 
     def export_markdown(self, conversation_id: int) -> str:
-        with self._db.snapshot():
-            conv = self.get_conversation(conversation_id)
-            msgs = self.messages(conversation_id)
+        with self._db.reading_apart() as db:
+            conv = _conversation(db, conversation_id)
+            msgs = _messages(db, conversation_id)
         return export.to_markdown(conv, msgs)
 
     def export_json(self, conversation_id: int) -> dict[str, Any]:
@@ -604,6 +583,45 @@ class HistoryStore:
     def _insert_export(self, data: Mapping[str, Any], *, keep_ids: bool) -> int:
         with self._db.writing() as db:
             return export.insert_export(db, data, keep_ids=keep_ids)
+
+
+def _conversation(db: sqlite3.Connection, conversation_id: int) -> Conversation:
+    """`HistoryStore.get_conversation` on connection `db`."""
+    r = db.execute(
+        "SELECT c.*, (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id"
+        " AND m.active = 1) AS message_count FROM conversations c WHERE c.id = ?",
+        (conversation_id,),
+    ).fetchone()
+    if r is None:
+        raise ConversationNotFound(conversation_id)
+    return Conversation(
+        r["id"], r["title"], r["created"], r["updated"], r["provider"], r["model"],
+        r["system_prompt"], json.loads(r["params"]), bool(r["pinned"]), r["message_count"],
+        r["base_url"], r["ws_url"], r["protocol"],
+    )  # fmt: skip
+
+
+def _messages(
+    db: sqlite3.Connection,
+    conversation_id: int,
+    active_only: bool = True,
+    limit: int | None = None,
+    before_id: int | None = None,
+) -> list[StoredMessage]:
+    """`HistoryStore.messages` on connection `db`."""
+    where, args = ["m.conversation_id = ?"], [conversation_id]
+    if active_only:
+        where.append("m.active = 1")
+    if before_id is not None:
+        row = db.execute("SELECT group_id FROM messages WHERE id = ?", (before_id,)).fetchone()
+        where.append("m.group_id < ?")
+        args.append(row[0] if row else before_id)
+    rows = db.execute(
+        f"SELECT {MESSAGE_COLS} FROM messages m WHERE {' AND '.join(where)}"
+        " ORDER BY m.group_id DESC, m.alt_index DESC LIMIT ?",
+        (*args, -1 if limit is None else limit),
+    ).fetchall()
+    return [message_from_row(r) for r in reversed(rows)]
 
 
 def _turn_page(
