@@ -140,12 +140,14 @@ async def test_rename_pin_delete_and_undo(qtbot: QtBot) -> None:
         with HistoryStore() as store:
             conv = store.get_conversation(ids[2])
         assert conv.title == "renamed title" and conv.pinned
-        lst.deleteRequested.emit(key)
+        deleted = history.actions.delete_conversation(key)
         remaining = lst.keys()
-        assert key not in remaining and lst.undo_bar.isVisibleTo(window)
+        assert key not in remaining and lst.undo_bar.isVisibleTo(window)  # at once
+        assert deleted is not None and await deleted is not None
         with HistoryStore() as store:
             assert ids[2] not in [c.id for c in store.list_conversations()]
         lst.undo_button.click()
+        await history.actions.finish()
         restored = lst.current_key()
         assert lst.title(restored) == "renamed title" and lst.keys()[0] == restored
         with HistoryStore() as store:

@@ -1,6 +1,10 @@
 """What the user does to stored history: rename, pin, delete with undo, export, import, search,
 and on a message edit, delete and flip alternatives.
 
+Deleting, undoing, exporting and importing a whole conversation run on a worker thread: a long
+conversation's rows, their search index and the file take tenths of a second to seconds, and
+the window goes on meanwhile. Each returns its task; `finish()` waits for those still running.
+
 Owned by the window's `HistoryBridge`, whose public methods it uses to reach the store and the
 stored conversations. Dialogs open with `.open()` (never `exec()` or the static helpers: a
 nested loop would break qasync).
@@ -11,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +27,7 @@ from streamdesk.core.chat import Reply, fill_turn
 from streamdesk.core.store.history import (
     ConversationSnapshot,
     HistoryError,
+    HistoryStore,
     SearchHit,
 )
 from streamdesk.ui.history.params_dialog import ConversationSettingsDialog
@@ -51,7 +58,8 @@ class HistoryActions(QObject):
         self.history = history
         self.window = window
         self.editing: tuple[ChatSession, object] | None = None  # prompt being edited
-        self._snapshot: ConversationSnapshot | None = None
+        self._deleted: asyncio.Task[ConversationSnapshot | None] | None = None  # undo's
+        self._running: set[asyncio.Task[Any]] = set()  # deletes, undos, exports, imports
         self._dialogs: list[Any] = []  # keep open dialogs referenced
         self._opening: asyncio.Task[bool] | None = None  # a search hit being read
 
@@ -100,8 +108,21 @@ class HistoryActions(QObject):
         self.history.store.set_pinned(cid, pinned)
         self.window.conversations.set_pinned(key, pinned)
 
-    def delete_conversation(self, key: int) -> None:
-        """Delete now; "Undo" in the sidebar puts it back for a few seconds."""
+    def _run(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(work)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return task
+
+    async def finish(self) -> None:
+        """Until the deletes, undos, exports and imports started so far have ended (the window
+        closes the history after this)."""
+        while self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    def delete_conversation(self, key: int) -> asyncio.Task[ConversationSnapshot | None] | None:
+        """Gone from the window at once, from the history on a worker thread; "Undo" in the
+        sidebar puts it back for a few seconds. Returns the deletion (None: nothing stored)."""
         lst = self.window.conversations
         session = self.window.sessions.pop(key, None)
         if session is not None:
@@ -111,21 +132,56 @@ class HistoryActions(QObject):
         cid = self.history.cid_of_key.pop(key, None)
         title = lst.title(key)
         lst.remove(key)
+        deleted = None
         if cid is not None and self.history.store is not None:
-            self._snapshot = self.history.store.delete_conversation(cid)
+            deleted = self._deleted = self._run(self._delete_stored(cid, title))
             lst.show_undo(f"Deleted “{title}”", UNDO_MS)
         if not self.window.sessions and lst.current_key() is None:
             self.window.new_chat()
         elif lst.current_key() is None and lst.keys():
             lst.select(lst.keys()[0])
+        return deleted
 
-    def undo_delete(self) -> None:
-        snap, self._snapshot = self._snapshot, None
-        if snap is None or self.history.store is None:
-            return
-        cid = self.history.store.restore_conversation(snap)
+    async def _delete_stored(self, cid: int, title: str) -> ConversationSnapshot | None:
+        """The snapshot undo restores; None when the history could not delete it (listed
+        again, with the reason said)."""
+        store = self.history.store
+        if store is None:
+            return None
+        try:
+            return await asyncio.to_thread(store.delete_conversation, cid)
+        except (HistoryError, sqlite3.Error) as exc:
+            log.exception("could not delete a conversation")
+            self._say(f"Could not delete “{title}”: {exc}", 8000)
+            if self.history.store is not None and self.history.key_of(cid) is None:
+                conv = self.history.store.get_conversation(cid)
+                self.history.list_stored(cid, conv.title, pinned=conv.pinned, select=False)
+            return None
+
+    def undo_delete(self) -> asyncio.Task[int | None] | None:
+        """Put the last deleted conversation back (once its deletion is done); returns the
+        restoring, whose result is the conversation's id (None: nothing to undo)."""
+        deleted, self._deleted = self._deleted, None
+        if deleted is None:
+            return None
+        return self._run(self._restore(deleted))
+
+    async def _restore(self, deleted: asyncio.Task[ConversationSnapshot | None]) -> int | None:
+        snapshot = await asyncio.shield(deleted)
+        store = self.history.store
+        if snapshot is None or store is None:
+            return None
+        try:
+            cid = await asyncio.to_thread(store.restore_conversation, snapshot)
+        except (HistoryError, sqlite3.Error) as exc:
+            log.exception("could not restore a conversation")
+            self._say(f"Could not undo the delete: {exc}", 8000)
+            return None
+        if self.history.store is None:  # the window closed meanwhile
+            return cid
         conv = self.history.store.get_conversation(cid)
         self.history.list_stored(cid, conv.title, pinned=conv.pinned, select=True)
+        return cid
 
     def export_dialog(self, key: int, fmt: str) -> None:
         cid = self.history.cid_of_key.get(key)
@@ -144,18 +200,23 @@ class HistoryActions(QObject):
         dialog.fileSelected.connect(lambda path: self.export_to(cid, fmt, Path(path)))
         self._open(dialog)
 
-    def export_to(self, cid: int, fmt: str, path: Path) -> None:
-        assert self.history.store is not None
-        if fmt == "md":
-            text = self.history.store.export_markdown(cid)
-        else:
-            text = json.dumps(self.history.store.export_json(cid), ensure_ascii=False, indent=2)
+    def export_to(self, cid: int, fmt: str, path: Path) -> asyncio.Task[bool]:
+        """Write conversation `cid` to `path` as Markdown ("md") or JSON, read and written on a
+        worker thread; the task says whether the file was written."""
+        return self._run(self._export(cid, fmt, path))
+
+    async def _export(self, cid: int, fmt: str, path: Path) -> bool:
+        store = self.history.store
+        if store is None:
+            return False
+        self._say(f"Exporting to {path}…", 0)
         try:
-            path.write_text(text, encoding="utf-8")
-        except OSError as exc:
+            await asyncio.to_thread(_write_export, store, cid, fmt, path)
+        except (OSError, HistoryError, sqlite3.Error) as exc:
             self._say(f"Could not export: {exc}", 8000)
-            return
+            return False
         self._say(f"Exported to {path}")
+        return True
 
     def import_dialog(self) -> None:
         dialog = QFileDialog(self.window, "Import a conversation (JSON export)")
@@ -165,15 +226,23 @@ class HistoryActions(QObject):
         dialog.fileSelected.connect(lambda path: self.import_from(Path(path)))
         self._open(dialog)
 
-    def import_from(self, path: Path) -> int | None:
-        if self.history.store is None:
+    def import_from(self, path: Path) -> asyncio.Task[int | None]:
+        """Add the conversation a JSON export at `path` holds, read and stored on a worker
+        thread; the task's result is its id (None: not imported, the reason said)."""
+        return self._run(self._import(path))
+
+    async def _import(self, path: Path) -> int | None:
+        store = self.history.store
+        if store is None:
             return None
+        self._say(f"Importing {path.name}…", 0)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            cid = self.history.store.import_json(data)
-        except (OSError, ValueError, HistoryError) as exc:
+            cid = await asyncio.to_thread(_read_import, store, path)
+        except (OSError, ValueError, HistoryError, sqlite3.Error) as exc:
             self._say(f"Could not import {path.name}: {exc}", 8000)
             return None
+        if self.history.store is None:  # the window closed meanwhile
+            return cid
         conv = self.history.store.get_conversation(cid)
         self.history.list_stored(cid, conv.title, pinned=conv.pinned, select=True)
         self._say(f"Imported “{conv.title}” ({conv.message_count} messages)")
@@ -377,3 +446,17 @@ class HistoryActions(QObject):
         if turn is None or turn.alt_count < 2:
             return None
         return turn.alt_index + 1, turn.alt_count
+
+
+def _write_export(store: HistoryStore, cid: int, fmt: str, path: Path) -> None:
+    """Conversation `cid` as Markdown ("md") or JSON, written to `path` (a worker thread's)."""
+    if fmt == "md":
+        text = store.export_markdown(cid)
+    else:
+        text = json.dumps(store.export_json(cid), ensure_ascii=False, indent=2)
+    path.write_text(text, encoding="utf-8")
+
+
+def _read_import(store: HistoryStore, path: Path) -> int:
+    """The JSON export at `path` added to the history (a worker thread's); its new id."""
+    return store.import_json(json.loads(path.read_text(encoding="utf-8")))

@@ -599,6 +599,7 @@ class MainWindow(QMainWindow):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.switcher.aclose()
+        await self.history.actions.finish()  # a delete, undo or import writing the history
         self.history.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
