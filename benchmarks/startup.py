@@ -8,7 +8,10 @@ Measured in one run, interleaved round by round so a busy machine slows every ta
           code (what the 2x goal leaves for everything else);
 - venv:   the app from the virtualenv (`python packaging/entry.py`, what `streamdesk` runs);
 - bundle: dist/streamdesk/streamdesk (one-folder), when built;
-- onefile: dist/streamdesk-onefile, when built (it unpacks itself on every start).
+- onefile: dist/streamdesk-onefile, when built (it unpacks itself on every start);
+- long history: the venv app over a history of --history conversations of 60 messages each
+          (prompts and Markdown replies with code, as benchmarks/long_chat.py writes them;
+          1,000 by default, ~80 MB): the list fills and the newest conversation reopens.
 
 Each child is a fresh process with STREAMDESK_STARTUP_PROBE=ready (streamdesk/startup_probe.py):
 it prints `time.time()` at its first painted frame and again once the window can send (the
@@ -26,7 +29,7 @@ STREAMDESK_HOME and byte-code cache. Goals (issue 19): first paint within 1.3x t
 window's, ready-to-send within 2x the bare window's first paint.
 
 Run: sh tests/with-keyring.sh .venv/bin/python benchmarks/startup.py [--runs N] [--importtime]
-     [--no-bundle]  (with-keyring: a real Secret Service, as on a desktop)
+     [--no-bundle] [--history N]  (with-keyring: a real Secret Service, as on a desktop)
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ GOAL_READY = 2.0
 TIMEOUT_S = 60.0
 BARE = "bare PySide6 window"
 FLOOR = "floor: bare + loop + key"
+LONG_HISTORY = "app (venv), long history"
+HISTORY_MESSAGES = 60  # per conversation of the long history
 
 BARE_WINDOW = """
 import os, sys
@@ -115,11 +120,11 @@ def targets(bundles: bool = True) -> dict[str, list[str]]:
     return found
 
 
-def child_env(scratch: Path, probe: str) -> dict[str, str]:
+def child_env(scratch: Path, probe: str, home: str = "home") -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     env["STREAMDESK_STARTUP_PROBE"] = probe
-    env["STREAMDESK_HOME"] = str(scratch / "home")
+    env["STREAMDESK_HOME"] = str(scratch / home)
     # Warm means compiled: let the venv children cache byte code, outside the source tree.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(scratch / "pycache")
@@ -138,6 +143,30 @@ class Marks(NamedTuple):
     ready_cpu: float
     key: float = math.nan
     longest_wait: float = math.nan
+
+
+def seed_history(home: Path, conversations: int) -> None:
+    """`conversations` stored conversations of HISTORY_MESSAGES messages under `home`."""
+    from history import insert_rows  # benchmarks/history.py
+    from long_chat import prompt, reply  # benchmarks/long_chat.py
+    from streamdesk.core.providers import MOCK_PROVIDER_ID
+    from streamdesk.core.store.history import HistoryStore
+
+    path = home / "data" / "history.sqlite3"
+    path.parent.mkdir(parents=True)
+    with HistoryStore(path) as store:
+        cids = [
+            store.create_conversation(title=f"Chat {n}", provider=MOCK_PROVIDER_ID)
+            for n in range(conversations)
+        ]
+    insert_rows(
+        path,
+        (
+            (cid, "user" if i % 2 == 0 else "assistant",
+             prompt(HISTORY_MESSAGES, n, i // 2) if i % 2 == 0 else reply(i // 2))
+            for n, cid in enumerate(cids) for i in range(HISTORY_MESSAGES)
+        ),
+    )  # fmt: skip
 
 
 def timings(cmd: list[str], env: dict[str, str]) -> Marks:
@@ -193,17 +222,25 @@ def main() -> int:
     parser.add_argument("--importtime", action="store_true", help="also list the slowest imports")
     parser.add_argument("--strict", action="store_true", help="exit 1 if a goal is missed")
     parser.add_argument("--no-bundle", action="store_true", help="the venv only, not dist/")
+    parser.add_argument(
+        "--history", type=int, default=1000, help="conversations of the long history (0: none)"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="streamdesk-startup-") as tmp:
         env = child_env(Path(tmp), "ready")
         cmds = targets(not args.no_bundle)
+        envs = dict.fromkeys(cmds, env)
+        if args.history:
+            seed_history(Path(tmp) / "long", args.history)
+            cmds[LONG_HISTORY] = cmds["app (venv)"]
+            envs[LONG_HISTORY] = child_env(Path(tmp), "ready", "long")
         runs: dict[str, list[Marks]] = {name: [] for name in cmds}
-        for cmd in cmds.values():  # warm-up, discarded
-            timings(cmd, env)
+        for name, cmd in cmds.items():  # warm-up, discarded
+            timings(cmd, envs[name])
         for _ in range(args.runs):
             for name, cmd in cmds.items():
-                runs[name].append(timings(cmd, env))
+                runs[name].append(timings(cmd, envs[name]))
         offenders = import_offenders(env, 25) if args.importtime else ""
 
     def median(name: str, field: str) -> float:

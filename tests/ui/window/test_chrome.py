@@ -430,6 +430,31 @@ def test_the_sidebar_groups_conversations_under_date_headings(qtbot: QtBot) -> N
     assert not heading.flags() & Qt.ItemFlag.ItemIsSelectable
 
 
+def test_a_long_history_is_listed_in_one_pass_as_one_by_one(qtbot: QtBot) -> None:
+    """The window lists its stored conversations at start in one pass (`add_conversations`,
+    one pass for the headings): the same rows and order as adding them one at a time."""
+    from streamdesk.ui.window.conversation_list import ConversationList
+
+    now = time.time()
+    stored = [(k, f"chat {k}", k % 7 == 0, now - k * DAY / 3) for k in range(300)]
+    listed = sorted(stored, key=lambda c: (not c[2], -c[3]))  # the store's order
+    one_by_one, at_once = ConversationList(), ConversationList()
+    for sidebar in (one_by_one, at_once):
+        qtbot.addWidget(sidebar)
+    for key, title, pinned, when in reversed(listed):
+        one_by_one.add_conversation(key, title, select=False, pinned=pinned, when=when)
+    at_once.add_conversations(listed)
+
+    def rows(sidebar: ConversationList) -> list[str]:
+        return [sidebar.list.item(r).text() for r in range(sidebar.list.count())]
+
+    assert rows(at_once) == rows(one_by_one)
+    assert rows(at_once)[:2] == ["Pinned", "chat 0"] and "Earlier" in rows(at_once)
+    assert at_once.keys() == [key for key, *_ in listed]
+    at_once.select(150)
+    assert at_once.current_key() == 150 and at_once.title(150) == "chat 150"
+
+
 @pytest.mark.asyncio
 async def test_the_prompt_box_uses_the_transcript_s_font_size(qtbot: QtBot) -> None:
     async with open_window(qtbot) as window:

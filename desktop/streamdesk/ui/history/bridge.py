@@ -79,8 +79,9 @@ class HistoryBridge(QObject):
         self._notices: set[str] = set()  # every notice shown, to know which banner is ours
         if store is not None:
             store.add_notice_listener(lambda: self.noticeChanged.emit(self.notice()))
-            for conv in reversed(store.list_conversations()):
-                self.list_stored(conv.id, conv.title, pinned=conv.pinned, select=False)
+            stored = store.list_conversations()
+            keys = {conv.id: self._key_for(conv.id) for conv in reversed(stored)}
+            lst.add_conversations([(keys[c.id], c.title, c.pinned, c.updated) for c in stored])
 
     def notice(self) -> str:
         """What the user should know about the history now ("" : nothing)."""
@@ -109,9 +110,14 @@ class HistoryBridge(QObject):
         return next((k for k, s in self.window.sessions.items() if s is session), None)
 
     def list_stored(self, cid: int, title: str, *, pinned: bool, select: bool) -> int:
+        key = self._key_for(cid)
+        self.window.conversations.add_conversation(key, title, select=select, pinned=pinned)
+        return key
+
+    def _key_for(self, cid: int) -> int:
+        """A new list key for stored conversation `cid`."""
         key = self.window.new_key()
         self.cid_of_key[key] = cid
-        self.window.conversations.add_conversation(key, title, select=select, pinned=pinned)
         return key
 
     # -- sessions --------------------------------------------------------------------------

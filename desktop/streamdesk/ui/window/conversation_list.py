@@ -9,7 +9,7 @@ stored conversations. While the search field has text, the search results replac
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtCore
@@ -80,6 +80,7 @@ class ConversationList(QFrame):
         self.list.setProperty("contextMenuPolicy", 3)  # CustomContextMenu
         self.list.setEditTriggers(QListWidget.EditTrigger.EditKeyPressed)
         self._results: SearchResults | None = None  # made at the first search
+        self._by_key: dict[Any, QListWidgetItem] = {}  # the conversations' items
         self.undo_bar = QFrame(self)
         self.undo_label = QLabel(self.undo_bar)
         self.undo_button = QPushButton("Undo", self.undo_bar)
@@ -141,13 +142,7 @@ class ConversationList(QFrame):
     ) -> None:
         """Add at the top of its section (pinned ones first, then the newest); `when` (Unix
         time of its last change, now by default) puts it under its date heading."""
-        item = QListWidgetItem(title)
-        item.setData(_KEY, key)
-        item.setData(_TITLE, title)
-        item.setData(_PINNED, pinned)
-        item.setData(_WHEN, time.time() if when is None else when)
-        item.setToolTip(title)
-        item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsEditable)
+        item = self._new_item(key, title, pinned, time.time() if when is None else when)
         blocked = self.list.blockSignals(True)
         self._drop_headings()
         self.list.insertItem(self._row_for(item), item)
@@ -156,6 +151,30 @@ class ConversationList(QFrame):
         self.list.blockSignals(blocked)
         if select:
             self.list.setCurrentItem(item)
+
+    def add_conversations(self, listed: Sequence[tuple[Any, str, bool, float]]) -> None:
+        """(key, title, pinned, last change) of many conversations, already in the list's
+        order (pinned first, then the newest), below those listed: one pass for the date
+        headings, however long the history."""
+        blocked = self.list.blockSignals(True)
+        self._drop_headings()
+        for key, title, pinned, when in listed:
+            item = self._new_item(key, title, pinned, when)
+            self.list.addItem(item)
+            self._refresh(item)
+        self._add_headings()
+        self.list.blockSignals(blocked)
+
+    def _new_item(self, key: Any, title: str, pinned: bool, when: float) -> QListWidgetItem:
+        item = QListWidgetItem(title)
+        item.setData(_KEY, key)
+        item.setData(_TITLE, title)
+        item.setData(_PINNED, pinned)
+        item.setData(_WHEN, when)
+        item.setToolTip(title)
+        item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsEditable)
+        self._by_key[key] = item
+        return item
 
     def set_dates(self, when: dict[Any, float]) -> None:
         """The last change of listed conversations (Unix time), for the date headings."""
@@ -184,7 +203,7 @@ class ConversationList(QFrame):
         return next(later, len(items))
 
     def _item(self, key: Any) -> QListWidgetItem | None:
-        return next((item for item in self._items() if item.data(_KEY) == key), None)
+        return self._by_key.get(key)
 
     # -- date headings ---------------------------------------------------------------------
 
@@ -257,7 +276,7 @@ class ConversationList(QFrame):
         self.list.blockSignals(False)
 
     def remove(self, key: Any) -> None:
-        item = self._item(key)
+        item = self._by_key.pop(key, None)
         if item is not None:
             self.list.takeItem(self.list.row(item))
             blocked = self.list.blockSignals(True)
