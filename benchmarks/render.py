@@ -43,7 +43,7 @@ from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QTextBrowser
 
 from streamdesk.mock.replies import reply_for
-from streamdesk.ui.transcript.highlight import wait_warm
+from streamdesk.ui.transcript.highlight import COMMON, wait_warm, warm
 from streamdesk.ui.transcript.safe_document import MARKDOWN_FEATURES
 from streamdesk.ui.transcript.view import TranscriptView
 
@@ -217,6 +217,7 @@ def main() -> int:
     parser.add_argument("--strict", action="store_true", help="exit 1 if a goal is missed")
     args = parser.parse_args()
     _app = QApplication.instance() or QApplication(sys.argv)
+    warm(COMMON)  # as the app does once it has started (MainWindow._prewarm)
     wait_warm(60.0)
     # As the app does once it has started (ui/app.py): what start-up made is not walked again
     # by the collector's full passes.

@@ -42,7 +42,7 @@ from streamdesk.core.request import ChatRequest, Endpoint, Message, Timeouts
 from streamdesk.core.stream import stream_chat
 from streamdesk.core.transports import make_transport
 from streamdesk.ui.qtloop import QtEventLoop
-from streamdesk.ui.transcript.highlight import wait_warm
+from streamdesk.ui.transcript.highlight import COMMON, wait_warm, warm
 from streamdesk.ui.transcript.view import TranscriptView
 from window_lag import ProcessMock
 
@@ -162,6 +162,7 @@ async def measure(name: str, base_url: str, read: Reader, length: int | None = N
 
 
 async def main(args: argparse.Namespace, base_url: str) -> list[Result]:
+    warm(COMMON)  # as the app does once it has started (MainWindow._prewarm)
     await asyncio.to_thread(wait_warm, 60.0)
     plan: list[tuple[str, Reader]] = [("loop", read_on_loop), ("thread", read_on_thread)]
     for name, read in plan:  # warm-up, discarded: first connection, imports, lexers

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import QTextBrowser, QToolButton, QWidget
 
 from streamdesk.core.attachments import Attachment
 from streamdesk.ui.tools.state import RoundState
-from streamdesk.ui.transcript.highlight import COMMON, warm
 from streamdesk.ui.transcript.layout import (
     ACTION_SCHEME,
     ACTION_TIPS,
@@ -102,7 +101,6 @@ class TranscriptView(QTextBrowser):
         self._jump.hide()
         self._apply_palette()
         self.setFrameShape(QTextBrowser.Shape.NoFrame)
-        warm(COMMON)  # first use of a lexer compiles regexes: do it off the GUI thread now
 
     # -- public API ------------------------------------------------------------------------
 

@@ -562,15 +562,20 @@ class MainWindow(QMainWindow):
 
     async def _prewarm(self) -> None:
         """Import the request path and build TLS contexts in a worker thread: work the first
-        Send would otherwise do on the loop (benchmarks/window_lag.py)."""
+        Send would otherwise do on the loop (benchmarks/window_lag.py); then the common code
+        lexers. Not during the build: a thread running Python beside it makes every call
+        that lets the GIL go (each SQLite read, each Qt call) wait for it to come back, which
+        cost the build ~100 ms (benchmarks/startup.py)."""
         import asyncio
 
         from streamdesk.core.chat import prewarm
+        from streamdesk.ui.transcript.highlight import COMMON, warm
 
         try:
             await asyncio.to_thread(prewarm)
         except Exception:  # a missing optional module must not break start-up
             log.exception("warming the request path failed")
+        warm(COMMON)  # a lexer's first use compiles its regexes: off the GUI thread, now
         self.warmedUp.emit()
 
     async def run(self) -> int:
