@@ -7,8 +7,9 @@ app quits only after that coroutine has cancelled the streams and stopped the mo
 Start-up shows the window first: the frame is built from light modules, Qt's own loop runs until
 its first frame is painted, and only then do asyncio/qasync, the history store, the transcript,
 the keychain and the mock load (`MainWindow.start` runs `build_step` part by part on the
-running loop, handling what the user typed or clicked between two parts), the keychain's
-backend on a worker thread.
+running loop, handling what the user typed or clicked between two parts), then the keychain's
+backend on a worker thread. No thread runs Python beside the build: each of the build's calls
+that let the GIL go would wait for it to come back.
 A prompt sent before the window has started goes out once it has (`MainWindow.start`).
 benchmarks/startup.py measures first paint, ready-to-send and typing meanwhile.
 """
@@ -20,7 +21,6 @@ import importlib
 import logging
 import os
 import sys
-import threading
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEventLoop, QTimer
@@ -77,9 +77,9 @@ def paint_first(app: QApplication, window: QWidget) -> None:
 
 
 def _load_keychain() -> None:
-    """Choose the keychain backend while the window builds (secrets.load_backend: imports and
-    a D-Bus round trip, mostly waiting). `MainWindow.start()` looks the provider's key up next
-    and then finds it chosen."""
+    """Choose the keychain backend (secrets.load_backend: imports and a D-Bus round trip;
+    keyring's own choice would probe every backend it knows). `MainWindow.start()` runs this
+    on a worker thread once the window is built, and looks the provider's key up next."""
     try:
         from streamdesk.core.store.secrets import load_backend
 
@@ -108,7 +108,7 @@ def start_window(
     paint_first(app, window)
     if startup_probe.enabled():
         startup_probe.press_key(window.prompt)
-    threading.Thread(target=_load_keychain, name="keychain-load", daemon=True).start()
+    window.prepare_keychain = _load_keychain
     # The loop first, so that whatever the user does while the rest is built (a shortcut, a
     # provider picked) runs on it as it does later; input waits for these few imports only.
     for name in LOOP_IMPORTS:

@@ -187,6 +187,10 @@ class MainWindow(QMainWindow):
         self._starting = deferred  # until start() has run, a sent prompt is held (_send)
         self._held_prompt: str | None = None
         self._icons_added = False
+        # Run on a worker thread once the build is done, before the provider's key is looked
+        # up (the app's: choose the keychain backend, ui/app.py). Not beside the build: a thread
+        # running Python then makes each of the build's GIL-releasing calls wait for it.
+        self.prepare_keychain: Callable[[], None] | None = None
         self.dark = resolve_dark(self._theme(), quick=deferred)
         if deferred:  # the palette before the widgets: one polish instead of a repolish
             self.apply_theme(quick=True)
@@ -539,6 +543,10 @@ class MainWindow(QMainWindow):
             await next_turn_of_qt()
         if self._shutdown_task is not None:  # closed while it was being built: nothing to start
             return
+        if self.prepare_keychain is not None:
+            import asyncio
+
+            await asyncio.to_thread(self.prepare_keychain)
         # The reopened last chat's provider when it is one of the list (its key is looked up
         # now); else (a host no profile names any more) the saved choice.
         switcher = self.switcher
