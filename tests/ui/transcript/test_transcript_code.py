@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+
+import pytest
 from PySide6.QtGui import QColor, QTextCursor, QTextTable
 from pytestqt.qtbot import QtBot
 
@@ -111,3 +114,32 @@ def test_the_reply_body_lines_up_with_its_caption(qtbot: QtBot) -> None:
         cell = view.cursorRect(table.cellAt(0, 0).firstCursorPosition()).left()
         assert 1 <= cell - caption - TABLE_PADDING <= 3
     assert left_of(view, "Stopped") > caption
+
+
+def test_a_lexer_is_built_off_the_window_s_thread_and_its_block_coloured_then(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small block in a language no block used yet shows plain at once; its lexer's
+    regexes compile on a worker thread (5-50 ms: a frozen frame on the window's), and the block
+    is coloured when it is ready."""
+    from streamdesk.ui.transcript import highlight
+
+    builders: list[str] = []
+    real = highlight.get_lexer_by_name
+
+    def record(name: str) -> object:
+        builders.append(threading.current_thread().name)
+        return real(name)
+
+    monkeypatch.setattr(highlight, "get_lexer_by_name", record)
+    lang = "haskell"  # nothing here builds it: the common lexers are warmed by the window
+    assert not highlight.built(lang)
+    view = make_view(qtbot)
+    reply = view.begin_assistant()
+    reply.append_text(f'```{lang}\nmain = putStrLn "hi"\n```\n')
+    reply.finish("complete")
+    assert 'main = putStrLn "hi"' in view.toPlainText()
+    qtbot.waitUntil(lambda: highlight.built(lang), timeout=10_000)
+    assert builders and "MainThread" not in builders
+    plain = colours_of(view, "main")[0]  # a name: the default colour
+    qtbot.waitUntil(lambda: colours_of(view, '"hi"')[0] != plain, timeout=10_000)  # a string

@@ -18,9 +18,10 @@ from pygments.styles import get_style_by_name  # type: ignore[import-untyped]
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QTextCharFormat, QTextCursor, QTextDocument
 
-from streamdesk.ui.transcript.highlight import lexer_for, palette
+from streamdesk.ui.transcript.highlight import built, lexer_for, palette, warm
 
 SLICE_S = 0.004  # GUI-thread time per slice; the rest of the frame stays free
+LEXER_WAIT_MS = 20  # how often a block asks again whether its lexer has been built
 
 
 @lru_cache(maxsize=512)
@@ -52,16 +53,28 @@ class TokenPainter:
         self._doc = doc
         self._anchor = anchor
         self._style = palette(dark)["style"]
-        self._tokens: Iterator[tuple[int, object, str]] = lexer_for(lang).get_tokens_unprocessed(
-            code
-        )
+        self._lang = lang
+        self._tokens: Iterator[tuple[int, object, str]] | None = None  # once the lexer is built
         self._code = code
         self._len = len(code)
         # Qt counts UTF-16 units, Python code points: characters beyond the BMP shift positions
         self._wide = [] if code.isascii() else [i for i, ch in enumerate(code) if ch > "\uffff"]
 
+    def ready(self) -> bool:
+        """Its lexer is built; if not, a worker thread builds it (its regexes take 5-50 ms to
+        compile: not on the window's thread)."""
+        if self._tokens is None and not built(self._lang):
+            warm(self._lang)
+            return False
+        return True
+
     def paint(self, deadline: float | None = None) -> bool:
-        """Colour tokens until `deadline` (perf_counter; None: all of them); True when done."""
+        """Colour tokens until `deadline` (perf_counter; None: all of them); True when done,
+        False also while its lexer is not `ready`."""
+        if self._tokens is None:
+            if not self.ready():
+                return False
+            self._tokens = lexer_for(self._lang).get_tokens_unprocessed(self._code)
         base = self._anchor.position() + 1
         c = QTextCursor(self._doc)
         c.beginEditBlock()
@@ -118,7 +131,12 @@ class SlicedHighlight(QObject):
         self.done = True
 
     def _slice(self) -> None:
-        """Lex and colour tokens until the slice's time is used up."""
+        """Lex and colour tokens until the slice's time is used up (asking again now and then
+        while the lexer is being built)."""
+        if not self._painter.ready():
+            self._timer.setInterval(LEXER_WAIT_MS)
+            return
+        self._timer.setInterval(0)
         if self._painter.paint(time.perf_counter() + SLICE_S):
             self.cancel()
 
@@ -167,6 +185,10 @@ class HighlightQueue(QObject):
         deadline = time.perf_counter() + SLICE_S
         while self._waiting and time.perf_counter() < deadline:
             painter = self._waiting[-1]
+            if painter.in_place() and not painter.ready():  # its lexer is being built
+                self._timer.stop()
+                self._quiet.start()
+                return
             if not painter.in_place() or painter.paint(deadline):
                 self._waiting.pop()
         if not self._waiting:

@@ -1,7 +1,8 @@
 """Pygments lexers and styles for code blocks (coloured in place by `code_job`).
 
 Highlighting is skipped above `MAX_HIGHLIGHT` characters: Pygments is linear but slow, and a
-1 MB block must not stall the window. Lexers are built ahead of time (`warm`).
+1 MB block must not stall the window. Lexers are built on worker threads (`warm`), never on
+the window's: a code block whose lexer is not `built` yet is coloured once it is.
 """
 
 from __future__ import annotations
@@ -31,9 +32,16 @@ def palette(dark: bool) -> dict[str, str]:
 @lru_cache(maxsize=64)
 def _lexer(lang: str) -> Any:
     try:
-        return get_lexer_by_name(lang) if lang else TextLexer()
+        lexer = get_lexer_by_name(lang) if lang else TextLexer()
     except ClassNotFound:
-        return TextLexer()
+        lexer = TextLexer()
+    _built.add(lang)
+    return lexer
+
+
+def built(lang: str) -> bool:
+    """The lexer for a fence's language is ready to use (its regexes compiled)."""
+    return lang.strip().lower() in _built
 
 
 def warm(lang: str) -> None:
@@ -69,6 +77,7 @@ def _warm(keys: list[str]) -> None:
 
 
 _warming: set[str] = set()
+_built: set[str] = set()
 _threads: list[threading.Thread] = []
 COMMON = "python,javascript,typescript,bash,json,rust,go,c,cpp,java,sql,yaml,html,css"
 

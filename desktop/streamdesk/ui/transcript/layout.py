@@ -845,12 +845,14 @@ class DocumentLayout:
 
     def _colour(self, anchor: QTextCursor, code: str, lang: str) -> None:
         """Colour the code just after `anchor`: now when small, else in slices; code drawn above
-        the reader's messages (an earlier page) once it is shown."""
-        if self._above is not None and len(code) <= SYNC_HIGHLIGHT:
-            self._later_colours.add(TokenPainter(self._doc, anchor, code, lang, dark=self._dark))
-            return
+        the reader's messages (an earlier page), or whose lexer is still being built, once it
+        is shown (the lexer built)."""
         if len(code) <= SYNC_HIGHLIGHT:
-            TokenPainter(self._doc, anchor, code, lang, dark=self._dark).paint()
+            painter = TokenPainter(self._doc, anchor, code, lang, dark=self._dark)
+            if self._above is not None or not painter.ready():
+                self._later_colours.add(painter)
+            else:
+                painter.paint()
             return
         self._jobs = [j for j in self._jobs if not j.done]
         self._jobs.append(SlicedHighlight(self._doc, anchor, code, lang, dark=self._dark))
