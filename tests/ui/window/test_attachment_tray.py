@@ -64,16 +64,20 @@ def test_a_pasted_image_is_a_png_chip(qtbot: QtBot) -> None:
     assert (item.name, getattr(item, "label", "")) == ("pasted image.png", "30×20 PNG")
 
 
-def test_what_a_prompt_sends_with_the_files(qtbot: QtBot, tmp_path: Path) -> None:
+@pytest.mark.asyncio
+async def test_what_a_prompt_sends_with_the_files(qtbot: QtBot, tmp_path: Path) -> None:
     widget = tray(qtbot)
     wide, code = tmp_path / "wide.png", tmp_path / "demo.py"
     wide.write_bytes(png(4000, 1000))
     code.write_text("print(1)\n", encoding="utf-8")
     widget.add_path(str(wide))
     widget.add_path(str(code))
-    text, images = widget.outgoing("Look", Target(builtin("anthropic"), "claude-sonnet-4-5"))
+    claude = Target(builtin("anthropic"), "claude-sonnet-4-5")
+    assert widget.outgoing_now("Look", claude) is None, "the image must be scaled first"
+    text, images = await widget.outgoing("Look", claude)
     assert text == "Look\n\ndemo.py\n```python\nprint(1)\n```"
     assert [(i.width, i.height, i.mime) for i in images] == [(1568, 392, "image/png")]
+    assert widget.outgoing_now("Look", claude) == (text, images), "the copy is kept"
     with pytest.raises(AttachmentRefused, match="deepseek-chat cannot read images"):
-        widget.outgoing("Look", Target(builtin("deepseek"), "deepseek-chat"))
+        widget.outgoing_now("Look", Target(builtin("deepseek"), "deepseek-chat"))
     assert len(widget.items) == 2  # a refusal keeps the files for another model

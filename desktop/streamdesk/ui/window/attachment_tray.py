@@ -8,8 +8,10 @@ shows a thumbnail, a text file its name. `outgoing()` gives what a prompt sends 
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
@@ -17,18 +19,22 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 from streamdesk.core.attachments import (
     Attachment,
     AttachmentRefused,
+    ImageFitter,
     TextFile,
-    images_to_send,
     load_attachment,
+    no_vision,
+    once_scaled,
     read_attachment,
     with_files,
 )
 from streamdesk.core.chat import Target
 from streamdesk.ui.image_scaler import QtImageScaler, encode
-from streamdesk.ui.transcript.thumbnails import thumbnail
+from streamdesk.ui.transcript.thumbnails import placeholder, thumbnail_size, thumbnails
 
 CHIP_THUMB = 40  # px, the longer edge of a chip's thumbnail
 MAX_ITEMS = 10  # files per prompt
+
+Outgoing = tuple[str, tuple[Attachment, ...]]  # the prompt as sent, and its images
 
 
 class AttachmentTray(QWidget):
@@ -42,6 +48,7 @@ class AttachmentTray(QWidget):
         super().__init__(parent)
         self.setObjectName("attachmentTray")
         self._items: list[Attachment | TextFile] = []
+        self._fitter = _image_fitter()
         self._row = QHBoxLayout(self)
         self._row.setContentsMargins(0, 0, 0, 0)
         self._row.setSpacing(6)
@@ -70,19 +77,38 @@ class AttachmentTray(QWidget):
             return False
         return True
 
-    def outgoing(self, prompt: str, target: Target) -> tuple[str, tuple[Attachment, ...]]:
-        """`prompt` with the text files inlined, and the images as `target` is sent them
-        (downscaled where needed). `AttachmentRefused` (a model without vision, an image that
-        cannot be scaled) leaves the tray as it is; the caller clears it once the prompt is
-        sent."""
+    def outgoing_now(
+        self, prompt: str, target: Target
+    ) -> tuple[str, tuple[Attachment, ...]] | None:
+        """`prompt` with the text files inlined, and the images as `target` is sent them; None
+        when an image must be downscaled first (`await outgoing()`, which does it on a worker
+        thread). `AttachmentRefused` (a model without vision, an image that cannot be scaled)
+        leaves the tray as it is; the caller clears it once the prompt is sent."""
+        images = self._images_for(target)
+        if self._fitter.pending:
+            return None
+        return self._with_text(prompt), images
+
+    async def outgoing(self, prompt: str, target: Target) -> Outgoing:
+        """What `outgoing_now` gives, once the images it needs downscaled are (off the loop)."""
+        built = self._images_for(target)
+        images = await once_scaled(self._fitter, lambda: self._images_for(target), built)
+        return self._with_text(prompt), images
+
+    def _images_for(self, target: Target) -> tuple[Attachment, ...]:
+        """The images as `target` is sent them, or as they are where a copy is still pending."""
         images = [i for i in self._items if isinstance(i, Attachment)]
-        files = [i for i in self._items if isinstance(i, TextFile)]
-        sent = images_to_send(images, target.provider, target.model, QtImageScaler)
-        return with_files(prompt, files), sent
+        if images and not target.provider.reads_images(target.model):
+            raise AttachmentRefused(no_vision(target.model))
+        return tuple(self._fitter.fit(image, target.provider.api) for image in images)
+
+    def _with_text(self, prompt: str) -> str:
+        return with_files(prompt, [i for i in self._items if isinstance(i, TextFile)])
 
     def clear(self) -> None:
         while self._items:
             self.remove(0)
+        self._fitter = _image_fitter()  # the sent copies are stored with the chat now
 
     def remove(self, index: int) -> None:
         del self._items[index]
@@ -108,11 +134,10 @@ class AttachmentTray(QWidget):
         line.setContentsMargins(4, 2, 2, 2)
         line.setSpacing(4)
         if isinstance(item, Attachment):
-            thumb = thumbnail(item, CHIP_THUMB)
-            if thumb is not None:
-                picture = QLabel(chip)
-                picture.setPixmap(QPixmap.fromImage(thumb))
-                line.addWidget(picture)
+            picture = QLabel(chip)
+            picture.setPixmap(QPixmap.fromImage(placeholder(thumbnail_size(item, CHIP_THUMB))))
+            line.addWidget(picture)
+            thumbnails().now_or_later(item, CHIP_THUMB, partial(_show_thumbnail, picture))
             chip.setToolTip(f"{item.name} · {item.label}")
         else:
             chip.setToolTip(f"{item.name} · inlined in the prompt as a code block")
@@ -128,3 +153,19 @@ class AttachmentTray(QWidget):
         remove.clicked.connect(lambda: self.remove(self._row.indexOf(chip)))
         line.addWidget(remove)
         return chip
+
+
+def _image_fitter() -> ImageFitter:
+    """Downscales the tray's images for the target API on a worker thread, keeping the copies
+    while the prompt waits (a refusal, another model chosen) so each is scaled once."""
+    return ImageFitter(QtImageScaler, deferred=True)
+
+
+def _show_thumbnail(picture: QLabel, thumb: QImage | None) -> None:
+    """A chip's thumbnail in place of its tile; no picture when the image cannot be decoded."""
+    if not shiboken6.isValid(picture):  # the chip was removed meanwhile
+        return
+    if thumb is None:
+        picture.hide()
+    else:
+        picture.setPixmap(QPixmap.fromImage(thumb))

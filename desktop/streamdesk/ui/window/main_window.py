@@ -186,6 +186,7 @@ class MainWindow(QMainWindow):
         self._in_step = False
         self._starting = deferred  # until start() has run, a sent prompt is held (_send)
         self._held_prompt: str | None = None
+        self._scaling: asyncio.Task[None] | None = None  # a sent prompt's images, off the loop
         self._icons_added = False
         # Run on a worker thread once the build is done, before the provider's key is looked
         # up (the app's: choose the keychain backend, ui/app.py). Not beside the build: a thread
@@ -842,11 +843,15 @@ class MainWindow(QMainWindow):
         """Enter sends now, or once the window has started (one prompt is held till then)."""
         if self._starting:
             return self._held_prompt is None
+        if self._scaling is not None:
+            return False
         return bool(self.sessions) and not self.current_session().busy
 
     def _say_prompt_blocked(self) -> None:
         if self._starting:
             self.statusBar().showMessage("A prompt is already waiting for the start.", 4000)
+        elif self._scaling is not None:
+            self.statusBar().showMessage("A prompt is waiting for its images.", 4000)
         else:
             self.statusBar().showMessage("A reply is still streaming; Esc stops it.", 4000)
 
@@ -862,9 +867,17 @@ class MainWindow(QMainWindow):
             self._leave_edit()
         if resent:
             return
-        outgoing = self._with_attachments(session, text)
-        if outgoing is None:
-            return
+        outgoing = self._with_attachments(key, session, text)
+        if outgoing is not None:
+            self._send_with(key, session, text, outgoing)
+
+    def _send_with(
+        self,
+        key: int,
+        session: ChatSession,
+        text: str,
+        outgoing: tuple[str, tuple[Attachment, ...]],
+    ) -> None:
         if not session.turns:
             title = " ".join(text.split())
             session.title = title[:40] + ("…" if len(title) > 40 else "")
@@ -874,22 +887,53 @@ class MainWindow(QMainWindow):
             self.composer.attachments.clear()
 
     def _with_attachments(
-        self, session: ChatSession, text: str
+        self, key: int, session: ChatSession, text: str
     ) -> tuple[str, tuple[Attachment, ...]] | None:
         """The prompt with the files waiting in the composer: text files inlined, images as
         this chat's model is sent them. None when they cannot go to it (a model without vision):
-        the banner says why, the prompt is back in the box and nothing is sent."""
+        the banner says why, the prompt is back in the box and nothing is sent; None too when an
+        image must be downscaled first: that runs on a worker thread, and the prompt goes when
+        it is done (`_send_scaled`), Enter held meanwhile."""
         from streamdesk.core.attachments import AttachmentRefused
 
         tray = self.composer.attachments
         if tray is None or not tray.items:
             return text, ()
+        target = session.target_factory()
         try:
-            return tray.outgoing(text, session.target_factory())
+            outgoing = tray.outgoing_now(text, target)
         except AttachmentRefused as exc:
-            self.say_attachment_problem(str(exc))
-            self.prompt.setPlainText(text)
+            self._refuse_attachments(text, str(exc))
             return None
+        if outgoing is None:
+            self.status.note("Preparing the images…")
+            self._scaling = self._spawn(self._send_scaled(key, session, text, target))
+        return outgoing
+
+    async def _send_scaled(self, key: int, session: ChatSession, text: str, target: Target) -> None:
+        """Send `text` once its images are downscaled for `target`; back in the box when one
+        cannot be, or the chat was closed or began another reply meanwhile."""
+        from streamdesk.core.attachments import AttachmentRefused
+
+        tray = self.composer.attachments
+        assert tray is not None
+        try:
+            outgoing = await tray.outgoing(text, target)
+        except AttachmentRefused as exc:
+            self.status.clear_note()
+            self._refuse_attachments(text, str(exc))
+            return
+        finally:
+            self._scaling = None
+        self.status.clear_note()
+        if self.sessions.get(key) is session and not session.busy:
+            self._send_with(key, session, text, outgoing)
+        else:
+            self.prompt.setPlainText(text)
+
+    def _refuse_attachments(self, text: str, reason: str) -> None:
+        self.say_attachment_problem(reason)
+        self.prompt.setPlainText(text)
 
     def say_attachment_problem(self, text: str) -> None:
         """A file that cannot be attached or sent: the reason, in the banner under the header."""

@@ -1,0 +1,154 @@
+"""Large images attached in the window are decoded and scaled on worker threads: a photo's chip
+shows at once with a plain tile, its thumbnail made off the window's thread; Enter with a photo
+too large for the API sends it once a worker has scaled it, the very copy a scaler called at once
+makes; a prompt's photos in the transcript show as tiles their thumbnails then replace."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, Qt, QUrl
+from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter
+from PySide6.QtWidgets import QLabel
+from pytestqt.qtbot import QtBot
+from tests.ui.session.test_stored_images_window import (
+    ThreadRecordingScaler,
+    image_blocks,
+    openai_and_claude,
+    use_claude,
+)
+from ui_helpers import until, wait_reply
+
+from streamdesk.core.attachments import (
+    Attachment,
+    image_attachment,
+    limits_for,
+)
+from streamdesk.core.chat import ReplyStatus
+from streamdesk.ui.image_scaler import QtImageScaler, encode
+from streamdesk.ui.transcript import thumbnails as thumbnails_module
+from streamdesk.ui.transcript.thumbnails import (
+    PLACEHOLDER,
+    SCHEME,
+    THUMB_EDGE,
+    thumbnails,
+)
+from streamdesk.ui.transcript.view import TranscriptView
+from streamdesk.ui.window import attachment_tray
+from streamdesk.ui.window.attachment_tray import CHIP_THUMB, AttachmentTray
+
+
+def photo_bytes(width: int, height: int, shade: int = 0) -> bytes:
+    """A JPEG with a gradient and lines (real work for a decoder), `shade` making it unique."""
+    image = QImage(width, height, QImage.Format.Format_RGB32)
+    painter = QPainter(image)
+    gradient = QLinearGradient(0, 0, width, height)
+    gradient.setColorAt(0, QColor(30, 40 + shade, 200))
+    gradient.setColorAt(1, QColor(250, 180, 20))
+    painter.fillRect(image.rect(), gradient)
+    for y in range(0, height, 16):
+        painter.drawLine(0, y, width, (y * 3) % height)
+    painter.end()
+    return encode(image, "JPEG", 90)
+
+
+@pytest.fixture
+def decode_threads(monkeypatch: pytest.MonkeyPatch) -> list[threading.Thread]:
+    """The threads the thumbnails were made on."""
+    threads: list[threading.Thread] = []
+    made = thumbnails_module.thumbnail
+
+    def recording(image: Attachment, edge: int) -> QImage | None:
+        threads.append(threading.current_thread())
+        return made(image, edge)
+
+    monkeypatch.setattr(thumbnails_module, "thumbnail", recording)
+    return threads
+
+
+def is_tile(image: QImage) -> bool:
+    """The see-through tile, not a photo's (opaque) thumbnail."""
+    return image.pixelColor(0, 0).alpha() == PLACEHOLDER.alpha()
+
+
+def test_a_photos_chip_shows_at_once_and_its_thumbnail_comes_from_a_worker(
+    qtbot: QtBot, tmp_path: Path, decode_threads: list[threading.Thread]
+) -> None:
+    tray = AttachmentTray()
+    qtbot.addWidget(tray)
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(photo_bytes(1600, 1200))
+    with qtbot.waitSignal(thumbnails().made, timeout=10_000):
+        assert tray.add_path(str(path))
+        (picture,) = [label for label in tray.findChildren(QLabel) if not label.objectName()]
+        assert is_tile(picture.pixmap().toImage()), "a tile until the thumbnail is made"
+        assert (picture.pixmap().width(), picture.pixmap().height()) == (CHIP_THUMB, 30)
+    assert decode_threads and threading.main_thread() not in decode_threads
+    thumb = picture.pixmap().toImage()
+    assert (thumb.width(), thumb.height()) == (CHIP_THUMB, 30) and not is_tile(thumb)
+
+
+def shown_image(view: TranscriptView, name: str) -> QImage:
+    found = view.document().resource(3, QUrl(name))  # QTextDocument.ImageResource
+    assert isinstance(found, QImage)
+    return found
+
+
+def test_a_prompts_photos_show_as_tiles_their_thumbnails_replace(
+    qtbot: QtBot, decode_threads: list[threading.Thread]
+) -> None:
+    view = TranscriptView()
+    qtbot.addWidget(view)
+    photos = [image_attachment(f"p{i}.jpg", photo_bytes(1200, 900, i)) for i in range(3)]
+    names = [SCHEME + p.digest for p in photos]
+    made: list[str] = []
+    thumbnails().made.connect(lambda digest, _edge: made.append(digest))
+    view.add_user_message("Look", ("user", 1), photos)
+    assert all(is_tile(shown_image(view, name)) for name in names)
+    assert decode_threads == [] or threading.main_thread() not in decode_threads
+    qtbot.waitUntil(lambda: {SCHEME + d for d in made} >= set(names), timeout=10_000)
+    for name in names:
+        thumb = shown_image(view, name)
+        assert (thumb.width(), thumb.height()) == (THUMB_EDGE, 90) and not is_tile(thumb)
+    assert len(decode_threads) == 3 and threading.main_thread() not in decode_threads
+    assert view.document().refused == []
+
+
+def dropped(path: Path) -> QMimeData:
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(path))])
+    return data
+
+
+@pytest.mark.asyncio
+async def test_enter_with_a_photo_sends_the_copy_a_worker_scaled(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[threading.Thread] = []
+    monkeypatch.setattr(ThreadRecordingScaler, "threads", threads)
+    monkeypatch.setattr(attachment_tray, "QtImageScaler", ThreadRecordingScaler)
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(photo_bytes(2400, 1800))
+    async with openai_and_claude(qtbot) as (window, server):
+        await use_claude(window)
+        session, box = window.current_session(), window.prompt
+        box.insertFromMimeData(dropped(path))
+        qtbot.keyClicks(box, "What is it?")
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+        assert threads == [], "nothing is scaled while Enter is handled"
+        assert session.task is None, "the prompt waits for its image"
+        qtbot.keyClick(box, Qt.Key.Key_Return)  # held: one prompt at a time
+        sent: Callable[[], bool] = lambda: session.task is not None  # noqa: E731
+        await until(sent, 10.0)
+        turn = await wait_reply(session)
+        assert turn.reply.status is ReplyStatus.COMPLETE, turn.reply.failure
+        assert len(threads) == 1 and threads[0] is not threading.main_thread()
+        original = image_attachment("photo.jpg", path.read_bytes())
+        expected = QtImageScaler().scale(original, limits_for("anthropic"))
+        assert image_blocks(server.requests[-1].body) == [expected.data]
+        assert turn.attachments == (expected,) and len(session.turns) == 1
+        tray = window.composer.attachments
+        assert tray is not None and tray.items == ()
