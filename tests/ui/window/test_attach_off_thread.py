@@ -8,6 +8,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from threading import Thread
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QMimeData, Qt, QUrl
@@ -20,10 +22,9 @@ from tests.ui.session.test_stored_images_window import (
     openai_and_claude,
     use_claude,
 )
-from ui_helpers import until, wait_reply
+from ui_helpers import open_window, until, wait_reply
 
 from streamdesk.core.attachments import (
-    Attachment,
     image_attachment,
     limits_for,
 )
@@ -55,18 +56,29 @@ def photo_bytes(width: int, height: int, shade: int = 0) -> bytes:
     return encode(image, "JPEG", 90)
 
 
-@pytest.fixture
-def decode_threads(monkeypatch: pytest.MonkeyPatch) -> list[threading.Thread]:
-    """The threads the thumbnails were made on."""
-    threads: list[threading.Thread] = []
-    made = thumbnails_module.thumbnail
+def record_threads(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> list[Thread]:
+    """The threads `module.name` (a function) runs on from now on."""
+    threads: list[Thread] = []
+    function = getattr(module, name)
 
-    def recording(image: Attachment, edge: int) -> QImage | None:
+    def recording(*args: Any) -> Any:
         threads.append(threading.current_thread())
-        return made(image, edge)
+        return function(*args)
 
-    monkeypatch.setattr(thumbnails_module, "thumbnail", recording)
+    monkeypatch.setattr(module, name, recording)
     return threads
+
+
+@pytest.fixture
+def decode_threads(monkeypatch: pytest.MonkeyPatch) -> list[Thread]:
+    """The threads the thumbnails were made on."""
+    return record_threads(monkeypatch, thumbnails_module, "thumbnail")
+
+
+@pytest.fixture
+def encode_threads(monkeypatch: pytest.MonkeyPatch) -> list[Thread]:
+    """The threads pasted images were encoded on."""
+    return record_threads(monkeypatch, attachment_tray, "png_or_refusal")
 
 
 def is_tile(image: QImage) -> bool:
@@ -75,7 +87,7 @@ def is_tile(image: QImage) -> bool:
 
 
 def test_a_photos_chip_shows_at_once_and_its_thumbnail_comes_from_a_worker(
-    qtbot: QtBot, tmp_path: Path, decode_threads: list[threading.Thread]
+    qtbot: QtBot, tmp_path: Path, decode_threads: list[Thread]
 ) -> None:
     tray = AttachmentTray()
     qtbot.addWidget(tray)
@@ -98,7 +110,7 @@ def shown_image(view: TranscriptView, name: str) -> QImage:
 
 
 def test_a_prompts_photos_show_as_tiles_their_thumbnails_replace(
-    qtbot: QtBot, decode_threads: list[threading.Thread]
+    qtbot: QtBot, decode_threads: list[Thread]
 ) -> None:
     view = TranscriptView()
     qtbot.addWidget(view)
@@ -127,7 +139,7 @@ def dropped(path: Path) -> QMimeData:
 async def test_enter_with_a_photo_sends_the_copy_a_worker_scaled(
     qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    threads: list[threading.Thread] = []
+    threads: list[Thread] = []
     monkeypatch.setattr(ThreadRecordingScaler, "threads", threads)
     monkeypatch.setattr(attachment_tray, "QtImageScaler", ThreadRecordingScaler)
     path = tmp_path / "photo.jpg"
@@ -152,3 +164,45 @@ async def test_enter_with_a_photo_sends_the_copy_a_worker_scaled(
         assert turn.attachments == (expected,) and len(session.turns) == 1
         tray = window.composer.attachments
         assert tray is not None and tray.items == ()
+
+
+def screenshot(width: int, height: int) -> QImage:
+    image = QImage(width, height, QImage.Format.Format_RGB32)
+    image.fill(Qt.GlobalColor.darkCyan)
+    return image
+
+
+def test_a_large_paste_is_encoded_by_a_worker_its_chip_shown_at_once(
+    qtbot: QtBot, encode_threads: list[Thread]
+) -> None:
+    tray = AttachmentTray()
+    qtbot.addWidget(tray)
+    with qtbot.waitSignals([tray.changed, tray.changed], timeout=10_000):
+        assert tray.add_image(screenshot(1600, 1200))
+        assert tray.items == () and tray.has_files, "a chip at once, the PNG still being made"
+        assert [label.text() for label in tray.findChildren(QLabel, "attachmentName")] == [
+            "pasted image.png"
+        ]
+    (item,) = tray.items
+    assert (item.name, getattr(item, "label", "")) == ("pasted image.png", "1600×1200 PNG")
+    assert encode_threads and threading.main_thread() not in encode_threads
+    assert getattr(item, "data", b"") == encode(screenshot(1600, 1200), "PNG")
+
+
+@pytest.mark.asyncio
+async def test_enter_right_after_a_large_paste_sends_it(
+    qtbot: QtBot, encode_threads: list[Thread]
+) -> None:
+    async with open_window(qtbot) as window:
+        session, box = window.current_session(), window.prompt
+        data = QMimeData()
+        data.setImageData(screenshot(1600, 1200))
+        box.insertFromMimeData(data)  # what Ctrl+V of a screenshot does
+        qtbot.keyClicks(box, "What is it?")
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+        assert session.task is None, "the prompt waits for the PNG"
+        await until(lambda: session.task is not None, 10.0)
+        turn = await wait_reply(session)
+        assert turn.reply.text.startswith("I received 1 image, 1600×1200 PNG.")
+        assert turn.attachments[0].data == encode(screenshot(1600, 1200), "PNG")
+        assert encode_threads and threading.main_thread() not in encode_threads

@@ -66,10 +66,10 @@ def thumbnail(image: Attachment, edge: int = THUMB_EDGE) -> QImage | None:
     )
 
 
-def thumbnail_size(image: Attachment, edge: int = THUMB_EDGE) -> QSize:
-    """The size `image`'s thumbnail will have, from its header."""
-    size = QSize(image.width, image.height)
-    if max(image.width, image.height) <= edge:
+def thumbnail_size(width: int, height: int, edge: int = THUMB_EDGE) -> QSize:
+    """The size of the thumbnail of a `width`×`height` image (from its header)."""
+    size = QSize(width, height)
+    if max(width, height) <= edge:
         return size
     return size.scaled(edge, edge, Qt.AspectRatioMode.KeepAspectRatio)
 
@@ -178,7 +178,7 @@ def put_thumbnails(
         name = SCHEME + digest
         done, thumb = thumbnails().at_once(image, THUMB_EDGE, digest)
         if not done:
-            thumb = placeholder(thumbnail_size(image))
+            thumb = placeholder(thumbnail_size(image.width, image.height))
             thumbnails().later(image, THUMB_EDGE, digest, partial(_replace, doc, name))
         if thumb is not None:
             if c.positionInBlock():

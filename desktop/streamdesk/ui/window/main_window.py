@@ -897,7 +897,7 @@ class MainWindow(QMainWindow):
         from streamdesk.core.attachments import AttachmentRefused
 
         tray = self.composer.attachments
-        if tray is None or not tray.items:
+        if tray is None or not tray.has_files:
             return text, ()
         target = session.target_factory()
         try:
