@@ -206,3 +206,35 @@ async def test_enter_right_after_a_large_paste_sends_it(
         assert turn.reply.text.startswith("I received 1 image, 1600×1200 PNG.")
         assert turn.attachments[0].data == encode(screenshot(1600, 1200), "PNG")
         assert encode_threads and threading.main_thread() not in encode_threads
+
+
+def damaged_photo(tmp_path: Path) -> Path:
+    """A JPEG whose header says 3000×2000 and whose pixels are lost: it attaches (the header is
+    read) but neither a thumbnail nor a scaled copy can be made of it."""
+    head = photo_bytes(3000, 2000)[:600]
+    path = tmp_path / "damaged.jpg"
+    path.write_bytes(head + bytes(4096))
+    return path
+
+
+@pytest.mark.asyncio
+async def test_a_photo_that_cannot_be_decoded_is_said_as_before_and_nothing_goes(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    path = damaged_photo(tmp_path)
+    async with openai_and_claude(qtbot) as (window, server):
+        await use_claude(window)
+        session, box, banner = window.current_session(), window.prompt, window.settings_ui.banner
+        before = len(server.requests)
+        box.insertFromMimeData(dropped(path))
+        tray = window.composer.attachments
+        assert tray is not None and [i.name for i in tray.items] == ["damaged.jpg"]
+        qtbot.keyClicks(box, "What is it?")
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+        await until(lambda: banner.isVisible(), 10.0)
+        assert banner.label.text() == "damaged.jpg could not be decoded as a JPEG image."
+        assert box.toPlainText() == "What is it?" and len(tray.items) == 1
+        assert session.task is None and len(server.requests) == before
+        (picture,) = [label for label in tray.findChildren(QLabel) if not label.objectName()]
+        await until(lambda: not thumbnails().busy, 10.0)
+        assert picture.isHidden(), "no thumbnail for an image that cannot be decoded"
