@@ -2,7 +2,8 @@
 
 Each thumbnail is decoded from the image's bytes and registered with the `SafeDocument` under
 a name of our own (`sd-image:<sha256>`), so the document shows only what the app gave it and
-never loads a file or a URL. An image Qt cannot decode shows as its caption alone.
+never loads a file or a URL. An image Qt cannot decode shows as its caption alone (a large
+one, found out on the worker, as a blank space of its thumbnail's size above the caption).
 
 A small image is decoded at once. A large one (a photo) is decoded on a worker thread, reading
 only the pixels a thumbnail needs (a JPEG decodes straight to a fraction of its size), while
