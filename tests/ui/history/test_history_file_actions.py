@@ -73,6 +73,19 @@ async def test_a_deleted_conversation_leaves_at_once_and_undo_waits_for_the_dele
 
 
 @pytest.mark.asyncio
+async def test_deleting_the_conversation_shown_shows_another(qtbot: QtBot, tmp_path: Path) -> None:
+    _cid, export = _exported(tmp_path)
+    async with open_window(qtbot, **FAST) as window:
+        history, lst = window.history, window.conversations
+        assert await history.actions.import_from(export)  # shown once imported
+        key = window.current_key()
+        deleting = history.actions.delete_conversation(key)
+        assert deleting is not None and await deleting is not None
+        listed = lst.keys()  # a list
+        assert key not in listed and window.current_key() in window.sessions
+
+
+@pytest.mark.asyncio
 async def test_export_writes_markdown_and_json_off_the_loop_and_says_so(
     qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -109,10 +109,13 @@ class WindowTools(QObject):
         session.tools = SessionTools(session, self.service)
 
     def current(self) -> SessionTools | None:
-        """The current chat's tools (None before the first chat is open, as the window starts)."""
+        """The current chat's tools (None before the first chat is open, as the window starts,
+        and while the shown chat is being deleted: still current in the list, its session
+        gone)."""
         if not self.window.sessions:
             return None
-        return self.window.current_session().tools
+        session = self.window.sessions.get(self.window.current_key())
+        return None if session is None else session.tools
 
     def set_enabled(self, name: str, on: bool) -> None:
         """Enable server `name` for the current conversation; enabling starts it now."""
