@@ -25,8 +25,8 @@ started the way `streamdesk` starts it (frame, first paint, `finish_build`, qasy
 - collector: at the end, one full collection timed, and how many objects it walked (what start-up
   made is frozen, as the app does; what the session made since is not).
 - stream: a reply of --tokens tokens at --rate tokens/s sent from the prompt box, into a new
-  chat (baseline) and at the end of a 1,000-message chat; lateness of a 10 ms QTimer from the
-  send until the reply has finished.
+  chat (baseline) and at the end of a 1,000- and a 10,000-message chat; lateness of a 10 ms
+  QTimer from the send until the reply has finished.
 
     sh tests/with-keyring.sh .venv/bin/python benchmarks/long_chat.py [--runs 3] [--tokens N]
 
@@ -54,6 +54,7 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from streamdesk.ui.app import start_window
 
 SIZES = (10, 1_000, 10_000)
+STREAM_SIZES = (1_000, 10_000)  # a reply streamed at the end of a chat this long
 STREAM_PROMPT = "benchmark: a long reply with code, lists and tables"
 OPEN_GOAL_MS, OPEN_GOAL_RATIO = 150.0, 1.5
 SCROLL_GOAL_S, FRAME_GOAL_MS = 3.0, 50.0
@@ -95,7 +96,7 @@ def reply(n: int) -> str:
 
 
 def seed() -> dict[tuple[int, int], int]:
-    """Three copies of each size (and one more 1,000 for streaming); returns their ids."""
+    """Three copies of each size (and one more 1,000 and 10,000 for streaming); their ids."""
     from history import insert_rows  # benchmarks/history.py
     from streamdesk.core.providers import MOCK_PROVIDER_ID
     from streamdesk.core.store.history import HistoryStore
@@ -110,9 +111,10 @@ def seed() -> dict[tuple[int, int], int]:
                 cids[size, copy] = store.create_conversation(
                     title=f"{size} messages #{copy}", provider=MOCK_PROVIDER_ID
                 )
-        cids[1_000, 3] = store.create_conversation(
-            title="1000 messages #stream", provider=MOCK_PROVIDER_ID
-        )
+        for size in STREAM_SIZES:
+            cids[size, 3] = store.create_conversation(
+                title=f"{size} messages #stream", provider=MOCK_PROVIDER_ID
+            )
     insert_rows(
         path,
         (
@@ -426,8 +428,11 @@ async def main(
         fresh_session = window.new_chat()
         fresh = next(k for k, s in window.sessions.items() if s is fresh_session)
         out["stream"]["new chat"] = await stream_once(window, fresh, args.tokens, args.rate)
-        long_key = key_of(window, "1000 messages #stream")
-        out["stream"]["end of 1,000"] = await stream_once(window, long_key, args.tokens, args.rate)
+        for size in STREAM_SIZES:
+            long_key = key_of(window, f"{size} messages #stream")
+            out["stream"][f"end of {size:,}"] = await stream_once(
+                window, long_key, args.tokens, args.rate
+            )
     out["actions"] = await whole_conversation_actions(window, ids[10_000, 0])
     out["collect"] = full_collection()
     window.close()

@@ -77,6 +77,13 @@ class ChatRequest:
         """Every image the request carries, in order."""
         return tuple(image for m in self.messages for image in m.attachments)
 
+    @property
+    def size(self) -> int:
+        """Characters of text plus bytes of images: what the encoded body grows with."""
+        return sum(
+            len(m.content) + sum(len(image.data) for image in m.attachments) for m in self.messages
+        )
+
     def _messages(self) -> list[dict[str, Any]]:
         out = [_chat_message(m) for m in self.messages]
         if self.continuation == "prefix" and out and out[-1]["role"] == "assistant":

@@ -7,9 +7,9 @@ from "the server hung", so `core.stream` runs its own first-token and stall time
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from functools import partial
 from typing import Any, cast
 
 import httpx
@@ -28,6 +28,7 @@ from streamdesk.core.redact import redact_headers, redact_url
 from streamdesk.core.request import ChatRequest, Endpoint
 from streamdesk.core.sse import SSEDecoder
 from streamdesk.core.trace import StreamTrace
+from streamdesk.core.transports._body import encode_body
 from streamdesk.core.transports._classify import (
     cut_message,
     environment_proxy,
@@ -103,14 +104,13 @@ class SSETransport:
         }
         if native is not None:
             headers.update(native.auth_headers(ep.api_key) if ep.api_key else {})
-            payload = native.request_body(request)
+            body = await encode_body(request, partial(native.request_body, request))
         else:
             auth, params = auth_parts(ep)
             headers.update(auth)
             if "api_key" in params:  # query-parameter auth is for WebSocket; HTTP: a header
                 headers["Authorization"] = f"Bearer {params['api_key']}"
-            payload = request.openai_body()
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+            body = await encode_body(request, request.openai_body)
         trace.protocol = "sse"
         trace.url = redact_url(url)
         trace.method = "POST"

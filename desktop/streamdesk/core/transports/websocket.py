@@ -18,7 +18,6 @@ Why these connection settings:
 
 from __future__ import annotations
 
-import json
 import ssl
 import sys
 import time
@@ -51,6 +50,7 @@ from streamdesk.core.redact import redact_headers, redact_known, redact_url
 from streamdesk.core.request import ChatRequest, Endpoint
 from streamdesk.core.sse import message_too_big
 from streamdesk.core.trace import StreamTrace
+from streamdesk.core.transports._body import encode_body
 from streamdesk.core.transports._classify import (
     count_of,
     cut_message,
@@ -191,8 +191,8 @@ class WebSocketTransport:
         if conn.response is not None:
             trace.status = conn.response.status_code
             trace.response_headers = redact_headers(dict(conn.response.headers.raw_items()))
-        message = json.dumps(request.websocket_message(), ensure_ascii=False)
-        trace.frame("out", message.encode("utf-8"))
+        message = await encode_body(request, request.websocket_message)
+        trace.frame("out", message)
         trace.t_sent = time.perf_counter()
         host = host_of(self.endpoint.ws_url or "")
         tokens = 0
@@ -202,7 +202,7 @@ class WebSocketTransport:
         interpreter = FrameInterpreter(self.endpoint.ws_url or "")
         interpret = interpreter.interpret
         try:
-            await conn.send(message)
+            await conn.send(message, text=True)  # UTF-8 already: a text frame as it is
             while True:
                 raw = await recv(decode=False)
                 received(len(raw))
