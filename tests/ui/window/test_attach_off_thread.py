@@ -1,7 +1,8 @@
 """Large images attached in the window are decoded and scaled on worker threads: a photo's chip
-shows at once with a plain tile, its thumbnail made off the window's thread; Enter with a photo
-too large for the API sends it once a worker has scaled it, the very copy a scaler called at once
-makes; a prompt's photos in the transcript show as tiles their thumbnails then replace."""
+shows at once with a plain tile, its thumbnail made off the window's thread; a photo too large
+for the API is scaled by a worker as soon as it is attached, so Enter sends it at once (or, pressed
+before, once the worker is done), the very copy a scaler called at once makes; a prompt's photos
+in the transcript show as tiles their thumbnails then replace."""
 
 from __future__ import annotations
 
@@ -166,6 +167,35 @@ async def test_enter_with_a_photo_sends_the_copy_a_worker_scaled(
         assert tray is not None and tray.items == ()
 
 
+@pytest.mark.asyncio
+async def test_a_photo_is_scaled_while_the_prompt_is_written_and_enter_sends_at_once(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threads: list[Thread] = []
+    monkeypatch.setattr(ThreadRecordingScaler, "threads", threads)
+    monkeypatch.setattr(attachment_tray, "QtImageScaler", ThreadRecordingScaler)
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(photo_bytes(2400, 1800))
+    async with openai_and_claude(qtbot) as (window, server):
+        await use_claude(window)
+        session, box = window.current_session(), window.prompt
+        box.insertFromMimeData(dropped(path))
+        await until(lambda: threads != [], 10.0)  # a worker scales it for Claude at once
+        tray = window.composer.attachments
+        assert tray is not None
+        claude = window.switcher.target(take_scenario=False)
+        await until(lambda: tray.outgoing_now("", claude) is not None, 10.0)
+        qtbot.keyClicks(box, "What is it?")
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+        assert session.task is not None, "sent at Enter: the copy was made meanwhile"
+        turn = await wait_reply(session)
+        assert turn.reply.status is ReplyStatus.COMPLETE, turn.reply.failure
+        assert len(threads) == 1 and threads[0] is not threading.main_thread()
+        original = image_attachment("photo.jpg", path.read_bytes())
+        expected = QtImageScaler().scale(original, limits_for("anthropic"))
+        assert image_blocks(server.requests[-1].body) == [expected.data]
+
+
 def screenshot(width: int, height: int) -> QImage:
     image = QImage(width, height, QImage.Format.Format_RGB32)
     image.fill(Qt.GlobalColor.darkCyan)
@@ -206,6 +236,26 @@ async def test_enter_right_after_a_large_paste_sends_it(
         assert turn.reply.text.startswith("I received 1 image, 1600×1200 PNG.")
         assert turn.attachments[0].data == encode(screenshot(1600, 1200), "PNG")
         assert encode_threads and threading.main_thread() not in encode_threads
+
+
+@pytest.mark.asyncio
+async def test_a_debug_scenario_goes_with_a_prompt_that_has_an_image(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """Fitting the images for the target must not take the one-shot scenario first."""
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(photo_bytes(320, 240))
+    async with open_window(qtbot) as window:
+        session, box = window.current_session(), window.prompt
+        window.set_next_scenario("http-404")
+        box.insertFromMimeData(dropped(path))
+        qtbot.keyClicks(box, "What is it?")
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+        await until(lambda: session.task is not None, 10.0)
+        turn = await wait_reply(session)
+        failure = turn.reply.failure
+        assert failure is not None and failure.status == 404, failure
+        assert turn.attachments and turn.attachments[0].name == "photo.jpg"
 
 
 def damaged_photo(tmp_path: Path) -> Path:

@@ -81,6 +81,9 @@ async def test_a_debug_scenario_is_taken_by_the_next_target_only(qtbot: QtBot) -
         assert first.scenario == "http-500" and second.scenario is None
         assert chosen == ["http-500", None]
         assert first.provider.id == "mock" and first.model == first.provider.default_model
+        switcher.set_next_scenario("http-500")
+        looked = switcher.target(take_scenario=False)  # where images are fitted for
+        assert looked.scenario == "http-500" and switcher.target().scenario == "http-500"
 
 
 @pytest.mark.asyncio

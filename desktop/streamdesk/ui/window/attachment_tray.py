@@ -58,6 +58,7 @@ class AttachmentTray(QWidget):
         self.setObjectName("attachmentTray")
         self._items: list[Attachment | TextFile | Pasting] = []
         self._fitter = _image_fitter()
+        self._preparing: asyncio.Task[None] | None = None  # `prepare`'s scaling
         self._encoder: ThreadPoolExecutor | None = None
         self._encoded.connect(self._take_encoded, Qt.ConnectionType.QueuedConnection)
         self._row = QHBoxLayout(self)
@@ -123,9 +124,32 @@ class AttachmentTray(QWidget):
             if isinstance(made, str):
                 raise AttachmentRefused(made)
             self._take_encoded(pasting)
+        if self._preparing is not None:  # the copies `prepare` is making: not made twice
+            await asyncio.shield(self._preparing)
         built = self._images_for(target)
         images = await once_scaled(self._fitter, lambda: self._images_for(target), built)
         return self._with_text(prompt), images
+
+    def prepare(self, target: Target) -> None:
+        """Start downscaling the images for `target` on a worker thread now, while the prompt
+        is still being written, so that Enter finds the copies made. A refusal (a model without
+        vision) is left for Enter to say."""
+        try:
+            self._images_for(target)  # marks the images that need a copy as pending
+            loop = asyncio.get_running_loop()
+        except (AttachmentRefused, RuntimeError):  # RuntimeError: no loop runs (tests)
+            return
+        if self._fitter.pending and self._preparing is None:
+            self._preparing = loop.create_task(self._scale(self._fitter))
+
+    async def _scale(self, fitter: ImageFitter) -> None:
+        """Scale what `fitter` has pending, again while `prepare` adds more (another model)."""
+        try:
+            while fitter.pending:
+                await fitter.scale_pending()
+        finally:
+            if fitter is self._fitter:
+                self._preparing = None
 
     def _images_for(self, target: Target) -> tuple[Attachment, ...]:
         """The images as `target` is sent them, or as they are where a copy is still pending."""
@@ -164,6 +188,7 @@ class AttachmentTray(QWidget):
         while self._items:
             self.remove(0)
         self._fitter = _image_fitter()  # the sent copies are stored with the chat now
+        self._preparing = None  # a scaling still running works for the old fitter only
 
     def remove(self, index: int) -> None:
         del self._items[index]

@@ -24,9 +24,11 @@ class Composer(QFrame):
     """`prompt` emits what is sent and Esc; Send submits the prompt, Stop emits
     `prompt.stopRequested` too, the edit bar's Cancel `prompt.editCancelled`. `set_busy` swaps
     which of the two buttons is enabled. Files picked with the attach button, dropped or pasted
-    wait in `attachments` for the next prompt; `attachmentRefused(reason)` says why one cannot."""
+    wait in `attachments` for the next prompt (`attachmentsChanged` when one comes or goes);
+    `attachmentRefused(reason)` says why one cannot."""
 
     attachmentRefused = Signal(str)
+    attachmentsChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -158,6 +160,7 @@ class Composer(QFrame):
         self.prompt.filesDropped.connect(self.attach_paths)
         self.prompt.imagePasted.connect(tray.add_image)
         tray.refused.connect(self.attachmentRefused)
+        tray.changed.connect(self.attachmentsChanged)
 
     def attach_paths(self, paths: list[str]) -> None:
         if self.attachments is not None:

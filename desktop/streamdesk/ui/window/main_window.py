@@ -293,6 +293,8 @@ class MainWindow(QMainWindow):
         self.prompt.stopRequested.connect(self.stop)
         self.prompt.editCancelled.connect(self.cancel_edit)
         self.composer.attachmentRefused.connect(self.say_attachment_problem)
+        self.composer.attachmentsChanged.connect(self._prepare_images)
+        self.header.modelChanged.connect(self._prepare_images)
         self.prompt.blocked.connect(self._say_prompt_blocked)
         menus.newChatRequested.connect(self.open_new_chat)
         menus.importRequested.connect(
@@ -899,7 +901,7 @@ class MainWindow(QMainWindow):
         tray = self.composer.attachments
         if tray is None or not tray.has_files:
             return text, ()
-        target = session.target_factory()
+        target = self.switcher.target(take_scenario=False)  # the request takes it (debug)
         try:
             outgoing = tray.outgoing_now(text, target)
         except AttachmentRefused as exc:
@@ -909,6 +911,12 @@ class MainWindow(QMainWindow):
             self.status.note("Preparing the images…")
             self._scaling = self._spawn(self._send_scaled(key, session, text, target))
         return outgoing
+
+    def _prepare_images(self) -> None:
+        """Downscale the waiting images for where the next request goes, before Enter."""
+        tray = self.composer.attachments
+        if tray is not None and tray.has_files and self.built:
+            tray.prepare(self.switcher.target(take_scenario=False))
 
     async def _send_scaled(self, key: int, session: ChatSession, text: str, target: Target) -> None:
         """Send `text` once its images are downscaled for `target`; back in the box when one

@@ -226,10 +226,11 @@ class ProviderSwitcher(QObject):
         self.next_scenario = name if name and name != "ok" else None
         self.scenarioChanged.emit(name)
 
-    def target(self) -> Target:
-        """What the next request uses; takes (and clears) the one-shot debug scenario."""
+    def target(self, *, take_scenario: bool = True) -> Target:
+        """What the next request uses; takes (and clears) the one-shot debug scenario, unless
+        only looking where the request goes (`take_scenario=False`: images fitted for it)."""
         scenario = self.next_scenario if _is_mock(self.provider.id) else None
-        if scenario:
+        if scenario and take_scenario:
             self.set_next_scenario(None)
         from streamdesk.core.chat import Network, Target
 
