@@ -26,6 +26,7 @@ from tests.ui.session.test_stored_images_window import (
 from ui_helpers import open_window, until, wait_reply
 
 from streamdesk.core.attachments import (
+    Attachment,
     image_attachment,
     limits_for,
 )
@@ -136,32 +137,50 @@ def dropped(path: Path) -> QMimeData:
     return data
 
 
-@pytest.mark.asyncio
-async def test_enter_with_a_photo_sends_the_copy_a_worker_scaled(
-    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def scaler_threads(monkeypatch: pytest.MonkeyPatch) -> list[Thread]:
+    """The threads the tray's images were scaled on."""
     threads: list[Thread] = []
     monkeypatch.setattr(ThreadRecordingScaler, "threads", threads)
     monkeypatch.setattr(attachment_tray, "QtImageScaler", ThreadRecordingScaler)
+    return threads
+
+
+def large_photo(tmp_path: Path) -> Path:
     path = tmp_path / "photo.jpg"
     path.write_bytes(photo_bytes(2400, 1800))
+    return path
+
+
+def scaled_once(turn: Any, threads: list[Thread], photo: bytes, body: bytes) -> Attachment:
+    """The copy of `photo` sent in `body` (the reply to it complete): the one a scaler makes
+    at once, made once, on a worker thread."""
+    assert turn.reply.status is ReplyStatus.COMPLETE, turn.reply.failure
+    assert len(threads) == 1 and threads[0] is not threading.main_thread()
+    expected = QtImageScaler().scale(image_attachment("photo.jpg", photo), limits_for("anthropic"))
+    assert image_blocks(body) == [expected.data]
+    return expected
+
+
+@pytest.mark.asyncio
+async def test_enter_with_a_photo_sends_the_copy_a_worker_scaled(
+    qtbot: QtBot, tmp_path: Path, scaler_threads: list[Thread]
+) -> None:
+    path = large_photo(tmp_path)
     async with openai_and_claude(qtbot) as (window, server):
         await use_claude(window)
         session, box = window.current_session(), window.prompt
         box.insertFromMimeData(dropped(path))
         qtbot.keyClicks(box, "What is it?")
         qtbot.keyClick(box, Qt.Key.Key_Return)
-        assert threads == [], "nothing is scaled while Enter is handled"
+        assert scaler_threads == [], "nothing is scaled while Enter is handled"
         assert session.task is None, "the prompt waits for its image"
         qtbot.keyClick(box, Qt.Key.Key_Return)  # held: one prompt at a time
         sent: Callable[[], bool] = lambda: session.task is not None  # noqa: E731
         await until(sent, 10.0)
         turn = await wait_reply(session)
-        assert turn.reply.status is ReplyStatus.COMPLETE, turn.reply.failure
-        assert len(threads) == 1 and threads[0] is not threading.main_thread()
-        original = image_attachment("photo.jpg", path.read_bytes())
-        expected = QtImageScaler().scale(original, limits_for("anthropic"))
-        assert image_blocks(server.requests[-1].body) == [expected.data]
+        body = server.requests[-1].body
+        expected = scaled_once(turn, scaler_threads, path.read_bytes(), body)
         assert turn.attachments == (expected,) and len(session.turns) == 1
         tray = window.composer.attachments
         assert tray is not None and tray.items == ()
@@ -169,18 +188,14 @@ async def test_enter_with_a_photo_sends_the_copy_a_worker_scaled(
 
 @pytest.mark.asyncio
 async def test_a_photo_is_scaled_while_the_prompt_is_written_and_enter_sends_at_once(
-    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    qtbot: QtBot, tmp_path: Path, scaler_threads: list[Thread]
 ) -> None:
-    threads: list[Thread] = []
-    monkeypatch.setattr(ThreadRecordingScaler, "threads", threads)
-    monkeypatch.setattr(attachment_tray, "QtImageScaler", ThreadRecordingScaler)
-    path = tmp_path / "photo.jpg"
-    path.write_bytes(photo_bytes(2400, 1800))
+    path = large_photo(tmp_path)
     async with openai_and_claude(qtbot) as (window, server):
         await use_claude(window)
         session, box = window.current_session(), window.prompt
         box.insertFromMimeData(dropped(path))
-        await until(lambda: threads != [], 10.0)  # a worker scales it for Claude at once
+        await until(lambda: scaler_threads != [], 10.0)  # a worker scales it for Claude at once
         tray = window.composer.attachments
         assert tray is not None
         claude = window.switcher.target(take_scenario=False)
@@ -189,11 +204,7 @@ async def test_a_photo_is_scaled_while_the_prompt_is_written_and_enter_sends_at_
         qtbot.keyClick(box, Qt.Key.Key_Return)
         assert session.task is not None, "sent at Enter: the copy was made meanwhile"
         turn = await wait_reply(session)
-        assert turn.reply.status is ReplyStatus.COMPLETE, turn.reply.failure
-        assert len(threads) == 1 and threads[0] is not threading.main_thread()
-        original = image_attachment("photo.jpg", path.read_bytes())
-        expected = QtImageScaler().scale(original, limits_for("anthropic"))
-        assert image_blocks(server.requests[-1].body) == [expected.data]
+        scaled_once(turn, scaler_threads, path.read_bytes(), server.requests[-1].body)
 
 
 def screenshot(width: int, height: int) -> QImage:
