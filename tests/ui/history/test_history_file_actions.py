@@ -12,7 +12,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 from ui_helpers import FAST, open_window
 
-from streamdesk.core.store.history import HistoryStore
+from streamdesk.core.store.history import HistoryError, HistoryStore
 
 TURNS = 40
 
@@ -70,6 +70,42 @@ async def test_a_deleted_conversation_leaves_at_once_and_undo_waits_for_the_dele
         with HistoryStore() as store:
             assert len(store.messages(restored)) == 2 * TURNS
         assert history.actions.undo_delete() is None  # once
+
+
+def _failing(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
+    """Each named `HistoryStore` method raises as a history that cannot be written does."""
+    for name in names:
+
+        def fail(self: HistoryStore, *args: object, _name: str = name) -> object:
+            raise HistoryError(f"the disk is full ({_name})")
+
+        monkeypatch.setattr(HistoryStore, name, fail)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("readable", [True, False])
+async def test_a_delete_the_history_refuses_is_said_and_the_chat_stays_stored(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, readable: bool
+) -> None:
+    """Listed again when the history can be read back; else at the next start: never an
+    error escaping the deletion's task, and Undo has nothing to undo."""
+    cid = _seed_long()
+    async with open_window(qtbot, **FAST) as window:
+        history = window.history
+        key = history.key_of(cid)
+        assert key is not None
+        _failing(monkeypatch, "delete_conversation", *(() if readable else ("get_conversation",)))
+        deleting = history.actions.delete_conversation(key)
+        assert deleting is not None and await deleting is None
+        assert (
+            "Could not delete “A long chat”: the disk is full"
+            in window.statusBar().currentMessage()
+        )
+        assert (history.key_of(cid) is not None) is readable
+        restoring = history.actions.undo_delete()
+        assert restoring is not None and await restoring is None
+    with HistoryStore() as store:
+        assert len(store.messages(cid)) == 2 * TURNS
 
 
 @pytest.mark.asyncio

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from streamdesk.core.chat import Reply, fill_turn
 from streamdesk.core.store.history import (
+    Conversation,
     ConversationSnapshot,
     HistoryError,
     HistoryStore,
@@ -153,10 +154,24 @@ class HistoryActions(QObject):
         except (HistoryError, sqlite3.Error) as exc:
             log.exception("could not delete a conversation")
             self._say(f"Could not delete “{title}”: {exc}", 8000)
-            if self.history.store is not None and self.history.key_of(cid) is None:
-                conv = self.history.store.get_conversation(cid)
-                self.history.list_stored(cid, conv.title, pinned=conv.pinned, select=False)
+            if self.history.key_of(cid) is None:  # still stored: listed again
+                self._list_stored(cid, select=False)
             return None
+
+    def _list_stored(self, cid: int, *, select: bool) -> Conversation | None:
+        """Stored conversation `cid` in the list, as the history has it (returned); None when
+        the window has closed, or the history cannot be read now: it is listed at the next
+        start (the caller says what failed before)."""
+        store = self.history.store
+        if store is None:
+            return None
+        try:
+            conv = store.get_conversation(cid)
+        except (HistoryError, sqlite3.Error):
+            log.warning("could not read conversation %d back to list it", cid, exc_info=True)
+            return None
+        self.history.list_stored(cid, conv.title, pinned=conv.pinned, select=select)
+        return conv
 
     def undo_delete(self) -> asyncio.Task[int | None] | None:
         """Put the last deleted conversation back (once its deletion is done); returns the
@@ -177,10 +192,7 @@ class HistoryActions(QObject):
             log.exception("could not restore a conversation")
             self._say(f"Could not undo the delete: {exc}", 8000)
             return None
-        if self.history.store is None:  # the window closed meanwhile
-            return cid
-        conv = self.history.store.get_conversation(cid)
-        self.history.list_stored(cid, conv.title, pinned=conv.pinned, select=True)
+        self._list_stored(cid, select=True)
         return cid
 
     def export_dialog(self, key: int, fmt: str) -> None:
@@ -241,11 +253,9 @@ class HistoryActions(QObject):
         except (OSError, ValueError, HistoryError, sqlite3.Error) as exc:
             self._say(f"Could not import {path.name}: {exc}", 8000)
             return None
-        if self.history.store is None:  # the window closed meanwhile
-            return cid
-        conv = self.history.store.get_conversation(cid)
-        self.history.list_stored(cid, conv.title, pinned=conv.pinned, select=True)
-        self._say(f"Imported “{conv.title}” ({conv.message_count} messages)")
+        conv = self._list_stored(cid, select=True)
+        if conv is not None:
+            self._say(f"Imported “{conv.title}” ({conv.message_count} messages)")
         return cid
 
     def settings_dialog(self, key: int) -> ConversationSettingsDialog:
