@@ -131,6 +131,37 @@ def test_a_prompts_photos_show_as_tiles_their_thumbnails_replace(
     assert view.document().refused == []
 
 
+def damaged_jpeg(width: int, height: int) -> bytes:
+    """A JPEG whose header says `width`×`height` and whose pixels are lost."""
+    return photo_bytes(width, height)[:600] + bytes(4096)
+
+
+def is_crossed_out(image: QImage) -> bool:
+    """The tile of an image that cannot be decoded: a cross through its middle."""
+    middle = image.pixelColor(image.width() // 2, image.height() // 2)
+    return not image.isNull() and middle.alpha() > PLACEHOLDER.alpha()
+
+
+def test_an_image_that_cannot_be_decoded_shows_crossed_out_small_or_large(
+    qtbot: QtBot,
+) -> None:
+    view = TranscriptView()
+    qtbot.addWidget(view)
+    small = image_attachment("small.jpg", damaged_jpeg(200, 150))  # decoded at once
+    large = image_attachment("large.jpg", damaged_jpeg(3000, 2000))  # on the worker
+    view.add_user_message("Look", ("user", 1), [small, large])
+    shown_small = shown_image(view, SCHEME + small.digest)
+    assert (shown_small.width(), shown_small.height()) == (120, 90)
+    assert is_crossed_out(shown_small)
+    assert is_tile(shown_image(view, SCHEME + large.digest)), "a tile while the worker tries"
+    qtbot.waitUntil(
+        lambda: is_crossed_out(shown_image(view, SCHEME + large.digest)), timeout=10_000
+    )
+    shown_large = shown_image(view, SCHEME + large.digest)
+    assert (shown_large.width(), shown_large.height()) == (THUMB_EDGE, 80)
+    assert "small.jpg (200×150 JPEG)  large.jpg (3000×2000 JPEG)" in view.toPlainText()
+
+
 def dropped(path: Path) -> QMimeData:
     data = QMimeData()
     data.setUrls([QUrl.fromLocalFile(str(path))])
@@ -272,9 +303,8 @@ async def test_a_debug_scenario_goes_with_a_prompt_that_has_an_image(
 def damaged_photo(tmp_path: Path) -> Path:
     """A JPEG whose header says 3000×2000 and whose pixels are lost: it attaches (the header is
     read) but neither a thumbnail nor a scaled copy can be made of it."""
-    head = photo_bytes(3000, 2000)[:600]
     path = tmp_path / "damaged.jpg"
-    path.write_bytes(head + bytes(4096))
+    path.write_bytes(damaged_jpeg(3000, 2000))
     return path
 
 

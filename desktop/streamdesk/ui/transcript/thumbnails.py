@@ -2,8 +2,8 @@
 
 Each thumbnail is decoded from the image's bytes and registered with the `SafeDocument` under
 a name of our own (`sd-image:<sha256>`), so the document shows only what the app gave it and
-never loads a file or a URL. An image Qt cannot decode shows as its caption alone (a large
-one, found out on the worker, as a blank space of its thumbnail's size above the caption).
+never loads a file or a URL. An image Qt cannot decode shows as a crossed-out tile (of its
+thumbnail's size when its header gives one) above its caption, its tooltip saying so.
 
 A small image is decoded at once. A large one (a photo) is decoded on a worker thread, reading
 only the pixels a thumbnail needs (a JPEG decodes straight to a fraction of its size), while
@@ -20,11 +20,23 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 
 import shiboken6
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QSize, Qt, Signal, Slot
+from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
+    QIODevice,
+    QObject,
+    QRectF,
+    QSize,
+    Qt,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import (
     QColor,
     QImage,
     QImageReader,
+    QPainter,
+    QPen,
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
@@ -39,6 +51,8 @@ SCHEME = "sd-image:"
 DECODED_AT_ONCE = 512 * 512  # pixels: an image this small is decoded on the window's thread
 KEPT = 256  # thumbnails kept for the next time their image is drawn
 PLACEHOLDER = QColor(128, 128, 128, 48)  # the tile shown while a thumbnail is made
+UNDECODABLE_INK = QColor(128, 128, 128, 200)  # the outline and cross of an image not decoded
+UNDECODABLE_SIZE = QSize(48, 48)  # an image not decoded whose header gives no size either
 
 Made = Callable[[QImage | None], None]
 
@@ -79,6 +93,23 @@ def placeholder(size: QSize) -> QImage:
     """The plain tile shown in a thumbnail's place until it is made."""
     tile = QImage(size, QImage.Format.Format_ARGB32_Premultiplied)
     tile.fill(PLACEHOLDER)
+    return tile
+
+
+def undecodable(size: QSize) -> QImage:
+    """The tile shown for an image that cannot be decoded: outlined and crossed out (a blank
+    space would look like an image still loading)."""
+    tile = placeholder(size if size.width() > 1 and size.height() > 1 else UNDECODABLE_SIZE)
+    painter = QPainter(tile)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    pen = QPen(UNDECODABLE_INK)
+    pen.setWidthF(1.5)
+    painter.setPen(pen)
+    box = QRectF(tile.rect()).adjusted(0.75, 0.75, -0.75, -0.75)
+    painter.drawRect(box)
+    painter.drawLine(box.topLeft(), box.bottomRight())
+    painter.drawLine(box.bottomLeft(), box.topRight())
+    painter.end()
     return tile
 
 
@@ -177,32 +208,35 @@ def put_thumbnails(
     for image in images:
         digest = image.digest
         name = SCHEME + digest
+        size = thumbnail_size(image.width, image.height)
         done, thumb = thumbnails().at_once(image, THUMB_EDGE, digest)
+        tip = f"{image.name} · {image.label}"
         if not done:
-            thumb = placeholder(thumbnail_size(image.width, image.height))
-            thumbnails().later(image, THUMB_EDGE, digest, partial(_replace, doc, name))
-        if thumb is not None:
-            if c.positionInBlock():
-                c.insertText("  ", QTextCharFormat())
-            doc.register(name, QTextDocument.ResourceType.ImageResource.value, thumb)
-            fmt = QTextImageFormat()
-            fmt.setName(name)
-            fmt.setWidth(thumb.width())
-            fmt.setHeight(thumb.height())
-            fmt.setToolTip(f"{image.name} · {image.label}")
-            c.insertImage(fmt)
+            thumb = placeholder(size)
+            thumbnails().later(image, THUMB_EDGE, digest, partial(_replace, doc, name, size))
+        elif thumb is None:
+            thumb = undecodable(size)
+            tip += " · cannot be shown: the image could not be decoded"
+        if c.positionInBlock():
+            c.insertText("  ", QTextCharFormat())
+        doc.register(name, QTextDocument.ResourceType.ImageResource.value, thumb)
+        fmt = QTextImageFormat()
+        fmt.setName(name)
+        fmt.setWidth(thumb.width())
+        fmt.setHeight(thumb.height())
+        fmt.setToolTip(tip)
+        c.insertImage(fmt)
     c.insertBlock()
     c.insertText("  ".join(f"{image.name} ({image.label})" for image in images), caption)
 
 
-def _replace(doc: SafeDocument, name: str, thumb: QImage | None) -> None:
-    """Show the thumbnail made for the tile named `name` (a blank tile when the image could not
-    be decoded), and repaint."""
+def _replace(doc: SafeDocument, name: str, size: QSize, thumb: QImage | None) -> None:
+    """Show the thumbnail made for the tile named `name` (of `size`; crossed out when the
+    image could not be decoded), and repaint."""
     if not shiboken6.isValid(doc):  # its transcript was closed meanwhile
         return
     if thumb is None:
-        thumb = QImage(1, 1, QImage.Format.Format_ARGB32_Premultiplied)
-        thumb.fill(Qt.GlobalColor.transparent)
+        thumb = undecodable(size)
     doc.register(name, QTextDocument.ResourceType.ImageResource.value, thumb)
     layout = doc.documentLayout()
     if layout is not None:
