@@ -214,3 +214,25 @@ async def test_system_prompt_and_parameters_are_stored_and_sent(qtbot: QtBot) ->
         with HistoryStore() as store:
             conv = store.get_conversation(store.list_conversations()[0].id)
         assert conv.system_prompt == "Be terse." and conv.params["temperature"] == 0.3
+
+
+@pytest.mark.asyncio
+async def test_a_demo_chat_reopened_at_start_goes_on_with_the_demo(qtbot: QtBot) -> None:
+    """The chat reopened at start is opened before the offline demo's mock runs: once the
+    demo runs, it goes on with it, as every other chat held with the demo does."""
+    from streamdesk.core.providers import MOCK_PROVIDER_ID
+
+    with HistoryStore() as store:
+        cid = store.create_conversation(title="demo chat", provider=MOCK_PROVIDER_ID)
+        store.add_message(cid, "user", "question")
+        store.add_message(cid, "assistant", "answer")
+    async with open_window(qtbot, **FAST) as window:
+        session = window.current_session()
+        assert session.conversation.conversation_id == cid
+        target = session.conversation.target
+        assert target is not None and target.provider.id == MOCK_PROVIDER_ID
+        window.show_conversation(window.current_key())  # brought forward again
+        assert window.header.provider_id() == MOCK_PROVIDER_ID
+        session.send("and now?")
+        turn = await wait_reply(session)
+        assert turn.reply.failure is None and turn.reply.text

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 
 from streamdesk.core.chat import ConversationRecord, StoredTarget, Target, Turn, turns_of
-from streamdesk.core.store.history import HistoryStore, StoredMessage
+from streamdesk.core.store.history import HistoryError, HistoryStore, StoredMessage
 from streamdesk.ui.history.actions import HistoryActions
 from streamdesk.ui.session.session import first_shown, message_count
 
@@ -174,6 +175,25 @@ class HistoryBridge(QObject):
         pages = StoredPages(self.store, cid, self.target_of(conv))
         turns = pages.newest(read)
         session.load(turns, first_shown(turns, draw), pages)
+
+    def resolve_targets(self) -> None:
+        """The targets of the stored conversations opened so far, resolved again: the window
+        calls it once the provider is known at start. A conversation held with the offline
+        demo, opened before the demo's mock ran, could only fall back to the configured
+        provider; with the demo running it goes on with the demo, as the others do."""
+        store = self.store
+        if store is None:
+            return
+        for key, session in self.window.sessions.items():
+            cid = self.cid_of_key.get(key)
+            if cid is None or session.busy:
+                continue
+            try:
+                conv = store.get_conversation(cid)
+            except (HistoryError, sqlite3.Error):  # said when it is next read
+                log.debug("could not read conversation %d again", cid, exc_info=True)
+                continue
+            session.conversation.target = self.target_of(conv)
 
     def target_of(self, conv: StoredConversation) -> Target:
         """The target a stored conversation was held with, resolved against today's settings."""

@@ -557,6 +557,7 @@ class MainWindow(QMainWindow):
         saved = switcher.provider_by_id(self.settings.active_provider)
         listed = switcher.provider_by_id(shown.id) == shown
         await switcher.use(shown if listed or saved is None else saved, at_start=True)
+        self.history.resolve_targets()  # a chat reopened before the demo ran goes on with it
         provider = switcher.provider
         if self.header.provider_id() != provider.id:  # the header shows what is used
             self.header.show_target(provider.id, provider.default_model, self.header.protocol())
