@@ -236,3 +236,34 @@ async def test_an_empty_reply_that_ends_normally_is_marked(qtbot: QtBot) -> None
         turn = await wait_reply(session)
         assert turn.reply.status.value == "complete" and not turn.reply.text
         assert "Empty reply: the server sent no text" in session.view.toPlainText()
+
+
+@pytest.mark.asyncio
+async def test_the_status_bar_sums_the_conversation_cost_once_per_reply_not_per_refresh(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long chat has thousands of turns: summing their costs at every refresh (ten a
+    second while a reply streams) would cost more the longer the chat."""
+    from streamdesk.core.chat.conversation import Conversation
+
+    async with open_window(qtbot, tokens_per_second=200, reply_tokens=60) as window:
+        session = window.current_session()
+        session.send("first")
+        first = await wait_reply(session)
+        sums: list[int] = []
+        summed = Conversation.cost
+
+        def counting(self: Conversation) -> tuple[float | None, bool]:
+            sums.append(1)
+            return summed(self)
+
+        monkeypatch.setattr(Conversation, "cost", counting)
+        refreshes: list[object] = []
+        session.statsChanged.connect(refreshes.append)
+        session.send("second")
+        second = await wait_reply(session)
+        assert len(refreshes) >= 4, "refreshed while it streamed"
+        assert len(sums) <= 2, "summed when it started and when its own cost was settled"
+        assert first.reply.cost is not None and second.reply.cost is not None
+        total = session.stats.conversation_cost
+        assert total == pytest.approx(first.reply.cost + second.reply.cost)

@@ -125,6 +125,8 @@ class ChatSession(QObject):
         self._task: asyncio.Task[None] | None = None
         self._running = False
         self._countdown: asyncio.Task[None] | None = None
+        # the conversation's cost, summed while this reply (with this cost of its own) streams
+        self._cost_while: tuple[Reply, float | None, tuple[float | None, bool]] | None = None
         self._stats_timer = QTimer(self)
         self._stats_timer.setSingleShot(True)
         self._stats_timer.setInterval(STATS_INTERVAL_MS)
@@ -724,8 +726,17 @@ class ChatSession(QObject):
             self._set_state(state, turn)
 
     def _set_state(self, state: str, turn: Turn) -> None:
-        self.stats = ReplyStats.of(state, turn.reply.figures(), self.conversation.cost())
+        self.stats = ReplyStats.of(state, turn.reply.figures(), self._cost_with(turn.reply))
         self.statsChanged.emit(self.stats)
+
+    def _cost_with(self, reply: Reply) -> tuple[float | None, bool]:
+        """The conversation's cost while `reply` streams: summed over every turn once, and
+        again only when the reply's own cost is settled (the status bar asks ten times a
+        second, and a long chat has thousands of turns)."""
+        held = self._cost_while
+        if held is None or held[0] is not reply or held[1] != reply.cost:
+            held = self._cost_while = (reply, reply.cost, self.conversation.cost())
+        return held[2]
 
 
 LATEST_MESSAGES = 50  # drawn when the newest messages are drawn again for a request
