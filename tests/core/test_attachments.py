@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
+import hashlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.core.attachment_files import gif_header, jpeg_header, png, webp_vp8x_header
@@ -100,6 +103,30 @@ def test_an_image_over_the_limits_goes_through_the_scaler() -> None:
         fit_image(image, api, Recorder())
     assert [limits.long_edge for limits in asked] == [2048, 2048, 1568, 3072]
     assert att.scaled_size(4000, 1000, 1568) == (1568, 392)
+
+
+def test_an_images_bytes_are_hashed_once_however_often_it_is_fitted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A photo's megabytes are hashed on the window's thread: once per attachment, not on every
+    fit (each add, each model typed); a copy with other bytes has its own digest."""
+    hashed: list[bytes] = []
+    sha256 = hashlib.sha256
+
+    def counting(data: bytes) -> Any:
+        hashed.append(data)
+        return sha256(data)
+
+    monkeypatch.setattr(hashlib, "sha256", counting)
+    image = image_attachment("wide.gif", gif_header(4000, 1000))
+    fitter = att.ImageFitter(deferred=True)
+    for api in ("anthropic", "anthropic", "chat", "gemini", "anthropic"):
+        assert fitter.fit(image, api) is image  # deferred: pending, no copy yet
+    assert image.digest == sha256(image.data).hexdigest()
+    assert hashed == [image.data]
+    other = dataclasses.replace(image, data=gif_header(4000, 1001))
+    assert other.digest == sha256(other.data).hexdigest() != image.digest
+    assert other == dataclasses.replace(image, data=other.data), "equal whatever was hashed"
 
 
 IMAGE = Attachment("dot.png", "image/png", png(2, 2), 2, 2)

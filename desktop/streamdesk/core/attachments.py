@@ -58,11 +58,18 @@ class Attachment:
     data: bytes = field(repr=False)
     width: int = 0
     height: int = 0
+    _digest: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def digest(self) -> str:
-        """The SHA-256 of the bytes: one stored copy however often it is attached."""
-        return hashlib.sha256(self.data).hexdigest()
+        """The SHA-256 of the bytes: one stored copy however often it is attached. Hashed once
+        (a photo's megabytes are asked for on every fit and thumbnail), and never in `replace`'s
+        copies, which start without it."""
+        digest = self._digest
+        if digest is None:
+            digest = hashlib.sha256(self.data).hexdigest()
+            object.__setattr__(self, "_digest", digest)  # frozen: a cache, not a change
+        return digest
 
     @property
     def base64(self) -> str:
