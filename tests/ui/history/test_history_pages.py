@@ -434,3 +434,20 @@ async def test_a_hit_in_a_branch_set_aside_above_the_turns_read_opens_that_branc
         assert await window.history.actions.open_hit(hit)
         assert _hit_mark(session, hit.message_id) == "okapi"
         assert [t.prompt for t in session.turns][:2] == ["message 0.", "message 2. okapi"]
+
+
+@pytest.mark.asyncio
+async def test_a_send_from_a_hit_far_up_draws_only_the_newest_few_again(qtbot: QtBot) -> None:
+    """Enter drawn at the bottom at once: as many newest messages as opening draws (each
+    costs milliseconds to draw), the earlier ones as the reader scrolls up."""
+    _seed(400)
+    async with open_window(qtbot, **FAST) as window:
+        session = _open(window)
+        (hit,) = window.history.actions.search("zebra")
+        assert await window.history.actions.open_hit(hit)
+        session.send("asked from up there")
+        view = session.view
+        assert view.message_count() <= SHOWN_MESSAGES + 2  # and the new prompt and reply
+        assert view.later() == 0 and "message 399." in view.toPlainText()
+        turn = await wait_reply(session)
+        assert turn.reply.failure is None and turn.prompt == "asked from up there"

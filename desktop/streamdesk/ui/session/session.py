@@ -434,11 +434,12 @@ class ChatSession(QObject):
         if reply.status is ReplyStatus.PENDING and not reply.parts:
             return  # a prompt whose reply row is missing (deleted, imported)
         title = text = ""
-        if reply.failure is not None:
+        if reply.failure is not None and reply.status is not ReplyStatus.STOPPED:
             title = failure_title(reply.failure, reply.completion_tokens)
             text = failure_text(reply.failure, resumable=reply.has_text)
-        else:
-            title = resumed_note(reply)
+        else:  # marked as when it ended live: "Stopped after 312 tokens"
+            marks = ending_marks(reply.status.value, None, reply.completion_tokens, reply.has_text)
+            title = marks[0] or resumed_note(reply)
         self.view.add_assistant_message(
             reply.text,
             reasoning=reply.reasoning_text,
@@ -739,7 +740,9 @@ class ChatSession(QObject):
         return held[2]
 
 
-LATEST_MESSAGES = 50  # drawn when the newest messages are drawn again for a request
+# Drawn when the newest messages are drawn again (a request from a search hit far up, the
+# jump to the latest): as many as opening a conversation draws, the rest as the reader scrolls.
+LATEST_MESSAGES = 10
 
 
 def key_of(turn: Turn) -> object:
