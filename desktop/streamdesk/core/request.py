@@ -79,9 +79,12 @@ class ChatRequest:
 
     @property
     def size(self) -> int:
-        """Characters of text plus bytes of images: what the encoded body grows with."""
-        return sum(
-            len(m.content) + sum(len(image.data) for image in m.attachments) for m in self.messages
+        """Characters of text plus bytes of images: what the encoded body grows with. Counted
+        from lengths, without encoding anything: messages with their tool calls, reasoning
+        and images, and the tools' schemas."""
+        return sum(_message_size(m) for m in self.messages) + sum(
+            len(tool.name) + len(tool.description) + _json_size(tool.parameters)
+            for tool in self.tools
         )
 
     def _messages(self) -> list[dict[str, Any]]:
@@ -123,6 +126,37 @@ class ChatRequest:
                 "stream": True,
             }
         )
+
+
+SCALAR_SIZE = 8  # what `ChatRequest.size` counts for a number, bool or null
+
+
+def _message_size(message: Message) -> int:
+    """A message's part of `ChatRequest.size`."""
+    calls = sum(
+        len(call.call_id)
+        + len(call.name)
+        + len(call.signature)
+        + (len(call.arguments_text) if call.arguments_text else _json_size(call.arguments))
+        for call in message.tool_calls
+    )
+    reasoning = sum(
+        len(block.text) + len(block.signature) + len(block.redacted)
+        for block in message.reasoning_blocks
+    )
+    images = sum(len(image.data) for image in message.attachments)
+    return len(message.content) + calls + reasoning + images
+
+
+def _json_size(value: object) -> int:
+    """About how many characters `value` takes as JSON text: its strings' and keys' lengths."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, Mapping):
+        return sum(len(str(key)) + _json_size(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return sum(_json_size(item) for item in value)
+    return SCALAR_SIZE
 
 
 def _chat_message(message: Message) -> dict[str, Any]:
