@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 from pytestqt.qtbot import QtBot
 from ui_helpers import FAST, open_window, until, wait_reply
@@ -451,3 +452,23 @@ async def test_a_send_from_a_hit_far_up_draws_only_the_newest_few_again(qtbot: Q
         assert view.later() == 0 and "message 399." in view.toPlainText()
         turn = await wait_reply(session)
         assert turn.reply.failure is None and turn.prompt == "asked from up there"
+
+
+@pytest.mark.asyncio
+async def test_ctrl_home_goes_to_the_first_message_and_ctrl_end_back_to_the_newest(
+    qtbot: QtBot,
+) -> None:
+    """The scroll bar spans only the drawn messages: the keys reach the conversation's ends."""
+    _seed(400)
+    async with open_window(qtbot, **FAST) as window:
+        session = _open(window)
+        view = session.view
+        assert "message 0." not in view.toPlainText()
+        view.setFocus()
+        qtbot.keyClick(view, Qt.Key.Key_Home, Qt.KeyboardModifier.ControlModifier)
+        await until(lambda: "message 0." in view.toPlainText(), 10.0)
+        assert len(session.turns) == 200 and view.verticalScrollBar().value() == 0
+        assert "message 399." not in view.toPlainText() and view.later() > 300
+        qtbot.keyClick(view, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+        await until(lambda: "message 399." in view.toPlainText(), 10.0)
+        assert view.later() == 0 and view.is_following()

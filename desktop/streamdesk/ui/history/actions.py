@@ -297,6 +297,11 @@ class HistoryActions(QObject):
         self.window.conversations.show_results(hits, text)
         return hits
 
+    def show_first(self, session: ChatSession) -> asyncio.Task[None]:
+        """Ctrl+Home in a long conversation: its first messages drawn once every stored turn
+        is read (off the loop)."""
+        return self._run(session.show_first())
+
     def open_hit(self, hit: SearchHit) -> asyncio.Future[bool]:
         """Open the hit's conversation, draw the page holding the message, highlight it; the
         future says whether it is shown. A message above the turns read so far is read first

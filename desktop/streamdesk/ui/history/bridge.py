@@ -133,6 +133,7 @@ class HistoryBridge(QObject):
         view.earlierRequested.connect(lambda s=session: self.load_earlier(s))
         view.laterRequested.connect(lambda s=session: self.load_later(s))
         view.latestRequested.connect(session.show_latest)
+        view.firstRequested.connect(lambda s=session: self.actions.show_first(s))
         view.latestReached.connect(lambda s=session: self._trim(s))
 
     def _on_typing(self) -> None:

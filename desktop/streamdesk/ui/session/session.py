@@ -343,10 +343,23 @@ class ChatSession(QObject):
     def show_latest(self) -> None:
         """Draw the newest messages again (a request's reply streams below them)."""
         if self.shown_to is not None:
-            self.shown_from = max(self.shown_from, first_shown(self.turns, LATEST_MESSAGES))
+            self.shown_from = max(self.shown_from, first_shown(self.turns, REDRAWN_MESSAGES))
             self.shown_to = None
             self.rerender()
             self.view.jump_to_latest()
+
+    async def show_first(self) -> None:
+        """Draw the conversation's first messages (Ctrl+Home), the stored turns not loaded yet
+        read off the loop first; the rest come as the reader scrolls down. Nothing while a
+        reply streams (its view stays drawn)."""
+        reading = self.read_earlier()
+        if reading is not None:
+            await asyncio.shield(reading)  # a newer request waits for the same read
+        if self.busy:
+            return
+        self.load_all()  # what a read that failed left (read here, on the shared connection)
+        self.show_at(0, REDRAWN_MESSAGES)
+        self.view.scroll_to(0)
 
     def show_at(self, index: int, messages: int) -> None:
         """Draw about `messages` messages from turn `index` on, with a little above it (a search
@@ -740,9 +753,10 @@ class ChatSession(QObject):
         return held[2]
 
 
-# Drawn when the newest messages are drawn again (a request from a search hit far up, the
-# jump to the latest): as many as opening a conversation draws, the rest as the reader scrolls.
-LATEST_MESSAGES = 10
+# Drawn when the transcript jumps to an end of the conversation, the newest messages (a request
+# from a search hit far up, the jump to the latest) or the first (Ctrl+Home): as many as opening
+# a conversation draws, the rest as the reader scrolls.
+REDRAWN_MESSAGES = 10
 
 
 def key_of(turn: Turn) -> object:

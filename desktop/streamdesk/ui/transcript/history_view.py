@@ -13,8 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QColor, QShowEvent, QTextCharFormat, QTextCursor, QTextDocument
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QColor,
+    QKeyEvent,
+    QShowEvent,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+)
 from PySide6.QtWidgets import QTextEdit, QWidget
 
 from streamdesk.ui.transcript.view import TranscriptView
@@ -27,8 +34,9 @@ class HistoryTranscriptView(TranscriptView):
     """Emits editRequested(key), deleteRequested(key), regenerateRequested(key),
     alternativeRequested(key, step), earlierRequested() (a click on the line, or the reader
     within a screen of the top), laterRequested() (the reader within a screen of the bottom
-    while newer messages are not drawn), latestRequested() ("Jump to latest" while newer
-    messages are not drawn) and latestReached() (the reader is back at the newest message)."""
+    while newer messages are not drawn), latestRequested() ("Jump to latest" or Ctrl+End
+    while newer messages are not drawn), firstRequested() (Ctrl+Home while earlier messages
+    are not drawn) and latestReached() (the reader is back at the newest message)."""
 
     editRequested = Signal(object)
     deleteRequested = Signal(object)
@@ -37,6 +45,7 @@ class HistoryTranscriptView(TranscriptView):
     earlierRequested = Signal()
     laterRequested = Signal()
     latestRequested = Signal()
+    firstRequested = Signal()
     latestReached = Signal()
 
     def __init__(self, parent: QWidget | None = None, *, dark: bool = False) -> None:
@@ -126,6 +135,19 @@ class HistoryTranscriptView(TranscriptView):
             self.drop_messages_from(key)
         finally:
             self._inserting = False
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Ctrl+Home (or Home) goes to the conversation's first message, Ctrl+End (or End) to
+        its newest, drawn or not: the scroll bar spans only the drawn ones."""
+        key = event.key()
+        if key == Qt.Key.Key_Home:
+            if self._earlier:
+                self.firstRequested.emit()
+            self.scroll_to(0)
+        elif key == Qt.Key.Key_End:
+            self.jump_to_latest()
+        else:
+            super().keyPressEvent(event)
 
     def jump_to_latest(self) -> None:
         """The jump to the newest message asks for newer messages that are not drawn first."""
