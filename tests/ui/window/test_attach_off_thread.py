@@ -6,6 +6,7 @@ in the transcript show as tiles their thumbnails then replace."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,7 @@ from ui_helpers import open_window, until, wait_reply
 
 from streamdesk.core.attachments import (
     Attachment,
+    ImageLimits,
     image_attachment,
     limits_for,
 )
@@ -236,6 +238,43 @@ async def test_a_photo_is_scaled_while_the_prompt_is_written_and_enter_sends_at_
         assert session.task is not None, "sent at Enter: the copy was made meanwhile"
         turn = await wait_reply(session)
         scaled_once(turn, scaler_threads, path.read_bytes(), server.requests[-1].body)
+
+
+class HeldScaler(ThreadRecordingScaler):
+    """Scales once `gate` opens: a scaling still running when the window closes."""
+
+    gate = threading.Event()
+
+    def scale(self, image: Attachment, limits: ImageLimits) -> Attachment:
+        self.threads.append(threading.current_thread())
+        assert self.gate.wait(10)
+        return super().scale(image, limits)
+
+
+def scaling_tasks() -> list[asyncio.Task[Any]]:
+    """The attachment tray's tasks still running on the loop."""
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if not task.done() and task.get_coro().__qualname__.startswith("AttachmentTray.")
+    ]
+
+
+@pytest.mark.asyncio
+async def test_closing_the_window_stops_the_scaling_of_its_photos(
+    qtbot: QtBot, tmp_path: Path, scaler_threads: list[Thread], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(HeldScaler, "gate", threading.Event())
+    monkeypatch.setattr(attachment_tray, "QtImageScaler", HeldScaler)
+    try:
+        async with openai_and_claude(qtbot) as (window, _server):
+            await use_claude(window)
+            window.prompt.insertFromMimeData(dropped(large_photo(tmp_path)))
+            await until(lambda: scaler_threads != [], 10.0)
+            assert len(scaling_tasks()) == 1
+        assert scaling_tasks() == [], "the window's shutdown ended it"
+    finally:
+        HeldScaler.gate.set()
 
 
 def screenshot(width: int, height: int) -> QImage:

@@ -3,19 +3,28 @@ with their × button, and what a prompt sends with them (text inlined, images fo
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import logging
+import threading
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel, QToolButton
 from pytestqt.qtbot import QtBot
 from tests.core.attachment_files import png
+from ui_helpers import until
 
-from streamdesk.core.attachments import AttachmentRefused
+from streamdesk.core.attachments import Attachment, AttachmentRefused, ImageLimits
 from streamdesk.core.chat import Target
 from streamdesk.core.providers import builtin
+from streamdesk.ui.window import attachment_tray
 from streamdesk.ui.window.attachment_tray import AttachmentTray
+
+CLAUDE = Target(builtin("anthropic"), "claude-sonnet-4-5")
 
 
 def tray(qtbot: QtBot) -> AttachmentTray:
@@ -81,3 +90,122 @@ async def test_what_a_prompt_sends_with_the_files(qtbot: QtBot, tmp_path: Path) 
     with pytest.raises(AttachmentRefused, match="deepseek-chat cannot read images"):
         widget.outgoing_now("Look", Target(builtin("deepseek"), "deepseek-chat"))
     assert len(widget.items) == 2  # a refusal keeps the files for another model
+
+
+def wide_pngs(tmp_path: Path, count: int) -> list[str]:
+    """Paths of distinct PNGs too wide for Anthropic (each needs a scaled copy)."""
+    paths = []
+    for n in range(count):
+        path = tmp_path / f"wide{n}.png"
+        path.write_bytes(png(4000, 1000, (n, 102, 204)))
+        paths.append(str(path))
+    return paths
+
+
+def handle_events(qtbot: QtBot) -> None:
+    """Until the events and zero-delay timers started so far are handled."""
+    fence = QTimer()
+    fence.setSingleShot(True)
+    with qtbot.waitSignal(fence.timeout):
+        fence.start(0)
+
+
+def test_a_drop_of_photos_is_prepared_once_and_a_clear_not_at_all(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """Preparing fits every image for the target: once for a drop of many (not once per
+    file), and not for the files a sent prompt clears away (one `changed` for them all)."""
+    widget = tray(qtbot)
+    asked: list[Target] = []
+    changes: list[int] = []
+
+    def target() -> Target:
+        asked.append(CLAUDE)
+        return CLAUDE
+
+    def prepare() -> None:  # as the window does
+        changes.append(len(widget.items))
+        if widget.has_files:
+            widget.prepare(target)
+
+    widget.changed.connect(prepare)
+    for path in wide_pngs(tmp_path, 3):
+        assert widget.add_path(path)
+    handle_events(qtbot)
+    assert changes == [1, 2, 3] and len(asked) == 1
+    widget.clear()
+    handle_events(qtbot)
+    assert changes == [1, 2, 3, 0] and len(asked) == 1
+    assert widget.items == () and widget.isHidden()
+
+
+class GatedScaler:
+    """Scales to a fixed small copy once `gate` opens, counting its calls."""
+
+    calls: ClassVar[list[str]] = []
+    entered = threading.Event()
+    gate = threading.Event()
+
+    def scale(self, image: Attachment, limits: ImageLimits) -> Attachment:
+        self.calls.append(image.name)
+        self.entered.set()
+        assert self.gate.wait(10)
+        return dataclasses.replace(image, width=limits.long_edge, height=392)
+
+
+@pytest.fixture
+def gated(monkeypatch: pytest.MonkeyPatch) -> type[GatedScaler]:
+    monkeypatch.setattr(GatedScaler, "calls", [])
+    monkeypatch.setattr(GatedScaler, "entered", threading.Event())
+    monkeypatch.setattr(GatedScaler, "gate", threading.Event())
+    monkeypatch.setattr(attachment_tray, "QtImageScaler", GatedScaler)
+    return GatedScaler
+
+
+async def zero_timers_fired() -> None:
+    """Until the zero-delay timers started so far have fired (on the running qasync loop)."""
+    fired = asyncio.get_running_loop().create_future()
+    QTimer.singleShot(0, lambda: fired.set_result(None))
+    await fired
+
+
+@pytest.mark.asyncio
+async def test_enter_and_prepare_share_one_scaling(
+    qtbot: QtBot, tmp_path: Path, gated: type[GatedScaler]
+) -> None:
+    """Enter waiting on the images and a model chosen meanwhile scale each image once."""
+    widget = tray(qtbot)
+    (path,) = wide_pngs(tmp_path, 1)
+    widget.add_path(path)
+    sending = asyncio.ensure_future(widget.outgoing("Look", CLAUDE))
+    try:
+        await until(gated.entered.is_set, 10.0)
+        widget.prepare(lambda: CLAUDE)
+        await zero_timers_fired()
+    finally:
+        gated.gate.set()
+    _text, images = await sending
+    assert [(i.width, i.height) for i in images] == [(1568, 392)]
+    await widget.aclose()
+    assert gated.calls == ["wide0.png"]
+
+
+@pytest.mark.asyncio
+async def test_a_scaling_that_fails_is_logged(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken:
+        def scale(self, image: Attachment, limits: ImageLimits) -> Attachment:
+            raise MemoryError("no room to decode")
+
+    monkeypatch.setattr(attachment_tray, "QtImageScaler", Broken)
+    widget = tray(qtbot)
+    (path,) = wide_pngs(tmp_path, 1)
+    widget.add_path(path)
+    with caplog.at_level(logging.ERROR, logger=attachment_tray.__name__):
+        widget.prepare(lambda: CLAUDE)
+        await until(lambda: caplog.records, 10.0)
+    (record,) = caplog.records
+    assert record.getMessage() == "the attached images could not be scaled"
+    assert record.exc_info is not None and isinstance(record.exc_info[1], MemoryError)
+    await widget.aclose()

@@ -9,13 +9,16 @@ shows a thumbnail, a text file its name. `outgoing()` gives what a prompt sends 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
@@ -26,7 +29,6 @@ from streamdesk.core.attachments import (
     TextFile,
     load_attachment,
     no_vision,
-    once_scaled,
     read_attachment,
     with_files,
 )
@@ -44,6 +46,8 @@ MAX_ITEMS = 10  # files per prompt
 
 Outgoing = tuple[str, tuple[Attachment, ...]]  # the prompt as sent, and its images
 
+log = logging.getLogger(__name__)
+
 
 class AttachmentTray(QWidget):
     """Chips of the files to send; hidden while there are none. `refused(reason)` says why a
@@ -58,7 +62,12 @@ class AttachmentTray(QWidget):
         self.setObjectName("attachmentTray")
         self._items: list[Attachment | TextFile | Pasting] = []
         self._fitter = _image_fitter()
-        self._preparing: asyncio.Task[None] | None = None  # `prepare`'s scaling
+        self._scaling: asyncio.Task[None] | None = None  # the images' one scaling, off the loop
+        self._prepare_for: Callable[[], Target] | None = None  # `prepare`'s, until it runs
+        self._prepare_soon = QTimer(self)
+        self._prepare_soon.setSingleShot(True)
+        self._prepare_soon.setInterval(0)
+        self._prepare_soon.timeout.connect(self._prepare_now)
         self._encoder: ThreadPoolExecutor | None = None
         self._encoded.connect(self._take_encoded, Qt.ConnectionType.QueuedConnection)
         self._row = QHBoxLayout(self)
@@ -124,23 +133,41 @@ class AttachmentTray(QWidget):
             if isinstance(made, str):
                 raise AttachmentRefused(made)
             self._take_encoded(pasting)
-        if self._preparing is not None:  # the copies `prepare` is making: not made twice
-            await asyncio.shield(self._preparing)
-        built = self._images_for(target)
-        images = await once_scaled(self._fitter, lambda: self._images_for(target), built)
+        images = self._images_for(target)
+        while self._fitter.pending:  # the scaling `prepare` started, if it did: each image once
+            await asyncio.shield(self._scaled())
+            images = self._images_for(target)
         return self._with_text(prompt), images
 
-    def prepare(self, target: Target) -> None:
-        """Start downscaling the images for `target` on a worker thread now, while the prompt
-        is still being written, so that Enter finds the copies made. A refusal (a model without
-        vision) is left for Enter to say."""
-        try:
-            self._images_for(target)  # marks the images that need a copy as pending
-            loop = asyncio.get_running_loop()
-        except (AttachmentRefused, RuntimeError):  # RuntimeError: no loop runs (tests)
+    def prepare(self, target: Callable[[], Target]) -> None:
+        """Downscale the images for `target()` on a worker thread while the prompt is still
+        being written, so that Enter finds the copies made. Done once the events being handled
+        are (however many files a drop adds, however often it is asked), for the target then.
+        A refusal (a model without vision) is left for Enter to say."""
+        self._prepare_for = target
+        self._prepare_soon.start()
+
+    @Slot()
+    def _prepare_now(self) -> None:
+        target, self._prepare_for = self._prepare_for, None
+        if target is None or not self._items:
             return
-        if self._fitter.pending and self._preparing is None:
-            self._preparing = loop.create_task(self._scale(self._fitter))
+        try:
+            self._images_for(target())  # marks the images that need a copy as pending
+        except AttachmentRefused:
+            return
+        if self._fitter.pending:
+            with contextlib.suppress(RuntimeError):  # no loop runs (tests)
+                self._scaled()
+
+    def _scaled(self) -> asyncio.Task[None]:
+        """The scaling of the pending images, started when none runs: `prepare` and `outgoing`
+        share it, so no image is scaled twice."""
+        if self._scaling is None:
+            task = asyncio.get_running_loop().create_task(self._scale(self._fitter))
+            task.add_done_callback(_log_failure)
+            self._scaling = task
+        return self._scaling
 
     async def _scale(self, fitter: ImageFitter) -> None:
         """Scale what `fitter` has pending, again while `prepare` adds more (another model)."""
@@ -149,7 +176,15 @@ class AttachmentTray(QWidget):
                 await fitter.scale_pending()
         finally:
             if fitter is self._fitter:
-                self._preparing = None
+                self._scaling = None
+
+    async def aclose(self) -> None:
+        """Stop scaling the images (the window closes): nothing is left running on the loop."""
+        self._prepare_soon.stop()
+        task, self._scaling = self._scaling, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     def _images_for(self, target: Target) -> tuple[Attachment, ...]:
         """The images as `target` is sent them, or as they are where a copy is still pending."""
@@ -174,10 +209,7 @@ class AttachmentTray(QWidget):
             self.refused.emit(made)
             return
         self._items[index] = made
-        taken = self._row.takeAt(index)
-        old = taken.widget() if taken is not None else None
-        if old is not None:
-            old.deleteLater()
+        self._drop_chip(index)
         self._row.insertWidget(index, self._chip(made))
         self.changed.emit()
 
@@ -185,19 +217,34 @@ class AttachmentTray(QWidget):
         return with_files(prompt, [i for i in self._items if isinstance(i, TextFile)])
 
     def clear(self) -> None:
-        while self._items:
-            self.remove(0)
-        self._fitter = _image_fitter()  # the sent copies are stored with the chat now
-        self._preparing = None  # a scaling still running works for the old fitter only
+        """Remove every file (the prompt went with them): one `changed`, nothing prepared; a
+        scaling still running is stopped, its copies wanted no more (the chat stores what was
+        sent)."""
+        self._prepare_soon.stop()
+        self._prepare_for = None
+        if self._scaling is not None:
+            self._scaling.cancel()
+            self._scaling = None
+        self._fitter = _image_fitter()
+        if not self._items:
+            return
+        for _ in self._items:
+            self._drop_chip(0)
+        self._items.clear()
+        self.hide()
+        self.changed.emit()
 
     def remove(self, index: int) -> None:
         del self._items[index]
+        self._drop_chip(index)
+        self.setVisible(bool(self._items))
+        self.changed.emit()
+
+    def _drop_chip(self, index: int) -> None:
         taken = self._row.takeAt(index)
         chip = taken.widget() if taken is not None else None
         if chip is not None:
             chip.deleteLater()
-        self.setVisible(bool(self._items))
-        self.changed.emit()
 
     def _add(self, item: Attachment | TextFile | Pasting) -> None:
         if len(self._items) >= MAX_ITEMS:
@@ -268,6 +315,12 @@ def _image_fitter() -> ImageFitter:
     """Downscales the tray's images for the target API on a worker thread, keeping the copies
     while the prompt waits (a refusal, another model chosen) so each is scaled once."""
     return ImageFitter(QtImageScaler, deferred=True)
+
+
+def _log_failure(scaling: asyncio.Task[None]) -> None:
+    """Say why a scaling failed, however it ended (`outgoing` may not be waiting on it)."""
+    if not scaling.cancelled() and (error := scaling.exception()) is not None:
+        log.error("the attached images could not be scaled", exc_info=error)
 
 
 def _show_thumbnail(picture: QLabel, thumb: QImage | None) -> None:

@@ -615,6 +615,8 @@ class MainWindow(QMainWindow):
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.composer.attachments is not None:
+            await self.composer.attachments.aclose()  # their scaling, off the loop
         await self.switcher.aclose()
         await self.history.actions.finish()  # a delete, undo or import writing the history
         self.history.close()
@@ -917,7 +919,7 @@ class MainWindow(QMainWindow):
         """Downscale the waiting images for where the next request goes, before Enter."""
         tray = self.composer.attachments
         if tray is not None and tray.has_files and self.built:
-            tray.prepare(self.switcher.target(take_scenario=False))
+            tray.prepare(lambda: self.switcher.target(take_scenario=False))
 
     async def _send_scaled(self, key: int, session: ChatSession, text: str, target: Target) -> None:
         """Send `text` once its images are downscaled for `target`; back in the box when one
