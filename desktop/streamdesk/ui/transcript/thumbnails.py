@@ -53,6 +53,7 @@ KEPT = 256  # thumbnails kept for the next time their image is drawn
 PLACEHOLDER = QColor(128, 128, 128, 48)  # the tile shown while a thumbnail is made
 UNDECODABLE_INK = QColor(128, 128, 128, 200)  # the outline and cross of an image not decoded
 UNDECODABLE_SIZE = QSize(48, 48)  # an image not decoded whose header gives no size either
+UNDECODABLE_NOTE = " · cannot be shown: the image could not be decoded"  # on its tooltip
 
 Made = Callable[[QImage | None], None]
 
@@ -216,7 +217,7 @@ def put_thumbnails(
             thumbnails().later(image, THUMB_EDGE, digest, partial(_replace, doc, name, size))
         elif thumb is None:
             thumb = undecodable(size)
-            tip += " · cannot be shown: the image could not be decoded"
+            tip += UNDECODABLE_NOTE
         if c.positionInBlock():
             c.insertText("  ", QTextCharFormat())
         doc.register(name, QTextDocument.ResourceType.ImageResource.value, thumb)
@@ -237,7 +238,30 @@ def _replace(doc: SafeDocument, name: str, size: QSize, thumb: QImage | None) ->
         return
     if thumb is None:
         thumb = undecodable(size)
+        _note_undecodable(doc, name)
     doc.register(name, QTextDocument.ResourceType.ImageResource.value, thumb)
     layout = doc.documentLayout()
     if layout is not None:
         layout.update.emit()
+
+
+def _note_undecodable(doc: SafeDocument, name: str) -> None:
+    """Say on the tooltip of each image named `name` that it could not be decoded (found out
+    on the worker, after it was drawn)."""
+    block = doc.begin()
+    while block.isValid():
+        fragments = block.begin()
+        while not fragments.atEnd():
+            fragment = fragments.fragment()
+            shown = fragment.charFormat()
+            if shown.isImageFormat() and shown.toImageFormat().name() == name:
+                noted = QTextCharFormat()
+                noted.setToolTip(shown.toolTip() + UNDECODABLE_NOTE)
+                c = QTextCursor(doc)
+                c.setPosition(fragment.position())
+                c.setPosition(
+                    fragment.position() + fragment.length(), QTextCursor.MoveMode.KeepAnchor
+                )
+                c.mergeCharFormat(noted)
+            fragments += 1
+        block = block.next()
