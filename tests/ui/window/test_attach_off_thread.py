@@ -240,6 +240,31 @@ async def test_a_photo_is_scaled_while_the_prompt_is_written_and_enter_sends_at_
         scaled_once(turn, scaler_threads, path.read_bytes(), server.requests[-1].body)
 
 
+@pytest.mark.asyncio
+async def test_a_photo_is_scaled_when_the_provider_changes_and_enter_sends_at_once(
+    qtbot: QtBot, tmp_path: Path, scaler_threads: list[Thread]
+) -> None:
+    """A photo OpenAI takes as it is needs a copy for Anthropic: switching provider (which the
+    model box does not signal) makes it while the prompt is written."""
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(photo_bytes(2000, 1500))  # within OpenAI's 2048 px, over Claude's 1568
+    async with openai_and_claude(qtbot) as (window, server):
+        session, box = window.current_session(), window.prompt
+        box.insertFromMimeData(dropped(path))
+        tray = window.composer.attachments
+        assert tray is not None
+        await until(lambda: tray.outgoing_now("", window.switcher.target()) is not None, 10.0)
+        assert scaler_threads == [], "OpenAI takes it as it is"
+        await use_claude(window)
+        claude = window.switcher.target(take_scenario=False)
+        await until(lambda: tray.outgoing_now("", claude) is not None, 10.0)
+        qtbot.keyClicks(box, "What is it?")
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+        assert session.task is not None, "sent at Enter: the copy was made meanwhile"
+        turn = await wait_reply(session)
+        scaled_once(turn, scaler_threads, path.read_bytes(), server.requests[-1].body)
+
+
 class HeldScaler(ThreadRecordingScaler):
     """Scales once `gate` opens: a scaling still running when the window closes."""
 

@@ -130,3 +130,25 @@ async def test_a_window_on_a_provider_without_its_key_says_so_at_once(qtbot: QtB
         assert not window.offline
     finally:
         await window.shutdown()
+
+
+@pytest.mark.asyncio
+async def test_another_provider_or_a_chats_target_shown_says_the_target_changed(
+    qtbot: QtBot,
+) -> None:
+    """The header's boxes stay quiet while the switcher fills them, so it says itself that the
+    next request goes elsewhere (the attached images are fitted for it)."""
+    from streamdesk.core.chat import Target
+
+    async with switcher_for(qtbot, Settings(active_provider="openai")) as (switcher, _tasks):
+        seen: list[tuple[str, str]] = []
+        switcher.targetChanged.connect(
+            lambda: seen.append((switcher.provider.id, switcher.header.model()))
+        )
+        anthropic, openai = switcher.provider_by_id("anthropic"), switcher.provider_by_id("openai")
+        assert anthropic is not None and openai is not None
+        await switcher.use(anthropic)  # without a key: chosen all the same
+        assert [provider for provider, _model in seen] == ["anthropic"]
+        switcher.show(Target(openai, "gpt-4.1"))
+        switcher.show(Target(openai, "gpt-4o"))  # the same provider, another model
+        assert seen[1:] == [("openai", "gpt-4.1"), ("openai", "gpt-4o")]

@@ -295,6 +295,7 @@ class MainWindow(QMainWindow):
         self.composer.attachmentRefused.connect(self.say_attachment_problem)
         self.composer.attachmentsChanged.connect(self._prepare_images)
         self.header.modelChanged.connect(self._prepare_images)
+        switcher.targetChanged.connect(self._prepare_images)
         self.prompt.blocked.connect(self._say_prompt_blocked)
         menus.newChatRequested.connect(self.open_new_chat)
         menus.importRequested.connect(

@@ -61,12 +61,15 @@ def _nothing_configured(settings: Settings) -> bool:
 
 class ProviderSwitcher(QObject):
     """Emits `offlineChanged(offline)`, `scenariosAvailable(bool)` (the mock serves the next
-    request, so its debug scenarios apply) and `scenarioChanged(name | None)`."""
+    request, so its debug scenarios apply), `scenarioChanged(name | None)` and `targetChanged()`
+    (the next request goes elsewhere: another provider, or a conversation's own target shown,
+    which the header's boxes do not signal)."""
 
     offlineChanged = Signal(bool)
     scenariosAvailable = Signal(bool)
     scenarioChanged = Signal(object)
     keyMissing = Signal(str)  # the chosen provider needs a key it does not have: why ("": has)
+    targetChanged = Signal()
 
     provider: Provider  # set by `load()`, with the settings
 
@@ -173,6 +176,7 @@ class ProviderSwitcher(QObject):
         model = await only_server_model(target, keys.key_store())
         if model and self.provider is provider and not self.header.model():
             self.header.show_target(provider.id, model, self.header.protocol())
+            self.targetChanged.emit()
 
     # -- offline demo ---------------------------------------------------------------------
 
@@ -212,6 +216,7 @@ class ProviderSwitcher(QObject):
             self.set_next_scenario(None)  # a mock fault means nothing to another provider
         if changed:
             self.offlineChanged.emit(offline)
+        self.targetChanged.emit()
 
     async def aclose(self) -> None:
         """Stop the offline demo's mock server."""
@@ -251,6 +256,8 @@ class ProviderSwitcher(QObject):
         self.header.show_target(target.provider.id, target.model, target.protocol)
         if target.provider != self.provider:
             self._set_provider(target.provider, None, offline=target.is_mock)
+        else:
+            self.targetChanged.emit()
 
     def stored_target(self, stored: StoredTarget) -> Target:
         """The target of a stored conversation, with today's profile of its provider."""
