@@ -6,6 +6,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 from ui_helpers import FAST, open_window, until, wait_reply
 
+from streamdesk.core.events import Usage
 from streamdesk.core.store.history import HistoryStore
 from streamdesk.mock.replies import reply_for
 
@@ -125,6 +126,26 @@ async def test_a_partial_reply_reopens_marked_with_continue(qtbot: QtBot) -> Non
         window.conversations.select(window.conversations.keys()[-1])
         text = window.current_session().view.toPlainText()
         assert "half an ans" in text and "Continue" in text and "connection closed" in text
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("failure_kind", [None, "cancelled"])  # stopped in the window, by `ask`
+async def test_a_stopped_reply_reopens_saying_how_many_tokens_arrived(
+    qtbot: QtBot, failure_kind: str | None
+) -> None:
+    """As when it was stopped live; reopening, importing an export and undoing a delete all
+    draw the reply from its stored row."""
+    with HistoryStore() as store:
+        cid = store.create_conversation(title="stopped one")
+        store.add_message(cid, "user", "q")
+        store.add_message(
+            cid, "assistant", "the first part", status="stopped", failure_kind=failure_kind,
+            usage=Usage(40, 1058),
+        )  # fmt: skip
+    async with open_window(qtbot, **FAST) as window:
+        window.conversations.select(window.conversations.keys()[-1])
+        text = window.current_session().view.toPlainText()
+        assert "Stopped after 1058 tokens" in text and "Continue" in text, text[-300:]
 
 
 @pytest.mark.asyncio

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 import pytest
 
 from streamdesk.core.events import Usage
-from streamdesk.core.store.history import HistoryImportError, HistoryStore
+from streamdesk.core.store.history import HistoryImportError, HistoryStore, StoredMessage
 
 
 def _sample(store: HistoryStore) -> int:
@@ -204,3 +205,79 @@ def test_a_priced_reply_says_its_cost_as_the_window_and_cli_do(store: HistorySto
     store.add_message(cid, "assistant", "Hi.", cost=0.0345, usage=Usage(5, 2), cost_estimated=True)
     text = store.export_markdown(cid)
     assert "cost $0.0012*" in text and "cost ≈$0.03*" in text
+
+
+_NOT_FACTS = ("id", "conversation_id", "group_id")  # new numbers in the imported copy
+
+
+def _facts(message: StoredMessage) -> dict[str, Any]:
+    """Everything the transcript and the status bar show of a message, without its ids."""
+    facts = dataclasses.asdict(message)
+    for name in _NOT_FACTS:
+        del facts[name]
+    return facts
+
+
+def _stopped_and_complete(store: HistoryStore) -> int:
+    cid = store.create_conversation(title="Long", provider="openai", model="gpt-x")
+    store.add_message(cid, "user", "Write a lot")
+    store.add_message(
+        cid, "assistant", "A long start", status="stopped", failure_kind="cancelled",
+        failure_message="Stopped by the user", protocol="ws", model="gpt-x",
+        usage=Usage(1717, 1058), cost=0.0042, cost_estimated=True,
+        timings={"ttft": 0.051, "tokens_per_s": 300.0, "total": 3.5},
+    )  # fmt: skip
+    store.add_message(cid, "user", "And briefly?")
+    first = store.add_message(cid, "assistant", "Short.", usage=Usage(20, 2), cost=0.0001)
+    store.add_message(
+        cid, "assistant", "Brief.", alternative_of=first, protocol="sse", model="gpt-y",
+        usage=Usage(20, 3), cost=0.0012, reasoning="keep it short",
+        timings={"ttft": 0.2, "tokens_per_s": 41.5, "total": 0.3},
+    )  # fmt: skip
+    return cid
+
+
+def _every_message(store: HistoryStore, cid: int) -> list[StoredMessage]:
+    return [a for m in store.messages(cid) for a in store.alternatives(m.id)]
+
+
+@pytest.mark.parametrize("via", ["export file", "delete and undo"])
+def test_a_round_trip_keeps_every_fact_of_every_message(store: HistoryStore, via: str) -> None:
+    """A stopped reply keeps its token count ("Stopped after 1058 tokens"), a complete one
+    its usage, cost, timings, model and protocol, and each alternative its own."""
+    cid = _stopped_and_complete(store)
+    before = [_facts(m) for m in _every_message(store, cid)]
+    if via == "export file":
+        again = store.import_json(json.loads(json.dumps(store.export_json(cid))))
+    else:
+        again = store.restore_conversation(store.delete_conversation(cid))
+    after = [_facts(m) for m in _every_message(store, again)]
+    assert after == before
+    stopped = store.messages(again)[1]
+    assert (stopped.status, stopped.prompt_tokens, stopped.completion_tokens) == (
+        "stopped", 1717, 1058,
+    )  # fmt: skip
+    assert stopped.estimated and stopped.cost == 0.0042 and stopped.protocol == "ws"
+
+
+def test_an_export_without_the_later_fields_imports_with_them_unknown(store: HistoryStore) -> None:
+    """A file written before usage, timings, cost, the target and tools were exported: what it
+    does not say stays unknown (no token count, no cost), it is not made up."""
+    old = {
+        "format": "streamdesk.conversation",
+        "version": 1,
+        "conversation": {"title": "Old", "provider": "openai", "model": "gpt-x"},
+        "messages": [
+            {"id": 1, "group_id": 1, "role": "user", "content": "Hi"},
+            {"id": 2, "group_id": 2, "role": "assistant", "content": "Hel", "status": "stopped"},
+        ],
+    }
+    cid = store.import_json(old)
+    conv = store.get_conversation(cid)
+    assert (conv.title, conv.base_url, conv.ws_url, conv.protocol) == ("Old", "", "", "sse")
+    prompt, reply = store.messages(cid)
+    assert (prompt.content, reply.content, reply.status) == ("Hi", "Hel", "stopped")
+    assert reply.usage is None and reply.prompt_tokens is None and reply.completion_tokens is None
+    assert reply.cost is None and not reply.estimated and reply.timings is None
+    assert reply.model is None and reply.protocol is None and reply.failure_kind is None
+    assert reply.tool_rounds == () and reply.attachments == () and reply.alt_count == 1
