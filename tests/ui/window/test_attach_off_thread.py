@@ -33,6 +33,7 @@ from streamdesk.core.attachments import (
     limits_for,
 )
 from streamdesk.core.chat import ReplyStatus
+from streamdesk.mock import MockServer
 from streamdesk.ui.image_scaler import QtImageScaler, encode
 from streamdesk.ui.transcript import thumbnails as thumbnails_module
 from streamdesk.ui.transcript.thumbnails import (
@@ -44,6 +45,7 @@ from streamdesk.ui.transcript.thumbnails import (
 from streamdesk.ui.transcript.view import TranscriptView
 from streamdesk.ui.window import attachment_tray
 from streamdesk.ui.window.attachment_tray import CHIP_THUMB, AttachmentTray
+from streamdesk.ui.window.main_window import MainWindow
 
 
 def photo_bytes(width: int, height: int, shade: int = 0) -> bytes:
@@ -226,18 +228,26 @@ async def test_a_photo_is_scaled_while_the_prompt_is_written_and_enter_sends_at_
     path = large_photo(tmp_path)
     async with openai_and_claude(qtbot) as (window, server):
         await use_claude(window)
-        session, box = window.current_session(), window.prompt
-        box.insertFromMimeData(dropped(path))
+        window.prompt.insertFromMimeData(dropped(path))
         await until(lambda: scaler_threads != [], 10.0)  # a worker scales it for Claude at once
-        tray = window.composer.attachments
-        assert tray is not None
-        claude = window.switcher.target(take_scenario=False)
-        await until(lambda: tray.outgoing_now("", claude) is not None, 10.0)
-        qtbot.keyClicks(box, "What is it?")
-        qtbot.keyClick(box, Qt.Key.Key_Return)
-        assert session.task is not None, "sent at Enter: the copy was made meanwhile"
-        turn = await wait_reply(session)
-        scaled_once(turn, scaler_threads, path.read_bytes(), server.requests[-1].body)
+        await sent_at_enter_once_ready(qtbot, window, server, scaler_threads, path.read_bytes())
+
+
+async def sent_at_enter_once_ready(
+    qtbot: QtBot, window: MainWindow, server: MockServer, threads: list[Thread], photo: bytes
+) -> None:
+    """Once the copy of the attached `photo` for where the chat goes is made, Enter sends it at
+    once: the copy a scaler makes at once, made once, on a worker thread."""
+    tray = window.composer.attachments
+    assert tray is not None
+    target = window.switcher.target(take_scenario=False)
+    await until(lambda: tray.outgoing_now("", target) is not None, 10.0)
+    session, box = window.current_session(), window.prompt
+    qtbot.keyClicks(box, "What is it?")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert session.task is not None, "sent at Enter: the copy was made meanwhile"
+    turn = await wait_reply(session)
+    scaled_once(turn, threads, photo, server.requests[-1].body)
 
 
 @pytest.mark.asyncio
@@ -249,20 +259,13 @@ async def test_a_photo_is_scaled_when_the_provider_changes_and_enter_sends_at_on
     path = tmp_path / "photo.jpg"
     path.write_bytes(photo_bytes(2000, 1500))  # within OpenAI's 2048 px, over Claude's 1568
     async with openai_and_claude(qtbot) as (window, server):
-        session, box = window.current_session(), window.prompt
-        box.insertFromMimeData(dropped(path))
+        window.prompt.insertFromMimeData(dropped(path))
         tray = window.composer.attachments
-        assert tray is not None
-        await until(lambda: tray.outgoing_now("", window.switcher.target()) is not None, 10.0)
+        openai = window.switcher.target(take_scenario=False)
+        assert tray is not None and tray.outgoing_now("", openai) is not None
         assert scaler_threads == [], "OpenAI takes it as it is"
         await use_claude(window)
-        claude = window.switcher.target(take_scenario=False)
-        await until(lambda: tray.outgoing_now("", claude) is not None, 10.0)
-        qtbot.keyClicks(box, "What is it?")
-        qtbot.keyClick(box, Qt.Key.Key_Return)
-        assert session.task is not None, "sent at Enter: the copy was made meanwhile"
-        turn = await wait_reply(session)
-        scaled_once(turn, scaler_threads, path.read_bytes(), server.requests[-1].body)
+        await sent_at_enter_once_ready(qtbot, window, server, scaler_threads, path.read_bytes())
 
 
 class HeldScaler(ThreadRecordingScaler):
