@@ -166,6 +166,27 @@ async def test_import_lists_and_opens_the_conversation_or_says_why_not(
 
 
 @pytest.mark.asyncio
+async def test_an_import_or_undo_stored_but_not_read_back_is_said_to_be_listed_later(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid, export = _exported(tmp_path)
+    async with open_window(qtbot, **FAST) as window:
+        actions, bar = window.history.actions, window.statusBar()
+        with monkeypatch.context() as unreadable:
+            _failing(unreadable, "get_conversation")
+            assert await actions.import_from(export) is not None
+        assert bar.currentMessage() == "Imported chat.json; it is listed at the next start."
+        key = window.history.key_of(cid)
+        deleting = actions.delete_conversation(key) if key is not None else None
+        assert deleting is not None and await deleting is not None
+        with monkeypatch.context() as unreadable:
+            _failing(unreadable, "get_conversation")
+            restoring = actions.undo_delete()
+            assert restoring is not None and await restoring is not None
+        assert bar.currentMessage() == "The conversation is back; it is listed at the next start."
+
+
+@pytest.mark.asyncio
 async def test_closing_the_window_waits_for_an_import_to_be_stored(
     qtbot: QtBot, tmp_path: Path
 ) -> None:

@@ -192,7 +192,8 @@ class HistoryActions(QObject):
             log.exception("could not restore a conversation")
             self._say(f"Could not undo the delete: {exc}", 8000)
             return None
-        self._list_stored(cid, select=True)
+        if self._list_stored(cid, select=True) is None:
+            self._say("The conversation is back; it is listed at the next start.", 8000)
         return cid
 
     def export_dialog(self, key: int, fmt: str) -> None:
@@ -254,7 +255,9 @@ class HistoryActions(QObject):
             self._say(f"Could not import {path.name}: {exc}", 8000)
             return None
         conv = self._list_stored(cid, select=True)
-        if conv is not None:
+        if conv is None:
+            self._say(f"Imported {path.name}; it is listed at the next start.", 8000)
+        else:
             self._say(f"Imported “{conv.title}” ({conv.message_count} messages)")
         return cid
 
