@@ -10,6 +10,7 @@ it arrives whole over SSE and WebSocket.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from streamdesk.core.dialects import DIALECTS
 from streamdesk.core.events import Done, ReasoningBlock, TextDelta, ToolCall
 from streamdesk.core.request import ChatRequest, Endpoint, Message, Timeouts, ToolSpec
 from streamdesk.core.stream import make_transport, stream_chat
+from streamdesk.core.trace import StreamTrace
 from streamdesk.core.transports import _body
 from streamdesk.core.transports._body import (
     LARGE_BODY_SIZE,
@@ -208,3 +210,37 @@ async def test_a_large_request_arrives_whole_and_is_answered(protocol: str) -> N
         assert json.loads(mock.requests[-1].body) == sent
     assert isinstance(events[-1], Done), events[-1]
     assert "".join(e.text for e in events if isinstance(e, TextDelta))
+
+
+@pytest.mark.asyncio
+async def test_a_websocket_body_is_encoded_while_the_connection_opens() -> None:
+    built = asyncio.Event()
+
+    class Watched(ChatRequest):
+        def websocket_message(self) -> dict[str, Any]:
+            built.set()
+            return ChatRequest.websocket_message(self)
+
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # the handshake never gets an answer
+        writer.close()
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport = make_transport("ws", Endpoint("", f"ws://127.0.0.1:{port}/ws", proxy=""))
+    request = Watched("m", (Message("user", "hi"),))
+
+    async def first_event() -> object:
+        async for event in transport.stream(request, StreamTrace()):
+            return event
+        return None
+
+    streaming = asyncio.ensure_future(first_event())
+    try:
+        await asyncio.wait_for(built.wait(), 10)
+        assert not streaming.done()
+    finally:
+        streaming.cancel()
+        await asyncio.gather(streaming, return_exceptions=True)
+        await transport.aclose()
+        server.close()

@@ -18,10 +18,11 @@ Why these connection settings:
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import sys
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -145,10 +146,37 @@ class WebSocketTransport:
         trace.request_headers = redact_headers(headers)
         trace.t_sent = trace.t_connect_start = time.perf_counter()
         trace.t_connected = None
+        # The body is encoded while the connection opens (a large one on a worker thread).
+        message = asyncio.ensure_future(encode_body(request, request.websocket_message))
+        try:
+            conn = await self._connect(url, headers, request.model, trace)
+        except BaseException:
+            _settle(message)
+            raise
+        self._open.add(conn)
+        failed = True
+        try:
+            async for event in self._converse(conn, message, trace):
+                yield event
+            failed = False
+        finally:
+            _settle(message)
+            self._open.discard(conn)
+            if failed and isinstance(sys.exc_info()[1], StreamError):
+                # The server misbehaved: it may not answer a closing handshake either, and the
+                # user should not wait `close_timeout` to see the failure. Drop the connection.
+                conn.transport.abort()
+            else:  # finished or stopped by the user: say goodbye so the server stops generating
+                await conn.close()
+
+    async def _connect(
+        self, url: str, headers: dict[str, str], model: str, trace: StreamTrace
+    ) -> ClientConnection:
+        """Open the connection; its failures as StreamErrors (a refusal's status in `trace`)."""
         proxy = self.endpoint.proxy
         proxy_url = environment_proxy(url) if proxy is None else (proxy or None)
         try:
-            conn = await SameOriginConnect(
+            return await SameOriginConnect(
                 url, additional_headers=headers, **self._connect_options(url)
             )
         except InvalidStatus as exc:
@@ -160,7 +188,7 @@ class WebSocketTransport:
                 resp.headers,
                 bytes(resp.body or b""),
                 url,
-                model=request.model,
+                model=model,
             ) from None
         except (InvalidURI, InvalidProxy) as exc:
             raise StreamError(
@@ -169,30 +197,16 @@ class WebSocketTransport:
             ) from None
         except (OSError, TimeoutError, InvalidHandshake) as exc:
             raise network_error(exc, redact_url(url), proxy=proxy_url) from exc
-        self._open.add(conn)
-        failed = True
-        try:
-            async for event in self._converse(conn, request, trace):
-                yield event
-            failed = False
-        finally:
-            self._open.discard(conn)
-            if failed and isinstance(sys.exc_info()[1], StreamError):
-                # The server misbehaved: it may not answer a closing handshake either, and the
-                # user should not wait `close_timeout` to see the failure. Drop the connection.
-                conn.transport.abort()
-            else:  # finished or stopped by the user: say goodbye so the server stops generating
-                await conn.close()
 
     async def _converse(
-        self, conn: ClientConnection, request: ChatRequest, trace: StreamTrace
+        self, conn: ClientConnection, message: Awaitable[bytes], trace: StreamTrace
     ) -> AsyncIterator[StreamEvent]:
         trace.t_connected = time.perf_counter()
         if conn.response is not None:
             trace.status = conn.response.status_code
             trace.response_headers = redact_headers(dict(conn.response.headers.raw_items()))
-        message = await encode_body(request, request.websocket_message)
-        trace.frame("out", message)
+        body = await message
+        trace.frame("out", body)
         trace.t_sent = time.perf_counter()
         host = host_of(self.endpoint.ws_url or "")
         tokens = 0
@@ -202,7 +216,7 @@ class WebSocketTransport:
         interpreter = FrameInterpreter(self.endpoint.ws_url or "")
         interpret = interpreter.interpret
         try:
-            await conn.send(message, text=True)  # UTF-8 already: a text frame as it is
+            await conn.send(body, text=True)  # UTF-8 already: a text frame as it is
             while True:
                 raw = await recv(decode=False)
                 received(len(raw))
@@ -221,6 +235,15 @@ class WebSocketTransport:
             raise _closed_error(exc, host, tokens) from None
         except OSError as exc:
             raise network_error(exc, self.endpoint.ws_url or "", connecting=False) from exc
+
+
+def _settle(message: asyncio.Future[bytes]) -> None:
+    """Stop encoding a body no connection will send; an error it met is the connection's to
+    report, not the loop's exception handler's."""
+    if not message.done():
+        message.cancel()
+    elif not message.cancelled():
+        message.exception()
 
 
 def _closed_error(exc: ConnectionClosed, host: str, tokens: int) -> StreamError:
