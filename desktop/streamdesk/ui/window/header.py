@@ -86,6 +86,13 @@ class Header(QFrame):
         self.model_box = QComboBox(self)
         self.model_box.setEditable(True)  # any model name the server knows may be typed
         self.model_box.setToolTip("Model (type any name the provider serves)")
+        # Ten characters wide whatever the list holds: sized to its contents, the box would
+        # take the width of the list it held when first shown, and the longest name once a
+        # theme switch repolished it. Its names have no icons: no room is kept for one.
+        self.model_box.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.model_box.setIconSize(QSize(0, 0))
         self.model_box.setMinimumContentsLength(10)
         # A segmented control: two checkable buttons drawn as one (chrome.py).
         self.sse_button = self._segment("SSE", first=True)

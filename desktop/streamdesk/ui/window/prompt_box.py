@@ -91,6 +91,9 @@ class PromptBox(QPlainTextEdit):
         font = QFont(self.font())
         font.setPointSize(points)
         self.setFont(font)
+        # The placeholder is drawn in the viewport's font, which a style sheet polished
+        # before this call keeps until the next repolish (a theme switch): set it here too.
+        self.viewport().setFont(font)
         self._fit()
 
     def take_text(self) -> str:
