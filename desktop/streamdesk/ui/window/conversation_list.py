@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtCore
 from PySide6.QtCore import QPoint, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:  # the store (SQLite, ~30 ms) loads after the window's first p
 # Qt's namespace is reached as QtCore.Qt inside functions only: its Python type (every Qt::
 # enum) costs ~45 ms to build, which must not happen before the window's first paint.
 _USER_ROLE = 256  # Qt.ItemDataRole.UserRole
+_KEY_ESCAPE = 0x01000000  # Qt.Key.Key_Escape
 _KEY = _USER_ROLE
 _TITLE = _USER_ROLE + 1
 _STREAMING = _USER_ROLE + 2
@@ -43,6 +45,16 @@ _PINNED = _USER_ROLE + 3
 _WHEN = _USER_ROLE + 4  # Unix time of the conversation's last change
 _HEADING = _USER_ROLE + 5  # a date heading, not a conversation
 SEARCH_DELAY_MS = 150
+
+
+class SearchField(QLineEdit):
+    """The search field: Esc clears it, and the list comes back."""
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == _KEY_ESCAPE and self.text():
+            self.clear()
+        else:
+            super().keyPressEvent(event)
 
 
 class ConversationList(QFrame):
@@ -69,7 +81,7 @@ class ConversationList(QFrame):
         self.new_button = QPushButton("New chat", self)
         self.new_button.setObjectName("newChat")
         self.new_button.setToolTip("New chat (Ctrl+N)")
-        self.search = QLineEdit(self)
+        self.search = SearchField(self)
         self.search.setPlaceholderText("Search all messages (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
         self.list = QListWidget(self)
@@ -356,7 +368,12 @@ class ConversationList(QFrame):
     # -- undo bar --------------------------------------------------------------------------
 
     def show_undo(self, text: str, ms: int) -> None:
-        self.undo_label.setText(text)
+        """`text` beside the Undo button for `ms` milliseconds: cut with "…" to the sidebar's
+        width (a long title would be cut mid-letter), whole in its tooltip."""
+        room = self.width() - self.undo_button.sizeHint().width() - 32
+        metrics = self.undo_label.fontMetrics()
+        self.undo_label.setText(metrics.elidedText(text, QtCore.Qt.TextElideMode.ElideRight, room))
+        self.undo_label.setToolTip(text)
         self.undo_bar.show()
         self._undo_timer.start(ms)
 

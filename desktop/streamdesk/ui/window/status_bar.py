@@ -112,8 +112,8 @@ class StatusBar(QStatusBar):
         lab["speed"].setText(format_speed(s.tokens_per_s) if s.tokens_per_s is not None else "")
         lab["speed"].setVisible(s.tokens_per_s is not None)
         mark = "≈" if s.estimated else ""
-        tin = f"{mark}{s.tokens_in}" if s.tokens_in is not None else "–"
-        lab["tokens"].setText(f"in {tin} · out {mark}{s.tokens_out} tokens")
+        tin = f"{mark}{s.tokens_in:,}" if s.tokens_in is not None else "–"
+        lab["tokens"].setText(f"in {tin} · out {mark}{s.tokens_out:,} tokens")
         lab["tokens"].setVisible(s.tokens_in is not None or s.tokens_out > 0)
         reply = money(s.reply_cost, estimated=s.estimated)
         chat = money(s.conversation_cost, estimated=s.conversation_estimated)
