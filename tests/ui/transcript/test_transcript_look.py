@@ -11,6 +11,7 @@ from PySide6.QtGui import (
     QColor,
     QFont,
     QTextCursor,
+    QTextFormat,
     QTextFrame,
     QTextFrameFormat,
     QTextTable,
@@ -22,7 +23,7 @@ from pytestqt.qtbot import QtBot
 from test_transcript import make_view
 
 from streamdesk.ui.theme import colors
-from streamdesk.ui.transcript.layout import PAGE_MARGIN, chrome_kind
+from streamdesk.ui.transcript.layout import PAGE_MARGIN, QUOTE_INDENT, chrome_kind
 from streamdesk.ui.transcript.line_breaks import LINE_SEPARATOR, keep_line_breaks
 from streamdesk.ui.transcript.view import ReplyView, TranscriptView
 
@@ -168,6 +169,11 @@ def test_a_code_block_keeps_its_frame_and_font_when_the_fence_closes(qtbot: QtBo
         ("para\n\n    code\n    more", "para\n\n    code\n    more"),
         ("> q1\n> q2", f"> q1{LINE_SEPARATOR}q2"),
         ("text\n> quote", "text\n> quote"),
+        ("> q1\n>\n> q2", "> q1\n>\n> q2"),  # two paragraphs of one quote
+        ("> q1\n> > deeper", "> q1\n> > deeper"),  # a nested quote starts
+        ("> > d1\n> > d2", f"> > d1{LINE_SEPARATOR}d2"),
+        ("> - a\n> - b", "> - a\n> - b"),  # a list in a quote
+        ("> q1 \\\nlazy", f"> q1 {LINE_SEPARATOR}lazy"),  # a lazy line goes on with the quote
     ],
 )
 def test_single_newlines_in_a_paragraph_become_line_breaks(source: str, shown: str) -> None:
@@ -190,6 +196,34 @@ def test_a_poem_keeps_its_lines_streamed_or_stored_and_the_text_is_unchanged(
         assert block.text().count(LINE_SEPARATOR) == 2  # one paragraph, three lines
         assert block.layout().lineCount() == 3
     assert reply.text.strip() == poem and view.plain_text_of("stored") == poem
+
+
+@pytest.mark.parametrize("how", ["streamed", "stored"])
+def test_a_block_quote_is_indented_streamed_committed_or_stored(qtbot: QtBot, how: str) -> None:
+    """A quote that starts a block was merged into the block before it: plain once committed
+    or stored, quoted only while it streamed as part of a larger tail."""
+    source = "- a list item\n\n> A quoted line,\n> and a second one.\n>\n> > nested.\n\nAfter."
+    view = make_view(qtbot)
+    if how == "streamed":
+        reply = view.begin_assistant()
+        for n in range(0, len(source), 3):
+            reply.append_text(source[n : n + 3])
+        reply.finish("complete")
+    else:
+        view.add_assistant_message(source, key="stored")
+    doc = view.document()
+
+    def quoted(text: str) -> tuple[float, int]:
+        bf = doc.findBlock(doc.find(text).position()).blockFormat()
+        return bf.leftMargin(), bf.intProperty(QTextFormat.Property.BlockQuoteLevel)
+
+    assert quoted("A quoted line") == (QUOTE_INDENT, 1)
+    assert quoted("nested.") == (2 * QUOTE_INDENT, 2)
+    assert quoted("After.") == (0, 0)
+    muted = QColor(colors(False)["muted"])
+    for text, colour in (("A quoted line", muted), ("nested.", muted), ("After.", None)):
+        shown = QTextCursor(doc.find(text)).charFormat().foreground().color()
+        assert (shown == colour) if colour else (shown != muted), text
 
 
 # -- jump to latest ------------------------------------------------------------------------

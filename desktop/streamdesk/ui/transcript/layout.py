@@ -58,6 +58,8 @@ from streamdesk.ui.transcript.thumbnails import put_thumbnails
 SYNC_HIGHLIGHT = 2_000  # larger code blocks are coloured in slices: ~6 ms at this size
 _LIST_START = re.compile(r"\s*(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 _TABLE_ROW = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*\|", re.MULTILINE)  # a delimiter row
+_QUOTE_START = re.compile(r" {0,3}((?:> ?)+)")  # a block quote's markers, nested ones too
+QUOTE_INDENT = 40  # px per level of a block quote, as Qt's Markdown importer indents one
 ACTION_SCHEME = "sd-action"
 # What each action link does (the view's own and the history view's): its tooltip.
 ACTION_TIPS = {
@@ -443,10 +445,22 @@ class DocumentLayout:
         start = c.position()
         c.insertMarkdown(break_long_runs(keep_line_breaks(text.rstrip())), MARKDOWN_FEATURES)
         defang(self._doc, start, c.position())
+        quote = _QUOTE_START.match(text)
+        if quote:  # the importer merged the quote's first paragraph into the fresh block
+            self._quote(self._doc.findBlock(start), quote.group(1).count(">"))
         if _TABLE_ROW.search(text):  # a table is known to Qt only once the edit block ends
             self._style(start, c.position())
         else:  # in this edit: no second layout pass
             self._style_now(start, c.position())
+
+    def _quote(self, block: QTextBlock, level: int) -> None:
+        """Indent `block` as a block quote of `level`, as the importer does every paragraph of
+        a quote but a first one merged into an existing block (a quote streamed as the start
+        of a block would show quoted while streaming and plain once committed)."""
+        bf = block.blockFormat()
+        bf.setLeftMargin(QUOTE_INDENT * level)
+        bf.setProperty(QTextFormat.Property.BlockQuoteLevel, level)
+        QTextCursor(block).setBlockFormat(bf)
 
     def _style(self, start: int, end: int) -> None:
         """Give the blocks in [start, end] their spacing, line height and type sizes.
@@ -483,7 +497,8 @@ class DocumentLayout:
             block = block.next()
 
     def _style_block(self, block: QTextBlock, c: QTextCursor) -> None:
-        """Spacing and line height of one Markdown block; headings and inline code sized."""
+        """Spacing and line height of one Markdown block; headings and inline code sized, a
+        quote's text muted."""
         bf = block.blockFormat()
         level = 0
         spans: list[tuple[int, int, QTextCharFormat]] = []
@@ -524,6 +539,12 @@ class DocumentLayout:
             c.setPosition(pos)
             c.setPosition(pos + length, QTextCursor.MoveMode.KeepAnchor)
             c.setCharFormat(fmt)
+        if bf.intProperty(QTextFormat.Property.BlockQuoteLevel):  # quoted: indented and muted
+            muted = QTextCharFormat()
+            muted.setForeground(QColor(self._colors["muted"]))
+            c.setPosition(block.position())
+            c.setPosition(block.position() + block.length() - 1, QTextCursor.MoveMode.KeepAnchor)
+            c.mergeCharFormat(muted)
 
     def _is_code(self, fmt: QTextCharFormat) -> bool:
         return fmt.fontFixedPitch() or self._mono_family in (fmt.fontFamilies() or [])

@@ -17,6 +17,7 @@ _SETEXT = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
 _RULE = re.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
 TABLE_DELIMITER = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
 _HTML_OR_REFERENCE = re.compile(r"^ {0,3}(?:<|\[[^\]]+\]:)")
+_QUOTE_MARKERS = re.compile(r" {0,3}((?:>[ \t]?)+)")
 _HARD_BREAK = re.compile(r"(?: {2,}|(?<!\\)\\)$")
 LINE_SEPARATOR = "\u2028"
 
@@ -31,6 +32,14 @@ def _starts_block(line: str) -> bool:
         or _RULE.match(line)
         or _HTML_OR_REFERENCE.match(line)
     )
+
+
+def _quoted(line: str) -> tuple[int, str]:
+    """How deep `line` is in block quotes (its leading `>` markers), and what follows them."""
+    markers = _QUOTE_MARKERS.match(line)
+    if markers is None:
+        return 0, line
+    return markers.group(1).count(">"), line[markers.end() :]
 
 
 def keep_line_breaks(text: str) -> str:
@@ -74,22 +83,20 @@ def keep_line_breaks(text: str) -> str:
         if nxt is not None and TABLE_DELIMITER.match(nxt) and "|" in line:
             in_table = True
         indented_code = not paragraph and line.startswith(("    ", "\t"))
-        prose = not (in_list or in_table or indented_code or _starts_block(line))
-        quote = line.lstrip().startswith(">")
-        if join:
-            line = line.lstrip()
-            if quote:  # a quote's next line: its marker goes, the quote continues
-                line = line[1:].lstrip()
-            line = out.pop() + LINE_SEPARATOR + line
+        depth, content = _quoted(line)
+        prose = not (in_list or in_table or indented_code or _starts_block(content))
+        if join:  # a quote's next line loses its markers: the quote continues
+            line = out.pop() + LINE_SEPARATOR + content.lstrip()
+        next_depth, next_content = _quoted(nxt) if nxt is not None else (0, "")
         join = bool(
             prose
-            and nxt is not None
-            and nxt.strip()
-            and not _starts_block(nxt)
-            and not _SETEXT.match(nxt)
-            and not TABLE_DELIMITER.match(nxt)
-            and (not quote or nxt.lstrip().startswith(">"))
-            and (quote or not nxt.lstrip().startswith(">"))
+            # a quote nested deeper is not joined; a line without markers after a quote's
+            # continues it (CommonMark's lazy continuation)
+            and next_depth in (depth, 0)
+            and next_content.strip()  # nor the empty quote line between two paragraphs
+            and not _starts_block(next_content)
+            and not _SETEXT.match(next_content)
+            and not TABLE_DELIMITER.match(next_content)
         )
         if join:
             line = _HARD_BREAK.sub("", line)
