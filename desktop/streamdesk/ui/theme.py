@@ -84,7 +84,9 @@ def colors(dark: bool) -> dict[str, str]:
 
 
 def apply_theme(app: QApplication, dark: bool) -> None:
-    """Set the Fusion style, a full palette and the few style rules the window's widgets use."""
+    """Set the Fusion style and a full palette. The style rules are the main window's own
+    (window/chrome.py): an application-wide sheet would repolish every widget on each switch,
+    the window's tree a second time."""
     c = _DARK if dark else _LIGHT
     if not app.property("streamdeskFusion"):  # ui/app.py make_app starts Qt with Fusion
         app.setStyle("Fusion")
@@ -116,31 +118,3 @@ def apply_theme(app: QApplication, dark: bool) -> None:
     combo = QPalette(pal)
     combo.setColor(role.Button, QColor(c["base"]))
     app.setPalette(combo, "QComboBox")  # type: ignore[arg-type]  # stubs say bytes; Qt wants str
-    app.setStyleSheet(
-        f"""
-        QFrame#header {{ background: {c["alt"]}; border-bottom: 1px solid {c["border"]}; }}
-        QLabel#offlineBadge {{ color: #ffffff; background: {c["badge"]}; border-radius: 9px;
-                               padding: 2px 9px; font-weight: 600; }}
-        QLabel#appTitle {{ font-weight: 700; font-size: 15px; }}
-        QFrame#sidebar {{ background: {c["alt"]}; border-right: 1px solid {c["border"]}; }}
-        QListWidget#conversationList {{ background: transparent; border: none; }}
-        QListWidget#conversationList::item {{ padding: 6px 8px; border-radius: 6px; }}
-        QListWidget#conversationList::item:selected {{ background: {c["highlight"]};
-                                                       color: #ffffff; }}
-        QFrame#header QToolButton {{ padding: 3px 10px; border: 1px solid {c["border"]};
-                                     border-radius: 5px; background: {c["button"]}; }}
-        QFrame#header QToolButton:checked {{ background: {c["highlight"]}; color: #ffffff;
-                                             border-color: {c["highlight"]}; }}
-        QFrame#header QToolButton:disabled {{ color: {c["muted"]}; }}
-        QFrame#composer {{ border-top: 1px solid {c["border"]}; }}
-        PromptBox {{ border: 1px solid {c["border"]}; border-radius: 8px; padding: 4px 6px;
-                     background: {c["base"]}; }}
-        QPushButton#sendButton {{ background: {c["highlight"]}; color: #ffffff; border: none;
-                                  border-radius: 6px; padding: 6px 16px; font-weight: 600; }}
-        QPushButton#sendButton:disabled {{ background: {c["border"]}; color: {c["muted"]}; }}
-        QTableWidget#compareTable QHeaderView::section {{ background: {c["base"]};
-            color: {c["muted"]}; border: none; border-bottom: 1px solid {c["border"]};
-            padding: 0 8px; }}
-        QStatusBar QLabel {{ color: {c["muted"]}; padding: 0 6px; }}
-        """
-    )

@@ -79,3 +79,15 @@ async def test_so_it_does_in_a_window_shown_before_it_was_built(qtbot: QtBot) ->
         await _round_trip_changes_nothing(window)
     finally:
         await window.shutdown()
+
+
+@pytest.mark.asyncio
+async def test_a_theme_switch_restyles_the_window_alone(qtbot: QtBot) -> None:
+    """The rules are the window's own: an application-wide sheet would repolish every widget
+    on each switch, then the window's again, a stall a user sees."""
+    async with open_window(qtbot) as window:
+        window.set_theme("light" if window.dark else "dark")
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        assert app.styleSheet() == ""
+        assert "compareTable" in window.styleSheet(), "the compare window's rules come along"

@@ -1,7 +1,7 @@
 """The window chrome's style rules: header, sidebar, composer, welcome page and palette.
 
-Set on the main window itself, so they win over the application's sheet for these widgets and
-follow the theme when the window applies it. The transcript draws its own colours.
+Set on the main window itself (the app sets none): they reach its child windows (compare,
+settings) and follow the theme when the window applies it. The transcript draws its own colours.
 """
 
 from __future__ import annotations
@@ -37,6 +37,11 @@ def chrome_style(dark: bool) -> str:
     QLabel#offlineBadge {{ color: {badge}; background: {_tint(badge, 0.14)};
         border: 1px solid {_tint(badge, 0.45)}; border-radius: 10px; padding: 2px 10px;
         font-weight: 600; }}
+    QFrame#header QToolButton {{ padding: 3px 10px; border: 1px solid {border};
+        border-radius: 5px; background: {c["button"]}; }}
+    QFrame#header QToolButton:checked {{ background: {accent}; color: #ffffff;
+        border-color: {accent}; }}
+    QFrame#header QToolButton:disabled {{ color: {muted}; }}
     QFrame#header QToolButton#segment {{ padding: 3px 12px; border: 1px solid {border};
         background: {c["base"]}; color: {c["text"]}; margin: 0; }}
     QFrame#header QToolButton#segment[first="true"] {{ border-top-left-radius: 6px;
@@ -78,6 +83,8 @@ def chrome_style(dark: bool) -> str:
     QToolButton#attachButton, QToolButton#toolsButton {{ border: none; border-radius: 6px;
         background: transparent; padding: 3px; }}
     QToolButton#attachButton:hover, QToolButton#toolsButton:hover {{ background: {hover}; }}
+    QTableWidget#compareTable QHeaderView::section {{ background: {c["base"]};
+        color: {muted}; border: none; border-bottom: 1px solid {border}; padding: 0 8px; }}
     QStatusBar {{ background: {c["window"]}; border-top: 1px solid {border}; }}
     QStatusBar QLabel {{ color: {muted}; padding: 0 6px; }}
     QScrollArea#welcome, QWidget#welcomePage {{ background: {c["base"]}; border: none; }}
