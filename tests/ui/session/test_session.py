@@ -183,6 +183,10 @@ async def test_a_reply_cut_by_max_tokens_is_marked_and_continuable(qtbot: QtBot)
         shown = session.view.toPlainText()
         assert "Stopped at the max-tokens limit" in shown and "Continue" in shown, shown[-300:]
         assert "Max tokens" in window.status.text()
+    async with open_window(qtbot) as again:  # the chat reopens from the history, marked alike
+        shown = again.current_session().view.toPlainText()
+        assert "Stopped at the max-tokens limit" in shown and "Continue" in shown, shown[-300:]
+        assert "Max tokens" in again.status.text()
 
 
 @pytest.mark.asyncio

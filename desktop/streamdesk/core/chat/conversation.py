@@ -303,7 +303,14 @@ def stored_reply(target: Target, message: StoredMessage) -> Reply:
         estimated=message.estimated,
         attempts=attempts_of(message),
         tool_rounds=rounds_of(message.tool_rounds),
+        finish_reason=finish_reason_of(message),
     )
+
+
+def finish_reason_of(message: StoredMessage) -> str | None:
+    """Why the server ended a stored reply ("stop", "length", …; kept in its timings)."""
+    reason = (message.timings or {}).get("finish_reason")
+    return reason if isinstance(reason, str) and reason else None
 
 
 def attempts_of(message: StoredMessage) -> list[Attempt]:

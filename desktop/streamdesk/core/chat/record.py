@@ -82,6 +82,8 @@ class ReplyRecord:
         timings: dict[str, object] = dict(reply.timings() or {})
         if reply.attempts:
             timings["attempts"] = [a.as_dict() for a in reply.attempts]
+        if reply.finish_reason:  # kept with the figures: a reply cut by max tokens says so again
+            timings["finish_reason"] = reply.finish_reason
         self.writer.finish(
             status.value,
             failure_kind=failure.kind if failure is not None else None,

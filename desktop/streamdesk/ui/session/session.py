@@ -41,7 +41,7 @@ from streamdesk.ui.failures import FAILURE_TITLES, failure_actions, failure_text
 from streamdesk.ui.image_scaler import QtImageScaler
 from streamdesk.ui.tools.session_tools import TOOL_EVENTS, replay, stored_rounds
 from streamdesk.ui.transcript.reply_view import ReplyView, ending_marks
-from streamdesk.ui.window.status_bar import PROTOCOL_NAMES, ReplyStats
+from streamdesk.ui.window.status_bar import PROTOCOL_NAMES, ReplyStats, finished_state
 
 if TYPE_CHECKING:
     from streamdesk.ui.tools.session_tools import SessionTools
@@ -49,14 +49,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATS_INTERVAL_MS = 100  # status bar refresh while streaming; tokens arrive much faster
-_STATE_OF = {
-    ReplyStatus.COMPLETE: "Done",
-    ReplyStatus.STOPPED: "Stopped",
-    ReplyStatus.PARTIAL: "Failed",
-    ReplyStatus.ERROR: "Failed",
-}
-
-
 class EarlierTurns(Protocol):
     """Where the turns above the loaded ones come from (the history, a page at a time)."""
 
@@ -447,12 +439,15 @@ class ChatSession(QObject):
         if reply.status is ReplyStatus.PENDING and not reply.parts:
             return  # a prompt whose reply row is missing (deleted, imported)
         title = text = ""
+        actions: tuple[str, ...] = ()
         if reply.failure is not None and reply.status is not ReplyStatus.STOPPED:
             title = failure_title(reply.failure, reply.completion_tokens)
             text = failure_text(reply.failure, resumable=reply.has_text)
-        else:  # marked as when it ended live: "Stopped after 312 tokens"
-            marks = ending_marks(reply.status.value, None, reply.completion_tokens, reply.has_text)
-            title = marks[0] or resumed_note(reply)
+        else:  # marked as when it ended live: "Stopped after 312 tokens", "… max-tokens limit"
+            title, actions = ending_marks(
+                reply.status.value, reply.finish_reason, reply.completion_tokens, reply.has_text
+            )
+            title = title or resumed_note(reply)
         self.view.add_assistant_message(
             reply.text,
             reasoning=reply.reasoning_text,
@@ -462,6 +457,7 @@ class ChatSession(QObject):
             key=turn.key,
             label=label(reply.target),
             tool_rounds=stored_rounds(reply),
+            actions=actions,
         )
 
     def stop(self) -> None:
@@ -674,9 +670,7 @@ class ChatSession(QObject):
             self.record.reply_finished(turn)
         else:
             turn.resume, turn.regen_of, turn.edit_of = False, None, None
-        state = _STATE_OF.get(reply.status, "Failed")
-        if reply.status is ReplyStatus.COMPLETE and reply.finish_reason == "length":
-            state = "Max tokens reached"
+        state = finished_state(reply.status.value, reply.finish_reason)
         self._stats_timer.stop()
         self._running = False
         self._set_state(state, turn)

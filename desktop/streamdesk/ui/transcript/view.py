@@ -159,9 +159,13 @@ class TranscriptView(QTextBrowser):
         key: object = None,
         label: str = "",
         tool_rounds: Sequence[RoundState] = (),
+        actions: Sequence[str] = (),
     ) -> None:
+        """A finished reply drawn at once; `actions` under its mark (none given: those the view
+        offers for its status)."""
         m = self._layout.add_message(key, "assistant", label=label, text=text, reasoning=reasoning)
         m.status, m.failure_title, m.failure_text = status, failure_title, failure_text
+        m.actions = tuple(actions)
         m.tool_rounds = list(tool_rounds)
         m.collapsed = bool(reasoning)
         self._layout.render_static(m)

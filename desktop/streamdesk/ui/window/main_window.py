@@ -790,9 +790,8 @@ class MainWindow(QMainWindow):
             ttft=ttft if isinstance(ttft, (int, float)) else None,
             tokens_per_s=speed if isinstance(speed, (int, float)) else None,
         )
-        return ReplyStats.of(
-            finished_state(reply.status.value), stored, session.conversation.cost()
-        )
+        state = finished_state(reply.status.value, reply.finish_reason)
+        return ReplyStats.of(state, stored, session.conversation.cost())
 
     def _show_stats(self, key: int) -> None:
         """The figures of conversation `key`; the offline demo's cost no money."""

@@ -64,8 +64,11 @@ def format_speed(tokens_per_s: float) -> str:
     return f"{tokens_per_s:.0f} tok/s" if tokens_per_s >= 100 else f"{tokens_per_s:.1f} tok/s"
 
 
-def finished_state(status: str) -> str:
-    """The state word of a reply that ended with `status` ("complete", "stopped", …)."""
+def finished_state(status: str, finish_reason: str | None = None) -> str:
+    """The state word of a reply that ended with `status` ("complete", "stopped", …) and the
+    server's `finish_reason` ("length": cut by the max-tokens limit)."""
+    if status == "complete" and finish_reason == "length":
+        return "Max tokens reached"
     return {"complete": "Done", "stopped": "Stopped"}.get(status, "Failed")
 
 
