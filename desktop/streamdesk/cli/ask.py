@@ -33,6 +33,7 @@ from streamdesk.cli.sinks import (
     TextSink,
 )
 from streamdesk.core.attachments import AttachmentRefused
+from streamdesk.core.chat.conversation import request_notice
 from streamdesk.core.events import Failure, FailureKind
 
 if TYPE_CHECKING:
@@ -248,8 +249,8 @@ async def _ask(args: argparse.Namespace, prompt: str | None, sink: Sink, attache
         sink.tools = tools
         thread.conversation.image_fitter = image_fitter()
         plan = thread.plan(target, args, images)
-        if plan.request.image_notice:
-            warn(plan.request.image_notice)
+        if notice := request_notice(plan.request, plan.turn.target):
+            warn(notice)
         sink.reply = plan.turn.reply
         sink.max_attempts = (
             args.max_retries if args.max_retries is not None else provider.max_retries

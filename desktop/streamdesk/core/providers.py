@@ -35,6 +35,9 @@ class ModelInfo:
     cached_input_price: float | None = None  # prompt tokens read from the cache (None: input's)
     reasoning_price: float | None = None  # reasoning tokens, where billed apart (None: output's)
     vision: bool = True  # reads images; False only where the vendor says it does not
+    # Tokens the model reads in one request, prompt and reply together (None: unknown, so
+    # every request carries the whole conversation and the server says when it is too long).
+    context_window: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,11 @@ class Provider:
         disagrees answers 400, which is a clear failure of its own)."""
         info = self.model(model_id)
         return info is None or info.vision
+
+    def context_window(self, model_id: str) -> int | None:
+        """The tokens `model_id` reads in one request, or None when the profile does not say."""
+        info = self.model(model_id)
+        return info.context_window if info is not None else None
 
     def cost(
         self,
@@ -131,12 +139,21 @@ class Provider:
         )
 
 
+# Context windows as each vendor's model pages give them: OpenAI's (gpt-4.1 family 1,047,576;
+# gpt-4o 128,000), Anthropic's (200K; the 1M window is an opt-in beta), Google's input token
+# limit (1,048,576; the reply has its own), DeepSeek's pricing page (128K, read as 128,000).
+GPT_41_WINDOW = 1_047_576
+GPT_4O_WINDOW = 128_000
+CLAUDE_WINDOW = 200_000
+GEMINI_25_WINDOW = 1_048_576
+DEEPSEEK_WINDOW = 128_000
+
 # List prices as published by each vendor (input / output, USD per million tokens).
 _HOLYSHEEP_MODELS = (
-    ModelInfo("gpt-4.1", 2.00, 8.00),
-    ModelInfo("claude-sonnet-4.5", 3.00, 15.00),
-    ModelInfo("gemini-2.5-flash", 0.30, 2.50),
-    ModelInfo("deepseek-v3.2", 0.28, 0.42, vision=False),
+    ModelInfo("gpt-4.1", 2.00, 8.00, context_window=GPT_41_WINDOW),
+    ModelInfo("claude-sonnet-4.5", 3.00, 15.00, context_window=CLAUDE_WINDOW),
+    ModelInfo("gemini-2.5-flash", 0.30, 2.50, context_window=GEMINI_25_WINDOW),
+    ModelInfo("deepseek-v3.2", 0.28, 0.42, vision=False, context_window=DEEPSEEK_WINDOW),
 )
 _LOCAL_TIMEOUTS = Timeouts(connect=2.0, first_token=300.0, stall=120.0)  # cold model loads
 
@@ -187,9 +204,9 @@ BUILTIN_PROVIDERS: tuple[Provider, ...] = (
         "OpenAI",
         "https://api.openai.com/v1",
         (
-            ModelInfo("gpt-4.1", 2.00, 8.00, 0.50),
-            ModelInfo("gpt-4.1-mini", 0.40, 1.60, 0.10),
-            ModelInfo("gpt-4o", 2.50, 10.00, 1.25),
+            ModelInfo("gpt-4.1", 2.00, 8.00, 0.50, context_window=GPT_41_WINDOW),
+            ModelInfo("gpt-4.1-mini", 0.40, 1.60, 0.10, context_window=GPT_41_WINDOW),
+            ModelInfo("gpt-4o", 2.50, 10.00, 1.25, context_window=GPT_4O_WINDOW),
         ),
         "gpt-4.1-mini",
     ),
@@ -201,8 +218,12 @@ BUILTIN_PROVIDERS: tuple[Provider, ...] = (
             "DeepSeek",
             "https://api.deepseek.com/v1",
             (
-                ModelInfo("deepseek-chat", 0.28, 0.42, vision=False),
-                ModelInfo("deepseek-reasoner", 0.28, 0.42, vision=False),
+                ModelInfo(
+                    "deepseek-chat", 0.28, 0.42, vision=False, context_window=DEEPSEEK_WINDOW
+                ),
+                ModelInfo(
+                    "deepseek-reasoner", 0.28, 0.42, vision=False, context_window=DEEPSEEK_WINDOW
+                ),
             ),
             "deepseek-chat",
         ),
@@ -216,9 +237,9 @@ BUILTIN_PROVIDERS: tuple[Provider, ...] = (
             "Anthropic",
             "https://api.anthropic.com/v1",
             (
-                ModelInfo("claude-sonnet-4-5", 3.00, 15.00, 0.30),
-                ModelInfo("claude-haiku-4-5", 1.00, 5.00, 0.10),
-                ModelInfo("claude-opus-4-1", 15.00, 75.00, 1.50),
+                ModelInfo("claude-sonnet-4-5", 3.00, 15.00, 0.30, context_window=CLAUDE_WINDOW),
+                ModelInfo("claude-haiku-4-5", 1.00, 5.00, 0.10, context_window=CLAUDE_WINDOW),
+                ModelInfo("claude-opus-4-1", 15.00, 75.00, 1.50, context_window=CLAUDE_WINDOW),
             ),
             "claude-sonnet-4-5",
         ),
@@ -231,8 +252,8 @@ BUILTIN_PROVIDERS: tuple[Provider, ...] = (
             "Google Gemini",
             "https://generativelanguage.googleapis.com/v1beta",
             (
-                ModelInfo("gemini-2.5-flash", 0.30, 2.50, 0.075),
-                ModelInfo("gemini-2.5-pro", 1.25, 10.00, 0.31),
+                ModelInfo("gemini-2.5-flash", 0.30, 2.50, 0.075, context_window=GEMINI_25_WINDOW),
+                ModelInfo("gemini-2.5-pro", 1.25, 10.00, 0.31, context_window=GEMINI_25_WINDOW),
             ),
             "gemini-2.5-flash",
         ),

@@ -71,6 +71,9 @@ class ChatRequest:
     # What the user is told about stored images left out of this request (a model that reads
     # none, an image that could not be scaled for the API); "" when every image goes.
     image_notice: str = ""
+    # Messages of the conversation's oldest turns left out so the request fits the model's
+    # context window (its prompts and replies, as the user counts them); 0 when all go.
+    left_out: int = 0
 
     @property
     def images(self) -> tuple[Attachment, ...]:

@@ -6,6 +6,9 @@ Money reads the same everywhere (`money`): whole cents from a cent up ("$0.01", 
 "$0.0021"), "<$0.000001" under a millionth, "≈" before an estimate, "–" when no price is known,
 and "demo" for a reply of the offline demo (no money is involved).
 
+A request that leaves the oldest messages out because the model reads no more says how many and
+why (`history_left_out`), in the window under the reply and on the command line alike.
+
 A failure's message quotes the server ("The server said: …") so a user sees what it meant;
 but "Rate limit reached." under "HTTP 429: rate limited" or "The server had an error
 mid-stream" under "The server sent an error mid-stream" only say it twice. Words are compared
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["DEMO_COST", "UNKNOWN_COST", "adds_to", "money"]
+__all__ = ["DEMO_COST", "UNKNOWN_COST", "adds_to", "history_left_out", "money"]
 
 DEMO_COST = "demo"
 UNKNOWN_COST = "–"
@@ -68,3 +71,10 @@ def money(usd: float | None, *, estimated: bool = False, demo: bool = False) -> 
     if shown >= Decimal("0.01"):
         return f"{mark}${usd:,.2f}"
     return f"{mark}${shown:.{1 - shown.adjusted()}f}"
+
+
+def history_left_out(messages: int, model: str, window: int) -> str:
+    """What to say when the oldest `messages` of a chat stayed out of a request because
+    `model` reads `window` tokens at most."""
+    which = "The oldest message was" if messages == 1 else f"The oldest {messages:,} messages were"
+    return f"{which} not sent: the conversation is longer than {model} reads ({window:,} tokens)."

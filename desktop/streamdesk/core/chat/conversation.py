@@ -4,6 +4,11 @@ edit. Each rule returns a `Send`: the turn whose reply streams and the request t
 The request is always built from the turns (superseded replies left out, a prompt that got no
 reply folded away) plus the conversation's system prompt and parameters; a continued reply's
 text is the last message, the assistant's, so the server carries on from where it stopped.
+
+A request fits its model's context window where the profile knows it: the oldest whole turns
+are left out until the estimate fits, the system prompt, the new prompt and a continuation's
+prefix never (too long by themselves, they go anyway and the server says why), and the request
+counts the messages it left out (`ChatRequest.left_out`, phrased by `request_notice`).
 """
 
 from __future__ import annotations
@@ -19,12 +24,31 @@ from streamdesk.core.attachments import (
     ImageFitter,
     images_left_out,
 )
-from streamdesk.core.chat.reply import Attempt, Earlier, Reply, ReplyStatus, rounds_of
+from streamdesk.core.chat.reply import (
+    CHARS_PER_TOKEN,
+    Attempt,
+    Earlier,
+    Reply,
+    ReplyStatus,
+    rounds_of,
+)
 from streamdesk.core.chat.target import Target
 from streamdesk.core.chat.tools import reply_messages
 from streamdesk.core.events import Failure, FailureKind
-from streamdesk.core.request import ChatRequest, Message
+from streamdesk.core.request import ChatRequest, Message, arguments_json
 from streamdesk.core.store.history import StoredMessage
+from streamdesk.core.wording import history_left_out
+
+# Room kept for the reply when the request sets no max_tokens: a long answer (most are far
+# shorter), and at most a quarter of the window, so a small model keeps most of it for the chat.
+REPLY_ALLOWANCE = 8_192
+# An image, whatever its size, costs as much as the dearest one any API counts (gpt-4.1-mini:
+# 1,536 patches × 1.62), so images never make the estimate fall short.
+IMAGE_TOKENS = 2_500
+MESSAGE_TOKENS = 4  # the role and framing around each message's text
+# Text that is not ASCII: a token per 3 UTF-8 bytes, so a token per CJK character, about what
+# tokenizers spend on it (`CHARS_PER_TOKEN` characters would count a quarter of that).
+NON_ASCII_BYTES_PER_TOKEN = 3
 
 
 @dataclass(eq=False)
@@ -189,41 +213,37 @@ class Conversation:
         """The history before `turn` (or before index `upto`), then `turn`'s prompt, then the
         `prefix` reply's tool rounds and text as the assistant's when continuing. Every image is
         made to fit the target's API, and left out when its model reads none, except those
-        `fresh`ly attached to `turn`: a model without vision refuses them (`vision_failure`)."""
+        `fresh`ly attached to `turn`: a model without vision refuses them (`vision_failure`).
+        The oldest turns stay out when the whole would not fit the model's context window."""
         index = self.turns.index(turn) if upto is None else upto
-        messages: list[Message] = []
-        if self.system_prompt.strip():
-            messages.append(Message("system", self.system_prompt))
-        for earlier in self.turns[:index]:
-            # a superseded turn is asked again by its retry; a prompt that got no reply would
-            # leave two user turns in a row
-            if earlier.superseded or not earlier.reply.has_content:
-                continue
-            if earlier.prompt or not earlier.is_retry:
-                messages.append(Message("user", earlier.prompt, attachments=earlier.attachments))
-            rounds, tail = reply_messages(earlier.reply)
-            messages += rounds
-            if tail or not rounds:
-                messages.append(Message("assistant", tail))
-        messages.append(prompt := Message("user", turn.prompt, attachments=turn.attachments))
+        system = [Message("system", self.system_prompt)] if self.system_prompt.strip() else []
+        prompt = Message("user", turn.prompt, attachments=turn.attachments)
+        after: list[Message] = []
         tail = ""
         if prefix is not None:
             rounds, tail = reply_messages(prefix)
-            messages += rounds
+            after += rounds
             if tail:
-                messages.append(Message("assistant", tail))
+                after.append(Message("assistant", tail))
         target = self.require_target
+        max_tokens = self.params.get("max_tokens") or None
+        room = history_room(target, max_tokens, [*system, prompt, *after])
+        history, left_out = history_within(self.turns[:index], room)
         sent, notice = images_for_target(
-            messages, target, self.image_fitter, new=prompt if fresh else None
+            [*system, *history, prompt, *after],
+            target,
+            self.image_fitter,
+            new=prompt if fresh else None,
         )
         return ChatRequest(
             model=target.request_model,
             messages=tuple(sent),
-            max_tokens=self.params.get("max_tokens") or None,
+            max_tokens=max_tokens,
             temperature=self.params.get("temperature"),
             continuation=target.provider.continuation if tail else "",
             reasoning=bool(self.params.get("reasoning")),
             image_notice=notice,
+            left_out=left_out,
         )
 
     def cost(self) -> tuple[float | None, bool]:
@@ -268,6 +288,90 @@ def images_for_target(
         same = tuple(kept) == message.attachments
         sent.append(message if same else dataclasses.replace(message, attachments=tuple(kept)))
     return sent, images_left_out(left_out, why) if left_out else ""
+
+
+def history_room(target: Target, max_tokens: int | None, kept: list[Message]) -> int | None:
+    """The tokens left for earlier turns once the reply's reserve and the `kept` messages (the
+    system prompt, the new prompt, a continuation's prefix) are counted; None when the model's
+    context window is unknown (no limit is applied)."""
+    window = target.provider.context_window(target.model)
+    if window is None:
+        return None
+    reserve = max_tokens or min(REPLY_ALLOWANCE, window // 4)
+    return window - reserve - sum(estimated_tokens(m) for m in kept)
+
+
+def history_within(turns: list[Turn], room: int | None) -> tuple[list[Message], int]:
+    """The messages of the newest whole `turns` whose estimate fits `room` tokens (None: all of
+    them), and how many messages the older turns left out hold. One pass from the newest turn
+    back; a turn is made into messages only while it may still fit."""
+    kept: list[list[Message]] = []
+    for position in range(len(turns) - 1, -1, -1):
+        earlier = turns[position]
+        if not sendable(earlier):
+            continue
+        messages = turn_messages(earlier)
+        if room is not None:
+            room -= sum(estimated_tokens(m) for m in messages)
+            if room < 0:
+                left_out = sum(shown_messages(t) for t in turns[: position + 1] if sendable(t))
+                return [m for group in reversed(kept) for m in group], left_out
+        kept.append(messages)
+    return [m for group in reversed(kept) for m in group], 0
+
+
+def sendable(turn: Turn) -> bool:
+    """Whether an earlier turn goes in a request: a superseded turn is asked again by its retry,
+    and a prompt that got no reply would leave two user turns in a row."""
+    return not turn.superseded and turn.reply.has_content
+
+
+def turn_messages(turn: Turn) -> list[Message]:
+    """An earlier turn as a request sends it: its prompt (a retry has none of its own), its
+    reply's tool rounds, then the reply's text after them."""
+    messages: list[Message] = []
+    if turn.prompt or not turn.is_retry:
+        messages.append(Message("user", turn.prompt, attachments=turn.attachments))
+    rounds, tail = reply_messages(turn.reply)
+    messages += rounds
+    if tail or not rounds:
+        messages.append(Message("assistant", tail))
+    return messages
+
+
+def shown_messages(turn: Turn) -> int:
+    """The messages a user counts in a sent turn: its prompt, if its own, and its reply."""
+    return (1 if turn.prompt or not turn.is_retry else 0) + 1
+
+
+def estimated_tokens(message: Message) -> int:
+    """About how many tokens `message` costs a request: its text (with tool calls and reasoning)
+    a token per `CHARS_PER_TOKEN` characters, as a prompt is estimated when no usage comes, or
+    per `NON_ASCII_BYTES_PER_TOKEN` bytes when it is not ASCII; its images `IMAGE_TOKENS` each."""
+    texts = [message.content, *(b.text for b in message.reasoning_blocks)]
+    texts += [part for call in message.tool_calls for part in (call.name, arguments_json(call))]
+    return (
+        MESSAGE_TOKENS
+        + sum(text_tokens(text) for text in texts)
+        + IMAGE_TOKENS * len(message.attachments)
+    )
+
+
+def text_tokens(text: str) -> int:
+    """`estimated_tokens` of one text."""
+    if text.isascii():
+        return -(-len(text) // CHARS_PER_TOKEN)
+    return -(-len(text.encode()) // NON_ASCII_BYTES_PER_TOKEN)
+
+
+def request_notice(request: ChatRequest, target: Target) -> str:
+    """What the user is told about what `request` (to `target`) leaves out: stored images the
+    target cannot take, the oldest messages its model cannot read; "" when it sends it all."""
+    window = target.provider.context_window(target.model)
+    notes = [request.image_notice]
+    if request.left_out and window:
+        notes.append(history_left_out(request.left_out, target.model, window))
+    return " ".join(note for note in notes if note)
 
 
 def _chars(request: ChatRequest) -> int:

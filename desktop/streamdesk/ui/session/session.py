@@ -34,6 +34,7 @@ from streamdesk.core.chat import (
     Turn,
     stream_reply,
 )
+from streamdesk.core.chat.conversation import request_notice
 from streamdesk.core.events import ReasoningDelta, Retrying, TextDelta
 from streamdesk.core.request import ChatRequest
 from streamdesk.core.trace import StreamTrace
@@ -557,8 +558,9 @@ class ChatSession(QObject):
                 log.exception("could not build the request")
             self._finish_stopped(turn, recorder)
             return
-        if request.image_notice:  # stored images this target cannot take stay out
-            self._notice(turn.key, view, request.image_notice)
+        notice = request_notice(request, reply.target)  # stored images, the oldest messages
+        if notice:
+            self._notice(turn.key, view, notice)
         events = stream_reply(
             reply,
             request,
@@ -605,7 +607,7 @@ class ChatSession(QObject):
             pass  # our own cancellation (Stop, Esc, close): the reply is stopped and recorded
         finally:
             self._stop_countdown()
-        self._finish(turn, view, note=request.image_notice)
+        self._finish(turn, view, note=notice)
 
     def _stopped_unstarted(self, task: asyncio.Task[None], turn: Turn) -> None:
         """A reply cancelled before its first step (Stop in the same loop turn as Enter) never
