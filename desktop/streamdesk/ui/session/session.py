@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATS_INTERVAL_MS = 100  # status bar refresh while streaming; tokens arrive much faster
+
+
 class EarlierTurns(Protocol):
     """Where the turns above the loaded ones come from (the history, a page at a time)."""
 
