@@ -42,3 +42,14 @@ def test_large_token_counts_have_thousands_separators(qtbot: QtBot) -> None:
     qtbot.addWidget(bar)
     bar.show_stats(ReplyStats(state="Done", protocol="sse", tokens_in=1714258, tokens_out=12345))
     assert "in 1,714,258 · out 12,345 tokens" in bar.text()
+
+
+def test_the_model_box_shows_the_longest_built_in_model_name_whole(qtbot: QtBot) -> None:
+    from streamdesk.ui.window.header import Header
+
+    header = Header()
+    qtbot.addWidget(header)
+    header.show()
+    box = header.model_box
+    shown = box.lineEdit().width() if box.lineEdit() is not None else box.width()
+    assert box.fontMetrics().horizontalAdvance("claude-sonnet-4.5") <= shown

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # the providers (~15 ms to import) arrive after the window's 
 
 TITLE_MIN_WIDTH = 1000  # px of header below which the app's name gives way to the pickers
 COMBO_CHROME = 44  # px beside the text of a combo box: frame, padding, arrow
+MODEL_BOX_CHARS = 17  # "claude-sonnet-4.5", the longest name of the built-in providers' models
 
 
 class ElidingComboBox(QComboBox):
@@ -86,14 +87,15 @@ class Header(QFrame):
         self.model_box = QComboBox(self)
         self.model_box.setEditable(True)  # any model name the server knows may be typed
         self.model_box.setToolTip("Model (type any name the provider serves)")
-        # Ten characters wide whatever the list holds: sized to its contents, the box would
-        # take the width of the list it held when first shown, and the longest name once a
-        # theme switch repolished it. Its names have no icons: no room is kept for one.
+        # As wide as the longest built-in model name whatever the list holds: sized to its
+        # contents, the box would take the width of the list it held when first shown, and
+        # the longest name once a theme switch repolished it. Its names have no icons: no
+        # room is kept for one.
         self.model_box.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
         )
         self.model_box.setIconSize(QSize(0, 0))
-        self.model_box.setMinimumContentsLength(10)
+        self.model_box.setMinimumContentsLength(MODEL_BOX_CHARS)
         # A segmented control: two checkable buttons drawn as one (chrome.py).
         self.sse_button = self._segment("SSE", first=True)
         self.ws_button = self._segment("WebSocket", first=False)
