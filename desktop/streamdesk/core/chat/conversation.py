@@ -42,8 +42,8 @@ from streamdesk.core.wording import history_left_out
 # Room kept for the reply when the request sets no max_tokens: a long answer (most are far
 # shorter), and at most a quarter of the window, so a small model keeps most of it for the chat.
 REPLY_ALLOWANCE = 8_192
-# An image, whatever its size, costs as much as the dearest one any API counts (gpt-4.1-mini:
-# 1,536 patches × 1.62), so images never make the estimate fall short.
+# An image, whatever its size, costs as much as the dearest one a built-in model counts
+# (gpt-4.1-mini: 1,536 patches × 1.62), so images never make the estimate fall short.
 IMAGE_TOKENS = 2_500
 MESSAGE_TOKENS = 4  # the role and framing around each message's text
 # Text that is not ASCII: a token per 3 UTF-8 bytes, so a token per CJK character, about what
