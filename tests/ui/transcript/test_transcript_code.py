@@ -143,3 +143,25 @@ def test_a_lexer_is_built_off_the_window_s_thread_and_its_block_coloured_then(
     assert builders and "MainThread" not in builders
     plain = colours_of(view, "main")[0]  # a name: the default colour
     qtbot.waitUntil(lambda: colours_of(view, '"hi"')[0] != plain, timeout=10_000)  # a string
+
+
+def test_a_chat_drawn_to_open_colours_the_code_near_its_end_first(qtbot: QtBot) -> None:
+    """Opening a chat draws its newest messages at once and shows the end: the small blocks
+    there are coloured before the first paint; those far above, out of sight, a moment later
+    (nearest first), so the click does not wait for code nobody sees yet."""
+    from streamdesk.ui.transcript import highlight
+
+    highlight.warm("python")
+    qtbot.waitUntil(lambda: highlight.built("python"), timeout=10_000)
+    view = make_view(qtbot)
+    prose = "A paragraph of explanation that fills the reply before its code. " * 20
+    with view.opening():
+        for n in range(8):
+            view.add_assistant_message(f"{prose}\n\n```python\ndef f{n}(x):\n    return x\n```\n")
+
+    def keyword_coloured(n: int) -> bool:
+        return colours_of(view, f"def f{n}(")[0] == KEYWORD[False]
+
+    assert keyword_coloured(7)  # the newest: on screen at the first paint
+    assert not keyword_coloured(0)  # far above: not yet
+    qtbot.waitUntil(lambda: all(keyword_coloured(n) for n in range(8)), timeout=10_000)

@@ -425,8 +425,9 @@ class ChatSession(QObject):
             self.view.set_earlier(self.earlier_count())
         self.view.clear_messages()
         self.views.clear()
-        for turn in shown:
-            self._render_turn(turn, live=turn is live)
+        with self.view.opening():
+            for turn in shown:
+                self._render_turn(turn, live=turn is live)
 
     def _render_turn(self, turn: Turn, *, live: bool) -> None:
         reply = turn.reply

@@ -75,7 +75,7 @@ class TokenPainter:
             if not self.ready():
                 return False
             self._tokens = lexer_for(self._lang).get_tokens_unprocessed(self._code)
-        base = self._anchor.position() + 1
+        base = self.position()
         c = QTextCursor(self._doc)
         c.beginEditBlock()
         try:
@@ -96,9 +96,13 @@ class TokenPainter:
         finally:
             c.endEditBlock()
 
+    def position(self) -> int:
+        """Where its code starts in the document now."""
+        return self._anchor.position() + 1
+
     def in_place(self) -> bool:
         """The code is still just after the anchor (its message was not dropped or redrawn)."""
-        base = self._anchor.position() + 1
+        base = self.position()
         end = base + self._utf16(self._len)
         if end >= self._doc.characterCount():
             return False

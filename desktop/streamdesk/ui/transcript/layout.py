@@ -56,6 +56,7 @@ from streamdesk.ui.transcript.safe_document import (
 from streamdesk.ui.transcript.thumbnails import put_thumbnails
 
 SYNC_HIGHLIGHT = 2_000  # larger code blocks are coloured in slices: ~6 ms at this size
+NEAR_END = 4_000  # characters from the end: about a window's height of a reply
 _LIST_START = re.compile(r"\s*(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 _TABLE_ROW = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*\|", re.MULTILINE)  # a delimiter row
 _QUOTE_START = re.compile(r" {0,3}((?:> ?)+)")  # a block quote's markers, nested ones too
@@ -167,6 +168,7 @@ class DocumentLayout:
         self._style_todo: list[QTextCursor] = []
         self._next_id = 0
         self._above: Message | None = None  # set while earlier messages are inserted above it
+        self._opening: list[TokenPainter] | None = None  # code of a chat being drawn to open
         self._tool_calls: dict[int, tuple[Message, CallState]] = {}  # Details link -> call
         self._mono_family = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont).family()
         self._width = 0  # the viewport's width, for the column
@@ -207,6 +209,23 @@ class DocumentLayout:
                 yield
         finally:
             self._above = None
+
+    @contextmanager
+    def opening(self) -> Iterator[None]:
+        """Messages drawn in one go for a view that opens at the newest (a chat opened or
+        drawn again): the small code blocks near the end are coloured before the next paint;
+        those above, out of sight, once the reader pauses, nearest first."""
+        self._opening = []
+        try:
+            yield
+        finally:
+            painters, self._opening = self._opening, None
+            end = self._doc.characterCount()
+            for painter in painters:
+                if end - painter.position() <= NEAR_END:
+                    painter.paint()
+                else:
+                    self._later_colours.add(painter)
 
     def drop_first(self, count: int) -> None:
         """Forget the first `count` messages and remove them from the document, in one edit
@@ -867,11 +886,14 @@ class DocumentLayout:
     def _colour(self, anchor: QTextCursor, code: str, lang: str) -> None:
         """Colour the code just after `anchor`: now when small, else in slices; code drawn above
         the reader's messages (an earlier page), or whose lexer is still being built, once it
-        is shown (the lexer built)."""
+        is shown (the lexer built); a chat's code while it is drawn to open, as `opening`
+        says."""
         if len(code) <= SYNC_HIGHLIGHT:
             painter = TokenPainter(self._doc, anchor, code, lang, dark=self._dark)
             if self._above is not None or not painter.ready():
                 self._later_colours.add(painter)
+            elif self._opening is not None:
+                self._opening.append(painter)
             else:
                 painter.paint()
             return

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from PySide6.QtCore import QEvent, QUrl, Signal
@@ -169,6 +169,11 @@ class TranscriptView(QTextBrowser):
         m.tool_rounds = list(tool_rounds)
         m.collapsed = bool(reasoning)
         self._layout.render_static(m)
+
+    def opening(self) -> AbstractContextManager[None]:
+        """Draw the messages added inside as a chat that opens at its newest: the code the
+        reader sees first is coloured first (`DocumentLayout.opening`)."""
+        return self._layout.opening()
 
     def clear_messages(self) -> None:
         for m in self._layout.messages:
