@@ -23,6 +23,10 @@ if TYPE_CHECKING:  # httpx and ssl (~100 ms) load on first use, not with the win
 MOCK_PROVIDER_ID = "mock"
 DEFAULT_PROVIDER_ID = "holysheep"
 PER_MILLION = 1_000_000
+# The context windows a user may give a model: below 512 tokens no chat fits, and beyond a
+# hundred million (ten times the largest any vendor publishes) it is a typo.
+MIN_CONTEXT_WINDOW = 512
+MAX_CONTEXT_WINDOW = 100_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +279,26 @@ def builtin(provider_id: str) -> Provider:
     except KeyError:
         known = ", ".join(_BY_ID)
         raise KeyError(f"unknown provider {provider_id!r} (built in: {known})") from None
+
+
+def context_window_problem(tokens: int) -> str | None:
+    """Why `tokens` cannot be a model's context window (a clause), or None when it can."""
+    if MIN_CONTEXT_WINDOW <= tokens <= MAX_CONTEXT_WINDOW:
+        return None
+    return (
+        f"must be a whole number of tokens from {MIN_CONTEXT_WINDOW:,} to"
+        f" {MAX_CONTEXT_WINDOW:,}, got {tokens:,}"
+    )
+
+
+def known_window(model_id: str, provider_id: str = "") -> int | None:
+    """The context window the built-in profiles give `model_id`: `provider_id`'s own, else any
+    built-in's (a window belongs to the model, whoever serves it); None when none knows it."""
+    own = _BY_ID.get(provider_id)
+    window = own.context_window(model_id) if own is not None else None
+    if window is None:
+        window = next((w for p in BUILTIN_PROVIDERS if (w := p.context_window(model_id))), None)
+    return window
 
 
 def mock_provider(sse_base_url: str, ws_url: str) -> Provider:

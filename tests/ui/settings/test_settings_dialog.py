@@ -14,7 +14,7 @@ import keyring.backends.fail
 import keyring.errors
 import pytest
 import pytest_asyncio
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QTableWidgetItem
 from pytestqt.qtbot import QtBot
 from ui_helpers import open_window, wait_reply
 
@@ -27,12 +27,14 @@ from streamdesk.core.store.settings import (
     ProviderSettings,
     Settings,
     load_settings,
+    resolve_provider,
     settings_path,
 )
 from streamdesk.mock import MockServer, reply_for
 from streamdesk.ui.keys import key_store
 from streamdesk.ui.settings.dialog import SettingsDialog
 from streamdesk.ui.settings.ops import CheckResult
+from streamdesk.ui.settings.provider_form import CONTEXT_COLUMN, ProviderForm
 
 _real_backend = keyring.get_keyring()
 needs_keychain = pytest.mark.skipif(
@@ -240,7 +242,10 @@ async def test_test_connection_reports_first_token_latency_against_the_mock(
         assert page.form.models_label.text() == "5 models from the server."
         names = [m.id for m in page.form.profile().models]
         assert "deepseek-reasoner" in names
-        assert ModelInfo("gpt-4.1", 2.0, 8.0) in page.form.profile().models  # prices kept
+        # prices kept; a model a built-in knows shows the built-in's context window
+        assert (
+            ModelInfo("gpt-4.1", 2.0, 8.0, context_window=1_047_576) in page.form.profile().models
+        )
 
 
 @pytest.mark.asyncio
@@ -351,3 +356,79 @@ async def test_the_provider_list_follows_the_name_as_it_is_typed(qtbot: QtBot) -
     page.select("ollama")
     qtbot.keyClicks(page.form.name_edit, " box")
     assert page.list.currentItem().text() == "Ollama box  (edited)"
+
+
+def _type(form: ProviderForm, row: int, column: int, text: str) -> None:
+    """As a user's edit commits a cell: the item's text changes (itemChanged follows)."""
+    item = form.models_table.item(row, column)
+    if item is None:
+        form.models_table.setItem(row, column, QTableWidgetItem(text))
+    else:
+        item.setText(text)
+
+
+def _row(form: ProviderForm, name: str) -> int:
+    names = [form.models_table.item(r, 0).text() for r in range(form.models_table.rowCount())]
+    return names.index(name)
+
+
+@pytest.mark.asyncio
+async def test_an_edited_builtin_keeps_its_windows_through_save(qtbot: QtBot) -> None:
+    dialog = _dialog(qtbot, Settings())
+    page = dialog.providers
+    page.select("deepseek")
+    form = page.form
+    assert form.models_table.item(0, CONTEXT_COLUMN).text() == "128,000"
+    form.base_edit.setText("http://gw.local/v1")
+    form.add_model_row(ModelInfo(""))
+    _type(form, 2, 0, "gpt-4o")  # a name a built-in knows: its window shows at once
+    assert form.models_table.item(2, CONTEXT_COLUMN).text() == "128,000"
+    dialog.save(close=False)
+    await dialog.wait_idle()
+    assert dialog.status.text() == "Saved."
+    provider = resolve_provider(load_settings().settings, "deepseek")
+    assert provider.base_url == "http://gw.local/v1"
+    assert provider.context_window("deepseek-chat") == 128_000
+    assert provider.context_window("deepseek-reasoner") == 128_000
+    assert provider.context_window("gpt-4o") == 128_000
+
+
+@pytest.mark.asyncio
+async def test_a_local_model_is_given_a_window_and_a_bad_one_is_said(qtbot: QtBot) -> None:
+    dialog = _dialog(qtbot, Settings())
+    page = dialog.providers
+    page.select("ollama")
+    form = page.form
+    for name in ("llama3.1:8b", "qwen3:8b", "phi4"):
+        form.add_model_row(ModelInfo(""))
+        _type(form, form.models_table.rowCount() - 1, 0, name)
+    assert form.models_table.item(_row(form, "phi4"), CONTEXT_COLUMN).text() == ""
+    _type(form, _row(form, "llama3.1:8b"), CONTEXT_COLUMN, "32k")
+    _type(form, _row(form, "qwen3:8b"), CONTEXT_COLUMN, "lots")
+    assert form.models_label.text() == (
+        "The context window of qwen3:8b must be a number of tokens such as 131072 or 128k,"
+        " got 'lots'."
+    )
+    _type(form, _row(form, "qwen3:8b"), CONTEXT_COLUMN, "40,960")
+    assert form.models_label.text() == ""  # corrected: the message goes
+    windows = {m.id: m.context_window for m in form.profile().models}
+    assert windows == {"llama3.1:8b": 32_000, "qwen3:8b": 40_960, "phi4": None}
+    _type(form, _row(form, "phi4"), CONTEXT_COLUMN, "100")
+    assert form.models_label.text() == (
+        "The context window of phi4 must be a whole number of tokens from 512 to 100,000,000,"
+        " got 100."
+    )
+    dialog.save(close=False)
+    await dialog.wait_idle()
+    assert dialog.status.text() == (
+        "Could not save the settings: the context window of phi4 (Ollama) must be a whole"
+        " number of tokens from 512 to 100,000,000, got 100"
+    )
+    _type(form, _row(form, "phi4"), CONTEXT_COLUMN, "16384")
+    dialog.save(close=False)
+    await dialog.wait_idle()
+    assert dialog.status.text() == "Saved."
+    provider = resolve_provider(load_settings().settings, "ollama")
+    assert provider.context_window("llama3.1:8b") == 32_000
+    assert provider.context_window("qwen3:8b") == 40_960
+    assert provider.context_window("phi4") == 16_384

@@ -23,6 +23,8 @@ from streamdesk.core.providers import (
     BUILTIN_PROVIDERS,
     ModelInfo,
     Provider,
+    context_window_problem,
+    known_window,
 )
 from streamdesk.core.store import atomic_write_text
 from streamdesk.core.store.settings_model import (
@@ -122,7 +124,9 @@ def _set(table: Any, key: str, value: Any) -> None:
         table[key] = value
 
 
-def _model_item(m: ModelInfo) -> Any:
+def _model_item(m: ModelInfo, provider_id: str) -> Any:
+    """A model as an inline table; its context window only where it is the user's own (one a
+    built-in profile knows is left to the built-in, which may learn a better figure)."""
     import tomlkit
 
     item = tomlkit.inline_table()
@@ -137,6 +141,8 @@ def _model_item(m: ModelInfo) -> Any:
         item["reasoning_price"] = m.reasoning_price
     if not m.vision:
         item["vision"] = False
+    if m.context_window is not None and m.context_window != known_window(m.id, provider_id):
+        item["context_window"] = m.context_window
     return item
 
 
@@ -150,7 +156,7 @@ def _provider_table(p: ProviderSettings, table: Table) -> Table:
         _set(table, key, getattr(p, key))
     _set(table, "auth", p.auth.value)
     models = tomlkit.array()
-    models.extend(_model_item(m) for m in p.models)
+    models.extend(_model_item(m, p.id) for m in p.models)
     if len(p.models) > 1:
         models.multiline(True)
     _set(table, "models", models)
@@ -172,6 +178,7 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
     path = settings_path() if path is None else path
     if proxy_password(settings.proxy_url):
         raise SettingsError("proxy credentials belong in the keychain, not the file", "proxy_url")
+    _check_windows(settings.providers)
     for server in settings.mcp_servers:
         for table, name in literal_secrets(server):
             raise SettingsError(
@@ -200,6 +207,18 @@ def save_settings(settings: Settings, path: Path | None = None) -> None:
     elif "providers" in doc:
         del doc["providers"]
     atomic_write_text(path, tomlkit.dumps(doc))
+
+
+def _check_windows(providers: list[ProviderSettings]) -> None:
+    """Refuse a context window that parsing would refuse (the dialog says which and why)."""
+    for index, p in enumerate(providers):
+        for j, m in enumerate(p.models):
+            problem = None if m.context_window is None else context_window_problem(m.context_window)
+            if problem is not None:
+                raise SettingsError(
+                    f"the context window of {m.id} ({p.name}) {problem}",
+                    f"providers[{index}].models[{j}].context_window",
+                )
 
 
 def _save_mcp_servers(doc: Any, settings: Settings) -> None:

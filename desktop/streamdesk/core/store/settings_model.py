@@ -13,7 +13,14 @@ from urllib.parse import urlsplit
 
 from streamdesk.core.assistants import Assistant, parse_table
 from streamdesk.core.errors import SettingsError
-from streamdesk.core.providers import BUILTIN_PROVIDERS, DEFAULT_PROVIDER_ID, ModelInfo, Provider
+from streamdesk.core.providers import (
+    BUILTIN_PROVIDERS,
+    DEFAULT_PROVIDER_ID,
+    ModelInfo,
+    Provider,
+    context_window_problem,
+    known_window,
+)
 from streamdesk.core.request import (
     CONTINUATIONS,
     HTTP_SCHEMES,
@@ -178,6 +185,30 @@ def _retries(value: int, key: str) -> int:
     return value
 
 
+def _parse_model(data: Any, provider_id: str, where: str) -> ModelInfo:
+    """A model entry: a name, or a table of its prices, vision and context window. A model a
+    built-in profile knows keeps the built-in's window unless the entry gives one."""
+    if isinstance(data, str):
+        return ModelInfo(data, context_window=known_window(data, provider_id))
+    if not isinstance(data, dict):
+        raise SettingsError("must be a table or a model name", where)
+    mw = f"{where}."
+    model_id: str = _get(data, "id", str, "", mw)
+    window: int | None = _get(data, "context_window", int, None, mw)
+    problem = None if window is None else context_window_problem(window)
+    if problem is not None:
+        raise SettingsError(problem, f"{mw}context_window")
+    return ModelInfo(
+        model_id,
+        _get(data, "input_price", float, None, mw),
+        _get(data, "output_price", float, None, mw),
+        _get(data, "cached_input_price", float, None, mw),
+        _get(data, "reasoning_price", float, None, mw),
+        _get(data, "vision", bool, True, mw),
+        context_window=known_window(model_id, provider_id) if window is None else window,
+    )
+
+
 def _parse_provider(data: Any, index: int) -> ProviderSettings:
     where = f"providers[{index}]."
     if not isinstance(data, dict):
@@ -199,24 +230,7 @@ def _parse_provider(data: Any, index: int) -> ProviderSettings:
     if "models" in data:
         if not isinstance(data["models"], list):
             raise SettingsError("must be a list of tables", f"{where}models")
-        models = []
-        for j, m in enumerate(data["models"]):
-            mw = f"{where}models[{j}]."
-            if isinstance(m, str):
-                models.append(ModelInfo(m))
-                continue
-            if not isinstance(m, dict):
-                raise SettingsError("must be a table or a model name", mw[:-1])
-            models.append(
-                ModelInfo(
-                    _get(m, "id", str, "", mw),
-                    _get(m, "input_price", float, None, mw),
-                    _get(m, "output_price", float, None, mw),
-                    _get(m, "cached_input_price", float, None, mw),
-                    _get(m, "reasoning_price", float, None, mw),
-                    _get(m, "vision", bool, True, mw),
-                )
-            )
+        models = [_parse_model(m, pid, f"{where}models[{j}]") for j, m in enumerate(data["models"])]
     timeouts = d.timeouts
     if "timeouts" in data:
         t = data["timeouts"]

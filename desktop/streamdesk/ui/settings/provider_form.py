@@ -26,7 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from streamdesk.core.providers import BUILTIN_PROVIDERS, ModelInfo
+from streamdesk.core.providers import (
+    BUILTIN_PROVIDERS,
+    ModelInfo,
+    context_window_problem,
+    known_window,
+)
 from streamdesk.core.request import AuthStyle, Timeouts
 from streamdesk.core.store.settings import ProviderSettings
 
@@ -54,11 +59,48 @@ CONTINUATION_CHOICES = (
 )
 
 
+MODEL_COLUMNS = ("Model", "Input $/M", "Output $/M", "Context (tokens)")
+CONTEXT_COLUMN = 3
+CONTEXT_TIP = (
+    "The tokens the model reads in one request, prompt and reply together (128000, 128k, 1M)."
+    " A long chat leaves its oldest turns out to fit. Empty: the built-in figure where"
+    " Streamdesk knows the model, else no limit."
+)
+_SCALES = {"k": 1_000, "m": 1_000_000}
+
+
 def _price(text: str) -> float | None:
     try:
         return float(text.strip().lstrip("$")) if text.strip() else None
     except ValueError:
         return None
+
+
+def context_tokens(text: str) -> int | None:
+    """A context window as typed: 131072, 131,072, 128k or 1M; None when empty. ValueError
+    when it is no number of tokens, in words for the form (the bounds are checked apart, so
+    Save can refuse a number out of them by name)."""
+    plain = text.strip().replace(",", "").replace("_", "").replace(" ", "")
+    if not plain:
+        return None
+    scale = _SCALES.get(plain[-1].lower(), 1)
+    number = plain[:-1] if scale > 1 else plain
+    try:
+        tokens = round(float(number) * scale) if scale > 1 else int(number)
+    except (ValueError, OverflowError):  # not a number, or "infk"
+        tokens = -1
+    if tokens < 0:
+        raise ValueError(f"must be a number of tokens such as 131072 or 128k, got {text.strip()!r}")
+    return tokens
+
+
+def context_problem(text: str) -> str | None:
+    """Why a typed context window cannot be used (a clause), or None when it can."""
+    try:
+        tokens = context_tokens(text)
+    except ValueError as exc:
+        return str(exc)
+    return None if tokens is None else context_window_problem(tokens)
 
 
 def seconds_spin(parent: QWidget, maximum: float) -> QDoubleSpinBox:
@@ -99,8 +141,12 @@ class ProviderForm(QWidget):
             self.auth_box.addItem(label, style)
         self.sign_check = QCheckBox("Sign requests (X-Timestamp / X-Signature)", self)
         self.needs_key_check = QCheckBox("Needs an API key", self)
-        self.models_table = QTableWidget(0, 3, self)
-        self.models_table.setHorizontalHeaderLabels(["Model", "Input $/M", "Output $/M"])
+        self.models_table = QTableWidget(0, len(MODEL_COLUMNS), self)
+        self.models_table.setHorizontalHeaderLabels(list(MODEL_COLUMNS))
+        context_header = self.models_table.horizontalHeaderItem(CONTEXT_COLUMN)
+        if context_header is not None:
+            context_header.setToolTip(CONTEXT_TIP)
+        self.models_table.itemChanged.connect(self._cell_changed)
         header = self.models_table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.models_table.verticalHeader().hide()
@@ -226,15 +272,24 @@ class ProviderForm(QWidget):
         """The profile as the form shows it now."""
         models = []
         for row in range(self.models_table.rowCount()):
-            cells = [self.models_table.item(row, c) for c in range(3)]
+            cells = [self.models_table.item(row, c) for c in range(len(MODEL_COLUMNS))]
             name = cells[0].text().strip() if cells[0] else ""
             if name:
-                prices = [_price(c.text()) if c else None for c in cells[1:]]
+                prices = [_price(c.text()) if c else None for c in cells[1:CONTEXT_COLUMN]]
                 # What the table does not show (vision, cache and reasoning prices) stays as
                 # the row was given, so an untouched built-in is not saved as an override.
                 shown = cells[0].data(Qt.ItemDataRole.UserRole) if cells[0] else None
                 base = shown if isinstance(shown, ModelInfo) else ModelInfo(name)
-                models.append(replace(base, id=name, input_price=prices[0], output_price=prices[1]))
+                window = self._window(cells[CONTEXT_COLUMN], name, base)
+                models.append(
+                    replace(
+                        base,
+                        id=name,
+                        input_price=prices[0],
+                        output_price=prices[1],
+                        context_window=window,
+                    )
+                )
         own = self.own_timeouts.isChecked()
         timeouts = Timeouts(
             connect=self.connect_spin.value(),
@@ -274,10 +329,48 @@ class ProviderForm(QWidget):
         self._fill_default_models(default if default in ids or not ids else ids[0])
         return f"{len(ids)} models from the server."
 
+    def _window(self, cell: QTableWidgetItem | None, name: str, base: ModelInfo) -> int | None:
+        """A row's context window: the cell's, else the built-in figure for `name`. A cell that
+        reads as no number keeps the row's as it was given (the form says what is wrong); a
+        number out of bounds goes as typed, for Save to refuse."""
+        try:
+            typed = context_tokens(cell.text()) if cell is not None else None
+        except ValueError:
+            return base.context_window if base.id == name else known_window(name, self.provider_id)
+        return known_window(name, self.provider_id) if typed is None else typed
+
+    def _cell_changed(self, item: QTableWidgetItem) -> None:
+        """A model named that Streamdesk knows shows its window in an empty cell; a typed
+        window that cannot be used is said at once, and its cell marked."""
+        name_item = self.models_table.item(item.row(), 0)
+        name = name_item.text().strip() if name_item is not None else ""
+        context = self.models_table.item(item.row(), CONTEXT_COLUMN)
+        if context is None:
+            return
+        if item.column() == 0:
+            window = known_window(name, self.provider_id)
+            if window is not None and not context.text().strip():
+                context.setText(f"{window:,}")
+            return
+        if item.column() != CONTEXT_COLUMN:
+            return
+        problem = context_problem(item.text())
+        if problem is not None:
+            problem = f"The context window of {name or 'a new model'} {problem}."
+            item.setToolTip(problem)
+            item.setForeground(Qt.GlobalColor.red)
+            self.models_label.setText(problem)
+            return
+        if item.toolTip():
+            item.setToolTip("")
+            item.setData(Qt.ItemDataRole.ForegroundRole, None)
+            self.models_label.clear()
+
     def add_model_row(self, m: ModelInfo) -> None:
         row = self.models_table.rowCount()
         self.models_table.insertRow(row)
-        cells = (m.id, m.input_price, m.output_price)
+        window = "" if m.context_window is None else f"{m.context_window:,}"
+        cells = (m.id, m.input_price, m.output_price, window)
         for col, value in enumerate(cells):
             text = value if isinstance(value, str) else ("" if value is None else f"{value:g}")
             self.models_table.setItem(row, col, QTableWidgetItem(text))
