@@ -247,6 +247,8 @@ async def _ask(args: argparse.Namespace, prompt: str | None, sink: Sink, attache
         images = attached.images_for(target)
         tools = await open_tools(stack, settings, args, keys, thread.conversation)
         sink.tools = tools
+        if tools is not None:  # listed already: their schemas count in the context estimate
+            thread.conversation.offered_tools = (await tools.prepare()).specs
         thread.conversation.image_fitter = image_fitter()
         plan = thread.plan(target, args, images)
         if notice := request_notice(plan.request, plan.turn.target):

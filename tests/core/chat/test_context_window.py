@@ -18,12 +18,14 @@ from streamdesk.core.chat.conversation import (
     IMAGE_TOKENS,
     MESSAGE_TOKENS,
     REPLY_ALLOWANCE,
+    TOOL_TOKENS,
     estimated_tokens,
     request_notice,
+    tool_tokens,
 )
 from streamdesk.core.events import ToolCall, ToolResult
 from streamdesk.core.providers import BUILTIN_PROVIDERS, ModelInfo, builtin, mock_provider
-from streamdesk.core.request import ChatRequest, Message
+from streamdesk.core.request import ChatRequest, Message, ToolSpec
 
 WINDOW = 20_000  # tokens: the reserve is a quarter of it (5,000), less than REPLY_ALLOWANCE
 TEXT = "x" * 4_000  # 1,000 tokens a message (1,004 with its framing)
@@ -113,6 +115,29 @@ def test_a_turns_tool_rounds_go_or_stay_out_with_it() -> None:
     asked = {c.call_id for m in history for c in m.tool_calls}
     assert asked == {m.tool_call_id for m in history if m.role == "tool"}
     assert request.left_out == 2 * (30 - kept)  # a prompt and a reply a turn, as shown
+
+
+def test_the_tools_offered_count_in_the_estimate_and_are_left_to_the_engine() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            f"field_{i}": {"type": "string", "description": "d" * 400} for i in range(4)
+        },
+    }
+    tools = tuple(ToolSpec(f"tool_{n}", "Looks things up. " * 25, schema) for n in range(3))
+    offered = sum(tool_tokens(tool) for tool in tools)
+    assert offered > 3 * (TOOL_TOKENS + 400)  # each: 4 descriptions of 100 tokens, and more
+    plain = chat(100).ask("and now?").request
+    conversation = chat(100)
+    conversation.offered_tools = tools
+    request = conversation.ask("and now?").request
+    assert request.tools == ()  # the engine attaches the tools it lists when it sends
+    room = WINDOW - WINDOW // 4
+    assert (
+        tokens(request) + offered <= room < tokens(request) + offered + 2 * (1_000 + MESSAGE_TOKENS)
+    )
+    assert request.left_out > plain.left_out
+    assert tool_tokens(ToolSpec("长" * 30)) == TOOL_TOKENS + 30 + 5  # name; `{"type": "object"}`
 
 
 def test_a_prompt_too_long_by_itself_is_sent_anyway_with_the_system_prompt() -> None:

@@ -1,17 +1,23 @@
 """A stored chat longer than its model reads, continued in the window on the real mock: the
 request the mock receives holds the newest messages and the new prompt, not the oldest, and the
-reply says under it how many messages were not sent and why."""
+reply says under it how many messages were not sent and why. The tools the chat offers (a real
+MCP server, tests/tools_server.py) count too."""
 
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 from ui_helpers import FAST, open_window, wait_reply
 
+from streamdesk.core.chat.conversation import estimated_tokens
 from streamdesk.core.providers import MOCK_PROVIDER_ID, Provider
+from streamdesk.core.request import Message
 from streamdesk.core.store.history import HistoryStore
+from streamdesk.core.tools import McpServerConfig
 from streamdesk.core.wording import history_left_out
 
 MESSAGES = 200
@@ -19,14 +25,20 @@ WINDOW = 20_000  # tokens: about 28 of these messages, once the reply's reserve 
 LONG = " " + "w" * 2_000  # about 500 tokens a message
 
 
-def seed() -> None:
-    """One conversation held with the offline demo: "message 0. www…" … "message 199. www…"."""
+TOOLS_SERVER = str(Path(__file__).resolve().parents[2] / "tools_server.py")
+
+
+def seed(contents: list[str] | None = None, title: str = "too long") -> None:
+    """One conversation held with the offline demo, of `contents` (default: "message 0. www…"
+    … "message 199. www…")."""
+    if contents is None:
+        contents = [f"message {i}.{LONG}" for i in range(MESSAGES)]
     with HistoryStore() as store:
-        cid = store.create_conversation(title="too long", provider=MOCK_PROVIDER_ID)
+        cid = store.create_conversation(title=title, provider=MOCK_PROVIDER_ID)
         data = store.export_json(cid)
         data["messages"] = [
-            {"role": "user" if i % 2 == 0 else "assistant", "content": f"message {i}.{LONG}"}
-            for i in range(MESSAGES)
+            {"role": "user" if i % 2 == 0 else "assistant", "content": content}
+            for i, content in enumerate(contents)
         ]
         store.delete_conversation(cid)
         store.import_json(data)
@@ -59,3 +71,37 @@ async def test_a_chat_longer_than_the_model_reads_sends_its_newest_messages_and_
         assert said.startswith(f"The oldest {MESSAGES - kept} messages were not sent")
         assert notices[0] == said
         assert said in session.view.document().toPlainText()  # the mark under the reply
+
+
+@pytest.mark.asyncio
+async def test_the_tools_a_chat_offers_count_so_one_that_just_fits_leaves_its_oldest_turn_out(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chat fits the window with 100 tokens to spare; the test server's six tools take more
+    than that (their framing alone), so the oldest turn stays out and the reply says so."""
+    monkeypatch.setattr(Provider, "context_window", lambda _self, _model: WINDOW)
+    room = WINDOW - WINDOW // 4 - estimated_tokens(Message("user", "and now?"))
+    sizes = [room - 100 - 9 * 1_000] + [1_000] * 9
+    seed([f"message {i}.".ljust(4 * (size - 4), "w") for i, size in enumerate(sizes)], "fits")
+    async with open_window(qtbot, **FAST) as window:
+        window.settings.mcp_servers = [
+            McpServerConfig("notes", command=sys.executable, args=(TOOLS_SERVER,))
+        ]
+        listed = window.conversations.keys()  # a list, not a dict
+        key = next(k for k in listed if window.conversations.title(k) == "fits")
+        window.conversations.select(key)
+        window.tools.set_enabled("notes", True)
+        session = window.sessions[key]
+        assert not session.system_prompt.strip()  # the estimate above holds no system prompt
+        notices: list[str] = []
+        session.noticeChanged.connect(lambda _key, text: notices.append(text))
+        session.send("and now?")
+        turn = await wait_reply(session, 30)
+        assert turn.reply.failure is None and turn.reply.has_text
+        assert window.mock is not None
+        body = json.loads(window.mock.requests[-1].body)
+        assert len(body["tools"]) == 6
+        assert [m["content"].split(".")[0] for m in body["messages"][:-1]] == [
+            f"message {i}" for i in range(2, 10)
+        ]
+        assert notices[0] == history_left_out(2, "gpt-4.1", WINDOW)

@@ -8,13 +8,16 @@ text is the last message, the assistant's, so the server carries on from where i
 A request fits its model's context window where the profile knows it: the oldest whole turns
 are left out until the estimate fits, the system prompt, the new prompt and a continuation's
 prefix never (too long by themselves, they go anyway and the server says why), and the request
-counts the messages it left out (`ChatRequest.left_out`, phrased by `request_notice`).
+counts the messages it left out (`ChatRequest.left_out`, phrased by `request_notice`). The
+schemas of the tools the request offers count too (`Conversation.offered_tools`): the engine
+attaches them when it sends, so whoever lists them tells the conversation first.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +38,7 @@ from streamdesk.core.chat.reply import (
 from streamdesk.core.chat.target import Target
 from streamdesk.core.chat.tools import reply_messages
 from streamdesk.core.events import Failure, FailureKind
-from streamdesk.core.request import ChatRequest, Message, arguments_json
+from streamdesk.core.request import ChatRequest, Message, ToolSpec, arguments_json
 from streamdesk.core.store.history import StoredMessage
 from streamdesk.core.wording import history_left_out
 
@@ -46,6 +49,9 @@ REPLY_ALLOWANCE = 8_192
 # (gpt-4.1-mini: 1,536 patches × 1.62), so images never make the estimate fall short.
 IMAGE_TOKENS = 2_500
 MESSAGE_TOKENS = 4  # the role and framing around each message's text
+# The framing around each tool's schema: OpenAI's count for a function, its opening and its
+# end (7 + 12 tokens, gpt-4o), rounded up.
+TOOL_TOKENS = 20
 # Text that is not ASCII: a token per 3 UTF-8 bytes, so a token per CJK character, about what
 # tokenizers spend on it (`CHARS_PER_TOKEN` characters would count a quarter of that).
 NON_ASCII_BYTES_PER_TOKEN = 3
@@ -99,6 +105,9 @@ class Conversation:
     # Makes the stored images fit the API of each request (given by the callers that have an
     # image library: the window, the CLI); without one they go as they were stored.
     image_fitter: ImageFitter | None = None
+    # The tools the next request offers, as last listed: their schemas count in its context
+    # estimate (the engine attaches the tools it lists when it sends; they are not sent here).
+    offered_tools: tuple[ToolSpec, ...] = ()
     _next_key: int = 1
 
     @property
@@ -227,7 +236,7 @@ class Conversation:
                 after.append(Message("assistant", tail))
         target = self.require_target
         max_tokens = self.params.get("max_tokens") or None
-        room = history_room(target, max_tokens, [*system, prompt, *after])
+        room = history_room(target, max_tokens, [*system, prompt, *after], self.offered_tools)
         history, left_out = history_within(self.turns[:index], room)
         sent, notice = images_for_target(
             [*system, *history, prompt, *after],
@@ -290,15 +299,21 @@ def images_for_target(
     return sent, images_left_out(left_out, why) if left_out else ""
 
 
-def history_room(target: Target, max_tokens: int | None, kept: list[Message]) -> int | None:
-    """The tokens left for earlier turns once the reply's reserve and the `kept` messages (the
-    system prompt, the new prompt, a continuation's prefix) are counted; None when the model's
-    context window is unknown (no limit is applied)."""
+def history_room(
+    target: Target,
+    max_tokens: int | None,
+    kept: list[Message],
+    tools: Sequence[ToolSpec] = (),
+) -> int | None:
+    """The tokens left for earlier turns once the reply's reserve, the `kept` messages (the
+    system prompt, the new prompt, a continuation's prefix) and the `tools` offered are
+    counted; None when the model's context window is unknown (no limit is applied)."""
     window = target.provider.context_window(target.model)
     if window is None:
         return None
     reserve = max_tokens or min(REPLY_ALLOWANCE, window // 4)
-    return window - reserve - sum(estimated_tokens(m) for m in kept)
+    offered = sum(tool_tokens(tool) for tool in tools)
+    return window - reserve - offered - sum(estimated_tokens(m) for m in kept)
 
 
 def history_within(turns: list[Turn], room: int | None) -> tuple[list[Message], int]:
@@ -355,6 +370,13 @@ def estimated_tokens(message: Message) -> int:
         + sum(text_tokens(text) for text in texts)
         + IMAGE_TOKENS * len(message.attachments)
     )
+
+
+def tool_tokens(tool: ToolSpec) -> int:
+    """About how many tokens offering `tool` costs a request: its name, description and input
+    schema as JSON text, estimated as a message's text is, and `TOOL_TOKENS` of framing."""
+    schema = json.dumps(dict(tool.parameters), ensure_ascii=False, default=str)
+    return TOOL_TOKENS + sum(text_tokens(text) for text in (tool.name, tool.description, schema))
 
 
 def text_tokens(text: str) -> int:

@@ -31,6 +31,7 @@ from streamdesk.core.chat import (
     Send,
     StoredTarget,
     Target,
+    ToolRunner,
     Turn,
     stream_reply,
 )
@@ -554,8 +555,9 @@ class ChatSession(QObject):
         self.trace = trace
         recorder = self._open_record(turn)
         self._set_state("Connecting", turn)
+        runner = self.tools.runner_for(view) if self.tools is not None else None
         try:
-            request = await self._final_request(turn, plan.request, whole)
+            request = await self._final_request(turn, plan.request, whole, runner)
         except BaseException as exc:
             if not isinstance(exc, asyncio.CancelledError):  # ours: Stop, Esc, close
                 log.exception("could not build the request")
@@ -571,7 +573,7 @@ class ChatSession(QObject):
             trace=trace,
             recorder=recorder,
             resume=ResumePolicy.of(reply.target),
-            tools=self.tools.runner_for(view) if self.tools is not None else None,
+            tools=runner,
         )
         noticed = False  # a retry notice is shown on the reply
         try:
@@ -625,13 +627,22 @@ class ChatSession(QObject):
         self._finish(turn, self.views[turn.key])
 
     async def _final_request(
-        self, turn: Turn, planned: ChatRequest, build: Callable[[], ChatRequest]
+        self,
+        turn: Turn,
+        planned: ChatRequest,
+        build: Callable[[], ChatRequest],
+        runner: ToolRunner | None,
     ) -> ChatRequest:
         """`turn`'s request as it goes out: `planned`, or built again from every turn once the
         stored ones not read yet are read and the images the fitter deferred are scaled, each
         on a worker thread, so the loop never waits on a long conversation or a large image.
-        A request built while images are pending carries them unscaled: it never goes."""
+        A request built while images are pending carries them unscaled: it never goes. The
+        `runner`'s tools are listed first, so their schemas count in the context estimate."""
         request = planned
+        offered = (await runner.prepare()).specs if runner is not None else ()
+        if offered != self.conversation.offered_tools:
+            self.conversation.offered_tools = offered
+            request = self._built_again(turn, build)
         if self.earlier is not None and self.earlier.left:
             reading = self.read_earlier()
             if reading is not None:
