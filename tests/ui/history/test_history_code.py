@@ -101,8 +101,12 @@ async def test_code_waiting_for_its_colours_is_skipped_once_its_message_leaves(
     async with open_window(qtbot, **FAST) as window:
         session = _open(window)
         drawn = session.view.message_count()
-        window.history.load_earlier(session)
         queue = _queue(session)
+        if queue.waiting():  # the opened page's code above the screen: coloured first
+            opened = asyncio.get_running_loop().create_future()
+            queue.drained.connect(lambda: opened.done() or opened.set_result(None))
+            await asyncio.wait_for(opened, 10)
+        window.history.load_earlier(session)
         assert queue.waiting() and session.view.message_count() > drawn
         painted: list[int] = []
         monkeypatch.setattr(TokenPainter, "paint", lambda *_a, **_k: painted.append(1) or True)

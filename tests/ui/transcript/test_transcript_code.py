@@ -154,14 +154,14 @@ def test_a_chat_drawn_to_open_colours_the_code_near_its_end_first(qtbot: QtBot) 
     highlight.warm("python")
     qtbot.waitUntil(lambda: highlight.built("python"), timeout=10_000)
     view = make_view(qtbot)
-    prose = "A paragraph of explanation that fills the reply before its code. " * 20
+    body = "".join(f"    x += {k}\n" for k in range(80))  # each block taller than the view
     with view.opening():
         for n in range(8):
-            view.add_assistant_message(f"{prose}\n\n```python\ndef f{n}(x):\n    return x\n```\n")
+            view.add_assistant_message(f"Step {n}:\n\n```python\ndef f{n}(x):\n{body}```\n")
 
     def keyword_coloured(n: int) -> bool:
         return colours_of(view, f"def f{n}(")[0] == KEYWORD[False]
 
-    assert keyword_coloured(7)  # the newest: on screen at the first paint
+    assert keyword_coloured(7)  # the newest: its end is on screen at the first paint
     assert not keyword_coloured(0)  # far above: not yet
     qtbot.waitUntil(lambda: all(keyword_coloured(n) for n in range(8)), timeout=10_000)

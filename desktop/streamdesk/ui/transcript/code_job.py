@@ -100,10 +100,13 @@ class TokenPainter:
         """Where its code starts in the document now."""
         return self._anchor.position() + 1
 
+    def end(self) -> int:
+        """Where its code ends in the document now."""
+        return self.position() + self._utf16(self._len)
+
     def in_place(self) -> bool:
         """The code is still just after the anchor (its message was not dropped or redrawn)."""
-        base = self.position()
-        end = base + self._utf16(self._len)
+        base, end = self.position(), self.end()
         if end >= self._doc.characterCount():
             return False
         c = QTextCursor(self._doc)

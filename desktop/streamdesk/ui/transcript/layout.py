@@ -56,7 +56,6 @@ from streamdesk.ui.transcript.safe_document import (
 from streamdesk.ui.transcript.thumbnails import put_thumbnails
 
 SYNC_HIGHLIGHT = 2_000  # larger code blocks are coloured in slices: ~6 ms at this size
-NEAR_END = 4_000  # characters from the end: about a window's height of a reply
 _LIST_START = re.compile(r"\s*(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 _TABLE_ROW = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*\|", re.MULTILINE)  # a delimiter row
 _QUOTE_START = re.compile(r" {0,3}((?:> ?)+)")  # a block quote's markers, nested ones too
@@ -211,18 +210,21 @@ class DocumentLayout:
             self._above = None
 
     @contextmanager
-    def opening(self) -> Iterator[None]:
-        """Messages drawn in one go for a view that opens at the newest (a chat opened or
-        drawn again): the small code blocks near the end are coloured before the next paint;
-        those above, out of sight, once the reader pauses, nearest first."""
+    def opening(self, height: int) -> Iterator[None]:
+        """Messages drawn in one go for a view `height` pixels high that opens at the newest
+        (a chat opened or drawn again): the small code blocks whose end may be on screen then
+        are coloured before the next paint; those above, out of sight, once the reader pauses,
+        nearest first. A text block is taken to be at least one line of code high, so tall
+        paragraphs and images only make more code count as on screen."""
         self._opening = []
         try:
             yield
         finally:
             painters, self._opening = self._opening, None
-            end = self._doc.characterCount()
+            rows = int(height / (self._em * CODE_SCALE * LINE_HEIGHT / 100)) + 1
+            last = self._doc.blockCount()
             for painter in painters:
-                if end - painter.position() <= NEAR_END:
+                if last - self._doc.findBlock(painter.end()).blockNumber() <= rows:
                     painter.paint()
                 else:
                     self._later_colours.add(painter)

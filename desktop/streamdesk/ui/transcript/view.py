@@ -48,6 +48,9 @@ _BUILTIN = frozenset({"copy-code", "copy-msg", "toggle", "retry", "continue"})
 os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
 
 
+MIN_OPENING_HEIGHT = 600  # px: a view not laid out yet colours at least this much at once
+
+
 class TranscriptView(QTextBrowser):
     """Read-only transcript; model text is never interpreted as HTML, nothing is fetched.
 
@@ -173,7 +176,7 @@ class TranscriptView(QTextBrowser):
     def opening(self) -> AbstractContextManager[None]:
         """Draw the messages added inside as a chat that opens at its newest: the code the
         reader sees first is coloured first (`DocumentLayout.opening`)."""
-        return self._layout.opening()
+        return self._layout.opening(max(self.viewport().height(), MIN_OPENING_HEIGHT))
 
     def clear_messages(self) -> None:
         for m in self._layout.messages:
