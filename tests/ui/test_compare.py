@@ -31,8 +31,9 @@ from ui_helpers import (
 )
 
 from streamdesk.core.chat import ReplyStatus, Target
-from streamdesk.core.providers import mock_provider
+from streamdesk.core.providers import MOCK_PROVIDER_ID, Provider, mock_provider
 from streamdesk.core.store.history import HistoryStore
+from streamdesk.core.wording import history_left_out
 from streamdesk.mock import reply_for
 from streamdesk.ui.compare import figures_text, open_compare, summary_text
 
@@ -257,6 +258,39 @@ async def test_continue_with_a_reply_adds_it_to_the_chat_and_its_history(qtbot: 
         assert (stored.model, stored.protocol) == ("deepseek-v3.2", "ws")
         assert stored.completion_tokens == chosen.completion_tokens
         assert stored.prompt_tokens == chosen.prompt_tokens and stored.cost == chosen.cost
+
+
+@pytest.mark.asyncio
+async def test_a_column_whose_model_reads_less_than_the_chat_says_what_it_left_out(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """deepseek-v3.2 reads 20,000 tokens here, gpt-4.1 no limit: the chat of 60 messages of
+    about 500 tokens goes whole to one column and only its newest to the other, which says so
+    under its reply as the chat would."""
+    windows = {"deepseek-v3.2": 20_000}
+    monkeypatch.setattr(Provider, "context_window", lambda _self, model: windows.get(model))
+    with HistoryStore() as store:
+        cid = store.create_conversation(title="long", provider=MOCK_PROVIDER_ID)
+        for i in range(60):
+            store.add_message(cid, "user" if i % 2 == 0 else "assistant", f"m{i}. " + "w" * 2_000)
+    async with open_window(qtbot) as window:
+        listed = window.conversations.keys()  # a list, not a dict
+        window.conversations.select(
+            next(k for k in listed if window.conversations.title(k) == "long")
+        )
+        compare = open_compare(window, "Second question")
+        assert compare.with_chat.isChecked()
+        compare.columns[1].choose("mock", "deepseek-v3.2", "ws")
+        await compare.run("Second question")
+        whole, cut = (lane.send.request for lane in compare.lanes)
+        assert whole.left_out == 0 and len(whole.messages) == 61
+        assert 0 < cut.left_out < 60 and len(cut.messages) == 61 - cut.left_out
+        said = history_left_out(cut.left_out, "deepseek-v3.2", 20_000)
+        assert compare.notices == ["", said]
+        assert said in compare.columns[1].pane.document().toPlainText()  # under its reply
+        assert "not sent" not in compare.columns[0].pane.document().toPlainText()
+        assert all(lane.reply.status is ReplyStatus.COMPLETE for lane in compare.lanes)
+        compare.close()
 
 
 @pytest.mark.asyncio

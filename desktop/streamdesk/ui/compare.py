@@ -9,6 +9,8 @@ they run one after the other, each counted from its own request (fair for SSE ag
 WebSocket on one server). With "Include this chat", the current chat's turns go first, so a
 reply can carry the chat on: "Continue with this reply" adds the prompt and that reply to the
 chat (stored in its history, with the reply's own model, tokens and cost) and closes the window.
+A column whose model reads less than the chat holds says under its reply, as the chat does, how
+many of the oldest messages its request left out (and which stored images).
 
 Every column streams through the conversation engine (`core.chat.compare`) with the window's
 proxy, CA bundle, keys and timeouts; the window does not store the columns it does not keep.
@@ -41,6 +43,7 @@ from PySide6.QtWidgets import (
 from streamdesk.core.attachments import once_scaled
 from streamdesk.core.chat import Reply, ReplyStatus, Target
 from streamdesk.core.chat.compare import Lane, Standings, plan_lanes, run_lane
+from streamdesk.core.chat.conversation import request_notice
 from streamdesk.core.chat.engine import ChatEvent
 from streamdesk.core.events import ReasoningDelta, TextDelta
 from streamdesk.core.netstats import TraceStats, trace_stats
@@ -276,6 +279,7 @@ class CompareWindow(QWidget):
         self.lanes: list[Lane] = []  # of the latest run, one per column
         self.views: list[ReplyView] = []
         self.status: list[str] = []
+        self.notices: list[str] = []  # what each column's request left out ("" when nothing)
         self._pending: list[list[str]] = []
         self.prompt = ""  # of the latest run
         self.task: asyncio.Task[None] | None = None
@@ -384,7 +388,7 @@ class CompareWindow(QWidget):
         self.columns.remove(column)
         self.row.removeWidget(column)
         column.deleteLater()
-        self.lanes, self.views, self.status, self._pending = [], [], [], []
+        self.lanes, self.views, self.status, self.notices, self._pending = [], [], [], [], []
 
     def _columns_changed(self) -> None:
         count = len(self.columns)
@@ -451,7 +455,11 @@ class CompareWindow(QWidget):
         self._pending = [[] for _ in self.lanes]
         for index, (column, lane) in enumerate(zip(self.columns, self.lanes, strict=True)):
             column.pane.clear_messages()
-            self.views.append(column.pane.begin_assistant(index, label=target_label(lane.target)))
+            view = column.pane.begin_assistant(index, label=target_label(lane.target))
+            self.views.append(view)
+            self.notices.append(request_notice(lane.send.request, lane.target))
+            if self.notices[-1]:
+                view.set_notice(self.notices[-1])
         self.summary.setText("")
         self.timer.start()
         try:
@@ -485,7 +493,7 @@ class CompareWindow(QWidget):
         finally:
             self.status[index] = _status_of(lane.reply)
             self._flush(index)
-            _finish(self.views[index], lane.reply)
+            _finish(self.views[index], lane.reply, self.notices[index])
 
     def _on_event(self, index: int, event: ChatEvent) -> None:
         if isinstance(event, TextDelta):
@@ -567,7 +575,9 @@ class CompareWindow(QWidget):
         super().closeEvent(event)
 
 
-def _finish(view: ReplyView, reply: Reply) -> None:
+def _finish(view: ReplyView, reply: Reply, note: str) -> None:
+    """Show how a column's reply ended; `note`, what its request left out, stays under a reply
+    that did not fail (a failure says why instead)."""
     failure = reply.failure
     if failure is not None and reply.status is not ReplyStatus.STOPPED:
         view.finish(
@@ -576,7 +586,7 @@ def _finish(view: ReplyView, reply: Reply) -> None:
             failure_text=failure_text(failure),
         )
     else:
-        view.finish(reply.status.value)
+        view.finish(reply.status.value, failure_title=note)
 
 
 def _status_of(reply: Reply) -> str:
