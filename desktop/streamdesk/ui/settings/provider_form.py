@@ -149,6 +149,7 @@ class ProviderForm(QWidget):
         self.models_table.itemChanged.connect(self._cell_changed)
         header = self.models_table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(CONTEXT_COLUMN, QHeaderView.ResizeMode.ResizeToContents)
         self.models_table.verticalHeader().hide()
         self.models_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.models_table.setMinimumHeight(120)
