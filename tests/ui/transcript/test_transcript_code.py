@@ -165,3 +165,19 @@ def test_a_chat_drawn_to_open_colours_the_code_near_its_end_first(qtbot: QtBot) 
     assert keyword_coloured(7)  # the newest: its end is on screen at the first paint
     assert not keyword_coloured(0)  # far above: not yet
     qtbot.waitUntil(lambda: all(keyword_coloured(n) for n in range(8)), timeout=10_000)
+
+
+def test_a_fence_language_with_a_comma_is_coloured_by_its_first_name_and_holds_up_nothing(
+    qtbot: QtBot,
+) -> None:
+    """ "```python,linenos" asks for Python; a language no lexer has ("text,x") stays plain and
+    the blocks waiting with it are coloured all the same."""
+    view = make_view(qtbot)
+    with view.opening():  # every block but the newest waits in the queue
+        view.add_assistant_message("```go\nfunc main() {}\n```\n")
+        view.add_assistant_message("```text,x\nplain words\n```\n")
+        view.add_assistant_message("```python,linenos\ndef g(x):\n    return x\n```\n")
+        view.add_assistant_message("Step\n\n```text\n" + "filler line\n" * 120 + "```\n")
+    plain = colours_of(view, "plain words")[0]
+    qtbot.waitUntil(lambda: colours_of(view, "func")[0] != plain, timeout=10_000)
+    qtbot.waitUntil(lambda: colours_of(view, "def g")[0] == KEYWORD[False], timeout=10_000)

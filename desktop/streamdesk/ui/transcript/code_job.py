@@ -61,8 +61,8 @@ class TokenPainter:
         self._wide = [] if code.isascii() else [i for i, ch in enumerate(code) if ch > "\uffff"]
 
     def ready(self) -> bool:
-        """Its lexer is built; if not, a worker thread builds it (its regexes take 5-50 ms to
-        compile: not on the window's thread)."""
+        """Its lexer is built; if not, a worker thread builds it (compiling its regexes would
+        freeze the window's thread for frames)."""
         if self._tokens is None and not built(self._lang):
             warm(self._lang)
             return False
