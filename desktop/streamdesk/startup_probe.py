@@ -156,7 +156,7 @@ def install(window: QWidget) -> None:
 
     The filter sits on the window itself, not the application: an application-wide Python
     filter makes shiboken build the Python type (and its enums) of every object that gets an
-    event, ~50 ms on the app's first frame. The window's own Paint starts each frame."""
+    event, a visible delay of the app's first frame. The window's own Paint starts each frame."""
     if QApplication.instance() is None:
         raise RuntimeError("startup_probe.install() needs a QApplication")
     window.installEventFilter(FirstPaint(window, window, _report))

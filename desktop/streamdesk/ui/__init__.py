@@ -15,7 +15,7 @@ PYSIDE_CHECK = "_mod_uses_pyside"  # shibokensupport.feature's, private: replace
 def install_file_check() -> None:
     """PySide6 asks of every module imported after it whether its source names "PySide6"
     (`shibokensupport.feature._mod_uses_pyside`, for `from __feature__ import ...`), through
-    `inspect.getsource`, which also maps every loaded module to its file: 35-70 ms of a start.
+    `inspect.getsource`, which also maps every loaded module to its file: a large part of a start.
     Same question, same answer, from the module's file read as bytes; anything without a
     plain .py file (built-ins, extensions, the bundle's archive) still goes to PySide's own
     check. Left alone when PySide no longer has that function."""

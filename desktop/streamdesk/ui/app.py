@@ -44,12 +44,12 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     existing = QApplication.instance()
     if isinstance(existing, QApplication):
         return existing
-    # Qt's paint thread pool costs 2-6 ms per scroll-bar paint on 2 cores; must be set before
+    # Qt's paint thread pool makes each scroll-bar paint slower on 2 cores; must be set before
     # the QApplication exists (ui/transcript/view.py sets it too, for tests that import it first).
     os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
     args = list(sys.argv if argv is None else argv) or ["streamdesk"]
     # Fusion from the command line: `app.setStyle("Fusion")` hands Python the QStyle, and
-    # shiboken then builds QStyle's Python type with its many enums (~35 ms before first paint).
+    # shiboken then builds QStyle's Python type with its many enums, before the first paint.
     app = QApplication([args[0], "-style", "Fusion", *args[1:]])
     app.setProperty(STYLE_SET, True)
     app.setApplicationName("Streamdesk")

@@ -59,8 +59,8 @@ _DARK = {
 
 def system_is_dark(*, quick: bool = False) -> bool:
     """What the desktop asks for (Qt ≥ 6.5 reports it through QStyleHints). `quick` guesses
-    from the platform palette instead: reading the scheme builds Qt's Python enum namespace
-    (~45 ms), too slow before the first paint; the window checks again after it."""
+    from the platform palette instead: reading the scheme builds Qt's Python enum namespace,
+    too slow before the first paint; the window checks again after it."""
     if quick:
         window = QGuiApplication.palette().color(QPalette.ColorRole.Window)
         return window.lightness() < 128

@@ -1,8 +1,8 @@
 """TLS contexts made once per process, and a warm-up of the request path off the event loop.
 
 `httpx.AsyncClient(verify=True)` builds a fresh `SSLContext` and loads certifi's bundle into it:
-60-100 ms of CPU on the event loop, on every client (one per reply in the window), even for
-plain-HTTP loopback. A context is safe to share between clients and connections, so the
+tens of milliseconds of CPU on the event loop, on every client (one per reply in the window),
+even for plain-HTTP loopback. A context is safe to share between clients and connections, so the
 default one is built once per trust setting and reused. `prewarm()` builds it and imports the
 request path (httpx, httpcore, h11, anyio's asyncio backend, websockets) in a worker thread, so
 the window's first Send does not pay for them on the loop.

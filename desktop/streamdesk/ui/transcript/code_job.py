@@ -2,8 +2,8 @@
 
 Every code block is inserted as plain monospace text in its frame, the same from the first
 streamed line to the last, and coloured afterwards: a small block at once, a large one a few
-milliseconds at a time between frames (Pygments needs ~40 ms for 10 KB of Python and ~600 ms
-for 100 KB: at the fence close that would be a visible freeze). A thread would not help:
+milliseconds at a time between frames (Pygments is linear but slow: at the fence close a
+large block would be a visible freeze). A thread would not help:
 lexing is pure Python and holds the GIL.
 """
 

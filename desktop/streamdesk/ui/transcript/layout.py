@@ -55,7 +55,7 @@ from streamdesk.ui.transcript.safe_document import (
 )
 from streamdesk.ui.transcript.thumbnails import put_thumbnails
 
-SYNC_HIGHLIGHT = 2_000  # larger code blocks are coloured in slices: ~6 ms at this size
+SYNC_HIGHLIGHT = 2_000  # larger code blocks are coloured in slices (this one: under a frame)
 _LIST_START = re.compile(r"\s*(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 _TABLE_ROW = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*\|", re.MULTILINE)  # a delimiter row
 _QUOTE_START = re.compile(r" {0,3}((?:> ?)+)")  # a block quote's markers, nested ones too

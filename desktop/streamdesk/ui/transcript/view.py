@@ -42,8 +42,8 @@ _RESTYLED = (QEvent.Type.PaletteChange, QEvent.Type.StyleChange)
 _BUILTIN = frozenset({"copy-code", "copy-msg", "toggle", "retry", "continue"})
 
 # Qt's raster engine splits every fill taller than 64 lines across a thread pool and waits for
-# it; for narrow fills (scroll bar, frame borders) the hand-off costs more than the fill: 2-6 ms
-# per scroll-bar paint on 2 cores, 5-10x less without it (measured). Read when the pool is first
+# it; for narrow fills (scroll bar, frame borders) the hand-off costs more than the fill: several
+# times the fill itself per scroll-bar paint on 2 cores (measured). Read when the pool is first
 # created, i.e. at the first paint, so setting it at import is early enough.
 os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
 

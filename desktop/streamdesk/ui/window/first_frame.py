@@ -1,6 +1,6 @@
 """The few settings the window's first frame shows, read without the settings module.
 
-`streamdesk.core.store.settings` pulls in providers, tomllib, events and request (~50 ms), none
+`streamdesk.core.store.settings` pulls in providers, tomllib, events and request, none
 of which the first frame needs: it shows only the theme, the saved geometry and the SSE |
 WebSocket switch. This reads those top-level string keys from settings.toml with a one-line
 pattern; anything it cannot read (escapes, literal strings, a broken file) is left at its
