@@ -13,6 +13,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 from ui_helpers import FAST, open_window, wait_reply
 
+from streamdesk.core.chat import ToolRunner
 from streamdesk.core.chat.conversation import estimated_tokens
 from streamdesk.core.providers import MOCK_PROVIDER_ID, Provider
 from streamdesk.core.request import Message
@@ -105,3 +106,25 @@ async def test_the_tools_a_chat_offers_count_so_one_that_just_fits_leaves_its_ol
             f"message {i}" for i in range(2, 10)
         ]
         assert notices[0] == history_left_out(2, "gpt-4.1", WINDOW)
+
+
+@pytest.mark.asyncio
+async def test_tools_that_cannot_be_listed_fail_the_reply_saying_why(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Listed before the request is built, they fail it as the engine would (not a silent stop)."""
+
+    async def broken(_self: ToolRunner) -> None:
+        raise RuntimeError("the catalog broke")
+
+    monkeypatch.setattr(ToolRunner, "prepare", broken)
+    async with open_window(qtbot, **FAST) as window:
+        window.settings.mcp_servers = [
+            McpServerConfig("notes", command=sys.executable, args=(TOOLS_SERVER,))
+        ]
+        window.tools.set_enabled("notes", True)
+        session = window.current_session()
+        session.send("and now?")
+        turn = await wait_reply(session)
+        assert turn.reply.failure is not None
+        assert turn.reply.failure.message == "Unexpected error: the catalog broke"

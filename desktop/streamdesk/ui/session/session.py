@@ -639,7 +639,11 @@ class ChatSession(QObject):
         A request built while images are pending carries them unscaled: it never goes. The
         `runner`'s tools are listed first, so their schemas count in the context estimate."""
         request = planned
-        offered = (await runner.prepare()).specs if runner is not None else ()
+        try:
+            offered = (await runner.prepare()).specs if runner is not None else ()
+        except Exception:  # a bug listing them: the engine lists them again and says what failed
+            log.exception("the tools could not be listed before the request")
+            offered = self.conversation.offered_tools
         if offered != self.conversation.offered_tools:
             self.conversation.offered_tools = offered
             request = self._built_again(turn, build)
