@@ -472,3 +472,23 @@ async def test_ctrl_home_goes_to_the_first_message_and_ctrl_end_back_to_the_newe
         qtbot.keyClick(view, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
         await until(lambda: "message 399." in view.toPlainText(), 10.0)
         assert view.later() == 0 and view.is_following()
+
+
+@pytest.mark.asyncio
+async def test_a_chat_deleted_while_ctrl_home_reads_it_draws_nothing_and_raises_nothing(
+    qtbot: QtBot,
+) -> None:
+    """Ctrl+Home reads every stored turn off the loop first; the chat deleted meanwhile: the
+    read is dropped and nothing is drawn into its view, which is gone."""
+    _seed(4000)
+    async with open_window(qtbot, **FAST) as window:
+        session = _open(window)
+        key = next(k for k, s in window.sessions.items() if s is session)
+        actions = window.history.actions
+        reading = session.read_earlier()  # as writing a prompt starts it
+        assert reading is not None
+        going_first = actions.show_first(session)  # waits for that read
+        actions.delete_conversation(key)
+        ended = await asyncio.gather(going_first, return_exceptions=True)
+        assert not isinstance(ended[0], Exception), ended[0]
+        assert session.discarded and key not in window.sessions

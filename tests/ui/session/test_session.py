@@ -271,3 +271,45 @@ async def test_the_status_bar_sums_the_conversation_cost_once_per_reply_not_per_
         assert first.reply.cost is not None and second.reply.cost is not None
         total = session.stats.conversation_cost
         assert total == pytest.approx(first.reply.cost + second.reply.cost)
+
+
+@pytest.mark.asyncio
+async def test_the_chat_total_while_a_reply_streams_counts_the_stored_turns_read_for_it(
+    qtbot: QtBot,
+) -> None:
+    """A reopened long chat has read only its newest turns when Enter is pressed; the rest are
+    read for the request. The total the status bar shows while the reply streams is the
+    whole chat's, not the part read at Enter."""
+    from streamdesk.core.providers import MOCK_PROVIDER_ID
+    from streamdesk.core.store.history import HistoryStore
+
+    with HistoryStore() as store:
+        cid = store.create_conversation(title="long and priced", provider=MOCK_PROVIDER_ID)
+        data = store.export_json(cid)
+        data["messages"] = [
+            {"role": "user", "content": f"message {i}."}
+            if i % 2 == 0
+            else {"role": "assistant", "content": f"answer {i}.", "cost": 0.01}
+            for i in range(400)
+        ]
+        store.delete_conversation(cid)
+        store.import_json(data)
+    async with open_window(qtbot, tokens_per_second=40.0, reply_tokens=40) as window:
+        lst = window.conversations
+        listed = lst.keys()  # a list, not a dict
+        key = next(k for k in listed if lst.title(k) == "long and priced")
+        lst.select(key)
+        session = window.sessions[key]
+        assert session.earlier is not None and session.earlier.left, "only the newest were read"
+        session.send("and now?")
+        streaming = asyncio.get_running_loop().create_future()
+        session.statsChanged.connect(
+            lambda stats: (
+                stats.state == "Streaming"
+                and not streaming.done()
+                and streaming.set_result(stats.conversation_cost)
+            )
+        )
+        shown = await asyncio.wait_for(streaming, 10)
+        assert shown == pytest.approx(2.00)  # 200 replies at $0.01, the new one not priced yet
+        await wait_reply(session)

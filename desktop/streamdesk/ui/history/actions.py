@@ -127,7 +127,7 @@ class HistoryActions(QObject):
         lst = self.window.conversations
         session = self.window.sessions.pop(key, None)
         if session is not None:
-            session.stop()
+            session.discard()
             self.window.stack.removeWidget(session.view)
             session.view.deleteLater()
         cid = self.history.cid_of_key.pop(key, None)

@@ -119,10 +119,12 @@ class ChatSession(QObject):
         self.views: dict[int, ReplyView] = {}  # reply key -> its view in the transcript
         self.tools: SessionTools | None = None  # the conversation's MCP tools (the window's)
         self._task: asyncio.Task[None] | None = None
+        self.discarded = False  # its chat was deleted (`discard`)
         self._running = False
         self._countdown: asyncio.Task[None] | None = None
-        # the conversation's cost, summed while this reply (with this cost of its own) streams
-        self._cost_while: tuple[Reply, float | None, tuple[float | None, bool]] | None = None
+        # the conversation's cost summed while a reply streams, and what it was summed for
+        self._cost_while: tuple[tuple[Reply, float | None, int], tuple[float | None, bool]] | None
+        self._cost_while = None
         self._stats_timer = QTimer(self)
         self._stats_timer.setSingleShot(True)
         self._stats_timer.setInterval(STATS_INTERVAL_MS)
@@ -248,6 +250,8 @@ class ChatSession(QObject):
         the read's task (None: nothing is left to read)."""
         if self._reading is not None or self.earlier is None or not self.earlier.left:
             return self._reading
+        if self.discarded:
+            return None
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop runs (a test drives the window without one)
@@ -349,9 +353,9 @@ class ChatSession(QObject):
         read off the loop first; the rest come as the reader scrolls down. Nothing while a
         reply streams (its view stays drawn)."""
         reading = self.read_earlier()
-        if reading is not None:
-            await asyncio.shield(reading)  # a newer request waits for the same read
-        if self.busy:
+        if reading is not None:  # not cancelled with this task: a request waits for it too
+            await asyncio.wait([reading])
+        if self.busy or self.discarded:
             return
         self.load_all()  # what a read that failed left (read here, on the shared connection)
         self.show_at(0, REDRAWN_MESSAGES)
@@ -469,6 +473,14 @@ class ChatSession(QObject):
         """Cancel the running reply; it finishes as "stopped" with its text kept."""
         if self._task is not None and not self._task.done():
             self._task.cancel()
+
+    def discard(self) -> None:
+        """Its chat left the window (deleted): the reply stops (its text kept and stored),
+        the stored turns being read are dropped, and nothing is drawn any more."""
+        self.discarded = True
+        self.stop()
+        if self._reading is not None:
+            self._reading.cancel()
 
     async def aclose(self) -> None:
         """Stop and wait until the reply has been marked and flushed."""
@@ -759,12 +771,14 @@ class ChatSession(QObject):
 
     def _cost_with(self, reply: Reply) -> tuple[float | None, bool]:
         """The conversation's cost while `reply` streams: summed over every turn once, and
-        again only when the reply's own cost is settled (the status bar asks ten times a
-        second, and a long chat has thousands of turns)."""
+        again only when the reply's own cost is settled or turns come or go (the stored turns
+        read before the request, a deleted message): the status bar asks ten times a second,
+        and a long chat has thousands of turns."""
+        summed_for = (reply, reply.cost, len(self.turns))
         held = self._cost_while
-        if held is None or held[0] is not reply or held[1] != reply.cost:
-            held = self._cost_while = (reply, reply.cost, self.conversation.cost())
-        return held[2]
+        if held is None or held[0][0] is not reply or held[0][1:] != summed_for[1:]:
+            held = self._cost_while = (summed_for, self.conversation.cost())
+        return held[1]
 
 
 # Drawn when the transcript jumps to an end of the conversation, the newest messages (a request
