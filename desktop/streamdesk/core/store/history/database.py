@@ -4,8 +4,14 @@
   that is never written again, whatever can be read is saved into a fresh database that takes
   its place, and `recovery_notice` says so once. The header and length are checked at open (no
   SQL); the pages are checked by `PRAGMA quick_check` on a thread of its own, so opening a large
-  healthy file stays fast. Writes wait for that check (nothing is written into a damaged file);
-  a read that meets damage first repairs the file and raises `HistoryRepaired`.
+  healthy file stays fast (a file under `CHECK_AT_OPEN_BELOW` is checked at open). A read that
+  meets damage first repairs the file and raises `HistoryRepaired`.
+- Writes never wait for that check, and none is committed before it passes: while it runs, each
+  write is made at once in one transaction left open on the shared connection (its reads see
+  them, the caller gets its ids) and kept in memory, in order. When the check passes, the
+  transaction is committed (by the check's thread, or by the next write or read); when it finds
+  damage, it is rolled back, the file repaired, and the kept writes made again in the repaired
+  file, their ids as they were. Closing waits for a check that has writes to save.
 - A full disk fails a write with `HistoryDiskFull` (one warning in the log, `disk_full_notice`
   set) instead of a traceback per flush; a reply's writes are kept in memory, in order, and
   saved by the first write that succeeds once space returns. Reads keep working.
@@ -23,6 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn, TypeVar
 
 from streamdesk.core.store.history.models import HistoryError
 from streamdesk.core.store.history.salvage import (
@@ -33,6 +40,7 @@ from streamdesk.core.store.history.salvage import (
     is_io_error,
     move_aside,
     salvage,
+    sidecars,
 )
 from streamdesk.core.store.history.schema import (
     LATEST_VERSION,
@@ -48,8 +56,17 @@ DISK_FULL_NOTICE = (
     "The disk is full: the reply is kept in memory and will be saved when space returns."
 )
 RETRY_INTERVAL = 1.0  # seconds between attempts to save kept writes while the disk is full
+# A smaller file (with its WAL) is checked at open, on the opening thread: that costs less than
+# handing it to a thread, and others see its first writes at once.
+CHECK_AT_OPEN_BELOW = 1 << 20  # bytes
 
-PendingWrite = Callable[[sqlite3.Connection], None]
+T = TypeVar("T")
+PendingWrite = Callable[[sqlite3.Connection], object]
+
+
+def quick_check(conn: sqlite3.Connection) -> list[str]:
+    """What `PRAGMA quick_check` finds wrong on `conn` (empty: every page reads sound)."""
+    return [str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall() if r[0] != "ok"]
 
 
 class HistoryDiskFull(HistoryError):
@@ -89,14 +106,14 @@ class HistoryDatabase:
         self.read_only = False  # opened on a full disk: reads work, writes wait for space
         self._warned_full = False
         self._listeners: list[Callable[[], None]] = []
-        self._kept: list[PendingWrite] = []
+        self._kept: list[PendingWrite] = []  # not saved yet: disk full, or the check runs
+        self._sequence: dict[str, int] | None = None  # the id counters before the first kept
         self._last_try = 0.0
         self._closed = False
         self._inode: tuple[int, int] | None = None  # the file this connection has open
         self._checked = threading.Event()
         self._damage: str | None = None  # what the background check found
         self._repaired: str | None = None  # the damage this store repaired, for `check`
-        self._checker: threading.Thread | None = None
         self._check_conn: sqlite3.Connection | None = None
         self._check_guard = threading.Lock()  # hands `_check_conn` to `_stop_check`
         self._stopping = False
@@ -113,7 +130,12 @@ class HistoryDatabase:
             self._replace(str(exc))
             self._checked.set()
             return
-        self._start_check()
+        if _size(path) < CHECK_AT_OPEN_BELOW:
+            self._quick_check()
+        else:
+            threading.Thread(
+                target=self._quick_check, name="history-quick-check", daemon=True
+            ).start()
 
     # Lifecycle
 
@@ -142,15 +164,6 @@ class HistoryDatabase:
         self._inode = _inode(self.path)
         return conn
 
-    def _start_check(self) -> None:
-        self._checked.clear()
-        self._damage = None
-        self._stopping = False
-        self._checker = threading.Thread(
-            target=self._quick_check, name="history-quick-check", daemon=True
-        )
-        self._checker.start()
-
     def _quick_check(self) -> None:
         """Look at every page once (no index cross-check: that is `check`'s full pass)."""
         try:
@@ -161,12 +174,11 @@ class HistoryDatabase:
                     return
                 self._check_conn = conn
             try:
-                rows = conn.execute("PRAGMA quick_check").fetchall()
+                problems = quick_check(conn)
             finally:
                 with self._check_guard:
                     self._check_conn = None
                 conn.close()
-            problems = [str(r[0]) for r in rows if r[0] != "ok"]
             if problems:
                 self._damage = problems[0]
         except sqlite3.Error as exc:
@@ -174,19 +186,40 @@ class HistoryDatabase:
                 self._damage = str(exc)
         finally:
             self._checked.set()
+        self._save_checked_writes()
+
+    def _save_checked_writes(self) -> None:
+        """On the check's thread, once it is over: commit the writes made while it ran (or
+        repair the file and make them again there), so they never wait for a later write."""
+        with self.lock:
+            if not self._in_kept_transaction():
+                return
+            try:
+                self._settle()
+            except (OSError, sqlite3.Error, HistoryError):
+                log.exception("the writes made during the start-up check are not saved yet")
 
     def _stop_check(self) -> None:
-        """Interrupt a check still running (closing or repairing must not wait for it)."""
+        """Interrupt a check still running (closing or repairing must not wait for it); its
+        connection is closed on return. What it leaves set says nothing of the file."""
         with self._check_guard:
             self._stopping = True
             if self._check_conn is not None:
                 self._check_conn.interrupt()
-        if self._checker is not None:
-            self._checker.join()
-        self._checker = None
+        self._checked.wait()  # not a join: the check's thread then waits for `lock`
 
     def close(self) -> None:
+        """Save what is kept and close. Writes kept while the check runs wait for it: they
+        go only into a file it passed (or into the repaired one)."""
         with self.lock:
+            if self._closed:
+                return
+            if self._kept:
+                self._checked.wait()
+                try:
+                    self._settle()
+                except (OSError, sqlite3.Error, HistoryError):
+                    log.exception("the writes made during the start-up check were not saved")
             self._stop_check()
             if self._kept:
                 try:
@@ -199,7 +232,8 @@ class HistoryDatabase:
             self._closed = True
 
     def add_listener(self, callback: Callable[[], None]) -> None:
-        """Call `callback` (on the thread that wrote) when a notice appears or clears."""
+        """Call `callback` when a notice appears or clears: on the thread that wrote or read,
+        or on the check's when it repairs the file for the writes made while it ran."""
         self._listeners.append(callback)
 
     def _notify(self) -> None:
@@ -269,18 +303,22 @@ class HistoryDatabase:
 
         With `verify`, a file that passes `quick_check` by now (another process repaired it in
         place) is left alone.
+        Writes kept in an open transaction are rolled back first and made again afterwards,
+        in the repaired file (or in this one, when it passes).
         """
         with self.lock:
             self._stop_check()
             self._damage = None
-            self._checked.set()
+            _rollback(self.conn)
             if _inode(self.path) != self._inode:  # moved aside elsewhere: use the fresh file
                 self.conn.close()
                 self.conn = self._open()
+                self._save_kept_now()
                 return True
             if verify:
                 try:
-                    if self.conn.execute("PRAGMA quick_check").fetchone()[0] == "ok":
+                    if not quick_check(self.conn):
+                        self._save_kept_now()
                         return False
                 except sqlite3.DatabaseError as exc:
                     if not is_corruption(exc):
@@ -292,12 +330,29 @@ class HistoryDatabase:
                 log.info("could not rebuild the history in place", exc_info=True)
                 self.conn.close()
                 self._replace(reason)
+            self._save_kept_now()
             self._notify()
             return True
 
-    def _repair_if_damaged(self) -> None:
-        if self._checked.is_set() and self._damage is not None:
+    def _settle(self) -> None:
+        """Once the start-up check is over: repair the file if it found damage, and commit
+        the writes kept in a transaction while it ran."""
+        if not self._checked.is_set():
+            return
+        if self._damage is not None:
             self._repair_now(self._damage)
+        elif self._in_kept_transaction():
+            if _inode(self.path) != self._inode:  # replaced elsewhere meanwhile: not into the old
+                self.conn.close()
+                self.conn = self._open()
+                self._save_kept_now()
+                return
+            self._commit_kept(made=True)
+
+    def _in_kept_transaction(self) -> bool:
+        """The shared connection holds the kept writes, made but not committed (the check
+        runs). Otherwise kept writes, if any, are waiting for space."""
+        return not self._closed and self.conn.in_transaction
 
     def check(self) -> tuple[str, ...]:
         """Run the full `PRAGMA integrity_check` now; repair the file if it finds damage.
@@ -309,6 +364,7 @@ class HistoryDatabase:
             self._checked.wait()
             problems: tuple[str, ...] = () if self._damage is None else (self._damage,)
             if not problems:
+                self._settle()
                 try:
                     rows = self.conn.execute("PRAGMA integrity_check").fetchall()
                     problems = tuple(str(r[0]) for r in rows if r[0] != "ok")
@@ -328,7 +384,7 @@ class HistoryDatabase:
     def reading(self) -> Iterator[sqlite3.Connection]:
         """The connection for reads; damage met on the way repairs the file (HistoryRepaired)."""
         with self.lock:
-            self._repair_if_damaged()
+            self._settle()
             try:
                 yield self.conn
             except sqlite3.DatabaseError as exc:
@@ -341,7 +397,16 @@ class HistoryDatabase:
         """A connection of its own, in one read transaction, for a long read on a worker thread:
         the shared connection and its lock stay free meanwhile for the window's reads and the
         replies' writes (WAL lets them run beside it). Damage met here raises; the shared
-        connection's next read repairs it."""
+        connection's next read repairs it.
+
+        While writes made during the start-up check are not committed, only the shared
+        connection sees them: the read runs there, holding the lock."""
+        with self.lock:
+            if self._in_kept_transaction():
+                self._settle()
+            if self._in_kept_transaction():
+                yield self.conn
+                return
         conn = self._connect_apart()
         try:
             conn.execute("BEGIN")
@@ -366,48 +431,115 @@ class HistoryDatabase:
             return connect_read_only(self.path)
         return conn
 
-    @contextmanager
-    def writing(self) -> Iterator[sqlite3.Connection]:
-        """One short `BEGIN IMMEDIATE` transaction, after any kept writes (saved with it).
+    def write(self, write: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `write` in one short `BEGIN IMMEDIATE` transaction, after any kept writes (saved
+        with it); its result is returned. Damage met on the way repairs the file and `write`
+        runs once more, in the repaired file.
 
-        Waits for the integrity check, so nothing is written into a damaged file.
+        While the start-up check runs, `write` is made at once but not committed, and kept
+        (see the module's docstring): the caller never waits for the check.
         """
         with self.lock:
-            self._checked.wait()
-            self._repair_if_damaged()
-            self._last_try = time.monotonic()
-            if self.read_only or _inode(self.path) != self._inode:  # full, or repaired elsewhere
-                self.conn.close()
-                self.conn = self._open()
-                if self.read_only:
-                    raise self._write_failed_for_space()
-            conn = self.conn
             try:
+                return self._write_once(write)
+            except HistoryRepaired:
+                return self._write_once(write)  # again in the repaired file: not damage
+
+    def _write_once(self, write: Callable[[sqlite3.Connection], T]) -> T:
+        self._settle()
+        self._last_try = time.monotonic()
+        keep = not self._checked.is_set()
+        if not self._in_kept_transaction() and (
+            self.read_only or _inode(self.path) != self._inode  # full, or repaired elsewhere
+        ):
+            self.conn.close()
+            self.conn = self._open()
+            if self.read_only:
+                raise self._write_failed_for_space()
+        conn = self.conn
+        try:
+            if not conn.in_transaction:
+                conn.execute("BEGIN IMMEDIATE")
+                if keep and self._sequence is None:
+                    self._sequence = _sequence(conn)
+                self._replay_kept(conn)
+            if not keep:
+                result = write(conn)
+                conn.execute("COMMIT")
+        except BaseException as exc:
+            self._fail_write(conn, exc)
+        if not keep:
+            self._saved_kept()
+            return result
+        try:
+            result = _in_savepoint(conn, write)
+        except BaseException as exc:
+            if conn.in_transaction and not (is_disk_full(exc) or is_corruption(exc)):
+                raise  # only this write was undone (its savepoint): the kept ones stay made
+            self._fail_write(conn, exc)
+        self._kept.append(write)
+        return result
+
+    def _fail_write(self, conn: sqlite3.Connection, exc: BaseException) -> NoReturn:
+        """Roll back and raise what the caller should see: `HistoryDiskFull`, or
+        `HistoryRepaired` once damage met has been repaired, or `exc`."""
+        _rollback(conn)
+        if is_disk_full(exc):
+            raise self._write_failed_for_space() from exc
+        if is_corruption(exc) and self._repair_now(str(exc)):
+            raise HistoryRepaired(self.recovery_notice or str(exc)) from None
+        raise exc
+
+    def _save_kept_now(self) -> None:
+        """Make the kept writes in a transaction of their own and commit it (after a repair);
+        on a full disk they stay kept."""
+        if not self._kept:
+            return
+        if self.read_only:
+            self._write_failed_for_space()
+            return
+        self._commit_kept(made=False)
+
+    def _commit_kept(self, *, made: bool) -> None:
+        """Commit the kept writes, `made` in the open transaction or made again now in one of
+        their own. On a full disk it is rolled back: they stay kept, made by a later write."""
+        conn = self.conn
+        try:
+            if not made:
                 conn.execute("BEGIN IMMEDIATE")
                 self._replay_kept(conn)
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException as exc:
-                _rollback(conn)
-                if is_disk_full(exc):
-                    raise self._write_failed_for_space() from exc
-                if is_corruption(exc) and self._repair_now(str(exc)):
-                    raise HistoryRepaired(self.recovery_notice or str(exc)) from None
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _rollback(conn)
+            if not is_disk_full(exc):
                 raise
-            saved = len(self._kept)
-            self._kept.clear()
-            if self.disk_full:
-                log.info("space is back: the history is saved again (%d kept writes)", saved)
-                self._warned_full = False
-                self._set_disk_full(False)
+            self._write_failed_for_space()
+            return
+        self._saved_kept()
+
+    def _saved_kept(self) -> None:
+        """The kept writes are committed: forget them; a full disk has room again."""
+        saved = len(self._kept)
+        self._kept.clear()
+        self._sequence = None
+        if self.disk_full:
+            log.info("space is back: the history is saved again (%d kept writes)", saved)
+            self._warned_full = False
+            self._set_disk_full(False)
 
     def _replay_kept(self, conn: sqlite3.Connection) -> None:
-        """The kept writes, in order; one whose row has gone since (deleted) is dropped."""
+        """The kept writes, in order, each all or nothing; one whose row has gone since
+        (deleted, or lost to damage) is dropped. The id counters are first set back up to where
+        they were before the first one, so the rows it adds get the ids the callers were told."""
+        if not self._kept:
+            return
+        if self._sequence is not None:
+            _restore_sequence(conn, self._sequence)
         for write in list(self._kept):
             try:
-                write(conn)
-            except sqlite3.IntegrityError as exc:
-                log.info("a kept reply write no longer applies (%s); dropped", exc)
+                _in_savepoint(conn, write)
+            except (sqlite3.IntegrityError, HistoryError) as exc:
+                log.info("a kept write no longer applies (%s); dropped", exc)
                 self._kept.remove(write)
 
     def write_or_keep(self, write: PendingWrite) -> None:
@@ -416,32 +548,26 @@ class HistoryDatabase:
         While it is full, a save is tried at most every RETRY_INTERVAL seconds.
         """
         with self.lock:
-            if self.disk_full and time.monotonic() - self._last_try < RETRY_INTERVAL:
+            recent = time.monotonic() - self._last_try < RETRY_INTERVAL
+            if self.disk_full and recent and not self._in_kept_transaction():
                 self._kept.append(write)
                 return
-            for attempt in (1, 2):
-                try:
-                    with self.writing() as conn:
-                        write(conn)
-                    return
-                except HistoryDiskFull:
-                    self._kept.append(write)
-                    return
-                except HistoryRepaired:
-                    if attempt == 2:
-                        raise  # again in the repaired file: not damage, let the caller see it
+            try:
+                self.write(write)
+            except HistoryDiskFull:
+                self._kept.append(write)
 
     @property
     def kept_writes(self) -> int:
-        """Reply writes held in memory because the disk is full (0: everything is saved)."""
+        """Writes held in memory: the disk is full, or they wait for the start-up check."""
         return len(self._kept)
 
     def save_kept(self) -> bool:
-        """Try to save the kept writes now; True when nothing is left in memory."""
+        """Try to save the kept writes now; True when nothing is left in memory. While the
+        start-up check runs this does not wait: its end saves them."""
         with self.lock:
-            if self._kept and not self._closed:
-                with self.writing():
-                    pass
+            if self._kept and not self._closed and self._checked.is_set():
+                self.write(_nothing)
             return not self._kept
 
     def _set_disk_full(self, full: bool) -> None:
@@ -466,6 +592,54 @@ def _rollback(conn: sqlite3.Connection) -> None:
             conn.execute("ROLLBACK")
         except sqlite3.Error:
             log.debug("rollback failed", exc_info=True)
+
+
+def _nothing(conn: sqlite3.Connection) -> None:
+    """A write of nothing: what saves the kept writes on their own."""
+
+
+def _in_savepoint(conn: sqlite3.Connection, write: Callable[[sqlite3.Connection], T]) -> T:
+    """`write` inside the open transaction, all or nothing: a failure undoes only it."""
+    conn.execute("SAVEPOINT kept_write")
+    try:
+        result = write(conn)
+    except BaseException:
+        if conn.in_transaction:  # SQLite ends the whole transaction itself on SQLITE_FULL
+            try:
+                conn.execute("ROLLBACK TO kept_write")
+                conn.execute("RELEASE kept_write")
+            except sqlite3.Error:
+                _rollback(conn)
+        raise
+    conn.execute("RELEASE kept_write")
+    return result
+
+
+def _sequence(conn: sqlite3.Connection) -> dict[str, int]:
+    """The AUTOINCREMENT counters: the last id given out, by table."""
+    return {str(r[0]): int(r[1]) for r in conn.execute("SELECT name, seq FROM sqlite_sequence")}
+
+
+def _restore_sequence(conn: sqlite3.Connection, sequence: dict[str, int]) -> None:
+    """Raise the counters to `sequence` (a salvaged file holds at most the rows it had), so
+    writes made again give out the ids they gave the first time."""
+    now = _sequence(conn)
+    for table, last in sequence.items():
+        if table not in now:
+            conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, last))
+        elif now[table] < last:
+            conn.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = ?", (last, table))
+        elif now[table] > last:
+            log.warning(
+                "rows were added to %s since the kept writes were made: the rows they add get"
+                " new ids",
+                table,
+            )
+
+
+def _size(path: Path) -> int:
+    """The database's bytes, its WAL's included."""
+    return sum(part.stat().st_size for part in (path, sidecars(path)[0]) if part.exists())
 
 
 def _inode(path: Path) -> tuple[int, int] | None:

@@ -1,9 +1,10 @@
 """`HistoryStore`: one open history database (conversations, messages, alternatives, search).
 
 Several stores (two windows, the window and the CLI) may write one file at once: WAL mode, a busy
-timeout and short `BEGIN IMMEDIATE` transactions keep that safe. Streaming replies are written by
-`ReplyWriter` in small batches, so a crash loses at most the last batch; rows left 'streaming' by
-a process that died reopen as 'partial'.
+timeout and short `BEGIN IMMEDIATE` transactions keep that safe (the writes made while a store's
+start-up check runs share one transaction, committed when it ends: `database.py`). Streaming
+replies are written by `ReplyWriter` in small batches, so a crash loses at most the last batch;
+rows left 'streaming' by a process that died reopen as 'partial'.
 
 A prompt's versions (branches) and a reply's alternatives share one `group_id`; `_switch_group`
 flips which one is shown.
@@ -11,6 +12,7 @@ flips which one is shown.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -63,7 +65,8 @@ def default_path() -> Path:
 
 
 class HistoryStore:
-    """One open history database. Thread-safe (one lock); every write is a short transaction.
+    """One open history database. Thread-safe (one lock); every write is a short transaction,
+    or joins the one kept open while the start-up check runs (it never waits for the check).
 
     `busy_timeout` is how long a write waits for another process's transaction before it fails.
     """
@@ -101,7 +104,8 @@ class HistoryStore:
 
     @property
     def unsaved_writes(self) -> int:
-        """Reply writes kept in memory because the disk is full (lost if the process exits)."""
+        """Writes not committed yet: kept in memory because the disk is full (lost if the
+        process exits), or made while the start-up check runs (committed when it passes)."""
         return self._db.kept_writes
 
     def save_unsaved(self) -> bool:
@@ -112,7 +116,9 @@ class HistoryStore:
             return False
 
     def add_notice_listener(self, callback: Callable[[], None]) -> None:
-        """Call `callback` when `recovery_notice` or `disk_full` changes (on the writing thread)."""
+        """Call `callback` when `recovery_notice` or `disk_full` changes (on the thread that
+        wrote or read, or on the start-up check's when it repairs the file for writes made
+        meanwhile)."""
         self._db.add_listener(callback)
 
     def check(self) -> IntegrityReport:
@@ -131,17 +137,18 @@ class HistoryStore:
         dead = [row["id"] for row in rows if not _process_alive(row["writer_pid"])]
         if not dead:
             return
-        try:
-            with self._db.writing() as db:
-                for message_id in dead:
-                    fold_chunks(db, message_id)
-                    db.execute(
-                        "UPDATE messages SET status = 'partial', writer_pid = NULL"
-                        " WHERE id = ? AND status = 'streaming'",
-                        (message_id,),
-                    )
-        except HistoryDiskFull:
-            pass  # they stay 'streaming' and are recovered by a later open
+
+        def write(db: sqlite3.Connection) -> None:
+            for message_id in dead:
+                fold_chunks(db, message_id)
+                db.execute(
+                    "UPDATE messages SET status = 'partial', writer_pid = NULL"
+                    " WHERE id = ? AND status = 'streaming'",
+                    (message_id,),
+                )
+
+        with contextlib.suppress(HistoryDiskFull):  # then a later open recovers them
+            self._db.write(write)
 
     # Conversations
 
@@ -158,25 +165,21 @@ class HistoryStore:
         protocol: str = "sse",
     ) -> int:
         now = time.time()
-        with self._db.writing() as db:
+        row = (
+            title, now, now, provider, model, system_prompt, json.dumps(params or {}), base_url,
+            ws_url or "", protocol,
+        )  # fmt: skip
+
+        def write(db: sqlite3.Connection) -> int:
             cur = db.execute(
                 "INSERT INTO conversations (title, created, updated, provider, model,"
                 " system_prompt, params, base_url, ws_url, protocol)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    title,
-                    now,
-                    now,
-                    provider,
-                    model,
-                    system_prompt,
-                    json.dumps(params or {}),
-                    base_url,
-                    ws_url or "",
-                    protocol,
-                ),
+                row,
             )
-        return int(cur.lastrowid or 0)
+            return int(cur.lastrowid or 0)
+
+        return self._db.write(write)
 
     def list_conversations(self, limit: int = 500, offset: int = 0) -> list[ConversationSummary]:
         """Pinned first, then the most recently updated."""
@@ -205,12 +208,15 @@ class HistoryStore:
     def _update_conv(self, conversation_id: int, **cols: Any) -> None:
         cols["updated"] = time.time()
         sets = ", ".join(f"{k} = ?" for k in cols)
-        with self._db.writing() as db:
+
+        def write(db: sqlite3.Connection) -> None:
             cur = db.execute(
                 f"UPDATE conversations SET {sets} WHERE id = ?", (*cols.values(), conversation_id)
             )
-        if cur.rowcount == 0:
-            raise ConversationNotFound(conversation_id)
+            if cur.rowcount == 0:
+                raise ConversationNotFound(conversation_id)
+
+        self._db.write(write)
 
     def rename(self, conversation_id: int, title: str) -> None:
         self._update_conv(conversation_id, title=title)
@@ -241,18 +247,20 @@ class HistoryStore:
     def auto_title(self, conversation_id: int, first_prompt: str) -> str:
         """Title the conversation from its first prompt unless it already has a title."""
         title = make_title(first_prompt)
-        with self._db.writing() as db:
-            db.execute(
+        self._db.write(
+            lambda db: db.execute(
                 "UPDATE conversations SET title = ? WHERE id = ? AND title = ''",
                 (title, conversation_id),
             )
+        )
         return self.get_conversation(conversation_id).title
 
     def delete_conversation(self, conversation_id: int) -> ConversationSnapshot:
         """Delete it and its messages; the snapshot lets `restore_conversation` undo this."""
         data = self._dump(conversation_id, public=False)
-        with self._db.writing() as db:
-            db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+        self._db.write(
+            lambda db: db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+        )
         return ConversationSnapshot(conversation_id, data)
 
     def restore_conversation(self, snapshot: ConversationSnapshot) -> int:
@@ -281,7 +289,8 @@ class HistoryStore:
         cols = columns({**meta, "status": status})
         cols.update(conversation_id=conversation_id, role=role, content=content)
         cols["created"] = now = time.time()
-        with self._db.writing() as db:
+
+        def write(db: sqlite3.Connection) -> int:
             if alternative_of is not None:
                 group = db.execute(
                     "SELECT group_id, conversation_id FROM messages WHERE id = ?",
@@ -302,7 +311,9 @@ class HistoryStore:
             if alternative_of is None:
                 db.execute("UPDATE messages SET group_id = id WHERE id = ?", (message_id,))
             db.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id))
-        return message_id
+            return message_id
+
+        return self._db.write(write)
 
     def messages(
         self,
@@ -403,7 +414,8 @@ class HistoryStore:
 
     def delete_message(self, message_id: int) -> None:
         """Delete one message; if it was the active alternative, the newest other one shows."""
-        with self._db.writing() as db:
+
+        def write(db: sqlite3.Connection) -> None:
             row = db.execute(
                 "SELECT group_id, active FROM messages WHERE id = ?", (message_id,)
             ).fetchone()
@@ -417,16 +429,21 @@ class HistoryStore:
                     (row["group_id"],),
                 )
 
+        self._db.write(write)
+
     # Images
 
     def attach_images(self, message_id: int, images: Sequence[Attachment]) -> None:
         """Link `images` to a message, storing each image once by its content hash."""
         if not images:
             return
-        with self._db.writing() as db:
+
+        def write(db: sqlite3.Connection) -> None:
             if db.execute("SELECT 1 FROM messages WHERE id = ?", (message_id,)).fetchone() is None:
                 raise MessageNotFound(message_id)
             link_images(db, message_id, images)
+
+        self._db.write(write)
 
     def images(self, digests: Iterable[str]) -> dict[str, Attachment]:
         """The stored images with these content hashes (as `StoredAttachment.digest` names them)."""
@@ -453,7 +470,8 @@ class HistoryStore:
 
     def set_active_alternative(self, message_id: int) -> None:
         """Show this alternative; for a prompt, also the replies and turns that followed it."""
-        with self._db.writing() as db:
+
+        def write(db: sqlite3.Connection) -> None:
             row = db.execute(
                 "SELECT conversation_id, group_id, active, role FROM messages WHERE id = ?",
                 (message_id,),
@@ -463,6 +481,8 @@ class HistoryStore:
             if not row["active"]:
                 cid, group, branch = row["conversation_id"], row["group_id"], row["role"] == "user"
                 _switch_group(db, cid, group, message_id, branch=branch)
+
+        self._db.write(write)
 
     def reveal(self, message_id: int) -> bool:
         """Put a message back in the shown transcript (a search hit in a hidden branch or an
@@ -581,8 +601,7 @@ class HistoryStore:
         return self._insert_export(data, keep_ids=False)
 
     def _insert_export(self, data: Mapping[str, Any], *, keep_ids: bool) -> int:
-        with self._db.writing() as db:
-            return export.insert_export(db, data, keep_ids=keep_ids)
+        return self._db.write(lambda db: export.insert_export(db, data, keep_ids=keep_ids))
 
 
 def _conversation(db: sqlite3.Connection, conversation_id: int) -> Conversation:
