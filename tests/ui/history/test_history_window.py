@@ -257,3 +257,34 @@ async def test_a_demo_chat_reopened_at_start_goes_on_with_the_demo(qtbot: QtBot)
         session.send("and now?")
         turn = await wait_reply(session)
         assert turn.reply.failure is None and turn.reply.text
+
+
+@pytest.mark.asyncio
+async def test_regenerate_on_an_older_reply_goes_on_from_there_keeping_what_followed(
+    qtbot: QtBot,
+) -> None:
+    """Regenerate on a reply with later turns below it asks its prompt again, as an edit of
+    that prompt does: the chat goes on from there, and the turns that followed are the
+    prompt's other version (‹ 1/2 ›); Continue on an older cut reply says why it cannot."""
+    async with open_window(qtbot, **FAST) as window:
+        session = window.current_session()
+        window.set_next_scenario("cut")
+        first = session.send("zebra question")
+        await wait_reply(session)
+        session.send("walrus question")
+        await wait_reply(session)
+        said: list[str] = []
+        session.declined.connect(said.append)
+        session.view.continueRequested.emit(first)
+        assert said and "newest reply" in said[0] and not session.busy
+        assert "newest reply" in window.statusBar().currentMessage()
+        assert session.regenerate(first) is not None
+        turn = await wait_reply(session)
+        assert turn.prompt == "zebra question" and turn.reply.text == "".join(
+            reply_for("zebra question")
+        )
+        assert [t.prompt for t in session.turns] == ["zebra question"]
+        shown = " ".join(session.view.toPlainText().split())
+        assert "walrus question" not in shown and "‹ 2/2 ›" in shown
+        session.view.alternativeRequested.emit(("user", turn.key), -1)  # the version before
+        await until(lambda: "walrus question" in session.view.toPlainText(), 10.0)

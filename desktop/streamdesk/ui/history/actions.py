@@ -31,6 +31,7 @@ from streamdesk.core.store.history import (
     HistoryStore,
     SearchHit,
 )
+from streamdesk.core.wording import import_problem
 from streamdesk.ui.history.params_dialog import ConversationSettingsDialog
 from streamdesk.ui.history.search import place_in_context
 
@@ -82,6 +83,7 @@ class HistoryActions(QObject):
         view.editRequested.connect(lambda k, s=session: self.edit(s, k))
         view.deleteRequested.connect(lambda k, s=session: self.delete_message(s, k))
         view.regenerateRequested.connect(session.regenerate)
+        session.declined.connect(lambda why: self._say(why, 8000))
         view.alternativeRequested.connect(lambda k, step, s=session: self.flip(s, k, step))
 
     def _say(self, text: str, ms: int = 4000) -> None:
@@ -251,8 +253,8 @@ class HistoryActions(QObject):
         self._say(f"Importing {path.name}…", 0)
         try:
             cid = await asyncio.to_thread(_read_import, store, path)
-        except (OSError, ValueError, HistoryError, sqlite3.Error) as exc:
-            self._say(f"Could not import {path.name}: {exc}", 8000)
+        except (OSError, ValueError, RecursionError, HistoryError, sqlite3.Error) as exc:
+            self._say(f"Could not import {path.name}: {import_problem(exc)}", 8000)
             return None
         conv = self._list_stored(cid, select=True)
         if conv is None:

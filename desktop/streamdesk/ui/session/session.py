@@ -91,6 +91,7 @@ class ChatSession(QObject):
     busyChanged = Signal(bool)
     noticeChanged = Signal(object, str)  # reply key, "Rate limited: retrying in 3 s" or ""
     storedAs = Signal(int, str)  # history id, title: the first send stored the conversation
+    declined = Signal(str)  # why an action asked of an older reply did nothing
 
     def __init__(
         self,
@@ -196,6 +197,9 @@ class ChatSession(QObject):
         turn = self.conversation.turn(key)
         if turn is None or self.busy:
             return None
+        if turn is not self.conversation.latest:
+            self.declined.emit(CONTINUE_ONLY_LATEST)
+            return None
         self._to_latest()
         self._take_target()
         plan = self.conversation.continue_reply(turn)
@@ -207,10 +211,17 @@ class ChatSession(QObject):
         )
 
     def regenerate(self, key: object) -> int | None:
-        """A new alternative of the latest reply, streamed in its place (the old one is kept)."""
+        """A new alternative of the latest reply, streamed in its place (the old one is kept).
+        An older reply is asked again as an edit of its prompt would be: the chat goes on from
+        there, and what followed is kept as the prompt's other version (‹ 1/2 ›)."""
         turn = self.conversation.turn(key)
         if turn is None or self.busy:
             return None
+        if turn is not self.conversation.latest:
+            if turn.is_retry:  # no prompt of its own to branch from
+                self.declined.emit(REGENERATE_RETRY)
+                return None
+            return self.resend_edited(key, turn.prompt)
         self._to_latest()
         self._take_target()
         plan = self.conversation.regenerate(turn)
@@ -780,6 +791,14 @@ class ChatSession(QObject):
             held = self._cost_while = (summed_for, self.conversation.cost())
         return held[1]
 
+
+CONTINUE_ONLY_LATEST = (
+    "Only the newest reply can be continued: the messages after this one were asked without "
+    "the rest of it. Regenerate it to go on from here."
+)
+REGENERATE_RETRY = (
+    "This reply was a retry of the prompt above it: regenerate that reply, or edit the prompt."
+)
 
 # Drawn when the transcript jumps to an end of the conversation, the newest messages (a request
 # from a search hit far up, the jump to the latest) or the first (Ctrl+Home): as many as opening
