@@ -73,7 +73,7 @@ def check(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldCheck]:
     check.release()
 
 
-def _returns_while_held(check: HeldCheck, action: Callable[[], None]) -> None:
+def _returns_while_held(check: HeldCheck, action: Callable[[], object]) -> None:
     """Run `action` on a thread of its own (a write that waited for the check would fail the
     test instead of hanging it) and wait for it to return while the check is still held."""
     assert check.started.wait(WAIT)
@@ -102,9 +102,9 @@ def _committed(path: Path, sql: str) -> list[tuple[object, ...]]:
         db.close()
 
 
-def _first_send(store: HistoryStore, ids: dict[str, int]) -> None:
+def _first_send(store: HistoryStore, ids: dict[str, int]) -> ReplyWriter:
     """What the window writes on the first send: the conversation, its title, the prompt, the
-    streaming reply row and its first text."""
+    streaming reply row and its first text (the reply's writer is returned)."""
     cid = ids["cid"] = store.create_conversation(provider="mock", model="m")
     store.auto_title(cid, "hello there")
     store.add_message(cid, "user", "hello there")
@@ -112,6 +112,7 @@ def _first_send(store: HistoryStore, ids: dict[str, int]) -> None:
     writer = ReplyWriter(store, mid)
     writer.append_text("the first words")
     writer.flush()
+    return writer
 
 
 def test_a_write_during_the_check_returns_at_once_and_is_committed_when_it_passes(
@@ -241,3 +242,38 @@ def test_close_saves_the_writes_made_during_the_check(tmp_path: Path, check: Hel
     with HistoryStore(path) as again:
         assert again.get_conversation(ids["cid"]).title == "hello there"
         assert again.get_message(ids["reply"]).content == "the first words"
+
+
+def test_writes_a_full_disk_refused_during_the_check_are_saved_when_it_ends_with_room(
+    tmp_path: Path, check: HeldCheck
+) -> None:
+    """The disk fills while the check runs: the writes made so far are rolled back with the one
+    refused and kept; once space returns and the check passes, all are saved, with their ids."""
+    path = tmp_path / "history.sqlite3"
+    with HistoryStore(path) as store:
+        store.create_conversation(title="older")
+    check.hold()
+    with HistoryStore(path) as store:
+        conn = store._db.conn  # noqa: SLF001  the database may not grow (SQLITE_FULL)
+        ids: dict[str, int] = {}
+        sent: list[str] = ["the first words"]
+
+        def send_until_full() -> None:
+            writer = _first_send(store, ids)
+            conn.execute("PRAGMA max_page_count = 1")  # clamped to the current size
+            for n in range(1000):  # bounded
+                sent.append(f"batch {n} " + "streamed text " * 150)
+                writer.append_text(sent[-1])
+                writer.flush()
+                if store.disk_full:
+                    return
+            raise AssertionError("the disk never filled")
+
+        _returns_while_held(check, send_until_full)
+        assert store.unsaved_writes > 0
+        assert [c.title for c in store.list_conversations()] == ["older"]  # rolled back
+        conn.execute("PRAGMA max_page_count = 1073741823")
+        check.finish()
+        assert not store.disk_full and store.unsaved_writes == 0
+        assert [c.id for c in store.list_conversations()] == [ids["cid"], 1]
+        assert store.get_message(ids["reply"]).content == "".join(sent)

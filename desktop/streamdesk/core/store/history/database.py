@@ -190,12 +190,14 @@ class HistoryDatabase:
 
     def _save_checked_writes(self) -> None:
         """On the check's thread, once it is over: commit the writes made while it ran (or
-        repair the file and make them again there), so they never wait for a later write."""
+        repair the file and make them again there), so they never wait for a later write; those
+        a full disk refused meanwhile are tried again too."""
         with self.lock:
-            if not self._in_kept_transaction():
+            if self._closed or not self._kept:
                 return
             try:
                 self._settle()
+                self._save_kept_now()
             except (OSError, sqlite3.Error, HistoryError):
                 log.exception("the writes made during the start-up check are not saved yet")
 
@@ -491,9 +493,9 @@ class HistoryDatabase:
         raise exc
 
     def _save_kept_now(self) -> None:
-        """Make the kept writes in a transaction of their own and commit it (after a repair);
-        on a full disk they stay kept."""
-        if not self._kept:
+        """Make the kept writes in a transaction of their own and commit it (after a repair,
+        or the check); on a full disk they stay kept."""
+        if not self._kept or self._in_kept_transaction():
             return
         if self.read_only:
             self._write_failed_for_space()
