@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 from ui_helpers import FAST, open_window, until, wait_reply
 
@@ -288,3 +289,23 @@ async def test_regenerate_on_an_older_reply_goes_on_from_there_keeping_what_foll
         assert "walrus question" not in shown and "‹ 2/2 ›" in shown
         session.view.alternativeRequested.emit(("user", turn.key), -1)  # the version before
         await until(lambda: "walrus question" in session.view.toPlainText(), 10.0)
+
+
+@pytest.mark.asyncio
+async def test_deleting_the_newest_reply_takes_its_figures_off_the_status_bar(
+    qtbot: QtBot,
+) -> None:
+    async with open_window(qtbot, **FAST) as window:
+        session = window.current_session()
+        session.send("first question")
+        first = await wait_reply(session)
+        key = session.send("second question")
+        second = await wait_reply(session)
+        assert second.reply.completion_tokens != first.reply.completion_tokens
+        assert session.stats.tokens_out == second.reply.completion_tokens
+        session.view.deleteRequested.emit(key)  # the reply alone: its prompt stays
+        assert session.stats.tokens_out == 0, "the figures of a reply that is gone"
+        session.view.deleteRequested.emit(("user", key))  # the prompt too
+        assert session.stats.tokens_out == first.reply.completion_tokens
+        shown = " ".join(label.text() for label in window.status.findChildren(QLabel))
+        assert f"out {first.reply.completion_tokens:,} tokens" in shown

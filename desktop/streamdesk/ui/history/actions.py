@@ -419,6 +419,10 @@ class HistoryActions(QObject):
         else:
             turn.reply, turn.reply_id = Reply(turn.target), None
         session.rerender()
+        session.forget_stats()  # the status bar's figures may be the deleted reply's
+        key_shown = self.history.session_key(session)
+        if key_shown is not None and key_shown == self.window.current_key():
+            self.window.show_conversation(key_shown)
 
     def flip(self, session: ChatSession, key: object, step: int) -> None:
         """Show the previous or next alternative of reply `key` (it becomes the active one)."""

@@ -485,6 +485,11 @@ class ChatSession(QObject):
         if self._task is not None and not self._task.done():
             self._task.cancel()
 
+    def forget_stats(self) -> None:
+        """The reply its figures were about was deleted: the window shows the last stored
+        reply's instead (`MainWindow.show_conversation`)."""
+        self.stats = ReplyStats()
+
     def discard(self) -> None:
         """Its chat left the window (deleted): the reply stops (its text kept and stored),
         the stored turns being read are dropped, and nothing is drawn any more."""
