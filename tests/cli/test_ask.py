@@ -186,6 +186,15 @@ def test_usage_errors_exit_2() -> None:
     assert ask("hi", "--provider", "no-such-provider").returncode == 2
 
 
+@pytest.mark.parametrize("tokens", ["0", "-3"])
+def test_a_max_tokens_under_one_is_a_usage_error_not_ignored(mock: MockServer, tokens: str) -> None:
+    before = len(mock.requests)
+    result = ask(*at(mock, "--max-tokens", tokens))
+    assert result.returncode == 2 and result.stdout == ""
+    assert f"argument --max-tokens: must be at least 1, not {tokens}" in result.stderr
+    assert len(mock.requests) == before  # nothing was sent
+
+
 def test_no_key_and_no_url_uses_the_offline_mock() -> None:
     env = {k: v for k, v in os.environ.items() if k != "STREAMDESK_API_KEY"}
     result = subprocess.run(

@@ -11,6 +11,8 @@ import sys
 import pytest
 from tests.cli.conftest import INSTANT_TOKENS
 
+from streamdesk.cli.sinks import EXIT_CODES
+from streamdesk.core.events import FailureKind
 from streamdesk.core.store.history import HistoryStore
 from streamdesk.mock import MockServer, reply_for
 
@@ -120,7 +122,9 @@ def test_prompt_is_optional_only_with_continue_and_only_for_an_unfinished_reply(
         (conv,) = store.list_conversations()
     finished = ask(mock, "--continue", str(conv.id))
     assert finished.returncode == 2 and "no unfinished last reply" in finished.stderr
-    assert ask(mock, "--continue", "999").returncode == 2
+    unknown = ask(mock, "--continue", "999")  # not_found, as `history show 999` exits
+    assert unknown.returncode == EXIT_CODES[FailureKind.NOT_FOUND] == 5
+    assert unknown.stderr.endswith("no conversation with id 999; see `streamdesk history list`\n")
 
 
 def test_help_explains_both_ways_to_continue() -> None:

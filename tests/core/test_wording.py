@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from streamdesk.core.wording import DEMO_COST, UNKNOWN_COST, money
+from streamdesk.core.wording import DEMO_COST, UNKNOWN_COST, import_problem, money
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,30 @@ def test_an_estimate_is_marked_and_the_demo_is_never_priced() -> None:
     assert money(None, estimated=True) == UNKNOWN_COST, "no price: nothing to estimate"
     assert money(0.0123, demo=True) == money(None, demo=True) == DEMO_COST == "demo"
     assert money(0.0123, estimated=True, demo=True) == "demo"
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "not valid JSON (Expecting value at line 1, column 1)"),
+        ('{\n  "a" 1}', "not valid JSON (Expecting ':' delimiter at line 2, column 7)"),
+        ("[" * 100_000, "not valid JSON (nested too deeply)"),
+    ],
+)
+def test_a_file_that_is_not_json_says_where_not_how_python_failed(text: str, reason: str) -> None:
+    import json
+
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        assert import_problem(exc) == reason
+    else:
+        raise AssertionError("parsed")
+
+
+def test_a_file_that_is_not_text_or_cannot_be_read_says_so() -> None:
+    with pytest.raises(UnicodeDecodeError) as not_text:
+        b"\xbd{}".decode("utf-8")
+    assert import_problem(not_text.value) == "not valid JSON (not UTF-8 text: byte 0 is 0xbd)"
+    missing = FileNotFoundError(2, "No such file or directory", "/x/chat.json")
+    assert import_problem(missing) == "No such file or directory"

@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from streamdesk.cli._common import warn
+from streamdesk.cli._common import at_least_one, warn
 from streamdesk.cli.ask_attach import EXIT_ATTACHMENT, Attached, add_attach_flag, image_fitter
 from streamdesk.cli.ask_setup import UsageError, add_network_flags
 from streamdesk.cli.ask_tools import ToolServersFailed, add_tool_flags
@@ -64,7 +64,8 @@ _EPILOG = (
     "                             is sent, then PROMPT; the reply is stored under it (an\n"
     "                             unfinished last reply stays as it is, marked).\n"
     "  A continued conversation goes to the provider, URL, model and protocol it was held\n"
-    "  with; --provider, --base-url, --model or --protocol switch it on purpose.\n\n"
+    "  with; --provider, --base-url, --model or --protocol switch it on purpose. An ID\n"
+    "  that is not in the history exits 5 (not_found), as `history show ID` does.\n\n"
     "A reply cut mid-stream (connection dropped, stall, malformed chunk, abnormal close,\n"
     "error event) is resumed on its own, up to the provider's attempts: continue sends the\n"
     "partial reply as the assistant's prefix and joins the rest to it on stdout; restart\n"
@@ -129,7 +130,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the API to speak (default: the provider's): OpenAI chat completions or Responses,"
         " Anthropic Messages, Gemini",
     )
-    p.add_argument("--max-tokens", type=int, metavar="N", help="cap the reply length")
+    p.add_argument("--max-tokens", type=at_least_one, metavar="N", help="cap the reply length")
     p.add_argument("--system", metavar="TEXT", help="a system message sent before the prompt")
     p.add_argument(
         "--reasoning",
@@ -172,6 +173,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def run(args: argparse.Namespace) -> int:
+    from streamdesk.core.store.history import ConversationNotFound
+
     if args.prompt is None and args.continue_id is None:
         warn("usage: PROMPT is required (it may be left out only with --continue ID)")
         return EXIT_USAGE
@@ -199,6 +202,9 @@ def run(args: argparse.Namespace) -> int:
     except UsageError as exc:
         warn(f"usage: {exc}")
         return EXIT_USAGE
+    except ConversationNotFound as exc:  # as `history show ID` says it
+        warn(str(exc))
+        return EXIT_CODES[FailureKind.NOT_FOUND]
     except ToolServersFailed:
         return EXIT_TOOL_SERVER
     except KeyboardInterrupt:

@@ -32,6 +32,7 @@ from streamdesk.core.chat import (
     turns_of,
 )
 from streamdesk.core.store.history import (
+    ConversationNotFound,
     HistoryError,
     HistoryRepaired,
     HistoryStore,
@@ -67,11 +68,17 @@ class AskThread:
                 except HistoryRepaired as exc:  # damage found while reading: read it again
                     warn(str(exc))
                     thread._load(cid)
+        except ConversationNotFound:  # the caller's exit code for an unknown ID
+            thread.close()
+            raise
         except HistoryError as exc:
-            if thread.store is not None:
-                thread.store.close()
+            thread.close()
             raise UsageError(str(exc)) from None
         return thread
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
 
     def _load(self, cid: int) -> None:
         assert self.store is not None

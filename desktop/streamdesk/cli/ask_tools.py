@@ -19,9 +19,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from streamdesk.cli._common import warn
+from streamdesk.cli._common import one_line, warn
 from streamdesk.cli.ask_setup import UsageError
-from streamdesk.cli.sinks import one_line
 from streamdesk.core.chat import DEFAULT_MAX_ROUNDS, Approval, ApproveTool, ToolRequest, allow_all
 
 if TYPE_CHECKING:

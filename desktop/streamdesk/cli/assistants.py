@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from streamdesk.cli._common import warn
+from streamdesk.cli._common import warn, write_out
 
 if TYPE_CHECKING:
     from streamdesk.core.assistants import Assistant
@@ -114,12 +114,7 @@ def _export(args: argparse.Namespace) -> int:
         chosen.append(found)
     text = json.dumps(to_json(chosen or all_assistants(own)), indent=2, ensure_ascii=False)
     if args.output:
-        try:
-            Path(args.output).write_text(text + "\n", encoding="utf-8")
-        except OSError as exc:
-            warn(f"could not write {args.output}: {exc.strerror or exc}")
-            return EXIT_FAILED
-        return EXIT_OK
+        return EXIT_OK if write_out(Path(args.output), text + "\n") else EXIT_FAILED
     print(text)
     return EXIT_OK
 

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from streamdesk.cli._common import warn
+from streamdesk.cli._common import warn, write_out
 from streamdesk.core.netstats import Summary, gaps_ms, summarize, trace_stats
 from streamdesk.core.trace import StreamTrace
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from streamdesk.core.chat import KeySource, Target
     from streamdesk.core.request import ChatRequest
 
+EXIT_CANNOT_WRITE = 1  # --out or --plot (the table was printed)
 DEFAULT_PROMPT = "Explain backpressure in streaming systems."
 
 TABLE: tuple[tuple[str, str, str], ...] = (
@@ -90,12 +91,17 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         payload = {k: v for k, v in result.items() if k != "summaries"}
         payload["summaries"] = {p: s.as_dict() for p, s in summaries.items()}
-        Path(args.out).write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+        if not write_out(Path(args.out), json.dumps(payload, indent=1) + "\n"):
+            return EXIT_CANNOT_WRITE
         print(f"wrote {args.out}")
     if args.plot:
         from streamdesk.ui.inspector.bench_plot import save_plot
 
-        save_plot(args.plot, summaries, result["gaps"], title=result["config"]["target"])
+        try:
+            save_plot(args.plot, summaries, result["gaps"], title=result["config"]["target"])
+        except OSError as exc:
+            warn(str(exc))
+            return EXIT_CANNOT_WRITE
         print(f"wrote {args.plot}")
     return 0 if all(s.failures < s.runs for s in summaries.values()) else 1
 

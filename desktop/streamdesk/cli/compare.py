@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from streamdesk.cli._common import warn
+from streamdesk.cli._common import at_least_one, one_line, warn
 from streamdesk.cli.ask_setup import UsageError, add_network_flags
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="PROVIDER[/API][:MODEL][@sse|@ws] or URL|MODEL[@sse|@ws]; at least two",
     )
     p.add_argument("--system", metavar="TEXT", help="a system message sent before the prompt")
-    p.add_argument("--max-tokens", type=int, metavar="N", help="cap each reply's length")
+    p.add_argument("--max-tokens", type=at_least_one, metavar="N", help="cap each reply's length")
     p.add_argument("--json", action="store_true", help="print one JSON object with every row")
     p.add_argument("--show", action="store_true", help="print each reply in full after the table")
     p.add_argument("--no-save", action="store_true", help="do not store the replies in history")
@@ -142,9 +142,6 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     if not prompt.strip():
         warn("usage: the prompt is empty")
-        return EXIT_USAGE
-    if args.max_tokens is not None and args.max_tokens < 1:
-        warn("usage: --max-tokens must be at least 1")
         return EXIT_USAGE
     try:
         return asyncio.run(_compare(args, prompt))
@@ -321,8 +318,6 @@ def speed_of(reply: Reply) -> float | None:
 
 
 def first_line(text: str) -> str:
-    from streamdesk.cli.sinks import one_line
-
     line = next((s.strip() for s in text.splitlines() if s.strip()), "")
     return one_line(line, REPLY_CHARS)
 

@@ -1,8 +1,12 @@
 """`streamdesk history list | show ID | search TEXT | export ID | import FILE | check`.
 
-Exit codes: 0 ok, 5 unknown conversation id, 10 a file that cannot be imported, 11 the history
-file was damaged (`check`; it has been repaired: a dated copy of the damaged file is kept next to
-it), 12 the disk is full (nothing was written).
+Exit codes: 0 ok, 1 the `export --out` file cannot be written, 2 usage (a --limit under 1,
+search text with no word in it), 5 unknown conversation id, 10 a file that cannot be imported,
+11 the history file was damaged (`check`; it has been repaired: a dated copy of the damaged file
+is kept next to it), 12 the disk is full (nothing was written).
+
+Titles are listed on one line and cut at `TITLE_WIDTH` characters: an imported title may be
+anything.
 
 A damaged file found by any command is repaired first and said once on stderr.
 """
@@ -17,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from streamdesk.cli._common import warn
+from streamdesk.cli._common import at_least_one, one_line, warn, write_out
 
 if TYPE_CHECKING:  # sqlite and the store load only for the subcommand that runs
     from streamdesk.core.attachments import Attachment
@@ -26,24 +30,31 @@ if TYPE_CHECKING:  # sqlite and the store load only for the subcommand that runs
 
 Action = Callable[["HistoryStore", argparse.Namespace], int]
 
+EXIT_CANNOT_WRITE = 1
+EXIT_USAGE = 2
 EXIT_NOT_FOUND = 5
 EXIT_BAD_IMPORT = 10
 EXIT_DAMAGED = 11
 EXIT_DISK_FULL = 12
+TITLE_WIDTH = 60  # characters of a title in `list` and `search`
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("history", help="list, show, search, export and import chats")
     sub = parser.add_subparsers(dest="history_command", metavar="ACTION", required=True)
     p = sub.add_parser("list", help="conversations, pinned first then newest")
-    p.add_argument("--limit", type=int, default=500)
+    p.add_argument(
+        "--limit", type=at_least_one, default=500, metavar="N", help="at most N (default 500)"
+    )
     p.set_defaults(handler=_list)
     p = sub.add_parser("show", help="print a conversation's transcript")
     p.add_argument("id", type=int)
     p.set_defaults(handler=_show)
     p = sub.add_parser("search", help="full-text search over every message")
     p.add_argument("text", nargs="+")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument(
+        "--limit", type=at_least_one, default=50, metavar="N", help="at most N hits (default 50)"
+    )
     p.set_defaults(handler=_search)
     p = sub.add_parser("export", help="write a conversation as Markdown or JSON")
     p.add_argument("id", type=int)
@@ -59,6 +70,12 @@ def register(subparsers: Any) -> None:
 
 def _when(ts: float) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M")
+
+
+def listed_title(title: str) -> str:
+    """A title for one row: its whitespace runs as single spaces, control characters escaped,
+    at most `TITLE_WIDTH` characters."""
+    return one_line(" ".join(title.split()), TITLE_WIDTH) or "(untitled)"
 
 
 def _run(args: argparse.Namespace, action: Action) -> int:
@@ -101,7 +118,7 @@ def _list(args: argparse.Namespace) -> int:
             print(f"{'ID':>6} {'UPDATED':16}   TITLE  (* pinned)")
         for c in rows:
             mark = "*" if c.pinned else " "
-            title = c.title or "(untitled)"
+            title = listed_title(c.title)
             state = "" if c.last_status == "complete" else f"  (last reply {c.last_status})"
             print(
                 f"{c.id:>6} {_when(c.updated)} {mark} {title}  [{c.message_count} messages]{state}"
@@ -151,9 +168,15 @@ def attachment_line(link: StoredAttachment, image: Attachment | None) -> str:
 
 def _search(args: argparse.Namespace) -> int:
     from streamdesk.core.store.history import HIGHLIGHT_END, HIGHLIGHT_START, plain_snippet
+    from streamdesk.core.store.history.models import fts_query
+
+    text = " ".join(args.text)
+    if fts_query(text) is None:
+        warn(f"usage: search for at least one word (letters or digits), not {text!r}")
+        return EXIT_USAGE
 
     def action(store: HistoryStore, args: argparse.Namespace) -> int:
-        hits = store.search(" ".join(args.text), limit=args.limit)
+        hits = store.search(text, limit=args.limit)
         if not hits:
             print("No matches.")
         else:
@@ -161,7 +184,7 @@ def _search(args: argparse.Namespace) -> int:
         for h in hits:
             snippet = plain_snippet(h.snippet)
             snippet = snippet.replace(HIGHLIGHT_START, "[").replace(HIGHLIGHT_END, "]")
-            title = h.conversation_title or "(untitled)"
+            title = listed_title(h.conversation_title)
             print(f"{h.conversation_id:>6} #{h.message_id} {title} ({h.role}): {snippet}")
         return 0
 
@@ -176,8 +199,9 @@ def _export(args: argparse.Namespace) -> int:
             text = store.export_markdown(args.id)
         if args.out is None:
             sys.stdout.write(text)
+        elif not write_out(args.out, text):
+            return EXIT_CANNOT_WRITE
         else:
-            args.out.write_text(text, encoding="utf-8")
             warn(f"wrote {args.out}")
         return 0
 
@@ -186,21 +210,22 @@ def _export(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     from streamdesk.core.store.history import HistoryImportError
+    from streamdesk.core.wording import import_problem
 
     try:
         data = json.loads(args.file.read_text(encoding="utf-8"))
     except OSError as exc:
-        warn(f"cannot read {args.file}: {exc.strerror or exc}")
+        warn(f"cannot read {args.file}: {import_problem(exc)}")
         return EXIT_BAD_IMPORT
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        warn(f"cannot import {args.file}: not valid JSON ({exc})")
+    except (ValueError, RecursionError) as exc:
+        warn(f"cannot import {args.file}: {import_problem(exc)}")
         return EXIT_BAD_IMPORT
 
     def action(store: HistoryStore, args: argparse.Namespace) -> int:
         try:
             new_id = store.import_json(data)
         except HistoryImportError as exc:
-            warn(f"cannot import {args.file}: {exc}")
+            warn(f"cannot import {args.file}: {import_problem(exc)}")
             return EXIT_BAD_IMPORT
         print(new_id)
         return 0

@@ -11,7 +11,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
-from streamdesk.cli._common import warn
+from streamdesk.cli._common import one_line, warn
 from streamdesk.cli.ask_setup import keychain_problem
 from streamdesk.core.chat.engine import Resuming
 from streamdesk.core.events import (
@@ -58,7 +58,6 @@ EXIT_CODES: dict[FailureKind, int] = {
 EXIT_NOT_APPROVED = 22  # a tool call nobody could approve (no terminal, no --allow-tools)
 EXIT_TOOL_LIMIT = 23  # the reply stopped at --max-tool-rounds
 EXIT_TOOL_SERVER = 24  # an --mcp server could not start
-NOTE_CHARS = 100  # of a tool's arguments or result in the one-line note on stderr
 _SHORT = {
     FailureKind.CUT_MID_STREAM: "connection cut",
     FailureKind.BAD_RESPONSE: "malformed data",
@@ -100,13 +99,6 @@ def tool_stop_notice(reply: Reply) -> str | None:
             " asking for more; raise --max-tool-rounds"
         )
     return "the model asked for a tool, but none was offered; pass --mcp to offer some"
-
-
-def one_line(text: str, limit: int = NOTE_CHARS) -> str:
-    """Untrusted text for the terminal: control characters and newlines escaped, at most
-    `limit` characters."""
-    safe = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return safe if len(safe) <= limit else safe[: limit - 1] + "…"
 
 
 def tool_call_note(call: ToolCall, server: str) -> str:

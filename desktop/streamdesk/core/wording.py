@@ -9,6 +9,9 @@ and "demo" for a reply of the offline demo (no money is involved).
 A request that leaves the oldest messages out because the model reads no more says how many and
 why (`history_left_out`), in the window under the reply and on the command line alike.
 
+A file that cannot be imported says why in the same words in the window and the terminal
+(`import_problem`): "not valid JSON (Expecting value at line 1, column 1)".
+
 A failure's message quotes the server ("The server said: …") so a user sees what it meant;
 but "Rate limit reached." under "HTTP 429: rate limited" or "The server had an error
 mid-stream" under "The server sent an error mid-stream" only say it twice. Words are compared
@@ -20,7 +23,14 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["DEMO_COST", "UNKNOWN_COST", "adds_to", "history_left_out", "money"]
+__all__ = [
+    "DEMO_COST",
+    "UNKNOWN_COST",
+    "adds_to",
+    "history_left_out",
+    "import_problem",
+    "money",
+]
 
 DEMO_COST = "demo"
 UNKNOWN_COST = "–"
@@ -78,3 +88,22 @@ def history_left_out(messages: int, model: str, window: int) -> str:
     `model` reads `window` tokens at most."""
     which = "The oldest message was" if messages == 1 else f"The oldest {messages:,} messages were"
     return f"{which} not sent: the conversation is longer than {model} reads ({window:,} tokens)."
+
+
+def import_problem(exc: Exception) -> str:
+    """Why a file was not imported, from what reading or storing it raised, for "cannot import
+    chat.json: …": "not valid JSON (Expecting value at line 1, column 1)", "No such file or
+    directory", or the history's own reason."""
+    import json  # not before the window's first paint
+
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+    if isinstance(exc, UnicodeDecodeError):
+        return (
+            f"not valid JSON (not UTF-8 text: byte {exc.start:,} is 0x{exc.object[exc.start]:02x})"
+        )
+    if isinstance(exc, RecursionError):
+        return "not valid JSON (nested too deeply)"
+    return str(exc)

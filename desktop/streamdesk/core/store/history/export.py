@@ -248,7 +248,7 @@ def parse_import(data: object) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         raise HistoryImportError("`conversation` is missing or not an object")
     num = (int, float)
     conv = {
-        "title": _opt(c, "title", str, "conversation") or "",
+        "title": " ".join((_opt(c, "title", str, "conversation") or "").split()),  # one line
         "created": _opt(c, "created", num, "conversation"),
         "updated": _opt(c, "updated", num, "conversation"),
         "provider": _opt(c, "provider", str, "conversation") or "",
