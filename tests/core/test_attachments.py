@@ -129,6 +129,34 @@ def test_an_images_bytes_are_hashed_once_however_often_it_is_fitted(
     assert other == dataclasses.replace(image, data=other.data), "equal whatever was hashed"
 
 
+def test_a_deferred_fitter_scales_one_apis_copies_without_the_others() -> None:
+    """A request to one API waits for its own copies only: copies pending for another stay
+    pending, and the copies made before for that other API are still found."""
+    scaled: list[int] = []
+
+    class Recorder:
+        def scale(self, image: Attachment, limits: ImageLimits) -> Attachment:
+            scaled.append(limits.long_edge)
+            return dataclasses.replace(image, width=limits.long_edge)
+
+    wide = image_attachment("wide.gif", gif_header(4000, 1000))
+    fitter = att.ImageFitter(Recorder, deferred=True)
+    fitter.fit(wide, "chat")
+    asyncio.run(fitter.scale_pending("chat"))
+    fitter.fit(wide, "anthropic")
+    assert fitter.pending_for("anthropic") == {wide.digest} and fitter.pending_for("chat") == set()
+    fitter.fit(wide, "gemini")
+    asyncio.run(fitter.scale_pending("gemini"))
+    assert scaled == [2048, 3072] and fitter.pending_for("anthropic") == {wide.digest}
+    asyncio.run(fitter.scale_pending())
+    assert scaled == [2048, 3072, 1568] and not fitter.pending
+    assert [fitter.fit(wide, api).width for api in ("chat", "gemini", "anthropic")] == [
+        2048,
+        3072,
+        1568,
+    ]
+
+
 IMAGE = Attachment("dot.png", "image/png", png(2, 2), 2, 2)
 REQUEST = ChatRequest("m", (Message("user", "What is it?", attachments=(IMAGE,)),))
 B64 = base64.b64encode(IMAGE.data).decode()

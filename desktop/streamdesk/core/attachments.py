@@ -329,6 +329,11 @@ class ImageFitter:
         built again after `scale_pending()`."""
         return bool(self._pending)
 
+    def pending_for(self, api: str) -> frozenset[str]:
+        """The content hashes of the images waiting to be scaled for `api`: a request to it
+        waits for these alone, not for copies being made for another API."""
+        return frozenset(digest for digest, to in self._pending if to == api)
+
     def fit(self, image: Attachment, api: str) -> Attachment:
         """`image` as `api` is sent it: itself when within its limits, else a scaled copy;
         `AttachmentRefused` when it cannot be scaled (said again from the cache next time). A
@@ -351,10 +356,10 @@ class ImageFitter:
             raise AttachmentRefused(found)
         return found if found.name == image.name else dataclasses.replace(found, name=image.name)
 
-    async def scale_pending(self) -> None:
-        """Scale the images waiting in `pending` on a worker thread and keep the copies (and
-        refusals), so every request built next finds them."""
-        waiting = dict(self._pending)
+    async def scale_pending(self, api: str | None = None) -> None:
+        """Scale the images waiting in `pending` (only those for `api`, when given) on a worker
+        thread and keep the copies (and refusals), so every request built next finds them."""
+        waiting = {key: image for key, image in self._pending.items() if api in (None, key[1])}
         if not waiting:
             return
         scaler = self._scaler_now()
@@ -363,7 +368,10 @@ class ImageFitter:
             self._pending.pop(key, None)  # another scale_pending may have taken it meanwhile
             if key not in self._fitted:
                 self._keep(key, fitted)
-        self._settled = scaled
+        if api is None:
+            self._settled = scaled
+        else:  # another API's copies settled before stay found
+            self._settled = {k: v for k, v in self._settled.items() if k[1] != api} | scaled
 
     def _scaler_now(self) -> ImageScaler | None:
         if self._scaler is None and self._make_scaler is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import re
 import threading
 from pathlib import Path
 from typing import ClassVar
@@ -16,15 +17,17 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel, QToolButton
 from pytestqt.qtbot import QtBot
 from tests.core.attachment_files import png
+from tests.ui.window.test_attach_off_thread import scaling_tasks, screenshot
 from ui_helpers import until
 
-from streamdesk.core.attachments import Attachment, AttachmentRefused, ImageLimits
+from streamdesk.core.attachments import Attachment, AttachmentRefused, ImageLimits, limits_for
 from streamdesk.core.chat import Target
 from streamdesk.core.providers import builtin
 from streamdesk.ui.window import attachment_tray
 from streamdesk.ui.window.attachment_tray import AttachmentTray
 
 CLAUDE = Target(builtin("anthropic"), "claude-sonnet-4-5")
+GPT = Target(builtin("openai"), "gpt-4.1")
 
 
 def tray(qtbot: QtBot) -> AttachmentTray:
@@ -190,22 +193,117 @@ async def test_enter_and_prepare_share_one_scaling(
     assert gated.calls == ["wide0.png"]
 
 
+class BrokenForClaude:
+    """Fails unexpectedly on the copies for Anthropic; makes any other at once."""
+
+    def scale(self, image: Attachment, limits: ImageLimits) -> Attachment:
+        if limits == limits_for("anthropic"):
+            raise MemoryError("no room to decode")
+        return dataclasses.replace(image, width=limits.long_edge, height=512)
+
+
 @pytest.mark.asyncio
-async def test_a_scaling_that_fails_is_logged(
+async def test_a_scaling_that_fails_is_logged_said_for_its_image_and_holds_up_no_other_api(
     qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    class Broken:
-        def scale(self, image: Attachment, limits: ImageLimits) -> Attachment:
-            raise MemoryError("no room to decode")
-
-    monkeypatch.setattr(attachment_tray, "QtImageScaler", Broken)
+    """An unexpected error in the scaler is logged and kept as that image's refusal: Enter to
+    Claude says it at once (not scaling again, not failing), and GPT, which needs no copy,
+    sends the image as it is."""
+    monkeypatch.setattr(attachment_tray, "QtImageScaler", BrokenForClaude)
     widget = tray(qtbot)
     (path,) = wide_pngs(tmp_path, 1)
     widget.add_path(path)
     with caplog.at_level(logging.ERROR, logger=attachment_tray.__name__):
         widget.prepare(lambda: CLAUDE)
         await until(lambda: caplog.records, 10.0)
+        text, images = await asyncio.wait_for(widget.outgoing("Look", GPT), 10.0)
+        assert (text, [i.width for i in images]) == ("Look", [2048])
+        said = "wide0.png could not be prepared for sending (MemoryError: no room to decode)"
+        with pytest.raises(AttachmentRefused, match=re.escape(said)):
+            widget.outgoing_now("Look", CLAUDE)
+        with pytest.raises(AttachmentRefused, match=re.escape(said)):
+            await widget.outgoing("Look", CLAUDE)
     (record,) = caplog.records
-    assert record.getMessage() == "the attached images could not be scaled"
+    assert record.getMessage() == "wide0.png could not be scaled"
     assert record.exc_info is not None and isinstance(record.exc_info[1], MemoryError)
     await widget.aclose()
+
+
+class HeldForClaude(GatedScaler):
+    """Makes the copies for Anthropic once `gate` opens; any other at once."""
+
+    def scale(self, image: Attachment, limits: ImageLimits) -> Attachment:
+        if limits == limits_for("anthropic"):
+            return super().scale(image, limits)
+        return dataclasses.replace(image, width=limits.long_edge, height=512)
+
+
+@pytest.mark.asyncio
+async def test_enter_waits_only_for_the_copies_its_api_needs(
+    qtbot: QtBot, tmp_path: Path, gated: type[GatedScaler], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Copies still being made for the provider chosen before hold up no prompt to another:
+    one that fits GPT goes at once, one GPT needs a copy of waits for that copy alone."""
+    monkeypatch.setattr(attachment_tray, "QtImageScaler", HeldForClaude)
+    widget = tray(qtbot)
+    fits_gpt = tmp_path / "fits.png"
+    fits_gpt.write_bytes(png(2000, 500))
+    widget.add_path(str(fits_gpt))
+    widget.prepare(lambda: CLAUDE)
+    try:
+        await asyncio.to_thread(gated.entered.wait, 10)
+        assert widget.outgoing_now("Look", CLAUDE) is None, "its copy for Claude is being made"
+        ready = widget.outgoing_now("Look", GPT)
+        assert ready is not None and [i.width for i in ready[1]] == [2000]
+        (wide,) = wide_pngs(tmp_path, 1)
+        widget.add_path(wide)
+        assert widget.outgoing_now("Look", GPT) is None, "the wide one needs a copy for GPT"
+        _text, images = await asyncio.wait_for(widget.outgoing("Look", GPT), 5.0)
+        assert [i.width for i in images] == [2000, 2048]
+        assert gated.calls == ["fits.png"], "Claude's copy still being made"
+    finally:
+        gated.gate.set()
+    _text, images = await widget.outgoing("Look", CLAUDE)
+    assert [i.width for i in images] == [1568, 1568]
+    await widget.aclose()
+
+
+@pytest.mark.asyncio
+async def test_nothing_starts_once_the_tray_is_closed(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, gated: type[GatedScaler]
+) -> None:
+    """Closing waits for the paste being encoded and drops it: no chip, no `changed`, nothing
+    prepared or scaled after; a paste or a prepare after the close starts nothing."""
+    encode, encoded = attachment_tray.png_or_refusal, threading.Event()
+
+    def held(image: QImage, name: str) -> Attachment | str:
+        try:
+            assert gated.gate.wait(10)
+            return encode(image, name)
+        finally:
+            encoded.set()
+
+    monkeypatch.setattr(attachment_tray, "png_or_refusal", held)
+    widget = tray(qtbot)
+    changes: list[int] = []
+
+    def prepare() -> None:  # as the window does
+        changes.append(len(widget.items))
+        widget.prepare(lambda: CLAUDE)
+
+    widget.changed.connect(prepare)
+    assert widget.add_image(screenshot(1600, 1200))  # over Claude's 1568 px: a copy to make
+    assert changes == [0]
+    closing = asyncio.ensure_future(widget.aclose())
+    await zero_timers_fired()
+    widget.prepare(lambda: CLAUDE)
+    gated.gate.set()
+    await closing
+    await asyncio.to_thread(encoded.wait, 10)
+    await zero_timers_fired()
+    await zero_timers_fired()
+    assert changes == [0] and widget.items == ()
+    assert not widget.add_image(screenshot(1600, 1200)), "no encoder once closed"
+    await zero_timers_fired()
+    assert changes == [0] and gated.calls == []
+    assert scaling_tasks() == []

@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
@@ -26,6 +27,8 @@ from streamdesk.core.attachments import (
     Attachment,
     AttachmentRefused,
     ImageFitter,
+    ImageLimits,
+    ImageScaler,
     TextFile,
     load_attachment,
     no_vision,
@@ -47,6 +50,7 @@ MAX_ITEMS = 10  # files per prompt
 Outgoing = tuple[str, tuple[Attachment, ...]]  # the prompt as sent, and its images
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 class AttachmentTray(QWidget):
@@ -62,7 +66,8 @@ class AttachmentTray(QWidget):
         self.setObjectName("attachmentTray")
         self._items: list[Attachment | TextFile | Pasting] = []
         self._fitter = _image_fitter()
-        self._scaling: asyncio.Task[None] | None = None  # the images' one scaling, off the loop
+        self._scaling: dict[str, asyncio.Task[None]] = {}  # per API: its copies' scaling
+        self._closed = False  # `aclose` ran: nothing new starts
         self._prepare_for: Callable[[], Target] | None = None  # `prepare`'s, until it runs
         self._prepare_soon = QTimer(self)
         self._prepare_soon.setSingleShot(True)
@@ -97,14 +102,17 @@ class AttachmentTray(QWidget):
 
     def add_image(self, image: QImage, name: str = "pasted image.png") -> bool:
         """Add a pasted image, as a PNG. A large one is encoded on a worker thread, its chip
-        shown meanwhile; a PNG too large to attach is refused then (`refused`)."""
+        shown meanwhile; a PNG too large to attach is refused then (`refused`). False when
+        refused, or when the tray is closed."""
+        if self._closed:
+            return False
         try:
             if image.width() * image.height() <= DECODED_AT_ONCE:
                 self._add(_pasted_png(image, name))
             else:
                 if self._encoder is None:
                     self._encoder = ThreadPoolExecutor(1, thread_name_prefix="pasted-images")
-                job = self._encoder.submit(png_or_refusal, image, name)
+                job = self._encoder.submit(_png_or_failure, image, name)
                 pasting = Pasting(name, image.width(), image.height(), job)
                 self._add(pasting)
                 job.add_done_callback(lambda _job: self._encoded.emit(pasting))
@@ -121,21 +129,27 @@ class AttachmentTray(QWidget):
         thread). `AttachmentRefused` (a model without vision, an image that cannot be scaled)
         leaves the tray as it is; the caller clears it once the prompt is sent."""
         images = self._images_for(target)
-        if self._fitter.pending or self._pasting():
+        if self._waiting_for(target.provider.api) or self._pasting():
             return None
         return self._with_text(prompt), images
 
-    async def outgoing(self, prompt: str, target: Target) -> Outgoing:
-        """What `outgoing_now` gives, once the pasted images are encoded and the images it needs
-        downscaled are (off the loop)."""
-        for pasting in self._pasting():
+    def outgoing(self, prompt: str, target: Target) -> Awaitable[Outgoing]:
+        """What `outgoing_now` gives, once the pasted images are encoded and the copies
+        `target`'s API needs are made (off the loop); copies still being made for another API
+        (a provider chosen before) are not waited for. The pastes being encoded when this is
+        called are the prompt's: one that fails before it is awaited still stops it."""
+        return _OnAwait(partial(self._when_ready, prompt, target, self._pasting()))
+
+    async def _when_ready(self, prompt: str, target: Target, pastes: list[Pasting]) -> Outgoing:
+        for pasting in pastes:
             made = await asyncio.wrap_future(pasting.job)
+            self._settle(pasting)  # unless `_take_encoded` did
             if isinstance(made, str):
                 raise AttachmentRefused(made)
-            self._take_encoded(pasting)
         images = self._images_for(target)
-        while self._fitter.pending:  # the scaling `prepare` started, if it did: each image once
-            await asyncio.shield(self._scaled())
+        api = target.provider.api
+        while self._waiting_for(api):  # the scaling `prepare` started, if it did: each image once
+            await asyncio.shield(self._scaled(api))
             images = self._images_for(target)
         return self._with_text(prompt), images
 
@@ -143,48 +157,66 @@ class AttachmentTray(QWidget):
         """Downscale the images for `target()` on a worker thread while the prompt is still
         being written, so that Enter finds the copies made. Done once the events being handled
         are (however many files a drop adds, however often it is asked), for the target then.
-        A refusal (a model without vision) is left for Enter to say."""
+        A refusal (a model without vision) is left for Enter to say. Nothing once closed."""
+        if self._closed:
+            return
         self._prepare_for = target
         self._prepare_soon.start()
 
     @Slot()
     def _prepare_now(self) -> None:
         target, self._prepare_for = self._prepare_for, None
-        if target is None or not self._items:
+        if target is None or not self._items or self._closed:
             return
+        chosen = target()
         try:
-            self._images_for(target())  # marks the images that need a copy as pending
+            self._images_for(chosen)  # marks the images that need a copy as pending
         except AttachmentRefused:
             return
-        if self._fitter.pending:
+        if self._waiting_for(chosen.provider.api):
             with contextlib.suppress(RuntimeError):  # no loop runs (tests)
-                self._scaled()
+                self._scaled(chosen.provider.api)
 
-    def _scaled(self) -> asyncio.Task[None]:
-        """The scaling of the pending images, started when none runs: `prepare` and `outgoing`
-        share it, so no image is scaled twice."""
-        if self._scaling is None:
-            task = asyncio.get_running_loop().create_task(self._scale(self._fitter))
+    def _waiting_for(self, api: str) -> bool:
+        """One of the tray's images waits for its copy for `api` (a removed one is not waited
+        for)."""
+        waiting = self._fitter.pending_for(api)
+        return any(i.digest in waiting for i in self._items if isinstance(i, Attachment))
+
+    def _scaled(self, api: str) -> asyncio.Task[None]:
+        """The scaling of the copies pending for `api`, started when none runs: `prepare` and
+        `outgoing` share it, so no image is scaled twice; each API's runs on its own, so a
+        prompt never waits for the copies of another."""
+        task = self._scaling.get(api)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._scale(self._fitter, api))
             task.add_done_callback(_log_failure)
-            self._scaling = task
-        return self._scaling
+            self._scaling[api] = task
+        return task
 
-    async def _scale(self, fitter: ImageFitter) -> None:
-        """Scale what `fitter` has pending, again while `prepare` adds more (another model)."""
+    async def _scale(self, fitter: ImageFitter, api: str) -> None:
+        """Scale what `fitter` has pending for `api`, again while `prepare` adds more."""
         try:
-            while fitter.pending:
-                await fitter.scale_pending()
+            while fitter.pending_for(api):
+                await fitter.scale_pending(api)
         finally:
-            if fitter is self._fitter:
-                self._scaling = None
+            if self._scaling.get(api) is asyncio.current_task():
+                del self._scaling[api]
 
     async def aclose(self) -> None:
-        """Stop scaling the images (the window closes): nothing is left running on the loop."""
+        """Stop scaling the images and encoding the pastes (the window closes): nothing is left
+        running on the loop, and nothing new starts (a paste that ends meanwhile is dropped)."""
+        self._closed = True
         self._prepare_soon.stop()
-        task, self._scaling = self._scaling, None
-        if task is not None:
+        self._prepare_for = None
+        tasks = list(self._scaling.values())
+        self._scaling.clear()
+        for task in tasks:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        encoder, self._encoder = self._encoder, None
+        if encoder is not None:  # the paste being encoded ends; those queued do not start
+            await asyncio.to_thread(encoder.shutdown, wait=True, cancel_futures=True)
 
     def _images_for(self, target: Target) -> tuple[Attachment, ...]:
         """The images as `target` is sent them, or as they are where a copy is still pending."""
@@ -199,19 +231,25 @@ class AttachmentTray(QWidget):
     @Slot(object)
     def _take_encoded(self, pasting: Pasting) -> None:
         """A pasted image's PNG is made: its chip shows it, or goes with the reason it cannot
-        be attached. Nothing when the chip was removed meanwhile."""
+        be attached (`refused`)."""
+        if (refusal := self._settle(pasting)) is not None:
+            self.refused.emit(refusal)
+
+    def _settle(self, pasting: Pasting) -> str | None:
+        """The chip of a paste whose PNG is made shows it, or goes: then the reason it cannot
+        be attached. Nothing when the chip was removed meanwhile, or the tray closed."""
         index = next((n for n, item in enumerate(self._items) if item is pasting), None)
-        if index is None:
-            return
+        if index is None or self._closed:
+            return None
         made = pasting.job.result()
         if isinstance(made, str):
             self.remove(index)
-            self.refused.emit(made)
-            return
+            return made
         self._items[index] = made
         self._drop_chip(index)
         self._row.insertWidget(index, self._chip(made))
         self.changed.emit()
+        return None
 
     def _with_text(self, prompt: str) -> str:
         return with_files(prompt, [i for i in self._items if isinstance(i, TextFile)])
@@ -222,9 +260,9 @@ class AttachmentTray(QWidget):
         sent)."""
         self._prepare_soon.stop()
         self._prepare_for = None
-        if self._scaling is not None:
-            self._scaling.cancel()
-            self._scaling = None
+        for task in self._scaling.values():
+            task.cancel()
+        self._scaling.clear()
         self._fitter = _image_fitter()
         if not self._items:
             return
@@ -286,6 +324,17 @@ class AttachmentTray(QWidget):
         return chip
 
 
+class _OnAwait(Generic[_T]):
+    """An awaitable whose coroutine is made when it is awaited: dropped unawaited (its task
+    cancelled before it ran), it leaves no coroutine never awaited."""
+
+    def __init__(self, start: Callable[[], Coroutine[Any, Any, _T]]) -> None:
+        self._start = start
+
+    def __await__(self) -> Generator[Any, None, _T]:
+        return self._start().__await__()
+
+
 @dataclass(frozen=True, eq=False)
 class Pasting:
     """A large pasted image whose PNG a worker thread is making (`job`: it, or the refusal)."""
@@ -311,10 +360,45 @@ def png_or_refusal(image: QImage, name: str) -> Attachment | str:
         return str(exc)
 
 
+def _png_or_failure(image: QImage, name: str) -> Attachment | str:
+    """`png_or_refusal`, an unexpected error in it (logged) said as why the paste is dropped:
+    its chip goes, and Enter then sends the rest instead of failing again."""
+    try:
+        return png_or_refusal(image, name)
+    except Exception as exc:
+        log.error("a pasted image could not be encoded", exc_info=exc)
+        return f"{name} could not be prepared for sending ({_error(exc)}) and was removed."
+
+
 def _image_fitter() -> ImageFitter:
     """Downscales the tray's images for the target API on a worker thread, keeping the copies
     while the prompt waits (a refusal, another model chosen) so each is scaled once."""
-    return ImageFitter(QtImageScaler, deferred=True)
+    return ImageFitter(lambda: _ScalerErrorsRefused(QtImageScaler()), deferred=True)
+
+
+class _ScalerErrorsRefused:
+    """The window's scaler, an unexpected error in it (logged) kept as that image's refusal:
+    the other images are still scaled, and Enter says which image failed, at once, instead of
+    failing again on every press."""
+
+    def __init__(self, scaler: ImageScaler) -> None:
+        self._scaler = scaler
+
+    def scale(self, image: Attachment, limits: ImageLimits) -> Attachment:
+        try:
+            return self._scaler.scale(image, limits)
+        except AttachmentRefused:
+            raise
+        except Exception as exc:
+            log.error("%s could not be scaled", image.name, exc_info=exc)
+            raise AttachmentRefused(
+                f"{image.name} could not be prepared for sending ({_error(exc)}); "
+                "remove it to send the prompt."
+            ) from exc
+
+
+def _error(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _log_failure(scaling: asyncio.Task[None]) -> None:

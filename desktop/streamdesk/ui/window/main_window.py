@@ -17,7 +17,7 @@ import collections
 import contextlib
 import importlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -912,7 +912,8 @@ class MainWindow(QMainWindow):
             return None
         if outgoing is None:
             self.status.note("Preparing the images…")
-            self._scaling = self._spawn(self._send_scaled(key, session, text, target))
+            ready = tray.outgoing(text, target)  # with the pastes being encoded now
+            self._scaling = self._spawn(self._send_scaled(key, session, text, ready))
         return outgoing
 
     def _prepare_images(self) -> None:
@@ -921,30 +922,55 @@ class MainWindow(QMainWindow):
         if tray is not None and tray.has_files and self.built:
             tray.prepare(lambda: self.switcher.target(take_scenario=False))
 
-    async def _send_scaled(self, key: int, session: ChatSession, text: str, target: Target) -> None:
-        """Send `text` once its images are downscaled for `target`; back in the box when one
-        cannot be, or the chat was closed or began another reply meanwhile."""
+    async def _send_scaled(
+        self,
+        key: int,
+        session: ChatSession,
+        text: str,
+        ready: Awaitable[tuple[str, tuple[Attachment, ...]]],
+    ) -> None:
+        """Send `text` once its images are `ready` (encoded, downscaled). It comes back to the
+        box (`_give_back`) when one cannot be, when preparing them failed unexpectedly (logged),
+        or when the chat was closed or began another reply meanwhile."""
         from streamdesk.core.attachments import AttachmentRefused
 
-        tray = self.composer.attachments
-        assert tray is not None
         try:
-            outgoing = await tray.outgoing(text, target)
+            outgoing = await ready
         except AttachmentRefused as exc:
-            self.status.clear_note()
             self._refuse_attachments(text, str(exc))
+            return
+        except Exception as exc:
+            log.exception("the images of a prompt could not be prepared")
+            why = f"The images could not be prepared (an unexpected {type(exc).__name__}, logged)."
+            self._refuse_attachments(text, why + " The prompt was not sent.")
             return
         finally:
             self._scaling = None
-        self.status.clear_note()
+            self.status.clear_note()
         if self.sessions.get(key) is session and not session.busy:
             self._send_with(key, session, text, outgoing)
         else:
-            self.prompt.setPlainText(text)
+            self._give_back(text)
+            said = "Not sent: its chat was closed or began another reply meanwhile."
+            self.statusBar().showMessage(said, 6000)
 
     def _refuse_attachments(self, text: str, reason: str) -> None:
         self.say_attachment_problem(reason)
-        self.prompt.setPlainText(text)
+        self._give_back(text)
+
+    def _give_back(self, text: str) -> None:
+        """Put a prompt that was not sent back in the box without losing what was typed since:
+        an empty box takes it; a box holding something else keeps it, the prompt put above it
+        (the order they were written in), so the cursor stays where the user was typing and one
+        undo takes the prompt out again."""
+        typed = self.prompt.toPlainText()
+        if typed == text:
+            return
+        if not typed.strip():
+            self.prompt.setPlainText(text)
+            self.prompt.moveCursor(self.prompt.textCursor().MoveOperation.End)
+            return
+        self.prompt.document().rootFrame().firstCursorPosition().insertText(text + "\n\n")
 
     def say_attachment_problem(self, text: str) -> None:
         """A file that cannot be attached or sent: the reason, in the banner under the header."""
