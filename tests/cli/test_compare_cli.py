@@ -210,3 +210,18 @@ def test_the_offline_demo_costs_demo_and_is_never_the_cheapest(
     assert money(paid["cost"]) in paid_row.split()
     (line,) = [line for line in out.splitlines() if " completed; " in line]
     assert line.endswith(f"cheapest: priced:gpt-4.1@sse ({money(paid['cost'])})"), line
+
+
+def test_a_mock_scenario_goes_in_the_request_but_the_stored_model_is_the_model(
+    streamdesk_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = compare(capsys, PROMPT, "--json", *targets("mock:gpt-4.1#cut", "mock"))
+    assert code == EXIT_SOME_FAILED, err
+    cut, whole = json.loads(out)["rows"]
+    assert cut["failure"]["kind"] == "cut_mid_stream" and whole["failure"] is None
+    with HistoryStore() as store:
+        cid = store.get_message(cut["message_id"]).conversation_id
+        conversation = store.get_conversation(cid)
+        reply = store.messages(cid)[-1]
+    assert conversation.model == reply.model == "gpt-4.1"  # `ask --continue` will not cut again
+    assert f"streamdesk ask --continue {cid}" in cut["failure"]["message"]

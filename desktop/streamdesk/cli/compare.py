@@ -104,6 +104,17 @@ class TargetSpec:
     protocol: str
 
     @property
+    def scenario(self) -> str:
+        """The built-in mock's fault scenario named after its model ("mock:gpt-4.1#cut"): it
+        goes in the request only, so the stored model is one `ask --continue` can use."""
+        return self.model.partition("#")[2] if self.provider == MOCK else ""
+
+    @property
+    def model_name(self) -> str:
+        """The model without the mock's scenario."""
+        return self.model.partition("#")[0] if self.provider == MOCK else self.model
+
+    @property
     def label(self) -> str:
         """How the table names it (the spec as written, with the defaults filled in later)."""
         where = f"{self.base_url}|" if self.base_url else self.provider
@@ -165,6 +176,11 @@ async def _compare(args: argparse.Namespace, prompt: str) -> int:
         targets = [await _target(spec, settings, args, keys, mock) for spec in args.targets]
         params = {} if args.max_tokens is None else {"max_tokens": args.max_tokens}
         lanes = plan_lanes(prompt, targets, system_prompt=args.system or "", params=params)
+        for spec, lane in zip(args.targets, lanes, strict=True):
+            if spec.scenario:
+                request = lane.send.request
+                faulty = dataclasses.replace(request, model=f"{request.model}#{spec.scenario}")
+                lane.send = dataclasses.replace(lane.send, request=faulty)
         store = None if args.no_save else _open_store(lanes)
         if store is not None:
             stack.callback(store.close)
@@ -243,9 +259,10 @@ async def _target(
     if spec.protocol == "ws" and not provider.ws_url:
         raise UsageError(f"{spec.label}: provider {provider.id!r} has no WebSocket URL; use @sse")
     target = Target(
-        provider, spec.model, protocol=spec.protocol, network=setup.network_of(settings, args)
+        provider, spec.model_name, protocol=spec.protocol, network=setup.network_of(settings, args)
     )
-    model = spec.model or provider.default_model or await only_server_model(target, keys) or ""
+    model = spec.model_name or provider.default_model or await only_server_model(target, keys)
+    model = model or ""
     if not model:
         raise UsageError(f"{spec.label}: provider {provider.id!r} has no default model; name one")
     return dataclasses.replace(target, model=model)
