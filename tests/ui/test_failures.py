@@ -7,6 +7,7 @@ import dataclasses
 import re
 
 import pytest
+from plain_checks import shown_text
 from PySide6.QtGui import QTextDocument
 from pytestqt.qtbot import QtBot
 from ui_helpers import open_window, wait_reply
@@ -151,4 +152,4 @@ def test_a_cut_reads_as_our_sentence_with_quiet_actions(qtbot: QtBot) -> None:
         assert not found.isNull()
         size = found.charFormat().fontPointSize()
         assert 0 < size < body_size, (verb, size, body_size)
-    assert doc.find("Details").charFormat().toolTip() == raw
+    assert shown_text(doc.find("Details").charFormat().toolTip()) == raw

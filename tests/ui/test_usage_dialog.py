@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from plain_checks import assert_plain_label, hostile, red_png
 from PySide6.QtGui import QColor, QImage, QPalette
 from pytestqt.qtbot import QtBot
 from tests.core.store.history.usage_history import COUNTED, DEMO, seed
 from tests.ui.ui_helpers import open_window
 
-from streamdesk.core.store.history import HistoryStore
+from streamdesk.core.store.history import HistoryError, HistoryStore
 from streamdesk.core.store.history.usage import UsageRow
 from streamdesk.core.wording import money
 from streamdesk.ui.theme import colors
@@ -176,3 +177,18 @@ def test_the_chart_draws_in_the_dark_theme_colours_of_a_dark_palette(qtbot: QtBo
     image = chart.grab().toImage()
     assert _pixels(image, colors(True)["highlight"]) > 50
     assert _pixels(image, colors(False)["highlight"]) == 0
+
+
+@pytest.mark.asyncio
+async def test_a_history_that_cannot_be_read_is_quoted_as_it_is(
+    dialog: UsageDialog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The error names the history's file: its words are shown, never read as HTML."""
+    words = hostile(red_png(tmp_path))
+
+    def unreadable(*_args: object) -> None:
+        raise HistoryError(words)
+
+    monkeypatch.setattr("streamdesk.ui.usage.read_usage", unreadable)
+    await dialog.reload()
+    assert_plain_label(dialog.note, f"The history could not be read ({words}).")

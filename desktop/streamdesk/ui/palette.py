@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from streamdesk.ui.plain_text import plain_tooltip
+
 WIDTH = 560
 MAX_ROWS = 12
 _ENTRY_ROLE = 256  # Qt.ItemDataRole.UserRole: the row's PaletteEntry
@@ -167,7 +169,7 @@ class CommandPalette(QFrame):
         for entry in matches(self._entries, text):
             item = QListWidgetItem(entry.title)
             item.setData(_ENTRY_ROLE, entry)
-            item.setToolTip(entry.title)
+            item.setToolTip(plain_tooltip(entry.title))
             self.list.addItem(item)
         if self.list.count():
             self.list.setCurrentRow(0)

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from streamdesk.core.store.history import HistoryError, HistoryStore
 from streamdesk.core.store.history.usage import UsageReport, UsageReports, UsageRow
 from streamdesk.core.wording import money
+from streamdesk.ui.plain_text import make_plain
 from streamdesk.ui.usage_chart import Measure, UsageChart, count
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class UsageDialog(QDialog):
         layout.addWidget(self.tiles)
         self.chart = UsageChart(self)
         layout.addWidget(self.chart, 3)
-        self.note = QLabel(self)
+        self.note = make_plain(QLabel(self))  # a failure quotes the history's path
         self.note.setObjectName("usageNote")
         self.note.setWordWrap(True)
         self.note.setEnabled(False)  # drawn in the muted colour

@@ -9,11 +9,26 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from plain_checks import (
+    assert_plain_label,
+    assert_plain_tooltip,
+    hostile,
+    red_pixels,
+    red_png,
+    shown_text,
+)
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextDocument
 from pytestqt.qtbot import QtBot
 from ui_helpers import FAST
 
-from streamdesk.core.store.history import HistoryStore
-from streamdesk.ui.history.search import CONTEXT_SHARE, SNIPPET_LINES
+from streamdesk.core.store.history import (
+    HIGHLIGHT_END,
+    HIGHLIGHT_START,
+    HistoryStore,
+    SearchHit,
+)
+from streamdesk.ui.history.search import CONTEXT_SHARE, SNIPPET_LINES, SearchResults
 from streamdesk.ui.window.main_window import MainWindow
 
 LONG_TITLE = "How do I stream chat completions over server-sent events without freezing the UI"
@@ -101,7 +116,7 @@ async def test_a_long_title_is_elided_with_the_whole_title_in_its_tooltip(qtbot:
         results = window.conversations.results
         (row, _user_row) = results.rows()
         assert row.title.text().endswith("…") and row.title.text() != LONG_TITLE
-        assert row.title.toolTip() == LONG_TITLE
+        assert shown_text(row.title.toolTip()) == LONG_TITLE
         assert row.title.fontMetrics().horizontalAdvance(row.title.text()) <= row.title.width()
         assert row.who.text() == "Assistant" and row.who.isVisible()
         assert row.geometry().right() <= results.viewport().width()  # nothing cut at the side
@@ -161,3 +176,25 @@ async def test_a_search_still_waiting_when_the_window_closes_finds_the_history_o
     assert await asyncio.wait_for(asked, 5.0) == "merge sort"
     assert window.history.store is None
     assert window.history.actions.search("merge sort") == []
+
+
+def test_a_hit_shows_its_title_and_words_as_they_are(qtbot: QtBot, tmp_path: Path) -> None:
+    """A title from a prompt or an imported file, and the message's words: a plain title, an
+    escaped tooltip, and a snippet whose only HTML is the highlight."""
+    words = hostile(red_png(tmp_path))
+    snippet = f"before {HIGHLIGHT_START}{words}{HIGHLIGHT_END} after"
+    results = SearchResults()
+    qtbot.addWidget(results)
+    results.resize(1600, 600)
+    results.show()
+    results.show_hits([SearchHit(1, 1, words, "assistant", snippet, 0.0)])
+    (row,) = results.rows()
+    assert row.title.full_text == words
+    assert_plain_label(row.title)
+    for tip in (row.title.toolTip(), row.snippet.toolTip(), results.item(0).toolTip()):
+        assert_plain_tooltip(tip, words)
+    assert row.snippet.textFormat() == Qt.TextFormat.RichText  # for the highlight
+    shown = QTextDocument()
+    shown.setHtml(row.snippet.text())
+    assert shown.toPlainText() == f"before {words} after"
+    assert red_pixels(row.snippet.grab().toImage()) == 0

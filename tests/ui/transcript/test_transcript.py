@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from plain_checks import shown_text
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QToolButton
@@ -304,7 +305,7 @@ def test_failure_detail_is_split_from_the_sentence(qtbot: QtBot) -> None:
     assert first == f"Connection cut: {kept}"
     assert raw not in view.toPlainText()  # the library's words: behind "Details" only
     detail = view.document().find("Details")
-    assert not detail.isNull() and detail.charFormat().toolTip() == raw
+    assert not detail.isNull() and shown_text(detail.charFormat().toolTip()) == raw
 
 
 def test_messages_are_spaced_by_frame_margins_only(qtbot: QtBot) -> None:

@@ -3,6 +3,7 @@ found at once (a small image) or on the worker thread (a large one)."""
 
 from __future__ import annotations
 
+from plain_checks import shown_text
 from pytestqt.qtbot import QtBot
 from tests.ui.window.test_attach_off_thread import damaged_jpeg, is_crossed_out, shown_image
 
@@ -22,7 +23,7 @@ def image_tips(view: TranscriptView) -> list[str]:
         while not fragments.atEnd():
             shown = fragments.fragment().charFormat()
             if shown.isImageFormat():
-                tips.append(shown.toolTip())
+                tips.append(shown_text(shown.toolTip()))
             fragments += 1
         block = block.next()
     return tips

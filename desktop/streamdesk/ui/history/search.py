@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from streamdesk.ui.plain_text import make_plain, plain_tooltip
+
 if TYPE_CHECKING:  # the store (SQLite, ~30 ms) loads after the window's first paint
     from streamdesk.core.store.history import SearchHit
     from streamdesk.ui.transcript.view import TranscriptView
@@ -94,8 +96,9 @@ class ElidedLabel(QLabel):
 
     def __init__(self, text: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        make_plain(self)  # a title from a prompt or an imported file
         self.full_text = text
-        self.setToolTip(text)
+        self.setToolTip(plain_tooltip(text))
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setMinimumWidth(24)
         self.setText(text)
@@ -130,7 +133,7 @@ class HitRow(QWidget):
         self.snippet = QLabel(snippet_html(hit.snippet), self)
         self.snippet.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self.snippet.setWordWrap(True)
-        self.snippet.setToolTip(self.title.full_text)
+        self.snippet.setToolTip(self.title.toolTip())
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.setSpacing(6)
@@ -181,7 +184,7 @@ class SearchResults(QListWidget):
             item = QListWidgetItem()
             item.setData(_HIT, hit)
             row = HitRow(hit)
-            item.setToolTip(row.title.full_text)
+            item.setToolTip(row.title.toolTip())
             self.addItem(item)
             self.setItemWidget(item, row)
         self._fit()

@@ -46,6 +46,7 @@ from streamdesk.ui.history.params_dialog import (
     reasoning_check,
     temperature_spin,
 )
+from streamdesk.ui.plain_text import make_plain, plain_tooltip
 
 NEW_NAME = "New assistant"
 BUILTIN_NOTE = "Built-in: read-only. Duplicate it to make your own version."
@@ -94,9 +95,8 @@ class AssistantsPage(QWidget):
             item = QListWidgetItem(server.name, self.tools)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Unchecked)
-        self.note = QLabel(self)
+        self.note = make_plain(QLabel(self))
         self.note.setWordWrap(True)
-        self.note.setTextFormat(Qt.TextFormat.PlainText)
         form = QFormLayout()
         form.addRow("Name", self.name)
         form.addRow("Description", self.description)
@@ -145,7 +145,7 @@ class AssistantsPage(QWidget):
         for a in listed:
             mark = " (built-in)" if a.name in BUILTIN_NAMES and a.name not in mine else ""
             item = QListWidgetItem(f"{a.name}{mark}", self.list)
-            item.setToolTip(a.description)
+            item.setToolTip(plain_tooltip(a.description))
         self.list.blockSignals(False)
         self.current = None
         row = select if isinstance(select, int) else [a.name for a in listed].index(select)

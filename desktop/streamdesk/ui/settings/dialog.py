@@ -39,6 +39,7 @@ from streamdesk.core.store.settings import (
     save_settings,
     split_proxy_credentials,
 )
+from streamdesk.ui.plain_text import make_plain
 from streamdesk.ui.settings.assistants_page import AssistantsPage
 from streamdesk.ui.settings.ops import Tasks
 from streamdesk.ui.settings.provider_form import seconds_spin
@@ -103,7 +104,7 @@ class NetworkPage(QWidget):
         self.proxy_user.setPlaceholderText("optional")
         self.proxy_password = QLineEdit(self)
         self.proxy_password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.proxy_note = QLabel(self)
+        self.proxy_note = make_plain(QLabel(self))  # the keychain's words
         self.proxy_note.setWordWrap(True)
         self.ca_edit = QLineEdit(self)
         self.ca_edit.setPlaceholderText("PEM file with extra trusted CAs (TLS is always verified)")
@@ -283,7 +284,7 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self.mcp, "MCP servers")
         self.assistants = AssistantsPage(self.settings, self)
         self.tabs.addTab(self.assistants, "Assistants")
-        self.status = QLabel(self)
+        self.status = make_plain(QLabel(self))  # an error quotes paths and names
         self.status.setObjectName("settingsStatus")
         self.status.setWordWrap(True)
         Button = QDialogButtonBox.StandardButton

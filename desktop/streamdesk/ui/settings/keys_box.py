@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from streamdesk.core.errors import KeychainUnavailable
 from streamdesk.core.redact import remember_secret
 from streamdesk.core.store.secrets import ENV_KEY, InvalidKey, KeyStore, clean_key
+from streamdesk.ui.plain_text import make_plain
 from streamdesk.ui.settings.ops import Tasks
 
 SOURCE_TEXT = {
@@ -60,10 +61,10 @@ class KeyBox(QGroupBox):
         self.save_button.clicked.connect(self.save_key)
         self.delete_button = QPushButton("Delete key", self)
         self.delete_button.clicked.connect(self.delete_key)
-        self.source_label = QLabel(self)
+        self.source_label = make_plain(QLabel(self))  # errors name the provider
         self.source_label.setObjectName("keySource")
         self.source_label.setWordWrap(True)
-        self.note = QLabel(self)
+        self.note = make_plain(QLabel(self))  # the keychain's own words
         self.note.setObjectName("keychainNote")
         self.note.setWordWrap(True)
         self.note.hide()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
@@ -18,16 +17,12 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QWidget
 
 from streamdesk.core.chat import Approval, ToolRequest
+from streamdesk.ui.plain_text import make_plain, plain_tooltip
 
 BAR_HEIGHT = 40  # px the call's block leaves for the bar
 # Draws the call awaiting approval with `height` px of room under its arguments; returns the
 # cursor there (None when the reply is no longer drawn).
 ReserveRoom = Callable[[int], QTextCursor | None]
-
-
-def plain_tooltip(text: str) -> str:
-    """A tooltip that shows `text` as it is: a server's words are never taken for HTML."""
-    return "<qt>" + "<br>".join(html.escape(line) for line in text.splitlines()) + "</qt>"
 
 
 class ApprovalBar(QFrame):
@@ -42,8 +37,7 @@ class ApprovalBar(QFrame):
         super().__init__(parent)
         self.setObjectName("toolApproval")
         self.setFixedHeight(BAR_HEIGHT)
-        self.question = QLabel(self)
-        self.question.setTextFormat(Qt.TextFormat.PlainText)  # a model-made name: never HTML
+        self.question = make_plain(QLabel(self))  # a model-made name: never HTML
         server = f" on {request.server}" if request.server else ""
         self.question.setText(f"Run {request.tool}{server}?")
         self.question.setToolTip("The call's arguments are shown above")

@@ -15,7 +15,7 @@ import json
 import shlex
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -37,6 +37,7 @@ from streamdesk.core.store.secrets import KeyStore
 from streamdesk.core.store.settings import Settings
 from streamdesk.core.tools import McpServerConfig, ToolHub, parse_mcp_json, parse_server
 from streamdesk.core.tools.config import secrets_to_keychain
+from streamdesk.ui.plain_text import make_plain
 from streamdesk.ui.settings.ops import Tasks
 from streamdesk.ui.tools.service import keychain_secret
 
@@ -124,9 +125,8 @@ class McpServersPage(QWidget):
         log = QPushButton("Open log", self)
         log.setToolTip("The file the server's stderr goes to")
         log.clicked.connect(self.open_log)
-        self.note = QLabel(self)
+        self.note = make_plain(QLabel(self))
         self.note.setWordWrap(True)
-        self.note.setTextFormat(Qt.TextFormat.PlainText)
         self.output = QPlainTextEdit(self)
         self.output.setReadOnly(True)
         self.output.setPlaceholderText("Test starts the server and lists its tools here.")

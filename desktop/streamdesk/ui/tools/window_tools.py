@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QMenu, QToolButton, QWidget
 
-from streamdesk.ui.tools.approval import plain_tooltip
+from streamdesk.ui.plain_text import plain_tooltip
 from streamdesk.ui.tools.service import ToolService
 from streamdesk.ui.tools.session_tools import SessionTools
 

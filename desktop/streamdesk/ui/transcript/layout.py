@@ -40,6 +40,7 @@ from PySide6.QtGui import (
 
 from streamdesk.core.markdown_blocks import Block, BlockSplitter
 from streamdesk.core.wording import adds_to
+from streamdesk.ui.plain_text import plain_tooltip
 from streamdesk.ui.theme import colors
 from streamdesk.ui.tools.blocks import TOOL_BLOCK, ToolBlockPainter, ToolBlockStyle
 from streamdesk.ui.tools.state import CallState, RoundState
@@ -1085,7 +1086,7 @@ class DocumentLayout:
         sentence, detail = split_detail(m.failure_text)
         if sentence:
             plain = QTextCharFormat()
-            plain.setToolTip(m.failure_text)
+            plain.setToolTip(plain_tooltip(m.failure_text))  # a server's words
             c.insertText(f": {sentence}", plain)
         verbs = [v for v in (a.strip().lower() for a in m.actions) if v in ("retry", "continue")]
         # The library's own words ("peer closed connection …") stay behind a quiet "Details"
@@ -1099,7 +1100,7 @@ class DocumentLayout:
                 c.insertText(verb.capitalize(), self._small("highlight", self._href(verb, m=m.id)))
             if detail:
                 small = self._small("faint")
-                small.setToolTip(detail)
+                small.setToolTip(plain_tooltip(detail))
                 c.insertText(("   " if verbs else "") + "Details", small)
 
     def _failure_format(self) -> QTextTableFormat:

@@ -13,6 +13,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QUrl
 from PySide6.QtGui import QTextCharFormat, QTextCursor, QTextDocument, QTextFormat
 
+from streamdesk.ui.plain_text import plain_tooltip
+
 MARKDOWN_FEATURES = (
     QTextDocument.MarkdownFeature.MarkdownNoHTML
     | QTextDocument.MarkdownFeature.MarkdownDialectGitHub
@@ -78,7 +80,7 @@ def defang(doc: QTextDocument, start: int, end: int) -> None:
                 else:
                     links.append([pos, stop, href])
             else:  # a web link: hovering shows where it goes
-                fmt.setToolTip(QUrl(fmt.anchorHref()).toDisplayString())
+                fmt.setToolTip(plain_tooltip(QUrl(fmt.anchorHref()).toDisplayString()))
                 plain.append((pos, stop, fmt))
         block = block.next()
     edits = [(int(a), 0, int(b), str(h)) for a, b, h in links]
@@ -106,7 +108,9 @@ def _unlinked(fmt: QTextCharFormat) -> QTextCharFormat:
     fmt.setAnchorHref("")
     fmt.clearForeground()
     fmt.setFontUnderline(False)
-    fmt.setToolTip(f"Link not opened: {href} (only http, https and mailto links open)")
+    fmt.setToolTip(
+        plain_tooltip(f"Link not opened: {href} (only http, https and mailto links open)")
+    )
     return fmt
 
 

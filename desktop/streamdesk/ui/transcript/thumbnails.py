@@ -40,10 +40,12 @@ from PySide6.QtGui import (
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
+    QTextFormat,
     QTextImageFormat,
 )
 
 from streamdesk.core.attachments import Attachment
+from streamdesk.ui.plain_text import plain_tooltip
 from streamdesk.ui.transcript.safe_document import SafeDocument
 
 THUMB_EDGE = 120  # the longer edge of a thumbnail, in pixels
@@ -54,6 +56,8 @@ PLACEHOLDER = QColor(128, 128, 128, 48)  # the tile shown while a thumbnail is m
 UNDECODABLE_INK = QColor(128, 128, 128, 200)  # the outline and cross of an image not decoded
 UNDECODABLE_SIZE = QSize(48, 48)  # an image not decoded whose header gives no size either
 UNDECODABLE_NOTE = " · cannot be shown: the image could not be decoded"  # on its tooltip
+# A thumbnail's tooltip before escaping (name and size), for the note added once decoding fails.
+_TIP = QTextFormat.Property.UserProperty + 20
 
 Made = Callable[[QImage | None], None]
 
@@ -225,7 +229,8 @@ def put_thumbnails(
         fmt.setName(name)
         fmt.setWidth(thumb.width())
         fmt.setHeight(thumb.height())
-        fmt.setToolTip(tip)
+        fmt.setProperty(_TIP, tip)
+        fmt.setToolTip(plain_tooltip(tip))  # the file's name: anyone's words
         c.insertImage(fmt)
     c.insertBlock()
     c.insertText("  ".join(f"{image.name} ({image.label})" for image in images), caption)
@@ -256,7 +261,7 @@ def _note_undecodable(doc: SafeDocument, name: str) -> None:
             shown = fragment.charFormat()
             if shown.isImageFormat() and shown.toImageFormat().name() == name:
                 noted = QTextCharFormat()
-                noted.setToolTip(shown.toolTip() + UNDECODABLE_NOTE)
+                noted.setToolTip(plain_tooltip(str(shown.property(_TIP)) + UNDECODABLE_NOTE))
                 c = QTextCursor(doc)
                 c.setPosition(fragment.position())
                 c.setPosition(

@@ -25,6 +25,7 @@ from streamdesk.core.assistants import (
     assistant_of,
     find_assistant,
 )
+from streamdesk.ui.plain_text import plain_tooltip
 
 if TYPE_CHECKING:
     from streamdesk.ui.session.session import ChatSession
@@ -96,7 +97,7 @@ class AssistantButton(QToolButton):
         for a in assistants:
             action = QAction(a.name, self.list_menu)
             action.setCheckable(True)
-            action.setToolTip(a.description)
+            action.setToolTip(plain_tooltip(a.description or a.name))  # "": the name unescaped
             action.setStatusTip(a.description)
             action.triggered.connect(lambda _=False, name=a.name: self.chosen.emit(name))
             self.choices.addAction(action)
@@ -109,7 +110,9 @@ class AssistantButton(QToolButton):
         self.updateGeometry()
         self._elide()
         tip = assistant.description or assistant.name
-        self.setToolTip(f"{tip}\n{assistant.summary()}\nClick to switch for the next request.")
+        self.setToolTip(
+            plain_tooltip(f"{tip}\n{assistant.summary()}\nClick to switch for the next request.")
+        )
         for action in self.choices.actions():
             action.setChecked(action.text() == assistant.name)
 

@@ -28,6 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from streamdesk.ui.plain_text import make_plain, plain_tooltip
+
 if TYPE_CHECKING:  # the store (SQLite, ~30 ms) loads after the window's first paint
     from datetime import date
 
@@ -94,7 +96,7 @@ class ConversationList(QFrame):
         self._results: SearchResults | None = None  # made at the first search
         self._by_key: dict[Any, QListWidgetItem] = {}  # the conversations' items
         self.undo_bar = QFrame(self)
-        self.undo_label = QLabel(self.undo_bar)
+        self.undo_label = make_plain(QLabel(self.undo_bar))  # it names a chat
         self.undo_button = QPushButton("Undo", self.undo_bar)
         bar = QHBoxLayout(self.undo_bar)
         bar.setContentsMargins(4, 2, 4, 2)
@@ -183,7 +185,7 @@ class ConversationList(QFrame):
         item.setData(_TITLE, title)
         item.setData(_PINNED, pinned)
         item.setData(_WHEN, when)
-        item.setToolTip(title)
+        item.setToolTip(plain_tooltip(title))
         item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsEditable)
         self._by_key[key] = item
         return item
@@ -252,7 +254,7 @@ class ConversationList(QFrame):
         if item is not None:
             blocked = self.list.blockSignals(True)  # not an inline edit: no renameRequested
             item.setData(_TITLE, title)
-            item.setToolTip(title)
+            item.setToolTip(plain_tooltip(title))
             self._refresh(item)
             self.list.blockSignals(blocked)
             self.titleChanged.emit(key, title)
@@ -373,7 +375,7 @@ class ConversationList(QFrame):
         room = self.width() - self.undo_button.sizeHint().width() - 32
         metrics = self.undo_label.fontMetrics()
         self.undo_label.setText(metrics.elidedText(text, QtCore.Qt.TextElideMode.ElideRight, room))
-        self.undo_label.setToolTip(text)
+        self.undo_label.setToolTip(plain_tooltip(text))
         self.undo_bar.show()
         self._undo_timer.start(ms)
 

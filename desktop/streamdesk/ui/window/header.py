@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from streamdesk.ui.plain_text import plain_tooltip
+
 if TYPE_CHECKING:  # the providers (~15 ms to import) arrive after the window's first paint
     from streamdesk.core.providers import Provider
 
@@ -238,7 +240,7 @@ class Header(QFrame):
         provider = self._providers.get(provider_id or "")
         if provider is None:
             return
-        self.provider_box.setToolTip(f"Provider: {provider.name}")
+        self.provider_box.setToolTip(plain_tooltip(f"Provider: {provider.name}"))
         self.model_box.blockSignals(True)
         self.model_box.clear()
         self.model_box.addItems([m.id for m in provider.models])
@@ -254,8 +256,10 @@ class Header(QFrame):
                 self.sse_button.setChecked(True)
             self.ws_button.setEnabled(False)
             self.ws_button.setToolTip(
-                f"{provider.name} has no WebSocket endpoint; add a WebSocket URL to this "
-                "provider in Settings to use it."
+                plain_tooltip(
+                    f"{provider.name} has no WebSocket endpoint; add a WebSocket URL to this "
+                    "provider in Settings to use it."
+                )
             )
         self.sse_button.setToolTip("Stream over HTTP server-sent events")
 
@@ -276,9 +280,11 @@ class Header(QFrame):
 
     def set_offline(self, offline: bool, why: str = "") -> None:
         self.offline_badge.setVisible(offline)
-        self.offline_badge.setToolTip(why)
+        self.offline_badge.setToolTip(plain_tooltip(why))
 
     def set_key_missing(self, why: str) -> None:
         """The chosen provider has no key yet: say so where the provider is picked."""
         name = self.provider_box.currentText()
-        self.provider_box.setToolTip(f"Provider: {name}" + (f"\n{why}" if why else ""))
+        self.provider_box.setToolTip(
+            plain_tooltip(f"Provider: {name}" + (f"\n{why}" if why else ""))
+        )

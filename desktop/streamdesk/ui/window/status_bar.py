@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from streamdesk.core.wording import DEMO_COST, money
+from streamdesk.ui.plain_text import make_plain
 
 if TYPE_CHECKING:
     from streamdesk.core.chat import ReplyFigures
@@ -87,7 +88,7 @@ class StatusBar(QStatusBar):
         self.setSizeGripEnabled(True)
         self.labels: dict[str, QLabel] = {}
         for name in ("state", *FIGURES):
-            label = QLabel(self)
+            label = make_plain(QLabel(self))  # the state may name a server's tool
             label.setObjectName(f"status_{name}")
             self.labels[name] = label
             self.addPermanentWidget(label)

@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from streamdesk.ui.plain_text import make_plain, plain_label, plain_tooltip
+
 EXAMPLES: tuple[tuple[str, str, str], ...] = (
     # (icon, card title, the prompt it sends)
     (
@@ -67,6 +69,7 @@ class OneLineLabel(QLabel):
 
     def __init__(self, text: str, parent: QWidget) -> None:
         super().__init__(text, parent)
+        make_plain(self)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
     def minimumSizeHint(self) -> QSize:
@@ -100,9 +103,9 @@ class Card(QPushButton):
         super().__init__(parent)
         self.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
-        heading = QLabel(title, self)
+        heading = plain_label(title, self)  # an assistant's name and description: anyone's
         heading.setObjectName(names[0])
-        self.body = body = OneLineLabel(text, self) if one_line else QLabel(text, self)
+        self.body = body = OneLineLabel(text, self) if one_line else plain_label(text, self)
         body.setObjectName(names[1])
         body.setWordWrap(not one_line)
         for label in (heading, body):
@@ -171,8 +174,10 @@ class AssistantChip(Card):
         self.name = name
         self.setCheckable(True)
         self.setToolTip(
-            f"Start this chat with the {name} assistant"
-            + (f": {description}" if description else "")
+            plain_tooltip(
+                f"Start this chat with the {name} assistant"
+                + (f": {description}" if description else "")
+            )
         )
         self.setAccessibleName(f"Assistant {name}")
 
@@ -199,9 +204,9 @@ class WelcomePage(QScrollArea):
         about = QLabel(ABOUT, column)
         about.setObjectName("welcomeAbout")
         about.setWordWrap(True)
-        self.source_title = QLabel(column)
+        self.source_title = plain_label(parent=column)  # the provider's and model's names
         self.source_title.setObjectName("welcomeSourceTitle")
-        self.source_text = QLabel(column)
+        self.source_text = plain_label(parent=column)
         self.source_text.setObjectName("welcomeSourceText")
         self.source_text.setWordWrap(True)
         source = QWidget(column)
