@@ -19,6 +19,8 @@ SAMPLES = {
     "fences": "Text\n\n```python\ndef f(x):\n    return x * 2\n```\n\n"
     "~~~\nraw ``` inside\n~~~\nend",
     "headings": "# One\nbody\n## Two\n\nmore *body* and `code`\n\nSetext\n---\n\n### Three\n",
+    "quotes": "Intro\n\n> | a | b |\n> |---|---|\n> | 1 | 2 |\n>\n"
+    "> ```py\n> x = 1\n> y = 2\n> ```\n>\n> > | n | m |\n> > |---|---|\n> > | 3 | 4 |\n\nAfter.",
 }
 
 

@@ -175,6 +175,19 @@ def test_a_code_block_keeps_its_frame_and_font_when_the_fence_closes(qtbot: QtBo
         ("> > d1\n> > d2", f"> > d1{LINE_SEPARATOR}d2"),
         ("> - a\n> - b", "> - a\n> - b"),  # a list in a quote
         ("> q1 \\\nlazy", f"> q1 {LINE_SEPARATOR}lazy"),  # a lazy line goes on with the quote
+        ("> > d1\n> d2", f"> > d1{LINE_SEPARATOR}d2"),  # lazy in the nested quote's paragraph
+        ("```\nx\n```py\ny\n```\nq\nr", f"```\nx\n```py\ny\n```\nq{LINE_SEPARATOR}r"),
+        # a table, fenced or indented code inside a quote, nested quotes too
+        ("> | a | b |\n> |---|---|\n> | 1 | 2 |", "> | a | b |\n> |---|---|\n> | 1 | 2 |"),
+        ("> > | a |\n> > |---|\n> > | 1 |", "> > | a |\n> > |---|\n> > | 1 |"),
+        (">  > | a |\n>  > |---|\n>  > | 1 |", ">  > | a |\n>  > |---|\n>  > | 1 |"),
+        ("> | a |\n> |---|\n> | 1 |\nno\nrow", f"> | a |\n> |---|\n> | 1 |\nno{LINE_SEPARATOR}row"),
+        ("> ```\n> x\n> y\n> ```\n> q\n> r", f"> ```\n> x\n> y\n> ```\n> q{LINE_SEPARATOR}r"),
+        ("> > ~~~\n> > x\n> > > y\n> > ~~~", "> > ~~~\n> > x\n> > > y\n> > ~~~"),
+        ("> ```\n> x\nq\nr", f"> ```\n> x\nq{LINE_SEPARATOR}r"),  # the quote's end ends the fence
+        ("> text\n>\n>     code\n>     more", "> text\n>\n>     code\n>     more"),
+        ("> text\n>     more", f"> text{LINE_SEPARATOR}more"),  # no code inside a paragraph
+        ("q\n>     code\n>     more", "q\n>     code\n>     more"),  # a quote starts with code
     ],
 )
 def test_single_newlines_in_a_paragraph_become_line_breaks(source: str, shown: str) -> None:

@@ -46,7 +46,7 @@ from streamdesk.ui.tools.blocks import TOOL_BLOCK, ToolBlockPainter, ToolBlockSt
 from streamdesk.ui.tools.state import CallState, RoundState
 from streamdesk.ui.transcript.code_job import HighlightQueue, SlicedHighlight, TokenPainter
 from streamdesk.ui.transcript.highlight import MAX_HIGHLIGHT, warm
-from streamdesk.ui.transcript.line_breaks import keep_line_breaks
+from streamdesk.ui.transcript.line_breaks import keep_line_breaks, opens_fence, quoted_tables
 from streamdesk.ui.transcript.message import Message
 from streamdesk.ui.transcript.safe_document import (
     MARKDOWN_FEATURES,
@@ -165,7 +165,7 @@ class DocumentLayout:
         self._jobs: list[SlicedHighlight] = []
         self._later_colours = HighlightQueue(doc)  # code of earlier pages, coloured after showing
         self._batch_depth = 0
-        self._style_todo: list[QTextCursor] = []
+        self._style_todo: list[tuple[QTextCursor, Sequence[int]]] = []
         self._next_id = 0
         self._above: Message | None = None  # set while earlier messages are inserted above it
         self._opening: list[TokenPainter] | None = None  # code of a chat being drawn to open
@@ -420,8 +420,8 @@ class DocumentLayout:
         if not self._batch_depth and self._style_todo:
             todo, self._style_todo = self._style_todo, []
             c.beginEditBlock()  # tables exist only once the edit block ended (Qt scans frames)
-            for r in todo:
-                self._style_now(r.selectionStart(), r.selectionEnd())
+            for r, table_quotes in todo:
+                self._style_now(r.selectionStart(), r.selectionEnd(), table_quotes)
             c.endEditBlock()
 
     def _edit(self, pos: int, fn: Callable[[QTextCursor], object]) -> int:
@@ -469,45 +469,54 @@ class DocumentLayout:
         defang(self._doc, start, c.position())
         quote = _QUOTE_START.match(text)
         if quote:  # the importer merged the quote's first paragraph into the fresh block
-            self._quote(self._doc.findBlock(start), quote.group(1).count(">"))
-        if _TABLE_ROW.search(text):  # a table is known to Qt only once the edit block ends
-            self._style(start, c.position())
+            code = opens_fence(text[quote.end() :])
+            self._quote(self._doc.findBlock(start), quote.group(1).count(">"), code=code)
+        table_quotes = quoted_tables(text)
+        if table_quotes or _TABLE_ROW.search(text):  # a table is known once the edit block ends
+            self._style(start, c.position(), table_quotes)
         else:  # in this edit: no second layout pass
             self._style_now(start, c.position())
 
-    def _quote(self, block: QTextBlock, level: int) -> None:
+    def _quote(self, block: QTextBlock, level: int, *, code: bool = False) -> None:
         """Indent `block` as a block quote of `level`, as the importer does every paragraph of
         a quote but a first one merged into an existing block (a quote streamed as the start
-        of a block would show quoted while streaming and plain once committed)."""
+        of a block would show quoted while streaming and plain once committed); a `code`
+        line keeps its lines unbroken."""
         bf = block.blockFormat()
         bf.setLeftMargin(QUOTE_INDENT * level)
+        bf.setNonBreakableLines(code)
         bf.setProperty(QTextFormat.Property.BlockQuoteLevel, level)
         QTextCursor(block).setBlockFormat(bf)
 
-    def _style(self, start: int, end: int) -> None:
-        """Give the blocks in [start, end] their spacing, line height and type sizes.
+    def _style(self, start: int, end: int, table_quotes: Sequence[int] = ()) -> None:
+        """Give the blocks in [start, end] their spacing, line height and type sizes;
+        `table_quotes` are the quote levels of its tables, in order (see `quoted_tables`).
 
         Inside a batch the range is kept as a cursor (Qt moves it with later edits) and styled
         when the batch ends. O(blocks in the range); a block or table already styled is left
         alone (a property marks it), so overlapping ranges never style twice.
         """
         if not self._batch_depth:
-            self._style_now(start, end)
+            self._style_now(start, end, table_quotes)
             return
         r = QTextCursor(self._doc)
         r.setPosition(start)
         r.setPosition(min(end, self._doc.characterCount() - 1), QTextCursor.MoveMode.KeepAnchor)
-        self._style_todo.append(r)
+        self._style_todo.append((r, table_quotes))
 
-    def _style_now(self, start: int, end: int) -> None:
+    def _style_now(self, start: int, end: int, table_quotes: Sequence[int] = ()) -> None:
+        tables = 0  # Markdown tables met so far
         block = self._doc.findBlock(start)
         while block.isValid() and block.position() <= end:
             c = QTextCursor(block)
             table = c.currentTable()
             if table is not None:
                 tf = table.format()
-                if not tf.boolProperty(_STYLED) and not chrome_kind(tf):
-                    self._style_table(table, tf)
+                if not chrome_kind(tf):
+                    if not tf.boolProperty(_STYLED):
+                        quoted = table_quotes[tables] if tables < len(table_quotes) else 0
+                        self._style_table(table, tf, quoted)
+                    tables += 1
                 block = self._doc.findBlock(table.lastPosition() + 1)
                 continue
             frame = c.currentFrame()
@@ -520,8 +529,10 @@ class DocumentLayout:
 
     def _style_block(self, block: QTextBlock, c: QTextCursor) -> None:
         """Spacing and line height of one Markdown block; headings and inline code sized, a
-        quote's text muted."""
+        quote's text muted, the lines of a code block in a quote kept together."""
         bf = block.blockFormat()
+        quote = bf.intProperty(QTextFormat.Property.BlockQuoteLevel)
+        quoted_code = bool(quote) and bf.nonBreakableLines()  # the importer's code line
         level = 0
         spans: list[tuple[int, int, QTextCharFormat]] = []
         it = block.begin()
@@ -550,6 +561,10 @@ class DocumentLayout:
             bf.setHeadingLevel(level)
             bf.setTopMargin(HEADING_ABOVE.get(level, 1.0) * em)
             bf.setBottomMargin(HEADING_BELOW * em)
+        elif quoted_code:
+            more = block.next().blockFormat().nonBreakableLines()
+            bf.setTopMargin(0)
+            bf.setBottomMargin(0 if more else PARAGRAPH_BELOW * em)
         else:
             bf.setTopMargin(0.5 * em if after_list else 0)
             bf.setBottomMargin(PARAGRAPH_BELOW * em)
@@ -561,12 +576,17 @@ class DocumentLayout:
             c.setPosition(pos)
             c.setPosition(pos + length, QTextCursor.MoveMode.KeepAnchor)
             c.setCharFormat(fmt)
-        if bf.intProperty(QTextFormat.Property.BlockQuoteLevel):  # quoted: indented and muted
-            muted = QTextCharFormat()
-            muted.setForeground(QColor(self._colors["muted"]))
-            c.setPosition(block.position())
-            c.setPosition(block.position() + block.length() - 1, QTextCursor.MoveMode.KeepAnchor)
-            c.mergeCharFormat(muted)
+        if quote:  # quoted: indented and muted
+            self._mute(block.position(), block.position() + block.length() - 1)
+
+    def _mute(self, start: int, end: int) -> None:
+        """The text in [start, end) in the theme's muted grey, as a block quote's is."""
+        muted = QTextCharFormat()
+        muted.setForeground(QColor(self._colors["muted"]))
+        c = QTextCursor(self._doc)
+        c.setPosition(start)
+        c.setPosition(end, QTextCursor.MoveMode.KeepAnchor)
+        c.mergeCharFormat(muted)
 
     def _is_code(self, fmt: QTextCharFormat) -> bool:
         return fmt.fontFixedPitch() or self._mono_family in (fmt.fontFamilies() or [])
@@ -594,8 +614,10 @@ class DocumentLayout:
                 it += 1
             block = block.next()
 
-    def _style_table(self, table: QTextTable, tf: QTextTableFormat) -> None:
-        """A Markdown table: thin grey rules, roomy cells, spaced like a paragraph.
+    def _style_table(self, table: QTextTable, tf: QTextTableFormat, quoted: int = 0) -> None:
+        """A Markdown table: thin grey rules, roomy cells, spaced like a paragraph; in a block
+        quote of level `quoted`, indented and muted as the quote's text (Qt's importer puts
+        it flush with the margin).
 
         The rules are the table's background showing through 1 px of cell spacing between
         cells filled with the page colour, not collapsed borders: Qt paints and lays out a
@@ -609,15 +631,37 @@ class DocumentLayout:
         tf.setCellSpacing(1)
         tf.setCellPadding(0)
         tf.setBackground(QColor(self._colors["code_border"]))
-        tf.setLeftMargin(1)
+        tf.setLeftMargin(1 + QUOTE_INDENT * quoted)
         tf.setRightMargin(2)
         tf.setTopMargin(0.25 * self._em + 1)
         tf.setBottomMargin(PARAGRAPH_BELOW * self._em + 2)
         tf.setProperty(_STYLED, True)
         table.setFormat(tf)
+        self._hide_stray_line(table)
         for row in range(table.rows()):
             self._style_cells(table, row)
         self._style_inline_code(table.firstPosition(), table.lastPosition())
+        if quoted:
+            self._mute(table.firstPosition(), table.lastPosition())
+
+    def _hide_stray_line(self, table: QTextTable) -> None:
+        """Qt's importer starts the first cell of a table right after a code block with an
+        empty line, the cell's text then plain and indented as the quote around it: the line
+        gets no height (removing it would move the regions measured before styling), the text
+        is bold and aligned as the cell under it."""
+        cell = table.cellAt(0, 0)
+        first = cell.firstCursorPosition().block()
+        text = first.next()
+        if first.text() or text.position() > cell.lastPosition():
+            return
+        QTextCursor(first).setBlockFormat(_gap_format())
+        below = table.cellAt(1, 0) if table.rows() > 1 else None
+        c = QTextCursor(text)
+        c.setBlockFormat(below.firstCursorPosition().blockFormat() if below else QTextBlockFormat())
+        c.movePosition(QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor)
+        heading = QTextCharFormat()
+        heading.setFontWeight(QFont.Weight.Bold)  # as the importer makes every header cell
+        c.mergeCharFormat(heading)
 
     def _style_cells(self, table: QTextTable, row: int) -> None:
         """The page colour and padding of the cells of `row` (see `_style_table`)."""

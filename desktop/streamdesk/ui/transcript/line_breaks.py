@@ -3,7 +3,9 @@
 CommonMark joins the lines of a paragraph; chat apps keep them (poems, addresses, one number per
 line). `keep_line_breaks` joins such lines with a line separator before the text goes to Qt's
 Markdown importer. Fenced and indented code, tables, lists, headings and
-setext underlines are left alone; the stored text never changes.
+setext underlines are left alone, inside block quotes too (the checks read a line after its
+quote markers); the stored text never changes. `quoted_tables` tells which tables are in a
+quote: Qt's importer draws those as tables, but flush with the margin.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ _SETEXT = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
 _RULE = re.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
 TABLE_DELIMITER = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
 _HTML_OR_REFERENCE = re.compile(r"^ {0,3}(?:<|\[[^\]]+\]:)")
-_QUOTE_MARKERS = re.compile(r" {0,3}((?:>[ \t]?)+)")
+_QUOTE_MARKER = re.compile(r" {0,3}>[ \t]?")
 _HARD_BREAK = re.compile(r"(?: {2,}|(?<!\\)\\)$")
 LINE_SEPARATOR = "\u2028"
 
@@ -34,12 +36,106 @@ def _starts_block(line: str) -> bool:
     )
 
 
-def _quoted(line: str) -> tuple[int, str]:
-    """How deep `line` is in block quotes (its leading `>` markers), and what follows them."""
-    markers = _QUOTE_MARKERS.match(line)
-    if markers is None:
-        return 0, line
-    return markers.group(1).count(">"), line[markers.end() :]
+def _quoted(line: str, most: int = -1) -> tuple[int, str]:
+    """How deep `line` is in block quotes (its leading `>` markers, at most `most` of them
+    when given), and what follows those markers."""
+    depth = at = 0
+    while depth != most and (marker := _QUOTE_MARKER.match(line, at)):
+        depth, at = depth + 1, marker.end()
+    return depth, line[at:]
+
+
+def opens_fence(text: str) -> bool:
+    """`text` starts with a code fence."""
+    return bool(_FENCE.match(text))
+
+
+def _closes(fence: str, code: str) -> bool:
+    """`code` (a line of fenced code, without the fence's quote markers) closes `fence`: the
+    same character, at least as many, nothing after them."""
+    closing = _FENCE.match(code)
+    return bool(
+        closing
+        and closing.group(1)[0] == fence[0]
+        and len(closing.group(1)) >= len(fence)
+        and not code[closing.end() :].strip()
+    )
+
+
+def _join_lines(text: str) -> tuple[list[str], list[int]]:
+    """The lines of `text` with each paragraph's lines joined, and the quote depth of each
+    table in it, in order.
+
+    The checks read a line's content after its quote markers. A fence opened in a quote
+    holds the lines that keep its quote's markers and ends with the quote; a table's rows
+    are the non-blank lines at its header's depth. A paragraph goes on on a line at its depth
+    or shallower (CommonMark's lazy continuation), never on a deeper one (a nested quote).
+    """
+    lines = text.split("\n")
+    quoted = [_quoted(line) for line in lines]
+    out: list[str] = []
+    tables: list[int] = []
+    fence, fence_depth = "", 0  # the open fence's marker and the quote depth it opened at
+    table_depth = -1  # the quote depth of the open table's rows; -1: no table is open
+    paragraph_depth = 0
+    in_list = join = False  # join: the previous line continues on this one
+    for i, line in enumerate(lines):
+        depth, content = quoted[i]
+        if fence:
+            if depth >= fence_depth:
+                if _closes(fence, _quoted(line, fence_depth)[1]):
+                    fence = ""
+                out.append(line)
+                continue
+            fence = ""  # the quote holding the fence ended, and the fence with it
+        has_next = i + 1 < len(lines)
+        next_depth, next_content = quoted[i + 1] if has_next else (0, "")
+        opened = _FENCE.match(content)
+        if opened:
+            fence, fence_depth = opened.group(1), depth
+            out.append(line)
+            continue
+        if not content.strip():
+            table_depth = -1
+            in_list = (
+                in_list
+                and has_next
+                and (next_content.startswith((" ", "\t")) or bool(_LIST_ITEM.match(next_content)))
+            )
+            out.append(line)
+            continue
+        if depth != table_depth:
+            table_depth = -1  # a table has no lazy rows: its quote ended, or a deeper one began
+        if _LIST_ITEM.match(content):
+            in_list = True
+        if (
+            table_depth < 0
+            and not join  # a table does not interrupt a paragraph
+            and "|" in content
+            and next_depth == depth
+            and TABLE_DELIMITER.match(next_content)
+        ):
+            table_depth = depth
+            tables.append(depth)
+        indented_code = not join and content.startswith(("    ", "\t"))
+        prose = not (in_list or table_depth >= 0 or indented_code or _starts_block(content))
+        if join:
+            line = out.pop() + LINE_SEPARATOR + content.lstrip()
+        else:
+            paragraph_depth = depth
+        join = bool(
+            prose
+            and has_next
+            and next_depth <= paragraph_depth
+            and next_content.strip()  # nor the empty quote line between two paragraphs
+            and not _starts_block(next_content)
+            and not _SETEXT.match(next_content)
+            and not TABLE_DELIMITER.match(next_content)
+        )
+        if join:
+            line = _HARD_BREAK.sub("", line)
+        out.append(line)
+    return out, tables
 
 
 def keep_line_breaks(text: str) -> str:
@@ -51,55 +147,13 @@ def keep_line_breaks(text: str) -> str:
     """
     if "\n" not in text:
         return text
-    lines = text.split("\n")
-    out: list[str] = []
-    fence = ""  # the open fence's marker
-    in_list = in_table = False
-    paragraph = False  # the previous line is paragraph text
-    join = False  # the previous line continues on this one
-    for i, line in enumerate(lines):
-        nxt = lines[i + 1] if i + 1 < len(lines) else None
-        opened = _FENCE.match(line)
-        if fence:
-            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence):
-                fence = ""
-            out.append(line)
-            continue
-        if opened:
-            fence, paragraph = opened.group(1), False
-            out.append(line)
-            continue
-        if not line.strip():
-            in_table = paragraph = False
-            in_list = (
-                in_list
-                and nxt is not None
-                and (nxt.startswith((" ", "\t")) or bool(_LIST_ITEM.match(nxt)))
-            )
-            out.append(line)
-            continue
-        if _LIST_ITEM.match(line):
-            in_list = True
-        if nxt is not None and TABLE_DELIMITER.match(nxt) and "|" in line:
-            in_table = True
-        indented_code = not paragraph and line.startswith(("    ", "\t"))
-        depth, content = _quoted(line)
-        prose = not (in_list or in_table or indented_code or _starts_block(content))
-        if join:  # a quote's next line loses its markers: the quote continues
-            line = out.pop() + LINE_SEPARATOR + content.lstrip()
-        next_depth, next_content = _quoted(nxt) if nxt is not None else (0, "")
-        join = bool(
-            prose
-            # a quote nested deeper is not joined; a line without markers after a quote's
-            # continues it (CommonMark's lazy continuation)
-            and next_depth in (depth, 0)
-            and next_content.strip()  # nor the empty quote line between two paragraphs
-            and not _starts_block(next_content)
-            and not _SETEXT.match(next_content)
-            and not TABLE_DELIMITER.match(next_content)
-        )
-        if join:
-            line = _HARD_BREAK.sub("", line)
-        paragraph = prose
-        out.append(line)
-    return "\n".join(out)
+    return "\n".join(_join_lines(text)[0])
+
+
+def quoted_tables(text: str) -> list[int]:
+    """The block quote depth of each table in `text`, in order (0: not in a quote); empty
+    when none is in a quote. Qt's importer draws a quoted table flush with the margin."""
+    if ">" not in text or "|" not in text:
+        return []
+    depths = _join_lines(text)[1]
+    return depths if any(depths) else []
