@@ -172,7 +172,9 @@ class HistoryActions(QObject):
         except (HistoryError, sqlite3.Error):
             log.warning("could not read conversation %d back to list it", cid, exc_info=True)
             return None
-        self.history.list_stored(cid, conv.title, pinned=conv.pinned, select=select)
+        self.history.list_stored(
+            cid, conv.title, pinned=conv.pinned, select=select, when=conv.updated
+        )
         return conv
 
     def undo_delete(self) -> asyncio.Task[int | None] | None:
@@ -317,8 +319,13 @@ class HistoryActions(QObject):
             self._opening.cancel()
             self._opening = None
         key = self.history.key_of(hit.conversation_id)
-        if key is None:
-            return _resolved(loop, False)
+        if key is None:  # not listed: older than the pages read, or stored by another process
+            if self._list_stored(hit.conversation_id, select=False) is None:
+                self._say("Could not read that conversation from the history.", 8000)
+                return _resolved(loop, False)
+            key = self.history.key_of(hit.conversation_id)
+            if key is None:
+                return _resolved(loop, False)
         self.window.conversations.select(key)
         session = self.window.sessions.get(key)
         if session is None:

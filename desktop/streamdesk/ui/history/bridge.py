@@ -25,7 +25,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QGuiApplication
 
 from streamdesk.core.chat import ConversationRecord, StoredTarget, Target, Turn, turns_of
 from streamdesk.core.store.history import HistoryError, HistoryStore, StoredMessage
@@ -47,6 +48,9 @@ STEP_BUDGET = 0.020  # seconds of drawing per step as the reader scrolls up (a f
 MAX_DRAWN = 60
 KEPT_MESSAGES = 50  # drawn messages kept when the reader is back at the newest
 HIT_CONTEXT = SHOWN_MESSAGES  # messages read above a search hit (there when the reader scrolls up)
+LIST_PAGE = 500  # conversations listed at a time: the next page when the list is scrolled down
+LIST_OVERLAP = 50  # re-read before a page (conversations added or deleted since shift the rest)
+ELSEWHERE_CHECKED = 50  # newest conversations looked at for ones another process stored
 
 
 class HistoryBridge(QObject):
@@ -78,11 +82,68 @@ class HistoryBridge(QObject):
         window.prompt.textChanged.connect(self._on_typing)
         self.actions.connect_list(lst)
         self._notices: set[str] = set()  # every notice shown, to know which banner is ours
+        self._paged = 0  # conversations read page by page into the list (the oldest last)
+        self._more = False  # the history holds conversations older than those listed
         if store is not None:
             store.add_notice_listener(lambda: self.noticeChanged.emit(self.notice()))
-            stored = store.list_conversations()
-            keys = {conv.id: self._key_for(conv.id) for conv in reversed(stored)}
-            lst.add_conversations([(keys[c.id], c.title, c.pinned, c.updated) for c in stored])
+            self.list_more()
+            lst.list.verticalScrollBar().valueChanged.connect(self._list_more_near_end)
+            app = QGuiApplication.instance()
+            if isinstance(app, QGuiApplication):
+                app.applicationStateChanged.connect(self._on_app_state)
+
+    def list_more(self) -> int:
+        """The next page of stored conversations at the bottom of the list (the first page at
+        start); returns how many were added. A page re-reads a few before it and skips those
+        listed: conversations added or deleted since move the others in the history's order."""
+        store = self.store
+        if store is None:
+            return 0
+        offset = max(0, self._paged - LIST_OVERLAP) if self._paged else 0
+        try:
+            stored = store.list_conversations(limit=LIST_PAGE + LIST_OVERLAP, offset=offset)
+        except (HistoryError, sqlite3.Error):
+            log.warning("could not list more conversations", exc_info=True)
+            return 0
+        self._more = len(stored) == LIST_PAGE + LIST_OVERLAP
+        listed = set(self.cid_of_key.values())
+        new = [c for c in stored if c.id not in listed]
+        self._paged = offset + len(stored)
+        keys = {conv.id: self._key_for(conv.id) for conv in reversed(new)}
+        self.window.conversations.add_conversations(
+            [(keys[c.id], c.title, c.pinned, c.updated) for c in new]
+        )
+        return len(new)
+
+    def _list_more_near_end(self, value: int) -> None:
+        bar = self.window.conversations.list.verticalScrollBar()
+        if self._more and value >= bar.maximum() - bar.pageStep():
+            self.list_more()
+
+    def _on_app_state(self, state: Qt.ApplicationState) -> None:
+        if state == Qt.ApplicationState.ApplicationActive:
+            self.list_stored_elsewhere()
+
+    def list_stored_elsewhere(self) -> int:
+        """Conversations another process stored (`streamdesk ask` in a terminal) since the list
+        was filled, listed under their dates; the window checks when it becomes active.
+        Returns how many were added."""
+        store = self.store
+        if store is None:
+            return 0
+        try:
+            newest = store.list_conversations(limit=ELSEWHERE_CHECKED)
+        except (HistoryError, sqlite3.Error):
+            log.warning("could not look for conversations stored elsewhere", exc_info=True)
+            return 0
+        listed = set(self.cid_of_key.values())
+        seen = max(listed, default=0)  # ids only grow: older ones come with the list's pages
+        new = [c for c in newest if c.id > seen and c.id not in listed]
+        for conv in reversed(new):
+            self.list_stored(
+                conv.id, conv.title, pinned=conv.pinned, select=False, when=conv.updated
+            )
+        return len(new)
 
     def notice(self) -> str:
         """What the user should know about the history now ("" : nothing)."""
@@ -110,9 +171,15 @@ class HistoryBridge(QObject):
     def session_key(self, session: ChatSession) -> int | None:
         return next((k for k, s in self.window.sessions.items() if s is session), None)
 
-    def list_stored(self, cid: int, title: str, *, pinned: bool, select: bool) -> int:
+    def list_stored(
+        self, cid: int, title: str, *, pinned: bool, select: bool, when: float | None = None
+    ) -> int:
+        """Stored conversation `cid` in the list, under the date of `when` (its last change;
+        now by default); returns its key."""
         key = self._key_for(cid)
-        self.window.conversations.add_conversation(key, title, select=select, pinned=pinned)
+        self.window.conversations.add_conversation(
+            key, title, select=select, pinned=pinned, when=when
+        )
         return key
 
     def _key_for(self, cid: int) -> int:
