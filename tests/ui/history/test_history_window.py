@@ -309,3 +309,18 @@ async def test_deleting_the_newest_reply_takes_its_figures_off_the_status_bar(
         assert session.stats.tokens_out == first.reply.completion_tokens
         shown = " ".join(label.text() for label in window.status.findChildren(QLabel))
         assert f"out {first.reply.completion_tokens:,} tokens" in shown
+
+
+@pytest.mark.asyncio
+async def test_a_new_chat_named_before_its_first_prompt_keeps_its_name(qtbot: QtBot) -> None:
+    async with open_window(qtbot, **FAST) as window:
+        session = window.current_session()
+        key = window.current_key()
+        window.history.actions.rename(key, "Project X")
+        window.prompt.setPlainText("Write a poem")
+        window.prompt.submitted.emit("Write a poem")
+        await wait_reply(session)
+        assert window.conversations.title(key) == "Project X" == session.title
+        cid = window.history.cid_of_key[key]
+        with HistoryStore() as store:
+            assert store.get_conversation(cid).title == "Project X"

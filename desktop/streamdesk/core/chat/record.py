@@ -112,18 +112,21 @@ class ConversationRecord:
         self.store = store
         self.conversation = conversation
         self.title: str | None = None  # set when the first send stores the conversation
+        self.chosen_title = ""  # the user's, given before the first send: kept by it
 
     @property
     def conversation_id(self) -> int | None:
         return self.conversation.conversation_id
 
     def ensure_stored(self, first_prompt: str) -> int:
-        """The conversation's id; the first call stores and titles it (`title`)."""
+        """The conversation's id; the first call stores it, titled as the user chose or
+        from its first prompt (`title`)."""
         conv = self.conversation
         if conv.conversation_id is not None:
             return conv.conversation_id
         stored = StoredTarget.of(conv.require_target)
         cid = self.store.create_conversation(
+            title=self.chosen_title,
             provider=stored.provider_id,
             model=stored.model,
             system_prompt=conv.system_prompt,

@@ -98,7 +98,9 @@ class HistoryActions(QObject):
         if not title:
             return
         if session is not None:
-            session.title = title
+            session.title, session.named = title, True
+            if cid is None and session.record is not None:  # not stored yet: its first send
+                session.record.chosen_title = title
         if cid is not None and self.history.store is not None:
             self.history.store.rename(cid, title)
         self.window.conversations.set_title(key, title)

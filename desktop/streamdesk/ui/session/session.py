@@ -107,6 +107,7 @@ class ChatSession(QObject):
         self.target_factory = target_factory
         self.keys = keys
         self.title = title
+        self.named = False  # the user gave it its title: the first prompt does not
         # stored images are scaled for another API off the loop, before the request goes
         self.conversation = Conversation(image_fitter=ImageFitter(QtImageScaler, deferred=True))
         self.record: ConversationRecord | None = None  # set when history is on

@@ -883,7 +883,7 @@ class MainWindow(QMainWindow):
         text: str,
         outgoing: tuple[str, tuple[Attachment, ...]],
     ) -> None:
-        if not session.turns:
+        if not session.turns and not session.named:
             title = " ".join(text.split())
             session.title = title[:40] + ("…" if len(title) > 40 else "")
             self.conversations.set_title(key, session.title)
