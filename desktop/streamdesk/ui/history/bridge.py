@@ -83,6 +83,7 @@ class HistoryBridge(QObject):
         self.actions.connect_list(lst)
         self._notices: set[str] = set()  # every notice shown, to know which banner is ours
         self._paged = 0  # conversations read page by page into the list (the oldest last)
+        self.last_used: int | None = None  # the stored conversation changed last, at start
         self._more = False  # the history holds conversations older than those listed
         if store is not None:
             store.add_notice_listener(lambda: self.noticeChanged.emit(self.notice()))
@@ -106,6 +107,8 @@ class HistoryBridge(QObject):
             log.warning("could not list more conversations", exc_info=True)
             return 0
         self._more = len(stored) == LIST_PAGE + LIST_OVERLAP
+        if not self._paged and stored:  # the first page holds it (pinned ones come first)
+            self.last_used = max(stored, key=lambda c: (c.updated, c.id)).id
         listed = set(self.cid_of_key.values())
         new = [c for c in stored if c.id not in listed]
         self._paged = offset + len(stored)

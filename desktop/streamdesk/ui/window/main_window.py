@@ -165,7 +165,8 @@ class MainWindow(QMainWindow):
         self._needs_key = ""  # why the chosen provider cannot answer yet ("": it can)
         self._settings = settings
         # Deferred without settings: the frame shows what settings.toml says without loading
-        # the settings module (~50 ms); `finish_build` (or any use of .settings) loads it.
+        # the settings module and what it imports; `finish_build` (or any use of .settings)
+        # loads it.
         self._frame: FrameSettings | None = None
         if settings is None and deferred:
             from streamdesk.ui.window.first_frame import read_frame_settings
@@ -257,7 +258,7 @@ class MainWindow(QMainWindow):
         column.addWidget(self.content, 1)
         column.addWidget(self.composer)
         # No arguments: the (parent) overload is matched against (Qt.Orientation, parent) first,
-        # which builds QtCore.Qt (~45 ms). Horizontal by default; the layout below reparents it.
+        # which builds QtCore.Qt's enums. Horizontal by default; the layout below reparents it.
         self.splitter = splitter = QSplitter()
         splitter.addWidget(self.conversations)
         splitter.addWidget(right)
@@ -578,7 +579,7 @@ class MainWindow(QMainWindow):
         Send would otherwise do on the loop (benchmarks/window_lag.py); then the common code
         lexers. Not during the build: a thread running Python beside it makes every call
         that lets the GIL go (each SQLite read, each Qt call) wait for it to come back, which
-        cost the build ~100 ms (benchmarks/startup.py)."""
+        slowed the build measurably (benchmarks/startup.py)."""
         import asyncio
 
         from streamdesk.core.chat import prewarm
@@ -721,14 +722,9 @@ class MainWindow(QMainWindow):
         return self.new_chat()
 
     def _open_last_chat(self) -> None:
-        """At start, the conversation used last (a new chat when the history is empty); the
-        list learns when each stored one last changed, for its date headings."""
-        store = self.history.store
-        stored = store.list_conversations() if store is not None else []
-        keys = {cid: key for key, cid in self.history.cid_of_key.items()}
-        self.conversations.set_dates({keys[c.id]: c.updated for c in stored if c.id in keys})
-        latest = max(stored, key=lambda c: (c.updated, c.id), default=None)
-        key = None if latest is None else keys.get(latest.id)
+        """At start, the conversation used last (a new chat when the history is empty)."""
+        last = self.history.last_used
+        key = None if last is None else self.history.key_of(last)
         if key is None:
             self.new_chat()
             return
