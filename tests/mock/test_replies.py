@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import re
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from tests.mock.wire import chat_body, raw_post
+from websockets.asyncio.client import ClientConnection, connect
 
 from streamdesk.mock import SCENARIOS, MockServer, reasoning_for, reply_for
 from streamdesk.mock.replies import MAX_TOKENS, subject_of, tokenize, topic_for
@@ -165,6 +167,85 @@ async def test_a_continuation_carries_on_the_take_it_was_cut_from() -> None:
         body["messages"].append({"role": "assistant", "content": cut})
         rest = "".join((await raw_post(server.port, body)).content())
     assert cut + rest == text(prompt, 1)
+
+
+async def _stopped_sse(server: MockServer, prompt: str, chars: int) -> str:
+    """Stream `prompt`'s reply slowly and hang up once `chars` characters came, as Stop does."""
+    got = ""
+    slow = {"X-Mock-Tokens-Per-Second": "20"}
+    url = f"{server.sse_base_url}/chat/completions"
+    async with (
+        httpx.AsyncClient() as client,
+        client.stream("POST", url, json=chat_body(prompt), headers=slow) as response,
+    ):
+        async for line in response.aiter_lines():
+            if line.startswith("data: {"):
+                got += "".join(
+                    c["delta"].get("content") or "" for c in json.loads(line[6:])["choices"]
+                )
+            if len(got) >= chars:
+                return got
+    raise AssertionError(f"the reply ended before {chars} characters: {got!r}")
+
+
+def _continued(prompt: str, partial: str) -> dict[str, object]:
+    body = chat_body(prompt)
+    body["messages"].append({"role": "assistant", "content": partial})
+    return body
+
+
+@pytest.mark.asyncio
+async def test_a_stopped_reply_is_not_given_and_its_continuation_carries_on_its_own_take() -> None:
+    """Stop then Continue joins one take: the continuation resumes the take the stopped reply
+    was cut from, even when the same request got that take whole in between."""
+    prompt = "Explain server-sent events"
+    takes = len(topic_for(prompt).takes)
+    heading = text(prompt, 1).split("\n", 1)[0]
+    assert not text(prompt).startswith(heading) and not text(prompt, 2).startswith(heading)
+    async with MockServer(tokens_per_second=0, first_token_delay=0, vary_replies=True) as server:
+        first = "".join((await raw_post(server.port, chat_body(prompt))).content())
+        stopped = await _stopped_sse(server, prompt, len(heading) + 20)
+        again = "".join((await raw_post(server.port, chat_body(prompt))).content())
+        rest = "".join((await raw_post(server.port, _continued(prompt, stopped))).content())
+        after = "".join((await raw_post(server.port, chat_body(prompt))).content())
+    assert first == text(prompt) and text(prompt, 1).startswith(stopped)
+    assert again == text(prompt, 1), "a stopped reply was not given: it is asked again as it was"
+    assert stopped + rest == text(prompt, 1), "continued from the take it was cut from"
+    assert after == text(prompt, 2 % takes)
+
+
+@pytest.mark.asyncio
+async def test_a_stopped_websocket_reply_is_continued_from_its_own_take() -> None:
+    prompt = "Explain server-sent events"
+
+    def message(*extra: dict[str, str]) -> str:
+        body = chat_body(prompt)
+        body["messages"].extend(extra)
+        return json.dumps({"type": "chat.completion", **body})
+
+    async def reply(ws: ClientConnection) -> str:
+        got = ""
+        while (frame := json.loads(await ws.recv()))["type"] != "completion.done":
+            got += frame.get("delta", "") if frame["type"] == "content.delta" else ""
+        return got
+
+    async with MockServer(tokens_per_second=0, first_token_delay=0, vary_replies=True) as server:
+        async with connect(server.ws_url) as ws:
+            await ws.send(message())
+            first = await reply(ws)
+        slow = {"X-Mock-Tokens-Per-Second": "20"}
+        async with connect(server.ws_url, additional_headers=slow) as ws:
+            await ws.send(message())
+            stopped = ""
+            while len(stopped) < 60:
+                stopped += json.loads(await ws.recv()).get("delta", "")
+        async with connect(server.ws_url) as ws:
+            await ws.send(message({"role": "assistant", "content": stopped}))
+            rest = await reply(ws)
+            await ws.send(message())
+            after = await reply(ws)
+    assert first == text(prompt) and stopped + rest == text(prompt, 1)
+    assert after == text(prompt, 2 % len(topic_for(prompt).takes)), "the whole take counted"
 
 
 @pytest.mark.asyncio

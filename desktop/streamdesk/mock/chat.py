@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from streamdesk.mock.images import BadImage, received_images, received_sentence
-from streamdesk.mock.replies import count_tokens, reasoning_for, reply_for, tokenize
+from streamdesk.mock.replies import (
+    FIRST_TAKE,
+    Take,
+    continued_variant,
+    count_tokens,
+    reasoning_for,
+    reply_for,
+    tokenize,
+)
 from streamdesk.mock.scenarios import (
     SCENARIOS,
     SLOW_FIRST_TOKEN_SECONDS,
@@ -48,6 +57,7 @@ class Chat:
     include_usage: bool
     pace: Pace
     tool_calls: list[MockCall] = field(default_factory=list)  # instead of text, when asked
+    take: Take = FIRST_TAKE  # which take of the prompt's reply this is, and of which request
 
     @property
     def completion_tokens(self) -> int:
@@ -109,14 +119,15 @@ def plan_chat(
     explicit_scenario: str | None,
     defaults: Defaults,
     thinking: bool = False,
-    variant: int = 0,
+    take: Take = FIRST_TAKE,
 ) -> Chat:
     """Validate a chat-completions body and decide the reply; raises ChatRejected.
 
     When the last message is the assistant's (a partial reply sent as its prefix), the reply is
-    the rest of the prompt's reply after that many characters, as a real server continues it.
-    `thinking`: the request asked for reasoning (a native API's thinking option). `variant`:
-    which take of the prompt's reply to give (see `ReplyVariants`).
+    the rest of the prompt's reply after that many characters, as a real server continues it,
+    of the take the prefix was cut from. `thinking`: the request asked for reasoning (a native
+    API's thinking option). `take`: which take of the prompt's reply to give (see
+    `ReplyVariants`).
     """
     model = body.get("model")
     messages = body.get("messages")
@@ -140,16 +151,19 @@ def plan_chat(
     limit = body.get("max_completion_tokens", body.get("max_tokens"))
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
         raise ChatRejected("'max_tokens' must be a positive integer.")
-    content = reply_for(prompt, pace.tokens, variant)
     try:
         images = received_images(messages)
     except BadImage as exc:
         raise ChatRejected(f"Invalid image: {exc}.") from exc
-    if images:  # say what arrived, so the round trip shows
-        content = [*tokenize(received_sentence(images) + "\n\n"), *content]
+    lead = tokenize(received_sentence(images) + "\n\n") if images else []  # the round trip shows
     last = messages[-1] if messages else {}
-    if last.get("role") == "assistant":  # a partial reply sent as the prefix: continue it
-        content = _after(content, len(_text(last.get("content"))))
+    prefix = _text(last.get("content")) if last.get("role") == "assistant" else None
+    if prefix is not None and pace.tokens is None:  # a length is a fixture, of no take
+        cut_from = continued_variant(prompt, prefix.removeprefix("".join(lead)), take.variant)
+        take = dataclasses.replace(take, variant=cut_from)
+    content = [*lead, *reply_for(prompt, pace.tokens, take.variant)]
+    if prefix is not None:  # a partial reply sent as the prefix: continue it
+        content = _after(content, len(prefix))
     finish = "stop"
     if limit is not None and len(content) > limit:
         content, finish = content[:limit], "length"
@@ -166,11 +180,12 @@ def plan_chat(
         model=name,
         scenario=scenario,
         prompt=prompt,
-        reasoning=reasoning_for(prompt, variant) if thinking else [],
+        reasoning=reasoning_for(prompt, take.variant) if thinking else [],
         content=content,
         finish_reason=finish,
         prompt_tokens=sum(count_tokens(_text(m.get("content"))) for m in messages),
         include_usage=isinstance(options, dict) and options.get("include_usage") is True,
         pace=pace,
+        take=take,
     )
     return with_tools(chat, body)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from streamdesk.mock.reply_texts import FALLBACK, TOPICS, Topic
@@ -183,15 +184,40 @@ def reasoning_for(prompt: str, variant: int = 0) -> list[str]:
 RequestKey = tuple[str, int, str]
 
 
+@dataclass(frozen=True, slots=True)
+class Take:
+    """Which take of its reply a request gets: `variant` (see `reply_for`) of the request `key`
+    (see `ReplyVariants`); without a key (a plan made outside a server) nothing counts it."""
+
+    variant: int = 0
+    key: RequestKey | None = None
+
+
+FIRST_TAKE = Take()
+"""A plan's take when no server chose one: the first, counted by nobody."""
+
+
+def continued_variant(prompt: str, prefix: str, preferred: int) -> int:
+    """The take a partial reply (`prefix`, sent back to be continued) was cut from: `preferred`
+    when its reply starts with `prefix` (a short prefix fits several), else the first take that
+    does, else `preferred` (the prefix is not one of ours)."""
+    candidates: list[int] = [preferred, *range(len(topic_for(prompt).takes))]
+    for variant in candidates:
+        if "".join(_reply(prompt, None, variant)).startswith(prefix):
+            return variant
+    return preferred
+
+
 class ReplyVariants:
     """Which take a server gives a request: 0 the first time, 1 when the same request comes
     again (Regenerate sends the same messages), then 2, … wrapping around the topic's takes.
 
     A request is the same when it goes to the same route with the same number of messages and
-    the same last user message; a continuation (the partial reply sent as the assistant's
-    prefix) counts as its request, so it continues the take it was cut from. Only a reply that
-    was given whole moves the count on: a failed or cut attempt is asked again as it was.
-    With `vary` False every request gets take 0, the same as `reply_for(prompt)`.
+    the same last user message. Only a reply that went out whole moves the count on: a failed,
+    cut or stopped attempt is asked again as it was. A continuation (the partial reply sent as
+    the assistant's prefix) counts as its request and carries on the take the prefix was cut
+    from (`continued_variant`), whatever was given since.
+    With `vary` False every new request gets take 0, the same as `reply_for(prompt)`.
     """
 
     MAX_KEYS = 10_000  # a long-running server forgets old requests rather than grow
@@ -214,14 +240,15 @@ class ReplyVariants:
         )
         return (route, len(asked), repr(last.get("content")) if last is not None else "")
 
-    def current(self, key: RequestKey) -> int:
+    def take(self, route: str, messages: object) -> Take:
         """The take this request gets now."""
-        return self._given.get(key, 0)
+        key = self.key(route, messages)
+        return Take(self._given.get(key, 0), key)
 
-    def given(self, key: RequestKey) -> None:
-        """The request's reply went out whole: the same request next time gets the next take."""
-        if not self.vary:
+    def given(self, take: Take) -> None:
+        """The take went out whole: the same request next time gets the one after it."""
+        if not self.vary or take.key is None:
             return
-        if key not in self._given and len(self._given) >= self.MAX_KEYS:
+        if take.key not in self._given and len(self._given) >= self.MAX_KEYS:
             self._given.clear()
-        self._given[key] = self._given.get(key, 0) + 1
+        self._given[take.key] = max(self._given.get(take.key, 0), take.variant + 1)

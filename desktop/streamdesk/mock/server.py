@@ -262,10 +262,9 @@ class MockServer:
         self._record(request, scenario, raw if ws else None)
         if not ws and not self._authorized(request):
             return unauthorized()
-        asked = self.variants.key(request.path, body.get("messages"))
-        variant = self.variants.current(asked)
+        take = self.variants.take(request.path, body.get("messages"))
         try:
-            chat = plan_chat(body, request.headers, explicit, self.defaults, thinking, variant)
+            chat = plan_chat(body, request.headers, explicit, self.defaults, thinking, take)
         except ChatRejected as exc:
             return exc.error
         if chat.scenario in HTTP_ERRORS:
@@ -280,9 +279,13 @@ class MockServer:
             first = key not in self._flaky_seen
             self._flaky_seen.add(key)
             chat = dataclasses.replace(chat, scenario=ONCE[chat.scenario] if first else "ok")
-        if chat.scenario not in MID_STREAM_FAULTS:
-            self.variants.given(asked)
         return chat
+
+    def _delivered(self, chat: Chat) -> None:
+        """A reply went out whole: the same request next time gets another take. Not a fault's
+        (it is asked again as it was), nor a stopped one's (its continuation carries it on)."""
+        if chat.scenario not in MID_STREAM_FAULTS:
+            self.variants.given(chat.take)
 
     async def _reply(
         self,
@@ -306,8 +309,9 @@ class MockServer:
             return self._error(conn, plan, keep, dialect)
         if not (raw.get("stream") is True if streaming is None else streaming):
             conn.respond_json(200, dialect.whole(plan), keep_alive=keep)
+            self._delivered(plan)
             return keep
-        return await stream_sse(conn, plan, dialect.stream(plan), keep) and keep
+        return await stream_sse(conn, plan, dialect.stream(plan), keep, self._delivered) and keep
 
     async def _websocket(self, conn: HttpConnection, request: Request) -> None:
         header_scenario = request.headers.get("x-mock-scenario")
@@ -335,7 +339,7 @@ class MockServer:
             return self._prepare(request, raw, message, explicit, ws=True)
 
         leftover = conn.take_over()
-        await serve_websocket(conn.reader, conn.writer, request, leftover, prepare)
+        await serve_websocket(conn.reader, conn.writer, request, leftover, prepare, self._delivered)
 
 
 def run_mock_in_thread(
