@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
@@ -68,6 +69,66 @@ async def test_with_nothing_configured_the_demo_stands_in_and_is_never_saved(
         assert switcher.header.provider_id() == "mock"
         assert switcher.provider_to_save() == "holysheep", "settings.toml never names the mock"
         assert switcher.wanted_provider_id() == "holysheep"
+
+
+@pytest.mark.asyncio
+async def test_saved_settings_keep_the_demo_while_nothing_is_configured(qtbot: QtBot) -> None:
+    """Saving Settings (nothing changed, or only the font) is no choice of provider: while
+    nothing is configured the demo goes on, on the same mock, as after a restart."""
+    settings = Settings()
+    async with switcher_for(qtbot, settings) as (switcher, tasks):
+        await switcher.use(switcher.provider, at_start=True)
+        mock = switcher.mock
+        missing: list[str] = []
+        switcher.keyMissing.connect(missing.append)
+        switcher.set_providers(settings)  # what the window does with saved settings first
+        switcher.select_saved(settings.active_provider)
+        await asyncio.gather(*tasks)
+        assert switcher.offline and switcher.provider.id == "mock" and switcher.mock is mock
+        assert switcher.header.provider_id() == "mock" and switcher.providers[0].id == "mock"
+        assert switcher.wanted_provider_id() == "holysheep" and not any(missing)
+        assert switcher.target().provider.id == "mock"
+
+
+@pytest.mark.asyncio
+async def test_saved_settings_naming_a_provider_without_its_key_end_the_demo_and_say_so(
+    qtbot: QtBot,
+) -> None:
+    settings = Settings()
+    async with switcher_for(qtbot, settings) as (switcher, tasks):
+        await switcher.use(switcher.provider, at_start=True)
+        settings.active_provider = "openai"  # Settings ▸ Providers ▸ Use for chat, then Save
+        switcher.set_providers(settings)
+        switcher.select_saved(settings.active_provider)
+        await asyncio.gather(*tasks)
+        assert not switcher.offline and switcher.provider.id == "openai"
+        assert "No API key for OpenAI" in switcher.header.provider_box.toolTip()
+
+
+@pytest.mark.asyncio
+async def test_a_switch_asked_for_later_wins_over_one_that_finds_its_key_later(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two switches in flight (a key saved, then Save pressed): the last asked for is used,
+    whichever keychain look-up answers last."""
+    from streamdesk.ui.window import provider_switcher
+
+    slow = threading.Event()
+
+    def look_up(provider_id: str) -> tuple[str | None, str | None]:
+        if provider_id == "openai":
+            slow.wait(10)
+        return None, None
+
+    monkeypatch.setattr(provider_switcher, "_look_up_key", look_up)
+    async with switcher_for(qtbot, Settings(active_provider="openai")) as (switcher, tasks):
+        switcher.select("openai")
+        switcher.select("anthropic")
+        await tasks[1]
+        assert switcher.provider.id == "anthropic"
+        slow.set()
+        await asyncio.gather(*tasks)
+        assert switcher.provider.id == "anthropic" and switcher.header.provider_id() == "anthropic"
 
 
 @pytest.mark.asyncio

@@ -2,10 +2,12 @@
 
 `ProviderSwitcher` fills the header's provider picker, shows a conversation's own target when it
 is brought forward, and builds the `Target` each request reads (the engine looks the key up at
-send time). The built-in mock runs as an offline demo only when the user has configured nothing
-at all; a provider the user chose without a key stays chosen, and its first send fails with the
-"set the key" message and banner. Everything slow (keys, the mock server, the request types) is
-imported inside the methods, so this module costs the first frame nothing.
+send time). The built-in mock runs as an offline demo while the user has configured nothing at
+all: at start, and after Settings are saved or a key deleted, as a restart would. A provider the
+user picks in the header without a key stays chosen, and so does one that settings name while
+something is configured: its first send fails with the "set the key" message and banner.
+Everything slow (keys, the mock server, the request types) is imported inside the methods, so
+this module costs the first frame nothing.
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ class ProviderSwitcher(QObject):
         self.offline = False
         self.offline_for = ""  # the provider the offline demo stands in for
         self.mock: MockServer | None = None  # running while in the offline demo
+        self._switching: object = None  # the latest switch: an earlier one ending later yields
         self.next_scenario: str | None = None
         self.timeouts_override: Timeouts | None = None  # tests: a tiny stall timeout
         self.max_retries_override: int | None = None
@@ -133,31 +136,46 @@ class ProviderSwitcher(QObject):
             self._spawn(self.use(provider))
 
     def select_saved(self, provider_id: str) -> None:
-        """Switch to the settings' active provider, or to the first real one when it is gone."""
+        """Switch to the settings' active provider, or to the first real one when it is gone;
+        without its key, the offline demo stands in while nothing at all is configured (the
+        user who saves Settings only looking around keeps the demo, as a restart would)."""
         provider = self.provider_by_id(provider_id)
         if provider is None and self.providers:
             provider = next((p for p in self.providers if not _is_mock(p.id)), self.providers[0])
         if provider is not None:
-            self._spawn(self.use(provider))
+            self._spawn(self._switch(provider, demo_may_stand_in=True))
 
     async def use(self, provider: Provider, *, at_start: bool = False) -> None:
-        """Switch to `provider`. Without a key (one needed) it stays chosen and says so; only at
-        start, when the user has configured nothing at all, does the offline demo stand in.
+        """Switch to `provider`. Without a key (one needed) it stays chosen and says so; at
+        start, when the user has configured nothing at all, the offline demo stands in.
         A provider the user picks in the header is a choice, never undone by the demo."""
+        await self._switch(provider, demo_may_stand_in=at_start)
+
+    async def _switch(self, provider: Provider, *, demo_may_stand_in: bool) -> None:
+        """`use`; a switch asked for later wins, whichever of them looks its key up first."""
+        self._switching = switching = object()
         if _is_mock(provider.id):
             self._set_provider(provider, None, offline=True)
             return
         import asyncio
 
         key, problem = await asyncio.to_thread(_look_up_key, provider.id)
+        if self._switching is not switching:
+            return
         if key or not provider.needs_key:
             self._set_provider(provider, key, offline=False)
             if not provider.default_model:
                 self._spawn(self._take_the_only_server_model(provider))
             return
         why = problem or f"No API key for {provider.name}."
-        if at_start and await asyncio.to_thread(_nothing_configured, self._settings()):
-            await self._start_offline_demo(provider, why)
+        settings = self._settings()
+        demo = demo_may_stand_in and await asyncio.to_thread(_nothing_configured, settings)
+        if self._switching is not switching:
+            return
+        if demo:
+            mock = await self._start_mock()
+            if self._switching is switching:
+                self._enter_offline_demo(mock, provider, why)
             return
         self._set_provider(provider, None, offline=False)
         shown = self.header.model() if self.header.provider_id() == provider.id else ""
@@ -182,19 +200,30 @@ class ProviderSwitcher(QObject):
 
     async def start_offline_demo(self, why: str = "Offline demo.") -> None:
         """Use the built-in mock whatever keys exist (screenshots, demos)."""
-        await self._start_offline_demo(self.provider, why)
+        self._switching = switching = object()
+        mock = await self._start_mock()
+        if self._switching is switching:
+            self._enter_offline_demo(mock, self.provider, why)
 
-    async def _start_offline_demo(self, wanted: Provider, why: str) -> None:
+    async def _start_mock(self) -> MockServer:
+        """The offline demo's server, started unless it runs."""
         if self.mock is None:
             import asyncio
 
             mock_server = await asyncio.to_thread(_mock_server_class)
             server = mock_server(**{"vary_replies": True, **self._mock_options})
             await server.start()
-            self.mock = server
+            if self.mock is None:  # another switch may have started one meanwhile
+                self.mock = server
+            else:
+                await server.close()
+        return self.mock
+
+    def _enter_offline_demo(self, mock: MockServer, wanted: Provider, why: str) -> None:
+        """`mock` stands in for `wanted`, listed first in the header and chosen."""
         from streamdesk.core.providers import mock_provider
 
-        demo = mock_provider(self.mock.sse_base_url, self.mock.ws_url)
+        demo = mock_provider(mock.sse_base_url, mock.ws_url)
         self.offline_for = wanted.id
         self.providers = [demo, *(p for p in self.providers if p.id != demo.id)]
         self.header.set_providers(self.providers, demo.id)
