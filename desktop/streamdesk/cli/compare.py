@@ -105,8 +105,9 @@ class TargetSpec:
 
     @property
     def scenario(self) -> str:
-        """The built-in mock's fault scenario named after its model ("mock:gpt-4.1#cut"): it
-        goes in the request only, so the stored model is one `ask --continue` can use."""
+        """The built-in mock's fault scenario named after its model ("mock:gpt-4.1#cut"): the
+        target's `scenario`, in the request only, so the stored model is one `ask --continue`
+        can use."""
         return self.model.partition("#")[2] if self.provider == MOCK else ""
 
     @property
@@ -176,11 +177,6 @@ async def _compare(args: argparse.Namespace, prompt: str) -> int:
         targets = [await _target(spec, settings, args, keys, mock) for spec in args.targets]
         params = {} if args.max_tokens is None else {"max_tokens": args.max_tokens}
         lanes = plan_lanes(prompt, targets, system_prompt=args.system or "", params=params)
-        for spec, lane in zip(args.targets, lanes, strict=True):
-            if spec.scenario:
-                request = lane.send.request
-                faulty = dataclasses.replace(request, model=f"{request.model}#{spec.scenario}")
-                lane.send = dataclasses.replace(lane.send, request=faulty)
         store = None if args.no_save else _open_store(lanes)
         if store is not None:
             stack.callback(store.close)
@@ -259,7 +255,11 @@ async def _target(
     if spec.protocol == "ws" and not provider.ws_url:
         raise UsageError(f"{spec.label}: provider {provider.id!r} has no WebSocket URL; use @sse")
     target = Target(
-        provider, spec.model_name, protocol=spec.protocol, network=setup.network_of(settings, args)
+        provider,
+        spec.model_name,
+        protocol=spec.protocol,
+        scenario=spec.scenario or None,
+        network=setup.network_of(settings, args),
     )
     model = spec.model_name or provider.default_model or await only_server_model(target, keys)
     model = model or ""
