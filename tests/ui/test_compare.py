@@ -205,6 +205,7 @@ async def test_three_columns_show_each_reply_its_figures_and_a_summary(qtbot: Qt
             assert "Cost: demo" in shown and "$" not in shown and "TTFT" in shown
             assert column.continue_button.isEnabled()
         summary = compare.summary.text()
+        assert compare.summary.textFormat() == Qt.TextFormat.PlainText  # names are not HTML
         assert "3 of 3 complete" in summary
         assert "Cheapest" not in summary and "$" not in summary and "Cost: demo" in summary
         compare.close()

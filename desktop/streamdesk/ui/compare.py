@@ -52,6 +52,7 @@ from streamdesk.core.wording import DEMO_COST, money
 from streamdesk.ui.failures import failure_text, failure_title
 from streamdesk.ui.inspector.models import COLUMN_TIPS, COLUMNS
 from streamdesk.ui.keys import key_store
+from streamdesk.ui.plain_text import plain_label
 from streamdesk.ui.session.session import ChatSession
 from streamdesk.ui.transcript.reply_view import ReplyView
 from streamdesk.ui.transcript.view import TranscriptView
@@ -316,7 +317,7 @@ class CompareWindow(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setMinimumHeight(self.table.verticalHeader().length() + 30)
-        self.summary = QLabel("", self)
+        self.summary = plain_label("", self)  # names providers and models: not HTML
         self.summary.setObjectName("compareSummary")
         self.summary.setWordWrap(True)
         layout = QVBoxLayout(self)

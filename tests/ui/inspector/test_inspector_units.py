@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -58,3 +59,16 @@ async def test_the_overhead_cell_explains_itself_for_a_real_request(qtbot: QtBot
         assert f"{stats.content_bytes:,} B were the reply's own text" in tip
         rate = model.data(model.index(0, names.index("tok/s")))
         assert rate and float(rate) > 0
+
+
+def test_a_wire_frame_s_tooltip_shows_its_bytes_as_they_are(tmp_path: Path) -> None:
+    """A server's frame naming a local image in HTML shows as text, not as the picture."""
+    from plain_checks import hostile, red_png, shown_text, tooltip_red_pixels
+
+    from streamdesk.ui.inspector.export import FrameRow
+
+    frame = "data: " + hostile(red_png(tmp_path))
+    model = FramesModel()
+    model.rows = [FrameRow(1.0, "in", len(frame), frame)]
+    tip = model.data(model.index(0, 3), Qt.ItemDataRole.ToolTipRole)
+    assert shown_text(tip) == frame and tooltip_red_pixels(tip) == 0

@@ -15,6 +15,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from streamdesk.core.netstats import TraceStats, trace_stats
 from streamdesk.core.trace import StreamTrace
 from streamdesk.ui.inspector.export import FrameRow, FrameSplitter
+from streamdesk.ui.plain_text import plain_tooltip
 
 Index = QModelIndex | QPersistentModelIndex
 MAX_FRAME_ROWS = 20_000  # an SSE chunk can hold many lines; the view keeps the newest
@@ -239,7 +240,7 @@ class FramesModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return (f"{r.t_ms:.1f}", "→" if r.direction == "out" else "←", str(r.size), r.text)[col]
         if role == Qt.ItemDataRole.ToolTipRole and col == 3:
-            return r.text[:2000]
+            return plain_tooltip(r.text[:2000])  # the wire's bytes: never HTML
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (0, 2):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
