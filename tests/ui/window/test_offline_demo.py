@@ -4,10 +4,11 @@ a key given there ends it at once, and Stop then Continue joins one take of the 
 from __future__ import annotations
 
 import contextlib
+import json
 
 import pytest
 from pytestqt.qtbot import QtBot
-from ui_helpers import open_window, wait_reply, wait_text
+from ui_helpers import KEY, online_window, open_window, wait_reply, wait_text
 
 from streamdesk.mock import reply_for
 from streamdesk.ui.keys import key_store
@@ -48,6 +49,41 @@ async def test_settings_saved_while_looking_around_keep_the_demo_answering(
         session.send("Write a poem")
         turn = await wait_reply(session)
         assert turn.reply.failure is None and turn.reply.text == "".join(reply_for("Write a poem"))
+
+
+@pytest.mark.asyncio
+async def test_a_model_picked_in_the_header_stays_when_settings_are_saved(qtbot: QtBot) -> None:
+    """Saving Settings is no choice of model: the demo's, or a configured provider's, stays;
+    a header left on the default follows the saved provider's default."""
+    async with open_window(qtbot) as window:
+        window.header.model_box.setCurrentText("claude-sonnet-4.5")
+        await _save(window, await _open_settings(window))
+        assert window.offline and window.header.model() == "claude-sonnet-4.5"
+        session = window.current_session()
+        session.send("Which model?")
+        await wait_reply(session)
+        mock = window.mock
+        assert (
+            mock is not None and json.loads(mock.requests[-1].body)["model"] == "claude-sonnet-4.5"
+        )
+
+
+@pytest.mark.asyncio
+async def test_a_model_picked_for_a_configured_provider_stays_when_settings_are_saved(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STREAMDESK_API_KEY", KEY)
+    async with online_window(qtbot) as window:
+        window.header.model_box.setCurrentText("gpt-4.1-mini")
+        await _save(window, await _open_settings(window))
+        assert window.provider.id == "loopback" and window.switcher.api_key == KEY
+        assert window.target().model == "gpt-4.1-mini"
+        window.header.model_box.setCurrentText("gpt-4.1")  # the profile's default
+        dialog = await _open_settings(window)
+        dialog.providers.select("loopback")
+        dialog.providers.form.default_model_box.setCurrentText("gpt-4o")
+        await _save(window, dialog)
+        assert window.target().model == "gpt-4o", "the saved default, never chosen over"
 
 
 @pytest.mark.asyncio

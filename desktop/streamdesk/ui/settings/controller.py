@@ -141,10 +141,12 @@ class SettingsController(QObject):
         return dialog
 
     def apply(self, settings: Settings) -> None:
-        """Use saved settings now: provider list, active provider (or demo), theme, font."""
+        """Use saved settings now: provider list, active provider (or demo), theme, font. A
+        model picked in the header stays while its provider does."""
+        chosen = self.switcher.chosen_model()  # before the header is refilled
         self._apply_settings(settings)
         self.apply_font(settings.font_size)
-        self.switcher.select_saved(settings.active_provider)
+        self.switcher.select_saved(settings.active_provider, keep_model=chosen)
 
     def apply_font(self, size: int) -> None:
         """Set on each transcript: with an application style sheet Qt does not propagate a
@@ -164,7 +166,7 @@ class SettingsController(QObject):
         """A key was saved, held or deleted: leave or enter the offline demo if it is ours."""
         if provider_id == self.switcher.wanted_provider_id():
             self.banner.hide()
-            self.switcher.select_saved(provider_id)
+            self.switcher.select_saved(provider_id, keep_model=self.switcher.chosen_model())
 
     # -- failures -------------------------------------------------------------------------
 

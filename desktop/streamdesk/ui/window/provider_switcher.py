@@ -135,15 +135,22 @@ class ProviderSwitcher(QObject):
         if provider is not None:
             self._spawn(self.use(provider))
 
-    def select_saved(self, provider_id: str) -> None:
+    def chosen_model(self) -> str:
+        """The model the user picked in the header for the provider in use ("": its default)."""
+        model = self.header.model()
+        return model if model != self.provider.default_model else ""
+
+    def select_saved(self, provider_id: str, *, keep_model: str = "") -> None:
         """Switch to the settings' active provider, or to the first real one when it is gone;
         without its key, the offline demo stands in while nothing at all is configured (the
-        user who saves Settings only looking around keeps the demo, as a restart would)."""
+        user who saves Settings only looking around keeps the demo, as a restart would).
+        `keep_model` (`chosen_model()` before the header was refilled) stays chosen when the
+        provider in use stays: saving Settings is no choice of model."""
         provider = self.provider_by_id(provider_id)
         if provider is None and self.providers:
             provider = next((p for p in self.providers if not _is_mock(p.id)), self.providers[0])
         if provider is not None:
-            self._spawn(self._switch(provider, demo_may_stand_in=True))
+            self._spawn(self._switch(provider, demo_may_stand_in=True, keep_model=keep_model))
 
     async def use(self, provider: Provider, *, at_start: bool = False) -> None:
         """Switch to `provider`. Without a key (one needed) it stays chosen and says so; at
@@ -151,9 +158,12 @@ class ProviderSwitcher(QObject):
         A provider the user picks in the header is a choice, never undone by the demo."""
         await self._switch(provider, demo_may_stand_in=at_start)
 
-    async def _switch(self, provider: Provider, *, demo_may_stand_in: bool) -> None:
+    async def _switch(
+        self, provider: Provider, *, demo_may_stand_in: bool, keep_model: str = ""
+    ) -> None:
         """`use`; a switch asked for later wins, whichever of them looks its key up first."""
         self._switching = switching = object()
+        in_use = self.provider.id  # `keep_model` was picked for it
         if _is_mock(provider.id):
             self._set_provider(provider, None, offline=True)
             return
@@ -162,7 +172,10 @@ class ProviderSwitcher(QObject):
         key, problem = await asyncio.to_thread(_look_up_key, provider.id)
         if self._switching is not switching:
             return
+        kept = keep_model if provider.id == in_use else ""
         if key or not provider.needs_key:
+            if kept:
+                self.header.show_target(provider.id, kept, self.header.protocol())
             self._set_provider(provider, key, offline=False)
             if not provider.default_model:
                 self._spawn(self._take_the_only_server_model(provider))
@@ -174,12 +187,13 @@ class ProviderSwitcher(QObject):
             return
         if demo:
             mock = await self._start_mock()
+            demo_model = keep_model if _is_mock(in_use) else ""
             if self._switching is switching:
-                self._enter_offline_demo(mock, provider, why)
+                self._enter_offline_demo(mock, provider, why, demo_model)
             return
         self._set_provider(provider, None, offline=False)
         shown = self.header.model() if self.header.provider_id() == provider.id else ""
-        model = shown or provider.default_model  # a reopened chat keeps its model
+        model = kept or shown or provider.default_model  # a reopened chat keeps its model
         self.header.show_target(provider.id, model, self.header.protocol())
         self.header.set_key_missing(f"{why} Set it in Settings (Ctrl+,).")
         self.keyMissing.emit(why)
@@ -219,14 +233,19 @@ class ProviderSwitcher(QObject):
                 await server.close()
         return self.mock
 
-    def _enter_offline_demo(self, mock: MockServer, wanted: Provider, why: str) -> None:
-        """`mock` stands in for `wanted`, listed first in the header and chosen."""
+    def _enter_offline_demo(
+        self, mock: MockServer, wanted: Provider, why: str, model: str = ""
+    ) -> None:
+        """`mock` stands in for `wanted`, listed first in the header and chosen (with `model`,
+        else its default)."""
         from streamdesk.core.providers import mock_provider
 
         demo = mock_provider(mock.sse_base_url, mock.ws_url)
         self.offline_for = wanted.id
         self.providers = [demo, *(p for p in self.providers if p.id != demo.id)]
         self.header.set_providers(self.providers, demo.id)
+        if model:
+            self.header.show_target(demo.id, model, self.header.protocol())
         tip = f"{why} Replies come from the built-in mock server; set a key in Settings (Ctrl+,)."
         self._set_provider(demo, None, offline=True, why=tip)
 
