@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from streamdesk.core.attachments import Attachment
 from streamdesk.core.errors import StreamdeskError
 from streamdesk.core.events import Usage
 
@@ -158,6 +159,24 @@ class ConversationSnapshot:
 
     conversation_id: int
     data: Mapping[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesSnapshot:
+    """What `delete_messages` removed, for `restore_messages` (undo): each message's row as it
+    was stored (column name to value), its image links and those images. In memory only."""
+
+    rows: tuple[Mapping[str, Any], ...] = field(repr=False)
+    links: tuple[tuple[int, int, str, str], ...] = ()  # message id, position, image hash, name
+    images: Mapping[str, Attachment] = field(default_factory=dict, repr=False)  # by hash
+
+    @property
+    def message_ids(self) -> tuple[int, ...]:
+        return tuple(int(row["id"]) for row in self.rows)
+
+    @property
+    def conversation_ids(self) -> tuple[int, ...]:
+        return tuple(dict.fromkeys(int(row["conversation_id"]) for row in self.rows))
 
 
 _MD_PREFIX = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+|\d+[.)]\s+|```\w*\s*)+")

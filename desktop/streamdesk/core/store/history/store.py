@@ -40,6 +40,7 @@ from streamdesk.core.store.history.models import (
     ConversationSnapshot,
     ConversationSummary,
     MessageNotFound,
+    MessagesSnapshot,
     SearchHit,
     StoredMessage,
     fts_query,
@@ -414,22 +415,79 @@ class HistoryStore:
 
     def delete_message(self, message_id: int) -> None:
         """Delete one message; if it was the active alternative, the newest other one shows."""
+        self.delete_messages([message_id])
 
-        def write(db: sqlite3.Connection) -> None:
-            row = db.execute(
-                "SELECT group_id, active FROM messages WHERE id = ?", (message_id,)
-            ).fetchone()
-            if row is None:
-                raise MessageNotFound(message_id)
-            db.execute("DELETE FROM messages WHERE id = ?", (message_id,))
-            if row["active"]:
+    def delete_messages(self, message_ids: Iterable[int]) -> MessagesSnapshot:
+        """Delete these messages in one transaction, all or none (MessageNotFound names one not
+        stored); where a shown alternative goes, the newest other one of its group shows. The
+        snapshot lets `restore_messages` undo this."""
+        wanted = list(dict.fromkeys(message_ids))
+
+        def write(db: sqlite3.Connection) -> MessagesSnapshot:
+            rows = []
+            for message_id in wanted:
+                fold_chunks(db, message_id)  # a streaming reply's text so far goes with it
+                row = db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+                if row is None:
+                    raise MessageNotFound(message_id)
+                rows.append(dict(row))
+            links = [
+                (int(r[0]), int(r[1]), str(r[2]), str(r[3]))
+                for message_id in wanted
+                for r in db.execute(
+                    "SELECT message_id, position, hash, name FROM message_attachments"
+                    " WHERE message_id = ? ORDER BY position",
+                    (message_id,),
+                )
+            ]
+            images = read_images(db, (link[2] for link in links))
+            db.executemany("DELETE FROM messages WHERE id = ?", [(i,) for i in wanted])
+            for group in dict.fromkeys(r["group_id"] for r in rows if r["active"]):
                 db.execute(
                     "UPDATE messages SET active = 1 WHERE id = (SELECT id FROM messages"
                     " WHERE group_id = ? ORDER BY alt_index DESC LIMIT 1)",
-                    (row["group_id"],),
+                    (group,),
                 )
+            return MessagesSnapshot(tuple(rows), tuple(links), images)
 
-        self._db.write(write)
+        return self._db.write(write)
+
+    def restore_messages(self, snapshot: MessagesSnapshot) -> dict[int, int]:
+        """Put deleted messages back as they were, in their place: their rows, images, and the
+        one each group showed shown again (alternatives added since follow them). Returns
+        their ids by old id: the same unless taken since. ConversationNotFound: their
+        conversation is gone."""
+
+        def write(db: sqlite3.Connection) -> dict[int, int]:
+            for cid in snapshot.conversation_ids:
+                found = db.execute("SELECT 1 FROM conversations WHERE id = ?", (cid,)).fetchone()
+                if found is None:
+                    raise ConversationNotFound(cid)
+            ids: dict[int, int] = {}
+            for row in sorted(snapshot.rows, key=lambda r: (r["group_id"], r["alt_index"])):
+                ids[int(row["id"])] = _put_back(db, row)
+            db.executemany(
+                "INSERT OR IGNORE INTO attachments (hash, mime, data, width, height, name)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (i.digest, i.mime, i.data, i.width, i.height, i.name)
+                    for i in snapshot.images.values()
+                ],
+            )
+            db.executemany(
+                "INSERT INTO message_attachments (message_id, position, hash, name)"
+                " VALUES (?, ?, ?, ?)",
+                [(ids[m], p, h, n) for m, p, h, n in snapshot.links if h in snapshot.images],
+            )
+            for row in snapshot.rows:
+                if row["active"]:  # shown again: the alternative shown in its place steps back
+                    db.execute(
+                        "UPDATE messages SET active = 0 WHERE group_id = ? AND id <> ?",
+                        (row["group_id"], ids[int(row["id"])]),
+                    )
+            return ids
+
+        return self._db.write(write)
 
     # Images
 
@@ -731,6 +789,25 @@ def _switch_group(
             "UPDATE messages SET active = 1, superseded_by = NULL WHERE superseded_by = ?",
             (show,),
         )
+
+
+def _put_back(db: sqlite3.Connection, row: Mapping[str, Any]) -> int:
+    """Insert a deleted message's row again (inside the caller's transaction), under its id
+    when that is free; an alternative added since at its place among its group's moves after
+    it. Returns its id."""
+    cols = dict(row)
+    taken = db.execute(
+        "SELECT 1 FROM messages WHERE group_id = ? AND alt_index = ?",
+        (cols["group_id"], cols["alt_index"]),
+    ).fetchone()
+    if taken is not None:
+        db.execute(
+            "UPDATE messages SET alt_index = alt_index + 1 WHERE group_id = ? AND alt_index >= ?",
+            (cols["group_id"], cols["alt_index"]),
+        )
+    if db.execute("SELECT 1 FROM messages WHERE id = ?", (cols["id"],)).fetchone() is not None:
+        del cols["id"]
+    return insert_row(db, "messages", cols)
 
 
 def _process_alive(pid: int | None) -> bool:
