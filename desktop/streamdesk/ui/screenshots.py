@@ -334,7 +334,7 @@ class Shots:
     async def usage(self) -> None:
         """View ▸ Usage on a seeded month, light and dark. Last: the seeded chats join the
         history the other shots list."""
-        from streamdesk.ui.usage import UsageDialog
+        from streamdesk.ui.usage.dialog import UsageDialog
 
         window = self.window
         store = window.history.store

@@ -324,3 +324,24 @@ async def test_a_new_chat_named_before_its_first_prompt_keeps_its_name(qtbot: Qt
         cid = window.history.cid_of_key[key]
         with HistoryStore() as store:
             assert store.get_conversation(cid).title == "Project X"
+
+
+@pytest.mark.asyncio
+async def test_a_title_being_typed_survives_its_chat_s_reply_ending(qtbot: QtBot) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QLineEdit
+
+    async with open_window(qtbot, tokens_per_second=100.0, reply_tokens=30) as window:
+        session = window.current_session()
+        key = window.current_key()
+        session.send("a question to rename")
+        lst = window.conversations
+        lst.rename_inline(key)
+        editor = lst.list.viewport().findChild(QLineEdit)
+        assert editor is not None
+        editor.setText("Second name")
+        await wait_reply(session)  # the streaming mark goes: the item's text changes
+        assert editor.text() == "Second name", "what the user typed is kept"
+        qtbot.keyClick(editor, Qt.Key.Key_Return)
+        await until(lambda: lst.title(key) == "Second name")
+        assert "●" not in lst.list.currentItem().text()

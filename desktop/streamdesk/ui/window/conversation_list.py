@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6 import QtCore
-from PySide6.QtCore import QPoint, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMenu,
     QPushButton,
+    QStyledItemDelegate,
     QVBoxLayout,
     QWidget,
 )
@@ -42,6 +43,7 @@ _USER_ROLE = 256  # Qt.ItemDataRole.UserRole
 _KEY_ESCAPE = 0x01000000  # Qt.Key.Key_Escape
 _KEY = _USER_ROLE
 _TITLE = _USER_ROLE + 1
+_FILLED = "streamdeskTitleFilled"  # dynamic property: an editor given its item's text once
 _STREAMING = _USER_ROLE + 2
 _PINNED = _USER_ROLE + 3
 _WHEN = _USER_ROLE + 4  # Unix time of the conversation's last change
@@ -57,6 +59,17 @@ class SearchField(QLineEdit):
             self.clear()
         else:
             super().keyPressEvent(event)
+
+
+class TitleEditing(QStyledItemDelegate):
+    """Items drawn as usual; a title being edited keeps what the user typed when its item
+    changes meanwhile (a reply ending, the chat titled by its first send): Qt would put the
+    item's new text in the editor."""
+
+    def setEditorData(self, editor: QWidget, index: QModelIndex | QPersistentModelIndex) -> None:
+        if not editor.property(_FILLED):
+            super().setEditorData(editor, index)
+            editor.setProperty(_FILLED, True)
 
 
 class ConversationList(QFrame):
@@ -120,6 +133,7 @@ class ConversationList(QFrame):
         self.list.currentItemChanged.connect(self._on_current)
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.itemChanged.connect(self._on_item_changed)
+        self.list.setItemDelegate(TitleEditing(self.list))
         self.undo_button.clicked.connect(self._undo)
 
     @property
@@ -189,16 +203,6 @@ class ConversationList(QFrame):
         item.setFlags(item.flags() | QtCore.Qt.ItemFlag.ItemIsEditable)
         self._by_key[key] = item
         return item
-
-    def set_dates(self, when: dict[Any, float]) -> None:
-        """The last change of listed conversations (Unix time), for the date headings."""
-        blocked = self.list.blockSignals(True)
-        self._drop_headings()
-        for item in self._items():
-            if item.data(_KEY) in when:
-                item.setData(_WHEN, when[item.data(_KEY)])
-        self._add_headings()
-        self.list.blockSignals(blocked)
 
     def _items(self) -> list[QListWidgetItem]:
         """The conversations' items, in their order (no headings)."""

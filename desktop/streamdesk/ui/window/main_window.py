@@ -1072,7 +1072,7 @@ class MainWindow(QMainWindow):
 
     def open_usage(self) -> None:
         """View ▸ Usage: tokens and cost of the stored replies per day, provider and model."""
-        from streamdesk.ui.usage import open_usage
+        from streamdesk.ui.usage.dialog import open_usage
 
         self.finish_build()
         if self.history.store is None:

@@ -18,8 +18,8 @@ from streamdesk.core.store.history import HistoryError, HistoryStore
 from streamdesk.core.store.history.usage import UsageRow
 from streamdesk.core.wording import money
 from streamdesk.ui.theme import colors
-from streamdesk.ui.usage import UsageDialog
-from streamdesk.ui.usage_chart import UsageChart, day_bars, nice_step
+from streamdesk.ui.usage.chart import UsageChart, day_bars, nice_step
+from streamdesk.ui.usage.dialog import UsageDialog
 
 TODAY = dt.date(2026, 11, 30)
 IN_30_DAYS = tuple(r for r in COUNTED if r.days_ago < 30)
@@ -189,6 +189,6 @@ async def test_a_history_that_cannot_be_read_is_quoted_as_it_is(
     def unreadable(*_args: object) -> None:
         raise HistoryError(words)
 
-    monkeypatch.setattr("streamdesk.ui.usage.read_usage", unreadable)
+    monkeypatch.setattr("streamdesk.ui.usage.dialog.read_usage", unreadable)
     await dialog.reload()
     assert_plain_label(dialog.note, f"The history could not be read ({words}).")

@@ -35,7 +35,7 @@ from streamdesk.core.store.history import HistoryError, HistoryStore
 from streamdesk.core.store.history.usage import UsageReport, UsageReports, UsageRow
 from streamdesk.core.wording import money
 from streamdesk.ui.plain_text import make_plain
-from streamdesk.ui.usage_chart import Measure, UsageChart, count
+from streamdesk.ui.usage.chart import Measure, UsageChart, count
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""View ▸ Usage: what the stored replies cost, by day, provider and model."""
