@@ -213,10 +213,11 @@ class ReplyVariants:
     again (Regenerate sends the same messages), then 2, … wrapping around the topic's takes.
 
     A request is the same when it goes to the same route with the same number of messages and
-    the same last user message. Only a reply that went out whole moves the count on: a failed,
-    cut or stopped attempt is asked again as it was. A continuation (the partial reply sent as
-    the assistant's prefix) counts as its request and carries on the take the prefix was cut
-    from (`continued_variant`), whatever was given since.
+    the same last user message. A take is given as soon as it is planned, whether it then ends
+    whole or the user stops it (Regenerate after Stop brings another take, as a model would);
+    one cut by a fault the server plays is not, and is asked again as it was. A continuation
+    (the partial reply sent as the assistant's prefix) counts as its request and carries on the
+    take the prefix was cut from (`continued_variant`), whatever was given since.
     With `vary` False every new request gets take 0, the same as `reply_for(prompt)`.
     """
 
@@ -246,7 +247,8 @@ class ReplyVariants:
         return Take(self._given.get(key, 0), key)
 
     def given(self, take: Take) -> None:
-        """The take went out whole: the same request next time gets the one after it."""
+        """The take goes out: the same request next time gets the one after it (continuing an
+        earlier take never brings the count back)."""
         if not self.vary or take.key is None:
             return
         if take.key not in self._given and len(self._given) >= self.MAX_KEYS:

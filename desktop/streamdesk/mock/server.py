@@ -279,13 +279,9 @@ class MockServer:
             first = key not in self._flaky_seen
             self._flaky_seen.add(key)
             chat = dataclasses.replace(chat, scenario=ONCE[chat.scenario] if first else "ok")
-        return chat
-
-    def _delivered(self, chat: Chat) -> None:
-        """A reply went out whole: the same request next time gets another take. Not a fault's
-        (it is asked again as it was), nor a stopped one's (its continuation carries it on)."""
         if chat.scenario not in MID_STREAM_FAULTS:
             self.variants.given(chat.take)
+        return chat
 
     async def _reply(
         self,
@@ -309,9 +305,8 @@ class MockServer:
             return self._error(conn, plan, keep, dialect)
         if not (raw.get("stream") is True if streaming is None else streaming):
             conn.respond_json(200, dialect.whole(plan), keep_alive=keep)
-            self._delivered(plan)
             return keep
-        return await stream_sse(conn, plan, dialect.stream(plan), keep, self._delivered) and keep
+        return await stream_sse(conn, plan, dialect.stream(plan), keep) and keep
 
     async def _websocket(self, conn: HttpConnection, request: Request) -> None:
         header_scenario = request.headers.get("x-mock-scenario")
@@ -339,7 +334,7 @@ class MockServer:
             return self._prepare(request, raw, message, explicit, ws=True)
 
         leftover = conn.take_over()
-        await serve_websocket(conn.reader, conn.writer, request, leftover, prepare, self._delivered)
+        await serve_websocket(conn.reader, conn.writer, request, leftover, prepare)
 
 
 def run_mock_in_thread(

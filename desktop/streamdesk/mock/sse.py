@@ -150,15 +150,8 @@ class SseReply:
     head: Sequence[tuple[str, str]] = ()  # extra response headers
 
 
-async def stream_sse(
-    conn: HttpConnection,
-    chat: Chat,
-    reply: SseReply,
-    keep_alive: bool,
-    delivered: Callable[[Chat], object],
-) -> bool:
-    """Write the response head and the paced event stream, then call `delivered(chat)` if all of
-    it went out; False when the connection must close."""
+async def stream_sse(conn: HttpConnection, chat: Chat, reply: SseReply, keep_alive: bool) -> bool:
+    """Write the response head and the paced event stream; False when the connection must close."""
     head = [
         ("content-type", "text/event-stream; charset=utf-8"),
         ("cache-control", "no-cache"),
@@ -171,9 +164,7 @@ async def stream_sse(
     await sink.keepalive()
     whole = await play(sink, reply.prelude, reply.events, reply.trailer, chat.pace, chat.scenario)
     await sink.finish()
-    if whole and not sink.closed:
-        delivered(chat)
-    elif not whole and chat.scenario not in MID_STREAM_FAULTS:  # Stop, or a cut to explain
+    if not whole and chat.scenario not in MID_STREAM_FAULTS:  # Stop, or a cut to explain
         log.info(
             "mock: %s ended before its end (%d events): the connection was closing "
             "(the client went away or the transport failed)",

@@ -187,10 +187,8 @@ async def serve_websocket(
     request: Request,
     leftover: bytes,
     prepare: Callable[[bytes, dict[str, object]], Chat | HttpError],
-    delivered: Callable[[Chat], object],
 ) -> None:
-    """Complete the handshake, then answer chat.completion messages until the peer leaves;
-    `delivered(chat)` after each reply that went out whole.
+    """Complete the handshake, then answer chat.completion messages until the peer leaves.
 
     `leftover` is what the client sent after the upgrade request and the HTTP parser had already
     read: the first frames, when the client did not wait for the handshake answer.
@@ -225,9 +223,7 @@ async def serve_websocket(
                 continue
             sink = WsSink(conn, plan.scenario)
             events, trailer = _frames(plan)
-            if await play(sink, (), events, trailer, plan.pace, plan.scenario):
-                delivered(plan)
-            elif sink.closed:
+            if not await play(sink, (), events, trailer, plan.pace, plan.scenario) and sink.closed:
                 break
     finally:
         reading.cancel()

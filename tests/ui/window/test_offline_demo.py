@@ -8,10 +8,12 @@ import json
 
 import pytest
 from pytestqt.qtbot import QtBot
-from ui_helpers import KEY, online_window, open_window, wait_reply, wait_text
+from ui_helpers import KEY, online_window, open_window, until, wait_reply
 
+from streamdesk.core.chat import Turn
 from streamdesk.mock import reply_for
 from streamdesk.ui.keys import key_store
+from streamdesk.ui.session.session import ChatSession
 from streamdesk.ui.settings.dialog import SettingsDialog
 from streamdesk.ui.window.main_window import MainWindow
 
@@ -120,21 +122,31 @@ async def test_a_key_given_in_the_same_save_is_used_at_once(qtbot: QtBot) -> Non
                 key_store().delete("holysheep")
 
 
+async def _stop_after(session: ChatSession, chars: int) -> Turn:
+    """Stop the running reply once `chars` characters of it came (enough to tell takes apart)."""
+    await until(lambda: len(session.turns[-1].reply.text) >= chars)
+    session.stop()
+    return await wait_reply(session)
+
+
 @pytest.mark.asyncio
-async def test_stop_then_continue_carries_on_the_take_that_was_stopped(qtbot: QtBot) -> None:
+async def test_regenerate_after_stop_brings_another_take_and_continue_finishes_it(
+    qtbot: QtBot,
+) -> None:
     """The demo's mock gives another take of a reply asked again; a stopped reply's
     continuation must go on with the take it was cut from, not join another one."""
     prompt = "Explain server-sent events and the event-stream format"
-    async with open_window(qtbot, tokens_per_second=300.0, first_token_delay=0.0) as window:
+    takes = ["".join(reply_for(prompt, variant=k)) for k in (0, 1)]
+    async with open_window(qtbot, tokens_per_second=250.0, first_token_delay=0.0) as window:
         session = window.current_session()
         key = session.send(prompt)
-        await wait_text(session)
-        session.stop()
-        stopped = await wait_reply(session)
+        first = (await _stop_after(session, 40)).reply.text
+        session.regenerate(key)
+        stopped = await _stop_after(session, 40)
         partial = stopped.reply.text
-        assert stopped.reply.status.value == "stopped" and partial
+        assert stopped.reply.status.value == "stopped"
+        assert takes[0].startswith(first) and takes[1].startswith(partial), "another take"
         session.view.continueRequested.emit(key)  # what the Continue action on the message does
         turn = await wait_reply(session)
-        whole = "".join(reply_for(prompt))
         assert turn is stopped and turn.reply.status.value == "complete"
-        assert turn.reply.text == whole and whole.count("```") % 2 == 0
+        assert turn.reply.text == takes[1] and takes[1].count("```") % 2 == 0
