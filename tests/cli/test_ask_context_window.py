@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from streamdesk.core.chat.conversation import REPLY_ALLOWANCE, estimated_tokens
+from streamdesk.core.chat.context import FILL_PERCENT, REPLY_ALLOWANCE, estimated_tokens
 from streamdesk.core.request import Message
 from streamdesk.core.store.history import HistoryStore
 from streamdesk.core.wording import history_left_out
@@ -58,17 +58,26 @@ def test_a_continued_chat_longer_than_the_model_reads_sends_the_newest_and_says_
 
 
 def sized(text: str, tokens: int) -> str:
-    """`text` padded to a message the estimate counts as `tokens`."""
-    content = text.ljust(4 * (tokens - 4), "w")
-    assert estimated_tokens(Message("user", content)) == tokens
+    """`text` padded with letters to a message the estimate counts as `tokens`."""
+
+    def estimate(content: str) -> int:
+        return estimated_tokens(Message("user", content))
+
+    content = text + "w" * round((tokens - estimate(text)) / 0.3)
+    while estimate(content) > tokens:
+        content = content[:-1]
+    while estimate(content) < tokens:
+        content += "w"
+    assert estimate(content) == tokens
     return content
 
 
 def just_fitting_chat(room_to_spare: int) -> int:
     """A stored DeepSeek chat of 20 messages whose estimate fits the window (with the prompt
     "and now?" and the reply's reserve) with `room_to_spare` tokens left."""
-    room = 128_000 - REPLY_ALLOWANCE - estimated_tokens(Message("user", "and now?"))
-    sizes = [room - room_to_spare - 19 * 6_000] + [6_000] * 19
+    fill = (128_000 - REPLY_ALLOWANCE) * FILL_PERCENT // 100
+    room = fill - estimated_tokens(Message("user", "and now?"))
+    sizes = [room - room_to_spare - 19 * 5_000] + [5_000] * 19
     with HistoryStore() as store:
         cid = store.create_conversation(title="fits", provider="deepseek", model="deepseek-chat")
         for i, size in enumerate(sizes):

@@ -55,6 +55,29 @@ CONTINUATIONS = ("assistant", "prefix", "vllm")
 
 
 @dataclass(frozen=True, slots=True)
+class EarlierTurn:
+    """An earlier turn of the conversation that a request carries: its `messages` in the
+    request, and `shown`, the messages a user counts in it (its prompt, if its own, and its
+    reply)."""
+
+    messages: int
+    shown: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContextFit:
+    """What keeps a request within its model's context window after it was built, as a tool
+    round adds to it or the server refuses it as too long: the window (None: unknown), the
+    tokens kept for the reply (the max_tokens its body sends, or an allowance), and the earlier
+    turns it carries, oldest first from message `start`, which may be left out whole."""
+
+    window: int | None
+    reserve: int
+    start: int
+    turns: tuple[EarlierTurn, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class ChatRequest:
     model: str
     messages: tuple[Message, ...]
@@ -74,6 +97,9 @@ class ChatRequest:
     # Messages of the conversation's oldest turns left out so the request fits the model's
     # context window (its prompts and replies, as the user counts them); 0 when all go.
     left_out: int = 0
+    # Its earlier turns and window, so it can be made to fit again (None: a request that is not
+    # a conversation's, such as a probe, which is sent as it is).
+    fit: ContextFit | None = None
 
     @property
     def images(self) -> tuple[Attachment, ...]:

@@ -30,6 +30,7 @@ __all__ = [
     "history_left_out",
     "import_problem",
     "money",
+    "turn_too_long",
 ]
 
 DEMO_COST = "demo"
@@ -83,11 +84,23 @@ def money(usd: float | None, *, estimated: bool = False, demo: bool = False) -> 
     return f"{mark}${shown:.{1 - shown.adjusted()}f}"
 
 
-def history_left_out(messages: int, model: str, window: int) -> str:
+def history_left_out(messages: int, model: str, window: int | None) -> str:
     """What to say when the oldest `messages` of a chat stayed out of a request because
-    `model` reads `window` tokens at most."""
+    `model` reads `window` tokens at most (None: the server said it reads fewer)."""
     which = "The oldest message was" if messages == 1 else f"The oldest {messages:,} messages were"
-    return f"{which} not sent: the conversation is longer than {model} reads ({window:,} tokens)."
+    reads = f" ({window:,} tokens)" if window is not None else ""
+    return f"{which} not sent: the conversation is longer than {model} reads{reads}."
+
+
+def turn_too_long(model: str, window: int, tokens: int, room: int) -> str:
+    """Why a reply stopped before a request that its own tool rounds made longer than `model`
+    reads: about `tokens` estimated, where `room` fit once the reply's reserve was kept."""
+    return (
+        f"The reply stopped: with its tool results, its next request would be about {tokens:,}"
+        f" tokens, more than the {room:,} that fit in {model}'s context window ({window:,}"
+        " tokens) with room for the answer, even with every earlier message left out. Ask for"
+        " less from the tools, or use a model that reads more."
+    )
 
 
 def import_problem(exc: Exception) -> str:

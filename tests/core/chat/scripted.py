@@ -3,7 +3,8 @@ testing the tool loop on its own: a prompt naming one of its `calls` gets that c
 in two fragments, finish_reason "tool_calls"); a request ending with a tool result gets text
 quoting it. `always` makes every request ask for the tool again (the round limit); `cut`
 cuts the first answer to a tool result after a few words (no [DONE]), and a request that
-carries a partial reply on gets the rest."""
+carries a partial reply on gets the rest. `refuse_over` makes it refuse, with OpenAI's HTTP 400
+for a context that is too long, every request whose messages hold more characters."""
 
 from __future__ import annotations
 
@@ -12,14 +13,26 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+TOO_LONG = (
+    "This model's maximum context length is 4096 tokens. However, your messages resulted in"
+    " 5210 tokens. Please reduce the length of the messages."
+)
+TOO_LONG_CODE = "context_length_exceeded"
+
 
 class ScriptedChat:
     def __init__(
-        self, calls: Mapping[str, Mapping[str, Any]], *, always: bool = False, cut: bool = False
+        self,
+        calls: Mapping[str, Mapping[str, Any]],
+        *,
+        always: bool = False,
+        cut: bool = False,
+        refuse_over: int | None = None,
     ) -> None:
         self.calls = dict(calls)
         self.always = always
         self.cut = cut
+        self.refuse_over = refuse_over
         self.bodies: list[dict[str, Any]] = []
         self._server: asyncio.Server | None = None
         self._count = 0
@@ -48,6 +61,16 @@ class ScriptedChat:
                     length = int(line.split(":", 1)[1])
             body = json.loads(await reader.readexactly(length))
             self.bodies.append(body)
+            held = sum(len(json.dumps(m)) for m in body["messages"])
+            if self.refuse_over is not None and held > self.refuse_over:
+                error = json.dumps({"error": {"message": TOO_LONG, "code": TOO_LONG_CODE}})
+                writer.write(
+                    b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
+                    + f"content-length: {len(error)}\r\nconnection: close\r\n\r\n".encode()
+                    + error.encode()
+                )
+                await writer.drain()
+                return
             chunks = self.answer(body)
             writer.write(
                 b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"

@@ -14,21 +14,32 @@ from tests.core.attachment_files import png
 from streamdesk.core.attachments import image_attachment
 from streamdesk.core.chat import Conversation, Reply, ReplyStatus, Target, ToolRound, Turn
 from streamdesk.core.chat import conversation as conversation_module
-from streamdesk.core.chat.conversation import (
+from streamdesk.core.chat.context import (
+    FILL_PERCENT,
     IMAGE_TOKENS,
     MESSAGE_TOKENS,
     REPLY_ALLOWANCE,
     TOOL_TOKENS,
     estimated_tokens,
-    request_notice,
+    text_tokens,
     tool_tokens,
 )
+from streamdesk.core.chat.conversation import request_notice
+from streamdesk.core.dialects import anthropic
 from streamdesk.core.events import ToolCall, ToolResult
 from streamdesk.core.providers import BUILTIN_PROVIDERS, ModelInfo, builtin, mock_provider
 from streamdesk.core.request import ChatRequest, Message, ToolSpec
 
 WINDOW = 20_000  # tokens: the reserve is a quarter of it (5,000), less than REPLY_ALLOWANCE
-TEXT = "x" * 4_000  # 1,000 tokens a message (1,004 with its framing)
+TEXT = "x" * 4_000  # 1,200 tokens a message (0.3 a letter), and a few more for its words
+TURN = 2 * (1_210 + MESSAGE_TOKENS)  # more than a turn's prompt and reply cost
+
+
+def room(window: int, reserve: int) -> int:
+    """The tokens a request may fill: the margin's share of what the reserve leaves."""
+    return (window - reserve) * FILL_PERCENT // 100
+
+
 RELAY = mock_provider("http://127.0.0.1:9/v1", "ws://127.0.0.1:9/v1/ws")
 
 
@@ -70,8 +81,8 @@ def test_the_oldest_turns_stay_out_and_the_newest_the_system_prompt_and_the_prom
     # the newest whole turns, in order, up to the one before the prompt
     assert [m.content.split()[1] for m in history[::2]] == [str(n) for n in range(101 - kept, 101)]
     assert [m.role for m in history] == ["user", "assistant"] * kept
-    room = WINDOW - WINDOW // 4
-    assert tokens(request) <= room < tokens(request) + 2 * (1_000 + MESSAGE_TOKENS)
+    fill = room(WINDOW, WINDOW // 4)
+    assert tokens(request) <= fill < tokens(request) + TURN
     assert request.left_out == 2 * (100 - kept)
 
 
@@ -92,12 +103,32 @@ def test_max_tokens_is_the_reserve_when_set() -> None:
     default = chat(100).ask("and now?").request
     wide = chat(100, params={"max_tokens": 10_000}).ask("and now?").request
     assert wide.max_tokens == 10_000
-    assert tokens(wide) <= WINDOW - 10_000 < tokens(default)
+    assert tokens(wide) <= room(WINDOW, 10_000) < tokens(default)
     assert wide.left_out > default.left_out
     big = 1_000_000  # a large window's reserve is REPLY_ALLOWANCE, not a quarter of it
     large = chat(600, window=big).ask("and now?").request
     assert large.left_out
-    assert tokens(large) <= big - REPLY_ALLOWANCE < tokens(large) + 2 * (1_000 + MESSAGE_TOKENS)
+    assert tokens(large) <= room(big, REPLY_ALLOWANCE) < tokens(large) + TURN
+
+
+@pytest.mark.parametrize(
+    ("params", "sent"),
+    [
+        ({}, 4_096),  # the API requires max_tokens: its default is what the reply may take
+        ({"max_tokens": 1_000, "reasoning": True}, 2_048),  # raised for the thinking budget
+        ({"max_tokens": 6_000}, 6_000),
+    ],
+)
+def test_the_reserve_is_the_max_tokens_the_body_sends(params: dict[str, object], sent: int) -> None:
+    claude = dataclasses.replace(
+        builtin("anthropic"), models=(ModelInfo("small", context_window=WINDOW),)
+    )
+    conversation = chat(100, params=params)
+    conversation.target = Target(claude, "small")
+    request = conversation.ask("and now?").request
+    assert anthropic.request_body(request)["max_tokens"] == sent
+    fill = room(WINDOW, sent)
+    assert tokens(request) <= fill < tokens(request) + TURN
 
 
 def test_a_turns_tool_rounds_go_or_stay_out_with_it() -> None:
@@ -132,12 +163,11 @@ def test_the_tools_offered_count_in_the_estimate_and_are_left_to_the_engine() ->
     conversation.offered_tools = tools
     request = conversation.ask("and now?").request
     assert request.tools == ()  # the engine attaches the tools it lists when it sends
-    room = WINDOW - WINDOW // 4
-    assert (
-        tokens(request) + offered <= room < tokens(request) + offered + 2 * (1_000 + MESSAGE_TOKENS)
-    )
+    fill = room(WINDOW, WINDOW // 4)
+    assert tokens(request) + offered <= fill < tokens(request) + offered + TURN
     assert request.left_out > plain.left_out
-    assert tool_tokens(ToolSpec("长" * 30)) == TOOL_TOKENS + 30 + 5  # name; `{"type": "object"}`
+    # the name (30 CJK characters), and `{"type": "object"}`: 10 letters and 7 marks
+    assert tool_tokens(ToolSpec("长" * 30)) == TOOL_TOKENS + 40 + 10
 
 
 def test_a_prompt_too_long_by_itself_is_sent_anyway_with_the_system_prompt() -> None:
@@ -195,8 +225,9 @@ def test_images_count_a_fixed_cost_and_text_that_is_not_ascii_counts_more() -> N
     photo = image_attachment("dot.png", png(8, 8))
     with_image = Message("user", "", attachments=(photo, photo))
     assert estimated_tokens(with_image) == MESSAGE_TOKENS + 2 * IMAGE_TOKENS
-    assert estimated_tokens(Message("user", "abcd" * 100)) == MESSAGE_TOKENS + 100
-    assert estimated_tokens(Message("user", "长" * 100)) == MESSAGE_TOKENS + 100
+    assert estimated_tokens(Message("user", "abcd" * 100)) == MESSAGE_TOKENS + 120
+    assert estimated_tokens(Message("user", "长" * 100)) == MESSAGE_TOKENS + 134
+    assert text_tokens("") == 0
 
 
 def test_the_notice_says_how_many_messages_stayed_out_and_what_the_model_reads() -> None:

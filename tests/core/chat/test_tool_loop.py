@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,9 +34,8 @@ from streamdesk.core.chat import (
 from streamdesk.core.events import Done, TextDelta, ToolCall, ToolResult
 from streamdesk.core.request import ChatRequest
 from streamdesk.core.store.history import HistoryStore
-from streamdesk.core.tools import McpServerConfig, ToolHub
+from streamdesk.core.tools import ToolHub
 
-SERVER = str(Path(__file__).resolve().parents[2] / "tools_server.py")
 CALLS: dict[str, dict[str, Any]] = {
     "add": {"a": 2, "b": 3},
     "read_note": {"name": "motto"},
@@ -46,15 +43,6 @@ CALLS: dict[str, dict[str, Any]] = {
     "slow": {"seconds": 30},
     "crash": {},
 }
-
-
-@pytest_asyncio.fixture
-async def hub(tmp_path: Path) -> AsyncIterator[ToolHub]:
-    hub = ToolHub([McpServerConfig("notes", sys.executable, (SERVER,))], log_dir=tmp_path)
-    try:
-        yield hub
-    finally:
-        await hub.aclose()
 
 
 @pytest_asyncio.fixture

@@ -9,9 +9,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,10 +36,9 @@ from streamdesk.core.events import ReasoningBlock, ToolCall, ToolResult
 from streamdesk.core.providers import mock_provider
 from streamdesk.core.request import ChatRequest
 from streamdesk.core.store.history import HistoryStore
-from streamdesk.core.tools import McpServerConfig, ToolHub
+from streamdesk.core.tools import ToolHub
 from streamdesk.mock import MockServer
 
-SERVER = str(Path(__file__).resolve().parents[2] / "tools_server.py")
 WIRES = [
     ("sse", "chat"),
     ("ws", "chat"),
@@ -55,15 +52,6 @@ WIRES = [
 async def mock() -> AsyncIterator[MockServer]:
     async with MockServer(tokens_per_second=0, first_token_delay=0) as server:
         yield server
-
-
-@pytest_asyncio.fixture
-async def hub(tmp_path: Path) -> AsyncIterator[ToolHub]:
-    hub = ToolHub([McpServerConfig("notes", sys.executable, (SERVER,))], log_dir=tmp_path)
-    try:
-        yield hub
-    finally:
-        await hub.aclose()
 
 
 def target(mock: MockServer, wire: tuple[str, str]) -> Target:

@@ -6,18 +6,20 @@ reply folded away) plus the conversation's system prompt and parameters; a conti
 text is the last message, the assistant's, so the server carries on from where it stopped.
 
 A request fits its model's context window where the profile knows it: the oldest whole turns
-are left out until the estimate fits, the system prompt, the new prompt and a continuation's
-prefix never (too long by themselves, they go anyway and the server says why), and the request
-counts the messages it left out (`ChatRequest.left_out`, phrased by `request_notice`). The
-schemas of the tools the request offers count too (`Conversation.offered_tools`): the engine
-attaches them when it sends, so whoever lists them tells the conversation first.
+are left out until the estimate (`core.chat.context`) fits, the system prompt, the new prompt
+and a continuation's prefix never (too long by themselves, they go anyway and the server says
+why), and the request counts the messages it left out (`ChatRequest.left_out`, phrased by
+`request_notice`). The schemas of the tools the request offers count too
+(`Conversation.offered_tools`): the engine attaches them when it sends, so whoever lists them
+tells the conversation first. The request keeps its window, its reply's reserve and the size of
+each earlier turn it carries (`ChatRequest.fit`), so the engine can leave more out as tool
+rounds add to it or when the server refuses it as too long.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,8 +29,8 @@ from streamdesk.core.attachments import (
     ImageFitter,
     images_left_out,
 )
+from streamdesk.core.chat.context import estimated_tokens, history_room, reply_reserve
 from streamdesk.core.chat.reply import (
-    CHARS_PER_TOKEN,
     Attempt,
     Earlier,
     Reply,
@@ -38,23 +40,9 @@ from streamdesk.core.chat.reply import (
 from streamdesk.core.chat.target import Target
 from streamdesk.core.chat.tools import reply_messages
 from streamdesk.core.events import Failure, FailureKind
-from streamdesk.core.request import ChatRequest, Message, ToolSpec, arguments_json
+from streamdesk.core.request import ChatRequest, ContextFit, EarlierTurn, Message, ToolSpec
 from streamdesk.core.store.history import StoredMessage
 from streamdesk.core.wording import history_left_out
-
-# Room kept for the reply when the request sets no max_tokens: a long answer (most are far
-# shorter), and at most a quarter of the window, so a small model keeps most of it for the chat.
-REPLY_ALLOWANCE = 8_192
-# An image, whatever its size, costs as much as the dearest one a built-in model counts
-# (gpt-4.1-mini: 1,536 patches × 1.62), so images never make the estimate fall short.
-IMAGE_TOKENS = 2_500
-MESSAGE_TOKENS = 4  # the role and framing around each message's text
-# The framing around each tool's schema: OpenAI's count for a function, its opening and its
-# end (7 + 12 tokens, gpt-4o), rounded up.
-TOOL_TOKENS = 20
-# Text that is not ASCII: a token per 3 UTF-8 bytes, so a token per CJK character, about what
-# tokenizers spend on it (`CHARS_PER_TOKEN` characters would count a quarter of that).
-NON_ASCII_BYTES_PER_TOKEN = 3
 
 
 @dataclass(eq=False)
@@ -236,8 +224,12 @@ class Conversation:
                 after.append(Message("assistant", tail))
         target = self.require_target
         max_tokens = self.params.get("max_tokens") or None
-        room = history_room(target, max_tokens, [*system, prompt, *after], self.offered_tools)
-        history, left_out = history_within(self.turns[:index], room)
+        reasoning = bool(self.params.get("reasoning"))
+        window = target.provider.context_window(target.model)
+        reserve = reply_reserve(target.provider.api, window, max_tokens, reasoning)
+        fit = ContextFit(window, reserve, len(system))
+        room = history_room(fit, [*system, prompt, *after], self.offered_tools)
+        history, earlier, left_out = history_within(self.turns[:index], room)
         sent, notice = images_for_target(
             [*system, *history, prompt, *after],
             target,
@@ -250,9 +242,10 @@ class Conversation:
             max_tokens=max_tokens,
             temperature=self.params.get("temperature"),
             continuation=target.provider.continuation if tail else "",
-            reasoning=bool(self.params.get("reasoning")),
+            reasoning=reasoning,
             image_notice=notice,
             left_out=left_out,
+            fit=dataclasses.replace(fit, turns=earlier),
         )
 
     def cost(self) -> tuple[float | None, bool]:
@@ -299,28 +292,14 @@ def images_for_target(
     return sent, images_left_out(left_out, why) if left_out else ""
 
 
-def history_room(
-    target: Target,
-    max_tokens: int | None,
-    kept: list[Message],
-    tools: Sequence[ToolSpec] = (),
-) -> int | None:
-    """The tokens left for earlier turns once the reply's reserve, the `kept` messages (the
-    system prompt, the new prompt, a continuation's prefix) and the `tools` offered are
-    counted; None when the model's context window is unknown (no limit is applied)."""
-    window = target.provider.context_window(target.model)
-    if window is None:
-        return None
-    reserve = max_tokens or min(REPLY_ALLOWANCE, window // 4)
-    offered = sum(tool_tokens(tool) for tool in tools)
-    return window - reserve - offered - sum(estimated_tokens(m) for m in kept)
-
-
-def history_within(turns: list[Turn], room: int | None) -> tuple[list[Message], int]:
+def history_within(
+    turns: list[Turn], room: int | None
+) -> tuple[list[Message], tuple[EarlierTurn, ...], int]:
     """The messages of the newest whole `turns` whose estimate fits `room` tokens (None: all of
-    them), and how many messages the older turns left out hold. One pass from the newest turn
-    back; a turn is made into messages only while it may still fit."""
-    kept: list[list[Message]] = []
+    them), each kept turn's size, and how many messages the older turns left out hold. One pass
+    from the newest turn back; a turn is made into messages only while it may still fit."""
+    kept: list[tuple[list[Message], int]] = []
+    left_out = 0
     for position in range(len(turns) - 1, -1, -1):
         earlier = turns[position]
         if not sendable(earlier):
@@ -330,9 +309,11 @@ def history_within(turns: list[Turn], room: int | None) -> tuple[list[Message], 
             room -= sum(estimated_tokens(m) for m in messages)
             if room < 0:
                 left_out = sum(shown_messages(t) for t in turns[: position + 1] if sendable(t))
-                return [m for group in reversed(kept) for m in group], left_out
-        kept.append(messages)
-    return [m for group in reversed(kept) for m in group], 0
+                break
+        kept.append((messages, shown_messages(earlier)))
+    kept.reverse()
+    sizes = tuple(EarlierTurn(len(messages), shown) for messages, shown in kept)
+    return [m for messages, _ in kept for m in messages], sizes, left_out
 
 
 def sendable(turn: Turn) -> bool:
@@ -359,39 +340,12 @@ def shown_messages(turn: Turn) -> int:
     return (1 if turn.prompt or not turn.is_retry else 0) + 1
 
 
-def estimated_tokens(message: Message) -> int:
-    """About how many tokens `message` costs a request: its text (with tool calls and reasoning)
-    a token per `CHARS_PER_TOKEN` characters, as a prompt is estimated when no usage comes, or
-    per `NON_ASCII_BYTES_PER_TOKEN` bytes when it is not ASCII; its images `IMAGE_TOKENS` each."""
-    texts = [message.content, *(b.text for b in message.reasoning_blocks)]
-    texts += [part for call in message.tool_calls for part in (call.name, arguments_json(call))]
-    return (
-        MESSAGE_TOKENS
-        + sum(text_tokens(text) for text in texts)
-        + IMAGE_TOKENS * len(message.attachments)
-    )
-
-
-def tool_tokens(tool: ToolSpec) -> int:
-    """About how many tokens offering `tool` costs a request: its name, description and input
-    schema as JSON text, estimated as a message's text is, and `TOOL_TOKENS` of framing."""
-    schema = json.dumps(dict(tool.parameters), ensure_ascii=False, default=str)
-    return TOOL_TOKENS + sum(text_tokens(text) for text in (tool.name, tool.description, schema))
-
-
-def text_tokens(text: str) -> int:
-    """`estimated_tokens` of one text."""
-    if text.isascii():
-        return -(-len(text) // CHARS_PER_TOKEN)
-    return -(-len(text.encode()) // NON_ASCII_BYTES_PER_TOKEN)
-
-
 def request_notice(request: ChatRequest, target: Target) -> str:
     """What the user is told about what `request` (to `target`) leaves out: stored images the
     target cannot take, the oldest messages its model cannot read; "" when it sends it all."""
     window = target.provider.context_window(target.model)
     notes = [request.image_notice]
-    if request.left_out and window:
+    if request.left_out:
         notes.append(history_left_out(request.left_out, target.model, window))
     return " ".join(note for note in notes if note)
 

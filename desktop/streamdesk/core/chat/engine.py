@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from streamdesk.core.attachments import no_vision
+from streamdesk.core.chat.context import REFUSED_PERCENT, budget, fitted, request_tokens
+from streamdesk.core.chat.conversation import request_notice
 from streamdesk.core.chat.reply import Reply, ToolRound
 from streamdesk.core.chat.target import KeySource, MissingKey, Target, resolve_endpoint
 from streamdesk.core.chat.tools import (
@@ -28,15 +30,18 @@ from streamdesk.core.chat.tools import (
     round_messages,
     unanswered,
 )
+from streamdesk.core.dialects.wire import too_long
 from streamdesk.core.errors import StreamError
 from streamdesk.core.events import (
     Done,
     Failure,
     FailureKind,
+    ReasoningDelta,
     Retrying,
     StreamEvent,
     TextDelta,
     ToolCall,
+    ToolCallDelta,
     ToolResult,
 )
 from streamdesk.core.redact import redact_known
@@ -44,6 +49,7 @@ from streamdesk.core.request import ChatRequest, Message
 from streamdesk.core.stream import Sleep, backoff_delay, stream_chat
 from streamdesk.core.trace import StreamTrace
 from streamdesk.core.transports import Transport, make_transport
+from streamdesk.core.wording import turn_too_long
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +116,18 @@ class Resuming:
     tokens: int  # the reply's token count when it broke
 
 
-ChatEvent = StreamEvent | Resuming | ToolEvent
+@dataclass(frozen=True, slots=True)
+class Trimmed:
+    """The engine left more of the oldest messages out of the reply's next request, so that it
+    fits the model's context window: a tool round made it longer, or the server refused it as
+    too long (then a `Retrying` came first). `notice` says all that `request` leaves out, in
+    place of what was said for the request the reply began with."""
+
+    request: ChatRequest
+    notice: str
+
+
+ChatEvent = StreamEvent | Resuming | ToolEvent | Trimmed
 ROUND_LIMIT = "Not run: the limit of {} tool rounds per reply was reached."
 
 
@@ -199,6 +216,15 @@ async def stream_reply(
     A reply that ends on a tool request nothing ran ends with `Done("tool_calls")` and says
     why in `reply.tool_stop`.
 
+    Each request fits the model's context window (`ChatRequest.fit`): before it goes, the
+    oldest earlier turns are left out as far as its estimate needs (`Trimmed` says so), but
+    never the reply's own tool rounds: a round too long by itself ends the reply with a
+    `BAD_REQUEST` failure that names the window and the estimate, and nothing is sent. A request
+    the server refuses as too long (`dialects.wire.too_long`) before anything of it arrived is
+    sent once more at once, with its oldest turns left out down to `REFUSED_PERCENT` of its
+    estimate: a `Retrying` and a `Trimmed` announce it; with nothing to leave out, the refusal
+    ends the reply.
+
     With a `resume` policy, a reply that breaks after its first token (a cut, a stall, a
     malformed chunk, an abnormal close, an error event) is carried on or sent again, with
     backoff, up to the policy's attempts: a `Resuming` event announces each, and the consumer
@@ -208,6 +234,7 @@ async def stream_reply(
     stopped too.
     """
     target = reply.target
+    first = request
     policy = resume if resume is not None else ResumePolicy()
     reply.begin(trace if trace is not None else StreamTrace())
     assert reply.trace is not None
@@ -244,11 +271,17 @@ async def stream_reply(
         if tools is not None:
             offered = (await tools.prepare()).specs
             request = dataclasses.replace(request, tools=offered) if offered else request
+        request = fitted(request, _limit(request))  # the tools listed may not be those counted
+        if request.left_out != first.left_out:
+            yield Trimmed(request, request_notice(request, target))
         attempt, joiner, failed = 1, None, 0
         calls: list[ToolCall] = []
+        shrunk = False  # this request was sent again with less after a refusal as too long
         while True:
             broke: Failure | None = None
             asked: Done | None = None
+            refused: Failure | None = None
+            began = False  # text, reasoning or a tool call came from this request
             events = stream_chat(
                 transport,
                 request,
@@ -279,6 +312,19 @@ async def stream_reply(
                     elif isinstance(event, Done) and calls:
                         asked = event
                         break
+                    elif isinstance(event, TextDelta | ReasoningDelta | ToolCallDelta):
+                        began = True
+                    elif (
+                        isinstance(event, Failure)
+                        and not began
+                        and not shrunk
+                        and too_long(event)
+                        and failed + reply.trace.attempts < MAX_REQUESTS
+                    ):
+                        smaller = fitted(request, request_tokens(request) * REFUSED_PERCENT // 100)
+                        if smaller.left_out != request.left_out:
+                            refused, request = event, smaller
+                            break
                     if (
                         isinstance(event, Failure)
                         and event.kind in RESUMABLE
@@ -319,10 +365,40 @@ async def stream_reply(
                         recorder.apply(done)
                     yield done
                     return
-                request = next_request(request, reply, found)
+                grown = next_request(request, reply, found)
+                request = fitted(grown, limit := _limit(grown))
+                if request_tokens(request) > limit:
+                    failure = Failure(
+                        FailureKind.BAD_REQUEST,
+                        turn_too_long(
+                            target.model,
+                            target.provider.context_window(target.model) or limit,
+                            request_tokens(request),
+                            limit,
+                        ),
+                    )
+                    reply.apply(failure)
+                    if recorder is not None:
+                        recorder.apply(failure)
+                    yield failure
+                    return
+                if request.left_out != grown.left_out:
+                    yield Trimmed(request, request_notice(request, target))
                 reply.prompt_chars = sum(len(m.content) for m in request.messages)
-                attempt, joiner = 1, None
+                attempt, joiner, shrunk = 1, None, False
                 failed += reply.trace.attempts - 1  # the retries this request needed
+                continue
+            if refused is not None:  # sent again at once with the oldest turns left out
+                calls = []
+                shrunk = True
+                retry = Retrying(reply.trace.attempts, 0.0, refused)
+                failed += reply.trace.attempts
+                reply.apply(retry)
+                if recorder is not None:
+                    recorder.apply(retry)
+                yield retry
+                yield Trimmed(request, request_notice(request, target))
+                reply.prompt_chars = sum(len(m.content) for m in request.messages)
                 continue
             if broke is None:
                 return
@@ -366,6 +442,13 @@ async def stream_reply(
                 recorder.finish(reply)
             except Exception:
                 log.exception("the reply could not be recorded in the history")
+
+
+def _limit(request: ChatRequest) -> int:
+    """The tokens `request` may hold (`context.budget`); as many as it holds when its model's
+    window is unknown, or it is no conversation's."""
+    limit = None if request.fit is None else budget(request.fit)
+    return request_tokens(request) if limit is None else limit
 
 
 def record_result(reply: Reply, recorder: ReplyRecorder | None, result: ToolResult) -> ToolResult:

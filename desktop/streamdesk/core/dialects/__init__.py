@@ -4,6 +4,9 @@ A dialect is what a transport needs to talk one API over SSE: the request body, 
 the provider's base URL, the key's headers, and a fresh interpreter per stream that turns the
 decoded SSE events into core events (the `ChunkInterpreter` interface). Chat completions has
 no entry here: the caller uses `openai_chunks` and `ChatRequest.openai_body` directly.
+
+`sent_max_tokens` is the one rule for the max_tokens each API's body sends, which a request's
+history must leave room for.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from streamdesk.core.events import StreamEvent
 from streamdesk.core.request import ChatRequest
 from streamdesk.core.sse import ServerSentEvent
 
-__all__ = ["API_NAMES", "DIALECTS", "Dialect", "Interpreter", "dialect"]
+__all__ = ["API_NAMES", "DIALECTS", "Dialect", "Interpreter", "dialect", "sent_max_tokens"]
 
 API_NAMES = ("chat", "responses", "anthropic", "gemini")
 
@@ -76,3 +79,12 @@ def dialect(api: str) -> Dialect:
         raise ValueError(
             f"No SSE dialect named {api!r}; expected one of {', '.join(DIALECTS)}."
         ) from None
+
+
+def sent_max_tokens(api: str, asked: int | None, reasoning: bool) -> int | None:
+    """The max_tokens the body of `api` sends for a request that asked for `asked` (None:
+    none) with `reasoning` on or off: Anthropic's requires one and raises it for thinking
+    (`anthropic.max_tokens`); the others send what was asked, or none (the server's default)."""
+    if api == "anthropic":
+        return anthropic.max_tokens(asked, reasoning)
+    return asked

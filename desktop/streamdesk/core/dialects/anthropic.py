@@ -42,7 +42,13 @@ from streamdesk.core.request import ChatRequest, Message
 from streamdesk.core.sse import ServerSentEvent
 from streamdesk.core.tool_calls import ToolCallAssembler
 
-__all__ = ["AnthropicInterpreter", "auth_headers", "request_body", "request_path"]
+__all__ = [
+    "AnthropicInterpreter",
+    "auth_headers",
+    "max_tokens",
+    "request_body",
+    "request_path",
+]
 
 API_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096  # the API requires max_tokens; every current model allows this many
@@ -238,7 +244,7 @@ def request_body(request: ChatRequest) -> dict[str, Any]:
         messages[-1]["content"] = messages[-1]["content"].rstrip()
     body: dict[str, Any] = {
         "model": request.model,
-        "max_tokens": DEFAULT_MAX_TOKENS if request.max_tokens is None else request.max_tokens,
+        "max_tokens": max_tokens(request.max_tokens, request.reasoning),
         "messages": messages,
         "stream": True,
     }
@@ -252,17 +258,32 @@ def request_body(request: ChatRequest) -> dict[str, Any]:
             for t in request.tools
         ]
     if request.reasoning:
-        # Extended thinking: a budget below max_tokens (at least 1024, the API's minimum), and
-        # no temperature (the API allows only the default with thinking on).
-        budget = max(THINKING_MIN_BUDGET, body["max_tokens"] // 2)
-        body["max_tokens"] = max(body["max_tokens"], budget + THINKING_MIN_BUDGET)
+        # Extended thinking takes no temperature (the API allows only the default with it on).
+        budget = thinking_budget(request.max_tokens)
         body["thinking"] = {"type": "enabled", "budget_tokens": budget}
     elif request.temperature is not None:
         body["temperature"] = request.temperature
     return body
 
 
-THINKING_MIN_BUDGET = 1024
+THINKING_MIN_BUDGET = 1024  # the API's least thinking budget
+
+
+def thinking_budget(asked: int | None) -> int:
+    """The thinking budget of a request that asked for `asked` max_tokens (None: none): half
+    of them, at least the API's minimum."""
+    return max(THINKING_MIN_BUDGET, (DEFAULT_MAX_TOKENS if asked is None else asked) // 2)
+
+
+def max_tokens(asked: int | None, reasoning: bool) -> int:
+    """The max_tokens a Messages request sends: `asked`, else `DEFAULT_MAX_TOKENS` (the API
+    requires one); with thinking on, at least the thinking budget and the API's minimum more
+    for the answer, since the budget must stay below it. The server counts them all against
+    the context window, so the request's history leaves exactly this much room."""
+    tokens = DEFAULT_MAX_TOKENS if asked is None else asked
+    return max(tokens, thinking_budget(asked) + THINKING_MIN_BUDGET) if reasoning else tokens
+
+
 _NOT_IN_IDS = re.compile(r"[^A-Za-z0-9_-]")  # the API's tool_use id pattern
 
 

@@ -4,19 +4,23 @@ finish reasons and provider error objects.
 The rules are those of the chat-completions interpreter (`openai_chunks`): data we cannot read is
 a `BAD_RESPONSE` failure quoting it, an error object is a failure of the kind it names, and
 nothing a server sends raises anything but `StreamError`.
+
+A request longer than the model reads is refused in each server's own words (`too_long`): the
+engine sends it again with less history rather than give up.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from streamdesk.core.errors import StreamError, quote
-from streamdesk.core.events import FailureKind, StreamEvent
+from streamdesk.core.events import Failure, FailureKind, StreamEvent
 from streamdesk.core.openai_chunks import error_from_object, error_sentence, json_object, malformed
 from streamdesk.core.sse import ServerSentEvent
 
-__all__ = ["finish_reason", "provider_error", "read_events"]
+__all__ = ["finish_reason", "provider_error", "read_events", "too_long"]
 
 EventReader = Callable[[str, dict[str, Any]], list[StreamEvent]]
 
@@ -90,3 +94,41 @@ def provider_error(
     head, tail = _SENTENCES[kind]
     message = quote(str(error.get("message") or "no message"), 300)
     return StreamError(kind, error_sentence(head, message, ", ".join(names), tail))
+
+
+# How servers say a request is longer than the model reads, lower-cased: OpenAI and the servers
+# that copy it (vLLM, DeepSeek, Mistral, OpenRouter, Groq: "maximum context length",
+# `context_length_exceeded`; the Responses API: "exceeds the context window"), Anthropic
+# ("prompt is too long", "exceed context limit"), Gemini ("exceeds the maximum number of
+# tokens"), llama.cpp ("exceeds the available context size"), vLLM ("longer than the maximum
+# model length"), TGI ("`inputs` tokens + `max_new_tokens` must be"), xAI ("maximum prompt
+# length"), LM Studio ("context length of only") and Bedrock ("input is too long").
+_TOO_LONG = re.compile(
+    "|".join(
+        re.escape(words)
+        for words in (
+            "maximum context length",
+            "context_length_exceeded",
+            "context length exceeded",
+            "exceeds the context window",
+            "prompt is too long",
+            "exceed context limit",
+            "exceeds the maximum number of tokens",
+            "exceeds the available context size",
+            "exceed_context_size",
+            "longer than the maximum model length",
+            "`inputs` tokens + `max_new_tokens` must be",
+            "maximum prompt length",
+            "context length of only",
+            "input is too long",
+        )
+    )
+)
+
+
+def too_long(failure: Failure) -> bool:
+    """Whether `failure` is the server refusing a request longer than its model reads: a
+    refused request (HTTP 400 or 413, or an error object) in one of the wordings above."""
+    return failure.kind is FailureKind.BAD_REQUEST and bool(
+        _TOO_LONG.search(failure.message.lower())
+    )
