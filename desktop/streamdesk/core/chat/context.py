@@ -24,7 +24,6 @@ import dataclasses
 import json
 from collections.abc import Sequence
 
-from streamdesk.core.dialects import sent_max_tokens
 from streamdesk.core.request import ChatRequest, ContextFit, Message, ToolSpec, arguments_json
 
 # Room kept for the reply when the request sets no max_tokens: a long answer (most are far
@@ -120,6 +119,8 @@ def request_tokens(request: ChatRequest) -> int:
 def reply_reserve(api: str, window: int | None, max_tokens: int | None, reasoning: bool) -> int:
     """The tokens a request to `api` keeps for its reply: the max_tokens its body sends, else
     `REPLY_ALLOWANCE` (a quarter of a small `window` at most)."""
+    from streamdesk.core.dialects import sent_max_tokens  # with the first request, not at start
+
     sent = sent_max_tokens(api, max_tokens, reasoning)
     if sent is not None:
         return sent

@@ -30,7 +30,6 @@ from streamdesk.core.chat.tools import (
     round_messages,
     unanswered,
 )
-from streamdesk.core.dialects.wire import too_long
 from streamdesk.core.errors import StreamError
 from streamdesk.core.events import (
     Done,
@@ -233,6 +232,8 @@ async def stream_reply(
     consumer that stops iterating early (Test connection stops at the first token) leaves it
     stopped too.
     """
+    from streamdesk.core.dialects.wire import too_long  # with the first request, not at start
+
     target = reply.target
     first = request
     policy = resume if resume is not None else ResumePolicy()
