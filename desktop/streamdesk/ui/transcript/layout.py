@@ -18,6 +18,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import partial
 
 from PySide6.QtCore import QUrl, QUrlQuery
@@ -33,8 +34,11 @@ from PySide6.QtGui import (
     QTextFormat,
     QTextFrame,
     QTextFrameFormat,
+    QTextLayout,
     QTextLength,
+    QTextOption,
     QTextTable,
+    QTextTableCell,
     QTextTableFormat,
 )
 
@@ -50,6 +54,7 @@ from streamdesk.ui.transcript.line_breaks import keep_line_breaks, opens_fence, 
 from streamdesk.ui.transcript.message import Message
 from streamdesk.ui.transcript.safe_document import (
     MARKDOWN_FEATURES,
+    ZWSP,
     SafeDocument,
     break_long_runs,
     defang,
@@ -83,7 +88,12 @@ PAGE_MARGIN = 24  # the least margin either side of the column
 PROMPT_PADDING = 12
 EDIT_OUTLINE = 2  # px of accent border around the prompt being edited
 CODE_PADDING = 12
+CODE_WRAP_INDENT = 2  # characters a wrapped code line's continuation is indented by
+CODE_RUN = 500  # characters of code without a space between two break opportunities (ZWSP)
+_RUN_START = re.compile(r"\S*")
+_LONG_RUN = re.compile(rf"\S{{{CODE_RUN + 1},}}")
 TABLE_PADDING = 6  # around the text of a table cell
+CELL_SLACK = 3  # px more a cell is given than its text measures: Qt rounds its width down
 MESSAGE_GAP = 28  # above a prompt
 REPLY_GAP = 14  # between a prompt and the caption of its reply
 HEADER_GAP = 6  # between a reply's caption and its body
@@ -96,6 +106,9 @@ HEADING_ABOVE = {1: 1.5, 2: 1.3, 3: 1.1}
 HEADING_BELOW, PARAGRAPH_BELOW, ITEM_BELOW = 0.4, 0.75, 0.25
 _STYLED = QTextFormat.Property.UserProperty + 1  # a block or table `_style` has done
 _CHROME = QTextFormat.Property.UserProperty + 2  # "header", "code" or "failure": ours, as is
+# A Markdown table's longest word and longest line per column, px: [word, line, word, ...]
+_COLUMN_TEXT = QTextFormat.Property.UserProperty + 3
+_UNBOUNDED = 1e9  # px: a line as long as its text
 _HEADING_ADJUSTMENT = 4  # Qt's importer: heading level n has FontSizeAdjustment 4 - n
 
 # (message key, role) -> the links to put on that message's header line, as (text, action);
@@ -162,6 +175,7 @@ class DocumentLayout:
         self._nonce = secrets.token_hex(8)
         self._messages: list[Message] = []
         self._codes: dict[int, str] = {}  # copy-code link number -> the code
+        self._open_lines: dict[int, OpenCodeLine] = {}  # message id -> its open fence's last line
         self._jobs: list[SlicedHighlight] = []
         self._later_colours = HighlightQueue(doc)  # code of earlier pages, coloured after showing
         self._batch_depth = 0
@@ -312,6 +326,7 @@ class DocumentLayout:
 
     def _empty_document(self) -> None:
         self._codes.clear()
+        self._open_lines.clear()
         self._cancel_jobs()
         self._doc.clear()
         self._set_root_format()
@@ -643,6 +658,7 @@ class DocumentLayout:
         self._style_inline_code(table.firstPosition(), table.lastPosition())
         if quoted:
             self._mute(table.firstPosition(), table.lastPosition())
+        self._fit_columns(table, 0)
 
     def _hide_stray_line(self, table: QTextTable) -> None:
         """Qt's importer starts the first cell of a table right after a code block with an
@@ -674,6 +690,55 @@ class DocumentLayout:
             cf.setRightPadding(TABLE_PADDING - 0.5)
             cf.setBottomPadding(TABLE_PADDING - 0.5)
             cell.setFormat(cf)
+
+    def _fit_columns(self, table: QTextTable, first_row: int) -> None:
+        """Column widths that follow the text of the rows from `first_row` on, with what the
+        rows above measured (kept in the table's format): O(new rows).
+
+        Qt gives a table that fits its widest lines; one that does not gets the room shared
+        evenly, breaking short words ("gamm/a") to feed a long column. Such a table gets
+        `column_widths` as percentages instead: every column its longest word first."""
+        tf = table.format()
+        columns = table.columns()
+        measured = [float(x) for x in tf.property(_COLUMN_TEXT) or ()]
+        if len(measured) != 2 * columns:
+            measured, first_row = [0.0] * (2 * columns), 0
+        for row in range(first_row, table.rows()):
+            for col in range(columns):
+                word, line = self._cell_text_widths(table.cellAt(row, col))
+                measured[2 * col] = max(measured[2 * col], word)
+                measured[2 * col + 1] = max(measured[2 * col + 1], line)
+        # Measured against the column, not the viewport (a chat is drawn before its view has
+        # its size); a narrower window scales the percentages.
+        room = self._column - tf.cellSpacing() * (columns + 1) - tf.leftMargin() - tf.rightMargin()
+        padding = 2 * TABLE_PADDING + CELL_SLACK
+        widths = column_widths(measured[0::2], measured[1::2], room, padding)
+        constraints = [QTextLength(QTextLength.Type.PercentageLength, w) for w in widths]
+        if tf.property(_COLUMN_TEXT) == measured and tf.columnWidthConstraints() == constraints:
+            return  # rows that change nothing: no second layout of the table
+        tf.setProperty(_COLUMN_TEXT, measured)
+        tf.setColumnWidthConstraints(constraints)
+        table.setFormat(tf)
+
+    def _cell_text_widths(self, cell: QTextTableCell) -> tuple[float, float]:
+        """Widths in px of the longest word and the longest line of `cell`'s text."""
+        word = line = 0.0
+        block = self._doc.findBlock(cell.firstPosition())
+        while block.isValid() and block.position() <= cell.lastPosition():
+            if block.length() > 1:
+                layout = QTextLayout(block.text(), self._doc.defaultFont())
+                layout.setFormats(block.textFormats())
+                whole_words = QTextOption()  # the longest word is then the least width
+                whole_words.setWrapMode(QTextOption.WrapMode.WordWrap)
+                layout.setTextOption(whole_words)
+                layout.beginLayout()
+                while (text_line := layout.createLine()).isValid():
+                    text_line.setLineWidth(_UNBOUNDED)
+                layout.endLayout()
+                word = max(word, layout.minimumWidth())
+                line = max(line, layout.maximumWidth())
+            block = block.next()
+        return word, line
 
     # -- where a message's regions are -------------------------------------------------------
 
@@ -834,6 +899,7 @@ class DocumentLayout:
         if table is None:
             return False
         columns = table.columns()
+        first_new = table.rows()
         for line in rows:
             if not line.strip():
                 continue
@@ -851,6 +917,7 @@ class DocumentLayout:
                     c.insertMarkdown(break_long_runs(text), MARKDOWN_FEATURES)
                     defang(self._doc, start, c.position())
                     self._style_inline_code(start, c.position())
+        self._fit_columns(table, first_new)
         return True
 
     def _live_table(self, m: Message) -> QTextTable | None:
@@ -879,6 +946,7 @@ class DocumentLayout:
             m.open_code = self._live_end(m) - frame.lastPosition()
 
         self._edit(self._live_end(m), put)
+        self._open_lines[m.id] = OpenCodeLine()
 
     def append_code(self, m: Message, text: str) -> None:
         """Grow the open fence that `open_code` started; a final newline waits for the next
@@ -889,8 +957,12 @@ class DocumentLayout:
         if text.endswith("\n"):
             text, m.held_newline = text[:-1], True
         if text and m.open_code:
+            line = self._open_lines.setdefault(m.id, OpenCodeLine())
+            text, line.run = break_code_runs(text, line.run)
             mono = self._mono_format()
-            self._edit(self._live_end(m) - m.open_code, lambda c: c.insertText(text, mono))
+            at = self._live_end(m) - m.open_code
+            self._edit(at, lambda c: c.insertText(text, mono))
+            self._indent_code(at, line.leads(text))
 
     def _put_block(self, c: QTextCursor, *, b: Block) -> None:
         if b.kind == "code":
@@ -898,10 +970,11 @@ class DocumentLayout:
             self._codes[n] = b.text
             self._new_block(c)
             self._code_frame(c, b.lang, self._href("copy-code", n=n))
-            code = b.text[:-1] if b.text.endswith("\n") else b.text
+            code, _ = break_code_runs(b.text[:-1] if b.text.endswith("\n") else b.text)
             anchor = QTextCursor(c)  # on the separator before the code: inserting the code there
             anchor.setPosition(c.position() - 1)  # would move a cursor placed at the code's start
             c.insertText(code, self._mono_format())
+            self._indent_code(anchor.position() + 1, OpenCodeLine().leads(code))
             if b.lang.strip() and len(code) <= MAX_HIGHLIGHT:
                 self._colour(anchor, code, b.lang)
         else:
@@ -961,12 +1034,34 @@ class DocumentLayout:
         mono.setForeground(QColor(self._colors["text"]))
         return mono
 
-    def _code_block_format(self) -> QTextBlockFormat:
+    def _code_block_format(self, lead: str = "") -> QTextBlockFormat:
+        """A line of code that starts with whitespace `lead`: a line longer than the box wraps
+        inside it (the transcript never scrolls sideways), its continuation under the line's
+        own indent and `CODE_WRAP_INDENT` characters more, so the wrap shows (at most half
+        the column in); the first line starts at the box's edge as when it fits."""
         bf = QTextBlockFormat()
-        bf.setNonBreakableLines(True)
+        space = QFontMetricsF(self._mono_format().font()).horizontalAdvance(" ")
+        tab = self._doc.defaultTextOption().tabStopDistance()
+        indent = 0.0
+        for ch in lead:
+            indent = (indent // tab + 1) * tab if ch == "\t" else indent + space
+        indent = min(indent + CODE_WRAP_INDENT * space, self._column / 2)
+        bf.setLeftMargin(indent)
+        bf.setTextIndent(-indent)
         bf.setLineHeight(LINE_HEIGHT, QTextBlockFormat.LineHeightTypes.ProportionalHeight.value)
         bf.setProperty(_STYLED, True)
         return bf
+
+    def _indent_code(self, start: int, leads: Sequence[str]) -> None:
+        """Give the lines of code from the one at `start` on, whose leading whitespace is
+        `leads`, their wrap indent (`_code_block_format`): a new line takes its format from
+        the line above, so each gets its own. O(lines)."""
+        block = self._doc.findBlock(start)
+        for lead in leads:
+            bf = self._code_block_format(lead)
+            if block.blockFormat().leftMargin() != bf.leftMargin():
+                QTextCursor(block).setBlockFormat(bf)
+            block = block.next()
 
     # -- a reply's tool calls ----------------------------------------------------------------
 
@@ -1163,6 +1258,81 @@ class DocumentLayout:
             ]
         )
         return tf
+
+
+@dataclass
+class OpenCodeLine:
+    """The last line of code as far as it came: how long the run without spaces at its end
+    is (`break_code_runs`) and its leading whitespace, settled once anything else came."""
+
+    run: int = 0
+    lead: str = ""
+    settled: bool = False
+
+    def leads(self, text: str) -> list[str]:
+        """The leading whitespace of each line `text` touches (it continues this line, then
+        starts new ones); this line becomes the last of them."""
+        leads = []
+        for i, part in enumerate(text.split("\n")):
+            if i:
+                self.lead, self.settled = "", False
+            if not self.settled:
+                rest = part.lstrip(" \t")
+                self.lead += part[: len(part) - len(rest)]
+                self.settled = bool(rest)
+            leads.append(self.lead)
+        return leads
+
+
+def break_code_runs(code: str, run: int = 0) -> tuple[str, int]:
+    """`code` as shown: a ZWSP every `CODE_RUN` characters of a run without spaces, as a
+    wrapped line of one long token would take Qt quadratic time (see `break_long_runs`);
+    `run` is how long the run before `code` already is (code streamed in pieces gets the
+    breaks it gets whole). Also how long the run at its end is. The copied code is untouched."""
+    start = _RUN_START.match(code)
+    lead = start.end() if start else 0
+    if lead == len(code):
+        return _split_run(code, run), run + len(code)
+    rest = _LONG_RUN.sub(lambda found: _split_run(found.group(0), 0), code[lead:])
+    tail = len(code) - 1
+    while not code[tail].isspace():
+        tail -= 1
+    return _split_run(code[:lead], run) + rest, len(code) - 1 - tail
+
+
+def _split_run(chars: str, run: int) -> str:
+    """`chars`, the continuation of a run `run` characters long, with a ZWSP before each
+    character that starts another `CODE_RUN` of the run."""
+    first = -run % CODE_RUN or (CODE_RUN if not run else 0)
+    if first >= len(chars):
+        return chars
+    pieces = [chars[:first]] + [chars[i : i + CODE_RUN] for i in range(first, len(chars), CODE_RUN)]
+    return ZWSP.join(pieces)
+
+
+def column_widths(
+    words: Sequence[float], lines: Sequence[float], room: float, padding: float
+) -> list[float]:
+    """Percentages of `room` px for columns whose longest word and line are `words` and
+    `lines` px wide (`padding` px more each): none when every line fits, as Qt then gives
+    each column its line. Else each column gets its longest word, at most half the room (a
+    long URL does not squeeze the rest), then what is left in equal shares, a column taking
+    no more than its line needs: short columns stay on one line, a long one wraps. Words
+    that do not fit share the room by width. A px is left over: Qt rounds each share up."""
+    need = [line + padding for line in lines]
+    if sum(need) <= room or room <= 1:
+        return []
+    usable = room - 1
+    widths = [min(w + padding, usable / 2, most) for w, most in zip(words, need, strict=True)]
+    if sum(widths) >= usable:
+        return [100 * w * usable / sum(widths) / room for w in widths]
+    growing = [i for i, w in enumerate(widths) if w < need[i]]
+    while growing and (spare := usable - sum(widths)) > 0.5:
+        share = spare / len(growing)
+        for i in growing:
+            widths[i] = min(need[i], widths[i] + share)
+        growing = [i for i in growing if widths[i] < need[i]]
+    return [100 * w / room for w in widths]
 
 
 _CELL_SEPARATOR = re.compile(r"(?<!\\)\|")

@@ -20,6 +20,7 @@ from PySide6.QtGui import (
     QPalette,
     QResizeEvent,
     QTextCursor,
+    QTextOption,
 )
 from PySide6.QtWidgets import QTextBrowser, QToolButton, QWidget
 
@@ -85,6 +86,10 @@ class TranscriptView(QTextBrowser):
             ),
         )
         self.setReadOnly(True)
+        # Lines wrap at the viewport at a space, a word longer than the line anywhere: the
+        # page never scrolls sideways (code lines and tables are laid out counting on it).
+        self.setLineWrapMode(QTextBrowser.LineWrapMode.WidgetWidth)
+        self.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
         self.setOpenLinks(False)
         self.setOpenExternalLinks(False)
         self.setUndoRedoEnabled(False)
