@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
 
-from streamdesk.core.chat import Reply, fill_turn
+from streamdesk.core.chat import fill_turn
 from streamdesk.core.store.history import (
     Conversation,
     ConversationSnapshot,
@@ -32,6 +32,7 @@ from streamdesk.core.store.history import (
     SearchHit,
 )
 from streamdesk.core.wording import import_problem
+from streamdesk.ui.history.message_delete import UNDO_MS, Deletion, MessageDeletions
 from streamdesk.ui.history.params_dialog import ConversationSettingsDialog
 from streamdesk.ui.history.search import place_in_context
 
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
     from streamdesk.ui.window.main_window import MainWindow
 
 log = logging.getLogger(__name__)
-UNDO_MS = 6000
 HIT_MESSAGES = 12  # drawn from an opened search hit on (about a screen; more as the reader scrolls)
 
 
@@ -64,6 +64,7 @@ class HistoryActions(QObject):
         self._running: set[asyncio.Task[Any]] = set()  # deletes, undos, exports, imports
         self._dialogs: list[Any] = []  # keep open dialogs referenced
         self._opening: asyncio.Task[bool] | None = None  # a search hit being read
+        self.messages = MessageDeletions(history, window, run=self._run, say=self._say)
 
     def connect_list(self, lst: ConversationList) -> None:
         lst.renameRequested.connect(self.rename)
@@ -82,6 +83,7 @@ class HistoryActions(QObject):
         view.alt_info = lambda k, s=session: self._alt_info(s, k)
         view.editRequested.connect(lambda k, s=session: self.edit(s, k))
         view.deleteRequested.connect(lambda k, s=session: self.delete_message(s, k))
+        self.messages.attach(session)  # Ctrl+Z there undoes a deletion there
         view.regenerateRequested.connect(session.regenerate)
         session.declined.connect(lambda why: self._say(why, 8000))
         view.alternativeRequested.connect(lambda k, step, s=session: self.flip(s, k, step))
@@ -179,12 +181,13 @@ class HistoryActions(QObject):
         )
         return conv
 
-    def undo_delete(self) -> asyncio.Task[int | None] | None:
-        """Put the last deleted conversation back (once its deletion is done); returns the
-        restoring, whose result is the conversation's id (None: nothing to undo)."""
+    def undo_delete(self) -> asyncio.Task[int | None] | asyncio.Task[bool] | None:
+        """The sidebar's Undo: put the last deleted conversation back (once its deletion is
+        done; the task's result is its id), or else the last deleted messages (the task says
+        whether they are back: `MessageDeletions.undo`). None: nothing to undo."""
         deleted, self._deleted = self._deleted, None
         if deleted is None:
-            return None
+            return self.messages.undo()
         return self._run(self._restore(deleted))
 
     async def _restore(self, deleted: asyncio.Task[ConversationSnapshot | None]) -> int | None:
@@ -405,33 +408,14 @@ class HistoryActions(QObject):
         # alternative and the rest is set aside (‹ 1/2 › on the prompt brings it back).
         return session.resend_edited(key, text) is not None
 
-    def delete_message(self, session: ChatSession, key: object) -> None:
-        """A prompt goes with its reply; a reply alone (the next alternative shows, if any)."""
-        is_user = isinstance(key, tuple)
-        turn = next(
-            (t for t in session.turns if (("user", t.key) if is_user else t.key) == key), None
-        )
-        if turn is None or session.busy:
-            return
-        store = self.history.store
-        others = []
-        if store is not None and turn.reply_id is not None:
-            others = [a for a in store.alternatives(turn.reply_id) if a.id != turn.reply_id]
-        for mid in (turn.user_id, turn.reply_id) if is_user else (turn.reply_id,):
-            if mid is not None and store is not None:
-                store.delete_message(mid)
-        if is_user:
-            session.turns.remove(turn)
-            session.shown_from = min(session.shown_from, len(session.turns))
-        elif others:
-            fill_turn(turn, others[-1], turn.target)
-        else:
-            turn.reply, turn.reply_id = Reply(turn.target), None
-        session.rerender()
-        session.forget_stats()  # the status bar's figures may be the deleted reply's
-        key_shown = self.history.session_key(session)
-        if key_shown is not None and key_shown == self.window.current_key():
-            self.window.show_conversation(key_shown)
+    def delete_message(self, session: ChatSession, key: object) -> Deletion | None:
+        """A prompt goes with its replies, a reply alone (the next alternative shows, if any);
+        the sidebar's Undo (or Ctrl+Z in the transcript) puts them back (`MessageDeletions`).
+        This offer replaces a deleted conversation's."""
+        deletion = self.messages.delete(session, key)
+        if deletion is not None:
+            self._deleted = None
+        return deletion
 
     def flip(self, session: ChatSession, key: object, step: int) -> None:
         """Show the previous or next alternative of reply `key` (it becomes the active one)."""
