@@ -48,7 +48,7 @@ _MARK = 60  # a digit, punctuation, a line break, a control character
 _SWITCH = 45  # lower case to upper, or a letter to a digit or back: a token breaks there
 _SPACES = 15  # two spaces in a row (a space alone joins the word after it)
 _LEADS = {b"2": 30, b"3": 80, b"4": 120}  # the first byte of a character of 2, 3 or 4 bytes
-_SWITCHES = (b"lU", b"ld", b"Ud", b"dl", b"dU")
+_LETTERS = bytes.maketrans(b"lU", b"aa")  # for the switches between letters and digits
 
 
 def _byte_classes() -> bytes:
@@ -80,13 +80,15 @@ def text_tokens(text: str) -> int:
     few passes of `bytes.count` over its classes, so a long chat is estimated quickly."""
     classes = text.encode("utf-8", "surrogatepass").translate(_CLASSES)
     count = classes.count
+    kinds = classes.translate(_LETTERS).count  # letters as one class: "ad", "da" are switches
     cost = (
         _LETTER * (count(b"l") + count(b"U"))
         + _MARK * (count(b"d") + count(b"."))
-        + _SWITCH * sum(count(pair) for pair in _SWITCHES)
+        + _SWITCH * (count(b"lU") + kinds(b"ad") + kinds(b"da"))
         + _SPACES * count(b"  ")
-        + sum(weight * count(lead) for lead, weight in _LEADS.items())
     )
+    if not text.isascii():
+        cost += sum(weight * count(lead) for lead, weight in _LEADS.items())
     return -(-cost // _SIXTIETHS)
 
 
