@@ -88,10 +88,15 @@ def test_a_reply_that_cannot_be_recovered_ends_as_before(mock: MockServer) -> No
     done = ask(mock, "never whole", "--scenario", "cut", "--resume", "continue", "--no-save")
     assert done.returncode == EXIT_CODES[FailureKind.CUT_MID_STREAM]
     lines = done.stderr.splitlines()
-    assert len([x for x in lines if "continuing in" in x]) == 2
+    first, second = [x for x in lines if "continuing in" in x]
+    assert f"connection cut after {FAULT_AFTER} tokens; continuing" in first
+    assert f"cut after {2 * FAULT_AFTER} tokens ({FAULT_AFTER} since it resumed); " in second
     assert (
         lines[-1].startswith("streamdesk: cut_mid_stream:")
         and "(not saved: --no-save)" in lines[-1]
     )
+    # the reply's count, once: the transport's own (5) is not said as if it were the reply's
+    assert f" {3 * FAULT_AFTER} tokens ({FAULT_AFTER} since it resumed) arrived. " in lines[-1]
+    assert lines[-1].count(" token") == 1, lines[-1]
     whole = "".join(reply_for("never whole", tokens=TOKENS))
     assert whole.startswith(done.stdout.rstrip("\n")) and len(done.stdout) > 1

@@ -127,14 +127,25 @@ def test_error_as_a_bare_string_and_error_event() -> None:
 def test_data_that_is_not_json_is_a_bad_response_quoting_it() -> None:
     error = failure("<html>502 Bad Gateway</html>")
     assert error.kind is FailureKind.BAD_RESPONSE
-    assert error.message == "Malformed stream data from the server: <html>502 Bad Gateway</html>"
+    assert error.message == "Malformed stream data from the server: “<html>502 Bad Gateway</html>”."
+
+
+def test_quoted_data_is_closed_before_the_next_sentence() -> None:
+    """Half a JSON string, as a server cut mid-line sends it: the quote still ends visibly."""
+    message = failure('{"choices": [{"delta": {"content": "oops').message
+    assert message.endswith(': “{"choices": [{"delta": {"content": "oops”.'), message
+
+
+def test_control_characters_in_quoted_data_are_escapes() -> None:
+    message = failure("\x1b[2J\tgone\x00").message
+    assert message.endswith("“\\x1b[2J\\tgone\\x00”."), message
 
 
 def test_long_bad_line_is_truncated_on_one_line() -> None:
     line = "x" * 50 + "\n" + "y" * 500
     message = failure(line).message
-    assert message.startswith("Malformed stream data from the server: " + "x" * 50 + "\\ny")
-    assert message.endswith("…")
+    assert message.startswith("Malformed stream data from the server: “" + "x" * 50 + "\\ny")
+    assert message.endswith("…”.")
     assert "\n" not in message
     assert len(message) < 200
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from streamdesk.core.wording import DEMO_COST, UNKNOWN_COST, import_problem, money
+from streamdesk.core.chat.reply import Attempt
+from streamdesk.core.errors import excerpt, quote
+from streamdesk.core.events import FailureKind
+from streamdesk.core.wording import (
+    DEMO_COST,
+    UNKNOWN_COST,
+    import_problem,
+    money,
+    resumed_at,
+    tokens_so_far,
+)
 
 
 @pytest.mark.parametrize(
@@ -63,3 +73,17 @@ def test_a_file_that_is_not_text_or_cannot_be_read_says_so() -> None:
     assert import_problem(not_text.value) == "not valid JSON (not UTF-8 text: byte 0 is 0xbd)"
     missing = FileNotFoundError(2, "No such file or directory", "/x/chat.json")
     assert import_problem(missing) == "No such file or directory"
+
+
+def test_a_token_count_says_what_came_since_the_reply_carried_on() -> None:
+    continued = [Attempt(FailureKind.CUT_MID_STREAM, 5, 20, "continue")]
+    assert tokens_so_far(1) == "1 token"
+    assert tokens_so_far(15, resumed_at(continued)) == "15 tokens (10 since it resumed)"
+    restarted = [*continued, Attempt(FailureKind.CUT_MID_STREAM, 10, 40, "restart")]
+    assert resumed_at(restarted) is None  # its count is the new version's alone
+    assert resumed_at([]) is None
+
+
+def test_quoted_server_text_stays_on_one_line_and_ends_visibly() -> None:
+    assert quote("a\nb\x1b[31m\x07") == "a\\nb\\x1b[31m\\x07"
+    assert excerpt('{"content": "oo' + "p" * 200) == '“{"content": "oo' + "p" * 105 + "…”"

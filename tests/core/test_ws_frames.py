@@ -120,8 +120,10 @@ def test_an_error_frame_without_a_status_is_a_server_error() -> None:
 def test_a_frame_of_the_wrong_shape_is_a_bad_response_quoting_it(raw: bytes) -> None:
     error = failure(raw)
     assert error.kind is FailureKind.BAD_RESPONSE
-    assert error.message.startswith("api.example.com sent a frame that is not a protocol message:")
-    assert len(error.message) < 250
+    assert error.message.startswith(
+        "api.example.com sent a frame that is not a protocol message: “"
+    )
+    assert error.message.endswith("”.") and len(error.message) < 250
 
 
 def test_lone_surrogates_in_a_delta_become_replacement_characters() -> None:

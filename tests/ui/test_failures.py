@@ -12,10 +12,10 @@ from PySide6.QtGui import QTextDocument
 from pytestqt.qtbot import QtBot
 from ui_helpers import open_window, wait_reply
 
-from streamdesk.core.chat import Reply, Target, stream_reply
+from streamdesk.core.chat import Reply, ResumePolicy, Target, stream_reply
 from streamdesk.core.events import Failure, FailureKind
 from streamdesk.core.providers import mock_provider
-from streamdesk.core.request import ChatRequest, Message
+from streamdesk.core.request import ChatRequest, Message, Timeouts
 from streamdesk.core.wording import adds_to
 from streamdesk.mock import MockServer
 from streamdesk.ui.failures import (
@@ -23,18 +23,21 @@ from streamdesk.ui.failures import (
     describe_failure,
     failure_text,
     failure_title,
+    reply_failure_title,
 )
 
 
-async def _failure(scenario: str, protocol: str = "sse") -> tuple[Failure, Reply]:
+async def _failure(
+    scenario: str, protocol: str = "sse", resume: ResumePolicy | None = None
+) -> tuple[Failure, Reply]:
     async with MockServer(tokens_per_second=0.0, first_token_delay=0.0) as server:
         target = Target(mock_provider(server.sse_base_url, server.ws_url), "gpt-4.1", protocol)
-        target = dataclasses.replace(target, scenario=scenario)
+        stall = Timeouts(first_token=5.0, stall=0.3)
+        target = dataclasses.replace(target, scenario=scenario, timeouts=stall)
         reply = Reply(target)
         request = ChatRequest(target.request_model, (Message("user", "hi"),))
-        failures = [
-            e async for e in stream_reply(reply, request, keys=None) if isinstance(e, Failure)
-        ]
+        events = stream_reply(reply, request, keys=None, resume=resume)
+        failures = [e async for e in events if isinstance(e, Failure)]
     assert len(failures) == 1
     return failures[0], reply
 
@@ -65,6 +68,37 @@ async def test_an_error_sent_mid_stream_is_said_once(protocol: str) -> None:
     assert "(server_error" in shown  # the error's type stays, for whoever reports it
     assert _repeats(shown) == [], shown
     assert shown.endswith("Press Continue to resume.")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("scenario", "protocol", "title"),
+    [
+        ("cut", "sse", "Connection cut"),
+        ("cut", "ws", "Connection cut"),
+        ("truncate", "sse", "Connection cut"),
+        ("stall", "sse", "Stalled"),
+        ("ws-close-1011", "ws", "WebSocket closed"),
+        ("bad-json", "sse", "Bad response"),
+    ],
+)
+async def test_a_resumed_reply_that_fails_says_one_token_count(
+    scenario: str, protocol: str, title: str
+) -> None:
+    """The title counts the reply's tokens (5 per attempt, two resumes); the core's sentence,
+    which knew only its own request's, names none."""
+    failure, reply = await _failure(scenario, protocol, ResumePolicy("continue", 2))
+    shown = f"{reply_failure_title(reply)}: {failure_text(failure, resumable=True)}"
+    assert shown.startswith(f"{title} after 15 tokens (5 since it resumed): "), shown
+    assert len(re.findall(r"\btokens?\b", shown)) == 1, shown
+    assert failure_title(failure, 15) == f"{title} after 15 tokens"
+
+
+@pytest.mark.asyncio
+async def test_quoted_bad_data_ends_before_the_action() -> None:
+    failure, reply = await _failure("bad-json")
+    shown = failure_text(failure, resumable=reply.has_text)
+    assert shown.endswith('“{"choices": [{"delta": {"content": "oops”. Press Continue to resume.')
 
 
 @pytest.mark.asyncio

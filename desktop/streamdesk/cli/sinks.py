@@ -26,6 +26,7 @@ from streamdesk.core.events import (
     Usage,
 )
 from streamdesk.core.providers import MOCK_PROVIDER_ID
+from streamdesk.core.wording import MID_REPLY_KINDS, resumed_at, tokens_so_far
 
 if TYPE_CHECKING:
     from streamdesk.core.chat import ChatEvent, Reply, ToolRunner
@@ -72,14 +73,15 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.2g} s"
 
 
-def resume_notice(event: Resuming) -> str:
-    """One line: "cut mid stream after 812 tokens; continuing in 0.5 s (attempt 2 of 3)"."""
+def resume_notice(event: Resuming, resumed: int | None = None) -> str:
+    """One line: "connection cut after 812 tokens; continuing in 0.5 s (attempt 2 of 3)";
+    "after 20 tokens (10 since it resumed)" when the reply had carried on from `resumed`."""
     f = event.failure
     what = _SHORT.get(f.kind, f.kind.value.replace("_", " "))
     how = "continuing" if event.strategy == "continue" else "restarting on a new line"
     delay = format_seconds(event.delay)
     return (
-        f"{what} after {event.tokens} tokens; {how} in {delay}"
+        f"{what} after {tokens_so_far(event.tokens, resumed)}; {how} in {delay}"
         f" (attempt {event.attempt} of {event.attempts})"
     )
 
@@ -188,6 +190,9 @@ class Sink:
                 f"{text} (No key was sent: set one with `streamdesk keys set {provider.id}`"
                 " or STREAMDESK_API_KEY.)"
             )
+        if reply.completion_tokens and failure.kind in MID_REPLY_KINDS:
+            count = tokens_so_far(reply.completion_tokens, resumed_at(reply.attempts))
+            text = f"{text} {count} arrived."
         if reply.has_content and failure.kind is not FailureKind.CANCELLED:
             return f"{text} {self.resume_hint}"
         return text
@@ -227,7 +232,8 @@ class TextSink(Sink):
         elif isinstance(event, Resuming):
             self._end_reasoning()
             self.attempt = event.attempt
-            warn(resume_notice(event))
+            earlier = self.reply.attempts[:-1] if self.reply is not None else ()
+            warn(resume_notice(event, resumed_at(earlier)))
             if event.strategy == "restart" and self._last != "\n":
                 self.out.write("\n")  # the new attempt repeats the text: never run on from it
                 self._last = "\n"

@@ -50,6 +50,14 @@ QUOTE_LIMIT = 120  # characters of a bad line quoted in a failure message
 
 
 def quote(line: str, limit: int = QUOTE_LIMIT) -> str:
-    """`line` on one line, cut to `limit` characters (with "…"), for an error message."""
-    shown = line[:limit].replace("\r", "\\r").replace("\n", "\\n")
+    """`line` on one line, cut to `limit` characters (with "…"), for an error message: line
+    breaks and other control characters are written as escapes ("\\n", "\\x1b"), so a server's
+    text can neither break the line nor drive a terminal."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in line[:limit])
     return shown + "…" if len(line) > limit else shown
+
+
+def excerpt(data: str, limit: int = QUOTE_LIMIT) -> str:
+    """What a server sent, quoted inside a sentence: between curly quotes, so where it ends is
+    plain even when it was cut or is itself half a quotation (“{"content": "oops”)."""
+    return f"“{quote(data, limit)}”"

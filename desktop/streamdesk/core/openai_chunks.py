@@ -23,7 +23,7 @@ import json
 from collections.abc import Hashable
 from typing import Any
 
-from streamdesk.core.errors import StreamError, quote
+from streamdesk.core.errors import StreamError, excerpt, quote
 from streamdesk.core.events import (
     Done,
     FailureKind,
@@ -142,7 +142,7 @@ class ChunkInterpreter:
 def malformed(data: str) -> StreamError:
     """The one failure for data we cannot read, quoting it."""
     return StreamError(
-        FailureKind.BAD_RESPONSE, f"Malformed stream data from the server: {quote(data)}"
+        FailureKind.BAD_RESPONSE, f"Malformed stream data from the server: {excerpt(data)}."
     )
 
 

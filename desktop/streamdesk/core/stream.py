@@ -32,7 +32,7 @@ from streamdesk.core.redact import redact_known
 from streamdesk.core.request import ChatRequest, Timeouts
 from streamdesk.core.trace import StreamTrace
 from streamdesk.core.transports import Transport, make_transport
-from streamdesk.core.transports._classify import count_of, host_of
+from streamdesk.core.transports._classify import host_of
 
 INITIAL_RETRY_DELAY = 0.5  # openai-python's backoff: min(0.5 * 2**n, 8) s, minus up to 25 %
 MAX_RETRY_DELAY = 8.0
@@ -202,7 +202,7 @@ async def stream_chat(
                 if aclose is not None:
                     await aclose()
             if failure.kind in (FailureKind.FIRST_TOKEN_TIMEOUT, FailureKind.STALLED):
-                failure = _timeout_failure(failure.kind, timeouts, tokens, trace.url)
+                failure = _timeout_failure(failure.kind, timeouts, trace.url)
             retry = attempt - 1
             too_long = failure.retry_after is not None and failure.retry_after > MAX_RETRY_AFTER
             # A connection dropped after the headers, or a malformed chunk, before the first
@@ -226,7 +226,7 @@ async def stream_chat(
 _ENDED_EARLY = "The reply ended before it finished; the partial reply was kept."
 
 
-def _timeout_failure(kind: FailureKind, timeouts: Timeouts, tokens: int, url: str) -> Failure:
+def _timeout_failure(kind: FailureKind, timeouts: Timeouts, url: str) -> Failure:
     host = host_of(url) if url else "the server"
     if kind is FailureKind.FIRST_TOKEN_TIMEOUT:
         return Failure(
@@ -236,6 +236,5 @@ def _timeout_failure(kind: FailureKind, timeouts: Timeouts, tokens: int, url: st
         )
     return Failure(
         kind,
-        f"{host} stopped sending for {timeouts.stall:g} s after {count_of(tokens, 'token')}; "
-        "the partial reply was kept.",
+        f"{host} stopped sending for {timeouts.stall:g} s; the partial reply was kept.",
     )

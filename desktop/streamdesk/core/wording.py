@@ -9,6 +9,10 @@ and "demo" for a reply of the offline demo (no money is involved).
 A request that leaves the oldest messages out because the model reads no more says how many and
 why (`history_left_out`), in the window under the reply and on the command line alike.
 
+A reply that failed after text arrived says how much (`tokens_so_far`): the reply's tokens, and
+when it was resumed, how many came since: "after 15 tokens (5 since it resumed)". The core's
+failure messages name no count, since a transport knows only its own request's.
+
 A file that cannot be imported says why in the same words in the window and the terminal
 (`import_problem`): "not valid JSON (Expecting value at line 1, column 1)".
 
@@ -22,14 +26,24 @@ fact of its own ("The server is overloaded", "Mock: bad request").
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from streamdesk.core.events import FailureKind
+
+if TYPE_CHECKING:
+    from streamdesk.core.chat.reply import Attempt
 
 __all__ = [
     "DEMO_COST",
+    "MID_REPLY_KINDS",
     "UNKNOWN_COST",
     "adds_to",
     "history_left_out",
     "import_problem",
     "money",
+    "resumed_at",
+    "tokens_so_far",
     "turn_too_long",
 ]
 
@@ -120,3 +134,35 @@ def import_problem(exc: Exception) -> str:
     if isinstance(exc, RecursionError):
         return "not valid JSON (nested too deeply)"
     return str(exc)
+
+
+def tokens_so_far(tokens: int, resumed_at: int | None = None) -> str:
+    """A reply's token count where it broke: "1 token", "15 tokens", or "15 tokens (5 since
+    it resumed)" for a reply carried on from `resumed_at` tokens (see `resumed_at`)."""
+    said = f"{tokens} token{'s' if tokens != 1 else ''}"
+    if resumed_at:
+        said += f" ({tokens - resumed_at} since it resumed)"
+    return said
+
+
+def resumed_at(attempts: Sequence[Attempt]) -> int | None:
+    """The reply's token count when it last carried on after a cut, given its earlier
+    `attempts` (`Reply.attempts`); None when it never did, or started again from nothing
+    (then its count is the new version's alone)."""
+    if not attempts or attempts[-1].strategy != "continue":
+        return None
+    return attempts[-1].tokens
+
+
+MID_REPLY_KINDS = frozenset(
+    {
+        FailureKind.CUT_MID_STREAM,
+        FailureKind.WEBSOCKET_CLOSED,
+        FailureKind.STALLED,
+        FailureKind.BAD_RESPONSE,
+        FailureKind.SERVER_ERROR,
+        FailureKind.MESSAGE_TOO_BIG,
+    }
+)
+"""Failures that can end a reply after text arrived: the window's title and the terminal's
+line say how much had (`tokens_so_far`)."""

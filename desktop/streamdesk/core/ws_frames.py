@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 
-from streamdesk.core.errors import StreamError
+from streamdesk.core.errors import StreamError, excerpt
 from streamdesk.core.events import (
     Done,
     FailureKind,
@@ -108,8 +108,7 @@ class FrameInterpreter:
         text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
         return StreamError(
             FailureKind.BAD_RESPONSE,
-            f"{host_of(self.url)} sent a frame that is not a protocol message: "
-            f"{truncate(text, 120)!r}",
+            f"{host_of(self.url)} sent a frame that is not a protocol message: {excerpt(text)}.",
         )
 
     def _error_frame(self, error: object) -> StreamError:

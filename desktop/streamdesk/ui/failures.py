@@ -9,9 +9,13 @@ than "…: rate limited."), and the action names the place in this window ("Sett
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from streamdesk.core.events import Failure, FailureKind
-from streamdesk.core.wording import adds_to
+from streamdesk.core.wording import MID_REPLY_KINDS, adds_to, resumed_at, tokens_so_far
+
+if TYPE_CHECKING:
+    from streamdesk.core.chat import Reply
 
 FAILURE_TITLES: dict[FailureKind, str] = {
     FailureKind.AUTHENTICATION: "Key rejected",
@@ -49,21 +53,22 @@ def failure_sentence(failure: Failure, title: str) -> str:
     return message
 
 
-def failure_title(failure: Failure, tokens: int) -> str:
-    """A short title; mid-stream endings say how much arrived: "Connection cut after 312 tokens"."""
+def failure_title(failure: Failure, tokens: int, resumed: int | None = None) -> str:
+    """A short title; mid-stream endings say how much of the reply arrived: "Connection cut
+    after 312 tokens", "… after 15 tokens (5 since it resumed)" for a reply carried on from
+    `resumed` tokens (`core.wording.resumed_at`)."""
     if failure.kind is FailureKind.AUTHENTICATION and failure.status is None:
         return "No API key"  # nothing was sent, so nothing was rejected
     title = FAILURE_TITLES.get(failure.kind, failure.kind.value.replace("_", " ").capitalize())
-    if tokens and failure.kind in (
-        FailureKind.CUT_MID_STREAM,
-        FailureKind.WEBSOCKET_CLOSED,
-        FailureKind.STALLED,
-        FailureKind.BAD_RESPONSE,
-        FailureKind.SERVER_ERROR,
-        FailureKind.MESSAGE_TOO_BIG,
-    ):
-        title += f" after {tokens} token" + ("s" if tokens != 1 else "")
+    if tokens and failure.kind in MID_REPLY_KINDS:
+        title += f" after {tokens_so_far(tokens, resumed)}"
     return title
+
+
+def reply_failure_title(reply: Reply) -> str:
+    """The title of the failure `reply` ended with, counting its tokens across resumes."""
+    assert reply.failure is not None, "only a failed reply has a failure title"
+    return failure_title(reply.failure, reply.completion_tokens, resumed_at(reply.attempts))
 
 
 def failure_actions(failure: Failure, has_text: bool) -> tuple[str, ...]:

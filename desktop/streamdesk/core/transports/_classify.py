@@ -166,11 +166,6 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.2g} s"
 
 
-def count_of(n: int, noun: str) -> str:
-    """ "1 token", "5 tokens"."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
 def truncate(text: str, limit: int = MAX_QUOTE) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -226,11 +221,18 @@ def http_error(
     return StreamError(FailureKind.BAD_REQUEST, msg, status=status)
 
 
-def cut_message(tokens: int) -> str:
-    """The one line for a reply that ended before its end marker (shared with WebSocket)."""
-    return (
-        f"The connection was closed after {count_of(tokens, 'token')} before the reply finished; "
-        "the partial reply was kept."
+CUT_MESSAGE = "The connection was closed before the reply finished; the partial reply was kept."
+"""For a reply that ended before its end marker (SSE and WebSocket). It names no token count:
+a transport counts only its own request's, and a resumed reply has more; the window and the
+terminal say the reply's."""
+
+
+def broke_during_reply(exc: BaseException, host: str) -> StreamError:
+    """The connection failed after the reply began: a cut, with the library's reason."""
+    return StreamError(
+        FailureKind.CUT_MID_STREAM,
+        f"The connection to {host} broke during the reply ({_describe(exc)}); "
+        "the partial reply was kept.",
     )
 
 
@@ -277,11 +279,7 @@ def network_error(
     host = host_of(url)
     chain = list(_chain(exc))
     if not connecting:
-        return StreamError(
-            FailureKind.CUT_MID_STREAM,
-            f"The connection to {host} broke during the reply ({_describe(exc)}); "
-            "the partial reply was kept.",
-        )
+        return broke_during_reply(exc, host)
     for err in chain:
         if isinstance(err, ssl.SSLError):  # before OSError: SSLError is an OSError
             return StreamError(

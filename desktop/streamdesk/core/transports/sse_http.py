@@ -18,9 +18,7 @@ from streamdesk.core.errors import StreamError
 from streamdesk.core.events import (
     Done,
     FailureKind,
-    ReasoningDelta,
     StreamEvent,
-    TextDelta,
 )
 from streamdesk.core.openai_chunks import ChunkInterpreter, empty_reply
 from streamdesk.core.providers import auth_parts, http_client_options
@@ -30,7 +28,7 @@ from streamdesk.core.sse import SSEDecoder
 from streamdesk.core.trace import StreamTrace
 from streamdesk.core.transports._body import encode_body
 from streamdesk.core.transports._classify import (
-    cut_message,
+    CUT_MESSAGE,
     environment_proxy,
     http_error,
     network_error,
@@ -130,7 +128,6 @@ class SSETransport:
                 if trace.t_connected is None:  # a pooled connection: connected already
                     trace.t_connected = trace.t_sent
 
-        tokens = 0
         started = False
         try:
             async with client.stream(
@@ -173,8 +170,6 @@ class SSETransport:
                         frame("in", chunk)
                         for sse in feed(chunk):
                             for event in interpret(sse):
-                                if isinstance(event, TextDelta | ReasoningDelta):
-                                    tokens += 1
                                 yield event
                                 if isinstance(event, Done):
                                     return
@@ -188,7 +183,7 @@ class SSETransport:
         except (httpx.HTTPError, OSError) as exc:  # OSError: rare, outside httpx's wrappers
             proxy = self._proxy_for(url)
             raise network_error(exc, url, proxy=proxy, connecting=not started) from exc
-        raise StreamError(FailureKind.CUT_MID_STREAM, cut_message(tokens))
+        raise StreamError(FailureKind.CUT_MID_STREAM, CUT_MESSAGE)
 
 
 async def _read_bounded(response: httpx.Response) -> bytes:

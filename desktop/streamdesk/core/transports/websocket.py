@@ -53,8 +53,8 @@ from streamdesk.core.sse import message_too_big
 from streamdesk.core.trace import StreamTrace
 from streamdesk.core.transports._body import encode_body
 from streamdesk.core.transports._classify import (
-    count_of,
-    cut_message,
+    CUT_MESSAGE,
+    broke_during_reply,
     environment_proxy,
     host_of,
     http_error,
@@ -230,7 +230,7 @@ class WebSocketTransport:
         except ConnectionClosedOK:
             if not interpreter.frames_seen:
                 raise empty_reply() from None
-            raise StreamError(FailureKind.CUT_MID_STREAM, cut_message(tokens)) from None
+            raise StreamError(FailureKind.CUT_MID_STREAM, CUT_MESSAGE) from None
         except ConnectionClosed as exc:
             raise _closed_error(exc, host, tokens) from None
         except OSError as exc:
@@ -251,10 +251,10 @@ def _closed_error(exc: ConnectionClosed, host: str, tokens: int) -> StreamError:
     if exc.rcvd is None and exc.sent is not None and exc.sent.code == CloseCode.MESSAGE_TOO_BIG:
         return message_too_big("WebSocket message", MAX_MESSAGE_BYTES)  # we refused it
     if exc.rcvd is None:  # TCP dropped (1006) or our ping went unanswered: the stream was cut
-        return StreamError(FailureKind.CUT_MID_STREAM, cut_message(tokens))
+        return broke_during_reply(exc, host)
     code, reason = exc.rcvd.code, exc.rcvd.reason
     said = f" ({truncate(reason)})" if reason else ""
-    kept = f" after {count_of(tokens, 'token')}; the partial reply was kept" if tokens else ""
+    kept = "; the partial reply was kept" if tokens else ""
     return StreamError(
         FailureKind.WEBSOCKET_CLOSED,
         f"The WebSocket to {host} was closed with code {code}{said}{kept}. Try again.",
