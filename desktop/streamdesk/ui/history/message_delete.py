@@ -113,7 +113,7 @@ class MessageDeletions:
         else:
             ids = [turn.user_id, turn.reply_id]
         stored = [i for i in ids if i is not None]
-        offer = f"Deleted {_what(whole, len(replies), turn.reply_id)} in “{session.title}”"
+        offer = "Deleted a prompt" if whole else "Deleted a reply"  # the sidebar is narrow
         others = [a for a in replies if a.id != turn.reply_id]
         deletion = self._take_out(session, turn, whole, others, offer)
         if stored and store is not None:
@@ -315,15 +315,6 @@ async def _idle(session: ChatSession) -> None:
         await ended
     finally:
         session.busyChanged.disconnect(on_busy)
-
-
-def _what(whole: bool, replies: int, reply_id: int | None) -> str:
-    """What a deletion took, in the words of the undo bar."""
-    if not whole:
-        return "a reply"
-    if replies > 1:
-        return "a prompt and its replies"
-    return "a prompt" if reply_id is None and not replies else "a prompt and its reply"
 
 
 def _top_of(view: HistoryTranscriptView, key: object) -> int | None:
