@@ -46,7 +46,13 @@ _T = TypeVar("_T")
 
 
 class AttachmentRefused(StreamdeskError):
-    """A file cannot be attached; the message says which, why and what to do."""
+    """A file cannot be attached; the message says which, why and what to do. `why` says the
+    reason in a few words, for a list of several files ("a directory"); the message itself
+    when none is given."""
+
+    def __init__(self, message: str, why: str = "") -> None:
+        super().__init__(message)
+        self.why = why or message
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,17 +201,29 @@ def image_attachment(name: str, data: bytes) -> Attachment:
     not a PNG, JPEG, GIF or WebP or its header cannot be read."""
     mime = sniff_image(data)
     if mime is None:
-        raise AttachmentRefused(f"{name} is not a PNG, JPEG, GIF or WebP image.")
+        raise AttachmentRefused(
+            f"{name} is not a PNG, JPEG, GIF or WebP image.", "not a PNG, JPEG, GIF or WebP image"
+        )
     size = image_size(data, mime)
     if size is None or min(size) < 1:
-        raise AttachmentRefused(f"{name} is a damaged {format_name(mime)} image.")
+        kind = format_name(mime)
+        raise AttachmentRefused(f"{name} is a damaged {kind} image.", f"a damaged {kind} image")
     return Attachment(name, mime, data, *size)
 
 
 def too_large(name: str, size: int, limit: int = MAX_FILE_BYTES) -> AttachmentRefused:
     return AttachmentRefused(
         f"{name} is {megabytes(size)}; files up to {megabytes(limit)} can be attached. "
-        "Make it smaller or attach a part of it."
+        "Make it smaller or attach a part of it.",
+        f"{megabytes(size)}, over {megabytes(limit)}",
+    )
+
+
+def undecodable(name: str, mime: str) -> AttachmentRefused:
+    """An image whose header names its type but whose pixels cannot be decoded."""
+    kind = format_name(mime)
+    return AttachmentRefused(
+        f"{name} could not be decoded as a {kind} image.", f"not a readable {kind} image"
     )
 
 
@@ -252,7 +270,8 @@ def text_file(name: str, data: bytes) -> TextFile:
     if (not text and data) or "\x00" in text:
         raise AttachmentRefused(
             f"{name} is neither an image (PNG, JPEG, GIF, WebP) nor a UTF-8 text file; "
-            "only those can be attached."
+            "only those can be attached.",
+            "not UTF-8 text or an image",
         )
     return TextFile(name, text)
 
@@ -267,8 +286,20 @@ def read_attachment(path: Path) -> Attachment | TextFile:
             raise too_large(name, size)
         data = path.read_bytes()
     except OSError as exc:
-        raise AttachmentRefused(f"{path} cannot be read: {exc.strerror or exc}.") from None
+        said = exc.strerror or str(exc)
+        raise AttachmentRefused(f"{path} cannot be read: {said}.", _unreadable(exc, said)) from None
     return load_attachment(name, data)
+
+
+def _unreadable(exc: OSError, said: str) -> str:
+    """Why a file cannot be read, in a few words."""
+    if isinstance(exc, IsADirectoryError):
+        return "a directory"
+    if isinstance(exc, FileNotFoundError):
+        return "not found"
+    if isinstance(exc, PermissionError):
+        return "not allowed to read it"
+    return f"cannot be read: {said[:1].lower()}{said[1:]}"
 
 
 def load_attachment(name: str, data: bytes) -> Attachment | TextFile:
@@ -372,6 +403,13 @@ class ImageFitter:
             self._settled = scaled
         else:  # another API's copies settled before stay found
             self._settled = {k: v for k, v in self._settled.items() if k[1] != api} | scaled
+
+    def forget_refusals(self, digest: str) -> None:
+        """Forget why the image with this content hash could not be scaled (it was removed):
+        attached again, it is tried again."""
+        for kept in (self._fitted, self._settled):
+            for key in [k for k, v in kept.items() if k[0] == digest and isinstance(v, str)]:
+                del kept[key]
 
     def _scaler_now(self) -> ImageScaler | None:
         if self._scaler is None and self._make_scaler is not None:

@@ -17,10 +17,10 @@ from PySide6.QtCore import QMimeData, Qt
 from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
 from tests.ui.session.test_stored_images_window import openai_and_claude, use_claude
-from tests.ui.window.test_attach_off_thread import damaged_photo, dropped, large_photo, screenshot
+from tests.ui.window.test_attach_off_thread import dropped, large_photo, screenshot
 from ui_helpers import SLOW, open_window, wait_reply
 
-from streamdesk.core.attachments import Attachment, ImageLimits
+from streamdesk.core.attachments import Attachment, AttachmentRefused, ImageLimits
 from streamdesk.ui.image_scaler import QtImageScaler
 from streamdesk.ui.window import attachment_tray
 from streamdesk.ui.window.main_window import MainWindow
@@ -80,20 +80,22 @@ def enter_then_type(qtbot: QtBot, window: MainWindow, prompt: str, meanwhile: st
 
 @pytest.mark.asyncio
 async def test_a_refusal_puts_the_prompt_back_above_what_was_typed_since(
-    qtbot: QtBot, tmp_path: Path, held: type[HeldScaler]
+    qtbot: QtBot, tmp_path: Path, held: type[HeldScaler], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    said = "photo.jpg cannot be made small enough to send."
+    monkeypatch.setattr(held, "error", AttachmentRefused(said))
     async with openai_and_claude(qtbot) as (window, server):
         await use_claude(window)
         box, banner = window.prompt, window.settings_ui.banner
         before = len(server.requests)
-        box.insertFromMimeData(dropped(damaged_photo(tmp_path)))
-        await asyncio.to_thread(held.entered.wait, 10)
+        box.insertFromMimeData(dropped(large_photo(tmp_path)))
+        assert await asyncio.to_thread(held.entered.wait, 10)
         enter_then_type(qtbot, window, "What is it?", "And the colour?")
         held.gate.set()
         text = await text_becomes(box, lambda t: "What is it?" in t)
         assert text == "What is it?\n\nAnd the colour?"
         assert box.textCursor().position() == len(text), "the cursor stays where it was"
-        assert banner.label.text() == "damaged.jpg could not be decoded as a JPEG image."
+        assert banner.label.text() == said
         assert window.statusBar().currentMessage() == ""
         assert window.current_session().task is None and len(server.requests) == before
 

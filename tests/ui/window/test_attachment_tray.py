@@ -24,6 +24,7 @@ from streamdesk.core.attachments import Attachment, AttachmentRefused, ImageLimi
 from streamdesk.core.chat import Target
 from streamdesk.core.providers import builtin
 from streamdesk.ui.window import attachment_tray
+from streamdesk.ui.window.attachment_chip import AttachmentChip, ChipName, elide_name
 from streamdesk.ui.window.attachment_tray import AttachmentTray
 
 CLAUDE = Target(builtin("anthropic"), "claude-sonnet-4-5")
@@ -307,3 +308,158 @@ async def test_nothing_starts_once_the_tray_is_closed(
     await zero_timers_fired()
     assert changes == [0] and gated.calls == []
     assert scaling_tasks() == []
+
+
+def bad_files(tmp_path: Path) -> list[str]:
+    """Two files that attach and four that cannot: a binary blob, Latin-1 text, a name that
+    is not there and a directory."""
+    (tmp_path / "cat.png").write_bytes(png(64, 64))
+    (tmp_path / "notes.md").write_text("# notes", encoding="utf-8")
+    (tmp_path / "blob.bin").write_bytes(bytes(range(256)))
+    (tmp_path / "latin1.txt").write_bytes("café".encode("latin-1"))
+    (tmp_path / "folder").mkdir()
+    names = ["cat.png", "blob.bin", "notes.md", "latin1.txt", "missing.txt", "folder"]
+    return [str(tmp_path / name) for name in names]
+
+
+def test_the_files_one_drop_refuses_are_said_together(qtbot: QtBot, tmp_path: Path) -> None:
+    widget = tray(qtbot)
+    with qtbot.waitSignal(widget.refused) as said:
+        assert widget.add_paths(bad_files(tmp_path)) == 2
+    assert said.args == [
+        "4 files were not attached: blob.bin (not UTF-8 text or an image), "
+        "latin1.txt (not UTF-8 text or an image), missing.txt (not found) and 1 more."
+    ]
+    text, details = widget.notice()
+    assert text == said.args[0]
+    assert details.splitlines() == [
+        "blob.bin is neither an image (PNG, JPEG, GIF, WebP) nor a UTF-8 text file; "
+        "only those can be attached.",
+        "latin1.txt is neither an image (PNG, JPEG, GIF, WebP) nor a UTF-8 text file; "
+        "only those can be attached.",
+        f"{tmp_path / 'missing.txt'} cannot be read: No such file or directory.",
+        f"{tmp_path / 'folder'} cannot be read: Is a directory.",
+    ]
+    assert [item.name for item in widget.items] == ["cat.png", "notes.md"]
+    with qtbot.waitSignal(widget.withdrawn):
+        widget.clear()  # the prompt was sent
+    assert widget.notice() == ("", "")
+
+
+def test_a_gif_header_then_text_is_refused_when_attached(qtbot: QtBot, tmp_path: Path) -> None:
+    """Its header says 28192×29807 pixels and there are none: Qt's reader cannot give its
+    size, so it is refused at once, not on Enter."""
+    fake = tmp_path / "fake.gif"
+    fake.write_bytes(b"GIF89a not really")
+    widget = tray(qtbot)
+    with qtbot.waitSignal(widget.refused) as said:
+        assert not widget.add_path(str(fake))
+    assert said.args == ["fake.gif could not be decoded as a GIF image."]
+    assert widget.items == () and widget.isHidden()
+
+
+def chips(widget: AttachmentTray) -> list[AttachmentChip]:
+    return widget.findChildren(AttachmentChip, "attachmentChip")
+
+
+@pytest.mark.asyncio
+async def test_a_large_image_whose_pixels_cannot_be_decoded_is_marked_and_said(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """Its header reads (3000×2000) and its pixels do not: the thumbnail being made finds it,
+    its chip is marked with the reason and Enter refuses it, whatever the API; removed, it is
+    said no more."""
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(png(3000, 2000)[:100])
+    widget = tray(qtbot)
+    said: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    widget.refused.connect(lambda text: said.done() or said.set_result(text))
+    assert widget.add_path(str(cut))
+    reason = "cut.png could not be decoded as a PNG image."
+    assert await asyncio.wait_for(said, 10.0) == reason
+    (chip,) = chips(widget)
+    assert chip.refusal == reason and chip.warning.isVisibleTo(chip)
+    assert reason in chip.toolTip()
+    for target in (GPT, CLAUDE):
+        with pytest.raises(AttachmentRefused, match=re.escape(reason)):
+            widget.outgoing_now("Look", target)
+    withdrawn: list[bool] = []
+    widget.withdrawn.connect(lambda: withdrawn.append(True))
+    widget.remove(0)
+    assert withdrawn == [True] and widget.notice() == ("", "")
+    await zero_timers_fired()  # the chip is deleted (later, on the loop) before the tray is
+
+
+class FailsOnce:
+    """Fails unexpectedly on its first copy; makes any later one."""
+
+    calls = 0
+
+    def scale(self, image: Attachment, limits: ImageLimits) -> Attachment:
+        FailsOnce.calls += 1
+        if FailsOnce.calls == 1:
+            raise MemoryError("no room to decode")
+        return dataclasses.replace(image, width=limits.long_edge, height=392)
+
+
+@pytest.mark.asyncio
+async def test_an_image_refused_on_enter_is_marked_and_tried_again_once_removed_and_added(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(attachment_tray, "QtImageScaler", FailsOnce)
+    monkeypatch.setattr(FailsOnce, "calls", 0)
+    widget = tray(qtbot)
+    (path,) = wide_pngs(tmp_path, 1)
+    widget.add_path(path)
+    said = "wide0.png could not be prepared for sending (MemoryError: no room to decode)"
+    with pytest.raises(AttachmentRefused, match=re.escape(said)):
+        await asyncio.wait_for(widget.outgoing("Look", CLAUDE), 10.0)
+    (chip,) = chips(widget)
+    assert said in chip.refusal and chip.warning.isVisibleTo(chip)
+    assert widget.said(widget.notice()[0])
+    with qtbot.waitSignal(widget.withdrawn):
+        widget.remove(0)
+    await zero_timers_fired()  # its chip deleted
+    widget.add_path(path)
+    (chip,) = chips(widget)
+    assert chip.refusal == "" and not chip.warning.isVisibleTo(chip)
+    _text, images = await asyncio.wait_for(widget.outgoing("Look", CLAUDE), 10.0)
+    assert [(i.width, i.height) for i in images] == [(1568, 392)]
+    await widget.aclose()
+
+
+def test_a_long_name_loses_its_middle_and_keeps_its_extension(qtbot: QtBot, tmp_path: Path) -> None:
+    """In a narrow row the long name gives up its room first, "…" where its middle was; a
+    short one stays whole. The whole name is in the chip's tooltip."""
+    widget = tray(qtbot)
+    long_name = "a-very-long-name-for-a-holiday-photo.jpg"
+    for name in ("small.jpg", long_name):
+        (tmp_path / name).write_text("not an image, a text file", encoding="utf-8")
+        assert widget.add_path(str(tmp_path / name))
+    widget.resize(260, 60)
+    widget.show()
+    qtbot.waitExposed(widget)
+    short, long = widget.findChildren(ChipName, "attachmentName")
+    qtbot.waitUntil(lambda: "…" in long.text())
+    assert short.text() == "small.jpg" and long.text().endswith("to.jpg"), long.text()
+    assert long.full == long_name and long_name in chips(widget)[1].toolTip()
+    metrics = short.fontMetrics()
+    assert elide_name("small.jpg", metrics, 1000) == "small.jpg"
+    cut = elide_name("very-long-name.jpg", metrics, metrics.horizontalAdvance("very-long-nam.jpg"))
+    assert re.fullmatch(r"very-long[-a-z]*…me\.jpg", cut), cut
+    assert elide_name("small.jpg", metrics, 0) == "…ll.jpg"
+
+
+def test_a_name_that_looks_like_html_is_shown_as_it_is(qtbot: QtBot, tmp_path: Path) -> None:
+    """A file's name is anyone's words: `<img src=…>` in it is text, never a picture that
+    makes Qt load the file it names."""
+    widget = tray(qtbot)
+    name = '<img src="x.png"><b>bold.txt'
+    (tmp_path / name).write_text("some text", encoding="utf-8")
+    assert widget.add_path(str(tmp_path / name))
+    (label,) = widget.findChildren(ChipName, "attachmentName")
+    assert label.textFormat() == Qt.TextFormat.PlainText and label.full == name
+    (chip,) = chips(widget)
+    (cross,) = widget.findChildren(QToolButton, "attachmentRemove")
+    for tip in (chip.toolTip(), cross.toolTip()):
+        assert "<img" not in tip and '&lt;img src="x.png"&gt;&lt;b&gt;' in tip, tip

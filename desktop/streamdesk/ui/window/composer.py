@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLay
 from streamdesk.ui.window.prompt_box import PromptBox
 
 if TYPE_CHECKING:
+    from streamdesk.ui.settings.controller import Banner
     from streamdesk.ui.window.attachment_tray import AttachmentTray
 
 BUTTON_SIZE = 32
@@ -25,7 +26,8 @@ class Composer(QFrame):
     `prompt.stopRequested` too, the edit bar's Cancel `prompt.editCancelled`. `set_busy` swaps
     which of the two buttons is enabled. Files picked with the attach button, dropped or pasted
     wait in `attachments` for the next prompt (`attachmentsChanged` when one comes or goes);
-    `attachmentRefused(reason)` says why one cannot."""
+    `attachmentRefused(reason)` says why some cannot (`refusals_shown_in` keeps what the
+    window's banner says of them true)."""
 
     attachmentRefused = Signal(str)
     attachmentsChanged = Signal()
@@ -65,6 +67,7 @@ class Composer(QFrame):
         box.addWidget(self.prompt)
         row.addLayout(box, 1)
         self.attachments: AttachmentTray | None = None  # made after the first paint
+        self._banner: Banner | None = None  # where the window says the refusals
         buttons = QVBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.send_button)
@@ -161,11 +164,22 @@ class Composer(QFrame):
         self.prompt.imagePasted.connect(tray.add_image)
         tray.refused.connect(self.attachmentRefused)
         tray.changed.connect(self.attachmentsChanged)
+        if self._banner is not None:
+            self.refusals_shown_in(self._banner)
+
+    def refusals_shown_in(self, banner: Banner) -> None:
+        """The window says the refusals in `banner`: one that no longer holds (its file
+        removed, the prompt sent) leaves it, and a list of them gives it a tooltip."""
+        from streamdesk.ui.window.refusal_notice import RefusalNotice
+
+        self._banner = banner
+        if self.attachments is not None:
+            RefusalNotice(self.attachments, banner)
 
     def attach_paths(self, paths: list[str]) -> None:
+        """Attach the files at `paths` (picked or dropped together: refusals said together)."""
         if self.attachments is not None:
-            for path in paths:
-                self.attachments.add_path(path)
+            self.attachments.add_paths(paths)
 
     def pick_files(self) -> None:
         """The file picker, opened without a nested event loop (the chat keeps streaming)."""

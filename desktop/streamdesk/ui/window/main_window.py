@@ -408,6 +408,7 @@ class MainWindow(QMainWindow):
             self, self.switcher, self.stack, lambda: self.settings, self.apply_settings
         )
         self._rows.insertWidget(1, self.settings_ui.banner)  # under the header
+        self.composer.refusals_shown_in(self.settings_ui.banner)
         self.sessionAdded.connect(self.settings_ui.watch)
         self.assistants = install_assistants(self)  # header and welcome page pickers
 
