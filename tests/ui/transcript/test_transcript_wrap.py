@@ -187,6 +187,27 @@ def test_a_wide_table_keeps_short_words_whole_and_fits_the_column(qtbot: QtBot, 
     assert kinds == {QTextLength.Type.PercentageLength}
 
 
+TERMS = (
+    "| Name | Kind | Description |\n|---|---|---|\n"
+    "| epsilon | constant | " + "a short description of the thing " * 3 + "|\n"
+    "| gamma | function | the gamma function extends factorials |\n"
+)
+
+
+def test_a_window_narrower_than_the_column_shares_its_width_by_content(qtbot: QtBot) -> None:
+    view = make_view(qtbot)
+    view.resize(1000, 500)
+    view.add_assistant_message(TERMS, label="m")
+    for width in (520, 440, 1000):
+        view.resize(width, 500)
+        qtbot.waitUntil(lambda w=width: view.width() == w, timeout=2000)
+        (table,) = tables(view)
+        words = cell_lines(table)
+        assert {"epsilon", "constant", "gamma", "function"} <= set(words)
+        assert set(words.values()) == {1}, width
+        assert_fits(view)
+
+
 def test_a_table_narrower_than_the_column_keeps_its_natural_widths(qtbot: QtBot) -> None:
     view = make_view(qtbot)
     view.add_assistant_message(NARROW_TABLE, label="m")

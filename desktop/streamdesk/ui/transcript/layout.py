@@ -351,10 +351,26 @@ class DocumentLayout:
         return self._column
 
     def set_column(self, viewport_width: int) -> None:
-        """Centre the reading column in a viewport `viewport_width` px wide."""
+        """Centre the reading column in a viewport `viewport_width` px wide; a window too
+        narrow for the column shares its text width among the columns of wide tables again."""
         if viewport_width != self._width:
+            text = self._text_width()
             self._width = viewport_width
             self._set_root_format()
+            if self._text_width() != text:
+                self._refit_tables()
+
+    def _text_width(self) -> int:
+        """Width in px of the text: the column's, or less in a narrower viewport."""
+        return min(self._column, self._width - 2 * PAGE_MARGIN) if self._width else self._column
+
+    def _refit_tables(self) -> None:
+        """Column widths of every Markdown table again, from what `_fit_columns` measured:
+        O(tables), in one edit (the document is laid out again for the new width anyway)."""
+        with self.batch():
+            for frame in self._doc.rootFrame().childFrames():
+                if isinstance(frame, QTextTable) and frame.format().hasProperty(_COLUMN_TEXT):
+                    self._fit_columns(frame, frame.rows())
 
     def _set_root_format(self) -> None:
         """The column's side margins and the room below the last message (set again after
@@ -708,9 +724,8 @@ class DocumentLayout:
                 word, line = self._cell_text_widths(table.cellAt(row, col))
                 measured[2 * col] = max(measured[2 * col], word)
                 measured[2 * col + 1] = max(measured[2 * col + 1], line)
-        # Measured against the column, not the viewport (a chat is drawn before its view has
-        # its size); a narrower window scales the percentages.
-        room = self._column - tf.cellSpacing() * (columns + 1) - tf.leftMargin() - tf.rightMargin()
+        edges = tf.cellSpacing() * (columns + 1) + tf.leftMargin() + tf.rightMargin()
+        room = self._text_width() - edges  # `set_column` fits them again for another width
         padding = 2 * TABLE_PADDING + CELL_SLACK
         widths = column_widths(measured[0::2], measured[1::2], room, padding)
         constraints = [QTextLength(QTextLength.Type.PercentageLength, w) for w in widths]
