@@ -20,7 +20,12 @@ from ui_helpers import FAST, open_window, until, wait_reply, wait_text
 
 from streamdesk.core.attachments import image_attachment
 from streamdesk.core.events import Usage
-from streamdesk.core.store.history import HistoryError, HistoryStore, default_path
+from streamdesk.core.store.history import (
+    HistoryError,
+    HistoryStore,
+    MessageNotFound,
+    default_path,
+)
 from streamdesk.ui.window.main_window import MainWindow
 
 CAT = image_attachment("cat.png", png(64, 64))
@@ -348,3 +353,25 @@ async def test_an_undo_that_lands_while_a_reply_streams_redraws_once_it_has_ende
         for turn in session.turns:  # both drawn, prompt and reply
             assert session.view.message_span(("user", turn.key)) is not None
             assert session.view.message_span(turn.key) is not None
+
+
+@pytest.mark.asyncio
+async def test_messages_whose_chat_went_first_are_not_said_to_have_failed(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chat deleted right after (its deletion may reach the history first)."""
+    ids = _seed()
+
+    def gone(self: HistoryStore, message_ids: list[int]) -> Any:
+        raise MessageNotFound(message_ids[0])
+
+    monkeypatch.setattr(HistoryStore, "delete_messages", gone)
+    async with open_window(qtbot, **FAST) as window:
+        actions = window.history.actions
+        session = _open(window, ids["cid"])
+        deletion = actions.delete_message(session, session.turns[0].key)
+        assert deletion is not None and deletion.stored is not None
+        chat = actions.delete_conversation(window.current_key())
+        assert await deletion.stored is None and chat is not None and await chat is not None
+        assert "Could not delete" not in window.statusBar().currentMessage()
+        assert actions.messages.undo() is None

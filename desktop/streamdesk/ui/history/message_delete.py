@@ -164,6 +164,9 @@ class MessageDeletions:
         try:
             return await asyncio.to_thread(store.delete_messages, ids)
         except (HistoryError, sqlite3.Error) as exc:
+            if not self._alive(deletion.session):  # its chat went first, with them
+                log.info("messages deleted with their chat: %s", exc)
+                return None
             log.exception("could not delete messages")
             self._say(f"Could not delete the message: {exc}", 8000)
             if self.last is deletion:
