@@ -49,7 +49,7 @@ from streamdesk.core.events import ReasoningDelta, TextDelta
 from streamdesk.core.netstats import TraceStats, trace_stats
 from streamdesk.core.providers import Provider
 from streamdesk.core.wording import DEMO_COST, money
-from streamdesk.ui.failures import failure_text, failure_title
+from streamdesk.ui.failures import failure_text, reply_failure_title
 from streamdesk.ui.inspector.models import COLUMN_TIPS, COLUMNS
 from streamdesk.ui.keys import key_store
 from streamdesk.ui.plain_text import plain_label
@@ -583,7 +583,7 @@ def _finish(view: ReplyView, reply: Reply, note: str) -> None:
     if failure is not None and reply.status is not ReplyStatus.STOPPED:
         view.finish(
             "error",
-            failure_title=failure_title(failure, reply.completion_tokens),
+            failure_title=reply_failure_title(reply),
             failure_text=failure_text(failure),
         )
     else:

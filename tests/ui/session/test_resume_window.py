@@ -93,3 +93,24 @@ async def test_stop_during_the_wait_keeps_the_partial_reply(qtbot: QtBot) -> Non
         turn = await wait_reply(session)
         assert turn.reply.status.value == "stopped" and turn.reply.text
         assert "".join(reply_for("stop me while I wait")).startswith(turn.reply.text)
+
+
+@pytest.mark.asyncio
+async def test_a_reply_cut_again_after_resuming_counts_its_tokens_one_way(
+    qtbot: QtBot,
+) -> None:
+    """Cut, continued, cut again: the title counts the whole reply and says how much came
+    since it last carried on; the sentence under it names no other count."""
+    async with open_window(qtbot) as window:
+        window.set_next_scenario("cut")  # every attempt is cut after FAULT_AFTER tokens
+        session = window.current_session()
+        session.send("cut me twice")
+        turn = await wait_reply(session)
+        assert turn.reply.status.value == "partial"
+        tokens = turn.reply.completion_tokens
+        assert tokens > FAULT_AFTER, "it carried on at least once"
+        shown = " ".join(session.view.toPlainText().split())
+        assert f"Connection cut after {tokens} tokens ({FAULT_AFTER} since it resumed)" in shown
+        assert f"after {FAULT_AFTER} tokens" not in shown.replace(
+            f"({FAULT_AFTER} since it resumed)", ""
+        ), shown[-400:]

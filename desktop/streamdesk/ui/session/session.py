@@ -39,7 +39,14 @@ from streamdesk.core.chat.conversation import request_notice
 from streamdesk.core.events import ReasoningDelta, Retrying, TextDelta
 from streamdesk.core.request import ChatRequest
 from streamdesk.core.trace import StreamTrace
-from streamdesk.ui.failures import FAILURE_TITLES, failure_actions, failure_text, failure_title
+from streamdesk.core.wording import resumed_at
+from streamdesk.ui.failures import (
+    FAILURE_TITLES,
+    failure_actions,
+    failure_text,
+    failure_title,
+    reply_failure_title,
+)
 from streamdesk.ui.image_scaler import QtImageScaler
 from streamdesk.ui.tools.session_tools import TOOL_EVENTS, replay, stored_rounds
 from streamdesk.ui.transcript.reply_view import ReplyView, ending_marks
@@ -462,7 +469,7 @@ class ChatSession(QObject):
         title = text = ""
         actions: tuple[str, ...] = ()
         if reply.failure is not None and reply.status is not ReplyStatus.STOPPED:
-            title = failure_title(reply.failure, reply.completion_tokens)
+            title = reply_failure_title(reply)
             text = failure_text(reply.failure, resumable=reply.has_text)
         else:  # marked as when it ended live: "Stopped after 312 tokens", "… max-tokens limit"
             title, actions = ending_marks(
@@ -627,7 +634,9 @@ class ChatSession(QObject):
                         if event.strategy == "restart":  # a new version replaces the text
                             self.rerender(live=turn)
                             view = self.views[turn.key]
-                        title = failure_title(event.failure, event.tokens)
+                        title = failure_title(
+                            event.failure, event.tokens, resumed_at(turn.reply.attempts[:-1])
+                        )
                         self._start_countdown(turn.key, view, title, event.delay, "resuming")
                         self._set_state("Resuming", turn)
                         continue
@@ -700,7 +709,7 @@ class ChatSession(QObject):
         if failure is not None and reply.status is not ReplyStatus.STOPPED:
             view.finish(
                 "error",
-                failure_title=failure_title(failure, reply.completion_tokens),
+                failure_title=reply_failure_title(reply),
                 failure_text=failure_text(failure, resumable=reply.has_text),
                 actions=failure_actions(failure, reply.has_text),
             )
