@@ -25,7 +25,7 @@ from streamdesk.core.chat import Target
 from streamdesk.core.providers import builtin
 from streamdesk.ui.window import attachment_tray
 from streamdesk.ui.window.attachment_chip import AttachmentChip, ChipName, elide_name
-from streamdesk.ui.window.attachment_tray import AttachmentTray
+from streamdesk.ui.window.attachment_tray import MAX_ITEMS, AttachmentTray
 
 CLAUDE = Target(builtin("anthropic"), "claude-sonnet-4-5")
 GPT = Target(builtin("openai"), "gpt-4.1")
@@ -463,3 +463,25 @@ def test_a_name_that_looks_like_html_is_shown_as_it_is(qtbot: QtBot, tmp_path: P
     (cross,) = widget.findChildren(QToolButton, "attachmentRemove")
     for tip in (chip.toolTip(), cross.toolTip()):
         assert "<img" not in tip and '&lt;img src="x.png"&gt;&lt;b&gt;' in tip, tip
+
+
+def test_chips_wrap_onto_more_lines_in_a_narrow_row(qtbot: QtBot, tmp_path: Path) -> None:
+    """Ten files in a narrow prompt box: each chip whole at its own width, on as many lines
+    as they need, none squeezed below its smallest size nor past the row's edge."""
+    widget = tray(qtbot)
+    for n in range(MAX_ITEMS):
+        path = tmp_path / f"notes-{n}.md"
+        path.write_text(f"note {n}", encoding="utf-8")
+        assert widget.add_path(str(path))
+    widget.show()
+    shown = chips(widget)
+    qtbot.waitUntil(lambda: all(chip.isVisible() for chip in shown))  # shown once added
+    widget.resize(300, widget.heightForWidth(300))  # as a layout sizes it
+    qtbot.waitUntil(lambda: len({chip.y() for chip in shown}) > 1)  # on more than one line
+    for chip in shown:
+        assert chip.width() >= chip.minimumSizeHint().width()
+        assert chip.geometry().right() < widget.width()
+        assert chip.geometry().bottom() < widget.height()
+    assert [label.text() for label in widget.findChildren(ChipName, "attachmentName")] == [
+        f"notes-{n}.md" for n in range(MAX_ITEMS)
+    ]

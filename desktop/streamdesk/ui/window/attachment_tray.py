@@ -25,7 +25,7 @@ from typing import Any, Generic, TypeVar
 import shiboken6
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QImage, QImageReader
-from PySide6.QtWidgets import QHBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from streamdesk.core.attachments import (
     Attachment,
@@ -49,6 +49,7 @@ from streamdesk.ui.transcript.thumbnails import (
     thumbnails,
 )
 from streamdesk.ui.window.attachment_chip import AttachmentChip
+from streamdesk.ui.window.flow_layout import FlowLayout
 
 CHIP_THUMB = 40  # px, the longer edge of a chip's thumbnail
 MAX_ITEMS = 10  # files per prompt
@@ -87,10 +88,8 @@ class AttachmentTray(QWidget):
         self._prepare_soon.timeout.connect(self._prepare_now)
         self._encoder: ThreadPoolExecutor | None = None
         self._encoded.connect(self._take_encoded, Qt.ConnectionType.QueuedConnection)
-        self._row = QHBoxLayout(self)
+        self._row = FlowLayout(self, spacing=6)  # chips wrap onto more lines, never squeezed
         self._row.setContentsMargins(0, 0, 0, 0)
-        self._row.setSpacing(6)
-        self._row.addStretch(1)
         self.hide()
 
     @property
