@@ -82,6 +82,7 @@ class ChipName(QLabel):
         self.setObjectName("attachmentName")
         self.full = name
         self.setText(name)
+        self.setAccessibleName(name)  # whole, however it is shortened on screen
 
     def sizeHint(self) -> QSize:
         hint = super().sizeHint()
