@@ -134,7 +134,7 @@ class AskThread:
                 record.save_target()
             return record.open_reply(turn)
         except HistoryError as exc:
-            warn(f"{exc} This reply is not saved.")
+            warn(f"{str(exc).rstrip('.')}. This reply is not saved.")
             self.save = False
             return None
 

@@ -145,3 +145,31 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
             assert reply.content == "".join(f"{tag}{i} " for i in range(400))
             shared_texts = {m.content for m in store.messages(shared)}
             assert {f"{tag} shared {i}" for i in range(150)} <= shared_texts
+
+
+def test_a_history_another_process_keeps_locked_opens_and_says_a_write_is_busy(
+    tmp_path: Path,
+) -> None:
+    """Another process holds the write lock (a window's start-up check over a large history,
+    a long import): opening the history does not wait for it, and a write that waits longer
+    than the busy timeout fails with `HistoryBusy`, a sentence, not a raw SQLite error."""
+    from streamdesk.core.store.history import HistoryBusy
+
+    path = tmp_path / "history.sqlite3"
+    with HistoryStore(path) as store:
+        store.create_conversation(title="there")
+    holder = sqlite3.connect(str(path))
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        store = HistoryStore(path, busy_timeout=0.05)  # opens: no write lock needed
+        try:
+            assert [c.title for c in store.list_conversations()] == ["there"]
+            with pytest.raises(HistoryBusy, match="busy: another Streamdesk process"):
+                store.create_conversation(title="blocked")
+        finally:
+            store.close()
+    finally:
+        holder.rollback()
+        holder.close()
+    with HistoryStore(path) as store:
+        assert store.create_conversation(title="later") > 0

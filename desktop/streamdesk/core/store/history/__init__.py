@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from streamdesk.core.store.history.database import (
     DISK_FULL_NOTICE,
+    HistoryBusy,
     HistoryDiskFull,
     HistoryRepaired,
     IntegrityReport,
@@ -41,6 +42,7 @@ __all__ = [
     "ConversationNotFound",
     "ConversationSnapshot",
     "ConversationSummary",
+    "HistoryBusy",
     "HistoryDiskFull",
     "HistoryError",
     "HistoryImportError",

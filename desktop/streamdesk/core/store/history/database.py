@@ -35,6 +35,7 @@ from streamdesk.core.store.history.models import HistoryError
 from streamdesk.core.store.history.salvage import (
     copy_aside,
     header_problem,
+    is_busy,
     is_corruption,
     is_disk_full,
     is_io_error,
@@ -74,6 +75,17 @@ class HistoryDiskFull(HistoryError):
 
     def __init__(self) -> None:
         super().__init__("the disk is full: the history cannot be saved until space is freed")
+
+
+class HistoryBusy(HistoryError):
+    """Another process held the history's write lock longer than a write waits (`waited`
+    seconds): a window starting over a large history, a long import."""
+
+    def __init__(self, waited: float) -> None:
+        super().__init__(
+            f"the history is busy: another Streamdesk process kept it locked for over "
+            f"{waited:g} s; try again in a moment"
+        )
 
 
 class HistoryRepaired(HistoryError):
@@ -158,8 +170,10 @@ class HistoryDatabase:
         self.read_only = False
         try:
             migrate(conn)
-        except BaseException:
+        except BaseException as exc:
             conn.close()
+            if is_busy(exc):
+                raise HistoryBusy(self.busy_timeout) from exc
             raise
         self._inode = _inode(self.path)
         return conn
@@ -486,6 +500,8 @@ class HistoryDatabase:
         """Roll back and raise what the caller should see: `HistoryDiskFull`, or
         `HistoryRepaired` once damage met has been repaired, or `exc`."""
         _rollback(conn)
+        if is_busy(exc):
+            raise HistoryBusy(self.busy_timeout) from exc
         if is_disk_full(exc):
             raise self._write_failed_for_space() from exc
         if is_corruption(exc) and self._repair_now(str(exc)):

@@ -44,6 +44,11 @@ def is_disk_full(exc: BaseException) -> bool:
     return _primary_code(exc) == sqlite3.SQLITE_FULL
 
 
+def is_busy(exc: BaseException) -> bool:
+    """Another connection held the write lock for longer than this one waits."""
+    return _primary_code(exc) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
 def is_io_error(exc: BaseException) -> bool:
     return _primary_code(exc) == sqlite3.SQLITE_IOERR
 

@@ -222,7 +222,11 @@ def schema_version(conn: sqlite3.Connection) -> int:
 
 
 def migrate(conn: sqlite3.Connection, target: int = LATEST_VERSION) -> int:
-    """Run the missing steps up to `target`, one transaction each; safe if two processes race."""
+    """Run the missing steps up to `target`, one transaction each; safe if two processes race.
+    A file already at `target` takes no write lock: opening it never waits for a writer."""
+    current = schema_version(conn)
+    if current == target:
+        return current
     while True:
         conn.execute("BEGIN IMMEDIATE")
         try:
