@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from plain_checks import assert_plain_label, assert_plain_tooltip, red_png
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QLabel, QToolButton
@@ -450,19 +451,23 @@ def test_a_long_name_loses_its_middle_and_keeps_its_extension(qtbot: QtBot, tmp_
     assert elide_name("small.jpg", metrics, 0) == "…ll.jpg"
 
 
-def test_a_name_that_looks_like_html_is_shown_as_it_is(qtbot: QtBot, tmp_path: Path) -> None:
+def test_a_name_that_looks_like_html_is_shown_as_it_is(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A file's name is anyone's words: `<img src=…>` in it is text, never a picture that
-    makes Qt load the file it names."""
-    widget = tray(qtbot)
-    name = '<img src="x.png"><b>bold.txt'
+    makes Qt load the file it names (here a red PNG beside it, found from the working folder)."""
+    monkeypatch.chdir(tmp_path)
+    name = f'<img src="{red_png(tmp_path).name}"> and <b>x.txt'  # no "/": a file's name
     (tmp_path / name).write_text("some text", encoding="utf-8")
+    widget = tray(qtbot)
     assert widget.add_path(str(tmp_path / name))
     (label,) = widget.findChildren(ChipName, "attachmentName")
-    assert label.textFormat() == Qt.TextFormat.PlainText and label.full == name
+    assert label.full == name
+    assert_plain_label(label)
     (chip,) = chips(widget)
     (cross,) = widget.findChildren(QToolButton, "attachmentRemove")
-    for tip in (chip.toolTip(), cross.toolTip()):
-        assert "<img" not in tip and '&lt;img src="x.png"&gt;&lt;b&gt;' in tip, tip
+    assert_plain_tooltip(chip.toolTip(), f"{name} · inlined in the prompt as a code block")
+    assert_plain_tooltip(cross.toolTip(), f"Remove {name}")
 
 
 def test_chips_wrap_onto_more_lines_in_a_narrow_row(qtbot: QtBot, tmp_path: Path) -> None:
