@@ -4,39 +4,18 @@ built-in mock listed among providers as a read-only entry that says what it is."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
+from settings_dialogs import open_dialog
 from ui_helpers import open_window
 
 from streamdesk.core.providers import MOCK_PROVIDER_ID
 from streamdesk.core.store.settings import Settings, load_settings
-from streamdesk.ui.keys import key_store
-from streamdesk.ui.settings.dialog import FIELD_WIDTH, URL_WIDTH, SettingsDialog
+from streamdesk.ui.settings.dialog import FIELD_WIDTH, URL_WIDTH
 from streamdesk.ui.settings.providers_page import DEMO_NAME
-
-_open: list[SettingsDialog] = []
-
-
-@pytest_asyncio.fixture(autouse=True)
-async def close_dialogs() -> AsyncIterator[None]:
-    yield
-    while _open:
-        dialog = _open.pop()
-        dialog.reject()
-        await dialog.wait_idle()
-
-
-def _dialog(qtbot: QtBot, settings: Settings) -> SettingsDialog:
-    dialog = SettingsDialog(settings, key_store())
-    _open.append(dialog)
-    qtbot.addWidget(dialog)
-    dialog.show()
-    return dialog
 
 
 def _is_dark(app: QApplication) -> bool:
@@ -47,7 +26,7 @@ def _is_dark(app: QApplication) -> bool:
 async def test_appearance_is_a_form_of_sensible_widths_not_one_stretched_box(
     qtbot: QtBot,
 ) -> None:
-    dialog = _dialog(qtbot, Settings(theme="dark", font_size=13))
+    dialog = open_dialog(qtbot, Settings(theme="dark", font_size=13))
     dialog.resize(1200, 700)
     dialog.tabs.setCurrentWidget(dialog.appearance)
     page = dialog.appearance
@@ -94,7 +73,7 @@ async def test_apply_switches_the_theme_of_the_running_window(qtbot: QtBot) -> N
 
 @pytest.mark.asyncio
 async def test_the_offline_demo_is_listed_read_only_and_explained(qtbot: QtBot) -> None:
-    dialog = _dialog(qtbot, Settings())
+    dialog = open_dialog(qtbot, Settings())
     page = dialog.providers
     last = page.list.item(page.list.count() - 1)
     assert last.text() == DEMO_NAME
@@ -129,7 +108,7 @@ async def test_dialog_buttons_carry_no_icons_and_combos_draw_on_the_field_colour
     was_dark = _is_dark(app)
     apply_theme(app, dark)
     try:
-        dialog = _dialog(qtbot, Settings())
+        dialog = open_dialog(qtbot, Settings())
         await asyncio.sleep(0)
         buttons = dialog.buttons.buttons()
         assert {b.text().replace("&", "") for b in buttons} == {"Save", "Apply", "Cancel"}

@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 from PySide6.QtWidgets import QApplication, QTableWidgetItem
 from pytestqt.qtbot import QtBot
+from settings_dialogs import close_later, open_dialog
 from ui_helpers import open_window, wait_reply
 
 from streamdesk.core.events import FailureKind
@@ -32,7 +33,6 @@ from streamdesk.core.store.settings import (
 )
 from streamdesk.mock import MockServer, reply_for
 from streamdesk.ui.keys import key_store
-from streamdesk.ui.settings.dialog import SettingsDialog
 from streamdesk.ui.settings.ops import CheckResult
 from streamdesk.ui.settings.provider_form import CONTEXT_COLUMN, ProviderForm
 
@@ -85,34 +85,13 @@ def _settings_with(pid: str, base_url: str = "", **extra: object) -> Settings:
     return Settings(active_provider=pid, providers=[profile])
 
 
-_open_dialogs: list[SettingsDialog] = []
-
-
-@pytest_asyncio.fixture(autouse=True)
-async def close_dialogs() -> AsyncIterator[None]:
-    """Close every dialog and let its cancelled tasks end on this loop, not in a later test."""
-    yield
-    while _open_dialogs:
-        dialog = _open_dialogs.pop()
-        dialog.reject()
-        await dialog.wait_idle()
-
-
-def _dialog(qtbot: QtBot, settings: Settings) -> SettingsDialog:
-    dialog = SettingsDialog(settings, key_store())
-    _open_dialogs.append(dialog)
-    qtbot.addWidget(dialog)
-    dialog.show()
-    return dialog
-
-
 def _all_files_text(root: Path) -> str:
     return "\n".join(p.read_text(errors="replace") for p in root.rglob("*") if p.is_file())
 
 
 @pytest.mark.asyncio
 async def test_editing_providers_and_saving_round_trips_through_the_file(qtbot: QtBot) -> None:
-    dialog = _dialog(qtbot, Settings())
+    dialog = open_dialog(qtbot, Settings())
     page = dialog.providers
     page.select("ollama")  # a built-in, edited as an override
     page.form.base_edit.setText("http://127.0.0.1:11999/v1")
@@ -165,7 +144,7 @@ async def test_a_saved_key_goes_to_the_keychain_and_never_to_the_settings_file(
     qtbot: QtBot, pid: str, streamdesk_home: Path
 ) -> None:
     secret = uuid.uuid4().hex
-    dialog = _dialog(qtbot, _settings_with(pid, "https://relay.example/v1"))
+    dialog = open_dialog(qtbot, _settings_with(pid, "https://relay.example/v1"))
     await dialog.wait_idle()
     box = dialog.providers.keybox
     assert box.key_edit.echoMode() == box.key_edit.EchoMode.Password
@@ -194,7 +173,7 @@ async def test_without_a_keychain_one_sentence_is_shown_and_the_key_held_in_memo
     qtbot: QtBot, pid: str, no_keychain: None, streamdesk_home: Path
 ) -> None:
     secret = uuid.uuid4().hex
-    dialog = _dialog(qtbot, _settings_with(pid, "https://relay.example/v1"))
+    dialog = open_dialog(qtbot, _settings_with(pid, "https://relay.example/v1"))
     await dialog.wait_idle()
     box = dialog.providers.keybox
     assert box.note.isVisibleTo(dialog) and box.hold_button.isVisibleTo(dialog)
@@ -218,7 +197,7 @@ async def test_test_connection_reports_first_token_latency_against_the_mock(
 ) -> None:
     secret = uuid.uuid4().hex
     async with MockServer(api_key=secret, tokens_per_second=0, first_token_delay=0) as mock:
-        dialog = _dialog(qtbot, _settings_with(pid, mock.sse_base_url))
+        dialog = open_dialog(qtbot, _settings_with(pid, mock.sse_base_url))
         await dialog.wait_idle()
         page = dialog.providers
         page.keybox.key_edit.setText(secret)  # a typed key is tested before it is saved
@@ -255,7 +234,7 @@ async def test_test_connection_to_a_closed_port_says_connection_refused(
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    dialog = _dialog(qtbot, _settings_with(pid, f"http://127.0.0.1:{port}/v1", needs_key=False))
+    dialog = open_dialog(qtbot, _settings_with(pid, f"http://127.0.0.1:{port}/v1", needs_key=False))
     await dialog.wait_idle()
     results: list[CheckResult] = []
     dialog.providers.testFinished.connect(results.append)
@@ -272,7 +251,7 @@ async def test_proxy_credentials_go_to_the_keychain_not_the_file(
     qtbot: QtBot, pid: str, streamdesk_home: Path
 ) -> None:
     password = uuid.uuid4().hex
-    dialog = _dialog(qtbot, Settings())
+    dialog = open_dialog(qtbot, Settings())
     net = dialog.network
     net.proxy_box.setCurrentIndex(net.proxy_box.findData("manual"))
     net.proxy_edit.setText(f"http://alice:{password}@127.0.0.1:3128")
@@ -283,7 +262,7 @@ async def test_proxy_credentials_go_to_the_keychain_not_the_file(
     assert s.proxy_mode == "manual" and s.proxy_url == "http://127.0.0.1:3128"
     assert password not in _all_files_text(streamdesk_home)
     assert net.options() == (f"http://alice:{password}@127.0.0.1:3128", None)
-    reopened = _dialog(qtbot, s)
+    reopened = open_dialog(qtbot, s)
     await reopened.wait_idle()
     assert reopened.network.proxy_user.text() == "alice"
     assert reopened.network.proxy_password.text() == ""
@@ -304,7 +283,7 @@ async def test_window_leaves_the_demo_when_a_key_is_saved_and_asks_for_it_when_d
         window.settingsRequested.emit()  # what Ctrl+, and File ▸ Settings… do
         dialog = window.settings_ui.dialog
         assert dialog is not None and dialog.isVisible() and not dialog.isModal()
-        _open_dialogs.append(dialog)
+        close_later(dialog)
         await dialog.wait_idle()
         page = dialog.providers
         page.select(pid)
@@ -328,7 +307,7 @@ async def test_window_leaves_the_demo_when_a_key_is_saved_and_asks_for_it_when_d
         window.settingsRequested.emit()
         dialog = window.settings_ui.dialog
         assert dialog is not None
-        _open_dialogs.append(dialog)
+        close_later(dialog)
         await dialog.wait_idle()
         dialog.providers.keybox.delete_key()
         await dialog.wait_idle()
@@ -347,7 +326,7 @@ async def test_window_leaves_the_demo_when_a_key_is_saved_and_asks_for_it_when_d
 
 @pytest.mark.asyncio
 async def test_the_provider_list_follows_the_name_as_it_is_typed(qtbot: QtBot) -> None:
-    dialog = _dialog(qtbot, Settings())
+    dialog = open_dialog(qtbot, Settings())
     page = dialog.providers
     page.add_provider()
     page.form.name_edit.selectAll()
@@ -374,7 +353,7 @@ def _row(form: ProviderForm, name: str) -> int:
 
 @pytest.mark.asyncio
 async def test_an_edited_builtin_keeps_its_windows_through_save(qtbot: QtBot) -> None:
-    dialog = _dialog(qtbot, Settings())
+    dialog = open_dialog(qtbot, Settings())
     page = dialog.providers
     page.select("deepseek")
     form = page.form
@@ -395,7 +374,7 @@ async def test_an_edited_builtin_keeps_its_windows_through_save(qtbot: QtBot) ->
 
 @pytest.mark.asyncio
 async def test_a_local_model_is_given_a_window_and_a_bad_one_is_said(qtbot: QtBot) -> None:
-    dialog = _dialog(qtbot, Settings())
+    dialog = open_dialog(qtbot, Settings())
     page = dialog.providers
     page.select("ollama")
     form = page.form

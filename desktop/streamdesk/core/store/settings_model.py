@@ -1,5 +1,5 @@
-"""The settings as dataclasses, and their strict parsing from TOML data (split out of
-settings.py, which reads and writes the file and re-exports every public name here).
+"""The settings as dataclasses, and their strict parsing from TOML data (settings.py reads and
+writes the file and re-exports every public name here).
 
 Parsing names the bad field (`SettingsError.field`) so the warning can say what to fix.
 """
@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from streamdesk.core.assistants import Assistant, parse_table
 from streamdesk.core.errors import SettingsError
+from streamdesk.core.provider_urls import endpoint_problem
 from streamdesk.core.providers import (
     BUILTIN_PROVIDERS,
     DEFAULT_PROVIDER_ID,
@@ -316,6 +317,43 @@ def parse_settings(data: dict[str, Any]) -> Settings:
         window_geometry=_get(data, "window_geometry", str, d.window_geometry),
         mcp_servers=parse_servers(mcp.get("servers", {}), "mcp.servers"),
         assistants=parse_table(data.get("assistants", {})),
+    )
+
+
+# --- what the settings dialog refuses to save ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProfileProblem:
+    """Why a provider profile cannot be saved: the profile, its field and a sentence saying
+    what to do."""
+
+    provider_id: str
+    field: str  # "base_url" | "ws_url" | "models"
+    message: str
+
+
+def unusable_profile(settings: Settings) -> ProfileProblem | None:
+    """The first provider profile that cannot work: a URL the form refuses (stricter than
+    loading, which keeps older files readable), or the provider used for chat without a model.
+    A local server's built-in profile may have none: the window takes the server's only one."""
+    active = settings.profile(settings.active_provider)
+    builtin = next((b for b in BUILTIN_PROVIDERS if b.id == settings.active_provider), None)
+    if active is None and builtin is not None:  # a built-in used as it comes ("Custom")
+        active = ProviderSettings.from_provider(builtin)
+    checked = settings.providers if active is None else [*settings.providers, active]
+    for p in checked:
+        problem = endpoint_problem(p.base_url, p.ws_url, p.api, p.name)
+        if problem is not None:
+            return ProfileProblem(p.id, *problem)
+    local_server = builtin is not None and builtin.free
+    if active is None or active.models or active.default_model or local_server:
+        return None
+    return ProfileProblem(
+        active.id,
+        "models",
+        f"{active.name} is used for chat but has no model: add one, or press Refresh models"
+        " to fill the list from the server.",
     )
 
 

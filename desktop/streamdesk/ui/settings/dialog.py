@@ -317,6 +317,11 @@ class SettingsDialog(QDialog):
 
     def save(self, *, close: bool) -> None:
         self.collect()
+        problem = self.providers.save_problem()
+        if problem is not None:  # a provider that cannot work: its page shows which field
+            self.tabs.setCurrentWidget(self.providers)
+            self.status.setText(f"Could not save the settings: {problem}")
+            return
         self.status.setText("Saving…")
         self.tasks.spawn(
             self._save(copy.deepcopy(self.settings), self.network.credentials(), close)

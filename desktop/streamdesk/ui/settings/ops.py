@@ -16,6 +16,7 @@ from typing import Any
 from streamdesk.core.chat import Network, Target
 from streamdesk.core.chat.probe import probe
 from streamdesk.core.events import FailureKind
+from streamdesk.core.provider_urls import endpoint_problem
 from streamdesk.core.providers import Provider
 from streamdesk.ui.failures import describe_failure
 
@@ -40,14 +41,17 @@ async def check_connection(
     ca_bundle: str | None = None,
 ) -> CheckResult:
     """Test connection with the dialog's (maybe unsaved) values: the engine's probe, phrased.
+    The URLs are checked first, then the model: each says what to write in which field.
 
     `proxy` is final (None: the environment's, "": none, else the URL with credentials).
     """
-    if not provider.base_url:
-        return CheckResult(False, "Enter an SSE base URL first.", kind=FailureKind.BAD_REQUEST)
+    url_problem = endpoint_problem(provider.base_url, provider.ws_url, provider.api)
+    if url_problem is not None:
+        return CheckResult(False, url_problem[1], kind=FailureKind.BAD_REQUEST)
     model = model or provider.default_model or (provider.models[0].id if provider.models else "")
     if not model:
-        return CheckResult(False, "Enter a model name first.", kind=FailureKind.BAD_REQUEST)
+        why = "Add a model to test with, or press Refresh models."
+        return CheckResult(False, why, kind=FailureKind.BAD_REQUEST)
     mode = "system" if proxy is None else "none" if proxy == "" else "url"
     network = Network(proxy_mode=mode, proxy_url=proxy or "", ca_bundle=ca_bundle or "")
     target = Target(provider, model, protocol, api_key=api_key, network=network)

@@ -23,9 +23,11 @@ from PySide6.QtWidgets import (
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
+    QVBoxLayout,
     QWidget,
 )
 
+from streamdesk.core.provider_urls import UrlAdvice, base_url_advice, ws_url_advice
 from streamdesk.core.providers import (
     BUILTIN_PROVIDERS,
     ModelInfo,
@@ -34,6 +36,8 @@ from streamdesk.core.providers import (
 )
 from streamdesk.core.request import AuthStyle, Timeouts
 from streamdesk.core.store.settings import ProviderSettings
+from streamdesk.ui.plain_text import plain_label
+from streamdesk.ui.settings.url_note import URL_NOTE_WIDTH, UrlNote, error_color, hold_lines
 
 AUTH_CHOICES = (
     (AuthStyle.BEARER, "Authorization: Bearer"),
@@ -123,9 +127,10 @@ class ProviderForm(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.provider_id = ""  # of the profile shown
+        self.save_problem_shown = False  # the models note says why Save refused
         self.name_edit = QLineEdit(self)
         self.name_edit.textEdited.connect(self.nameEdited)
-        self.id_label = QLabel(self)
+        self.id_label = plain_label("", self)  # an id from a hand-written file
         self.id_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.base_edit = QLineEdit(self)
         self.base_edit.setPlaceholderText("https://api.example.com/v1")
@@ -155,17 +160,17 @@ class ProviderForm(QWidget):
         self.models_table.setMinimumHeight(120)
         model_buttons = QHBoxLayout()
         self.add_model_button = QPushButton("Add model", self)
-        self.add_model_button.clicked.connect(lambda: self.add_model_row(ModelInfo("")))
+        self.add_model_button.clicked.connect(self._add_empty_model)
         self.remove_model_button = QPushButton("Remove model", self)
         self.remove_model_button.clicked.connect(self._remove_model_row)
         self.refresh_button = QPushButton("Refresh models", self)
         self.refresh_button.setToolTip("Ask the server's GET /models for its model list")
         self.refresh_button.clicked.connect(self.refreshRequested)
-        self.models_label = QLabel(self)
+        self.models_label = plain_label("", self)  # may quote a server's error
         self.models_label.setWordWrap(True)
         for button in (self.add_model_button, self.remove_model_button, self.refresh_button):
             model_buttons.addWidget(button)
-        model_buttons.addWidget(self.models_label, 1)
+        model_buttons.addStretch(1)
         self.default_model_box = QComboBox(self)
         self.default_model_box.setEditable(True)
         self.own_timeouts = QCheckBox("Own timeouts and retries (else the Network page's)", self)
@@ -204,22 +209,72 @@ class ProviderForm(QWidget):
         resume.addWidget(QLabel("as", self))
         resume.addWidget(self.continuation_box, 1)
         self.resume_box.currentIndexChanged.connect(self._enable_resume)
+        self.base_note = UrlNote(self.base_edit, self._base_advice, self)
+        self.ws_note = UrlNote(self.ws_edit, ws_url_advice, self)
+        self.api_box.currentIndexChanged.connect(self.base_note.refresh)
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("Name", self.name_edit)
         form.addRow("Id", self.id_label)
-        form.addRow("SSE base URL", self.base_edit)
-        form.addRow("WebSocket URL", self.ws_edit)
+        form.addRow("SSE base URL", self.url_with_note(self.base_edit, self.base_note))
+        form.addRow("WebSocket URL", self.url_with_note(self.ws_edit, self.ws_note))
         form.addRow("API", self.api_box)
         form.addRow("Authentication", self.auth_box)
         form.addRow("", self.sign_check)
         form.addRow("", self.needs_key_check)
-        form.addRow("Models", self.models_table)
-        form.addRow("", model_buttons)
+        form.addRow("Models", self._models_column(model_buttons))
         form.addRow("Default model", self.default_model_box)
         form.addRow("", self.own_timeouts)
         form.addRow("", timeouts)
         form.addRow("After a cut", resume)
+
+    def url_with_note(self, edit: QLineEdit, note: UrlNote) -> QWidget:
+        """A URL field with its note under it, as one row of the form."""
+        box = QWidget(self)
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        column.addWidget(edit)
+        column.addWidget(note)
+        return box
+
+    def _models_column(self, buttons: QHBoxLayout) -> QWidget:
+        """The models table, its buttons, and the note under them (a line of its own: a
+        problem may take two; hidden while there is nothing to say)."""
+        box = QWidget(self)
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.models_table)
+        column.addLayout(buttons)
+        column.addWidget(self.models_label)
+        self.models_label.hide()
+        return box
+
+    def _base_advice(self, text: str) -> UrlAdvice:
+        return base_url_advice(text, str(self.api_box.currentData()), self._test_model())
+
+    def _test_model(self) -> str:
+        listed = self._listed_models()
+        return self.default_model_box.currentText().strip() or (listed[0].id if listed else "")
+
+    def show_problem(self, field: str, message: str) -> None:
+        """Point at the field Save refused (`ProfileProblem.field`), saying `message` there
+        when the field has no note of its own."""
+        if field == "ws_url":
+            self.ws_edit.setFocus()
+        elif field == "base_url":
+            self.base_edit.setFocus()
+            self.base_note.refresh()
+            if self.base_note.problem is None:  # empty: the note says nothing of it
+                self.base_note.show_words(message, error=True)
+        else:
+            self.set_models_note(message, error=True)
+            self.save_problem_shown = True
+
+    def forget_save_problem(self) -> None:
+        """Save found nothing wrong: a problem it pointed at in the models is gone."""
+        if self.save_problem_shown:
+            self.set_models_note("")
 
     # -- form <-> profile -----------------------------------------------------------------
 
@@ -254,7 +309,8 @@ class ProviderForm(QWidget):
             max(0, self.continuation_box.findData(p.continuation))
         )
         self._enable_resume()
-        self.models_label.clear()
+        self.set_models_note("")
+        self.base_note.refresh()
 
     def _enable_auth(self) -> None:
         """Anthropic and Gemini send the key in their own header: no choice to offer."""
@@ -360,12 +416,25 @@ class ProviderForm(QWidget):
             problem = f"The context window of {name or 'a new model'} {problem}."
             item.setToolTip(problem)
             item.setForeground(Qt.GlobalColor.red)
-            self.models_label.setText(problem)
+            self.set_models_note(problem, error=True)
             return
         if item.toolTip():
             item.setToolTip("")
             item.setData(Qt.ItemDataRole.ForegroundRole, None)
-            self.models_label.clear()
+            self.set_models_note("")
+
+    def set_models_note(self, text: str, *, error: bool = False) -> None:
+        """The line under the model buttons: the server's answer, or what is wrong (`error`,
+        in the theme's error colour)."""
+        self.save_problem_shown = False
+        self.models_label.setStyleSheet(f"color: {error_color(self)};" if error else "")
+        self.models_label.setText(text)
+        hold_lines(self.models_label, max(self.models_table.width(), URL_NOTE_WIDTH))
+        self.models_label.setVisible(bool(text))
+
+    def _add_empty_model(self) -> None:
+        self.set_models_note("")  # a "no model" problem is being seen to
+        self.add_model_row(ModelInfo(""))
 
     def add_model_row(self, m: ModelInfo) -> None:
         row = self.models_table.rowCount()

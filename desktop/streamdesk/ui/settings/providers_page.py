@@ -26,10 +26,13 @@ from PySide6.QtWidgets import (
 
 from streamdesk.core.errors import KeychainUnavailable, StreamError
 from streamdesk.core.models_api import fetch_models
+from streamdesk.core.provider_urls import endpoint_problem
 from streamdesk.core.providers import BUILTIN_PROVIDERS, MOCK_PROVIDER_ID, Provider
 from streamdesk.core.store.secrets import KeyStore
 from streamdesk.core.store.settings import ProviderSettings, Settings, resolve_provider
+from streamdesk.core.store.settings_model import unusable_profile
 from streamdesk.ui.failures import describe_failure
+from streamdesk.ui.plain_text import plain_label
 from streamdesk.ui.settings.keys_box import KeyBox
 from streamdesk.ui.settings.ops import CheckResult, Tasks, check_connection
 from streamdesk.ui.settings.provider_form import BUILTIN_IDS, ProviderForm
@@ -87,13 +90,15 @@ class ProvidersPage(QWidget):
         left.addWidget(self.use_button)
         self.form = ProviderForm(self)
         self.form.nameEdited.connect(self._show_name)
+        for edit in (self.form.base_edit, self.form.ws_edit):
+            edit.textChanged.connect(self._forget_answers)
         self.form.refreshRequested.connect(self.refresh_models)
         self.keybox = KeyBox(store, tasks, self)
         self.keybox.keysChanged.connect(self.keysChanged)
         self.test_button = QPushButton("Test connection", self)
         self.test_button.setToolTip("Send a tiny streaming request (3 tokens at most)")
         self.test_button.clicked.connect(self.test_connection)
-        self.test_label = QLabel(self)
+        self.test_label = plain_label("", self)  # quotes URLs and a server's error
         self.test_label.setObjectName("testResult")
         self.test_label.setWordWrap(True)
         self.test_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -188,6 +193,11 @@ class ProvidersPage(QWidget):
         self.test_label.clear()
         self.keybox.set_provider(profile.id, profile.needs_key)
 
+    def _forget_answers(self) -> None:
+        """A URL edited: what the server answered for the one before no longer holds."""
+        self.test_label.clear()
+        self.form.set_models_note("")
+
     def _profile(self, pid: str) -> ProviderSettings:
         own = self.settings.profile(pid)
         if own is not None:
@@ -268,6 +278,22 @@ class ProvidersPage(QWidget):
             text = item.text().removeprefix("★ ")
             active = item.data(Qt.ItemDataRole.UserRole) == self.current_id
             item.setText(("★ " if active else "") + text)
+        problem = unusable_profile(self.settings)
+        if problem is not None and problem.provider_id == self.current_id:
+            self.form.show_problem(problem.field, problem.message)
+
+    def save_problem(self) -> str | None:
+        """Why Save must not write the providers: a sentence naming the provider and what to
+        do, with that provider selected and its field pointed at. None when they can be saved."""
+        self.commit()
+        problem = unusable_profile(self.settings)
+        if problem is None:
+            self.form.forget_save_problem()
+            return None
+        if problem.provider_id != self.current_id:
+            self.reload(problem.provider_id)
+        self.form.show_problem(problem.field, problem.message)
+        return problem.message
 
     # -- slow work ------------------------------------------------------------------------
 
@@ -299,9 +325,15 @@ class ProvidersPage(QWidget):
         self.testFinished.emit(result)
 
     def refresh_models(self) -> None:
-        self.form.models_label.setText("Asking the server…")
+        provider = self.form_provider()
+        problem = endpoint_problem(provider.base_url, provider.ws_url, provider.api)
+        if problem is not None:  # nothing to ask: say what to fix first
+            self.form.set_models_note(problem[1], error=True)
+            self.modelsRefreshed.emit(problem[1])
+            return
+        self.form.set_models_note("Asking the server…")
         self.form.refresh_button.setEnabled(False)
-        self.tasks.spawn(self._refresh_models(self.form_provider()))
+        self.tasks.spawn(self._refresh_models(provider))
 
     async def _refresh_models(self, provider: Provider) -> None:
         try:
@@ -309,13 +341,14 @@ class ProvidersPage(QWidget):
             proxy, ca = self.network()
             ids = await fetch_models(provider.endpoint(key, proxy=proxy, ca_bundle=ca))
         except StreamError as exc:
-            message = describe_failure(exc.to_failure())
+            message, failed = describe_failure(exc.to_failure()), True
         else:
             message = self.form.set_server_models(ids) if provider.id == self.current_id else ""
+            failed = False
         finally:
             self.form.refresh_button.setEnabled(True)
         if provider.id == self.current_id:
-            self.form.models_label.setText(message)
+            self.form.set_models_note(message, error=failed)
         self.modelsRefreshed.emit(message)
 
 

@@ -89,6 +89,8 @@ class Header(QFrame):
         self.model_box = QComboBox(self)
         self.model_box.setEditable(True)  # any model name the server knows may be typed
         self.model_box.setToolTip("Model (type any name the provider serves)")
+        if (model_edit := self.model_box.lineEdit()) is not None:
+            model_edit.setPlaceholderText("no model")  # a profile that names none
         # As wide as the longest built-in model name whatever the list holds: sized to its
         # contents, the box would take the width of the list it held when first shown, and
         # the longest name once a theme switch repolished it. Its names have no icons: no

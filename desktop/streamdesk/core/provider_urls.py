@@ -1,0 +1,175 @@
+"""Provider URLs as the Providers form and its Save judge them: what stops one from working
+(a clause), the URL it most likely means, and where a usable one's requests go.
+
+Stricter than loading the settings file (`core.request.url_problem`), which keeps files written
+by hand or by older versions readable: these checks refuse only at Save, naming the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from streamdesk.core.request import HTTP_SCHEMES, WS_SCHEMES, shown, url_problem
+
+# The paths Streamdesk adds after a base URL (`request_url`): a base URL that already ends in
+# one was pasted from an API reference whole, and the request would go to that path twice.
+ENDPOINT_PATHS = ("/chat/completions", "/completions", "/responses", "/messages", "/models")
+_OTHER_SCHEME = {"ws": "http", "wss": "https", "http": "ws", "https": "wss"}
+_LOCAL_HOSTS = ("localhost", "127.", "0.0.0.0", "10.", "192.168.", "[::1]", "host.docker.internal")
+
+
+@dataclass(frozen=True, slots=True)
+class UrlAdvice:
+    """What the form says of a typed URL."""
+
+    problem: str | None = None  # why it cannot be used (a clause); None when it can
+    fix: str | None = None  # the URL it most likely means, when the mistake is a common one
+    hint: str = ""  # for a usable URL: where requests go, or what most servers want
+
+
+def request_url(base_url: str, api: str, model: str) -> str:
+    """Where a streaming request for `model` goes: the base URL joined as the SSE transport
+    joins it (`{base}/chat/completions`, or the native API's own path)."""
+    base = base_url.rstrip("/")
+    if api == "chat":
+        return base + "/chat/completions"
+    from streamdesk.core.dialects import dialect  # on first use, not with the settings
+
+    return base + dialect(api).request_path(model)
+
+
+def _is_local_host(host: str) -> bool:
+    return host.lower().startswith(_LOCAL_HOSTS) or host.lower().endswith(".local")
+
+
+def _looks_like_host(host: str) -> bool:
+    """A bare "api.example.com", "localhost:8080" or "10.0.0.2" (not "my server")."""
+    return bool(host) and ("." in host or ":" in host or host.lower() == "localhost")
+
+
+def _first_mistake(url: str, schemes: tuple[str, ...], base: bool) -> tuple[str, str | None] | None:
+    """The first thing that stops `url` from working: (why, the URL with it put right, or None
+    when that cannot be guessed); None when it works. `base`: a base URL, which Streamdesk
+    extends with the API's path."""
+    if any(c.isspace() for c in url):
+        return "it contains spaces", "".join(url.split())
+    if "://" not in url:
+        host = url.split("/", 1)[0]
+        secure, plain = schemes[-1], schemes[0]
+        scheme = plain if _is_local_host(host) else secure
+        fixed = f"{scheme}://{url}" if _looks_like_host(host) else None
+        return f"it has no scheme (start it with {secure}:// or {plain}://)", fixed
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() not in schemes:
+        other = _OTHER_SCHEME.get(scheme.lower())
+        fixed = f"{other}://{rest}" if other in schemes else None
+        return f"the scheme must be {' or '.join(schemes)}, not {scheme}", fixed
+    problem = url_problem(url, schemes)
+    if problem is not None:
+        return problem, None
+    return _path_mistake(url) if base else None
+
+
+def _path_mistake(url: str) -> tuple[str, str | None] | None:
+    """A base URL that holds what Streamdesk adds to it: the API's path, or a query."""
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    lower = path.lower()
+    cut = None
+    if ":" in lower.rsplit("/", 1)[-1] and "/models/" in lower:  # ":streamGenerateContent"
+        why, cut = "it is a model's whole request URL", path[: lower.index("/models/")]
+    for suffix in ENDPOINT_PATHS:
+        if cut is None and lower.endswith(suffix):
+            why, cut = f"it ends in {suffix}, which Streamdesk adds itself", path[: -len(suffix)]
+    if cut is not None:
+        return why, urlunsplit(parts._replace(path=cut))
+    if parts.query or parts.fragment:
+        fixed = urlunsplit(parts._replace(query="", fragment=""))
+        return "it has a query or fragment, and the API's path would come after it", fixed
+    return None
+
+
+def _advice(url: str, schemes: tuple[str, ...], base: bool) -> UrlAdvice:
+    """The first mistake in `url`, and the URL with every mistake put right when each could be
+    (a pasted "api.example.com/v1/chat/completions" has two)."""
+    first = _first_mistake(url, schemes, base)
+    if first is None:
+        return UrlAdvice()
+    fixed = first[1]
+    for _ in range(len(ENDPOINT_PATHS) + 4):  # each step puts one mistake right
+        step = None if fixed is None else _first_mistake(fixed, schemes, base)
+        if step is None:
+            break
+        fixed = step[1]
+    if fixed is None and "://" not in url:  # words, not an address with a mistake in it
+        example = "https://api.example.com/v1" if base else "wss://api.example.com/v1/ws/chat"
+        return UrlAdvice(f"it is not a URL (one looks like {example})")
+    return UrlAdvice(first[0], fixed)
+
+
+def _password_note(url: str) -> UrlAdvice | None:
+    """A usable URL that carries a password (sent as Basic auth) is said, not refused: the
+    file keeps it in plain text."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return None
+    return UrlAdvice(
+        fix=urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2])),
+        hint="It holds a password, kept in settings.toml as plain text (a key belongs in the"
+        " API key box below)",
+    )
+
+
+def base_url_advice(url: str, api: str = "chat", model: str = "") -> UrlAdvice:
+    """What is wrong with an SSE base URL as typed, or where its requests go. A base URL
+    without a path is accepted (some servers answer at the root), with /v1 suggested."""
+    url = url.strip()
+    if not url:
+        return UrlAdvice()
+    advice = _advice(url, HTTP_SCHEMES, base=True)
+    if advice.problem is not None:
+        return advice
+    password = _password_note(url)
+    if password is not None:
+        return password
+    target = request_url(url, api, model or "MODEL")
+    if urlsplit(url).path.strip("/"):
+        return UrlAdvice(hint=f"Requests go to {target}")
+    version = "/v1beta" if api == "gemini" else "/v1"
+    return UrlAdvice(
+        fix=url.rstrip("/") + version,
+        hint=f"Requests go to {target}; most servers want a path such as {version}",
+    )
+
+
+def ws_url_advice(url: str) -> UrlAdvice:
+    """What is wrong with a WebSocket URL as typed ("" is fine: the profile has none)."""
+    url = url.strip()
+    advice = _advice(url, WS_SCHEMES, base=False) if url else UrlAdvice()
+    return advice if advice.problem is not None else _password_note(url) or advice
+
+
+def url_sentence(what: str, url: str, advice: UrlAdvice) -> str:
+    """`advice.problem` as a sentence naming the field (`what`), with the fix when there is
+    one."""
+    sentence = f'The {what} "{shown(url.strip())}" cannot be used: {advice.problem}.'
+    return sentence[:-1] + f"; use {advice.fix} instead." if advice.fix else sentence
+
+
+def endpoint_problem(
+    base_url: str, ws_url: str | None, api: str, owner: str = ""
+) -> tuple[str, str] | None:
+    """The first URL of a profile that cannot be used, as (its field, a sentence saying why and
+    what to write instead, naming the `owner` profile when given); None when both can. A
+    profile needs a base URL; a WebSocket URL is optional."""
+    of = f" of {owner}" if owner else ""
+    if not base_url.strip():
+        return "base_url", f"Enter the SSE base URL{of} (such as https://api.example.com/v1)."
+    base = base_url_advice(base_url, api)
+    if base.problem is not None:
+        return "base_url", url_sentence(f"SSE base URL{of}", base_url, base)
+    ws = ws_url_advice(ws_url or "")
+    if ws.problem is not None:
+        return "ws_url", url_sentence(f"WebSocket URL{of}", ws_url or "", ws)
+    return None
