@@ -23,7 +23,8 @@ from streamdesk.core.store.settings_model import unusable_profile
         ),
         (  # two mistakes: both put right
             "api.openai.com/v1/chat/completions/",
-            "it has no scheme (start it with https:// or http://)",
+            "it has no scheme (start it with https:// or http://), and it ends in"
+            " /chat/completions, which Streamdesk adds itself",
             "https://api.openai.com/v1",
         ),
         (

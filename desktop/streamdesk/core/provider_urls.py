@@ -83,7 +83,7 @@ def _path_mistake(url: str) -> tuple[str, str | None] | None:
         if cut is None and lower.endswith(suffix):
             why, cut = f"it ends in {suffix}, which Streamdesk adds itself", path[: -len(suffix)]
     if cut is not None:
-        return why, urlunsplit(parts._replace(path=cut))
+        return why, urlunsplit(parts._replace(path=cut, query="", fragment=""))  # and its query
     if parts.query or parts.fragment:
         fixed = urlunsplit(parts._replace(query="", fragment=""))
         return "it has a query or fragment, and the API's path would come after it", fixed
@@ -91,21 +91,22 @@ def _path_mistake(url: str) -> tuple[str, str | None] | None:
 
 
 def _advice(url: str, schemes: tuple[str, ...], base: bool) -> UrlAdvice:
-    """The first mistake in `url`, and the URL with every mistake put right when each could be
-    (a pasted "api.example.com/v1/chat/completions" has two)."""
+    """The mistakes in `url`, and the URL with every one put right when each could be (a
+    pasted "api.example.com/v1/chat/completions" has two)."""
     first = _first_mistake(url, schemes, base)
     if first is None:
         return UrlAdvice()
-    fixed = first[1]
+    whys, fixed = [first[0]], first[1]
     for _ in range(len(ENDPOINT_PATHS) + 4):  # each step puts one mistake right
         step = None if fixed is None else _first_mistake(fixed, schemes, base)
         if step is None:
             break
+        whys.append(step[0])
         fixed = step[1]
     if fixed is None and "://" not in url:  # words, not an address with a mistake in it
         example = "https://api.example.com/v1" if base else "wss://api.example.com/v1/ws/chat"
         return UrlAdvice(f"it is not a URL (one looks like {example})")
-    return UrlAdvice(first[0], fixed)
+    return UrlAdvice(", and ".join(whys), fixed)
 
 
 def _password_note(url: str) -> UrlAdvice | None:

@@ -44,8 +44,8 @@ async def test_the_form_says_what_is_wrong_as_the_url_is_typed_and_puts_it_right
     assert note.isHidden()  # nothing typed, nothing said
     form.base_edit.setText("api.openai.com/v1/chat/completions")
     assert note.text.text() == (
-        "Cannot be used: it has no scheme (start it with https:// or http://)."
-        " Suggested: https://api.openai.com/v1"
+        "Cannot be used: it has no scheme (start it with https:// or http://), and it ends in"
+        " /chat/completions, which Streamdesk adds itself. Suggested: https://api.openai.com/v1"
     )
     assert note.isVisible() and note.fix_button.isVisible()
     assert "border" in form.base_edit.styleSheet()  # the field is marked
