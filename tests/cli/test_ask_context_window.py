@@ -105,3 +105,23 @@ def test_the_tools_offered_count_so_a_chat_that_just_fits_leaves_its_oldest_turn
     assert len(body["messages"]) == 19
     assert body["messages"][0]["content"].startswith("message 2.")
     assert history_left_out(2, "deepseek-chat", 128_000) in with_tools.stderr
+
+
+def test_a_request_the_server_refuses_as_too_long_is_sent_once_more_shorter_and_said(
+    mock: MockServer,
+) -> None:
+    """The estimate fit; the server refused the request as too long (the mock's
+    too-long-once): it goes once more without the oldest turns, the reply is printed, and
+    stderr says what was left out (--json: a trimmed record)."""
+    with HistoryStore() as store:
+        cid = store.create_conversation(title="short", provider="deepseek", model="deepseek-chat")
+        for i in range(6):
+            store.add_message(cid, "user" if i % 2 == 0 else "assistant", f"message {i}.")
+    done = ask_deepseek(mock, cid, "--scenario", "too-long-once", "--json")
+    assert done.returncode == 0, done.stderr
+    first, second = (json.loads(r.body)["messages"] for r in mock.requests[-2:])
+    assert len(second) < len(first) == 7
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    trimmed = [r for r in records if r["type"] == "trimmed"]
+    assert trimmed and "not sent" in trimmed[-1]["message"]
+    assert records[-1]["type"] == "done"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from streamdesk.cli._common import one_line, warn
 from streamdesk.cli.ask_setup import keychain_problem
-from streamdesk.core.chat.engine import Resuming
+from streamdesk.core.chat.engine import Resuming, Trimmed
 from streamdesk.core.events import (
     Done,
     Failure,
@@ -229,6 +229,9 @@ class TextSink(Sink):
         elif isinstance(event, Retrying):
             self._end_reasoning()
             warn(retry_notice(event, self.max_attempts))
+        elif isinstance(event, Trimmed):  # the request cut again to fit the context window
+            self._end_reasoning()
+            warn(event.notice)
         elif isinstance(event, Resuming):
             self._end_reasoning()
             self.attempt = event.attempt
@@ -322,6 +325,8 @@ class JsonSink(Sink):
                 "completion_tokens": event.completion_tokens,
                 "total_tokens": event.total_tokens,
             }
+        elif isinstance(event, Trimmed):
+            record = {"type": "trimmed", "message": event.notice}
         elif isinstance(event, Retrying):
             f = event.failure
             record = {

@@ -39,6 +39,7 @@ SCENARIOS: dict[str, str] = {
     "reasoning": "reasoning_content deltas (DeepSeek style) before the reply.",
     "flaky-429-once": "429 (Retry-After: 0.1) once per X-Mock-Flaky-Id or prompt, then OK.",
     "flaky-503-once": "503 (Retry-After: 0.1) once per X-Mock-Flaky-Id or prompt, then OK.",
+    "too-long-once": "400 context_length_exceeded once per X-Mock-Flaky-Id or prompt, then OK.",
     "truncate": "The stream ends cleanly after 5 tokens without [DONE] (WS: a normal close).",
     "cut-at-start": "The response starts (SSE: headers; WS: handshake), then the connection drops.",
     "cut-at-start-once": "As cut-at-start, once per X-Mock-Flaky-Id or prompt; then a reply.",
@@ -119,6 +120,13 @@ FLAKY: dict[str, HttpError] = {
     ),
     "flaky-503-once": HttpError(
         503, "server_error", "overloaded", "The server is overloaded.", retry_after=0.1
+    ),
+    "too-long-once": HttpError(
+        400,
+        "invalid_request_error",
+        "context_length_exceeded",
+        "This model's maximum context length is 128000 tokens. However, your messages resulted"
+        " in 131072 tokens. Please reduce the length of the messages.",
     ),
 }
 STREAM_ERROR = HttpError(500, "server_error", "server_error", "The server had an error mid-stream.")

@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from streamdesk.core.attachments import once_scaled
-from streamdesk.core.chat import Reply, ReplyStatus, Target
+from streamdesk.core.chat import Reply, ReplyStatus, Target, Trimmed
 from streamdesk.core.chat.compare import Lane, Standings, plan_lanes, run_lane
 from streamdesk.core.chat.conversation import request_notice
 from streamdesk.core.chat.engine import ChatEvent
@@ -501,6 +501,9 @@ class CompareWindow(QWidget):
             self._pending[index].append(event.text)
         elif isinstance(event, ReasoningDelta):
             self.views[index].append_reasoning(event.text)
+        elif isinstance(event, Trimmed):  # its request cut again to fit the context window
+            self.notices[index] = event.notice
+            self.views[index].set_notice(event.notice)
 
     def _flush(self, index: int) -> None:
         """Hand the text received since the last tick to the pane (it draws at frame rate)."""

@@ -128,3 +128,31 @@ async def test_tools_that_cannot_be_listed_fail_the_reply_saying_why(
         turn = await wait_reply(session)
         assert turn.reply.failure is not None
         assert turn.reply.failure.message == "Unexpected error: the catalog broke"
+
+
+@pytest.mark.asyncio
+async def test_a_request_the_server_refuses_as_too_long_goes_once_more_shorter_and_says_so(
+    qtbot: QtBot,
+) -> None:
+    """The estimate fit, the server disagreed (HTTP 400 context_length_exceeded, the mock's
+    too-long-once): the reply is asked again at once without the oldest turns, and what was
+    left out is said under it instead of a failure."""
+    seed([f"message {i}.{LONG}" for i in range(12)], "refused")
+    async with open_window(qtbot, **FAST) as window:
+        listed = window.conversations.keys()  # a list, not a dict
+        key = next(k for k in listed if window.conversations.title(k) == "refused")
+        window.conversations.select(key)
+        session = window.sessions[key]
+        notices: list[str] = []
+        session.noticeChanged.connect(lambda _key, text: notices.append(text))
+        window.set_next_scenario("too-long-once")
+        session.send("and now?")
+        turn = await wait_reply(session)
+        assert turn.reply.failure is None and turn.reply.has_text
+        assert window.mock is not None
+        first, second = (json.loads(r.body)["messages"] for r in window.mock.requests[-2:])
+        assert len(second) < len(first) == 13 and second[-1]["content"] == "and now?"
+        left_out = 13 - len(second)
+        said = [n for n in notices if "not sent" in n]
+        assert said and said[-1].startswith(f"The oldest {left_out} messages were not sent")
+        assert said[-1] in " ".join(session.view.document().toPlainText().split())

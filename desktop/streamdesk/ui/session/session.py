@@ -32,6 +32,7 @@ from streamdesk.core.chat import (
     StoredTarget,
     Target,
     ToolRunner,
+    Trimmed,
     Turn,
     stream_reply,
 )
@@ -628,6 +629,10 @@ class ChatSession(QObject):
                         title = FAILURE_TITLES.get(event.failure.kind, "Failed")
                         self._start_countdown(turn.key, view, title, event.delay, "retrying")
                         self._set_state("Retrying", turn)
+                        continue
+                    elif isinstance(event, Trimmed):  # the request cut again to fit
+                        notice, noticed = event.notice, False
+                        self._notice(turn.key, view, notice)
                         continue
                     elif isinstance(event, Resuming):
                         noticed = True
