@@ -313,3 +313,14 @@ async def test_the_chat_total_while_a_reply_streams_counts_the_stored_turns_read
         shown = await asyncio.wait_for(streaming, 10)
         assert shown == pytest.approx(2.00)  # 200 replies at $0.01, the new one not priced yet
         await wait_reply(session)
+
+
+def test_a_reply_from_a_local_server_named_no_model_says_whose_model_it_is() -> None:
+    from streamdesk.core.chat import Target
+    from streamdesk.core.providers import builtin
+    from streamdesk.ui.session.session import label
+
+    local = builtin("llamacpp")
+    assert not local.default_model
+    assert label(Target(local, "")) == "the server's model · SSE"
+    assert label(Target(local, "qwen3-8b", "ws")).startswith("qwen3-8b · ")

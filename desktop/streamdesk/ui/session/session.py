@@ -85,7 +85,9 @@ class EarlierTurns(Protocol):
 
 
 def label(target: Target) -> str:
-    return f"{target.model} · {PROTOCOL_NAMES.get(target.protocol, target.protocol)}"
+    """The reply's caption: its model (a local server's own when none is named) and protocol."""
+    model = target.model or "the server's model"
+    return f"{model} · {PROTOCOL_NAMES.get(target.protocol, target.protocol)}"
 
 
 class ChatSession(QObject):
