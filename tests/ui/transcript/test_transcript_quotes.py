@@ -62,13 +62,13 @@ def cells(table: QTextTable) -> list[list[str]]:
 
 def quoted(view: TranscriptView, text: str) -> tuple[float, int, bool]:
     """Left margin and quote level of the block showing `text`, and whether it is monospace
-    code (unbroken lines)."""
+    code (its long lines wrap in the column, as a code box's do)."""
     found = view.document().find(text)
     assert not found.isNull(), text
     bf = found.block().blockFormat()
     level = bf.intProperty(QTextFormat.Property.BlockQuoteLevel)
     mono = QFontInfo(found.charFormat().font()).fixedPitch()
-    return bf.leftMargin(), level, mono and bf.nonBreakableLines()
+    return bf.leftMargin(), level, mono
 
 
 def shape(view: TranscriptView) -> list[tuple[object, ...]]:

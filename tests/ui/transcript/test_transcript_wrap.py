@@ -243,3 +243,21 @@ def test_code_gets_the_same_breaks_whole_or_streamed(code: str, cuts: list[int])
         pieces.append(piece)
         start = max(start, end)
     assert "".join(pieces) == whole and streamed_run == run
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_long_code_line_in_a_block_quote_wraps_too(qtbot: QtBot, streamed: bool) -> None:
+    text = f"Quoted:\n\n> ```python\n> {CODE_LINE}\n> x = 1\n> ```\n\nAfter.\n"
+    view = make_view(qtbot)
+    view.resize(700, 600)
+    if streamed:
+        reply = view.begin_assistant("k", label="m")
+        stream(qtbot, reply, text, 7)
+        reply.finish("complete")
+    else:
+        view.add_assistant_message(text, key="k", label="m")
+    qtbot.waitUntil(lambda: view.horizontalScrollBar().maximum() == 0, timeout=2000)
+    line = block_of(view, "result = compute(")
+    assert line.layout().lineCount() > 1 and CODE_LINE in shown(view)
+    assert block_of(view, "x = 1").blockFormat().bottomMargin() > 0  # the quote's code ends
+    assert line.blockFormat().bottomMargin() == 0  # its lines kept together

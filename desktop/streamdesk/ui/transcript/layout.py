@@ -593,9 +593,10 @@ class DocumentLayout:
             bf.setTopMargin(HEADING_ABOVE.get(level, 1.0) * em)
             bf.setBottomMargin(HEADING_BELOW * em)
         elif quoted_code:
-            more = block.next().blockFormat().nonBreakableLines()
+            more = block.next().blockFormat().nonBreakableLines()  # not styled yet: still set
             bf.setTopMargin(0)
             bf.setBottomMargin(0 if more else PARAGRAPH_BELOW * em)
+            bf.setNonBreakableLines(False)  # a long line wraps in the column, as code boxes do
         else:
             bf.setTopMargin(0.5 * em if after_list else 0)
             bf.setBottomMargin(PARAGRAPH_BELOW * em)
