@@ -422,3 +422,21 @@ def test_a_streaming_list_draws_only_its_last_item_again(qtbot: QtBot) -> None:
     reply.append_text(" four\n\nAfter.")
     reply.finish("complete")
     assert content_lines(view.toPlainText()) == whole(text + " four\n\nAfter.")
+
+
+def test_a_transcript_without_a_parent_goes_with_its_last_reference(qtbot: QtBot) -> None:
+    """No reference cycle keeps it for Python's collector, which may run on any thread: a
+    widget it destroyed off the GUI thread crashed the self-test ("Timers cannot be stopped
+    from another thread", then SIGSEGV)."""
+    import gc
+    import weakref
+
+    gc.disable()
+    try:
+        view = TranscriptView()
+        view.add_assistant_message("Some **text** and\n\n```python\nx = 1\n```\n")
+        gone = weakref.ref(view)
+        del view
+        assert gone() is None
+    finally:
+        gc.enable()

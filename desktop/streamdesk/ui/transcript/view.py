@@ -8,6 +8,7 @@ The document's contents are laid out by its `DocumentLayout`; the streaming repl
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
@@ -31,6 +32,7 @@ from streamdesk.ui.transcript.layout import (
     ACTION_TIPS,
     SYNC_HIGHLIGHT,
     DocumentLayout,
+    FailureActions,
     HeaderLinks,
 )
 from streamdesk.ui.transcript.message import Message
@@ -47,6 +49,20 @@ _BUILTIN = frozenset({"copy-code", "copy-msg", "toggle", "retry", "continue"})
 # times the fill itself per scroll-bar paint on 2 cores (measured). Read when the pool is first
 # created, i.e. at the first paint, so setting it at import is early enough.
 os.environ.setdefault("QT_NO_GUI_THREADPOOL", "1")
+
+
+def _actions_of(view: TranscriptView) -> FailureActions:
+    """`view.failure_actions`, looked up at each call (a subclass's override or a later
+    assignment applies) through a weak reference: a layout that held the view itself would
+    make a cycle, which Python's collector may free on whatever thread it runs, and a Qt
+    widget destroyed off the GUI thread crashes the process."""
+    held = weakref.ref(view)
+
+    def actions(key: object, status: str, has_text: bool) -> tuple[str, ...]:
+        shown = held()
+        return () if shown is None else shown.failure_actions(key, status, has_text)
+
+    return actions
 
 
 MIN_OPENING_HEIGHT = 600  # px: a view not laid out yet colours at least this much at once
@@ -77,14 +93,7 @@ class TranscriptView(QTextBrowser):
         self.setDocument(self._doc)
         # Opens a clicked web link; False when the desktop could not (tests replace it).
         self.open_url: Callable[[QUrl], bool] = QDesktopServices.openUrl
-        self._layout = DocumentLayout(
-            self._doc,
-            dark=dark,
-            # looked up at each call: a subclass's override or a later assignment applies
-            failure_actions=lambda key, status, has_text: self.failure_actions(
-                key, status, has_text
-            ),
-        )
+        self._layout = DocumentLayout(self._doc, dark=dark, failure_actions=_actions_of(self))
         self.setReadOnly(True)
         # Lines wrap at the viewport at a space, a word longer than the line anywhere: the
         # page never scrolls sideways (code lines and tables are laid out counting on it).
