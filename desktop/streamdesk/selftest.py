@@ -216,7 +216,7 @@ def _run_in_qt(main: Callable[[], Awaitable[int]]) -> int:
     from PySide6 import __version__ as pyside_version
     from PySide6.QtWidgets import QApplication
 
-    from streamdesk.ui.qtloop import QtEventLoop
+    from streamdesk.ui.qtloop import GuiThreadCollector, QtEventLoop
 
     app = QApplication.instance() or QApplication([sys.argv[0], "-platform", "offscreen"])
     # As in the app: closing the transcript (the only window) must not quit Qt, or qasync's
@@ -228,9 +228,12 @@ def _run_in_qt(main: Callable[[], Awaitable[int]]) -> int:
     # suspended (httpcore's byte stream after a `return` inside `async for`) is finalised on
     # the loop; the generators still open are shut down on it, as asyncio.run() does.
     loop = QtEventLoop(app)
+    collector = GuiThreadCollector(app)  # as the app collects: on the GUI thread only
+    collector.start()
     try:
         failures: int = loop.run_until_complete(main())
         loop.run_until_complete(loop.shutdown_asyncgens())
         return failures
     finally:
+        collector.stop()
         loop.close()

@@ -116,10 +116,13 @@ def start_window(
         importlib.import_module(name)
     import asyncio
 
-    from streamdesk.ui.qtloop import QtEventLoop
+    from streamdesk.ui.qtloop import GuiThreadCollector, QtEventLoop
 
     loop = QtEventLoop(app)
     asyncio.set_event_loop(loop)
+    collector = GuiThreadCollector(app)  # no worker thread frees a Qt object: see its doc
+    collector.start()
+    app.aboutToQuit.connect(collector.stop)
     if startup_probe.enabled():
         startup_probe.take_input()  # the loop's first turn takes the input held since paint
     # What start-up made lives as long as the app: the collector's full passes need not walk

@@ -1,11 +1,14 @@
-"""The asyncio loop of the app and the UI tests: qasync's loop over Qt's, plus what it lacks."""
+"""The asyncio loop of the app and the UI tests: qasync's loop over Qt's, plus what it lacks;
+and Python's garbage collection kept on the GUI thread (`GuiThreadCollector`)."""
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import Any
 
 import qasync
+from PySide6.QtCore import QObject, QTimer
 
 
 class QtEventLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync makes it with type()
@@ -25,3 +28,36 @@ class QtEventLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync makes it w
             return super().run_forever()
         finally:
             sys.set_asyncgen_hooks(*previous)
+
+
+class GuiThreadCollector(QObject):
+    """Python's cyclic garbage collection, run by a timer on the GUI thread instead of by
+    whichever thread allocates: the app's worker threads (history reads, request bodies,
+    image scaling, lexers) would otherwise free a Qt object left in a reference cycle on
+    their own thread, and Qt aborts or crashes when a widget or timer is destroyed off its
+    thread. Each tick collects the oldest generation whose count is over its threshold, as
+    the interpreter would; `stop()` gives collection back to the interpreter."""
+
+    INTERVAL_MS = 100
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._timer = QTimer(self)
+        self._timer.setInterval(self.INTERVAL_MS)
+        self._timer.timeout.connect(self.collect)
+
+    def start(self) -> None:
+        gc.disable()
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+        gc.enable()
+
+    def collect(self) -> int:
+        """Collect the oldest generation that is due; returns the objects found unreachable."""
+        counts, thresholds = gc.get_count(), gc.get_threshold()
+        for generation in (2, 1, 0):
+            if counts[generation] > thresholds[generation]:
+                return gc.collect(generation)
+        return 0

@@ -26,6 +26,8 @@ WARM_MODULES = (
     "anyio._core._sockets",
     "streamdesk.core.transports.sse_http",
     "streamdesk.core.transports.websocket",
+    "streamdesk.core.dialects",  # each request's max_tokens and "too long" refusals
+    "decimal",  # the cost of the first reply, in the status bar as it ends
     "websockets.asyncio.client",
 )
 
