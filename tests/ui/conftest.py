@@ -7,13 +7,13 @@ signals, timers and the mock server's sockets then share one loop, as they do in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from streamdesk.ui.qtloop import QtEventLoop
+from streamdesk.ui.qtloop import GuiThreadCollector, QtEventLoop
 
 
 def _qasync_loop() -> QtEventLoop:
@@ -29,3 +29,18 @@ def pytest_asyncio_loop_factories(
 ) -> Mapping[str, Callable[[], Any]]:
     """Run the asyncio tests of this folder on a qasync loop over the QApplication."""
     return {"qasync": _qasync_loop}
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_the_gui_thread(qapp: QApplication) -> Iterator[None]:
+    """As in the app (`GuiThreadCollector`): Python's cyclic collector runs on the GUI thread,
+    never on a worker thread that allocates, which would free a Qt object left in a cycle
+    there and crash the run; what is due is collected when each test ends too."""
+    collector = GuiThreadCollector(qapp)
+    collector.start()
+    try:
+        yield
+    finally:
+        collector.collect()
+        collector.stop()
+        collector.deleteLater()

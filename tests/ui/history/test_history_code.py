@@ -14,6 +14,7 @@ from ui_helpers import FAST, open_window
 from streamdesk.core.providers import MOCK_PROVIDER_ID
 from streamdesk.core.store.history import HistoryStore
 from streamdesk.ui.session.session import ChatSession
+from streamdesk.ui.transcript import highlight
 from streamdesk.ui.transcript.code_job import HighlightQueue, TokenPainter
 from streamdesk.ui.window.main_window import MainWindow
 
@@ -38,6 +39,10 @@ def _seed(messages: int) -> None:
 
 
 def _open(window: MainWindow) -> ChatSession:
+    """The seeded conversation opened, once Python's lexer is built (the window builds the
+    common ones on a worker thread as it starts: code whose lexer is not ready yet waits)."""
+    highlight.warm("python")
+    assert highlight.wait_warm(30)
     listed = window.conversations.keys()  # a list, not a dict
     key = next(k for k in listed if window.conversations.title(k) == "code one")
     window.conversations.select(key)
