@@ -48,6 +48,7 @@ def freed_on(qtbot: QtBot, collector: GuiThreadCollector | None) -> str:
 
 
 def test_without_it_a_worker_thread_frees_the_qt_object(qtbot: QtBot) -> None:
+    gc.enable()  # as the interpreter collects by itself (the UI tests' fixture turned it off)
     assert freed_on(qtbot, None) == "worker"  # what the collector is there to prevent
 
 
