@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import threading
 
+import pytest
 from PySide6.QtCore import QObject, Qt
 from pytestqt.qtbot import QtBot
 
@@ -56,3 +57,22 @@ def test_with_it_the_gui_thread_frees_the_qt_object(qtbot: QtBot) -> None:
     collector = GuiThreadCollector()
     assert freed_on(qtbot, collector) == threading.main_thread().name
     assert gc.isenabled(), "stop() gives collection back to the interpreter"
+
+
+def test_a_full_collection_waits_until_nothing_streams_and_comes_at_most_so_often(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full collection walks every object of a long session: never while a reply
+    streams (`may_pause`), and not more often than FULL_EVERY_S."""
+    collections: list[int] = []
+    monkeypatch.setattr(gc, "collect", lambda generation=2: collections.append(generation) or 0)
+    monkeypatch.setattr(gc, "get_count", lambda: (0, 0, 11))  # the oldest generation is due
+    collector = GuiThreadCollector()
+    collector.may_pause = lambda: False
+    assert collector.collect() == 0 and not collections  # a reply streams
+    collector.may_pause = lambda: True
+    collector.collect()
+    assert collections == []  # not yet FULL_EVERY_S since the collector began
+    monkeypatch.setattr(GuiThreadCollector, "FULL_EVERY_S", 0.0)
+    collector.collect()
+    assert collections == [2]

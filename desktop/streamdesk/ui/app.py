@@ -121,6 +121,7 @@ def start_window(
     loop = QtEventLoop(app)
     asyncio.set_event_loop(loop)
     collector = GuiThreadCollector(app)  # no worker thread frees a Qt object: see its doc
+    collector.may_pause = lambda: not any(s.busy for s in window.sessions.values())
     collector.start()
     app.aboutToQuit.connect(collector.stop)
     if startup_probe.enabled():

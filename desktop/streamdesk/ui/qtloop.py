@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import sys
+import time
+from collections.abc import Callable
 from typing import Any
 
 import qasync
@@ -35,13 +37,19 @@ class GuiThreadCollector(QObject):
     whichever thread allocates: the app's worker threads (history reads, request bodies,
     image scaling, lexers) would otherwise free a Qt object left in a reference cycle on
     their own thread, and Qt aborts or crashes when a widget or timer is destroyed off its
-    thread. Each tick collects the oldest generation whose count is over its threshold, as
-    the interpreter would; `stop()` gives collection back to the interpreter."""
+    thread. Each tick collects the young generations when their counts are over their
+    thresholds, as the interpreter would. A full collection walks every object the session
+    made (tens of milliseconds in a long one), so it runs only when `may_pause()` says no
+    reply is streaming, and at most every `FULL_EVERY_S`; `stop()` gives collection back to
+    the interpreter."""
 
     INTERVAL_MS = 100
+    FULL_EVERY_S = 30.0
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self.may_pause: Callable[[], bool] = lambda: True
+        self._last_full = time.monotonic()
         self._timer = QTimer(self)
         self._timer.setInterval(self.INTERVAL_MS)
         self._timer.timeout.connect(self.collect)
@@ -55,9 +63,17 @@ class GuiThreadCollector(QObject):
         gc.enable()
 
     def collect(self) -> int:
-        """Collect the oldest generation that is due; returns the objects found unreachable."""
+        """Collect what is due; returns the objects found unreachable."""
         counts, thresholds = gc.get_count(), gc.get_threshold()
-        for generation in (2, 1, 0):
+        now = time.monotonic()
+        if (
+            counts[2] > thresholds[2]
+            and now - self._last_full >= self.FULL_EVERY_S
+            and self.may_pause()
+        ):
+            self._last_full = now
+            return gc.collect(2)
+        for generation in (1, 0):
             if counts[generation] > thresholds[generation]:
                 return gc.collect(generation)
         return 0

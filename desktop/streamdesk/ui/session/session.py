@@ -691,13 +691,14 @@ class ChatSession(QObject):
             offered = self.conversation.offered_tools
         if offered != self.conversation.offered_tools:
             self.conversation.offered_tools = offered
-            request = self._built_again(turn, build)
+            request = await asyncio.to_thread(self._built_again, turn, build)
         if self.earlier is not None and self.earlier.left:
             reading = self.read_earlier()
             if reading is not None:
                 await asyncio.shield(reading)  # Stop leaves the read to finish on its own
             self.load_all()  # what is still unread (that failed, or a page read moved its start)
-            request = self._built_again(turn, build)
+            # estimating thousands of turns to fit the context window: not on the loop
+            request = await asyncio.to_thread(self._built_again, turn, build)
         fitter = self.conversation.image_fitter
         return await once_scaled(fitter, lambda: self._built_again(turn, build), request)
 
