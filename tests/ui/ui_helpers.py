@@ -56,21 +56,30 @@ async def wait_reply(session: ChatSession, limit: float = 15.0) -> Turn:
     return session.turns[-1]
 
 
-async def wait_text(session: ChatSession, turn_index: int = -1, limit: float = 15.0) -> None:
-    """Wait until some text of the running reply has arrived."""
-    loop = asyncio.get_running_loop()
-    arrived: asyncio.Future[None] = loop.create_future()
+async def until_signal(signal: Any, holds: Callable[[], object], limit: float) -> None:
+    """Wait, checking on each emission of `signal`, until `holds()` is true (at once if it
+    already is)."""
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
-    def check(_key: object = None) -> None:
-        if session.turns and session.turns[turn_index].reply.parts and not arrived.done():
-            arrived.set_result(None)
+    def check(*_args: object) -> None:
+        if holds() and not done.done():
+            done.set_result(None)
 
-    session.updated.connect(check)
+    signal.connect(check)
     try:
         check()
-        await asyncio.wait_for(arrived, limit)
+        await asyncio.wait_for(done, limit)
     finally:
-        session.updated.disconnect(check)
+        signal.disconnect(check)
+
+
+async def wait_text(session: ChatSession, turn_index: int = -1, limit: float = 15.0) -> None:
+    """Wait until some text of the running reply has arrived."""
+    await until_signal(
+        session.updated,
+        lambda: session.turns and session.turns[turn_index].reply.parts,
+        limit,
+    )
 
 
 @asynccontextmanager

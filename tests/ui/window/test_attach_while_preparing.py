@@ -18,7 +18,7 @@ from PySide6.QtGui import QImage
 from pytestqt.qtbot import QtBot
 from tests.ui.session.test_stored_images_window import openai_and_claude, use_claude
 from tests.ui.window.test_attach_off_thread import dropped, large_photo, screenshot
-from ui_helpers import SLOW, open_window, wait_reply
+from ui_helpers import SLOW, open_window, until_signal, wait_reply
 
 from streamdesk.core.attachments import Attachment, AttachmentRefused, ImageLimits
 from streamdesk.ui.image_scaler import QtImageScaler
@@ -53,18 +53,7 @@ def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[HeldScaler]]:
 
 async def text_becomes(box: PromptBox, wanted: Callable[[str], bool], limit: float = 10.0) -> str:
     """The box's text once `wanted(text)` holds (waiting on its changes)."""
-    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    def check() -> None:
-        if wanted(box.toPlainText()) and not done.done():
-            done.set_result(None)
-
-    box.textChanged.connect(check)
-    try:
-        check()
-        await asyncio.wait_for(done, limit)
-    finally:
-        box.textChanged.disconnect(check)
+    await until_signal(box.textChanged, lambda: wanted(box.toPlainText()), limit)
     return box.toPlainText()
 
 
