@@ -7,6 +7,9 @@ Measured in one run, interleaved round by round so a busy machine slows every ta
           key up in the keychain: the least a window that can send has done, none of the app's
           code (what the 2x goal leaves for everything else);
 - venv:   the app from the virtualenv (`python packaging/entry.py`, what `streamdesk` runs);
+- venv, no head start: the same with STREAMDESK_HEAD_START=0: the window reads the keychain and
+          starts the demo's mock itself, after its build, instead of a process started before Qt
+          loads doing it meanwhile (streamdesk/head_start.py);
 - bundle: dist/streamdesk/streamdesk (one-folder), when built;
 - onefile: dist/streamdesk-onefile, when built (it unpacks itself on every start);
 - long history: the venv app over a history of --history conversations of 60 messages each
@@ -22,8 +25,9 @@ subtracts its own `time.time()` taken just before the spawn. The bare window's r
 its first paint. Typing while the app starts is measured too: the probe presses a key for the
 prompt as the first frame is done and reports when the prompt got it, and the longest a 5 ms
 timer (any input) waited from then until ready-to-send; a prompt sent before ready-to-send is
-held and goes out then. The CPU columns (the child's own, all threads) say the same with less noise
-from whatever else runs on the machine. One warm-up run per target is discarded (byte code
+held and goes out then. The CPU columns (the child's own, all threads; not its head start's
+process, which works on the other core) say the same with less noise from whatever else runs on
+the machine. One warm-up run per target is discarded (byte code
 compiled, files in the page cache); the median of the rest counts. Children get a temporary
 STREAMDESK_HOME and byte-code cache. Goals (issue 19): first paint within 1.3x the bare
 window's, ready-to-send within 2x the bare window's first paint.
@@ -56,6 +60,7 @@ TIMEOUT_S = 60.0
 BARE = "bare PySide6 window"
 FLOOR = "floor: bare + loop + key"
 LONG_HISTORY = "app (venv), long history"
+NO_HEAD_START = "app (venv), no head start"
 HISTORY_MESSAGES = 60  # per conversation of the long history
 
 BARE_WINDOW = """
@@ -231,6 +236,8 @@ def main() -> int:
         env = child_env(Path(tmp), "ready")
         cmds = targets(not args.no_bundle)
         envs = dict.fromkeys(cmds, env)
+        cmds[NO_HEAD_START] = cmds["app (venv)"]
+        envs[NO_HEAD_START] = {**env, "STREAMDESK_HEAD_START": "0"}
         if args.history:
             seed_history(Path(tmp) / "long", args.history)
             cmds[LONG_HISTORY] = cmds["app (venv)"]

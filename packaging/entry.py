@@ -6,7 +6,11 @@ reports its first paint (streamdesk/startup_probe.py), so the bundle is measured
 
 import sys
 
-from streamdesk.cli import main
+from streamdesk.head_start import run_if_child
+
+run_if_child()  # the window's head start: before anything else loads
+
+from streamdesk.cli import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

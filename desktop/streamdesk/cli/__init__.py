@@ -58,9 +58,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_selftest()
         if not args_list:
+            from streamdesk.head_start import HeadStart
+
+            head_start = HeadStart.begin()  # before Qt loads: see its module
             from streamdesk.ui.app import run_app
 
-            return run_app()
+            return run_app(head_start=head_start)
     parser = build_parser()
     args = parser.parse_args(args_list)
     handler = getattr(args, "handler", None)

@@ -5,11 +5,12 @@ sockets). All async work starts inside `MainWindow.run()`, the coroutine the loo
 app quits only after that coroutine has cancelled the streams and stopped the mock.
 
 Start-up shows the window first: the frame is built from light modules, Qt's own loop runs until
-its first frame is painted, and only then do asyncio/qasync, the history store, the transcript,
-the keychain and the mock load (`MainWindow.start` runs `build_step` part by part on the
-running loop, handling what the user typed or clicked between two parts), then the keychain's
-backend on a worker thread. No thread runs Python beside the build: each of the build's calls
-that let the GIL go would wait for it to come back.
+its first frame is painted, and only then do asyncio/qasync, the history store and the
+transcript load (`MainWindow.start` runs `build_step` part by part on the running loop,
+handling what the user typed or clicked between two parts). No thread runs Python beside the
+build: each of the build's calls that let the GIL go would wait for it to come back. The
+keychain and the offline demo's mock are another process's work meanwhile (the head start the
+CLI starts, streamdesk/head_start.py); without one, they load after the build, on worker threads.
 A prompt sent before the window has started goes out once it has (`MainWindow.start`).
 benchmarks/startup.py measures first paint, ready-to-send and typing meanwhile.
 """
@@ -31,6 +32,7 @@ from streamdesk import __version__, appicon, startup_probe
 from streamdesk.core.redact import install_log_redaction
 
 if TYPE_CHECKING:  # the window's module loads after the QApplication exists
+    from streamdesk.head_start import HeadStart
     from streamdesk.ui.qtloop import QtEventLoop
     from streamdesk.ui.window.main_window import MainWindow
 
@@ -78,8 +80,9 @@ def paint_first(app: QApplication, window: QWidget) -> None:
 
 def _load_keychain() -> None:
     """Choose the keychain backend (secrets.load_backend: imports and a D-Bus round trip;
-    keyring's own choice would probe every backend it knows). `MainWindow.start()` runs this
-    on a worker thread once the window is built, and looks the provider's key up next."""
+    keyring's own choice would probe every backend it knows). The window's `KeysOnUse` runs
+    this once, on a worker thread: at start before the provider's key is looked up, or right
+    after start when the head start has answered for the keychain."""
     try:
         from streamdesk.core.store.secrets import load_backend
 
@@ -89,12 +92,12 @@ def _load_keychain() -> None:
 
 
 def start_window(
-    argv: list[str] | None = None, **window_options: Any
+    argv: list[str] | None = None, head_start: HeadStart | None = None, **window_options: Any
 ) -> tuple[MainWindow, QtEventLoop]:
     """The window painted, and the asyncio loop to run it on (not running yet): the loop's
     first work, `MainWindow.start()`, builds the rest part by part, handling input between
-    two parts; `window_options` go to `MainWindow` (benchmarks/window_lag.py passes mock
-    options)."""
+    two parts, then takes what `head_start` found; `window_options` go to `MainWindow`
+    (benchmarks/window_lag.py passes mock options)."""
     app = make_app(argv)
     app.setQuitOnLastWindowClosed(False)  # run() ends the loop after a clean shutdown
     from streamdesk.ui.window.main_window import MainWindow
@@ -106,9 +109,12 @@ def start_window(
     if startup_probe.enabled():
         startup_probe.install(window)
     paint_first(app, window)
+    if head_start is not None:
+        head_start.go()
     if startup_probe.enabled():
         startup_probe.press_key(window.prompt)
-    window.prepare_keychain = _load_keychain
+    window.keys.prepare = _load_keychain
+    window.head_start = head_start
     # The loop first, so that whatever the user does while the rest is built (a shortcut, a
     # provider picked) runs on it as it does later; input waits for these few imports only.
     for name in LOOP_IMPORTS:
@@ -132,11 +138,12 @@ def start_window(
     return window, loop
 
 
-def run_app(argv: list[str] | None = None) -> int:
-    """Open the window and run until it is closed; returns the exit status."""
+def run_app(argv: list[str] | None = None, head_start: HeadStart | None = None) -> int:
+    """Open the window and run until it is closed; returns the exit status. `head_start`:
+    what the CLI started before Qt loaded (streamdesk/head_start.py)."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     install_log_redaction()
-    window, loop = start_window(argv)
+    window, loop = start_window(argv, head_start)
     with loop:
         code: int = loop.run_until_complete(_main(window))
         loop.run_until_complete(loop.shutdown_asyncgens())

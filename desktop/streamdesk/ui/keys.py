@@ -8,9 +8,6 @@ already honours `STREAMDESK_API_KEY` and registers every key with the log redact
 
 from __future__ import annotations
 
-import asyncio
-
-from streamdesk.core.errors import KeychainUnavailable
 from streamdesk.core.store.secrets import KeyStore
 
 _STORE = KeyStore()
@@ -19,16 +16,3 @@ _STORE = KeyStore()
 def key_store() -> KeyStore:
     """The process-wide key store (its in-memory keys live as long as the app)."""
     return _STORE
-
-
-def lookup_now(provider_id: str) -> tuple[str | None, str | None]:
-    """(key or None, why not) for `provider_id`; "why not" is already one full sentence."""
-    try:
-        key = _STORE.get(provider_id)
-    except KeychainUnavailable as exc:
-        return None, str(exc)
-    return key or None, None
-
-
-async def lookup(provider_id: str) -> tuple[str | None, str | None]:
-    return await asyncio.to_thread(lookup_now, provider_id)

@@ -10,8 +10,6 @@ tooltip that holds it goes through `plain_tooltip`.
 
 from __future__ import annotations
 
-import html
-
 from PySide6.QtWidgets import QLabel, QWidget
 
 # Qt.TextFormat.PlainText as a number: reaching QtCore.Qt builds every Qt enum's Python type,
@@ -24,6 +22,8 @@ def plain_tooltip(text: str) -> str:
     it for rich text whose only markup is ours ("" stays "": no empty tooltip)."""
     if not text:
         return ""
+    import html  # not before the first frame: no tooltip is shown then
+
     return (
         "<qt>" + "<br>".join(html.escape(line, quote=False) for line in text.splitlines()) + "</qt>"
     )

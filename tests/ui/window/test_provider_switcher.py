@@ -15,14 +15,16 @@ from ui_helpers import FAST
 from streamdesk.core.store.settings import ProviderSettings, Settings
 from streamdesk.mock import MockServer
 from streamdesk.ui.window.header import Header
+from streamdesk.ui.window.keys_on_use import KeysOnUse
 from streamdesk.ui.window.provider_switcher import ProviderSwitcher
 
 
 @asynccontextmanager
 async def switcher_for(
-    qtbot: QtBot, settings: Settings
+    qtbot: QtBot, settings: Settings, keys: KeysOnUse | None = None
 ) -> AsyncIterator[tuple[ProviderSwitcher, list[asyncio.Task[Any]]]]:
-    """A switcher over a bare header, and the tasks it spawned."""
+    """A switcher over a bare header (keys from `keys`, else the keychain), and the tasks it
+    spawned."""
     header = Header()
     qtbot.addWidget(header)
     tasks: list[asyncio.Task[Any]] = []
@@ -31,7 +33,7 @@ async def switcher_for(
         tasks.append(asyncio.ensure_future(coro))
         return tasks[-1]
 
-    switcher = ProviderSwitcher(header, lambda: settings, spawn, FAST)
+    switcher = ProviderSwitcher(header, lambda: settings, keys or KeysOnUse(), spawn, FAST)
     switcher.load(settings)
     try:
         yield switcher, tasks
@@ -107,21 +109,20 @@ async def test_saved_settings_naming_a_provider_without_its_key_end_the_demo_and
 
 @pytest.mark.asyncio
 async def test_a_switch_asked_for_later_wins_over_one_that_finds_its_key_later(
-    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+    qtbot: QtBot,
 ) -> None:
     """Two switches in flight (a key saved, then Save pressed): the last asked for is used,
     whichever keychain look-up answers last."""
-    from streamdesk.ui.window import provider_switcher
-
     slow = threading.Event()
 
-    def look_up(provider_id: str) -> tuple[str | None, str | None]:
-        if provider_id == "openai":
-            slow.wait(10)
-        return None, None
+    class SlowKeys(KeysOnUse):
+        def lookup(self, provider_id: str) -> tuple[str | None, str | None]:
+            if provider_id == "openai":
+                slow.wait(10)
+            return None, None
 
-    monkeypatch.setattr(provider_switcher, "_look_up_key", look_up)
-    async with switcher_for(qtbot, Settings(active_provider="openai")) as (switcher, tasks):
+    settings = Settings(active_provider="openai")
+    async with switcher_for(qtbot, settings, SlowKeys()) as (switcher, tasks):
         switcher.select("openai")
         switcher.select("anthropic")
         await tasks[1]

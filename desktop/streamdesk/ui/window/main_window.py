@@ -39,8 +39,9 @@ from streamdesk.ui.window.chrome import chrome_style, reading_column
 from streamdesk.ui.window.composer import Composer
 from streamdesk.ui.window.conversation_list import ConversationList
 from streamdesk.ui.window.header import Header
+from streamdesk.ui.window.keys_on_use import KeysOnUse
 from streamdesk.ui.window.menus import Menus
-from streamdesk.ui.window.provider_switcher import ProviderSwitcher
+from streamdesk.ui.window.provider_switcher import DemoServer, ProviderSwitcher
 from streamdesk.ui.window.status_bar import ReplyStats, StatusBar, finished_state
 
 if TYPE_CHECKING:  # loaded by finish_build(), after the first paint
@@ -51,7 +52,7 @@ if TYPE_CHECKING:  # loaded by finish_build(), after the first paint
     from streamdesk.core.providers import Provider
     from streamdesk.core.request import Timeouts
     from streamdesk.core.store.settings import Settings
-    from streamdesk.mock.server import MockServer
+    from streamdesk.head_start import HeadStart
     from streamdesk.ui.history.bridge import HistoryBridge
     from streamdesk.ui.palette import CommandPalette, PaletteEntry
     from streamdesk.ui.session.session import ChatSession
@@ -114,22 +115,6 @@ async def next_turn_of_qt() -> None:
     await turned
 
 
-class KeysOnUse:
-    """The window's key store (`ui.keys.key_store()`), loaded when a request first asks it for
-    a key: sessions exist from the start, and the keychain's modules load on a worker thread
-    then (ui/app.py), never on the window's thread. Requests read keys on worker threads."""
-
-    def get(self, provider_id: str, *, environment: bool = True) -> str | None:
-        from streamdesk.ui.keys import key_store
-
-        return key_store().get(provider_id, environment=environment)
-
-    def list(self) -> list[str]:
-        from streamdesk.ui.keys import key_store
-
-        return key_store().list()
-
-
 class MainWindow(QMainWindow):
     """`await start()` once the loop runs; `await shutdown()` (or close) to end cleanly.
 
@@ -174,7 +159,8 @@ class MainWindow(QMainWindow):
             self._frame = read_frame_settings()
         self.save_on_close = save_on_close
         self.sessions: dict[int, ChatSession] = {}
-        self._keys = KeysOnUse()
+        self.keys = KeysOnUse()  # ui/app.py sets how the keychain loads
+        self.head_start: HeadStart | None = None  # what the CLI started before Qt (ui/app.py)
         self._editing: ChatSession | None = None  # whose prompt the box holds for an edit
         self._demo_chats: set[int] = set()  # reopened chats whose replies came from the demo
         self._next_conversation = 1
@@ -189,17 +175,13 @@ class MainWindow(QMainWindow):
         self._held_prompt: str | None = None
         self._scaling: asyncio.Task[None] | None = None  # a sent prompt's images, off the loop
         self._icons_added = False
-        # Run on a worker thread once the build is done, before the provider's key is looked
-        # up (the app's: choose the keychain backend, ui/app.py). Not beside the build: a thread
-        # running Python then makes each of the build's GIL-releasing calls wait for it.
-        self.prepare_keychain: Callable[[], None] | None = None
         self.dark = resolve_dark(self._theme(), quick=deferred)
         if deferred:  # the palette before the widgets: one polish instead of a repolish
             self.apply_theme(quick=True)
         self._build()
         self.menus = Menus(self.menuBar(), self)
         self.switcher = ProviderSwitcher(
-            self.header, lambda: self.settings, self._spawn, mock_options or {}, self
+            self.header, lambda: self.settings, self.keys, self._spawn, mock_options or {}, self
         )
         self._connect_signals()
         self._restore_geometry()
@@ -500,7 +482,7 @@ class MainWindow(QMainWindow):
         return self.switcher.offline
 
     @property
-    def mock(self) -> MockServer | None:
+    def mock(self) -> DemoServer | None:
         """The offline demo's mock server while it runs."""
         return self.switcher.mock
 
@@ -549,17 +531,25 @@ class MainWindow(QMainWindow):
             await next_turn_of_qt()
         if self._shutdown_task is not None:  # closed while it was being built: nothing to start
             return
-        if self.prepare_keychain is not None:
-            import asyncio
+        import asyncio
 
-            await asyncio.to_thread(self.prepare_keychain)
         # The reopened last chat's provider when it is one of the list (its key is looked up
         # now); else (a host no profile names any more) the saved choice.
         switcher = self.switcher
         shown = switcher.provider
         saved = switcher.provider_by_id(self.settings.active_provider)
         listed = switcher.provider_by_id(shown.id) == shown
-        await switcher.use(shown if listed or saved is None else saved, at_start=True)
+        chosen = shown if listed or saved is None else saved
+        head = await self.head_start.result() if self.head_start is not None else None
+        if head is not None:
+            self.keys.early = head.keys
+            if head.demo is not None:
+                switcher.adopt_demo(head.demo)
+        if head is None or not head.keys.knows(chosen.id):
+            # Not beside the build: a thread running Python makes each of the build's
+            # GIL-releasing calls wait for it.
+            await asyncio.to_thread(self.keys.load)
+        await switcher.use(chosen, at_start=True)
         self.history.resolve_targets()  # a chat reopened before the demo ran goes on with it
         provider = switcher.provider
         if self.header.provider_id() != provider.id:  # the header shows what is used
@@ -576,16 +566,18 @@ class MainWindow(QMainWindow):
             self.warmup = self._spawn(self._prewarm())
 
     async def _prewarm(self) -> None:
-        """Import the request path and build TLS contexts in a worker thread: work the first
-        Send would otherwise do on the loop (benchmarks/window_lag.py); then the common code
-        lexers. Not during the build: a thread running Python beside it makes every call
-        that lets the GIL go (each SQLite read, each Qt call) wait for it to come back, which
-        slowed the build measurably (benchmarks/startup.py)."""
+        """Load the keychain (when the head start answered for it), import the request path
+        and build TLS contexts in a worker thread: work the first Send would otherwise do on
+        the loop (benchmarks/window_lag.py); then the common code lexers. Not during the
+        build: a thread running Python beside it makes every call that lets the GIL go (each
+        SQLite read, each Qt call) wait for it to come back, which slowed the build
+        measurably (benchmarks/startup.py)."""
         import asyncio
 
         from streamdesk.core.chat import prewarm
         from streamdesk.ui.transcript.highlight import COMMON, warm
 
+        await asyncio.to_thread(self.keys.load)  # the head start's answers end here
         try:
             await asyncio.to_thread(prewarm)
         except Exception:  # a missing optional module must not break start-up
@@ -694,7 +686,7 @@ class MainWindow(QMainWindow):
         view.editRequested.connect(lambda _key: self.prompt.hold_draft())
         view.linkHovered.connect(self.status.show_link)
         view.linkFailed.connect(self.status.say)
-        session = ChatSession(view, self.target, keys=self._keys, parent=self)
+        session = ChatSession(view, self.target, keys=self.keys, parent=self)
         self.history.attach(key, session)
         view.editRequested.connect(lambda k, s=session: self._show_editing(s, k))
         self.sessions[key] = session

@@ -13,7 +13,7 @@ this module costs the first frame nothing.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, Signal
 
@@ -22,13 +22,24 @@ from streamdesk.ui.window.header import Header
 if TYPE_CHECKING:
     import asyncio
 
-    from streamdesk.core.chat import StoredTarget, Target
+    from streamdesk.core.chat import KeySource, StoredTarget, Target
     from streamdesk.core.providers import Provider
     from streamdesk.core.request import Timeouts
     from streamdesk.core.store.settings import Settings
     from streamdesk.mock.server import MockServer
+    from streamdesk.ui.window.keys_on_use import KeysOnUse
 
 Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
+
+
+class DemoServer(Protocol):
+    """The offline demo's server: a `MockServer` the window started, or the head start's."""
+
+    @property
+    def sse_base_url(self) -> str: ...
+    @property
+    def ws_url(self) -> str: ...
+    async def close(self) -> None: ...
 
 
 def _is_mock(provider_id: str) -> bool:
@@ -45,20 +56,11 @@ def _mock_server_class() -> type[MockServer]:
     return MockServer
 
 
-def _look_up_key(provider_id: str) -> tuple[str | None, str | None]:
-    """`keys.lookup_now`, for a worker thread: the keychain's modules load there too, never on
-    the window's thread (ui/app.py starts loading them on a worker thread at start)."""
-    from streamdesk.ui import keys
-
-    return keys.lookup_now(provider_id)
-
-
-def _nothing_configured(settings: Settings) -> bool:
-    """`unconfigured` with the window's key store, for a worker thread (see `_look_up_key`)."""
+def _nothing_configured(settings: Settings, keys: KeySource) -> bool:
+    """`unconfigured`, for a worker thread: the keychain's modules load there, if they must."""
     from streamdesk.core.chat import unconfigured
-    from streamdesk.ui import keys
 
-    return unconfigured(settings, keys.key_store())
+    return unconfigured(settings, keys)
 
 
 class ProviderSwitcher(QObject):
@@ -79,6 +81,7 @@ class ProviderSwitcher(QObject):
         self,
         header: Header,
         settings: Callable[[], Settings],
+        keys: KeysOnUse,
         spawn: Spawn,
         mock_options: dict[str, Any],
         parent: QObject | None = None,
@@ -86,13 +89,14 @@ class ProviderSwitcher(QObject):
         super().__init__(parent)
         self.header = header
         self._settings = settings
+        self._keys = keys
         self._spawn = spawn
         self._mock_options = mock_options
         self.providers: list[Provider] = []
         self.api_key: str | None = None
         self.offline = False
         self.offline_for = ""  # the provider the offline demo stands in for
-        self.mock: MockServer | None = None  # running while in the offline demo
+        self.mock: DemoServer | None = None  # running while in the offline demo
         self._switching: object = None  # the latest switch: an earlier one ending later yields
         self.next_scenario: str | None = None
         self.timeouts_override: Timeouts | None = None  # tests: a tiny stall timeout
@@ -169,7 +173,7 @@ class ProviderSwitcher(QObject):
             return
         import asyncio
 
-        key, problem = await asyncio.to_thread(_look_up_key, provider.id)
+        key, problem = await asyncio.to_thread(self._keys.lookup, provider.id)
         if self._switching is not switching:
             return
         kept = keep_model if provider.id == in_use else ""
@@ -182,7 +186,9 @@ class ProviderSwitcher(QObject):
             return
         why = problem or f"No API key for {provider.name}."
         settings = self._settings()
-        demo = demo_may_stand_in and await asyncio.to_thread(_nothing_configured, settings)
+        demo = demo_may_stand_in and await asyncio.to_thread(
+            _nothing_configured, settings, self._keys
+        )
         if self._switching is not switching:
             return
         if demo:
@@ -219,7 +225,12 @@ class ProviderSwitcher(QObject):
         if self._switching is switching:
             self._enter_offline_demo(mock, self.provider, why)
 
-    async def _start_mock(self) -> MockServer:
+    def adopt_demo(self, server: DemoServer) -> None:
+        """The head start serves the offline demo: use its server, unless one runs."""
+        if self.mock is None:
+            self.mock = server
+
+    async def _start_mock(self) -> DemoServer:
         """The offline demo's server, started unless it runs."""
         if self.mock is None:
             import asyncio
@@ -234,7 +245,7 @@ class ProviderSwitcher(QObject):
         return self.mock
 
     def _enter_offline_demo(
-        self, mock: MockServer, wanted: Provider, why: str, model: str = ""
+        self, mock: DemoServer, wanted: Provider, why: str, model: str = ""
     ) -> None:
         """`mock` stands in for `wanted`, listed first in the header and chosen (with `model`,
         else its default)."""

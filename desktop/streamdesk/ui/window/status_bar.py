@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
-from streamdesk.core.wording import DEMO_COST, money
 from streamdesk.ui.plain_text import make_plain
 
 if TYPE_CHECKING:
@@ -119,6 +118,8 @@ class StatusBar(QStatusBar):
         tin = f"{mark}{s.tokens_in:,}" if s.tokens_in is not None else "–"
         lab["tokens"].setText(f"in {tin} · out {mark}{s.tokens_out:,} tokens")
         lab["tokens"].setVisible(s.tokens_in is not None or s.tokens_out > 0)
+        from streamdesk.core.wording import DEMO_COST, money  # not before the first frame
+
         reply = money(s.reply_cost, estimated=s.estimated)
         chat = money(s.conversation_cost, estimated=s.conversation_estimated)
         if demo:
