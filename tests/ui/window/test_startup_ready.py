@@ -75,3 +75,53 @@ def test_what_start_up_made_is_frozen_for_the_collector_once_warm(tmp_path: Path
     counts = dict(line.rsplit(" ", 1) for line in result.stdout.splitlines())
     assert counts["frozen before start"] == "0"
     assert int(counts["frozen once warm"]) > 10_000, result.stdout
+
+
+HEAD_START_SCRIPT = """
+import asyncio, os, sys
+from streamdesk.head_start import HeadStart
+
+head = HeadStart.begin()
+from streamdesk.ui.app import start_window
+
+window, loop = start_window(["streamdesk"], head)
+
+async def main():
+    await window.start()
+    print("offline", window.offline, "demo in child", window.mock is not None and
+          getattr(window.mock, "pid", None) == head.pid, flush=True)
+    session = window.current_session()
+    done = asyncio.get_running_loop().create_future()
+    session.finished.connect(lambda key, status: done.done() or done.set_result(status))
+    session.send("Hello from the head start")
+    print("status", await asyncio.wait_for(done, 60), flush=True)
+    window.close()
+    await window.shutdown()
+    try:
+        os.kill(head.pid, 0)
+        print("child left False", flush=True)
+    except ProcessLookupError:
+        print("child left True", flush=True)
+
+with loop:
+    loop.run_until_complete(main())
+"""
+
+
+def test_the_head_starts_demo_answers_the_window_and_ends_with_it(tmp_path: Path) -> None:
+    """Nothing configured: the demo the head start's process serves is the window's offline
+    demo; a prompt gets its whole reply from it, and closing the window ends that process."""
+    env = dict(os.environ, STREAMDESK_HOME=str(tmp_path / "home"), QT_QPA_PLATFORM="offscreen")
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"  # nothing stored
+    env.pop("STREAMDESK_API_KEY", None)
+    env.pop("STREAMDESK_STARTUP_PROBE", None)
+    result = subprocess.run(
+        [sys.executable, "-c", HEAD_START_SCRIPT],
+        capture_output=True, text=True, timeout=90, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "offline True demo in child True",
+        "status complete",
+        "child left True",
+    ], result.stdout + result.stderr
