@@ -16,12 +16,19 @@ leaves, which covers what the estimate misses.
 
 The room left for the reply is what the body's max_tokens asks for (`sent_max_tokens`: the
 server counts it against the window), else `REPLY_ALLOWANCE`.
+
+Stored messages never change, yet every request estimates them again (each send builds its
+messages anew, and the engine checks the fit once more): a message's texts are estimated once
+and remembered by their text (`TextEstimates`), so fitting the end of a long chat costs what its
+new texts cost.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import sys
+import threading
 from collections.abc import Sequence
 
 from streamdesk.core.request import ChatRequest, ContextFit, Message, ToolSpec, arguments_json
@@ -92,16 +99,66 @@ def text_tokens(text: str) -> int:
     return -(-cost // _SIXTIETHS)
 
 
+class TextEstimates:
+    """`text_tokens` of the texts estimated lately, so a text sent again costs a look-up (the
+    same string object, as a stored message's text is on every send, is not even hashed again).
+
+    It holds the texts it remembers (a string cannot be weakly referenced), at most about
+    `generation_bytes` twice over: a generation fills up to that size, then becomes the old
+    one, and what the old generation holds is kept only if it is looked up before the next
+    one fills. A long chat's texts, looked up at each send, stay; those of a closed or edited
+    conversation leave once two generations of other texts have filled. Safe to use from
+    several threads (a request may be built on a worker thread while the loop checks another's
+    fit): the results depend on the text alone, and the lock only guards the generations."""
+
+    def __init__(self, generation_bytes: int) -> None:
+        self.generation_bytes = generation_bytes
+        self._young: dict[str, int] = {}
+        self._old: dict[str, int] = {}
+        self._young_bytes = 0
+        self._lock = threading.Lock()
+
+    def tokens(self, text: str) -> int:
+        """`text_tokens(text)`, computed only when `text` is not remembered."""
+        known = self._young.get(text)
+        if known is not None:
+            return known
+        with self._lock:
+            known = self._old.pop(text, None)
+        if known is None:
+            known = text_tokens(text)
+        with self._lock:
+            if text not in self._young:
+                self._young[text] = known
+                self._young_bytes += sys.getsizeof(text)
+                if self._young_bytes > self.generation_bytes:
+                    self._old, self._young, self._young_bytes = self._young, {}, 0
+        return known
+
+    @property
+    def held_bytes(self) -> int:
+        """The size of the texts it holds (strings that others may hold too)."""
+        with self._lock:
+            generations = (self._young, self._old)
+            return sum(sys.getsizeof(text) for held in generations for text in held)
+
+
+# A generation holds more text than a request to the widest window of a built-in model (1 M
+# tokens, about 3 M characters of prose), so the texts of a request that fills it stay.
+TEXT_ESTIMATES = TextEstimates(8 * 2**20)
+
+
 def estimated_tokens(message: Message) -> int:
     """About how many tokens `message` costs a request: its text, tool calls and reasoning by
-    `text_tokens`, its framing `MESSAGE_TOKENS` and its images `IMAGE_TOKENS` each."""
-    texts = [message.content, *(b.text for b in message.reasoning_blocks)]
-    texts += [part for call in message.tool_calls for part in (call.name, arguments_json(call))]
-    return (
-        MESSAGE_TOKENS
-        + sum(text_tokens(text) for text in texts)
-        + IMAGE_TOKENS * len(message.attachments)
-    )
+    `text_tokens` (remembered by `TEXT_ESTIMATES`), its framing `MESSAGE_TOKENS` and its images
+    `IMAGE_TOKENS` each."""
+    known = TEXT_ESTIMATES.tokens
+    tokens = MESSAGE_TOKENS + known(message.content) + IMAGE_TOKENS * len(message.attachments)
+    for block in message.reasoning_blocks:
+        tokens += known(block.text)
+    for call in message.tool_calls:
+        tokens += known(call.name) + known(arguments_json(call))
+    return tokens
 
 
 def tool_tokens(tool: ToolSpec) -> int:
