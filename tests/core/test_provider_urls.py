@@ -6,7 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from streamdesk.core.provider_urls import base_url_advice, endpoint_problem, ws_url_advice
+from streamdesk.core.provider_urls import (
+    UrlFault,
+    base_url_advice,
+    endpoint_problem,
+    fault_sentence,
+    profile_url_faults,
+    ws_url_advice,
+)
 from streamdesk.core.providers import ModelInfo
 from streamdesk.core.store.settings import ProviderSettings, Settings, load_settings, settings_path
 from streamdesk.core.store.settings_model import unusable_profile
@@ -210,3 +217,69 @@ def test_a_provider_url_no_request_can_use_sets_the_file_aside_with_a_banner_war
     assert result.warning is not None
     assert result.warning.startswith("settings.toml: field 'providers[0].base_url' 'not a url'")
     assert result.warning.endswith("the file was kept as settings.toml.bak and defaults are used")
+
+
+def test_a_loaded_file_s_unusable_urls_are_told_as_facts_and_the_file_is_kept() -> None:
+    """What the window's banner and `ask` say of a hand-written file: which profile, which
+    field, why, and the URL to write instead; the file itself is not touched."""
+    text = (
+        "[[providers]]\n"
+        'id = "relay"\n'
+        'name = "Relay"\n'
+        'base_url = "https://api.openai.com/v1/chat/completions"\n'
+        "[[providers]]\n"
+        'id = "fine"\n'
+        'name = "Fine"\n'
+        'base_url = "https://fine.example/v1"\n'
+        "[[providers]]\n"
+        'id = "azure"\n'
+        'name = "Azure"\n'
+        'base_url = "https://res.example/openai/deployments/d?api-version=2024-10-21"\n'
+    )
+    settings_path().write_text(text)
+    loaded = load_settings()
+    assert loaded.warning is None
+    faults = profile_url_faults(loaded.settings.providers)
+    assert faults == [
+        UrlFault(
+            "base_url",
+            "https://api.openai.com/v1/chat/completions",
+            "it ends in /chat/completions, which Streamdesk adds itself",
+            "https://api.openai.com/v1",
+            "relay",
+            "Relay",
+        ),
+        UrlFault(
+            "base_url",
+            "https://res.example/openai/deployments/d?api-version=2024-10-21",
+            "it has a query or fragment, and the API's path would come after it",
+            "https://res.example/openai/deployments/d",
+            "azure",
+            "Azure",
+        ),
+    ]
+    assert fault_sentence(faults[0]) == (
+        'The SSE base URL of Relay "https://api.openai.com/v1/chat/completi…" cannot be used:'
+        " it ends in /chat/completions, which Streamdesk adds itself; use"
+        " https://api.openai.com/v1 instead."
+    )
+    assert settings_path().read_text() == text
+
+
+def test_the_loaded_faults_are_the_forms_own_refusals() -> None:
+    """One check: each fault's sentence is the one Save refuses the profile with."""
+    profiles = [
+        _profile("empty", ""),
+        _profile("pasted", "https://api.anthropic.com/v1/messages"),
+        ProviderSettings("relay", "Relay", "https://relay.example/v1", ws_url="wss://r.example/ws"),
+    ]
+    faults = profile_url_faults(profiles)
+    assert [f.provider_id for f in faults] == ["empty", "pasted"]
+    for fault, profile in zip(faults, profiles, strict=False):
+        refused = unusable_profile(Settings(providers=[profile]))
+        assert refused is not None
+        assert (refused.field, refused.message) == (fault.field, fault_sentence(fault))
+    assert fault_sentence(faults[0]) == (
+        "Enter the SSE base URL of Empty (such as https://api.example.com/v1)."
+    )
+    assert profile_url_faults([]) == []

@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from streamdesk.cli._common import at_least_one, warn
+from streamdesk.cli._common import at_least_one, one_line, warn
 from streamdesk.cli.ask_attach import EXIT_ATTACHMENT, Attached, add_attach_flag, image_fitter
 from streamdesk.cli.ask_setup import UsageError, add_network_flags
 from streamdesk.cli.ask_tools import ToolServersFailed, add_tool_flags
@@ -234,6 +234,8 @@ async def _ask(args: argparse.Namespace, prompt: str | None, sink: Sink, attache
         provider = setup.pick_provider(settings, args, keys, thread.stored_target)
         if provider is None:
             provider = await _offline_demo(stack, settings, keys)
+        else:
+            _say_url_fault(settings, provider)
         if args.api:
             provider = with_api(provider, args.api)
         protocol = args.protocol or (
@@ -286,6 +288,17 @@ async def _ask(args: argparse.Namespace, prompt: str | None, sink: Sink, attache
         async with contextlib.aclosing(events):
             await consume(events, sink)
         return sink.finish()
+
+
+def _say_url_fault(settings: Settings, provider: Provider) -> None:
+    """A URL of the chosen profile that Settings ▸ Providers would refuse, said before sending
+    (as the window's banner says it); the request goes as it would anyway."""
+    from streamdesk.core.provider_urls import fault_sentence, profile_url_faults
+
+    for fault in profile_url_faults(p for p in settings.providers if p.id == provider.id):
+        used = provider.base_url if fault.field == "base_url" else provider.ws_url or ""
+        if fault.url == used:  # not when --base-url or --ws-url put another in its place
+            warn(one_line(fault_sentence(fault), limit=400))
 
 
 async def _offline_demo(

@@ -7,7 +7,9 @@ by hand or by older versions readable: these checks refuse only at Save, naming 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from streamdesk.core.request import HTTP_SCHEMES, WS_SCHEMES, shown, url_problem
@@ -158,19 +160,77 @@ def url_sentence(what: str, url: str, advice: UrlAdvice) -> str:
     return sentence[:-1] + f"; use {advice.fix} instead." if advice.fix else sentence
 
 
+@dataclass(frozen=True, slots=True)
+class UrlFault:
+    """A URL field of a provider profile that cannot be used, as facts for the window and the
+    command line to say."""
+
+    field: str  # "base_url" | "ws_url"
+    url: str  # as written
+    problem: str  # why it cannot be used (a clause); "" for an empty base URL
+    fix: str | None = None  # the URL it most likely means
+    provider_id: str = ""
+    provider_name: str = ""  # "" when no profile is named
+
+
+class UrlProfile(Protocol):
+    """What a provider profile's URLs are judged by (a profile from the settings, or a
+    provider)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def ws_url(self) -> str | None: ...
+    @property
+    def api(self) -> str: ...
+
+
+def endpoint_fault(base_url: str, ws_url: str | None, api: str) -> UrlFault | None:
+    """The first URL of a profile that cannot be used; None when both can. A profile needs a
+    base URL; a WebSocket URL is optional."""
+    if not base_url.strip():
+        return UrlFault("base_url", base_url, "")
+    base = base_url_advice(base_url, api)
+    if base.problem is not None:
+        return UrlFault("base_url", base_url, base.problem, base.fix)
+    ws = ws_url_advice(ws_url or "")
+    if ws.problem is not None:
+        return UrlFault("ws_url", ws_url or "", ws.problem, ws.fix)
+    return None
+
+
+def fault_sentence(fault: UrlFault) -> str:
+    """The fault as one sentence naming the field and the profile (when named), with the URL
+    to write instead when there is one: the words of the form's Save, the window's banner
+    and `streamdesk ask` alike."""
+    of = f" of {fault.provider_name}" if fault.provider_name else ""
+    if not fault.url.strip():
+        return f"Enter the SSE base URL{of} (such as https://api.example.com/v1)."
+    what = "SSE base URL" if fault.field == "base_url" else "WebSocket URL"
+    return url_sentence(what + of, fault.url, UrlAdvice(fault.problem, fault.fix))
+
+
 def endpoint_problem(
     base_url: str, ws_url: str | None, api: str, owner: str = ""
 ) -> tuple[str, str] | None:
-    """The first URL of a profile that cannot be used, as (its field, a sentence saying why and
-    what to write instead, naming the `owner` profile when given); None when both can. A
-    profile needs a base URL; a WebSocket URL is optional."""
-    of = f" of {owner}" if owner else ""
-    if not base_url.strip():
-        return "base_url", f"Enter the SSE base URL{of} (such as https://api.example.com/v1)."
-    base = base_url_advice(base_url, api)
-    if base.problem is not None:
-        return "base_url", url_sentence(f"SSE base URL{of}", base_url, base)
-    ws = ws_url_advice(ws_url or "")
-    if ws.problem is not None:
-        return "ws_url", url_sentence(f"WebSocket URL{of}", ws_url or "", ws)
-    return None
+    """`endpoint_fault` as (its field, its sentence naming the `owner` profile when given)."""
+    fault = endpoint_fault(base_url, ws_url, api)
+    if fault is None:
+        return None
+    return fault.field, fault_sentence(replace(fault, provider_name=owner))
+
+
+def profile_url_faults(profiles: Iterable[UrlProfile]) -> list[UrlFault]:
+    """Each profile's first URL that the form would refuse, the profile named, in the
+    profiles' order. A settings file written by hand or by an older version loads with such
+    URLs (loading is less strict) and keeps them until the user saves."""
+    faults = []
+    for p in profiles:
+        fault = endpoint_fault(p.base_url, p.ws_url, p.api)
+        if fault is not None:
+            faults.append(replace(fault, provider_id=p.id, provider_name=p.name))
+    return faults

@@ -3,8 +3,11 @@
 `SettingsController` opens the dialog (File ▸ Settings…, Ctrl+,), applies a saved dialog without
 a restart (providers, active provider or the offline demo, theme, font size), re-checks the key
 when one is saved or deleted, shows a corrupt settings file once in a banner, and offers "Open
-Settings" under a rejected key. The dialog and the keychain load when the dialog first opens:
-the window builds this controller at start, and the keychain loads on a worker thread then.
+Settings" under a rejected key. A provider URL that the Providers form would refuse, loaded from
+a file written by hand or by an older version, is said in the banner too, with a button to that
+field; the file stays as written until the user saves. The dialog and the keychain load when
+the dialog first opens: the window builds this controller at start, and the keychain loads on a
+worker thread then.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from streamdesk.core.events import Failure, FailureKind
+from streamdesk.core.provider_urls import UrlFault, fault_sentence, profile_url_faults
 from streamdesk.core.store.settings import Settings
 
 if TYPE_CHECKING:
@@ -45,7 +49,11 @@ _NETWORK_KINDS = frozenset(
 
 
 class Banner(QFrame):
-    """A non-modal line above the conversation: text, an optional action, a close button."""
+    """A non-modal line above the conversation: text, an optional action, a close button.
+
+    A standing line (`show_standing`: something wrong in settings.toml) outlasts the lines
+    shown over it: it comes back when they go, until it is dismissed, acted on or withdrawn.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -61,15 +69,17 @@ class Banner(QFrame):
         close = QToolButton(self)
         close.setText("✕")
         close.setToolTip("Dismiss")
-        close.clicked.connect(self.hide)
+        close.clicked.connect(self.dismiss)
         row = QHBoxLayout(self)
         row.setContentsMargins(12, 6, 8, 6)
         row.addWidget(self.label, 1)
         row.addWidget(self.action)
         row.addWidget(close)
         self._slot: Callable[[], object] | None = None
+        self._standing: tuple[str, str, Callable[[], object] | None] | None = None
+        self._showing_standing = False
         self.action.clicked.connect(self._act)
-        self.hide()
+        super().hide()
 
     def show_message(
         self, text: str, action: str = "", slot: Callable[[], object] | None = None
@@ -78,12 +88,42 @@ class Banner(QFrame):
         self.action.setText(action)
         self.action.setVisible(bool(action))
         self._slot = slot
+        self._showing_standing = False
         self.show()
+
+    def show_standing(
+        self, text: str, action: str = "", slot: Callable[[], object] | None = None
+    ) -> None:
+        """A line that comes back when a line shown over it goes."""
+        self._standing = (text, action, slot)
+        self.show_message(text, action, slot)
+        self._showing_standing = True
+
+    def withdraw_standing(self) -> None:
+        """The standing line no longer holds: it goes, and does not come back."""
+        showing = self._showing_standing
+        self._standing = None
+        if showing:
+            self.hide()
+
+    def hide(self) -> None:
+        """The line goes; a standing line shown over comes back."""
+        if self._standing is not None and not self._showing_standing:
+            self.show_message(*self._standing)
+            self._showing_standing = True
+        else:
+            super().hide()
+
+    def dismiss(self) -> None:
+        """The close button: the line goes, a standing one for good."""
+        if self._showing_standing:
+            self._standing = None
+        self.hide()
 
     def _act(self) -> None:
         if self._slot is not None:
             self._slot()
-        self.hide()
+        self.dismiss()
 
 
 class SettingsController(QObject):
@@ -114,10 +154,34 @@ class SettingsController(QObject):
         self.banner = Banner(parent)
         self._failure_banner = False  # the banner shows a failure: a good reply clears it
         self.apply_font(self.font_size)
+        self.say_url_fault(settings())
 
     def show_settings_warning(self, text: str) -> None:
         """A problem with settings.toml, under the header until dismissed."""
         self.banner.show_message(text, "Open Settings", self.open_dialog)
+
+    def say_url_fault(self, settings: Settings) -> None:
+        """A provider URL the Providers form would refuse, in the banner (the active
+        provider's first) with a button to its field, standing under later lines until it is
+        dismissed or the settings have none."""
+        faults = profile_url_faults(settings.providers)
+        active = [f for f in faults if f.provider_id == settings.active_provider]
+        if not faults:
+            self.banner.withdraw_standing()
+            return
+        fault = (active or faults)[0]
+        self.banner.show_standing(
+            fault_sentence(fault), "Open Settings ▸ Providers", lambda: self.open_url_field(fault)
+        )
+
+    def open_url_field(self, fault: UrlFault) -> SettingsDialog:
+        """The dialog on the Providers page, the faulty profile chosen and its field focused
+        (its note says what is wrong and offers the suggested URL)."""
+        dialog = self.open_dialog()
+        dialog.tabs.setCurrentWidget(dialog.providers)
+        dialog.providers.select(fault.provider_id)
+        dialog.providers.form.show_problem(fault.field, fault_sentence(fault))
+        return dialog
 
     # -- dialog ---------------------------------------------------------------------------
 
@@ -147,6 +211,7 @@ class SettingsController(QObject):
         self._apply_settings(settings)
         self.apply_font(settings.font_size)
         self.switcher.select_saved(settings.active_provider, keep_model=chosen)
+        self.say_url_fault(settings)
 
     def apply_font(self, size: int) -> None:
         """Set on each transcript: with an application style sheet Qt does not propagate a
