@@ -272,7 +272,9 @@ async def stream_reply(
         if tools is not None:
             offered = (await tools.prepare()).specs
             request = dataclasses.replace(request, tools=offered) if offered else request
-        request = fitted(request, _limit(request))  # the tools listed may not be those counted
+        limit = _limit(request)
+        if limit is not None:  # the tools listed may not be those counted
+            request = fitted(request, limit)
         if request.left_out != first.left_out:
             yield Trimmed(request, request_notice(request, target))
         attempt, joiner, failed = 1, None, 0
@@ -367,8 +369,9 @@ async def stream_reply(
                     yield done
                     return
                 grown = next_request(request, reply, found)
-                request = fitted(grown, limit := _limit(grown))
-                if request_tokens(request) > limit:
+                limit = _limit(grown)
+                request = grown if limit is None else fitted(grown, limit)
+                if limit is not None and request_tokens(request) > limit:
                     failure = Failure(
                         FailureKind.BAD_REQUEST,
                         turn_too_long(
@@ -445,11 +448,10 @@ async def stream_reply(
                 log.exception("the reply could not be recorded in the history")
 
 
-def _limit(request: ChatRequest) -> int:
-    """The tokens `request` may hold (`context.budget`); as many as it holds when its model's
-    window is unknown, or it is no conversation's."""
-    limit = None if request.fit is None else budget(request.fit)
-    return request_tokens(request) if limit is None else limit
+def _limit(request: ChatRequest) -> int | None:
+    """The tokens `request` may hold (`context.budget`); None when its model's window is
+    unknown, or it is no conversation's: nothing to fit it to (and nothing to count)."""
+    return None if request.fit is None else budget(request.fit)
 
 
 def record_result(reply: Reply, recorder: ReplyRecorder | None, result: ToolResult) -> ToolResult:
