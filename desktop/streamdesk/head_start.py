@@ -8,16 +8,20 @@ interpreter: a fork would make the window copy every page it writes while they s
 once the window has painted its first frame (`go`: beside that frame, it and the keychain
 daemon slowed it), the child:
 
-- reads from the keychain every key start-up and a first request may ask for (the settings'
-  providers, the relay's, those the key index names, the proxy's credentials), with the answers
-  the window's own look-ups would give (a problem is the same one sentence);
-- when the user has configured nothing at all (`unconfigured`, decided as the window decides
-  it), serves the offline demo's mock, as the window would start it, until the window closes
-  the pipe that keeps it (or dies: the pipe closes with it).
+- asks the key store what the window's start would ask it, in the same order and no more (the
+  chosen provider's key; the relay's and the list of stored keys only when nothing else may be
+  configured; the manual proxy's credentials), stopping at the first answer that the keychain
+  cannot be reached (a locked one prompts once, as it would for the window), and keeps each
+  answer as the window's own look-up would give it (the environment's key, a key refused as
+  unusable, the same one sentence for a problem);
+- when the user has configured nothing at all (`unconfigured`, decided from those answers as
+  the window decides it), serves the offline demo's mock, as the window would start it, until
+  the window closes the pipe that keeps it (or dies: the pipe closes with it).
 
 The window reads the one JSON line the child writes once it is built (`HeadStart.result`).
 The answers stand in for the keychain only until the window has loaded the keychain itself,
-right after start-up (`KeysOnUse`), so a key changed later is read again. Anything else (another
+right after start-up, or changed a key (`KeysOnUse`, `core.key_changes`): a key changed later
+is read again. Anything else (another
 system, one core, the one-file bundle, which would unpack itself again, a child that fails or
 answers nothing) and the window does the same work itself, as it always did.
 `STREAMDESK_HEAD_START=0` turns it off (benchmarks/startup.py measures both).
@@ -29,7 +33,8 @@ import builtins
 import contextlib
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+import threading
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 # json, signal and logging load where they are used: this module loads before the first frame.
 
@@ -39,10 +44,8 @@ if TYPE_CHECKING:
 
 ENV = "STREAMDESK_HEAD_START"
 CHILD_ENV = "STREAMDESK_HEAD_START_CHILD"  # the child's pipe ends: answer, lifeline, go
-ENV_KEY = "STREAMDESK_API_KEY"  # core.store.secrets.ENV_KEY, without importing keyring here
-PROXY_KEY_ID = "proxy"  # core.chat.target.PROXY_KEY_ID: the proxy's "user:password"
 REAP_POLL_S = 0.01
-REAP_TRIES = 200  # x REAP_POLL_S: how long closing waits for the demo's process to leave
+REAP_TRIES = 200  # x REAP_POLL_S: how long closing waits for the child to leave
 
 
 def wanted() -> bool:
@@ -57,101 +60,102 @@ def wanted() -> bool:
 
 
 class KeychainAnswers:
-    """What the keychain answered the head start: a `KeySource` for the providers it asked
-    about (`knows`). `get` gives what `KeyStore.get` would have: the environment's key first,
-    else the keychain's, or raises its `KeychainUnavailable`."""
+    """What the key store answered the head start: a `KeySource` for what it was asked
+    (`knows`, `knows_list`), each answer as `KeyStore.get` / `list` gave it: a key, None, or
+    its `KeychainUnavailable` sentence raised again."""
 
     def __init__(
         self,
-        keys: dict[str, str | None],
-        problems: dict[str, str],
+        keys: dict[tuple[str, bool], str | None],
+        problems: dict[tuple[str, bool], str],
         listed: builtins.list[str] | None,
         list_problem: str | None,
     ) -> None:
-        from streamdesk.core.redact import remember_secret
-
-        self._keys = keys
+        self._keys = keys  # (provider id, environment) -> key
         self._problems = problems
         self._listed = listed
         self._list_problem = list_problem
-        for key in keys.values():
-            if key:
-                remember_secret(key)
 
-    def knows(self, provider_id: str) -> bool:
-        return provider_id in self._keys or provider_id in self._problems
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> KeychainAnswers:
+        """From the child's JSON; raises ValueError, KeyError or TypeError when malformed."""
+        keys: dict[tuple[str, bool], str | None] = {}
+        problems: dict[tuple[str, bool], str] = {}
+        for provider_id, environment, key, problem in message["answers"]:
+            asked = (str(provider_id), bool(environment))
+            if problem is not None:
+                problems[asked] = str(problem)
+            else:
+                keys[asked] = str(key) if key else None
+        listed = message["listed"]
+        return cls(
+            keys,
+            problems,
+            [str(i) for i in listed] if listed is not None else None,
+            str(message["list_problem"]) if message["list_problem"] is not None else None,
+        )
+
+    def knows(self, provider_id: str, *, environment: bool = True) -> bool:
+        asked = (provider_id, environment)
+        return asked in self._keys or asked in self._problems
+
+    def knows_list(self) -> bool:
+        return self._listed is not None or self._list_problem is not None
 
     def get(self, provider_id: str, *, environment: bool = True) -> str | None:
         from streamdesk.core.errors import KeychainUnavailable
 
-        if environment and os.environ.get(ENV_KEY):
-            return os.environ[ENV_KEY].strip() or None
-        if provider_id in self._problems:
-            raise KeychainUnavailable(self._problems[provider_id])
-        return self._keys.get(provider_id)
+        asked = (provider_id, environment)
+        if asked in self._problems:
+            raise KeychainUnavailable(self._problems[asked])
+        return self._keys.get(asked)
 
     def list(self) -> builtins.list[str]:
         from streamdesk.core.errors import KeychainUnavailable
 
         if self._listed is None:
             raise KeychainUnavailable(self._list_problem or "The OS keychain is not available.")
-        return list(self._listed)
+        return builtins.list(self._listed)
+
+    def secrets(self) -> builtins.list[str]:
+        """Every key answered (for the redaction of logs and failure texts)."""
+        return [key for key in self._keys.values() if key]
 
 
 class DemoProcess:
     """The offline demo's mock, served by the head start's process (a `DemoServer`)."""
 
-    def __init__(self, pid: int, lifeline: int, sse_base_url: str, ws_url: str) -> None:
-        self.pid = pid
-        self._lifeline = lifeline  # its write end; the child leaves when it closes
+    def __init__(self, head: HeadStart, sse_base_url: str, ws_url: str) -> None:
+        self._head = head
         self.sse_base_url = sse_base_url
         self.ws_url = ws_url
 
+    @property
+    def pid(self) -> int:
+        return self._head.pid
+
     async def close(self) -> None:
-        """Close the pipe that keeps it, and wait for it to leave (killed if it does not)."""
-        import asyncio
-
-        if self._lifeline < 0:
-            return
-        os.close(self._lifeline)
-        self._lifeline = -1
-        for _ in range(REAP_TRIES):
-            if _reaped(self.pid):
-                return
-            await asyncio.sleep(REAP_POLL_S)
-        import signal
-
-        with contextlib.suppress(OSError):
-            os.kill(self.pid, signal.SIGKILL)
-            await asyncio.to_thread(os.waitpid, self.pid, 0)
+        await self._head.close()
 
 
-class Result:
-    """The head start's answer: the keychain's answers, and the demo's server if it serves one."""
+class Result(NamedTuple):
+    """The head start's answer: the key store's answers, and the demo's server if it serves one."""
 
-    def __init__(self, keys: KeychainAnswers, demo: DemoProcess | None) -> None:
-        self.keys = keys
-        self.demo = demo
-
-
-def _reaped(pid: int) -> bool:
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return done == pid
+    keys: KeychainAnswers
+    demo: DemoProcess | None
 
 
 class HeadStart:
-    """The child, from the window's side: `begin()` starts it, `result()` reads it."""
+    """The child, from the window's side: `begin()` starts it, `go()` lets it ask the
+    keychain, `result()` reads its answer, `close()` ends it (the demo's server with it)."""
 
     def __init__(self, pid: int, answer: int, lifeline: int, go: int) -> None:
         self.pid = pid
-        self._answer = answer  # read end of the child's one JSON line
-        self._lifeline = lifeline
-        self._go = go  # write end: the child starts working when it reads from it
+        self._fds = {"answer": answer, "lifeline": lifeline, "go": go}  # ours; -1: closed
+        self._fds_lock = threading.Lock()  # `_take` runs on a worker thread
         self._result: Result | None = None
         self._read = False
+        self._reaped = False
 
     @classmethod
     def begin(cls) -> HeadStart | None:
@@ -167,8 +171,9 @@ class HeadStart:
             os.set_inheritable(fd, True)
         env = {**os.environ, CHILD_ENV: ",".join(map(str, theirs))}
         command = _own_command()
-        quiet = [(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)]  # a reader waits for
-        try:  # the end of the window's output: the child's lives on
+        # Its output goes nowhere: a reader of the window's would wait for the child's end too.
+        quiet = [(os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0)]
+        try:
             pid = os.posix_spawn(command[0], command, env, file_actions=quiet)
         except OSError:
             for fd in (answer_r, lifeline_w, go_w):
@@ -183,11 +188,12 @@ class HeadStart:
         """Let the child ask the keychain: the window has painted its first frame. Not sooner:
         on two cores, the keychain daemon's work beside the first frame delayed it (the
         child's own imports, on the other core, did not)."""
-        if self._go >= 0:
-            with contextlib.suppress(OSError):
-                os.write(self._go, b"g")
-            os.close(self._go)
-            self._go = -1
+        with self._fds_lock:
+            go = self._fds["go"]
+            if go >= 0:
+                with contextlib.suppress(OSError):
+                    os.write(go, b"g")
+        self._close_fd("go")
 
     async def result(self) -> Result | None:
         """The child's answer, read once; None when it had none (the window looks itself)."""
@@ -201,32 +207,78 @@ class HeadStart:
 
     def _take(self) -> Result | None:
         """Read the child's line (on a worker thread: it may still be asking the keychain,
-        which can prompt to unlock), and reap it unless it serves the demo."""
-        with os.fdopen(self._answer, "rb") as answer:
-            line = answer.readline()
-        result = _parse(line, self.pid, self._lifeline)
+        which can prompt to unlock); unless it serves the demo, it has nothing more to do."""
+        with self._fds_lock:
+            answer = self._fds["answer"]
+            self._fds["answer"] = -1
+        if answer < 0:  # closed: the window is shutting down
+            return None
+        with os.fdopen(answer, "rb") as reader:
+            line = reader.readline()
+        result = _parse(line, self)
         if result is None or result.demo is None:
-            os.close(self._lifeline)
+            self._close_fd("lifeline")
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(self.pid, 0)  # it leaves once its line is written, or has died
+            self._reaped = True
         return result
 
+    async def close(self) -> None:
+        """End the child: whatever it was doing, and the demo's server if it serves one;
+        waits for it to leave (killed if it does not)."""
+        import asyncio
 
-def _parse(line: bytes, pid: int, lifeline: int) -> Result | None:
+        self._close_fd("go")  # before go: it leaves without asking anything
+        self._close_fd("lifeline")
+        if not self._read:
+            self._close_fd("answer")
+        for _ in range(REAP_TRIES):
+            if self._reap():
+                return
+            await asyncio.sleep(REAP_POLL_S)
+        import signal
+
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGKILL)
+            await asyncio.to_thread(os.waitpid, self.pid, 0)
+        self._reaped = True
+
+    def _reap(self) -> bool:
+        if not self._reaped:
+            try:
+                done, _ = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                done = self.pid
+            self._reaped = done == self.pid
+        return self._reaped
+
+    def _close_fd(self, name: str) -> None:
+        with self._fds_lock:
+            fd, self._fds[name] = self._fds[name], -1
+        if fd >= 0:
+            os.close(fd)
+
+
+def _parse(line: bytes, head: HeadStart | None) -> Result | None:
+    """The child's line as the window takes it (its keys registered for redaction); None when
+    there is none (the child died first) or it is malformed."""
     import json
 
+    from streamdesk.core.redact import remember_secret
+
     try:
-        data = json.loads(line)
-        keys = KeychainAnswers(
-            {str(k): (str(v) if v else None) for k, v in data["keys"].items()},
-            {str(k): str(v) for k, v in data["problems"].items()},
-            [str(i) for i in data["listed"]] if data["listed"] is not None else None,
-            data["list_problem"],
+        message = json.loads(line)
+        keys = KeychainAnswers.from_message(message)
+        mock = message.get("mock")
+        demo = (
+            DemoProcess(head, str(mock["sse"]), str(mock["ws"]))
+            if mock and head is not None
+            else None
         )
-        mock = data.get("mock")
-        demo = DemoProcess(pid, lifeline, str(mock["sse"]), str(mock["ws"])) if mock else None
-    except (ValueError, KeyError, TypeError, AttributeError):  # no line: it died first
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
+    for key in keys.secrets():
+        remember_secret(key)
     return Result(keys, demo)
 
 
@@ -234,11 +286,27 @@ def _parse(line: bytes, pid: int, lifeline: int) -> Result | None:
 
 
 def _own_command() -> list[str]:
-    """This app again: the frozen bundle's executable, else this Python with `-m streamdesk`
-    (both start at `run_if_child`)."""
+    """This app again, as it was started: the frozen bundle's executable, else this Python
+    with its flags and `-m streamdesk` (both start at `run_if_child`). `-P`: the current
+    folder is not put first on the module path, as the `streamdesk` script does not either."""
     if getattr(sys, "frozen", False):
         return [sys.executable]
-    return [sys.executable, "-m", "streamdesk"]
+    flags = sys.flags
+    options = [
+        option
+        for option, on in (
+            ("-I", flags.isolated),
+            ("-E", flags.ignore_environment and not flags.isolated),
+            ("-s", flags.no_user_site and not flags.isolated),
+            ("-S", flags.no_site),
+            ("-B", flags.dont_write_bytecode),
+        )
+        if on
+    ]
+    options += ["-O"] * flags.optimize
+    for name, value in getattr(sys, "_xoptions", {}).items():
+        options += ["-X", name if value is True else f"{name}={value}"]
+    return [sys.executable, "-P", *options, "-m", "streamdesk"]
 
 
 def run_if_child() -> None:
@@ -251,12 +319,19 @@ def run_if_child() -> None:
     try:
         answer, lifeline, go = (int(fd) for fd in fds.split(","))
         _load()
-        if os.read(go, 1):  # nothing: the window ended before its first frame
-            status = _child(answer, lifeline)
-    except BaseException:  # the window, reading no line, does the work itself
+        # nothing to read: the window ended before its first frame, or closed
+        status = _child(answer, lifeline) if os.read(go, 1) else 0
+    except BaseException as exc:  # the window, reading no line, does the work itself
         import logging
 
-        logging.getLogger(__name__).debug("the head start failed", exc_info=True)
+        from streamdesk.core.redact import install_log_redaction
+
+        install_log_redaction()
+        logging.getLogger(__name__).warning(
+            "the head start failed, the window does its work itself: %s: %s",
+            type(exc).__name__,
+            exc,
+        )
     finally:
         os._exit(status)
 
@@ -286,13 +361,15 @@ def _child(answer: int, lifeline: int) -> int:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the window's; the pipe ends us
-    from streamdesk.core.store.secrets import KeyStore, load_backend
+    from streamdesk.core.chat.target import unconfigured
+    from streamdesk.core.store.secrets import KeyStore
 
-    with contextlib.suppress(Exception):  # the look-ups below say what is wrong
-        load_backend()
     settings = _settings()
-    message = _ask_keychain(KeyStore(), _provider_ids(settings))
-    if not _unconfigured(settings, message):
+    asking = _Asking(KeyStore())
+    _ask_as_the_window_would(asking, settings)
+    message = asking.message()
+    answers = KeychainAnswers.from_message(message)
+    if not unconfigured(settings, answers):
         _write(answer, message)
         return 0
     import asyncio
@@ -313,41 +390,92 @@ def _settings() -> Settings:
         return Settings()
 
 
-def _provider_ids(settings: Settings) -> list[str]:
-    from streamdesk.core.providers import DEFAULT_PROVIDER_ID
+class _Asking:
+    """The key store's answers, asked one at a time; once the keychain cannot be reached,
+    every later question gets that answer without asking (a locked keychain prompts once)."""
 
-    ids = [DEFAULT_PROVIDER_ID, settings.active_provider, PROXY_KEY_ID]
-    ids += [p.id for p in settings.providers]
-    return list(dict.fromkeys(i for i in ids if i))
+    def __init__(self, store: KeyStore) -> None:
+        self._store = store
+        self._answers: builtins.list[tuple[str, bool, str | None, str | None]] = []
+        self._unreachable: str | None = None
+        self._listed: builtins.list[str] | None = None
+        self._list_problem: str | None = None
+        self._backend_chosen = False
+
+    def get(self, provider_id: str, *, environment: bool = True) -> str | None:
+        from streamdesk.core.errors import KeychainUnavailable
+        from streamdesk.core.store.secrets import InvalidKey
+
+        for asked_id, asked_env, answered, why in self._answers:
+            if (asked_id, asked_env) == (provider_id, environment):
+                if why is not None:
+                    raise KeychainUnavailable(why)
+                return answered
+        key: str | None = None
+        problem: str | None = self._unreachable
+        if problem is None:
+            self._choose_backend()
+            try:
+                key = self._store.get(provider_id, environment=environment)
+            except InvalidKey as exc:  # this key only
+                problem = str(exc)
+            except KeychainUnavailable as exc:
+                problem = self._unreachable = str(exc)
+        self._answers.append((provider_id, environment, key, problem))
+        if problem is not None:
+            raise KeychainUnavailable(problem)
+        return key
+
+    def list(self) -> builtins.list[str]:
+        from streamdesk.core.errors import KeychainUnavailable
+
+        if self._listed is None and self._list_problem is None:
+            self._list_problem = self._unreachable
+            if self._list_problem is None:
+                self._choose_backend()
+                try:
+                    self._listed = self._store.list()
+                except KeychainUnavailable as exc:
+                    self._list_problem = self._unreachable = str(exc)
+        if self._listed is None:
+            raise KeychainUnavailable(self._list_problem or "The OS keychain is not available.")
+        return builtins.list(self._listed)
+
+    def _choose_backend(self) -> None:
+        """As the window does (ui/app.py), once, and only if the keychain is asked at all."""
+        if not self._backend_chosen:
+            self._backend_chosen = True
+            from streamdesk.core.store.secrets import load_backend
+
+            with contextlib.suppress(Exception):  # the look-up says what is wrong
+                load_backend()
+
+    def message(self) -> dict[str, Any]:
+        return {
+            "answers": [list(answer) for answer in self._answers],
+            "listed": self._listed,
+            "list_problem": self._list_problem,
+        }
 
 
-def _ask_keychain(store: KeyStore, provider_ids: list[str]) -> dict[str, Any]:
-    from streamdesk.core.errors import KeychainUnavailable
-
-    keys: dict[str, str | None] = {}
-    problems: dict[str, str] = {}
-    listed: list[str] | None = None
-    list_problem = None
-    try:
-        listed = store.list()
-    except KeychainUnavailable as exc:
-        list_problem = str(exc)
-    for provider_id in dict.fromkeys([*provider_ids, *(listed or [])]):
-        try:
-            keys[provider_id] = store.get(provider_id, environment=False)
-        except KeychainUnavailable as exc:
-            problems[provider_id] = str(exc)
-    return {"keys": keys, "problems": problems, "listed": listed, "list_problem": list_problem}
-
-
-def _unconfigured(settings: Settings, message: dict[str, Any]) -> bool:
-    """As the window will decide it from the same answers (`_parse`)."""
-    import json
-
+def _ask_as_the_window_would(asking: _Asking, settings: Settings) -> None:
+    """The questions of the window's start (`MainWindow.start`, `ProviderSwitcher.use`,
+    `unconfigured`), for the provider the settings choose, and the manual proxy's credentials
+    a first request reads; never a question the window would not ask."""
     from streamdesk.core.chat.target import unconfigured
+    from streamdesk.core.errors import KeychainUnavailable
+    from streamdesk.core.providers import MOCK_PROVIDER_ID
+    from streamdesk.core.store.settings import PROXY_KEY_ID, resolve_provider
 
-    answers = _parse((json.dumps(message) + "\n").encode(), 0, -1)
-    return answers is not None and unconfigured(settings, answers.keys)
+    key = None
+    if settings.active_provider != MOCK_PROVIDER_ID:
+        with contextlib.suppress(KeyError, KeychainUnavailable):  # KeyError: no such provider
+            key = asking.get(resolve_provider(settings, settings.active_provider).id)
+    if not key:
+        unconfigured(settings, asking)  # asks the relay's key and the list only if it must
+    if settings.proxy_mode == "manual":
+        with contextlib.suppress(KeychainUnavailable):
+            asking.get(PROXY_KEY_ID, environment=False)
 
 
 def _write(fd: int, message: dict[str, Any]) -> None:

@@ -8,6 +8,9 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from streamdesk.head_start import wanted
 from streamdesk.startup_probe import KEY_MARKER, MARKER, READY_MARKER, WAIT_MARKER
 
 ENTRY = Path(__file__).resolve().parents[3] / "packaging" / "entry.py"
@@ -108,6 +111,7 @@ with loop:
 """
 
 
+@pytest.mark.skipif(not wanted(), reason="no head start here (one core, not Linux, or off)")
 def test_the_head_starts_demo_answers_the_window_and_ends_with_it(tmp_path: Path) -> None:
     """Nothing configured: the demo the head start's process serves is the window's offline
     demo; a prompt gets its whole reply from it, and closing the window ends that process."""
@@ -115,6 +119,7 @@ def test_the_head_starts_demo_answers_the_window_and_ends_with_it(tmp_path: Path
     env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"  # nothing stored
     env.pop("STREAMDESK_API_KEY", None)
     env.pop("STREAMDESK_STARTUP_PROBE", None)
+    env.pop("STREAMDESK_HEAD_START", None)
     result = subprocess.run(
         [sys.executable, "-c", HEAD_START_SCRIPT],
         capture_output=True, text=True, timeout=90, env=env,

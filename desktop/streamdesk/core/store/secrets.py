@@ -28,6 +28,7 @@ import keyring.backend
 import keyring.core
 import keyring.errors
 
+from streamdesk.core import key_changes
 from streamdesk.core.errors import KeychainUnavailable
 from streamdesk.core.paths import data_dir
 from streamdesk.core.redact import remember_secret
@@ -210,6 +211,7 @@ class KeyStore:
     def set(self, provider_id: str, key: str) -> None:
         """Store in the keychain (and drop any session copy). Raises KeychainUnavailable, and
         `InvalidKey` for a key that cannot be sent."""
+        key_changes.changed()
         remember_secret(key)
         key, _ = clean_key(provider_id, key)
         if not provider_id or not key:
@@ -222,6 +224,7 @@ class KeyStore:
 
     def delete(self, provider_id: str) -> bool:
         """Remove the key everywhere; False when there was none."""
+        key_changes.changed()
         with self._lock:
             had_memory = self._memory.pop(provider_id, None) is not None
         try:
@@ -262,6 +265,7 @@ class KeyStore:
     def hold_in_memory(self, provider_id: str, key: str) -> None:
         """Keep a key for this process only (the keychain is unavailable); never written.
         Raises `InvalidKey` for a key that cannot be sent."""
+        key_changes.changed()
         remember_secret(key)
         key, _ = clean_key(provider_id, key)
         if not key:

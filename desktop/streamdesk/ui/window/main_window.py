@@ -533,6 +533,8 @@ class MainWindow(QMainWindow):
             return
         import asyncio
 
+        from streamdesk.core.providers import MOCK_PROVIDER_ID
+
         # The reopened last chat's provider when it is one of the list (its key is looked up
         # now); else (a host no profile names any more) the saved choice.
         switcher = self.switcher
@@ -541,11 +543,13 @@ class MainWindow(QMainWindow):
         listed = switcher.provider_by_id(shown.id) == shown
         chosen = shown if listed or saved is None else saved
         head = await self.head_start.result() if self.head_start is not None else None
+        if self._shutdown_task is not None:  # closed meanwhile: its shutdown ends the child
+            return
         if head is not None:
-            self.keys.early = head.keys
+            self.keys.take_early(head.keys)
             if head.demo is not None:
                 switcher.adopt_demo(head.demo)
-        if head is None or not head.keys.knows(chosen.id):
+        if head is None or not (chosen.id == MOCK_PROVIDER_ID or head.keys.knows(chosen.id)):
             # Not beside the build: a thread running Python makes each of the build's
             # GIL-releasing calls wait for it.
             await asyncio.to_thread(self.keys.load)
@@ -613,6 +617,8 @@ class MainWindow(QMainWindow):
         if self.composer.attachments is not None:
             await self.composer.attachments.aclose()  # their scaling, off the loop
         await self.switcher.aclose()
+        if self.head_start is not None:  # whatever it still does (its demo ended above)
+            await self.head_start.close()
         await self.history.actions.finish()  # a delete, undo or import writing the history
         self.history.close()
 

@@ -208,10 +208,9 @@ class ProviderSwitcher(QObject):
         """A provider with no default model (llama.cpp, LM Studio) uses the server's model when
         its list holds exactly one, as `streamdesk ask` does."""
         from streamdesk.core.chat import Network, Target, only_server_model
-        from streamdesk.ui import keys
 
         target = Target(provider, "", network=Network.of(self._settings()))
-        model = await only_server_model(target, keys.key_store())
+        model = await only_server_model(target, self._keys)
         if model and self.provider is provider and not self.header.model():
             self.header.show_target(provider.id, model, self.header.protocol())
             self.targetChanged.emit()
@@ -229,6 +228,8 @@ class ProviderSwitcher(QObject):
         """The head start serves the offline demo: use its server, unless one runs."""
         if self.mock is None:
             self.mock = server
+        else:
+            self._spawn(server.close())
 
     async def _start_mock(self) -> DemoServer:
         """The offline demo's server, started unless it runs."""
