@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PySide6.QtGui import QFontInfo, QTextCursor, QTextFormat, QTextTable
 from pytestqt.qtbot import QtBot
-from test_transcript import make_view
+from test_transcript import make_view, raw_rows
 from test_transcript_look import rendered_after
 
 from streamdesk.ui.transcript.layout import QUOTE_INDENT, chrome_kind
@@ -138,3 +138,97 @@ def test_quoted_tables_and_code_keep_their_quote_s_indent(qtbot: QtBot, streamed
 @given(st.lists(st.integers(min_value=1, max_value=len(QUOTES) - 1), max_size=12))
 def test_any_chunking_of_quotes_draws_the_stored_document(qtbot: QtBot, cuts: list[int]) -> None:
     assert shape(draw(qtbot, QUOTES, cuts)) == shape(draw(qtbot, QUOTES, None))
+
+
+def table_look(table: QTextTable) -> list[object]:
+    """All a table is drawn from: its format, each cell's format and each of its blocks'
+    format, char format and runs of text with their formats (which object of the document
+    a format belongs to left out)."""
+
+    def props(fmt: QTextFormat) -> QTextFormat:
+        found = QTextFormat(fmt)
+        found.clearProperty(QTextFormat.Property.ObjectIndex)
+        return found
+
+    look: list[object] = [props(table.format())]
+    for row in range(table.rows()):
+        for col in range(table.columns()):
+            cell = table.cellAt(row, col)
+            look.append(props(cell.format()))
+            block = cell.firstCursorPosition().block()
+            while block.isValid() and block.position() <= cell.lastPosition():
+                look += [props(block.blockFormat()), props(block.charFormat()), block.text()]
+                it = block.begin()
+                while not it.atEnd():
+                    look += [it.fragment().text(), props(it.fragment().charFormat())]
+                    it += 1
+                block = block.next()
+    return look
+
+
+QUOTED_ROWS = [f"| **row {n}** | `c{n}` | [x](https://x.org/{n}) \\| {n * 7} |" for n in range(12)]
+
+
+@pytest.mark.parametrize("marks", ["> ", "> > ", ">"])
+def test_a_streaming_quoted_table_grows_row_by_row_as_the_whole_markdown_draws_it(
+    qtbot: QtBot, marks: str
+) -> None:
+    """Token by token, a table in a quote gets its new rows appended to the table drawn
+    (its earlier cells stay as drawn), each frame the table that drawing it whole gives."""
+    head = ["| Name | Code | Note |", "|:---|:---:|---:|"]
+    view = make_view(qtbot)
+    reply = view.begin_assistant()
+    text = "Before.\n\n"
+    reply.append_text(text)
+    first: QTextTable | None = None
+    for line in [*head, *QUOTED_ROWS]:
+        line = marks + line + "\n"
+        for token in [line[i : i + 4] for i in range(0, len(line), 4)]:
+            text += token
+            before = reply.render_count
+            reply.append_text(token)
+            qtbot.waitUntil(rendered_after(reply, before), timeout=2000)
+            if text.count("\n") > 2:  # the header's line, once complete, starts the tail
+                assert not raw_rows(view), "never a half row as raw pipes"
+        if first is None:
+            if not tables(view):
+                continue
+            first = tables(view)[0]
+            name = view.document().find("Name")  # a cursor on a cell drawn again collapses
+        assert tables(view) == [first], "the same table, grown"
+        assert name.selectedText() == "Name", "the cells drawn before stayed as drawn"
+        whole_so_far = make_view(qtbot)
+        whole_so_far.add_assistant_message(text)
+        assert table_look(first) == table_look(tables(whole_so_far)[0]), "as if drawn whole"
+    assert first is not None and first.rows() == 1 + len(QUOTED_ROWS)
+    reply.append_text("\nAfter.")
+    reply.finish("complete")
+    assert shape(view) == shape(draw(qtbot, text + "\nAfter.", None))
+
+
+@pytest.mark.parametrize(
+    "ending", [">", "> > deeper", "lazy", "> - item", ">     code", "> # heading", "> ***"]
+)
+def test_a_line_that_ends_a_streaming_quoted_table_is_not_taken_for_a_row(
+    qtbot: QtBot, ending: str
+) -> None:
+    """A quote's blank line, a nested quote, the quote's end, a block of its own: the table
+    is drawn as drawing it whole draws it, and so are the lines after it."""
+    lines = ["> | a | b |", "> |---|---|", "> | 1 | 2 |", ending, "> | 3 | 4 |", "> more"]
+    view = make_view(qtbot)
+    reply = view.begin_assistant()
+    text = "Before.\n\n"
+    reply.append_text(text)
+    for index, line in enumerate(lines):
+        text += line + "\n"
+        before = reply.render_count
+        reply.append_text(line + "\n")
+        qtbot.waitUntil(rendered_after(reply, before), timeout=2000)
+        if index < 2:
+            continue  # a table shows from its first row
+        whole_so_far = draw(qtbot, text, None)
+        assert [table_look(t) for t in tables(view)] == [
+            table_look(t) for t in tables(whole_so_far)
+        ], line
+    reply.finish("complete")
+    assert shape(view) == shape(draw(qtbot, text, None))

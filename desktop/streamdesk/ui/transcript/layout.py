@@ -907,10 +907,12 @@ class DocumentLayout:
         if tail.strip():
             self._edit(start, put)
 
-    def grow_table(self, m: Message, rows: Sequence[str]) -> bool:
-        """Append complete Markdown table `rows` to the table the live region shows, cell by
-        cell, each cell aligned as the one above it: O(new rows), where drawing the tail again
-        would parse and style the whole table. False when the live region shows no table."""
+    def grow_table(self, m: Message, rows: Sequence[str], *, quoted: int = 0) -> bool:
+        """Append complete Markdown table `rows` (without quote markers) to the table the live
+        region shows, cell by cell, each cell aligned as the one above it and muted when the
+        table is in a block quote (`quoted` is its level): O(new rows), where drawing the tail
+        again would parse and style the whole table. False when the live region shows no
+        table."""
         table = self._live_table(m)
         if table is None:
             return False
@@ -933,6 +935,8 @@ class DocumentLayout:
                     c.insertMarkdown(break_long_runs(text), MARKDOWN_FEATURES)
                     defang(self._doc, start, c.position())
                     self._style_inline_code(start, c.position())
+                    if quoted:
+                        self._mute(start, c.position())
         self._fit_columns(table, first_new)
         return True
 

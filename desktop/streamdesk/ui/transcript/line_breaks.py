@@ -5,7 +5,8 @@ line). `keep_line_breaks` joins such lines with a line separator before the text
 Markdown importer. Fenced and indented code, tables, lists, headings and
 setext underlines are left alone, inside block quotes too (the checks read a line after its
 quote markers); the stored text never changes. `quoted_tables` tells which tables are in a
-quote: Qt's importer draws those as tables, but flush with the margin.
+quote: Qt's importer draws those as tables, but flush with the margin; `table_row` tells
+whether a line goes on with a table at a quote depth.
 """
 
 from __future__ import annotations
@@ -36,13 +37,25 @@ def _starts_block(line: str) -> bool:
     )
 
 
-def _quoted(line: str, most: int = -1) -> tuple[int, str]:
+def unquote(line: str, most: int = -1) -> tuple[int, str]:
     """How deep `line` is in block quotes (its leading `>` markers, at most `most` of them
     when given), and what follows those markers."""
     depth = at = 0
     while depth != most and (marker := _QUOTE_MARKER.match(line, at)):
         depth, at = depth + 1, marker.end()
     return depth, line[at:]
+
+
+def table_row(line: str, depth: int) -> str | None:
+    """What `line` holds after its quote markers when it is one more row of a table whose
+    rows are at quote depth `depth`; None when it ends the table instead: another depth (a
+    nested quote, the quote's end), a blank quote line, indented code or a block of its own
+    (a list item, a rule; a heading or a fence too, which Qt's importer would take as a row
+    but which are never taken for one here)."""
+    found, content = unquote(line)
+    if found != depth or _starts_block(content) or content.startswith(("    ", "\t")):
+        return None
+    return content
 
 
 def opens_fence(text: str) -> bool:
@@ -72,7 +85,7 @@ def _join_lines(text: str) -> tuple[list[str], list[int]]:
     or shallower (CommonMark's lazy continuation), never on a deeper one (a nested quote).
     """
     lines = text.split("\n")
-    quoted = [_quoted(line) for line in lines]
+    quoted = [unquote(line) for line in lines]
     out: list[str] = []
     tables: list[int] = []
     fence, fence_depth = "", 0  # the open fence's marker and the quote depth it opened at
@@ -83,7 +96,7 @@ def _join_lines(text: str) -> tuple[list[str], list[int]]:
         depth, content = quoted[i]
         if fence:
             if depth >= fence_depth:
-                if _closes(fence, _quoted(line, fence_depth)[1]):
+                if _closes(fence, unquote(line, fence_depth)[1]):
                     fence = ""
                 out.append(line)
                 continue

@@ -2,8 +2,8 @@
 
 `ReplyView` buffers appends and renders at most once per frame (16 ms single-shot timer): new
 Markdown blocks are committed once (`BlockSplitter`), only the open tail is re-rendered, an open
-code fence grows by appending, an open table by whole rows and an open list redraws only its
-last item. Each frame's edits form one document change (one layout pass).
+code fence grows by appending, an open table (in a block quote too) by whole rows and an open
+list redraws only its last item. Each frame's edits form one document change (one layout pass).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from PySide6.QtGui import QTextCursor
 from streamdesk.core.markdown_blocks import BlockSplitter
 from streamdesk.ui.tools.state import CallState, RoundState
 from streamdesk.ui.transcript.layout import DocumentLayout
-from streamdesk.ui.transcript.line_breaks import TABLE_DELIMITER
+from streamdesk.ui.transcript.line_breaks import TABLE_DELIMITER, table_row, unquote
 from streamdesk.ui.transcript.message import Message
 
 FRAME_MS = 16
@@ -63,6 +63,7 @@ class ReplyView:
         self._code_open = False
         self._code_done = 0
         self._tail_shown = ""
+        self._table_depth: int | None = None  # of the table all the tail is: it may grow
         self._list_head = ""  # an open list's earlier items, drawn once (`_show_tail`)
         self._list_head_len = 0
 
@@ -245,15 +246,18 @@ class ReplyView:
             self._show_tail(shown_tail(sp.tail))
 
     def _show_tail(self, tail: str) -> None:
-        """Draw the open tail again, as little of it as it takes: a table's new rows only; an
-        open list's last item only, its earlier items staying as drawn."""
+        """Draw the open tail again, as little of it as it takes: a table's new rows only, in
+        a block quote too; an open list's last item only, its earlier items staying as drawn."""
         layout, m, shown = self._layout, self._msg, self._tail_shown
         if tail == shown:
             return
         self._tail_shown = tail
-        rows = tail[len(shown) :].split("\n") if shown and tail.startswith(shown) else []
-        if rows and _TABLE_START.match(tail) and layout.grow_table(m, rows):
-            return
+        depth = self._table_depth
+        if depth is not None and shown and tail.startswith(shown):
+            rows = table_rows(tail[len(shown) :], depth)
+            if rows is not None and layout.grow_table(m, rows, quoted=depth):
+                return
+        self._table_depth = table_depth(tail)
         head, last = split_open_list(tail)
         if not head:
             self._list_head = ""
@@ -266,7 +270,8 @@ class ReplyView:
 
 
 def shown_tail(tail: str) -> str:
-    """What of the open tail to draw now: an open table only up to its last complete row.
+    """What of the open tail to draw now: an open table (in a block quote too) only up to
+    its last complete row.
 
     A table re-laid out costs O(table) and Qt re-lays out all of it whenever one cell changes;
     held to whole rows it changes once per row instead of once per frame, and a half-typed
@@ -274,14 +279,51 @@ def shown_tail(tail: str) -> str:
     delimiter row: rows added later take their alignment from it), a tail that may begin a
     table shows nothing; a tail that is not a table shows whole.
     """
-    if not _TABLE_START.match(tail):
+    if not _TABLE_START.match(unquote(tail)[1]):
         return tail
-    lines = tail.split("\n")
-    if len(lines) < 4:  # header, delimiter and a first row are not all complete yet
+    if tail.count("\n") < 3:  # header, delimiter and a first row are not all complete yet
         return ""
-    if not TABLE_DELIMITER.match(lines[1]):
+    if table_head(tail) is None:
         return tail  # a paragraph that begins with a pipe
     return tail[: tail.rfind("\n") + 1]
+
+
+def table_head(tail: str) -> int | None:
+    """The quote depth of the table whose header and delimiter row begin `tail` (0: not in
+    a quote); None when its first two lines are not those."""
+    depth, header = unquote(tail)
+    if not _TABLE_START.match(header):
+        return None
+    start = tail.find("\n") + 1
+    end = tail.find("\n", start)
+    if not start or end < 0:
+        return None
+    below, delimiter = unquote(tail[start:end])
+    return depth if below == depth and TABLE_DELIMITER.match(delimiter) else None
+
+
+def table_depth(tail: str) -> int | None:
+    """The quote depth of the table that all of `tail`'s complete lines are, which more
+    rows may grow; None when they are not all one table with a row at least."""
+    depth = table_head(tail)
+    if depth is None:
+        return None
+    return depth if table_rows(tail.split("\n", 2)[2], depth) else None
+
+
+def table_rows(text: str, depth: int) -> list[str] | None:
+    """The rows that the complete lines of `text` add to a table at quote depth `depth`,
+    without their quote markers (a blank line adds none: the block ends there); None when
+    one of them ends the table."""
+    rows: list[str] = []
+    for line in text.split("\n")[:-1]:
+        if not line.strip():
+            continue
+        row = table_row(line, depth)
+        if row is None:
+            return None
+        rows.append(row)
+    return rows
 
 
 def split_open_list(tail: str) -> tuple[str, str]:
