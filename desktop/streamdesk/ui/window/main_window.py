@@ -93,8 +93,6 @@ BUILD_IMPORTS = (
     "streamdesk.ui.transcript.reply_view",
     "streamdesk.ui.session.session",
     "streamdesk.ui.history.bridge",
-    "streamdesk.ui.inspector.dock",
-    "streamdesk.ui.palette",
     "streamdesk.ui.window.welcome",
 )
 BUILD_IMPORTS_FOR_SETTINGS = BUILD_IMPORTS.index("streamdesk.core.store.settings") + 1
@@ -130,7 +128,6 @@ class MainWindow(QMainWindow):
     history: HistoryBridge  # these exist once finish_build() has run
     settings_ui: SettingsController
     welcome: WelcomePage
-    palette_popup: CommandPalette
     tools: WindowTools
     assistants: AssistantPicker
 
@@ -175,6 +172,7 @@ class MainWindow(QMainWindow):
         self._held_prompt: str | None = None
         self._scaling: asyncio.Task[None] | None = None  # a sent prompt's images, off the loop
         self._icons_added = False
+        self._palette: CommandPalette | None = None
         self.dark = resolve_dark(self._theme(), quick=deferred)
         if deferred:  # the palette before the widgets: one polish instead of a repolish
             self.apply_theme(quick=True)
@@ -361,7 +359,6 @@ class MainWindow(QMainWindow):
         self.menus.fill(self.settings.theme)
 
     def _build_welcome(self) -> None:
-        from streamdesk.ui.palette import CommandPalette
         from streamdesk.ui.window.welcome import WelcomePage
 
         self.welcome = WelcomePage(self.content)
@@ -369,10 +366,9 @@ class MainWindow(QMainWindow):
         self._set_font_size(self.settings.font_size)
         self.welcome.promptChosen.connect(self.send_example)
         self.welcome.addProviderRequested.connect(self.open_providers)
-        self.palette_popup = CommandPalette(self.content)
 
     def _build_tools(self) -> None:
-        from streamdesk.ui.inspector.dock import install_network_tools
+        from streamdesk.ui.inspector.network_tools import install_network_tools
         from streamdesk.ui.tools.window_tools import install_tools
 
         install_network_tools(self)  # Ctrl+I inspector dock, View ▸ Compare
@@ -1078,6 +1074,15 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("The history is off: there is no usage to show.", 4000)
             return
         open_usage(self, self.history.store)
+
+    @property
+    def palette_popup(self) -> CommandPalette:
+        """The command palette, made on first use (Ctrl+K): nothing of it is on screen before."""
+        if self._palette is None:
+            from streamdesk.ui.palette import CommandPalette
+
+            self._palette = CommandPalette(self.content)
+        return self._palette
 
     def open_palette(self) -> None:
         """Ctrl+K: every command, conversation and model in one filterable list."""
