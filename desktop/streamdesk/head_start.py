@@ -156,6 +156,7 @@ class HeadStart:
         self._result: Result | None = None
         self._read = False
         self._reaped = False
+        self._cpu = 0.0  # its CPU seconds, once reaped
 
     @classmethod
     def begin(cls) -> HeadStart | None:
@@ -219,9 +220,21 @@ class HeadStart:
         if result is None or result.demo is None:
             self._close_fd("lifeline")
             with contextlib.suppress(ChildProcessError):
-                os.waitpid(self.pid, 0)  # it leaves once its line is written, or has died
+                _, _, usage = os.wait4(self.pid, 0)  # it leaves once its line is written
+                self._cpu = usage.ru_utime + usage.ru_stime
             self._reaped = True
         return result
+
+    def cpu_seconds(self) -> float:
+        """The CPU time the child has used (benchmarks/startup.py counts it with the window's)."""
+        if self._reaped:
+            return self._cpu
+        try:  # still running (it serves the demo): fields 14 and 15 of its stat, in ticks
+            with open(f"/proc/{self.pid}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return 0.0
 
     async def close(self) -> None:
         """End the child: whatever it was doing, and the demo's server if it serves one;

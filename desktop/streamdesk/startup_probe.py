@@ -37,6 +37,7 @@ READY_MARKER = "STREAMDESK_READY_TO_SEND"
 NOT_READY_MARKER = "STREAMDESK_NOT_READY"
 KEY_MARKER = "STREAMDESK_FIRST_KEY"
 WAIT_MARKER = "STREAMDESK_LONGEST_INPUT_WAIT"
+HELPER_CPU_MARKER = "STREAMDESK_HELPER_CPU"  # CPU seconds of the app's other processes so far
 TICK_MS = 5
 
 
@@ -136,11 +137,13 @@ def take_input() -> None:
         watch.deliver()
 
 
-def report_ready(able: bool) -> None:
-    """The window has started: print when (or that it cannot send after all), how typing
-    went meanwhile, and leave."""
+def report_ready(able: bool, helper_cpu: float = 0.0) -> None:
+    """The window has started: print when (or that it cannot send after all), the CPU time
+    its other processes used (`helper_cpu`: the head start's), how typing went meanwhile,
+    and leave."""
     marker = READY_MARKER if able else NOT_READY_MARKER
     lines = [f"{marker} {time.time():.6f} {time.process_time():.6f}"]
+    lines.append(f"{HELPER_CPU_MARKER} {helper_cpu:.6f}")
     for watch in _watch:
         watch.tick()
         if watch.handled is not None:

@@ -172,7 +172,8 @@ async def _main(window: MainWindow) -> int:
 
         await window.start()
         await next_turn_of_qt()  # what start-up queued on Qt's loop has run: a key goes next
-        startup_probe.report_ready(can_send(window))
+        head = window.head_start
+        startup_probe.report_ready(can_send(window), head.cpu_seconds() if head else 0.0)
     prompt = os.environ.get(AUTOSEND_ENV, "")
     if not prompt.strip():
         return await window.run()

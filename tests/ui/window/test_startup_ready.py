@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from streamdesk.head_start import wanted
-from streamdesk.startup_probe import KEY_MARKER, MARKER, READY_MARKER, WAIT_MARKER
+from streamdesk.startup_probe import (
+    HELPER_CPU_MARKER,
+    KEY_MARKER,
+    MARKER,
+    READY_MARKER,
+    WAIT_MARKER,
+)
 
 ENTRY = Path(__file__).resolve().parents[3] / "packaging" / "entry.py"
 
@@ -36,8 +42,10 @@ def test_a_first_run_app_is_ready_to_send_after_its_first_paint(tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     marks = [line.split() for line in result.stdout.splitlines() if line.startswith("STREAMDESK_")]
     names = [m[0] for m in marks]
-    assert names == [MARKER, READY_MARKER, KEY_MARKER, WAIT_MARKER], result.stdout + result.stderr
-    (_, paint, paint_cpu), (_, ready, ready_cpu), (_, key, _key_cpu), (_, wait) = marks
+    expected = [MARKER, READY_MARKER, HELPER_CPU_MARKER, KEY_MARKER, WAIT_MARKER]
+    assert names == expected, result.stdout + result.stderr
+    (_, paint, paint_cpu), (_, ready, ready_cpu), (_, helper), (_, key, _), (_, wait) = marks
+    assert (float(helper) > 0) == wanted()  # the head start's CPU time, when there is one
     assert before < float(paint) <= float(ready) < after
     assert 0 < float(paint_cpu) <= float(ready_cpu)
     assert float(paint) <= float(key) < float(ready), "the key waited for the whole start"
