@@ -163,6 +163,24 @@ def test_it_is_off_when_asked() -> None:
 
 
 @needs_head_start
+@needs_keychain
+def test_the_reopened_chats_provider_is_the_one_asked(stored_key: tuple[str, str]) -> None:
+    """The window starts with the provider of the chat changed last (it reopens it): that is
+    the key the child reads, not the saved choice's."""
+    from streamdesk.core.store.history import HistoryStore, default_path
+
+    provider_id, key = stored_key
+    profile = ProviderSettings(id=provider_id, name="Mine", base_url="http://127.0.0.1:9/v1")
+    save_settings(Settings(providers=[profile]))  # the saved choice stays the relay
+    with HistoryStore(default_path()) as store:
+        store.create_conversation(title="Older", provider=DEFAULT_PROVIDER_ID)
+        store.create_conversation(title="Last", provider=provider_id)
+    report = run_head_start(PROVIDER=provider_id, EXPECTED_KEY=key)
+    assert report["knows"] is True and report["key_matches"] is True
+    assert report["demo"] is False
+
+
+@needs_head_start
 def test_a_locked_keychain_is_asked_once(tmp_path: Path) -> None:
     """Every question of a locked keychain is a prompt to unlock: the child stops at the
     first refusal and answers the rest with it (the window would have asked once too)."""

@@ -354,6 +354,7 @@ CHILD_MODULES = (
     "streamdesk.core.store.secrets",
     "keyring.backends.SecretService",
     "streamdesk.core.store.settings",
+    "streamdesk.core.store.history",
     "streamdesk.core.chat.target",
     "streamdesk.mock.server",
 )
@@ -473,22 +474,37 @@ class _Asking:
 
 def _ask_as_the_window_would(asking: _Asking, settings: Settings) -> None:
     """The questions of the window's start (`MainWindow.start`, `ProviderSwitcher.use`,
-    `unconfigured`), for the provider the settings choose, and the manual proxy's credentials
-    a first request reads; never a question the window would not ask."""
+    `unconfigured`), for the provider it starts with, and the manual proxy's credentials a
+    first request reads; never a question the window would not ask."""
     from streamdesk.core.chat.target import unconfigured
     from streamdesk.core.errors import KeychainUnavailable
     from streamdesk.core.providers import MOCK_PROVIDER_ID
-    from streamdesk.core.store.settings import PROXY_KEY_ID, resolve_provider
+    from streamdesk.core.store.settings import PROXY_KEY_ID
 
     key = None
-    if settings.active_provider != MOCK_PROVIDER_ID:
-        with contextlib.suppress(KeyError, KeychainUnavailable):  # KeyError: no such provider
-            key = asking.get(resolve_provider(settings, settings.active_provider).id)
+    chosen = _chosen_provider(settings)
+    if chosen != MOCK_PROVIDER_ID:
+        with contextlib.suppress(KeychainUnavailable):
+            key = asking.get(chosen)
     if not key:
         unconfigured(settings, asking)  # asks the relay's key and the list only if it must
     if settings.proxy_mode == "manual":
         with contextlib.suppress(KeychainUnavailable):
             asking.get(PROXY_KEY_ID, environment=False)
+
+
+def _chosen_provider(settings: Settings) -> str:
+    """The provider the window starts with: the reopened last chat's when the settings know it
+    (built-in or profile), else the saved choice."""
+    from streamdesk.core.providers import MOCK_PROVIDER_ID
+    from streamdesk.core.store.history import last_used_provider
+    from streamdesk.core.store.settings import resolve_provider
+
+    for provider_id in (last_used_provider(), settings.active_provider):
+        if provider_id and provider_id != MOCK_PROVIDER_ID:  # the demo's is listed only in it
+            with contextlib.suppress(KeyError):  # no such provider any more
+                return resolve_provider(settings, provider_id).id
+    return settings.active_provider
 
 
 def _write(fd: int, message: dict[str, Any]) -> None:

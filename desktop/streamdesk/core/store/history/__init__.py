@@ -31,7 +31,7 @@ from streamdesk.core.store.history.models import (
     StoredMessage,
     plain_snippet,
 )
-from streamdesk.core.store.history.store import HistoryStore, default_path
+from streamdesk.core.store.history.store import HistoryStore, default_path, last_used_provider
 from streamdesk.core.store.history.writer import ReplyWriter
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "SearchHit",
     "StoredMessage",
     "default_path",
+    "last_used_provider",
     "plain_snippet",
     "status_note",
 ]

@@ -65,6 +65,23 @@ def default_path() -> Path:
     return data_dir() / "history.sqlite3"
 
 
+def last_used_provider(path: Path | None = None) -> str | None:
+    """The provider of the conversation changed last (the one the window reopens at start),
+    read without opening the store (no migration, no check, no lock); None when there is no
+    history or it cannot be read that way."""
+    path = default_path() if path is None else path
+    if not path.exists():
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
+            row = db.execute(
+                "SELECT provider FROM conversations ORDER BY updated DESC, id DESC LIMIT 1"
+            ).fetchone()
+    except sqlite3.Error:
+        return None
+    return str(row[0]) if row and row[0] else None
+
+
 class HistoryStore:
     """One open history database. Thread-safe (one lock); every write is a short transaction,
     or joins the one kept open while the start-up check runs (it never waits for the check).
