@@ -78,12 +78,37 @@ def test_a_file_whose_urls_can_be_used_says_nothing(mock: MockServer) -> None:
     assert result.stdout and result.stderr == ""
 
 
-def test_a_websocket_scheme_in_the_base_url_names_the_field(mock: MockServer) -> None:
-    """Loading refuses a URL no request can use: the file is set aside, and ask says which
-    field (then talks to the offline demo, as with no settings at all)."""
-    write_settings(mock.sse_base_url.replace("http://", "ws://"))
+def test_a_websocket_scheme_in_the_base_url_names_the_profile_and_the_field(
+    mock: MockServer,
+) -> None:
+    """A URL no request can use costs nothing else: the profile loads as written, ask says
+    what is wrong in the banner's sentence, and the request fails naming the URL; the file
+    is neither rewritten nor set aside."""
+    ws_base = mock.sse_base_url.replace("http://", "ws://")
+    text = write_settings(ws_base)
+    sent = len(mock.requests)
+    result = ask()
+    assert result.returncode == EXIT_CODES[FailureKind.BAD_REQUEST], result.stderr
+    first, failure = result.stderr.splitlines()
+    assert first == (
+        f'streamdesk: The SSE base URL of My profile "{ws_base}" cannot be used: the scheme must'
+        f" be http or https, not ws; use {mock.sse_base_url} instead."
+    )
+    assert failure.startswith(f'streamdesk: bad_request: The base URL "{ws_base}" is not valid')
+    assert len(mock.requests) == sent, "nothing was sent"
+    assert settings_path().read_text(encoding="utf-8") == text, "nothing is rewritten"
+    assert not settings_path().with_name("settings.toml.bak").exists()
+
+
+def test_another_profile_s_unusable_url_leaves_the_one_used_alone(mock: MockServer) -> None:
+    """The profile used answers from its settings as before; the broken one is the window's
+    to say (ask says what the request it sends would use)."""
+    text = write_settings(mock.sse_base_url) + (
+        '[[providers]]\nid = "relay"\nname = "Relay"\nbase_url = "ws://relay.example/v1"\n'
+    )
+    settings_path().write_text(text, encoding="utf-8")
     result = ask()
     assert result.returncode == 0, result.stderr
-    first = result.stderr.splitlines()[0]
-    assert first.startswith("streamdesk: settings.toml: field 'providers[0].base_url' 'ws://")
-    assert "the scheme must be http or https" in first
+    assert result.stdout and result.stderr == ""
+    assert settings_path().read_text(encoding="utf-8") == text
+    assert not settings_path().with_name("settings.toml.bak").exists()

@@ -210,13 +210,22 @@ def test_a_file_from_an_older_version_loads_as_it_is() -> None:
     assert problem is not None and problem.field == "base_url"
 
 
-def test_a_provider_url_no_request_can_use_sets_the_file_aside_with_a_banner_warning() -> None:
-    settings_path().write_text('[[providers]]\nid = "relay"\nbase_url = "not a url"\n')
+def test_a_provider_url_no_request_can_use_loads_as_written_and_is_told() -> None:
+    """Not even a URL: the profile loads as written (the form shows it), nothing is set aside,
+    and the fault names the profile and the field."""
+    text = '[[providers]]\nid = "relay"\nbase_url = "not a url"\n'
+    settings_path().write_text(text)
     result = load_settings()
-    assert result.settings == Settings()
-    assert result.warning is not None
-    assert result.warning.startswith("settings.toml: field 'providers[0].base_url' 'not a url'")
-    assert result.warning.endswith("the file was kept as settings.toml.bak and defaults are used")
+    assert result.warning is None
+    profile = result.settings.profile("relay")
+    assert profile is not None and profile.base_url == "not a url"
+    (fault,) = profile_url_faults(result.settings.providers)
+    assert fault_sentence(fault) == (
+        'The SSE base URL of relay "not a url" cannot be used: it is not a URL (one looks like'
+        " https://api.example.com/v1)."
+    )
+    assert settings_path().read_text() == text
+    assert not settings_path().with_name("settings.toml.bak").exists()
 
 
 def test_a_loaded_file_s_unusable_urls_are_told_as_facts_and_the_file_is_kept() -> None:

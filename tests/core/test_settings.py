@@ -143,20 +143,6 @@ def test_partial_override_of_builtin_inherits_the_rest() -> None:
             "field 'font_size' must be an integer, got '999",
             id="font-size-100k-digits",
         ),
-        (
-            '[[providers]]\nid = "x"\nbase_url = "http://127.0.0.1:70000/v1"\n',
-            "field 'providers[0].base_url' 'http://127.0.0.1:70000/v1' is not a valid URL: "
-            "the port must be a number from 0 to 65535",
-        ),
-        (
-            '[[providers]]\nid = "x"\nbase_url = "http://[::1/v1"\n',
-            "field 'providers[0].base_url' 'http://[::1/v1' is not a valid URL: the host is not",
-        ),
-        (
-            '[[providers]]\nid = "x"\nws_url = "ws://127.0.0.1:port/ws"\n',
-            "field 'providers[0].ws_url' 'ws://127.0.0.1:port/ws' is not a valid URL: the port",
-        ),
-        ('proxy_url = "proxy.example:3128"\n', "it has no scheme (start it with http://)"),
     ],
 )
 def test_invalid_file_is_kept_as_bak_and_defaults_used(

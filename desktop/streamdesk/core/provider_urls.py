@@ -1,8 +1,8 @@
 """Provider URLs as the Providers form and its Save judge them: what stops one from working
 (a clause), the URL it most likely means, and where a usable one's requests go.
 
-Stricter than loading the settings file (`core.request.url_problem`), which keeps files written
-by hand or by older versions readable: these checks refuse only at Save, naming the field.
+Loading the settings file keeps every provider URL as written, so one mistyped URL costs nothing
+else; these checks say at load what is wrong with one, and refuse it at Save, naming the field.
 """
 
 from __future__ import annotations
@@ -227,7 +227,7 @@ def endpoint_problem(
 def profile_url_faults(profiles: Iterable[UrlProfile]) -> list[UrlFault]:
     """Each profile's first URL that the form would refuse, the profile named, in the
     profiles' order. A settings file written by hand or by an older version loads with such
-    URLs (loading is less strict) and keeps them until the user saves."""
+    URLs as written (even one no request can use) and keeps them until the user saves."""
     faults = []
     for p in profiles:
         fault = endpoint_fault(p.base_url, p.ws_url, p.api)

@@ -3,7 +3,8 @@
 Read with `tomllib` (strict, stdlib), written with `tomlkit` on top of the existing document so a
 user's comments and key order survive a save. Writes are atomic (temporary file in the same
 directory, fsync, `os.replace`), so a crash never leaves half a file. A file that cannot be read
-is copied to `settings.toml.bak` before defaults are used, and the warning names the bad field.
+is copied to `settings.toml.bak` before defaults are used, and the warning names the bad field;
+a URL that cannot be used loads as written instead, and is said (see `load_settings`).
 No secret is ever stored here: keys and proxy credentials live in the OS keychain.
 """
 
@@ -26,6 +27,7 @@ from streamdesk.core.providers import (
     context_window_problem,
     known_window,
 )
+from streamdesk.core.request import shown
 from streamdesk.core.store import atomic_write_text
 from streamdesk.core.store.settings_model import (
     _SHARED_FIELDS,
@@ -37,6 +39,7 @@ from streamdesk.core.store.settings_model import (
     Settings,
     parse_settings,
     proxy_password,
+    proxy_url_problem,
 )
 from streamdesk.core.tools.config import literal_secrets, server_table
 
@@ -92,7 +95,12 @@ def _backup(path: Path) -> Path:
 
 
 def load_settings(path: Path | None = None) -> LoadResult:
-    """The settings, or defaults plus a warning when the file is unreadable or invalid."""
+    """The settings, or defaults plus a warning when the file is unreadable or invalid.
+
+    A URL that cannot be used costs nothing else: it loads as written and the file is left
+    alone. A provider's is said by `provider_urls.profile_url_faults` (the window's banner,
+    `streamdesk ask` when it uses that profile); the proxy's, which every request shares, in
+    the warning."""
     try:
         path = settings_path() if path is None else path
         raw = path.read_bytes()
@@ -109,7 +117,15 @@ def load_settings(path: Path | None = None) -> LoadResult:
     except RecursionError:  # tomllib parses nested arrays and tables recursively
         problem = "nested too deeply"
     else:
-        return LoadResult(settings)
+        unusable = proxy_url_problem(settings.proxy_url)
+        if unusable is None:
+            return LoadResult(settings)
+        return LoadResult(
+            settings,
+            f"{path.name}: field 'proxy_url' {shown(settings.proxy_url)!r} is not a valid URL:"
+            f" {unusable}; put it right in Settings ▸ Network (every other setting is loaded, and"
+            " the file is not changed)",
+        )
     bak = _backup(path)
     warning = f"{path.name}: {problem}; the file was kept as {bak.name} and defaults are used"
     return LoadResult(Settings(), warning)

@@ -24,9 +24,7 @@ from streamdesk.core.providers import (
 )
 from streamdesk.core.request import (
     CONTINUATIONS,
-    HTTP_SCHEMES,
     PROXY_SCHEMES,
-    WS_SCHEMES,
     AuthStyle,
     Timeouts,
     shown,
@@ -118,7 +116,8 @@ class Settings:
 @dataclass(frozen=True)
 class LoadResult:
     settings: Settings
-    warning: str | None = None  # one sentence for the user when the file was set aside
+    # one sentence for the user: the file was set aside, or a value in it cannot be used
+    warning: str | None = None
 
 
 # --- validation: TOML data -> dataclasses, with the bad field named -------------------------
@@ -169,14 +168,11 @@ def _positive(value: float, key: str) -> float:
     return value
 
 
-def _url(
-    data: dict[str, Any], key: str, schemes: tuple[str, ...], default: str, where: str = ""
-) -> str:
-    """A URL that a request can use, or "" (not set)."""
+def _url_as_written(data: dict[str, Any], key: str, default: str, where: str = "") -> str:
+    """A URL kept as the user wrote it, usable or not: one mistyped URL must not cost the rest
+    of the file. What is wrong with it is said at load (`proxy_url_problem`; a provider's by
+    `provider_urls.profile_url_faults`), and a request that would use it fails naming it."""
     value: str = _get(data, key, str, default, where)
-    problem = url_problem(value, schemes) if value else None
-    if problem is not None:
-        raise SettingsError(f"{_shown(value)} is not a valid URL: {problem}", f"{where}{key}")
     return value
 
 
@@ -253,8 +249,8 @@ def _parse_provider(data: Any, index: int) -> ProviderSettings:
     return ProviderSettings(
         id=pid,
         name=_get(data, "name", str, d.name, where),
-        base_url=_url(data, "base_url", HTTP_SCHEMES, d.base_url, where),
-        ws_url=_url(data, "ws_url", WS_SCHEMES, d.ws_url or "", where) or None,
+        base_url=_url_as_written(data, "base_url", d.base_url, where),
+        ws_url=_url_as_written(data, "ws_url", d.ws_url or "", where) or None,
         auth=auth,
         sign=_get(data, "sign", bool, d.sign, where),
         needs_key=_get(data, "needs_key", bool, d.needs_key, where),
@@ -286,7 +282,7 @@ def parse_settings(data: dict[str, Any]) -> Settings:
     font_size: int = _get(data, "font_size", int, d.font_size)
     if not 6 <= font_size <= 72:
         raise SettingsError(f"must be between 6 and 72, got {font_size!r}", "font_size")
-    proxy_url = _url(data, "proxy_url", PROXY_SCHEMES, d.proxy_url)
+    proxy_url = _url_as_written(data, "proxy_url", d.proxy_url)
     if proxy_password(proxy_url):
         raise SettingsError(
             "must not contain a password (it belongs in the keychain: streamdesk keys set proxy)",
@@ -334,8 +330,8 @@ class ProfileProblem:
 
 
 def unusable_profile(settings: Settings) -> ProfileProblem | None:
-    """The first provider profile that cannot work: a URL the form refuses (stricter than
-    loading, which keeps older files readable), or the provider used for chat without a model.
+    """The first provider profile that cannot work: a URL the form refuses (loading keeps any,
+    as written), or the provider used for chat without a model.
     A local server's built-in profile may have none: the window takes the server's only one."""
     active = settings.profile(settings.active_provider)
     builtin = next((b for b in BUILTIN_PROVIDERS if b.id == settings.active_provider), None)
@@ -363,3 +359,9 @@ def proxy_password(url: str) -> bool:
         return urlsplit(url).password is not None
     except ValueError:
         return False
+
+
+def proxy_url_problem(url: str) -> str | None:
+    """Why a proxy URL kept from the file cannot be used (a clause), or None when it can or
+    none is set."""
+    return url_problem(url, PROXY_SCHEMES) if url else None
