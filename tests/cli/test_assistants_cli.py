@@ -141,3 +141,28 @@ def test_import_of_a_bad_file_names_the_field_and_changes_nothing(
     err = capsys.readouterr().err
     assert "assistants[0].max_tokens" in err and "nothing was imported" in err
     assert settings.read_text(encoding="utf-8") == before
+
+
+def test_import_goes_on_past_a_proxy_url_that_cannot_be_used(
+    streamdesk_home: Path, mock: MockServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A bad proxy URL is kept as written and said, not a file set aside: the import adds the
+    assistant and keeps the rest of the file (the URL included) as it was."""
+    settings = write_settings(streamdesk_home, mock)
+    settings.write_text(
+        'proxy_mode = "manual"\nproxy_url = "proxy.example:3128"\n'
+        + settings.read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
+    parrot = tmp_path / "parrot.json"
+    parrot.write_text(
+        json.dumps({"assistants": [{"name": "Parrot", "system_prompt": "Squawk."}]}),
+        encoding="utf-8",
+    )
+    assert main(["assistants", "import", str(parrot)]) == 0
+    captured = capsys.readouterr()
+    assert "Imported 1 assistant: Parrot" in captured.out
+    assert "proxy_url" in captured.err and "nothing was imported" not in captured.err
+    text = settings.read_text(encoding="utf-8")
+    assert "[assistants.Parrot]" in text and "[assistants.Pirate]" in text
+    assert 'proxy_url = "proxy.example:3128"' in text

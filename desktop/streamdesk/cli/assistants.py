@@ -138,9 +138,11 @@ def _import(args: argparse.Namespace) -> int:
         warn(f"{source} is not valid JSON ({exc}); nothing was imported")
         return EXIT_USAGE
     loaded = load_settings()
-    if loaded.warning:  # the file was set aside: importing now would write defaults over it
+    if loaded.defaults_only:  # the file was set aside: importing now would write defaults over it
         warn(f"{loaded.warning}; fix it first, nothing was imported")
         return EXIT_FAILED
+    if loaded.warning:  # a value that cannot be used (the proxy's URL): kept as written
+        warn(loaded.warning)
     settings = loaded.settings
     before = {a.name for a in settings.assistants}
     settings.assistants = merged(settings.assistants, incoming)

@@ -130,9 +130,11 @@ def run_import(args: argparse.Namespace) -> int:
         warn(f"usage: {exc}")
         return EXIT_USAGE
     loaded = load_settings()
-    if loaded.warning:
+    if loaded.defaults_only:  # the file was set aside: importing would write defaults over it
         warn(f"{loaded.warning}; nothing was imported")
         return EXIT_FAILED
+    if loaded.warning:  # a value that cannot be used (the proxy's URL): kept as written
+        warn(loaded.warning)
     settings = loaded.settings
     existing = {s.name for s in settings.mcp_servers}
     clash = [s.name for s in servers if s.name in existing]

@@ -107,7 +107,7 @@ def load_settings(path: Path | None = None) -> LoadResult:
     except FileNotFoundError:
         return LoadResult(Settings())
     except UnusableDirectory as exc:  # nothing to read there: defaults, and say why
-        return LoadResult(Settings(), f"{exc}; defaults are used")
+        return LoadResult(Settings(), f"{exc}; defaults are used", defaults_only=True)
     try:
         settings = parse_settings(tomllib.loads(raw.decode("utf-8")))
     except SettingsError as exc:
@@ -128,7 +128,7 @@ def load_settings(path: Path | None = None) -> LoadResult:
         )
     bak = _backup(path)
     warning = f"{path.name}: {problem}; the file was kept as {bak.name} and defaults are used"
-    return LoadResult(Settings(), warning)
+    return LoadResult(Settings(), warning, defaults_only=True)
 
 
 def _set(table: Any, key: str, value: Any) -> None:

@@ -118,6 +118,9 @@ class LoadResult:
     settings: Settings
     # one sentence for the user: the file was set aside, or a value in it cannot be used
     warning: str | None = None
+    # the file was not read (set aside as a backup, or its folder unusable): what is loaded
+    # is the defaults, and writing them would lose what the user had
+    defaults_only: bool = False
 
 
 # --- validation: TOML data -> dataclasses, with the bad field named -------------------------
