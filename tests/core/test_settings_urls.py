@@ -5,6 +5,8 @@ proxy) and the field. A file that is not TOML, or holds the wrong types, is set 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from streamdesk.core.provider_urls import fault_sentence, profile_url_faults
@@ -194,3 +196,23 @@ def test_a_file_that_cannot_be_read_is_still_set_aside_with_defaults(relay: str,
     assert result.warning.endswith("the file was kept as settings.toml.bak and defaults are used")
     assert settings_path().with_name("settings.toml.bak").read_bytes() == raw
     assert settings_path().read_bytes() == raw
+
+
+def test_a_tool_servers_unusable_url_costs_nothing_else(streamdesk_home: Path) -> None:
+    """An MCP server's mistyped URL is kept as written (its start says why); the other
+    servers and settings load, and the file is not set aside."""
+    path = settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = (
+        'theme = "dark"\n\n[mcp.servers.typo]\nurl = "htps://tools.example/mcp"\n\n'
+        '[mcp.servers.notes]\ncommand = "notes-server"\n'
+    )
+    path.write_text(text, encoding="utf-8")
+    loaded = load_settings()
+    assert not loaded.defaults_only and loaded.settings.theme == "dark"
+    assert [(s.name, s.url) for s in loaded.settings.mcp_servers] == [
+        ("typo", "htps://tools.example/mcp"),
+        ("notes", ""),
+    ]
+    assert path.read_text(encoding="utf-8") == text
+    assert not list(path.parent.glob("*.bak*"))

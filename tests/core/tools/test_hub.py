@@ -58,8 +58,9 @@ async def test_a_stdio_server_lists_its_tools_and_runs_them(tmp_path: Path) -> N
             McpServerConfig("secret", sys.executable, (SERVER,), env={"T": "${env:NOT_SET_X}"}),
             "the environment variable NOT_SET_X is not set",
         ),
+        (McpServerConfig("typo", url="htps://tools.example/mcp"), "its URL 'htps://"),
     ],
-    ids=["missing-command", "exits", "hangs", "missing-secret"],
+    ids=["missing-command", "exits", "hangs", "missing-secret", "url-kept-as-written"],
 )
 async def test_a_server_that_cannot_start_is_a_clear_error(
     tmp_path: Path, config: McpServerConfig, says: str

@@ -314,7 +314,7 @@ def parse_settings(data: dict[str, Any]) -> Settings:
         ),
         max_retries=_retries(_get(data, "max_retries", int, d.max_retries), "max_retries"),
         window_geometry=_get(data, "window_geometry", str, d.window_geometry),
-        mcp_servers=parse_servers(mcp.get("servers", {}), "mcp.servers"),
+        mcp_servers=parse_servers(mcp.get("servers", {}), "mcp.servers", url_as_written=True),
         assistants=parse_table(data.get("assistants", {})),
     )
 

@@ -212,8 +212,12 @@ def _seconds(data: Mapping[str, Any], key: str, where: str, default: float) -> f
     return float(value)
 
 
-def parse_server(name: str, data: object, where: str) -> McpServerConfig:
-    """One server from a TOML table or an `mcpServers` entry; the error names the field."""
+def parse_server(
+    name: str, data: object, where: str, *, url_as_written: bool = False
+) -> McpServerConfig:
+    """One server from a TOML table or an `mcpServers` entry; the error names the field.
+    `url_as_written`: a URL that cannot be used is kept (settings.toml: one mistyped URL must
+    not cost the rest of the file); starting the server then says why (`url_fault`)."""
     if not _NAME.match(name):
         raise SettingsError(
             "must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit",
@@ -233,7 +237,7 @@ def parse_server(name: str, data: object, where: str) -> McpServerConfig:
         raise SettingsError(f"must be stdio or http, got {kind!r}", f"{where}.type")
     if bool(url) == bool(command):
         raise SettingsError("needs either `command` (stdio) or `url` (streamable HTTP)", where)
-    if url:
+    if url and not url_as_written:
         problem = url_problem(url, HTTP_SCHEMES)
         if problem is not None:
             raise SettingsError(f"is not a valid URL: {problem}", f"{where}.url")
@@ -257,11 +261,21 @@ def parse_server(name: str, data: object, where: str) -> McpServerConfig:
     )
 
 
-def parse_servers(data: object, where: str) -> list[McpServerConfig]:
+def parse_servers(
+    data: object, where: str, *, url_as_written: bool = False
+) -> list[McpServerConfig]:
     """A table of servers by name (`[mcp.servers]` or the value of `mcpServers`)."""
     if not isinstance(data, Mapping):
         raise SettingsError("must be a table of servers by name", where)
-    return [parse_server(str(name), value, f"{where}.{name}") for name, value in data.items()]
+    return [
+        parse_server(str(name), value, f"{where}.{name}", url_as_written=url_as_written)
+        for name, value in data.items()
+    ]
+
+
+def url_fault(config: McpServerConfig) -> str | None:
+    """Why the server's URL cannot be used (kept as written in settings.toml), or None."""
+    return url_problem(config.url, HTTP_SCHEMES) if config.url else None
 
 
 def parse_mcp_json(data: object) -> list[McpServerConfig]:

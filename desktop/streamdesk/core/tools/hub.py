@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING, Any, TextIO
 from streamdesk.core.errors import StreamdeskError
 from streamdesk.core.redact import redact_known
 from streamdesk.core.request import ToolSpec
-from streamdesk.core.tools.config import McpServerConfig, MissingSecret, SecretLookup, expand
+from streamdesk.core.tools.config import (
+    McpServerConfig,
+    MissingSecret,
+    SecretLookup,
+    expand,
+    url_fault,
+)
 
 if TYPE_CHECKING:
     from mcp.client.session import ClientSession
@@ -159,6 +165,12 @@ class ServerConnection:
         """Start the server unless it runs, and return its tools; bounded by `start_timeout`."""
         if self.running:
             return self.tools
+        fault = url_fault(self.config)
+        if fault is not None:  # kept as written in settings.toml: nothing to connect to
+            raise self.error(
+                f"cannot start: its URL {self.config.url!r} is not valid ({fault}); "
+                "put it right in Settings ▸ MCP servers."
+            )
         if self._ready is None or self._ready.done():
             await self.stop()
             loop = asyncio.get_running_loop()
