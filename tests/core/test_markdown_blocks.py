@@ -91,3 +91,55 @@ def test_a_huge_code_line_streams_without_holding_it_back() -> None:
         sp.feed("x" * 1000)
     assert sum(len(p) for p in sp.code_parts) == 1_000_000
     assert sp.feed("\n```\n") == [Block("code", "x" * 1_000_000, "")]
+
+
+def tokens(text: str, size: int = 4) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+TABLE = "| n | square |\n|--:|:--|\n" + "".join(f"| {i} | {i * i} |\n" for i in range(400))
+
+
+def test_a_table_is_one_block_however_long() -> None:
+    """Its rows are appended once each as they come: cut, the rows after the cut would lose
+    their header and show as raw pipes."""
+    text = f"Intro\n\n{TABLE}\nAfter."
+    assert split(tokens(text), max_block=1000) == [
+        Block("markdown", "Intro\n\n"),
+        Block("markdown", TABLE + "\n"),
+        Block("markdown", "After."),
+    ]
+    quoted = "".join(f"> {line}\n" for line in TABLE.splitlines())
+    assert split(tokens(quoted), max_block=1000) == [Block("markdown", quoted)]
+
+
+def test_a_list_is_one_block_however_long() -> None:
+    """A cut would restart its numbering or leave an item's continuation line outside it."""
+    items = "".join(f"{i}. item {i}\n   more of item {i}\n\n" for i in range(1, 601))
+    assert split(tokens(items), max_block=1000) == [Block("markdown", items)]
+    bullets = "".join(f"- item {i}\n  - nested {i}\n" for i in range(600))
+    assert split(tokens(bullets), max_block=1000) == [Block("markdown", bullets)]
+
+
+def test_a_huge_row_or_last_item_or_paragraph_is_still_cut() -> None:
+    """What the view draws again as it grows stays under `max_block`: a table row, a list's
+    last item, a paragraph of many lines."""
+    for start in ("| a | b |\n|---|---|\n| 1 |", "- one\n- two ", "Para\n"):
+        sp = BlockSplitter(max_block=1000)
+        blocks = sp.feed(start)
+        for _ in range(1000):
+            blocks += sp.feed("word " * 5 + ("\n  " if start.startswith("-") else "\n"))
+            assert len(sp.tail) <= 1000
+        sp.feed("word " * 400)
+        assert len(sp.tail) <= 1000
+        assert "".join(b.text for b in blocks + sp.finish()).startswith(start)
+
+
+def test_a_table_that_goes_on_in_lines_without_pipes_is_cut_again() -> None:
+    sp = BlockSplitter(max_block=1000)
+    blocks = sp.feed(TABLE)
+    assert blocks == []
+    for _ in range(200):
+        blocks += sp.feed("words without a pipe\n")
+        assert len(sp.tail) <= 1000
+    assert blocks[0].text.startswith(TABLE)

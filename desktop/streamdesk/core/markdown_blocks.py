@@ -11,7 +11,11 @@ Rules (a pragmatic subset of CommonMark, enough to decide where a block *ends*):
 - other lines accumulate into the open block; a blank line followed by a line that does not
   continue the block ends it (a list continues with another item or an indented line);
 - a block larger than `max_block` characters is cut (at a newline, else a space) so that one
-  huge paragraph or line cannot make every frame re-render megabytes.
+  huge paragraph or line cannot make every frame re-render megabytes. A table's complete rows
+  and a list's earlier items do not count: the view appends those once, never draws them
+  again, and a table or list cut in two would show as two (the rows after the cut as raw
+  pipes, a list's numbering or an item's continuation lost). Only a row, or a list's last
+  item, larger than `max_block` is cut.
 """
 
 from __future__ import annotations
@@ -21,8 +25,57 @@ from dataclasses import dataclass
 from typing import Literal
 
 _FENCE_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,})([^\n]*)$")
-_LIST_ITEM = re.compile(r"^ {0,3}(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
+FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+LIST_ITEM = re.compile(r"^ {0,3}(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
+_ITEM_AT_MARGIN = re.compile(r"(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 _HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
+_RULE = re.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
+_HTML_OR_REFERENCE = re.compile(r"^ {0,3}(?:<|\[[^\]]+\]:)")
+_QUOTE_MARKER = re.compile(r" {0,3}>[ \t]?")
+TABLE_DELIMITER = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
+
+
+def starts_block(line: str) -> bool:
+    """A line that starts a block of its own instead of continuing a paragraph."""
+    return bool(
+        not line.strip()
+        or FENCE.match(line)
+        or LIST_ITEM.match(line)
+        or _HEADING.match(line)
+        or _RULE.match(line)
+        or _HTML_OR_REFERENCE.match(line)
+    )
+
+
+def unquote(line: str, most: int = -1) -> tuple[int, str]:
+    """How deep `line` is in block quotes (its leading `>` markers, at most `most` of them
+    when given), and what follows those markers."""
+    depth = at = 0
+    while depth != most and (marker := _QUOTE_MARKER.match(line, at)):
+        depth, at = depth + 1, marker.end()
+    return depth, line[at:]
+
+
+def table_row(line: str, depth: int) -> str | None:
+    """What `line` holds after its quote markers when it is one more row of a table whose
+    rows are at quote depth `depth`; None when it ends the table instead: another depth (a
+    nested quote, the quote's end), a blank quote line, indented code or a block of its own
+    (a list item, a rule; a heading or a fence too, which Qt's importer would take as a row
+    but which are never taken for one here)."""
+    found, content = unquote(line)
+    if found != depth or starts_block(content) or content.startswith(("    ", "\t")):
+        return None
+    return content
+
+
+def table_start(header: str, delimiter: str) -> int | None:
+    """The quote depth of the table that lines `header` and `delimiter` begin; None when
+    they do not begin one (a header row with a pipe, a delimiter row at its depth)."""
+    depth, head = unquote(header)
+    below, rule = unquote(delimiter)
+    if below != depth or "|" not in head or not TABLE_DELIMITER.match(rule):
+        return None
+    return depth
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +97,8 @@ class BlockSplitter:
         self._lines: list[str] = []  # complete lines of the open Markdown block
         self._size = 0
         self._is_list = False
+        self._item_start = 0  # size of the open list before its last item at the margin
+        self._table: int | None = None  # quote depth of the table the open block is
         self._after_blank = False
         # open fence: (char, length); code pieces stream out through `code_parts`
         self._fence: tuple[str, int] | None = None
@@ -86,7 +141,7 @@ class BlockSplitter:
             self._partial_len += len(text) - start
             if self._fence is not None:
                 self._flush_code_partial()
-            elif self._size + self._partial_len > self.max_block:
+            elif self._redrawn() + self._partial_len > self.max_block:
                 self._cut(out)
         return out
 
@@ -127,24 +182,46 @@ class BlockSplitter:
         if blank:
             if self._lines:
                 self._after_blank = True
+                self._table = None
                 self._add(line)
             return
         if self._after_blank and not (self._is_list and self._continues_list(body)):
             self._commit(out)
         if not self._lines:
-            self._is_list = bool(_LIST_ITEM.match(body))
+            self._is_list = bool(LIST_ITEM.match(body))
         elif _HEADING.match(body) and not self._is_list:
             self._commit(out)
         self._after_blank = False
+        self._follow_table(body)
+        if self._is_list and _ITEM_AT_MARGIN.match(body):
+            self._item_start = self._size
         self._add(line)
         if _HEADING.match(body) and len(self._lines) == 1:
             self._commit(out)
-        elif self._size > self.max_block:
+        elif self._redrawn() > self.max_block:
             self._cut(out)
+
+    def _follow_table(self, body: str) -> None:
+        """Whether the open block is still a table once line `body` joins it: its first two
+        lines begin one and every later line is a row with a pipe."""
+        if len(self._lines) == 1:
+            self._table = table_start(self._lines[0].rstrip("\n"), body)
+        elif self._table is not None:
+            row = table_row(body, self._table)
+            if row is None or "|" not in row:
+                self._table = None
+
+    def _redrawn(self) -> int:
+        """Characters of the open block's complete lines that the view draws again as the
+        block grows: none of a table (its rows are appended once), a list's last item, all
+        of anything else."""
+        if self._table is not None:
+            return 0
+        return self._size - self._item_start
 
     @staticmethod
     def _continues_list(body: str) -> bool:
-        return bool(_LIST_ITEM.match(body)) or body.startswith(("  ", "\t"))
+        return bool(LIST_ITEM.match(body)) or body.startswith(("  ", "\t"))
 
     def _add(self, line: str) -> None:
         self._lines.append(line)
@@ -158,6 +235,8 @@ class BlockSplitter:
         self._lines.clear()
         self._size = 0
         self._is_list = False
+        self._item_start = 0
+        self._table = None
         self._after_blank = False
 
     def _cut(self, out: list[Block]) -> None:

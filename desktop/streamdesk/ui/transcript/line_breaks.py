@@ -5,68 +5,37 @@ line). `keep_line_breaks` joins such lines with a line separator before the text
 Markdown importer. Fenced and indented code, tables, lists, headings and
 setext underlines are left alone, inside block quotes too (the checks read a line after its
 quote markers); the stored text never changes. `quoted_tables` tells which tables are in a
-quote: Qt's importer draws those as tables, but flush with the margin; `table_row` tells
-whether a line goes on with a table at a quote depth.
+quote: Qt's importer draws those as tables, but flush with the margin. Which line starts a
+block, goes on with a table or sits in a quote is `markdown_blocks`'s reading, shared with the
+splitter.
 """
 
 from __future__ import annotations
 
 import re
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_LIST_ITEM = re.compile(r"^ {0,3}(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
-_HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
+from streamdesk.core.markdown_blocks import (
+    FENCE,
+    LIST_ITEM,
+    TABLE_DELIMITER,
+    starts_block,
+    unquote,
+)
+
 _SETEXT = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
-_RULE = re.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
-TABLE_DELIMITER = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
-_HTML_OR_REFERENCE = re.compile(r"^ {0,3}(?:<|\[[^\]]+\]:)")
-_QUOTE_MARKER = re.compile(r" {0,3}>[ \t]?")
 _HARD_BREAK = re.compile(r"(?: {2,}|(?<!\\)\\)$")
 LINE_SEPARATOR = "\u2028"
 
 
-def _starts_block(line: str) -> bool:
-    """A line that starts a block of its own instead of continuing a paragraph."""
-    return bool(
-        not line.strip()
-        or _FENCE.match(line)
-        or _LIST_ITEM.match(line)
-        or _HEADING.match(line)
-        or _RULE.match(line)
-        or _HTML_OR_REFERENCE.match(line)
-    )
-
-
-def unquote(line: str, most: int = -1) -> tuple[int, str]:
-    """How deep `line` is in block quotes (its leading `>` markers, at most `most` of them
-    when given), and what follows those markers."""
-    depth = at = 0
-    while depth != most and (marker := _QUOTE_MARKER.match(line, at)):
-        depth, at = depth + 1, marker.end()
-    return depth, line[at:]
-
-
-def table_row(line: str, depth: int) -> str | None:
-    """What `line` holds after its quote markers when it is one more row of a table whose
-    rows are at quote depth `depth`; None when it ends the table instead: another depth (a
-    nested quote, the quote's end), a blank quote line, indented code or a block of its own
-    (a list item, a rule; a heading or a fence too, which Qt's importer would take as a row
-    but which are never taken for one here)."""
-    found, content = unquote(line)
-    if found != depth or _starts_block(content) or content.startswith(("    ", "\t")):
-        return None
-    return content
-
-
 def opens_fence(text: str) -> bool:
     """`text` starts with a code fence."""
-    return bool(_FENCE.match(text))
+    return bool(FENCE.match(text))
 
 
 def _closes(fence: str, code: str) -> bool:
     """`code` (a line of fenced code, without the fence's quote markers) closes `fence`: the
     same character, at least as many, nothing after them."""
-    closing = _FENCE.match(code)
+    closing = FENCE.match(code)
     return bool(
         closing
         and closing.group(1)[0] == fence[0]
@@ -103,7 +72,7 @@ def _join_lines(text: str) -> tuple[list[str], list[int]]:
             fence = ""  # the quote holding the fence ended, and the fence with it
         has_next = i + 1 < len(lines)
         next_depth, next_content = quoted[i + 1] if has_next else (0, "")
-        opened = _FENCE.match(content)
+        opened = FENCE.match(content)
         if opened:
             fence, fence_depth = opened.group(1), depth
             out.append(line)
@@ -113,13 +82,13 @@ def _join_lines(text: str) -> tuple[list[str], list[int]]:
             in_list = (
                 in_list
                 and has_next
-                and (next_content.startswith((" ", "\t")) or bool(_LIST_ITEM.match(next_content)))
+                and (next_content.startswith((" ", "\t")) or bool(LIST_ITEM.match(next_content)))
             )
             out.append(line)
             continue
         if depth != table_depth:
             table_depth = -1  # a table has no lazy rows: its quote ended, or a deeper one began
-        if _LIST_ITEM.match(content):
+        if LIST_ITEM.match(content):
             in_list = True
         if (
             table_depth < 0
@@ -131,7 +100,7 @@ def _join_lines(text: str) -> tuple[list[str], list[int]]:
             table_depth = depth
             tables.append(depth)
         indented_code = not join and content.startswith(("    ", "\t"))
-        prose = not (in_list or table_depth >= 0 or indented_code or _starts_block(content))
+        prose = not (in_list or table_depth >= 0 or indented_code or starts_block(content))
         if join:
             line = out.pop() + LINE_SEPARATOR + content.lstrip()
         else:
@@ -141,7 +110,7 @@ def _join_lines(text: str) -> tuple[list[str], list[int]]:
             and has_next
             and next_depth <= paragraph_depth
             and next_content.strip()  # nor the empty quote line between two paragraphs
-            and not _starts_block(next_content)
+            and not starts_block(next_content)
             and not _SETEXT.match(next_content)
             and not TABLE_DELIMITER.match(next_content)
         )

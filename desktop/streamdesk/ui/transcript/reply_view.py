@@ -3,7 +3,8 @@
 `ReplyView` buffers appends and renders at most once per frame (16 ms single-shot timer): new
 Markdown blocks are committed once (`BlockSplitter`), only the open tail is re-rendered, an open
 code fence grows by appending, an open table (in a block quote too) by whole rows and an open
-list redraws only its last item. Each frame's edits form one document change (one layout pass).
+list redraws only its last item (an item that ended is drawn once more, after the earlier ones).
+Each frame's edits form one document change (one layout pass).
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QTextCursor
 
-from streamdesk.core.markdown_blocks import BlockSplitter
+from streamdesk.core.markdown_blocks import TABLE_DELIMITER, BlockSplitter, table_row, unquote
 from streamdesk.ui.tools.state import CallState, RoundState
 from streamdesk.ui.transcript.layout import DocumentLayout
-from streamdesk.ui.transcript.line_breaks import TABLE_DELIMITER, table_row, unquote
 from streamdesk.ui.transcript.message import Message
 
 FRAME_MS = 16
@@ -258,13 +258,17 @@ class ReplyView:
             if rows is not None and layout.grow_table(m, rows, quoted=depth):
                 return
         self._table_depth = table_depth(tail)
-        head, last = split_open_list(tail)
+        drawn = self._list_head if tail.startswith(self._list_head) else ""
+        head, last = split_open_list(tail, len(drawn))
         if not head:
             self._list_head = ""
             layout.replace_live(m, [], tail=tail)
             return
-        if head != self._list_head:
-            layout.replace_live(m, [], tail=head)
+        if head != drawn:
+            if drawn:  # items that ended since: drawn after the earlier ones, which stay
+                layout.replace_live_after(m, self._list_head_len, head[len(drawn) :])
+            else:
+                layout.replace_live(m, [], tail=head)
             self._list_head, self._list_head_len = head, layout.live_length(m)
         layout.replace_live_after(m, self._list_head_len, last)
 
@@ -326,13 +330,14 @@ def table_rows(text: str, depth: int) -> list[str] | None:
     return rows
 
 
-def split_open_list(tail: str) -> tuple[str, str]:
+def split_open_list(tail: str, known: int = 0) -> tuple[str, str]:
     """An open list's earlier items and its last item (which is still growing; "" while it
     is only its marker, not an empty bullet for a frame); ("", tail) when the tail is not a
-    list starting at the margin or has one item so far."""
+    list starting at the margin or has one item so far. `known` is where an item of it is
+    known to start: the last one is looked for from there (O(what came since))."""
     if not _LIST_AT_MARGIN.match(tail):
         return "", tail
-    last = max(match.start() for match in _LIST_AT_MARGIN.finditer(tail))
+    last = max(match.start() for match in _LIST_AT_MARGIN.finditer(tail, known))
     item = tail[last:]
     return tail[:last], "" if _LIST_AT_MARGIN.fullmatch(item.strip()) else item
 
