@@ -143,3 +143,18 @@ def test_a_table_that_goes_on_in_lines_without_pipes_is_cut_again() -> None:
         blocks += sp.feed("words without a pipe\n")
         assert len(sp.tail) <= 1000
     assert blocks[0].text.startswith(TABLE)
+
+
+def test_a_list_right_under_a_paragraph_is_a_block_of_its_own() -> None:
+    """As when a blank line came first: a long list is then one block too."""
+    items = "".join(f"{i}. item {i}\n   more of item {i}\n" for i in range(1, 601))
+    assert split(tokens("Steps:\n" + items), max_block=1000) == [
+        Block("markdown", "Steps:\n"),
+        Block("markdown", items),
+    ]
+    assert split(["| a |\n|---|\n| 1 |\n- x\n- y\n"]) == [
+        Block("markdown", "| a |\n|---|\n| 1 |\n"),
+        Block("markdown", "- x\n- y\n"),
+    ]
+    for goes_on in ("2. not a list", "* * *", "-", "- "):  # no list may start here
+        assert split([f"Para\n{goes_on}\n"]) == [Block("markdown", f"Para\n{goes_on}\n")]

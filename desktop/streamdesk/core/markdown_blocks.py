@@ -8,6 +8,8 @@ that a block boundary costs O(that block) once.
 Rules (a pragmatic subset of CommonMark, enough to decide where a block *ends*):
 - a fenced code block (``` or ~~~, indent <= 3) is its own block; its code streams in parts;
 - an ATX heading line is a block by itself;
+- a list that starts right under a line of another block (a paragraph, a table) begins a block
+  of its own, so that the list is one block as when a blank line came first;
 - other lines accumulate into the open block; a blank line followed by a line that does not
   continue the block ends it (a list continues with another item or an indented line);
 - a block larger than `max_block` characters is cut (at a newline, else a space) so that one
@@ -28,6 +30,7 @@ _FENCE_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,})([^\n]*)$")
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 LIST_ITEM = re.compile(r"^ {0,3}(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 _ITEM_AT_MARGIN = re.compile(r"(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
+_INTERRUPTING_ITEM = re.compile(r"(?:[-+*]|1[.)])[ \t]+\S")  # a list may start under a paragraph
 _HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
 _RULE = re.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
 _HTML_OR_REFERENCE = re.compile(r"^ {0,3}(?:<|\[[^\]]+\]:)")
@@ -187,6 +190,8 @@ class BlockSplitter:
             return
         if self._after_blank and not (self._is_list and self._continues_list(body)):
             self._commit(out)
+        if self._lines and not self._is_list and self._starts_list(body):
+            self._commit(out)
         if not self._lines:
             self._is_list = bool(LIST_ITEM.match(body))
         elif _HEADING.match(body) and not self._is_list:
@@ -218,6 +223,12 @@ class BlockSplitter:
         if self._table is not None:
             return 0
         return self._size - self._item_start
+
+    @staticmethod
+    def _starts_list(body: str) -> bool:
+        """Line `body` begins a list at the margin even under a paragraph (an item with text,
+        a numbered one at 1; not a rule such as "* * *")."""
+        return bool(_INTERRUPTING_ITEM.match(body)) and not _RULE.match(body)
 
     @staticmethod
     def _continues_list(body: str) -> bool:

@@ -4,6 +4,7 @@ is opened again: the document a one-shot render of the reply draws."""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtGui import QTextCursor, QTextTable
 from pytestqt.qtbot import QtBot
 from test_transcript import content_lines, list_items, make_view, raw_rows, table_cells, whole
@@ -91,21 +92,23 @@ def test_a_table_longer_than_a_block_streams_and_reopens_as_one_table(qtbot: QtB
     assert view.document().size().height() == reopened.document().size().height()
 
 
+@pytest.mark.parametrize("intro", ["Steps:\n\n", "Steps:\n"])
 def test_a_list_longer_than_a_block_streams_and_reopens_numbered_straight_through(
-    qtbot: QtBot,
+    qtbot: QtBot, intro: str
 ) -> None:
+    """With or without a blank line between the list and the paragraph above it."""
     items = [
         f"{i}. item {i} with *some* words\n   and a line more of item {i}\n"
         for i in range(1, ITEMS + 1)
     ]
-    text = "Steps:\n\n" + "".join(items) + "\nAfter."
+    text = intro + "".join(items) + "\nAfter."
     assert len("".join(items)) > 2 * BlockSplitter().max_block
     view = make_view(qtbot)
     reply = view.begin_assistant()
-    stream_lines(qtbot, reply, ["Steps:\n\n"], every=1)
+    stream_lines(qtbot, reply, [intro], every=1)
     for start in range(0, ITEMS, 200):
         stream_lines(qtbot, reply, items[start : start + 200], every=2)
-        so_far = stored(qtbot, "Steps:\n\n" + "".join(items[: start + 200]))
+        so_far = stored(qtbot, intro + "".join(items[: start + 200]))
         assert list_items(view) == list_items(so_far), "as if drawn whole"
     stream_lines(qtbot, reply, ["\nAfter."], every=1)
     reply.finish("complete")
