@@ -158,3 +158,13 @@ def test_a_list_right_under_a_paragraph_is_a_block_of_its_own() -> None:
     ]
     for goes_on in ("2. not a list", "* * *", "-", "- "):  # no list may start here
         assert split([f"Para\n{goes_on}\n"]) == [Block("markdown", f"Para\n{goes_on}\n")]
+
+
+def test_a_table_without_a_leading_pipe_is_cut_as_a_paragraph() -> None:
+    """The view grows only a table whose header starts with a pipe; any other it draws whole
+    every frame, so that block stays under `max_block`."""
+    sp = BlockSplitter(max_block=1000)
+    sp.feed("n | square\n--|--\n")
+    for i in range(400):
+        sp.feed(f"{i} | {i * i}\n")
+        assert len(sp.tail) <= 1000

@@ -35,6 +35,7 @@ _HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
 _RULE = re.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
 _HTML_OR_REFERENCE = re.compile(r"^ {0,3}(?:<|\[[^\]]+\]:)")
 _QUOTE_MARKER = re.compile(r" {0,3}>[ \t]?")
+TABLE_START = re.compile(r" {0,3}\|")  # a line that may be a table's header row
 TABLE_DELIMITER = re.compile(r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$")
 
 
@@ -73,10 +74,11 @@ def table_row(line: str, depth: int) -> str | None:
 
 def table_start(header: str, delimiter: str) -> int | None:
     """The quote depth of the table that lines `header` and `delimiter` begin; None when
-    they do not begin one (a header row with a pipe, a delimiter row at its depth)."""
+    they do not begin one (a header row that starts with a pipe, a delimiter row at its
+    depth)."""
     depth, head = unquote(header)
     below, rule = unquote(delimiter)
-    if below != depth or "|" not in head or not TABLE_DELIMITER.match(rule):
+    if below != depth or not TABLE_START.match(head) or not TABLE_DELIMITER.match(rule):
         return None
     return depth
 

@@ -15,13 +15,18 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QTextCursor
 
-from streamdesk.core.markdown_blocks import TABLE_DELIMITER, BlockSplitter, table_row, unquote
+from streamdesk.core.markdown_blocks import (
+    TABLE_START,
+    BlockSplitter,
+    table_row,
+    table_start,
+    unquote,
+)
 from streamdesk.ui.tools.state import CallState, RoundState
 from streamdesk.ui.transcript.layout import DocumentLayout
 from streamdesk.ui.transcript.message import Message
 
 FRAME_MS = 16
-_TABLE_START = re.compile(r" {0,3}\|")
 _LIST_AT_MARGIN = re.compile(r"^(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)", re.MULTILINE)
 
 
@@ -283,7 +288,7 @@ def shown_tail(tail: str) -> str:
     delimiter row: rows added later take their alignment from it), a tail that may begin a
     table shows nothing; a tail that is not a table shows whole.
     """
-    if not _TABLE_START.match(unquote(tail)[1]):
+    if not TABLE_START.match(unquote(tail)[1]):
         return tail
     if tail.count("\n") < 3:  # header, delimiter and a first row are not all complete yet
         return ""
@@ -295,15 +300,11 @@ def shown_tail(tail: str) -> str:
 def table_head(tail: str) -> int | None:
     """The quote depth of the table whose header and delimiter row begin `tail` (0: not in
     a quote); None when its first two lines are not those."""
-    depth, header = unquote(tail)
-    if not _TABLE_START.match(header):
-        return None
     start = tail.find("\n") + 1
     end = tail.find("\n", start)
     if not start or end < 0:
         return None
-    below, delimiter = unquote(tail[start:end])
-    return depth if below == depth and TABLE_DELIMITER.match(delimiter) else None
+    return table_start(tail[: start - 1], tail[start:end])
 
 
 def table_depth(tail: str) -> int | None:
