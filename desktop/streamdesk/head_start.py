@@ -34,11 +34,14 @@ import contextlib
 import os
 import sys
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 # json, signal and logging load where they are used: this module loads before the first frame.
 
 if TYPE_CHECKING:
+    import asyncio
+
     from streamdesk.core.store.secrets import KeyStore
     from streamdesk.core.store.settings import Settings
 
@@ -137,6 +140,10 @@ class DemoProcess:
     async def close(self) -> None:
         await self._head.close()
 
+    def on_end(self, callback: Callable[[], None]) -> None:
+        """`callback` on the loop if the process serving it ends before `close()`."""
+        self._head.on_end(callback)
+
 
 class Result(NamedTuple):
     """The head start's answer: the key store's answers, and the demo's server if it serves one."""
@@ -157,6 +164,8 @@ class HeadStart:
         self._read = False
         self._reaped = False
         self._cpu = 0.0  # its CPU seconds, once reaped
+        self._watched: tuple[asyncio.AbstractEventLoop, int] | None = None  # `on_end`
+        self._closing = False
 
     @classmethod
     def begin(cls) -> HeadStart | None:
@@ -214,16 +223,45 @@ class HeadStart:
             self._fds["answer"] = -1
         if answer < 0:  # closed: the window is shutting down
             return None
-        with os.fdopen(answer, "rb") as reader:
-            line = reader.readline()
+        line = _read_line(answer)
         result = _parse(line, self)
-        if result is None or result.demo is None:
+        if result is not None and result.demo is not None and not self._closing:
+            with self._fds_lock:  # the child keeps its end open while it serves: `on_end`
+                self._fds["answer"] = answer
+        else:
+            os.close(answer)
             self._close_fd("lifeline")
             with contextlib.suppress(ChildProcessError):
                 _, _, usage = os.wait4(self.pid, 0)  # it leaves once its line is written
                 self._cpu = usage.ru_utime + usage.ru_stime
             self._reaped = True
         return result
+
+    def on_end(self, callback: Callable[[], None]) -> None:
+        """Call `callback` on the loop if the child ends (killed, crashed) before `close()`:
+        its end of the answer pipe closes with it."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        with self._fds_lock:
+            answer = self._fds["answer"]
+        if answer < 0:
+            return
+
+        def ended() -> None:
+            loop.remove_reader(answer)
+            self._watched = None
+            callback()
+
+        self._watched = (loop, answer)
+        loop.add_reader(answer, ended)
+
+    def _unwatch(self) -> None:
+        if self._watched is not None:
+            loop, fd = self._watched
+            self._watched = None
+            with contextlib.suppress(Exception):  # the loop may be closed already
+                loop.remove_reader(fd)
 
     def cpu_seconds(self) -> float:
         """The CPU time the child has used (benchmarks/startup.py counts it with the window's)."""
@@ -241,10 +279,11 @@ class HeadStart:
         waits for it to leave (killed if it does not)."""
         import asyncio
 
+        self._closing = True
+        self._unwatch()
         self._close_fd("go")  # before go: it leaves without asking anything
         self._close_fd("lifeline")
-        if not self._read:
-            self._close_fd("answer")
+        self._close_fd("answer")  # not while a worker thread reads it: `_take` holds it then
         for _ in range(REAP_TRIES):
             if self._reap():
                 return
@@ -507,13 +546,25 @@ def _chosen_provider(settings: Settings) -> str:
     return settings.active_provider
 
 
-def _write(fd: int, message: dict[str, Any]) -> None:
+def _write(fd: int, message: dict[str, Any], *, keep_open: bool = False) -> None:
+    """The one line; `keep_open`: the window sees the pipe close when this process ends."""
     import json
 
     data = (json.dumps(message) + "\n").encode("utf-8")
     while data:
         data = data[os.write(fd, data) :]
-    os.close(fd)
+    if not keep_open:
+        os.close(fd)
+
+
+def _read_line(fd: int) -> bytes:
+    """Up to the first newline (the child writes one line), or all there is before the end."""
+    chunks: list[bytes] = []
+    while True:
+        chunk = os.read(fd, 65536)
+        chunks.append(chunk)
+        if not chunk or b"\n" in chunk:
+            return b"".join(chunks)
 
 
 async def _serve_demo(answer: int, lifeline: int, message: dict[str, Any]) -> int:
@@ -523,7 +574,7 @@ async def _serve_demo(answer: int, lifeline: int, message: dict[str, Any]) -> in
 
     async with MockServer(vary_replies=True) as server:
         message["mock"] = {"sse": server.sse_base_url, "ws": server.ws_url}
-        _write(answer, message)
+        _write(answer, message, keep_open=True)
         closed = asyncio.Event()  # the window closed the pipe, or died
         asyncio.get_running_loop().add_reader(lifeline, closed.set)
         await closed.wait()

@@ -138,3 +138,61 @@ def test_the_head_starts_demo_answers_the_window_and_ends_with_it(tmp_path: Path
         "status complete",
         "child left True",
     ], result.stdout + result.stderr
+
+
+DEMO_LOST_SCRIPT = """
+import asyncio, os, signal
+from streamdesk.head_start import HeadStart
+
+head = HeadStart.begin()
+from streamdesk.ui.app import start_window
+
+window, loop = start_window(["streamdesk"], head)
+
+async def reply(session, prompt):
+    done = asyncio.get_running_loop().create_future()
+    def finished(key, status):
+        if not done.done():
+            done.set_result(status)
+    session.finished.connect(finished)
+    session.send(prompt)
+    status = await asyncio.wait_for(done, 60)
+    session.finished.disconnect(finished)
+    return status
+
+async def main():
+    await window.start()
+    session = window.current_session()
+    print("first", await reply(session, "Hello before"), flush=True)
+    moved = asyncio.get_running_loop().create_future()
+    window.switcher.demoMoved.connect(lambda: moved.done() or moved.set_result(None))
+    os.kill(head.pid, signal.SIGKILL)
+    await asyncio.wait_for(moved, 30)
+    print("offline", window.offline, "own server", type(window.mock).__name__, flush=True)
+    print("same chat", await reply(session, "Hello after"), flush=True)
+    window.close()
+    await window.shutdown()
+
+with loop:
+    loop.run_until_complete(main())
+"""
+
+
+@pytest.mark.skipif(not wanted(), reason="no head start here (one core, not Linux, or off)")
+def test_the_demo_goes_on_when_the_head_starts_process_dies(tmp_path: Path) -> None:
+    """The process serving the demo is killed: the window starts a server of its own, and the
+    chat held with the demo gets its next reply from it."""
+    env = dict(os.environ, STREAMDESK_HOME=str(tmp_path / "home"), QT_QPA_PLATFORM="offscreen")
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+    for name in ("STREAMDESK_API_KEY", "STREAMDESK_STARTUP_PROBE", "STREAMDESK_HEAD_START"):
+        env.pop(name, None)
+    result = subprocess.run(
+        [sys.executable, "-c", DEMO_LOST_SCRIPT],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "first complete",
+        "offline True own server MockServer",
+        "same chat complete",
+    ], result.stdout + result.stderr

@@ -277,6 +277,8 @@ class MainWindow(QMainWindow):
         self.composer.attachmentsChanged.connect(self._prepare_images)
         self.header.modelChanged.connect(self._prepare_images)
         switcher.targetChanged.connect(self._prepare_images)
+        # chats held with the demo go on with its new server
+        switcher.demoMoved.connect(self._built_first(lambda: self.history.resolve_targets()))
         self.prompt.blocked.connect(self._say_prompt_blocked)
         menus.newChatRequested.connect(self.open_new_chat)
         menus.importRequested.connect(

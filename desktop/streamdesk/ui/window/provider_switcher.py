@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from streamdesk.core.providers import Provider
     from streamdesk.core.request import Timeouts
     from streamdesk.core.store.settings import Settings
+    from streamdesk.head_start import DemoProcess
     from streamdesk.mock.server import MockServer
     from streamdesk.ui.window.keys_on_use import KeysOnUse
 
@@ -74,6 +75,7 @@ class ProviderSwitcher(QObject):
     scenarioChanged = Signal(object)
     keyMissing = Signal(str)  # the chosen provider needs a key it does not have: why ("": has)
     targetChanged = Signal()
+    demoMoved = Signal()  # the offline demo's server was started again elsewhere (new URLs)
 
     provider: Provider  # set by `load()`, with the settings
 
@@ -96,6 +98,7 @@ class ProviderSwitcher(QObject):
         self.api_key: str | None = None
         self.offline = False
         self.offline_for = ""  # the provider the offline demo stands in for
+        self._demo_why = ""  # why it does (the header's tooltip)
         self.mock: DemoServer | None = None  # running while in the offline demo
         self._switching: object = None  # the latest switch: an earlier one ending later yields
         self.next_scenario: str | None = None
@@ -224,12 +227,32 @@ class ProviderSwitcher(QObject):
         if self._switching is switching:
             self._enter_offline_demo(mock, self.provider, why)
 
-    def adopt_demo(self, server: DemoServer) -> None:
-        """The head start serves the offline demo: use its server, unless one runs."""
-        if self.mock is None:
-            self.mock = server
-        else:
+    def adopt_demo(self, server: DemoProcess) -> None:
+        """The head start serves the offline demo: use its server, unless one runs. Should its
+        process end (killed, crashed), the demo goes on with a server of the window's own."""
+        if self.mock is not None:
             self._spawn(server.close())
+            return
+        self.mock = server
+        server.on_end(lambda: self._demo_ended(server))
+
+    def _demo_ended(self, server: DemoServer) -> None:
+        if self.mock is not server:
+            return
+        self.mock = None
+        if self.offline:
+            self._spawn(self._restart_demo())
+
+    async def _restart_demo(self) -> None:
+        """The demo again, on a new server: the header's model kept; chats held with the demo
+        follow it (`demoMoved`)."""
+        self._switching = switching = object()
+        wanted = self.provider_by_id(self.offline_for) or self.provider
+        model = self.header.model()
+        mock = await self._start_mock()
+        if self._switching is switching and self.offline:
+            self._enter_offline_demo(mock, wanted, self._demo_why, model)
+            self.demoMoved.emit()
 
     async def _start_mock(self) -> DemoServer:
         """The offline demo's server, started unless it runs."""
@@ -254,6 +277,7 @@ class ProviderSwitcher(QObject):
 
         demo = mock_provider(mock.sse_base_url, mock.ws_url)
         self.offline_for = wanted.id
+        self._demo_why = why
         self.providers = [demo, *(p for p in self.providers if p.id != demo.id)]
         self.header.set_providers(self.providers, demo.id)
         if model:
