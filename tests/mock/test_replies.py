@@ -284,3 +284,11 @@ def test_every_required_scenario_is_described() -> None:
     ]
     for name in required:
         assert SCENARIOS[name].strip()
+
+
+def test_the_welcome_pages_python_question_gets_the_python_streaming_example() -> None:
+    """The welcome page's "A Python question" card (ui/window/welcome.py) is the demo's first
+    impression: reading a stream with httpx is answered with the streaming example, not the
+    HTTP-and-JSON basics its words "HTTP response" also match."""
+    card = "How do I read a streaming HTTP response line by line with httpx in Python?"
+    assert topic_for(card).name == "streaming"

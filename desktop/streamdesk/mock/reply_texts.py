@@ -32,7 +32,7 @@ STREAMING = Topic(
     keywords=weights(
         "stream:3, streaming:4, streamed:3, streams:3, token:2, tokens:2, incremental:2, "
         "incrementally:2, chunk:2, chunks:2, ttft:3, backpressure:2, latency:1, realtime:1, "
-        "live:1"
+        "live:1, httpx:4, aiter_lines:4"
     ),
     reasoning=(
         "The question is about streaming replies. The useful part is what happens between the "
