@@ -343,3 +343,21 @@ def test_a_bad_mcp_server_names_its_field() -> None:
     settings_path().write_text('[mcp.servers.x]\nargs = ["a"]\n', encoding="utf-8")
     loaded = load_settings()
     assert loaded.warning is not None and "mcp.servers.x" in loaded.warning
+
+
+def test_a_profile_with_models_and_no_default_uses_its_first_model() -> None:
+    """`models = [...]` without `default_model`: requests go to the first listed model (the
+    header showed "no model" and `ask` asked for --model); no list, no default, as before."""
+    from streamdesk.core.store.settings import parse_settings, resolve_provider
+
+    settings = parse_settings(
+        {
+            "providers": [
+                {"id": "relay", "name": "Relay", "base_url": "http://127.0.0.1:9/v1",
+                 "models": ["gpt-4.1", "gpt-4.1-mini"]},
+                {"id": "bare", "name": "Bare", "base_url": "http://127.0.0.1:9/v1"},
+            ]
+        }
+    )  # fmt: skip
+    assert resolve_provider(settings, "relay").default_model == "gpt-4.1"
+    assert resolve_provider(settings, "bare").default_model == ""

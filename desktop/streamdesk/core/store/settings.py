@@ -296,8 +296,11 @@ def _sync_tables(parent: Any, key: str, wanted: dict[str, dict[str, Any]]) -> No
 
 def _from_profile(ps: ProviderSettings, settings: Settings) -> Provider:
     base = next((b for b in BUILTIN_PROVIDERS if b.id == ps.id), None)
+    shared = {name: getattr(ps, name) for name in _SHARED_FIELDS}
+    if not ps.default_model and ps.models:  # a list and no default: its first, as a picker would
+        shared["default_model"] = ps.models[0].id
     return Provider(
-        **{name: getattr(ps, name) for name in _SHARED_FIELDS},
+        **shared,
         models=tuple(ps.models),
         timeouts=ps.timeouts or settings.timeouts(),
         max_retries=settings.max_retries if ps.max_retries is None else ps.max_retries,
