@@ -11,7 +11,9 @@ from streamdesk.core.provider_urls import (
     base_url_advice,
     endpoint_problem,
     fault_sentence,
+    mcp_url_advice,
     profile_url_faults,
+    proxy_url_advice,
     ws_url_advice,
 )
 from streamdesk.core.providers import ModelInfo
@@ -137,6 +139,41 @@ def test_a_websocket_url_must_be_ws_or_wss(
     typed: str, problem: str | None, fix: str | None
 ) -> None:
     advice = ws_url_advice(typed)
+    assert (advice.problem, advice.fix) == (problem, fix)
+
+
+@pytest.mark.parametrize(
+    ("typed", "problem", "fix"),
+    [
+        ("htps://tools.example/mcp", "the scheme must be http or https, not htps", "https://tools.example/mcp"),
+        ("hhtps://tools.example/mcp", "the scheme must be http or https, not hhtps", "https://tools.example/mcp"),
+        ("htp://localhost:3000/mcp", "the scheme must be http or https, not htp", "http://localhost:3000/mcp"),
+        ("ftp://tools.example/mcp", "the scheme must be http or https, not ftp", None),
+        ("tools.example/mcp", "it has no scheme (start it with https:// or http://)", "https://tools.example/mcp"),
+        ("https://tools.example/mcp?key=1", None, None),
+    ],
+)  # fmt: skip
+def test_an_mcp_server_url_gets_the_scheme_it_most_likely_means(
+    typed: str, problem: str | None, fix: str | None
+) -> None:
+    advice = mcp_url_advice(typed)
+    assert (advice.problem, advice.fix) == (problem, fix)
+
+
+@pytest.mark.parametrize(
+    ("typed", "problem", "fix"),
+    [
+        ("proxy.example:3128", "it has no scheme (start it with http:// or socks5://)", "http://proxy.example:3128"),
+        ("localhost:8080", "it has no scheme (start it with http:// or socks5://)", "http://localhost:8080"),
+        ("socks://127.0.0.1:1080", "the scheme must be http, https, socks5 or socks5h, not socks", "socks5://127.0.0.1:1080"),
+        ("socks5://127.0.0.1:1080", None, None),
+        ("", None, None),
+    ],
+)  # fmt: skip
+def test_a_proxy_url_without_a_scheme_gets_http(
+    typed: str, problem: str | None, fix: str | None
+) -> None:
+    advice = proxy_url_advice(typed)
     assert (advice.problem, advice.fix) == (problem, fix)
 
 

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from streamdesk.core.provider_urls import fault_sentence, profile_url_faults
-from streamdesk.core.store.settings import Settings, load_settings, save_settings, settings_path
+from streamdesk.core.store.settings import (
+    Settings,
+    load_settings,
+    save_settings,
+    settings_path,
+    url_faults,
+)
 from streamdesk.core.store.settings_model import unusable_profile
 
 
@@ -157,18 +163,66 @@ def test_saving_writes_what_was_loaded_the_unusable_url_included() -> None:
     assert relay is not None and relay.base_url == "ws://relay.example/v1"
 
 
-def test_an_unusable_proxy_url_is_said_and_costs_nothing_else() -> None:
-    raw = write('base_url = "https://relay.example/v1"', top='proxy_url = "proxy.example:3128"')
+def test_an_unusable_manual_proxy_url_is_said_and_costs_nothing_else() -> None:
+    raw = write(
+        'base_url = "https://relay.example/v1"',
+        top='proxy_mode = "manual"\nproxy_url = "proxy.example:3128"',
+    )
     result = load_settings()
     assert_everything_else_kept(result.settings)
     assert result.settings.proxy_url == "proxy.example:3128"
     assert result.warning == (
         "settings.toml: field 'proxy_url' 'proxy.example:3128' is not a valid URL: it has no"
-        " scheme (start it with http://); put it right in Settings ▸ Network (every other"
-        " setting is loaded, and the file is not changed)"
+        " scheme (start it with http:// or socks5://); use http://proxy.example:3128 instead;"
+        " put it right in Settings ▸ Network (every other setting is loaded, and the file is"
+        " not changed)"
     )
     assert settings_path().read_bytes() == raw
     assert not list(settings_path().parent.glob("*.bak*"))
+
+
+@pytest.mark.parametrize("mode", ["system", "none"])
+def test_a_proxy_url_not_in_use_is_kept_and_not_said(mode: str) -> None:
+    """With the system proxy or none, nothing uses the URL: no warning at load."""
+    write(
+        'base_url = "https://relay.example/v1"',
+        top=f'proxy_mode = "{mode}"\nproxy_url = "proxy.example:3128"',
+    )
+    result = load_settings()
+    assert result.warning is None
+    assert result.settings.proxy_url == "proxy.example:3128"
+    assert url_faults(result.settings) == []
+
+
+def test_every_unusable_url_is_a_fault_in_the_order_to_say_them() -> None:
+    """The active provider's first, the other providers', the MCP servers', the manual
+    proxy's last; each with the URL it most likely means."""
+    write(
+        'base_url = "https://relay.example/v1/chat/completions"\n'
+        "[mcp.servers.remote]\n"
+        'url = "htps://tools.example/mcp"',
+        top='proxy_mode = "manual"\nproxy_url = "proxy.example:3128"',
+    )
+    text = settings_path().read_text(encoding="utf-8")
+    text = text.replace('base_url = "https://good.example/v1"', 'base_url = "good.example/v1"')
+    text = text.replace('active_provider = "good"', 'active_provider = "relay"')
+    settings_path().write_text(text, encoding="utf-8")
+    result = load_settings()
+    faults = url_faults(result.settings)
+    assert [(f.field, f.provider_id or f.server, f.fix) for f in faults] == [
+        ("base_url", "relay", "https://relay.example/v1"),
+        ("base_url", "good", "https://good.example/v1"),
+        ("url", "remote", "https://tools.example/mcp"),
+        ("proxy_url", "", "http://proxy.example:3128"),
+    ]
+    assert fault_sentence(faults[2]) == (
+        'The URL of the MCP server remote "htps://tools.example/mcp" cannot be used: the scheme'
+        " must be http or https, not htps; use https://tools.example/mcp instead."
+    )
+    assert fault_sentence(faults[3]) == (
+        'The proxy URL "proxy.example:3128" cannot be used: it has no scheme (start it with'
+        " http:// or socks5://); use http://proxy.example:3128 instead."
+    )
 
 
 def test_a_proxy_password_still_sets_the_file_aside() -> None:

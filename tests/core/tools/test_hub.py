@@ -78,6 +78,21 @@ async def test_a_server_that_cannot_start_is_a_clear_error(
 
 
 @pytest.mark.asyncio
+async def test_a_url_kept_as_written_suggests_the_url_and_offers_no_log(tmp_path: Path) -> None:
+    """Nothing ran, so no log was written; an older run's log (another URL) is not its log."""
+    (tmp_path / "mcp-typo.log").write_text("\n--- start\nold run: refused\n", encoding="utf-8")
+    hub = ToolHub([McpServerConfig("typo", url="htps://tools.example/mcp")], log_dir=tmp_path)
+    with pytest.raises(ToolServerError) as caught:
+        await hub.tools("typo")
+    assert caught.value.log_path is None
+    assert str(caught.value) == (
+        "The tool server \"typo\" cannot start: its URL 'htps://tools.example/mcp' is not valid"
+        " (the scheme must be http or https, not htps; use https://tools.example/mcp instead);"
+        " put it right in Settings ▸ MCP servers."
+    )
+
+
+@pytest.mark.asyncio
 async def test_an_unknown_server_is_named_with_the_configured_ones(tmp_path: Path) -> None:
     hub = ToolHub([stdio("notes")], log_dir=tmp_path)
     with pytest.raises(ToolServerError, match=r'"other" is not configured \(configured: notes\)'):

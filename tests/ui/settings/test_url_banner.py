@@ -126,8 +126,9 @@ async def test_a_file_whose_urls_can_be_used_shows_no_banner(qtbot: QtBot) -> No
 async def test_the_active_provider_is_said_first_and_stands_under_a_missing_key(
     qtbot: QtBot,
 ) -> None:
-    """OpenAI (active, no key in the test keychain) is said before Spare; the window's "No API
-    key" line shows over it, and the URL comes back when that line is dismissed."""
+    """OpenAI (active, no key in the test keychain) is said before Spare, each line counting
+    the problems; the window's "No API key" line shows over them, the URL comes back when that
+    line is dismissed, and Spare's when OpenAI's is."""
     save_settings(Settings(active_provider="openai"))
     text = settings_path().read_text(encoding="utf-8")
     settings_path().write_text(
@@ -142,7 +143,11 @@ async def test_the_active_provider_is_said_first_and_stands_under_a_missing_key(
         banner.dismiss()
         assert banner.isVisible()
         assert banner.label.text().startswith("The SSE base URL of OpenAI ")
+        assert banner.label.text().endswith("instead. (1 of 2)")
         assert banner.action.text() == "Open Settings ▸ Providers"
+        banner.dismiss()
+        assert banner.label.text().startswith("The SSE base URL of Spare ")
+        assert banner.label.text().endswith("instead. (2 of 2)")
         banner.dismiss()
         assert not banner.isVisible(), "a dismissed URL line stays dismissed"
         window.settings_ui.clear_failure()

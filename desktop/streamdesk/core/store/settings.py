@@ -20,6 +20,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from streamdesk.core.errors import SettingsError
 from streamdesk.core.paths import UnusableDirectory, config_dir
+from streamdesk.core.provider_urls import (
+    UrlFault,
+    mcp_url_faults,
+    profile_url_faults,
+    proxy_url_fault,
+)
 from streamdesk.core.providers import (
     BUILTIN_PROVIDERS,
     ModelInfo,
@@ -39,7 +45,6 @@ from streamdesk.core.store.settings_model import (
     Settings,
     parse_settings,
     proxy_password,
-    proxy_url_problem,
 )
 from streamdesk.core.tools.config import literal_secrets, server_table
 
@@ -61,12 +66,14 @@ __all__ = [  # the dataclasses and parsing live in settings_model.py; importable
     "effective_proxy",
     "load_settings",
     "parse_settings",
+    "proxy_fault",
     "proxy_for",
     "proxy_password",
     "resolve_provider",
     "save_settings",
     "settings_path",
     "split_proxy_credentials",
+    "url_faults",
 ]
 _HEADER = "Streamdesk settings. Keys and proxy passwords live in the OS keychain, never here."
 
@@ -98,9 +105,9 @@ def load_settings(path: Path | None = None) -> LoadResult:
     """The settings, or defaults plus a warning when the file is unreadable or invalid.
 
     A URL that cannot be used costs nothing else: it loads as written and the file is left
-    alone. A provider's is said by `provider_urls.profile_url_faults` (the window's banner,
-    `streamdesk ask` when it uses that profile); the proxy's, which every request shares, in
-    the warning."""
+    alone. Each is a fact of `url_faults` (the window's banner; `streamdesk ask` says the
+    profile it uses); the proxy's, which every request shares, is in the warning too when the
+    manual proxy is chosen (the URL is not used otherwise)."""
     try:
         path = settings_path() if path is None else path
         raw = path.read_bytes()
@@ -117,18 +124,35 @@ def load_settings(path: Path | None = None) -> LoadResult:
     except RecursionError:  # tomllib parses nested arrays and tables recursively
         problem = "nested too deeply"
     else:
-        unusable = proxy_url_problem(settings.proxy_url)
-        if unusable is None:
+        fault = proxy_fault(settings)
+        if fault is None:
             return LoadResult(settings)
+        use = f"; use {fault.fix} instead" if fault.fix else ""
         return LoadResult(
             settings,
             f"{path.name}: field 'proxy_url' {shown(settings.proxy_url)!r} is not a valid URL:"
-            f" {unusable}; put it right in Settings ▸ Network (every other setting is loaded, and"
-            " the file is not changed)",
+            f" {fault.problem}{use}; put it right in Settings ▸ Network (every other setting is"
+            " loaded, and the file is not changed)",
         )
     bak = _backup(path)
     warning = f"{path.name}: {problem}; the file was kept as {bak.name} and defaults are used"
     return LoadResult(Settings(), warning, defaults_only=True)
+
+
+def proxy_fault(settings: Settings) -> UrlFault | None:
+    """The proxy URL's fault when the manual proxy is chosen; None when it can be used or is
+    not used (system or no proxy)."""
+    return proxy_url_fault(settings.proxy_url) if settings.proxy_mode == "manual" else None
+
+
+def url_faults(settings: Settings) -> list[UrlFault]:
+    """Every URL of the settings that cannot be used, in the order to say them: the active
+    provider's, the other providers', the MCP servers', then the proxy's when it is used."""
+    providers = profile_url_faults(settings.providers)
+    active = [f for f in providers if f.provider_id == settings.active_provider]
+    others = [f for f in providers if f.provider_id != settings.active_provider]
+    proxy = proxy_fault(settings)
+    return [*active, *others, *mcp_url_faults(settings.mcp_servers), *([proxy] if proxy else [])]
 
 
 def _set(table: Any, key: str, value: Any) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from streamdesk.core.errors import KeychainUnavailable, SettingsError
+from streamdesk.core.provider_urls import mcp_url_advice
 from streamdesk.core.request import HTTP_SCHEMES, url_problem
 
 DEFAULT_CALL_TIMEOUT = 60.0  # seconds one tool call may run
@@ -274,8 +275,12 @@ def parse_servers(
 
 
 def url_fault(config: McpServerConfig) -> str | None:
-    """Why the server's URL cannot be used (kept as written in settings.toml), or None."""
-    return url_problem(config.url, HTTP_SCHEMES) if config.url else None
+    """Why the server's URL cannot be used (kept as written in settings.toml), with the URL
+    it most likely means when there is one; None when it can."""
+    advice = mcp_url_advice(config.url) if config.url else None
+    if advice is None or advice.problem is None:
+        return None
+    return f"{advice.problem}; use {advice.fix} instead" if advice.fix else advice.problem
 
 
 def parse_mcp_json(data: object) -> list[McpServerConfig]:

@@ -167,9 +167,10 @@ class ServerConnection:
             return self.tools
         fault = url_fault(self.config)
         if fault is not None:  # kept as written in settings.toml: nothing to connect to
-            raise self.error(
+            raise ToolServerError(  # and no log: nothing ran, an older run's would mislead
+                self.name,
                 f"cannot start: its URL {self.config.url!r} is not valid ({fault}); "
-                "put it right in Settings ▸ MCP servers."
+                "put it right in Settings ▸ MCP servers.",
             )
         if self._ready is None or self._ready.done():
             await self.stop()

@@ -3,9 +3,10 @@
 `SettingsController` opens the dialog (File ▸ Settings…, Ctrl+,), applies a saved dialog without
 a restart (providers, active provider or the offline demo, theme, font size), re-checks the key
 when one is saved or deleted, shows a corrupt settings file once in a banner, and offers "Open
-Settings" under a rejected key. A provider URL that the Providers form would refuse, loaded from
-a file written by hand or by an older version, is said in the banner too, with a button to that
-field; the file stays as written until the user saves. The dialog and the keychain load when
+Settings" under a rejected key. A URL the Settings forms would refuse (a provider's, an MCP
+server's, the manual proxy's), loaded from a file written by hand or by an older version, is
+said in the banner too, one at a time, with a button to that field; the file stays as written
+until the user saves. The dialog and the keychain load when
 the dialog first opens: the window builds this controller at start, and the keychain loads on a
 worker thread then.
 """
@@ -13,6 +14,7 @@ worker thread then.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -29,8 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 from streamdesk.core.events import Failure, FailureKind
-from streamdesk.core.provider_urls import UrlFault, fault_sentence, profile_url_faults
-from streamdesk.core.store.settings import Settings
+from streamdesk.core.provider_urls import UrlFault, fault_sentence
+from streamdesk.core.store.settings import Settings, proxy_fault, url_faults
 
 if TYPE_CHECKING:
     from streamdesk.ui.session.session import ChatSession
@@ -48,11 +50,17 @@ _NETWORK_KINDS = frozenset(
 )
 
 
+StandingLine = tuple[str, str, Callable[[], object] | None]  # text, action, slot
+# The Settings page of a URL field other than a provider's.
+_FAULT_PAGES = {"proxy_url": "Network", "url": "MCP servers"}
+
+
 class Banner(QFrame):
     """A non-modal line above the conversation: text, an optional action, a close button.
 
-    A standing line (`show_standing`: something wrong in settings.toml) outlasts the lines
-    shown over it: it comes back when they go, until it is dismissed, acted on or withdrawn.
+    Standing lines (`show_standing`: what is wrong in settings.toml) outlast the lines shown
+    over them: the first comes back when they go, until it is dismissed or acted on, and then
+    the next shows; "(1 of 3)" after the text says more follow. `withdraw_standing` drops them.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -76,7 +84,8 @@ class Banner(QFrame):
         row.addWidget(self.action)
         row.addWidget(close)
         self._slot: Callable[[], object] | None = None
-        self._standing: tuple[str, str, Callable[[], object] | None] | None = None
+        self._standing: list[StandingLine] = []
+        self._standing_count = 0  # how many there were: "(2 of 3)" after one went
         self._showing_standing = False
         self.action.clicked.connect(self._act)
         super().hide()
@@ -91,33 +100,43 @@ class Banner(QFrame):
         self._showing_standing = False
         self.show()
 
-    def show_standing(
-        self, text: str, action: str = "", slot: Callable[[], object] | None = None
-    ) -> None:
-        """A line that comes back when a line shown over it goes."""
-        self._standing = (text, action, slot)
-        self.show_message(text, action, slot)
-        self._showing_standing = True
+    def show_standing(self, lines: list[StandingLine]) -> None:
+        """Lines that come back when a line shown over them goes, one at a time, in order;
+        an empty list withdraws them."""
+        self._standing = list(lines)
+        self._standing_count = len(lines)
+        if lines:
+            self._show_next_standing()
+        else:
+            self.withdraw_standing()
 
     def withdraw_standing(self) -> None:
-        """The standing line no longer holds: it goes, and does not come back."""
+        """The standing lines no longer hold: they go, and do not come back."""
         showing = self._showing_standing
-        self._standing = None
+        self._standing = []
         if showing:
             self.hide()
 
+    def _show_next_standing(self) -> None:
+        text, action, slot = self._standing[0]
+        count = self._standing_count
+        if count > 1:
+            text += f" ({count - len(self._standing) + 1} of {count})"
+        self.show_message(text, action, slot)
+        self._showing_standing = True
+
     def hide(self) -> None:
         """The line goes; a standing line shown over comes back."""
-        if self._standing is not None and not self._showing_standing:
-            self.show_message(*self._standing)
-            self._showing_standing = True
+        if self._standing and not self._showing_standing:
+            self._show_next_standing()
         else:
             super().hide()
 
     def dismiss(self) -> None:
-        """The close button: the line goes, a standing one for good."""
+        """The close button: the line goes, a standing one for good (the next shows)."""
         if self._showing_standing:
-            self._standing = None
+            self._standing.pop(0)
+            self._showing_standing = False
         self.hide()
 
     def _act(self) -> None:
@@ -154,33 +173,46 @@ class SettingsController(QObject):
         self.banner = Banner(parent)
         self._failure_banner = False  # the banner shows a failure: a good reply clears it
         self.apply_font(self.font_size)
-        self.say_url_fault(settings())
+        self.say_url_faults(settings())
 
     def show_settings_warning(self, text: str) -> None:
-        """A problem with settings.toml, under the header until dismissed."""
+        """A problem with settings.toml, under the header until dismissed. The warning of a
+        file that loaded is its proxy URL's, which `say_url_faults` says already, with the
+        other URLs' and a button to its field."""
+        if proxy_fault(self._settings()) is not None:
+            return
         self.banner.show_message(text, "Open Settings", self.open_dialog)
 
-    def say_url_fault(self, settings: Settings) -> None:
-        """A provider URL the Providers form would refuse, in the banner (the active
-        provider's first) with a button to its field, standing under later lines until it is
-        dismissed or the settings have none."""
-        faults = profile_url_faults(settings.providers)
-        active = [f for f in faults if f.provider_id == settings.active_provider]
-        if not faults:
-            self.banner.withdraw_standing()
-            return
-        fault = (active or faults)[0]
+    def say_url_faults(self, settings: Settings) -> None:
+        """Each URL of the settings that cannot be used, one standing banner line at a time
+        (the active provider's first, the proxy's last and only when it is used), each with a
+        button to its field; withdrawn when the settings have none."""
         self.banner.show_standing(
-            fault_sentence(fault), "Open Settings ▸ Providers", lambda: self.open_url_field(fault)
+            [
+                (
+                    fault_sentence(f),
+                    f"Open Settings ▸ {_FAULT_PAGES.get(f.field, 'Providers')}",
+                    functools.partial(self.open_fault, f),
+                )
+                for f in url_faults(settings)
+            ]
         )
 
-    def open_url_field(self, fault: UrlFault) -> SettingsDialog:
-        """The dialog on the Providers page, the faulty profile chosen and its field focused
-        (its note says what is wrong and offers the suggested URL)."""
+    def open_fault(self, fault: UrlFault) -> SettingsDialog:
+        """The dialog on the fault's page with its field focused: the provider profile or the
+        MCP server chosen, the field's note saying what is wrong and the suggested URL."""
         dialog = self.open_dialog()
-        dialog.tabs.setCurrentWidget(dialog.providers)
-        dialog.providers.select(fault.provider_id)
-        dialog.providers.form.show_problem(fault.field, fault_sentence(fault))
+        sentence = fault_sentence(fault)
+        if fault.field == "proxy_url":
+            dialog.tabs.setCurrentWidget(dialog.network)
+            dialog.network.point_at_proxy_url()
+        elif fault.field == "url":
+            dialog.tabs.setCurrentWidget(dialog.mcp)
+            dialog.mcp.point_at_url(fault.server, sentence)
+        else:
+            dialog.tabs.setCurrentWidget(dialog.providers)
+            dialog.providers.select(fault.provider_id)
+            dialog.providers.form.show_problem(fault.field, sentence)
         return dialog
 
     # -- dialog ---------------------------------------------------------------------------
@@ -211,7 +243,7 @@ class SettingsController(QObject):
         self._apply_settings(settings)
         self.apply_font(settings.font_size)
         self.switcher.select_saved(settings.active_provider, keep_model=chosen)
-        self.say_url_fault(settings)
+        self.say_url_faults(settings)
 
     def apply_font(self, size: int) -> None:
         """Set on each transcript: with an application style sheet Qt does not propagate a

@@ -31,11 +31,13 @@ from PySide6.QtWidgets import (
 )
 
 from streamdesk.core.errors import KeychainUnavailable, SettingsError
+from streamdesk.core.provider_urls import fault_sentence, proxy_url_advice
 from streamdesk.core.store.secrets import KeyStore
 from streamdesk.core.store.settings import (
     PROXY_KEY_ID,
     Settings,
     effective_proxy,
+    proxy_fault,
     save_settings,
     split_proxy_credentials,
 )
@@ -44,6 +46,7 @@ from streamdesk.ui.settings.assistants_page import AssistantsPage
 from streamdesk.ui.settings.ops import Tasks
 from streamdesk.ui.settings.provider_form import seconds_spin
 from streamdesk.ui.settings.providers_page import ProvidersPage
+from streamdesk.ui.settings.url_note import UrlNote
 from streamdesk.ui.tools.settings_page import McpServersPage
 
 PROXY_CHOICES = (("system", "System proxy"), ("none", "No proxy"), ("manual", "Manual"))
@@ -104,6 +107,7 @@ class NetworkPage(QWidget):
         self.proxy_user.setPlaceholderText("optional")
         self.proxy_password = QLineEdit(self)
         self.proxy_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.proxy_url_note = UrlNote(self.proxy_edit, proxy_url_advice, self)
         self.proxy_note = make_plain(QLabel(self))  # the keychain's words
         self.proxy_note.setWordWrap(True)
         self.ca_edit = QLineEdit(self)
@@ -123,6 +127,7 @@ class NetworkPage(QWidget):
         ):
             edit.setFixedWidth(width)
         self.proxy_note.setFixedWidth(URL_WIDTH)
+        self.proxy_url_note.setFixedWidth(URL_WIDTH)
         form = settings_form()
         form.addRow(section("Timeouts and retries", self))
         form.addRow("Connect timeout", self.connect_spin)
@@ -132,6 +137,7 @@ class NetworkPage(QWidget):
         form.addRow(section("Proxy", self))
         form.addRow("Proxy", self.proxy_box)
         form.addRow("Proxy URL", self.proxy_edit)
+        form.addRow("", self.proxy_url_note)
         form.addRow("Proxy user", self.proxy_user)
         form.addRow("Proxy password", self.proxy_password)
         form.addRow("", self.proxy_note)
@@ -152,6 +158,19 @@ class NetworkPage(QWidget):
         self.proxy_edit.setText(s.proxy_url)
         self.ca_edit.setText(s.ca_bundle)
         self._enable_proxy()
+
+    def save_problem(self) -> str | None:
+        """Why Save must refuse the page: the manual proxy's URL cannot be used (one kept
+        from the file is left alone while the proxy is not manual: nothing uses it then)."""
+        probe = self._settings_probe()
+        fault = proxy_fault(probe)
+        return None if fault is None else fault_sentence(fault)
+
+    def point_at_proxy_url(self) -> None:
+        """The proxy URL field focused, its note saying what is wrong and offering the
+        suggested URL."""
+        self.proxy_edit.setFocus()
+        self.proxy_url_note.refresh()
 
     def show_stored_credentials(self, credentials: str | None) -> None:
         """What the keychain holds for the proxy: the user name is shown, the password masked."""
@@ -320,6 +339,12 @@ class SettingsDialog(QDialog):
         problem = self.providers.save_problem()
         if problem is not None:  # a provider that cannot work: its page shows which field
             self.tabs.setCurrentWidget(self.providers)
+            self.status.setText(f"Could not save the settings: {problem}")
+            return
+        problem = self.network.save_problem()
+        if problem is not None:  # a manual proxy every request would fail on
+            self.tabs.setCurrentWidget(self.network)
+            self.network.point_at_proxy_url()
             self.status.setText(f"Could not save the settings: {problem}")
             return
         self.status.setText("Saving…")

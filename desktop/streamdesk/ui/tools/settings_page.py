@@ -36,7 +36,7 @@ from streamdesk.core.errors import SettingsError
 from streamdesk.core.store.secrets import KeyStore
 from streamdesk.core.store.settings import Settings
 from streamdesk.core.tools import McpServerConfig, ToolHub, parse_mcp_json, parse_server
-from streamdesk.core.tools.config import secrets_to_keychain
+from streamdesk.core.tools.config import secrets_to_keychain, url_fault
 from streamdesk.ui.plain_text import make_plain
 from streamdesk.ui.settings.ops import Tasks
 from streamdesk.ui.tools.service import keychain_secret
@@ -235,6 +235,24 @@ class McpServersPage(QWidget):
         del self.servers[row]
         self.current = -1
         self._fill_list(row)
+
+    def point_at_url(self, name: str, message: str) -> bool:
+        """The server `name` chosen, its URL field focused and `message` (what is wrong, the
+        suggested URL) under the form. A form left with a URL kept as written from the file is
+        not committed (it cannot be until that URL is put right); False when the server is
+        gone, or the open form has a mistake of its own (its note says it)."""
+        row = next((i for i, s in enumerate(self.servers) if s.name == name), -1)
+        if row < 0:
+            return False
+        if row != self.current:
+            if self.current >= 0 and not self.commit():
+                if url_fault(self.servers[self.current]) is None:
+                    return False
+                self.current = -1
+            self.list.setCurrentRow(row)
+        self.url.setFocus()
+        self.note.setText(message)
+        return True
 
     # -- the form ---------------------------------------------------------------------------
 
