@@ -196,6 +196,7 @@ async def test_a_server_that_cannot_start_says_so_in_the_banner(qtbot: QtBot) ->
         assert window.settings_ui.banner.isVisibleTo(window)
         assert window.settings_ui.banner.label.textFormat() == Qt.TextFormat.PlainText
         assert "broken" in window.settings_ui.banner.label.text()
+        assert window.settings_ui.banner.action.text() == "Open log"  # it wrote one
         assert session.send("Hello") is not None  # no tools: the reply goes on without them
         turn = await wait_reply(session, 30)
         assert turn.reply.status is ReplyStatus.COMPLETE
@@ -365,3 +366,20 @@ async def test_continue_after_a_stop_keeps_the_calls_once(qtbot: QtBot) -> None:
         shown = transcript_text(session)
         assert shown.count("on notes") == 1  # the call, drawn once, then the text after it
         assert shown.index("on notes") < shown.index(turn.reply.text.strip()[-20:])
+
+
+@pytest.mark.asyncio
+async def test_a_server_whose_url_cannot_be_used_points_at_its_settings(qtbot: QtBot) -> None:
+    """A URL kept as written in settings.toml never started a server: no log to offer, the
+    banner's button opens its settings."""
+    async with open_window(qtbot) as window:
+        window.settings.mcp_servers = [McpServerConfig("typo", url="htps://tools.example/mcp")]
+        failed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        window.tools.service.serverFailed.connect(
+            lambda _name, text: failed.done() or failed.set_result(text)
+        )
+        window.tools.set_enabled("typo", True)
+        text = await asyncio.wait_for(failed, 30)
+        assert "htps://tools.example/mcp" in text
+        banner = window.settings_ui.banner
+        assert banner.action.text() == "Open Settings ▸ MCP servers"

@@ -24,11 +24,9 @@ from streamdesk.core.providers import (
 )
 from streamdesk.core.request import (
     CONTINUATIONS,
-    PROXY_SCHEMES,
     AuthStyle,
     Timeouts,
     shown,
-    url_problem,
 )
 from streamdesk.core.tools.config import McpServerConfig, parse_servers
 
@@ -173,8 +171,8 @@ def _positive(value: float, key: str) -> float:
 
 def _url_as_written(data: dict[str, Any], key: str, default: str, where: str = "") -> str:
     """A URL kept as the user wrote it, usable or not: one mistyped URL must not cost the rest
-    of the file. What is wrong with it is said at load (`proxy_url_problem`; a provider's by
-    `provider_urls.profile_url_faults`), and a request that would use it fails naming it."""
+    of the file. What is wrong with it is said at load (`settings.url_faults`: the window's
+    banner, `streamdesk ask`), and a request that would use it fails naming it."""
     value: str = _get(data, key, str, default, where)
     return value
 
@@ -362,9 +360,3 @@ def proxy_password(url: str) -> bool:
         return urlsplit(url).password is not None
     except ValueError:
         return False
-
-
-def proxy_url_problem(url: str) -> str | None:
-    """Why a proxy URL kept from the file cannot be used (a clause), or None when it can or
-    none is set."""
-    return url_problem(url, PROXY_SCHEMES) if url else None

@@ -141,8 +141,13 @@ class WindowTools(QObject):
         )
 
     def _say_failed(self, name: str, message: str) -> None:
+        """The failure, with its log when the server wrote one (a server that never started,
+        such as one whose URL cannot be used, has none: its settings then)."""
         banner = self.window.settings_ui.banner
         path = self.service.log_path(name)
+        if not path.exists():
+            banner.show_message(message, "Open Settings ▸ MCP servers", self.open_settings)
+            return
         banner.show_message(
             message, "Open log", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
         )
