@@ -2,7 +2,8 @@
 switch and the offline-demo badge.
 
 Narrow windows (800 px) drop the app's name first; the provider picker then shrinks and elides
-its name (the full name is its tooltip) rather than cutting it off.
+its name (the full name is its tooltip) rather than cutting it off; narrower still, "WebSocket"
+reads "WS" and the badge "Offline" (their tooltips say the whole), so no button's text is cut.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ if TYPE_CHECKING:  # the providers (~15 ms to import) arrive after the window's 
 TITLE_MIN_WIDTH = 1000  # px of header below which the app's name gives way to the pickers
 COMBO_CHROME = 44  # px beside the text of a combo box: frame, padding, arrow
 MODEL_BOX_CHARS = 17  # "claude-sonnet-4.5", the longest name of the built-in providers' models
+WS_TEXTS = ("WebSocket", "WS")  # the protocol switch's second segment: full, and short
+BADGE_TEXTS = ("Offline demo", "Offline")
 
 
 class ElidingComboBox(QComboBox):
@@ -102,16 +105,23 @@ class Header(QFrame):
         self.model_box.setMinimumContentsLength(MODEL_BOX_CHARS)
         # A segmented control: two checkable buttons drawn as one (chrome.py).
         self.sse_button = self._segment("SSE", first=True)
-        self.ws_button = self._segment("WebSocket", first=False)
+        self.ws_button = self._segment(WS_TEXTS[0], first=False)
+        self.ws_button.setAccessibleName(WS_TEXTS[0])
         self.protocol_group = QButtonGroup(self)
         for button in (self.sse_button, self.ws_button):
             self.protocol_group.addButton(button)
         self.sse_button.setChecked(True)
-        self.offline_badge = QLabel("Offline demo", self)
+        self.offline_badge = QLabel(BADGE_TEXTS[0], self)
+        self.offline_badge.setAccessibleName(BADGE_TEXTS[0])
         self.offline_badge.setObjectName("offlineBadge")
         self.offline_badge.hide()
         self.palette_button = self._tool("Command palette (Ctrl+K)", "⌘", "Command palette")
         self.palette_button.clicked.connect(self.paletteRequested)
+        # (widget, full text, short text): the short one below the width the full ones need
+        self._shortened: list[tuple[QToolButton | QLabel, str, str]] = [
+            (self.ws_button, *WS_TEXTS),
+            (self.offline_badge, *BADGE_TEXTS),
+        ]
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 6, 12, 6)
         layout.setSpacing(8)
@@ -121,11 +131,11 @@ class Header(QFrame):
         layout.addWidget(self.provider_box)
         layout.addWidget(self.model_box)
         layout.addSpacing(4)
-        switch = QHBoxLayout()
-        switch.setSpacing(0)
-        switch.addWidget(self.sse_button)
-        switch.addWidget(self.ws_button)
-        layout.addLayout(switch)
+        self._switch = QHBoxLayout()
+        self._switch.setSpacing(0)
+        self._switch.addWidget(self.sse_button)
+        self._switch.addWidget(self.ws_button)
+        layout.addLayout(self._switch)
         layout.addStretch(2)
         layout.addWidget(self.offline_badge)
         layout.addWidget(self.palette_button)
@@ -167,19 +177,37 @@ class Header(QFrame):
         widget.setVisible(self.width() >= shown_from)
 
     def minimumSizeHint(self) -> QSize:
-        """The pickers' minimum without the parts that give way: a window shown wide can still
-        be made narrow (they hide once it is)."""
+        """The pickers' minimum without the parts that give way and with the short texts: a
+        window shown wide can still be made narrow (they hide and shorten once it is)."""
         hint = super().minimumSizeHint()
+        shortening = self._shortening_room(now_full_only=True)
+        return QSize(hint.width() - self._optional_room() - shortening, hint.height())
+
+    def _optional_room(self) -> int:
+        """Width in px the shown parts that give way take."""
         row = self.layout()
         spacing = row.spacing() if row is not None else 0
-        optional = sum(
+        return sum(
             w.minimumSizeHint().width() + spacing for w, _ in self._optional if not w.isHidden()
         )
-        return QSize(hint.width() - optional, hint.height())
+
+    def _shortening_room(self, *, now_full_only: bool) -> int:
+        """Width in px the shown texts give back short rather than full (`now_full_only`: of
+        those full now)."""
+        return sum(
+            w.fontMetrics().horizontalAdvance(full) - w.fontMetrics().horizontalAdvance(short)
+            for w, full, short in self._shortened
+            if not w.isHidden() and (w.text() == full or not now_full_only)
+        )
 
     def resizeEvent(self, event: QResizeEvent) -> None:
+        width = event.size().width()
         for widget, shown_from in self._optional:
-            widget.setVisible(event.size().width() >= shown_from)
+            widget.setVisible(width >= shown_from)
+        full_needs = self.minimumSizeHint().width() + self._shortening_room(now_full_only=False)
+        for widget, full, short in self._shortened:
+            widget.setText(full if width >= full_needs else short)
+        self._switch.invalidate()  # else its cached minimum holds the old text until laid out
         super().resizeEvent(event)
 
     # -- providers and models -------------------------------------------------------------

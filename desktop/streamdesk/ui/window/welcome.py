@@ -4,14 +4,21 @@ One line on what Streamdesk is, what answers (the offline demo, which needs no k
 chosen provider), the assistants to start the chat with (one is checked: the chat's), a few
 example prompts that send when clicked, and "Add a provider". The window shows it while the
 current chat has no message and hides it at the first send.
+
+It never scrolls sideways: its text wraps, the cards' headings elide (their tooltips hold the
+whole), and the cards and chips take as many columns as fit their headings (`reflow`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import cast
+
 from PySide6 import QtCore
-from PySide6.QtCore import QSize, Signal
+from PySide6.QtCore import QEvent, QSize, Signal
 from PySide6.QtGui import QIcon, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QButtonGroup,
     QGridLayout,
     QHBoxLayout,
@@ -61,6 +68,9 @@ DEMO_TEXT = (
 
 
 COMPACT_BELOW = 560  # px of page height below which the cards drop their text (a small window)
+PAGE_MARGIN = 24  # px left and right of the column
+GRID_SPACING = 8  # px between cards, and between chips
+PROMPT_COLUMNS = 2  # the example cards' columns where their headings fit
 
 
 class OneLineLabel(QLabel):
@@ -86,9 +96,9 @@ class OneLineLabel(QLabel):
 
 
 class Card(QPushButton):
-    """A button drawn as a card: a heading row, a line of text under it (wrapped, or on one
-    elided line when `one_line`), sized by its content and top-aligned (a neighbour's longer
-    text makes it taller, not centred)."""
+    """A button drawn as a card: a heading row (elided when narrow), a line of text under it
+    (wrapped, or on one elided line when `one_line`), sized by its content and top-aligned (a
+    neighbour's longer text makes it taller, not centred)."""
 
     def __init__(
         self,
@@ -103,7 +113,7 @@ class Card(QPushButton):
         super().__init__(parent)
         self.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
-        heading = plain_label(title, self)  # an assistant's name and description: anyone's
+        self.heading = heading = OneLineLabel(title, self)  # an assistant's name: anyone's
         heading.setObjectName(names[0])
         self.body = body = OneLineLabel(text, self) if one_line else plain_label(text, self)
         body.setObjectName(names[1])
@@ -126,6 +136,13 @@ class Card(QPushButton):
 
     def minimumSizeHint(self) -> QSize:
         return self._column.minimumSize()
+
+    def heading_width(self) -> int:
+        """Width in px that shows the whole heading row: what a column of cards needs."""
+        self.ensurePolished()  # the heading's font is the style sheet's
+        margins = self._column.contentsMargins()
+        beside = self.top.sizeHint().width()  # the mark and spacing: the heading's is Ignored
+        return beside + self.heading.sizeHint().width() + margins.left() + margins.right()
 
     def set_compact(self, compact: bool) -> None:
         """Only the heading (a short window): the text stays in the tooltip."""
@@ -150,7 +167,7 @@ class PromptCard(Card):
         self.mark.setPixmap(icon.pixmap(QSize(18, 18)))
 
 
-ASSISTANT_COLUMNS = 3
+ASSISTANT_COLUMNS = 3  # the chips' columns where their names fit
 # The chips' look from the palette, so they follow the theme without a rule in chrome.py.
 CHIP_STYLE = """
 QPushButton#assistantChip { text-align: left; border: 1px solid palette(mid);
@@ -206,6 +223,7 @@ class WelcomePage(QScrollArea):
         about.setWordWrap(True)
         self.source_title = plain_label(parent=column)  # the provider's and model's names
         self.source_title.setObjectName("welcomeSourceTitle")
+        self.source_title.setWordWrap(True)
         self.source_text = plain_label(parent=column)
         self.source_text.setObjectName("welcomeSourceText")
         self.source_text.setWordWrap(True)
@@ -222,7 +240,7 @@ class WelcomePage(QScrollArea):
         self.assistant_box.setStyleSheet(CHIP_STYLE)
         self.assistant_grid = QGridLayout(self.assistant_box)
         self.assistant_grid.setContentsMargins(0, 0, 0, 0)
-        self.assistant_grid.setSpacing(8)
+        self.assistant_grid.setSpacing(GRID_SPACING)
         self.chips: list[AssistantChip] = []
         self._assistants: list[tuple[str, str]] = []  # (name, description) of the chips
         self.chip_group = QButtonGroup(self)
@@ -230,10 +248,9 @@ class WelcomePage(QScrollArea):
         try_label = QLabel("Try one of these", column)
         try_label.setObjectName("welcomeSection")
         self.cards = [PromptCard(*example, column) for example in EXAMPLES]
-        grid = QGridLayout()
-        grid.setSpacing(8)
-        for n, card in enumerate(self.cards):
-            grid.addWidget(card, n // 2, n % 2)
+        self.card_grid = QGridLayout()
+        self.card_grid.setSpacing(GRID_SPACING)
+        for card in self.cards:
             card.clicked.connect(lambda _=False, p=card.prompt: self.promptChosen.emit(p))
         self.add_provider = QPushButton("Add a provider…", column)
         self.add_provider.setObjectName("welcomeLink")
@@ -242,12 +259,14 @@ class WelcomePage(QScrollArea):
             "Settings ▸ Providers: a key for OpenAI, Anthropic, … or a local server"
         )
         self.add_provider.clicked.connect(self.addProviderRequested)
-        keys = QLabel("Ctrl+K  commands, chats and models  ·  Ctrl+N  new chat", column)
-        keys.setObjectName("welcomeKeys")
-        links = QHBoxLayout()
-        links.addWidget(self.add_provider)
-        links.addStretch(1)
-        links.addWidget(keys)
+        self.keys = QLabel("Ctrl+K  commands, chats and models  ·  Ctrl+N  new chat", column)
+        self.keys.setObjectName("welcomeKeys")
+        self.keys.setWordWrap(True)
+        self.links = QBoxLayout(QBoxLayout.Direction.LeftToRight)  # one under the other: narrow
+        self.links.setSpacing(GRID_SPACING)
+        self.links.addWidget(self.add_provider)
+        self.links.addStretch(1)
+        self.links.addWidget(self.keys)
         body = QVBoxLayout(column)
         body.setContentsMargins(0, 0, 0, 0)
         body.setSpacing(0)
@@ -263,21 +282,23 @@ class WelcomePage(QScrollArea):
         body.addSpacing(16)
         body.addWidget(try_label)
         body.addSpacing(6)
-        body.addLayout(grid)
+        body.addLayout(self.card_grid)
         body.addSpacing(12)
-        body.addLayout(links)
+        body.addLayout(self.links)
         centre = QHBoxLayout()
         centre.addStretch(1)
         centre.addWidget(column, 100)
         centre.addStretch(1)
         outer = QVBoxLayout(page)
-        outer.setContentsMargins(24, 16, 24, 16)
+        outer.setContentsMargins(PAGE_MARGIN, 16, PAGE_MARGIN, 16)
         outer.addStretch(2)
         outer.addLayout(centre)
         outer.addStretch(3)
         self._compact = False  # the cards show their headings only (`resizeEvent`)
+        self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setWidget(page)
         self.set_source(demo=True)
+        self.reflow()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """A short page (a small window) shows the cards' headings only."""
@@ -285,6 +306,32 @@ class WelcomePage(QScrollArea):
         for card in [*self.cards, *self.chips]:
             card.set_compact(self._compact)
         super().resizeEvent(event)
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self.reflow()
+        return super().viewportEvent(event)
+
+    def column_room(self) -> int:
+        """Width in px the column gets: the page's less its margins, at most the reading
+        column."""
+        return min(self.column.maximumWidth(), self.viewport().width() - 2 * PAGE_MARGIN)
+
+    def reflow(self) -> None:
+        """As many columns of cards and of chips as fit their headings whole (down to one), and
+        the shortcuts under "Add a provider" when they do not fit beside it."""
+        room = self.column_room()
+        place(self.card_grid, self.cards, fitting_columns(self.cards, room, PROMPT_COLUMNS))
+        place(self.assistant_grid, self.chips, fitting_columns(self.chips, room, ASSISTANT_COLUMNS))
+        self.keys.ensurePolished()  # its font is the style sheet's
+        beside = (
+            self.add_provider.sizeHint().width()
+            + GRID_SPACING
+            + self.keys.fontMetrics().horizontalAdvance(self.keys.text())
+        ) <= room
+        direction = QBoxLayout.Direction
+        self.links.setDirection(direction.LeftToRight if beside else direction.TopToBottom)
+        self.keys.setWordWrap(not beside)  # on one line beside the link; wrapped under it
 
     def add_icons(self) -> None:
         """The icon set (drawn after the first paint)."""
@@ -297,6 +344,7 @@ class WelcomePage(QScrollArea):
     def set_column(self, width: int) -> None:
         """As wide as the transcript's reading column, `width` px."""
         self.column.setMaximumWidth(width)
+        self.reflow()
 
     def set_source(
         self, *, demo: bool, provider: str = "", model: str = "", problem: str = ""
@@ -326,16 +374,41 @@ class WelcomePage(QScrollArea):
                 self.chip_group.removeButton(chip)
                 chip.deleteLater()
             self.chips = []
-            for n, (name, description) in enumerate(assistants):
+            for name, description in assistants:
                 chip = AssistantChip(name, description, self.assistant_box)
                 chip.set_compact(self._compact)
                 self.chip_group.addButton(chip)
                 chip.clicked.connect(lambda _=False, a=name: self.assistantChosen.emit(a))
-                self.assistant_grid.addWidget(chip, n // ASSISTANT_COLUMNS, n % ASSISTANT_COLUMNS)
                 self.chips.append(chip)
+            self.reflow()
         self.show_assistant(current)
 
     def show_assistant(self, name: str) -> None:
         """Check the chip of the chat's assistant."""
         for chip in self.chips:
             chip.setChecked(chip.name == name)
+
+
+def fitting_columns(cards: Sequence[Card], room: int, most: int) -> int:
+    """How many columns of `cards`, at most `most`, fit in `room` px with every heading whole."""
+    widest = max((card.heading_width() for card in cards), default=0)
+    columns = max(1, most)
+    while columns > 1 and columns * widest + (columns - 1) * GRID_SPACING > room:
+        columns -= 1
+    return columns
+
+
+def place(grid: QGridLayout, cards: Sequence[Card], columns: int) -> None:
+    """`cards` row by row in `columns` equal columns of `grid` (unchanged when they are so)."""
+    spots = [(n // columns, n % columns) for n in range(len(cards))]
+    indexes = [grid.indexOf(card) for card in cards]
+    if -1 not in indexes and spots == [
+        cast("tuple[int, int, int, int]", grid.getItemPosition(i))[:2] for i in indexes
+    ]:
+        return
+    for card in cards:
+        grid.removeWidget(card)
+    for card, (row, column) in zip(cards, spots, strict=True):
+        grid.addWidget(card, row, column)
+    for column in range(grid.columnCount()):
+        grid.setColumnStretch(column, 1 if column < columns else 0)
