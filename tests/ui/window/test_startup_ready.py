@@ -119,20 +119,25 @@ with loop:
 """
 
 
+def run_unconfigured(script: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """`script` in a fresh interpreter with nothing configured (no keychain, no key, a new
+    home) and the head start on; it must exit 0."""
+    env = dict(os.environ, STREAMDESK_HOME=str(tmp_path / "home"), QT_QPA_PLATFORM="offscreen")
+    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"  # nothing stored
+    for name in ("STREAMDESK_API_KEY", "STREAMDESK_STARTUP_PROBE", "STREAMDESK_HEAD_START"):
+        env.pop(name, None)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 @pytest.mark.skipif(not wanted(), reason="no head start here (one core, not Linux, or off)")
 def test_the_head_starts_demo_answers_the_window_and_ends_with_it(tmp_path: Path) -> None:
     """Nothing configured: the demo the head start's process serves is the window's offline
     demo; a prompt gets its whole reply from it, and closing the window ends that process."""
-    env = dict(os.environ, STREAMDESK_HOME=str(tmp_path / "home"), QT_QPA_PLATFORM="offscreen")
-    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"  # nothing stored
-    env.pop("STREAMDESK_API_KEY", None)
-    env.pop("STREAMDESK_STARTUP_PROBE", None)
-    env.pop("STREAMDESK_HEAD_START", None)
-    result = subprocess.run(
-        [sys.executable, "-c", HEAD_START_SCRIPT],
-        capture_output=True, text=True, timeout=90, env=env,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    result = run_unconfigured(HEAD_START_SCRIPT, tmp_path)
     assert result.stdout.splitlines() == [
         "offline True demo in child True",
         "status complete",
@@ -182,15 +187,7 @@ with loop:
 def test_the_demo_goes_on_when_the_head_starts_process_dies(tmp_path: Path) -> None:
     """The process serving the demo is killed: the window starts a server of its own, and the
     chat held with the demo gets its next reply from it."""
-    env = dict(os.environ, STREAMDESK_HOME=str(tmp_path / "home"), QT_QPA_PLATFORM="offscreen")
-    env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
-    for name in ("STREAMDESK_API_KEY", "STREAMDESK_STARTUP_PROBE", "STREAMDESK_HEAD_START"):
-        env.pop(name, None)
-    result = subprocess.run(
-        [sys.executable, "-c", DEMO_LOST_SCRIPT],
-        capture_output=True, text=True, timeout=120, env=env,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    result = run_unconfigured(DEMO_LOST_SCRIPT, tmp_path)
     assert result.stdout.splitlines() == [
         "first complete",
         "offline True own server MockServer",
